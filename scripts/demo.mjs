@@ -1,0 +1,26 @@
+// The main job with no cluster (README's first command): render the mesh's install manifests and
+// inject the sample app in examples/shop, writing both under out/, then summarise what was made.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+
+const mesh = (args) => {
+  const r = spawnSync(process.execPath, ['bin/mesh', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  if (r.status !== 0) {
+    process.stderr.write(r.stderr);
+    process.stderr.write(`demo: "mesh ${args.join(' ')}" exited ${r.status}\n`);
+    process.exit(r.status ?? 1);
+  }
+  return r;
+};
+
+mkdirSync('out', { recursive: true });
+const manifest = mesh(['manifest', 'generate']);
+writeFileSync('out/install.yaml', manifest.stdout);
+const kinds = [...manifest.stdout.matchAll(/^kind: (\S+)$/gm)].map((m) => m[1]);
+console.log(`rendered out/install.yaml: ${kinds.length} objects (${[...new Set(kinds)].join(', ')})`);
+
+const injected = mesh(['inject', '-f', 'examples/shop', '-R']);
+writeFileSync('out/shop-injected.yaml', injected.stdout);
+process.stderr.write(injected.stderr);
+console.log('injected the sample app into out/shop-injected.yaml');
+console.log('next: kubectl apply -f out/install.yaml && kubectl apply -f out/shop-injected.yaml');

@@ -1,0 +1,89 @@
+import { Command, CommanderError, Option } from 'commander';
+import { COMMANDS } from './commands/index.js';
+import { ExitCode, formatError, MeshError, toMeshError } from './ui/errors.js';
+
+/** Root options that take a value: the subcommand finder must skip their values. */
+const VALUE_FLAGS = new Set(['--kubeconfig', '--context', '-n', '--namespace', '-o', '--output']);
+
+/**
+ * Build the root program with the kubectl-style global flags. Subcommands are added as bare names;
+ * `main` fills in only the one being run.
+ */
+export function buildProgram(): Command {
+  const program = new Command('mesh')
+    .description('Install, check and operate the mesh service mesh')
+    .usage('[global options] <command> [options]')
+    .option('--kubeconfig <path>', 'path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)')
+    .option('--context <name>', 'kubeconfig context to use')
+    .option('-n, --namespace <ns>', 'namespace (default: the context\'s namespace)')
+    .option('-A, --all-namespaces', 'across all namespaces')
+    .addOption(new Option('-o, --output <format>', 'output format: table|wide|json|yaml (some commands accept more)'))
+    .option('--no-color', 'disable colour (also NO_COLOR=1); colour is used only on a TTY')
+    .option('-v, --verbose', 'print debug information and stack traces')
+    .option('-y, --yes', 'answer yes to every confirmation (for CI)')
+    .showSuggestionAfterError(true)
+    .showHelpAfterError(false)
+    .exitOverride()
+    .configureHelp({ sortSubcommands: false, showGlobalOptions: true });
+  program.addHelpText('after', '\nRun "mesh <command> --help" for a command\'s flags. Exit codes: 0 ok, 1 failed, 2 bad usage or input, 3 cluster unreachable or forbidden.');
+  return program;
+}
+
+/** The first positional token of argv (the subcommand), skipping global flags and their values. */
+export function findSubcommand(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') return args[i + 1];
+    if (a.startsWith('-')) {
+      if (!a.includes('=') && VALUE_FLAGS.has(a)) i++;
+      continue;
+    }
+    return a;
+  }
+  return undefined;
+}
+
+/**
+ * Add every top-level command to `program`. Only `wanted` (or all, when `wanted` is '*') gets its
+ * module loaded and its flags defined; the rest are listed by name for help and suggestions.
+ */
+export async function addCommands(program: Command, wanted: string | undefined): Promise<void> {
+  for (const entry of COMMANDS) {
+    const cmd = program.command(entry.name).description(entry.summary);
+    if (wanted === '*' || wanted === entry.name) (await entry.load()).define(cmd);
+  }
+}
+
+/** Entry point used by bin/mesh. Sets process.exitCode; never calls process.exit itself. */
+export async function main(argv: string[]): Promise<void> {
+  const args = argv.slice(2);
+  const verbose = args.includes('-v') || args.includes('--verbose');
+  try {
+    const program = buildProgram();
+    let wanted = findSubcommand(args);
+    if (wanted === 'help') wanted = findSubcommand(args.slice(args.indexOf('help') + 1));
+    if (wanted === 'completion') wanted = '*';
+    await addCommands(program, wanted);
+    if (args.length === 0) {
+      program.outputHelp();
+      return;
+    }
+    await program.parseAsync(argv);
+  } catch (err) {
+    process.exitCode = handleError(err, verbose);
+  }
+}
+
+/** Print an error the one way the CLI prints errors and return the exit code for it. */
+export function handleError(err: unknown, verbose: boolean, write: (s: string) => void = (s) => process.stderr.write(s)): number {
+  if (err instanceof CommanderError) {
+    // Commander has already printed its message (with any did-you-mean suggestion).
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version') return ExitCode.Ok;
+    if (err.code === 'commander.executeSubCommandAsync') return err.exitCode;
+    write('  hint: run "mesh --help" or "mesh <command> --help" for usage\n');
+    return ExitCode.Usage;
+  }
+  const me: MeshError = toMeshError(err);
+  write(formatError(me, verbose));
+  return me.exitCode;
+}

@@ -1,0 +1,58 @@
+/** The shape every Kubernetes object has; kinds add their own fields. */
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  resourceVersion?: string;
+  uid?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }[];
+  managedFields?: unknown[];
+  [key: string]: unknown;
+}
+
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  [key: string]: unknown;
+}
+
+export interface ListOptions {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+}
+
+export interface ServerVersion {
+  major: string;
+  minor: string;
+  gitVersion: string;
+}
+
+/**
+ * The one way into a cluster (see DESIGN.md): passed to commands and checks as a parameter, never
+ * a global, so tests can hand in a cluster backed by the test API server or files.
+ */
+export interface Cluster {
+  /** The kubeconfig context in use. */
+  readonly contextName: string;
+  /** The API server URL. */
+  readonly server: string;
+  serverVersion(): Promise<ServerVersion>;
+  /** List objects of a kind; a namespace of undefined lists across all namespaces for namespaced kinds. */
+  list(apiVersion: string, kind: string, opts?: ListOptions): Promise<KubeObject[]>;
+  /** Get one object, or undefined when it does not exist (404). */
+  get(apiVersion: string, kind: string, name: string, namespace?: string): Promise<KubeObject | undefined>;
+}
+
+/** How to reach a cluster: the kubectl-style flags. */
+export interface ConnectOptions {
+  kubeconfig?: string;
+  context?: string;
+  /** Per-request timeout in milliseconds (default 10 s). */
+  timeoutMs?: number;
+}

@@ -1,0 +1,18 @@
+import type { Command } from 'commander';
+
+/**
+ * A top-level command. `load` imports the command's module only when that command runs (or when
+ * completion needs every flag), so `mesh --help` stays fast and loads no cluster or gRPC code.
+ */
+export interface CommandEntry {
+  name: string;
+  summary: string;
+  /** The module's `define` adds options, subcommands and the action to `cmd`. */
+  load: () => Promise<{ define(cmd: Command): void }>;
+}
+
+/** Every top-level command, in the order `mesh --help` lists them. */
+export const COMMANDS: readonly CommandEntry[] = [
+  { name: 'version', summary: 'Print the client, control plane and data plane versions', load: () => import('./version.js') },
+  { name: 'completion', summary: 'Print a shell completion script (bash, zsh or fish)', load: () => import('./completion.js') },
+];

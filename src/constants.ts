@@ -1,0 +1,34 @@
+/**
+ * Names shared by the CLI, the manifests, the injector and the control plane. Changing one is a
+ * breaking change for installed meshes: upgrade relies on them to find what it owns.
+ */
+
+/** API group of our CRDs, and prefix of our labels and annotations. */
+export const MESH_DOMAIN = 'mesh.dev';
+export const DEFAULT_NAMESPACE = 'mesh-system';
+export const CONTROLLER_NAME = 'mesh-controller';
+export const WEBHOOK_NAME = 'mesh-sidecar-injector';
+
+export const LABEL_PART_OF = 'app.kubernetes.io/part-of';
+export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
+export const LABEL_VERSION = 'app.kubernetes.io/version';
+export const LABEL_NAME = 'app.kubernetes.io/name';
+export const LABEL_COMPONENT = 'app.kubernetes.io/component';
+export const PART_OF = 'mesh';
+export const MANAGED_BY = 'mesh';
+
+/** Namespace label that turns on injection: `mesh.dev/inject=enabled`. */
+export const LABEL_INJECT = `${MESH_DOMAIN}/inject`;
+/** Pod annotation that opts a pod in or out (`enabled` / `disabled`). */
+export const ANNOTATION_INJECT = `${MESH_DOMAIN}/inject`;
+/** Label on injected pods carrying the proxy version (labels are selectable; annotations are not). */
+export const LABEL_PROXY_VERSION = `${MESH_DOMAIN}/proxy-version`;
+/** Annotation on injected pods recording what injection changed (JSON), used by uninject. */
+export const ANNOTATION_STATUS = `${MESH_DOMAIN}/status`;
+
+/** Audience of the projected ServiceAccount token the proxy presents to the CA. */
+export const TOKEN_AUDIENCE = 'mesh-ca';
+export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
+
+/** Field manager name for server-side apply. */
+export const FIELD_MANAGER = 'mesh';

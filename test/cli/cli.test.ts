@@ -1,0 +1,85 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runMesh } from '../support/cli.ts';
+import { findSubcommand } from '../../src/cli.ts';
+import { VERSION } from '../../src/version.ts';
+
+test('mesh with no arguments prints help and exits 0', async () => {
+  const r = await runMesh([]);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /Usage: mesh/);
+});
+
+test('an unknown command exits 2 with a did-you-mean hint and no stack trace', async () => {
+  const r = await runMesh(['versoin']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /unknown command 'versoin'/);
+  assert.match(r.stderr, /Did you mean version\?/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+});
+
+test('an unknown flag exits 2 and suggests the closest flag', async () => {
+  const r = await runMesh(['version', '--clinet']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /unknown option '--clinet'/);
+  assert.match(r.stderr, /Did you mean --client\?/);
+});
+
+test('a bad -o value exits 2 naming the allowed formats', async () => {
+  const r = await runMesh(['version', '--client', '-o', 'xml']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^error: unknown output format "xml"\n {2}hint: use one of: table, json, yaml\n$/);
+});
+
+test('mesh version --client prints the package version, as a table, json and yaml', async () => {
+  const t = await runMesh(['version', '--client']);
+  assert.equal(t.code, 0);
+  assert.equal(t.stdout, `Client version: ${VERSION}\n`);
+  const j = await runMesh(['version', '--client', '-o', 'json']);
+  assert.equal(JSON.parse(j.stdout).client.version, VERSION);
+  const y = await runMesh(['-o', 'yaml', 'version', '--client']);
+  assert.match(y.stdout, new RegExp(`^client:\\n  version: ${VERSION.replace(/\./g, '\\.')}\\n`));
+});
+
+test('mesh version without a kubeconfig prints the client, notes why the server part is missing, exits 3', async () => {
+  const r = await runMesh(['version']);
+  assert.equal(r.code, 3);
+  assert.match(r.stdout, /Client version: /);
+  assert.match(r.stderr, /note: server versions unavailable: no kubeconfig found/);
+  assert.match(r.stderr, /mesh version --client/);
+});
+
+test('mesh version against a refusing API server: exit 3, the hint names --context, -o json stays valid JSON', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mesh-kc-'));
+  const kc = join(dir, 'config');
+  // Port 9 (discard) on loopback is closed: the connection is refused at once.
+  writeFileSync(kc, `apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: "https://127.0.0.1:9"}\ncontexts:\n- name: ctx\n  context: {cluster: c, user: u}\ncurrent-context: ctx\nusers:\n- name: u\n  user: {token: t}\n`);
+  const r = await runMesh(['version', '-o', 'json', '--kubeconfig', kc]);
+  assert.equal(r.code, 3);
+  const doc = JSON.parse(r.stdout);
+  assert.match(doc.note, /cannot reach the Kubernetes API server/);
+  assert.match(r.stderr, /--context/);
+  const bad = await runMesh(['version', '--kubeconfig', kc, '--context', 'nope']);
+  assert.equal(bad.code, 3);
+  assert.match(bad.stderr, /context "nope" is not in the kubeconfig/);
+  assert.match(bad.stderr, /known contexts: ctx/);
+});
+
+test('-v shows a stack trace for errors; without it none is shown', async () => {
+  const quiet = await runMesh(['version', '--kubeconfig', '/nonexistent/config']);
+  assert.doesNotMatch(quiet.stderr, /\n\s+at /);
+  const loud = await runMesh(['-v', 'completion', 'tcsh']);
+  assert.equal(loud.code, 2);
+  assert.match(loud.stderr, /error: unsupported shell "tcsh"/);
+  assert.match(loud.stderr, /\n\s+at /);
+});
+
+test('findSubcommand skips global flags and their values', () => {
+  assert.equal(findSubcommand(['-n', 'prod', '--context', 'x', 'install', '--dry-run']), 'install');
+  assert.equal(findSubcommand(['--output=json', '-A', 'stat']), 'stat');
+  assert.equal(findSubcommand(['-o', 'json']), undefined);
+  assert.equal(findSubcommand(['--', 'inject']), 'inject');
+});
