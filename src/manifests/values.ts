@@ -1,0 +1,297 @@
+import { DEFAULT_NAMESPACE, DEFAULT_TRUST_DOMAIN } from '../constants.js';
+import { inputError } from '../ui/errors.js';
+import { closest } from '../ui/suggest.js';
+import { VERSION } from '../version.js';
+
+/**
+ * The typed values model shared by `mesh install`, `mesh manifest`, `mesh inject` and the webhook.
+ * Defaults live in DEFAULTS; profiles override some of them; users override with -f and --set.
+ * Every key is documented in docs/values.md.
+ */
+export interface Resources {
+  requests: { cpu: string; memory: string };
+  limits: { cpu: string; memory: string };
+}
+
+export type MtlsMode = 'STRICT' | 'PERMISSIVE';
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type NativeSidecar = 'auto' | 'on' | 'off';
+
+export interface Values {
+  /** Namespace the control plane runs in. */
+  namespace: string;
+  /** SPIFFE trust domain: identities are spiffe://TRUST_DOMAIN/ns/NS/sa/SA. */
+  trustDomain: string;
+  /** Mesh-wide default for inbound mTLS; namespaces and workloads may override. */
+  mtls: { mode: MtlsMode };
+  controller: {
+    image: string;
+    replicas: number;
+    logLevel: LogLevel;
+    resources: Resources;
+    /** Create a PodDisruptionBudget (minAvailable 1). */
+    podDisruptionBudget: boolean;
+    /** Spread replicas across nodes (preferred pod anti-affinity). */
+    antiAffinity: boolean;
+    xdsPort: number;
+    webhookPort: number;
+    metricsPort: number;
+  };
+  proxy: {
+    image: string;
+    logLevel: LogLevel;
+    resources: Resources;
+    /** UID the proxy runs as; its own traffic is excluded from redirection by this UID. */
+    uid: number;
+    adminPort: number;
+    statsPort: number;
+    readinessPort: number;
+    inboundPort: number;
+    outboundPort: number;
+    /** Start the app container only once the proxy is ready. */
+    holdApplicationUntilProxyStarts: boolean;
+    /** Run the proxy as a native sidecar (init container, restartPolicy Always): auto = when Kubernetes >= 1.29. */
+    nativeSidecar: NativeSidecar;
+  };
+  proxyInit: {
+    image: string;
+    resources: Resources;
+  };
+  webhook: {
+    /** Fail: pods are not created while the webhook is down (no unmeshed pods); Ignore: they start without a sidecar. */
+    failurePolicy: 'Fail' | 'Ignore';
+    timeoutSeconds: number;
+  };
+  ca: {
+    /** Lifetime of workload certificates (Go duration: 24h, 90m). */
+    workloadCertTTL: string;
+    /** Lifetime of a root generated at install. */
+    rootCertTTL: string;
+  };
+}
+
+const res = (cpu: string, memory: string, limCpu: string, limMemory: string): Resources => ({
+  requests: { cpu, memory },
+  limits: { cpu: limCpu, memory: limMemory },
+});
+
+/** The defaults (the `default` profile). Never mutate: resolveValues returns copies. */
+export const DEFAULTS: Values = Object.freeze({
+  namespace: DEFAULT_NAMESPACE,
+  trustDomain: DEFAULT_TRUST_DOMAIN,
+  mtls: { mode: 'STRICT' },
+  controller: {
+    image: `ghcr.io/mesh-dev/mesh:${VERSION}`,
+    replicas: 1,
+    logLevel: 'info',
+    resources: res('100m', '128Mi', '1', '512Mi'),
+    podDisruptionBudget: false,
+    antiAffinity: false,
+    xdsPort: 15010,
+    webhookPort: 15017,
+    metricsPort: 15014,
+  },
+  proxy: {
+    image: 'envoyproxy/envoy:v1.32.3',
+    logLevel: 'warn',
+    resources: res('50m', '64Mi', '1', '256Mi'),
+    uid: 1337,
+    adminPort: 15000,
+    statsPort: 15090,
+    readinessPort: 15021,
+    inboundPort: 15006,
+    outboundPort: 15001,
+    holdApplicationUntilProxyStarts: true,
+    nativeSidecar: 'auto',
+  },
+  proxyInit: {
+    image: `ghcr.io/mesh-dev/mesh:${VERSION}`,
+    resources: res('10m', '16Mi', '100m', '64Mi'),
+  },
+  webhook: { failurePolicy: 'Fail', timeoutSeconds: 10 },
+  ca: { workloadCertTTL: '24h', rootCertTTL: '87600h' },
+} satisfies Values) as Values;
+
+/** A deep-partial of Values, as profiles and user files give them. */
+export type ValuesOverride = { [K in keyof Values]?: Values[K] extends object ? DeepPartial<Values[K]> : Values[K] };
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+export interface Profile {
+  name: string;
+  description: string;
+  values: ValuesOverride;
+}
+
+/** Built-in profiles, in the order `mesh profile list` shows them. */
+export const PROFILES: readonly Profile[] = [
+  { name: 'default', description: 'Production defaults: one controller replica, STRICT mTLS, webhook fails closed', values: {} },
+  {
+    name: 'minimal',
+    description: 'Smallest footprint for small or test clusters: lower resource requests, webhook fails open',
+    values: {
+      controller: { resources: res('50m', '64Mi', '500m', '256Mi') },
+      proxy: { resources: res('10m', '32Mi', '500m', '128Mi') },
+      webhook: { failurePolicy: 'Ignore' },
+    },
+  },
+  {
+    name: 'demo',
+    description: 'For trying the mesh: verbose logs, PERMISSIVE mTLS so unmeshed clients still connect',
+    values: { mtls: { mode: 'PERMISSIVE' }, controller: { logLevel: 'debug' }, proxy: { logLevel: 'debug' }, webhook: { failurePolicy: 'Ignore' } },
+  },
+  {
+    name: 'ha',
+    description: 'High availability: 3 controller replicas, PodDisruptionBudget, spread across nodes',
+    values: { controller: { replicas: 3, podDisruptionBudget: true, antiAffinity: true, resources: res('500m', '512Mi', '2', '1Gi') } },
+  },
+];
+
+/** Keys whose values are one of a fixed set. */
+const ENUMS: Record<string, readonly string[]> = {
+  'mtls.mode': ['STRICT', 'PERMISSIVE'],
+  'controller.logLevel': ['debug', 'info', 'warn', 'error'],
+  'proxy.logLevel': ['debug', 'info', 'warn', 'error'],
+  'proxy.nativeSidecar': ['auto', 'on', 'off'],
+  'webhook.failurePolicy': ['Fail', 'Ignore'],
+};
+
+const DURATION = /^(\d+(\.\d+)?(h|m|s|ms))+$/;
+const DURATION_KEYS = new Set(['ca.workloadCertTTL', 'ca.rootCertTTL']);
+const QUANTITY = /^\d+(\.\d+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$/;
+const PORT_KEYS = /Port$/;
+
+function isPlainObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+/** Every leaf path of the defaults, e.g. 'proxy.resources.limits.cpu'. */
+export function valuePaths(obj: unknown = DEFAULTS, prefix = ''): string[] {
+  if (!isPlainObject(obj)) return [prefix];
+  return Object.keys(obj).flatMap((k) => valuePaths(obj[k], prefix ? `${prefix}.${k}` : k));
+}
+
+function leafAt(path: string): unknown {
+  let cur: unknown = DEFAULTS;
+  for (const part of path.split('.')) {
+    if (!isPlainObject(cur) || !(part in cur)) return undefined;
+    cur = cur[part];
+  }
+  return cur;
+}
+
+/** Check one value against the key's type; returns an error message or undefined. */
+function checkLeaf(path: string, value: unknown): string | undefined {
+  const def = leafAt(path);
+  const en = ENUMS[path];
+  if (en) return en.includes(value as string) ? undefined : `must be one of ${en.join(', ')} (got ${JSON.stringify(value)})`;
+  if (typeof def === 'number') {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) return `must be a whole number (got ${JSON.stringify(value)})`;
+    if (PORT_KEYS.test(path) && (value < 1 || value > 65535)) return `must be a port from 1 to 65535 (got ${value})`;
+    return undefined;
+  }
+  if (typeof def === 'boolean') return typeof value === 'boolean' ? undefined : `must be true or false (got ${JSON.stringify(value)})`;
+  if (typeof value !== 'string' || value === '') return `must be a non-empty string (got ${JSON.stringify(value)})`;
+  if (DURATION_KEYS.has(path) && !DURATION.test(value)) return `must be a duration such as 24h or 90m (got "${value}")`;
+  if (path.includes('.resources.') && !QUANTITY.test(value)) return `must be a Kubernetes quantity such as 100m or 128Mi (got "${value}")`;
+  return undefined;
+}
+
+/**
+ * Validate an override (from a profile, a values file or --set) against the model: unknown keys
+ * name the closest known key; wrong types name the expected one. `source` names where it came from.
+ */
+export function validateOverride(override: unknown, source: string, prefix = ''): void {
+  if (!isPlainObject(override)) throw inputError(`${source}: values must be a mapping${prefix ? ` at "${prefix}"` : ''}`, 'see docs/values.md for the keys');
+  for (const [k, v] of Object.entries(override)) {
+    const path = prefix ? `${prefix}.${k}` : k;
+    const def = leafAt(path);
+    if (def === undefined) {
+      const siblings = prefix ? Object.keys(leafAt(prefix) as object) : Object.keys(DEFAULTS);
+      const near = closest(k, siblings) ?? closest(path, valuePaths());
+      const suggestion = near ? (near.includes('.') ? near : prefix ? `${prefix}.${near}` : near) : undefined;
+      throw inputError(`${source}: unknown value "${path}"`, suggestion ? `did you mean "${suggestion}"? (see docs/values.md)` : 'see docs/values.md for the keys');
+    }
+    if (isPlainObject(def)) {
+      validateOverride(v, source, path);
+    } else {
+      const problem = checkLeaf(path, v);
+      if (problem) throw inputError(`${source}: value "${path}" ${problem}`, 'see docs/values.md');
+    }
+  }
+}
+
+function deepMerge<T>(base: T, over: unknown): T {
+  if (!isPlainObject(over)) return base;
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(over)) out[k] = isPlainObject(v) && isPlainObject(out[k]) ? deepMerge(out[k], v) : v;
+  return out as T;
+}
+
+/** Parse one `--set a.b=c` into an override, typing c by the key's default (number, boolean, string). */
+export function parseSet(expr: string): ValuesOverride {
+  const eq = expr.indexOf('=');
+  if (eq <= 0) throw inputError(`--set "${expr}": expected KEY=VALUE`, 'for example --set controller.replicas=3');
+  const path = expr.slice(0, eq).trim();
+  const raw = expr.slice(eq + 1);
+  const def = leafAt(path);
+  let value: unknown = raw;
+  if (typeof def === 'number' && /^-?\d+$/.test(raw)) value = Number(raw);
+  else if (typeof def === 'boolean' && (raw === 'true' || raw === 'false')) value = raw === 'true';
+  const override: Record<string, unknown> = {};
+  let cur = override;
+  const parts = path.split('.');
+  parts.slice(0, -1).forEach((p) => {
+    cur[p] = {};
+    cur = cur[p] as Record<string, unknown>;
+  });
+  cur[parts[parts.length - 1]!] = value;
+  validateOverride(override, `--set ${path}`);
+  return override as ValuesOverride;
+}
+
+export function findProfile(name: string): Profile {
+  const p = PROFILES.find((x) => x.name === name);
+  if (!p) {
+    const near = closest(name, PROFILES.map((x) => x.name));
+    throw inputError(`unknown profile "${name}"`, `${near ? `did you mean "${near}"? ` : ''}profiles: ${PROFILES.map((x) => x.name).join(', ')}`);
+  }
+  return p;
+}
+
+export interface ValuesInput {
+  /** Profile name (default: "default"). */
+  profile?: string;
+  /** Parsed values files, in the order given, each with the name to use in errors. */
+  files?: { source: string; values: unknown }[];
+  /** --set expressions, applied last, in order. */
+  sets?: string[];
+}
+
+/**
+ * Resolve the effective values: defaults, then the profile, then each file, then each --set.
+ * Pure; throws an input error (exit 2) naming the source and key of the first bad value.
+ */
+export function resolveValues(input: ValuesInput = {}): Values {
+  const profile = findProfile(input.profile ?? 'default');
+  let v: Values = deepMerge(structuredClone(DEFAULTS), profile.values);
+  for (const f of input.files ?? []) {
+    if (f.values === null || f.values === undefined) continue;
+    validateOverride(f.values, f.source);
+    v = deepMerge(v, f.values);
+  }
+  for (const s of input.sets ?? []) v = deepMerge(v, parseSet(s));
+  return v;
+}
+
+/** The values that differ from the defaults, as a deep-partial (what upgrade records and shows). */
+export function diffFromDefaults(v: Values, base: unknown = DEFAULTS): ValuesOverride {
+  const out: Record<string, unknown> = {};
+  for (const [k, val] of Object.entries(v as unknown as Record<string, unknown>)) {
+    const b = isPlainObject(base) ? base[k] : undefined;
+    if (isPlainObject(val)) {
+      const sub = diffFromDefaults(val as unknown as Values, b);
+      if (Object.keys(sub).length) out[k] = sub;
+    } else if (val !== b) out[k] = val;
+  }
+  return out as ValuesOverride;
+}
