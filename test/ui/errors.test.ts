@@ -5,7 +5,7 @@ import { handleError } from '../../src/cli.ts';
 
 test('formatError prints one error line and a hint line; the stack only when verbose', () => {
   const e = new MeshError('deployment "web" not found', { hint: 'check -n', exitCode: ExitCode.Failed });
-  assert.equal(formatError(e, false), 'error: deployment "web" not found\n {2}hint: check -n\n');
+  assert.equal(formatError(e, false), 'error: deployment "web" not found\n  hint: check -n\n');
   assert.match(formatError(e, true), /^error: .*\n {2}hint: check -n\nMeshError: .*\n\s+at /);
 });
 
@@ -32,5 +32,5 @@ test('handleError returns the MeshError exit code and writes no stack without ve
   let out = '';
   const code = handleError(usageError('bad flag', 'see --help'), false, (s) => (out += s));
   assert.equal(code, ExitCode.Usage);
-  assert.equal(out, 'error: bad flag\n {2}hint: see --help\n');
+  assert.equal(out, 'error: bad flag\n  hint: see --help\n');
 });
