@@ -32,3 +32,15 @@ export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
 
 /** Field manager name for server-side apply. */
 export const FIELD_MANAGER = 'mesh';
+
+/**
+ * The installed mesh's configuration: ConfigMap MESH_CONFIG_NAME in the mesh namespace, whose
+ * data[MESH_CONFIG_KEY] is the full resolved Values as YAML. `mesh inject --from-cluster`, the
+ * webhook and `mesh upgrade` read it; install writes it.
+ */
+export const MESH_CONFIG_NAME = 'mesh-config';
+export const MESH_CONFIG_KEY = 'values.yaml';
+/** Secret (type kubernetes.io/tls plus ca.crt) holding the root CA in the mesh namespace; the key never leaves it. */
+export const ROOT_CA_SECRET = 'mesh-root-ca';
+/** ConfigMap holding the trust bundle (all current roots, PEM) that workloads trust. */
+export const TRUST_BUNDLE_CONFIGMAP = 'mesh-trust-bundle';
