@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TOKEN_AUDIENCE } from '../../src/constants.ts';
+import { MeshError } from '../../src/ui/errors.ts';
 import { authenticateToken, IssuanceError, type TokenReviewer, type TokenReviewResult } from '../../src/pki/index.ts';
 
 const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.secret-token-body.sig';
@@ -39,7 +40,7 @@ const refusals: { name: string; result: TokenReviewResult | Error; token?: strin
 for (const c of refusals) {
   test(`authenticateToken refuses: ${c.name}`, async () => {
     await assert.rejects(authenticateToken(reviewer(c.result), c.token ?? TOKEN, TOKEN_AUDIENCE), (e: unknown) => {
-      assert.ok(e instanceof IssuanceError);
+      assert.ok(e instanceof IssuanceError && e instanceof MeshError);
       assert.equal(e.reason, c.reason);
       assert.match(e.message, c.message);
       assert.ok(!`${e.message} ${e.hint}`.includes(TOKEN), 'never echoes the token');

@@ -186,3 +186,11 @@ for (const c of cases) {
     );
   });
 }
+
+test('validateRoot reads one combined cert+key file for both, and CRLF line endings', async () => {
+  const r = await root();
+  const combined = r.certPem + r.keyPem;
+  assert.equal(validateRoot(combined, combined, { now: T0 }).keyType, 'ECDSA P-256');
+  const crlf = (s: string) => s.replace(/\n/g, '\r\n');
+  assert.equal(validateRoot(crlf(r.certPem), crlf(r.keyPem), { now: T0 }).isCA, true);
+});
