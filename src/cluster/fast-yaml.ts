@@ -32,6 +32,10 @@ interface Line {
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
+/** YAML white space is only space and tab (String.trim would also eat U+00A0 and friends). */
+const WS_END = /[ \t]+$/;
+const WS_START = /^[ \t]+/;
+
 const INT = /^[-+]?[0-9]+$/;
 const FLOAT = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/;
 /** Plain scalars whose core-schema meaning we do not reproduce: leave them to the yaml package. */
@@ -144,7 +148,7 @@ function parseInline(src: string): Json {
   checkPlainStart(src);
   let end = src.indexOf(' #');
   if (end < 0) end = src.length;
-  const plain = src.slice(0, end).trimEnd();
+  const plain = src.slice(0, end).replace(WS_END, '');
   if (plain.includes(': ') || plain.endsWith(':') || plain.includes('\t')) bail();
   return resolvePlain(plain);
 }
@@ -188,7 +192,7 @@ class FlowParser {
       }
       if (c === '#' && s[this.i - 1] === ' ') bail();
     }
-    const plain = s.slice(start, this.i).trimEnd();
+    const plain = s.slice(start, this.i).replace(WS_END, '');
     if (plain === '') bail();
     checkPlainStart(plain);
     return resolvePlain(plain);
@@ -257,14 +261,14 @@ function splitKey(text: string): [string, string] | undefined {
     while (text[i] === ' ') i++;
     if (text[i] !== ':') return undefined;
     if (i + 1 < text.length && text[i + 1] !== ' ') bail();
-    return [k, text.slice(i + 1).trimStart()];
+    return [k, text.slice(i + 1).replace(WS_START, '')];
   }
   if (ch === '{' || ch === '[') return undefined;
   const hash = text.indexOf(' #');
   const limit = hash < 0 ? text.length : hash;
   let colon = text.indexOf(': ');
   if (colon < 0 || colon > limit) {
-    const bare = text.slice(0, limit).trimEnd();
+    const bare = text.slice(0, limit).replace(WS_END, '');
     if (!bare.endsWith(':')) return undefined;
     colon = bare.length - 1;
   }
@@ -274,7 +278,7 @@ function splitKey(text: string): [string, string] | undefined {
   if (key.includes('#') && key.includes(' #')) bail();
   const k = resolvePlain(key);
   if (typeof k !== 'string') bail();
-  return [k as string, text.slice(colon + 1).trimStart()];
+  return [k as string, text.slice(colon + 1).replace(WS_START, '')];
 }
 
 const isComment = (rest: string): boolean => rest === '' || rest[0] === '#';
@@ -399,7 +403,7 @@ export function fastParse(text: string): unknown {
       const t = l.slice(indent);
       if (t[0] === '#') continue;
       if (t[0] === '\t' || t.startsWith('---') || t.startsWith('...') || t[0] === '%') bail();
-      lines.push({ indent, text: t.trimEnd(), n });
+      lines.push({ indent, text: t.replace(WS_END, ''), n });
     }
     if (lines.length === 0) return null;
     const p = new BlockParser(lines, raw);
