@@ -436,8 +436,16 @@ function scalar(s: string): string {
   return PLAIN_OK.test(s) && !RESERVED.test(s) && !/:(?: |$)/.test(s) ? s : quoted(s);
 }
 
+const keyCache = new Map<string, string>();
+
 function key(k: string): string {
-  return PLAIN_OK.test(k) && !RESERVED.test(k) && !k.includes(':') && !k.includes(' ') ? k : quoted(k);
+  let r = keyCache.get(k);
+  if (r === undefined) {
+    r = PLAIN_OK.test(k) && !RESERVED.test(k) && !k.includes(':') && !k.includes(' ') ? k : quoted(k);
+    if (keyCache.size > 4096) keyCache.clear();
+    keyCache.set(k, r);
+  }
+  return r;
 }
 
 function leaf(v: unknown): string | undefined {
@@ -454,7 +462,24 @@ function leaf(v: unknown): string | undefined {
 // eslint-disable-next-line no-control-regex -- control characters are exactly what must be excluded
 const LITERAL_OK = /^[^ \n][^\r\t\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff]*$/;
 
+/** Long literals repeat (every injected pod carries the same bootstrap): render each once. */
+// Keyed by the string itself: V8 caches a string's hash in it, so a repeated lookup is cheap.
+const literalCache = new Map<string, Map<number, string | undefined>>();
+
 function literal(s: string, indent: string): string | undefined {
+  if (s.length < 256) return renderLiteral(s, indent);
+  let byIndent = literalCache.get(s);
+  if (!byIndent) {
+    if (literalCache.size > 64) literalCache.clear();
+    literalCache.set(s, (byIndent = new Map()));
+  }
+  if (byIndent.has(indent.length)) return byIndent.get(indent.length);
+  const r = renderLiteral(s, indent);
+  byIndent.set(indent.length, r);
+  return r;
+}
+
+function renderLiteral(s: string, indent: string): string | undefined {
   if (!s.includes('\n') || !LITERAL_OK.test(s) || s.endsWith('\n\n')) return undefined;
   const lines = (s.endsWith('\n') ? s.slice(0, -1) : s).split('\n');
   if (lines.some((l) => l.endsWith(' ') || (l !== '' && l.trim() === ''))) return undefined;

@@ -188,14 +188,15 @@ function reportLine(r: InjectReport, ui: Ui): string {
 }
 
 /** Counts per action and per skip reason, for the summary and --report json. */
-function summarize(reports: InjectReport[]): { total: number; actions: Record<string, number>; skipped: Record<string, number> } {
-  const actions: Record<string, number> = {};
-  const skipped: Record<string, number> = {};
-  for (const r of reports) {
-    actions[r.action] = (actions[r.action] ?? 0) + 1;
-    if (r.reason) skipped[r.reason] = (skipped[r.reason] ?? 0) + 1;
+class Summary {
+  total = 0;
+  actions: Record<string, number> = {};
+  skipped: Record<string, number> = {};
+  add(r: InjectReport): void {
+    this.total++;
+    this.actions[r.action] = (this.actions[r.action] ?? 0) + 1;
+    if (r.reason) this.skipped[r.reason] = (this.skipped[r.reason] ?? 0) + 1;
   }
-  return { total: reports.length, actions, skipped };
 }
 
 /** One document through inject or uninject; a List has each item transformed. */
@@ -239,9 +240,20 @@ export async function runInject(o: InjectRunOptions, ui: Ui, deps: InjectDeps = 
     fn = (obj) => injectObject(obj, s.values, opts);
   } else fn = uninjectObject;
 
-  const reports: InjectReport[] = [];
+  // Text reports are printed as they happen and only counted, so memory does not grow with the input.
+  let reports: InjectReport[] = [];
+  const kept: InjectReport[] = [];
+  const sum = new Summary();
   const text = o.report === 'text';
   const errSink = new Sink(ui.err);
+  const report = async () => {
+    for (const r of reports) {
+      sum.add(r);
+      if (text) await errSink.write(reportLine(r, ui));
+      else kept.push(r);
+    }
+    reports = [];
+  };
   if (text && native) await errSink.write(native.reason + '\n');
   const docs = readDocuments(o.files, { recursive: o.recursive, stdin: deps.stdin, expandLists: false });
 
@@ -250,11 +262,10 @@ export async function runInject(o: InjectRunOptions, ui: Ui, deps: InjectDeps = 
     const w = new DocWriter(sink, o.output);
     try {
       for await (const doc of docs) {
-        const n = reports.length;
         const changed = doc.object ? transformDoc(doc, fn, reports) : undefined;
         if (changed) await w.object(doc, changed);
         else await w.raw(doc);
-        if (text) for (let i = n; i < reports.length; i++) await errSink.write(reportLine(reports[i]!, ui));
+        await report();
       }
     } catch (err) {
       // What is still buffered is not written: small inputs produce no output at all on error.
@@ -288,13 +299,12 @@ export async function runInject(o: InjectRunOptions, ui: Ui, deps: InjectDeps = 
           const sink = new Sink(null);
           current = { file: doc.source, sink, writer: new DocWriter(sink, 'yaml'), changed: false };
         }
-        const n = reports.length;
         const changed = doc.object ? transformDoc(doc, fn, reports) : undefined;
         if (changed) {
           current.changed = true;
           await current.writer.object(doc, changed);
         } else await current.writer.raw(doc);
-        if (text) for (let i = n; i < reports.length; i++) await errSink.write(reportLine(reports[i]!, ui));
+        await report();
       }
       await finish();
       for (const p of pending) await rename(p.tmp, p.file);
@@ -305,13 +315,12 @@ export async function runInject(o: InjectRunOptions, ui: Ui, deps: InjectDeps = 
     }
   }
 
-  const sum = summarize(reports);
   if (text) {
     const parts = Object.entries(sum.actions).map(([a, n]) => `${n} ${a}`);
     const skips = Object.entries(sum.skipped).map(([r, n]) => `${n} ${r}`);
     await errSink.write(`${sum.total} resource${sum.total === 1 ? '' : 's'}: ${parts.join(', ') || 'none'}${skips.length ? ` (skipped: ${skips.join(', ')})` : ''}\n`);
   } else {
-    await errSink.write(JSON.stringify({ ...(native ? { nativeSidecar: native } : {}), resources: reports, summary: sum }, null, 2) + '\n');
+    await errSink.write(JSON.stringify({ ...(native ? { nativeSidecar: native } : {}), resources: kept, summary: { total: sum.total, actions: sum.actions, skipped: sum.skipped } }, null, 2) + '\n');
   }
   await errSink.flush();
   return ExitCode.Ok;

@@ -161,3 +161,16 @@ test('--from-cluster with no kubeconfig is exit 3 with a hint (it is the only fl
   assert.equal(r.code, 3);
   assert.match(r.stderr, /no kubeconfig found/);
 });
+
+test('offline: inject reads no kubeconfig and loads no Kubernetes client unless --from-cluster', async () => {
+  const d = dir();
+  const trace = join(d, 'trace.txt');
+  const r = await runMesh(['inject', '-f', 'examples/shop', '-R'], {
+    env: { MESH_TRACE_FILE: trace, KUBECONFIG: join(d, 'does-not-exist') },
+    nodeArgs: ['--import', join(ROOT, 'test/support/trace-imports.mjs')],
+  });
+  assert.equal(r.code, 0, r.stderr);
+  const urls = readFileSync(trace, 'utf8').split('\n');
+  assert.ok(urls.some((u) => u.endsWith('/dist/manifests/inject.js')), 'the trace must see the injector load');
+  assert.equal(urls.find((u) => u.includes('/node_modules/@kubernetes/client-node')), undefined);
+});
