@@ -28,6 +28,7 @@ export interface SourceDocument {
   raw: string;
 }
 
+/** Options of readDocuments. */
 export interface ReadOptions {
   /** Descend into subdirectories of directory inputs (kubectl -R). Default false. */
   recursive?: boolean;

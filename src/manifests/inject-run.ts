@@ -15,6 +15,7 @@ import { resolveValues, type NativeSidecar, type Values } from './values.js';
  * one at a time, transforms each, writes it out in input order and reports per resource.
  */
 
+/** The options of `mesh inject` / `mesh uninject`, as parsed from flags. */
 export interface InjectRunOptions {
   mode: 'inject' | 'uninject';
   /** -f values: files, directories, http(s) URLs, '-' for stdin. */
@@ -35,6 +36,7 @@ export interface InjectRunOptions {
   context?: string;
 }
 
+/** What the handler needs from outside, replaceable in tests. */
 export interface InjectDeps {
   /** Read for '-' (default process.stdin). */
   stdin?: NodeJS.ReadableStream;

@@ -42,6 +42,7 @@ import type { Resources, Values } from './values.js';
 // ---------------------------------------------------------------------------------------------
 // Pod shapes (only the fields injection reads or writes are typed; the rest passes through).
 
+/** A kubelet httpGet probe action. */
 export interface HttpGetAction {
   path?: string;
   port: number | string;
@@ -50,11 +51,13 @@ export interface HttpGetAction {
   httpHeaders?: { name: string; value: string }[];
 }
 
+/** A container probe; only httpGet is read. */
 export interface Probe {
   httpGet?: HttpGetAction;
   [key: string]: unknown;
 }
 
+/** A container; fields injection does not read pass through untouched. */
 export interface Container {
   name: string;
   image?: string;
@@ -65,6 +68,7 @@ export interface Container {
   [key: string]: unknown;
 }
 
+/** A pod spec; fields injection does not read pass through untouched. */
 export interface PodSpec {
   containers: Container[];
   initContainers?: Container[];
@@ -99,8 +103,10 @@ export const SKIP_REASONS = {
   nameConflict: `has a container named ${PROXY_CONTAINER} or ${INIT_CONTAINER} that mesh did not add`,
   notInjected: 'not injected',
 } as const;
+/** The key of a SKIP_REASONS entry (`--report json` prints it as `reason`). */
 export type SkipReason = keyof typeof SKIP_REASONS;
 
+/** What happened to a resource. */
 export type InjectAction = 'injected' | 'upgraded' | 'unchanged' | 'uninjected' | 'skipped';
 
 /** What happened to one resource. Stable field names: `--report json` prints these. */
@@ -520,6 +526,7 @@ function probePort(c: Container, port: number | string): number | undefined {
 // ---------------------------------------------------------------------------------------------
 // The transformations.
 
+/** The result of transforming one pod template. */
 export interface PodResult {
   /** The new template (a copy; the input is not changed). Equal to the input when skipped. */
   template: PodTemplate;
@@ -713,6 +720,7 @@ export function deepEqual(a: unknown, b: unknown): boolean {
 // ---------------------------------------------------------------------------------------------
 // Per-kind wrappers.
 
+/** The result of transforming one object of any kind. */
 export interface ObjectResult {
   /** The new object (a copy), or the input itself when nothing changed. */
   object: KubeObject;

@@ -222,3 +222,12 @@ for (const [name, o, err] of optionCases) {
     assert.throws(() => validateInjectOptions({ ...base, ...o }), (e: MeshError) => e.exitCode === 2 && err.test(e.message));
   });
 }
+
+test('every annotation mesh inject reads or writes is documented in docs/annotations.md', async () => {
+  const constants = await import('../../src/constants.ts');
+  const { readFile } = await import('node:fs/promises');
+  const doc = await readFile(new URL('../../docs/annotations.md', import.meta.url), 'utf8');
+  const keys = Object.entries(constants).filter(([k]) => k.startsWith('ANNOTATION_') || k === 'LABEL_PROXY_VERSION').map(([, v]) => v as string);
+  assert.ok(keys.length >= 12);
+  for (const k of keys) assert.ok(doc.includes(`\`${k}\``), `docs/annotations.md lacks ${k}`);
+});
