@@ -154,17 +154,20 @@ class DocWriter {
   private count = 0;
   constructor(
     private readonly sink: Sink,
-    private readonly format: 'yaml' | 'json',
+    /** json: one List (-o json); json-file: a JSON file rewritten in place, objects as they are. */
+    private readonly format: 'yaml' | 'json' | 'json-file',
   ) {}
   async raw(doc: SourceDocument): Promise<void> {
     if (this.format === 'json') {
       if (doc.object) await this.json(doc.object);
       return;
     }
-    await this.sink.write((this.count++ > 0 ? '---\n' : '') + (doc.raw.endsWith('\n') ? doc.raw : doc.raw + '\n'));
+    const sep = this.count++ > 0 ? (this.format === 'json-file' ? '\n' : '---\n') : '';
+    await this.sink.write(sep + (doc.raw.endsWith('\n') ? doc.raw : doc.raw + '\n'));
   }
   async object(doc: SourceDocument, o: KubeObject): Promise<void> {
     if (this.format === 'json') return this.json(o);
+    if (this.format === 'json-file') return this.sink.write((this.count++ > 0 ? '\n' : '') + JSON.stringify(o, null, 2) + '\n');
     await this.sink.write((this.count++ > 0 ? '---\n' : '') + leadingComments(doc.raw) + fastStringify(o));
   }
   private async json(o: KubeObject): Promise<void> {
@@ -238,8 +241,13 @@ export async function runInject(o: InjectRunOptions, ui: Ui, deps: InjectDeps = 
   if (o.mode === 'inject') {
     const s = await settle(o, deps);
     native = s.native;
-    const opts = { nativeSidecar: s.native.enabled };
-    fn = (obj) => injectObject(obj, s.values, opts);
+    // Namespaces seen earlier in the input: their labels can opt their pods out (streaming: only earlier ones).
+    const namespaces = new Map<string, Record<string, string>>();
+    fn = (obj) => {
+      if (obj.kind === 'Namespace' && obj.metadata?.name) namespaces.set(obj.metadata.name, obj.metadata.labels ?? {});
+      const ns = obj.metadata?.namespace;
+      return injectObject(obj, s.values, { nativeSidecar: s.native.enabled, namespaceLabels: ns ? namespaces.get(ns) : undefined });
+    };
   } else fn = uninjectObject;
 
   // Text reports are printed as they happen and only counted, so memory does not grow with the input.
@@ -299,7 +307,7 @@ export async function runInject(o: InjectRunOptions, ui: Ui, deps: InjectDeps = 
         if (!current || current.file !== doc.source) {
           await finish();
           const sink = new Sink(null);
-          current = { file: doc.source, sink, writer: new DocWriter(sink, 'yaml'), changed: false };
+          current = { file: doc.source, sink, writer: new DocWriter(sink, /\.json$/i.test(doc.source) ? 'json-file' : 'yaml'), changed: false };
         }
         const changed = doc.object ? transformDoc(doc, fn, reports) : undefined;
         if (changed) {

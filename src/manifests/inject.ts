@@ -15,6 +15,7 @@ import {
   APP_HEALTH_PREFIX,
   CONTROLLER_NAME,
   INIT_CONTAINER,
+  LABEL_INJECT,
   LABEL_PROXY_VERSION,
   PROXY_CONTAINER,
   TOKEN_AUDIENCE,
@@ -91,12 +92,19 @@ export interface InjectOptions {
   nativeSidecar: boolean;
   /** The mesh version doing the injection (default: this build's VERSION). Tests inject as older versions. */
   version?: string;
+  /**
+   * Labels of the pod's namespace, when known (the webhook knows them; `mesh inject` knows them for
+   * Namespace documents earlier in its input). `mesh.dev/inject=disabled` there skips the pod unless
+   * the pod itself says `mesh.dev/inject: enabled`.
+   */
+  namespaceLabels?: Record<string, string>;
 }
 
 /** Why a resource was not injected. The text is what `mesh inject` prints after "skipped: ". */
 export const SKIP_REASONS = {
   hostNetwork: 'hostNetwork',
   optedOut: `opted out by annotation ${ANNOTATION_INJECT}=disabled`,
+  namespaceOptedOut: `its namespace is labelled ${LABEL_INJECT}=disabled`,
   newerVersion: 'already injected by a newer mesh version',
   unsupportedKind: 'not a workload kind mesh injects',
   noPodTemplate: 'has no pod template',
@@ -583,6 +591,7 @@ export function injectPod(template: PodTemplate, values: Values, opts: InjectOpt
   const inject = ann[ANNOTATION_INJECT];
   if (inject !== undefined && inject !== 'enabled' && inject !== 'disabled') badAnnotation(ANNOTATION_INJECT, inject, 'enabled or disabled');
   if (inject === 'disabled') return skip(template, 'optedOut');
+  if (inject === undefined && opts.namespaceLabels?.[LABEL_INJECT] === 'disabled') return skip(template, 'namespaceOptedOut');
   if (template.spec.hostNetwork === true) return skip(template, 'hostNetwork');
   const prior = readStatus(ann);
   let base = template;
@@ -737,7 +746,7 @@ function getPath(o: unknown, path: readonly string[]): unknown {
 }
 
 function transform(obj: KubeObject, fn: (t: PodTemplate) => PodResult): ObjectResult {
-  const ident = { kind: obj.kind, name: obj.metadata?.name ?? '', ...(obj.metadata?.namespace ? { namespace: obj.metadata.namespace } : {}) };
+  const ident = { kind: obj.kind, name: obj.metadata?.name ?? (obj.metadata?.generateName as string | undefined) ?? '', ...(obj.metadata?.namespace ? { namespace: obj.metadata.namespace } : {}) };
   const path = TEMPLATE_PATHS[obj.kind];
   if (!path) return { object: obj, report: { ...ident, action: 'skipped', reason: 'unsupportedKind', message: `kind ${obj.kind} has no pod template`, changes: [], notes: [] } };
   const template = (path.length === 0 ? { metadata: obj.metadata, spec: obj.spec } : getPath(obj, path)) as PodTemplate | undefined;

@@ -174,3 +174,22 @@ test('offline: inject reads no kubeconfig and loads no Kubernetes client unless 
   assert.ok(urls.some((u) => u.endsWith('/dist/manifests/inject.js')), 'the trace must see the injector load');
   assert.equal(urls.find((u) => u.includes('/node_modules/@kubernetes/client-node')), undefined);
 });
+
+test('Namespace documents earlier in the input opt their pods out with mesh.dev/inject=disabled', async () => {
+  const ns = 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: legacy\n  labels: {mesh.dev/inject: disabled}\n';
+  const input = `${ns}---\n${deploy('old').replace('name: old', 'name: old\n  namespace: legacy')}---\n${deploy('new')}`;
+  const r = await runMesh(['inject', '-f', '-'], { input });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /deployment "old" skipped: its namespace is labelled mesh\.dev\/inject=disabled/);
+  assert.match(r.stderr, /deployment "new" injected/);
+});
+
+test('--in-place keeps a JSON file JSON', async () => {
+  const d = dir();
+  const obj = parse(deploy('j'));
+  writeFileSync(join(d, 'j.json'), JSON.stringify(obj));
+  const r = await runMesh(['inject', '-f', join(d, 'j.json'), '--in-place']);
+  assert.equal(r.code, 0, r.stderr);
+  const back = JSON.parse(readFileSync(join(d, 'j.json'), 'utf8'));
+  assert.ok(back.spec.template.metadata.annotations['mesh.dev/status']);
+});

@@ -118,3 +118,28 @@ test('http(s) URLs are fetched; an HTTP error names the URL and status', async (
   assert.equal(docs[0]!.source, `http://127.0.0.1:${port}/app.yaml`);
   await fails(all([`http://127.0.0.1:${port}/missing.yaml`]), /cannot fetch http:\/\/127\.0\.0\.1:\d+\/missing\.yaml: HTTP 404/);
 });
+
+test('property: splitting a stream into documents does not depend on how it is chunked', async () => {
+  const fc = (await import('fast-check')).default;
+  const { fastStringify } = await import('../../src/cluster/fast-yaml.ts');
+  const object = fc.record({ name: fc.stringMatching(/^[a-z]{1,8}$/), note: fc.string(), n: fc.integer() }).map((r) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: r.name }, data: { note: r.note, n: String(r.n) } }));
+  const doc = fc.oneof(object.map((o) => ({ o: o as any, text: fastStringify(o) })), fc.constant({ o: null, text: '# just a comment\n' }));
+  await fc.assert(
+    fc.asyncProperty(fc.array(doc, { minLength: 1, maxLength: 6 }), fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1 }), async (docs, cuts) => {
+      const text = docs.map((d) => d.text).join('---\n');
+      const stdin = new PassThrough();
+      const p = all(['-'], { stdin });
+      let at = 0;
+      for (let i = 0; at < text.length; i++) {
+        const n = cuts[i % cuts.length]!;
+        stdin.write(text.slice(at, at + n));
+        at += n;
+      }
+      stdin.end();
+      const got = await p;
+      assert.deepStrictEqual(got.map((g) => g.object), docs.map((d) => d.o));
+      assert.deepStrictEqual(got.map((g) => g.raw), docs.map((d) => d.text));
+    }),
+    { numRuns: 200 },
+  );
+});

@@ -231,3 +231,12 @@ test('every annotation mesh inject reads or writes is documented in docs/annotat
   assert.ok(keys.length >= 12);
   for (const k of keys) assert.ok(doc.includes(`\`${k}\``), `docs/annotations.md lacks ${k}`);
 });
+
+test('a namespace labelled mesh.dev/inject=disabled skips its pods unless a pod opts in', () => {
+  const off = { 'mesh.dev/inject': 'disabled' };
+  const r = injectObject(deployment(), values, { nativeSidecar: false, namespaceLabels: off });
+  assert.equal(r.report.reason, 'namespaceOptedOut');
+  assert.match(r.report.message!, /its namespace is labelled mesh.dev\/inject=disabled/);
+  const optIn = injectObject(deployment({ metadata: { annotations: { 'mesh.dev/inject': 'enabled' } } }), values, { nativeSidecar: false, namespaceLabels: off });
+  assert.equal(optIn.report.action, 'injected');
+});
