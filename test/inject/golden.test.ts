@@ -31,6 +31,13 @@ for (const name of cases) {
       for (const item of o?.kind === 'List' ? o.items : [o]) if (validateWorkload(item)) workloads++;
     }
     assert.ok(workloads > 0 || name === 'skipped');
+    // Injecting the golden again changes nothing; uninjecting it gives back the input's objects.
+    const again = await runMesh(['inject', '-f', `test/fixtures/inject/${name}.golden.yaml`, ...args]);
+    assert.equal(again.stdout, r.stdout, `${name}: re-injection is not byte-identical`);
+    const un = await runMesh(['uninject', '-f', `test/fixtures/inject/${name}.golden.yaml`]);
+    assert.equal(un.code, 0, un.stderr);
+    const objects = (text: string) => parseAllDocuments(text).map((d) => d.toJS() as unknown);
+    assert.deepStrictEqual(objects(un.stdout), objects(readFileSync(input, 'utf8')), `${name}: uninject does not restore the input`);
   });
 }
 
