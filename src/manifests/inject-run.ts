@@ -116,7 +116,13 @@ async function settle(o: InjectRunOptions, deps: InjectDeps): Promise<{ values: 
 /** Buffered writes that respect backpressure, so a large stream never piles up in memory. */
 class Sink {
   private buf = '';
-  constructor(private readonly out: NodeJS.WritableStream | null) {}
+  /** The reader went away (EPIPE, e.g. `mesh inject ... | head`): stop quietly. */
+  closed = false;
+  constructor(private readonly out: NodeJS.WritableStream | null) {
+    out?.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') this.closed = true;
+    });
+  }
   text = '';
   async write(s: string): Promise<void> {
     if (!this.out) {
@@ -127,10 +133,15 @@ class Sink {
     if (this.buf.length >= 65536) await this.flush();
   }
   async flush(): Promise<void> {
-    if (!this.out || this.buf === '') return;
+    if (!this.out || this.buf === '' || this.closed) return;
     const b = this.buf;
     this.buf = '';
-    if (!this.out.write(b)) await once(this.out, 'drain');
+    try {
+      if (!this.out.write(b)) await once(this.out, 'drain');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EPIPE') throw err;
+      this.closed = true;
+    }
   }
 }
 
@@ -276,6 +287,7 @@ export async function runInject(o: InjectRunOptions, ui: Ui, deps: InjectDeps = 
         if (changed) await w.object(doc, changed);
         else await w.raw(doc);
         await report();
+        if (sink.closed) break;
       }
     } catch (err) {
       // What is still buffered is not written: small inputs produce no output at all on error.

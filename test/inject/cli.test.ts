@@ -193,3 +193,18 @@ test('--in-place keeps a JSON file JSON', async () => {
   const back = JSON.parse(readFileSync(join(d, 'j.json'), 'utf8'));
   assert.ok(back.spec.template.metadata.annotations['mesh.dev/status']);
 });
+
+test('a reader that goes away early (| head) ends the run quietly, exit 0', async () => {
+  const { spawn } = await import('node:child_process');
+  const { MESH_BIN } = await import('../support/cli.ts');
+  const child = spawn(process.execPath, [MESH_BIN, 'inject', '-f', '-'], { env: { HOME: '/nonexistent-home', PATH: process.env.PATH }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c));
+  child.stdin.on('error', () => {});
+  child.stdout.once('data', () => child.stdout.destroy());
+  for (let i = 0; i < 3000; i++) child.stdin.write(`${deploy(`d${i}`)}---\n`);
+  child.stdin.end();
+  const [code] = (await new Promise((resolve) => child.on('close', (...a) => resolve(a)))) as [number];
+  assert.equal(code, 0, stderr.slice(-500));
+  assert.doesNotMatch(stderr, /EPIPE|Error:/);
+});
