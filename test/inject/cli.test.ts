@@ -204,7 +204,7 @@ test('a reader that goes away early (| head) ends the run quietly, exit 0', asyn
   child.stdout.once('data', () => child.stdout.destroy());
   for (let i = 0; i < 3000; i++) child.stdin.write(`${deploy(`d${i}`)}---\n`);
   child.stdin.end();
-  const [code] = (await new Promise((resolve) => child.on('close', (...a) => resolve(a)))) as [number];
+  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
   assert.equal(code, 0, stderr.slice(-500));
   assert.doesNotMatch(stderr, /EPIPE|Error:/);
 });
