@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inputError, MeshError } from '../ui/errors.js';
-import { fastParse, NOT_SIMPLE } from './fast-yaml.js';
+import { fastParse, fastStringify, NOT_SIMPLE } from './fast-yaml.js';
 import type { KubeObject } from './types.js';
 
 /**
@@ -249,7 +249,6 @@ export async function* readDocuments(inputs: string[], opts: ReadOptions = {}): 
       }
       const object = checkObject(parsed, source, index, d.line);
       if (opts.expandLists !== false && isList(object)) {
-        const { fastStringify } = await import('./fast-yaml.js');
         const items = object.items as unknown[];
         for (let i = 0; i < items.length; i++) {
           const item = checkObject(items[i], source, index, d.line, `, item ${i + 1} of the List`);
