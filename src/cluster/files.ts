@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { access, constants as fsConstants, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inputError, MeshError } from '../ui/errors.js';
 import { fastParse, fastStringify, NOT_SIMPLE } from './fast-yaml.js';
@@ -212,7 +212,7 @@ export function isList(o: KubeObject): boolean {
   return (o.kind === 'List' || o.kind.endsWith('List')) && Array.isArray(o.items);
 }
 
-/** The inputs, expanded: directories to their manifest files. Errors name the missing path. */
+/** The inputs, expanded: directories to their manifest files. Errors name the missing or unreadable path. */
 async function expandInputs(inputs: string[], recursive: boolean): Promise<string[]> {
   const out: string[] = [];
   for (const input of inputs) {
@@ -227,6 +227,16 @@ async function expandInputs(inputs: string[], recursive: boolean): Promise<strin
       throw fsError(input, err);
     }
     out.push(...(s.isDirectory() ? await listDir(input, recursive) : [input]));
+  }
+  // Every file must be readable before the first document is yielded, so an unreadable file fails
+  // the run before any output is written.
+  for (const f of out) {
+    if (f === '-' || /^https?:\/\//i.test(f)) continue;
+    try {
+      await access(f, fsConstants.R_OK);
+    } catch (err) {
+      throw fsError(f, err);
+    }
   }
   return out;
 }

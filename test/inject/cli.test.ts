@@ -208,3 +208,12 @@ test('a reader that goes away early (| head) ends the run quietly, exit 0', asyn
   assert.equal(code, 0, stderr.slice(-500));
   assert.doesNotMatch(stderr, /EPIPE|Error:/);
 });
+
+test('a missing file among several fails before anything is written', async () => {
+  const d = dir();
+  writeFileSync(join(d, 'a.yaml'), deploy('a'));
+  const r = await runMesh(['inject', '-f', join(d, 'a.yaml'), '-f', join(d, 'missing.yaml')]);
+  assert.equal(r.code, 2);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /missing\.yaml: no such file or directory/);
+});
