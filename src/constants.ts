@@ -44,3 +44,31 @@ export const MESH_CONFIG_KEY = 'values.yaml';
 export const ROOT_CA_SECRET = 'mesh-root-ca';
 /** ConfigMap holding the trust bundle (all current roots, PEM) that workloads trust. */
 export const TRUST_BUNDLE_CONFIGMAP = 'mesh-trust-bundle';
+
+/** Names of what `mesh inject` adds to a pod (see docs/annotations.md). */
+export const PROXY_CONTAINER = 'mesh-proxy';
+export const INIT_CONTAINER = 'mesh-init';
+/** Projected ServiceAccount token (audience TOKEN_AUDIENCE) the proxy presents to the control plane. */
+export const TOKEN_VOLUME = 'mesh-token';
+export const TOKEN_MOUNT_PATH = '/var/run/secrets/mesh/tokens';
+export const TOKEN_FILE = 'mesh-token';
+/** Lifetime of the projected token; kubelet rotates it at 80%. */
+export const TOKEN_EXPIRATION_SECONDS = 3600;
+/** The trust bundle ConfigMap (TRUST_BUNDLE_CONFIGMAP, key ca.crt) mounted into the proxy. */
+export const TRUST_BUNDLE_VOLUME = 'mesh-trust-bundle';
+export const TRUST_BUNDLE_MOUNT_PATH = '/var/run/secrets/mesh/ca';
+export const TRUST_BUNDLE_KEY = 'ca.crt';
+/** Path prefix on the proxy's readiness port under which rewritten kubelet HTTP probes are served. */
+export const APP_HEALTH_PREFIX = '/app-health';
+
+/** Pod annotations `mesh inject` reads (documented in docs/annotations.md). */
+export const ANNOTATION_PROXY_CPU = `${MESH_DOMAIN}/proxy-cpu`;
+export const ANNOTATION_PROXY_MEMORY = `${MESH_DOMAIN}/proxy-memory`;
+export const ANNOTATION_PROXY_CPU_LIMIT = `${MESH_DOMAIN}/proxy-cpu-limit`;
+export const ANNOTATION_PROXY_MEMORY_LIMIT = `${MESH_DOMAIN}/proxy-memory-limit`;
+export const ANNOTATION_EXCLUDE_INBOUND_PORTS = `${MESH_DOMAIN}/exclude-inbound-ports`;
+export const ANNOTATION_EXCLUDE_OUTBOUND_PORTS = `${MESH_DOMAIN}/exclude-outbound-ports`;
+export const ANNOTATION_EXCLUDE_OUTBOUND_IP_RANGES = `${MESH_DOMAIN}/exclude-outbound-ip-ranges`;
+export const ANNOTATION_INCLUDE_OUTBOUND_IP_RANGES = `${MESH_DOMAIN}/include-outbound-ip-ranges`;
+export const ANNOTATION_HOLD_APPLICATION = `${MESH_DOMAIN}/hold-application-until-proxy-starts`;
+export const ANNOTATION_REWRITE_PROBES = `${MESH_DOMAIN}/rewrite-app-probes`;

@@ -14,5 +14,8 @@ export interface CommandEntry {
 /** Every top-level command, in the order `mesh --help` lists them. */
 export const COMMANDS: readonly CommandEntry[] = [
   { name: 'version', summary: 'Print the client, control plane and data plane versions', load: () => import('./version.js') },
+  { name: 'inject', summary: 'Add the mesh sidecar to workloads in YAML or JSON (offline)', load: () => import('./inject.js') },
+  { name: 'uninject', summary: 'Remove the mesh sidecar that inject added', load: () => import('./uninject.js') },
+  { name: 'proxy-init', summary: 'Install the traffic redirect in a pod (run by the injected mesh-init container)', load: () => import('./proxy-init.js') },
   { name: 'completion', summary: 'Print a shell completion script (bash, zsh or fish)', load: () => import('./completion.js') },
 ];
