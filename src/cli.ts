@@ -56,6 +56,7 @@ export async function addCommands(program: Command, wanted: string | undefined):
 
 /** Entry point used by bin/mesh. Sets process.exitCode; never calls process.exit itself. */
 export async function main(argv: string[]): Promise<void> {
+  quietOnClosedPipe(process.stdout);
   const args = argv.slice(2);
   const verbose = args.includes('-v') || args.includes('--verbose');
   try {
@@ -72,6 +73,19 @@ export async function main(argv: string[]): Promise<void> {
   } catch (err) {
     process.exitCode = handleError(err, verbose);
   }
+}
+
+/**
+ * `mesh ... | head` closes stdout early: that is the reader's choice, not a failure. Stop quietly
+ * with exit 0 instead of an unhandled EPIPE stack trace (the way kubectl and git behave).
+ */
+function quietOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exitCode = ExitCode.Ok;
+    // The entry point is the one place allowed to end the process.
+    process.exit();
+  });
 }
 
 /** Print an error the one way the CLI prints errors and return the exit code for it. */

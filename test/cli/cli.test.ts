@@ -83,3 +83,15 @@ test('findSubcommand skips global flags and their values', () => {
   assert.equal(findSubcommand(['-o', 'json']), undefined);
   assert.equal(findSubcommand(['--', 'inject']), 'inject');
 });
+
+test('a reader that closes the pipe early (mesh --help | head -1) ends mesh quietly with exit 0', async () => {
+  const { spawn } = await import('node:child_process');
+  const { MESH_BIN } = await import('../support/cli.ts');
+  const child = spawn(process.execPath, [MESH_BIN, 'completion', 'bash'], { env: { ...process.env, HOME: '/nonexistent-home' } });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  child.stdout.once('data', () => child.stdout.destroy());
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(code, 0);
+  assert.doesNotMatch(stderr, /EPIPE|\n\s+at /);
+});
