@@ -93,6 +93,11 @@ export function parseNode(node: DiscoveryRequest['node']): NodeInfo {
   return info;
 }
 
+/** End a stream with a gRPC status (grpc-js sends the status of an 'error' emitted on a server stream). */
+function fail(call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>, code: number, details: string): void {
+  call.emit('error', Object.assign(new Error(details), { code, details }));
+}
+
 /** Options of {@link AdsServer}. */
 export interface AdsServerOptions {
   cache: SnapshotCache;
@@ -198,7 +203,7 @@ export class AdsServer extends EventEmitter<AdsEvents> {
         if (!status) {
           const node = parseNode(req.node);
           if (!node.id) {
-            call.destroy(Object.assign(new Error('first DiscoveryRequest carries no node.id'), { code: 3 }));
+            fail(call, 3, 'the first DiscoveryRequest of a stream must carry node.id');
             return;
           }
           status = { streamId: this.nextStream++, node, connectedAt: new Date().toISOString(), types: {} };
@@ -240,7 +245,7 @@ export class AdsServer extends EventEmitter<AdsEvents> {
         // A reconnecting proxy sends the version it holds and no nonce: it still needs a response with a fresh nonce.
         if (isNew || changedNames || !nonce || version !== st.sentVersion) send(snap, typeUrl, st);
       } catch (err) {
-        call.destroy(err instanceof Error ? err : new Error(String(err)));
+        fail(call, 13, `control plane error: ${err instanceof Error ? err.message : String(err)}`);
       }
     });
     call.on('end', () => {

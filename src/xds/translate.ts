@@ -250,6 +250,9 @@ function cluster(model: MeshModel, s: MeshService, sp: ServicePort, sidecar: boo
       interval: duration(o.intervalMs),
       base_ejection_time: duration(o.baseEjectionTimeMs),
       max_ejection_percent: { value: o.maxEjectionPercent },
+      // Success-rate ejection is on by default in Envoy and gRPC; we do not expose it, and gRPC
+      // (grpc-js 1.14) crashes evaluating it with unset minimum hosts, so it is off explicitly.
+      enforcing_success_rate: { value: 0 },
     };
     if (o.consecutive5xx !== undefined) od.consecutive_5xx = { value: o.consecutive5xx };
     if (o.consecutiveGatewayErrors !== undefined) od.consecutive_gateway_failure = { value: o.consecutiveGatewayErrors };
