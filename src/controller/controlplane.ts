@@ -206,8 +206,11 @@ export class ControlPlane {
     if (ok) this.lastError = undefined;
   }
 
+  /** Proxies with equal keys get equal resources: gRPC clients differ only by what their namespace may reach. */
   private classKey(node: NodeInfo): string {
-    return node.kind === 'sidecar' ? `sidecar|${node.namespace ?? ''}|${node.pod ?? ''}` : `grpc|${node.namespace ?? ''}`;
+    if (node.kind === 'sidecar') return `sidecar|${node.namespace ?? ''}|${node.pod ?? ''}`;
+    const reach = this.model?.namespaces.find((n) => n.name === node.namespace)?.reachable;
+    return `grpc|${reach ? reach.join(',') : '*'}`;
   }
 
   private snapshotFor(node: NodeInfo, changedAt: number, previous?: Map<string, Snapshot>): Snapshot | undefined {
