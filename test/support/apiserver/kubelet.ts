@@ -4,7 +4,6 @@
 // scheduled and become Running/Ready, workloads get status (ready/updated/available replicas,
 // observedGeneration, conditions), and Services get Endpoints and EndpointSlices by selector.
 import { createHash, randomBytes } from 'node:crypto';
-import type { Api } from './api.ts';
 import { clone, deepEqual, isObj } from './patch.ts';
 import type { ResourceDef } from './resources.ts';
 import { labelSelector, selectorMatches } from './selectors.ts';
