@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { parse as parseYaml } from 'yaml';
+import { admit, hasWebhooks, type WebhookServices } from './admission.ts';
 import { Api, PATCH_TYPES, type WriteOptions } from './api.ts';
 import { Auth, DEFAULT_AUDIENCE, type Attributes, type Rule, type UserInfo } from './auth.ts';
 import { servingCerts, type ServingCerts } from './certs.ts';
@@ -102,6 +103,8 @@ export class ApiServer {
   latencyMs = 0;
   /** Recent requests, newest last (bounded). */
   readonly requests: RequestRecord[] = [];
+  /** Where webhook Services listen: "namespace/name" or "namespace/name:port" -> "https://127.0.0.1:PORT". */
+  readonly webhookServices: WebhookServices = new Map();
   bookmarkIntervalMs: number;
 
   private readonly faults: Fault[] = [];
@@ -398,15 +401,15 @@ export class ApiServer {
         return this.watch(req, res, t, q, table);
       case 'create':
         if (name) throw E.methodNotAllowed();
-        return send(res, 201, this.api.create(def, ns, parseJson(body), opts, version));
+        return send(res, 201, await this.admitted(def, version, undefined, undefined, user, opts, (o) => this.api.create(def, ns, parseJson(body), o, version)));
       case 'update':
-        return send(res, 200, this.api.update(def, ns, name!, parseJson(body), opts, subresource, version));
+        return send(res, 200, await this.admitted(def, version, name, subresource, user, opts, (o) => this.api.update(def, ns, name!, parseJson(body), o, subresource, version)));
       case 'patch': {
         const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim();
         if (!(PATCH_TYPES as readonly string[]).includes(type)) throw E.unsupportedMediaType(type);
         const parsed = type === 'application/apply-patch+yaml' ? parseYamlBody(body) : parseJson(body);
         const existed = this.store.get(def, ns, name!) !== undefined;
-        return send(res, existed ? 200 : 201, this.api.patch(def, ns, name!, type, parsed, opts, subresource, version));
+        return send(res, existed ? 200 : 201, await this.admitted(def, version, name, subresource, user, opts, (o) => this.api.patch(def, ns, name!, type, parsed, o, subresource, version)));
       }
       case 'delete': {
         const b = body.trim() ? (parseJson(body) as Obj) : {};
@@ -535,6 +538,29 @@ export class ApiServer {
     const r = await handler({ method: req.method ?? 'GET', namespace: t.namespace!, pod, port, path: `/${t.subpath ?? ''}`, query: url.search.slice(1), body });
     const answer = typeof r === 'string' ? { status: 200, body: r } : r;
     res.writeHead(answer.status ?? 200, { 'Content-Type': answer.contentType ?? 'text/plain; charset=utf-8' }).end(answer.body ?? '');
+  }
+
+  /**
+   * Create a Pod (or anything) through admission, as a controller's request would go: the
+   * kubelet helper uses this so injected sidecars appear on workload pods.
+   */
+  createAdmitted(def: ResourceDef, ns: string | undefined, obj: Obj, manager: string, user: UserInfo = { username: 'system:serviceaccount:kube-system:replicaset-controller', groups: ['system:serviceaccounts', 'system:authenticated'] }): Promise<KObj> {
+    return this.admitted(def, def.versions[0]!, undefined, undefined, user, { manager }, (o) => this.api.create(def, ns, obj, o));
+  }
+
+  // Run a write through admission webhooks when any match: a dry run computes the object the
+  // webhooks see, their answer is then stored (with the preconditions of the original request).
+  private async admitted(def: ResourceDef, version: string, name: string | undefined, subresource: string | undefined, user: UserInfo, opts: WriteOptions, op: (o: WriteOptions) => KObj): Promise<KObj> {
+    const preview = op({ ...opts, dryRun: true });
+    const current = name ? this.store.get(def, preview.metadata.namespace, name) : undefined;
+    const attrs = { def, version, operation: current ? ('UPDATE' as const) : ('CREATE' as const), subresource, object: preview, oldObject: current && this.api.present(def, current, version), user, dryRun: !!opts.dryRun };
+    if (!hasWebhooks(this.store, attrs)) return op(opts);
+    const out = await admit(this.store, this.webhookServices, attrs);
+    if (opts.dryRun) return out;
+    if (!current) return this.api.create(def, preview.metadata.namespace, out, opts, version);
+    const latest = this.store.get(def, preview.metadata.namespace, name!);
+    if (!latest || latest.metadata.resourceVersion !== current.metadata.resourceVersion) throw E.conflict(def, name!);
+    return this.api.update(def, preview.metadata.namespace, name!, { ...out, metadata: { ...out.metadata, resourceVersion: current.metadata.resourceVersion } }, opts, subresource, version);
   }
 
   // TokenRequest: a token for the ServiceAccount, registered so TokenReview knows it.

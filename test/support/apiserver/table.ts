@@ -69,6 +69,32 @@ const COLUMNS: Record<string, Column[]> = {
     { name: 'Available', type: 'integer', cell: (o) => num(get(o, 'status.availableReplicas')) },
     age,
   ],
+  'apps/replicasets': [
+    name,
+    { name: 'Desired', type: 'integer', cell: (o) => num(get(o, 'spec.replicas')) },
+    { name: 'Current', type: 'integer', cell: (o) => num(get(o, 'status.replicas')) },
+    { name: 'Ready', type: 'integer', cell: (o) => num(get(o, 'status.readyReplicas')) },
+    age,
+  ],
+  'apps/statefulsets': [name, { name: 'Ready', type: 'string', cell: (o) => `${num(get(o, 'status.readyReplicas'))}/${num(get(o, 'spec.replicas'))}` }, age],
+  'apps/daemonsets': [
+    name,
+    { name: 'Desired', type: 'integer', cell: (o) => num(get(o, 'status.desiredNumberScheduled')) },
+    { name: 'Current', type: 'integer', cell: (o) => num(get(o, 'status.currentNumberScheduled')) },
+    { name: 'Ready', type: 'integer', cell: (o) => num(get(o, 'status.numberReady')) },
+    { name: 'Up-to-date', type: 'integer', cell: (o) => num(get(o, 'status.updatedNumberScheduled')) },
+    { name: 'Available', type: 'integer', cell: (o) => num(get(o, 'status.numberAvailable')) },
+    { name: 'Node Selector', type: 'string', cell: (o) => Object.entries((get(o, 'spec.template.spec.nodeSelector') as Obj | undefined) ?? {}).map(([k, v]) => `${k}=${String(v)}`).join(',') || '<none>' },
+    age,
+  ],
+  '/endpoints': [
+    name,
+    { name: 'Endpoints', type: 'string', cell: (o) => {
+      const eps = ((o.subsets as Obj[] | undefined) ?? []).flatMap((s) => ((s.addresses as Obj[] | undefined) ?? []).flatMap((a) => ((s.ports as Obj[] | undefined) ?? [{}]).map((p) => (p.port ? `${String(a.ip)}:${String(p.port)}` : String(a.ip)))));
+      return eps.length ? eps.slice(0, 3).join(',') + (eps.length > 3 ? ` + ${eps.length - 3} more...` : '') : '<none>';
+    } },
+    age,
+  ],
   '/namespaces': [name, { name: 'Status', type: 'string', cell: (o) => get(o, 'status.phase') ?? 'Active' }, age],
   '/configmaps': [name, { name: 'Data', type: 'integer', cell: (o) => Object.keys((o.data as Obj) ?? {}).length + Object.keys((o.binaryData as Obj) ?? {}).length }, age],
   '/secrets': [name, { name: 'Type', type: 'string', cell: (o) => o.type ?? 'Opaque' }, { name: 'Data', type: 'integer', cell: (o) => Object.keys((o.data as Obj) ?? {}).length }, age],
