@@ -20,6 +20,18 @@ export interface ResourceDef {
   generation?: boolean;
   /** Defined by a CustomResourceDefinition (lists carry kind/apiVersion on items, like the real server). */
   custom?: boolean;
+  /** A CRD's additionalPrinterColumns (kubectl get columns). */
+  printerColumns?: PrinterColumn[];
+}
+
+/** One CRD additionalPrinterColumns entry. */
+export interface PrinterColumn {
+  name: string;
+  type: string;
+  jsonPath: string;
+  format?: string;
+  priority?: number;
+  description?: string;
 }
 
 /** The default verbs of a storage-backed resource. */
@@ -134,7 +146,7 @@ interface CrdLike {
     group?: string;
     scope?: string;
     names?: { plural?: string; singular?: string; kind?: string; shortNames?: string[]; categories?: string[] };
-    versions?: { name: string; served?: boolean; storage?: boolean; subresources?: { status?: unknown; scale?: unknown } }[];
+    versions?: { name: string; served?: boolean; storage?: boolean; subresources?: { status?: unknown; scale?: unknown }; additionalPrinterColumns?: PrinterColumn[] }[];
   };
 }
 
@@ -160,5 +172,6 @@ export function defFromCrd(crd: CrdLike): ResourceDef | string {
     subresources,
     generation: true,
     custom: true,
+    printerColumns: storage.additionalPrinterColumns,
   };
 }

@@ -373,6 +373,8 @@ export class ApiServer {
     const { def, version, namespace: ns, name, subresource } = t;
     if (!verbsOf(def).includes(verb) && subresource === undefined) throw E.methodNotAllowed();
     if ((verb === 'update' || verb === 'patch') && !name) throw E.methodNotAllowed();
+    // A namespaced resource without a namespace is only a collection to read across namespaces.
+    if (def.namespaced && ns === undefined && verb !== 'list' && verb !== 'watch') throw E.pathNotFound();
     const manager = q.get('fieldManager') ?? (req.headers['user-agent'] ?? 'unknown').split('/')[0]!.slice(0, 128);
     const opts: WriteOptions = { manager, dryRun: q.getAll('dryRun').includes('All'), force: q.get('force') === 'true' };
     const accept = String(req.headers.accept ?? '');
