@@ -191,6 +191,14 @@ describe('kubectl against the test API server', { skip }, () => {
     assert.equal(forbidden.stderr.trim(), 'Error from server (Forbidden): deployments.apps is forbidden: User "reader" cannot list resource "deployments" in API group "apps" in the namespace "default"');
   });
 
+  test('kubectl logs prints what the test registered for the container', async () => {
+    c.server.seed([{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'talker', namespace: 'default' }, spec: { containers: [{ name: 'app', image: 'a' }, { name: 'proxy', image: 'p' }] } }]);
+    c.server.setPodLogs('default', 'talker', 'proxy', 'line 1\nline 2\nline 3\n');
+    const r = await kubectl(['logs', 'talker', '-c', 'proxy', '--tail=2']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'line 2\nline 3');
+  });
+
   test('kubectl serves custom resources once their CRD is established', async () => {
     const crd = `apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition

@@ -79,6 +79,25 @@ describe('protocol', () => {
     assert.ok(events.some((e) => e.object.metadata.name === 'seeded'), 'resourceVersion=0 starts with the current state');
   });
 
+  test('a streaming-list watch (sendInitialEvents) ends its initial events with the marked bookmark', async () => {
+    const pending = c.request('GET', '/api/v1/namespaces/shop/configmaps?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true');
+    while (c.server.openWatches === 0) await new Promise((r) => setTimeout(r, 10));
+    c.server.dropWatches();
+    const events = (await pending).body.trim().split('\n').map((l) => JSON.parse(l));
+    const end = events.findIndex((e) => e.type === 'BOOKMARK' && e.object.metadata.annotations?.['k8s.io/initial-events-end'] === 'true');
+    assert.ok(end > 0);
+    assert.ok(events.slice(0, end).every((e) => e.type === 'ADDED'));
+  });
+
+  test('names with colons (RBAC) are kept whole in authorization and messages', async () => {
+    const token = c.server.addUser('rbac-reader', [{ verbs: ['get'], apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'], resourceNames: ['system:mesh:reader'] }]);
+    await c.request('POST', '/apis/rbac.authorization.k8s.io/v1/clusterroles', { body: JSON.stringify({ metadata: { name: 'system:mesh:reader' }, rules: [] }) });
+    const ok = await c.request('GET', '/apis/rbac.authorization.k8s.io/v1/clusterroles/system:mesh:reader', { token });
+    assert.equal(ok.status, 200);
+    const denied = await c.request('DELETE', '/apis/rbac.authorization.k8s.io/v1/clusterroles/system:mesh:reader', { token });
+    assert.equal(denied.json.message, 'clusterroles.rbac.authorization.k8s.io "system:mesh:reader" is forbidden: User "rbac-reader" cannot delete resource "clusterroles" in API group "rbac.authorization.k8s.io" at the cluster scope');
+  });
+
   test("mesh's own Cluster (src/cluster) connects, lists and gets through the kubeconfig", async () => {
     const cluster = await connect({ kubeconfig: c.kubeconfigPath });
     assert.equal((await cluster.serverVersion()).gitVersion, 'v1.32.0');

@@ -12,7 +12,7 @@ export interface ResourceDef {
   namespaced: boolean;
   shortNames?: string[];
   categories?: string[];
-  /** Subresources served: status, scale, proxy, token. */
+  /** Subresources served: status, scale, proxy, log, token. */
   subresources?: string[];
   /** Only these verbs (reviews are create-only); default: the full CRUD + watch set. */
   verbs?: string[];
@@ -51,7 +51,7 @@ const r = (group: string, version: string, resource: string, kind: string, names
 export const BUILTIN_RESOURCES: ResourceDef[] = [
   r('', 'v1', 'namespaces', 'Namespace', false, { shortNames: ['ns'], subresources: ['status'], verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] }),
   r('', 'v1', 'nodes', 'Node', false, { shortNames: ['no'], subresources: ['status'] }),
-  r('', 'v1', 'pods', 'Pod', true, { shortNames: ['po'], categories: ['all'], subresources: ['status', 'proxy'] }),
+  r('', 'v1', 'pods', 'Pod', true, { shortNames: ['po'], categories: ['all'], subresources: ['status', 'proxy', 'log'] }),
   r('', 'v1', 'services', 'Service', true, { shortNames: ['svc'], categories: ['all'], subresources: ['status', 'proxy'], verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'] }),
   r('', 'v1', 'endpoints', 'Endpoints', true, { shortNames: ['ep'], singular: 'endpoints' }),
   r('', 'v1', 'serviceaccounts', 'ServiceAccount', true, { shortNames: ['sa'], subresources: ['token'] }),

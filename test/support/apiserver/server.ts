@@ -12,7 +12,7 @@ import * as D from './discovery.ts';
 import * as E from './errors.ts';
 import { isObj } from './patch.ts';
 import { decodeProtobuf } from './protobuf.ts';
-import { Registry, verbsOf, type ResourceDef } from './resources.ts';
+import { apiVersionOf, Registry, verbsOf, type ResourceDef } from './resources.ts';
 import { fieldSelector, labelSelector } from './selectors.ts';
 import { resKey, Store, type KObj, type StoreEvent } from './store.ts';
 import { toTable } from './table.ts';
@@ -109,6 +109,7 @@ export class ApiServer {
 
   private readonly faults: Fault[] = [];
   private readonly proxies = new Map<string, PodProxyHandler>();
+  private readonly logs = new Map<string, string>();
   private readonly watches = new Set<ServerResponse>();
   private readonly sockets = new Set<Socket>();
   private server?: Server;
@@ -224,6 +225,11 @@ export class ApiServer {
     else this.proxies.delete(k);
   }
 
+  /** Text `kubectl logs` / GET pods/NAME/log returns for a pod's container. */
+  setPodLogs(namespace: string, pod: string, container: string, text: string): void {
+    this.logs.set(`${namespace}/${pod}/${container}`, text);
+  }
+
   /** A user with a token and these allow rules (see `Auth` for deny rules and service-account tokens). */
   addUser(username: string, rules: Rule[] = [], opts: { groups?: string[]; token?: string; audiences?: string[] } = {}): string {
     if (rules.length) this.auth.allow(username, rules);
@@ -325,7 +331,7 @@ export class ApiServer {
       const isWatch = watch === '1' || watch === 'true';
       const verb = verbOf(method, t, isWatch);
       Object.assign(rec, { verb, resource: t.def.resource, namespace: t.namespace, name: t.name, subresource: t.subresource });
-      const attrs: Attributes = { verb, group, resource: t.def.resource, subresource: t.subresource, namespace: t.namespace, name: t.name?.split(':')[0] };
+      const attrs: Attributes = { verb, group, resource: t.def.resource, subresource: t.subresource, namespace: t.namespace, name: t.subresource === 'proxy' ? proxyTarget(t.name!).pod : t.name };
       await this.applyFaults(attrs);
       if (!this.auth.authorize(user, attrs)) throw E.forbidden(user.username, verb, t.def, t.subresource, t.namespace, attrs.name);
       return this.serveResource(req, res, url, body, t, verb, user);
@@ -387,6 +393,7 @@ export class ApiServer {
     if (subresource === 'proxy') return this.proxy(req, res, t, url, body);
     if (subresource === 'scale') return this.scale(res, t, verb, req, body, opts);
     if (subresource === 'token') return this.tokenRequest(res, t, verb, body);
+    if (subresource === 'log') return this.podLog(res, t, q);
 
     switch (verb) {
       case 'get': {
@@ -459,8 +466,12 @@ export class ApiServer {
       else if (now) write('ADDED', obj);
       else if (before) write('DELETED', obj);
     };
-    if (from === undefined) {
+    const bookmark = (annotations?: Record<string, string>) =>
+      res.write(`${JSON.stringify({ type: 'BOOKMARK', object: { kind: def.kind, apiVersion: apiVersionOf(def.group, version), metadata: { resourceVersion: String(this.store.resourceVersion), ...(annotations ? { annotations } : {}) } } })}\n`);
+    if (from === undefined || q.get('sendInitialEvents') === 'true') {
       for (const o of this.store.list(def, ns)) if (matches(o)) write('ADDED', this.api.present(def, o, version));
+      // Streaming lists (WatchList) end their initial events with this bookmark.
+      if (q.get('sendInitialEvents') === 'true') bookmark({ 'k8s.io/initial-events-end': 'true' });
     } else if (from < this.store.oldestResumable) {
       write('ERROR', E.gone(`too old resource version: ${from} (${this.store.oldestResumable})`).status as unknown as Obj);
       res.end();
@@ -472,11 +483,7 @@ export class ApiServer {
     this.watches.add(res);
     const timers: NodeJS.Timeout[] = [];
     if (q.get('allowWatchBookmarks') === 'true') {
-      timers.push(
-        setInterval(() => {
-          res.write(`${JSON.stringify({ type: 'BOOKMARK', object: { kind: def.kind, apiVersion: this.api.present(def, { metadata: { name: '' } } as KObj, version).apiVersion, metadata: { resourceVersion: String(this.store.resourceVersion) } } })}\n`);
-        }, this.bookmarkIntervalMs),
-      );
+      timers.push(setInterval(() => bookmark(), this.bookmarkIntervalMs));
     }
     const timeout = Number(q.get('timeoutSeconds') ?? 0);
     if (timeout > 0) timers.push(setTimeout(() => res.end(), timeout * 1000));
@@ -531,8 +538,7 @@ export class ApiServer {
 
   private async proxy(req: IncomingMessage, res: ServerResponse, t: Target, url: URL, body: string): Promise<void> {
     if (t.def.resource !== 'pods') throw E.pathNotFound();
-    const parts = t.name!.split(':');
-    const [pod, port] = parts.length === 3 ? [parts[1]!, parts[2]] : [parts[0]!, parts[1]];
+    const { pod, port } = proxyTarget(t.name!);
     const obj = this.api.get(t.def, t.namespace, pod);
     const handler = this.proxies.get(`${t.namespace}/${pod}`) ?? this.proxies.get(`${t.namespace}/*`) ?? this.proxies.get(`*/*`);
     const ip = (isObj(obj.status) && obj.status.podIP) || '<none>';
@@ -563,6 +569,19 @@ export class ApiServer {
     const latest = this.store.get(def, preview.metadata.namespace, name!);
     if (!latest || latest.metadata.resourceVersion !== current.metadata.resourceVersion) throw E.conflict(def, name!);
     return this.api.update(def, preview.metadata.namespace, name!, { ...out, metadata: { ...out.metadata, resourceVersion: current.metadata.resourceVersion } }, opts, subresource, version);
+  }
+
+  // pods/log: the text a test registered; the container must be named when the pod has several.
+  private podLog(res: ServerResponse, t: Target, q: URLSearchParams): void {
+    const pod = this.api.get(t.def, t.namespace, t.name!);
+    const names = (((pod.spec as Obj | undefined)?.containers as Obj[] | undefined) ?? []).map((c) => String(c.name));
+    const container = q.get('container') ?? (names.length === 1 ? names[0] : undefined);
+    if (!container) throw E.badRequest(`a container name must be specified for pod ${t.name}, choose one of: [${names.join(' ')}]`);
+    if (!names.includes(container)) throw E.badRequest(`container ${container} is not valid for pod ${t.name}`);
+    let text = this.logs.get(`${t.namespace}/${t.name}/${container}`) ?? '';
+    const tail = Number(q.get('tailLines') ?? -1);
+    if (tail >= 0) text = text.split('\n').filter((l, i, a) => !(i === a.length - 1 && l === '')).slice(-tail).map((l) => `${l}\n`).join('');
+    res.writeHead(200, { 'Content-Type': 'text/plain' }).end(text);
   }
 
   // TokenRequest: a token for the ServiceAccount, registered so TokenReview knows it.
@@ -605,6 +624,12 @@ export class ApiServer {
     const updated = this.api.update(def, ns, name!, { ...cur, spec: { ...(cur.spec as Obj), replicas } }, opts);
     send(res, 200, toScale(updated));
   }
+}
+
+// "name", "name:port" or "scheme:name:port", as the proxy subresource spells its target.
+function proxyTarget(name: string): { pod: string; port?: string } {
+  const parts = name.split(':');
+  return parts.length === 3 ? { pod: parts[1]!, port: parts[2] } : { pod: parts[0]!, port: parts[1] };
 }
 
 function verbOf(method: string, t: Target, watch: boolean): string {
