@@ -53,6 +53,8 @@ export interface ControlPlaneOptions {
   model?: ModelOptions;
   /** Diagnostic lines (one per call, no trailing newline). */
   log?: (line: string) => void;
+  /** Called after each new model has been built and its snapshots set (tests and embedding). */
+  onModel?: (model: MeshModel, generation: number) => void;
 }
 
 /** What `/debug/syncz` returns for one proxy. */
@@ -204,6 +206,7 @@ export class ControlPlane {
       else ok = false;
     }
     if (ok) this.lastError = undefined;
+    this.opts.onModel?.(model, this.generation);
   }
 
   /** Proxies with equal keys get equal resources: gRPC clients differ only by what their namespace may reach. */
