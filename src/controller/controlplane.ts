@@ -213,7 +213,8 @@ export class ControlPlane {
   private classKey(node: NodeInfo): string {
     if (node.kind === 'sidecar') return `sidecar|${node.namespace ?? ''}|${node.pod ?? ''}`;
     const reach = this.model?.namespaces.find((n) => n.name === node.namespace)?.reachable;
-    return `grpc|${reach ? reach.join(',') : '*'}`;
+    // A gRPC server (POD_NAME given) also gets its own server listeners.
+    return `grpc|${reach ? reach.join(',') : '*'}|${node.pod ? `${node.namespace ?? ''}/${node.pod}` : ''}`;
   }
 
   private snapshotFor(node: NodeInfo, changedAt: number, previous?: Map<string, Snapshot>): Snapshot | undefined {

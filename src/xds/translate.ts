@@ -342,6 +342,41 @@ function addOutbound(model: MeshModel, services: MeshService[], res: Resources, 
   }
 }
 
+/** Listener name an xDS-enabled gRPC server asks for (bootstrap `server_listener_resource_name_template`). */
+export function serverListenerName(address: string, port: number): string {
+  return `grpc/server?xds.resource.listening_address=${address.includes(':') ? `[${address}]` : address}:${port}`;
+}
+
+/**
+ * Server listeners of an xDS-enabled gRPC server (a proxyless node with POD_NAME): for each inbound
+ * port of its workload, one listener per address it may bind (0.0.0.0, [::] and the pod IP), with
+ * an HCM whose routes are non-forwarding and whose filters are RBAC (deny, then allow) and router.
+ * mTLS through certificate providers is not emitted yet (plaintext).
+ */
+function serverListeners(model: MeshModel, w: Workload, res: Resources): void {
+  const policies = policiesFor(model, w);
+  for (const p of w.ports) {
+    if (!isHttp(p.protocol)) continue;
+    const filters: Msg[] = [];
+    for (const action of ['DENY', 'ALLOW'] as const) {
+      const rules = rbacConfig(model.trustDomain, policies, action, true);
+      if (rules) filters.push({ name: `envoy.filters.http.rbac.${action.toLowerCase()}`, typed_config: { '@type': T.rbacHttp, rules } });
+    }
+    filters.push(ROUTER);
+    const route = { name: `inbound|${p.port}`, virtual_hosts: [{ name: 'inbound', domains: ['*'], routes: [{ name: 'default', match: { prefix: '/' }, non_forwarding_action: {} }] }] };
+    const hcmConfig = hcm(`inbound_${p.port}`, { inline: route }, filters, false);
+    for (const address of [...new Set(['0.0.0.0', '::', ...(w.ip ? [w.ip] : [])])]) {
+      const name = serverListenerName(address, p.port);
+      res[TYPE.listener][name] = {
+        name,
+        address: { socket_address: { address, port_value: p.port } },
+        filter_chains: [{ name: `inbound|${p.port}`, filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcmConfig }] }],
+        traffic_direction: 'INBOUND',
+      };
+    }
+  }
+}
+
 /**
  * Resources for a proxyless gRPC client: per reachable HTTP/gRPC service port an API listener
  * `NAME.NS.svc.cluster.local:PORT` (HCM with RDS), its route configuration, and the clusters and
@@ -359,6 +394,8 @@ export function proxylessResources(model: MeshModel, proxy: ProxyInfo): Resource
       res[TYPE.route][name] = memoized(model, `r|${name}`, () => routeConfig(model, s, sp.port));
     }
   }
+  const w = proxy.pod ? model.workloads.find((x) => x.name === proxy.pod && x.namespace === proxy.namespace) : undefined;
+  if (w) serverListeners(model, w, res);
   return res;
 }
 

@@ -66,6 +66,8 @@ function roundTripAll(res: Resources): { kinds: Set<string>; embedded: Set<strin
 
 test('every resource and embedded config we emit encodes and decodes against the shipped Envoy protos', () => {
   const grpc = roundTripAll(proxylessResources(model, { id: 'a', kind: 'grpc', namespace: 'web' }));
+  const server = roundTripAll(proxylessResources(model, { id: 'c', kind: 'grpc', namespace: 'shop', pod: 'catalog-1' }));
+  assert.ok(server.count > grpc.count, 'an xDS-enabled gRPC server also gets server listeners');
   const sidecar = roundTripAll(sidecarResources(model, { id: 'b', kind: 'sidecar', namespace: 'shop', pod: 'catalog-1' }));
   assert.deepEqual([...new Set([...grpc.kinds, ...sidecar.kinds])].sort(), [TYPE.cluster, TYPE.endpoint, TYPE.listener, TYPE.route].sort());
   const embedded = new Set([...grpc.embedded, ...sidecar.embedded]);
