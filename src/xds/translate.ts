@@ -66,6 +66,8 @@ export const SIDECAR = {
 } as const;
 
 const ADS = { ads: {}, resource_api_version: 'V3' };
+/** Certificate provider instance proxyless gRPC bootstraps must define for mTLS (file_watcher with the workload's SVID). */
+export const CERT_PROVIDER = 'default';
 const FAULT_FILTER = 'envoy.filters.http.fault';
 const ROUTER = { name: 'envoy.filters.http.router', typed_config: { '@type': T.router } };
 
@@ -287,14 +289,29 @@ function cluster(model: MeshModel, s: MeshService, sp: ServicePort, sidecar: boo
     if (cb.maxRetries !== undefined) t.max_retries = { value: cb.maxRetries };
     c.circuit_breakers = { thresholds: [t] };
   }
+  if (!sidecar && nsMtls(model, s.namespace) === 'STRICT') {
+    // Proxyless mTLS (gRFC A29): certificates come from the client's bootstrap certificate provider
+    // `default` (our bootstrap writes it); the server must present an identity of this service.
+    const ids = [...new Set((model.endpoints[serviceKey(s)] ?? []).map((e) => e.identity))];
+    const sans = ids.length && ids.every((x): x is string => x !== undefined) ? ids.sort().map((exact) => ({ exact })) : [{ prefix: `spiffe://${model.trustDomain}/` }];
+    c.transport_socket = {
+      name: 'envoy.transport_sockets.tls',
+      typed_config: {
+        '@type': T.upstreamTls,
+        common_tls_context: {
+          tls_certificate_provider_instance: { instance_name: CERT_PROVIDER },
+          validation_context: { ca_certificate_provider_instance: { instance_name: CERT_PROVIDER }, match_subject_alt_names: sans },
+        },
+      },
+    };
+  }
   if (sidecar) {
     if (sp.protocol === 'grpc' || sp.protocol === 'http2') {
       c.typed_extension_protocol_options = {
         'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { '@type': T.httpOptions, explicit_http_config: { http2_protocol_options: {} } },
       };
     }
-    const mode = model.namespaces.find((n) => n.name === s.namespace)?.mtls ?? 'PERMISSIVE';
-    if (mode !== 'DISABLE') {
+    if (nsMtls(model, s.namespace) !== 'DISABLE') {
       c.transport_socket = {
         name: 'envoy.transport_sockets.tls',
         typed_config: { '@type': T.upstreamTls, sni: s.fqdn, common_tls_context: commonTls(model.trustDomain, ['istio-peer-exchange', 'h2', 'http/1.1']) },
@@ -302,6 +319,10 @@ function cluster(model: MeshModel, s: MeshService, sp: ServicePort, sidecar: boo
     }
   }
   return c;
+}
+
+function nsMtls(model: MeshModel, ns: string): MtlsMode {
+  return model.namespaces.find((n) => n.name === ns)?.mtls ?? 'PERMISSIVE';
 }
 
 function commonTls(trustDomain: string, alpn: string[]): Msg {
@@ -351,7 +372,7 @@ export function serverListenerName(address: string, port: number): string {
  * Server listeners of an xDS-enabled gRPC server (a proxyless node with POD_NAME): for each inbound
  * port of its workload, one listener per address it may bind (0.0.0.0, [::] and the pod IP), with
  * an HCM whose routes are non-forwarding and whose filters are RBAC (deny, then allow) and router.
- * mTLS through certificate providers is not emitted yet (plaintext).
+ * mTLS (STRICT workloads) through the bootstrap's certificate provider `default`.
  */
 function serverListeners(model: MeshModel, w: Workload, res: Resources): void {
   const policies = policiesFor(model, w);
@@ -367,12 +388,22 @@ function serverListeners(model: MeshModel, w: Workload, res: Resources): void {
     const hcmConfig = hcm(`inbound_${p.port}`, { inline: route }, filters, false);
     for (const address of [...new Set(['0.0.0.0', '::', ...(w.ip ? [w.ip] : [])])]) {
       const name = serverListenerName(address, p.port);
-      res[TYPE.listener][name] = {
-        name,
-        address: { socket_address: { address, port_value: p.port } },
-        filter_chains: [{ name: `inbound|${p.port}`, filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcmConfig }] }],
-        traffic_direction: 'INBOUND',
-      };
+      const chain: Msg = { name: `inbound|${p.port}`, filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcmConfig }] };
+      // gRPC servers cannot sniff TLS, so only STRICT turns it on (PERMISSIVE stays plaintext).
+      if (w.mtls === 'STRICT') {
+        chain.transport_socket = {
+          name: 'envoy.transport_sockets.tls',
+          typed_config: {
+            '@type': T.downstreamTls,
+            require_client_certificate: { value: true },
+            common_tls_context: {
+              tls_certificate_provider_instance: { instance_name: CERT_PROVIDER },
+              validation_context: { ca_certificate_provider_instance: { instance_name: CERT_PROVIDER } },
+            },
+          },
+        };
+      }
+      res[TYPE.listener][name] = { name, address: { socket_address: { address, port_value: p.port } }, filter_chains: [chain], traffic_direction: 'INBOUND' };
     }
   }
 }
