@@ -70,3 +70,12 @@ test('rbacConfig: principals, namespaces, ports, methods, paths; HTTP-only field
   assert.deepEqual(deny.policies['shop.deny-debug.0'].permissions[0].or_rules.rules.map((r: any) => r.url_path.path), [{ prefix: '/debug' }, { suffix: '.internal' }]);
   assert.equal(rbacConfig('cluster.local', [], 'DENY', true), undefined);
 });
+
+test('config_dump redaction: key material never leaves the controller', async () => {
+  const { redact } = await import('../../src/controller/controlplane.ts');
+  const secret = { name: 'default', tls_certificate: { certificate_chain: { inline_string: 'CERT' }, private_key: { inline_string: 'KEY' } } };
+  const out = JSON.stringify(redact(secret));
+  assert.doesNotMatch(out, /KEY|CERT/);
+  assert.match(out, /\[redacted\]/);
+  assert.deepEqual(redact({ a: [1, { b: 'x' }] }), { a: [1, { b: 'x' }] });
+});
