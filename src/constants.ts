@@ -72,3 +72,15 @@ export const ANNOTATION_EXCLUDE_OUTBOUND_IP_RANGES = `${MESH_DOMAIN}/exclude-out
 export const ANNOTATION_INCLUDE_OUTBOUND_IP_RANGES = `${MESH_DOMAIN}/include-outbound-ip-ranges`;
 export const ANNOTATION_HOLD_APPLICATION = `${MESH_DOMAIN}/hold-application-until-proxy-starts`;
 export const ANNOTATION_REWRITE_PROBES = `${MESH_DOMAIN}/rewrite-app-probes`;
+/** Namespace or pod annotation: mTLS mode of inbound traffic (`STRICT`, `PERMISSIVE`, `DISABLE`). */
+export const ANNOTATION_MTLS = `${MESH_DOMAIN}/mtls`;
+/** Namespace annotation scoping what its proxies receive: comma-separated namespaces (own always included). */
+export const ANNOTATION_REACHABLE = `${MESH_DOMAIN}/reachable-namespaces`;
+/** HTTPRoute annotation (JSON): retry policy for every rule without a Gateway API `retry` field. */
+export const ANNOTATION_RETRY = `${MESH_DOMAIN}/retry`;
+/** HTTPRoute annotation (JSON): fault injection (abort, delay) for every rule. */
+export const ANNOTATION_FAULT = `${MESH_DOMAIN}/fault`;
+/** Service annotation (JSON): outlier detection for traffic to the service. */
+export const ANNOTATION_OUTLIER = `${MESH_DOMAIN}/outlier-detection`;
+/** Service annotation (JSON): circuit breaker thresholds for traffic to the service. */
+export const ANNOTATION_CIRCUIT_BREAKER = `${MESH_DOMAIN}/circuit-breaker`;
