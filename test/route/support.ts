@@ -18,6 +18,8 @@ export class MemoryCluster implements Cluster {
   writes = 0;
   /** Called before each write; tests use it to slip in a concurrent edit. */
   beforeWrite?: (obj: KubeObject) => void;
+  /** Called after every successful write with all objects (a zero-latency watch, for the control plane). */
+  afterWrite?: (objects: KubeObject[]) => void;
   constructor(readonly kinds = new Set(['v1/Service', 'gateway.networking.k8s.io/v1/HTTPRoute'])) {}
   private key(apiVersion: string, kind: string, name: string, ns?: string) {
     return `${apiVersion}/${kind}/${ns ?? ''}/${name}`;
@@ -47,14 +49,18 @@ export class MemoryCluster implements Cluster {
     if (!this.kinds.has(`${o.apiVersion}/${o.kind}`)) throw new Error(`no kind ${o.kind}`);
     if (this.objects.has(this.key(o.apiVersion, o.kind, o.metadata.name, o.metadata.namespace))) throw new ConflictError(o.kind, o.metadata.name, o.metadata.namespace, 'already exists');
     this.writes++;
-    return this.put(o);
+    const out = this.put(o);
+    this.afterWrite?.([...this.objects.values()]);
+    return out;
   }
   async replace(o: KubeObject) {
     this.beforeWrite?.(o);
     const cur = this.objects.get(this.key(o.apiVersion, o.kind, o.metadata.name, o.metadata.namespace));
     if (!cur || cur.metadata.resourceVersion !== o.metadata.resourceVersion) throw new ConflictError(o.kind, o.metadata.name, o.metadata.namespace, 'stale resourceVersion');
     this.writes++;
-    return this.put(o);
+    const out = this.put(o);
+    this.afterWrite?.([...this.objects.values()]);
+    return out;
   }
 }
 
