@@ -142,6 +142,15 @@ export async function runCanary(opts: CanaryOptions & RouteCommon, ui: Ui, deps:
   const parentPorts = await servicePorts(cluster, ns, opts.service, 'parent');
   const existing = await cluster.get(HTTPROUTE_API_VERSION, HTTPROUTE_KIND, opts.service, ns);
   const prevCfg = existing ? readCanaryConfig(existing) : undefined;
+  if (existing && !prevCfg) {
+    throw new MeshError(`${routeName(ns, opts.service)} exists and was not created by "mesh route canary"; its rules would be replaced`, {
+      hint: `change its weights with "mesh route set ${opts.service} BACKEND=WEIGHT...", or delete it (kubectl delete httproute ${opts.service} -n ${ns}) to let mesh manage it`,
+    });
+  }
+  const others = (await cluster.list(HTTPROUTE_API_VERSION, HTTPROUTE_KIND, { namespace: ns })).filter(
+    (r) => r.metadata.name !== opts.service && JSON.stringify((r.spec as { parentRefs?: unknown } | undefined)?.parentRefs ?? []).includes(`"name":"${opts.service}"`),
+  );
+  for (const o of others) ui.err.write(`warning: ${routeName(ns, o.metadata.name)} also attaches to Service ${opts.service}; both routes apply\n`);
   const stable = opts.stable ?? prevCfg?.stable ?? opts.service;
   const parentPort = opts.port ?? prevCfg?.parentPort;
   const refPort = parentPort ?? pickPort(parentPorts, undefined, ns, opts.service);
@@ -272,8 +281,14 @@ async function progressiveRollout(
     } catch (err) {
       const me = toMeshError(err);
       progress.fail(`${label(state)}: could not write the next state`);
-      const why = err instanceof ConflictError ? 'the route was changed by someone else; the rollout stopped and did not overwrite it' : 'the API server did not take the write';
-      ui.err.write(`route left at ${state.canaryWeight}% to ${cfg.canary} as last written (phase ${state.phase} recorded): ${why}.\n`);
+      if (err instanceof ConflictError) {
+        const now = await cluster.get(HTTPROUTE_API_VERSION, HTTPROUTE_KIND, cfg.service, ns).catch(() => undefined);
+        const theirs = now ? rolloutOf(now) : undefined;
+        const weights = now ? splitWeights(now).map((w) => `${w.name} ${w.percent}%`).join(', ') : 'unknown';
+        ui.err.write(`the route was changed by someone else, so the rollout stopped without overwriting it; it now says: ${theirs ? `${theirs.phase}, ` : ''}${weights}.\n`);
+      } else {
+        ui.err.write(`route left at ${state.canaryWeight}% to ${cfg.canary} as last written (phase ${state.phase} recorded; "mesh route status" reports it Degraded once stale): the API server did not take the write.\n`);
+      }
       throw me;
     }
     if (verdict.ok) progress.succeed(doneText);

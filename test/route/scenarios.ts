@@ -149,8 +149,8 @@ export function defineRouteScenarios(label: string, makeEnv: () => Promise<Env>)
       const metrics = scriptedMetrics(() => ({ rps: 20, successRate: 0.999, p99Ms: 120 }));
       const clock = fakeClock();
       const seen: number[] = [];
-      clock.onSleep = () => {
-        void route(env.cluster).then((r) => seen.push(readRollout(r.metadata.annotations?.['mesh.dev/rollout'])!.canaryWeight));
+      clock.onSleep = async () => {
+        seen.push(readRollout((await route(env.cluster)).metadata.annotations?.['mesh.dev/rollout'])!.canaryWeight);
       };
       const r = await canary(env, { canary: 'web-v2', steps: '5,25,50,100', interval: '1m', maxErrorRate: '1%', maxP99: '300ms' }, { metrics, clock });
       assert.equal(r.code, 0, r.err);
@@ -235,8 +235,8 @@ export function defineRouteScenarios(label: string, makeEnv: () => Promise<Env>)
       cur.metadata.annotations!['mesh.dev/rollout'] = JSON.stringify({ ...state, phase: 'Progressing', updatedAt: new Date(Date.parse('2026-01-01T00:00:00Z')).toISOString() });
       await env.cluster.replace(cur);
       const clock = fakeClock();
-      clock.onSleep = (n) => {
-        if (n === 2) void runFinish('promote', { namespace: ns, output: 'table', service: 'web', dryRun: false }, captureUi().ui, { cluster: env.cluster });
+      clock.onSleep = async (n) => {
+        if (n === 2) await runFinish('promote', { namespace: ns, output: 'table', service: 'web', dryRun: false }, captureUi().ui, { cluster: env.cluster });
       };
       const cap = captureUi();
       const code = await runStatus({ namespace: ns, output: 'table', service: 'web', watch: true, pollMs: 1000 }, cap.ui, { cluster: env.cluster, clock });
@@ -260,6 +260,47 @@ export function defineRouteScenarios(label: string, makeEnv: () => Promise<Env>)
       assert.deepEqual(report.backends, [{ name: 'web', rps: 13.5, successRate: 1, p99Ms: 30 }, { name: 'web-v2', rps: 1.5, successRate: 0.98, p99Ms: 42 }]);
       assert.equal(report.metrics, 'scripted metrics, last 60s');
       assert.deepEqual(splitWeights(await route(env.cluster)).map((w) => w.percent), [90, 10]);
+    }));
+
+  test(`${label}: a hand-written route is not taken over by canary, but set can change its weights`, () =>
+    with_(async (env) => {
+      const hand: KubeObject = {
+        apiVersion: HR[0], kind: HR[1], metadata: { name: 'web', namespace: ns },
+        spec: { parentRefs: [{ kind: 'Service', name: 'web' }], rules: [{ backendRefs: [{ name: 'web', port: 8080, weight: 1 }] }] },
+      };
+      await env.cluster.create(hand);
+      await assert.rejects(canary(env, { canary: 'web-v2', weight: '10' }), (e: MeshError) => e.exitCode === 1 && /was not created by "mesh route canary"/.test(e.message) && /mesh route set web/.test(e.hint ?? ''));
+      await assert.rejects(runFinish('promote', { namespace: ns, output: 'table', service: 'web', dryRun: false }, captureUi().ui, { cluster: env.cluster }), /does not know its canary/);
+      const cap = captureUi();
+      assert.equal(await runSet({ namespace: ns, output: 'table', service: 'web', weights: [{ backend: 'web', weight: 80 }, { backend: 'web-v2', weight: 20 }], dryRun: false }, cap.ui, { cluster: env.cluster }), 0);
+      assert.deepEqual(weights(await route(env.cluster)), ['web=80,web-v2=20']);
+    }));
+
+  test(`${label}: another route attached to the same Service is pointed out`, () =>
+    with_(async (env) => {
+      await env.cluster.create({
+        apiVersion: HR[0], kind: HR[1], metadata: { name: 'web-extra', namespace: ns },
+        spec: { parentRefs: [{ kind: 'Service', name: 'web' }], rules: [{ backendRefs: [{ name: 'web-shadow', port: 8080 }] }] },
+      });
+      const r = await canary(env, { canary: 'web-v2', weight: '10' });
+      assert.equal(r.code, 0);
+      assert.match(r.err, /warning: HTTPRoute shop\/web-extra also attaches to Service web; both routes apply/);
+    }));
+
+  test(`${label}: a promote from another terminal during a rollout stops the rollout without overwriting it`, () =>
+    with_(async (env) => {
+      const metrics = scriptedMetrics(() => ({ rps: 5, successRate: 1, p99Ms: 10 }));
+      const clock = fakeClock();
+      clock.onSleep = async (n) => {
+        if (n === 1) await runFinish('promote', { namespace: ns, output: 'table', service: 'web', dryRun: false }, captureUi().ui, { cluster: env.cluster });
+      };
+      const cap = captureUi();
+      await assert.rejects(
+        runCanary({ ...validateCanaryOptions('web', { canary: 'web-v2', steps: '10,50,100', interval: '1m', maxErrorRate: '1%' }), namespace: ns, output: 'table' }, cap.ui, { cluster: env.cluster, clock, metrics }),
+        (e: MeshError) => e.exitCode === 1 && /changed by someone else/.test(e.message),
+      );
+      assert.match(cap.err(), /rollout stopped without overwriting it; it now says: Promoted, web 0%, web-v2 100%/);
+      assert.equal(phase(await route(env.cluster)), 'Promoted');
     }));
 
   test(`${label}: gates without a metrics source are refused before anything is written`, () =>

@@ -27,8 +27,8 @@ export class MemoryCluster implements Cluster {
   async serverVersion() {
     return { major: '1', minor: '32', gitVersion: 'v1.32.0' };
   }
-  async list(apiVersion: string, kind: string) {
-    return [...this.objects.values()].filter((o) => o.apiVersion === apiVersion && o.kind === kind);
+  async list(apiVersion: string, kind: string, opts: { namespace?: string } = {}) {
+    return [...this.objects.values()].filter((o) => o.apiVersion === apiVersion && o.kind === kind && (!opts.namespace || o.metadata.namespace === opts.namespace)).map((o) => structuredClone(o));
   }
   async get(apiVersion: string, kind: string, name: string, ns?: string) {
     const o = this.objects.get(this.key(apiVersion, kind, name, ns));
@@ -76,16 +76,16 @@ export function captureUi(): { ui: Ui; out: () => string; err: () => string } {
   return { ui: makeUi({ color: false, verbose: false, yes: true }, { out: o.w, err: e.w, stdinTTY: false }), out: o.read, err: e.read };
 }
 
-/** A clock whose sleeps return at once and move time forward; `onSleep` runs before each. */
-export function fakeClock(start = Date.parse('2026-01-01T00:00:00Z')): Clock & { t: number; sleeps: number[]; onSleep?: (n: number) => void } {
+/** A clock whose sleeps return at once and move time forward; `onSleep` runs (and is awaited) before each. */
+export function fakeClock(start = Date.parse('2026-01-01T00:00:00Z')): Clock & { t: number; sleeps: number[]; onSleep?: (n: number) => unknown } {
   const c = {
     t: start,
     sleeps: [] as number[],
-    onSleep: undefined as ((n: number) => void) | undefined,
+    onSleep: undefined as ((n: number) => unknown) | undefined,
     now: () => c.t,
     async sleep(ms: number, signal?: AbortSignal) {
       c.sleeps.push(ms);
-      c.onSleep?.(c.sleeps.length);
+      await c.onSleep?.(c.sleeps.length);
       await new Promise((r) => setImmediate(r));
       if (signal?.aborted) throw Object.assign(new Error('aborted'), { name: 'AbortError' });
       c.t += ms;
