@@ -245,6 +245,22 @@ export function defineRouteScenarios(label: string, makeEnv: () => Promise<Env>)
       assert.match(cap.out(), /^Promoted/m);
     }));
 
+  test(`${label}: status --watch gives up after --watch-timeout on a rollout that never finishes`, () =>
+    with_(async (env) => {
+      await canary(env, { canary: 'web-v2', steps: '10,100', interval: '10m' }, { clock: fakeClock(), signal: AbortSignal.abort() });
+      const cur = await route(env.cluster);
+      const state = readRollout(cur.metadata.annotations?.['mesh.dev/rollout'])!;
+      cur.metadata.annotations!['mesh.dev/rollout'] = JSON.stringify({ ...state, phase: 'Progressing' });
+      await env.cluster.replace(cur);
+      const cap = captureUi();
+      const clock = fakeClock(Date.parse(state.updatedAt));
+      assert.equal(await runStatus({ namespace: ns, output: 'json', service: 'web', watch: true, pollMs: 5000, watchTimeoutMs: 30_000 }, cap.ui, { cluster: env.cluster, clock }), 1);
+      assert.equal(clock.sleeps.length, 6);
+      assert.equal(cap.out().trim().split('\n').length, 1, 'an unchanged state prints once');
+      assert.equal(JSON.parse(cap.out()).phase, 'Progressing');
+      assert.match(cap.err(), /still Progressing after 30s; giving up/);
+    }));
+
   test(`${label}: show prints weights and matches, with per-backend traffic only when metrics are reachable`, () =>
     with_(async (env) => {
       await canary(env, { canary: 'web-v2', weight: '10', matchHeader: ['x-canary=true'], timeout: '2s', mirror: 'web-shadow' });
