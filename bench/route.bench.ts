@@ -1,22 +1,32 @@
 // Issue 7's benchmark: time from `mesh route canary` returning to 99% of calls following the new
 // weights. The route handler (the code `mesh route canary` runs) writes the HTTPRoute; the control
 // plane (src/controller, default 100 ms debounce) builds and pushes xDS over ADS on loopback; real
-// @grpc/grpc-js-xds clients call two real gRPC backends. What is NOT included: the API server and
-// the controller's watch of it (the write reaches the control plane's source directly), so add
-// one watch event's latency for a cluster.
+// @grpc/grpc-js-xds clients call two real gRPC backends. Two set-ups:
+//  - direct: the write reaches the control plane's source at once (no API server);
+//  - API server: the write goes to the test Kubernetes API server and a client-node watch feeds
+//    the control plane (a stand-in for the controller's own watch source, not built yet).
+// Plus the wall time of the built CLI applying a route against the API server, with and without
+// 20 ms of added latency per request.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type * as grpc from '@grpc/grpc-js';
+import * as k8s from '@kubernetes/client-node';
 import { ControlPlane, MemorySource } from '../src/controller/controlplane.ts';
-import type { KubeObject } from '../src/cluster/types.ts';
+import { connectLive, loadKubeConfig } from '../src/cluster/live.ts';
+import type { Cluster, KubeObject } from '../src/cluster/types.ts';
 import { validateCanaryOptions } from '../src/route/options.ts';
 import { runCanary } from '../src/route/run.ts';
-import { slices, startBackend, svc, who, xdsClient } from '../test/xds/support.ts';
-import { captureUi, MemoryCluster } from '../test/route/support.ts';
+import { startApiServer, type TestCluster } from '../test/support/kube.ts';
+import { slices, startBackend, svc, who, xdsClient, type Backend } from '../test/xds/support.ts';
+import { captureUi, HTTPROUTE_CRD, MemoryCluster } from '../test/route/support.ts';
 import { median, type Benchmark, type BenchResult } from './harness.ts';
 
 const NS = 'shop';
 const CLIENTS = 4;
 const WORKERS = 8;
 const FLIPS = 6;
+const CLI_RUNS = 5;
+const MESH = fileURLToPath(new URL('../bin/mesh', import.meta.url));
 
 interface Sample {
   start: number;
@@ -42,7 +52,7 @@ async function stream(client: grpc.Client, want: string, deadline: number, stabl
 /** The earliest time from which at least 99% of the calls started answer `want`. */
 function followedAt(samples: Sample[], want: string): number {
   let good = 0;
-  let at = samples.length ? samples[samples.length - 1]!.start : Infinity;
+  let at = Infinity;
   for (let i = samples.length - 1; i >= 0; i--) {
     if (samples[i]!.name === want) good++;
     if (good / (samples.length - i) >= 0.99) at = samples[i]!.start;
@@ -50,52 +60,132 @@ function followedAt(samples: Sample[], want: string): number {
   return at;
 }
 
-export const benchmark: Benchmark = {
-  name: 'route canary propagation',
-  async run(): Promise<BenchResult[]> {
-    const [stable, canary] = await Promise.all([startBackend('stable'), startBackend('canary')]);
-    const endpoints: KubeObject[] = [...slices(NS, 'web', [stable]), ...slices(NS, 'web-v2', [canary])];
+/**
+ * Flip the canary between 0% and 100% FLIPS times with `cluster` while CLIENTS clients keep
+ * calling; per flip, the time from the handler returning until every client's calls follow.
+ */
+async function measureFlips(cluster: Cluster, port: number): Promise<{ follow: number[]; apply: number[] }> {
+  const clients = Array.from({ length: CLIENTS }, (_, i) => xdsClient(`web.${NS}.svc.cluster.local:8080`, port, `bench-${i}-${port}`, NS));
+  const setWeight = async (weight: number) => {
+    const t0 = performance.now();
+    const code = await runCanary({ ...validateCanaryOptions('web', { canary: 'web-v2', weight: String(weight) }), namespace: NS, output: 'table' }, captureUi().ui, { cluster });
+    if (code !== 0) throw new Error(`route canary exited ${code}`);
+    return { t0, t1: performance.now() };
+  };
+  try {
+    await setWeight(0);
+    await Promise.all(clients.map((c) => stream(c, 'stable', performance.now() + 30_000)));
+    const follow: number[] = [];
+    const apply: number[] = [];
+    for (let i = 0; i < FLIPS; i++) {
+      const weight = i % 2 === 0 ? 100 : 0;
+      const want = weight === 100 ? 'canary' : 'stable';
+      // Clients keep calling while the route changes, as a live service would.
+      const streams = clients.map((c) => stream(c, want, performance.now() + 30_000));
+      const { t0, t1 } = await setWeight(weight);
+      apply.push(t1 - t0);
+      const per = (await Promise.all(streams)).map((s) => followedAt(s, want) - t1);
+      if (per.some((x) => !Number.isFinite(x))) throw new Error('a client never followed the new weights within 30 s');
+      follow.push(Math.max(0, ...per));
+    }
+    return { follow, apply };
+  } finally {
+    for (const c of clients) c.close();
+  }
+}
+
+async function withBackends<T>(fn: (endpoints: KubeObject[]) => Promise<T>): Promise<T> {
+  const backends: Backend[] = await Promise.all([startBackend('stable'), startBackend('canary')]);
+  try {
+    return await fn([...slices(NS, 'web', [backends[0]!]), ...slices(NS, 'web-v2', [backends[1]!])]);
+  } finally {
+    await Promise.all(backends.map((b) => b.stop()));
+  }
+}
+
+/** Direct: the handler's write reaches the control plane's source with no API server. */
+function direct(): Promise<{ follow: number[]; apply: number[] }> {
+  return withBackends(async (endpoints) => {
     const cluster = new MemoryCluster();
     for (const o of [svc(NS, 'web'), svc(NS, 'web-v2')]) cluster.put(o);
     const source = new MemorySource([...cluster.objects.values(), ...endpoints]);
     cluster.afterWrite = (objs) => source.set([...objs, ...endpoints]);
     const cp = new ControlPlane({ source });
-    const port = await cp.start({ host: '127.0.0.1', port: 0 });
-    const clients = Array.from({ length: CLIENTS }, (_, i) => xdsClient(`web.${NS}.svc.cluster.local:8080`, port, `bench-${i}`, NS));
-    const setWeight = async (weight: number) => {
-      const t0 = performance.now();
-      const code = await runCanary({ ...validateCanaryOptions('web', { canary: 'web-v2', weight: String(weight) }), namespace: NS, output: 'table' }, captureUi().ui, { cluster });
-      if (code !== 0) throw new Error(`route canary exited ${code}`);
-      return { t0, t1: performance.now() };
-    };
     try {
-      await setWeight(0);
-      await Promise.all(clients.map((c) => stream(c, 'stable', performance.now() + 30_000)));
-      await Promise.all(clients.map((c) => who(c)));
-      const times: number[] = [];
-      const applies: number[] = [];
-      for (let i = 0; i < FLIPS; i++) {
-        const weight = i % 2 === 0 ? 100 : 0;
-        const want = weight === 100 ? 'canary' : 'stable';
-        // Clients keep calling while the route changes, as a live service would.
-        const deadline = performance.now() + 30_000;
-        let returned = 0;
-        const streams = clients.map((c) => stream(c, want, deadline));
-        const applied = await setWeight(weight);
-        returned = applied.t1;
-        applies.push(applied.t1 - applied.t0);
-        const per = (await Promise.all(streams)).map((s) => followedAt(s, want) - returned);
-        if (per.some((x) => !Number.isFinite(x))) throw new Error('a client never followed the new weights within 30 s');
-        times.push(Math.max(0, ...per));
-      }
-      return [
-        { name: `route canary returned -> 99% of calls follow (${CLIENTS} grpc-js-xds clients, slowest)`, value: median(times), unit: 'ms', detail: `median of ${FLIPS} flips 0%<->100%; max ${Math.max(...times).toFixed(0)} ms; control plane debounce 100 ms; API server watch not included` },
-        { name: 'route canary handler (in-memory cluster)', value: median(applies), unit: 'ms', detail: `median of ${FLIPS}` },
-      ];
+      return await measureFlips(cluster, await cp.start({ host: '127.0.0.1', port: 0 }));
     } finally {
-      for (const c of clients) c.close();
       await cp.stop();
-      await Promise.all([stable.stop(), canary.stop()]);
     }
+  });
+}
+
+/** Through the test API server: the handler writes over HTTPS; a client-node watch feeds the control plane. */
+function viaApiServer(): Promise<{ follow: number[]; apply: number[] }> {
+  return withBackends(async (endpoints) => {
+    const services = [svc(NS, 'web'), svc(NS, 'web-v2')];
+    const kube = await startApiServer({ seed: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } }, HTTPROUTE_CRD, ...services] as Record<string, unknown>[] });
+    const routes = new Map<string, KubeObject>();
+    const source = new MemorySource([...services, ...endpoints]);
+    const watch = new k8s.Watch(loadKubeConfig({ kubeconfig: kube.kubeconfigPath }));
+    const req = await watch.watch(
+      `/apis/gateway.networking.k8s.io/v1/namespaces/${NS}/httproutes`,
+      {},
+      (type: string, obj: KubeObject) => {
+        if (type === 'DELETED') routes.delete(obj.metadata.name);
+        else if (type === 'ADDED' || type === 'MODIFIED') routes.set(obj.metadata.name, { ...obj, apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute' });
+        else return;
+        source.set([...services, ...endpoints, ...routes.values()]);
+      },
+      () => undefined,
+    );
+    const cp = new ControlPlane({ source });
+    try {
+      return await measureFlips(connectLive({ kubeconfig: kube.kubeconfigPath }), await cp.start({ host: '127.0.0.1', port: 0 }));
+    } finally {
+      req.abort();
+      await cp.stop();
+      await kube.stop();
+    }
+  });
+}
+
+/** Wall time of the built `mesh route canary` against the API server with `latencyMs` per request. */
+async function cliApply(latencyMs: number): Promise<number> {
+  const kube: TestCluster = await startApiServer({ seed: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } }, HTTPROUTE_CRD, svc(NS, 'web'), svc(NS, 'web-v2')] as Record<string, unknown>[] });
+  try {
+    kube.server.latencyMs = latencyMs;
+    const env = { ...process.env, HOME: '/nonexistent-home', KUBECONFIG: '' };
+    const times: number[] = [];
+    for (let i = 0; i <= CLI_RUNS; i++) {
+      const t0 = performance.now();
+      // Run the CLI asynchronously: a synchronous spawn would block this process's API server.
+      const code = await new Promise<number>((resolve) => {
+        const p = spawn(process.execPath, [MESH, '--kubeconfig', kube.kubeconfigPath, '-n', NS, 'route', 'canary', 'web', '--canary', 'web-v2', '--weight', String(10 + i)], { stdio: 'ignore', env });
+        p.on('exit', (c) => resolve(c ?? -1));
+      });
+      if (code !== 0) throw new Error(`mesh route canary exited ${code}`);
+      if (i > 0) times.push(performance.now() - t0); // the first run warms the file cache
+    }
+    return median(times);
+  } finally {
+    await kube.stop();
+  }
+}
+
+export const benchmark: Benchmark = {
+  name: 'route canary propagation',
+  async run(): Promise<BenchResult[]> {
+    const d = await direct();
+    const a = await viaApiServer();
+    const cli0 = await cliApply(0);
+    const cli20 = await cliApply(20);
+    const detail = (xs: number[]) => `median of ${FLIPS} flips 0%<->100%, ${CLIENTS} grpc-js-xds clients (slowest counts); max ${Math.max(...xs).toFixed(0)} ms; control plane debounce 100 ms`;
+    return [
+      { name: 'route canary returned -> 99% of calls follow (direct)', value: median(d.follow), unit: 'ms', detail: detail(d.follow) + '; no API server' },
+      { name: 'route canary returned -> 99% of calls follow (API server + watch)', value: median(a.follow), unit: 'ms', detail: detail(a.follow) + '; test API server, client-node watch as the source' },
+      { name: 'route canary handler applying over HTTPS', value: median(a.apply), unit: 'ms', detail: `median of ${FLIPS}; discovery, 3 Service reads, get, list, replace` },
+      { name: 'mesh route canary (built CLI) wall time', value: cli0, unit: 'ms', detail: `median of ${CLI_RUNS} spawns against the test API server` },
+      { name: 'mesh route canary (built CLI), 20 ms API latency', value: cli20, unit: 'ms', detail: `median of ${CLI_RUNS}; 20 ms added to every API request` },
+    ];
   },
 };

@@ -7,24 +7,12 @@ import { connectLive } from '../../src/cluster/live.ts';
 import { startApiServer, type TestCluster } from '../support/kube.ts';
 import { runMesh } from '../support/cli.ts';
 import { defineRouteScenarios, SEED } from './scenarios.ts';
-import { captureUi, fakeClock, scriptedMetrics } from './support.ts';
+import { captureUi, fakeClock, HTTPROUTE_CRD, scriptedMetrics } from './support.ts';
 import { validateCanaryOptions } from '../../src/route/options.ts';
 import { runCanary } from '../../src/route/run.ts';
 import { splitWeights } from '../../src/route/httproute.ts';
 import type { MeshError } from '../../src/ui/errors.ts';
 
-/** The HTTPRoute CRD as far as the API server needs it to serve the kind (schema left open). */
-export const HTTPROUTE_CRD = {
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: { name: 'httproutes.gateway.networking.k8s.io' },
-  spec: {
-    group: 'gateway.networking.k8s.io',
-    scope: 'Namespaced',
-    names: { plural: 'httproutes', singular: 'httproute', kind: 'HTTPRoute', listKind: 'HTTPRouteList' },
-    versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
-  },
-};
 const NAMESPACE = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } };
 
 async function start(crd: boolean): Promise<TestCluster> {

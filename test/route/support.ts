@@ -111,3 +111,16 @@ export function scriptedMetrics(stats: (service: string, call: number) => Backen
 export function service(name: string, port = 8080, ns = 'shop'): KubeObject {
   return { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns }, spec: { selector: { app: name }, ports: [{ name: 'http', port, targetPort: port }] } };
 }
+
+/** The HTTPRoute CRD as far as the API server needs it to serve the kind (schema left open). */
+export const HTTPROUTE_CRD = {
+  apiVersion: 'apiextensions.k8s.io/v1',
+  kind: 'CustomResourceDefinition',
+  metadata: { name: 'httproutes.gateway.networking.k8s.io' },
+  spec: {
+    group: 'gateway.networking.k8s.io',
+    scope: 'Namespaced',
+    names: { plural: 'httproutes', singular: 'httproute', kind: 'HTTPRoute', listKind: 'HTTPRouteList' },
+    versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+  },
+};
