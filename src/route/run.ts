@@ -223,10 +223,14 @@ async function progressiveRollout(
   const intervalMs = state.intervalMs!;
   const gates = state.gates ?? {};
   const label = (s: RolloutState) => `step ${(s.step ?? 0) + 1}/${steps.length}: ${s.canaryWeight}% to ${cfg.canary}`;
-  const progress = startProgress(ui.err, `${label(state)}, checking in ${formatDuration(intervalMs)}`, { interactive: ui.interactive });
+  // One progress line per step: a finished spinner is not redrawn, so each step starts its own.
+  const stepProgress = () => startProgress(ui.err, `${label(state)}, checking in ${formatDuration(intervalMs)}`, { interactive: ui.interactive });
+  let progress = stepProgress();
 
   const finish = (code: number): number => {
-    if (run.output !== 'table') ui.out.write(renderData(statusReport(current, clock), run.output));
+    const report = statusReport(current, clock);
+    if (run.output !== 'table') ui.out.write(renderData(report, run.output));
+    else ui.out.write(`httproute/${cfg.service} ${report.phase} in ${ns}: ${report.weights.map((w) => `${w.name} ${w.percent}%`).join(', ')}\n`);
     return code;
   };
   /** Record where we stopped (Paused) and say so; the split stays as last written. */
@@ -302,7 +306,7 @@ async function progressiveRollout(
       ui.err.write(`${ui.color.red('rolled back')}: all traffic to ${cfg.stable} (${d.reason})\n`);
       return finish(ExitCode.Failed);
     }
-    progress.update(`${label(state)}, checking in ${formatDuration(intervalMs)}`);
+    progress = stepProgress();
   }
 }
 

@@ -161,6 +161,7 @@ export function defineRouteScenarios(label: string, makeEnv: () => Promise<Env>)
       assert.equal(phase(final), 'Promoted');
       assert.deepEqual(weights(final), ['web=0,web-v2=100']);
       assert.match(r.err, /step 4\/4: 100% to web-v2: healthy/);
+      assert.equal(r.out, 'httproute/web Promoted in shop: web 0%, web-v2 100%\n');
       assert.match(r.err, /promoted/);
     }));
 
