@@ -10,6 +10,7 @@
  *   that has not been updated for more than two intervals).
  */
 export type Phase = 'Progressing' | 'Paused' | 'Promoted' | 'RolledBack' | 'Degraded';
+/** Every phase, for validating a recorded state. */
 export const PHASES: readonly Phase[] = ['Progressing', 'Paused', 'Promoted', 'RolledBack', 'Degraded'];
 
 /** Health limits for the canary; an undefined limit is not checked. */
