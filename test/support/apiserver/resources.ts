@@ -12,7 +12,7 @@ export interface ResourceDef {
   namespaced: boolean;
   shortNames?: string[];
   categories?: string[];
-  /** Subresources served: status, scale, proxy. */
+  /** Subresources served: status, scale, proxy, token. */
   subresources?: string[];
   /** Only these verbs (reviews are create-only); default: the full CRUD + watch set. */
   verbs?: string[];
@@ -42,7 +42,7 @@ export const BUILTIN_RESOURCES: ResourceDef[] = [
   r('', 'v1', 'pods', 'Pod', true, { shortNames: ['po'], categories: ['all'], subresources: ['status', 'proxy'] }),
   r('', 'v1', 'services', 'Service', true, { shortNames: ['svc'], categories: ['all'], subresources: ['status', 'proxy'], verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'] }),
   r('', 'v1', 'endpoints', 'Endpoints', true, { shortNames: ['ep'], singular: 'endpoints' }),
-  r('', 'v1', 'serviceaccounts', 'ServiceAccount', true, { shortNames: ['sa'] }),
+  r('', 'v1', 'serviceaccounts', 'ServiceAccount', true, { shortNames: ['sa'], subresources: ['token'] }),
   r('', 'v1', 'configmaps', 'ConfigMap', true, { shortNames: ['cm'] }),
   r('', 'v1', 'secrets', 'Secret', true),
   r('', 'v1', 'events', 'Event', true, { shortNames: ['ev'] }),

@@ -5,11 +5,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { Api, PATCH_TYPES, type WriteOptions } from './api.ts';
-import { Auth, type Attributes, type Rule, type UserInfo } from './auth.ts';
+import { Auth, DEFAULT_AUDIENCE, type Attributes, type Rule, type UserInfo } from './auth.ts';
 import { servingCerts, type ServingCerts } from './certs.ts';
 import * as D from './discovery.ts';
 import * as E from './errors.ts';
 import { isObj } from './patch.ts';
+import { decodeProtobuf } from './protobuf.ts';
 import { Registry, verbsOf, type ResourceDef } from './resources.ts';
 import { fieldSelector, labelSelector } from './selectors.ts';
 import { resKey, Store, type KObj, type StoreEvent } from './store.ts';
@@ -257,9 +258,15 @@ export class ApiServer {
     this.requests.push(rec);
     if (this.requests.length > 1000) this.requests.splice(0, this.requests.length - 1000);
     try {
-      const body = await readBody(req);
+      let body = await readBody(req);
+      // kubectl's typed clients send protobuf; decode the kinds they send into JSON.
+      if (String(req.headers['content-type'] ?? '').startsWith('application/vnd.kubernetes.protobuf') && body.length) {
+        body = Buffer.from(JSON.stringify(decodeProtobuf(body)));
+        rec.contentType = 'application/json (from protobuf)';
+      }
+      const text = body.toString('utf8');
       if (this.latencyMs > 0) await sleep(this.latencyMs);
-      await this.route(req, res, url, body, rec);
+      await this.route(req, res, url, text, rec);
     } catch (err) {
       const e = err instanceof E.ApiError ? err : E.withCode(500, `Internal error occurred: ${(err as Error).message}`);
       if (!res.headersSent) send(res, e.code, e.status);
@@ -362,6 +369,7 @@ export class ApiServer {
     const q = url.searchParams;
     const { def, version, namespace: ns, name, subresource } = t;
     if (!verbsOf(def).includes(verb) && subresource === undefined) throw E.methodNotAllowed();
+    if ((verb === 'update' || verb === 'patch') && !name) throw E.methodNotAllowed();
     const manager = q.get('fieldManager') ?? (req.headers['user-agent'] ?? 'unknown').split('/')[0]!.slice(0, 128);
     const opts: WriteOptions = { manager, dryRun: q.getAll('dryRun').includes('All'), force: q.get('force') === 'true' };
     const accept = String(req.headers.accept ?? '');
@@ -373,6 +381,7 @@ export class ApiServer {
     }
     if (subresource === 'proxy') return this.proxy(req, res, t, url, body);
     if (subresource === 'scale') return this.scale(res, t, verb, req, body, opts);
+    if (subresource === 'token') return this.tokenRequest(res, t, verb, body);
 
     switch (verb) {
       case 'get': {
@@ -390,10 +399,8 @@ export class ApiServer {
       case 'create':
         if (name) throw E.methodNotAllowed();
         return send(res, 201, this.api.create(def, ns, parseJson(body), opts, version));
-      case 'update': {
-        const existed = true;
-        return send(res, existed ? 200 : 201, this.api.update(def, ns, name!, parseJson(body), opts, subresource, version));
-      }
+      case 'update':
+        return send(res, 200, this.api.update(def, ns, name!, parseJson(body), opts, subresource, version));
       case 'patch': {
         const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim();
         if (!(PATCH_TYPES as readonly string[]).includes(type)) throw E.unsupportedMediaType(type);
@@ -530,6 +537,20 @@ export class ApiServer {
     res.writeHead(answer.status ?? 200, { 'Content-Type': answer.contentType ?? 'text/plain; charset=utf-8' }).end(answer.body ?? '');
   }
 
+  // TokenRequest: a token for the ServiceAccount, registered so TokenReview knows it.
+  private tokenRequest(res: ServerResponse, t: Target, verb: string, body: string): void {
+    if (verb !== 'create') throw E.methodNotAllowed();
+    const sa = this.api.get(t.def, t.namespace, t.name!);
+    const req = parseJson(body) as Obj;
+    const spec = (isObj(req.spec) ? req.spec : {}) as Obj;
+    const audiences = Array.isArray(spec.audiences) && spec.audiences.length ? (spec.audiences as string[]) : [DEFAULT_AUDIENCE];
+    const seconds = typeof spec.expirationSeconds === 'number' ? spec.expirationSeconds : 3600;
+    const bound = isObj(spec.boundObjectRef) && spec.boundObjectRef.kind === 'Pod' ? String(spec.boundObjectRef.name) : undefined;
+    const token = this.auth.addServiceAccountToken(t.namespace!, t.name!, { audiences, podName: bound, uid: String(sa.metadata.uid) });
+    const expiry = new Date(Date.now() + seconds * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+    send(res, 201, { kind: 'TokenRequest', apiVersion: 'authentication.k8s.io/v1', metadata: { name: t.name, namespace: t.namespace, creationTimestamp: null }, spec: { ...spec, audiences, expirationSeconds: seconds }, status: { token, expirationTimestamp: expiry } });
+  }
+
   // autoscaling/v1 Scale for workloads (kubectl scale).
   private scale(res: ServerResponse, t: Target, verb: string, req: IncomingMessage, body: string, opts: WriteOptions): void {
     const { def, namespace: ns, name } = t;
@@ -580,11 +601,11 @@ function send(res: ServerResponse, code: number, body: unknown): void {
   res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) }).end(text);
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
