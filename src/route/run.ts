@@ -176,8 +176,9 @@ export async function runCanary(opts: CanaryOptions & RouteCommon, ui: Ui, deps:
     cfg.mirror = { service: opts.mirror, port: pickPort(await servicePorts(cluster, ns, opts.mirror, 'mirror'), refPort, ns, opts.mirror) };
     // Said out loud rather than silently half-done: the filter is standard, our xDS does not apply it yet.
     ui.err.write(`warning: the RequestMirror filter is written, but the mesh control plane does not apply mirroring yet (docs/routing.md, Known limits)\n`);
+  } else if (prevCfg?.mirror) {
+    cfg.mirror = prevCfg.mirror;
   }
-  else if (prevCfg?.mirror) cfg.mirror = prevCfg.mirror;
 
   const prevState = existing ? rolloutOf(existing) : undefined;
   const start = opts.steps ? resumeStep(prevState, opts.canary, opts.steps) : 0;
