@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { parse } from 'yaml';
 import { connectLive } from '../../src/cluster/live.ts';
 import { startApiServer, type TestCluster } from '../support/kube.ts';
-import { runMesh } from '../support/cli.ts';
+import { spawn } from 'node:child_process';
+import { MESH_BIN, runMesh } from '../support/cli.ts';
 import { defineRouteScenarios, SEED } from './scenarios.ts';
 import { captureUi, fakeClock, HTTPROUTE_CRD, scriptedMetrics } from './support.ts';
 import { validateCanaryOptions } from '../../src/route/options.ts';
@@ -102,6 +103,36 @@ test('a real lost API connection mid-rollout: exit 3, the route keeps the last w
     await (kube.server as any).listen();
     const r = await cluster.get('gateway.networking.k8s.io/v1', 'HTTPRoute', 'web', 'shop');
     assert.deepEqual(splitWeights(r!).map((w) => w.weight), [50, 50]);
+  } finally {
+    await kube.stop();
+  }
+});
+
+test('the built CLI: Ctrl-C (SIGINT) during a rollout pauses it at the current step and says so', async () => {
+  const kube = await start(true);
+  try {
+    const child = spawn(process.execPath, [MESH_BIN, '--kubeconfig', kube.kubeconfigPath, '-n', 'shop', 'route', 'canary', 'web', '--canary', 'web-v2', '--steps', '10,50,100', '--interval', '10m'], {
+      env: { ...process.env, HOME: '/nonexistent-home', KUBECONFIG: '', NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += String(d)));
+    child.stderr.on('data', (d) => (stderr += String(d)));
+    const exited = new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? -1)));
+    // Wait (bounded) for the first step to be written, then interrupt.
+    for (let i = 0; i < 200; i++) {
+      const r = await kube.request('GET', '/apis/gateway.networking.k8s.io/v1/namespaces/shop/httproutes/web');
+      if (r.status === 200) break;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    child.kill('SIGINT');
+    assert.equal(await exited, 1, stderr);
+    assert.match(stderr, /interrupted \(Ctrl-C\)/);
+    assert.match(stderr, /route left at 10% to web-v2, 90% to web \(phase Paused\)/);
+    assert.match(stdout, /httproute\/web Paused in shop: web 90%, web-v2 10%/);
+    const route = (await kube.request('GET', '/apis/gateway.networking.k8s.io/v1/namespaces/shop/httproutes/web')).json;
+    assert.equal(JSON.parse(route.metadata.annotations['mesh.dev/rollout']).phase, 'Paused');
   } finally {
     await kube.stop();
   }
