@@ -15,5 +15,6 @@ export interface CommandEntry {
 export const COMMANDS: readonly CommandEntry[] = [
   { name: 'version', summary: 'Print the client, control plane and data plane versions', load: () => import('./version.js') },
   { name: 'route', summary: 'Canary releases, traffic shifting, retries, timeouts and fault injection', load: () => import('./route.js') },
+  { name: 'controller', summary: 'Run the control plane (xDS for sidecars and proxyless gRPC) from Kubernetes or manifests on disk', load: () => import('./controller.js') },
   { name: 'completion', summary: 'Print a shell completion script (bash, zsh or fish)', load: () => import('./completion.js') },
 ];

@@ -13,7 +13,7 @@ export interface NodeInfo extends ProxyInfo {
 /** A decoded DiscoveryRequest (the fields we use). */
 export interface DiscoveryRequest {
   version_info?: string;
-  node?: { id?: string; cluster?: string; user_agent_name?: string; metadata?: { fields?: Record<string, { string_value?: string }> } };
+  node?: { id?: string; cluster?: string; user_agent_name?: string; metadata?: { fields?: Record<string, StructValue> } };
   resource_names?: string[];
   type_url?: string;
   response_nonce?: string;
@@ -62,8 +62,11 @@ export interface AdsEvents {
 
 const ADS_PATH = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
 
-function str(fields: Record<string, { string_value?: string }> | undefined, key: string): string | undefined {
-  const v = fields?.[key]?.string_value;
+/** A google.protobuf.Value; protobufjs's built-in Struct spells its fields in camelCase even with keepCase. */
+type StructValue = { string_value?: string; stringValue?: string };
+
+function str(fields: Record<string, StructValue> | undefined, key: string): string | undefined {
+  const v = fields?.[key]?.stringValue ?? fields?.[key]?.string_value;
   return v ? v : undefined;
 }
 
