@@ -3,16 +3,16 @@
 // plane (src/controller, default 100 ms debounce) builds and pushes xDS over ADS on loopback; real
 // @grpc/grpc-js-xds clients call two real gRPC backends. Two set-ups:
 //  - direct: the write reaches the control plane's source at once (no API server);
-//  - API server: the write goes to the test Kubernetes API server and a client-node watch feeds
-//    the control plane (a stand-in for the controller's own watch source, not built yet).
+//  - API server: the write goes to the test Kubernetes API server and the controller's own
+//    Kubernetes source (informers) feeds the control plane: the whole chain of a cluster.
 // Plus the wall time of the built CLI applying a route against the API server, with and without
 // 20 ms of added latency per request.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type * as grpc from '@grpc/grpc-js';
-import * as k8s from '@kubernetes/client-node';
 import { ControlPlane, MemorySource } from '../src/controller/controlplane.ts';
-import { connectLive, loadKubeConfig } from '../src/cluster/live.ts';
+import { connectLive } from '../src/cluster/live.ts';
+import { KubernetesSource } from '../src/controller/kube-source.ts';
 import type { Cluster, KubeObject } from '../src/cluster/types.ts';
 import { validateCanaryOptions } from '../src/route/options.ts';
 import { runCanary } from '../src/route/run.ts';
@@ -119,30 +119,18 @@ function direct(): Promise<{ follow: number[]; apply: number[] }> {
   });
 }
 
-/** Through the test API server: the handler writes over HTTPS; a client-node watch feeds the control plane. */
+/**
+ * Through the test API server: the handler writes over HTTPS; the controller's own Kubernetes
+ * source (src/controller/kube-source.ts: informers on every watched kind) feeds the control plane.
+ */
 function viaApiServer(): Promise<{ follow: number[]; apply: number[] }> {
   return withBackends(async (endpoints) => {
-    const services = [svc(NS, 'web'), svc(NS, 'web-v2')];
-    const kube = await startApiServer({ seed: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } }, HTTPROUTE_CRD, ...services] as Record<string, unknown>[] });
-    const routes = new Map<string, KubeObject>();
-    const source = new MemorySource([...services, ...endpoints]);
-    const watch = new k8s.Watch(loadKubeConfig({ kubeconfig: kube.kubeconfigPath }));
-    const req = await watch.watch(
-      `/apis/gateway.networking.k8s.io/v1/namespaces/${NS}/httproutes`,
-      {},
-      (type: string, obj: KubeObject) => {
-        if (type === 'DELETED') routes.delete(obj.metadata.name);
-        else if (type === 'ADDED' || type === 'MODIFIED') routes.set(obj.metadata.name, { ...obj, apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute' });
-        else return;
-        source.set([...services, ...endpoints, ...routes.values()]);
-      },
-      () => undefined,
-    );
-    const cp = new ControlPlane({ source });
+    const services = [svc(NS, 'web'), svc(NS, 'web-v2')].map((o) => ({ ...o, spec: { ...(o.spec as object), clusterIP: undefined } }));
+    const kube = await startApiServer({ seed: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } }, HTTPROUTE_CRD, ...services, ...endpoints] as unknown as Record<string, unknown>[] });
+    const cp = new ControlPlane({ source: new KubernetesSource({ kubeconfig: kube.kubeconfigPath }) });
     try {
       return await measureFlips(connectLive({ kubeconfig: kube.kubeconfigPath }), await cp.start({ host: '127.0.0.1', port: 0 }));
     } finally {
-      req.abort();
       await cp.stop();
       await kube.stop();
     }
@@ -182,7 +170,7 @@ export const benchmark: Benchmark = {
     const detail = (xs: number[]) => `median of ${FLIPS} flips 0%<->100%, ${CLIENTS} grpc-js-xds clients (slowest counts); max ${Math.max(...xs).toFixed(0)} ms; control plane debounce 100 ms`;
     return [
       { name: 'route canary returned -> 99% of calls follow (direct)', value: median(d.follow), unit: 'ms', detail: detail(d.follow) + '; no API server' },
-      { name: 'route canary returned -> 99% of calls follow (API server + watch)', value: median(a.follow), unit: 'ms', detail: detail(a.follow) + '; test API server, client-node watch as the source' },
+      { name: 'route canary returned -> 99% of calls follow (API server + watch)', value: median(a.follow), unit: 'ms', detail: detail(a.follow) + '; test API server, controller informers as the source' },
       { name: 'route canary handler applying over HTTPS', value: median(a.apply), unit: 'ms', detail: `median of ${FLIPS}; discovery, 3 Service reads, get, list, replace` },
       { name: 'mesh route canary (built CLI) wall time', value: cli0, unit: 'ms', detail: `median of ${CLI_RUNS} spawns against the test API server` },
       { name: 'mesh route canary (built CLI), 20 ms API latency', value: cli20, unit: 'ms', detail: `median of ${CLI_RUNS}; 20 ms added to every API request` },
