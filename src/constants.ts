@@ -84,3 +84,13 @@ export const ANNOTATION_FAULT = `${MESH_DOMAIN}/fault`;
 export const ANNOTATION_OUTLIER = `${MESH_DOMAIN}/outlier-detection`;
 /** Service annotation (JSON): circuit breaker thresholds for traffic to the service. */
 export const ANNOTATION_CIRCUIT_BREAKER = `${MESH_DOMAIN}/circuit-breaker`;
+
+/** API group/version and kind of the Gateway API HTTPRoute that `mesh route` writes (GAMMA: parentRef a Service). */
+export const HTTPROUTE_API_VERSION = 'gateway.networking.k8s.io/v1';
+export const HTTPROUTE_KIND = 'HTTPRoute';
+/** Name of the HTTPRoute CRD, which `mesh install --gateway-api` installs. */
+export const HTTPROUTE_CRD = 'httproutes.gateway.networking.k8s.io';
+/** HTTPRoute annotation (JSON): the canary set-up `mesh route canary` rendered the route from (docs/routing.md). */
+export const ANNOTATION_CANARY = `${MESH_DOMAIN}/canary`;
+/** HTTPRoute annotation (JSON): rollout state (phase, step, weights, gate readings) read by `mesh route status`. */
+export const ANNOTATION_ROLLOUT = `${MESH_DOMAIN}/rollout`;

@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { ExitCode, MeshError, toMeshError } from '../ui/errors.js';
+import { ConflictError } from './conflict.js';
 import type { Cluster, ConnectOptions, KubeObject, ListOptions, ServerVersion } from './types.js';
 
 /** Load the kubeconfig the way kubectl does, with errors that say which file and context. */
@@ -87,12 +88,14 @@ function statusText(body: unknown): string | undefined {
 class LiveCluster implements Cluster {
   readonly contextName: string;
   readonly server: string;
+  readonly namespace: string | undefined;
   private readonly objects: k8s.KubernetesObjectApi;
   private readonly timeoutMs: number;
 
   constructor(private readonly kc: k8s.KubeConfig, timeoutMs: number) {
     this.contextName = kc.getCurrentContext();
     this.server = kc.getCurrentCluster()?.server ?? '';
+    this.namespace = kc.getContextObject(kc.getCurrentContext())?.namespace || undefined;
     this.objects = k8s.KubernetesObjectApi.makeApiClient(kc);
     this.timeoutMs = timeoutMs;
   }
@@ -129,6 +132,39 @@ class LiveCluster implements Cluster {
       );
     } catch (err) {
       if (isNotFound(err)) return undefined;
+      throw apiError(err);
+    }
+  }
+
+  create(obj: KubeObject): Promise<KubeObject> {
+    return this.write('create', obj, () => this.objects.create(obj as unknown as k8s.KubernetesObject) as unknown as Promise<KubeObject>);
+  }
+
+  replace(obj: KubeObject): Promise<KubeObject> {
+    if (!obj.metadata.resourceVersion) {
+      return Promise.reject(new MeshError(`refusing to replace ${obj.kind} ${obj.metadata.name} without a resourceVersion`, { hint: 'read the object first; a blind replace could overwrite a concurrent change' }));
+    }
+    return this.write('replace', obj, () => this.objects.replace(obj as unknown as k8s.KubernetesObject) as unknown as Promise<KubeObject>);
+  }
+
+  private async write(verb: string, obj: KubeObject, fn: () => Promise<KubeObject>): Promise<KubeObject> {
+    try {
+      const res = await withTimeout(fn(), this.timeoutMs, `${verb} ${obj.kind}/${obj.metadata.name}`);
+      return { ...res, apiVersion: obj.apiVersion, kind: obj.kind };
+    } catch (err) {
+      if ((err as ApiErrorLike)?.code === 409) throw new ConflictError(obj.kind, obj.metadata.name, obj.metadata.namespace, statusText((err as ApiErrorLike).body));
+      throw apiError(err);
+    }
+  }
+
+  async hasKind(apiVersion: string, kind: string): Promise<boolean> {
+    try {
+      // resource() is protected in the typings but is the client's own cached discovery lookup.
+      const discovery = this.objects as unknown as { resource(apiVersion: string, kind: string): Promise<unknown> };
+      return (await withTimeout(discovery.resource(apiVersion, kind), this.timeoutMs, `discover ${apiVersion}`)) !== undefined;
+    } catch (err) {
+      // Discovery of an API group that is not served answers 404.
+      if (isNotFound(err)) return false;
       throw apiError(err);
     }
   }

@@ -42,11 +42,26 @@ export interface Cluster {
   readonly contextName: string;
   /** The API server URL. */
   readonly server: string;
+  /** The kubeconfig context's namespace, if it names one (what kubectl uses without -n). */
+  readonly namespace?: string;
   serverVersion(): Promise<ServerVersion>;
   /** List objects of a kind; a namespace of undefined lists across all namespaces for namespaced kinds. */
   list(apiVersion: string, kind: string, opts?: ListOptions): Promise<KubeObject[]>;
   /** Get one object, or undefined when it does not exist (404). */
   get(apiVersion: string, kind: string, name: string, namespace?: string): Promise<KubeObject | undefined>;
+  /**
+   * Create an object. Throws ConflictError (src/cluster/conflict.ts) when it already exists, so a
+   * caller that read "absent" learns someone else created it meanwhile.
+   */
+  create(obj: KubeObject): Promise<KubeObject>;
+  /**
+   * Replace an object (PUT) guarded by its metadata.resourceVersion: when the stored object has
+   * changed since it was read, throws ConflictError and writes nothing, never overwrites.
+   * `obj.metadata.resourceVersion` is required.
+   */
+  replace(obj: KubeObject): Promise<KubeObject>;
+  /** Whether the API server serves `kind` in `apiVersion` (discovery), e.g. to tell a CRD is missing. */
+  hasKind(apiVersion: string, kind: string): Promise<boolean>;
 }
 
 /** How to reach a cluster: the kubectl-style flags. */

@@ -1,0 +1,120 @@
+import { parseDuration } from '../model/build.js';
+import { usageError } from '../ui/errors.js';
+
+// Flag parsers for `mesh route`. Pure; every error is a usage error (exit 2) naming the flag.
+
+/**
+ * A duration flag (`300ms`, `1m`, `1m30s`, `2s`; Gateway API / Go syntax) in milliseconds. The same
+ * grammar the model reads from HTTPRoute timeouts, so what we write, it reads.
+ */
+export function parseDurationFlag(flag: string, value: string): number {
+  const ms = parseDuration(value.trim());
+  if (ms === undefined || typeof value !== 'string' || value.trim() === '') {
+    throw usageError(`${flag} "${value}" is not a duration`, 'use a number with a unit: 300ms, 2s, 1m, 1m30s, 1h');
+  }
+  return ms;
+}
+
+/**
+ * A percentage flag: `1%`, `0.5%`, or a bare number meaning percent (`5` = 5%, never 500%).
+ * Returns the percentage (0..100).
+ */
+export function parsePercentFlag(flag: string, value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*%?\s*$/.exec(value);
+  const n = m ? Number(m[1]) : NaN;
+  if (!Number.isFinite(n) || n < 0 || n > 100) {
+    throw usageError(`${flag} "${value}" is not a percentage between 0 and 100`, 'for example 1% or 0.5%');
+  }
+  return n;
+}
+
+/** A traffic weight: an integer 0..100 (percent of the split). */
+export function parseWeight(flag: string, value: string): number {
+  if (!/^\s*\d+\s*$/.test(value)) throw usageError(`${flag} "${value}" is not a whole number`, 'weights are percentages 0..100, e.g. --weight 10');
+  const n = Number(value);
+  if (n > 100) throw usageError(`${flag} ${n} is more than 100`, 'weights are percentages of the traffic, 0..100');
+  return n;
+}
+
+/**
+ * `--steps 5,25,50,100`: strictly increasing canary weights 1..100. The last step need not be 100;
+ * a rollout promotes (100%) after the last step's gates pass.
+ */
+export function parseSteps(value: string): number[] {
+  const parts = value.split(',').map((s) => s.trim());
+  if (parts.length === 0 || parts.some((p) => p === '')) throw usageError(`--steps "${value}" has an empty step`, 'list weights separated by commas: --steps 5,25,50,100');
+  const steps = parts.map((p) => parseWeight('--steps', p));
+  for (let i = 0; i < steps.length; i++) {
+    if (steps[i]! < 1) throw usageError('--steps weights must be at least 1', 'a 0% step sends nothing to the canary, so its gates cannot be judged');
+    if (i > 0 && steps[i]! <= steps[i - 1]!) throw usageError(`--steps must increase: ${steps[i - 1]} then ${steps[i]}`, 'for example --steps 5,25,50,100');
+  }
+  return steps;
+}
+
+/** `BACKEND=WEIGHT` arguments of `mesh route set`; weights must sum to 100 (percent). */
+export function parseBackendWeights(args: readonly string[]): { backend: string; weight: number }[] {
+  if (args.length === 0) throw usageError('mesh route set needs at least one BACKEND=WEIGHT', 'for example: mesh route set web web=90 web-v2=10');
+  const out: { backend: string; weight: number }[] = [];
+  for (const a of args) {
+    const i = a.indexOf('=');
+    if (i <= 0) throw usageError(`"${a}" is not BACKEND=WEIGHT`, 'for example web-v2=10');
+    const backend = a.slice(0, i);
+    if (!/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(backend)) throw usageError(`"${backend}" is not a Service name`, 'Service names are lower-case DNS labels');
+    if (out.some((o) => o.backend === backend)) throw usageError(`backend ${backend} is listed twice`);
+    out.push({ backend, weight: parseWeight(backend, a.slice(i + 1)) });
+  }
+  const sum = out.reduce((s, o) => s + o.weight, 0);
+  if (sum !== 100) throw usageError(`weights add up to ${sum}, not 100`, 'weights are percentages of the traffic; backends not listed get 0');
+  return out;
+}
+
+/** `--match-header NAME=VALUE` (exact match; header names are case-insensitive, stored lower-case). */
+export function parseHeaderMatch(value: string): { name: string; value: string } {
+  const i = value.indexOf('=');
+  const name = i > 0 ? value.slice(0, i).trim().toLowerCase() : '';
+  if (!/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(name)) throw usageError(`--match-header "${value}" is not NAME=VALUE`, 'for example --match-header x-canary=true');
+  return { name, value: value.slice(i + 1) };
+}
+
+/** `--match-path /api` (a path prefix) or `--match-path =/exact` (an exact path). */
+export function parsePathMatch(value: string): { type: 'PathPrefix' | 'Exact'; value: string } {
+  const exact = value.startsWith('=');
+  const path = exact ? value.slice(1) : value;
+  if (!path.startsWith('/')) throw usageError(`--match-path "${value}" must start with /`, 'for example --match-path /api (prefix) or --match-path =/login (exact)');
+  return { type: exact ? 'Exact' : 'PathPrefix', value: path };
+}
+
+/** `--retry-on 5xx,reset,...`: the Envoy / gRPC retry conditions the control plane understands. */
+export const RETRY_ON = ['5xx', 'gateway-error', 'reset', 'connect-failure', 'retriable-4xx', 'refused-stream', 'retriable-status-codes', 'cancelled', 'deadline-exceeded', 'internal', 'resource-exhausted', 'unavailable'] as const;
+
+/** Parse `--retry-on` against {@link RETRY_ON}. */
+export function parseRetryOn(value: string): string[] {
+  const list = value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (list.length === 0) throw usageError('--retry-on is empty', `use some of: ${RETRY_ON.join(', ')}`);
+  for (const c of list) if (!(RETRY_ON as readonly string[]).includes(c)) throw usageError(`--retry-on "${c}" is not a retry condition`, `use some of: ${RETRY_ON.join(', ')}`);
+  return list;
+}
+
+/** An HTTP status for `--fault-abort`: 200..599. */
+export function parseHttpStatus(flag: string, value: string): number {
+  const n = /^\s*\d{3}\s*$/.test(value) ? Number(value) : NaN;
+  if (!(n >= 200 && n <= 599)) throw usageError(`${flag} "${value}" is not an HTTP status`, 'for example --fault-abort 503');
+  return n;
+}
+
+/** A Kubernetes Service name as a positional argument or flag value. */
+export function parseServiceName(what: string, value: string): string {
+  if (!/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(value) || value.length > 63) throw usageError(`${what} "${value}" is not a Service name`, 'Service names are lower-case DNS labels such as web or web-v2');
+  return value;
+}
+
+/** Format milliseconds the way users write them: 300ms, 2s, 1m, 1m30s. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000 || ms % 1000 !== 0) return `${ms}ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s}s`;
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const rest = s % 60;
+  return `${h ? `${h}h` : ''}${m ? `${m}m` : ''}${rest ? `${rest}s` : ''}`;
+}
