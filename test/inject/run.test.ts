@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { parse } from 'yaml';
 import type { Cluster, KubeObject } from '../../src/cluster/types.ts';
+import { fakeCluster } from '../support/fake-cluster.ts';
 import { runInject, type InjectRunOptions } from '../../src/manifests/inject-run.ts';
 import { makeUi } from '../../src/ui/context.ts';
 import type { MeshError } from '../../src/ui/errors.ts';
@@ -16,19 +17,17 @@ function collect(stream: PassThrough): () => string {
 }
 
 /** A Cluster with one mesh-config ConfigMap (or none) and a server version, recording what was asked. */
-function fakeCluster(configMap: KubeObject | undefined, minor: string): Cluster & { asked: string[] } {
+function clusterWith(configMap: KubeObject | undefined, minor: string): Cluster & { asked: string[] } {
   const asked: string[] = [];
-  return {
+  return fakeCluster({
     asked,
-    contextName: 'test',
-    server: 'https://127.0.0.1:6443',
     serverVersion: async () => ({ major: '1', minor, gitVersion: `v1.${minor}.0` }),
     list: async () => [],
-    get: async (apiVersion, kind, name, ns) => {
+    get: async (_apiVersion: string, kind: string, name: string, ns?: string) => {
       asked.push(`${kind} ${ns}/${name}`);
       return configMap;
     },
-  };
+  });
 }
 
 async function run(o: Partial<InjectRunOptions>, cluster: Cluster): Promise<{ code: number; out: string; err: string }> {
@@ -46,7 +45,7 @@ async function run(o: Partial<InjectRunOptions>, cluster: Cluster): Promise<{ co
 
 test('--from-cluster: values come from the installed mesh-config, the Kubernetes version decides native sidecars', async () => {
   const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'mesh-config', namespace: 'mesh-system' }, data: { 'values.yaml': 'proxy:\n  image: installed/envoy:1\n  uid: 1500\n' } };
-  const cluster = fakeCluster(cm, '30+');
+  const cluster = clusterWith(cm, '30+');
   const r = await run({ sets: ['proxy.uid=1600'] }, cluster);
   assert.equal(r.code, 0);
   assert.deepEqual(cluster.asked, ['ConfigMap mesh-system/mesh-config']);
@@ -59,12 +58,12 @@ test('--from-cluster: values come from the installed mesh-config, the Kubernetes
 
 test('--from-cluster: an explicit --kube-version wins over the cluster', async () => {
   const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'mesh-config' }, data: { 'values.yaml': '{}' } };
-  const r = await run({ kubeVersion: '1.28' }, fakeCluster(cm, '31'));
+  const r = await run({ kubeVersion: '1.28' }, clusterWith(cm, '31'));
   assert.match(r.err, /native sidecar: off \(auto, Kubernetes 1\.28 < 1\.29\)/);
 });
 
 test('--from-cluster with no mesh installed fails (exit 1) naming the namespace, and writes nothing', async () => {
-  await assert.rejects(run({ sets: ['namespace=mesh'] }, fakeCluster(undefined, '30')), (e: MeshError) => {
+  await assert.rejects(run({ sets: ['namespace=mesh'] }, clusterWith(undefined, '30')), (e: MeshError) => {
     assert.equal(e.exitCode, 1);
     assert.match(e.message, /the mesh is not installed in namespace "mesh"/);
     assert.match(e.hint ?? '', /mesh install/);
