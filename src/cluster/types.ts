@@ -47,6 +47,28 @@ export interface Cluster {
   list(apiVersion: string, kind: string, opts?: ListOptions): Promise<KubeObject[]>;
   /** Get one object, or undefined when it does not exist (404). */
   get(apiVersion: string, kind: string, name: string, namespace?: string): Promise<KubeObject | undefined>;
+  /**
+   * GET `path` (with its query) on a pod's port through the API server's proxy subresource
+   * (`/api/v1/namespaces/NS/pods/NAME:PORT/proxy/PATH`, RBAC: get on pods/proxy). Any HTTP answer
+   * resolves, whatever its status (403 is RBAC, 503 the pod not answering); only transport failures
+   * (API server unreachable, timeout) reject, as MeshErrors. Safe to call concurrently.
+   */
+  proxyGet(target: ProxyTarget, path: string): Promise<ProxyResponse>;
+}
+
+/** A pod port reached through the API server's proxy. */
+export interface ProxyTarget {
+  namespace: string;
+  pod: string;
+  port: number | string;
+  /** Scheme the API server uses towards the pod (default http). */
+  scheme?: 'http' | 'https';
+}
+
+/** The answer of a proxied GET. */
+export interface ProxyResponse {
+  status: number;
+  body: string;
 }
 
 /** How to reach a cluster: the kubectl-style flags. */

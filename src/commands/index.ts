@@ -14,5 +14,6 @@ export interface CommandEntry {
 /** Every top-level command, in the order `mesh --help` lists them. */
 export const COMMANDS: readonly CommandEntry[] = [
   { name: 'version', summary: 'Print the client, control plane and data plane versions', load: () => import('./version.js') },
+  { name: 'stat', summary: 'Show traffic per workload: requests/s, success, latency, connections, mTLS', load: () => import('./stat.js') },
   { name: 'completion', summary: 'Print a shell completion script (bash, zsh or fish)', load: () => import('./completion.js') },
 ];
