@@ -252,6 +252,8 @@ export function computeRows(plans: readonly Plan[], before: ReadonlyMap<string, 
 export interface StatDeps {
   cluster: Cluster;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Milliseconds since the epoch (default Date.now); readings are stamped with it. */
+  now?: () => number;
   /** Stop -w (Ctrl-C). */
   signal?: AbortSignal;
   /** Stop -w after this many refreshes (tests). */
@@ -290,7 +292,7 @@ async function collect(opts: StatOptions, deps: StatDeps, prev: Map<string, PodR
   let method: StatMethod;
   if (opts.source === 'prometheus') {
     const { readingsAt } = await import('../metrics/prometheus-api.js');
-    const now = Date.now() / 1000;
+    const now = (deps.now ?? Date.now)() / 1000;
     const namespaces = opts.namespace ? [opts.namespace] : undefined;
     [before, after] = await Promise.all([readingsAt(opts.prometheusUrl!, now - opts.windowSeconds, namespaces), readingsAt(opts.prometheusUrl!, now, namespaces)]);
     const missing = (m: Map<string, PodRead | TimedReading>) => {
@@ -300,10 +302,11 @@ async function collect(opts: StatOptions, deps: StatDeps, prev: Map<string, PodR
     missing(after);
     method = { source: 'prometheus', intervalSeconds: opts.windowSeconds, prometheusUrl: opts.prometheusUrl, description: `Prometheus ${opts.prometheusUrl}: counters at now-${fmtSeconds(opts.windowSeconds)} and now` };
   } else {
-    const started = Date.now();
-    before = prev ?? (await scrapePods(cluster, pods, opts.concurrency));
-    if (!prev) await sleep(Math.max(0, opts.sampleSeconds * 1000 - (Date.now() - started)), deps.signal);
-    after = await scrapePods(cluster, pods, opts.concurrency);
+    const now = deps.now ?? Date.now;
+    const started = now();
+    before = prev ?? (await scrapePods(cluster, pods, opts.concurrency, now));
+    if (!prev) await sleep(Math.max(0, opts.sampleSeconds * 1000 - (now() - started)), deps.signal);
+    after = await scrapePods(cluster, pods, opts.concurrency, now);
     method = { source: 'pod-proxy', intervalSeconds: opts.sampleSeconds, description: `proxies' /stats/prometheus via the API server, two scrapes ${fmtSeconds(opts.sampleSeconds)} apart (${pods.length} pods, ${opts.concurrency} in parallel)` };
   }
   const rows = computeRows(plans, before, after);

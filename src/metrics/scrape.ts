@@ -61,7 +61,7 @@ export function podProxyForbidden(namespace: string, pod: string, body: string):
 }
 
 /** Fetch and parse one pod's stats. A 403 throws (RBAC is the same for every pod); other failures are returned. */
-export async function scrapePod(cluster: Cluster, pod: KubeObject): Promise<PodRead> {
+export async function scrapePod(cluster: Cluster, pod: KubeObject, now: () => number = Date.now): Promise<PodRead> {
   const namespace = pod.metadata.namespace ?? 'default';
   const res = await cluster.proxyGet({ namespace, pod: pod.metadata.name, port: PROXY_METRICS_PORT }, PROXY_METRICS_PATH);
   if (res.status === 403) throw podProxyForbidden(namespace, pod.metadata.name, res.body);
@@ -72,7 +72,7 @@ export async function scrapePod(cluster: Cluster, pod: KubeObject): Promise<PodR
   } catch (err) {
     return { error: (err as Error).message };
   }
-  return { reading: readProxy(samples), at: Date.now() };
+  return { reading: readProxy(samples), at: now() };
 }
 
 function statusMessage(body: string): string {
@@ -86,7 +86,7 @@ function statusMessage(body: string): string {
 }
 
 /** Scrape pods in parallel (at most `concurrency` at once). */
-export async function scrapePods(cluster: Cluster, pods: readonly KubeObject[], concurrency: number): Promise<Map<string, PodRead>> {
-  const reads = await mapBounded(pods, concurrency, (p) => scrapePod(cluster, p));
+export async function scrapePods(cluster: Cluster, pods: readonly KubeObject[], concurrency: number, now: () => number = Date.now): Promise<Map<string, PodRead>> {
+  const reads = await mapBounded(pods, concurrency, (p) => scrapePod(cluster, p, now));
   return new Map(pods.map((p, i) => [podKey(p), reads[i]!]));
 }
