@@ -15,5 +15,8 @@ export interface CommandEntry {
 export const COMMANDS: readonly CommandEntry[] = [
   { name: 'version', summary: 'Print the client, control plane and data plane versions', load: () => import('./version.js') },
   { name: 'stat', summary: 'Show traffic per workload: requests/s, success, latency, connections, mTLS', load: () => import('./stat.js') },
+  { name: 'edges', summary: 'Show who talks to whom, with the mTLS identities on each side', load: () => import('./edges.js') },
+  { name: 'proxy-status', summary: 'Show every proxy, its controller replica and xDS sync state (SYNCED/STALE/NACKED)', load: () => import('./proxy-status.js') },
+  { name: 'proxy-config', summary: 'Show the clusters, listeners, routes, endpoints or secrets a proxy holds (live or offline with -f)', load: () => import('./proxy-config.js') },
   { name: 'completion', summary: 'Print a shell completion script (bash, zsh or fish)', load: () => import('./completion.js') },
 ];

@@ -56,7 +56,7 @@ export function shopProxyText(name: string, n: number): string {
   if (name.startsWith('web')) {
     return envoyText({
       inbound: { 8080: { requests: 0, cxActive: 0, cxTotal: 0, tls: 0 } },
-      outbound: { [CATALOG_CLUSTER]: { requests: 50 + 20 * n, failures: n, latencies: [...Array(50).fill(2), ...Array(20 * n).fill(8)], cxActive: 1, cxTotal: 1 + n, tls: n } },
+      outbound: { [CATALOG_CLUSTER]: { requests: 50 + 20 * n, failures: n, latencies: [...Array(50).fill(2), ...Array(20 * n).fill(8)], cxActive: 1, cxTotal: 1 + n, tls: 1 + n } },
       listener: { cxActive: 0, cxTotal: 0, tls: 0 },
     });
   }
