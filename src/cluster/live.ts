@@ -153,8 +153,9 @@ class LiveCluster implements Cluster {
 
   async proxyGet(target: ProxyTarget, path: string): Promise<ProxyResponse> {
     const base = await this.proxyOptions();
+    // kubectl writes NAME:PORT (and https:NAME:PORT) with literal colons; the API server splits on them.
     const scheme = target.scheme === 'https' ? 'https:' : '';
-    const name = encodeURIComponent(`${scheme}${target.pod}:${target.port}`);
+    const name = `${scheme}${encodeURIComponent(target.pod)}:${encodeURIComponent(String(target.port))}`;
     const url = new URL(`${this.server.replace(/\/$/, '')}/api/v1/namespaces/${encodeURIComponent(target.namespace)}/pods/${name}/proxy${path.startsWith('/') ? path : '/' + path}`);
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const what = `GET pods/${target.pod}:${target.port}/proxy${path}`;

@@ -15,7 +15,8 @@ export interface ProxyConfigOptions {
   sections: Section[];
   /** NAME or NAME.NAMESPACE. */
   pod: string;
-  namespace: string;
+  /** -n; live lookups default to "default", offline lookups search every namespace of the files. */
+  namespace?: string;
   /** Offline: compute from these manifests instead of asking the controller. */
   files?: string[];
   output: 'table' | 'json' | 'yaml';
@@ -32,7 +33,7 @@ export function validateProxyConfigOptions(raw: { section?: string; pod?: string
   return {
     sections: section === 'all' ? [...SECTIONS] : [section as Section],
     pod: raw.pod,
-    namespace: raw.namespace || 'default',
+    namespace: raw.namespace || undefined,
     files: raw.files && raw.files.length ? raw.files : undefined,
     output: raw.output,
     controller: controllerLocation(raw, defaults),
@@ -41,7 +42,7 @@ export function validateProxyConfigOptions(raw: { section?: string; pod?: string
 
 /** Ask the controller replica that holds the proxy for its config (live). */
 export async function liveDump(cluster: Cluster, opts: ProxyConfigOptions): Promise<{ dump: ConfigDump; replica: string }> {
-  const want = parsePodArg(opts.pod, opts.namespace);
+  const want = parsePodArg(opts.pod, opts.namespace ?? 'default');
   const replicas = await syncAll(cluster, opts.controller);
   for (const r of replicas) {
     const p = r.syncz?.proxies.find((x) => x.id === opts.pod || (x.pod === want.name && x.namespace === want.namespace));
@@ -70,10 +71,11 @@ export async function offlineDump(files: string[], opts: ProxyConfigOptions): Pr
   const { loadObjects } = await import('../cluster/files.js');
   const { buildModel } = await import('../model/index.js');
   const { resourcesFor } = await import('../xds/translate.js');
-  const want = parsePodArg(opts.pod, undefined);
+  const want = parsePodArg(opts.pod, opts.namespace);
   const objects = (await loadObjects(files, { recursive: true })).map((o) => o.object);
-  const nsOf = (o: KubeObject) => o.metadata.namespace ?? opts.namespace;
-  for (const o of objects) if (o.metadata.namespace === undefined && o.kind !== 'Namespace' && o.kind !== 'CustomResourceDefinition') o.metadata.namespace = opts.namespace;
+  const fallbackNs = opts.namespace ?? 'default';
+  const nsOf = (o: KubeObject) => o.metadata.namespace ?? fallbackNs;
+  for (const o of objects) if (o.metadata.namespace === undefined && o.kind !== 'Namespace' && o.kind !== 'CustomResourceDefinition') o.metadata.namespace = fallbackNs;
   const inNs = (o: KubeObject) => (want.namespace ? nsOf(o) === want.namespace : true);
   let pod = objects.find((o) => o.kind === 'Pod' && o.metadata.name === want.name && inNs(o));
   if (!pod) {
