@@ -38,6 +38,13 @@ export const ENVOY_METRIC_NAMES: readonly string[] = [
   ENVOY.listenerCxActive, ENVOY.listenerCxTotal, ENVOY.listenerSslHandshake,
 ];
 
+const WANTED = new Set([...ENVOY_METRIC_NAMES, `${ENVOY.downstreamRqTime}`, `${ENVOY.upstreamRqTime}`]);
+
+/** Whether a metric (or histogram family) name is one `readProxy` uses: pass to parsePrometheusText. */
+export function isEnvoyMetricWanted(name: string): boolean {
+  return WANTED.has(name);
+}
+
 /** Counters and gauges of one direction of traffic (one inbound port, one outbound cluster, or a sum). */
 export interface Side {
   /** Requests (counter). */

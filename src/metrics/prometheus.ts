@@ -25,8 +25,11 @@ export interface Bucket {
  * family with its labels (including `le`), and always end the text with a newline.
  * Throws an input error (exit 2) naming `source` when a line is malformed.
  */
-export function parsePrometheusText(text: string, source = 'metrics'): Sample[] {
-  const demoted = text.replace(/^(#\s*TYPE\s+\S+\s+)(histogram|summary)\s*$/gim, '$1untyped');
+export function parsePrometheusText(text: string, source = 'metrics', keep?: (name: string) => boolean): Sample[] {
+  // A real Envoy prints thousands of stats we never read: dropping their lines first is much
+  // cheaper than parsing them.
+  const kept = keep ? filterLines(text, keep) : text;
+  const demoted = kept.replace(/^(#\s*TYPE\s+\S+\s+)(histogram|summary)\s*$/gim, '$1untyped');
   let families;
   try {
     families = parsePrometheusTextFormat(demoted.endsWith('\n') ? demoted : demoted + '\n');
@@ -46,6 +49,26 @@ export function parsePrometheusText(text: string, source = 'metrics'): Sample[] 
     }
   }
   return out;
+}
+
+/** Lines of `text` whose metric name (or, for # TYPE/HELP lines, described name) passes `keep`. */
+function filterLines(text: string, keep: (name: string) => boolean): string {
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const t = line.trimStart();
+    if (t === '') continue;
+    let name: string;
+    if (t.startsWith('#')) {
+      const m = /^#\s*(?:TYPE|HELP)\s+(\S+)/.exec(t);
+      if (!m) continue;
+      name = m[1]!;
+    } else {
+      const end = t.search(/[{\s]/);
+      name = end < 0 ? t : t.slice(0, end);
+    }
+    if (keep(name)) out.push(line);
+  }
+  return out.join('\n') + '\n';
 }
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;

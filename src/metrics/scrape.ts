@@ -1,6 +1,6 @@
 import type { Cluster, KubeObject } from '../cluster/types.js';
 import { ExitCode, MeshError } from '../ui/errors.js';
-import { readProxy, type ProxyReading } from './envoy.js';
+import { isEnvoyMetricWanted, readProxy, type ProxyReading } from './envoy.js';
 import { parsePrometheusText, type Sample } from './prometheus.js';
 
 /** Where a sidecar serves its stats (the Prometheus listener of src/xds's sidecar config). */
@@ -68,7 +68,7 @@ export async function scrapePod(cluster: Cluster, pod: KubeObject, now: () => nu
   if (res.status !== 200) return { error: `HTTP ${res.status}: ${statusMessage(res.body)}` };
   let samples: Sample[];
   try {
-    samples = parsePrometheusText(res.body, `pod ${namespace}/${pod.metadata.name}`);
+    samples = parsePrometheusText(res.body, `pod ${namespace}/${pod.metadata.name}`, isEnvoyMetricWanted);
   } catch (err) {
     return { error: (err as Error).message };
   }

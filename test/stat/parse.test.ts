@@ -83,3 +83,18 @@ test('cluster names: outbound|PORT|SUBSET|FQDN', () => {
   assert.equal(parseClusterName('inbound|8080||'), undefined);
   assert.equal(parseClusterName('prometheus_stats'), undefined);
 });
+
+test('parsing with a keep filter drops unrelated stats (and their TYPE lines) but reads the same Envoy numbers', async () => {
+  const { isEnvoyMetricWanted } = await import('../../src/metrics/envoy.ts');
+  const noise = Array.from({ length: 300 }, (_, i) => `# TYPE envoy_cluster_lb_zone_routing_${i} counter\nenvoy_cluster_lb_zone_routing_${i}{envoy_cluster_name="x"} ${i}`).join('\n');
+  const text = noise + '\n' + FIXTURE;
+  const all = parsePrometheusText(text);
+  const kept = parsePrometheusText(text, 'pod shop/catalog-1', isEnvoyMetricWanted);
+  assert.ok(kept.length < all.length - 300);
+  assert.ok(kept.every((s) => !s.name.startsWith('envoy_cluster_lb_zone_routing_')));
+  const a = readProxy(all);
+  const b = readProxy(kept);
+  assert.deepEqual([...b.outbound.entries()], [...a.outbound.entries()]);
+  assert.deepEqual([...b.inboundPorts.entries()], [...a.inboundPorts.entries()]);
+  assert.deepEqual(b.inboundListener, a.inboundListener);
+});
