@@ -89,6 +89,7 @@ function statusText(body: unknown): string | undefined {
 class LiveCluster implements Cluster {
   readonly contextName: string;
   readonly server: string;
+  readonly defaultNamespace: string | undefined;
   private readonly objects: k8s.KubernetesObjectApi;
   private readonly timeoutMs: number;
   /** Keep-alive connection options for proxied GETs, built once (credentials resolved on first use). */
@@ -97,6 +98,7 @@ class LiveCluster implements Cluster {
   constructor(private readonly kc: k8s.KubeConfig, timeoutMs: number) {
     this.contextName = kc.getCurrentContext();
     this.server = kc.getCurrentCluster()?.server ?? '';
+    this.defaultNamespace = kc.getContextObject(kc.getCurrentContext())?.namespace || undefined;
     this.objects = k8s.KubernetesObjectApi.makeApiClient(kc);
     this.timeoutMs = timeoutMs;
   }

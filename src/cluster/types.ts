@@ -42,6 +42,8 @@ export interface Cluster {
   readonly contextName: string;
   /** The API server URL. */
   readonly server: string;
+  /** The kubeconfig context's namespace, when it sets one (kubectl's default for -n). */
+  readonly defaultNamespace?: string;
   serverVersion(): Promise<ServerVersion>;
   /** List objects of a kind; a namespace of undefined lists across all namespaces for namespaced kinds. */
   list(apiVersion: string, kind: string, opts?: ListOptions): Promise<KubeObject[]>;

@@ -9,7 +9,9 @@ import { isMeshed, isRunning, KINDS, loadInventory, parseResourceRef, podsOf, po
 /** Validated options of `mesh edges`. */
 export interface EdgesOptions {
   resource: ResourceRef;
+  /** -n; undefined means the kubeconfig context's namespace (or "default"), or all with -A. */
   namespace: string | undefined;
+  allNamespaces: boolean;
   output: 'table' | 'wide' | 'json';
   trustDomain: string;
   concurrency: number;
@@ -22,7 +24,7 @@ export function validateEdgesOptions(raw: { resource?: string; namespace?: strin
   if (resource.name) throw usageError(`mesh edges takes a kind, not ${refText(resource)}`, 'edges are shown between all resources of the kind in the namespace: mesh edges deploy -n shop');
   const td = raw.trustDomain ?? DEFAULT_TRUST_DOMAIN;
   if (!/^[a-z0-9.-]+$/.test(td)) throw usageError(`--trust-domain "${td}" is not a trust domain`, 'lower-case letters, digits, dots and dashes, e.g. cluster.local');
-  return { resource, namespace: raw.allNamespaces ? undefined : raw.namespace || 'default', output: raw.output, trustDomain: td, concurrency: DEFAULT_CONCURRENCY };
+  return { resource, namespace: raw.allNamespaces ? undefined : raw.namespace || undefined, allNamespaces: raw.allNamespaces, output: raw.output, trustDomain: td, concurrency: DEFAULT_CONCURRENCY };
 }
 
 /** One edge of `mesh edges -o json`: traffic since the client proxies started. */
@@ -61,7 +63,8 @@ function ownerOf(pod: KubeObject, targets: readonly KubeObject[], kind: Resource
  * Who talks to whom: every meshed pod's outbound clusters with traffic, mapped to the destination
  * Service's pods and grouped by resource. One scrape: counts are since each proxy started.
  */
-export async function collectEdges(cluster: Cluster, opts: EdgesOptions): Promise<{ edges: Edge[]; warnings: string[] }> {
+export async function collectEdges(cluster: Cluster, options: EdgesOptions): Promise<{ edges: Edge[]; warnings: string[] }> {
+  const opts: EdgesOptions = { ...options, namespace: options.allNamespaces ? undefined : (options.namespace ?? cluster.defaultNamespace ?? 'default') };
   const inv = await loadInventory(cluster, opts.resource, opts.namespace);
   // Destinations may sit in other namespaces: resolve them against everything when they do.
   const kind = KINDS[opts.resource.kind];
@@ -120,7 +123,8 @@ export async function collectEdges(cluster: Cluster, opts: EdgesOptions): Promis
 }
 
 /** Run `mesh edges`; returns the exit code. */
-export async function runEdges(opts: EdgesOptions, ui: Ui, cluster: Cluster): Promise<number> {
+export async function runEdges(options: EdgesOptions, ui: Ui, cluster: Cluster): Promise<number> {
+  const opts: EdgesOptions = { ...options, namespace: options.allNamespaces ? undefined : (options.namespace ?? cluster.defaultNamespace ?? 'default') };
   const { edges, warnings } = await collectEdges(cluster, opts);
   for (const w of warnings) ui.err.write(ui.color.yellow(`warning: ${w}`) + '\n');
   if (opts.output === 'json') {

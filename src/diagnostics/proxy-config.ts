@@ -42,7 +42,7 @@ export function validateProxyConfigOptions(raw: { section?: string; pod?: string
 
 /** Ask the controller replica that holds the proxy for its config (live). */
 export async function liveDump(cluster: Cluster, opts: ProxyConfigOptions): Promise<{ dump: ConfigDump; replica: string }> {
-  const want = parsePodArg(opts.pod, opts.namespace ?? 'default');
+  const want = parsePodArg(opts.pod, opts.namespace ?? cluster.defaultNamespace ?? 'default');
   const replicas = await syncAll(cluster, opts.controller);
   for (const r of replicas) {
     const p = r.syncz?.proxies.find((x) => x.id === opts.pod || (x.pod === want.name && x.namespace === want.namespace));

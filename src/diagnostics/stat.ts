@@ -25,8 +25,9 @@ export interface RawStatOptions {
 /** Validated options of `mesh stat`. */
 export interface StatOptions {
   resource: ResourceRef;
-  /** undefined with -A. */
+  /** -n; undefined means the kubeconfig context's namespace (or "default"), or every namespace with -A. */
   namespace: string | undefined;
+  allNamespaces: boolean;
   /** Prometheus: the range read; pod scrapes: the time between the two scrapes. */
   windowSeconds: number;
   sampleSeconds: number;
@@ -90,7 +91,8 @@ export function validateStatOptions(raw: RawStatOptions): StatOptions {
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) throw usageError(`--concurrency ${raw.concurrency} must be a whole number from 1 to 256`);
   return {
     resource,
-    namespace: raw.allNamespaces ? undefined : raw.namespace || 'default',
+    namespace: raw.allNamespaces ? undefined : raw.namespace || undefined,
+    allNamespaces: raw.allNamespaces,
     windowSeconds,
     sampleSeconds,
     source: prometheusUrl ? 'prometheus' : 'pods',
@@ -377,7 +379,8 @@ export async function renderStatTable(report: StatReport, opts: { wide: boolean;
  * Run `mesh stat`: plan rows, read the proxies (two pod scrapes or two Prometheus instants),
  * print. With -w, refresh until `deps.signal` aborts (or `maxRefreshes`). Returns the exit code.
  */
-export async function runStat(opts: StatOptions, ui: Ui, deps: StatDeps): Promise<number> {
+export async function runStat(options: StatOptions, ui: Ui, deps: StatDeps): Promise<number> {
+  const opts: StatOptions = { ...options, namespace: options.allNamespaces ? undefined : (options.namespace ?? deps.cluster.defaultNamespace ?? 'default') };
   const sleep = deps.sleep ?? defaultSleep;
   let prev: Map<string, PodRead | TimedReading> | undefined;
   for (let i = 0; ; i++) {

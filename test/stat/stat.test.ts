@@ -15,7 +15,7 @@ test('validateStatOptions: table of accepted and rejected flags', () => {
     [{}, (o) => o.resource.kind === 'deploy' && o.namespace === 'shop' && o.source === 'pods' && o.sampleSeconds === 2 && o.windowSeconds === 60],
     [{ resource: 'deployments/web' }, (o) => o.resource.kind === 'deploy' && o.resource.name === 'web'],
     [{ resource: 'ns', allNamespaces: true }, (o) => o.namespace === undefined],
-    [{ namespace: undefined }, (o) => o.namespace === 'default'],
+    [{ namespace: undefined }, (o) => o.namespace === undefined && !o.allNamespaces],
     [{ window: '30s', windowExplicit: true }, (o) => o.sampleSeconds === 30, ],
     [{ sampleInterval: '500ms' }, (o) => o.sampleSeconds === 0.5],
     [{ prometheusUrl: 'http://127.0.0.1:9090', window: '5m', windowExplicit: true }, (o) => o.source === 'prometheus' && o.windowSeconds === 300 && o.sampleSeconds === 2],
@@ -177,4 +177,11 @@ test('-w refreshes: each refresh is one more scrape compared with the previous o
   const tables = s.text().stdout.split('\n\n');
   assert.equal(tables.length, 3);
   for (const t of tables) assert.match(t, /catalog\s+2\/2\s+95\.00%\s+60\.0/);
+});
+
+test('without -n the kubeconfig context namespace is used, as kubectl does', async () => {
+  const s = setup();
+  const r = await json({ namespace: undefined, resource: 'deploy/catalog' }, { ...s, deps: { ...s.deps, cluster: { ...s.deps.cluster, defaultNamespace: 'shop' } } });
+  assert.equal(r.rows[0]!.namespace, 'shop');
+  assert.equal(r.rows[0]!.requests, 120);
 });
