@@ -18,5 +18,6 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'edges', summary: 'Show who talks to whom, with the mTLS identities on each side', load: () => import('./edges.js') },
   { name: 'proxy-status', summary: 'Show every proxy, its controller replica and xDS sync state (SYNCED/STALE/NACKED)', load: () => import('./proxy-status.js') },
   { name: 'proxy-config', summary: 'Show the clusters, listeners, routes, endpoints or secrets a proxy holds (live or offline with -f)', load: () => import('./proxy-config.js') },
+  { name: 'controller', summary: 'Run the control plane (xDS for sidecars and proxyless gRPC) from Kubernetes or manifests on disk', load: () => import('./controller.js') },
   { name: 'completion', summary: 'Print a shell completion script (bash, zsh or fish)', load: () => import('./completion.js') },
 ];

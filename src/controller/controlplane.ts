@@ -53,6 +53,8 @@ export interface ControlPlaneOptions {
   model?: ModelOptions;
   /** Diagnostic lines (one per call, no trailing newline). */
   log?: (line: string) => void;
+  /** Called after each new model has been built and its snapshots set (tests and embedding). */
+  onModel?: (model: MeshModel, generation: number) => void;
 }
 
 /** What `/debug/syncz` returns for one proxy. */
@@ -204,10 +206,14 @@ export class ControlPlane {
       else ok = false;
     }
     if (ok) this.lastError = undefined;
+    this.opts.onModel?.(model, this.generation);
   }
 
+  /** Proxies with equal keys get equal resources: gRPC clients differ only by what their namespace may reach. */
   private classKey(node: NodeInfo): string {
-    return node.kind === 'sidecar' ? `sidecar|${node.namespace ?? ''}|${node.pod ?? ''}` : `grpc|${node.namespace ?? ''}`;
+    if (node.kind === 'sidecar') return `sidecar|${node.namespace ?? ''}|${node.pod ?? ''}`;
+    const reach = this.model?.namespaces.find((n) => n.name === node.namespace)?.reachable;
+    return `grpc|${reach ? reach.join(',') : '*'}`;
   }
 
   private snapshotFor(node: NodeInfo, changedAt: number, previous?: Map<string, Snapshot>): Snapshot | undefined {

@@ -13,7 +13,7 @@ export interface NodeInfo extends ProxyInfo {
 /** A decoded DiscoveryRequest (the fields we use). */
 export interface DiscoveryRequest {
   version_info?: string;
-  node?: { id?: string; cluster?: string; user_agent_name?: string; metadata?: { fields?: Record<string, { string_value?: string }> } };
+  node?: { id?: string; cluster?: string; user_agent_name?: string; metadata?: { fields?: Record<string, StructValue> } };
   resource_names?: string[];
   type_url?: string;
   response_nonce?: string;
@@ -62,8 +62,11 @@ export interface AdsEvents {
 
 const ADS_PATH = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
 
-function str(fields: Record<string, { string_value?: string }> | undefined, key: string): string | undefined {
-  const v = fields?.[key]?.string_value;
+/** A google.protobuf.Value; protobufjs's built-in Struct spells its fields in camelCase even with keepCase. */
+type StructValue = { string_value?: string; stringValue?: string };
+
+function str(fields: Record<string, StructValue> | undefined, key: string): string | undefined {
+  const v = fields?.[key]?.stringValue ?? fields?.[key]?.string_value;
   return v ? v : undefined;
 }
 
@@ -91,6 +94,11 @@ export function parseNode(node: DiscoveryRequest['node']): NodeInfo {
   if (pod) info.pod = pod;
   if (ua) info.userAgent = ua;
   return info;
+}
+
+/** End a stream with a gRPC status (grpc-js sends the status of an 'error' emitted on a server stream). */
+function fail(call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>, code: number, details: string): void {
+  call.emit('error', Object.assign(new Error(details), { code, details }));
 }
 
 /** Options of {@link AdsServer}. */
@@ -198,7 +206,7 @@ export class AdsServer extends EventEmitter<AdsEvents> {
         if (!status) {
           const node = parseNode(req.node);
           if (!node.id) {
-            call.destroy(Object.assign(new Error('first DiscoveryRequest carries no node.id'), { code: 3 }));
+            fail(call, 3, 'the first DiscoveryRequest of a stream must carry node.id');
             return;
           }
           status = { streamId: this.nextStream++, node, connectedAt: new Date().toISOString(), types: {} };
@@ -240,7 +248,7 @@ export class AdsServer extends EventEmitter<AdsEvents> {
         // A reconnecting proxy sends the version it holds and no nonce: it still needs a response with a fresh nonce.
         if (isNew || changedNames || !nonce || version !== st.sentVersion) send(snap, typeUrl, st);
       } catch (err) {
-        call.destroy(err instanceof Error ? err : new Error(String(err)));
+        fail(call, 13, `control plane error: ${err instanceof Error ? err.message : String(err)}`);
       }
     });
     call.on('end', () => {

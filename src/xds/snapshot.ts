@@ -23,6 +23,28 @@ export interface Snapshot {
   readonly changedAt: number;
 }
 
+/** Encodings by object (translation shares objects between proxies) and by content (across generations). */
+const byObject = new WeakMap<Msg, AnyBytes>();
+let byContent = new Map<string, AnyBytes>();
+let previousContent = new Map<string, AnyBytes>();
+const CONTENT_MEMO_MAX = 50_000;
+
+function encodeMemo(typeUrl: string, msg: Msg): AnyBytes {
+  const hit = byObject.get(msg);
+  if (hit) return hit;
+  const key = `${typeUrl}\0${JSON.stringify(msg)}`;
+  let any = byContent.get(key) ?? previousContent.get(key);
+  if (!any) any = encodeResource(typeUrl, msg);
+  // Two generations of content are kept: enough to find everything unchanged since the last build.
+  if (byContent.size >= CONTENT_MEMO_MAX) {
+    previousContent = byContent;
+    byContent = new Map();
+  }
+  byContent.set(key, any);
+  byObject.set(msg, any);
+  return any;
+}
+
 /**
  * Build a snapshot: encode every resource (throwing if one does not match the Envoy protos) and
  * version each type by the digest of its names and bytes.
@@ -35,7 +57,8 @@ export function makeSnapshot(version: string, resources: Resources, changedAt = 
     const h = createHash('sha256');
     for (const name of Object.keys(byName).sort()) {
       const msg = byName[name] as Msg;
-      const any = encodeResource(t, msg);
+      // Equal content gives the very same AnyBytes object, which the ADS server uses to send only what changed.
+      const any = encodeMemo(t, msg);
       map.set(name, { name, msg, any });
       h.update(name).update('\0').update(any.value).update('\0');
     }

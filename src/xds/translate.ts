@@ -69,6 +69,20 @@ const ADS = { ads: {}, resource_api_version: 'V3' };
 const FAULT_FILTER = 'envoy.filters.http.fault';
 const ROUTER = { name: 'envoy.filters.http.router', typed_config: { '@type': T.router } };
 
+/**
+ * Per-model memo of per-service resources: every proxy of a generation shares the same objects,
+ * so 1,000 proxies cost one translation per service (and snapshot.ts encodes each object once).
+ * Keyed weakly by the immutable model, so results are exactly what a fresh call would return.
+ */
+const memo = new WeakMap<MeshModel, Map<string, Msg>>();
+function memoized(model: MeshModel, key: string, build: () => Msg): Msg {
+  let m = memo.get(model);
+  if (!m) memo.set(model, (m = new Map()));
+  let v = m.get(key);
+  if (!v) m.set(key, (v = build()));
+  return v;
+}
+
 /** Duration message from milliseconds. */
 export function duration(ms: number): Msg {
   const seconds = Math.floor(ms / 1000);
@@ -250,6 +264,9 @@ function cluster(model: MeshModel, s: MeshService, sp: ServicePort, sidecar: boo
       interval: duration(o.intervalMs),
       base_ejection_time: duration(o.baseEjectionTimeMs),
       max_ejection_percent: { value: o.maxEjectionPercent },
+      // Success-rate ejection is on by default in Envoy and gRPC; we do not expose it, and gRPC
+      // (grpc-js 1.14) crashes evaluating it with unset minimum hosts, so it is off explicitly.
+      enforcing_success_rate: { value: 0 },
     };
     if (o.consecutive5xx !== undefined) od.consecutive_5xx = { value: o.consecutive5xx };
     if (o.consecutiveGatewayErrors !== undefined) od.consecutive_gateway_failure = { value: o.consecutiveGatewayErrors };
@@ -318,9 +335,9 @@ function emptyResources(): Resources {
 function addOutbound(model: MeshModel, services: MeshService[], res: Resources, sidecar: boolean): void {
   for (const s of services) {
     for (const sp of s.ports) {
-      const c = cluster(model, s, sp, sidecar);
-      res[TYPE.cluster][c.name as string] = c;
-      res[TYPE.endpoint][c.name as string] = loadAssignment(model, s, sp);
+      const name = clusterName(s, sp.port);
+      res[TYPE.cluster][name] = memoized(model, `${sidecar ? 's' : 'g'}|c|${name}`, () => cluster(model, s, sp, sidecar));
+      res[TYPE.endpoint][name] = memoized(model, `e|${name}`, () => loadAssignment(model, s, sp));
     }
   }
 }
@@ -338,8 +355,8 @@ export function proxylessResources(model: MeshModel, proxy: ProxyInfo): Resource
     for (const sp of s.ports) {
       if (!isHttp(sp.protocol)) continue;
       const name = apiListenerName(s, sp.port);
-      res[TYPE.listener][name] = { name, api_listener: { api_listener: hcm(name, { rds: name }, httpFilters(model), false) } };
-      res[TYPE.route][name] = routeConfig(model, s, sp.port);
+      res[TYPE.listener][name] = memoized(model, `g|l|${name}`, () => ({ name, api_listener: { api_listener: hcm(name, { rds: name }, httpFilters(model), false) } }));
+      res[TYPE.route][name] = memoized(model, `r|${name}`, () => routeConfig(model, s, sp.port));
     }
   }
   return res;
@@ -487,7 +504,7 @@ export function sidecarResources(model: MeshModel, proxy: ProxyInfo): Resources 
       const name = apiListenerName(s, sp.port);
       let filter: Msg;
       if (isHttp(sp.protocol)) {
-        res[TYPE.route][name] = routeConfig(model, s, sp.port);
+        res[TYPE.route][name] = memoized(model, `r|${name}`, () => routeConfig(model, s, sp.port));
         filter = { name: 'envoy.filters.network.http_connection_manager', typed_config: hcm(`outbound_${name}`, { rds: name }, httpFilters(model), true) };
       } else {
         filter = { name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': T.tcpProxy, stat_prefix: `outbound_${name}`, cluster: clusterName(s, sp.port), access_log: ACCESS_LOG } };
