@@ -185,3 +185,13 @@ test('without -n the kubeconfig context namespace is used, as kubectl does', asy
   assert.equal(r.rows[0]!.namespace, 'shop');
   assert.equal(r.rows[0]!.requests, 120);
 });
+
+test('--prometheus-url that does not answer: exit 3 naming the URL and how to reach it', async () => {
+  const { createServer } = await import('node:net');
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  const s = setup();
+  await assert.rejects(runStat(validateStatOptions({ ...base, prometheusUrl: `http://127.0.0.1:${port}` }), s.ui, s.deps), (e: MeshError) => e.exitCode === 3 && /cannot reach Prometheus at http:\/\/127\.0\.0\.1/.test(e.message) && /port-forward/.test(e.hint ?? ''));
+});
