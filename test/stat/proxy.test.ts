@@ -55,9 +55,9 @@ before(async () => {
   // A proxyless gRPC client standing in for pod web-1 (an Istio-style node ID names pod and namespace).
   const bootstrap = { xds_servers: [{ server_uri: `127.0.0.1:${adsPort}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }], node: { id: NODE, locality: {}, metadata: { NAMESPACE: 'shop', POD_NAME: 'web-1', PROXY_KIND: 'grpc' } } };
   client = new (xdsClient('catalog.shop.svc.cluster.local:8080', adsPort, 'x', 'shop').constructor as typeof grpc.Client)('xds:///catalog.shop.svc.cluster.local:8080', grpc.credentials.createInsecure(), { 'grpc.TEST_ONLY_DO_NOT_USE_IN_PROD.xds_bootstrap_config': JSON.stringify(bootstrap) });
-  assert.equal((await who(client, { deadlineMs: 10_000 })).name, 'catalog');
-  await waitForAck(cp, NODE);
-}, { timeout: 30_000 });
+  assert.equal((await who(client, { deadlineMs: 30_000 })).name, 'catalog');
+  await waitForAck(cp, NODE, 30_000);
+}, { timeout: 60_000 });
 
 after(async () => {
   client?.close();
