@@ -54,8 +54,10 @@ export interface Cluster {
    * (`/api/v1/namespaces/NS/pods/NAME:PORT/proxy/PATH`, RBAC: get on pods/proxy). Any HTTP answer
    * resolves, whatever its status (403 is RBAC, 503 the pod not answering); only transport failures
    * (API server unreachable, timeout) reject, as MeshErrors. Safe to call concurrently.
+   * Optional so other Cluster implementations (test fakes, files) need not provide it; callers use
+   * `proxyGet()` from src/metrics/scrape.ts, which says clearly when it is missing.
    */
-  proxyGet(target: ProxyTarget, path: string): Promise<ProxyResponse>;
+  proxyGet?(target: ProxyTarget, path: string): Promise<ProxyResponse>;
 }
 
 /** A pod port reached through the API server's proxy. */

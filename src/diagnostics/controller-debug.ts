@@ -4,7 +4,7 @@ import type { ProxySync } from '../controller/controlplane.js';
 import type { TypeSync } from '../xds/ads.js';
 import { DEFAULTS } from '../manifests/values.js';
 import { ExitCode, MeshError, usageError } from '../ui/errors.js';
-import { mapBounded, podProxyForbidden } from '../metrics/scrape.js';
+import { mapBounded, podProxyForbidden, proxyGet } from '../metrics/scrape.js';
 import { isRunning } from './workloads.js';
 
 /** What the controller's /debug/syncz returns (src/controller/controlplane.ts `syncz()`). */
@@ -57,7 +57,7 @@ export async function controllerPods(cluster: Cluster, loc: ControllerLocation):
 
 /** GET a JSON debug path from one replica; 403 throws the RBAC error, other failures come back as text. */
 export async function debugGet<T>(cluster: Cluster, loc: ControllerLocation, pod: string, path: string): Promise<{ value?: T; status: number; error?: string }> {
-  const res = await cluster.proxyGet({ namespace: loc.meshNamespace, pod, port: loc.port }, path);
+  const res = await proxyGet(cluster, { namespace: loc.meshNamespace, pod, port: loc.port }, path);
   if (res.status === 403) throw podProxyForbidden(loc.meshNamespace, pod, res.body);
   let body: unknown;
   try {

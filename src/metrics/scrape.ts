@@ -1,4 +1,4 @@
-import type { Cluster, KubeObject } from '../cluster/types.js';
+import type { Cluster, KubeObject, ProxyResponse, ProxyTarget } from '../cluster/types.js';
 import { ExitCode, MeshError } from '../ui/errors.js';
 import { isEnvoyMetricWanted, readProxy, type ProxyReading } from './envoy.js';
 import { parsePrometheusText, type Sample } from './prometheus.js';
@@ -60,10 +60,16 @@ export function podProxyForbidden(namespace: string, pod: string, body: string):
   });
 }
 
+/** GET through the API server's pod proxy; a Cluster without that verb is a clear error, not a crash. */
+export function proxyGet(cluster: Cluster, target: ProxyTarget, path: string): Promise<ProxyResponse> {
+  if (!cluster.proxyGet) throw new MeshError(`this cluster connection (${cluster.contextName}) cannot reach pods through the API server proxy`, { hint: 'run against a live cluster (--context), or use --prometheus-url' });
+  return cluster.proxyGet(target, path);
+}
+
 /** Fetch and parse one pod's stats. A 403 throws (RBAC is the same for every pod); other failures are returned. */
 export async function scrapePod(cluster: Cluster, pod: KubeObject, now: () => number = Date.now): Promise<PodRead> {
   const namespace = pod.metadata.namespace ?? 'default';
-  const res = await cluster.proxyGet({ namespace, pod: pod.metadata.name, port: PROXY_METRICS_PORT }, PROXY_METRICS_PATH);
+  const res = await proxyGet(cluster, { namespace, pod: pod.metadata.name, port: PROXY_METRICS_PORT }, PROXY_METRICS_PATH);
   if (res.status === 403) throw podProxyForbidden(namespace, pod.metadata.name, res.body);
   if (res.status !== 200) return { error: `HTTP ${res.status}: ${statusMessage(res.body)}` };
   let samples: Sample[];
