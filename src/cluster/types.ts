@@ -42,8 +42,8 @@ export interface Cluster {
   readonly contextName: string;
   /** The API server URL. */
   readonly server: string;
-  /** The kubeconfig context's namespace, if it names one (what kubectl uses without -n). */
-  readonly namespace?: string;
+  /** The kubeconfig context's namespace, when it sets one (kubectl's default for -n). */
+  readonly defaultNamespace?: string;
   serverVersion(): Promise<ServerVersion>;
   /** List objects of a kind; a namespace of undefined lists across all namespaces for namespaced kinds. */
   list(apiVersion: string, kind: string, opts?: ListOptions): Promise<KubeObject[]>;
@@ -62,6 +62,30 @@ export interface Cluster {
   replace(obj: KubeObject): Promise<KubeObject>;
   /** Whether the API server serves `kind` in `apiVersion` (discovery), e.g. to tell a CRD is missing. */
   hasKind(apiVersion: string, kind: string): Promise<boolean>;
+  /**
+   * GET `path` (with its query) on a pod's port through the API server's proxy subresource
+   * (`/api/v1/namespaces/NS/pods/NAME:PORT/proxy/PATH`, RBAC: get on pods/proxy). Any HTTP answer
+   * resolves, whatever its status (403 is RBAC, 503 the pod not answering); only transport failures
+   * (API server unreachable, timeout) reject, as MeshErrors. Safe to call concurrently.
+   * Optional so other Cluster implementations (test fakes, files) need not provide it; callers use
+   * `proxyGet()` from src/metrics/scrape.ts, which says clearly when it is missing.
+   */
+  proxyGet?(target: ProxyTarget, path: string): Promise<ProxyResponse>;
+}
+
+/** A pod port reached through the API server's proxy. */
+export interface ProxyTarget {
+  namespace: string;
+  pod: string;
+  port: number | string;
+  /** Scheme the API server uses towards the pod (default http). */
+  scheme?: 'http' | 'https';
+}
+
+/** The answer of a proxied GET. */
+export interface ProxyResponse {
+  status: number;
+  body: string;
 }
 
 /** How to reach a cluster: the kubectl-style flags. */

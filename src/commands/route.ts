@@ -24,7 +24,7 @@ async function withRoute(command: Command, prometheusUrl: string | undefined, fn
   process.once('SIGINT', onSigint);
   deps.signal = ac.signal;
   try {
-    process.exitCode = await fn({ namespace: g.namespace ?? cluster.namespace ?? 'default', output }, deps, ui);
+    process.exitCode = await fn({ namespace: g.namespace ?? cluster.defaultNamespace ?? 'default', output }, deps, ui);
   } finally {
     process.off('SIGINT', onSigint);
   }

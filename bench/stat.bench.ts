@@ -1,0 +1,72 @@
+// `mesh stat deploy -A` over 500 meshed pods, each pod proxy request delayed 20 ms by the test API
+// server: measures how the bounded parallel scrape (default 16 in flight) hides that latency.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { startApiServer } from '../test/support/kube.ts';
+import { envoyText } from '../test/stat/support/envoy.ts';
+import { median, type Benchmark, type BenchResult } from './harness.ts';
+
+const MESH = fileURLToPath(new URL('../bin/mesh', import.meta.url));
+const PODS = 500;
+const NAMESPACES = 5;
+const DEPLOYS_PER_NS = 10;
+const LATENCY_MS = 20;
+const SAMPLE = '1s';
+const RUNS = 3;
+
+function objects(): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  const perDeploy = PODS / NAMESPACES / DEPLOYS_PER_NS;
+  for (let n = 0; n < NAMESPACES; n++) {
+    const ns = `ns${n}`;
+    out.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+    for (let d = 0; d < DEPLOYS_PER_NS; d++) {
+      const app = `app${d}`;
+      out.push({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: app, namespace: ns }, spec: { selector: { matchLabels: { app } }, template: { metadata: { labels: { app } }, spec: { containers: [{ name: app, image: 'x' }] } } } });
+      for (let p = 0; p < perDeploy; p++) {
+        out.push({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `${app}-${p}`, namespace: ns, labels: { app, 'mesh.dev/proxy-version': '0.1.0' } }, spec: { containers: [{ name: app, image: 'x' }, { name: 'mesh-proxy', image: 'envoy' }] }, status: { phase: 'Running' } });
+      }
+    }
+  }
+  return out;
+}
+
+function run(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn(process.execPath, [MESH, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (c) => (err += c));
+    child.on('exit', (code) => (code === 0 ? resolve(Number(process.hrtime.bigint() - t0) / 1e6) : reject(new Error(`mesh ${args.join(' ')} exited ${code}: ${err}`))));
+  });
+}
+
+export const benchmark: Benchmark = {
+  name: 'stat',
+  async run(): Promise<BenchResult[]> {
+    const kube = await startApiServer({ seed: objects() });
+    let scrapes = 0;
+    // A proxy with 20 outbound clusters and 1,000 other stats (~100 KB), like a small real sidecar.
+    const outbound = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`outbound|8080||svc${i}.ns0.svc.cluster.local`, { requests: 1000 + i, failures: i, latencies: [1, 2, 5, 9, 30], cxActive: 1, cxTotal: 2, tls: 2 }]));
+    // Real sidecars print a thousand or more stats mesh never reads; the parser must skip them cheaply.
+    const noise = Array.from({ length: 1000 }, (_, i) => `# TYPE envoy_cluster_internal_stat_${i} counter\nenvoy_cluster_internal_stat_${i}{envoy_cluster_name="outbound|8080||svc${i % 20}.ns0.svc.cluster.local"} ${i}`).join('\n');
+    kube.server.setPodProxy('*', '*', () => {
+      scrapes++;
+      return noise + '\n' + envoyText({ inbound: { 8080: { requests: 100 + scrapes, latencies: [1, 3, 7, 12, 40] } }, outbound, listener: { cxActive: 2, cxTotal: 10, tls: 10 } });
+    });
+    const env = { ...process.env, HOME: '/nonexistent-home', KUBECONFIG: kube.kubeconfigPath, NO_COLOR: '1' };
+    const out: BenchResult[] = [];
+    try {
+      for (const [latency, concurrency] of [[LATENCY_MS, '16'], [LATENCY_MS, '64'], [0, '16']] as const) {
+        kube.server.latencyMs = latency;
+        const xs: number[] = [];
+        for (let i = 0; i < RUNS; i++) xs.push(await run(['stat', 'deploy', '-A', '--sample-interval', SAMPLE, '--concurrency', concurrency], env));
+        const ms = median(xs);
+        out.push({ name: `mesh stat deploy -A, ${PODS} pods, ${latency} ms/request, --concurrency ${concurrency}`, value: ms / 1000, unit: 's', detail: `median of ${RUNS}; includes the ${SAMPLE} between the two scrapes and ${PODS * 2} pod proxy GETs` });
+      }
+    } finally {
+      await kube.stop();
+    }
+    return out;
+  },
+};

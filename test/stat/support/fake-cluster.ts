@@ -1,0 +1,23 @@
+// An in-memory Cluster for handler tests that need no HTTP: list from an array, pod proxy from a function.
+import type { Cluster, KubeObject, ListOptions, ProxyResponse, ProxyTarget } from '../../../src/cluster/types.ts';
+import { fakeCluster as base } from '../../support/fake-cluster.ts';
+
+export function fakeCluster(objects: Record<string, unknown>[], proxy: (t: ProxyTarget, path: string) => ProxyResponse | Promise<ProxyResponse>): Cluster {
+  const objs = objects as unknown as KubeObject[];
+  return base({
+    contextName: 'fake',
+    server: 'https://fake',
+    async serverVersion() {
+      return { major: '1', minor: '32', gitVersion: 'v1.32.0' };
+    },
+    async list(apiVersion: string, kind: string, opts: ListOptions = {}) {
+      return objs.filter((o) => o.apiVersion === apiVersion && o.kind === kind && (!opts.namespace || o.metadata.namespace === opts.namespace));
+    },
+    async get(apiVersion: string, kind: string, name: string, namespace?: string) {
+      return objs.find((o) => o.apiVersion === apiVersion && o.kind === kind && o.metadata.name === name && (!namespace || o.metadata.namespace === namespace));
+    },
+    async proxyGet(t: ProxyTarget, path: string) {
+      return proxy(t, path);
+    },
+  });
+}
