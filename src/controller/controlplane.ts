@@ -284,9 +284,13 @@ function short(typeUrl: string): string {
   return typeUrl.slice(typeUrl.lastIndexOf('.') + 1);
 }
 
-const SECRET_KEYS = new Set(['private_key', 'inline_bytes', 'inline_string', 'password', 'key']);
+/**
+ * Fields holding private material, redacted whole (as Envoy's own config_dump does). Certificates
+ * (certificate_chain, trusted_ca) are public and stay, so `mesh proxy-config secret` can show them.
+ */
+const SECRET_KEYS = new Set(['private_key', 'password', 'session_ticket_keys', 'generic_secret', 'key']);
 
-/** Copy of a resource with key material replaced: private keys never leave the controller. */
+/** Copy of a resource with private material replaced: private keys never leave the controller. */
 export function redact(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(redact);
   if (typeof v === 'object' && v !== null) {
