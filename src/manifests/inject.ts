@@ -29,7 +29,7 @@ import {
   TRUST_BUNDLE_VOLUME,
 } from '../constants.js';
 import type { KubeObject } from '../cluster/types.js';
-import { fastStringify } from '../cluster/fast-yaml.js';
+import { toYaml } from '../cluster/yaml.js';
 import { inputError } from '../ui/errors.js';
 import { VERSION } from '../version.js';
 import type { Resources, Values } from './values.js';
@@ -429,7 +429,7 @@ function bootstrapText(values: Values, version: string, probes: AppProbe[]): str
   let text = m.get(key);
   if (text === undefined) {
     if (m.size > 1000) m.clear();
-    text = fastStringify(envoyBootstrap(values, version, probes));
+    text = toYaml(envoyBootstrap(values, version, probes));
     m.set(key, text);
   }
   return text;
