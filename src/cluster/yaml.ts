@@ -1,10 +1,11 @@
 import { CORE_SCHEMA, dump, load, Type, type DumpOptions } from 'js-yaml';
 
 /**
- * The YAML settings every manifest read or written by mesh goes through (js-yaml). Reading uses
- * the YAML 1.2 core schema, so timestamps and the like stay strings, as Kubernetes expects.
- * Writing produces block YAML the way kubectl prints it, and quotes every string that a YAML 1.1
- * reader (kubectl's sigs.k8s.io/yaml, the `yaml` package in 1.1 mode) would read as something else.
+ * How manifests are read by the files Source and written by `mesh inject` (js-yaml, chosen for
+ * speed: inject streams 10,000 documents). Reading uses the YAML 1.2 core schema, so timestamps
+ * and the like stay strings, as Kubernetes expects. Writing produces block YAML the way kubectl
+ * prints it and quotes every string that a YAML 1.1 reader (kubectl's sigs.k8s.io/yaml, the
+ * `yaml` package in 1.1 mode) would read as something else.
  */
 
 /**
@@ -28,7 +29,7 @@ const yaml11Lookalike = new Type('tag:mesh.dev,2026:yaml-1.1-scalar', {
 
 const DUMP_SCHEMA = CORE_SCHEMA.extend({ implicit: [yaml11Lookalike] });
 
-/** js-yaml dump options for manifests: kubectl layout (sequences level with their key), no line folding, no anchors, sorted as given. */
+/** js-yaml dump options for manifests: kubectl layout (sequences level with their key), no line folding, no anchors, keys in insertion order. */
 export const DUMP_OPTIONS: DumpOptions = Object.freeze({
   schema: DUMP_SCHEMA,
   lineWidth: -1,
