@@ -97,6 +97,8 @@ test('aliases that expand past a bound are an input error; modest ones are fine'
   const bomb = ['a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1]', ...'bcdef'.split('').map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcdef'[i]}`).join(', ')}]`)].join('\n');
   writeFileSync(join(d, 'bomb.yaml'), `${cm('ok')}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n${bomb.replace(/^/gm, '  ')}\n`);
   await fails(all([join(d, 'bomb.yaml')]), /bomb\.yaml: document 2 \(line 6\): invalid YAML: its aliases expand to more than \d+ nodes/, /anchors/);
+  writeFileSync(join(d, 'cycle.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: &m {name: x, self: *m}\n');
+  await fails(all([join(d, 'cycle.yaml')]), /cycle\.yaml: document 1 \(line 1\): invalid YAML: its aliases expand/);
   writeFileSync(join(d, 'ok.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, labels: &l {app: x}}\ndata: *l\n');
   assert.deepEqual((await all([join(d, 'ok.yaml')]))[0]!.object!.data, { app: 'x' });
 });
