@@ -10,9 +10,9 @@ import { CORE_SCHEMA, dump, load, Type, type DumpOptions } from 'js-yaml';
 
 /**
  * Strings YAML 1.1 resolves to a number, a timestamp or a merge key but the 1.2 core schema does
- * not: `1_000`, `0b101`, `+.5`, `0.1.0` (the 1.1 spec's float pattern), `1:20` (base 60), `2001-1-5`, `<<`.
- * js-yaml already quotes
- * y/n/yes/no/on/off (noCompatMode is off) and everything its own schema resolves.
+ * not: `1_000`, `0b101`, `+.5`, `0.1.0` (the 1.1 spec's float pattern), `1:20` (base 60),
+ * `2001-1-5`, `<<`. js-yaml already quotes y/n/yes/no/on/off (noCompatMode is off) and everything
+ * its own schema resolves.
  */
 const YAML11_ONLY =
   /^(?:[-+]?(?:(?:[0-9][0-9_]*)?(?:\.[0-9_.]*)?(?:[eE][-+]?[0-9]+)?|0b[01_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?|\.(?:inf|Inf|INF))|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt \t].*)?|<<|=)$/;
