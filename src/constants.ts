@@ -58,6 +58,15 @@ export const TOKEN_EXPIRATION_SECONDS = 3600;
 export const TRUST_BUNDLE_VOLUME = 'mesh-trust-bundle';
 export const TRUST_BUNDLE_MOUNT_PATH = '/var/run/secrets/mesh/ca';
 export const TRUST_BUNDLE_KEY = 'ca.crt';
+/**
+ * The emptyDir shared by mesh-init and mesh-proxy: mesh-init (`mesh proxy-init --bootstrap-out`)
+ * writes the Envoy bootstrap there at pod start; the proxy runs `envoy -c BOOTSTRAP_PATH`.
+ */
+export const PROXY_CONFIG_VOLUME = 'mesh-proxy-config';
+export const PROXY_CONFIG_MOUNT_PATH = '/etc/mesh/proxy';
+export const BOOTSTRAP_FILE = 'envoy-bootstrap.json';
+/** Where mesh-init writes the bootstrap and where the proxy reads it: one constant, so they cannot drift. */
+export const BOOTSTRAP_PATH = `${PROXY_CONFIG_MOUNT_PATH}/${BOOTSTRAP_FILE}`;
 /** Path prefix on the proxy's readiness port under which rewritten kubelet HTTP probes are served. */
 export const APP_HEALTH_PREFIX = '/app-health';
 

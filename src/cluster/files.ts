@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { access, constants as fsConstants, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inputError, MeshError } from '../ui/errors.js';
-import { fastParse, fastStringify, NOT_SIMPLE } from './fast-yaml.js';
+import { parseYaml, toYaml } from './yaml.js';
 import type { KubeObject } from './types.js';
 
 /**
@@ -168,15 +168,33 @@ export async function* splitDocuments(chunks: AsyncIterable<string>): AsyncGener
   if (last) yield last;
 }
 
-function yamlError(source: string, index: number, docLine: number, err: { message: string; linePos?: [{ line: number; col: number }, ...unknown[]] }): MeshError {
-  const pos = err.linePos?.[0];
-  const where = pos ? `line ${docLine + pos.line - 1}, column ${pos.col}` : `starting at line ${docLine}`;
-  const msg = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+function yamlError(source: string, index: number, docLine: number, err: { reason?: string; message: string; mark?: { line: number; column: number } }): MeshError {
+  // js-yaml marks are 0-based and relative to the document's text.
+  const where = err.mark ? `line ${docLine + err.mark.line}, column ${err.mark.column + 1}` : `starting at line ${docLine}`;
+  const msg = err.reason ?? err.message.split('\n')[0]!;
   return inputError(`${source}: document ${index + 1} (${where}): invalid YAML: ${msg}`, 'fix the YAML there (indentation, quoting, a missing ":"); documents are separated by lines of "---"');
 }
 
-/** Parse one document's text: JSON and the common YAML subset on the fast path, the rest with `yaml`. */
-export async function parseDocumentText(text: string, source: string, index: number, line: number): Promise<unknown> {
+/**
+ * js-yaml resolves an alias to the same object, so a few lines of anchors can stand for billions
+ * of nodes once the document is copied or written out. Documents with aliases may expand to at
+ * most this many nodes per character of text.
+ */
+const MAX_EXPANSION = 100;
+
+function expandedSize(v: unknown, budget: number): number {
+  let n = 0;
+  const stack: unknown[] = [v];
+  while (stack.length > 0 && n <= budget) {
+    const x = stack.pop();
+    n++;
+    if (typeof x === 'object' && x !== null) for (const c of Array.isArray(x) ? x : Object.values(x)) stack.push(c);
+  }
+  return n;
+}
+
+/** Parse one document's text: JSON with JSON.parse, YAML with js-yaml's core schema. */
+export function parseDocumentText(text: string, source: string, index: number, line: number): unknown {
   const t = text.trimStart();
   if (t[0] === '{' || t[0] === '[') {
     try {
@@ -185,12 +203,20 @@ export async function parseDocumentText(text: string, source: string, index: num
       /* YAML flow style or broken: the YAML parser decides and explains */
     }
   }
-  const fast = fastParse(text);
-  if (fast !== NOT_SIMPLE) return fast;
-  const { parseDocument } = await import('yaml');
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) throw yamlError(source, index, line, doc.errors[0] as never);
-  return doc.toJS({ maxAliasCount: 1000 }) as unknown;
+  let v: unknown;
+  try {
+    v = parseYaml(text);
+  } catch (err) {
+    if ((err as Error).name === 'YAMLException') throw yamlError(source, index, line, err as never);
+    throw err;
+  }
+  if (text.includes('*')) {
+    const budget = 1000 + MAX_EXPANSION * text.length;
+    if (expandedSize(v, budget) > budget) {
+      throw inputError(`${source}: document ${index + 1} (line ${line}): invalid YAML: its aliases expand to more than ${budget} nodes`, 'write the repeated parts out instead of using anchors (&) and aliases (*)');
+    }
+  }
+  return v;
 }
 
 function isObject(x: unknown): x is Record<string, unknown> {
@@ -252,7 +278,7 @@ export async function* readDocuments(inputs: string[], opts: ReadOptions = {}): 
   for (const source of files) {
     let index = 0;
     for await (const d of splitDocuments(chunksOf(source, opts))) {
-      const parsed = await parseDocumentText(d.text, source, index, d.line);
+      const parsed = parseDocumentText(d.text, source, index, d.line);
       if (parsed === null || parsed === undefined) {
         yield { source, index: index++, line: d.line, object: null, raw: d.text };
         continue;
@@ -262,7 +288,7 @@ export async function* readDocuments(inputs: string[], opts: ReadOptions = {}): 
         const items = object.items as unknown[];
         for (let i = 0; i < items.length; i++) {
           const item = checkObject(items[i], source, index, d.line, `, item ${i + 1} of the List`);
-          yield { source, index, line: d.line, object: item, raw: fastStringify(item) };
+          yield { source, index, line: d.line, object: item, raw: toYaml(item) };
         }
         index++;
         continue;

@@ -12,8 +12,19 @@ export function define(cmd: Command): void {
     .option('--exclude-outbound-ports <ports>', 'outbound destination ports never captured')
     .option('--include-outbound-ip-ranges <cidrs>', 'outbound destinations to capture, or * (default *)')
     .option('--exclude-outbound-ip-ranges <cidrs>', 'outbound destinations never captured')
-    .option('--dry-run', 'print the iptables-restore input instead of applying it')
-    .addHelpText('after', '\nRuns in the mesh-init container that mesh inject adds (root, NET_ADMIN and NET_RAW only). See docs/annotations.md.\n\nExample:\n  mesh proxy-init --proxy-uid 1337 --inbound-capture-port 15006 --outbound-capture-port 15001 --dry-run')
+    .option('--bootstrap-out <path>', "also write the proxy's Envoy bootstrap (JSON) to this file, atomically")
+    .option('--mesh-version <version>', 'bootstrap: the mesh version that injected the pod')
+    .option('--trust-domain <domain>', 'bootstrap: the mesh trust domain')
+    .option('--xds-address <host:port>', "bootstrap: the control plane's xDS Service")
+    .option('--admin-port <port>', "bootstrap: Envoy's admin port (127.0.0.1 only)")
+    .option('--stats-port <port>', 'bootstrap: the Prometheus stats port')
+    .option('--readiness-port <port>', 'bootstrap: the readiness (and rewritten app probe) port')
+    .option('--app-probes <json>', 'bootstrap: rewritten kubelet probes, as mesh inject writes them')
+    .option('--dry-run', 'print the iptables-restore input (and the bootstrap) instead of applying (writing) it')
+    .addHelpText(
+      'after',
+      '\nRuns in the mesh-init container that mesh inject adds (root, NET_ADMIN and NET_RAW only). With --bootstrap-out\nthe pod comes from the env POD_NAME, POD_NAMESPACE, POD_IP and SERVICE_ACCOUNT (the downward API). See docs/annotations.md.\n\nExample:\n  mesh proxy-init --proxy-uid 1337 --inbound-capture-port 15006 --outbound-capture-port 15001 --dry-run',
+    )
     .action(async (opts: Record<string, string | boolean | undefined>, command: Command) => {
       const ui = makeUi(globalsOf(command));
       const { runProxyInit } = await import('../manifests/proxy-init-run.js');
@@ -28,9 +39,18 @@ export function define(cmd: Command): void {
           excludeOutboundPorts: s('excludeOutboundPorts'),
           includeOutboundIpRanges: s('includeOutboundIpRanges'),
           excludeOutboundIpRanges: s('excludeOutboundIpRanges'),
+          bootstrapOut: s('bootstrapOut'),
+          meshVersion: s('meshVersion'),
+          trustDomain: s('trustDomain'),
+          xdsAddress: s('xdsAddress'),
+          adminPort: s('adminPort'),
+          statsPort: s('statsPort'),
+          readinessPort: s('readinessPort'),
+          appProbes: s('appProbes'),
           dryRun: opts.dryRun === true,
         },
         ui,
+        process.env,
       );
     });
 }

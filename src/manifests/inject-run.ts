@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { chmod, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { MESH_CONFIG_KEY, MESH_CONFIG_NAME } from '../constants.js';
-import { fastStringify } from '../cluster/fast-yaml.js';
+import { toYaml } from '../cluster/yaml.js';
 import { isList, readDocuments, type SourceDocument } from '../cluster/files.js';
 import type { Cluster, ConnectOptions, KubeObject } from '../cluster/types.js';
 import { ExitCode, inputError, MeshError, usageError } from '../ui/errors.js';
@@ -179,7 +179,7 @@ class DocWriter {
   async object(doc: SourceDocument, o: KubeObject): Promise<void> {
     if (this.format === 'json') return this.json(o);
     if (this.format === 'json-file') return this.sink.write((this.count++ > 0 ? '\n' : '') + JSON.stringify(o, null, 2) + '\n');
-    await this.sink.write((this.count++ > 0 ? '---\n' : '') + leadingComments(doc.raw) + fastStringify(o));
+    await this.sink.write((this.count++ > 0 ? '---\n' : '') + leadingComments(doc.raw) + toYaml(o));
   }
   private async json(o: KubeObject): Promise<void> {
     const body = JSON.stringify(o, null, 2).replace(/^/gm, '    ');

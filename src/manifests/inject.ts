@@ -13,10 +13,12 @@ import {
   ANNOTATION_REWRITE_PROBES,
   ANNOTATION_STATUS,
   APP_HEALTH_PREFIX,
-  CONTROLLER_NAME,
+  BOOTSTRAP_PATH,
   INIT_CONTAINER,
   LABEL_INJECT,
   LABEL_PROXY_VERSION,
+  PROXY_CONFIG_MOUNT_PATH,
+  PROXY_CONFIG_VOLUME,
   PROXY_CONTAINER,
   TOKEN_AUDIENCE,
   TOKEN_EXPIRATION_SECONDS,
@@ -29,9 +31,9 @@ import {
   TRUST_BUNDLE_VOLUME,
 } from '../constants.js';
 import type { KubeObject } from '../cluster/types.js';
-import { fastStringify } from '../cluster/fast-yaml.js';
 import { inputError } from '../ui/errors.js';
 import { VERSION } from '../version.js';
+import { bootstrapArgs, bootstrapSettings, POD_ENV, type AppProbe } from './bootstrap.js';
 import type { Resources, Values } from './values.js';
 
 /**
@@ -308,144 +310,19 @@ const PROBE_FIELDS = [
   ['startupProbe', 'startupz'],
 ] as const;
 
-/** A kubelet HTTP probe served by the proxy's readiness port and forwarded to the app. */
-interface AppProbe {
-  path: string;
-  port: number;
-  originalPath: string;
-  https: boolean;
-  headers: { name: string; value: string }[];
-}
-
-const ROUTER = { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } };
-
-function httpListener(name: string, port: number, routes: unknown[]): unknown {
-  return {
-    name,
-    address: { socket_address: { address: '0.0.0.0', port_value: port } },
-    filter_chains: [
-      {
-        filters: [
-          {
-            name: 'envoy.filters.network.http_connection_manager',
-            typed_config: {
-              '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
-              stat_prefix: name,
-              route_config: { name, virtual_hosts: [{ name, domains: ['*'], routes }] },
-              http_filters: [ROUTER],
-            },
-          },
-        ],
-      },
-    ],
-  };
-}
-
-function localCluster(name: string, port: number, https: boolean): unknown {
-  return {
-    name,
-    type: 'STATIC',
-    connect_timeout: '1s',
-    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }] },
-    ...(https
-      ? { transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext' } } }
-      : {}),
-  };
-}
-
-/**
- * The Envoy bootstrap, passed inline as YAML with --config-yaml. Kubernetes expands the
- * $(POD_NAME)-style references from the container's env. The proxy reaches the control plane's
- * xDS Service over TLS (trust bundle ConfigMap) and presents its projected ServiceAccount token.
- */
-export function envoyBootstrap(values: Values, version: string, probes: AppProbe[]): Record<string, unknown> {
-  const p = values.proxy;
-  const appClusters = new Map<string, unknown>();
-  const probeRoutes = probes.map((pr) => {
-    const cluster = `app-health-${pr.port}${pr.https ? '-tls' : ''}`;
-    appClusters.set(cluster, localCluster(cluster, pr.port, pr.https));
-    return {
-      match: { path: pr.path },
-      route: { cluster, prefix_rewrite: pr.originalPath, timeout: '10s' },
-      ...(pr.headers.length ? { request_headers_to_add: pr.headers.map((h) => ({ header: { key: h.name, value: h.value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' })) } : {}),
-    };
-  });
-  return {
-    node: {
-      id: '$(POD_NAME).$(POD_NAMESPACE)',
-      cluster: '$(SERVICE_ACCOUNT).$(POD_NAMESPACE)',
-      metadata: { MESH_VERSION: version, POD_NAME: '$(POD_NAME)', NAMESPACE: '$(POD_NAMESPACE)', POD_IP: '$(POD_IP)', SERVICE_ACCOUNT: '$(SERVICE_ACCOUNT)', TRUST_DOMAIN: values.trustDomain },
-    },
-    admin: { address: { socket_address: { address: '127.0.0.1', port_value: p.adminPort } } },
-    dynamic_resources: {
-      ads_config: {
-        api_type: 'GRPC',
-        transport_api_version: 'V3',
-        set_node_on_first_message_only: true,
-        grpc_services: [
-          {
-            google_grpc: {
-              target_uri: `${CONTROLLER_NAME}.${values.namespace}.svc:${values.controller.xdsPort}`,
-              stat_prefix: 'xds',
-              channel_credentials: { ssl_credentials: { root_certs: { filename: `${TRUST_BUNDLE_MOUNT_PATH}/${TRUST_BUNDLE_KEY}` } } },
-              credentials_factory_name: 'envoy.grpc_credentials.file_based_metadata',
-              call_credentials: [
-                {
-                  from_plugin: {
-                    name: 'envoy.grpc_credentials.file_based_metadata',
-                    typed_config: {
-                      '@type': 'type.googleapis.com/envoy.config.grpc_credential.v3.FileBasedMetadataConfig',
-                      secret_data: { filename: `${TOKEN_MOUNT_PATH}/${TOKEN_FILE}` },
-                      header_key: 'authorization',
-                      header_prefix: 'Bearer ',
-                    },
-                  },
-                },
-              ],
-            },
-          },
-        ],
-      },
-      cds_config: { ads: {}, resource_api_version: 'V3' },
-      lds_config: { ads: {}, resource_api_version: 'V3' },
-    },
-    static_resources: {
-      listeners: [
-        httpListener('mesh-stats', p.statsPort, [{ match: { prefix: '/stats/prometheus' }, route: { cluster: 'mesh-admin' } }]),
-        httpListener('mesh-readiness', p.readinessPort, [{ match: { path: '/healthz/ready' }, route: { cluster: 'mesh-admin', prefix_rewrite: '/ready' } }, ...probeRoutes]),
-      ],
-      clusters: [localCluster('mesh-admin', p.adminPort, false), ...[...appClusters.keys()].sort().map((k) => appClusters.get(k))],
-    },
-  };
-}
-
-/** Memo of rendered bootstraps: most pods of a run share values and probe shapes (a pure function, cached). */
-const bootstraps = new WeakMap<Values, Map<string, string>>();
-
-function bootstrapText(values: Values, version: string, probes: AppProbe[]): string {
-  let m = bootstraps.get(values);
-  if (!m) bootstraps.set(values, (m = new Map()));
-  const key = `${version}\0${JSON.stringify(probes)}`;
-  let text = m.get(key);
-  if (text === undefined) {
-    if (m.size > 1000) m.clear();
-    text = fastStringify(envoyBootstrap(values, version, probes));
-    m.set(key, text);
-  }
-  return text;
-}
-
 const fieldEnv = (name: string, fieldPath: string) => ({ name, valueFrom: { fieldRef: { fieldPath } } });
+const podEnv = () => Object.entries(POD_ENV).map(([name, path]) => fieldEnv(name, path));
 
-function proxyContainer(values: Values, version: string, s: PodSettings, native: boolean, probes: AppProbe[]): Container {
+function proxyContainer(values: Values, s: PodSettings, native: boolean): Container {
   const p = values.proxy;
   const ready = { httpGet: { path: '/healthz/ready', port: p.readinessPort } };
   const c: Container = {
     name: PROXY_CONTAINER,
     image: p.image,
     command: ['envoy'],
-    args: ['--config-yaml', bootstrapText(values, version, probes), '--log-level', p.logLevel, '--disable-hot-restart', '--drain-time-s', '5'],
-    env: [fieldEnv('POD_NAME', 'metadata.name'), fieldEnv('POD_NAMESPACE', 'metadata.namespace'), fieldEnv('POD_IP', 'status.podIP'), fieldEnv('SERVICE_ACCOUNT', 'spec.serviceAccountName')],
+    // mesh-init wrote this file (BOOTSTRAP_PATH on the shared PROXY_CONFIG_VOLUME) before the proxy starts.
+    args: ['-c', BOOTSTRAP_PATH, '--log-level', p.logLevel, '--disable-hot-restart', '--drain-time-s', '5'],
+    env: podEnv(),
     ports: [
       { name: 'mesh-metrics', containerPort: p.statsPort, protocol: 'TCP' },
       { name: 'mesh-health', containerPort: p.readinessPort, protocol: 'TCP' },
@@ -479,12 +356,16 @@ function proxyContainer(values: Values, version: string, s: PodSettings, native:
   c.volumeMounts = [
     { name: TOKEN_VOLUME, mountPath: TOKEN_MOUNT_PATH, readOnly: true },
     { name: TRUST_BUNDLE_VOLUME, mountPath: TRUST_BUNDLE_MOUNT_PATH, readOnly: true },
+    { name: PROXY_CONFIG_VOLUME, mountPath: PROXY_CONFIG_MOUNT_PATH, readOnly: true },
   ];
   return c;
 }
 
-/** The iptables init container; its arguments are the contract of `mesh proxy-init` (docs/annotations.md). */
-function initContainer(values: Values, s: PodSettings): Container {
+/**
+ * The init container: installs the iptables redirect and writes the proxy's Envoy bootstrap to
+ * the shared volume. Its arguments are the contract of `mesh proxy-init` (docs/annotations.md).
+ */
+function initContainer(values: Values, s: PodSettings, version: string, probes: AppProbe[]): Container {
   const p = values.proxy;
   const excludeIn = [...new Set([p.readinessPort, p.statsPort, ...s.excludeInboundPorts])].sort((a, b) => a - b);
   const args = [
@@ -498,11 +379,14 @@ function initContainer(values: Values, s: PodSettings): Container {
   if (s.excludeOutboundPorts.length) args.push('--exclude-outbound-ports', [...new Set(s.excludeOutboundPorts)].sort((a, b) => a - b).join(','));
   args.push('--include-outbound-ip-ranges', s.includeOutboundIpRanges.length ? s.includeOutboundIpRanges.join(',') : '*');
   if (s.excludeOutboundIpRanges.length) args.push('--exclude-outbound-ip-ranges', s.excludeOutboundIpRanges.join(','));
+  args.push(...bootstrapArgs(bootstrapSettings(values, version, probes), BOOTSTRAP_PATH));
   return {
     name: INIT_CONTAINER,
     image: values.proxyInit.image,
     command: ['mesh'],
     args,
+    // The bootstrap's node id and metadata name the pod: mesh proxy-init reads them from here.
+    env: podEnv(),
     resources: clone(values.proxyInit.resources),
     securityContext: {
       allowPrivilegeEscalation: false,
@@ -514,6 +398,7 @@ function initContainer(values: Values, s: PodSettings): Container {
       runAsNonRoot: false,
       runAsUser: 0,
     },
+    volumeMounts: [{ name: PROXY_CONFIG_VOLUME, mountPath: PROXY_CONFIG_MOUNT_PATH }],
   };
 }
 
@@ -521,6 +406,8 @@ function volumes(): { name: string; [key: string]: unknown }[] {
   return [
     { name: TOKEN_VOLUME, projected: { sources: [{ serviceAccountToken: { audience: TOKEN_AUDIENCE, expirationSeconds: TOKEN_EXPIRATION_SECONDS, path: TOKEN_FILE } }] } },
     { name: TRUST_BUNDLE_VOLUME, configMap: { name: TRUST_BUNDLE_CONFIGMAP, items: [{ key: TRUST_BUNDLE_KEY, path: TRUST_BUNDLE_KEY }] } },
+    // Written by mesh-init at pod start, read by the proxy; in memory, as it lives only as long as the pod.
+    { name: PROXY_CONFIG_VOLUME, emptyDir: { medium: 'Memory' } },
   ];
 }
 
@@ -655,8 +542,8 @@ function freshInject(template: PodTemplate, values: Values, version: string, nat
     if (probes.length) changes.push(`rewrote ${probes.length} HTTP probe${probes.length > 1 ? 's' : ''} through port ${values.proxy.readinessPort}`);
   }
 
-  const proxy = proxyContainer(values, version, s, native, probes);
-  const init = initContainer(values, s);
+  const proxy = proxyContainer(values, s, native);
+  const init = initContainer(values, s, version, probes);
   if (!spec.initContainers) absent.push('spec.initContainers');
   const userInits = spec.initContainers ?? [];
   if (native) {
@@ -693,7 +580,7 @@ function freshInject(template: PodTemplate, values: Values, version: string, nat
     nativeSidecar: native,
     containers: native ? [] : [PROXY_CONTAINER],
     initContainers: native ? [INIT_CONTAINER, PROXY_CONTAINER] : [INIT_CONTAINER],
-    volumes: [TOKEN_VOLUME, TRUST_BUNDLE_VOLUME],
+    volumes: [TOKEN_VOLUME, TRUST_BUNDLE_VOLUME, PROXY_CONFIG_VOLUME],
     labels: addedLabels,
     annotations: addedAnnotations,
     absent,

@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { ExitCode, MeshError } from '../ui/errors.js';
 import type { Ui } from '../ui/context.js';
+import { bootstrapJson, validateBootstrapFlags, type BootstrapFlags } from './bootstrap.js';
 import { iptablesRules, validateProxyInitOptions, type ProxyInitFlags } from './iptables.js';
 
 /** Feed `input` to `cmd` on stdin; resolves with its exit code and stderr (ENOENT: code -1). */
@@ -16,17 +18,41 @@ function runWithInput(cmd: string, args: string[], input: string): Promise<{ cod
   });
 }
 
+/** Write `text` to `path` atomically: a temporary file beside it, renamed over it (the proxy never reads half a file). */
+async function writeAtomically(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  try {
+    await writeFile(tmp, text, { mode: 0o644 });
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw new MeshError(`--bootstrap-out ${path}: ${(err as Error).message}`, {
+      hint: 'mesh-init writes the bootstrap to the mesh-proxy-config volume mounted at /etc/mesh/proxy',
+      cause: err,
+    });
+  }
+}
+
 /**
- * `mesh proxy-init`: install the redirect in the pod's network namespace with iptables-restore
- * (IPv4 required; IPv6 applied when ip6tables-restore is present). --dry-run prints the rules.
+ * `mesh proxy-init`: with --bootstrap-out, write the proxy's Envoy bootstrap for this pod (`env`
+ * holds its downward-API identity); then install the redirect in the pod's network namespace with
+ * iptables-restore (IPv4 required; IPv6 applied when ip6tables-restore is present). --dry-run
+ * prints the rules and the bootstrap instead.
  */
-export async function runProxyInit(flags: ProxyInitFlags & { dryRun: boolean }, ui: Ui): Promise<number> {
+export async function runProxyInit(flags: ProxyInitFlags & BootstrapFlags & { dryRun: boolean }, ui: Ui, env: Readonly<Record<string, string | undefined>>): Promise<number> {
   const opts = validateProxyInitOptions(flags);
+  const bootstrap = validateBootstrapFlags(flags, env);
   const v4 = iptablesRules(opts, 4);
   const v6 = iptablesRules(opts, 6);
+  const json = bootstrap && bootstrapJson(bootstrap.options);
   if (flags.dryRun) {
     ui.out.write(`# iptables-restore --noflush\n${v4}# ip6tables-restore --noflush\n${v6}`);
+    if (bootstrap) ui.out.write(`# envoy bootstrap -> ${bootstrap.out}\n${json}`);
     return ExitCode.Ok;
+  }
+  if (bootstrap && json) {
+    await writeAtomically(bootstrap.out, json);
+    ui.err.write(`envoy bootstrap written to ${bootstrap.out}\n`);
   }
   const r4 = await runWithInput('iptables-restore', ['--noflush'], v4);
   if (r4.code !== 0) {

@@ -84,7 +84,7 @@ test('bad YAML: exit 2 naming file, document and line; nothing on stdout', async
   const r = await runMesh(['inject', '-f', f]);
   assert.equal(r.code, 2);
   assert.equal(r.stdout, '');
-  assert.match(r.stderr, new RegExp(`^error: ${f.replace(/[/.]/g, '\\$&')}: document 2 \\(line 14, column 9\\): invalid YAML`, 'm'));
+  assert.match(r.stderr, new RegExp(`^error: ${f.replace(/[/.]/g, '\\$&')}: document 2 \\(line 15, column 8\\): invalid YAML`, 'm'));
   assert.match(r.stderr, /hint: /);
 });
 

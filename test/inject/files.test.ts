@@ -89,7 +89,18 @@ test('bad YAML names the file, the document, the line and column, with a hint', 
   const d = dir();
   const f = join(d, 'bad.yaml');
   writeFileSync(f, `${cm('ok')}---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n    bad: indent\n`);
-  await fails(all([f]), new RegExp(`^${f.replace(/[/.]/g, '\\$&')}: document 2 \\(line 9, column \\d+\\): invalid YAML`), /indentation/);
+  await fails(all([f]), new RegExp(`^${f.replace(/[/.]/g, '\\$&')}: document 2 \\(line 10, column 8\\): invalid YAML: bad indentation`), /indentation/);
+});
+
+test('aliases that expand past a bound are an input error; modest ones are fine', async () => {
+  const d = dir();
+  const bomb = ['a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1]', ...'bcdef'.split('').map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcdef'[i]}`).join(', ')}]`)].join('\n');
+  writeFileSync(join(d, 'bomb.yaml'), `${cm('ok')}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n${bomb.replace(/^/gm, '  ')}\n`);
+  await fails(all([join(d, 'bomb.yaml')]), /bomb\.yaml: document 2 \(line 6\): invalid YAML: its aliases expand to more than \d+ nodes/, /anchors/);
+  writeFileSync(join(d, 'cycle.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: &m {name: x, self: *m}\n');
+  await fails(all([join(d, 'cycle.yaml')]), /cycle\.yaml: document 1 \(line 1\): invalid YAML: its aliases expand/);
+  writeFileSync(join(d, 'ok.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, labels: &l {app: x}}\ndata: *l\n');
+  assert.deepEqual((await all([join(d, 'ok.yaml')]))[0]!.object!.data, { app: 'x' });
 });
 
 test('documents that are not objects, or lack kind, are input errors naming them', async () => {
@@ -121,9 +132,9 @@ test('http(s) URLs are fetched; an HTTP error names the URL and status', async (
 
 test('property: splitting a stream into documents does not depend on how it is chunked', async () => {
   const fc = (await import('fast-check')).default;
-  const { fastStringify } = await import('../../src/cluster/fast-yaml.ts');
+  const { toYaml } = await import('../../src/cluster/yaml.ts');
   const object = fc.record({ name: fc.stringMatching(/^[a-z]{1,8}$/), note: fc.string(), n: fc.integer() }).map((r) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: r.name }, data: { note: r.note, n: String(r.n) } }));
-  const doc = fc.oneof(object.map((o) => ({ o: o as any, text: fastStringify(o) })), fc.constant({ o: null, text: '# just a comment\n' }));
+  const doc = fc.oneof(object.map((o) => ({ o: o as any, text: toYaml(o) })), fc.constant({ o: null, text: '# just a comment\n' }));
   await fc.assert(
     fc.asyncProperty(fc.array(doc, { minLength: 1, maxLength: 6 }), fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1 }), async (docs, cuts) => {
       const text = docs.map((d) => d.text).join('---\n');

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KubeObject } from '../../src/cluster/types.ts';
-import { ANNOTATION_STATUS, LABEL_PROXY_VERSION, TOKEN_AUDIENCE } from '../../src/constants.ts';
+import { ANNOTATION_STATUS, BOOTSTRAP_PATH, LABEL_PROXY_VERSION, PROXY_CONFIG_VOLUME, TOKEN_AUDIENCE } from '../../src/constants.ts';
+import { envoyBootstrap, validateBootstrapFlags } from '../../src/manifests/bootstrap.ts';
 import { compareVersions, injectObject, readStatus, resolveNativeSidecar, uninjectObject, type Container } from '../../src/manifests/inject.ts';
 import { validateInjectOptions, type InjectRunOptions } from '../../src/manifests/inject-run.ts';
 import { resolveValues } from '../../src/manifests/values.ts';
@@ -74,15 +75,42 @@ test('least privilege: proxy non-root read-only with ALL dropped; init has only 
   assert.equal(args[args.indexOf('--proxy-uid') + 1], '2102');
 });
 
+const bootstrapOf = (init: Container, env = { POD_NAME: 'web-1', POD_NAMESPACE: 'shop', POD_IP: '10.0.0.7', SERVICE_ACCOUNT: 'web' }) => {
+  const args = init.args as string[];
+  const flags: Record<string, string> = {};
+  for (let i = 0; i < args.length; i++) if (args[i]!.startsWith('--')) flags[args[i]!.slice(2).replace(/-(\w)/g, (_, c: string) => c.toUpperCase())] = args[i + 1]!;
+  return envoyBootstrap(validateBootstrapFlags(flags, env)!.options) as any;
+};
+
 test('the bootstrap points at the xDS Service of the values namespace, admin on localhost only', () => {
   const v = resolveValues({ sets: ['namespace=mesh', 'controller.xdsPort=16010', 'proxy.adminPort=15555'] });
-  const proxy = find(podSpec(injectObject(deployment(), v, { nativeSidecar: false }).object).containers, 'mesh-proxy')!;
-  const args = proxy.args as string[];
-  const bootstrap = args[args.indexOf('--config-yaml') + 1]!;
-  assert.match(bootstrap, /target_uri: mesh-controller\.mesh\.svc:16010/);
-  assert.match(bootstrap, /admin:\n {2}address:\n {4}socket_address:\n {6}address: "127\.0\.0\.1"\n {6}port_value: 15555/);
-  assert.match(bootstrap, /port_value: 15090/);
+  const spec = podSpec(injectObject(deployment(), v, { nativeSidecar: false }).object);
+  const b = bootstrapOf(find(spec.initContainers, 'mesh-init')!);
+  assert.equal(b.dynamic_resources.ads_config.grpc_services[0].google_grpc.target_uri, 'mesh-controller.mesh.svc:16010');
+  assert.deepEqual(b.admin, { address: { socket_address: { address: '127.0.0.1', port_value: 15555 } } });
+  assert.equal(b.static_resources.listeners[0].address.socket_address.port_value, 15090);
+  assert.deepEqual(b.node, { id: 'web-1.shop', cluster: 'web.shop', metadata: { MESH_VERSION: '0.1.0', POD_NAME: 'web-1', NAMESPACE: 'shop', POD_IP: '10.0.0.7', SERVICE_ACCOUNT: 'web', TRUST_DOMAIN: 'cluster.local' } });
 });
+
+for (const native of [false, true]) {
+  test(`${native ? 'native' : 'classic'} sidecar: the proxy reads the bootstrap file mesh-init writes, from the volume both mount`, () => {
+    const spec = podSpec(injectObject(deployment(), values, { nativeSidecar: native }).object);
+    const init = find(spec.initContainers, 'mesh-init')!;
+    const proxy = find(native ? spec.initContainers : spec.containers, 'mesh-proxy')!;
+    assert.equal(spec.initContainers![0]!.name, 'mesh-init', 'mesh-init runs before the proxy');
+    const initArgs = init.args as string[];
+    const out = initArgs[initArgs.indexOf('--bootstrap-out') + 1]!;
+    assert.equal(out, BOOTSTRAP_PATH);
+    assert.deepEqual((proxy.args as string[]).slice(0, 2), ['-c', BOOTSTRAP_PATH]);
+    assert.ok(!(proxy.args as string[]).includes('--config-yaml'));
+    const mountOf = (c: Container) => (c.volumeMounts as { name: string; mountPath: string; readOnly?: boolean }[]).find((m) => m.name === PROXY_CONFIG_VOLUME)!;
+    assert.ok(out.startsWith(`${mountOf(init).mountPath}/`) && mountOf(init).readOnly !== true, 'mesh-init can write the file');
+    assert.equal(mountOf(proxy).mountPath, mountOf(init).mountPath);
+    assert.equal(mountOf(proxy).readOnly, true);
+    assert.ok(spec.volumes!.find((v) => v.name === PROXY_CONFIG_VOLUME).emptyDir);
+    assert.deepEqual((init.env as any[]).map((e) => [e.name, e.valueFrom.fieldRef.fieldPath]), [['POD_NAME', 'metadata.name'], ['POD_NAMESPACE', 'metadata.namespace'], ['POD_IP', 'status.podIP'], ['SERVICE_ACCOUNT', 'spec.serviceAccountName']]);
+  });
+}
 
 test('annotations: ports and CIDRs reach the init container, resources override values', () => {
   const { object } = injectObject(
@@ -153,8 +181,8 @@ test('probes: HTTP probes go through the readiness port; named ports resolve; tc
   assert.ok(report.notes.some((n) => n.includes('startupProbe of container "web" not rewritten')));
   const status = readStatus(podMeta(object).annotations)!;
   assert.deepEqual(status.probes, { web: { readinessProbe: c.readinessProbe } });
-  const bootstrap = (find(podSpec(object).initContainers, 'mesh-proxy')!.args as string[])[1]!;
-  assert.match(bootstrap, /path: \/app-health\/web\/readyz\n\s+route:\n\s+cluster: app-health-8080\n\s+prefix_rewrite: \/ready/);
+  const routes = bootstrapOf(find(podSpec(object).initContainers, 'mesh-init')!).static_resources.listeners[1].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes;
+  assert.deepEqual(routes[1], { match: { path: '/app-health/web/readyz' }, route: { cluster: 'app-health-8080', prefix_rewrite: '/ready', timeout: '10s' } });
   assert.deepEqual(uninjectObject(object).object, input);
 });
 

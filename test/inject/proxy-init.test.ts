@@ -1,10 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parse } from 'yaml';
+import { BOOTSTRAP_PATH } from '../../src/constants.ts';
+import { bootstrapArgs, bootstrapSettings, envoyBootstrap, validateBootstrapFlags, type BootstrapFlags } from '../../src/manifests/bootstrap.ts';
+import { resolveValues } from '../../src/manifests/values.ts';
 import { iptablesRules, validateProxyInitOptions, type ProxyInitFlags } from '../../src/manifests/iptables.ts';
 import type { MeshError } from '../../src/ui/errors.ts';
 import { runMesh } from '../support/cli.ts';
 
+/** The downward-API env the injected mesh-init container gets. */
+const POD_ENV = { POD_NAME: 'web-5c7d', POD_NAMESPACE: 'shop', POD_IP: '10.4.0.9', SERVICE_ACCOUNT: 'web' };
 const base: ProxyInitFlags = { proxyUid: '1337', inboundCapturePort: '15006', outboundCapturePort: '15001' };
 
 test('rules: inbound to the inbound port, outbound to the outbound port, the proxy UID and loopback exempt', () => {
@@ -60,7 +68,7 @@ test('the mesh-init arguments mesh inject writes are accepted by mesh proxy-init
   const injected = await runMesh(['inject', '-f', '-', '--set', 'proxy.uid=2000'], { input });
   const init = parse(injected.stdout).spec.initContainers.find((c: { name: string }) => c.name === 'mesh-init');
   assert.deepEqual(init.command, ['mesh']);
-  const r = await runMesh([...init.args, '--dry-run']);
+  const r = await runMesh([...init.args, '--dry-run'], { env: POD_ENV });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /--uid-owner 2000 -j RETURN/);
   assert.match(r.stdout, /--dport 5432 -j RETURN/);
@@ -73,4 +81,79 @@ test('without the iptables tools or privileges, proxy-init fails with exit 1 and
   assert.equal(r.code, 1);
   assert.match(r.stderr, /error: iptables-restore failed: iptables-restore: not found/);
   assert.match(r.stderr, /hint: .*NET_ADMIN/);
+});
+
+const pod = { name: 'web-5c7d', namespace: 'shop', ip: '10.4.0.9', serviceAccount: 'web' };
+const probePod = `apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  containers:
+  - name: app
+    image: nginx
+    ports: [{containerPort: 8080}]
+    readinessProbe: {httpGet: {path: /r, port: 8080, httpHeaders: [{name: X-A, value: "1"}]}}
+    livenessProbe: {httpGet: {path: /l, port: 8443, scheme: HTTPS}}
+`;
+
+test('mesh proxy-init --dry-run with the mesh-init arguments and env prints the rules and exactly envoyBootstrap() for the same inputs', async () => {
+  const injected = await runMesh(['inject', '-f', '-', '--set', 'namespace=mesh', '--set', 'trustDomain=example.org'], { input: probePod });
+  assert.equal(injected.code, 0, injected.stderr);
+  const spec = parse(injected.stdout).spec;
+  const init = spec.initContainers.find((c: { name: string }) => c.name === 'mesh-init');
+  const proxy = spec.containers.find((c: { name: string }) => c.name === 'mesh-proxy');
+  const r = await runMesh([...init.args, '--dry-run'], { env: POD_ENV });
+  assert.equal(r.code, 0, r.stderr);
+  const [rules, rest] = r.stdout.split(`# envoy bootstrap -> ${BOOTSTRAP_PATH}\n`);
+  assert.match(rules!, /^# iptables-restore --noflush\n\*nat\n[^]*COMMIT\n# ip6tables-restore --noflush\n\*nat\n[^]*COMMIT\n$/);
+  const probes = [
+    { path: '/app-health/app/readyz', port: 8080, originalPath: '/r', https: false, headers: [{ name: 'X-A', value: '1' }] },
+    { path: '/app-health/app/livez', port: 8443, originalPath: '/l', https: true, headers: [] },
+  ];
+  const expected = envoyBootstrap({ ...bootstrapSettings(resolveValues({ sets: ['namespace=mesh', 'trustDomain=example.org'] }), '0.1.0', probes), pod });
+  assert.deepEqual(JSON.parse(rest!), expected);
+  // The proxy reads the very file mesh-init writes.
+  assert.deepEqual(proxy.args.slice(0, 2), ['-c', init.args[init.args.indexOf('--bootstrap-out') + 1]]);
+});
+
+test('mesh proxy-init --bootstrap-out writes the bootstrap JSON atomically before installing the redirect', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mesh-proxy-init-'));
+  const out = join(dir, 'envoy-bootstrap.json');
+  const settings = bootstrapSettings(resolveValues(), '0.1.0', []);
+  const r = await runMesh(['proxy-init', '--proxy-uid', '1337', '--inbound-capture-port', '15006', '--outbound-capture-port', '15001', ...bootstrapArgs(settings, out)], { env: { ...POD_ENV, PATH: '/nonexistent' } });
+  assert.equal(r.code, 1, 'iptables-restore is missing here');
+  assert.match(r.stderr, /envoy bootstrap written to .*envoy-bootstrap\.json/);
+  assert.deepEqual(JSON.parse(readFileSync(out, 'utf8')), envoyBootstrap({ ...settings, pod }));
+  assert.deepEqual(readdirSync(dir), ['envoy-bootstrap.json'], 'no temporary file left behind');
+});
+
+test('mesh proxy-init --bootstrap-out into a directory that does not exist fails with exit 1 naming the path', async () => {
+  const out = join(tmpdir(), 'mesh-no-such-dir', 'x', 'envoy-bootstrap.json');
+  const r = await runMesh(['proxy-init', '--proxy-uid', '1337', '--inbound-capture-port', '15006', '--outbound-capture-port', '15001', ...bootstrapArgs(bootstrapSettings(resolveValues(), '0.1.0', []), out)], { env: POD_ENV });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /error: --bootstrap-out .*mesh-no-such-dir\/x\/envoy-bootstrap\.json: /);
+});
+
+const bflags: BootstrapFlags = Object.fromEntries(
+  bootstrapArgs(bootstrapSettings(resolveValues(), '0.1.0', []), '/b.json')
+    .map((a, i, xs) => (a.startsWith('--') ? [a.slice(2).replace(/-(\w)/g, (_, c: string) => c.toUpperCase()), xs[i + 1]] : undefined))
+    .filter((x): x is [string, string] => x !== undefined),
+);
+const badBootstrap: [string, BootstrapFlags, Record<string, string>, RegExp][] = [
+  ['a bootstrap flag without --bootstrap-out', { trustDomain: 'x' }, POD_ENV, /--trust-domain needs --bootstrap-out PATH/],
+  ['no --xds-address', { ...bflags, xdsAddress: undefined }, POD_ENV, /--xds-address is required with --bootstrap-out/],
+  ['bad --xds-address', { ...bflags, xdsAddress: 'mesh-controller' }, POD_ENV, /--xds-address "mesh-controller": not HOST:PORT/],
+  ['bad --admin-port', { ...bflags, adminPort: '70000' }, POD_ENV, /--admin-port "70000": not a port/],
+  ['bad --app-probes', { ...bflags, appProbes: '[{"path":"x"}]' }, POD_ENV, /--app-probes: not a JSON array/],
+  ['no POD_IP', bflags, { ...POD_ENV, POD_IP: '' }, /environment variable POD_IP is not set \(the pod's status\.podIP\)/],
+];
+for (const [name, flags, env, msg] of badBootstrap) {
+  test(`validateBootstrapFlags: ${name}`, () => assert.throws(() => validateBootstrapFlags(flags, env), (e: MeshError) => e.exitCode === 2 && msg.test(e.message)));
+}
+
+test('validateBootstrapFlags: nothing to write without --bootstrap-out; the flags mesh inject writes parse back', () => {
+  assert.equal(validateBootstrapFlags({}, {}), undefined);
+  const v = validateBootstrapFlags(bflags, POD_ENV)!;
+  assert.equal(v.out, '/b.json');
+  assert.deepEqual(v.options, { ...bootstrapSettings(resolveValues(), '0.1.0', []), pod });
 });

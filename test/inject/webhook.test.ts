@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parse } from 'yaml';
-import { fastStringify } from '../../src/cluster/fast-yaml.ts';
+import { toYaml } from '../../src/cluster/yaml.ts';
 import { injectObject, jsonPatch, webhookPatch, type JsonPatchOp } from '../../src/manifests/inject.ts';
 import { resolveValues } from '../../src/manifests/values.ts';
 import { runMesh } from '../support/cli.ts';
@@ -69,7 +69,7 @@ test('webhook patch == what the CLI (`mesh inject`) prints for the same pod', as
     },
   };
   for (const mode of ['on', 'off'] as const) {
-    const r = await runMesh(['inject', '-f', '-', '--native-sidecar', mode], { input: fastStringify(pod) });
+    const r = await runMesh(['inject', '-f', '-', '--native-sidecar', mode], { input: toYaml(pod) });
     assert.equal(r.code, 0, r.stderr);
     const cli = parse(r.stdout);
     const { patch } = webhookPatch(pod, values, { nativeSidecar: mode === 'on' });
