@@ -83,8 +83,8 @@ test('mesh manifest diff A B: exit 0 when equal, 1 with a unified diff when not'
   const r = await runMesh(['manifest', 'diff', a, b]);
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stdout, /^--- a\/Deployment\/mesh-system\/mesh-controller$/m);
-  assert.match(r.stdout, /^-  replicas: 1$/m);
-  assert.match(r.stdout, /^\+  replicas: 3$/m);
+  assert.match(r.stdout, /^- {2}replicas: 1$/m);
+  assert.match(r.stdout, /^\+ {2}replicas: 3$/m);
   assert.match(r.stdout, /^--- \/dev\/null\n\+\+\+ b\/PodDisruptionBudget\/mesh-system\/mesh-controller$/m);
   assert.match(r.stderr, /1 added/);
 });
