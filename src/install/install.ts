@@ -176,7 +176,7 @@ export function interruptedError(err: ApplyInterrupted, resume: string): MeshErr
 export async function runInstall(opts: InstallOptions, ui: Ui, deps: InstallDeps = {}): Promise<number> {
   const version = deps.version ?? VERSION;
   const values = await loadValues(opts);
-  const supplied = await loadSuppliedCa(opts.caCert, opts.caKey);
+  const supplied = await loadSuppliedCa(opts.caCert, opts.caKey, (l) => ui.err.write(l + '\n'));
   const cluster = await connectWith(deps, opts);
 
   if (!opts.skipChecks) {

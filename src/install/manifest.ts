@@ -22,7 +22,7 @@ export interface ManifestGenerateOptions extends ValuesFlags {
  */
 export async function runManifestGenerate(opts: ManifestGenerateOptions, ui: Ui): Promise<number> {
   const values = await loadValues(opts);
-  const ca = await loadSuppliedCa(opts.caCert, opts.caKey);
+  const ca = await loadSuppliedCa(opts.caCert, opts.caKey, (l) => ui.err.write(l + '\n'));
   const objects = renderManifests(values, { ca });
   if (opts.output === 'json') ui.out.write(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }, null, 2) + '\n');
   else ui.out.write(toYamlStream(objects));

@@ -160,3 +160,27 @@ test('on a TTY without --yes install asks, and a "no" changes nothing', async ()
   assert.match(asked, /Install mesh .* into fake \(namespace mesh-system\)\?/);
   assert.equal(c.log.length, 0);
 });
+
+test('the root CA: generated when absent, never regenerated on re-install; a different --ca-cert is refused', async () => {
+  const c = new FakeCluster();
+  const first = captureUi();
+  assert.equal(await runInstall(installOpts(), first.ui, deps(c)), 0);
+  assert.match(first.err(), /generated a new root CA for trust domain cluster\.local/);
+  const secret = (await c.get('v1', 'Secret', ROOT_CA_SECRET, 'mesh-system'))!;
+  const webhook = (await c.get('admissionregistration.k8s.io/v1', 'MutatingWebhookConfiguration', 'mesh-sidecar-injector'))!;
+  assert.equal((webhook.webhooks as any)[0].clientConfig.caBundle, (secret.data as any)['tls.crt'], 'caBundle is the root');
+  const bundle = (await c.get('v1', 'ConfigMap', 'mesh-trust-bundle', 'mesh-system'))!;
+  assert.equal((bundle.data as any)['ca.crt'], Buffer.from((secret.data as any)['tls.crt'], 'base64').toString());
+  const second = captureUi();
+  assert.equal(await runInstall(installOpts(), second.ui, deps(c)), 0);
+  assert.doesNotMatch(second.err(), /generated/);
+  assert.deepEqual((await c.get('v1', 'Secret', ROOT_CA_SECRET, 'mesh-system'))!.data, secret.data, 'same root');
+  await rejects(runInstall(installOpts({ caCert: 'test/fixtures/ca/root.crt', caKey: 'test/fixtures/ca/root.key' }), captureUi().ui, deps(c)), 2, /already holds a different root CA than --ca-cert/);
+});
+
+test('a supplied --ca-cert/--ca-key becomes the root Secret', async () => {
+  const c = new FakeCluster();
+  assert.equal(await runInstall(installOpts({ caCert: 'test/fixtures/ca/root.crt', caKey: 'test/fixtures/ca/root.key' }), captureUi().ui, deps(c)), 0);
+  const secret = (await c.get('v1', 'Secret', ROOT_CA_SECRET, 'mesh-system'))!;
+  assert.equal(Buffer.from((secret.data as any)['tls.crt'], 'base64').toString(), CA.certPem);
+});
