@@ -3,9 +3,8 @@ import { MESH_CONFIG_NAME } from '../constants.js';
 import type { Cluster, ConnectOptions, KubeObject } from '../cluster/types.js';
 import { diffObjects, formatDiffs, objectKey } from '../manifests/diff.js';
 import { meshLabels, objectRef, OWNED_SELECTOR, RENDERED_KINDS, renderManifests, STAGES, stageOf } from '../manifests/render.js';
-import type { ValuesFlags } from '../manifests/values-files.js';
-import { loadValues } from '../manifests/values-files.js';
-import type { Values } from '../manifests/values.js';
+import { readValuesFiles, type ValuesFlags } from '../manifests/values-files.js';
+import { resolveValues, type Values } from '../manifests/values.js';
 import type { Ui } from '../ui/context.js';
 import { ExitCode, MeshError, usageError } from '../ui/errors.js';
 import { VERSION } from '../version.js';
@@ -44,15 +43,9 @@ export function validateUpgradeOptions(o: Pick<UpgradeOptions, 'rollback' | 'pro
  */
 export async function upgradeValues(installed: InstalledState, opts: UpgradeOptions): Promise<{ values: Values; profile: string }> {
   const profile = opts.profile ?? installed.profile;
-  const { resolveValues } = await import('../manifests/values.js');
-  const base = opts.resetValues ? [] : [{ source: `installed values (ConfigMap ${opts.namespace}/${MESH_CONFIG_NAME})`, values: installed.overrides }];
-  if (!opts.files?.length && !opts.sets?.length) return { values: resolveValues({ profile, files: base }), profile };
-  const fromFlags = await loadValues({ profile, files: opts.files, sets: opts.sets });
-  // Layer: profile < installed overrides < files < sets. loadValues already did profile+files+sets;
-  // redo it with the installed overrides first.
-  const { diffFromDefaults } = await import('../manifests/values.js');
-  const flagOverrides = diffFromDefaults(fromFlags, resolveValues({ profile }));
-  return { values: resolveValues({ profile, files: [...base, { source: 'values flags', values: flagOverrides }] }), profile };
+  const base = opts.resetValues ? [] : [{ source: `installed values (ConfigMap ${opts.namespace}/${MESH_CONFIG_NAME} overrides.yaml)`, values: installed.overrides }];
+  const files = await readValuesFiles(opts.files ?? []);
+  return { values: resolveValues({ profile, files: [...base, ...files], sets: opts.sets }), profile };
 }
 
 /** Objects we own in the cluster that `rendered` no longer has (never CRDs, the namespace or the rollback record). */

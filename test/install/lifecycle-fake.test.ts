@@ -184,3 +184,14 @@ test('a supplied --ca-cert/--ca-key becomes the root Secret', async () => {
   const secret = (await c.get('v1', 'Secret', ROOT_CA_SECRET, 'mesh-system'))!;
   assert.equal(Buffer.from((secret.data as any)['tls.crt'], 'base64').toString(), CA.certPem);
 });
+
+test('upgrade --set can put a value back to its default; --reset-values drops installed overrides', async () => {
+  const c = clusterWithRoot();
+  await runInstall(installOpts({ sets: ['controller.replicas=4', 'controller.logLevel=debug'] }), captureUi().ui, deps(c));
+  const dep = async () => (await c.get('apps/v1', 'Deployment', 'mesh-controller', 'mesh-system'))!.spec as any;
+  assert.equal(await runUpgrade(upgradeOpts({ sets: ['controller.replicas=1'] }), captureUi().ui, deps(c)), 0);
+  assert.equal((await dep()).replicas, 1);
+  assert.ok((await dep()).template.spec.containers[0].env.some((e: any) => e.name === 'MESH_LOG_LEVEL' && e.value === 'debug'));
+  assert.equal(await runUpgrade(upgradeOpts({ resetValues: true }), captureUi().ui, deps(c)), 0);
+  assert.ok((await dep()).template.spec.containers[0].env.some((e: any) => e.name === 'MESH_LOG_LEVEL' && e.value === 'info'));
+});
