@@ -10,7 +10,7 @@ import { ExitCode, MeshError, usageError } from '../ui/errors.js';
 import { VERSION } from '../version.js';
 import { ApplyInterrupted, applyStaged, type ApplyRecord } from './apply.js';
 import { readRootCa } from './ca.js';
-import { confirmIfInteractive, interruptedError, printSummary, progressHooks, type InstallDeps } from './install.js';
+import { confirmIfInteractive, interruptedError, printSummary, progressHooks, withInterrupt, type InstallDeps } from './install.js';
 import { liveCounterparts } from './manifest.js';
 import { parseState, PREVIOUS_CONFIG_NAME, readState, type InstalledState } from './state.js';
 import { FIELD_MANAGER } from '../constants.js';
@@ -127,7 +127,7 @@ export async function runUpgrade(opts: UpgradeOptions, ui: Ui, deps: InstallDeps
   let records: ApplyRecord[];
   const pruned: string[] = [];
   try {
-    records = await applyStaged(cluster, objects, { ...progress.hooks, force: opts.forceConflicts, wait: opts.wait, timeoutMs: opts.timeoutMs });
+    records = await withInterrupt((signal) => applyStaged(cluster, objects, { ...progress.hooks, force: opts.forceConflicts, wait: opts.wait, timeoutMs: opts.timeoutMs, signal }));
     progress.done();
   } catch (err) {
     progress.fail();

@@ -195,3 +195,22 @@ test('upgrade --set can put a value back to its default; --reset-values drops in
   assert.equal(await runUpgrade(upgradeOpts({ resetValues: true }), captureUi().ui, deps(c)), 0);
   assert.ok((await dep()).template.spec.containers[0].env.some((e: any) => e.name === 'MESH_LOG_LEVEL' && e.value === 'info'));
 });
+
+test('an abort (Ctrl-C) stops between stages and lists exactly what was applied', async () => {
+  const { applyStaged, ApplyInterrupted } = await import('../../src/install/apply.ts');
+  const { renderManifests } = await import('../../src/manifests/render.ts');
+  const { resolveValues } = await import('../../src/manifests/values.ts');
+  const c = new FakeCluster();
+  const ac = new AbortController();
+  c.beforeApply = (o) => {
+    if (o.kind === 'Namespace') ac.abort();
+  };
+  const objects = renderManifests(resolveValues(), { ca: CA });
+  await assert.rejects(applyStaged(c, objects, { wait: true, timeoutMs: 1000, signal: ac.signal }), (e: InstanceType<typeof ApplyInterrupted>) => {
+    assert.ok(e instanceof ApplyInterrupted);
+    assert.match(e.message, /interrupted \(Ctrl-C\)/);
+    assert.deepEqual(e.applied.map((r) => r.kind), ['CustomResourceDefinition', 'CustomResourceDefinition', 'Namespace']);
+    return true;
+  });
+  assert.equal(c.applies, 3, 'no stage after the abort started');
+});
