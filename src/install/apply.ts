@@ -53,10 +53,22 @@ export class ApplyInterrupted extends MeshError {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Compare an object before and after apply: resourceVersion tells whether the server changed it. */
-function classify(before: KubeObject | undefined, after: KubeObject): ApplyAction {
+/**
+ * Compare an object before and after apply. An unchanged resourceVersion means no write; a changed
+ * one still counts as unchanged when only bookkeeping or status moved (managedFields timestamps,
+ * CRD conditions: some servers rewrite those on a no-op apply).
+ */
+export function classify(before: KubeObject | undefined, after: KubeObject): ApplyAction {
   if (!before) return 'created';
-  return before.metadata.resourceVersion !== undefined && before.metadata.resourceVersion === after.metadata.resourceVersion ? 'unchanged' : 'configured';
+  if (before.metadata.resourceVersion !== undefined && before.metadata.resourceVersion === after.metadata.resourceVersion) return 'unchanged';
+  return JSON.stringify(comparable(before)) === JSON.stringify(comparable(after)) ? 'unchanged' : 'configured';
+}
+
+/** What an apply can change: status belongs to controllers, RV and managedFields to bookkeeping. */
+function comparable(o: KubeObject): unknown {
+  const { resourceVersion: _r, managedFields: _m, ...meta } = o.metadata;
+  const { status: _s, ...rest } = o;
+  return { ...rest, metadata: meta };
 }
 
 /** Apply one object as our field manager and say what happened to it. */
