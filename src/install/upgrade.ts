@@ -11,7 +11,7 @@ import { VERSION } from '../version.js';
 import { ApplyInterrupted, applyStaged, type ApplyRecord } from './apply.js';
 import { readRootCa } from './ca.js';
 import { confirmIfInteractive, interruptedError, printSummary, progressHooks, withInterrupt, type InstallDeps } from './install.js';
-import { liveCounterparts } from './manifest.js';
+import { hideSecretData, liveCounterparts } from './manifest.js';
 import { parseState, PREVIOUS_CONFIG_NAME, readState, type InstalledState } from './state.js';
 import { FIELD_MANAGER } from '../constants.js';
 
@@ -106,10 +106,7 @@ export async function runUpgrade(opts: UpgradeOptions, ui: Ui, deps: InstallDeps
   const objects = renderManifests(target.values, { ca, version: target.version, profile: target.profile });
 
   const live = await liveCounterparts(cluster, objects, opts.namespace);
-  const diffs = diffObjects(
-    live.filter((o) => !(o.kind === 'ConfigMap' && o.metadata.name === PREVIOUS_CONFIG_NAME)),
-    objects,
-  ).map((d) => (d.ref.startsWith('Secret/') ? { ...d, lines: ['  (Secret data hidden)'] } : d));
+  const diffs = diffObjects(hideSecretData(live.filter((o) => !(o.kind === 'ConfigMap' && o.metadata.name === PREVIOUS_CONFIG_NAME))), hideSecretData(objects));
   if (opts.output === 'table') {
     ui.err.write(`upgrading mesh ${installed.version} -> ${target.version}${opts.rollback ? ' (rollback)' : ''} in namespace ${opts.namespace}\n`);
     ui.out.write(diffs.length ? formatDiffs(diffs, ui.color) : '');

@@ -92,3 +92,14 @@ test('rolledOut needs the current generation observed and every replica updated 
 test('uninstall order: webhook first, CRDs last', () => {
   assert.deepEqual(UNINSTALL_ORDER, ['webhook', 'workloads', 'config', 'rbac', 'namespace', 'crds']);
 });
+
+test('diffs never show Secret values, but do show that they changed', async () => {
+  const { hideSecretData } = await import('../../src/install/manifest.ts');
+  const s = (key: string) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'mesh-root-ca', namespace: 'mesh-system' }, data: { 'tls.key': Buffer.from(key).toString('base64') } });
+  const d = diffObjects(hideSecretData([s('old-private-key')]), hideSecretData([s('new-private-key')]));
+  assert.equal(d.length, 1);
+  const text = d[0]!.lines.join('\n');
+  assert.doesNotMatch(text, new RegExp(Buffer.from('old-private-key').toString('base64')));
+  assert.match(text, /^- {2}tls\.key: <hidden, sha256:[0-9a-f]{12}>$/m);
+  assert.deepEqual(diffObjects(hideSecretData([s('k')]), hideSecretData([s('k')])), []);
+});
