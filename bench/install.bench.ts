@@ -1,7 +1,6 @@
 import { execa } from 'execa';
 import { fileURLToPath } from 'node:url';
-import { startApiServer } from '../test/support/kube.ts';
-import { fakeKubelet } from '../test/install/kubelet.ts';
+import { startApiServer, startKubelet } from '../test/support/kube.ts';
 import { median, type Benchmark, type BenchResult } from './harness.ts';
 
 const MESH = fileURLToPath(new URL('../bin/mesh', import.meta.url));
@@ -22,14 +21,14 @@ export const benchmark: Benchmark = {
       let requests = 0;
       for (let i = 0; i < RUNS; i++) {
         const c = await startApiServer();
-        const stop = fakeKubelet(c.server, { ready: true });
+        const kubelet = startKubelet(c.server);
         c.server.latencyMs = latency;
         const before = c.server.requests.length;
         const t0 = process.hrtime.bigint();
         const r = await execa(process.execPath, [MESH, '--kubeconfig', c.kubeconfigPath, ...args], { reject: false, env: { HOME: '/nonexistent-home' } });
         times.push(Number(process.hrtime.bigint() - t0) / 1e6);
         requests = c.server.requests.length - before;
-        stop();
+        kubelet.stop();
         await c.stop();
         if (r.exitCode !== 0) throw new Error(`mesh ${args.join(' ')} exited ${r.exitCode}: ${r.stderr}`);
       }

@@ -80,14 +80,26 @@ test('a forbidden verb: exit 3 naming verb and resource, from the checks and fro
   });
 });
 
-test('a rollout that never becomes ready: exit 1 with the pods\' reasons, and no webhook', async () => {
+test('a rollout that never becomes ready: exit 1 with the pods\' reasons and events, and no webhook', async () => {
   await withCluster(
     async (c, mesh) => {
-      const r = await mesh(['install', '--timeout', '2s']);
-      assert.equal(r.code, 1, r.stderr);
-      assert.match(r.stderr, /Deployment mesh-system\/mesh-controller did not roll out within 2s \(0\/1 ready\): pod mesh-controller-g1-0 Pending: controller ImagePullBackOff \(Back-off pulling image "ghcr\.io\/mesh-dev\/mesh:[^"]+"\)/);
-      assert.match(r.stderr, /Failed: Failed to pull image/);
-      assert.equal(await getJson(c, '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/mesh-sidecar-injector'), undefined);
+      // What the kubelet would report for a failing readiness probe.
+      const unsubscribe = c.server.store.subscribe((e) => {
+        if (e.type !== 'ADDED' || e.res !== '/pods') return;
+        const pod = e.object;
+        setImmediate(() =>
+          c.server.api.create(c.server.resource('', 'Event'), pod.metadata.namespace, { apiVersion: 'v1', kind: 'Event', metadata: { name: `${pod.metadata.name}.probe`, namespace: pod.metadata.namespace }, involvedObject: { kind: 'Pod', name: pod.metadata.name, namespace: pod.metadata.namespace }, type: 'Warning', reason: 'Unhealthy', message: 'Readiness probe failed: HTTP probe failed with statuscode: 503' }, { manager: 'kubelet' }),
+        );
+      });
+      try {
+        const r = await mesh(['install', '--timeout', '3s']);
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(r.stderr, /^error: Deployment mesh-system\/mesh-controller did not roll out within 3s \(0\/1 ready\): pod mesh-controller-\S+ Running: controller not ready, Unhealthy: Readiness probe failed: HTTP probe failed with statuscode: 503/m);
+        assert.match(r.stderr, /hint: inspect with "kubectl -n mesh-system describe pods -l app\.kubernetes\.io\/name=mesh-controller"/);
+        assert.equal(await getJson(c, '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/mesh-sidecar-injector'), undefined);
+      } finally {
+        unsubscribe();
+      }
     },
     { ready: false },
   );

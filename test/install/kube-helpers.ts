@@ -1,17 +1,17 @@
-import { startApiServer, type TestCluster } from '../support/kube.ts';
+import { startApiServer, startKubelet, type TestCluster } from '../support/kube.ts';
 import { runMesh } from '../support/cli.ts';
-import { fakeKubelet } from './kubelet.ts';
 
 // End to end: the built CLI against the test API server, with a stand-in kubelet.
 
-/** Run `fn` against a fresh test API server with a stand-in kubelet; `mesh` runs the built CLI against it. */
+/** Run `fn` against a fresh test API server with the test kubelet; `mesh` runs the built CLI against it. */
 export async function withCluster(fn: (c: TestCluster, mesh: (args: string[], kubeconfig?: string) => ReturnType<typeof runMesh>) => Promise<void>, opts: { ready?: boolean } = {}): Promise<void> {
   const c = await startApiServer();
-  const stop = fakeKubelet(c.server, { ready: opts.ready ?? true });
+  // With ready: false the controller's pods run but never become Ready (a rollout that times out).
+  const kubelet = startKubelet(c.server, opts.ready === false ? { notReadySelector: 'app.kubernetes.io/name=mesh-controller' } : {});
   try {
     await fn(c, (args, kubeconfig = c.kubeconfigPath) => runMesh(['--kubeconfig', kubeconfig, ...args]));
   } finally {
-    stop();
+    kubelet.stop();
     await c.stop();
   }
 }
