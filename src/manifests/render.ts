@@ -155,6 +155,7 @@ const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 interface Container {
   name: string;
   image: string;
+  args?: string[];
   env?: { name: string; value?: string; valueFrom?: unknown }[];
   ports?: { name: string; containerPort: number; protocol?: string }[];
   resources?: unknown;
@@ -259,6 +260,13 @@ function renderDeployment(values: Values, version: string, vy: string): KubeObje
   tpl.metadata.annotations = { ...tpl.metadata.annotations, [`${MESH_DOMAIN}/config-hash`]: createHash('sha256').update(vy).digest('hex').slice(0, 16) };
   const container = tpl.spec.containers[0]!;
   container.image = c.image;
+  container.args = [
+    '--source', 'kubernetes',
+    '--xds-port', String(c.xdsPort),
+    '--metrics-port', String(c.metricsPort),
+    '--trust-domain', values.trustDomain,
+    '--default-mtls', values.mtls.mode,
+  ];
   container.env = [
     ...(container.env ?? []),
     { name: 'MESH_LOG_LEVEL', value: c.logLevel },
