@@ -214,3 +214,20 @@ test('an abort (Ctrl-C) stops between stages and lists exactly what was applied'
   });
   assert.equal(c.applies, 3, 'no stage after the abort started');
 });
+
+test('an interrupted upgrade lists what was applied, how to resume and how to roll back; the re-run keeps the rollback point', async () => {
+  const c = clusterWithRoot();
+  await runInstall(installOpts({ sets: ['controller.replicas=3'] }), captureUi().ui, deps(c));
+  c.beforeApply = (o) => {
+    if (o.kind === 'Deployment') throw Object.assign(new Error('connection reset'), { code: 'ECONNRESET' });
+  };
+  await assert.rejects(runUpgrade(upgradeOpts({ sets: ['controller.replicas=2'] }), captureUi().ui, deps(c)), (e: MeshError) => {
+    assert.match(e.message, /stopped after applying \d+ of \d+ objects: .*ConfigMap\/mesh-system\/mesh-config \(configured\)/);
+    assert.match(e.hint ?? '', /re-run "mesh upgrade" with the same flags to finish, or "mesh upgrade --rollback" to return to \d/);
+    return true;
+  });
+  c.beforeApply = undefined;
+  assert.equal(await runUpgrade(upgradeOpts({ sets: ['controller.replicas=2'] }), captureUi().ui, deps(c)), 0);
+  const prev = (await c.get('v1', 'ConfigMap', PREVIOUS_CONFIG_NAME, 'mesh-system'))!;
+  assert.match((prev.data as any)['values.yaml'], /replicas: 3/, 'the rollback point is still the state before the first attempt');
+});
