@@ -231,3 +231,22 @@ test('an interrupted upgrade lists what was applied, how to resume and how to ro
   const prev = (await c.get('v1', 'ConfigMap', PREVIOUS_CONFIG_NAME, 'mesh-system'))!;
   assert.match((prev.data as any)['values.yaml'], /replicas: 3/, 'the rollback point is still the state before the first attempt');
 });
+
+test('-o json prints a stable summary; uninstall --dry-run lists and deletes nothing; a "no" to uninstall keeps everything', async () => {
+  const c = clusterWithRoot();
+  const j = captureUi();
+  assert.equal(await runInstall(installOpts({ output: 'json' }), j.ui, deps(c)), 0);
+  const report = JSON.parse(j.out());
+  assert.deepEqual(Object.keys(report), ['version', 'namespace', 'counts', 'objects']);
+  assert.equal(report.counts.created, 13);
+  assert.deepEqual(report.objects[0], { ref: 'CustomResourceDefinition/authorizationpolicies.mesh.dev', stage: 'crds', action: 'created' });
+  c.log.length = 0;
+  const dry = captureUi();
+  assert.equal(await runUninstall({ namespace: 'mesh-system', purge: false, dryRun: true, output: 'table' }, dry.ui, deps(c)), 0);
+  assert.match(dry.out(), /^MutatingWebhookConfiguration\/mesh-sidecar-injector would be deleted$/m);
+  assert.doesNotMatch(dry.out(), /CustomResourceDefinition/);
+  assert.equal(c.log.length, 0);
+  const { ui } = captureUi({ interactive: true });
+  await rejects(runUninstall({ namespace: 'mesh-system', purge: true, dryRun: false, output: 'table' }, ui, { connect: async () => c, confirm: async () => false }), 1, /cancelled/);
+  assert.equal(c.log.length, 0);
+});
