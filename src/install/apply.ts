@@ -21,6 +21,7 @@ export interface ApplyRecord {
   action: ApplyAction;
 }
 
+/** Progress callbacks of applyStaged (all optional, called synchronously). */
 export interface ApplyHooks {
   /** A stage starts (`what` is a short description for the progress line). */
   onStage?(stage: Stage, what: string): void;
@@ -30,6 +31,7 @@ export interface ApplyHooks {
   onWait?(text: string): void;
 }
 
+/** Options of applyStaged. */
 export interface StagedApplyOptions extends ApplyHooks {
   /** Take over fields other field managers own. */
   force?: boolean;

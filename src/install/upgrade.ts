@@ -1,5 +1,5 @@
 import semver from 'semver';
-import { MESH_CONFIG_NAME } from '../constants.js';
+import { FIELD_MANAGER, MESH_CONFIG_NAME } from '../constants.js';
 import type { Cluster, ConnectOptions, KubeObject } from '../cluster/types.js';
 import { diffObjects, formatDiffs, objectKey } from '../manifests/diff.js';
 import { meshLabels, objectRef, OWNED_SELECTOR, RENDERED_KINDS, renderManifests, STAGES, stageOf } from '../manifests/render.js';
@@ -13,7 +13,6 @@ import { readRootCa } from './ca.js';
 import { confirmIfInteractive, interruptedError, printSummary, progressHooks, withInterrupt, type InstallDeps } from './install.js';
 import { hideSecretData, liveCounterparts } from './manifest.js';
 import { parseState, PREVIOUS_CONFIG_NAME, readState, type InstalledState } from './state.js';
-import { FIELD_MANAGER } from '../constants.js';
 
 /** Options of `mesh upgrade`. */
 export interface UpgradeOptions extends ValuesFlags, ConnectOptions {

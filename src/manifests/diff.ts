@@ -13,6 +13,7 @@ export function objectKey(o: Pick<KubeObject, 'apiVersion' | 'kind' | 'metadata'
   return `${group}/${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 }
 
+/** One object's difference between two renderings. */
 export interface ObjectDiff {
   /** Kind/namespace/name. */
   ref: string;

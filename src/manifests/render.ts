@@ -14,7 +14,6 @@ import {
   PART_OF,
   ROOT_CA_SECRET,
   TRUST_BUNDLE_CONFIGMAP,
-  WEBHOOK_NAME,
 } from '../constants.js';
 import type { KubeObject } from '../cluster/types.js';
 import { VERSION } from '../version.js';
@@ -32,6 +31,7 @@ export interface CaMaterial {
   keyPem: string;
 }
 
+/** Options of renderManifests. */
 export interface RenderOptions {
   /** When given, the root CA Secret and trust bundle are rendered and the webhook gets a caBundle. */
   ca?: CaMaterial;
@@ -43,6 +43,7 @@ export interface RenderOptions {
 
 /** Apply stages, in the order install applies them (uninstall goes the other way, webhook first). */
 export const STAGES = ['crds', 'namespace', 'rbac', 'config', 'workloads', 'webhook'] as const;
+/** One apply stage. */
 export type Stage = (typeof STAGES)[number];
 
 /** Kinds that live outside any namespace. */
@@ -301,6 +302,3 @@ function renderService(values: Values): KubeObject {
 export function toYamlStream(objects: readonly KubeObject[]): string {
   return objects.map((o) => stringify(o, { lineWidth: 0 })).join('---\n');
 }
-
-/** Names the webhook and controller use, re-exported for callers that only import the renderer. */
-export const NAMES = { controller: CONTROLLER_NAME, webhook: WEBHOOK_NAME, config: MESH_CONFIG_NAME, rootCa: ROOT_CA_SECRET, trustBundle: TRUST_BUNDLE_CONFIGMAP } as const;

@@ -204,3 +204,20 @@ test('CRDs are structural: every schema node has a type, and the status subresou
   assert.ok(ap.rules.items.properties.from.items.properties.principals);
   assert.ok(ap.rules.items.properties.to.items.properties.paths);
 });
+
+test('names in templates/ agree with src/constants.ts (the controller, webhook and RBAC rely on them)', async () => {
+  const k = await import('../../src/constants.ts');
+  const objs = renderCase({ ca: true });
+  const named = (kind: string) => objs.filter((o) => o.kind === kind).map((o) => o.metadata.name);
+  assert.deepEqual(named('Deployment'), [k.CONTROLLER_NAME]);
+  assert.deepEqual(named('Service'), [k.CONTROLLER_NAME]);
+  assert.deepEqual(named('MutatingWebhookConfiguration'), [k.WEBHOOK_NAME]);
+  assert.deepEqual(named('Secret'), [k.ROOT_CA_SECRET]);
+  assert.deepEqual(named('ConfigMap'), [k.MESH_CONFIG_NAME, k.TRUST_BUNDLE_CONFIGMAP]);
+  const rules = objs.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role').flatMap((o) => o.rules as { resourceNames?: string[] }[]);
+  const names = rules.flatMap((r) => r.resourceNames ?? []);
+  for (const n of [k.WEBHOOK_NAME, k.ROOT_CA_SECRET, k.MESH_CONFIG_NAME, k.TRUST_BUNDLE_CONFIGMAP]) assert.ok(names.includes(n), `RBAC names ${n}`);
+  const d = objs.find((o) => o.kind === 'Deployment') as any;
+  assert.equal(d.spec.template.metadata.annotations[k.ANNOTATION_INJECT], 'disabled', 'the control plane is never injected');
+  assert.equal(d.spec.template.spec.serviceAccountName, named('ServiceAccount')[0]);
+});
