@@ -39,7 +39,7 @@ export interface StagedApplyOptions extends ApplyHooks {
   wait: boolean;
   /** Overall deadline for waits, ms. */
   timeoutMs: number;
-  /** Poll interval of waits, ms (default 250). */
+  /** Longest poll interval of waits, ms (default 500; polls start at 25 ms and double). */
   pollMs?: number;
   /** Stop between stages and during waits (Ctrl-C); in-flight requests of a stage finish first. */
   signal?: AbortSignal;
@@ -54,6 +54,16 @@ export class ApplyInterrupted extends MeshError {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Poll delays: quick at first (most waits end within a few hundred ms), then every `max` ms. */
+function backoff(max: number): () => number {
+  let d = Math.min(25, max);
+  return () => {
+    const now = d;
+    d = Math.min(max, d * 2);
+    return now;
+  };
+}
 
 /**
  * Compare an object before and after apply. An unchanged resourceVersion means no write; a changed
@@ -73,9 +83,12 @@ function comparable(o: KubeObject): unknown {
   return { ...rest, metadata: meta };
 }
 
-/** Apply one object as our field manager and say what happened to it. */
-export async function applyOne(cluster: Cluster, obj: KubeObject, force: boolean): Promise<ApplyRecord> {
-  const before = await cluster.get(obj.apiVersion, obj.kind, obj.metadata.name, obj.metadata.namespace);
+/**
+ * Apply one object as our field manager and say what happened to it. `before` is the object as
+ * read earlier (undefined: absent); when not given it is read now.
+ */
+export async function applyOne(cluster: Cluster, obj: KubeObject, force: boolean, read?: Promise<KubeObject | undefined>): Promise<ApplyRecord> {
+  const before = await (read ?? cluster.get(obj.apiVersion, obj.kind, obj.metadata.name, obj.metadata.namespace));
   const after = await cluster.apply(obj, { fieldManager: FIELD_MANAGER, force });
   return { ref: objectRef(obj), kind: obj.kind, name: obj.metadata.name, namespace: obj.metadata.namespace, stage: stageOf(obj), action: classify(before, after) };
 }
@@ -93,13 +106,21 @@ const STAGE_TEXT: Record<Stage, string> = {
 export async function applyStaged(cluster: Cluster, objects: readonly KubeObject[], opts: StagedApplyOptions): Promise<ApplyRecord[]> {
   const applied: ApplyRecord[] = [];
   const deadline = Date.now() + opts.timeoutMs;
+  // Read every object's current state up front, in parallel: one round trip instead of one per
+  // stage. Each stage awaits only its own reads. Stages never change each other's objects.
+  const befores = new Map<KubeObject, Promise<KubeObject | undefined>>();
+  for (const o of objects) {
+    const p = cluster.get(o.apiVersion, o.kind, o.metadata.name, o.metadata.namespace);
+    p.catch(() => undefined); // a failed read is reported when its stage awaits it
+    befores.set(o, p);
+  }
   try {
     for (const stage of STAGES) {
       const batch = objects.filter((o) => stageOf(o) === stage);
       if (batch.length === 0) continue;
       checkAborted(opts.signal);
       opts.onStage?.(stage, STAGE_TEXT[stage]);
-      const results = await Promise.allSettled(batch.map((o) => applyOne(cluster, o, opts.force === true)));
+      const results = await Promise.allSettled(batch.map((o) => applyOne(cluster, o, opts.force === true, befores.get(o))));
       for (const r of results) {
         if (r.status === 'fulfilled') {
           applied.push(r.value);
@@ -134,6 +155,7 @@ interface Condition {
 export async function waitForCrds(cluster: Cluster, names: readonly string[], deadline: number, opts: Pick<StagedApplyOptions, 'onWait' | 'pollMs' | 'timeoutMs' | 'signal'>): Promise<void> {
   const pending = new Set(names);
   let last: Record<string, Condition[]> = {};
+  const delay = backoff(opts.pollMs ?? 500);
   for (;;) {
     checkAborted(opts.signal);
     const got = await Promise.all([...pending].map((n) => cluster.get('apiextensions.k8s.io/v1', 'CustomResourceDefinition', n)));
@@ -153,7 +175,7 @@ export async function waitForCrds(cluster: Cluster, names: readonly string[], de
       });
     }
     opts.onWait?.(`waiting for ${pending.size} CRD(s) to be Established`);
-    await sleep(opts.pollMs ?? 250);
+    await sleep(Math.max(0, Math.min(delay(), deadline - Date.now())));
   }
 }
 
@@ -174,6 +196,7 @@ export function rolledOut(d: KubeObject): boolean {
 
 /** Wait for a Deployment rollout; on timeout, exit 1 with the failing pods' reasons. */
 export async function waitForRollout(cluster: Cluster, name: string, namespace: string, deadline: number, opts: Pick<StagedApplyOptions, 'onWait' | 'pollMs' | 'timeoutMs' | 'signal'>): Promise<void> {
+  const delay = backoff(opts.pollMs ?? 500);
   for (;;) {
     checkAborted(opts.signal);
     const d = await cluster.get('apps/v1', 'Deployment', name, namespace);
@@ -188,7 +211,7 @@ export async function waitForRollout(cluster: Cluster, name: string, namespace: 
       );
     }
     opts.onWait?.(`waiting for ${namespace}/${name}: ${s.readyReplicas ?? 0}/${want} replicas ready`);
-    await sleep(opts.pollMs ?? 250);
+    await sleep(Math.max(0, Math.min(delay(), deadline - Date.now())));
   }
 }
 
