@@ -53,10 +53,44 @@ async function install(env: NodeJS.ProcessEnv): Promise<BenchResult[]> {
   return out;
 }
 
+/**
+ * The same install in this process (runInstall on a live Cluster), so the number is the apply
+ * pipeline's own cost without process start and client loading: what the latency does to it.
+ */
+async function installInProcess(): Promise<BenchResult[]> {
+  const { Writable } = await import('node:stream');
+  const { connectLive } = await import('../src/cluster/live.ts');
+  const { runInstall } = await import('../src/install/install.ts');
+  const { makeUi } = await import('../src/ui/context.ts');
+  const sink = () => new Writable({ write: (_c, _e, cb) => cb() });
+  const out: BenchResult[] = [];
+  for (const latency of [0, LATENCY_MS]) {
+    const times: number[] = [];
+    let requests = 0;
+    for (let i = 0; i < INSTALL_RUNS; i++) {
+      const c = await startApiServer();
+      const kubelet = startKubelet(c.server);
+      c.server.latencyMs = latency;
+      const cluster = connectLive({ kubeconfig: c.kubeconfigPath });
+      await cluster.serverVersion(); // load the client and connect before timing
+      const before = c.server.requests.length;
+      const ui = makeUi({ color: false, verbose: false, yes: true }, { out: sink(), err: sink(), stdinTTY: false });
+      const t0 = process.hrtime.bigint();
+      await runInstall({ skipChecks: false, dryRun: false, wait: true, timeoutMs: 60_000, forceConflicts: false, output: 'table' }, ui, { connect: async () => cluster });
+      times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      requests = c.server.requests.length - before;
+      kubelet.stop();
+      await c.stop();
+    }
+    out.push({ name: `install pipeline in-process (+${latency} ms/request)`, value: median(times), unit: 'ms', detail: `median of ${INSTALL_RUNS}; ${requests} requests${latency ? `, ${requests * latency} ms of latency if made one after another` : ''}` });
+  }
+  return out;
+}
+
 export const benchmark: Benchmark = {
   name: 'manifest and install',
   async run(): Promise<BenchResult[]> {
     const env = { ...process.env, HOME: '/nonexistent-home', KUBECONFIG: '' };
-    return [...generate(env), ...(await install(env))];
+    return [...generate(env), ...(await install(env)), ...(await installInProcess())];
   },
 };
