@@ -116,7 +116,9 @@ export async function runUpgrade(opts: UpgradeOptions, ui: Ui, deps: InstallDeps
   // Record the rollback point before changing anything, unless the cluster already holds the
   // target (a re-run after an interrupted upgrade must not overwrite the real previous state).
   const targetConfig = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === MESH_CONFIG_NAME)!;
-  const sameAsTarget = JSON.stringify(targetConfig.data) === JSON.stringify(installed.data);
+  // Compare as sorted entries: the API server returns map keys in its own order.
+  const sorted = (d: unknown) => JSON.stringify(Object.entries((d ?? {}) as Record<string, string>).sort(([a], [b]) => a.localeCompare(b)));
+  const sameAsTarget = sorted(targetConfig.data) === sorted(installed.data);
   if (!sameAsTarget) await cluster.apply(previousConfig(installed, opts.namespace), { fieldManager: FIELD_MANAGER, force: true });
 
   const progress = progressHooks(ui);
