@@ -1,3 +1,4 @@
+import semver from 'semver';
 import type { Cluster, ConnectOptions, KubeObject } from '../cluster/types.js';
 import { ROOT_CA_SECRET } from '../constants.js';
 import { objectRef, renderManifests, toYamlStream, type CaMaterial } from '../manifests/render.js';
@@ -207,6 +208,11 @@ export async function runInstall(opts: InstallOptions, ui: Ui, deps: InstallDeps
   }
 
   const installed = await readState(cluster, values.namespace);
+  if (installed && semver.valid(installed.version) && semver.valid(version) && semver.gt(installed.version, version)) {
+    throw new MeshError(`mesh ${installed.version} is installed, newer than this CLI (${version}): install will not downgrade it`, {
+      hint: `use the ${installed.version} CLI, or "mesh upgrade --force" to downgrade on purpose`,
+    });
+  }
   if (installed && installed.version !== version) {
     ui.err.write(`note: mesh ${installed.version} is installed; "mesh upgrade" shows the diff, prunes and keeps a rollback point\n`);
   }

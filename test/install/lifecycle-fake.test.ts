@@ -250,3 +250,11 @@ test('-o json prints a stable summary; uninstall --dry-run lists and deletes not
   await rejects(runUninstall({ namespace: 'mesh-system', purge: true, dryRun: false, output: 'table' }, ui, { connect: async () => c, confirm: async () => false }), 1, /cancelled/);
   assert.equal(c.log.length, 0);
 });
+
+test('install will not silently downgrade a newer installed mesh', async () => {
+  const c = clusterWithRoot();
+  await runInstall(installOpts(), captureUi().ui, deps(c, '0.3.0'));
+  c.log.length = 0;
+  await rejects(runInstall(installOpts(), captureUi().ui, deps(c, '0.2.0')), 1, /mesh 0\.3\.0 is installed, newer than this CLI \(0\.2\.0\)/);
+  assert.equal(c.log.length, 0);
+});
