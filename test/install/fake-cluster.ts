@@ -77,6 +77,29 @@ export class FakeCluster implements Cluster {
     return this.objects.delete(k);
   }
 
+  // create/replace/hasKind: verbs main's Cluster has (added by another branch); kept here so this
+  // fake still satisfies the interface after the merge.
+  async create(obj: KubeObject): Promise<KubeObject> {
+    const k = FakeCluster.key(obj.apiVersion, obj.kind, obj.metadata.name, obj.metadata.namespace);
+    if (this.objects.has(k)) throw new MeshError(`${obj.kind} ${obj.metadata.name} already exists`);
+    const o = { ...structuredClone(obj), metadata: { ...obj.metadata, resourceVersion: String(++this.rv) } };
+    this.objects.set(k, o);
+    return structuredClone(o);
+  }
+
+  async replace(obj: KubeObject): Promise<KubeObject> {
+    const k = FakeCluster.key(obj.apiVersion, obj.kind, obj.metadata.name, obj.metadata.namespace);
+    const cur = this.objects.get(k);
+    if (!cur || cur.metadata.resourceVersion !== obj.metadata.resourceVersion) throw new MeshError(`${obj.kind} ${obj.metadata.name} changed since it was read`);
+    const o = { ...structuredClone(obj), metadata: { ...obj.metadata, resourceVersion: String(++this.rv) } };
+    this.objects.set(k, o);
+    return structuredClone(o);
+  }
+
+  async hasKind(_apiVersion: string, _kind: string): Promise<boolean> {
+    return true;
+  }
+
   async canI(attrs: AccessAttributes): Promise<AccessResult> {
     return { allowed: !this.denied?.(attrs) };
   }
