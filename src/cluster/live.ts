@@ -176,7 +176,7 @@ class LiveCluster implements Cluster {
       return res;
     } catch (err) {
       const e = err as ApiErrorLike;
-      if (e?.code === 409) throw conflictError(obj, statusText(e.body) ?? 'conflict');
+      if (e?.code === 409) throw applyConflictError(obj, statusText(e.body) ?? 'conflict');
       throw apiError(err);
     }
   }
@@ -213,7 +213,7 @@ class LiveCluster implements Cluster {
  * A server-side apply conflict: another field manager owns fields we set. The Status message names
  * the manager(s), e.g. 'Apply failed with 1 conflict: conflict with "kubectl-edit" using apps/v1: .spec.replicas'.
  */
-export function conflictError(obj: KubeObject, message: string): MeshError {
+export function applyConflictError(obj: KubeObject, message: string): MeshError {
   const managers = [...message.matchAll(/conflict with "([^"]+)"/g)].map((m) => m[1]!);
   const unique = [...new Set(managers)];
   const ref = obj.metadata.namespace ? `${obj.kind}/${obj.metadata.namespace}/${obj.metadata.name}` : `${obj.kind}/${obj.metadata.name}`;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { validateManifestDiffOptions } from '../../src/commands/manifest.ts';
-import { conflictError } from '../../src/cluster/live.ts';
+import { applyConflictError } from '../../src/cluster/live.ts';
 import { describeAccess, parseMinor, requiredAccess } from '../../src/diagnostics/preinstall.ts';
 import { rolledOut } from '../../src/install/apply.ts';
 import { parseTimeout, validateInstallOptions } from '../../src/install/install.ts';
@@ -74,8 +74,8 @@ test('pre-install: version parsing, and install needs create+patch on every kind
   assert.equal(describeAccess({ verb: 'create', group: 'apps', resource: 'deployments', namespace: 'ns' }), 'create deployments.apps in namespace ns');
 });
 
-test('conflictError names the object, the other manager and the fields', () => {
-  const e = conflictError({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'mesh-controller', namespace: 'mesh-system' } }, 'Apply failed with 1 conflict: conflict with "kubectl-edit" using apps/v1: .spec.replicas');
+test('applyConflictError names the object, the other manager and the fields', () => {
+  const e = applyConflictError({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'mesh-controller', namespace: 'mesh-system' } }, 'Apply failed with 1 conflict: conflict with "kubectl-edit" using apps/v1: .spec.replicas');
   assert.equal(e.exitCode, 1);
   assert.match(e.message, /^Deployment\/mesh-system\/mesh-controller has fields owned by another field manager \("kubectl-edit"\): \.spec\.replicas$/);
   assert.match(e.hint ?? '', /--force-conflicts/);
