@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
 import * as k8s from '@kubernetes/client-node';
 import { ExitCode, MeshError, toMeshError } from '../ui/errors.js';
 import { ConflictError } from './conflict.js';
-import { Agent as HttpAgent, request as httpRequest, type RequestOptions } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import type { Cluster, ConnectOptions, KubeObject, ListOptions, ProxyResponse, ProxyTarget, ServerVersion } from './types.js';
+import type { AccessAttributes, AccessResult, ApplyOptions, Cluster, ConnectOptions, DeleteOptions, KubeObject, ListOptions, ProxyResponse, ProxyTarget, ServerVersion } from './types.js';
 
 /** Load the kubeconfig the way kubectl does, with errors that say which file and context. */
 export function loadKubeConfig(opts: ConnectOptions): k8s.KubeConfig {
@@ -112,6 +112,42 @@ class LiveCluster implements Cluster {
     }
   }
 
+  /**
+   * One request with the object as plain JSON. client-node's typed serializer drops or renames
+   * fields its models spell differently (a CRD schema's `enum` becomes `_enum`), which would make
+   * applies lossy and diffs noisy, so apply and get go around it. Errors are shaped like
+   * client-node's ApiException ({code, body}) so the mapping below stays one.
+   */
+  private async raw(method: string, obj: KubeObject, action: 'patch' | 'read' | 'create' | 'replace', query: Record<string, string | undefined>, body?: unknown, contentType?: string): Promise<KubeObject> {
+    const pathOf = (this.objects as unknown as { specUriPath(spec: KubeObject, action: string): Promise<string> }).specUriPath.bind(this.objects);
+    const path = await pathOf({ ...obj, metadata: { ...obj.metadata } }, action);
+    const qs = Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
+    const url = new URL(`${this.server.replace(/\/$/, '')}${path}${qs ? `?${qs}` : ''}`);
+    const opts: RequestOptions = { method, headers: { Accept: 'application/json', ...(contentType ? { 'Content-Type': contentType } : {}) } };
+    await this.kc.applyToHTTPSOptions(opts);
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise<KubeObject>((resolve, reject) => {
+      const req = httpsRequest(url, opts, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) {
+            try {
+              resolve(JSON.parse(text) as KubeObject);
+            } catch (err) {
+              reject(err as Error);
+            }
+          } else reject(Object.assign(new Error(`HTTP ${status}`), { code: status, body: text }));
+        });
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
   serverVersion(): Promise<ServerVersion> {
     const api = this.kc.makeApiClient(k8s.VersionApi);
     return this.call('GET /version', async () => {
@@ -129,28 +165,54 @@ class LiveCluster implements Cluster {
 
   async get(apiVersion: string, kind: string, name: string, namespace?: string): Promise<KubeObject | undefined> {
     try {
-      return await withTimeout(
-        this.objects.read({ apiVersion, kind, metadata: { name, namespace } }) as unknown as Promise<KubeObject>,
-        this.timeoutMs,
-        `get ${kind}/${name}`,
-      );
+      return await withTimeout(this.raw('GET', { apiVersion, kind, metadata: { name, namespace } }, 'read', {}), this.timeoutMs, `get ${kind}/${name}`);
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw apiError(err);
     }
   }
 
+  async apply(obj: KubeObject, opts: ApplyOptions): Promise<KubeObject> {
+    try {
+      const res = await withTimeout(
+        this.raw('PATCH', obj, 'patch', { fieldManager: opts.fieldManager, force: opts.force ? 'true' : undefined, dryRun: opts.dryRun ? 'All' : undefined }, obj, k8s.PatchStrategy.ServerSideApply),
+        this.timeoutMs,
+        `apply ${obj.kind}/${obj.metadata.name}`,
+      );
+      return res;
+    } catch (err) {
+      const e = err as ApiErrorLike;
+      if (e?.code === 409) throw applyConflictError(obj, statusText(e.body) ?? 'conflict');
+      throw apiError(err);
+    }
+  }
+
+  async delete(apiVersion: string, kind: string, name: string, namespace?: string, opts: DeleteOptions = {}): Promise<boolean> {
+    try {
+      await withTimeout(
+        this.objects.delete({ apiVersion, kind, metadata: { name, namespace } }, undefined, undefined, undefined, undefined, opts.propagation ?? 'Background'),
+        this.timeoutMs,
+        `delete ${kind}/${name}`,
+      );
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw apiError(err);
+    }
+  }
+
   create(obj: KubeObject): Promise<KubeObject> {
-    return this.write('create', obj, () => this.objects.create(obj as unknown as k8s.KubernetesObject) as unknown as Promise<KubeObject>);
+    return this.write('create', obj, () => this.raw('POST', obj, 'create', {}, obj, 'application/json'));
   }
 
   replace(obj: KubeObject): Promise<KubeObject> {
     if (!obj.metadata.resourceVersion) {
       return Promise.reject(new MeshError(`refusing to replace ${obj.kind} ${obj.metadata.name} without a resourceVersion`, { hint: 'read the object first; a blind replace could overwrite a concurrent change' }));
     }
-    return this.write('replace', obj, () => this.objects.replace(obj as unknown as k8s.KubernetesObject) as unknown as Promise<KubeObject>);
+    return this.write('replace', obj, () => this.raw('PUT', obj, 'replace', {}, obj, 'application/json'));
   }
 
+  /** create/replace: a 409 is a ConflictError (exists, or changed since read), never an overwrite. */
   private async write(verb: string, obj: KubeObject, fn: () => Promise<KubeObject>): Promise<KubeObject> {
     try {
       const res = await withTimeout(fn(), this.timeoutMs, `${verb} ${obj.kind}/${obj.metadata.name}`);
@@ -207,6 +269,33 @@ class LiveCluster implements Cluster {
       req.end();
     });
   }
+  canI(attrs: AccessAttributes): Promise<AccessResult> {
+    const review = {
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SelfSubjectAccessReview',
+      metadata: {},
+      spec: { resourceAttributes: { verb: attrs.verb, group: attrs.group, resource: attrs.resource, namespace: attrs.namespace, name: attrs.name } },
+    };
+    return this.call(`SelfSubjectAccessReview ${attrs.verb} ${attrs.resource}`, async () => {
+      const res = (await this.objects.create(review as k8s.KubernetesObject)) as { status?: { allowed?: boolean; reason?: string } };
+      return { allowed: res.status?.allowed === true, reason: res.status?.reason };
+    });
+  }
+}
+
+/**
+ * A server-side apply conflict: another field manager owns fields we set. The Status message names
+ * the manager(s), e.g. 'Apply failed with 1 conflict: conflict with "kubectl-edit" using apps/v1: .spec.replicas'.
+ */
+export function applyConflictError(obj: KubeObject, message: string): MeshError {
+  const managers = [...message.matchAll(/conflict with "([^"]+)"/g)].map((m) => m[1]!);
+  const unique = [...new Set(managers)];
+  const ref = obj.metadata.namespace ? `${obj.kind}/${obj.metadata.namespace}/${obj.metadata.name}` : `${obj.kind}/${obj.metadata.name}`;
+  const fields = [...message.matchAll(/: (\.[^\n,]+)/g)].map((m) => m[1]).slice(0, 3);
+  return new MeshError(
+    `${ref} has fields owned by another field manager${unique.length ? ` (${unique.map((m) => `"${m}"`).join(', ')})` : ''}${fields.length ? `: ${fields.join(', ')}` : ''}`,
+    { hint: 'someone changed it outside mesh; re-run with --force-conflicts to take the fields over', exitCode: ExitCode.Failed },
+  );
 }
 
 /** Connect using client-node. Performs no request: the first call tells if the server answers. */

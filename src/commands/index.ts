@@ -23,5 +23,10 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'proxy-status', summary: 'Show every proxy, its controller replica and xDS sync state (SYNCED/STALE/NACKED)', load: () => import('./proxy-status.js') },
   { name: 'proxy-config', summary: 'Show the clusters, listeners, routes, endpoints or secrets a proxy holds (live or offline with -f)', load: () => import('./proxy-config.js') },
   { name: 'controller', summary: 'Run the control plane (xDS for sidecars and proxyless gRPC) from Kubernetes or manifests on disk', load: () => import('./controller.js') },
+  { name: 'install', summary: 'Install the mesh control plane into the cluster', load: () => import('./install.js') },
+  { name: 'upgrade', summary: 'Upgrade (or --rollback) the installed mesh, showing the diff first', load: () => import('./upgrade.js') },
+  { name: 'uninstall', summary: 'Remove the mesh control plane (CRDs and policies stay unless --purge)', load: () => import('./uninstall.js') },
+  { name: 'manifest', summary: 'Print (generate) or compare (diff) the control-plane manifests', load: () => import('./manifest.js') },
+  { name: 'profile', summary: 'List the values profiles or show one', load: () => import('./profile.js') },
   { name: 'completion', summary: 'Print a shell completion script (bash, zsh or fish)', load: () => import('./completion.js') },
 ];

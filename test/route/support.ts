@@ -34,6 +34,16 @@ export class MemoryCluster implements Cluster {
     const o = this.objects.get(this.key(apiVersion, kind, name, ns));
     return o ? structuredClone(o) : undefined;
   }
+  // Route handlers never apply, delete or ask for access reviews: say so if that changes.
+  async apply(): Promise<KubeObject> {
+    throw new Error('MemoryCluster: apply is not used by route handlers');
+  }
+  async delete(): Promise<boolean> {
+    throw new Error('MemoryCluster: delete is not used by route handlers');
+  }
+  async canI(): Promise<{ allowed: boolean }> {
+    throw new Error('MemoryCluster: canI is not used by route handlers');
+  }
   async hasKind(apiVersion: string, kind: string) {
     return this.kinds.has(`${apiVersion}/${kind}`);
   }

@@ -1,0 +1,96 @@
+import { execa } from 'execa';
+import { fileURLToPath } from 'node:url';
+import { startApiServer, startKubelet } from '../test/support/kube.ts';
+import { median, medianSpawn, type Benchmark, type BenchResult } from './harness.ts';
+
+const MESH = fileURLToPath(new URL('../bin/mesh', import.meta.url));
+const GENERATE_RUNS = 15;
+const INSTALL_RUNS = 3;
+const LATENCY_MS = 20;
+
+/** `mesh manifest generate` end to end: process start, values, templates, rendering, YAML out. */
+function generate(env: NodeJS.ProcessEnv): BenchResult[] {
+  const node = medianSpawn(process.execPath, ['-e', '0'], GENERATE_RUNS, env);
+  return [['manifest', 'generate'], ['manifest', 'generate', '--profile', 'ha', '--set', 'controller.replicas=5']].map((args) => ({
+    name: `mesh ${args.join(' ')}`,
+    value: medianSpawn(process.execPath, [MESH, ...args], GENERATE_RUNS, env),
+    unit: 'ms',
+    detail: `median of ${GENERATE_RUNS}, process start included (node -e 0: ${node.toFixed(1)} ms)`,
+  }));
+}
+
+/**
+ * `mesh install` end to end against the test API server (a fresh one per run, pods made ready by
+ * its kubelet), with 0 and 20 ms added to every request. The detail gives the requests made and
+ * what their latency would cost one after another; stages apply their objects in parallel.
+ */
+async function install(env: NodeJS.ProcessEnv): Promise<BenchResult[]> {
+  const out: BenchResult[] = [];
+  for (const [args, latency] of [[['install'], 0], [['install'], LATENCY_MS], [['install', '--skip-checks'], LATENCY_MS]] as const) {
+    const times: number[] = [];
+    let requests = 0;
+    for (let i = 0; i < INSTALL_RUNS; i++) {
+      const c = await startApiServer();
+      const kubelet = startKubelet(c.server);
+      c.server.latencyMs = latency;
+      const before = c.server.requests.length;
+      const t0 = process.hrtime.bigint();
+      // Asynchronous on purpose: the API server runs in this process.
+      const r = await execa(process.execPath, [MESH, '--kubeconfig', c.kubeconfigPath, ...args], { reject: false, env });
+      times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      requests = c.server.requests.length - before;
+      kubelet.stop();
+      await c.stop();
+      if (r.exitCode !== 0) throw new Error(`mesh ${args.join(' ')} exited ${r.exitCode}: ${r.stderr}`);
+    }
+    out.push({
+      name: `mesh ${args.join(' ')} (+${latency} ms/request)`,
+      value: median(times),
+      unit: 'ms',
+      detail: `median of ${INSTALL_RUNS}; ${requests} requests${latency ? `, ${requests * latency} ms of latency if made one after another` : ''}`,
+    });
+  }
+  return out;
+}
+
+/**
+ * The same install in this process (runInstall on a live Cluster), so the number is the apply
+ * pipeline's own cost without process start and client loading: what the latency does to it.
+ */
+async function installInProcess(): Promise<BenchResult[]> {
+  const { Writable } = await import('node:stream');
+  const { connectLive } = await import('../src/cluster/live.ts');
+  const { runInstall } = await import('../src/install/install.ts');
+  const { makeUi } = await import('../src/ui/context.ts');
+  const sink = () => new Writable({ write: (_c, _e, cb) => cb() });
+  const out: BenchResult[] = [];
+  for (const latency of [0, LATENCY_MS]) {
+    const times: number[] = [];
+    let requests = 0;
+    for (let i = 0; i < INSTALL_RUNS; i++) {
+      const c = await startApiServer();
+      const kubelet = startKubelet(c.server);
+      c.server.latencyMs = latency;
+      const cluster = connectLive({ kubeconfig: c.kubeconfigPath });
+      await cluster.serverVersion(); // load the client and connect before timing
+      const before = c.server.requests.length;
+      const ui = makeUi({ color: false, verbose: false, yes: true }, { out: sink(), err: sink(), stdinTTY: false });
+      const t0 = process.hrtime.bigint();
+      await runInstall({ skipChecks: false, dryRun: false, wait: true, timeoutMs: 60_000, forceConflicts: false, output: 'table' }, ui, { connect: async () => cluster });
+      times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      requests = c.server.requests.length - before;
+      kubelet.stop();
+      await c.stop();
+    }
+    out.push({ name: `install pipeline in-process (+${latency} ms/request)`, value: median(times), unit: 'ms', detail: `median of ${INSTALL_RUNS}; ${requests} requests${latency ? `, ${requests * latency} ms of latency if made one after another` : ''}` });
+  }
+  return out;
+}
+
+export const benchmark: Benchmark = {
+  name: 'manifest and install',
+  async run(): Promise<BenchResult[]> {
+    const env = { ...process.env, HOME: '/nonexistent-home', KUBECONFIG: '' };
+    return [...generate(env), ...(await install(env)), ...(await installInProcess())];
+  },
+};
