@@ -26,6 +26,8 @@ export interface KubeletOptions {
 export interface Kubelet {
   /** Resolves once every pending change has been reconciled. */
   idle(): Promise<void>;
+  /** Recent reconcile errors (retried automatically); for debugging tests. */
+  readonly errors: Error[];
   /** Change which pods are ready (reconciles again). */
   setReady(isReady: (pod: KObj) => boolean): void;
   stop(): void;
@@ -47,6 +49,7 @@ export function startKubelet(server: ApiServer, opts: KubeletOptions = {}): Kube
   let scheduled: NodeJS.Immediate | undefined;
   let waiters: (() => void)[] = [];
   let stopped = false;
+  const errors: Error[] = [];
   const def = (group: string, kind: string) => server.resource(group, kind);
 
   const schedule = () => {
@@ -55,11 +58,19 @@ export function startKubelet(server: ApiServer, opts: KubeletOptions = {}): Kube
   function pass(): void {
     scheduled = undefined;
     let changed = false;
-    for (let i = 0; i < 20; i++) {
-      const before = server.store.resourceVersion;
-      reconcile();
-      if (server.store.resourceVersion === before) break;
-      changed = true;
+    try {
+      for (let i = 0; i < 20; i++) {
+        const before = server.store.resourceVersion;
+        reconcile();
+        if (server.store.resourceVersion === before) break;
+        changed = true;
+      }
+    } catch (err) {
+      // A conflict or a vanished object mid-pass: note it and try again shortly, as controllers do.
+      errors.push(err as Error);
+      if (errors.length > 50) errors.shift();
+      setTimeout(schedule, 20).unref();
+      return;
     }
     const inFlight = [...pending.values()].some((n) => n > 0);
     if (!inFlight && (!changed || !scheduled)) {
@@ -294,6 +305,7 @@ export function startKubelet(server: ApiServer, opts: KubeletOptions = {}): Kube
   const unsubscribe = server.store.subscribe(() => schedule());
   schedule();
   return {
+    errors,
     idle: () => new Promise<void>((resolve) => {
       if (!scheduled && ![...pending.values()].some((n) => n > 0)) resolve();
       else waiters.push(resolve);

@@ -447,6 +447,8 @@ export class ApiServer {
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
     res.flushHeaders();
     const write = (type: string, o: Obj) => {
+      // A dropped or timed-out watch may still see events until its 'close'.
+      if (res.writableEnded || res.destroyed) return;
       let obj = o;
       if (table && type !== 'ERROR' && type !== 'BOOKMARK') {
         obj = toTable(def, [o as KObj], String((o as KObj).metadata.resourceVersion), headers);
@@ -467,7 +469,7 @@ export class ApiServer {
       else if (before) write('DELETED', obj);
     };
     const bookmark = (annotations?: Record<string, string>) =>
-      res.write(`${JSON.stringify({ type: 'BOOKMARK', object: { kind: def.kind, apiVersion: apiVersionOf(def.group, version), metadata: { resourceVersion: String(this.store.resourceVersion), ...(annotations ? { annotations } : {}) } } })}\n`);
+      !res.writableEnded && !res.destroyed && res.write(`${JSON.stringify({ type: 'BOOKMARK', object: { kind: def.kind, apiVersion: apiVersionOf(def.group, version), metadata: { resourceVersion: String(this.store.resourceVersion), ...(annotations ? { annotations } : {}) } } })}\n`);
     if (from === undefined || q.get('sendInitialEvents') === 'true') {
       for (const o of this.store.list(def, ns)) if (matches(o)) write('ADDED', this.api.present(def, o, version));
       // Streaming lists (WatchList) end their initial events with this bookmark.

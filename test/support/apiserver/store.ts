@@ -108,6 +108,12 @@ export class Store {
   private emit(e: StoreEvent): void {
     this.history.push(e);
     if (this.history.length > this.historySize) this.history.splice(0, this.history.length - this.historySize);
-    for (const l of [...this.listeners]) l(e);
+    for (const l of [...this.listeners]) {
+      try {
+        l(e);
+      } catch {
+        // A listener (a watch stream, the kubelet) failing must not fail the write that triggered it.
+      }
+    }
   }
 }
