@@ -102,6 +102,13 @@ test('StatefulSets get ordinal pods and DaemonSets one pod per node', async () =
   assert.equal(get('apps', 'DaemonSet', 'agent').status.numberReady, 2);
 });
 
+test('native sidecar init containers run and count as ready; other init containers completed', async () => {
+  c.server.seed([{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'sidecar', namespace: 'default' }, spec: { initContainers: [{ name: 'init', image: 'i' }, { name: 'proxy', image: 'p', restartPolicy: 'Always' }], containers: [{ name: 'app', image: 'a' }] } }]);
+  await kubelet.idle();
+  const p = get('', 'Pod', 'sidecar');
+  assert.deepEqual(p.status.initContainerStatuses.map((s: any) => `${s.name}:${Object.keys(s.state)[0]}:${s.ready}`), ['init:terminated:true', 'proxy:running:true']);
+});
+
 test('kubectl rollout status sees the rollout complete', { skip: spawnSync('kubectl', ['version', '--client']).error ? 'kubectl is not on PATH' : false }, async () => {
   // Async: the server runs in this process, so kubectl must not block the event loop.
   const r = await execa('kubectl', ['--kubeconfig', c.kubeconfigPath, 'rollout', 'status', 'deployment/web', '--timeout=10s'], { env: { HOME: '/nonexistent', PATH: process.env.PATH ?? '' }, extendEnv: false, reject: false });

@@ -79,6 +79,16 @@ describe('protocol', () => {
     assert.ok(events.some((e) => e.object.metadata.name === 'seeded'), 'resourceVersion=0 starts with the current state');
   });
 
+  test('metadata-only clients get PartialObjectMetadata; NodePort Services get node ports', async () => {
+    const r = await c.request('GET', '/api/v1/namespaces/shop/configmaps', { headers: { Accept: 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json' } });
+    assert.equal(r.json.kind, 'PartialObjectMetadataList');
+    const seeded = r.json.items.find((i: any) => i.metadata.name === 'seeded');
+    assert.deepEqual(Object.keys(seeded).sort(), ['apiVersion', 'kind', 'metadata']);
+    const svc = await c.request('POST', '/api/v1/namespaces/shop/services', { body: JSON.stringify({ metadata: { name: 'gw' }, spec: { type: 'LoadBalancer', selector: { app: 'gw' }, ports: [{ name: 'http', port: 80 }] } }) });
+    assert.ok(svc.json.spec.ports[0].nodePort >= 30000 && svc.json.spec.ports[0].nodePort <= 32767);
+    assert.deepEqual(svc.json.status, { loadBalancer: {} });
+  });
+
   test('a streaming-list watch (sendInitialEvents) ends its initial events with the marked bookmark', async () => {
     const pending = c.request('GET', '/api/v1/namespaces/shop/configmaps?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true');
     while (c.server.openWatches === 0) await new Promise((r) => setTimeout(r, 10));

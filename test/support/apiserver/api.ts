@@ -58,6 +58,7 @@ const specOf = (o: Obj) => Object.fromEntries(Object.entries(o).filter(([k]) => 
 /** The API operations over one store and registry. Not bound to a user: the HTTP layer authorizes. */
 export class Api {
   private nextServiceIp = 1;
+  private nextNodePort = 0;
   /** How long a deleted namespace stays Terminating before its contents and itself are removed. */
   namespaceFinalizeDelayMs = 0;
 
@@ -372,8 +373,18 @@ export class Api {
       spec.internalTrafficPolicy ??= 'Cluster';
     }
     if (Array.isArray(spec.ports)) {
-      spec.ports = spec.ports.map((p) => (isObj(p) ? { protocol: 'TCP', ...p, targetPort: p.targetPort ?? p.port } : p));
+      const prevPorts = cur && isObj(cur.spec) && Array.isArray(cur.spec.ports) ? (cur.spec.ports as Obj[]) : [];
+      const wantsNodePort = spec.type === 'NodePort' || spec.type === 'LoadBalancer';
+      spec.ports = spec.ports.map((p) => {
+        if (!isObj(p)) return p;
+        const out: Obj = { protocol: 'TCP', ...p, targetPort: p.targetPort ?? p.port };
+        // NodePort/LoadBalancer ports get a node port from 30000-32767, kept across updates.
+        if (wantsNodePort && out.nodePort === undefined) out.nodePort = prevPorts.find((x) => x.port === p.port)?.nodePort ?? 30000 + (this.nextNodePort++ % 2768);
+        if (!wantsNodePort) delete out.nodePort;
+        return out;
+      });
     }
+    if (spec.type === 'LoadBalancer' && !isObj(o.status)) o.status = { loadBalancer: {} };
   }
 
   private defaultServiceAccount(ns: string): void {

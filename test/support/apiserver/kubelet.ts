@@ -251,6 +251,18 @@ export function startKubelet(server: ApiServer, opts: KubeletOptions = {}): Kube
         ],
         containerStatuses: containers,
       };
+      // Init containers: native sidecars (restartPolicy Always) keep running, the others completed.
+      const inits = (get(pod, 'spec.initContainers') as Obj[] | undefined) ?? [];
+      if (inits.length) {
+        want.initContainerStatuses = inits.map((c) => {
+          const sidecar = c.restartPolicy === 'Always';
+          return {
+            name: c.name, image: c.image, imageID: `docker.io/library/${String(c.image)}@sha256:${hash(c.image, 64)}`, containerID: `containerd://${hash([pod.metadata.uid, c.name], 64)}`,
+            ready: sidecar ? ready : true, started: sidecar, restartCount: 0,
+            state: sidecar ? { running: { startedAt: t } } : { terminated: { exitCode: 0, reason: 'Completed', startedAt: t, finishedAt: t, containerID: `containerd://${hash([pod.metadata.uid, c.name], 64)}` } },
+          };
+        });
+      }
       if (!status.podIP) nextIp++;
       want.podIPs = [{ ip: want.podIP }];
       writeStatus(dPod, pod, want);

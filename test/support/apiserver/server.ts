@@ -385,6 +385,8 @@ export class ApiServer {
     const opts: WriteOptions = { manager, dryRun: q.getAll('dryRun').includes('All'), force: q.get('force') === 'true' };
     const accept = String(req.headers.accept ?? '');
     const table = /as=Table/.test(accept);
+    // Metadata-only clients (controller-runtime, kubectl's garbage-collection helpers).
+    const metaOnly = !table && /as=PartialObjectMetadata/.test(accept);
 
     if (SELF_REVIEWS.has(def.resource)) {
       if (verb !== 'create') throw E.methodNotAllowed();
@@ -398,16 +400,17 @@ export class ApiServer {
     switch (verb) {
       case 'get': {
         const o = this.api.present(def, this.api.get(def, ns, name!), version);
-        return send(res, 200, table ? toTable(def, [o], String(o.metadata.resourceVersion)) : o);
+        return send(res, 200, table ? toTable(def, [o], String(o.metadata.resourceVersion)) : metaOnly ? partial(o) : o);
       }
       case 'list': {
         const list = this.api.list(def, ns, { labelSelector: q.get('labelSelector'), fieldSelector: q.get('fieldSelector'), limit: Number(q.get('limit') ?? 0), continue: q.get('continue') }, version);
+        if (metaOnly) return send(res, 200, { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: list.metadata, items: (list.items as KObj[]).map(partial) });
         if (!table) return send(res, 200, list);
         const t2 = toTable(def, (list.items as KObj[]).map((i) => ({ ...i, metadata: i.metadata })), String((list.metadata as Obj).resourceVersion));
         return send(res, 200, { ...t2, metadata: list.metadata });
       }
       case 'watch':
-        return this.watch(req, res, t, q, table);
+        return this.watch(req, res, t, q, table, metaOnly);
       case 'create':
         if (name) throw E.methodNotAllowed();
         return send(res, 201, await this.admitted(def, version, undefined, undefined, user, opts, (o) => this.api.create(def, ns, parseJson(body), o, version)));
@@ -435,7 +438,7 @@ export class ApiServer {
     throw E.methodNotAllowed();
   }
 
-  private watch(req: IncomingMessage, res: ServerResponse, t: Target, q: URLSearchParams, table: boolean): void {
+  private watch(req: IncomingMessage, res: ServerResponse, t: Target, q: URLSearchParams, table: boolean, metaOnly = false): void {
     const { def, version, namespace: ns } = t;
     const lsel = labelSelector(q.get('labelSelector'));
     const fsel = fieldSelector(q.get('fieldSelector'));
@@ -453,7 +456,7 @@ export class ApiServer {
       if (table && type !== 'ERROR' && type !== 'BOOKMARK') {
         obj = toTable(def, [o as KObj], String((o as KObj).metadata.resourceVersion), headers);
         headers = false;
-      }
+      } else if (metaOnly && type !== 'ERROR' && type !== 'BOOKMARK') obj = partial(o as KObj);
       res.write(`${JSON.stringify({ type, object: obj })}\n`);
     };
     const key = resKey(def);
@@ -649,6 +652,10 @@ function verbOf(method: string, t: Target, watch: boolean): string {
     default:
       throw E.methodNotAllowed();
   }
+}
+
+function partial(o: KObj): Obj {
+  return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata };
 }
 
 function send(res: ServerResponse, code: number, body: unknown): void {
