@@ -33,7 +33,7 @@ export const benchmark: Benchmark = {
     for (let i = 0; i < 10; i++) {
       const rv = c.server.store.resourceVersion;
       const pending = c.request('GET', `/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=${rv}&timeoutSeconds=5&fieldSelector=metadata.name%3Dw-${i}`);
-      while (c.server.openWatches === 0) await new Promise((r) => setTimeout(r, 1));
+      await c.server.watchesOpen();
       t = performance.now();
       c.server.api.create(cm, 'default', { metadata: { name: `w-${i}` } });
       c.server.dropWatches();

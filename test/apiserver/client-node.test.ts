@@ -114,7 +114,8 @@ describe('CRUD and lists', () => {
     await core.createNamespacedConfigMap({ namespace: 'doomed', body: cm('inside') });
     const ns = await core.deleteNamespace({ name: 'doomed' });
     assert.equal((ns as k8s.V1Namespace).status?.phase, 'Terminating');
-    await waitFor(async () => (await statusOf(core.readNamespace({ name: 'doomed' }))).code === 404);
+    await c.server.until(() => !c.server.store.get({ group: '', resource: 'namespaces' }, undefined, 'doomed'), 5000, 'namespace doomed to be removed');
+    assert.equal((await statusOf(core.readNamespace({ name: 'doomed' }))).code, 404);
     const s = await statusOf(core.readNamespacedConfigMap({ name: 'inside', namespace: 'doomed' }));
     assert.equal(s.code, 404);
   });
@@ -506,12 +507,4 @@ function deferred<T = void>() {
   let resolve!: (v: T) => void;
   const promise = new Promise<T>((r) => (resolve = r));
   return { promise, resolve };
-}
-
-async function waitFor(cond: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) assert.fail('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }

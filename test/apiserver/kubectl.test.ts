@@ -161,7 +161,7 @@ describe('kubectl against the test API server', { skip }, () => {
     });
     try {
       // Start changing things once the watch is open on the server.
-      while (c.server.openWatches === 0) await new Promise((r) => setTimeout(r, 20));
+      await c.server.watchesOpen();
       const cm = c.server.resource('', 'ConfigMap');
       c.server.api.create(cm, 'watched', { metadata: { name: 'w1' }, data: { a: '1' } });
       c.server.api.patch(cm, 'watched', 'w1', 'application/merge-patch+json', { data: { b: '2' } });

@@ -71,7 +71,7 @@ describe('protocol', () => {
     assert.equal(failed.json.reason, 'InternalError');
     undo();
     const pending = c.request('GET', '/api/v1/namespaces/shop/configmaps?watch=1&resourceVersion=0');
-    while (c.server.openWatches === 0) await new Promise((r) => setTimeout(r, 10));
+    await c.server.watchesOpen();
     c.server.dropWatches();
     const r = await pending;
     const events = r.body.trim().split('\n').map((l) => JSON.parse(l));
@@ -91,7 +91,7 @@ describe('protocol', () => {
 
   test('a streaming-list watch (sendInitialEvents) ends its initial events with the marked bookmark', async () => {
     const pending = c.request('GET', '/api/v1/namespaces/shop/configmaps?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true');
-    while (c.server.openWatches === 0) await new Promise((r) => setTimeout(r, 10));
+    await c.server.watchesOpen();
     c.server.dropWatches();
     const events = (await pending).body.trim().split('\n').map((l) => JSON.parse(l));
     const end = events.findIndex((e) => e.type === 'BOOKMARK' && e.object.metadata.annotations?.['k8s.io/initial-events-end'] === 'true');

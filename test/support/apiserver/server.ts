@@ -204,6 +204,42 @@ export class ApiServer {
     return this.watches.size;
   }
 
+  /** Resolves once `n` watch streams are open (e.g. a client under test has started watching). */
+  watchesOpen(n = 1, timeoutMs = 5000): Promise<void> {
+    return this.waitUntil(() => this.watches.size >= n, timeoutMs, `${n} open watch(es)`);
+  }
+
+  /**
+   * Resolves once `check()` is true, re-checking after every change in the store and every new
+   * watch (no polling). Rejects after `timeoutMs` naming `what`.
+   */
+  until(check: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+    return this.waitUntil(check, timeoutMs, what);
+  }
+
+  private readonly waiters = new Set<() => void>();
+  private waitUntil(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    if (check()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const probe = () => {
+        if (!check()) return;
+        cleanup();
+        resolve();
+      };
+      const unsubscribe = this.store.subscribe(probe);
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+      }, timeoutMs);
+      const cleanup = () => {
+        unsubscribe();
+        clearTimeout(timer);
+        this.waiters.delete(probe);
+      };
+      this.waiters.add(probe);
+    });
+  }
+
   /** Inject a fault; returns a function that removes it. */
   addFault(f: Fault): () => void {
     const entry = { ...f };
@@ -486,6 +522,7 @@ export class ApiServer {
     }
     const unsubscribe = this.store.subscribe(onEvent);
     this.watches.add(res);
+    for (const w of [...this.waiters]) w();
     const timers: NodeJS.Timeout[] = [];
     if (q.get('allowWatchBookmarks') === 'true') {
       timers.push(setInterval(() => bookmark(), this.bookmarkIntervalMs));
