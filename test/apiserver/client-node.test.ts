@@ -262,6 +262,13 @@ describe('patches and server-side apply', () => {
     assert.equal(mf[0]!.operation, 'Apply');
     assert.deepEqual(mf[0]!.fieldsV1, { 'f:data': { 'f:owner': {}, 'f:shared': {} } });
 
+    // Re-applying the same configuration is a no-op: same resourceVersion, managedFields untouched.
+    const again0: any = await objects.patch(cfg, undefined, undefined, 'mesh', undefined, k8s.PatchStrategy.ServerSideApply);
+    assert.equal(again0.metadata.resourceVersion, created.metadata.resourceVersion);
+    assert.deepEqual(again0.metadata.managedFields, created.metadata.managedFields);
+    const put = await core.replaceNamespacedConfigMap({ name: 'ssa', namespace: 'default', body: again0 });
+    assert.equal(put.metadata!.resourceVersion, created.metadata.resourceVersion, 'an unchanged PUT is a no-op too');
+
     // Same value from another manager: shared ownership, no conflict.
     await objects.patch({ ...cfg, data: { shared: 'x' } }, undefined, undefined, 'other', undefined, k8s.PatchStrategy.ServerSideApply);
     const s = await statusOf(objects.patch({ ...cfg, data: { owner: 'someone-else' } }, undefined, undefined, 'other', undefined, k8s.PatchStrategy.ServerSideApply));

@@ -112,6 +112,7 @@ export class Api {
   create(def: ResourceDef, ns: string | undefined, body: unknown, opts: WriteOptions = {}, version = def.versions[0]!): KObj {
     if (!isObj(body)) throw E.badRequest('the body of the request was not a JSON object');
     const o = clone(body) as KObj;
+    normalizeTimes(o);
     this.checkKind(def, o, version);
     const m = meta(o);
     if (def.namespaced) {
@@ -191,6 +192,7 @@ export class Api {
 
   // Keep server-owned fields, apply the status-subresource split, bump generation, track owners, store.
   private commit(def: ResourceDef, cur: KObj, o: KObj, opts: WriteOptions, subresource: string | undefined, version: string, track: boolean): KObj {
+    normalizeTimes(o);
     let next: KObj;
     if (subresource === 'status') next = { ...clone(cur), status: o.status } as KObj;
     else {
@@ -202,7 +204,7 @@ export class Api {
     }
     const m = meta(next);
     const cm = cur.metadata;
-    for (const k of ['uid', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation', 'namespace', 'name']) {
+    for (const k of ['uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation', 'namespace', 'name']) {
       if (cm[k] === undefined) delete m[k];
       else m[k] = cm[k];
     }
@@ -486,3 +488,18 @@ function applyDefaults(def: ResourceDef, o: Obj): void {
       break;
   }
 }
+
+// Clients that parse timestamps into Dates send them back with milliseconds ("...:05.000Z");
+// the real server stores metav1.Time at second precision, so an unchanged object stays unchanged.
+// Only fields named like times are touched (data values that look like times are left alone).
+function normalizeTimes(v: unknown): void {
+  if (Array.isArray(v)) for (const x of v) normalizeTimes(x);
+  else if (isObj(v)) {
+    for (const [k, x] of Object.entries(v)) {
+      if (typeof x === 'string' && TIME_KEY.test(k) && MILLIS_ZERO.test(x)) v[k] = `${x.slice(0, 19)}Z`;
+      else if (k !== 'data' && k !== 'stringData' && k !== 'binaryData') normalizeTimes(x);
+    }
+  }
+}
+const TIME_KEY = /^time$|Time$|Timestamp$|At$/;
+const MILLIS_ZERO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/;
