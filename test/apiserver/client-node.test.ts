@@ -497,6 +497,8 @@ function deployment(name: string) {
   };
 }
 
+// client-node's typed models spell x-kubernetes-* keys with underscores; the YAML spelling
+// ('x-kubernetes-preserve-unknown-fields') is silently dropped when it serializes a CRD.
 const widgetCrd = {
   metadata: { name: 'widgets.test.mesh.dev' },
   spec: {
@@ -504,8 +506,8 @@ const widgetCrd = {
     scope: 'Namespaced',
     names: { plural: 'widgets', singular: 'widget', kind: 'Widget', shortNames: ['wd'] },
     versions: [
-      { name: 'v1', served: true, storage: true, subresources: { status: {} }, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } },
-      { name: 'v1beta1', served: true, storage: false, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } },
+      { name: 'v1', served: true, storage: true, subresources: { status: {} }, schema: { openAPIV3Schema: { type: 'object', x_kubernetes_preserve_unknown_fields: true } } },
+      { name: 'v1beta1', served: true, storage: false, schema: { openAPIV3Schema: { type: 'object', x_kubernetes_preserve_unknown_fields: true } } },
     ],
   },
 };

@@ -108,6 +108,37 @@ describe('protocol', () => {
     assert.equal(denied.json.message, 'clusterroles.rbac.authorization.k8s.io "system:mesh:reader" is forbidden: User "rbac-reader" cannot delete resource "clusterroles" in API group "rbac.authorization.k8s.io" at the cluster scope');
   });
 
+  test('custom resources are pruned, defaulted and validated against the CRD schema', async () => {
+    const schema = {
+      type: 'object',
+      properties: {
+        spec: {
+          type: 'object',
+          required: ['port'],
+          properties: {
+            port: { type: 'integer', minimum: 1, maximum: 65535 },
+            mode: { type: 'string', enum: ['strict', 'permissive'], default: 'strict' },
+            extra: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+          },
+        },
+      },
+    };
+    const crd = { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'policies.test.mesh.dev' }, spec: { group: 'test.mesh.dev', scope: 'Namespaced', names: { plural: 'policies', singular: 'policy', kind: 'Policy' }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: schema } }] } };
+    assert.equal((await c.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', { body: JSON.stringify(crd) })).status, 201);
+    const url = '/apis/test.mesh.dev/v1/namespaces/shop/policies';
+    const ok = await c.request('POST', url, { body: JSON.stringify({ apiVersion: 'test.mesh.dev/v1', kind: 'Policy', metadata: { name: 'p' }, spec: { port: 8080, typo: true, extra: { anything: 1 } } }) });
+    assert.equal(ok.status, 201, ok.body);
+    assert.deepEqual(ok.json.spec, { port: 8080, mode: 'strict', extra: { anything: 1 } }, 'unknown fields pruned, defaults applied');
+    const bad = await c.request('POST', url, { body: JSON.stringify({ apiVersion: 'test.mesh.dev/v1', kind: 'Policy', metadata: { name: 'q' }, spec: { port: 'http', mode: 'loose' } }) });
+    assert.equal(bad.status, 422);
+    assert.equal(bad.json.reason, 'Invalid');
+    assert.deepEqual(bad.json.details.causes.map((x: any) => x.field).sort(), ['spec.mode', 'spec.port']);
+    assert.match(bad.json.message, /^Policy\.test\.mesh\.dev "q" is invalid: \[/);
+    assert.match(bad.json.message, /spec\.mode: Unsupported value: "loose": supported values: "strict", "permissive"/);
+    const missing = await c.request('POST', url, { body: JSON.stringify({ apiVersion: 'test.mesh.dev/v1', kind: 'Policy', metadata: { name: 'r' }, spec: {} }) });
+    assert.equal(missing.json.message, 'Policy.test.mesh.dev "r" is invalid: spec.port: Required value');
+  });
+
   test("mesh's own Cluster (src/cluster) connects, lists and gets through the kubeconfig", async () => {
     const cluster = await connect({ kubeconfig: c.kubeconfigPath });
     assert.equal((await cluster.serverVersion()).gitVersion, 'v1.32.0');

@@ -4,6 +4,7 @@
 // ownerReferences, CRD registration). The HTTP layer and the kubelet helper both call this.
 import { randomUUID } from 'node:crypto';
 import { serverSideApply, recordUpdate } from './apply.ts';
+import { admitCustomResource } from './crdschema.ts';
 import * as E from './errors.ts';
 import { clone, deepEqual, isObj, jsonPatch, mergePatch, strategicMergePatch } from './patch.ts';
 import { apiVersionOf, defFromCrd, type Registry, type ResourceDef } from './resources.ts';
@@ -134,6 +135,7 @@ export class Api {
     if (def.generation) m.generation = 1;
     if (def.subresources?.includes('status')) delete o.status;
     this.defaultCreate(def, o);
+    if (def.custom) admitCustomResource(def, version, o);
     if (m.managedFields === undefined) recordUpdate(undefined, o, opts.manager ?? 'unknown', o.apiVersion as string);
     this.registerCrd(def, o, opts.dryRun);
     const stored = opts.dryRun ? o : this.store.put(def, o);
@@ -218,6 +220,7 @@ export class Api {
     next.kind = def.kind;
     if (def.resource === 'services') this.defaultService(next, cur);
     if (subresource !== 'status') applyDefaults(def, next);
+    if (def.custom) admitCustomResource(def, version, next);
     if (deepEqual(next, cur) || opts.dryRun) return this.present(def, deepEqual(next, cur) ? cur : next, version);
     this.registerCrd(def, next);
     // A deleted object whose last finalizer goes away is removed.
