@@ -100,6 +100,10 @@ describe('kubectl against the test API server', { skip }, () => {
     const patch = c.server.requests.slice(before).find((r) => r.method === 'PATCH' && r.resource === 'deployments');
     assert.equal(patch?.contentType, 'application/strategic-merge-patch+json');
     assert.match(patch!.query, /fieldManager=kubectl-client-side-apply/);
+    // kubectl read the OpenAPI v3 index, found fieldValidation on PATCH, and let the server validate
+    // (with /openapi/v2 answering 404, which it tolerates).
+    assert.ok(c.server.requests.slice(before).some((r) => r.path === '/openapi/v3' && r.code === 200));
+    assert.match(patch!.query, /fieldValidation=Strict/);
 
     const dep = c.server.store.get({ group: 'apps', resource: 'deployments' }, 'default', 'web') as any;
     assert.deepEqual(dep.spec.template.spec.containers.map((x: any) => `${x.name}=${x.image}`), ['web=nginx:2'], 'the sidecar removed from the file is removed (three-way merge)');
