@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { execa } from 'execa';
 import { startApiServer, startKubelet, type Kubelet, type TestCluster } from '../support/kube.ts';
 
+const kubectlMissing = !!spawnSync('kubectl', ['version', '--client']).error;
 let c: TestCluster;
 let kubelet: Kubelet;
 before(async () => {
@@ -75,6 +76,21 @@ test('pods matching notReadySelector run but never become ready; the Deployment 
   assert.equal(get('apps', 'Deployment', 'slow').status.readyReplicas, 2);
 });
 
+test('a rollout that cannot become ready fails after progressDeadlineSeconds, as kubectl rollout status reports', async () => {
+  const d = deploy('stuck', 1, 'app:1', { ready: 'never' });
+  (d.spec as any).progressDeadlineSeconds = 1;
+  kubelet.setReady((p) => (p.metadata.labels as Record<string, string> | undefined)?.ready !== 'never');
+  c.server.seed([d]);
+  const progressing = () => get('apps', 'Deployment', 'stuck')?.status?.conditions?.find((x: any) => x.type === 'Progressing');
+  await c.server.until(() => progressing()?.reason === 'ProgressDeadlineExceeded', 5000, 'the progress deadline');
+  assert.equal(progressing().status, 'False');
+  if (!kubectlMissing) {
+    const r = await execa('kubectl', ['--kubeconfig', c.kubeconfigPath, 'rollout', 'status', 'deployment/stuck', '--timeout=10s'], { env: { HOME: '/nonexistent', PATH: process.env.PATH ?? '' }, extendEnv: false, reject: false });
+    assert.equal(r.exitCode, 1);
+    assert.match(r.stderr, /deployment "stuck" exceeded its progress deadline/);
+  }
+});
+
 test('Services get Endpoints and an EndpointSlice from the selected pods, with named target ports resolved', async () => {
   c.server.seed([{ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' }, spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } }]);
   await kubelet.idle();
@@ -109,7 +125,7 @@ test('native sidecar init containers run and count as ready; other init containe
   assert.deepEqual(p.status.initContainerStatuses.map((s: any) => `${s.name}:${Object.keys(s.state)[0]}:${s.ready}`), ['init:terminated:true', 'proxy:running:true']);
 });
 
-test('kubectl rollout status sees the rollout complete', { skip: spawnSync('kubectl', ['version', '--client']).error ? 'kubectl is not on PATH' : false }, async () => {
+test('kubectl rollout status sees the rollout complete', { skip: kubectlMissing ? 'kubectl is not on PATH' : false }, async () => {
   // Async: the server runs in this process, so kubectl must not block the event loop.
   const r = await execa('kubectl', ['--kubeconfig', c.kubeconfigPath, 'rollout', 'status', 'deployment/web', '--timeout=10s'], { env: { HOME: '/nonexistent', PATH: process.env.PATH ?? '' }, extendEnv: false, reject: false });
   assert.equal(r.exitCode, 0, r.stderr);

@@ -104,6 +104,8 @@ export function startKubelet(server: ApiServer, opts: KubeletOptions = {}): Kube
   // and owners whose last creation failed (retried after a pause, like the controllers' backoff).
   const pending = new Map<string, number>();
   const backoff = new Map<string, number>();
+  // When the current rollout of each Deployment (uid/ReplicaSet) started, for progressDeadlineSeconds.
+  const rolloutStart = new Map<string, number>();
   const busy = (owner: KObj) => (pending.get(String(owner.metadata.uid)) ?? 0) > 0 || (backoff.get(String(owner.metadata.uid)) ?? 0) > Date.now();
 
   function makePod(owner: KObj, ownerDef: ResourceDef, name: string, extraLabels: Record<string, string>, node?: string): void {
@@ -179,6 +181,20 @@ export function startKubelet(server: ApiServer, opts: KubeletOptions = {}): Kube
       const ready = pods.filter(podReady).length;
       const updatedReady = updated.filter(podReady).length;
       const complete = updatedReady >= replicas && pods.length === updated.length;
+      // A rollout that does not complete within spec.progressDeadlineSeconds is marked failed.
+      const key = `${String(d.metadata.uid)}/${rsName}`;
+      if (complete) rolloutStart.delete(key);
+      else if (!rolloutStart.has(key)) {
+        rolloutStart.set(key, Date.now());
+        const deadlineMs = Number(get(d, 'spec.progressDeadlineSeconds') ?? 600) * 1000;
+        setTimeout(schedule, deadlineMs + 5).unref();
+      }
+      const timedOut = !complete && Date.now() - (rolloutStart.get(key) ?? Date.now()) > Number(get(d, 'spec.progressDeadlineSeconds') ?? 600) * 1000;
+      const progressing = complete
+        ? { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${rsName}" has successfully progressed.` }
+        : timedOut
+          ? { type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: `ReplicaSet "${rsName}" has timed out progressing.` }
+          : { type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated', message: `ReplicaSet "${rsName}" is progressing.` };
       writeStatus(dDeploy, d, {
         observedGeneration: d.metadata.generation,
         replicas: pods.length,
@@ -188,7 +204,7 @@ export function startKubelet(server: ApiServer, opts: KubeletOptions = {}): Kube
         unavailableReplicas: Math.max(replicas - ready, 0) || undefined,
         conditions: conditions(get(d, 'status.conditions'), [
           ready >= replicas ? { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.' } : { type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.' },
-          complete ? { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${rsName}" has successfully progressed.` } : { type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated', message: `ReplicaSet "${rsName}" is progressing.` },
+          progressing,
         ]),
       });
     }
