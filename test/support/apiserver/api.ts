@@ -32,6 +32,7 @@ export interface ListQuery {
 
 /** Patch content types the server accepts. */
 export const PATCH_TYPES = ['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json', 'application/apply-patch+yaml'] as const;
+/** One of PATCH_TYPES. */
 export type PatchType = (typeof PATCH_TYPES)[number];
 
 const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');

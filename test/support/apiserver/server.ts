@@ -52,6 +52,7 @@ export interface PodProxyRequest {
 }
 /** A pod proxy answer: text (200) or a status with body. */
 export type PodProxyResponse = string | { status?: number; body?: string; contentType?: string };
+/** Answers pod proxy requests for the pods it is registered for. */
 export type PodProxyHandler = (req: PodProxyRequest) => PodProxyResponse | Promise<PodProxyResponse>;
 
 /** One handled request, for tests that assert what a client sent. */
@@ -250,6 +251,7 @@ export class ApiServer {
     };
   }
 
+  /** Remove every injected fault. */
   clearFaults(): void {
     this.faults.length = 0;
   }
