@@ -139,6 +139,12 @@ describe('protocol', () => {
     assert.equal(missing.json.message, 'Policy.test.mesh.dev "r" is invalid: spec.port: Required value');
   });
 
+  test('seedYaml creates every document, namespaces first, and flattens Lists', () => {
+    const made = c.server.seedYaml('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: y1, namespace: seeded-ns}\n---\n---\napiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Namespace, metadata: {name: seeded-ns}}\n- {apiVersion: v1, kind: Secret, metadata: {name: s1, namespace: seeded-ns}, stringData: {a: b}}\n');
+    assert.deepEqual(made.map((o) => `${o.kind}/${o.metadata.name}`), ['Namespace/seeded-ns', 'ConfigMap/y1', 'Secret/s1']);
+    assert.equal((c.server.store.get({ group: '', resource: 'secrets' }, 'seeded-ns', 's1') as any).data.a, 'Yg==');
+  });
+
   test("mesh's own Cluster (src/cluster) connects, lists and gets through the kubeconfig", async () => {
     const cluster = await connect({ kubeconfig: c.kubeconfigPath });
     assert.equal((await cluster.serverVersion()).gitVersion, 'v1.32.0');

@@ -3,7 +3,7 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { admit, hasWebhooks, type WebhookServices } from './admission.ts';
 import { Api, PATCH_TYPES, type WriteOptions } from './api.ts';
 import { Auth, DEFAULT_AUDIENCE, type Attributes, type Rule, type UserInfo } from './auth.ts';
@@ -283,7 +283,8 @@ export class ApiServer {
 
   /** Put objects in the store as the admin would create them (namespaces first; existing ones are replaced). */
   seed(objects: Obj[]): KObj[] {
-    const sorted = [...objects].sort((a, b) => Number(b.kind === 'Namespace') - Number(a.kind === 'Namespace') || Number(b.kind === 'CustomResourceDefinition') - Number(a.kind === 'CustomResourceDefinition'));
+    const flat = objects.flatMap((o) => (o.kind === 'List' && Array.isArray(o.items) ? (o.items as Obj[]) : [o]));
+    const sorted = [...flat].sort((a, b) => Number(b.kind === 'Namespace') - Number(a.kind === 'Namespace') || Number(b.kind === 'CustomResourceDefinition') - Number(a.kind === 'CustomResourceDefinition'));
     return sorted.map((o) => {
       const [group, version] = String(o.apiVersion).includes('/') ? String(o.apiVersion).split('/') : ['', String(o.apiVersion)];
       const def = this.registry.find(group!, version!, this.resource(group!, String(o.kind)).resource)!;
@@ -295,6 +296,12 @@ export class ApiServer {
       if (status !== undefined && def.subresources?.includes('status')) out = this.api.update(def, ns, out.metadata.name, { ...out, status }, { manager: 'seed' }, 'status');
       return out;
     });
+  }
+
+  /** `seed` from YAML text (one or more documents, `---` separated; empty documents skipped). */
+  seedYaml(text: string): KObj[] {
+    const docs = parseAllDocuments(text).map((d) => d.toJS() as unknown);
+    return this.seed(docs.filter((d): d is Obj => isObj(d)));
   }
 
   // ------------------------------------------------------------------ request handling
