@@ -195,6 +195,14 @@ describe('kubectl against the test API server', { skip }, () => {
     assert.equal(forbidden.stderr.trim(), 'Error from server (Forbidden): deployments.apps is forbidden: User "reader" cannot list resource "deployments" in API group "apps" in the namespace "default"');
   });
 
+  test('kubectl retries a throttled request (429 with Retry-After) and succeeds', async () => {
+    c.server.addFault({ verb: 'list', resource: 'configmaps', namespace: 'kube-public', code: 429, message: 'Too many requests, please try again later.', retryAfterSeconds: 0, times: 2 });
+    const r = await kubectl(['get', 'configmaps', '-n', 'kube-public']);
+    assert.equal(r.code, 0, r.stderr);
+    const throttled = c.server.requests.filter((x) => x.resource === 'configmaps' && x.namespace === 'kube-public' && x.code === 429);
+    assert.equal(throttled.length, 2);
+  });
+
   test('kubectl logs prints what the test registered for the container', async () => {
     c.server.seed([{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'talker', namespace: 'default' }, spec: { containers: [{ name: 'app', image: 'a' }, { name: 'proxy', image: 'p' }] } }]);
     c.server.setPodLogs('default', 'talker', 'proxy', 'line 1\nline 2\nline 3\n');

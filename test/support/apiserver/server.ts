@@ -36,6 +36,8 @@ export interface Fault {
   delayMs?: number;
   /** Fire this many times, then stop (default: always). */
   times?: number;
+  /** Send Retry-After (and details.retryAfterSeconds), as API priority and fairness does with 429. */
+  retryAfterSeconds?: number;
 }
 
 /** What a pod proxy handler receives: GET /api/v1/namespaces/NS/pods/NAME[:PORT]/proxy/PATH. */
@@ -323,6 +325,8 @@ export class ApiServer {
       await this.route(req, res, url, text, rec);
     } catch (err) {
       const e = err instanceof E.ApiError ? err : E.withCode(500, `Internal error occurred: ${(err as Error).message}`);
+      const retry = e.status.details?.retryAfterSeconds;
+      if (!res.headersSent && retry !== undefined) res.setHeader('Retry-After', String(retry));
       if (!res.headersSent) send(res, e.code, e.status);
       else res.end();
     }
@@ -350,7 +354,11 @@ export class ApiServer {
         f.times--;
       }
       if (f.delayMs) await sleep(f.delayMs);
-      if (f.code) throw E.withCode(f.code, f.message);
+      if (f.code) {
+        const e = E.withCode(f.code, f.message);
+        if (f.retryAfterSeconds !== undefined) e.status.details = { ...e.status.details, retryAfterSeconds: f.retryAfterSeconds };
+        throw e;
+      }
     }
   }
 
