@@ -125,6 +125,17 @@ test('native sidecar init containers run and count as ready; other init containe
   assert.deepEqual(p.status.initContainerStatuses.map((s: any) => `${s.name}:${Object.keys(s.state)[0]}:${s.ready}`), ['init:terminated:true', 'proxy:running:true']);
 });
 
+test('Jobs run their pods to completion and become Complete', async () => {
+  c.server.seed([{ apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'migrate', namespace: 'default' }, spec: { completions: 2, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'm', image: 'm' }] } } } }]);
+  await kubelet.idle();
+  const job = get('batch', 'Job', 'migrate');
+  assert.equal(job.status.succeeded, 2);
+  assert.ok(job.status.conditions.some((x: any) => x.type === 'Complete' && x.status === 'True'));
+  const ps = pods((p) => p.metadata.labels?.['job-name'] === 'migrate');
+  assert.equal(ps.length, 2);
+  assert.ok(ps.every((p) => p.status.phase === 'Succeeded'));
+});
+
 test('kubectl rollout status sees the rollout complete', { skip: kubectlMissing ? 'kubectl is not on PATH' : false }, async () => {
   // Async: the server runs in this process, so kubectl must not block the event loop.
   const r = await execa('kubectl', ['--kubeconfig', c.kubeconfigPath, 'rollout', 'status', 'deployment/web', '--timeout=10s'], { env: { HOME: '/nonexistent', PATH: process.env.PATH ?? '' }, extendEnv: false, reject: false });

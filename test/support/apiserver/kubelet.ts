@@ -240,20 +240,56 @@ export function startKubelet(server: ApiServer, opts: KubeletOptions = {}): Kube
       writeStatus(dDs, ds, { observedGeneration: ds.metadata.generation, desiredNumberScheduled: nodes.length, currentNumberScheduled: now2.length, updatedNumberScheduled: now2.length, numberReady: ready, numberAvailable: ready || undefined, numberUnavailable: nodes.length - ready || undefined, numberMisscheduled: 0 });
     }
 
+    // Jobs run their pods to completion (they all succeed).
+    const dJob = def('batch', 'Job');
+    for (const job of server.store.list(dJob)) {
+      if (job.metadata.deletionTimestamp) continue;
+      const completions = Number(get(job, 'spec.completions') ?? 1);
+      const parallelism = Number(get(job, 'spec.parallelism') ?? 1);
+      const pods = server.store.list(dPod, job.metadata.namespace).filter((p) => ownedBy(p, job));
+      const succeeded = pods.filter((p) => get(p, 'status.phase') === 'Succeeded').length;
+      const active = pods.length - succeeded;
+      const uid = String(job.metadata.uid);
+      const labels = { 'batch.kubernetes.io/job-name': job.metadata.name, 'job-name': job.metadata.name, 'batch.kubernetes.io/controller-uid': uid, 'controller-uid': uid };
+      if (!busy(job)) for (let i = active; i < Math.min(parallelism, completions - succeeded); i++) makePod(job, dJob, `${job.metadata.name}-${randomBytes(3).toString('hex').slice(0, 5)}`, labels, nodes[0]);
+      const st = (isObj(job.status) ? job.status : {}) as Obj;
+      const start = String(st.startTime ?? now());
+      const done = succeeded >= completions;
+      writeStatus(dJob, job, {
+        startTime: start,
+        active: done ? undefined : active || undefined,
+        succeeded: succeeded || undefined,
+        ready: 0,
+        terminating: 0,
+        uncountedTerminatedPods: {},
+        ...(done
+          ? {
+              completionTime: String(st.completionTime ?? now()),
+              conditions: conditions(st.conditions, [
+                { type: 'SuccessCriteriaMet', status: 'True', reason: 'CompletionsReached', message: 'Reached expected number of succeeded pods' },
+                { type: 'Complete', status: 'True', reason: 'CompletionsReached', message: 'Reached expected number of succeeded pods' },
+              ]).map(({ lastUpdateTime: _u, ...c }) => ({ ...c, lastProbeTime: c.lastTransitionTime })),
+            }
+          : {}),
+      });
+    }
+
     // Kubelet: schedule and run pods.
     for (const p of server.store.list(dPod)) {
       if (p.metadata.deletionTimestamp) continue;
       let pod = p;
       if (!get(pod, 'spec.nodeName')) pod = api.update(dPod, pod.metadata.namespace, pod.metadata.name, { ...pod, spec: { ...(pod.spec as Obj), nodeName: nodes[0] }, metadata: { ...pod.metadata, resourceVersion: undefined } }, { manager: 'kube-scheduler' });
-      const ready = isReady(pod);
+      const toCompletion = (pod.metadata.ownerReferences as Obj[] | undefined)?.some((r) => r.kind === 'Job') ?? false;
+      const ready = !toCompletion && isReady(pod);
       const status = (isObj(pod.status) ? pod.status : {}) as Obj;
       const containers = ((get(pod, 'spec.containers') as Obj[] | undefined) ?? []).map((c) => ({
         name: c.name, image: c.image, imageID: `docker.io/library/${String(c.image)}@sha256:${hash(c.image, 64)}`, containerID: `containerd://${hash([pod.metadata.uid, c.name], 64)}`,
-        ready, started: true, restartCount: 0, state: { running: { startedAt: status.startTime ?? now() } },
+        ready, started: !toCompletion, restartCount: 0,
+        state: toCompletion ? { terminated: { exitCode: 0, reason: 'Completed', startedAt: status.startTime ?? now(), finishedAt: status.startTime ?? now() } } : { running: { startedAt: status.startTime ?? now() } },
       }));
       const t = String(status.startTime ?? now());
       const want: Obj = {
-        phase: 'Running',
+        phase: toCompletion ? 'Succeeded' : 'Running',
         qosClass: status.qosClass ?? 'BestEffort',
         hostIP: '10.0.0.1',
         hostIPs: [{ ip: '10.0.0.1' }],
@@ -262,8 +298,8 @@ export function startKubelet(server: ApiServer, opts: KubeletOptions = {}): Kube
         conditions: [
           { type: 'PodScheduled', status: 'True', lastTransitionTime: t },
           { type: 'Initialized', status: 'True', lastTransitionTime: t },
-          { type: 'ContainersReady', status: ready ? 'True' : 'False', lastTransitionTime: t, ...(ready ? {} : { reason: 'ContainersNotReady' }) },
-          { type: 'Ready', status: ready ? 'True' : 'False', lastTransitionTime: t, ...(ready ? {} : { reason: 'ContainersNotReady' }) },
+          { type: 'ContainersReady', status: ready ? 'True' : 'False', lastTransitionTime: t, ...(ready ? {} : { reason: toCompletion ? 'PodCompleted' : 'ContainersNotReady' }) },
+          { type: 'Ready', status: ready ? 'True' : 'False', lastTransitionTime: t, ...(ready ? {} : { reason: toCompletion ? 'PodCompleted' : 'ContainersNotReady' }) },
         ],
         containerStatuses: containers,
       };
