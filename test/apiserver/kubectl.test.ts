@@ -190,6 +190,13 @@ describe('kubectl against the test API server', { skip }, () => {
     const no = await kubectl(['auth', 'can-i', 'delete', 'pods', '-n', 'default'], { kubeconfig: kc });
     assert.equal(no.code, 1);
     assert.equal(no.stdout.trim(), 'no');
+    // The admin may impersonate: --as checks another user's permissions.
+    const asReader = await kubectl(['auth', 'can-i', 'delete', 'pods', '-n', 'default', '--as', 'reader']);
+    assert.equal(asReader.code, 1);
+    assert.equal(asReader.stdout.trim(), 'no');
+    const readerAsAdmin = await kubectl(['get', 'pods', '--as', 'admin'], { kubeconfig: kc });
+    assert.equal(readerAsAdmin.code, 1);
+    assert.equal(readerAsAdmin.stderr.trim(), 'Error from server (Forbidden): users "admin" is forbidden: User "reader" cannot impersonate resource "users" in API group "" at the cluster scope');
     const forbidden = await kubectl(['get', 'deployments', '-n', 'default'], { kubeconfig: kc });
     assert.equal(forbidden.code, 1);
     assert.equal(forbidden.stderr.trim(), 'Error from server (Forbidden): deployments.apps is forbidden: User "reader" cannot list resource "deployments" in API group "apps" in the namespace "default"');

@@ -341,6 +341,28 @@ export class ApiServer {
     return u;
   }
 
+  // Impersonate-User / Impersonate-Group (kubectl --as / --as-group), allowed by the
+  // "impersonate" verb on users, groups or serviceaccounts, as the real server does.
+  private impersonate(req: IncomingMessage, user: UserInfo): UserInfo {
+    const as = req.headers['impersonate-user'];
+    const asGroups = ([] as string[]).concat(req.headers['impersonate-group'] ?? []);
+    if (typeof as !== 'string' || !as) {
+      if (asGroups.length) throw E.badRequest('requested [' + asGroups.map((g) => `{Group  ${g}}`).join(' ') + '] without impersonating a user');
+      return user;
+    }
+    const sa = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(as);
+    const check = (resource: string, name: string, namespace?: string) => {
+      if (!this.auth.authorize(user, { verb: 'impersonate', group: '', resource, name, namespace })) {
+        throw E.forbidden(user.username, 'impersonate', { group: '', resource }, undefined, namespace, name);
+      }
+    };
+    if (sa) check('serviceaccounts', sa[2]!, sa[1]);
+    else check('users', as);
+    for (const g of asGroups) check('groups', g);
+    const groups = sa ? ['system:serviceaccounts', `system:serviceaccounts:${sa[1]}`, ...asGroups] : asGroups;
+    return { username: as, groups: [...groups, 'system:authenticated'] };
+  }
+
   private async applyFaults(a: Attributes & { path?: string }): Promise<void> {
     for (const f of [...this.faults]) {
       if (f.verb && f.verb !== a.verb) continue;
@@ -369,7 +391,7 @@ export class ApiServer {
       res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok');
       return;
     }
-    const user = this.authenticate(req);
+    const user = this.impersonate(req, this.authenticate(req));
     rec.user = user.username;
     const method = req.method ?? 'GET';
 
