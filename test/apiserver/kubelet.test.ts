@@ -136,6 +136,19 @@ test('Jobs run their pods to completion and become Complete', async () => {
   assert.ok(ps.every((p) => p.status.phase === 'Succeeded'));
 });
 
+test('pods the ignore option selects keep the status a test gave them', async () => {
+  kubelet.stop();
+  const k2 = startKubelet(c.server, { nodes: ['node-a', 'node-b'], ignore: (p) => p.metadata.name === 'crashy' });
+  try {
+    c.server.seed([{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'crashy', namespace: 'default' }, spec: { nodeName: 'node-a', containers: [{ name: 'c', image: 'c' }] }, status: { phase: 'Running', containerStatuses: [{ name: 'c', ready: false, restartCount: 7, state: { waiting: { reason: 'CrashLoopBackOff' } } }] } }]);
+    await k2.idle();
+    assert.equal(get('', 'Pod', 'crashy').status.containerStatuses[0].state.waiting.reason, 'CrashLoopBackOff');
+  } finally {
+    k2.stop();
+    kubelet = startKubelet(c.server, { nodes: ['node-a', 'node-b'] });
+  }
+});
+
 test('kubectl rollout status sees the rollout complete', { skip: kubectlMissing ? 'kubectl is not on PATH' : false }, async () => {
   // Async: the server runs in this process, so kubectl must not block the event loop.
   const r = await execa('kubectl', ['--kubeconfig', c.kubeconfigPath, 'rollout', 'status', 'deployment/web', '--timeout=10s'], { env: { HOME: '/nonexistent', PATH: process.env.PATH ?? '' }, extendEnv: false, reject: false });

@@ -20,6 +20,8 @@ export interface KubeletOptions {
   isReady?: (pod: KObj) => boolean;
   /** Shorthand for isReady: pods matching this label selector never become Ready. */
   notReadySelector?: string;
+  /** Pods this returns true for are left alone (scheduling and status), e.g. pods a test gives a crash-looping status. */
+  ignore?: (pod: KObj) => boolean;
 }
 
 /** A running kubelet/controller stand-in. */
@@ -276,7 +278,7 @@ export function startKubelet(server: ApiServer, opts: KubeletOptions = {}): Kube
 
     // Kubelet: schedule and run pods.
     for (const p of server.store.list(dPod)) {
-      if (p.metadata.deletionTimestamp) continue;
+      if (p.metadata.deletionTimestamp || opts.ignore?.(p)) continue;
       let pod = p;
       if (!get(pod, 'spec.nodeName')) pod = api.update(dPod, pod.metadata.namespace, pod.metadata.name, { ...pod, spec: { ...(pod.spec as Obj), nodeName: nodes[0] }, metadata: { ...pod.metadata, resourceVersion: undefined } }, { manager: 'kube-scheduler' });
       const toCompletion = (pod.metadata.ownerReferences as Obj[] | undefined)?.some((r) => r.kind === 'Job') ?? false;
