@@ -68,8 +68,8 @@ metadata: {name: web-config, namespace: default}
 data: {mode: blue}
 `;
 
-describe('kubectl against the test API server', { skip }, () => {
-  test('kubectl version and get show the server and tables like a real cluster', async () => {
+describe('kubectl against the test API server', { skip, timeout: 60_000 }, () => {
+  test('kubectl version and get show the server and tables like a real cluster', { timeout: 30_000 }, async () => {
     const v = await kubectl(['version', '-o', 'json']);
     assert.equal(v.code, 0, v.stderr);
     assert.equal(JSON.parse(v.stdout).serverVersion.gitVersion, 'v1.32.0');
@@ -85,7 +85,7 @@ describe('kubectl against the test API server', { skip }, () => {
     assert.equal(missing.stderr.trim(), 'Error from server (NotFound): deployments.apps "nope" not found');
   });
 
-  test('kubectl apply (client-side) creates, reports unchanged, configures with a strategic merge patch, and prunes a removed container', async () => {
+  test('kubectl apply (client-side) creates, reports unchanged, configures with a strategic merge patch, and prunes a removed container', { timeout: 30_000 }, async () => {
     const f = file('web.yaml', deploymentYaml('nginx:1'));
     const first = await kubectl(['apply', '-f', f]);
     assert.equal(first.code, 0, first.stderr);
@@ -114,7 +114,7 @@ describe('kubectl against the test API server', { skip }, () => {
     assert.match(got.stdout, /^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE\nweb\s+0\/2\s+0\s+0\s+\d+s$/);
   });
 
-  test('kubectl apply --server-side applies, conflicts with another manager (exit 1), and --force-conflicts takes over', async () => {
+  test('kubectl apply --server-side applies, conflicts with another manager (exit 1), and --force-conflicts takes over', { timeout: 30_000 }, async () => {
     const f = file('ssa.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa, namespace: default}\ndata: {color: red}\n');
     const first = await kubectl(['apply', '--server-side', '-f', f]);
     assert.equal(first.code, 0, first.stderr);
@@ -132,7 +132,7 @@ describe('kubectl against the test API server', { skip }, () => {
     assert.equal(color.stdout, 'blue');
   });
 
-  test('kubectl delete removes objects and fails with NotFound for missing ones', async () => {
+  test('kubectl delete removes objects and fails with NotFound for missing ones', { timeout: 30_000 }, async () => {
     await kubectl(['apply', '-f', file('del.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: gone, namespace: default}\n')]);
     const del = await kubectl(['delete', 'configmap', 'gone']);
     assert.equal(del.code, 0, del.stderr);
@@ -150,7 +150,7 @@ describe('kubectl against the test API server', { skip }, () => {
     assert.equal(c.server.store.get({ group: '', resource: 'configmaps' }, 'temp', 'inside'), undefined);
   });
 
-  test('kubectl get -w prints the table and then a line per event', async () => {
+  test('kubectl get -w prints the table and then a line per event', { timeout: 30_000 }, async () => {
     await kubectl(['create', 'namespace', 'watched']);
     const child = spawn('kubectl', ['--kubeconfig', c.kubeconfigPath, 'get', 'configmaps', '-n', 'watched', '-w', '--output-watch-events'], { env: { HOME: dir, PATH: process.env.PATH ?? '' } });
     const lines: string[] = [];
@@ -178,7 +178,7 @@ describe('kubectl against the test API server', { skip }, () => {
     assert.deepEqual(lines.slice(1, 4).map((l) => l.split(/\s+/).slice(0, 3).join(' ')), ['ADDED w1 1', 'MODIFIED w1 2', 'DELETED w1 2']);
   });
 
-  test('kubectl auth can-i answers yes (exit 0) and no (exit 1) from the rules', async () => {
+  test('kubectl auth can-i answers yes (exit 0) and no (exit 1) from the rules', { timeout: 30_000 }, async () => {
     const yes = await kubectl(['auth', 'can-i', 'delete', 'pods', '-n', 'default']);
     assert.equal(yes.code, 0);
     assert.equal(yes.stdout.trim(), 'yes');
@@ -202,7 +202,7 @@ describe('kubectl against the test API server', { skip }, () => {
     assert.equal(forbidden.stderr.trim(), 'Error from server (Forbidden): deployments.apps is forbidden: User "reader" cannot list resource "deployments" in API group "apps" in the namespace "default"');
   });
 
-  test('kubectl retries a throttled request (429 with Retry-After) and succeeds', async () => {
+  test('kubectl retries a throttled request (429 with Retry-After) and succeeds', { timeout: 30_000 }, async () => {
     c.server.addFault({ verb: 'list', resource: 'configmaps', namespace: 'kube-public', code: 429, message: 'Too many requests, please try again later.', retryAfterSeconds: 0, times: 2 });
     const r = await kubectl(['get', 'configmaps', '-n', 'kube-public']);
     assert.equal(r.code, 0, r.stderr);
@@ -210,7 +210,7 @@ describe('kubectl against the test API server', { skip }, () => {
     assert.equal(throttled.length, 2);
   });
 
-  test('kubectl logs prints what the test registered for the container', async () => {
+  test('kubectl logs prints what the test registered for the container', { timeout: 30_000 }, async () => {
     c.server.seed([{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'talker', namespace: 'default' }, spec: { containers: [{ name: 'app', image: 'a' }, { name: 'proxy', image: 'p' }] } }]);
     c.server.setPodLogs('default', 'talker', 'proxy', 'line 1\nline 2\nline 3\n');
     const r = await kubectl(['logs', 'talker', '-c', 'proxy', '--tail=2']);
@@ -218,7 +218,7 @@ describe('kubectl against the test API server', { skip }, () => {
     assert.equal(r.stdout, 'line 2\nline 3');
   });
 
-  test('kubectl serves custom resources once their CRD is established', async () => {
+  test('kubectl serves custom resources once their CRD is established', { timeout: 30_000 }, async () => {
     const crd = `apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
 metadata: {name: gadgets.test.mesh.dev}

@@ -30,7 +30,7 @@ const deploy = (name: string, replicas: number, image = 'app:1', labels: Record<
 const get = (group: string, kind: string, name: string, ns: string | undefined = 'default') => c.server.store.get(c.server.resource(group, kind), ns, name) as any;
 const pods = (selector: (p: any) => boolean) => c.server.store.list(c.server.resource('', 'Pod'), 'default').filter(selector) as any[];
 
-test('a Deployment gets a ReplicaSet, ready pods with IPs and owner references, and a complete status', async () => {
+test('a Deployment gets a ReplicaSet, ready pods with IPs and owner references, and a complete status', { timeout: 20_000 }, async () => {
   c.server.seed([deploy('web', 3)]);
   await kubelet.idle();
   const d = get('apps', 'Deployment', 'web');
@@ -51,7 +51,7 @@ test('a Deployment gets a ReplicaSet, ready pods with IPs and owner references, 
   assert.equal(new Set(ps.map((p) => p.status.podIP)).size, 3, 'distinct IPs');
 });
 
-test('a template change rolls out a new ReplicaSet and scales the old one to zero', async () => {
+test('a template change rolls out a new ReplicaSet and scales the old one to zero', { timeout: 20_000 }, async () => {
   const before = get('apps', 'Deployment', 'web');
   c.server.seed([deploy('web', 3, 'app:2')]);
   await kubelet.idle();
@@ -63,7 +63,7 @@ test('a template change rolls out a new ReplicaSet and scales the old one to zer
   assert.ok(pods((p) => p.metadata.labels.app === 'web').every((p) => p.spec.containers[0].image === 'app:2'));
 });
 
-test('pods matching notReadySelector run but never become ready; the Deployment stays unavailable', async () => {
+test('pods matching notReadySelector run but never become ready; the Deployment stays unavailable', { timeout: 20_000 }, async () => {
   c.server.seed([deploy('slow', 2, 'app:1', { ready: 'never' })]);
   await kubelet.idle();
   const d = get('apps', 'Deployment', 'slow');
@@ -76,7 +76,7 @@ test('pods matching notReadySelector run but never become ready; the Deployment 
   assert.equal(get('apps', 'Deployment', 'slow').status.readyReplicas, 2);
 });
 
-test('a rollout that cannot become ready fails after progressDeadlineSeconds, as kubectl rollout status reports', async () => {
+test('a rollout that cannot become ready fails after progressDeadlineSeconds, as kubectl rollout status reports', { timeout: 20_000 }, async () => {
   const d = deploy('stuck', 1, 'app:1', { ready: 'never' });
   (d.spec as any).progressDeadlineSeconds = 1;
   kubelet.setReady((p) => (p.metadata.labels as Record<string, string> | undefined)?.ready !== 'never');
@@ -91,7 +91,7 @@ test('a rollout that cannot become ready fails after progressDeadlineSeconds, as
   }
 });
 
-test('Services get Endpoints and an EndpointSlice from the selected pods, with named target ports resolved', async () => {
+test('Services get Endpoints and an EndpointSlice from the selected pods, with named target ports resolved', { timeout: 20_000 }, async () => {
   c.server.seed([{ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' }, spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } }]);
   await kubelet.idle();
   const ep = get('', 'Endpoints', 'web');
@@ -106,7 +106,7 @@ test('Services get Endpoints and an EndpointSlice from the selected pods, with n
   assert.equal(get('', 'Endpoints', 'web').subsets[0].addresses.length, 1, 'endpoints follow scale-down');
 });
 
-test('StatefulSets get ordinal pods and DaemonSets one pod per node', async () => {
+test('StatefulSets get ordinal pods and DaemonSets one pod per node', { timeout: 20_000 }, async () => {
   c.server.seed([
     { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'db', namespace: 'default' }, spec: { replicas: 2, serviceName: 'db', selector: { matchLabels: { app: 'db' } }, template: { metadata: { labels: { app: 'db' } }, spec: { containers: [{ name: 'db', image: 'pg' }] } } } },
     { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'agent', namespace: 'default' }, spec: { selector: { matchLabels: { app: 'agent' } }, template: { metadata: { labels: { app: 'agent' } }, spec: { containers: [{ name: 'a', image: 'agent' }] } } } },
@@ -118,14 +118,14 @@ test('StatefulSets get ordinal pods and DaemonSets one pod per node', async () =
   assert.equal(get('apps', 'DaemonSet', 'agent').status.numberReady, 2);
 });
 
-test('native sidecar init containers run and count as ready; other init containers completed', async () => {
+test('native sidecar init containers run and count as ready; other init containers completed', { timeout: 20_000 }, async () => {
   c.server.seed([{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'sidecar', namespace: 'default' }, spec: { initContainers: [{ name: 'init', image: 'i' }, { name: 'proxy', image: 'p', restartPolicy: 'Always' }], containers: [{ name: 'app', image: 'a' }] } }]);
   await kubelet.idle();
   const p = get('', 'Pod', 'sidecar');
   assert.deepEqual(p.status.initContainerStatuses.map((s: any) => `${s.name}:${Object.keys(s.state)[0]}:${s.ready}`), ['init:terminated:true', 'proxy:running:true']);
 });
 
-test('Jobs run their pods to completion and become Complete', async () => {
+test('Jobs run their pods to completion and become Complete', { timeout: 20_000 }, async () => {
   c.server.seed([{ apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'migrate', namespace: 'default' }, spec: { completions: 2, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'm', image: 'm' }] } } } }]);
   await kubelet.idle();
   const job = get('batch', 'Job', 'migrate');
@@ -136,7 +136,7 @@ test('Jobs run their pods to completion and become Complete', async () => {
   assert.ok(ps.every((p) => p.status.phase === 'Succeeded'));
 });
 
-test('pods the ignore option selects keep the status a test gave them', async () => {
+test('pods the ignore option selects keep the status a test gave them', { timeout: 20_000 }, async () => {
   kubelet.stop();
   const k2 = startKubelet(c.server, { nodes: ['node-a', 'node-b'], ignore: (p) => p.metadata.name === 'crashy' });
   try {

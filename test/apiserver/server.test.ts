@@ -13,8 +13,8 @@ before(async () => {
 });
 after(() => c.stop());
 
-describe('protocol', () => {
-  test('aggregated-discovery Accept headers get the legacy APIGroupList as application/json', async () => {
+describe('protocol', { timeout: 30_000 }, () => {
+  test('aggregated-discovery Accept headers get the legacy APIGroupList as application/json', { timeout: 20_000 }, async () => {
     const r = await c.request('GET', '/apis', { headers: { Accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json' } });
     assert.equal(r.status, 200);
     assert.equal(r.headers['content-type'], 'application/json');
@@ -23,7 +23,7 @@ describe('protocol', () => {
     assert.deepEqual(apps.preferredVersion, { groupVersion: 'apps/v1', version: 'v1' });
   });
 
-  test('resource lists carry verbs, namespaced, kind, shortNames and subresources', async () => {
+  test('resource lists carry verbs, namespaced, kind, shortNames and subresources', { timeout: 20_000 }, async () => {
     const r = await c.request('GET', '/api/v1');
     const byName = new Map(r.json.resources.map((x: any) => [x.name, x]));
     assert.deepEqual(byName.get('pods'), { name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'], shortNames: ['po'], categories: ['all'], storageVersionHash: (byName.get('pods') as any).storageVersionHash });
@@ -35,7 +35,7 @@ describe('protocol', () => {
     assert.equal(unknown.json.message, 'the server could not find the requested resource');
   });
 
-  test('method not allowed, unsupported patch type and expired continue tokens get their codes', async () => {
+  test('method not allowed, unsupported patch type and expired continue tokens get their codes', { timeout: 20_000 }, async () => {
     const put = await c.request('PUT', '/api/v1/namespaces/shop/configmaps', { body: '{}' });
     assert.equal(put.status, 405);
     assert.equal(put.json.reason, 'MethodNotAllowed');
@@ -51,7 +51,7 @@ describe('protocol', () => {
     assert.equal(expired.json.reason, 'Expired');
   });
 
-  test('a TokenRequest token is accepted by TokenReview with its audiences', async () => {
+  test('a TokenRequest token is accepted by TokenReview with its audiences', { timeout: 20_000 }, async () => {
     await c.request('POST', '/api/v1/namespaces/shop/serviceaccounts', { body: JSON.stringify({ metadata: { name: 'proxy' } }) });
     const tr = await c.request('POST', '/api/v1/namespaces/shop/serviceaccounts/proxy/token', { body: JSON.stringify({ spec: { audiences: ['mesh-ca'], expirationSeconds: 600 } }) });
     assert.equal(tr.status, 201);
@@ -64,7 +64,7 @@ describe('protocol', () => {
     assert.equal(asSa.json.message, 'pods is forbidden: User "system:serviceaccount:shop:proxy" cannot list resource "pods" in API group "" in the namespace "shop"');
   });
 
-  test('a watch can be failed by a fault, and an abrupt drop ends the stream', async () => {
+  test('a watch can be failed by a fault, and an abrupt drop ends the stream', { timeout: 20_000 }, async () => {
     const undo = c.server.addFault({ verb: 'watch', resource: 'configmaps', code: 500, times: 1 });
     const failed = await c.request('GET', '/api/v1/namespaces/shop/configmaps?watch=1');
     assert.equal(failed.status, 500);
@@ -79,7 +79,7 @@ describe('protocol', () => {
     assert.ok(events.some((e) => e.object.metadata.name === 'seeded'), 'resourceVersion=0 starts with the current state');
   });
 
-  test('metadata-only clients get PartialObjectMetadata; NodePort Services get node ports', async () => {
+  test('metadata-only clients get PartialObjectMetadata; NodePort Services get node ports', { timeout: 20_000 }, async () => {
     const r = await c.request('GET', '/api/v1/namespaces/shop/configmaps', { headers: { Accept: 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json' } });
     assert.equal(r.json.kind, 'PartialObjectMetadataList');
     const seeded = r.json.items.find((i: any) => i.metadata.name === 'seeded');
@@ -89,7 +89,7 @@ describe('protocol', () => {
     assert.deepEqual(svc.json.status, { loadBalancer: {} });
   });
 
-  test('a streaming-list watch (sendInitialEvents) ends its initial events with the marked bookmark', async () => {
+  test('a streaming-list watch (sendInitialEvents) ends its initial events with the marked bookmark', { timeout: 20_000 }, async () => {
     const pending = c.request('GET', '/api/v1/namespaces/shop/configmaps?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true');
     await c.server.watchesOpen();
     c.server.dropWatches();
@@ -99,7 +99,7 @@ describe('protocol', () => {
     assert.ok(events.slice(0, end).every((e) => e.type === 'ADDED'));
   });
 
-  test('names with colons (RBAC) are kept whole in authorization and messages', async () => {
+  test('names with colons (RBAC) are kept whole in authorization and messages', { timeout: 20_000 }, async () => {
     const token = c.server.addUser('rbac-reader', [{ verbs: ['get'], apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'], resourceNames: ['system:mesh:reader'] }]);
     await c.request('POST', '/apis/rbac.authorization.k8s.io/v1/clusterroles', { body: JSON.stringify({ metadata: { name: 'system:mesh:reader' }, rules: [] }) });
     const ok = await c.request('GET', '/apis/rbac.authorization.k8s.io/v1/clusterroles/system:mesh:reader', { token });
@@ -108,7 +108,7 @@ describe('protocol', () => {
     assert.equal(denied.json.message, 'clusterroles.rbac.authorization.k8s.io "system:mesh:reader" is forbidden: User "rbac-reader" cannot delete resource "clusterroles" in API group "rbac.authorization.k8s.io" at the cluster scope');
   });
 
-  test('custom resources are pruned, defaulted and validated against the CRD schema', async () => {
+  test('custom resources are pruned, defaulted and validated against the CRD schema', { timeout: 20_000 }, async () => {
     const schema = {
       type: 'object',
       properties: {
@@ -145,7 +145,7 @@ describe('protocol', () => {
     assert.equal((c.server.store.get({ group: '', resource: 'secrets' }, 'seeded-ns', 's1') as any).data.a, 'Yg==');
   });
 
-  test("mesh's own Cluster (src/cluster) connects, lists and gets through the kubeconfig", async () => {
+  test("mesh's own Cluster (src/cluster) connects, lists and gets through the kubeconfig", { timeout: 20_000 }, async () => {
     const cluster = await connect({ kubeconfig: c.kubeconfigPath });
     assert.equal((await cluster.serverVersion()).gitVersion, 'v1.32.0');
     const cms = await cluster.list('v1', 'ConfigMap', { namespace: 'shop', labelSelector: 'a=b' });
@@ -155,7 +155,7 @@ describe('protocol', () => {
   });
 });
 
-describe('patch and selector semantics', () => {
+describe('patch and selector semantics', { timeout: 30_000 }, () => {
   test('strategic merge: merge keys, $patch delete/replace, $setElementOrder, $retainKeys, null deletes', () => {
     const doc = { spec: { containers: [{ name: 'a', image: '1', env: [{ name: 'X', value: '1' }] }, { name: 'b', image: '1' }], ports: [{ containerPort: 80, name: 'http' }] }, metadata: { labels: { keep: '1', drop: '1' } } };
     const out: any = strategicMergePatch(doc, {
