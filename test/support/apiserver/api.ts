@@ -81,7 +81,7 @@ export class Api {
   list(def: ResourceDef, ns: string | undefined, q: ListQuery, version = def.versions[0]!): Obj {
     const lsel = labelSelector(q.labelSelector);
     const fsel = fieldSelector(q.fieldSelector);
-    let items = this.store.list(def, ns).map((o) => this.present(def, o, version)).filter((o) => lsel(o) && fsel(o));
+    let items = this.store.list(def, ns, (o) => lsel(o) && fsel(o)).map((o) => this.present(def, o, version));
     const listMeta: Obj = { resourceVersion: String(this.store.resourceVersion) };
     if (q.continue) {
       let tok: { rv: number; start: string };

@@ -168,7 +168,7 @@ export function startKubelet(server: ApiServer, opts: KubeletOptions = {}): Kube
       const h = hash(tpl);
       const replicas = Number(get(d, 'spec.replicas') ?? 1);
       const rsName = `${d.metadata.name}-${h}`;
-      const owned = server.store.list(dRs, d.metadata.namespace).filter((r) => ownedBy(r, d));
+      const owned = server.store.list(dRs, d.metadata.namespace, (r) => ownedBy(r, d));
       let rs = owned.find((r) => r.metadata.name === rsName);
       const tplWithHash = clone(tpl) as Obj;
       const tm = ((tplWithHash.metadata ??= {}) as Obj);
@@ -178,7 +178,7 @@ export function startKubelet(server: ApiServer, opts: KubeletOptions = {}): Kube
       const wantRs = { apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: rsName, namespace: d.metadata.namespace, labels: { ...(tm.labels as Obj) }, ownerReferences: [ownerRef(dDeploy, d)] }, spec: { replicas, selector: sel, template: tplWithHash } } as unknown as KObj;
       if (!rs || get(rs, 'spec.replicas') !== replicas) rs = write(dRs, rs ? { ...rs, spec: { ...(rs.spec as Obj), replicas } } : wantRs, 'kube-controller-manager');
       for (const old of owned.filter((r) => r.metadata.name !== rsName && get(r, 'spec.replicas') !== 0)) write(dRs, { ...old, spec: { ...(old.spec as Obj), replicas: 0 } } as KObj, 'kube-controller-manager');
-      const pods = server.store.list(dPod, d.metadata.namespace).filter((p) => owned.some((r) => ownedBy(p, r)) || ownedBy(p, rs!));
+      const pods = server.store.list(dPod, d.metadata.namespace, (p) => owned.some((r) => ownedBy(p, r)) || ownedBy(p, rs!));
       const updated = pods.filter((p) => ownedBy(p, rs!));
       const ready = pods.filter(podReady).length;
       const updatedReady = updated.filter(podReady).length;
@@ -232,12 +232,12 @@ export function startKubelet(server: ApiServer, opts: KubeletOptions = {}): Kube
     for (const ds of server.store.list(dDs)) {
       if (ds.metadata.deletionTimestamp) continue;
       const h = hash(get(ds, 'spec.template'));
-      const pods = server.store.list(dPod, ds.metadata.namespace).filter((p) => ownedBy(p, ds));
+      const pods = server.store.list(dPod, ds.metadata.namespace, (p) => ownedBy(p, ds));
       for (const p of pods) if ((p.metadata.labels as Obj | undefined)?.['controller-revision-hash'] !== h || !nodes.includes(String(get(p, 'spec.nodeName')))) api.delete(dPod, p.metadata.namespace, p.metadata.name);
       for (const n of busy(ds) ? [] : nodes) {
         if (!server.store.list(dPod, ds.metadata.namespace).some((p) => ownedBy(p, ds) && get(p, 'spec.nodeName') === n)) makePod(ds, dDs, `${ds.metadata.name}-${randomBytes(3).toString('hex').slice(0, 5)}`, { 'controller-revision-hash': h }, n);
       }
-      const now2 = server.store.list(dPod, ds.metadata.namespace).filter((p) => ownedBy(p, ds));
+      const now2 = server.store.list(dPod, ds.metadata.namespace, (p) => ownedBy(p, ds));
       const ready = now2.filter(podReady).length;
       writeStatus(dDs, ds, { observedGeneration: ds.metadata.generation, desiredNumberScheduled: nodes.length, currentNumberScheduled: now2.length, updatedNumberScheduled: now2.length, numberReady: ready, numberAvailable: ready || undefined, numberUnavailable: nodes.length - ready || undefined, numberMisscheduled: 0 });
     }
@@ -248,7 +248,7 @@ export function startKubelet(server: ApiServer, opts: KubeletOptions = {}): Kube
       if (job.metadata.deletionTimestamp) continue;
       const completions = Number(get(job, 'spec.completions') ?? 1);
       const parallelism = Number(get(job, 'spec.parallelism') ?? 1);
-      const pods = server.store.list(dPod, job.metadata.namespace).filter((p) => ownedBy(p, job));
+      const pods = server.store.list(dPod, job.metadata.namespace, (p) => ownedBy(p, job));
       const succeeded = pods.filter((p) => get(p, 'status.phase') === 'Succeeded').length;
       const active = pods.length - succeeded;
       const uid = String(job.metadata.uid);
@@ -329,7 +329,7 @@ export function startKubelet(server: ApiServer, opts: KubeletOptions = {}): Kube
       const selector = get(svc, 'spec.selector') as Record<string, string> | undefined;
       if (!selector || Object.keys(selector).length === 0) continue;
       const ns = svc.metadata.namespace;
-      const pods = server.store.list(dPod, ns).filter((p) => selectorMatches({ matchLabels: selector }, p.metadata.labels as Record<string, string>) && get(p, 'status.podIP') && !p.metadata.deletionTimestamp);
+      const pods = server.store.list(dPod, ns, (p) => selectorMatches({ matchLabels: selector }, p.metadata.labels as Record<string, string>) && !!get(p, 'status.podIP') && !p.metadata.deletionTimestamp);
       const svcPorts = ((get(svc, 'spec.ports') as Obj[] | undefined) ?? []);
       const portFor = (sp: Obj, p: KObj): number | undefined => {
         const tp = sp.targetPort ?? sp.port;
