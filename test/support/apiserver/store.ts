@@ -44,7 +44,7 @@ export class Store {
     return o && clone(o);
   }
 
-  /** Objects of a resource (in one namespace, or all; only those `filter` keeps), sorted by namespace then name. */
+  /** Objects of a resource (in one namespace, or all; only those `filter` keeps), sorted by namespace then name. `filter` sees the stored object and must not change it. */
   list(def: Pick<ResourceDef, 'group' | 'resource'>, ns?: string, filter?: (o: KObj) => boolean): KObj[] {
     const m = this.data.get(resKey(def));
     if (!m) return [];
