@@ -58,7 +58,7 @@ after(async () => {
 
 const pod = (name: string, labels: Record<string, string> = {}) => JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name, labels }, spec: { containers: [{ name: 'app', image: 'app:1' }] } });
 
-test('a mutating webhook selected by namespace label patches pods created in that namespace only', async () => {
+test('a mutating webhook selected by namespace label patches pods created in that namespace only', { timeout: 20_000 }, async () => {
   const r = await c.request('POST', '/api/v1/namespaces/meshed/pods', { body: pod('p1') });
   assert.equal(r.status, 201, r.body);
   assert.deepEqual(r.json.spec.containers.map((x: any) => x.name), ['app', 'proxy']);
@@ -71,7 +71,7 @@ test('a mutating webhook selected by namespace label patches pods created in tha
   assert.deepEqual(plain.json.spec.containers.map((x: any) => x.name), ['app']);
 });
 
-test('pods the kubelet helper creates for a Deployment go through admission too', async () => {
+test('pods the kubelet helper creates for a Deployment go through admission too', { timeout: 20_000 }, async () => {
   c.server.seed([{ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'meshed' }, spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'app:1' }] } } } }]);
   await kubelet.idle();
   const pods = c.server.api.list(c.server.resource('', 'Pod'), 'meshed', { labelSelector: 'app=web' }).items as any[];
@@ -80,7 +80,7 @@ test('pods the kubelet helper creates for a Deployment go through admission too'
   assert.equal((c.server.store.get(c.server.resource('apps', 'Deployment'), 'meshed', 'web') as any).status.readyReplicas, 2);
 });
 
-test('a validating webhook denial is the request error, with the webhook name and message', async () => {
+test('a validating webhook denial is the request error, with the webhook name and message', { timeout: 20_000 }, async () => {
   const r = await c.request('POST', '/api/v1/namespaces/plain/pods', { body: pod('bad', { deny: 'yes' }) });
   assert.equal(r.status, 403);
   assert.equal(r.json.message, 'admission webhook "deny.test" denied the request: pods labelled deny=yes are not welcome');
@@ -91,7 +91,7 @@ test('a validating webhook denial is the request error, with the webhook name an
   assert.equal(patched.status, 403);
 });
 
-test('an unreachable webhook fails the request with failurePolicy Fail, and is skipped with Ignore', async () => {
+test('an unreachable webhook fails the request with failurePolicy Fail, and is skipped with Ignore', { timeout: 20_000 }, async () => {
   c.server.seed([{ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: 'broken' }, webhooks: [{ name: 'broken.test', failurePolicy: 'Fail', admissionReviewVersions: ['v1'], sideEffects: 'None', rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['configmaps'] }], clientConfig: { service: { namespace: 'nowhere', name: 'gone' } } }] }]);
   const r = await c.request('POST', '/api/v1/namespaces/plain/configmaps', { body: JSON.stringify({ metadata: { name: 'cm' } }) });
   assert.equal(r.status, 500);

@@ -37,8 +37,8 @@ async function statusOf(p: Promise<unknown>): Promise<{ code: number; reason: st
 
 const cm = (name: string, labels: Record<string, string> = {}, data: Record<string, string> = {}) => ({ metadata: { name, labels }, data });
 
-describe('CRUD and lists', () => {
-  test('create, get, list and delete a ConfigMap; uid, creationTimestamp and resourceVersion are set', async () => {
+describe('CRUD and lists', { timeout: 30_000 }, () => {
+  test('create, get, list and delete a ConfigMap; uid, creationTimestamp and resourceVersion are set', { timeout: 20_000 }, async () => {
     const created = await core.createNamespacedConfigMap({ namespace: 'default', body: cm('one', { app: 'a' }, { k: 'v' }) });
     assert.match(created.metadata!.uid!, /^[0-9a-f-]{36}$/);
     assert.ok(created.metadata!.creationTimestamp instanceof Date);
@@ -53,7 +53,7 @@ describe('CRUD and lists', () => {
     assert.equal(s.reason, 'NotFound');
   });
 
-  test('label selectors: =, ==, !=, in, notin, exists, !exists', async () => {
+  test('label selectors: =, ==, !=, in, notin, exists, !exists', { timeout: 20_000 }, async () => {
     await core.createNamespace({ body: { metadata: { name: 'sel' } } });
     await core.createNamespacedConfigMap({ namespace: 'sel', body: cm('a', { tier: 'web', env: 'prod' }) });
     await core.createNamespacedConfigMap({ namespace: 'sel', body: cm('b', { tier: 'db', env: 'dev' }) });
@@ -70,7 +70,7 @@ describe('CRUD and lists', () => {
     assert.equal(bad.code, 400);
   });
 
-  test('field selectors on metadata.name, metadata.namespace and spec/status fields', async () => {
+  test('field selectors on metadata.name, metadata.namespace and spec/status fields', { timeout: 20_000 }, async () => {
     const names = async (fieldSelector: string) => (await core.listConfigMapForAllNamespaces({ fieldSelector })).items.map((i) => `${i.metadata!.namespace}/${i.metadata!.name}`).sort();
     assert.deepEqual(await names('metadata.name=b'), ['sel/b']);
     assert.deepEqual(await names('metadata.namespace=sel,metadata.name!=a'), ['sel/b', 'sel/c']);
@@ -82,7 +82,7 @@ describe('CRUD and lists', () => {
     assert.equal(pending.items.length, 2, 'new pods are Pending');
   });
 
-  test('limit and continue page through a list', async () => {
+  test('limit and continue page through a list', { timeout: 20_000 }, async () => {
     await core.createNamespace({ body: { metadata: { name: 'paging' } } });
     for (let i = 0; i < 5; i++) await core.createNamespacedConfigMap({ namespace: 'paging', body: cm(`cm-${i}`) });
     const seen: string[] = [];
@@ -99,7 +99,7 @@ describe('CRUD and lists', () => {
     assert.deepEqual(seen, ['cm-0', 'cm-1', 'cm-2', 'cm-3', 'cm-4']);
   });
 
-  test('deletecollection deletes what the selector matches', async () => {
+  test('deletecollection deletes what the selector matches', { timeout: 20_000 }, async () => {
     await core.createNamespace({ body: { metadata: { name: 'dc' } } });
     await core.createNamespacedConfigMap({ namespace: 'dc', body: cm('x1', { del: 'yes' }) });
     await core.createNamespacedConfigMap({ namespace: 'dc', body: cm('x2', { del: 'yes' }) });
@@ -109,17 +109,18 @@ describe('CRUD and lists', () => {
     assert.deepEqual(left.items.map((i) => i.metadata!.name), ['keep']);
   });
 
-  test('deleting a namespace deletes its objects, and the namespace goes Terminating first', async () => {
+  test('deleting a namespace deletes its objects, and the namespace goes Terminating first', { timeout: 20_000 }, async () => {
     await core.createNamespace({ body: { metadata: { name: 'doomed' } } });
     await core.createNamespacedConfigMap({ namespace: 'doomed', body: cm('inside') });
     const ns = await core.deleteNamespace({ name: 'doomed' });
     assert.equal((ns as k8s.V1Namespace).status?.phase, 'Terminating');
-    await waitFor(async () => (await statusOf(core.readNamespace({ name: 'doomed' }))).code === 404);
+    await c.server.until(() => !c.server.store.get({ group: '', resource: 'namespaces' }, undefined, 'doomed'), 5000, 'namespace doomed to be removed');
+    assert.equal((await statusOf(core.readNamespace({ name: 'doomed' }))).code, 404);
     const s = await statusOf(core.readNamespacedConfigMap({ name: 'inside', namespace: 'doomed' }));
     assert.equal(s.code, 404);
   });
 
-  test('deleting a Deployment garbage-collects what it owns; Orphan keeps it', async () => {
+  test('deleting a Deployment garbage-collects what it owns; Orphan keeps it', { timeout: 20_000 }, async () => {
     const d = await apps.createNamespacedDeployment({ namespace: 'default', body: deployment('gc') });
     const owned = { metadata: { name: 'gc-rs', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'gc', uid: d.metadata!.uid!, controller: true }] }, spec: { selector: { matchLabels: { app: 'gc' } }, template: d.spec!.template } };
     await apps.createNamespacedReplicaSet({ namespace: 'default', body: owned });
@@ -133,7 +134,7 @@ describe('CRUD and lists', () => {
     assert.deepEqual(rs.metadata!.ownerReferences, []);
   });
 
-  test('generation is bumped on spec changes only; status subresource is separate', async () => {
+  test('generation is bumped on spec changes only; status subresource is separate', { timeout: 20_000 }, async () => {
     const d = await apps.createNamespacedDeployment({ namespace: 'default', body: { ...deployment('gen'), status: { replicas: 9 } } });
     assert.equal(d.metadata!.generation, 1);
     assert.equal(d.status?.replicas, undefined, 'status is dropped on create');
@@ -151,7 +152,7 @@ describe('CRUD and lists', () => {
     assert.equal(ignored.status!.readyReplicas, 3, 'a PUT on the main resource keeps status');
   });
 
-  test('Services get a cluster IP; dryRun=All stores nothing', async () => {
+  test('Services get a cluster IP; dryRun=All stores nothing', { timeout: 20_000 }, async () => {
     const svc = await core.createNamespacedService({ namespace: 'default', body: { metadata: { name: 'web' }, spec: { selector: { app: 'web' }, ports: [{ port: 80 }] } } });
     assert.match(svc.spec!.clusterIP!, /^10\.96\.\d+\.\d+$/);
     assert.equal(svc.spec!.ports![0]!.protocol, 'TCP');
@@ -161,13 +162,13 @@ describe('CRUD and lists', () => {
   });
 });
 
-describe('errors in the Status shape', () => {
-  test('NotFound 404', async () => {
+describe('errors in the Status shape', { timeout: 30_000 }, () => {
+  test('NotFound 404', { timeout: 20_000 }, async () => {
     const s = await statusOf(apps.readNamespacedDeployment({ name: 'nope', namespace: 'default' }));
     assert.deepEqual(s, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'deployments.apps "nope" not found', reason: 'NotFound', details: { name: 'nope', group: 'apps', kind: 'deployments' }, code: 404 });
   });
 
-  test('AlreadyExists 409', async () => {
+  test('AlreadyExists 409', { timeout: 20_000 }, async () => {
     await core.createNamespacedConfigMap({ namespace: 'default', body: cm('dup') });
     const s = await statusOf(core.createNamespacedConfigMap({ namespace: 'default', body: cm('dup') }));
     assert.equal(s.code, 409);
@@ -175,7 +176,7 @@ describe('errors in the Status shape', () => {
     assert.equal(s.message, 'configmaps "dup" already exists');
   });
 
-  test('Conflict 409 on a stale resourceVersion', async () => {
+  test('Conflict 409 on a stale resourceVersion', { timeout: 20_000 }, async () => {
     const v1 = await core.createNamespacedConfigMap({ namespace: 'default', body: cm('rv', {}, { n: '1' }) });
     await core.replaceNamespacedConfigMap({ name: 'rv', namespace: 'default', body: { ...v1, data: { n: '2' } } });
     const s = await statusOf(core.replaceNamespacedConfigMap({ name: 'rv', namespace: 'default', body: { ...v1, data: { n: '3' } } }));
@@ -184,7 +185,7 @@ describe('errors in the Status shape', () => {
     assert.equal(s.message, 'Operation cannot be fulfilled on configmaps "rv": the object has been modified; please apply your changes to the latest version and try again');
   });
 
-  test('Invalid 422 for a missing or malformed name', async () => {
+  test('Invalid 422 for a missing or malformed name', { timeout: 20_000 }, async () => {
     const missing = await statusOf(core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: {} } as any }));
     assert.equal(missing.code, 422);
     assert.equal(missing.reason, 'Invalid');
@@ -195,13 +196,13 @@ describe('errors in the Status shape', () => {
     assert.deepEqual(bad.details.causes.map((x: any) => x.field), ['metadata.name']);
   });
 
-  test('creating in a missing namespace is NotFound for the namespace', async () => {
+  test('creating in a missing namespace is NotFound for the namespace', { timeout: 20_000 }, async () => {
     const s = await statusOf(core.createNamespacedConfigMap({ namespace: 'ghost', body: cm('x') }));
     assert.equal(s.code, 404);
     assert.equal(s.message, 'namespaces "ghost" not found');
   });
 
-  test('Forbidden 403 with the RBAC message; Unauthorized 401 for an unknown token', async () => {
+  test('Forbidden 403 with the RBAC message; Unauthorized 401 for an unknown token', { timeout: 20_000 }, async () => {
     const token = c.server.addUser('jane', [{ verbs: ['get', 'list'], apiGroups: [''], resources: ['configmaps'], namespaces: ['default'] }]);
     const jkc = new k8s.KubeConfig();
     jkc.loadFromFile(c.kubeconfigFor(token));
@@ -226,12 +227,12 @@ describe('errors in the Status shape', () => {
   });
 });
 
-describe('patches and server-side apply', () => {
+describe('patches and server-side apply', { timeout: 30_000 }, () => {
   const merge = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
   const smp = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch);
   const jsonp = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch);
 
-  test('strategic merge patch merges containers by name; merge patch replaces the list', async () => {
+  test('strategic merge patch merges containers by name; merge patch replaces the list', { timeout: 20_000 }, async () => {
     const body = deployment('smp');
     body.spec.template.spec.containers.push({ name: 'sidecar', image: 'envoy:1' } as any);
     await apps.createNamespacedDeployment({ namespace: 'default', body });
@@ -243,7 +244,7 @@ describe('patches and server-side apply', () => {
     assert.deepEqual(m.spec!.template.spec!.containers.map((x) => x.name), ['only']);
   });
 
-  test('JSON patch add/replace/remove and a failing test op', async () => {
+  test('JSON patch add/replace/remove and a failing test op', { timeout: 20_000 }, async () => {
     await core.createNamespacedConfigMap({ namespace: 'default', body: cm('jp', {}, { a: '1' }) });
     const p = await core.patchNamespacedConfigMap({ name: 'jp', namespace: 'default', body: [{ op: 'add', path: '/data/b', value: '2' }, { op: 'replace', path: '/data/a', value: '9' }, { op: 'remove', path: '/data/b' }] }, jsonp);
     assert.deepEqual(p.data, { a: '9' });
@@ -251,7 +252,7 @@ describe('patches and server-side apply', () => {
     assert.equal(s.code, 422);
   });
 
-  test('server-side apply creates, records managedFields, conflicts with another manager, and force takes over', async () => {
+  test('server-side apply creates, records managedFields, conflicts with another manager, and force takes over', { timeout: 20_000 }, async () => {
     const cfg = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'ssa', namespace: 'default' }, data: { owner: 'mesh', shared: 'x' } };
     const created: any = await objects.patch(cfg, undefined, undefined, 'mesh', undefined, k8s.PatchStrategy.ServerSideApply);
     assert.deepEqual(created.data, cfg.data);
@@ -260,6 +261,13 @@ describe('patches and server-side apply', () => {
     assert.equal(mf[0]!.manager, 'mesh');
     assert.equal(mf[0]!.operation, 'Apply');
     assert.deepEqual(mf[0]!.fieldsV1, { 'f:data': { 'f:owner': {}, 'f:shared': {} } });
+
+    // Re-applying the same configuration is a no-op: same resourceVersion, managedFields untouched.
+    const again0: any = await objects.patch(cfg, undefined, undefined, 'mesh', undefined, k8s.PatchStrategy.ServerSideApply);
+    assert.equal(again0.metadata.resourceVersion, created.metadata.resourceVersion);
+    assert.deepEqual(again0.metadata.managedFields, created.metadata.managedFields);
+    const put = await core.replaceNamespacedConfigMap({ name: 'ssa', namespace: 'default', body: again0 });
+    assert.equal(put.metadata!.resourceVersion, created.metadata.resourceVersion, 'an unchanged PUT is a no-op too');
 
     // Same value from another manager: shared ownership, no conflict.
     await objects.patch({ ...cfg, data: { shared: 'x' } }, undefined, undefined, 'other', undefined, k8s.PatchStrategy.ServerSideApply);
@@ -278,7 +286,7 @@ describe('patches and server-side apply', () => {
     assert.deepEqual(again.data, { shared: 'x' }, 'mesh still owns shared');
   });
 
-  test('apply conflicts with an Update manager name the manager, API version and time', async () => {
+  test('apply conflicts with an Update manager name the manager, API version and time', { timeout: 20_000 }, async () => {
     await apps.createNamespacedDeployment({ namespace: 'default', body: deployment('ssa-dep'), fieldManager: 'installer' });
     const cfg = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'ssa-dep', namespace: 'default' }, spec: { replicas: 5 } };
     const s = await statusOf(objects.patch(cfg, undefined, undefined, 'mesh', undefined, k8s.PatchStrategy.ServerSideApply));
@@ -292,8 +300,8 @@ describe('patches and server-side apply', () => {
   });
 });
 
-describe('watch and informers', () => {
-  test('a watch from a resourceVersion sees ADDED, MODIFIED and DELETED in order', async () => {
+describe('watch and informers', { timeout: 30_000 }, () => {
+  test('a watch from a resourceVersion sees ADDED, MODIFIED and DELETED in order', { timeout: 20_000 }, async () => {
     await core.createNamespace({ body: { metadata: { name: 'w' } } });
     const list = await core.listNamespacedConfigMap({ namespace: 'w' });
     const events: string[] = [];
@@ -310,7 +318,7 @@ describe('watch and informers', () => {
     assert.deepEqual(events, ['ADDED a {"v":"1"}', 'MODIFIED a {"v":"2"}', 'DELETED a {"v":"2"}']);
   });
 
-  test('a watch with a label selector turns label changes into ADDED/DELETED', async () => {
+  test('a watch with a label selector turns label changes into ADDED/DELETED', { timeout: 20_000 }, async () => {
     const list = await core.listNamespacedConfigMap({ namespace: 'w' });
     const events: string[] = [];
     const done = deferred();
@@ -326,7 +334,7 @@ describe('watch and informers', () => {
     assert.deepEqual(events, ['ADDED lab', 'DELETED lab']);
   });
 
-  test('a watch from a compacted resourceVersion gets an ERROR event with 410 Expired', async () => {
+  test('a watch from a compacted resourceVersion gets an ERROR event with 410 Expired', { timeout: 20_000 }, async () => {
     c.server.store.compact();
     await core.createNamespacedConfigMap({ namespace: 'w', body: cm('after-compaction') });
     const got = deferred<any>();
@@ -339,7 +347,7 @@ describe('watch and informers', () => {
     assert.match(status.message, /^too old resource version: 1 \(\d+\)$/);
   });
 
-  test('bookmarks arrive when allowed', async () => {
+  test('bookmarks arrive when allowed', { timeout: 20_000 }, async () => {
     c.server.bookmarkIntervalMs = 20;
     const got = deferred<any>();
     const ctl = await new k8s.Watch(kc).watch('/api/v1/namespaces/w/configmaps', { allowWatchBookmarks: true, resourceVersion: String(c.server.store.resourceVersion) }, (type, obj) => {
@@ -352,7 +360,7 @@ describe('watch and informers', () => {
     assert.ok(Number(b.metadata.resourceVersion) > 0);
   });
 
-  test('an informer lists, watches, and recovers from dropped watches and a server restart', async () => {
+  test('an informer lists, watches, and recovers from dropped watches and a server restart', { timeout: 20_000 }, async () => {
     await core.createNamespace({ body: { metadata: { name: 'inf' } } });
     await core.createNamespacedConfigMap({ namespace: 'inf', body: cm('pre') });
     const inf = k8s.makeInformer(kc, '/api/v1/namespaces/inf/configmaps', () => core.listNamespacedConfigMap({ namespace: 'inf' }));
@@ -390,8 +398,8 @@ describe('watch and informers', () => {
   });
 });
 
-describe('reviews, CRDs, faults and pod proxy', () => {
-  test('SelfSubjectAccessReview and SelfSubjectRulesReview answer from the rules; deny takes a verb away', async () => {
+describe('reviews, CRDs, faults and pod proxy', { timeout: 30_000 }, () => {
+  test('SelfSubjectAccessReview and SelfSubjectRulesReview answer from the rules; deny takes a verb away', { timeout: 20_000 }, async () => {
     const authz = kc.makeApiClient(k8s.AuthorizationV1Api);
     const can = async (verb: string, resource: string, namespace?: string) =>
       (await authz.createSelfSubjectAccessReview({ body: { spec: { resourceAttributes: { verb, resource, namespace, group: '' } } } })).status!.allowed;
@@ -410,7 +418,7 @@ describe('reviews, CRDs, faults and pod proxy', () => {
     assert.ok(!other.status!.resourceRules.some((r) => r.verbs.includes('list') && r.resources?.includes('*')));
   });
 
-  test('TokenReview authenticates registered tokens and checks audiences', async () => {
+  test('TokenReview authenticates registered tokens and checks audiences', { timeout: 20_000 }, async () => {
     const authn = kc.makeApiClient(k8s.AuthenticationV1Api);
     const sa = c.server.auth.addServiceAccountToken('shop', 'web', { audiences: ['mesh-ca'], podName: 'web-1' });
     const ok = await authn.createTokenReview({ body: { spec: { token: sa, audiences: ['mesh-ca'] } } });
@@ -425,7 +433,7 @@ describe('reviews, CRDs, faults and pod proxy', () => {
     assert.notEqual(unknown.status!.authenticated, true);
   });
 
-  test('a CRD is Established and its kinds are served in every version, with a status subresource', async () => {
+  test('a CRD is Established and its kinds are served in every version, with a status subresource', { timeout: 20_000 }, async () => {
     const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
     const crd = await ext.createCustomResourceDefinition({ body: widgetCrd });
     assert.ok(crd.status!.conditions!.some((x) => x.type === 'Established' && x.status === 'True'));
@@ -443,7 +451,7 @@ describe('reviews, CRDs, faults and pod proxy', () => {
     assert.equal(s.code, 404);
   });
 
-  test('faults: fail a verb on a resource n times, then succeed', async () => {
+  test('faults: fail a verb on a resource n times, then succeed', { timeout: 20_000 }, async () => {
     c.server.addFault({ verb: 'list', resource: 'services', code: 503, times: 2 });
     assert.equal((await statusOf(core.listNamespacedService({ namespace: 'default' }))).reason, 'ServiceUnavailable');
     assert.equal((await statusOf(core.listNamespacedService({ namespace: 'default' }))).code, 503);
@@ -455,7 +463,7 @@ describe('reviews, CRDs, faults and pod proxy', () => {
     await core.readNamespacedConfigMap({ name: 'faulty', namespace: 'default' });
   });
 
-  test('a stopped server refuses connections and serves the same data after restart', async () => {
+  test('a stopped server refuses connections and serves the same data after restart', { timeout: 20_000 }, async () => {
     await core.createNamespacedConfigMap({ namespace: 'default', body: cm('persist', {}, { kept: 'yes' }) });
     await c.server.stop();
     await assert.rejects(core.readNamespacedConfigMap({ name: 'persist', namespace: 'default' }), /ECONNREFUSED/);
@@ -465,7 +473,7 @@ describe('reviews, CRDs, faults and pod proxy', () => {
     assert.deepEqual(got.data, { kept: 'yes' });
   });
 
-  test('pod proxy reaches the handler registered for the pod and is authorized as pods/proxy', async () => {
+  test('pod proxy reaches the handler registered for the pod and is authorized as pods/proxy', { timeout: 20_000 }, async () => {
     await core.createNamespacedPod({ namespace: 'default', body: { metadata: { name: 'envoy-pod' }, spec: { containers: [{ name: 'c', image: 'x' }] } } });
     c.server.setPodProxy('default', 'envoy-pod', (r) => (r.path === '/stats/prometheus' ? `# port ${r.port}\nenvoy_cluster_upstream_rq_total 7\n` : { status: 404, body: 'no such path' }));
     const text = await core.connectGetNamespacedPodProxyWithPath({ name: 'envoy-pod:15090', namespace: 'default', path: 'stats/prometheus' });
@@ -489,6 +497,8 @@ function deployment(name: string) {
   };
 }
 
+// client-node's typed models spell x-kubernetes-* keys with underscores; the YAML spelling
+// ('x-kubernetes-preserve-unknown-fields') is silently dropped when it serializes a CRD.
 const widgetCrd = {
   metadata: { name: 'widgets.test.mesh.dev' },
   spec: {
@@ -496,8 +506,8 @@ const widgetCrd = {
     scope: 'Namespaced',
     names: { plural: 'widgets', singular: 'widget', kind: 'Widget', shortNames: ['wd'] },
     versions: [
-      { name: 'v1', served: true, storage: true, subresources: { status: {} }, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } },
-      { name: 'v1beta1', served: true, storage: false, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } },
+      { name: 'v1', served: true, storage: true, subresources: { status: {} }, schema: { openAPIV3Schema: { type: 'object', x_kubernetes_preserve_unknown_fields: true } } },
+      { name: 'v1beta1', served: true, storage: false, schema: { openAPIV3Schema: { type: 'object', x_kubernetes_preserve_unknown_fields: true } } },
     ],
   },
 };
@@ -506,12 +516,4 @@ function deferred<T = void>() {
   let resolve!: (v: T) => void;
   const promise = new Promise<T>((r) => (resolve = r));
   return { promise, resolve };
-}
-
-async function waitFor(cond: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) assert.fail('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }

@@ -68,8 +68,8 @@ metadata: {name: web-config, namespace: default}
 data: {mode: blue}
 `;
 
-describe('kubectl against the test API server', { skip }, () => {
-  test('kubectl version and get show the server and tables like a real cluster', async () => {
+describe('kubectl against the test API server', { skip, timeout: 60_000 }, () => {
+  test('kubectl version and get show the server and tables like a real cluster', { timeout: 30_000 }, async () => {
     const v = await kubectl(['version', '-o', 'json']);
     assert.equal(v.code, 0, v.stderr);
     assert.equal(JSON.parse(v.stdout).serverVersion.gitVersion, 'v1.32.0');
@@ -85,7 +85,7 @@ describe('kubectl against the test API server', { skip }, () => {
     assert.equal(missing.stderr.trim(), 'Error from server (NotFound): deployments.apps "nope" not found');
   });
 
-  test('kubectl apply (client-side) creates, reports unchanged, configures with a strategic merge patch, and prunes a removed container', async () => {
+  test('kubectl apply (client-side) creates, reports unchanged, configures with a strategic merge patch, and prunes a removed container', { timeout: 30_000 }, async () => {
     const f = file('web.yaml', deploymentYaml('nginx:1'));
     const first = await kubectl(['apply', '-f', f]);
     assert.equal(first.code, 0, first.stderr);
@@ -100,6 +100,10 @@ describe('kubectl against the test API server', { skip }, () => {
     const patch = c.server.requests.slice(before).find((r) => r.method === 'PATCH' && r.resource === 'deployments');
     assert.equal(patch?.contentType, 'application/strategic-merge-patch+json');
     assert.match(patch!.query, /fieldManager=kubectl-client-side-apply/);
+    // kubectl read the OpenAPI v3 index, found fieldValidation on PATCH, and let the server validate
+    // (with /openapi/v2 answering 404, which it tolerates).
+    assert.ok(c.server.requests.slice(before).some((r) => r.path === '/openapi/v3' && r.code === 200));
+    assert.match(patch!.query, /fieldValidation=Strict/);
 
     const dep = c.server.store.get({ group: 'apps', resource: 'deployments' }, 'default', 'web') as any;
     assert.deepEqual(dep.spec.template.spec.containers.map((x: any) => `${x.name}=${x.image}`), ['web=nginx:2'], 'the sidecar removed from the file is removed (three-way merge)');
@@ -110,7 +114,7 @@ describe('kubectl against the test API server', { skip }, () => {
     assert.match(got.stdout, /^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE\nweb\s+0\/2\s+0\s+0\s+\d+s$/);
   });
 
-  test('kubectl apply --server-side applies, conflicts with another manager (exit 1), and --force-conflicts takes over', async () => {
+  test('kubectl apply --server-side applies, conflicts with another manager (exit 1), and --force-conflicts takes over', { timeout: 30_000 }, async () => {
     const f = file('ssa.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa, namespace: default}\ndata: {color: red}\n');
     const first = await kubectl(['apply', '--server-side', '-f', f]);
     assert.equal(first.code, 0, first.stderr);
@@ -128,7 +132,7 @@ describe('kubectl against the test API server', { skip }, () => {
     assert.equal(color.stdout, 'blue');
   });
 
-  test('kubectl delete removes objects and fails with NotFound for missing ones', async () => {
+  test('kubectl delete removes objects and fails with NotFound for missing ones', { timeout: 30_000 }, async () => {
     await kubectl(['apply', '-f', file('del.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: gone, namespace: default}\n')]);
     const del = await kubectl(['delete', 'configmap', 'gone']);
     assert.equal(del.code, 0, del.stderr);
@@ -146,7 +150,7 @@ describe('kubectl against the test API server', { skip }, () => {
     assert.equal(c.server.store.get({ group: '', resource: 'configmaps' }, 'temp', 'inside'), undefined);
   });
 
-  test('kubectl get -w prints the table and then a line per event', async () => {
+  test('kubectl get -w prints the table and then a line per event', { timeout: 30_000 }, async () => {
     await kubectl(['create', 'namespace', 'watched']);
     const child = spawn('kubectl', ['--kubeconfig', c.kubeconfigPath, 'get', 'configmaps', '-n', 'watched', '-w', '--output-watch-events'], { env: { HOME: dir, PATH: process.env.PATH ?? '' } });
     const lines: string[] = [];
@@ -161,7 +165,7 @@ describe('kubectl against the test API server', { skip }, () => {
     });
     try {
       // Start changing things once the watch is open on the server.
-      while (c.server.openWatches === 0) await new Promise((r) => setTimeout(r, 20));
+      await c.server.watchesOpen();
       const cm = c.server.resource('', 'ConfigMap');
       c.server.api.create(cm, 'watched', { metadata: { name: 'w1' }, data: { a: '1' } });
       c.server.api.patch(cm, 'watched', 'w1', 'application/merge-patch+json', { data: { b: '2' } });
@@ -174,7 +178,7 @@ describe('kubectl against the test API server', { skip }, () => {
     assert.deepEqual(lines.slice(1, 4).map((l) => l.split(/\s+/).slice(0, 3).join(' ')), ['ADDED w1 1', 'MODIFIED w1 2', 'DELETED w1 2']);
   });
 
-  test('kubectl auth can-i answers yes (exit 0) and no (exit 1) from the rules', async () => {
+  test('kubectl auth can-i answers yes (exit 0) and no (exit 1) from the rules', { timeout: 30_000 }, async () => {
     const yes = await kubectl(['auth', 'can-i', 'delete', 'pods', '-n', 'default']);
     assert.equal(yes.code, 0);
     assert.equal(yes.stdout.trim(), 'yes');
@@ -186,12 +190,27 @@ describe('kubectl against the test API server', { skip }, () => {
     const no = await kubectl(['auth', 'can-i', 'delete', 'pods', '-n', 'default'], { kubeconfig: kc });
     assert.equal(no.code, 1);
     assert.equal(no.stdout.trim(), 'no');
+    // The admin may impersonate: --as checks another user's permissions.
+    const asReader = await kubectl(['auth', 'can-i', 'delete', 'pods', '-n', 'default', '--as', 'reader']);
+    assert.equal(asReader.code, 1);
+    assert.equal(asReader.stdout.trim(), 'no');
+    const readerAsAdmin = await kubectl(['get', 'pods', '--as', 'admin'], { kubeconfig: kc });
+    assert.equal(readerAsAdmin.code, 1);
+    assert.equal(readerAsAdmin.stderr.trim(), 'Error from server (Forbidden): users "admin" is forbidden: User "reader" cannot impersonate resource "users" in API group "" at the cluster scope');
     const forbidden = await kubectl(['get', 'deployments', '-n', 'default'], { kubeconfig: kc });
     assert.equal(forbidden.code, 1);
     assert.equal(forbidden.stderr.trim(), 'Error from server (Forbidden): deployments.apps is forbidden: User "reader" cannot list resource "deployments" in API group "apps" in the namespace "default"');
   });
 
-  test('kubectl logs prints what the test registered for the container', async () => {
+  test('kubectl retries a throttled request (429 with Retry-After) and succeeds', { timeout: 30_000 }, async () => {
+    c.server.addFault({ verb: 'list', resource: 'configmaps', namespace: 'kube-public', code: 429, message: 'Too many requests, please try again later.', retryAfterSeconds: 0, times: 2 });
+    const r = await kubectl(['get', 'configmaps', '-n', 'kube-public']);
+    assert.equal(r.code, 0, r.stderr);
+    const throttled = c.server.requests.filter((x) => x.resource === 'configmaps' && x.namespace === 'kube-public' && x.code === 429);
+    assert.equal(throttled.length, 2);
+  });
+
+  test('kubectl logs prints what the test registered for the container', { timeout: 30_000 }, async () => {
     c.server.seed([{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'talker', namespace: 'default' }, spec: { containers: [{ name: 'app', image: 'a' }, { name: 'proxy', image: 'p' }] } }]);
     c.server.setPodLogs('default', 'talker', 'proxy', 'line 1\nline 2\nline 3\n');
     const r = await kubectl(['logs', 'talker', '-c', 'proxy', '--tail=2']);
@@ -199,7 +218,7 @@ describe('kubectl against the test API server', { skip }, () => {
     assert.equal(r.stdout, 'line 2\nline 3');
   });
 
-  test('kubectl serves custom resources once their CRD is established', async () => {
+  test('kubectl serves custom resources once their CRD is established', { timeout: 30_000 }, async () => {
     const crd = `apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
 metadata: {name: gadgets.test.mesh.dev}

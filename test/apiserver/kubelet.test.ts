@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { execa } from 'execa';
 import { startApiServer, startKubelet, type Kubelet, type TestCluster } from '../support/kube.ts';
 
+const kubectlMissing = !!spawnSync('kubectl', ['version', '--client']).error;
 let c: TestCluster;
 let kubelet: Kubelet;
 before(async () => {
@@ -29,7 +30,7 @@ const deploy = (name: string, replicas: number, image = 'app:1', labels: Record<
 const get = (group: string, kind: string, name: string, ns: string | undefined = 'default') => c.server.store.get(c.server.resource(group, kind), ns, name) as any;
 const pods = (selector: (p: any) => boolean) => c.server.store.list(c.server.resource('', 'Pod'), 'default').filter(selector) as any[];
 
-test('a Deployment gets a ReplicaSet, ready pods with IPs and owner references, and a complete status', async () => {
+test('a Deployment gets a ReplicaSet, ready pods with IPs and owner references, and a complete status', { timeout: 20_000 }, async () => {
   c.server.seed([deploy('web', 3)]);
   await kubelet.idle();
   const d = get('apps', 'Deployment', 'web');
@@ -50,7 +51,7 @@ test('a Deployment gets a ReplicaSet, ready pods with IPs and owner references, 
   assert.equal(new Set(ps.map((p) => p.status.podIP)).size, 3, 'distinct IPs');
 });
 
-test('a template change rolls out a new ReplicaSet and scales the old one to zero', async () => {
+test('a template change rolls out a new ReplicaSet and scales the old one to zero', { timeout: 20_000 }, async () => {
   const before = get('apps', 'Deployment', 'web');
   c.server.seed([deploy('web', 3, 'app:2')]);
   await kubelet.idle();
@@ -62,7 +63,7 @@ test('a template change rolls out a new ReplicaSet and scales the old one to zer
   assert.ok(pods((p) => p.metadata.labels.app === 'web').every((p) => p.spec.containers[0].image === 'app:2'));
 });
 
-test('pods matching notReadySelector run but never become ready; the Deployment stays unavailable', async () => {
+test('pods matching notReadySelector run but never become ready; the Deployment stays unavailable', { timeout: 20_000 }, async () => {
   c.server.seed([deploy('slow', 2, 'app:1', { ready: 'never' })]);
   await kubelet.idle();
   const d = get('apps', 'Deployment', 'slow');
@@ -75,7 +76,22 @@ test('pods matching notReadySelector run but never become ready; the Deployment 
   assert.equal(get('apps', 'Deployment', 'slow').status.readyReplicas, 2);
 });
 
-test('Services get Endpoints and an EndpointSlice from the selected pods, with named target ports resolved', async () => {
+test('a rollout that cannot become ready fails after progressDeadlineSeconds, as kubectl rollout status reports', { timeout: 20_000 }, async () => {
+  const d = deploy('stuck', 1, 'app:1', { ready: 'never' });
+  (d.spec as any).progressDeadlineSeconds = 1;
+  kubelet.setReady((p) => (p.metadata.labels as Record<string, string> | undefined)?.ready !== 'never');
+  c.server.seed([d]);
+  const progressing = () => get('apps', 'Deployment', 'stuck')?.status?.conditions?.find((x: any) => x.type === 'Progressing');
+  await c.server.until(() => progressing()?.reason === 'ProgressDeadlineExceeded', 5000, 'the progress deadline');
+  assert.equal(progressing().status, 'False');
+  if (!kubectlMissing) {
+    const r = await execa('kubectl', ['--kubeconfig', c.kubeconfigPath, 'rollout', 'status', 'deployment/stuck', '--timeout=10s'], { env: { HOME: '/nonexistent', PATH: process.env.PATH ?? '' }, extendEnv: false, reject: false });
+    assert.equal(r.exitCode, 1);
+    assert.match(r.stderr, /deployment "stuck" exceeded its progress deadline/);
+  }
+});
+
+test('Services get Endpoints and an EndpointSlice from the selected pods, with named target ports resolved', { timeout: 20_000 }, async () => {
   c.server.seed([{ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' }, spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } }]);
   await kubelet.idle();
   const ep = get('', 'Endpoints', 'web');
@@ -90,7 +106,7 @@ test('Services get Endpoints and an EndpointSlice from the selected pods, with n
   assert.equal(get('', 'Endpoints', 'web').subsets[0].addresses.length, 1, 'endpoints follow scale-down');
 });
 
-test('StatefulSets get ordinal pods and DaemonSets one pod per node', async () => {
+test('StatefulSets get ordinal pods and DaemonSets one pod per node', { timeout: 20_000 }, async () => {
   c.server.seed([
     { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'db', namespace: 'default' }, spec: { replicas: 2, serviceName: 'db', selector: { matchLabels: { app: 'db' } }, template: { metadata: { labels: { app: 'db' } }, spec: { containers: [{ name: 'db', image: 'pg' }] } } } },
     { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'agent', namespace: 'default' }, spec: { selector: { matchLabels: { app: 'agent' } }, template: { metadata: { labels: { app: 'agent' } }, spec: { containers: [{ name: 'a', image: 'agent' }] } } } },
@@ -102,7 +118,38 @@ test('StatefulSets get ordinal pods and DaemonSets one pod per node', async () =
   assert.equal(get('apps', 'DaemonSet', 'agent').status.numberReady, 2);
 });
 
-test('kubectl rollout status sees the rollout complete', { skip: spawnSync('kubectl', ['version', '--client']).error ? 'kubectl is not on PATH' : false }, async () => {
+test('native sidecar init containers run and count as ready; other init containers completed', { timeout: 20_000 }, async () => {
+  c.server.seed([{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'sidecar', namespace: 'default' }, spec: { initContainers: [{ name: 'init', image: 'i' }, { name: 'proxy', image: 'p', restartPolicy: 'Always' }], containers: [{ name: 'app', image: 'a' }] } }]);
+  await kubelet.idle();
+  const p = get('', 'Pod', 'sidecar');
+  assert.deepEqual(p.status.initContainerStatuses.map((s: any) => `${s.name}:${Object.keys(s.state)[0]}:${s.ready}`), ['init:terminated:true', 'proxy:running:true']);
+});
+
+test('Jobs run their pods to completion and become Complete', { timeout: 20_000 }, async () => {
+  c.server.seed([{ apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'migrate', namespace: 'default' }, spec: { completions: 2, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'm', image: 'm' }] } } } }]);
+  await kubelet.idle();
+  const job = get('batch', 'Job', 'migrate');
+  assert.equal(job.status.succeeded, 2);
+  assert.ok(job.status.conditions.some((x: any) => x.type === 'Complete' && x.status === 'True'));
+  const ps = pods((p) => p.metadata.labels?.['job-name'] === 'migrate');
+  assert.equal(ps.length, 2);
+  assert.ok(ps.every((p) => p.status.phase === 'Succeeded'));
+});
+
+test('pods the ignore option selects keep the status a test gave them', { timeout: 20_000 }, async () => {
+  kubelet.stop();
+  const k2 = startKubelet(c.server, { nodes: ['node-a', 'node-b'], ignore: (p) => p.metadata.name === 'crashy' });
+  try {
+    c.server.seed([{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'crashy', namespace: 'default' }, spec: { nodeName: 'node-a', containers: [{ name: 'c', image: 'c' }] }, status: { phase: 'Running', containerStatuses: [{ name: 'c', ready: false, restartCount: 7, state: { waiting: { reason: 'CrashLoopBackOff' } } }] } }]);
+    await k2.idle();
+    assert.equal(get('', 'Pod', 'crashy').status.containerStatuses[0].state.waiting.reason, 'CrashLoopBackOff');
+  } finally {
+    k2.stop();
+    kubelet = startKubelet(c.server, { nodes: ['node-a', 'node-b'] });
+  }
+});
+
+test('kubectl rollout status sees the rollout complete', { skip: kubectlMissing ? 'kubectl is not on PATH' : false }, async () => {
   // Async: the server runs in this process, so kubectl must not block the event loop.
   const r = await execa('kubectl', ['--kubeconfig', c.kubeconfigPath, 'rollout', 'status', 'deployment/web', '--timeout=10s'], { env: { HOME: '/nonexistent', PATH: process.env.PATH ?? '' }, extendEnv: false, reject: false });
   assert.equal(r.exitCode, 0, r.stderr);

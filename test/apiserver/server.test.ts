@@ -13,8 +13,8 @@ before(async () => {
 });
 after(() => c.stop());
 
-describe('protocol', () => {
-  test('aggregated-discovery Accept headers get the legacy APIGroupList as application/json', async () => {
+describe('protocol', { timeout: 30_000 }, () => {
+  test('aggregated-discovery Accept headers get the legacy APIGroupList as application/json', { timeout: 20_000 }, async () => {
     const r = await c.request('GET', '/apis', { headers: { Accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json' } });
     assert.equal(r.status, 200);
     assert.equal(r.headers['content-type'], 'application/json');
@@ -23,7 +23,7 @@ describe('protocol', () => {
     assert.deepEqual(apps.preferredVersion, { groupVersion: 'apps/v1', version: 'v1' });
   });
 
-  test('resource lists carry verbs, namespaced, kind, shortNames and subresources', async () => {
+  test('resource lists carry verbs, namespaced, kind, shortNames and subresources', { timeout: 20_000 }, async () => {
     const r = await c.request('GET', '/api/v1');
     const byName = new Map(r.json.resources.map((x: any) => [x.name, x]));
     assert.deepEqual(byName.get('pods'), { name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'], shortNames: ['po'], categories: ['all'], storageVersionHash: (byName.get('pods') as any).storageVersionHash });
@@ -35,7 +35,7 @@ describe('protocol', () => {
     assert.equal(unknown.json.message, 'the server could not find the requested resource');
   });
 
-  test('method not allowed, unsupported patch type and expired continue tokens get their codes', async () => {
+  test('method not allowed, unsupported patch type and expired continue tokens get their codes', { timeout: 20_000 }, async () => {
     const put = await c.request('PUT', '/api/v1/namespaces/shop/configmaps', { body: '{}' });
     assert.equal(put.status, 405);
     assert.equal(put.json.reason, 'MethodNotAllowed');
@@ -51,7 +51,7 @@ describe('protocol', () => {
     assert.equal(expired.json.reason, 'Expired');
   });
 
-  test('a TokenRequest token is accepted by TokenReview with its audiences', async () => {
+  test('a TokenRequest token is accepted by TokenReview with its audiences', { timeout: 20_000 }, async () => {
     await c.request('POST', '/api/v1/namespaces/shop/serviceaccounts', { body: JSON.stringify({ metadata: { name: 'proxy' } }) });
     const tr = await c.request('POST', '/api/v1/namespaces/shop/serviceaccounts/proxy/token', { body: JSON.stringify({ spec: { audiences: ['mesh-ca'], expirationSeconds: 600 } }) });
     assert.equal(tr.status, 201);
@@ -64,14 +64,14 @@ describe('protocol', () => {
     assert.equal(asSa.json.message, 'pods is forbidden: User "system:serviceaccount:shop:proxy" cannot list resource "pods" in API group "" in the namespace "shop"');
   });
 
-  test('a watch can be failed by a fault, and an abrupt drop ends the stream', async () => {
+  test('a watch can be failed by a fault, and an abrupt drop ends the stream', { timeout: 20_000 }, async () => {
     const undo = c.server.addFault({ verb: 'watch', resource: 'configmaps', code: 500, times: 1 });
     const failed = await c.request('GET', '/api/v1/namespaces/shop/configmaps?watch=1');
     assert.equal(failed.status, 500);
     assert.equal(failed.json.reason, 'InternalError');
     undo();
     const pending = c.request('GET', '/api/v1/namespaces/shop/configmaps?watch=1&resourceVersion=0');
-    while (c.server.openWatches === 0) await new Promise((r) => setTimeout(r, 10));
+    await c.server.watchesOpen();
     c.server.dropWatches();
     const r = await pending;
     const events = r.body.trim().split('\n').map((l) => JSON.parse(l));
@@ -79,9 +79,19 @@ describe('protocol', () => {
     assert.ok(events.some((e) => e.object.metadata.name === 'seeded'), 'resourceVersion=0 starts with the current state');
   });
 
-  test('a streaming-list watch (sendInitialEvents) ends its initial events with the marked bookmark', async () => {
+  test('metadata-only clients get PartialObjectMetadata; NodePort Services get node ports', { timeout: 20_000 }, async () => {
+    const r = await c.request('GET', '/api/v1/namespaces/shop/configmaps', { headers: { Accept: 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json' } });
+    assert.equal(r.json.kind, 'PartialObjectMetadataList');
+    const seeded = r.json.items.find((i: any) => i.metadata.name === 'seeded');
+    assert.deepEqual(Object.keys(seeded).sort(), ['apiVersion', 'kind', 'metadata']);
+    const svc = await c.request('POST', '/api/v1/namespaces/shop/services', { body: JSON.stringify({ metadata: { name: 'gw' }, spec: { type: 'LoadBalancer', selector: { app: 'gw' }, ports: [{ name: 'http', port: 80 }] } }) });
+    assert.ok(svc.json.spec.ports[0].nodePort >= 30000 && svc.json.spec.ports[0].nodePort <= 32767);
+    assert.deepEqual(svc.json.status, { loadBalancer: {} });
+  });
+
+  test('a streaming-list watch (sendInitialEvents) ends its initial events with the marked bookmark', { timeout: 20_000 }, async () => {
     const pending = c.request('GET', '/api/v1/namespaces/shop/configmaps?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true');
-    while (c.server.openWatches === 0) await new Promise((r) => setTimeout(r, 10));
+    await c.server.watchesOpen();
     c.server.dropWatches();
     const events = (await pending).body.trim().split('\n').map((l) => JSON.parse(l));
     const end = events.findIndex((e) => e.type === 'BOOKMARK' && e.object.metadata.annotations?.['k8s.io/initial-events-end'] === 'true');
@@ -89,7 +99,7 @@ describe('protocol', () => {
     assert.ok(events.slice(0, end).every((e) => e.type === 'ADDED'));
   });
 
-  test('names with colons (RBAC) are kept whole in authorization and messages', async () => {
+  test('names with colons (RBAC) are kept whole in authorization and messages', { timeout: 20_000 }, async () => {
     const token = c.server.addUser('rbac-reader', [{ verbs: ['get'], apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'], resourceNames: ['system:mesh:reader'] }]);
     await c.request('POST', '/apis/rbac.authorization.k8s.io/v1/clusterroles', { body: JSON.stringify({ metadata: { name: 'system:mesh:reader' }, rules: [] }) });
     const ok = await c.request('GET', '/apis/rbac.authorization.k8s.io/v1/clusterroles/system:mesh:reader', { token });
@@ -98,7 +108,44 @@ describe('protocol', () => {
     assert.equal(denied.json.message, 'clusterroles.rbac.authorization.k8s.io "system:mesh:reader" is forbidden: User "rbac-reader" cannot delete resource "clusterroles" in API group "rbac.authorization.k8s.io" at the cluster scope');
   });
 
-  test("mesh's own Cluster (src/cluster) connects, lists and gets through the kubeconfig", async () => {
+  test('custom resources are pruned, defaulted and validated against the CRD schema', { timeout: 20_000 }, async () => {
+    const schema = {
+      type: 'object',
+      properties: {
+        spec: {
+          type: 'object',
+          required: ['port'],
+          properties: {
+            port: { type: 'integer', minimum: 1, maximum: 65535 },
+            mode: { type: 'string', enum: ['strict', 'permissive'], default: 'strict' },
+            extra: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+          },
+        },
+      },
+    };
+    const crd = { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'policies.test.mesh.dev' }, spec: { group: 'test.mesh.dev', scope: 'Namespaced', names: { plural: 'policies', singular: 'policy', kind: 'Policy' }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: schema } }] } };
+    assert.equal((await c.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', { body: JSON.stringify(crd) })).status, 201);
+    const url = '/apis/test.mesh.dev/v1/namespaces/shop/policies';
+    const ok = await c.request('POST', url, { body: JSON.stringify({ apiVersion: 'test.mesh.dev/v1', kind: 'Policy', metadata: { name: 'p' }, spec: { port: 8080, typo: true, extra: { anything: 1 } } }) });
+    assert.equal(ok.status, 201, ok.body);
+    assert.deepEqual(ok.json.spec, { port: 8080, mode: 'strict', extra: { anything: 1 } }, 'unknown fields pruned, defaults applied');
+    const bad = await c.request('POST', url, { body: JSON.stringify({ apiVersion: 'test.mesh.dev/v1', kind: 'Policy', metadata: { name: 'q' }, spec: { port: 'http', mode: 'loose' } }) });
+    assert.equal(bad.status, 422);
+    assert.equal(bad.json.reason, 'Invalid');
+    assert.deepEqual(bad.json.details.causes.map((x: any) => x.field).sort(), ['spec.mode', 'spec.port']);
+    assert.match(bad.json.message, /^Policy\.test\.mesh\.dev "q" is invalid: \[/);
+    assert.match(bad.json.message, /spec\.mode: Unsupported value: "loose": supported values: "strict", "permissive"/);
+    const missing = await c.request('POST', url, { body: JSON.stringify({ apiVersion: 'test.mesh.dev/v1', kind: 'Policy', metadata: { name: 'r' }, spec: {} }) });
+    assert.equal(missing.json.message, 'Policy.test.mesh.dev "r" is invalid: spec.port: Required value');
+  });
+
+  test('seedYaml creates every document, namespaces first, and flattens Lists', () => {
+    const made = c.server.seedYaml('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: y1, namespace: seeded-ns}\n---\n---\napiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Namespace, metadata: {name: seeded-ns}}\n- {apiVersion: v1, kind: Secret, metadata: {name: s1, namespace: seeded-ns}, stringData: {a: b}}\n');
+    assert.deepEqual(made.map((o) => `${o.kind}/${o.metadata.name}`), ['Namespace/seeded-ns', 'ConfigMap/y1', 'Secret/s1']);
+    assert.equal((c.server.store.get({ group: '', resource: 'secrets' }, 'seeded-ns', 's1') as any).data.a, 'Yg==');
+  });
+
+  test("mesh's own Cluster (src/cluster) connects, lists and gets through the kubeconfig", { timeout: 20_000 }, async () => {
     const cluster = await connect({ kubeconfig: c.kubeconfigPath });
     assert.equal((await cluster.serverVersion()).gitVersion, 'v1.32.0');
     const cms = await cluster.list('v1', 'ConfigMap', { namespace: 'shop', labelSelector: 'a=b' });
@@ -108,7 +155,7 @@ describe('protocol', () => {
   });
 });
 
-describe('patch and selector semantics', () => {
+describe('patch and selector semantics', { timeout: 30_000 }, () => {
   test('strategic merge: merge keys, $patch delete/replace, $setElementOrder, $retainKeys, null deletes', () => {
     const doc = { spec: { containers: [{ name: 'a', image: '1', env: [{ name: 'X', value: '1' }] }, { name: 'b', image: '1' }], ports: [{ containerPort: 80, name: 'http' }] }, metadata: { labels: { keep: '1', drop: '1' } } };
     const out: any = strategicMergePatch(doc, {

@@ -41,8 +41,10 @@ export interface RawResponse {
 
 /** Options of `startApiServer`. */
 export interface StartOptions extends ApiServerOptions {
-  /** Objects to create before returning (namespaces and CRDs first). */
+  /** Objects to create before returning (namespaces and CRDs first; `kind: List` is flattened). */
   seed?: Record<string, unknown>[];
+  /** YAML documents to create before returning (e.g. the contents of examples/*.yaml). */
+  seedYaml?: string;
 }
 
 /** kubeconfig YAML for a server URL, CA and bearer token. */
@@ -71,6 +73,7 @@ export async function startApiServer(opts: StartOptions = {}): Promise<TestClust
   const kubeconfigPath = join(dir, 'kubeconfig');
   writeFileSync(kubeconfigPath, kubeconfigYaml(server.url, server.caPem, server.adminToken));
   if (opts.seed) server.seed(opts.seed);
+  if (opts.seedYaml) server.seedYaml(opts.seedYaml);
   return {
     url: server.url,
     kubeconfigPath,

@@ -4,6 +4,7 @@
 // ownerReferences, CRD registration). The HTTP layer and the kubelet helper both call this.
 import { randomUUID } from 'node:crypto';
 import { serverSideApply, recordUpdate } from './apply.ts';
+import { admitCustomResource } from './crdschema.ts';
 import * as E from './errors.ts';
 import { clone, deepEqual, isObj, jsonPatch, mergePatch, strategicMergePatch } from './patch.ts';
 import { apiVersionOf, defFromCrd, type Registry, type ResourceDef } from './resources.ts';
@@ -31,6 +32,7 @@ export interface ListQuery {
 
 /** Patch content types the server accepts. */
 export const PATCH_TYPES = ['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json', 'application/apply-patch+yaml'] as const;
+/** One of PATCH_TYPES. */
 export type PatchType = (typeof PATCH_TYPES)[number];
 
 const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
@@ -58,6 +60,7 @@ const specOf = (o: Obj) => Object.fromEntries(Object.entries(o).filter(([k]) => 
 /** The API operations over one store and registry. Not bound to a user: the HTTP layer authorizes. */
 export class Api {
   private nextServiceIp = 1;
+  private nextNodePort = 0;
   /** How long a deleted namespace stays Terminating before its contents and itself are removed. */
   namespaceFinalizeDelayMs = 0;
 
@@ -78,7 +81,7 @@ export class Api {
   list(def: ResourceDef, ns: string | undefined, q: ListQuery, version = def.versions[0]!): Obj {
     const lsel = labelSelector(q.labelSelector);
     const fsel = fieldSelector(q.fieldSelector);
-    let items = this.store.list(def, ns).map((o) => this.present(def, o, version)).filter((o) => lsel(o) && fsel(o));
+    let items = this.store.list(def, ns, (o) => lsel(o) && fsel(o)).map((o) => this.present(def, o, version));
     const listMeta: Obj = { resourceVersion: String(this.store.resourceVersion) };
     if (q.continue) {
       let tok: { rv: number; start: string };
@@ -111,6 +114,7 @@ export class Api {
   create(def: ResourceDef, ns: string | undefined, body: unknown, opts: WriteOptions = {}, version = def.versions[0]!): KObj {
     if (!isObj(body)) throw E.badRequest('the body of the request was not a JSON object');
     const o = clone(body) as KObj;
+    normalizeTimes(o);
     this.checkKind(def, o, version);
     const m = meta(o);
     if (def.namespaced) {
@@ -132,6 +136,7 @@ export class Api {
     if (def.generation) m.generation = 1;
     if (def.subresources?.includes('status')) delete o.status;
     this.defaultCreate(def, o);
+    if (def.custom) admitCustomResource(def, version, o);
     if (m.managedFields === undefined) recordUpdate(undefined, o, opts.manager ?? 'unknown', o.apiVersion as string);
     this.registerCrd(def, o, opts.dryRun);
     const stored = opts.dryRun ? o : this.store.put(def, o);
@@ -190,6 +195,7 @@ export class Api {
 
   // Keep server-owned fields, apply the status-subresource split, bump generation, track owners, store.
   private commit(def: ResourceDef, cur: KObj, o: KObj, opts: WriteOptions, subresource: string | undefined, version: string, track: boolean): KObj {
+    normalizeTimes(o);
     let next: KObj;
     if (subresource === 'status') next = { ...clone(cur), status: o.status } as KObj;
     else {
@@ -201,7 +207,7 @@ export class Api {
     }
     const m = meta(next);
     const cm = cur.metadata;
-    for (const k of ['uid', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation', 'namespace', 'name']) {
+    for (const k of ['uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation', 'namespace', 'name']) {
       if (cm[k] === undefined) delete m[k];
       else m[k] = cm[k];
     }
@@ -215,6 +221,7 @@ export class Api {
     next.kind = def.kind;
     if (def.resource === 'services') this.defaultService(next, cur);
     if (subresource !== 'status') applyDefaults(def, next);
+    if (def.custom) admitCustomResource(def, version, next);
     if (deepEqual(next, cur) || opts.dryRun) return this.present(def, deepEqual(next, cur) ? cur : next, version);
     this.registerCrd(def, next);
     // A deleted object whose last finalizer goes away is removed.
@@ -372,8 +379,18 @@ export class Api {
       spec.internalTrafficPolicy ??= 'Cluster';
     }
     if (Array.isArray(spec.ports)) {
-      spec.ports = spec.ports.map((p) => (isObj(p) ? { protocol: 'TCP', ...p, targetPort: p.targetPort ?? p.port } : p));
+      const prevPorts = cur && isObj(cur.spec) && Array.isArray(cur.spec.ports) ? (cur.spec.ports as Obj[]) : [];
+      const wantsNodePort = spec.type === 'NodePort' || spec.type === 'LoadBalancer';
+      spec.ports = spec.ports.map((p) => {
+        if (!isObj(p)) return p;
+        const out: Obj = { protocol: 'TCP', ...p, targetPort: p.targetPort ?? p.port };
+        // NodePort/LoadBalancer ports get a node port from 30000-32767, kept across updates.
+        if (wantsNodePort && out.nodePort === undefined) out.nodePort = prevPorts.find((x) => x.port === p.port)?.nodePort ?? 30000 + (this.nextNodePort++ % 2768);
+        if (!wantsNodePort) delete out.nodePort;
+        return out;
+      });
     }
+    if (spec.type === 'LoadBalancer' && !isObj(o.status)) o.status = { loadBalancer: {} };
   }
 
   private defaultServiceAccount(ns: string): void {
@@ -475,3 +492,18 @@ function applyDefaults(def: ResourceDef, o: Obj): void {
       break;
   }
 }
+
+// Clients that parse timestamps into Dates send them back with milliseconds ("...:05.000Z");
+// the real server stores metav1.Time at second precision, so an unchanged object stays unchanged.
+// Only fields named like times are touched (data values that look like times are left alone).
+function normalizeTimes(v: unknown): void {
+  if (Array.isArray(v)) for (const x of v) normalizeTimes(x);
+  else if (isObj(v)) {
+    for (const [k, x] of Object.entries(v)) {
+      if (typeof x === 'string' && TIME_KEY.test(k) && MILLIS_ZERO.test(x)) v[k] = `${x.slice(0, 19)}Z`;
+      else if (k !== 'data' && k !== 'stringData' && k !== 'binaryData') normalizeTimes(x);
+    }
+  }
+}
+const TIME_KEY = /^time$|Time$|Timestamp$|At$/;
+const MILLIS_ZERO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/;

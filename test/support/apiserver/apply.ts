@@ -218,6 +218,11 @@ export function serverSideApply(live: Obj | undefined, config: Obj, manager: str
   for (const o of others) if ((o.e.subresource ?? '') === (subresource ?? '')) for (const s of o.set) if (!present.has(s)) o.set.delete(s);
   const ordered = mineIdx >= 0 ? list.map((x, i) => (i === mineIdx ? { e: entry, set: applied } : x)) : [...list, { e: entry, set: applied }];
   setEntries(merged, ordered);
+  // A no-op apply changes nothing, not even the entry's time: no new resourceVersion, no watch
+  // event (controllers that re-apply every reconcile rely on this to settle).
+  const comparable = (o: Obj) => entries(o).map(({ time: _t, ...rest }) => rest);
+  const withoutFields = (o: Obj) => ({ ...o, metadata: { ...((o.metadata as Obj) ?? {}), managedFields: undefined } });
+  if (live && deepEqual(comparable(merged), comparable(base)) && deepEqual(withoutFields(merged), withoutFields(base))) return base;
   return merged;
 }
 

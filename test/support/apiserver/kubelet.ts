@@ -20,12 +20,16 @@ export interface KubeletOptions {
   isReady?: (pod: KObj) => boolean;
   /** Shorthand for isReady: pods matching this label selector never become Ready. */
   notReadySelector?: string;
+  /** Pods this returns true for are left alone (scheduling and status), e.g. pods a test gives a crash-looping status. */
+  ignore?: (pod: KObj) => boolean;
 }
 
 /** A running kubelet/controller stand-in. */
 export interface Kubelet {
   /** Resolves once every pending change has been reconciled. */
   idle(): Promise<void>;
+  /** Recent reconcile errors (retried automatically); for debugging tests. */
+  readonly errors: Error[];
   /** Change which pods are ready (reconciles again). */
   setReady(isReady: (pod: KObj) => boolean): void;
   stop(): void;
@@ -47,6 +51,7 @@ export function startKubelet(server: ApiServer, opts: KubeletOptions = {}): Kube
   let scheduled: NodeJS.Immediate | undefined;
   let waiters: (() => void)[] = [];
   let stopped = false;
+  const errors: Error[] = [];
   const def = (group: string, kind: string) => server.resource(group, kind);
 
   const schedule = () => {
@@ -55,11 +60,19 @@ export function startKubelet(server: ApiServer, opts: KubeletOptions = {}): Kube
   function pass(): void {
     scheduled = undefined;
     let changed = false;
-    for (let i = 0; i < 20; i++) {
-      const before = server.store.resourceVersion;
-      reconcile();
-      if (server.store.resourceVersion === before) break;
-      changed = true;
+    try {
+      for (let i = 0; i < 20; i++) {
+        const before = server.store.resourceVersion;
+        reconcile();
+        if (server.store.resourceVersion === before) break;
+        changed = true;
+      }
+    } catch (err) {
+      // A conflict or a vanished object mid-pass: note it and try again shortly, as controllers do.
+      errors.push(err as Error);
+      if (errors.length > 50) errors.shift();
+      setTimeout(schedule, 20).unref();
+      return;
     }
     const inFlight = [...pending.values()].some((n) => n > 0);
     if (!inFlight && (!changed || !scheduled)) {
@@ -93,6 +106,8 @@ export function startKubelet(server: ApiServer, opts: KubeletOptions = {}): Kube
   // and owners whose last creation failed (retried after a pause, like the controllers' backoff).
   const pending = new Map<string, number>();
   const backoff = new Map<string, number>();
+  // When the current rollout of each Deployment (uid/ReplicaSet) started, for progressDeadlineSeconds.
+  const rolloutStart = new Map<string, number>();
   const busy = (owner: KObj) => (pending.get(String(owner.metadata.uid)) ?? 0) > 0 || (backoff.get(String(owner.metadata.uid)) ?? 0) > Date.now();
 
   function makePod(owner: KObj, ownerDef: ResourceDef, name: string, extraLabels: Record<string, string>, node?: string): void {
@@ -153,7 +168,7 @@ export function startKubelet(server: ApiServer, opts: KubeletOptions = {}): Kube
       const h = hash(tpl);
       const replicas = Number(get(d, 'spec.replicas') ?? 1);
       const rsName = `${d.metadata.name}-${h}`;
-      const owned = server.store.list(dRs, d.metadata.namespace).filter((r) => ownedBy(r, d));
+      const owned = server.store.list(dRs, d.metadata.namespace, (r) => ownedBy(r, d));
       let rs = owned.find((r) => r.metadata.name === rsName);
       const tplWithHash = clone(tpl) as Obj;
       const tm = ((tplWithHash.metadata ??= {}) as Obj);
@@ -163,11 +178,25 @@ export function startKubelet(server: ApiServer, opts: KubeletOptions = {}): Kube
       const wantRs = { apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: rsName, namespace: d.metadata.namespace, labels: { ...(tm.labels as Obj) }, ownerReferences: [ownerRef(dDeploy, d)] }, spec: { replicas, selector: sel, template: tplWithHash } } as unknown as KObj;
       if (!rs || get(rs, 'spec.replicas') !== replicas) rs = write(dRs, rs ? { ...rs, spec: { ...(rs.spec as Obj), replicas } } : wantRs, 'kube-controller-manager');
       for (const old of owned.filter((r) => r.metadata.name !== rsName && get(r, 'spec.replicas') !== 0)) write(dRs, { ...old, spec: { ...(old.spec as Obj), replicas: 0 } } as KObj, 'kube-controller-manager');
-      const pods = server.store.list(dPod, d.metadata.namespace).filter((p) => owned.some((r) => ownedBy(p, r)) || ownedBy(p, rs!));
+      const pods = server.store.list(dPod, d.metadata.namespace, (p) => owned.some((r) => ownedBy(p, r)) || ownedBy(p, rs!));
       const updated = pods.filter((p) => ownedBy(p, rs!));
       const ready = pods.filter(podReady).length;
       const updatedReady = updated.filter(podReady).length;
       const complete = updatedReady >= replicas && pods.length === updated.length;
+      // A rollout that does not complete within spec.progressDeadlineSeconds is marked failed.
+      const key = `${String(d.metadata.uid)}/${rsName}`;
+      if (complete) rolloutStart.delete(key);
+      else if (!rolloutStart.has(key)) {
+        rolloutStart.set(key, Date.now());
+        const deadlineMs = Number(get(d, 'spec.progressDeadlineSeconds') ?? 600) * 1000;
+        setTimeout(schedule, deadlineMs + 5).unref();
+      }
+      const timedOut = !complete && Date.now() - (rolloutStart.get(key) ?? Date.now()) > Number(get(d, 'spec.progressDeadlineSeconds') ?? 600) * 1000;
+      const progressing = complete
+        ? { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${rsName}" has successfully progressed.` }
+        : timedOut
+          ? { type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: `ReplicaSet "${rsName}" has timed out progressing.` }
+          : { type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated', message: `ReplicaSet "${rsName}" is progressing.` };
       writeStatus(dDeploy, d, {
         observedGeneration: d.metadata.generation,
         replicas: pods.length,
@@ -177,7 +206,7 @@ export function startKubelet(server: ApiServer, opts: KubeletOptions = {}): Kube
         unavailableReplicas: Math.max(replicas - ready, 0) || undefined,
         conditions: conditions(get(d, 'status.conditions'), [
           ready >= replicas ? { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.' } : { type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.' },
-          complete ? { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${rsName}" has successfully progressed.` } : { type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated', message: `ReplicaSet "${rsName}" is progressing.` },
+          progressing,
         ]),
       });
     }
@@ -203,30 +232,66 @@ export function startKubelet(server: ApiServer, opts: KubeletOptions = {}): Kube
     for (const ds of server.store.list(dDs)) {
       if (ds.metadata.deletionTimestamp) continue;
       const h = hash(get(ds, 'spec.template'));
-      const pods = server.store.list(dPod, ds.metadata.namespace).filter((p) => ownedBy(p, ds));
+      const pods = server.store.list(dPod, ds.metadata.namespace, (p) => ownedBy(p, ds));
       for (const p of pods) if ((p.metadata.labels as Obj | undefined)?.['controller-revision-hash'] !== h || !nodes.includes(String(get(p, 'spec.nodeName')))) api.delete(dPod, p.metadata.namespace, p.metadata.name);
       for (const n of busy(ds) ? [] : nodes) {
         if (!server.store.list(dPod, ds.metadata.namespace).some((p) => ownedBy(p, ds) && get(p, 'spec.nodeName') === n)) makePod(ds, dDs, `${ds.metadata.name}-${randomBytes(3).toString('hex').slice(0, 5)}`, { 'controller-revision-hash': h }, n);
       }
-      const now2 = server.store.list(dPod, ds.metadata.namespace).filter((p) => ownedBy(p, ds));
+      const now2 = server.store.list(dPod, ds.metadata.namespace, (p) => ownedBy(p, ds));
       const ready = now2.filter(podReady).length;
       writeStatus(dDs, ds, { observedGeneration: ds.metadata.generation, desiredNumberScheduled: nodes.length, currentNumberScheduled: now2.length, updatedNumberScheduled: now2.length, numberReady: ready, numberAvailable: ready || undefined, numberUnavailable: nodes.length - ready || undefined, numberMisscheduled: 0 });
     }
 
+    // Jobs run their pods to completion (they all succeed).
+    const dJob = def('batch', 'Job');
+    for (const job of server.store.list(dJob)) {
+      if (job.metadata.deletionTimestamp) continue;
+      const completions = Number(get(job, 'spec.completions') ?? 1);
+      const parallelism = Number(get(job, 'spec.parallelism') ?? 1);
+      const pods = server.store.list(dPod, job.metadata.namespace, (p) => ownedBy(p, job));
+      const succeeded = pods.filter((p) => get(p, 'status.phase') === 'Succeeded').length;
+      const active = pods.length - succeeded;
+      const uid = String(job.metadata.uid);
+      const labels = { 'batch.kubernetes.io/job-name': job.metadata.name, 'job-name': job.metadata.name, 'batch.kubernetes.io/controller-uid': uid, 'controller-uid': uid };
+      if (!busy(job)) for (let i = active; i < Math.min(parallelism, completions - succeeded); i++) makePod(job, dJob, `${job.metadata.name}-${randomBytes(3).toString('hex').slice(0, 5)}`, labels, nodes[0]);
+      const st = (isObj(job.status) ? job.status : {}) as Obj;
+      const start = String(st.startTime ?? now());
+      const done = succeeded >= completions;
+      writeStatus(dJob, job, {
+        startTime: start,
+        active: done ? undefined : active || undefined,
+        succeeded: succeeded || undefined,
+        ready: 0,
+        terminating: 0,
+        uncountedTerminatedPods: {},
+        ...(done
+          ? {
+              completionTime: String(st.completionTime ?? now()),
+              conditions: conditions(st.conditions, [
+                { type: 'SuccessCriteriaMet', status: 'True', reason: 'CompletionsReached', message: 'Reached expected number of succeeded pods' },
+                { type: 'Complete', status: 'True', reason: 'CompletionsReached', message: 'Reached expected number of succeeded pods' },
+              ]).map(({ lastUpdateTime: _u, ...c }) => ({ ...c, lastProbeTime: c.lastTransitionTime })),
+            }
+          : {}),
+      });
+    }
+
     // Kubelet: schedule and run pods.
     for (const p of server.store.list(dPod)) {
-      if (p.metadata.deletionTimestamp) continue;
+      if (p.metadata.deletionTimestamp || opts.ignore?.(p)) continue;
       let pod = p;
       if (!get(pod, 'spec.nodeName')) pod = api.update(dPod, pod.metadata.namespace, pod.metadata.name, { ...pod, spec: { ...(pod.spec as Obj), nodeName: nodes[0] }, metadata: { ...pod.metadata, resourceVersion: undefined } }, { manager: 'kube-scheduler' });
-      const ready = isReady(pod);
+      const toCompletion = (pod.metadata.ownerReferences as Obj[] | undefined)?.some((r) => r.kind === 'Job') ?? false;
+      const ready = !toCompletion && isReady(pod);
       const status = (isObj(pod.status) ? pod.status : {}) as Obj;
       const containers = ((get(pod, 'spec.containers') as Obj[] | undefined) ?? []).map((c) => ({
         name: c.name, image: c.image, imageID: `docker.io/library/${String(c.image)}@sha256:${hash(c.image, 64)}`, containerID: `containerd://${hash([pod.metadata.uid, c.name], 64)}`,
-        ready, started: true, restartCount: 0, state: { running: { startedAt: status.startTime ?? now() } },
+        ready, started: !toCompletion, restartCount: 0,
+        state: toCompletion ? { terminated: { exitCode: 0, reason: 'Completed', startedAt: status.startTime ?? now(), finishedAt: status.startTime ?? now() } } : { running: { startedAt: status.startTime ?? now() } },
       }));
       const t = String(status.startTime ?? now());
       const want: Obj = {
-        phase: 'Running',
+        phase: toCompletion ? 'Succeeded' : 'Running',
         qosClass: status.qosClass ?? 'BestEffort',
         hostIP: '10.0.0.1',
         hostIPs: [{ ip: '10.0.0.1' }],
@@ -235,11 +300,23 @@ export function startKubelet(server: ApiServer, opts: KubeletOptions = {}): Kube
         conditions: [
           { type: 'PodScheduled', status: 'True', lastTransitionTime: t },
           { type: 'Initialized', status: 'True', lastTransitionTime: t },
-          { type: 'ContainersReady', status: ready ? 'True' : 'False', lastTransitionTime: t, ...(ready ? {} : { reason: 'ContainersNotReady' }) },
-          { type: 'Ready', status: ready ? 'True' : 'False', lastTransitionTime: t, ...(ready ? {} : { reason: 'ContainersNotReady' }) },
+          { type: 'ContainersReady', status: ready ? 'True' : 'False', lastTransitionTime: t, ...(ready ? {} : { reason: toCompletion ? 'PodCompleted' : 'ContainersNotReady' }) },
+          { type: 'Ready', status: ready ? 'True' : 'False', lastTransitionTime: t, ...(ready ? {} : { reason: toCompletion ? 'PodCompleted' : 'ContainersNotReady' }) },
         ],
         containerStatuses: containers,
       };
+      // Init containers: native sidecars (restartPolicy Always) keep running, the others completed.
+      const inits = (get(pod, 'spec.initContainers') as Obj[] | undefined) ?? [];
+      if (inits.length) {
+        want.initContainerStatuses = inits.map((c) => {
+          const sidecar = c.restartPolicy === 'Always';
+          return {
+            name: c.name, image: c.image, imageID: `docker.io/library/${String(c.image)}@sha256:${hash(c.image, 64)}`, containerID: `containerd://${hash([pod.metadata.uid, c.name], 64)}`,
+            ready: sidecar ? ready : true, started: sidecar, restartCount: 0,
+            state: sidecar ? { running: { startedAt: t } } : { terminated: { exitCode: 0, reason: 'Completed', startedAt: t, finishedAt: t, containerID: `containerd://${hash([pod.metadata.uid, c.name], 64)}` } },
+          };
+        });
+      }
       if (!status.podIP) nextIp++;
       want.podIPs = [{ ip: want.podIP }];
       writeStatus(dPod, pod, want);
@@ -252,7 +329,7 @@ export function startKubelet(server: ApiServer, opts: KubeletOptions = {}): Kube
       const selector = get(svc, 'spec.selector') as Record<string, string> | undefined;
       if (!selector || Object.keys(selector).length === 0) continue;
       const ns = svc.metadata.namespace;
-      const pods = server.store.list(dPod, ns).filter((p) => selectorMatches({ matchLabels: selector }, p.metadata.labels as Record<string, string>) && get(p, 'status.podIP') && !p.metadata.deletionTimestamp);
+      const pods = server.store.list(dPod, ns, (p) => selectorMatches({ matchLabels: selector }, p.metadata.labels as Record<string, string>) && !!get(p, 'status.podIP') && !p.metadata.deletionTimestamp);
       const svcPorts = ((get(svc, 'spec.ports') as Obj[] | undefined) ?? []);
       const portFor = (sp: Obj, p: KObj): number | undefined => {
         const tp = sp.targetPort ?? sp.port;
@@ -294,6 +371,7 @@ export function startKubelet(server: ApiServer, opts: KubeletOptions = {}): Kube
   const unsubscribe = server.store.subscribe(() => schedule());
   schedule();
   return {
+    errors,
     idle: () => new Promise<void>((resolve) => {
       if (!scheduled && ![...pending.values()].some((n) => n > 0)) resolve();
       else waiters.push(resolve);

@@ -6,7 +6,9 @@ import { badRequest, ApiError } from './errors.ts';
 type Json = unknown;
 type Obj = Record<string, Json>;
 
+/** A JSON object (not null, not an array). */
 export const isObj = (v: Json): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
+/** A deep copy of a JSON value. */
 export const clone = <T>(v: T): T => (v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T));
 
 /** Deep equality of JSON values. */

@@ -22,6 +22,8 @@ export interface ResourceDef {
   custom?: boolean;
   /** A CRD's additionalPrinterColumns (kubectl get columns). */
   printerColumns?: PrinterColumn[];
+  /** A CRD's openAPIV3Schema per version (pruning, defaulting, validation). */
+  schemas?: Record<string, Record<string, unknown>>;
 }
 
 /** One CRD additionalPrinterColumns entry. */
@@ -146,7 +148,7 @@ interface CrdLike {
     group?: string;
     scope?: string;
     names?: { plural?: string; singular?: string; kind?: string; shortNames?: string[]; categories?: string[] };
-    versions?: { name: string; served?: boolean; storage?: boolean; subresources?: { status?: unknown; scale?: unknown }; additionalPrinterColumns?: PrinterColumn[] }[];
+    versions?: { name: string; served?: boolean; storage?: boolean; subresources?: { status?: unknown; scale?: unknown }; additionalPrinterColumns?: PrinterColumn[]; schema?: { openAPIV3Schema?: Record<string, unknown> } }[];
   };
 }
 
@@ -173,5 +175,6 @@ export function defFromCrd(crd: CrdLike): ResourceDef | string {
     generation: true,
     custom: true,
     printerColumns: storage.additionalPrinterColumns,
+    schemas: Object.fromEntries(served.filter((v) => v.schema?.openAPIV3Schema).map((v) => [v.name, v.schema!.openAPIV3Schema!])),
   };
 }

@@ -3,7 +3,7 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { admit, hasWebhooks, type WebhookServices } from './admission.ts';
 import { Api, PATCH_TYPES, type WriteOptions } from './api.ts';
 import { Auth, DEFAULT_AUDIENCE, type Attributes, type Rule, type UserInfo } from './auth.ts';
@@ -36,6 +36,8 @@ export interface Fault {
   delayMs?: number;
   /** Fire this many times, then stop (default: always). */
   times?: number;
+  /** Send Retry-After (and details.retryAfterSeconds), as API priority and fairness does with 429. */
+  retryAfterSeconds?: number;
 }
 
 /** What a pod proxy handler receives: GET /api/v1/namespaces/NS/pods/NAME[:PORT]/proxy/PATH. */
@@ -52,6 +54,7 @@ export interface PodProxyRequest {
 }
 /** A pod proxy answer: text (200) or a status with body. */
 export type PodProxyResponse = string | { status?: number; body?: string; contentType?: string };
+/** Answers pod proxy requests for the pods it is registered for. */
 export type PodProxyHandler = (req: PodProxyRequest) => PodProxyResponse | Promise<PodProxyResponse>;
 
 /** One handled request, for tests that assert what a client sent. */
@@ -204,6 +207,42 @@ export class ApiServer {
     return this.watches.size;
   }
 
+  /** Resolves once `n` watch streams are open (e.g. a client under test has started watching). */
+  watchesOpen(n = 1, timeoutMs = 5000): Promise<void> {
+    return this.waitUntil(() => this.watches.size >= n, timeoutMs, `${n} open watch(es)`);
+  }
+
+  /**
+   * Resolves once `check()` is true, re-checking after every change in the store and every new
+   * watch (no polling). Rejects after `timeoutMs` naming `what`.
+   */
+  until(check: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+    return this.waitUntil(check, timeoutMs, what);
+  }
+
+  private readonly waiters = new Set<() => void>();
+  private waitUntil(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    if (check()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const probe = () => {
+        if (!check()) return;
+        cleanup();
+        resolve();
+      };
+      const unsubscribe = this.store.subscribe(probe);
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+      }, timeoutMs);
+      const cleanup = () => {
+        unsubscribe();
+        clearTimeout(timer);
+        this.waiters.delete(probe);
+      };
+      this.waiters.add(probe);
+    });
+  }
+
   /** Inject a fault; returns a function that removes it. */
   addFault(f: Fault): () => void {
     const entry = { ...f };
@@ -214,6 +253,7 @@ export class ApiServer {
     };
   }
 
+  /** Remove every injected fault. */
   clearFaults(): void {
     this.faults.length = 0;
   }
@@ -245,7 +285,8 @@ export class ApiServer {
 
   /** Put objects in the store as the admin would create them (namespaces first; existing ones are replaced). */
   seed(objects: Obj[]): KObj[] {
-    const sorted = [...objects].sort((a, b) => Number(b.kind === 'Namespace') - Number(a.kind === 'Namespace') || Number(b.kind === 'CustomResourceDefinition') - Number(a.kind === 'CustomResourceDefinition'));
+    const flat = objects.flatMap((o) => (o.kind === 'List' && Array.isArray(o.items) ? (o.items as Obj[]) : [o]));
+    const sorted = [...flat].sort((a, b) => Number(b.kind === 'Namespace') - Number(a.kind === 'Namespace') || Number(b.kind === 'CustomResourceDefinition') - Number(a.kind === 'CustomResourceDefinition'));
     return sorted.map((o) => {
       const [group, version] = String(o.apiVersion).includes('/') ? String(o.apiVersion).split('/') : ['', String(o.apiVersion)];
       const def = this.registry.find(group!, version!, this.resource(group!, String(o.kind)).resource)!;
@@ -257,6 +298,12 @@ export class ApiServer {
       if (status !== undefined && def.subresources?.includes('status')) out = this.api.update(def, ns, out.metadata.name, { ...out, status }, { manager: 'seed' }, 'status');
       return out;
     });
+  }
+
+  /** `seed` from YAML text (one or more documents, `---` separated; empty documents skipped). */
+  seedYaml(text: string): KObj[] {
+    const docs = parseAllDocuments(text).map((d) => d.toJS() as unknown);
+    return this.seed(docs.filter((d): d is Obj => isObj(d)));
   }
 
   // ------------------------------------------------------------------ request handling
@@ -278,6 +325,8 @@ export class ApiServer {
       await this.route(req, res, url, text, rec);
     } catch (err) {
       const e = err instanceof E.ApiError ? err : E.withCode(500, `Internal error occurred: ${(err as Error).message}`);
+      const retry = e.status.details?.retryAfterSeconds;
+      if (!res.headersSent && retry !== undefined) res.setHeader('Retry-After', String(retry));
       if (!res.headersSent) send(res, e.code, e.status);
       else res.end();
     }
@@ -290,6 +339,28 @@ export class ApiServer {
     const u = this.auth.authenticate(m?.[1]?.trim());
     if (!u) throw E.unauthorized();
     return u;
+  }
+
+  // Impersonate-User / Impersonate-Group (kubectl --as / --as-group), allowed by the
+  // "impersonate" verb on users, groups or serviceaccounts, as the real server does.
+  private impersonate(req: IncomingMessage, user: UserInfo): UserInfo {
+    const as = req.headers['impersonate-user'];
+    const asGroups = ([] as string[]).concat(req.headers['impersonate-group'] ?? []);
+    if (typeof as !== 'string' || !as) {
+      if (asGroups.length) throw E.badRequest('requested [' + asGroups.map((g) => `{Group  ${g}}`).join(' ') + '] without impersonating a user');
+      return user;
+    }
+    const sa = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(as);
+    const check = (resource: string, name: string, namespace?: string) => {
+      if (!this.auth.authorize(user, { verb: 'impersonate', group: '', resource, name, namespace })) {
+        throw E.forbidden(user.username, 'impersonate', { group: '', resource }, undefined, namespace, name);
+      }
+    };
+    if (sa) check('serviceaccounts', sa[2]!, sa[1]);
+    else check('users', as);
+    for (const g of asGroups) check('groups', g);
+    const groups = sa ? ['system:serviceaccounts', `system:serviceaccounts:${sa[1]}`, ...asGroups] : asGroups;
+    return { username: as, groups: [...groups, 'system:authenticated'] };
   }
 
   private async applyFaults(a: Attributes & { path?: string }): Promise<void> {
@@ -305,7 +376,11 @@ export class ApiServer {
         f.times--;
       }
       if (f.delayMs) await sleep(f.delayMs);
-      if (f.code) throw E.withCode(f.code, f.message);
+      if (f.code) {
+        const e = E.withCode(f.code, f.message);
+        if (f.retryAfterSeconds !== undefined) e.status.details = { ...e.status.details, retryAfterSeconds: f.retryAfterSeconds };
+        throw e;
+      }
     }
   }
 
@@ -316,7 +391,7 @@ export class ApiServer {
       res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok');
       return;
     }
-    const user = this.authenticate(req);
+    const user = this.impersonate(req, this.authenticate(req));
     rec.user = user.username;
     const method = req.method ?? 'GET';
 
@@ -385,6 +460,8 @@ export class ApiServer {
     const opts: WriteOptions = { manager, dryRun: q.getAll('dryRun').includes('All'), force: q.get('force') === 'true' };
     const accept = String(req.headers.accept ?? '');
     const table = /as=Table/.test(accept);
+    // Metadata-only clients (controller-runtime, kubectl's garbage-collection helpers).
+    const metaOnly = !table && /as=PartialObjectMetadata/.test(accept);
 
     if (SELF_REVIEWS.has(def.resource)) {
       if (verb !== 'create') throw E.methodNotAllowed();
@@ -398,16 +475,17 @@ export class ApiServer {
     switch (verb) {
       case 'get': {
         const o = this.api.present(def, this.api.get(def, ns, name!), version);
-        return send(res, 200, table ? toTable(def, [o], String(o.metadata.resourceVersion)) : o);
+        return send(res, 200, table ? toTable(def, [o], String(o.metadata.resourceVersion)) : metaOnly ? partial(o) : o);
       }
       case 'list': {
         const list = this.api.list(def, ns, { labelSelector: q.get('labelSelector'), fieldSelector: q.get('fieldSelector'), limit: Number(q.get('limit') ?? 0), continue: q.get('continue') }, version);
+        if (metaOnly) return send(res, 200, { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: list.metadata, items: (list.items as KObj[]).map(partial) });
         if (!table) return send(res, 200, list);
         const t2 = toTable(def, (list.items as KObj[]).map((i) => ({ ...i, metadata: i.metadata })), String((list.metadata as Obj).resourceVersion));
         return send(res, 200, { ...t2, metadata: list.metadata });
       }
       case 'watch':
-        return this.watch(req, res, t, q, table);
+        return this.watch(req, res, t, q, table, metaOnly);
       case 'create':
         if (name) throw E.methodNotAllowed();
         return send(res, 201, await this.admitted(def, version, undefined, undefined, user, opts, (o) => this.api.create(def, ns, parseJson(body), o, version)));
@@ -435,7 +513,7 @@ export class ApiServer {
     throw E.methodNotAllowed();
   }
 
-  private watch(req: IncomingMessage, res: ServerResponse, t: Target, q: URLSearchParams, table: boolean): void {
+  private watch(req: IncomingMessage, res: ServerResponse, t: Target, q: URLSearchParams, table: boolean, metaOnly = false): void {
     const { def, version, namespace: ns } = t;
     const lsel = labelSelector(q.get('labelSelector'));
     const fsel = fieldSelector(q.get('fieldSelector'));
@@ -447,11 +525,13 @@ export class ApiServer {
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
     res.flushHeaders();
     const write = (type: string, o: Obj) => {
+      // A dropped or timed-out watch may still see events until its 'close'.
+      if (res.writableEnded || res.destroyed) return;
       let obj = o;
       if (table && type !== 'ERROR' && type !== 'BOOKMARK') {
         obj = toTable(def, [o as KObj], String((o as KObj).metadata.resourceVersion), headers);
         headers = false;
-      }
+      } else if (metaOnly && type !== 'ERROR' && type !== 'BOOKMARK') obj = partial(o as KObj);
       res.write(`${JSON.stringify({ type, object: obj })}\n`);
     };
     const key = resKey(def);
@@ -467,7 +547,7 @@ export class ApiServer {
       else if (before) write('DELETED', obj);
     };
     const bookmark = (annotations?: Record<string, string>) =>
-      res.write(`${JSON.stringify({ type: 'BOOKMARK', object: { kind: def.kind, apiVersion: apiVersionOf(def.group, version), metadata: { resourceVersion: String(this.store.resourceVersion), ...(annotations ? { annotations } : {}) } } })}\n`);
+      !res.writableEnded && !res.destroyed && res.write(`${JSON.stringify({ type: 'BOOKMARK', object: { kind: def.kind, apiVersion: apiVersionOf(def.group, version), metadata: { resourceVersion: String(this.store.resourceVersion), ...(annotations ? { annotations } : {}) } } })}\n`);
     if (from === undefined || q.get('sendInitialEvents') === 'true') {
       for (const o of this.store.list(def, ns)) if (matches(o)) write('ADDED', this.api.present(def, o, version));
       // Streaming lists (WatchList) end their initial events with this bookmark.
@@ -481,6 +561,7 @@ export class ApiServer {
     }
     const unsubscribe = this.store.subscribe(onEvent);
     this.watches.add(res);
+    for (const w of [...this.waiters]) w();
     const timers: NodeJS.Timeout[] = [];
     if (q.get('allowWatchBookmarks') === 'true') {
       timers.push(setInterval(() => bookmark(), this.bookmarkIntervalMs));
@@ -647,6 +728,10 @@ function verbOf(method: string, t: Target, watch: boolean): string {
     default:
       throw E.methodNotAllowed();
   }
+}
+
+function partial(o: KObj): Obj {
+  return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata };
 }
 
 function send(res: ServerResponse, code: number, body: unknown): void {

@@ -44,11 +44,12 @@ export class Store {
     return o && clone(o);
   }
 
-  /** Objects of a resource (in one namespace, or all), sorted by namespace then name. */
-  list(def: Pick<ResourceDef, 'group' | 'resource'>, ns?: string): KObj[] {
+  /** Objects of a resource (in one namespace, or all; only those `filter` keeps), sorted by namespace then name. `filter` sees the stored object and must not change it. */
+  list(def: Pick<ResourceDef, 'group' | 'resource'>, ns?: string, filter?: (o: KObj) => boolean): KObj[] {
     const m = this.data.get(resKey(def));
     if (!m) return [];
-    const out = [...m.values()].filter((o) => ns === undefined || o.metadata.namespace === ns).map((o) => clone(o));
+    // Filter before copying: selectors only read, and copies are the expensive part.
+    const out = [...m.values()].filter((o) => (ns === undefined || o.metadata.namespace === ns) && (!filter || filter(o))).map((o) => clone(o));
     return out.sort((a, b) => objKey(a.metadata.namespace, a.metadata.name).localeCompare(objKey(b.metadata.namespace, b.metadata.name)));
   }
 
@@ -108,6 +109,12 @@ export class Store {
   private emit(e: StoreEvent): void {
     this.history.push(e);
     if (this.history.length > this.historySize) this.history.splice(0, this.history.length - this.historySize);
-    for (const l of [...this.listeners]) l(e);
+    for (const l of [...this.listeners]) {
+      try {
+        l(e);
+      } catch {
+        // A listener (a watch stream, the kubelet) failing must not fail the write that triggered it.
+      }
+    }
   }
 }
