@@ -44,3 +44,16 @@ export const MESH_CONFIG_KEY = 'values.yaml';
 export const ROOT_CA_SECRET = 'mesh-root-ca';
 /** ConfigMap holding the trust bundle (all current roots, PEM) that workloads trust. */
 export const TRUST_BUNDLE_CONFIGMAP = 'mesh-trust-bundle';
+
+/** Namespace or pod annotation: mTLS mode of inbound traffic (`STRICT`, `PERMISSIVE`, `DISABLE`). */
+export const ANNOTATION_MTLS = `${MESH_DOMAIN}/mtls`;
+/** Namespace annotation scoping what its proxies receive: comma-separated namespaces (own always included). */
+export const ANNOTATION_REACHABLE = `${MESH_DOMAIN}/reachable-namespaces`;
+/** HTTPRoute annotation (JSON): retry policy for every rule without a Gateway API `retry` field. */
+export const ANNOTATION_RETRY = `${MESH_DOMAIN}/retry`;
+/** HTTPRoute annotation (JSON): fault injection (abort, delay) for every rule. */
+export const ANNOTATION_FAULT = `${MESH_DOMAIN}/fault`;
+/** Service annotation (JSON): outlier detection for traffic to the service. */
+export const ANNOTATION_OUTLIER = `${MESH_DOMAIN}/outlier-detection`;
+/** Service annotation (JSON): circuit breaker thresholds for traffic to the service. */
+export const ANNOTATION_CIRCUIT_BREAKER = `${MESH_DOMAIN}/circuit-breaker`;

@@ -1,0 +1,481 @@
+import type { KubeObject } from '../cluster/types.js';
+import {
+  ANNOTATION_CIRCUIT_BREAKER,
+  ANNOTATION_FAULT,
+  ANNOTATION_MTLS,
+  ANNOTATION_OUTLIER,
+  ANNOTATION_REACHABLE,
+  ANNOTATION_RETRY,
+  DEFAULT_TRUST_DOMAIN,
+  MESH_DOMAIN,
+} from '../constants.js';
+import type {
+  AuthzOperation,
+  AuthzPolicy,
+  AuthzRule,
+  AuthzSource,
+  CircuitBreakerPolicy,
+  Endpoint,
+  FaultPolicy,
+  MeshModel,
+  MeshNamespace,
+  MeshRoute,
+  MeshService,
+  ModelWarning,
+  MtlsMode,
+  OutlierPolicy,
+  Protocol,
+  RetryPolicy,
+  RouteBackend,
+  RouteMatch,
+  RouteRule,
+  ServicePort,
+  Workload,
+} from './types.js';
+
+/** Options of {@link buildModel}. */
+export interface ModelOptions {
+  /** SPIFFE trust domain (default cluster.local). */
+  trustDomain?: string;
+  /** mTLS mode of namespaces without the `mesh.dev/mtls` annotation (default PERMISSIVE). */
+  defaultMtls?: MtlsMode;
+  /** Cluster DNS suffix (default cluster.local). */
+  clusterDomain?: string;
+}
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+function arr(v: unknown): Obj[] {
+  return Array.isArray(v) ? v.filter(isObj) : [];
+}
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+function num(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+function strMap(v: unknown): Record<string, string> | undefined {
+  if (!isObj(v)) return undefined;
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(v)) if (typeof val === 'string') out[k] = val;
+  return out;
+}
+function keyOf(ns: string, name: string): string {
+  return `${ns}/${name}`;
+}
+function byNsName<T extends { namespace: string; name: string }>(a: T, b: T): number {
+  return a.namespace === b.namespace ? cmp(a.name, b.name) : cmp(a.namespace, b.namespace);
+}
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+function describe(o: KubeObject): string {
+  return `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
+}
+
+/** SPIFFE ID of a service account: spiffe://TD/ns/NS/sa/SA. */
+export function spiffeId(trustDomain: string, namespace: string, serviceAccount: string): string {
+  return `spiffe://${trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
+}
+
+/**
+ * Protocol of a Service port: `appProtocol` first (kubernetes.io/h2c, http, grpc...), then the
+ * Istio-style name prefix (`http-web`, `grpc`, `tcp-db`); unknown ports are opaque TCP, which is
+ * always safe to proxy.
+ */
+export function portProtocol(name: string | undefined, appProtocol: string | undefined): Protocol {
+  const pick = (s: string): Protocol | undefined => {
+    const v = s.toLowerCase();
+    if (v === 'grpc' || v === 'grpc-web') return 'grpc';
+    if (v === 'http2' || v === 'h2c' || v === 'kubernetes.io/h2c') return 'http2';
+    if (v === 'http' || v === 'kubernetes.io/http') return 'http';
+    if (v === 'https' || v === 'tls' || v === 'kubernetes.io/wss') return 'tls';
+    if (v === 'tcp' || v === 'mongo' || v === 'mysql' || v === 'redis') return 'tcp';
+    return undefined;
+  };
+  if (appProtocol) {
+    const p = pick(appProtocol);
+    if (p) return p;
+  }
+  if (name) {
+    const prefix = name.split('-')[0] ?? '';
+    const p = pick(prefix);
+    if (p) return p;
+  }
+  return 'tcp';
+}
+
+/** Whether a protocol is routed by the HTTP connection manager (routes, retries, RBAC on paths). */
+export function isHttp(p: Protocol): boolean {
+  return p === 'http' || p === 'http2' || p === 'grpc';
+}
+
+/**
+ * A Gateway API Duration (`1h`, `30s`, `500ms`, `1m30s`; GEP-2257) in milliseconds, or undefined
+ * when it does not parse.
+ */
+export function parseDuration(v: unknown): number | undefined {
+  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v;
+  if (typeof v !== 'string' || v === '') return undefined;
+  const re = /(\d+(?:\.\d+)?)(ms|h|m|s)/gy;
+  let total = 0;
+  let matched = 0;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(v)) !== null) {
+    const n = Number(m[1]);
+    total += m[2] === 'h' ? n * 3_600_000 : m[2] === 'm' ? n * 60_000 : m[2] === 's' ? n * 1000 : n;
+    matched = re.lastIndex;
+  }
+  return matched === v.length ? Math.round(total) : undefined;
+}
+
+function parseMtls(v: string | undefined): MtlsMode | undefined {
+  const u = v?.toUpperCase();
+  return u === 'STRICT' || u === 'PERMISSIVE' || u === 'DISABLE' ? u : undefined;
+}
+
+/** Parse a JSON annotation, recording a warning (and returning undefined) when it is not an object. */
+function jsonAnnotation(o: KubeObject, key: string, warnings: ModelWarning[]): Obj | undefined {
+  const raw = o.metadata.annotations?.[key];
+  if (raw === undefined) return undefined;
+  try {
+    const v: unknown = JSON.parse(raw);
+    if (isObj(v)) return v;
+  } catch {
+    // fall through to the warning
+  }
+  warnings.push({ object: describe(o), message: `annotation ${key} is not a JSON object; ignored` });
+  return undefined;
+}
+
+function outlierFrom(v: Obj): OutlierPolicy {
+  return {
+    consecutive5xx: num(v.consecutive5xx),
+    consecutiveGatewayErrors: num(v.consecutiveGatewayErrors),
+    intervalMs: parseDuration(v.interval) ?? 10_000,
+    baseEjectionTimeMs: parseDuration(v.baseEjectionTime) ?? 30_000,
+    maxEjectionPercent: num(v.maxEjectionPercent) ?? 10,
+    failurePercentageThreshold: num(v.failurePercentageThreshold),
+    failurePercentageMinimumHosts: num(v.failurePercentageMinimumHosts),
+    failurePercentageRequestVolume: num(v.failurePercentageRequestVolume),
+    enforcingFailurePercentage: num(v.enforcingFailurePercentage),
+  };
+}
+
+function circuitBreakerFrom(v: Obj): CircuitBreakerPolicy {
+  return {
+    maxConnections: num(v.maxConnections),
+    maxPendingRequests: num(v.maxPendingRequests),
+    maxRequests: num(v.maxRequests),
+    maxRetries: num(v.maxRetries),
+  };
+}
+
+function retryFrom(v: Obj): RetryPolicy {
+  const retryOn = Array.isArray(v.retryOn)
+    ? v.retryOn.filter((x): x is string => typeof x === 'string')
+    : typeof v.retryOn === 'string'
+      ? v.retryOn.split(',').map((s) => s.trim()).filter(Boolean)
+      : [];
+  const codes = Array.isArray(v.codes) ? v.codes.filter((x): x is number => typeof x === 'number') : [];
+  return {
+    attempts: num(v.attempts) ?? 2,
+    perTryTimeoutMs: parseDuration(v.perTryTimeout),
+    backoffMs: parseDuration(v.backoff),
+    retryOn: retryOn.length || codes.length ? retryOn : ['5xx', 'unavailable', 'reset', 'connect-failure'],
+    codes,
+  };
+}
+
+function faultFrom(v: Obj): FaultPolicy {
+  const out: FaultPolicy = {};
+  if (isObj(v.abort)) {
+    out.abort = { percent: num(v.abort.percent) ?? 100, httpStatus: num(v.abort.httpStatus), grpcStatus: num(v.abort.grpcStatus) };
+    if (out.abort.httpStatus === undefined && out.abort.grpcStatus === undefined) out.abort.httpStatus = 503;
+  }
+  if (isObj(v.delay)) {
+    out.delay = { percent: num(v.delay.percent) ?? 100, fixedDelayMs: parseDuration(v.delay.fixedDelay) ?? 0 };
+  }
+  return out;
+}
+
+function selects(selector: Record<string, string> | undefined, labels: Record<string, string>): boolean {
+  if (!selector) return false;
+  const entries = Object.entries(selector);
+  return entries.length > 0 && entries.every(([k, v]) => labels[k] === v);
+}
+
+/**
+ * Build the mesh model from Kubernetes objects. Pure and deterministic: the same objects in any
+ * order give an equal model. Objects it cannot use are skipped with a warning, never thrown on, so
+ * one bad manifest does not stop the control plane.
+ */
+export function buildModel(objects: readonly KubeObject[], opts: ModelOptions = {}): MeshModel {
+  const trustDomain = opts.trustDomain ?? DEFAULT_TRUST_DOMAIN;
+  const clusterDomain = opts.clusterDomain ?? 'cluster.local';
+  const defaultMtls = opts.defaultMtls ?? 'PERMISSIVE';
+  const warnings: ModelWarning[] = [];
+  const of = (kind: string, group: string): KubeObject[] =>
+    objects.filter((o) => o.kind === kind && (o.apiVersion === group || o.apiVersion.startsWith(`${group}/`) || (group === 'v1' && o.apiVersion === 'v1')));
+
+  // Namespaces: explicit ones, plus any namespace an object lives in (files often omit Namespace).
+  const nsObjects = new Map<string, KubeObject>();
+  for (const o of of('Namespace', 'v1')) nsObjects.set(o.metadata.name, o);
+  const nsNames = new Set<string>(nsObjects.keys());
+  for (const o of objects) if (o.metadata.namespace) nsNames.add(o.metadata.namespace);
+  const namespaces: MeshNamespace[] = [...nsNames].sort().map((name) => {
+    const ann = nsObjects.get(name)?.metadata.annotations ?? {};
+    const mtls = parseMtls(ann[ANNOTATION_MTLS]) ?? defaultMtls;
+    const reach = ann[ANNOTATION_REACHABLE];
+    const ns: MeshNamespace = { name, mtls };
+    if (reach !== undefined) {
+      ns.reachable = [...new Set([name, ...reach.split(',').map((s) => s.trim()).filter(Boolean)])].sort();
+    }
+    return ns;
+  });
+  const nsMtls = new Map(namespaces.map((n) => [n.name, n.mtls]));
+
+  // Services.
+  const services: MeshService[] = [];
+  for (const o of of('Service', 'v1')) {
+    const spec = isObj(o.spec) ? o.spec : {};
+    const ns = o.metadata.namespace ?? 'default';
+    if (spec.type === 'ExternalName') continue;
+    const ports: ServicePort[] = arr(spec.ports).flatMap((p): ServicePort[] => {
+      const port = num(p.port);
+      if (port === undefined) {
+        warnings.push({ object: describe(o), message: 'a port has no number; skipped' });
+        return [];
+      }
+      if (p.protocol !== undefined && p.protocol !== 'TCP') return [];
+      const name = str(p.name) ?? '';
+      const tp = p.targetPort;
+      return [{ name, port, targetPort: typeof tp === 'number' || (typeof tp === 'string' && tp !== '') ? tp : port, protocol: portProtocol(name, str(p.appProtocol)) }];
+    });
+    ports.sort((a, b) => a.port - b.port);
+    const svc: MeshService = { name: o.metadata.name, namespace: ns, fqdn: `${o.metadata.name}.${ns}.svc.${clusterDomain}`, ports };
+    const ip = str(spec.clusterIP);
+    if (ip && ip !== 'None') svc.clusterIP = ip;
+    const sel = strMap(spec.selector);
+    if (sel && Object.keys(sel).length) svc.selector = sel;
+    const outlier = jsonAnnotation(o, ANNOTATION_OUTLIER, warnings);
+    if (outlier) svc.outlier = outlierFrom(outlier);
+    const cb = jsonAnnotation(o, ANNOTATION_CIRCUIT_BREAKER, warnings);
+    if (cb) svc.circuitBreaker = circuitBreakerFrom(cb);
+    services.push(svc);
+  }
+  services.sort(byNsName);
+  const serviceByKey = new Map(services.map((s) => [keyOf(s.namespace, s.name), s]));
+
+  // Pods -> workloads.
+  const pods = of('Pod', 'v1');
+  const podByKey = new Map(pods.map((p) => [keyOf(p.metadata.namespace ?? 'default', p.metadata.name), p]));
+  const workloads: Workload[] = [];
+  for (const p of pods) {
+    const ns = p.metadata.namespace ?? 'default';
+    const spec = isObj(p.spec) ? p.spec : {};
+    const status = isObj(p.status) ? p.status : {};
+    const labels = p.metadata.labels ?? {};
+    const sa = str(spec.serviceAccountName) ?? str(spec.serviceAccount) ?? 'default';
+    const containerPorts = arr(spec.containers).flatMap((c) => arr(c.ports));
+    const ports: Workload['ports'] = [];
+    for (const svc of services) {
+      if (svc.namespace !== ns || !selects(svc.selector, labels)) continue;
+      for (const sp of svc.ports) {
+        const target = typeof sp.targetPort === 'number' ? sp.targetPort : num(containerPorts.find((cp) => cp.name === sp.targetPort)?.containerPort);
+        if (target === undefined) continue;
+        if (!ports.some((x) => x.port === target)) ports.push({ port: target, protocol: sp.protocol, service: keyOf(svc.namespace, svc.name) });
+      }
+    }
+    ports.sort((a, b) => a.port - b.port);
+    const w: Workload = {
+      name: p.metadata.name,
+      namespace: ns,
+      serviceAccount: sa,
+      identity: spiffeId(trustDomain, ns, sa),
+      labels,
+      mtls: parseMtls(p.metadata.annotations?.[ANNOTATION_MTLS]) ?? nsMtls.get(ns) ?? defaultMtls,
+      ports,
+    };
+    const ip = str(status.podIP);
+    if (ip) w.ip = ip;
+    workloads.push(w);
+  }
+  workloads.sort(byNsName);
+
+  // EndpointSlices -> endpoints per service.
+  const endpoints: Record<string, Endpoint[]> = {};
+  for (const s of of('EndpointSlice', 'discovery.k8s.io')) {
+    const ns = s.metadata.namespace ?? 'default';
+    const svcName = s.metadata.labels?.['kubernetes.io/service-name'];
+    if (!svcName) {
+      warnings.push({ object: describe(s), message: 'no kubernetes.io/service-name label; skipped' });
+      continue;
+    }
+    if (s.addressType === 'FQDN') continue;
+    const key = keyOf(ns, svcName);
+    const ports: Record<string, number> = {};
+    for (const p of arr(s.ports)) {
+      const n = num(p.port);
+      if (n !== undefined) ports[str(p.name) ?? ''] = n;
+    }
+    const list = (endpoints[key] ??= []);
+    for (const e of arr(s.endpoints)) {
+      const cond = isObj(e.conditions) ? e.conditions : {};
+      // Kubernetes: a nil ready condition means ready.
+      const ready = cond.ready !== false && cond.terminating !== true;
+      const ref = isObj(e.targetRef) ? e.targetRef : undefined;
+      const podName = ref?.kind === 'Pod' ? str(ref.name) : undefined;
+      const pod = podName ? podByKey.get(keyOf(str(ref?.namespace) ?? ns, podName)) : undefined;
+      const addresses = Array.isArray(e.addresses) ? e.addresses.filter((a): a is string => typeof a === 'string') : [];
+      for (const address of addresses) {
+        const ep: Endpoint = { address, ready, ports: { ...ports } };
+        if (podName) ep.pod = podName;
+        if (pod) {
+          const pspec = isObj(pod.spec) ? pod.spec : {};
+          ep.identity = spiffeId(trustDomain, ns, str(pspec.serviceAccountName) ?? 'default');
+        }
+        list.push(ep);
+      }
+    }
+  }
+  for (const list of Object.values(endpoints)) list.sort((a, b) => cmp(a.address, b.address) || cmp(JSON.stringify(a.ports), JSON.stringify(b.ports)));
+
+  // HTTPRoutes attached to Services (GAMMA).
+  const routes: MeshRoute[] = [];
+  for (const r of of('HTTPRoute', 'gateway.networking.k8s.io')) {
+    const ns = r.metadata.namespace ?? 'default';
+    const spec = isObj(r.spec) ? r.spec : {};
+    const retryAnn = jsonAnnotation(r, ANNOTATION_RETRY, warnings);
+    const faultAnn = jsonAnnotation(r, ANNOTATION_FAULT, warnings);
+    const rules: RouteRule[] = arr(spec.rules).map((rule) => {
+      const matches: RouteMatch[] = arr(rule.matches).map((m) => {
+        const out: RouteMatch = { headers: [] };
+        if (isObj(m.path)) {
+          const type = m.path.type === 'Exact' || m.path.type === 'RegularExpression' ? m.path.type : 'PathPrefix';
+          out.path = { type, value: str(m.path.value) ?? '/' };
+        }
+        for (const h of arr(m.headers)) {
+          const name = str(h.name);
+          if (name) out.headers.push({ name: name.toLowerCase(), type: h.type === 'RegularExpression' ? 'RegularExpression' : 'Exact', value: typeof h.value === 'string' ? h.value : '' });
+        }
+        const method = str(m.method);
+        if (method) out.method = method;
+        return out;
+      });
+      const backends: RouteBackend[] = [];
+      for (const b of arr(rule.backendRefs)) {
+        const kind = str(b.kind) ?? 'Service';
+        const group = str(b.group) ?? '';
+        const bns = str(b.namespace) ?? ns;
+        const name = str(b.name);
+        if (kind !== 'Service' || (group !== '' && group !== 'core') || !name) {
+          warnings.push({ object: describe(r), message: `backendRef ${name ?? '?'} is not a Service; skipped` });
+          continue;
+        }
+        if (bns !== ns) {
+          warnings.push({ object: describe(r), message: `backendRef ${bns}/${name} is in another namespace (ReferenceGrant is not supported); skipped` });
+          continue;
+        }
+        const svc = serviceByKey.get(keyOf(bns, name));
+        const port = num(b.port) ?? (svc?.ports.length === 1 ? svc.ports[0]?.port : undefined);
+        if (!svc || port === undefined) {
+          warnings.push({ object: describe(r), message: `backendRef ${bns}/${name}${port ? `:${port}` : ''} does not name a known Service port; skipped` });
+          continue;
+        }
+        backends.push({ service: keyOf(bns, name), port, weight: num(b.weight) ?? 1 });
+      }
+      const out: RouteRule = { matches, backends };
+      const timeouts = isObj(rule.timeouts) ? rule.timeouts : {};
+      const t = parseDuration(timeouts.request);
+      if (t !== undefined) out.timeoutMs = t;
+      const bt = parseDuration(timeouts.backendRequest);
+      if (bt !== undefined) out.backendTimeoutMs = bt;
+      // Gateway API's (experimental) rule.retry wins over our route-wide annotation.
+      if (isObj(rule.retry)) out.retry = retryFrom({ ...retryAnn, ...rule.retry });
+      else if (retryAnn) out.retry = retryFrom(retryAnn);
+      if (faultAnn) out.fault = faultFrom(faultAnn);
+      return out;
+    });
+    for (const p of arr(spec.parentRefs)) {
+      if (p.kind !== 'Service' || (p.group !== undefined && p.group !== '' && p.group !== 'core')) continue;
+      const pns = str(p.namespace) ?? ns;
+      const name = str(p.name);
+      if (!name || !serviceByKey.has(keyOf(pns, name))) {
+        warnings.push({ object: describe(r), message: `parentRef Service ${pns}/${name ?? '?'} does not exist; not attached` });
+        continue;
+      }
+      const route: MeshRoute = { name: r.metadata.name, namespace: ns, parent: keyOf(pns, name), rules };
+      const port = num(p.port);
+      if (port !== undefined) route.port = port;
+      routes.push(route);
+    }
+  }
+  routes.sort((a, b) => byNsName(a, b) || cmp(a.parent, b.parent) || (a.port ?? 0) - (b.port ?? 0));
+
+  // AuthorizationPolicies.
+  const authz: AuthzPolicy[] = [];
+  for (const a of objects.filter((o) => o.kind === 'AuthorizationPolicy' && o.apiVersion.startsWith(`${MESH_DOMAIN}/`))) {
+    const spec = isObj(a.spec) ? a.spec : {};
+    const action = spec.action === undefined ? 'ALLOW' : spec.action;
+    if (action !== 'ALLOW' && action !== 'DENY') {
+      warnings.push({ object: describe(a), message: `action ${String(action)} is not ALLOW or DENY; policy skipped` });
+      continue;
+    }
+    const strs = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+    const rules: AuthzRule[] = arr(spec.rules).map((rule) => ({
+      from: arr(rule.from).map((f): AuthzSource => {
+        const src = isObj(f.source) ? f.source : f;
+        return { principals: strs(src.principals), namespaces: strs(src.namespaces) };
+      }),
+      to: arr(rule.to).map((t): AuthzOperation => {
+        const op = isObj(t.operation) ? t.operation : t;
+        const ports = Array.isArray(op.ports) ? op.ports.map((x) => Number(x)).filter((x) => Number.isInteger(x)) : [];
+        return { ports, methods: strs(op.methods), paths: strs(op.paths) };
+      }),
+    }));
+    const policy: AuthzPolicy = { name: a.metadata.name, namespace: a.metadata.namespace ?? 'default', action, rules };
+    const sel = isObj(spec.selector) ? strMap(spec.selector.matchLabels) : undefined;
+    if (sel && Object.keys(sel).length) policy.selector = sel;
+    authz.push(policy);
+  }
+  authz.sort(byNsName);
+
+  return { trustDomain, namespaces, services, endpoints: sortKeys(endpoints), workloads, routes, authz, warnings };
+}
+
+function sortKeys<T>(r: Record<string, T>): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const k of Object.keys(r).sort()) out[k] = r[k] as T;
+  return out;
+}
+
+/** The AuthorizationPolicies that apply to a workload: its namespace's, with a matching or no selector. */
+export function policiesFor(model: MeshModel, w: Workload): AuthzPolicy[] {
+  return model.authz.filter((p) => p.namespace === w.namespace && (!p.selector || Object.entries(p.selector).every(([k, v]) => w.labels[k] === v)));
+}
+
+/**
+ * Services a proxy in `namespace` may reach: the whole mesh by default, or the namespaces listed
+ * in its `mesh.dev/reachable-namespaces` annotation; plus every backend of a route on a reachable
+ * service, so the resources stay consistent.
+ */
+export function reachableServices(model: MeshModel, namespace: string | undefined): MeshService[] {
+  const ns = namespace ? model.namespaces.find((n) => n.name === namespace) : undefined;
+  if (!ns?.reachable) return model.services;
+  const allowed = new Set(ns.reachable);
+  const keys = new Set(model.services.filter((s) => allowed.has(s.namespace)).map((s) => keyOf(s.namespace, s.name)));
+  for (const r of model.routes) {
+    if (!keys.has(r.parent)) continue;
+    for (const rule of r.rules) for (const b of rule.backends) keys.add(b.service);
+  }
+  return model.services.filter((s) => keys.has(keyOf(s.namespace, s.name)));
+}
+
+/** The key `NS/NAME` the model uses for services. */
+export function serviceKey(s: { namespace: string; name: string }): string {
+  return keyOf(s.namespace, s.name);
+}

@@ -1,0 +1,192 @@
+/**
+ * The mesh's view of a cluster: what `buildModel` derives from Kubernetes objects and what the xDS
+ * translation, analyzers and status commands consume. Plain data, sorted, no I/O.
+ */
+
+/** How a port's traffic is treated: HTTP-aware (routes, retries, RBAC on paths) or opaque TCP. */
+export type Protocol = 'http' | 'http2' | 'grpc' | 'tcp' | 'tls';
+
+/** mTLS mode of a workload's inbound side. */
+export type MtlsMode = 'STRICT' | 'PERMISSIVE' | 'DISABLE';
+
+/** A port of a Service. */
+export interface ServicePort {
+  name: string;
+  port: number;
+  /** The Service's targetPort: a number, or a container port name resolved per pod. */
+  targetPort: number | string;
+  protocol: Protocol;
+}
+
+/** Outlier detection for a destination service (from the `mesh.dev/outlier-detection` annotation). */
+export interface OutlierPolicy {
+  consecutive5xx?: number;
+  consecutiveGatewayErrors?: number;
+  intervalMs: number;
+  baseEjectionTimeMs: number;
+  maxEjectionPercent: number;
+  /** Failure-percentage ejection (what proxyless gRPC implements). */
+  failurePercentageThreshold?: number;
+  failurePercentageMinimumHosts?: number;
+  failurePercentageRequestVolume?: number;
+  enforcingFailurePercentage?: number;
+}
+
+/** Circuit breaker thresholds for a destination service (`mesh.dev/circuit-breaker`). */
+export interface CircuitBreakerPolicy {
+  maxConnections?: number;
+  maxPendingRequests?: number;
+  maxRequests?: number;
+  maxRetries?: number;
+}
+
+/** A Service in the mesh. */
+export interface MeshService {
+  name: string;
+  namespace: string;
+  /** NAME.NS.svc.cluster.local */
+  fqdn: string;
+  clusterIP?: string;
+  ports: ServicePort[];
+  selector?: Record<string, string>;
+  outlier?: OutlierPolicy;
+  circuitBreaker?: CircuitBreakerPolicy;
+}
+
+/** One address behind a Service, with its port numbers by Service port name. */
+export interface Endpoint {
+  address: string;
+  ready: boolean;
+  /** EndpointSlice port name -> port number. */
+  ports: Record<string, number>;
+  pod?: string;
+  /** SPIFFE identity of the pod behind the address, when the pod is known. */
+  identity?: string;
+}
+
+/** A pod that runs in the mesh: where its identity and inbound policy come from. */
+export interface Workload {
+  name: string;
+  namespace: string;
+  serviceAccount: string;
+  /** spiffe://TRUST_DOMAIN/ns/NS/sa/SA */
+  identity: string;
+  ip?: string;
+  labels: Record<string, string>;
+  mtls: MtlsMode;
+  /** Inbound ports: target ports of Services selecting this pod, with their protocol. */
+  ports: { port: number; protocol: Protocol; service: string }[];
+}
+
+/** A Gateway API HTTPRoute match. */
+export interface RouteMatch {
+  path?: { type: 'Exact' | 'PathPrefix' | 'RegularExpression'; value: string };
+  headers: { name: string; type: 'Exact' | 'RegularExpression'; value: string }[];
+  method?: string;
+}
+
+/** A weighted destination of a route rule: a Service port. */
+export interface RouteBackend {
+  /** `NS/NAME` key of the backend Service. */
+  service: string;
+  port: number;
+  weight: number;
+}
+
+/** Retry policy of a route rule. */
+export interface RetryPolicy {
+  /** Retries after the first try. */
+  attempts: number;
+  perTryTimeoutMs?: number;
+  backoffMs?: number;
+  /** Envoy/gRPC retry_on conditions, e.g. `5xx`, `unavailable`, `retriable-status-codes`. */
+  retryOn: string[];
+  /** HTTP status codes retried (Gateway API `retry.codes`). */
+  codes: number[];
+}
+
+/** Fault injection of a route rule (`mesh.dev/fault`). */
+export interface FaultPolicy {
+  abort?: { percent: number; httpStatus?: number; grpcStatus?: number };
+  delay?: { percent: number; fixedDelayMs: number };
+}
+
+/** One rule of an HTTPRoute, translated: first match wins in order. */
+export interface RouteRule {
+  matches: RouteMatch[];
+  backends: RouteBackend[];
+  timeoutMs?: number;
+  backendTimeoutMs?: number;
+  retry?: RetryPolicy;
+  fault?: FaultPolicy;
+}
+
+/** An HTTPRoute attached to a Service port (GAMMA). */
+export interface MeshRoute {
+  name: string;
+  namespace: string;
+  /** `NS/NAME` of the parent Service. */
+  parent: string;
+  /** Parent port, or undefined for every port of the parent. */
+  port?: number;
+  rules: RouteRule[];
+}
+
+/** A `from` clause: any listed principal or namespace matches. */
+export interface AuthzSource {
+  principals: string[];
+  namespaces: string[];
+}
+
+/** A `to` clause: every non-empty list must match. */
+export interface AuthzOperation {
+  ports: number[];
+  methods: string[];
+  paths: string[];
+}
+
+/** One AuthorizationPolicy rule: matches when any `from` and any `to` match (empty lists match all). */
+export interface AuthzRule {
+  from: AuthzSource[];
+  to: AuthzOperation[];
+}
+
+/** Our AuthorizationPolicy (mesh.dev/v1alpha1). */
+export interface AuthzPolicy {
+  name: string;
+  namespace: string;
+  /** Pod labels; undefined selects every workload in the namespace. */
+  selector?: Record<string, string>;
+  action: 'ALLOW' | 'DENY';
+  rules: AuthzRule[];
+}
+
+/** A namespace's mesh settings. */
+export interface MeshNamespace {
+  name: string;
+  mtls: MtlsMode;
+  /**
+   * Namespaces whose services proxies here may reach (own namespace always included), from the
+   * `mesh.dev/reachable-namespaces` annotation; undefined means the whole mesh.
+   */
+  reachable?: string[];
+}
+
+/** Something in the input the model could not use; the object is skipped or the field ignored. */
+export interface ModelWarning {
+  object: string;
+  message: string;
+}
+
+/** The whole model. Arrays are sorted by namespace then name so equal inputs give equal models. */
+export interface MeshModel {
+  trustDomain: string;
+  namespaces: MeshNamespace[];
+  services: MeshService[];
+  /** `NS/NAME` of a Service -> its endpoints (from all of its EndpointSlices). */
+  endpoints: Record<string, Endpoint[]>;
+  workloads: Workload[];
+  routes: MeshRoute[];
+  authz: AuthzPolicy[];
+  warnings: ModelWarning[];
+}

@@ -1,0 +1,54 @@
+import { inputError } from '../ui/errors.js';
+
+/**
+ * SPIFFE identities of the mesh: `spiffe://TRUST_DOMAIN/ns/NAMESPACE/sa/SERVICEACCOUNT`.
+ * Pure functions; they throw inputError for anything that is not such an identity.
+ */
+
+/** A workload identity, split into its parts. */
+export interface SpiffeIdentity {
+  trustDomain: string;
+  namespace: string;
+  serviceAccount: string;
+}
+
+// SPIFFE ID spec: trust domain is lowercase letters, digits, '.', '-', '_'.
+const TRUST_DOMAIN = /^[a-z0-9._-]+$/;
+// Kubernetes namespace (DNS-1123 label) and ServiceAccount (DNS-1123 subdomain) names.
+const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const SERVICE_ACCOUNT = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+/** Throws inputError unless `td` is a valid SPIFFE trust domain (e.g. `cluster.local`). */
+export function checkTrustDomain(td: string): string {
+  if (!TRUST_DOMAIN.test(td) || td.length > 255) {
+    throw inputError(`invalid trust domain "${td}"`, 'a trust domain is lowercase letters, digits, ".", "-" and "_", e.g. cluster.local');
+  }
+  return td;
+}
+
+/** The SPIFFE ID of ServiceAccount `sa` in namespace `ns`; throws inputError for invalid names. */
+export function spiffeId(trustDomain: string, ns: string, sa: string): string {
+  checkTrustDomain(trustDomain);
+  if (!NAMESPACE.test(ns)) throw inputError(`invalid namespace name "${ns}" for a SPIFFE ID`, 'namespaces are DNS-1123 labels');
+  if (!SERVICE_ACCOUNT.test(sa)) throw inputError(`invalid ServiceAccount name "${sa}" for a SPIFFE ID`, 'ServiceAccount names are DNS-1123 subdomains');
+  return `spiffe://${trustDomain}/ns/${ns}/sa/${sa}`;
+}
+
+/**
+ * Parse a mesh workload SPIFFE ID. Throws inputError for other URIs, other path shapes,
+ * query/fragment/port/userinfo, or invalid names. `spiffeId(parse(x)) === x` for every accepted x.
+ */
+export function parseSpiffeId(id: string): SpiffeIdentity {
+  const m = /^spiffe:\/\/([^/]+)\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(id);
+  if (!m) {
+    throw inputError(`"${id}" is not a mesh SPIFFE ID`, 'expected spiffe://TRUST_DOMAIN/ns/NAMESPACE/sa/SERVICEACCOUNT');
+  }
+  const [, trustDomain, namespace, serviceAccount] = m as unknown as [string, string, string, string];
+  spiffeId(trustDomain, namespace, serviceAccount);
+  return { trustDomain, namespace, serviceAccount };
+}
+
+/** The SPIFFE ID naming a whole trust domain (`spiffe://TRUST_DOMAIN`), used in the root's SAN. */
+export function trustDomainId(trustDomain: string): string {
+  return `spiffe://${checkTrustDomain(trustDomain)}`;
+}

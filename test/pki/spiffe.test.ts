@@ -1,0 +1,43 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseSpiffeId, spiffeId, ttlMs } from '../../src/pki/index.ts';
+import type { MeshError } from '../../src/ui/errors.ts';
+
+test('spiffeId builds spiffe://TD/ns/NS/sa/SA and parseSpiffeId inverts it', () => {
+  const id = spiffeId('cluster.local', 'shop', 'web-frontend');
+  assert.equal(id, 'spiffe://cluster.local/ns/shop/sa/web-frontend');
+  assert.deepEqual(parseSpiffeId(id), { trustDomain: 'cluster.local', namespace: 'shop', serviceAccount: 'web-frontend' });
+  assert.equal(spiffeId('example.org', 'a', 'sa.with.dots'), 'spiffe://example.org/ns/a/sa/sa.with.dots');
+});
+
+const bad: [string, RegExp][] = [
+  ['spiffe://cluster.local/ns/shop', /is not a mesh SPIFFE ID/],
+  ['spiffe://cluster.local/ns/shop/sa/web/extra', /is not a mesh SPIFFE ID/],
+  ['https://cluster.local/ns/shop/sa/web', /is not a mesh SPIFFE ID/],
+  ['spiffe://Cluster.Local/ns/shop/sa/web', /invalid trust domain "Cluster.Local"/],
+  ['spiffe://cluster.local:8080/ns/shop/sa/web', /invalid trust domain/],
+  ['spiffe://user@cluster.local/ns/shop/sa/web', /invalid trust domain/],
+  ['spiffe://cluster.local/ns/Shop/sa/web', /invalid namespace name "Shop"/],
+  ['spiffe://cluster.local/ns/shop/sa/web?x=1', /invalid ServiceAccount name/],
+  ['spiffe://cluster.local/ns/shop/sa/..', /invalid ServiceAccount name/],
+  ['spiffe://cluster.local/ns//sa/web', /is not a mesh SPIFFE ID/],
+];
+for (const [id, message] of bad) {
+  test(`parseSpiffeId rejects ${id}`, () => {
+    assert.throws(() => parseSpiffeId(id), (e: MeshError) => e.exitCode === 2 && message.test(e.message));
+  });
+}
+
+test('ttlMs reads Go durations and milliseconds; rejects junk, zero and negatives', () => {
+  assert.equal(ttlMs('24h'), 86_400_000);
+  assert.equal(ttlMs('1h30m'), 5_400_000);
+  assert.equal(ttlMs('1.5h'), 5_400_000);
+  assert.equal(ttlMs('90s'), 90_000);
+  assert.equal(ttlMs('250ms'), 250);
+  assert.equal(ttlMs(1234), 1234);
+  for (const junk of ['', '24', 'h', '1d', '24 h', '-1h', '0h', '1h-']) {
+    assert.throws(() => ttlMs(junk, 'ca.workloadCertTTL'), (e: MeshError) => e.exitCode === 2 && /^ca\.workloadCertTTL must be/.test(e.message), junk);
+  }
+  assert.throws(() => ttlMs(0), /positive/);
+  assert.throws(() => ttlMs(Number.NaN), /positive/);
+});
