@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { ExitCode, MeshError, toMeshError } from '../ui/errors.js';
-import type { Cluster, ConnectOptions, KubeObject, ListOptions, ServerVersion } from './types.js';
+import type { AccessAttributes, AccessResult, ApplyOptions, Cluster, ConnectOptions, DeleteOptions, KubeObject, ListOptions, ServerVersion } from './types.js';
 
 /** Load the kubeconfig the way kubectl does, with errors that say which file and context. */
 export function loadKubeConfig(opts: ConnectOptions): k8s.KubeConfig {
@@ -132,6 +132,63 @@ class LiveCluster implements Cluster {
       throw apiError(err);
     }
   }
+
+  async apply(obj: KubeObject, opts: ApplyOptions): Promise<KubeObject> {
+    try {
+      const res = await withTimeout(
+        this.objects.patch(obj as unknown as k8s.KubernetesObject, undefined, opts.dryRun ? 'All' : undefined, opts.fieldManager, opts.force === true, k8s.PatchStrategy.ServerSideApply) as unknown as Promise<KubeObject>,
+        this.timeoutMs,
+        `apply ${obj.kind}/${obj.metadata.name}`,
+      );
+      return res;
+    } catch (err) {
+      const e = err as ApiErrorLike;
+      if (e?.code === 409) throw conflictError(obj, statusText(e.body) ?? 'conflict');
+      throw apiError(err);
+    }
+  }
+
+  async delete(apiVersion: string, kind: string, name: string, namespace?: string, opts: DeleteOptions = {}): Promise<boolean> {
+    try {
+      await withTimeout(
+        this.objects.delete({ apiVersion, kind, metadata: { name, namespace } }, undefined, undefined, undefined, undefined, opts.propagation ?? 'Background'),
+        this.timeoutMs,
+        `delete ${kind}/${name}`,
+      );
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw apiError(err);
+    }
+  }
+
+  canI(attrs: AccessAttributes): Promise<AccessResult> {
+    const review = {
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SelfSubjectAccessReview',
+      metadata: {},
+      spec: { resourceAttributes: { verb: attrs.verb, group: attrs.group, resource: attrs.resource, namespace: attrs.namespace, name: attrs.name } },
+    };
+    return this.call(`SelfSubjectAccessReview ${attrs.verb} ${attrs.resource}`, async () => {
+      const res = (await this.objects.create(review as k8s.KubernetesObject)) as { status?: { allowed?: boolean; reason?: string } };
+      return { allowed: res.status?.allowed === true, reason: res.status?.reason };
+    });
+  }
+}
+
+/**
+ * A server-side apply conflict: another field manager owns fields we set. The Status message names
+ * the manager(s), e.g. 'Apply failed with 1 conflict: conflict with "kubectl-edit" using apps/v1: .spec.replicas'.
+ */
+export function conflictError(obj: KubeObject, message: string): MeshError {
+  const managers = [...message.matchAll(/conflict with "([^"]+)"/g)].map((m) => m[1]!);
+  const unique = [...new Set(managers)];
+  const ref = obj.metadata.namespace ? `${obj.kind}/${obj.metadata.namespace}/${obj.metadata.name}` : `${obj.kind}/${obj.metadata.name}`;
+  const fields = [...message.matchAll(/: (\.[^\n,]+)/g)].map((m) => m[1]).slice(0, 3);
+  return new MeshError(
+    `${ref} has fields owned by another field manager${unique.length ? ` (${unique.map((m) => `"${m}"`).join(', ')})` : ''}${fields.length ? `: ${fields.join(', ')}` : ''}`,
+    { hint: 'someone changed it outside mesh; re-run with --force-conflicts to take the fields over', exitCode: ExitCode.Failed },
+  );
 }
 
 /** Connect using client-node. Performs no request: the first call tells if the server answers. */

@@ -47,6 +47,44 @@ export interface Cluster {
   list(apiVersion: string, kind: string, opts?: ListOptions): Promise<KubeObject[]>;
   /** Get one object, or undefined when it does not exist (404). */
   get(apiVersion: string, kind: string, name: string, namespace?: string): Promise<KubeObject | undefined>;
+  /**
+   * Server-side apply `obj` as `opts.fieldManager`; returns the object the server holds after it.
+   * A conflict with another field manager (409) throws a MeshError naming the object and manager.
+   */
+  apply(obj: KubeObject, opts: ApplyOptions): Promise<KubeObject>;
+  /** Delete one object; resolves false when it did not exist. */
+  delete(apiVersion: string, kind: string, name: string, namespace?: string, opts?: DeleteOptions): Promise<boolean>;
+  /** SelfSubjectAccessReview: may the current user do `verb` on the resource? */
+  canI(attrs: AccessAttributes): Promise<AccessResult>;
+}
+
+/** Options of a server-side apply. */
+export interface ApplyOptions {
+  fieldManager: string;
+  /** Take over fields another manager owns (kubectl --force-conflicts). */
+  force?: boolean;
+  /** Ask the server to validate and default without persisting (dryRun=All). */
+  dryRun?: boolean;
+}
+
+export interface DeleteOptions {
+  /** Garbage-collection policy for dependents (default Background). */
+  propagation?: 'Background' | 'Foreground' | 'Orphan';
+}
+
+/** What a SelfSubjectAccessReview asks about. */
+export interface AccessAttributes {
+  verb: string;
+  /** API group; '' for the core group. */
+  group: string;
+  resource: string;
+  namespace?: string;
+  name?: string;
+}
+
+export interface AccessResult {
+  allowed: boolean;
+  reason?: string;
 }
 
 /** How to reach a cluster: the kubectl-style flags. */

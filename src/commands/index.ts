@@ -14,5 +14,10 @@ export interface CommandEntry {
 /** Every top-level command, in the order `mesh --help` lists them. */
 export const COMMANDS: readonly CommandEntry[] = [
   { name: 'version', summary: 'Print the client, control plane and data plane versions', load: () => import('./version.js') },
+  { name: 'install', summary: 'Install the mesh control plane into the cluster', load: () => import('./install.js') },
+  { name: 'upgrade', summary: 'Upgrade (or --rollback) the installed mesh, showing the diff first', load: () => import('./upgrade.js') },
+  { name: 'uninstall', summary: 'Remove the mesh control plane (CRDs and policies stay unless --purge)', load: () => import('./uninstall.js') },
+  { name: 'manifest', summary: 'Print (generate) or compare (diff) the control-plane manifests', load: () => import('./manifest.js') },
+  { name: 'profile', summary: 'List the values profiles or show one', load: () => import('./profile.js') },
   { name: 'completion', summary: 'Print a shell completion script (bash, zsh or fish)', load: () => import('./completion.js') },
 ];

@@ -1,0 +1,24 @@
+# The control-plane image: `mesh controller` built from this repository.
+#   docker build -t ghcr.io/mesh-dev/mesh:$(node -p 'require("./package.json").version') .
+# Build stage: full dependencies to compile TypeScript.
+FROM node:20-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts
+COPY tsconfig.json ./
+COPY src ./src
+RUN npm run build
+
+# Runtime stage: production dependencies only, the compiled code, the launcher and templates.
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+COPY --from=build /src/dist ./dist
+COPY bin ./bin
+COPY templates ./templates
+# 65532 matches the Deployment's runAsUser; the root filesystem is mounted read-only, /tmp is an emptyDir.
+USER 65532:65532
+EXPOSE 15010 15014 15017
+ENTRYPOINT ["node", "bin/mesh", "controller"]

@@ -1,0 +1,25 @@
+import type { Command } from 'commander';
+import { globalsOf, makeUi } from '../ui/context.js';
+import { addValuesFlags } from './manifest.js';
+
+/** `mesh install`. Handler: src/install/install.ts. */
+export function define(cmd: Command): void {
+  addValuesFlags(cmd)
+    .option('--ca-cert <file>', 'use this root CA certificate (PEM) instead of generating one; with --ca-key')
+    .option('--ca-key <file>', 'private key (PEM) of --ca-cert')
+    .option('--skip-checks', 'do not run the pre-install checks')
+    .option('--dry-run', 'print what would be applied; change nothing')
+    .option('--no-wait', 'do not wait for the control plane to become ready')
+    .option('--timeout <duration>', 'how long to wait for CRDs and the rollout', '5m')
+    .option('--force-conflicts', 'take over fields another field manager owns')
+    .addHelpText('after', '\nExamples:\n  mesh install\n  mesh install --profile ha --set controller.logLevel=debug --yes\n  mesh install --dry-run > mesh.yaml\n  mesh install --ca-cert root.pem --ca-key root-key.pem')
+    .action(async (raw: Record<string, unknown>, command: Command) => {
+      const g = globalsOf(command);
+      const ui = makeUi(g);
+      const { parseOutputFormat } = await import('../ui/format.js');
+      const output = parseOutputFormat(g.output, ['table', 'json', 'yaml'] as const, 'table');
+      const { runInstall, validateInstallOptions } = await import('../install/install.js');
+      const opts = validateInstallOptions(raw, output, { kubeconfig: g.kubeconfig, context: g.context });
+      process.exitCode = await runInstall(opts, ui);
+    });
+}

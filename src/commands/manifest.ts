@@ -1,0 +1,56 @@
+import type { Command } from 'commander';
+import { globalsOf, makeUi } from '../ui/context.js';
+import { usageError } from '../ui/errors.js';
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/** Flags shared by every command that renders values: --profile, -f, --set. */
+export function addValuesFlags(cmd: Command): Command {
+  return cmd
+    .option('--profile <name>', 'values profile: default, minimal, demo or ha (see "mesh profile list")')
+    .option('-f, --values <file>', 'values file, repeatable, applied in order ("-" for stdin)', collect)
+    .option('--set <key=value>', 'set one value, repeatable, applied last (e.g. controller.replicas=3)', collect);
+}
+
+/** Raw values flags as commander parses them. */
+export interface RawValuesFlags {
+  profile?: string;
+  values?: string[];
+  set?: string[];
+}
+
+/** Validate `mesh manifest diff` arguments: two files, or --cluster and none. */
+export function validateManifestDiffOptions(paths: readonly string[], cluster: boolean): void {
+  if (cluster && paths.length > 0) throw usageError('mesh manifest diff --cluster takes no files', 'use either two rendered files or --cluster with values flags');
+  if (!cluster && paths.length !== 2) throw usageError(`mesh manifest diff needs two files (got ${paths.length})`, 'mesh manifest diff A.yaml B.yaml, or mesh manifest diff --cluster -f values.yaml');
+}
+
+/** `mesh manifest generate|diff`. Handlers live in src/install/manifest.ts. */
+export function define(cmd: Command): void {
+  const gen = cmd.command('generate').description('Print the control-plane manifests for a profile and values (deterministic)');
+  addValuesFlags(gen)
+    .option('--ca-cert <file>', 'root CA certificate (PEM) to include; with --ca-key')
+    .option('--ca-key <file>', 'root CA private key (PEM)')
+    .addHelpText('after', '\nExamples:\n  mesh manifest generate --profile ha > mesh.yaml\n  mesh manifest generate -f values.yaml --set controller.replicas=2 -o json')
+    .action(async (opts: RawValuesFlags & { caCert?: string; caKey?: string }, command: Command) => {
+      const g = globalsOf(command);
+      const ui = makeUi(g);
+      const { parseOutputFormat } = await import('../ui/format.js');
+      const output = parseOutputFormat(g.output, ['yaml', 'json'] as const, 'yaml');
+      const { runManifestGenerate } = await import('../install/manifest.js');
+      process.exitCode = await runManifestGenerate({ profile: opts.profile, files: opts.values, sets: opts.set, caCert: opts.caCert, caKey: opts.caKey, output }, ui);
+    });
+
+  const diff = cmd.command('diff').description('Show what differs between two renderings, or between a rendering and the cluster (exit 1 when they differ)');
+  addValuesFlags(diff)
+    .argument('[files...]', 'two rendered manifests: A.yaml B.yaml')
+    .option('--cluster', 'compare the rendering of the values flags with the live cluster')
+    .addHelpText('after', '\nExamples:\n  mesh manifest diff old.yaml new.yaml\n  mesh manifest diff --cluster --profile ha')
+    .action(async (files: string[], opts: RawValuesFlags & { cluster?: boolean }, command: Command) => {
+      const g = globalsOf(command);
+      const ui = makeUi(g);
+      validateManifestDiffOptions(files, opts.cluster === true);
+      const { runManifestDiff } = await import('../install/manifest.js');
+      process.exitCode = await runManifestDiff({ paths: files, cluster: opts.cluster === true, profile: opts.profile, files: opts.values, sets: opts.set, kubeconfig: g.kubeconfig, context: g.context }, ui);
+    });
+}

@@ -1,0 +1,19 @@
+import type { Command } from 'commander';
+import { DEFAULT_NAMESPACE } from '../constants.js';
+import { globalsOf, makeUi } from '../ui/context.js';
+
+/** `mesh uninstall [--purge]`. Handler: src/install/uninstall.ts. */
+export function define(cmd: Command): void {
+  cmd
+    .option('--purge', 'also delete the mesh CRDs and with them every AuthorizationPolicy and MTLSPolicy')
+    .option('--dry-run', 'list what would be deleted; change nothing')
+    .addHelpText('after', '\nExamples:\n  mesh uninstall\n  mesh uninstall --purge --yes')
+    .action(async (raw: { purge?: boolean; dryRun?: boolean }, command: Command) => {
+      const g = globalsOf(command);
+      const ui = makeUi(g);
+      const { parseOutputFormat } = await import('../ui/format.js');
+      const output = parseOutputFormat(g.output, ['table', 'json', 'yaml'] as const, 'table');
+      const { runUninstall } = await import('../install/uninstall.js');
+      process.exitCode = await runUninstall({ namespace: g.namespace ?? DEFAULT_NAMESPACE, purge: raw.purge === true, dryRun: raw.dryRun === true, output, kubeconfig: g.kubeconfig, context: g.context }, ui);
+    });
+}

@@ -1,0 +1,41 @@
+import type { Command } from 'commander';
+import { DEFAULT_NAMESPACE } from '../constants.js';
+import { globalsOf, makeUi } from '../ui/context.js';
+import { addValuesFlags } from './manifest.js';
+
+/** `mesh upgrade [--rollback]`. Handler: src/install/upgrade.ts. */
+export function define(cmd: Command): void {
+  addValuesFlags(cmd)
+    .option('--rollback', 'return to the values and version recorded before the last upgrade')
+    .option('--reset-values', 'start from the profile defaults instead of the installed values')
+    .option('--force', 'allow a downgrade to an older version')
+    .option('--no-wait', 'do not wait for the control plane to become ready')
+    .option('--timeout <duration>', 'how long to wait for CRDs and the rollout', '5m')
+    .option('--force-conflicts', 'take over fields another field manager owns')
+    .addHelpText('after', '\nThe installed values are kept; -f and --set change them.\n\nExamples:\n  mesh upgrade\n  mesh upgrade --set controller.replicas=3 --yes\n  mesh upgrade --rollback')
+    .action(async (raw: { profile?: string; values?: string[]; set?: string[]; rollback?: boolean; resetValues?: boolean; force?: boolean; wait?: boolean; timeout: string; forceConflicts?: boolean }, command: Command) => {
+      const g = globalsOf(command);
+      const ui = makeUi(g);
+      const { parseOutputFormat } = await import('../ui/format.js');
+      const output = parseOutputFormat(g.output, ['table', 'json', 'yaml'] as const, 'table');
+      const { parseTimeout } = await import('../install/install.js');
+      const { runUpgrade, validateUpgradeOptions } = await import('../install/upgrade.js');
+      const opts = {
+        profile: raw.profile,
+        files: raw.values,
+        sets: raw.set,
+        namespace: g.namespace ?? DEFAULT_NAMESPACE,
+        rollback: raw.rollback === true,
+        force: raw.force === true,
+        resetValues: raw.resetValues === true,
+        wait: raw.wait !== false,
+        timeoutMs: parseTimeout(raw.timeout),
+        forceConflicts: raw.forceConflicts === true,
+        output,
+        kubeconfig: g.kubeconfig,
+        context: g.context,
+      };
+      validateUpgradeOptions(opts);
+      process.exitCode = await runUpgrade(opts, ui);
+    });
+}

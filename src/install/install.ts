@@ -1,0 +1,227 @@
+import type { Cluster, ConnectOptions, KubeObject } from '../cluster/types.js';
+import { ROOT_CA_SECRET } from '../constants.js';
+import { objectRef, renderManifests, toYamlStream, type CaMaterial } from '../manifests/render.js';
+import { loadValues, type ValuesFlags } from '../manifests/values-files.js';
+import type { Values } from '../manifests/values.js';
+import type { Ui } from '../ui/context.js';
+import { ExitCode, MeshError, usageError } from '../ui/errors.js';
+import { renderData } from '../ui/output.js';
+import { startProgress, type Progress } from '../ui/progress.js';
+import { VERSION } from '../version.js';
+import { ApplyInterrupted, applyStaged, type ApplyHooks, type ApplyRecord } from './apply.js';
+import { generateCa, loadSuppliedCa, readRootCa } from './ca.js';
+import { readState } from './state.js';
+
+/** Options of `mesh install`, parsed and validated. */
+export interface InstallOptions extends ValuesFlags, ConnectOptions {
+  caCert?: string;
+  caKey?: string;
+  skipChecks: boolean;
+  dryRun: boolean;
+  wait: boolean;
+  timeoutMs: number;
+  forceConflicts: boolean;
+  output: 'table' | 'json' | 'yaml';
+}
+
+/** What a handler needs from outside: how to connect and how to ask (tests replace both). */
+export interface InstallDeps {
+  connect?: (opts: ConnectOptions) => Promise<Cluster>;
+  confirm?: (message: string) => Promise<boolean>;
+  /** Version to install as (default: this CLI's); lets tests act as an older or newer CLI. */
+  version?: string;
+}
+
+/** Parse a --timeout such as 90s, 5m or 1m30s into milliseconds (exit 2 when malformed). */
+export function parseTimeout(s: string): number {
+  const re = /(\d+(?:\.\d+)?)(ms|h|m|s)/g;
+  if (!/^(\d+(\.\d+)?(ms|h|m|s))+$/.test(s)) throw usageError(`--timeout "${s}" is not a duration`, 'use e.g. 90s, 5m or 1m30s');
+  let ms = 0;
+  for (const m of s.matchAll(re)) ms += Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+  if (ms <= 0) throw usageError(`--timeout "${s}" must be more than zero`, 'use e.g. 90s or 5m');
+  return ms;
+}
+
+/** Raw flags of install as commander gives them. */
+export interface RawInstallFlags {
+  profile?: string;
+  values?: string[];
+  set?: string[];
+  caCert?: string;
+  caKey?: string;
+  skipChecks?: boolean;
+  dryRun?: boolean;
+  wait?: boolean;
+  timeout?: string;
+  forceConflicts?: boolean;
+}
+
+/** Validate and normalise install flags (one place, table-tested). */
+export function validateInstallOptions(raw: RawInstallFlags, output: InstallOptions['output'], conn: ConnectOptions = {}): InstallOptions {
+  if (Boolean(raw.caCert) !== Boolean(raw.caKey)) throw usageError(`${raw.caCert ? '--ca-key' : '--ca-cert'} is missing`, '--ca-cert and --ca-key go together');
+  return {
+    profile: raw.profile,
+    files: raw.values,
+    sets: raw.set,
+    caCert: raw.caCert,
+    caKey: raw.caKey,
+    skipChecks: raw.skipChecks === true,
+    dryRun: raw.dryRun === true,
+    wait: raw.wait !== false,
+    timeoutMs: parseTimeout(raw.timeout ?? '5m'),
+    forceConflicts: raw.forceConflicts === true,
+    output,
+    kubeconfig: conn.kubeconfig,
+    context: conn.context,
+  };
+}
+
+async function connectWith(deps: InstallDeps, opts: ConnectOptions): Promise<Cluster> {
+  if (deps.connect) return deps.connect(opts);
+  const { connect } = await import('../cluster/index.js');
+  return connect(opts);
+}
+
+/** Ask on a TTY; proceed without asking with --yes or when input is not interactive (CI). */
+export async function confirmIfInteractive(ui: Ui, deps: InstallDeps, message: string): Promise<void> {
+  if (ui.yes || !ui.interactive) return;
+  const ask = deps.confirm ?? (async (m: string) => (await import('../ui/prompts.js')).confirm(m, ui));
+  if (!(await ask(message))) throw new MeshError('cancelled: nothing was changed', { exitCode: ExitCode.Failed });
+}
+
+/**
+ * Decide the root CA: the cluster's existing Secret wins (a root is never regenerated, or workloads
+ * would lose trust); --ca-cert/--ca-key must match it if both exist; otherwise the supplied root,
+ * otherwise a new one generated now.
+ */
+export async function chooseCa(cluster: Cluster, values: Values, supplied: CaMaterial | undefined): Promise<{ ca: CaMaterial; source: 'existing' | 'supplied' | 'generated' }> {
+  const existing = await readRootCa(cluster, values.namespace);
+  if (existing) {
+    if (supplied && supplied.certPem.trim() !== existing.certPem.trim()) {
+      throw usageError(`Secret ${values.namespace}/${ROOT_CA_SECRET} already holds a different root CA than --ca-cert`, 'install never replaces a root (workloads would lose trust); drop --ca-cert/--ca-key, or delete the Secret first to rotate');
+    }
+    return { ca: existing, source: 'existing' };
+  }
+  if (supplied) return { ca: supplied, source: 'supplied' };
+  return { ca: await generateCa(values.trustDomain, values.ca.rootCertTTL), source: 'generated' };
+}
+
+/** Secret data replaced by a marker, for printing. */
+export function redactSecrets(objects: readonly KubeObject[]): KubeObject[] {
+  return objects.map((o) => (o.kind === 'Secret' ? { ...o, data: Object.fromEntries(Object.keys((o.data ?? {}) as object).map((k) => [k, '<redacted>'])) } : o));
+}
+
+/** Counts of each apply action. */
+export function countActions(records: readonly ApplyRecord[]): Record<'created' | 'configured' | 'unchanged', number> {
+  const c = { created: 0, configured: 0, unchanged: 0 };
+  for (const r of records) c[r.action]++;
+  return c;
+}
+
+/** A stage-by-stage progress display fed by applyStaged's hooks. */
+export function progressHooks(ui: Ui): { hooks: ApplyHooks; done(): void; fail(): void } {
+  let p: Progress | undefined;
+  let current = '';
+  let count = 0;
+  const finish = () => {
+    if (p) p.succeed(`${current}${count ? ` (${count} object${count === 1 ? '' : 's'})` : ''}`);
+    p = undefined;
+  };
+  return {
+    hooks: {
+      onStage(_stage, what) {
+        finish();
+        current = what;
+        count = 0;
+        p = startProgress(ui.err, `applying ${what}`, { interactive: ui.interactive });
+      },
+      onApplied() {
+        count++;
+      },
+      onWait(text) {
+        p?.update(text);
+      },
+    },
+    done: finish,
+    fail() {
+      p?.fail(`${current}: failed`);
+      p = undefined;
+    },
+  };
+}
+
+/** Print the per-object results and summary; returns the summary line. */
+export function printSummary(ui: Ui, records: readonly ApplyRecord[], output: InstallOptions['output'], extra: Record<string, unknown>): void {
+  const counts = countActions(records);
+  if (output !== 'table') {
+    ui.out.write(renderData({ ...extra, counts, objects: records.map((r) => ({ ref: r.ref, stage: r.stage, action: r.action })) }, output));
+    return;
+  }
+  for (const r of records) if (r.action !== 'unchanged' || ui.verbose) ui.out.write(`${r.ref} ${r.action}\n`);
+  if (counts.created + counts.configured === 0) ui.out.write(`nothing changed: all ${records.length} objects unchanged\n`);
+  else ui.out.write(`${counts.created} created, ${counts.configured} configured, ${counts.unchanged} unchanged\n`);
+}
+
+/** Explain an interrupted apply: exactly what reached the cluster, and how to resume. */
+export function interruptedError(err: ApplyInterrupted, resume: string): MeshError {
+  const done = err.applied.map((r) => `${r.ref} (${r.action})`);
+  return new MeshError(`${err.message} — stopped after applying ${err.applied.length} of ${err.total} objects${done.length ? `: ${done.join(', ')}` : ''}`, {
+    hint: `${err.hint ? `${err.hint}; then ` : ''}${resume} (applying again is safe: unchanged objects stay unchanged)`,
+    exitCode: err.exitCode,
+    cause: err,
+  });
+}
+
+/** `mesh install`. Returns the exit code. */
+export async function runInstall(opts: InstallOptions, ui: Ui, deps: InstallDeps = {}): Promise<number> {
+  const version = deps.version ?? VERSION;
+  const values = await loadValues(opts);
+  const supplied = await loadSuppliedCa(opts.caCert, opts.caKey);
+  const cluster = await connectWith(deps, opts);
+
+  if (!opts.skipChecks) {
+    const p = startProgress(ui.err, 'running pre-install checks', { interactive: ui.interactive });
+    try {
+      const { preInstallChecks } = await import('../diagnostics/preinstall.js');
+      const r = await preInstallChecks(cluster, values.namespace);
+      p.succeed(`pre-install checks passed (Kubernetes ${r.kubernetes}, context ${cluster.contextName})`);
+    } catch (err) {
+      p.fail('pre-install checks failed');
+      throw err;
+    }
+  }
+
+  const installed = await readState(cluster, values.namespace);
+  if (installed && installed.version !== version) {
+    ui.err.write(`note: mesh ${installed.version} is installed; "mesh upgrade" shows the diff, prunes and keeps a rollback point\n`);
+  }
+
+  if (opts.dryRun) {
+    const existing = await readRootCa(cluster, values.namespace);
+    const objects = renderManifests(values, { ca: existing ?? supplied, version, profile: opts.profile });
+    const got = await Promise.all(objects.map((o) => cluster.get(o.apiVersion, o.kind, o.metadata.name, o.metadata.namespace)));
+    objects.forEach((o, i) => ui.err.write(`${objectRef(o)} ${got[i] ? 'exists (would be applied)' : 'would be created'}\n`));
+    if (!existing && !supplied) ui.err.write(`Secret ${values.namespace}/${ROOT_CA_SECRET} would be created with a newly generated root CA\n`);
+    ui.out.write(toYamlStream(redactSecrets(objects)));
+    ui.err.write('dry run: nothing was changed\n');
+    return ExitCode.Ok;
+  }
+
+  await confirmIfInteractive(ui, deps, `Install mesh ${version} into ${cluster.contextName} (namespace ${values.namespace})?`);
+  const { ca, source } = await chooseCa(cluster, values, supplied);
+  if (source === 'generated') ui.err.write(`generated a new root CA for trust domain ${values.trustDomain}\n`);
+  const objects = renderManifests(values, { ca, version, profile: opts.profile });
+  const progress = progressHooks(ui);
+  let records: ApplyRecord[];
+  try {
+    records = await applyStaged(cluster, objects, { ...progress.hooks, force: opts.forceConflicts, wait: opts.wait, timeoutMs: opts.timeoutMs });
+    progress.done();
+  } catch (err) {
+    progress.fail();
+    if (err instanceof ApplyInterrupted) throw interruptedError(err, 're-run the same mesh install command to finish');
+    throw err;
+  }
+  printSummary(ui, records, opts.output, { version, namespace: values.namespace });
+  if (opts.output === 'table') ui.err.write(`mesh ${version} is installed in namespace ${values.namespace}${opts.wait ? ' and ready' : ''}\n`);
+  return ExitCode.Ok;
+}

@@ -1,0 +1,117 @@
+import { readFile } from 'node:fs/promises';
+import { parseAllDocuments } from 'yaml';
+import type { Cluster, KubeObject } from '../cluster/types.js';
+import { diffObjects, formatDiffs, projectLive } from '../manifests/diff.js';
+import { OWNED_SELECTOR, RENDERED_KINDS, renderManifests, toYamlStream } from '../manifests/render.js';
+import { loadValues, type ValuesFlags } from '../manifests/values-files.js';
+import type { Ui } from '../ui/context.js';
+import { ExitCode, inputError } from '../ui/errors.js';
+import { loadSuppliedCa } from './ca.js';
+
+/** Options of `mesh manifest generate`. */
+export interface ManifestGenerateOptions extends ValuesFlags {
+  caCert?: string;
+  caKey?: string;
+  output: 'yaml' | 'json';
+}
+
+/**
+ * Print the rendered control plane. With --ca-cert/--ca-key the root CA Secret, trust bundle and
+ * webhook caBundle are included; without them they are left to `mesh install` (stderr says so),
+ * so the output never holds random material and is byte-identical for the same input.
+ */
+export async function runManifestGenerate(opts: ManifestGenerateOptions, ui: Ui): Promise<number> {
+  const values = await loadValues(opts);
+  const ca = await loadSuppliedCa(opts.caCert, opts.caKey);
+  const objects = renderManifests(values, { ca });
+  if (opts.output === 'json') ui.out.write(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }, null, 2) + '\n');
+  else ui.out.write(toYamlStream(objects));
+  if (!ca) ui.debug('no --ca-cert/--ca-key: the root CA Secret, trust bundle and webhook caBundle are left out; mesh install creates them');
+  return ExitCode.Ok;
+}
+
+/** Options of `mesh manifest diff`. */
+export interface ManifestDiffOptions extends ValuesFlags {
+  /** Two rendered files (A then B), or none with `cluster`. */
+  paths: string[];
+  cluster: boolean;
+  kubeconfig?: string;
+  context?: string;
+}
+
+/** Parse a multi-document YAML (or a v1 List) into objects; errors name the file and line. */
+export async function readObjects(path: string): Promise<KubeObject[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw inputError(`cannot read ${path}: ${(err as { code?: string }).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, 'check the path', err);
+  }
+  const out: KubeObject[] = [];
+  for (const doc of parseAllDocuments(text)) {
+    if (doc.errors.length) {
+      const e = doc.errors[0]!;
+      throw inputError(`${path}:${e.linePos?.[0]?.line ?? '?'}: not valid YAML: ${e.message.split('\n')[0]}`, 'fix the YAML syntax');
+    }
+    const o = doc.toJS() as KubeObject | null;
+    if (o === null) continue;
+    const items = o.kind === 'List' && Array.isArray(o.items) ? (o.items as KubeObject[]) : [o];
+    for (const item of items) {
+      if (!item?.kind || !item.apiVersion || !item.metadata?.name) throw inputError(`${path}: a document has no apiVersion, kind or metadata.name`, 'is this a Kubernetes manifest?');
+      out.push(item);
+    }
+  }
+  return out;
+}
+
+/** What the cluster holds of the objects we render or own, projected onto the rendered fields. */
+export async function liveCounterparts(cluster: Cluster, rendered: readonly KubeObject[], namespace: string): Promise<KubeObject[]> {
+  const byKey = new Map<string, KubeObject>();
+  const got = await Promise.all(rendered.map((o) => cluster.get(o.apiVersion, o.kind, o.metadata.name, o.metadata.namespace)));
+  got.forEach((live, i) => {
+    if (live) byKey.set(`${rendered[i]!.kind}/${live.metadata.namespace ?? ''}/${live.metadata.name}`, projectLive(live, rendered[i]) as KubeObject);
+  });
+  // Objects we own that the rendering no longer has (upgrade would prune them) show as removed.
+  const owned = await Promise.all(RENDERED_KINDS.map((k) => cluster.list(k.apiVersion, k.kind, { labelSelector: OWNED_SELECTOR, namespace: k.namespaced ? namespace : undefined }).catch(() => [] as KubeObject[])));
+  for (const o of owned.flat()) {
+    const key = `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+    if (!byKey.has(key)) byKey.set(key, stripServerFields(o));
+  }
+  return [...byKey.values()];
+}
+
+/** Drop what the server adds (status, managedFields, resourceVersion...) so a diff shows intent. */
+export function stripServerFields(o: KubeObject): KubeObject {
+  const { status: _status, ...rest } = o;
+  const { managedFields: _m, resourceVersion: _r, uid: _u, generation: _g, creationTimestamp: _c, ...meta } = o.metadata;
+  return { ...rest, metadata: meta } as KubeObject;
+}
+
+/**
+ * `mesh manifest diff A.yaml B.yaml` or `mesh manifest diff --cluster [-f values]`. Exit code as
+ * `diff` and `kubectl diff`: 0 when identical, 1 when they differ.
+ */
+export async function runManifestDiff(opts: ManifestDiffOptions, ui: Ui, connect?: () => Promise<Cluster>): Promise<number> {
+  let before: KubeObject[];
+  let after: KubeObject[];
+  if (opts.cluster) {
+    const values = await loadValues(opts);
+    const cluster = connect ? await connect() : await (await import('../cluster/index.js')).connect({ kubeconfig: opts.kubeconfig, context: opts.context });
+    const { readRootCa } = await import('./ca.js');
+    const ca = await readRootCa(cluster, values.namespace);
+    after = renderManifests(values, { ca });
+    before = await liveCounterparts(cluster, after, values.namespace);
+  } else {
+    before = await readObjects(opts.paths[0]!);
+    after = await readObjects(opts.paths[1]!);
+  }
+  const diffs = diffObjects(before, after);
+  ui.out.write(formatDiffs(diffs, ui.color));
+  if (diffs.length === 0) {
+    ui.err.write('no differences\n');
+    return ExitCode.Ok;
+  }
+  const count = (c: string) => diffs.filter((d) => d.change === c).length;
+  ui.err.write(`${diffs.length} object(s) differ: ${count('added')} added, ${count('changed')} changed, ${count('removed')} removed\n`);
+  return ExitCode.Failed;
+}

@@ -1,0 +1,156 @@
+import semver from 'semver';
+import { MESH_CONFIG_NAME } from '../constants.js';
+import type { Cluster, ConnectOptions, KubeObject } from '../cluster/types.js';
+import { diffObjects, formatDiffs, objectKey } from '../manifests/diff.js';
+import { meshLabels, objectRef, OWNED_SELECTOR, RENDERED_KINDS, renderManifests, STAGES, stageOf } from '../manifests/render.js';
+import type { ValuesFlags } from '../manifests/values-files.js';
+import { loadValues } from '../manifests/values-files.js';
+import type { Values } from '../manifests/values.js';
+import type { Ui } from '../ui/context.js';
+import { ExitCode, MeshError, usageError } from '../ui/errors.js';
+import { VERSION } from '../version.js';
+import { ApplyInterrupted, applyStaged, type ApplyRecord } from './apply.js';
+import { readRootCa } from './ca.js';
+import { confirmIfInteractive, interruptedError, printSummary, progressHooks, type InstallDeps } from './install.js';
+import { liveCounterparts } from './manifest.js';
+import { parseState, PREVIOUS_CONFIG_NAME, readState, type InstalledState } from './state.js';
+import { FIELD_MANAGER } from '../constants.js';
+
+/** Options of `mesh upgrade`. */
+export interface UpgradeOptions extends ValuesFlags, ConnectOptions {
+  namespace: string;
+  rollback: boolean;
+  /** Allow a downgrade. */
+  force: boolean;
+  /** Start from the new profile defaults instead of the installed overrides. */
+  resetValues: boolean;
+  wait: boolean;
+  timeoutMs: number;
+  forceConflicts: boolean;
+  output: 'table' | 'json' | 'yaml';
+}
+
+/** Validate upgrade flag combinations. */
+export function validateUpgradeOptions(o: Pick<UpgradeOptions, 'rollback' | 'profile' | 'files' | 'sets' | 'resetValues'>): void {
+  if (o.rollback && (o.profile || o.files?.length || o.sets?.length || o.resetValues)) {
+    throw usageError('--rollback takes no values flags', 'it restores exactly the values recorded before the last upgrade');
+  }
+}
+
+/**
+ * Resolve the values an upgrade installs: the installed profile (or --profile) with the installed
+ * overrides (unless --reset-values), then -f and --set. Overrides are re-resolved against this
+ * CLI's defaults, so defaults that changed (images) move with the upgrade.
+ */
+export async function upgradeValues(installed: InstalledState, opts: UpgradeOptions): Promise<{ values: Values; profile: string }> {
+  const profile = opts.profile ?? installed.profile;
+  const { resolveValues } = await import('../manifests/values.js');
+  const base = opts.resetValues ? [] : [{ source: `installed values (ConfigMap ${opts.namespace}/${MESH_CONFIG_NAME})`, values: installed.overrides }];
+  if (!opts.files?.length && !opts.sets?.length) return { values: resolveValues({ profile, files: base }), profile };
+  const fromFlags = await loadValues({ profile, files: opts.files, sets: opts.sets });
+  // Layer: profile < installed overrides < files < sets. loadValues already did profile+files+sets;
+  // redo it with the installed overrides first.
+  const { diffFromDefaults } = await import('../manifests/values.js');
+  const flagOverrides = diffFromDefaults(fromFlags, resolveValues({ profile }));
+  return { values: resolveValues({ profile, files: [...base, { source: 'values flags', values: flagOverrides }] }), profile };
+}
+
+/** Objects we own in the cluster that `rendered` no longer has (never CRDs, the namespace or the rollback record). */
+export async function pruneCandidates(cluster: Cluster, rendered: readonly KubeObject[], namespace: string): Promise<KubeObject[]> {
+  const keep = new Set(rendered.map(objectKey));
+  const lists = await Promise.all(
+    RENDERED_KINDS.filter((k) => k.kind !== 'CustomResourceDefinition' && k.kind !== 'Namespace').map((k) =>
+      cluster.list(k.apiVersion, k.kind, { labelSelector: OWNED_SELECTOR, namespace: k.namespaced ? namespace : undefined }),
+    ),
+  );
+  return lists
+    .flat()
+    .filter((o) => !keep.has(objectKey(o)) && !(o.kind === 'ConfigMap' && o.metadata.name === PREVIOUS_CONFIG_NAME))
+    .sort((a, b) => STAGES.indexOf(stageOf(b)) - STAGES.indexOf(stageOf(a)) || objectRef(a).localeCompare(objectRef(b)));
+}
+
+/** The rollback record: mesh-config's data as it was before this upgrade. */
+function previousConfig(installed: InstalledState, namespace: string): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: PREVIOUS_CONFIG_NAME, namespace, labels: meshLabels(installed.version) },
+    data: installed.data,
+  };
+}
+
+/** `mesh upgrade` and `mesh upgrade --rollback`. Returns the exit code. */
+export async function runUpgrade(opts: UpgradeOptions, ui: Ui, deps: InstallDeps = {}): Promise<number> {
+  const version = deps.version ?? VERSION;
+  const cluster = deps.connect ? await deps.connect(opts) : await (await import('../cluster/index.js')).connect(opts);
+  const installed = await readState(cluster, opts.namespace);
+  if (!installed) {
+    throw new MeshError(`mesh is not installed in namespace ${opts.namespace} (no ConfigMap ${MESH_CONFIG_NAME})`, { hint: 'run "mesh install", or pass -n with the namespace it was installed in' });
+  }
+
+  let target: { values: Values; profile: string; version: string };
+  if (opts.rollback) {
+    const prevCm = await cluster.get('v1', 'ConfigMap', PREVIOUS_CONFIG_NAME, opts.namespace);
+    if (!prevCm) throw new MeshError('nothing to roll back to: no upgrade has been recorded', { hint: `the rollback record is ConfigMap ${opts.namespace}/${PREVIOUS_CONFIG_NAME}, written by mesh upgrade` });
+    const prev = parseState(prevCm);
+    if (prev.version !== version) {
+      throw new MeshError(`the previous install was mesh ${prev.version}, but this is mesh ${version}: a rollback must be rendered by the ${prev.version} CLI`, {
+        hint: `run "mesh upgrade --rollback" with mesh ${prev.version} (e.g. npx mesh@${prev.version} upgrade --rollback)`,
+      });
+    }
+    target = { values: prev.values, profile: prev.profile, version };
+  } else {
+    const valid = semver.valid(installed.version) && semver.valid(version);
+    if (valid && semver.gt(installed.version, version) && !opts.force) {
+      throw new MeshError(`refusing to downgrade mesh from ${installed.version} to ${version}`, { hint: `use the ${installed.version} CLI, or pass --force to downgrade anyway` });
+    }
+    target = { ...(await upgradeValues(installed, opts)), version };
+  }
+
+  const ca = await readRootCa(cluster, opts.namespace);
+  if (!ca) throw new MeshError(`the root CA Secret is missing from namespace ${opts.namespace}`, { hint: 'run "mesh install" to restore it (it creates a new root only when none exists)' });
+  if (target.values.namespace !== opts.namespace) throw usageError(`upgrade cannot move the mesh from namespace ${opts.namespace} to ${target.values.namespace}`, 'uninstall and install again to change the namespace');
+  const objects = renderManifests(target.values, { ca, version: target.version, profile: target.profile });
+
+  const live = await liveCounterparts(cluster, objects, opts.namespace);
+  const diffs = diffObjects(
+    live.filter((o) => !(o.kind === 'ConfigMap' && o.metadata.name === PREVIOUS_CONFIG_NAME)),
+    objects,
+  ).map((d) => (d.ref.startsWith('Secret/') ? { ...d, lines: ['  (Secret data hidden)'] } : d));
+  if (opts.output === 'table') {
+    ui.err.write(`upgrading mesh ${installed.version} -> ${target.version}${opts.rollback ? ' (rollback)' : ''} in namespace ${opts.namespace}\n`);
+    ui.out.write(diffs.length ? formatDiffs(diffs, ui.color) : '');
+    ui.err.write(diffs.length ? `${diffs.length} object(s) will change\n` : 'no differences from the cluster\n');
+  }
+  await confirmIfInteractive(ui, deps, `${opts.rollback ? 'Roll back' : 'Upgrade'} mesh in ${cluster.contextName} to ${target.version}?`);
+
+  // Record the rollback point before changing anything, unless the cluster already holds the
+  // target (a re-run after an interrupted upgrade must not overwrite the real previous state).
+  const targetConfig = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === MESH_CONFIG_NAME)!;
+  const sameAsTarget = JSON.stringify(targetConfig.data) === JSON.stringify(installed.data);
+  if (!sameAsTarget) await cluster.apply(previousConfig(installed, opts.namespace), { fieldManager: FIELD_MANAGER, force: true });
+
+  const progress = progressHooks(ui);
+  let records: ApplyRecord[];
+  const pruned: string[] = [];
+  try {
+    records = await applyStaged(cluster, objects, { ...progress.hooks, force: opts.forceConflicts, wait: opts.wait, timeoutMs: opts.timeoutMs });
+    progress.done();
+  } catch (err) {
+    progress.fail();
+    if (err instanceof ApplyInterrupted) {
+      throw interruptedError(err, `re-run "mesh upgrade${opts.rollback ? ' --rollback' : ''}" with the same flags to finish, or "mesh upgrade --rollback" to return to ${installed.version}`);
+    }
+    throw err;
+  }
+  for (const o of await pruneCandidates(cluster, objects, opts.namespace)) {
+    await cluster.delete(o.apiVersion, o.kind, o.metadata.name, o.metadata.namespace);
+    pruned.push(objectRef(o));
+  }
+  printSummary(ui, records, opts.output, { from: installed.version, to: target.version, rollback: opts.rollback, pruned });
+  if (opts.output === 'table') {
+    for (const p of pruned) ui.out.write(`${p} pruned\n`);
+    ui.err.write(`mesh ${target.version} is installed${opts.rollback ? ' (rolled back)' : ''}; "mesh upgrade --rollback" returns to the previous values\n`);
+  }
+  return ExitCode.Ok;
+}

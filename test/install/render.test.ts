@@ -1,0 +1,206 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { CustomResourceDefinition } from 'kubernetes-models/apiextensions.k8s.io/v1/CustomResourceDefinition';
+import { MutatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1/MutatingWebhookConfiguration';
+import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import { ClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole';
+import { ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding';
+import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
+import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
+import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import { Namespace } from 'kubernetes-models/v1/Namespace';
+import { Secret } from 'kubernetes-models/v1/Secret';
+import { Service } from 'kubernetes-models/v1/Service';
+import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
+import { LABEL_MANAGED_BY, LABEL_PART_OF, LABEL_VERSION, MESH_CONFIG_KEY, MESH_CONFIG_NAME } from '../../src/constants.ts';
+import type { KubeObject } from '../../src/cluster/types.ts';
+import { renderManifests, STAGES, stageOf, toYamlStream, type CaMaterial } from '../../src/manifests/render.ts';
+import { resolveValues, PROFILES } from '../../src/manifests/values.ts';
+import { VERSION } from '../../src/version.ts';
+
+const FIXTURES = new URL('../fixtures/manifests/', import.meta.url).pathname;
+const CA: CaMaterial = {
+  certPem: readFileSync(new URL('../fixtures/ca/root.crt', import.meta.url), 'utf8'),
+  keyPem: readFileSync(new URL('../fixtures/ca/root.key', import.meta.url), 'utf8'),
+};
+
+interface Case {
+  profile?: string;
+  sets?: string[];
+  ca?: boolean;
+}
+
+function renderCase(c: Case): KubeObject[] {
+  return renderManifests(resolveValues({ profile: c.profile, sets: c.sets }), { ca: c.ca ? CA : undefined, version: '0.0.0-golden', profile: c.profile });
+}
+
+for (const file of readdirSync(FIXTURES).filter((f) => f.endsWith('.input.yaml')).sort()) {
+  const name = file.replace(/\.input\.yaml$/, '');
+  test(`golden: ${name}`, () => {
+    const c = parse(readFileSync(join(FIXTURES, file), 'utf8')) as Case;
+    const got = toYamlStream(renderCase(c));
+    const goldenPath = join(FIXTURES, `${name}.golden.yaml`);
+    if (process.env.UPDATE_GOLDEN) writeFileSync(goldenPath, got);
+    assert.equal(got, readFileSync(goldenPath, 'utf8'), `rendering differs from ${goldenPath}; review and rerun with UPDATE_GOLDEN=1`);
+  });
+}
+
+test('rendering is deterministic: the same input gives the same bytes, twice in one process', () => {
+  for (const p of PROFILES) {
+    const a = toYamlStream(renderCase({ profile: p.name, ca: true }));
+    const b = toYamlStream(renderCase({ profile: p.name, ca: true }));
+    assert.equal(a, b, p.name);
+  }
+});
+
+const MODELS: Record<string, new (o: never) => { validate(): void }> = {
+  CustomResourceDefinition,
+  Namespace,
+  ServiceAccount,
+  ClusterRole,
+  ClusterRoleBinding,
+  Role,
+  RoleBinding,
+  ConfigMap,
+  Secret,
+  Deployment,
+  Service,
+  PodDisruptionBudget,
+  MutatingWebhookConfiguration,
+};
+
+for (const p of PROFILES) {
+  test(`every object of the ${p.name} profile validates against its Kubernetes schema`, () => {
+    const objects = renderCase({ profile: p.name, ca: true });
+    for (const o of objects) {
+      const Model = MODELS[o.kind];
+      assert.ok(Model, `no schema model registered for ${o.kind}: add it to MODELS`);
+      assert.doesNotThrow(() => new Model(o as never).validate(), `${o.kind}/${o.metadata.name}`);
+    }
+  });
+}
+
+test('the schema check can fail: a Deployment with a numeric image is rejected', () => {
+  const d = renderCase({}).find((o) => o.kind === 'Deployment')!;
+  (d.spec as any).template.spec.containers[0].image = 42;
+  assert.throws(() => new Deployment(d as never).validate());
+});
+
+test('every object carries part-of, managed-by and version labels', () => {
+  for (const o of renderCase({ profile: 'ha', ca: true })) {
+    assert.equal(o.metadata.labels?.[LABEL_PART_OF], 'mesh', o.kind);
+    assert.equal(o.metadata.labels?.[LABEL_MANAGED_BY], 'mesh', o.kind);
+    assert.equal(o.metadata.labels?.[LABEL_VERSION], '0.0.0-golden', o.kind);
+  }
+  assert.equal(renderManifests(resolveValues()).find((o) => o.kind === 'Namespace')!.metadata.labels?.[LABEL_VERSION], VERSION);
+});
+
+test('objects come in dependency order: CRDs, namespace, RBAC, config, workloads, webhook', () => {
+  const stages = renderCase({ ca: true }).map((o) => STAGES.indexOf(stageOf(o)));
+  assert.deepEqual(stages, [...stages].sort((a, b) => a - b));
+  const kinds = renderCase({ ca: true }).map((o) => o.kind);
+  assert.equal(kinds[0], 'CustomResourceDefinition');
+  assert.equal(kinds.at(-1), 'MutatingWebhookConfiguration');
+});
+
+test('RBAC has no wildcards, and mutating access is limited to what the controller needs', () => {
+  for (const o of renderCase({ profile: 'ha', ca: true }).filter((x) => x.kind === 'ClusterRole' || x.kind === 'Role')) {
+    for (const r of o.rules as { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }[]) {
+      for (const field of [r.apiGroups, r.resources, r.verbs, r.resourceNames ?? []]) assert.ok(!field.some((x) => x.includes('*')), `${o.kind} rule ${JSON.stringify(r)}`);
+      const writes = r.verbs.filter((v) => !['get', 'list', 'watch'].includes(v));
+      if (writes.length === 0) continue;
+      const ok =
+        (r.resources.includes('tokenreviews') && writes.every((v) => v === 'create')) ||
+        (r.resources.every((x) => x.endsWith('/status'))) ||
+        (r.resources.includes('mutatingwebhookconfigurations') && (r.resourceNames?.length ?? 0) > 0) ||
+        (o.kind === 'Role' && r.resources.every((x) => ['leases', 'events'].includes(x)));
+      assert.ok(ok, `unexpected write access in ${o.kind}: ${JSON.stringify(r)}`);
+    }
+  }
+});
+
+test('the Deployment is hardened and sized from values; ha adds anti-affinity and a PDB', () => {
+  const v = resolveValues({ profile: 'ha', sets: ['controller.resources.limits.memory=2Gi'] });
+  const objs = renderManifests(v);
+  const d = objs.find((o) => o.kind === 'Deployment') as any;
+  const pod = d.spec.template.spec;
+  const c = pod.containers[0];
+  assert.equal(d.spec.replicas, 3);
+  assert.equal(pod.securityContext.runAsNonRoot, true);
+  assert.equal(pod.securityContext.seccompProfile.type, 'RuntimeDefault');
+  assert.equal(c.securityContext.readOnlyRootFilesystem, true);
+  assert.equal(c.securityContext.allowPrivilegeEscalation, false);
+  assert.deepEqual(c.securityContext.capabilities.drop, ['ALL']);
+  assert.equal(c.readinessProbe.httpGet.path, '/readyz');
+  assert.equal(c.livenessProbe.httpGet.path, '/healthz');
+  assert.equal(c.resources.limits.memory, '2Gi');
+  assert.ok(pod.affinity.podAntiAffinity);
+  assert.ok(objs.some((o) => o.kind === 'PodDisruptionBudget'));
+  const def = renderManifests(resolveValues());
+  assert.equal((def.find((o) => o.kind === 'Deployment') as any).spec.template.spec.affinity, undefined);
+  assert.ok(!def.some((o) => o.kind === 'PodDisruptionBudget'));
+});
+
+test('ports follow values: container, Service (with appProtocol) and the xDS address', () => {
+  const v = resolveValues({ sets: ['controller.xdsPort=16010', 'controller.metricsPort=16014', 'controller.webhookPort=16017'] });
+  const objs = renderManifests(v);
+  const c = (objs.find((o) => o.kind === 'Deployment') as any).spec.template.spec.containers[0];
+  assert.deepEqual(c.ports.map((p: any) => p.containerPort), [16010, 16017, 16014]);
+  const svc = objs.find((o) => o.kind === 'Service') as any;
+  assert.deepEqual(svc.spec.ports.map((p: any) => [p.name, p.port, p.appProtocol]), [['grpc-xds', 16010, 'grpc'], ['https-webhook', 443, 'https'], ['http-metrics', 16014, 'http']]);
+  const cm = objs.find((o) => o.metadata.name === MESH_CONFIG_NAME) as any;
+  assert.equal(cm.data.xdsAddress, 'mesh-controller.mesh-system.svc:16010');
+  assert.deepEqual(parse(cm.data[MESH_CONFIG_KEY]), v, 'mesh-config holds the full resolved values');
+});
+
+test('the webhook: namespace label selector, excludes kube-system and the mesh namespace, honours opt-out, failurePolicy from values', () => {
+  const objs = renderManifests(resolveValues({ profile: 'minimal', sets: ['namespace=istio-free'] }), { ca: CA });
+  const w = (objs.find((o) => o.kind === 'MutatingWebhookConfiguration') as any).webhooks[0];
+  assert.equal(w.failurePolicy, 'Ignore');
+  assert.equal(w.sideEffects, 'None');
+  assert.deepEqual(w.admissionReviewVersions, ['v1']);
+  assert.deepEqual(w.namespaceSelector.matchExpressions, [
+    { key: 'mesh.dev/inject', operator: 'In', values: ['enabled'] },
+    { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'istio-free'] },
+  ]);
+  assert.deepEqual(w.objectSelector.matchExpressions[0], { key: 'mesh.dev/inject', operator: 'NotIn', values: ['disabled'] });
+  assert.equal(w.clientConfig.service.namespace, 'istio-free');
+  assert.equal(Buffer.from(w.clientConfig.caBundle, 'base64').toString(), CA.certPem);
+  assert.equal((renderManifests(resolveValues()).find((o) => o.kind === 'MutatingWebhookConfiguration') as any).webhooks[0].failurePolicy, 'Fail');
+});
+
+test('without CA material no Secret, no trust bundle and no caBundle are rendered (nothing random)', () => {
+  const objs = renderManifests(resolveValues());
+  assert.ok(!objs.some((o) => o.kind === 'Secret'));
+  assert.ok(!objs.some((o) => o.metadata.name === 'mesh-trust-bundle'));
+  assert.equal((objs.find((o) => o.kind === 'MutatingWebhookConfiguration') as any).webhooks[0].clientConfig.caBundle, undefined);
+  const withCa = renderManifests(resolveValues(), { ca: CA });
+  const s = withCa.find((o) => o.kind === 'Secret') as any;
+  assert.equal(s.type, 'kubernetes.io/tls');
+  assert.equal(Buffer.from(s.data['tls.key'], 'base64').toString(), CA.keyPem);
+});
+
+test('CRDs are structural: every schema node has a type, and the status subresource is on', () => {
+  const walk = (node: any, path: string): void => {
+    assert.ok(typeof node.type === 'string', `${path} has no type`);
+    for (const [k, v] of Object.entries(node.properties ?? {})) walk(v, `${path}.${k}`);
+    if (node.items) walk(node.items, `${path}[]`);
+    if (node.additionalProperties && typeof node.additionalProperties === 'object') walk(node.additionalProperties, `${path}{}`);
+  };
+  const crds = renderCase({}).filter((o) => o.kind === 'CustomResourceDefinition') as any[];
+  assert.deepEqual(crds.map((c) => c.spec.names.kind), ['AuthorizationPolicy', 'MTLSPolicy']);
+  for (const crd of crds) {
+    for (const v of crd.spec.versions) {
+      walk(v.schema.openAPIV3Schema, crd.metadata.name);
+      assert.deepEqual(v.subresources, { status: {} });
+    }
+  }
+  const ap = crds[0].spec.versions[0].schema.openAPIV3Schema.properties.spec.properties;
+  assert.deepEqual(ap.action.enum, ['ALLOW', 'DENY']);
+  assert.ok(ap.rules.items.properties.from.items.properties.principals);
+  assert.ok(ap.rules.items.properties.to.items.properties.paths);
+});
