@@ -57,3 +57,35 @@ export const ANNOTATION_FAULT = `${MESH_DOMAIN}/fault`;
 export const ANNOTATION_OUTLIER = `${MESH_DOMAIN}/outlier-detection`;
 /** Service annotation (JSON): circuit breaker thresholds for traffic to the service. */
 export const ANNOTATION_CIRCUIT_BREAKER = `${MESH_DOMAIN}/circuit-breaker`;
+
+/**
+ * Annotation listing finding codes `mesh check` ignores on the object carrying it (and, on a
+ * workload, its pod template): `mesh.dev/check-suppress: "MSH0004,MSH0007"`.
+ */
+export const ANNOTATION_CHECK_SUPPRESS = `${MESH_DOMAIN}/check-suppress`;
+
+/**
+ * Every mesh.dev annotation key the mesh understands, the one list `mesh check` (MSH0012/MSH0013)
+ * and docs use. Keep in step with docs/annotations.md when adding a key.
+ */
+export const KNOWN_MESH_ANNOTATIONS: readonly string[] = [
+  `${MESH_DOMAIN}/inject`,
+  `${MESH_DOMAIN}/status`,
+  `${MESH_DOMAIN}/mtls`,
+  `${MESH_DOMAIN}/reachable-namespaces`,
+  `${MESH_DOMAIN}/retry`,
+  `${MESH_DOMAIN}/fault`,
+  `${MESH_DOMAIN}/outlier-detection`,
+  `${MESH_DOMAIN}/circuit-breaker`,
+  `${MESH_DOMAIN}/proxy-cpu`,
+  `${MESH_DOMAIN}/proxy-memory`,
+  `${MESH_DOMAIN}/proxy-cpu-limit`,
+  `${MESH_DOMAIN}/proxy-memory-limit`,
+  `${MESH_DOMAIN}/exclude-inbound-ports`,
+  `${MESH_DOMAIN}/exclude-outbound-ports`,
+  `${MESH_DOMAIN}/exclude-outbound-ip-ranges`,
+  `${MESH_DOMAIN}/include-outbound-ip-ranges`,
+  `${MESH_DOMAIN}/hold-application-until-proxy-starts`,
+  `${MESH_DOMAIN}/rewrite-app-probes`,
+  `${MESH_DOMAIN}/check-suppress`,
+];

@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { ExitCode, MeshError, toMeshError } from '../ui/errors.js';
-import type { AccessAttributes, AccessResult, ApplyOptions, Cluster, ConnectOptions, DeleteOptions, KubeObject, ListOptions, ServerVersion } from './types.js';
+import type { AccessAttributes, AccessResult, ApplyOptions, Cluster, ConnectOptions, DeleteOptions, KubeObject, ListOptions, ProxyTarget, ServerVersion } from './types.js';
 
 /** Load the kubeconfig the way kubectl does, with errors that say which file and context. */
 export function loadKubeConfig(opts: ConnectOptions): k8s.KubeConfig {
@@ -172,6 +172,31 @@ class LiveCluster implements Cluster {
     return this.call(`SelfSubjectAccessReview ${attrs.verb} ${attrs.resource}`, async () => {
       const res = (await this.objects.create(review as k8s.KubernetesObject)) as { status?: { allowed?: boolean; reason?: string } };
       return { allowed: res.status?.allowed === true, reason: res.status?.reason };
+    });
+  }
+
+  create(obj: KubeObject): Promise<KubeObject> {
+    return this.call(`create ${obj.kind}/${obj.metadata.name}`, async () => (await this.objects.create(obj as unknown as k8s.KubernetesObject)) as unknown as KubeObject);
+  }
+
+  proxyGet(t: ProxyTarget): Promise<string> {
+    const api = this.kc.makeApiClient(k8s.CoreV1Api);
+    const name = `${t.scheme ?? 'http'}:${t.name}:${t.port}`;
+    return this.call(`GET ${t.kind}s/${name}/proxy/${t.path}`, async () => {
+      const body: unknown =
+        t.kind === 'service'
+          ? await api.connectGetNamespacedServiceProxyWithPath({ name, namespace: t.namespace, path: t.path })
+          : await api.connectGetNamespacedPodProxyWithPath({ name, namespace: t.namespace, path: t.path });
+      // client-node parses JSON bodies even for string-typed responses; hand back text either way.
+      return typeof body === 'string' ? body : JSON.stringify(body);
+    });
+  }
+
+  podLogs(namespace: string, name: string, container?: string): Promise<string> {
+    const api = this.kc.makeApiClient(k8s.CoreV1Api);
+    return this.call(`logs ${namespace}/${name}`, async () => {
+      const body: unknown = await api.readNamespacedPodLog({ name, namespace, container });
+      return typeof body === 'string' ? body : JSON.stringify(body);
     });
   }
 }

@@ -56,6 +56,26 @@ export interface Cluster {
   delete(apiVersion: string, kind: string, name: string, namespace?: string, opts?: DeleteOptions): Promise<boolean>;
   /** SelfSubjectAccessReview: may the current user do `verb` on the resource? */
   canI(attrs: AccessAttributes): Promise<AccessResult>;
+  /** Create an object (POST); returns what the server stored. A 409 (exists) throws. */
+  create(obj: KubeObject): Promise<KubeObject>;
+  /**
+   * GET `path` on a Service or pod through the API server's proxy subresource (no port-forward):
+   * `port` is a port name or number, `scheme` http (default) or https. Returns the body as text.
+   */
+  proxyGet(target: ProxyTarget): Promise<string>;
+  /** The log of a pod's container (the first container when not named). */
+  podLogs(namespace: string, name: string, container?: string): Promise<string>;
+}
+
+/** Where {@link Cluster.proxyGet} sends a request. */
+export interface ProxyTarget {
+  kind: 'service' | 'pod';
+  namespace: string;
+  name: string;
+  port: string | number;
+  /** Path without the leading slash, e.g. `debug/syncz`. */
+  path: string;
+  scheme?: 'http' | 'https';
 }
 
 /** Options of a server-side apply. */

@@ -18,6 +18,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'upgrade', summary: 'Upgrade (or --rollback) the installed mesh, showing the diff first', load: () => import('./upgrade.js') },
   { name: 'uninstall', summary: 'Remove the mesh control plane (CRDs and policies stay unless --purge)', load: () => import('./uninstall.js') },
   { name: 'manifest', summary: 'Print (generate) or compare (diff) the control-plane manifests', load: () => import('./manifest.js') },
+  { name: 'check', summary: 'Check the cluster (--pre), the installed mesh, or manifests (-f) for problems', load: () => import('./check.js') },
   { name: 'profile', summary: 'List the values profiles or show one', load: () => import('./profile.js') },
   { name: 'completion', summary: 'Print a shell completion script (bash, zsh or fish)', load: () => import('./completion.js') },
 ];
