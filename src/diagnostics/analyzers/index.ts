@@ -51,8 +51,12 @@ function ruleMatches(r: SuppressRule, f: Finding): boolean {
   return glob(r.code).test(f.code) && glob(r.kind).test(f.resource.kind) && glob(r.namespace).test(f.resource.namespace ?? '') && glob(r.name).test(f.resource.name);
 }
 
-function suppressedByAnnotation(index: AnalysisIndex, ref: ResourceRef, code: string): boolean {
-  const src = index.kinds.get(ref.kind)?.find((s) => s.object.metadata.name === ref.name && (s.object.metadata.namespace ?? '') === (ref.namespace ?? ''));
+function refKey(kind: string, namespace: string | undefined, name: string): string {
+  return `${kind}/${namespace ?? ''}/${name}`;
+}
+
+function suppressedByAnnotation(byRef: ReadonlyMap<string, SourcedObject>, ref: ResourceRef, code: string): boolean {
+  const src = byRef.get(refKey(ref.kind, ref.namespace, ref.name));
   if (!src) return false;
   const spec = src.object.spec as { template?: { metadata?: { annotations?: Record<string, string> } } } | undefined;
   const values = [src.object.metadata.annotations?.[ANNOTATION_CHECK_SUPPRESS], spec?.template?.metadata?.annotations?.[ANNOTATION_CHECK_SUPPRESS]];
@@ -86,7 +90,9 @@ export function analyze(objects: readonly SourcedObject[], opts: AnalyzeOptions 
   const index = buildIndex(objects, opts);
   const all = ANALYZERS.flatMap((a) => a.analyze(index));
   const rules = opts.suppress ?? [];
-  const findings = all.filter((f) => !rules.some((r) => ruleMatches(r, f)) && !suppressedByAnnotation(index, f.resource, f.code));
+  const byRef = new Map<string, SourcedObject>();
+  for (const s of index.objects) byRef.set(refKey(s.object.kind, s.object.metadata.namespace, s.object.metadata.name), s);
+  const findings = all.filter((f) => !rules.some((r) => ruleMatches(r, f)) && !suppressedByAnnotation(byRef, f.resource, f.code));
   findings.sort(compareFindings);
   return { findings, suppressed: all.length - findings.length, objects: index.objects.length };
 }

@@ -1,0 +1,94 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { analyze, type SourcedObject } from '../src/diagnostics/analyzers/index.ts';
+import { median, type Benchmark, type BenchResult } from './harness.ts';
+
+const MESH = fileURLToPath(new URL('../bin/mesh', import.meta.url));
+const APPS = 1000; // x 5 objects = 5,000
+const RUNS = 5;
+
+/** 1,000 apps of five objects each, spread over 20 namespaces, with a few deliberate findings. */
+function objects(): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (let i = 0; i < APPS; i++) {
+    const ns = `team-${i % 20}`;
+    const app = `app-${i}`;
+    out.push(
+      { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: app, namespace: ns } },
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: app, namespace: ns },
+        spec: {
+          selector: { matchLabels: { app } },
+          template: {
+            metadata: { labels: { app }, annotations: i % 97 === 0 ? { 'mesh.dev/proxy-cpus': '1' } : {} },
+            spec: { serviceAccountName: app, containers: [{ name: 'main', image: 'x:1', env: [{ name: 'NEXT', value: `http://app-${(i + 20) % APPS}.team-${(i + 20) % 20}.svc.cluster.local:8080` }] }] },
+          },
+        },
+      },
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: app, namespace: ns }, spec: { selector: { app }, ports: [{ name: i % 50 === 0 ? 'web' : 'http', port: 8080 }] } },
+      {
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'HTTPRoute',
+        metadata: { name: app, namespace: ns },
+        spec: { parentRefs: [{ group: '', kind: 'Service', name: app, port: 8080 }], rules: [{ backendRefs: [{ name: app, port: 8080, weight: 90 }, { name: i % 100 === 0 ? `${app}-v2` : app, port: 8080, weight: 10 }] }] },
+      },
+      {
+        apiVersion: 'mesh.dev/v1alpha1',
+        kind: 'AuthorizationPolicy',
+        metadata: { name: app, namespace: ns },
+        spec: { selector: { matchLabels: { app } }, rules: [{ from: [{ source: { principals: [`cluster.local/ns/team-${((i + APPS - 20) % APPS) % 20}/sa/app-${(i + APPS - 20) % APPS}`] } }] }] },
+      },
+    );
+  }
+  return out;
+}
+
+export const benchmark: Benchmark = {
+  name: 'mesh check',
+  async run(): Promise<BenchResult[]> {
+    const objs = objects();
+    const dir = mkdtempSync(join(tmpdir(), 'mesh-check-bench-'));
+    const perFile = objs.length / 10;
+    for (let f = 0; f < 10; f++) writeFileSync(join(dir, `part-${f}.yaml`), objs.slice(f * perFile, (f + 1) * perFile).map((o) => stringify(o)).join('---\n'));
+    const results: BenchResult[] = [];
+    // In process: the analyzers alone (index + every analyzer + suppression + sort).
+    const sourced: SourcedObject[] = objs.map((o, i) => ({ object: structuredClone(o) as SourcedObject['object'], location: { file: 'x.yaml', line: i + 1 } }));
+    const xs: number[] = [];
+    let findings = 0;
+    for (let r = 0; r < RUNS; r++) {
+      const t0 = performance.now();
+      findings = analyze(sourced).findings.length;
+      xs.push(performance.now() - t0);
+    }
+    results.push({ name: `analyze ${objs.length} objects (in process)`, value: median(xs), unit: 'ms', detail: `${findings} findings, median of ${RUNS}` });
+    // End to end: node start, read and parse 10 YAML files, analyze, render JSON.
+    const env = { ...process.env, HOME: '/nonexistent-home', KUBECONFIG: '' };
+    const e2e = medianSpawnAllowFail(MESH, ['check', '-f', dir, '-o', 'json'], RUNS, env);
+    results.push({ name: `mesh check -f (${objs.length} objects, end to end)`, value: e2e, unit: 'ms', detail: `median of ${RUNS}, includes node start-up and YAML parsing`, target: { max: 5000 }, pass: e2e <= 5000 });
+    results.push(...(await liveBench()));
+    return results;
+  },
+};
+
+/** Median wall time of `node CMD ARGS` (after one warm-up); `mesh check` exits 1 on the deliberate findings, which is fine here. */
+function medianSpawnAllowFail(cmd: string, args: string[], runs: number, env: NodeJS.ProcessEnv): number {
+  const xs: number[] = [];
+  for (let i = 0; i <= runs; i++) {
+    const t0 = performance.now();
+    const r = spawnSync(process.execPath, [cmd, ...args], { stdio: 'ignore', env });
+    if (r.status !== 0 && r.status !== 1) throw new Error(`mesh ${args.join(' ')} exited ${r.status}`);
+    if (i > 0) xs.push(performance.now() - t0);
+  }
+  return median(xs);
+}
+
+/** Filled in by the live part (needs the test API server). */
+async function liveBench(): Promise<BenchResult[]> {
+  return [];
+}
