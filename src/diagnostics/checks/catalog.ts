@@ -609,8 +609,9 @@ const serviceDns: C = {
       if (bad.length) return warn(`${bad.length}/${services.length} Services do not resolve to their ClusterIP`, 'check CoreDNS and the Services; clients of these names fail before the mesh sees them', bad);
       return pass(`${services.length} Service(s) resolve to their ClusterIP`);
     } finally {
-      // The lookup pod is ours and short-lived: remove it even when the check gave up.
-      ctx.cluster.delete('v1', 'Pod', name, ctx.namespace).catch(() => undefined);
+      // The lookup pod is ours and short-lived: remove it even when the check gave up (awaited, so
+      // the CLI does not exit before the request is sent; a failed delete is left to activeDeadline).
+      await ctx.cluster.delete('v1', 'Pod', name, ctx.namespace).catch(() => undefined);
     }
   },
 };
