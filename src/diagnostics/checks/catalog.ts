@@ -58,7 +58,7 @@ const apiReachable: C = {
   hintAnchor: 'kubernetes-api-reachable',
   async run(ctx) {
     const v = await ctx.cluster.serverVersion();
-    return pass(`${ctx.cluster.server} answered (Kubernetes ${v.gitVersion}, context ${ctx.cluster.contextName})`);
+    return pass(`${ctx.cluster.server}, Kubernetes ${v.gitVersion}, context ${ctx.cluster.contextName}`);
   },
 };
 
@@ -388,7 +388,7 @@ const rootCa: C = {
     const notBefore = new Date(cert!.validFrom);
     const left = notAfter.getTime() - ctx.now.getTime();
     const days = Math.floor(left / DAY);
-    const hint = 'rotate the root: add a new root beside the old one, then retire the old (docs/checks.md#identity-root-ca)';
+    const hint = 'rotate the root: add a new root beside the old one (the trust bundle holds both), then retire the old';
     if (notBefore.getTime() > ctx.now.getTime()) return fail(`the root CA is not valid until ${notBefore.toISOString()}`, 'check the clocks, or regenerate the root');
     if (left <= 0) return fail(`the root CA expired on ${notAfter.toISOString()}`, hint);
     if (left < ROOT_ERROR_DAYS * DAY) return fail(`the root CA expires in ${days} day(s), on ${notAfter.toISOString()}`, hint);

@@ -83,7 +83,9 @@ function errorReport(mode: CheckReport['mode'], err: MeshError, opts: Pick<Check
 
 async function runOnce(opts: CheckOptions, ui: Ui, deps: CheckDeps, cluster: Cluster): Promise<CheckReport> {
   const catalog = opts.mode === 'pre' ? preInstallCatalog() : postInstallCatalog();
-  const ctx = makeLiveContext(cluster, { ...deps.live, version: VERSION, suppress: opts.suppress, namespace: opts.meshNamespace });
+  // The DNS lookup pod must finish inside the check's own budget, leaving time to read and clean up.
+  const dnsPodTimeoutMs = Math.max(500, opts.timeoutMs - 2000);
+  const ctx = makeLiveContext(cluster, { dnsPodTimeoutMs, ...deps.live, version: VERSION, suppress: opts.suppress, namespace: opts.meshNamespace });
   let done = 0;
   const progress = opts.output === 'table' && ui.interactive ? (await import('../../ui/progress.js')).startProgress(ui.err, `running ${catalog.length} checks`, { interactive: true }) : undefined;
   try {
