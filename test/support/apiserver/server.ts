@@ -1,0 +1,608 @@
+// The HTTPS front of the test API server: authentication, faults and latency, routing of
+// discovery / OpenAPI / resource paths, authorization, watch streams, tables and pod proxy.
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { parse as parseYaml } from 'yaml';
+import { Api, PATCH_TYPES, type WriteOptions } from './api.ts';
+import { Auth, type Attributes, type Rule, type UserInfo } from './auth.ts';
+import { servingCerts, type ServingCerts } from './certs.ts';
+import * as D from './discovery.ts';
+import * as E from './errors.ts';
+import { isObj } from './patch.ts';
+import { Registry, verbsOf, type ResourceDef } from './resources.ts';
+import { fieldSelector, labelSelector } from './selectors.ts';
+import { resKey, Store, type KObj, type StoreEvent } from './store.ts';
+import { toTable } from './table.ts';
+
+type Obj = Record<string, unknown>;
+
+/** A failure (or delay) injected into matching requests. Unset fields match anything. */
+export interface Fault {
+  verb?: string;
+  /** Plural resource name, e.g. "pods"; "pods/proxy" matches the subresource. */
+  resource?: string;
+  group?: string;
+  namespace?: string;
+  name?: string;
+  /** Non-resource path prefix, e.g. "/apis". */
+  path?: string;
+  /** HTTP status answered (as a Status with the matching reason); unset means delay only. */
+  code?: number;
+  message?: string;
+  /** Extra latency before answering, in ms. */
+  delayMs?: number;
+  /** Fire this many times, then stop (default: always). */
+  times?: number;
+}
+
+/** What a pod proxy handler receives: GET /api/v1/namespaces/NS/pods/NAME[:PORT]/proxy/PATH. */
+export interface PodProxyRequest {
+  method: string;
+  namespace: string;
+  pod: string;
+  port?: string;
+  /** Path after /proxy, starting with "/". */
+  path: string;
+  /** Raw query string without "?". */
+  query: string;
+  body: string;
+}
+/** A pod proxy answer: text (200) or a status with body. */
+export type PodProxyResponse = string | { status?: number; body?: string; contentType?: string };
+export type PodProxyHandler = (req: PodProxyRequest) => PodProxyResponse | Promise<PodProxyResponse>;
+
+/** One handled request, for tests that assert what a client sent. */
+export interface RequestRecord {
+  method: string;
+  path: string;
+  query: string;
+  verb?: string;
+  resource?: string;
+  namespace?: string;
+  name?: string;
+  subresource?: string;
+  user?: string;
+  contentType?: string;
+  userAgent?: string;
+  code: number;
+}
+
+/** Options of a test API server. */
+export interface ApiServerOptions {
+  /** Port to listen on (default: a free one). */
+  port?: number;
+  /** Events kept for resuming watches (default 1000); older resourceVersions get 410 Gone. */
+  historySize?: number;
+  /** How often watches with allowWatchBookmarks get a BOOKMARK (default 1000 ms). */
+  bookmarkIntervalMs?: number;
+}
+
+interface Target {
+  def: ResourceDef;
+  version: string;
+  namespace?: string;
+  name?: string;
+  subresource?: string;
+  subpath?: string;
+}
+
+const SELF_REVIEWS = new Set(['tokenreviews', 'selfsubjectaccessreviews', 'selfsubjectrulesreviews', 'subjectaccessreviews', 'selfsubjectreviews']);
+
+/** The test API server. Create with `ApiServer.start()`; everything on it is public for tests to steer. */
+export class ApiServer {
+  readonly store: Store;
+  readonly registry = new Registry();
+  readonly api: Api;
+  readonly auth = new Auth();
+  /** Token of the built-in cluster admin (user "admin", group system:masters). */
+  readonly adminToken: string;
+  /** Added to every request, in ms. */
+  latencyMs = 0;
+  /** Recent requests, newest last (bounded). */
+  readonly requests: RequestRecord[] = [];
+  bookmarkIntervalMs: number;
+
+  private readonly faults: Fault[] = [];
+  private readonly proxies = new Map<string, PodProxyHandler>();
+  private readonly watches = new Set<ServerResponse>();
+  private readonly sockets = new Set<Socket>();
+  private server?: Server;
+  private certs?: ServingCerts;
+  private boundPort: number;
+
+  private constructor(opts: ApiServerOptions) {
+    this.store = new Store();
+    if (opts.historySize) this.store.historySize = opts.historySize;
+    this.api = new Api(this.store, this.registry);
+    this.adminToken = this.auth.addToken({ username: 'admin', groups: ['system:masters'] });
+    this.bookmarkIntervalMs = opts.bookmarkIntervalMs ?? 1000;
+    this.boundPort = opts.port ?? 0;
+    const ns = this.registry.find('', 'v1', 'namespaces')!;
+    for (const n of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) this.api.create(ns, undefined, { metadata: { name: n } }, { manager: 'kube-apiserver' });
+  }
+
+  /** Start a server on 127.0.0.1 (a free port unless `opts.port`). */
+  static async start(opts: ApiServerOptions = {}): Promise<ApiServer> {
+    const s = new ApiServer(opts);
+    s.certs = await servingCerts();
+    await s.listen();
+    return s;
+  }
+
+  /** https://127.0.0.1:PORT */
+  get url(): string {
+    return `https://127.0.0.1:${this.boundPort}`;
+  }
+  get port(): number {
+    return this.boundPort;
+  }
+  /** PEM of the CA that signed the serving certificate. */
+  get caPem(): string {
+    return this.certs!.caPem;
+  }
+  get running(): boolean {
+    return this.server !== undefined;
+  }
+
+  private listen(): Promise<void> {
+    const srv = createServer({ key: this.certs!.keyPem, cert: this.certs!.certPem }, (req, res) => void this.handle(req, res));
+    srv.on('connection', (s: Socket) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+    srv.on('secureConnection', (s: Socket) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+    return new Promise((resolve, reject) => {
+      srv.once('error', reject);
+      srv.listen(this.boundPort, '127.0.0.1', () => {
+        srv.off('error', reject);
+        this.boundPort = (srv.address() as { port: number }).port;
+        this.server = srv;
+        resolve();
+      });
+    });
+  }
+
+  /** Go away: close the port and every connection (watches end abruptly). Data is kept. */
+  async stop(): Promise<void> {
+    const srv = this.server;
+    if (!srv) return;
+    this.server = undefined;
+    for (const w of this.watches) w.destroy();
+    this.watches.clear();
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => srv.close(() => resolve()));
+  }
+
+  /** Come back on the same port with the same data. */
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.listen();
+  }
+
+  /** End every open watch (cleanly by default; `abrupt` destroys the connections instead). */
+  dropWatches(opts: { abrupt?: boolean } = {}): number {
+    const n = this.watches.size;
+    for (const w of this.watches) {
+      if (opts.abrupt) w.destroy();
+      else w.end();
+    }
+    this.watches.clear();
+    return n;
+  }
+
+  /** Number of watch streams open now. */
+  get openWatches(): number {
+    return this.watches.size;
+  }
+
+  /** Inject a fault; returns a function that removes it. */
+  addFault(f: Fault): () => void {
+    const entry = { ...f };
+    this.faults.push(entry);
+    return () => {
+      const i = this.faults.indexOf(entry);
+      if (i >= 0) this.faults.splice(i, 1);
+    };
+  }
+
+  clearFaults(): void {
+    this.faults.length = 0;
+  }
+
+  /** Answer pod proxy requests for NS/POD ("*" as pod: every pod of the namespace; "*" as namespace: every pod). */
+  setPodProxy(namespace: string, pod: string, handler: PodProxyHandler | undefined): void {
+    const k = `${namespace}/${pod}`;
+    if (handler) this.proxies.set(k, handler);
+    else this.proxies.delete(k);
+  }
+
+  /** A user with a token and these allow rules (see `Auth` for deny rules and service-account tokens). */
+  addUser(username: string, rules: Rule[] = [], opts: { groups?: string[]; token?: string; audiences?: string[] } = {}): string {
+    if (rules.length) this.auth.allow(username, rules);
+    return this.auth.addToken({ username, groups: opts.groups ?? [] }, { token: opts.token, audiences: opts.audiences });
+  }
+
+  /** The resource serving KIND in GROUP (built-in or from a CRD). */
+  resource(group: string, kind: string): ResourceDef {
+    const d = this.registry.byKind(group, kind);
+    if (!d) throw new Error(`no resource for kind ${kind} in group "${group}"`);
+    return d;
+  }
+
+  /** Put objects in the store as the admin would create them (namespaces first; existing ones are replaced). */
+  seed(objects: Obj[]): KObj[] {
+    const sorted = [...objects].sort((a, b) => Number(b.kind === 'Namespace') - Number(a.kind === 'Namespace') || Number(b.kind === 'CustomResourceDefinition') - Number(a.kind === 'CustomResourceDefinition'));
+    return sorted.map((o) => {
+      const [group, version] = String(o.apiVersion).includes('/') ? String(o.apiVersion).split('/') : ['', String(o.apiVersion)];
+      const def = this.registry.find(group!, version!, this.resource(group!, String(o.kind)).resource)!;
+      const m = (o.metadata ?? {}) as Obj;
+      const ns = def.namespaced ? String(m.namespace ?? 'default') : undefined;
+      const existing = this.store.get(def, ns, String(m.name));
+      const status = o.status;
+      let out = existing ? this.api.update(def, ns, String(m.name), { ...o, metadata: { ...m, resourceVersion: undefined } }, { manager: 'seed' }) : this.api.create(def, ns, o, { manager: 'seed' });
+      if (status !== undefined && def.subresources?.includes('status')) out = this.api.update(def, ns, out.metadata.name, { ...out, status }, { manager: 'seed' }, 'status');
+      return out;
+    });
+  }
+
+  // ------------------------------------------------------------------ request handling
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'https://x');
+    const rec: RequestRecord = { method: req.method ?? 'GET', path: url.pathname, query: url.search.slice(1), contentType: req.headers['content-type'], userAgent: req.headers['user-agent'], code: 0 };
+    this.requests.push(rec);
+    if (this.requests.length > 1000) this.requests.splice(0, this.requests.length - 1000);
+    try {
+      const body = await readBody(req);
+      if (this.latencyMs > 0) await sleep(this.latencyMs);
+      await this.route(req, res, url, body, rec);
+    } catch (err) {
+      const e = err instanceof E.ApiError ? err : E.withCode(500, `Internal error occurred: ${(err as Error).message}`);
+      if (!res.headersSent) send(res, e.code, e.status);
+      else res.end();
+    }
+    rec.code = res.statusCode;
+  }
+
+  private authenticate(req: IncomingMessage): UserInfo {
+    const h = req.headers.authorization;
+    const m = h ? /^Bearer\s+(.+)$/i.exec(h) : null;
+    const u = this.auth.authenticate(m?.[1]?.trim());
+    if (!u) throw E.unauthorized();
+    return u;
+  }
+
+  private async applyFaults(a: Attributes & { path?: string }): Promise<void> {
+    for (const f of [...this.faults]) {
+      if (f.verb && f.verb !== a.verb) continue;
+      if (f.path && !(a.path ?? '').startsWith(f.path)) continue;
+      if (f.resource && f.resource !== a.resource && f.resource !== `${a.resource}/${a.subresource}`) continue;
+      if (f.group !== undefined && f.group !== a.group) continue;
+      if (f.namespace && f.namespace !== a.namespace) continue;
+      if (f.name && f.name !== a.name) continue;
+      if (f.times !== undefined) {
+        if (f.times <= 0) continue;
+        f.times--;
+      }
+      if (f.delayMs) await sleep(f.delayMs);
+      if (f.code) throw E.withCode(f.code, f.message);
+    }
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse, url: URL, body: string, rec: RequestRecord): Promise<void> {
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    const parts = path.split('/').filter((p) => p !== '').map(decodeURIComponent);
+    if (['/healthz', '/livez', '/readyz'].includes(path)) {
+      res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok');
+      return;
+    }
+    const user = this.authenticate(req);
+    rec.user = user.username;
+    const method = req.method ?? 'GET';
+
+    // Resource requests: /api/v1/... and /apis/G/V/...
+    const isCore = parts[0] === 'api' && parts.length >= 3;
+    const isGroup = parts[0] === 'apis' && parts.length >= 4;
+    if (isCore || isGroup) {
+      const group = isCore ? '' : parts[1]!;
+      const version = isCore ? parts[1]! : parts[2]!;
+      const t = this.target(group, version, parts.slice(isCore ? 2 : 3));
+      const watch = url.searchParams.get('watch');
+      const isWatch = watch === '1' || watch === 'true';
+      const verb = verbOf(method, t, isWatch);
+      Object.assign(rec, { verb, resource: t.def.resource, namespace: t.namespace, name: t.name, subresource: t.subresource });
+      const attrs: Attributes = { verb, group, resource: t.def.resource, subresource: t.subresource, namespace: t.namespace, name: t.name?.split(':')[0] };
+      await this.applyFaults(attrs);
+      if (!this.auth.authorize(user, attrs)) throw E.forbidden(user.username, verb, t.def, t.subresource, t.namespace, attrs.name);
+      return this.serveResource(req, res, url, body, t, verb, user);
+    }
+
+    const verb = method === 'GET' ? 'get' : method.toLowerCase();
+    await this.applyFaults({ verb, path });
+    if (!this.auth.authorize(user, { verb, path })) throw E.forbiddenPath(user.username, verb, path);
+    if (method !== 'GET') throw E.methodNotAllowed();
+    let doc: Obj | undefined;
+    if (path === '/version') doc = D.VERSION_INFO;
+    else if (path === '/api') doc = D.apiVersions(`127.0.0.1:${this.port}`);
+    else if (path === '/api/v1') doc = D.apiResourceList(this.registry, '', 'v1');
+    else if (path === '/apis') doc = D.apiGroupList(this.registry);
+    else if (parts[0] === 'apis' && parts.length === 2) doc = D.apiGroup(this.registry, parts[1]!);
+    else if (parts[0] === 'apis' && parts.length === 3) doc = D.apiResourceList(this.registry, parts[1]!, parts[2]!);
+    else if (path === '/openapi/v3') doc = D.openApiV3Index(this.registry);
+    else if (parts[0] === 'openapi' && parts[1] === 'v3') {
+      const rest = parts.slice(2);
+      doc = rest[0] === 'api' ? D.openApiV3(this.registry, '', rest[1] ?? '') : rest[0] === 'apis' ? D.openApiV3(this.registry, rest[1] ?? '', rest[2] ?? '') : undefined;
+    }
+    if (!doc) throw E.pathNotFound();
+    send(res, 200, doc);
+  }
+
+  // Path segments after the group/version -> resource, namespace, name, subresource (as k8s RequestInfo does).
+  private target(group: string, version: string, rest: string[]): Target {
+    let ns: string | undefined;
+    let segs = rest;
+    if (segs[0] === 'namespaces' && segs.length > 2 && !(segs.length === 3 && (segs[2] === 'status' || segs[2] === 'finalize'))) {
+      ns = segs[1];
+      segs = segs.slice(2);
+    }
+    const def = this.registry.find(group, version, segs[0] ?? '');
+    if (!def) throw E.pathNotFound();
+    if (def.namespaced !== (ns !== undefined) && !(def.namespaced && ns === undefined && segs.length === 1)) throw E.pathNotFound();
+    const t: Target = { def, version, namespace: ns, name: segs[1], subresource: segs[2], subpath: segs.length > 3 ? segs.slice(3).join('/') : undefined };
+    if (t.subresource && !(def.subresources ?? []).includes(t.subresource)) throw E.pathNotFound();
+    if (t.subresource !== 'proxy' && t.subpath !== undefined) throw E.pathNotFound();
+    return t;
+  }
+
+  private async serveResource(req: IncomingMessage, res: ServerResponse, url: URL, body: string, t: Target, verb: string, user: UserInfo): Promise<void> {
+    const q = url.searchParams;
+    const { def, version, namespace: ns, name, subresource } = t;
+    if (!verbsOf(def).includes(verb) && subresource === undefined) throw E.methodNotAllowed();
+    const manager = q.get('fieldManager') ?? (req.headers['user-agent'] ?? 'unknown').split('/')[0]!.slice(0, 128);
+    const opts: WriteOptions = { manager, dryRun: q.getAll('dryRun').includes('All'), force: q.get('force') === 'true' };
+    const accept = String(req.headers.accept ?? '');
+    const table = /as=Table/.test(accept);
+
+    if (SELF_REVIEWS.has(def.resource)) {
+      if (verb !== 'create') throw E.methodNotAllowed();
+      return send(res, 201, this.review(def, parseJson(body), user));
+    }
+    if (subresource === 'proxy') return this.proxy(req, res, t, url, body);
+    if (subresource === 'scale') return this.scale(res, t, verb, req, body, opts);
+
+    switch (verb) {
+      case 'get': {
+        const o = this.api.present(def, this.api.get(def, ns, name!), version);
+        return send(res, 200, table ? toTable(def, [o], String(o.metadata.resourceVersion)) : o);
+      }
+      case 'list': {
+        const list = this.api.list(def, ns, { labelSelector: q.get('labelSelector'), fieldSelector: q.get('fieldSelector'), limit: Number(q.get('limit') ?? 0), continue: q.get('continue') }, version);
+        if (!table) return send(res, 200, list);
+        const t2 = toTable(def, (list.items as KObj[]).map((i) => ({ ...i, metadata: i.metadata })), String((list.metadata as Obj).resourceVersion));
+        return send(res, 200, { ...t2, metadata: list.metadata });
+      }
+      case 'watch':
+        return this.watch(req, res, t, q, table);
+      case 'create':
+        if (name) throw E.methodNotAllowed();
+        return send(res, 201, this.api.create(def, ns, parseJson(body), opts, version));
+      case 'update': {
+        const existed = true;
+        return send(res, existed ? 200 : 201, this.api.update(def, ns, name!, parseJson(body), opts, subresource, version));
+      }
+      case 'patch': {
+        const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim();
+        if (!(PATCH_TYPES as readonly string[]).includes(type)) throw E.unsupportedMediaType(type);
+        const parsed = type === 'application/apply-patch+yaml' ? parseYamlBody(body) : parseJson(body);
+        const existed = this.store.get(def, ns, name!) !== undefined;
+        return send(res, existed ? 200 : 201, this.api.patch(def, ns, name!, type, parsed, opts, subresource, version));
+      }
+      case 'delete': {
+        const b = body.trim() ? (parseJson(body) as Obj) : {};
+        if (q.get('propagationPolicy')) b.propagationPolicy = q.get('propagationPolicy');
+        const out = this.api.delete(def, ns, name!, b, opts);
+        return send(res, 200, out);
+      }
+      case 'deletecollection': {
+        const b = body.trim() ? (parseJson(body) as Obj) : {};
+        if (q.get('propagationPolicy')) b.propagationPolicy = q.get('propagationPolicy');
+        return send(res, 200, this.api.deleteCollection(def, ns, { labelSelector: q.get('labelSelector'), fieldSelector: q.get('fieldSelector') }, b, opts));
+      }
+    }
+    throw E.methodNotAllowed();
+  }
+
+  private watch(req: IncomingMessage, res: ServerResponse, t: Target, q: URLSearchParams, table: boolean): void {
+    const { def, version, namespace: ns } = t;
+    const lsel = labelSelector(q.get('labelSelector'));
+    const fsel = fieldSelector(q.get('fieldSelector'));
+    const matches = (o: KObj | undefined): boolean => !!o && (ns === undefined || o.metadata.namespace === ns) && lsel(o) && fsel(o);
+    const rvParam = q.get('resourceVersion');
+    const from = rvParam && rvParam !== '0' ? Number(rvParam) : undefined;
+    if (from !== undefined && Number.isNaN(from)) throw E.badRequest(`invalid resource version: ${rvParam}`);
+    let headers = true;
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
+    res.flushHeaders();
+    const write = (type: string, o: Obj) => {
+      let obj = o;
+      if (table && type !== 'ERROR' && type !== 'BOOKMARK') {
+        obj = toTable(def, [o as KObj], String((o as KObj).metadata.resourceVersion), headers);
+        headers = false;
+      }
+      res.write(`${JSON.stringify({ type, object: obj })}\n`);
+    };
+    const key = resKey(def);
+    const onEvent = (e: StoreEvent) => {
+      if (e.res !== key) return;
+      const now = matches(e.object);
+      const before = e.type !== 'ADDED' && matches(e.old);
+      const obj = this.api.present(def, e.object, version);
+      if (e.type === 'DELETED') {
+        if (before) write('DELETED', obj);
+      } else if (now && before) write('MODIFIED', obj);
+      else if (now) write('ADDED', obj);
+      else if (before) write('DELETED', obj);
+    };
+    if (from === undefined) {
+      for (const o of this.store.list(def, ns)) if (matches(o)) write('ADDED', this.api.present(def, o, version));
+    } else if (from < this.store.oldestResumable) {
+      write('ERROR', E.gone(`too old resource version: ${from} (${this.store.oldestResumable})`).status as unknown as Obj);
+      res.end();
+      return;
+    } else {
+      for (const e of this.store.since(from)) onEvent(e);
+    }
+    const unsubscribe = this.store.subscribe(onEvent);
+    this.watches.add(res);
+    const timers: NodeJS.Timeout[] = [];
+    if (q.get('allowWatchBookmarks') === 'true') {
+      timers.push(
+        setInterval(() => {
+          res.write(`${JSON.stringify({ type: 'BOOKMARK', object: { kind: def.kind, apiVersion: this.api.present(def, { metadata: { name: '' } } as KObj, version).apiVersion, metadata: { resourceVersion: String(this.store.resourceVersion) } } })}\n`);
+        }, this.bookmarkIntervalMs),
+      );
+    }
+    const timeout = Number(q.get('timeoutSeconds') ?? 0);
+    if (timeout > 0) timers.push(setTimeout(() => res.end(), timeout * 1000));
+    const done = () => {
+      unsubscribe();
+      for (const tm of timers) clearTimeout(tm);
+      this.watches.delete(res);
+    };
+    res.on('close', done);
+    req.on('close', done);
+  }
+
+  private review(def: ResourceDef, body: unknown, user: UserInfo): Obj {
+    const o = (isObj(body) ? body : {}) as Obj;
+    const spec = (isObj(o.spec) ? o.spec : {}) as Obj;
+    const out: Obj = { kind: def.kind, apiVersion: `${def.group}/v1`, metadata: { creationTimestamp: null }, spec };
+    switch (def.resource) {
+      case 'tokenreviews': {
+        const r = this.auth.review(String(spec.token ?? ''), Array.isArray(spec.audiences) ? (spec.audiences as string[]) : undefined);
+        out.status = 'error' in r ? { user: {}, error: r.error } : { authenticated: true, user: r.user, audiences: r.audiences };
+        break;
+      }
+      case 'selfsubjectreviews':
+        out.status = { userInfo: user };
+        break;
+      case 'selfsubjectaccessreviews':
+      case 'subjectaccessreviews': {
+        let who = user;
+        if (def.resource === 'subjectaccessreviews') who = { username: String(spec.user ?? ''), groups: (spec.groups as string[]) ?? [] };
+        const ra = (isObj(spec.resourceAttributes) ? spec.resourceAttributes : undefined) as Obj | undefined;
+        const nra = (isObj(spec.nonResourceAttributes) ? spec.nonResourceAttributes : undefined) as Obj | undefined;
+        const a: Attributes = ra
+          ? { verb: String(ra.verb ?? ''), group: String(ra.group ?? ''), resource: String(ra.resource ?? ''), subresource: ra.subresource ? String(ra.subresource) : undefined, namespace: ra.namespace ? String(ra.namespace) : undefined, name: ra.name ? String(ra.name) : undefined }
+          : { verb: String(nra?.verb ?? ''), path: String(nra?.path ?? '') };
+        const allowed = this.auth.authorize(who, a);
+        out.status = allowed ? { allowed: true, reason: 'allowed by the test API server rules' } : { allowed: false };
+        break;
+      }
+      case 'selfsubjectrulesreviews': {
+        const ns = String(spec.namespace ?? '');
+        const rules = this.auth.rulesOf(user).filter((r) => !r.namespaces || r.namespaces.includes(ns));
+        out.status = {
+          resourceRules: rules.filter((r) => r.resources).map((r) => ({ verbs: r.verbs, apiGroups: r.apiGroups ?? [], resources: r.resources, ...(r.resourceNames ? { resourceNames: r.resourceNames } : {}) })),
+          nonResourceRules: rules.filter((r) => r.nonResourceURLs).map((r) => ({ verbs: r.verbs, nonResourceURLs: r.nonResourceURLs })),
+          incomplete: false,
+        };
+        break;
+      }
+    }
+    return out;
+  }
+
+  private async proxy(req: IncomingMessage, res: ServerResponse, t: Target, url: URL, body: string): Promise<void> {
+    if (t.def.resource !== 'pods') throw E.pathNotFound();
+    const parts = t.name!.split(':');
+    const [pod, port] = parts.length === 3 ? [parts[1]!, parts[2]] : [parts[0]!, parts[1]];
+    const obj = this.api.get(t.def, t.namespace, pod);
+    const handler = this.proxies.get(`${t.namespace}/${pod}`) ?? this.proxies.get(`${t.namespace}/*`) ?? this.proxies.get(`*/*`);
+    const ip = (isObj(obj.status) && obj.status.podIP) || '<none>';
+    if (!handler) throw E.withCode(503, `error trying to reach service: dial tcp ${String(ip)}:${port ?? 80}: connect: connection refused`);
+    const r = await handler({ method: req.method ?? 'GET', namespace: t.namespace!, pod, port, path: `/${t.subpath ?? ''}`, query: url.search.slice(1), body });
+    const answer = typeof r === 'string' ? { status: 200, body: r } : r;
+    res.writeHead(answer.status ?? 200, { 'Content-Type': answer.contentType ?? 'text/plain; charset=utf-8' }).end(answer.body ?? '');
+  }
+
+  // autoscaling/v1 Scale for workloads (kubectl scale).
+  private scale(res: ServerResponse, t: Target, verb: string, req: IncomingMessage, body: string, opts: WriteOptions): void {
+    const { def, namespace: ns, name } = t;
+    const toScale = (o: KObj): Obj => {
+      const spec = (o.spec ?? {}) as Obj;
+      const sel = isObj(spec.selector) && isObj(spec.selector.matchLabels) ? Object.entries(spec.selector.matchLabels).map(([k, v]) => `${k}=${String(v)}`).join(',') : '';
+      return {
+        kind: 'Scale', apiVersion: 'autoscaling/v1',
+        metadata: { name: o.metadata.name, namespace: o.metadata.namespace, uid: o.metadata.uid, resourceVersion: o.metadata.resourceVersion, creationTimestamp: o.metadata.creationTimestamp },
+        spec: { replicas: spec.replicas ?? 0 }, status: { replicas: isObj(o.status) ? (o.status.replicas ?? 0) : 0, selector: sel },
+      };
+    };
+    const cur = this.api.get(def, ns, name!);
+    if (verb === 'get') return send(res, 200, toScale(cur));
+    let replicas: unknown;
+    const b = parseJson(body) as Obj;
+    if (verb === 'update') replicas = isObj(b.spec) ? b.spec.replicas : undefined;
+    else if (verb === 'patch') {
+      const type = String(req.headers['content-type'] ?? '').split(';')[0];
+      if (type === 'application/json-patch+json') replicas = (b as unknown as { path: string; value: unknown }[]).find((op) => op.path === '/spec/replicas')?.value;
+      else replicas = isObj(b.spec) ? b.spec.replicas : undefined;
+    } else throw E.methodNotAllowed();
+    if (typeof replicas !== 'number') throw E.badRequest('spec.replicas must be a number');
+    const updated = this.api.update(def, ns, name!, { ...cur, spec: { ...(cur.spec as Obj), replicas } }, opts);
+    send(res, 200, toScale(updated));
+  }
+}
+
+function verbOf(method: string, t: Target, watch: boolean): string {
+  switch (method) {
+    case 'GET':
+      return t.name ? 'get' : watch ? 'watch' : 'list';
+    case 'POST':
+      return 'create';
+    case 'PUT':
+      return 'update';
+    case 'PATCH':
+      return 'patch';
+    case 'DELETE':
+      return t.name ? 'delete' : 'deletecollection';
+    default:
+      throw E.methodNotAllowed();
+  }
+}
+
+function send(res: ServerResponse, code: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) }).end(text);
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function parseJson(body: string): unknown {
+  try {
+    return body.trim() ? JSON.parse(body) : {};
+  } catch (err) {
+    throw E.badRequest(`the body of the request could not be decoded as JSON: ${(err as Error).message}`);
+  }
+}
+
+function parseYamlBody(body: string): unknown {
+  try {
+    return parseYaml(body);
+  } catch (err) {
+    throw E.badRequest(`error decoding YAML: ${(err as Error).message}`);
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
