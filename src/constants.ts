@@ -58,6 +58,34 @@ export const ANNOTATION_OUTLIER = `${MESH_DOMAIN}/outlier-detection`;
 /** Service annotation (JSON): circuit breaker thresholds for traffic to the service. */
 export const ANNOTATION_CIRCUIT_BREAKER = `${MESH_DOMAIN}/circuit-breaker`;
 
+/** Names of what `mesh inject` adds to a pod (see docs/annotations.md). */
+export const PROXY_CONTAINER = 'mesh-proxy';
+export const INIT_CONTAINER = 'mesh-init';
+/** Projected ServiceAccount token (audience TOKEN_AUDIENCE) the proxy presents to the control plane. */
+export const TOKEN_VOLUME = 'mesh-token';
+export const TOKEN_MOUNT_PATH = '/var/run/secrets/mesh/tokens';
+export const TOKEN_FILE = 'mesh-token';
+/** Lifetime of the projected token; kubelet rotates it at 80%. */
+export const TOKEN_EXPIRATION_SECONDS = 3600;
+/** The trust bundle ConfigMap (TRUST_BUNDLE_CONFIGMAP, key ca.crt) mounted into the proxy. */
+export const TRUST_BUNDLE_VOLUME = 'mesh-trust-bundle';
+export const TRUST_BUNDLE_MOUNT_PATH = '/var/run/secrets/mesh/ca';
+export const TRUST_BUNDLE_KEY = 'ca.crt';
+/** Path prefix on the proxy's readiness port under which rewritten kubelet HTTP probes are served. */
+export const APP_HEALTH_PREFIX = '/app-health';
+
+/** Pod annotations `mesh inject` reads (documented in docs/annotations.md). */
+export const ANNOTATION_PROXY_CPU = `${MESH_DOMAIN}/proxy-cpu`;
+export const ANNOTATION_PROXY_MEMORY = `${MESH_DOMAIN}/proxy-memory`;
+export const ANNOTATION_PROXY_CPU_LIMIT = `${MESH_DOMAIN}/proxy-cpu-limit`;
+export const ANNOTATION_PROXY_MEMORY_LIMIT = `${MESH_DOMAIN}/proxy-memory-limit`;
+export const ANNOTATION_EXCLUDE_INBOUND_PORTS = `${MESH_DOMAIN}/exclude-inbound-ports`;
+export const ANNOTATION_EXCLUDE_OUTBOUND_PORTS = `${MESH_DOMAIN}/exclude-outbound-ports`;
+export const ANNOTATION_EXCLUDE_OUTBOUND_IP_RANGES = `${MESH_DOMAIN}/exclude-outbound-ip-ranges`;
+export const ANNOTATION_INCLUDE_OUTBOUND_IP_RANGES = `${MESH_DOMAIN}/include-outbound-ip-ranges`;
+export const ANNOTATION_HOLD_APPLICATION = `${MESH_DOMAIN}/hold-application-until-proxy-starts`;
+export const ANNOTATION_REWRITE_PROBES = `${MESH_DOMAIN}/rewrite-app-probes`;
+
 /**
  * Annotation listing finding codes `mesh check` ignores on the object carrying it (and, on a
  * workload, its pod template): `mesh.dev/check-suppress: "MSH0004,MSH0007"`.
@@ -69,23 +97,23 @@ export const ANNOTATION_CHECK_SUPPRESS = `${MESH_DOMAIN}/check-suppress`;
  * and docs use. Keep in step with docs/annotations.md when adding a key.
  */
 export const KNOWN_MESH_ANNOTATIONS: readonly string[] = [
-  `${MESH_DOMAIN}/inject`,
-  `${MESH_DOMAIN}/status`,
-  `${MESH_DOMAIN}/mtls`,
-  `${MESH_DOMAIN}/reachable-namespaces`,
-  `${MESH_DOMAIN}/retry`,
-  `${MESH_DOMAIN}/fault`,
-  `${MESH_DOMAIN}/outlier-detection`,
-  `${MESH_DOMAIN}/circuit-breaker`,
-  `${MESH_DOMAIN}/proxy-cpu`,
-  `${MESH_DOMAIN}/proxy-memory`,
-  `${MESH_DOMAIN}/proxy-cpu-limit`,
-  `${MESH_DOMAIN}/proxy-memory-limit`,
-  `${MESH_DOMAIN}/exclude-inbound-ports`,
-  `${MESH_DOMAIN}/exclude-outbound-ports`,
-  `${MESH_DOMAIN}/exclude-outbound-ip-ranges`,
-  `${MESH_DOMAIN}/include-outbound-ip-ranges`,
-  `${MESH_DOMAIN}/hold-application-until-proxy-starts`,
-  `${MESH_DOMAIN}/rewrite-app-probes`,
-  `${MESH_DOMAIN}/check-suppress`,
+  ANNOTATION_INJECT,
+  ANNOTATION_STATUS,
+  ANNOTATION_MTLS,
+  ANNOTATION_REACHABLE,
+  ANNOTATION_RETRY,
+  ANNOTATION_FAULT,
+  ANNOTATION_OUTLIER,
+  ANNOTATION_CIRCUIT_BREAKER,
+  ANNOTATION_PROXY_CPU,
+  ANNOTATION_PROXY_MEMORY,
+  ANNOTATION_PROXY_CPU_LIMIT,
+  ANNOTATION_PROXY_MEMORY_LIMIT,
+  ANNOTATION_EXCLUDE_INBOUND_PORTS,
+  ANNOTATION_EXCLUDE_OUTBOUND_PORTS,
+  ANNOTATION_EXCLUDE_OUTBOUND_IP_RANGES,
+  ANNOTATION_INCLUDE_OUTBOUND_IP_RANGES,
+  ANNOTATION_HOLD_APPLICATION,
+  ANNOTATION_REWRITE_PROBES,
+  ANNOTATION_CHECK_SUPPRESS,
 ];

@@ -20,5 +20,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'manifest', summary: 'Print (generate) or compare (diff) the control-plane manifests', load: () => import('./manifest.js') },
   { name: 'check', summary: 'Check the cluster (--pre), the installed mesh, or manifests (-f) for problems', load: () => import('./check.js') },
   { name: 'profile', summary: 'List the values profiles or show one', load: () => import('./profile.js') },
+  { name: 'inject', summary: 'Add the mesh sidecar to workloads in YAML or JSON (offline)', load: () => import('./inject.js') },
+  { name: 'uninject', summary: 'Remove the mesh sidecar that inject added', load: () => import('./uninject.js') },
+  { name: 'proxy-init', summary: 'Install the traffic redirect in a pod (run by the injected mesh-init container)', load: () => import('./proxy-init.js') },
   { name: 'completion', summary: 'Print a shell completion script (bash, zsh or fish)', load: () => import('./completion.js') },
 ];

@@ -57,7 +57,7 @@ test('bad input exits 2 in every format; -o json still prints one document, the 
     const r = await runMesh(['check', '-f', dir, '-o', format]);
     assert.equal(r.code, 2, format);
     assertOneDocument(format, r.stdout);
-    assert.match(r.stderr, /error: .*bad\.yaml:\d+/);
+    assert.match(r.stderr, /error: .*bad\.yaml.*line \d+/);
   }
   const r = await runMesh(['check', '-f', join(dir, 'missing.yaml'), '-o', 'json']);
   assert.equal(r.code, 2);

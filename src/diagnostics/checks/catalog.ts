@@ -12,6 +12,7 @@ import {
   MANAGED_BY,
   MESH_DOMAIN,
   PART_OF,
+  PROXY_CONTAINER,
   ROOT_CA_SECRET,
   TRUST_BUNDLE_CONFIGMAP,
   WEBHOOK_NAME,
@@ -28,8 +29,6 @@ export const MIN_KUBE_MINOR = 27;
 /** Root CA expiry thresholds. */
 export const ROOT_WARN_DAYS = 30;
 export const ROOT_ERROR_DAYS = 7;
-/** The sidecar container injection adds. */
-export const PROXY_CONTAINER = 'mesh-proxy';
 /** Other meshes' injection webhooks, by MutatingWebhookConfiguration name prefix. */
 export const KNOWN_MESH_INJECTORS = ['istio-sidecar-injector', 'istio-revision-tag', 'linkerd-proxy-injector', 'kuma-admission-mutating-webhook-configuration', 'consul-connect-injector', 'osm-webhook', 'aws-appmesh-inject'];
 /** Namespaces the analyzers and injection checks leave alone. */

@@ -1,0 +1,349 @@
+import { once } from 'node:events';
+import { chmod, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { MESH_CONFIG_KEY, MESH_CONFIG_NAME } from '../constants.js';
+import { fastStringify } from '../cluster/fast-yaml.js';
+import { isList, readDocuments, type SourceDocument } from '../cluster/files.js';
+import type { Cluster, ConnectOptions, KubeObject } from '../cluster/types.js';
+import { ExitCode, inputError, MeshError, usageError } from '../ui/errors.js';
+import type { Ui } from '../ui/context.js';
+import { injectObject, parseKubeVersion, resolveNativeSidecar, uninjectObject, type InjectReport, type ObjectResult } from './inject.js';
+import { resolveValues, type NativeSidecar, type Values } from './values.js';
+
+/**
+ * The shell around src/manifests/inject.ts for `mesh inject` and `mesh uninject`: reads documents
+ * one at a time, transforms each, writes it out in input order and reports per resource.
+ */
+
+/** The options of `mesh inject` / `mesh uninject`, as parsed from flags. */
+export interface InjectRunOptions {
+  mode: 'inject' | 'uninject';
+  /** -f values: files, directories, http(s) URLs, '-' for stdin. */
+  files: string[];
+  recursive: boolean;
+  /** --values files, applied in order over the profile (and the cluster's values). */
+  valuesFiles: string[];
+  sets: string[];
+  profile?: string;
+  fromCluster: boolean;
+  /** --native-sidecar; undefined = the values' proxy.nativeSidecar. */
+  nativeSidecar?: string;
+  kubeVersion?: string;
+  output: 'yaml' | 'json';
+  report: string;
+  inPlace: boolean;
+  kubeconfig?: string;
+  context?: string;
+}
+
+/** What the handler needs from outside, replaceable in tests. */
+export interface InjectDeps {
+  /** Read for '-' (default process.stdin). */
+  stdin?: NodeJS.ReadableStream;
+  /** How --from-cluster connects (default src/cluster connect()). */
+  connect?: (opts: ConnectOptions) => Promise<Cluster>;
+}
+
+const NATIVE_MODES = ['auto', 'on', 'off'];
+const REPORT_FORMATS = ['text', 'json'];
+const isRemote = (f: string) => /^https?:\/\//i.test(f);
+
+/** All flag checks of inject/uninject in one pure function (throws a usage error, exit 2). */
+export function validateInjectOptions(o: InjectRunOptions): void {
+  if (o.files.length === 0) throw usageError('no input: pass -f FILE, -f DIR or -f - (stdin)', `for example: mesh ${o.mode} -f deploy.yaml | kubectl apply -f -`);
+  if (o.nativeSidecar !== undefined && !NATIVE_MODES.includes(o.nativeSidecar)) throw usageError(`--native-sidecar "${o.nativeSidecar}": must be auto, on or off`);
+  if (!REPORT_FORMATS.includes(o.report)) throw usageError(`--report "${o.report}": must be text or json`);
+  if (o.kubeVersion !== undefined) parseKubeVersion(o.kubeVersion);
+  if (o.inPlace) {
+    const bad = o.files.find((f) => f === '-' || isRemote(f));
+    if (bad) throw usageError(`--in-place cannot write back to ${bad === '-' ? 'stdin' : bad}`, 'use --in-place with files and directories only');
+    if (o.output === 'json') throw usageError('--in-place writes each file back as YAML: drop -o json');
+  }
+  if (o.files.filter((f) => f === '-').length > 1) throw usageError('stdin (-) given more than once');
+}
+
+async function readValuesFile(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw inputError(`--values ${path}: ${(err as { code?: string }).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, 'check the path', err);
+  }
+  const { parseDocument } = await import('yaml');
+  const doc = parseDocument(text);
+  if (doc.errors.length) {
+    const e = doc.errors[0]!;
+    throw inputError(`--values ${path}: line ${e.linePos?.[0].line ?? '?'}: invalid YAML: ${e.message.split('\n')[0]}`, 'fix the YAML in the values file');
+  }
+  return doc.toJS() as unknown;
+}
+
+/** Resolve values and native-sidecar mode, reading the installed mesh's values with --from-cluster. */
+async function settle(o: InjectRunOptions, deps: InjectDeps): Promise<{ values: Values; native: { enabled: boolean; reason: string } }> {
+  const files: { source: string; values: unknown }[] = [];
+  for (const f of o.valuesFiles) files.push({ source: f, values: await readValuesFile(f) });
+  let values = resolveValues({ profile: o.profile, files, sets: o.sets });
+  let kubeVersion = o.kubeVersion;
+  if (o.fromCluster) {
+    const connect = deps.connect ?? (await import('../cluster/index.js')).connect;
+    const cluster = await connect({ kubeconfig: o.kubeconfig, context: o.context });
+    const cm = await cluster.get('v1', 'ConfigMap', MESH_CONFIG_NAME, values.namespace);
+    const data = (cm?.data as Record<string, string> | undefined)?.[MESH_CONFIG_KEY];
+    if (data === undefined) {
+      throw new MeshError(`the mesh is not installed in namespace "${values.namespace}" (no ConfigMap ${MESH_CONFIG_NAME} with ${MESH_CONFIG_KEY})`, {
+        hint: 'install it with "mesh install", pass --set namespace=NS if it lives elsewhere, or drop --from-cluster',
+        exitCode: ExitCode.Failed,
+      });
+    }
+    const { parse } = await import('yaml');
+    const source = `ConfigMap ${values.namespace}/${MESH_CONFIG_NAME}`;
+    let installed: unknown;
+    try {
+      installed = parse(data);
+    } catch (err) {
+      throw new MeshError(`${source}: invalid YAML in ${MESH_CONFIG_KEY}`, { hint: 'run "mesh upgrade" to rewrite it', cause: err });
+    }
+    values = resolveValues({ profile: o.profile, files: [{ source, values: installed }, ...files], sets: o.sets });
+    if (kubeVersion === undefined) {
+      const v = await cluster.serverVersion();
+      kubeVersion = `${v.major.replace(/\D/g, '')}.${v.minor.replace(/\D/g, '')}`;
+    }
+  }
+  const mode = (o.nativeSidecar ?? values.proxy.nativeSidecar) as NativeSidecar;
+  return { values, native: resolveNativeSidecar(mode, kubeVersion) };
+}
+
+/** Buffered writes that respect backpressure, so a large stream never piles up in memory. */
+class Sink {
+  private buf = '';
+  /** The reader went away (EPIPE, e.g. `mesh inject ... | head`): stop quietly. */
+  closed = false;
+  constructor(private readonly out: NodeJS.WritableStream | null) {
+    out?.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') this.closed = true;
+    });
+  }
+  text = '';
+  async write(s: string): Promise<void> {
+    if (!this.out) {
+      this.text += s;
+      return;
+    }
+    this.buf += s;
+    if (this.buf.length >= 65536) await this.flush();
+  }
+  async flush(): Promise<void> {
+    if (!this.out || this.buf === '' || this.closed) return;
+    const b = this.buf;
+    this.buf = '';
+    try {
+      if (!this.out.write(b)) await once(this.out, 'drain');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EPIPE') throw err;
+      this.closed = true;
+    }
+  }
+}
+
+/** The document's leading comment lines, kept above a re-serialised document. */
+function leadingComments(raw: string): string {
+  let out = '';
+  let i = 0;
+  while (i < raw.length) {
+    const nl = raw.indexOf('\n', i);
+    const line = raw.slice(i, nl < 0 ? raw.length : nl + 1);
+    const t = line.trim();
+    if (t !== '' && !t.startsWith('#')) break;
+    if (t !== '') out += line.endsWith('\n') ? line : line + '\n';
+    i += line.length;
+  }
+  return out;
+}
+
+/** Writes documents of one output (stdout or one file) as YAML or a JSON List. */
+class DocWriter {
+  private count = 0;
+  constructor(
+    private readonly sink: Sink,
+    /** json: one List (-o json); json-file: a JSON file rewritten in place, objects as they are. */
+    private readonly format: 'yaml' | 'json' | 'json-file',
+  ) {}
+  async raw(doc: SourceDocument): Promise<void> {
+    if (this.format === 'json') {
+      if (doc.object) await this.json(doc.object);
+      return;
+    }
+    const sep = this.count++ > 0 ? (this.format === 'json-file' ? '\n' : '---\n') : '';
+    await this.sink.write(sep + (doc.raw.endsWith('\n') ? doc.raw : doc.raw + '\n'));
+  }
+  async object(doc: SourceDocument, o: KubeObject): Promise<void> {
+    if (this.format === 'json') return this.json(o);
+    if (this.format === 'json-file') return this.sink.write((this.count++ > 0 ? '\n' : '') + JSON.stringify(o, null, 2) + '\n');
+    await this.sink.write((this.count++ > 0 ? '---\n' : '') + leadingComments(doc.raw) + fastStringify(o));
+  }
+  private async json(o: KubeObject): Promise<void> {
+    const body = JSON.stringify(o, null, 2).replace(/^/gm, '    ');
+    await this.sink.write((this.count++ === 0 ? '{\n  "apiVersion": "v1",\n  "kind": "List",\n  "items": [\n' : ',\n') + body);
+  }
+  async end(): Promise<void> {
+    if (this.format === 'json') await this.sink.write(this.count === 0 ? '{\n  "apiVersion": "v1",\n  "kind": "List",\n  "items": []\n}\n' : '\n  ]\n}\n');
+    await this.sink.flush();
+  }
+}
+
+const PAST: Record<string, string> = { injected: 'injected', upgraded: 'upgraded', unchanged: 'unchanged', uninjected: 'uninjected', skipped: 'skipped' };
+
+function reportLine(r: InjectReport, ui: Ui): string {
+  const what = `${r.kind.toLowerCase()} "${r.name}"`;
+  const c = ui.color;
+  let line: string;
+  if (r.action === 'skipped') line = `${what} ${c.yellow('skipped')}: ${r.message ?? r.reason}`;
+  else if (r.action === 'unchanged') line = `${what} unchanged (already injected)`;
+  else line = `${what} ${c.green(PAST[r.action])}`;
+  return line + '\n' + r.notes.map((n) => `  ${c.yellow('note')}: ${n}\n`).join('');
+}
+
+/** Counts per action and per skip reason, for the summary and --report json. */
+class Summary {
+  total = 0;
+  actions: Record<string, number> = {};
+  skipped: Record<string, number> = {};
+  add(r: InjectReport): void {
+    this.total++;
+    this.actions[r.action] = (this.actions[r.action] ?? 0) + 1;
+    if (r.reason) this.skipped[r.reason] = (this.skipped[r.reason] ?? 0) + 1;
+  }
+}
+
+/** One document through inject or uninject; a List has each item transformed. */
+function transformDoc(doc: SourceDocument, fn: (o: KubeObject) => ObjectResult, reports: InjectReport[]): KubeObject | undefined {
+  const o = doc.object!;
+  const where = (err: unknown) => {
+    if (err instanceof MeshError) return new MeshError(`${doc.source}: document ${doc.index + 1} (line ${doc.line}): ${err.message}`, { hint: err.hint, exitCode: err.exitCode, cause: err.cause });
+    return err;
+  };
+  try {
+    if (isList(o)) {
+      let changed = false;
+      const items = (o.items as KubeObject[]).map((item) => {
+        const r = fn(item);
+        reports.push(r.report);
+        if (r.object !== item) changed = true;
+        return r.object;
+      });
+      return changed ? { ...o, items } : undefined;
+    }
+    const r = fn(o);
+    reports.push(r.report);
+    return r.object !== o ? r.object : undefined;
+  } catch (err) {
+    throw where(err);
+  }
+}
+
+/**
+ * Run `mesh inject` / `mesh uninject`: documents to ui.out (or back to their files with
+ * --in-place, all or nothing), a report to ui.err. Returns the exit code (0; errors throw).
+ */
+export async function runInject(o: InjectRunOptions, ui: Ui, deps: InjectDeps = {}): Promise<number> {
+  validateInjectOptions(o);
+  let fn: (obj: KubeObject) => ObjectResult;
+  let native: { enabled: boolean; reason: string } | undefined;
+  if (o.mode === 'inject') {
+    const s = await settle(o, deps);
+    native = s.native;
+    // Namespaces seen earlier in the input: their labels can opt their pods out (streaming: only earlier ones).
+    const namespaces = new Map<string, Record<string, string>>();
+    fn = (obj) => {
+      if (obj.kind === 'Namespace' && obj.metadata?.name) namespaces.set(obj.metadata.name, obj.metadata.labels ?? {});
+      const ns = obj.metadata?.namespace;
+      return injectObject(obj, s.values, { nativeSidecar: s.native.enabled, namespaceLabels: ns ? namespaces.get(ns) : undefined });
+    };
+  } else fn = uninjectObject;
+
+  // Text reports are printed as they happen and only counted, so memory does not grow with the input.
+  let reports: InjectReport[] = [];
+  const kept: InjectReport[] = [];
+  const sum = new Summary();
+  const text = o.report === 'text';
+  const errSink = new Sink(ui.err);
+  const report = async () => {
+    for (const r of reports) {
+      sum.add(r);
+      if (text) await errSink.write(reportLine(r, ui));
+      else kept.push(r);
+    }
+    reports = [];
+  };
+  if (text && native) await errSink.write(native.reason + '\n');
+  const docs = readDocuments(o.files, { recursive: o.recursive, stdin: deps.stdin, expandLists: false });
+
+  if (!o.inPlace) {
+    const sink = new Sink(ui.out);
+    const w = new DocWriter(sink, o.output);
+    try {
+      for await (const doc of docs) {
+        const changed = doc.object ? transformDoc(doc, fn, reports) : undefined;
+        if (changed) await w.object(doc, changed);
+        else await w.raw(doc);
+        await report();
+        if (sink.closed) break;
+      }
+    } catch (err) {
+      // What is still buffered is not written: small inputs produce no output at all on error.
+      await errSink.flush();
+      throw err;
+    }
+    await w.end();
+  } else {
+    // Every file is transformed into a temporary file first; only when all succeeded are they renamed.
+    const pending: { file: string; tmp: string }[] = [];
+    let current: { file: string; sink: Sink; writer: DocWriter; changed: boolean } | undefined;
+    const finish = async () => {
+      if (!current) return;
+      await current.writer.end();
+      if (current.changed) {
+        const tmp = join(dirname(current.file), `.${basename(current.file)}.mesh-${process.pid}.tmp`);
+        pending.push({ file: current.file, tmp });
+        try {
+          await writeFile(tmp, current.sink.text, { flag: 'wx' });
+          await chmod(tmp, (await stat(current.file)).mode & 0o7777);
+        } catch (err) {
+          throw inputError(`cannot write ${current.file}: ${(err as Error).message}`, 'check the directory is writable', err);
+        }
+      }
+      current = undefined;
+    };
+    try {
+      for await (const doc of docs) {
+        if (!current || current.file !== doc.source) {
+          await finish();
+          const sink = new Sink(null);
+          current = { file: doc.source, sink, writer: new DocWriter(sink, /\.json$/i.test(doc.source) ? 'json-file' : 'yaml'), changed: false };
+        }
+        const changed = doc.object ? transformDoc(doc, fn, reports) : undefined;
+        if (changed) {
+          current.changed = true;
+          await current.writer.object(doc, changed);
+        } else await current.writer.raw(doc);
+        await report();
+      }
+      await finish();
+      for (const p of pending) await rename(p.tmp, p.file);
+    } catch (err) {
+      await Promise.all(pending.map((p) => rm(p.tmp, { force: true })));
+      await errSink.flush();
+      throw err;
+    }
+  }
+
+  if (text) {
+    const parts = Object.entries(sum.actions).map(([a, n]) => `${n} ${a}`);
+    const skips = Object.entries(sum.skipped).map(([r, n]) => `${n} ${r}`);
+    await errSink.write(`${sum.total} resource${sum.total === 1 ? '' : 's'}: ${parts.join(', ') || 'none'}${skips.length ? ` (skipped: ${skips.join(', ')})` : ''}\n`);
+  } else {
+    await errSink.write(JSON.stringify({ ...(native ? { nativeSidecar: native } : {}), resources: kept, summary: { total: sum.total, actions: sum.actions, skipped: sum.skipped } }, null, 2) + '\n');
+  }
+  await errSink.flush();
+  return ExitCode.Ok;
+}

@@ -1,0 +1,41 @@
+import { spawn } from 'node:child_process';
+import { ExitCode, MeshError } from '../ui/errors.js';
+import type { Ui } from '../ui/context.js';
+import { iptablesRules, validateProxyInitOptions, type ProxyInitFlags } from './iptables.js';
+
+/** Feed `input` to `cmd` on stdin; resolves with its exit code and stderr (ENOENT: code -1). */
+function runWithInput(cmd: string, args: string[], input: string): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', (err: NodeJS.ErrnoException) => resolve({ code: -1, stderr: err.code === 'ENOENT' ? `${cmd}: not found` : err.message }));
+    child.on('close', (code) => resolve({ code: code ?? -1, stderr }));
+    child.stdin.on('error', () => {});
+    child.stdin.end(input);
+  });
+}
+
+/**
+ * `mesh proxy-init`: install the redirect in the pod's network namespace with iptables-restore
+ * (IPv4 required; IPv6 applied when ip6tables-restore is present). --dry-run prints the rules.
+ */
+export async function runProxyInit(flags: ProxyInitFlags & { dryRun: boolean }, ui: Ui): Promise<number> {
+  const opts = validateProxyInitOptions(flags);
+  const v4 = iptablesRules(opts, 4);
+  const v6 = iptablesRules(opts, 6);
+  if (flags.dryRun) {
+    ui.out.write(`# iptables-restore --noflush\n${v4}# ip6tables-restore --noflush\n${v6}`);
+    return ExitCode.Ok;
+  }
+  const r4 = await runWithInput('iptables-restore', ['--noflush'], v4);
+  if (r4.code !== 0) {
+    throw new MeshError(`iptables-restore failed: ${r4.stderr.trim() || `exit ${r4.code}`}`, {
+      hint: 'mesh proxy-init runs as root with NET_ADMIN and NET_RAW in the mesh-init container; use --dry-run to see the rules',
+    });
+  }
+  const r6 = await runWithInput('ip6tables-restore', ['--noflush'], v6);
+  if (r6.code !== 0) ui.err.write(`warning: IPv6 redirect not installed (${r6.stderr.trim() || `exit ${r6.code}`}); IPv4 is\n`);
+  ui.err.write('traffic redirect installed\n');
+  return ExitCode.Ok;
+}

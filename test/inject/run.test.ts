@@ -1,0 +1,80 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { parse } from 'yaml';
+import type { Cluster, KubeObject } from '../../src/cluster/types.ts';
+import { runInject, type InjectRunOptions } from '../../src/manifests/inject-run.ts';
+import { makeUi } from '../../src/ui/context.ts';
+import type { MeshError } from '../../src/ui/errors.ts';
+
+const deploy = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: web, image: nginx}]\n';
+
+function collect(stream: PassThrough): () => string {
+  const chunks: Buffer[] = [];
+  stream.on('data', (c: Buffer) => chunks.push(c));
+  return () => Buffer.concat(chunks).toString('utf8');
+}
+
+/** A Cluster with one mesh-config ConfigMap (or none) and a server version, recording what was asked. */
+function fakeCluster(configMap: KubeObject | undefined, minor: string): Cluster & { asked: string[] } {
+  const asked: string[] = [];
+  return {
+    asked,
+    contextName: 'test',
+    server: 'https://127.0.0.1:6443',
+    serverVersion: async () => ({ major: '1', minor, gitVersion: `v1.${minor}.0` }),
+    list: async () => [],
+    get: async (apiVersion, kind, name, ns) => {
+      asked.push(`${kind} ${ns}/${name}`);
+      return configMap;
+    },
+    // Verbs other branches added to Cluster; inject never calls them (merge fix in branch check).
+    apply: async () => { throw new Error('not used'); },
+    delete: async () => { throw new Error('not used'); },
+    canI: async () => { throw new Error('not used'); },
+    create: async () => { throw new Error('not used'); },
+    proxyGet: async () => { throw new Error('not used'); },
+    podLogs: async () => { throw new Error('not used'); },
+  };
+}
+
+async function run(o: Partial<InjectRunOptions>, cluster: Cluster): Promise<{ code: number; out: string; err: string }> {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  const stdin = new PassThrough();
+  stdin.end(deploy);
+  const readOut = collect(out);
+  const readErr = collect(err);
+  const ui = makeUi({ color: false, verbose: false, yes: true }, { out, err, stdinTTY: false });
+  const base: InjectRunOptions = { mode: 'inject', files: ['-'], recursive: false, valuesFiles: [], sets: [], fromCluster: true, output: 'yaml', report: 'text', inPlace: false };
+  const code = await runInject({ ...base, ...o }, ui, { stdin, connect: async () => cluster });
+  return { code, out: readOut(), err: readErr() };
+}
+
+test('--from-cluster: values come from the installed mesh-config, the Kubernetes version decides native sidecars', async () => {
+  const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'mesh-config', namespace: 'mesh-system' }, data: { 'values.yaml': 'proxy:\n  image: installed/envoy:1\n  uid: 1500\n' } };
+  const cluster = fakeCluster(cm, '30+');
+  const r = await run({ sets: ['proxy.uid=1600'] }, cluster);
+  assert.equal(r.code, 0);
+  assert.deepEqual(cluster.asked, ['ConfigMap mesh-system/mesh-config']);
+  assert.match(r.err, /native sidecar: on \(auto, Kubernetes 1\.30 >= 1\.29\)/);
+  const spec = parse(r.out).spec.template.spec;
+  const proxy = spec.initContainers.find((c: any) => c.name === 'mesh-proxy');
+  assert.equal(proxy.image, 'installed/envoy:1', 'the installed values apply');
+  assert.equal(proxy.securityContext.runAsUser, 1600, '--set applies over them');
+});
+
+test('--from-cluster: an explicit --kube-version wins over the cluster', async () => {
+  const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'mesh-config' }, data: { 'values.yaml': '{}' } };
+  const r = await run({ kubeVersion: '1.28' }, fakeCluster(cm, '31'));
+  assert.match(r.err, /native sidecar: off \(auto, Kubernetes 1\.28 < 1\.29\)/);
+});
+
+test('--from-cluster with no mesh installed fails (exit 1) naming the namespace, and writes nothing', async () => {
+  await assert.rejects(run({ sets: ['namespace=mesh'] }, fakeCluster(undefined, '30')), (e: MeshError) => {
+    assert.equal(e.exitCode, 1);
+    assert.match(e.message, /the mesh is not installed in namespace "mesh"/);
+    assert.match(e.hint ?? '', /mesh install/);
+    return true;
+  });
+});
