@@ -37,21 +37,29 @@ export function define(cmd: Command): void {
       const { parseOutputFormat } = await import('../ui/format.js');
       const output = parseOutputFormat(g.output, ['table', 'json', 'junit', 'sarif'] as const, 'table');
       const { validateCheckOptions } = await import('../diagnostics/checks/options.js');
-      const opts = validateCheckOptions({
-        pre: flags.pre === true,
-        filename: flags.filename as string[] | undefined,
-        recursive: flags.recursive === true,
-        suppress: flags.suppress as string[] | undefined,
-        outputThreshold: flags.outputThreshold as string | undefined,
-        failOn: flags.failOn as string | undefined,
-        wait: flags.wait as string | undefined,
-        timeout: flags.timeout as string | undefined,
-        meshNamespace: flags.meshNamespace as string | undefined,
-        output,
-        kubeconfig: g.kubeconfig,
-        context: g.context,
-      });
-      const { runCheck } = await import('../diagnostics/checks/run.js');
+      const { runCheck, renderUsageErrorReport } = await import('../diagnostics/checks/run.js');
+      let opts;
+      try {
+        opts = validateCheckOptions({
+          pre: flags.pre === true,
+          filename: flags.filename as string[] | undefined,
+          recursive: flags.recursive === true,
+          suppress: flags.suppress as string[] | undefined,
+          outputThreshold: flags.outputThreshold as string | undefined,
+          failOn: flags.failOn as string | undefined,
+          wait: flags.wait as string | undefined,
+          timeout: flags.timeout as string | undefined,
+          meshNamespace: flags.meshNamespace as string | undefined,
+          output,
+          kubeconfig: g.kubeconfig,
+          context: g.context,
+        });
+      } catch (err) {
+        // Machine formats still get exactly one document; the error itself goes to stderr via cli.ts.
+        const { toMeshError } = await import('../ui/errors.js');
+        renderUsageErrorReport(output, toMeshError(err), ui);
+        throw err;
+      }
       process.exitCode = await runCheck(opts, ui);
     });
 }

@@ -70,6 +70,12 @@ test('bad flags exit 2 with a hint', async () => {
     assert.equal(r.code, 2, args.join(' '));
     assert.match(r.stderr, /hint:/);
   }
+  for (const format of ['json', 'junit', 'sarif']) {
+    const r = await runMesh(['check', '--fail-on', 'info', '-o', format]);
+    assert.equal(r.code, 2, format);
+    assertOneDocument(format, r.stdout);
+    if (format === 'json') assert.match(JSON.parse(r.stdout).error.message, /--fail-on "info"/);
+  }
 });
 
 test('--suppress and --output-threshold on the command line', async () => {

@@ -81,6 +81,15 @@ function errorReport(mode: CheckReport['mode'], err: MeshError, opts: Pick<Check
   return r;
 }
 
+/**
+ * The document `-o json|junit|sarif` prints when the flags themselves are bad, so machine output is
+ * still exactly one document; the caller rethrows the error for stderr and the exit code.
+ */
+export function renderUsageErrorReport(format: CheckOptions['output'], err: MeshError, ui: Ui): void {
+  if (format === 'table') return;
+  ui.out.write(renderReport(errorReport('post', err, { failOn: 'error', outputThreshold: 'info' }), format, ui.color));
+}
+
 async function runOnce(opts: CheckOptions, ui: Ui, deps: CheckDeps, cluster: Cluster): Promise<CheckReport> {
   const catalog = opts.mode === 'pre' ? preInstallCatalog() : postInstallCatalog();
   // The DNS lookup pod must finish inside the check's own budget, leaving time to read and clean up.
