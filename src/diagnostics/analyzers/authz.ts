@@ -65,7 +65,7 @@ export const authorization: Analyzer<AnalysisIndex> = {
     for (const p of authzPolicies(index)) {
       const ns = p.object.metadata.namespace ?? 'default';
       const sel = policySelector(p);
-      const inNs = index.workloads.filter((w) => w.namespace === ns);
+      const inNs = index.workloadsIn(ns);
       const selected = sel ? inNs.filter((w) => selects(sel, w.labels)) : inNs;
       if (selected.length === 0) {
         const what = sel ? `selector ${Object.entries(sel).map(([k, v]) => `${k}=${v}`).join(',')}` : 'the whole namespace';

@@ -41,6 +41,8 @@ export interface AnalysisIndex {
   /** Every namespace some object lives in or that is declared. */
   namespaces: Set<string>;
   workloads: WorkloadInfo[];
+  /** Workloads by namespace (analyzers only ever match within a namespace). */
+  workloadsIn(namespace: string): readonly WorkloadInfo[];
   /** `NS/NAME` of every ServiceAccount known: declared ones plus those workloads run as. */
   serviceAccounts: Set<string>;
   /** Whether the input is a whole cluster (live), so absence means absence. */
@@ -183,7 +185,14 @@ export function buildIndex(input: readonly SourcedObject[], opts: IndexOptions =
     if (s.object.metadata.ownerReferences?.some((r) => r.controller)) continue;
     add(s, { metadata: s.object.metadata, spec: s.object.spec }, true);
   }
-  return { objects, kinds, services, namespaceObjects, namespaces, workloads, serviceAccounts, complete, model, proxyContainer };
+  const byNs = new Map<string, WorkloadInfo[]>();
+  for (const w of workloads) {
+    const list = byNs.get(w.namespace);
+    if (list) list.push(w);
+    else byNs.set(w.namespace, [w]);
+  }
+  const workloadsIn = (ns: string): readonly WorkloadInfo[] => byNs.get(ns) ?? [];
+  return { objects, kinds, services, namespaceObjects, namespaces, workloads, workloadsIn, serviceAccounts, complete, model, proxyContainer };
 }
 
 const CLUSTER_SCOPED = new Set(['Namespace', 'Node', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'PersistentVolume', 'StorageClass', 'PriorityClass', 'APIService', 'IngressClass', 'GatewayClass']);

@@ -46,11 +46,16 @@ export const unselectedWorkloads: Analyzer<AnalysisIndex> = {
   name: 'unselected workloads',
   codes: [CODES.workloadNoService],
   analyze(index) {
-    const selectors = [...index.services.values()].map((s) => ({ ns: s.object.metadata.namespace, sel: serviceSelector(s) })).filter((x) => x.sel);
+    const selectors = new Map<string, Record<string, string>[]>();
+    for (const s of index.services.values()) {
+      const sel = serviceSelector(s);
+      const ns = s.object.metadata.namespace ?? 'default';
+      if (sel) selectors.set(ns, [...(selectors.get(ns) ?? []), sel]);
+    }
     const out: Finding[] = [];
     for (const w of index.workloads) {
       if (!w.serves) continue;
-      if (selectors.some((x) => x.ns === w.namespace && selects(x.sel, w.labels))) continue;
+      if ((selectors.get(w.namespace) ?? []).some((sel) => selects(sel, w.labels))) continue;
       out.push({ code: CODES.workloadNoService.code, severity: CODES.workloadNoService.severity, message: `no Service in namespace ${w.namespace} selects its pods (labels ${Object.entries(w.labels).map(([k, v]) => `${k}=${v}`).join(',') || 'none'})`, resource: w.ref, ...where(w.src) });
     }
     return out;
@@ -103,7 +108,7 @@ export const strictMtls: Analyzer<AnalysisIndex> = {
     for (const [key, s] of index.services) {
       const sel = serviceSelector(s);
       const ns = s.object.metadata.namespace ?? 'default';
-      const backends = index.workloads.filter((w) => w.namespace === ns && selects(sel, w.labels));
+      const backends = index.workloadsIn(ns).filter((w) => selects(sel, w.labels));
       const nsMode = index.model.namespaces.find((n) => n.name === ns)?.mtls ?? 'PERMISSIVE';
       const strict = backends.length ? backends.some((w) => w.mtls === 'STRICT') : nsMode === 'STRICT';
       if (strict) strictServices.set(key, s);
@@ -136,7 +141,7 @@ export const strictMtls: Analyzer<AnalysisIndex> = {
       if (spec.action === 'DENY') continue;
       const ns = p.object.metadata.namespace ?? 'default';
       const sel = policySelector(p);
-      const targets = [...strictServices.entries()].filter(([, s]) => s.object.metadata.namespace === ns && (!sel || index.workloads.some((w) => w.namespace === ns && selects(sel, w.labels) && selects(serviceSelector(s), w.labels))));
+      const targets = [...strictServices.entries()].filter(([, s]) => s.object.metadata.namespace === ns && (!sel || index.workloadsIn(ns).some((w) => selects(sel, w.labels) && selects(serviceSelector(s), w.labels))));
       if (targets.length === 0) continue;
       const principals = policyPrincipals(p).map(parsePrincipal).filter((x) => x !== undefined);
       const namespaces = new Set(policyNamespaces(p));
