@@ -131,3 +131,30 @@ spec: {ports: [{name: dns, port: 53, protocol: UDP}, {name: web, port: 80, appPr
   assert.deepEqual(codes(y, 'MSH0011'), []);
   assert.deepEqual(codes(y, 'MSH0010'), []);
 });
+
+test('parseLookups reads busybox and bind nslookup output, ignoring the DNS server lines', async () => {
+  const { parseLookups } = await import('../../src/diagnostics/checks/catalog.ts');
+  const log = [
+    '== web.shop.svc.cluster.local',
+    'Server:    10.96.0.10',
+    'Address:   10.96.0.10:53',
+    '',
+    'Name:   web.shop.svc.cluster.local',
+    'Address: 10.96.12.7',
+    '',
+    '== db.shop.svc.cluster.local',
+    'Server:\t\t10.96.0.10',
+    'Address:\t10.96.0.10#53',
+    '',
+    '** server can\'t find db.shop.svc.cluster.local: NXDOMAIN',
+    '== v6.shop.svc.cluster.local',
+    'Server:  10.96.0.10',
+    'Address 1: 10.96.0.10 kube-dns.kube-system.svc.cluster.local',
+    'Name:      v6.shop.svc.cluster.local',
+    'Address 1: fd00::12',
+  ].join('\n');
+  const got = parseLookups(log);
+  assert.deepEqual(got.get('web.shop.svc.cluster.local'), ['10.96.12.7']);
+  assert.deepEqual(got.get('db.shop.svc.cluster.local'), []);
+  assert.deepEqual(got.get('v6.shop.svc.cluster.local'), ['fd00::12']);
+});

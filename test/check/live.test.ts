@@ -281,3 +281,30 @@ test('runPreInstallChecks (what mesh install calls) returns results and ok, neve
     await cluster.stop();
   }
 });
+
+test('the DNS lookup pod is labelled as ours, opted out of injection, unprivileged and bounded in time', async () => {
+  const created: Obj[] = [];
+  await check({
+    wrap: (c) => {
+      const w = Object.create(c) as Cluster;
+      w.create = async (o) => {
+        created.push(o);
+        return c.create(o);
+      };
+      return w;
+    },
+  });
+  assert.equal(created.length, 1);
+  const pod = created[0]!;
+  assert.equal(pod.metadata.namespace, 'mesh-system');
+  assert.equal(pod.metadata.labels['app.kubernetes.io/part-of'], 'mesh');
+  assert.equal(pod.metadata.labels['app.kubernetes.io/managed-by'], 'mesh');
+  assert.equal(pod.metadata.labels['app.kubernetes.io/version'], VERSION);
+  assert.equal(pod.metadata.annotations['mesh.dev/inject'], 'disabled');
+  assert.equal(pod.spec.restartPolicy, 'Never');
+  assert.ok(pod.spec.activeDeadlineSeconds > 0);
+  assert.equal(pod.spec.automountServiceAccountToken, false);
+  assert.equal(pod.spec.containers[0].securityContext.runAsNonRoot, true);
+  assert.match(pod.spec.containers[0].command[2], /nslookup "\$h"/);
+  assert.match(pod.spec.containers[0].command[2], /web\.shop\.svc\.cluster\.local/);
+});
