@@ -109,12 +109,12 @@ async function liveBench(): Promise<BenchResult[]> {
       const app = `app-${i}`;
       seed.push({ apiVersion: 'v1', kind: 'Service', metadata: { name: app, namespace: ns }, spec: { selector: { app }, ports: [{ name: 'http', port: 80 }] } });
       seed.push({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `${app}-0`, namespace: ns, labels: { app, 'mesh.dev/proxy-version': VERSION } }, spec: { containers: [{ name: 'app', image: 'x' }, { name: 'mesh-proxy', image: 'envoy' }] }, status: ready });
-      proxies.push({ pod: `${app}-0`, namespace: ns, connected: true, types: { CDS: { sent: '1', acked: '1' } } });
+      proxies.push({ id: `sidecar~${app}-0.${ns}`, kind: 'sidecar', pod: `${app}-0`, namespace: ns, connected: true, streams: [{ streamId: 1, types: { 'type.googleapis.com/envoy.config.cluster.v3.Cluster': { sentVersion: '1', ackedVersion: '1' } } }] });
     }
   }
   const cluster = await startApiServer({ seed });
   try {
-    cluster.server.setPodProxy('mesh-system', '*', () => ({ body: JSON.stringify({ proxies }), contentType: 'application/json' }));
+    cluster.server.setPodProxy('mesh-system', '*', () => ({ body: JSON.stringify({ generation: 1, ready: true, proxies }), contentType: 'application/json' }));
     cluster.server.latencyMs = 20;
     const xs: number[] = [];
     let requests = 0;

@@ -3,7 +3,9 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { ExitCode, MeshError, toMeshError } from '../ui/errors.js';
-import type { AccessAttributes, AccessResult, ApplyOptions, Cluster, ConnectOptions, DeleteOptions, KubeObject, ListOptions, ProxyTarget, ServerVersion } from './types.js';
+import { Agent as HttpAgent, request as httpRequest, type RequestOptions } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { AccessAttributes, AccessResult, ApplyOptions, Cluster, ConnectOptions, DeleteOptions, KubeObject, ListOptions, ProxyResponse, ProxyTarget, ServerVersion } from './types.js';
 
 /** Load the kubeconfig the way kubectl does, with errors that say which file and context. */
 export function loadKubeConfig(opts: ConnectOptions): k8s.KubeConfig {
@@ -89,6 +91,8 @@ class LiveCluster implements Cluster {
   readonly server: string;
   private readonly objects: k8s.KubernetesObjectApi;
   private readonly timeoutMs: number;
+  /** Keep-alive connection options for proxied GETs, built once (credentials resolved on first use). */
+  private proxyBase?: Promise<RequestOptions>;
 
   constructor(private readonly kc: k8s.KubeConfig, timeoutMs: number) {
     this.contextName = kc.getCurrentContext();
@@ -179,24 +183,46 @@ class LiveCluster implements Cluster {
     return this.call(`create ${obj.kind}/${obj.metadata.name}`, async () => (await this.objects.create(obj as unknown as k8s.KubernetesObject)) as unknown as KubeObject);
   }
 
-  proxyGet(t: ProxyTarget): Promise<string> {
-    const api = this.kc.makeApiClient(k8s.CoreV1Api);
-    const name = `${t.scheme ?? 'http'}:${t.name}:${t.port}`;
-    return this.call(`GET ${t.kind}s/${name}/proxy/${t.path}`, async () => {
-      const body: unknown =
-        t.kind === 'service'
-          ? await api.connectGetNamespacedServiceProxyWithPath({ name, namespace: t.namespace, path: t.path })
-          : await api.connectGetNamespacedPodProxyWithPath({ name, namespace: t.namespace, path: t.path });
-      // client-node parses JSON bodies even for string-typed responses; hand back text either way.
-      return typeof body === 'string' ? body : JSON.stringify(body);
-    });
-  }
-
   podLogs(namespace: string, name: string, container?: string): Promise<string> {
     const api = this.kc.makeApiClient(k8s.CoreV1Api);
     return this.call(`logs ${namespace}/${name}`, async () => {
       const body: unknown = await api.readNamespacedPodLog({ name, namespace, container });
       return typeof body === 'string' ? body : JSON.stringify(body);
+    });
+  }
+
+  private proxyOptions(): Promise<RequestOptions> {
+    this.proxyBase ??= (async () => {
+      const opts: import('node:https').RequestOptions = {};
+      await this.kc.applyToHTTPSOptions(opts);
+      const tls = { ca: opts.ca, cert: opts.cert, key: opts.key, rejectUnauthorized: opts.rejectUnauthorized, servername: opts.servername };
+      // Many pods are scraped in parallel: reuse connections instead of a TLS handshake each.
+      const agent = this.server.startsWith('https:') ? new HttpsAgent({ keepAlive: true, maxSockets: 64, ...tls }) : new HttpAgent({ keepAlive: true, maxSockets: 64 });
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(opts.headers ?? {})) if (typeof v === 'string') headers[k] = v;
+      return { agent, headers, auth: opts.auth };
+    })();
+    return this.proxyBase;
+  }
+
+  async proxyGet(target: ProxyTarget, path: string): Promise<ProxyResponse> {
+    const base = await this.proxyOptions();
+    // kubectl writes NAME:PORT (and https:NAME:PORT) with literal colons; the API server splits on them.
+    const scheme = target.scheme === 'https' ? 'https:' : '';
+    const name = `${scheme}${encodeURIComponent(target.pod)}:${encodeURIComponent(String(target.port))}`;
+    const url = new URL(`${this.server.replace(/\/$/, '')}/api/v1/namespaces/${encodeURIComponent(target.namespace)}/pods/${name}/proxy${path.startsWith('/') ? path : '/' + path}`);
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const what = `GET pods/${target.pod}:${target.port}/proxy${path}`;
+    return new Promise<ProxyResponse>((resolve, reject) => {
+      const req = send(url, { ...base, method: 'GET', headers: { ...base.headers, Accept: 'text/plain, application/json, */*' } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', (err) => reject(toMeshError(err)));
+      });
+      req.setTimeout(this.timeoutMs, () => req.destroy(Object.assign(new Error(`${what} timed out after ${this.timeoutMs} ms`), { code: 'ETIMEDOUT' })));
+      req.on('error', (err) => reject(toMeshError(err)));
+      req.end();
     });
   }
 }

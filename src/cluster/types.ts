@@ -58,24 +58,30 @@ export interface Cluster {
   canI(attrs: AccessAttributes): Promise<AccessResult>;
   /** Create an object (POST); returns what the server stored. A 409 (exists) throws. */
   create(obj: KubeObject): Promise<KubeObject>;
-  /**
-   * GET `path` on a Service or pod through the API server's proxy subresource (no port-forward):
-   * `port` is a port name or number, `scheme` http (default) or https. Returns the body as text.
-   */
-  proxyGet(target: ProxyTarget): Promise<string>;
   /** The log of a pod's container (the first container when not named). */
   podLogs(namespace: string, name: string, container?: string): Promise<string>;
+  /**
+   * GET `path` (with its query) on a pod's port through the API server's proxy subresource
+   * (`/api/v1/namespaces/NS/pods/NAME:PORT/proxy/PATH`, RBAC: get on pods/proxy). Any HTTP answer
+   * resolves, whatever its status (403 is RBAC, 503 the pod not answering); only transport failures
+   * (API server unreachable, timeout) reject, as MeshErrors. Safe to call concurrently.
+   */
+  proxyGet(target: ProxyTarget, path: string): Promise<ProxyResponse>;
 }
 
-/** Where {@link Cluster.proxyGet} sends a request. */
+/** A pod port reached through the API server's proxy. */
 export interface ProxyTarget {
-  kind: 'service' | 'pod';
   namespace: string;
-  name: string;
-  port: string | number;
-  /** Path without the leading slash, e.g. `debug/syncz`. */
-  path: string;
+  pod: string;
+  port: number | string;
+  /** Scheme the API server uses towards the pod (default http). */
   scheme?: 'http' | 'https';
+}
+
+/** The answer of a proxied GET. */
+export interface ProxyResponse {
+  status: number;
+  body: string;
 }
 
 /** Options of a server-side apply. */

@@ -23,5 +23,9 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'inject', summary: 'Add the mesh sidecar to workloads in YAML or JSON (offline)', load: () => import('./inject.js') },
   { name: 'uninject', summary: 'Remove the mesh sidecar that inject added', load: () => import('./uninject.js') },
   { name: 'proxy-init', summary: 'Install the traffic redirect in a pod (run by the injected mesh-init container)', load: () => import('./proxy-init.js') },
+  { name: 'stat', summary: 'Show traffic per workload: requests/s, success, latency, connections, mTLS', load: () => import('./stat.js') },
+  { name: 'edges', summary: 'Show who talks to whom, with the mTLS identities on each side', load: () => import('./edges.js') },
+  { name: 'proxy-status', summary: 'Show every proxy, its controller replica and xDS sync state (SYNCED/STALE/NACKED)', load: () => import('./proxy-status.js') },
+  { name: 'proxy-config', summary: 'Show the clusters, listeners, routes, endpoints or secrets a proxy holds (live or offline with -f)', load: () => import('./proxy-config.js') },
   { name: 'completion', summary: 'Print a shell completion script (bash, zsh or fish)', load: () => import('./completion.js') },
 ];

@@ -9,8 +9,8 @@ export type IssuanceReason = 'unauthenticated' | 'permission-denied' | 'invalid-
 /** A refusal to issue a certificate. Messages never contain tokens or key material. */
 export class IssuanceError extends MeshError {
   readonly reason: IssuanceReason;
-  constructor(reason: IssuanceReason, message: string, hint?: string) {
-    super(message, { hint, exitCode: reason === 'invalid-argument' ? ExitCode.Usage : ExitCode.Failed });
+  constructor(reason: IssuanceReason, message: string, hint?: string, cause?: unknown) {
+    super(message, { hint, cause, exitCode: reason === 'invalid-argument' ? ExitCode.Usage : ExitCode.Failed });
     this.name = 'IssuanceError';
     this.reason = reason;
   }

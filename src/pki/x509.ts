@@ -8,6 +8,7 @@ import * as x509 from '@peculiar/x509';
 
 x509.cryptoProvider.set(webcrypto);
 
+/** The @peculiar/x509 namespace, ready to use (shim loaded, WebCrypto provider set). */
 export { x509 };
 /** WebCrypto's SubtleCrypto, typed as the DOM-style global the x509 library expects. */
 export const subtle: webcrypto.SubtleCrypto = webcrypto.subtle;

@@ -57,7 +57,16 @@ function healthy(): Obj[] {
   ];
 }
 
-const SYNCED = (): Obj => ({ proxies: [{ pod: 'web-1', namespace: 'shop', connected: true, types: { CDS: { sent: '3', acked: '3' }, LDS: { sent: '3', acked: '3' } }, certificate: { notAfter: new Date(Date.now() + 86_400_000).toISOString() } }] });
+const CDS = 'type.googleapis.com/envoy.config.cluster.v3.Cluster';
+const LDS = 'type.googleapis.com/envoy.config.listener.v3.Listener';
+const RDS = 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration';
+/** /debug/syncz as src/controller/controlplane.ts serves it (plus a certificate expiry). */
+const proxy = (types: Obj, extra: Obj = {}): Obj => ({ id: 'sidecar~10.0.0.9~web-1.shop', kind: 'sidecar', namespace: 'shop', pod: 'web-1', connected: true, streams: [{ streamId: 1, connectedAt: '2026-01-01T00:00:00Z', types }], ...extra });
+const SYNCED = (): Obj => ({
+  generation: 3,
+  ready: true,
+  proxies: [proxy({ [CDS]: { sentVersion: '3', ackedVersion: '3', lastNack: { version: '2', nonce: 'n', message: 'old, fixed since', at: '' } }, [LDS]: { sentVersion: '3', ackedVersion: '3' } }, { certificate: { notAfter: new Date(Date.now() + 86_400_000).toISOString() } })],
+});
 
 interface Scenario {
   seed?: Obj[];
@@ -132,9 +141,10 @@ const BROKEN: [string, Scenario, string[]][] = [
   ['webhook Service without endpoints', { edit: (o) => o.map((x) => (x.metadata.name === 'mesh-controller-abc' ? { ...x, endpoints: [{ addresses: ['10.0.0.9'], conditions: { ready: false } }] } : x)) }, ['webhook.endpoints']],
   ['webhook caBundle from another CA', { edit: (o) => o.map((x) => (x.kind === 'MutatingWebhookConfiguration' ? { ...x, webhooks: [{ ...x.webhooks[0], clientConfig: { ...x.webhooks[0].clientConfig, caBundle: b64(OTHER_PEM) } }] } : x)) }, ['webhook.ca-bundle']],
   ['trust bundle without the root', { edit: (o) => o.map((x) => (x.metadata.name === 'mesh-trust-bundle' ? { ...x, data: { 'ca.crt': OTHER_PEM } } : x)) }, ['identity.trust-bundle']],
-  ['proxy certificate expired', { syncz: { proxies: [{ ...SYNCED().proxies[0], certificate: { notAfter: '2020-01-01T00:00:00Z' } }] } }, ['identity.proxy-certificates']],
-  ['proxy stale and NACKing', { syncz: { proxies: [{ pod: 'web-1', namespace: 'shop', connected: true, types: { CDS: { sent: '4', acked: '3' }, RDS: { sent: '2', acked: '1', nack: 'route: unknown cluster' } } }] } }, ['data-plane.proxies-synced']],
-  ['proxy not connected', { syncz: { proxies: [] } }, ['data-plane.proxies-synced']],
+  ['proxy certificate expired', { syncz: { generation: 3, ready: true, proxies: [{ ...SYNCED().proxies[0], certificate: { notAfter: '2020-01-01T00:00:00Z' } }] } }, ['identity.proxy-certificates']],
+  ['proxy stale and NACKing', { syncz: { generation: 4, ready: true, proxies: [proxy({ [CDS]: { sentVersion: '4', ackedVersion: '3' }, [RDS]: { sentVersion: '2', ackedVersion: '1', lastNack: { version: '2', nonce: 'n', message: 'route: unknown cluster', at: '' } } })] } }, ['data-plane.proxies-synced']],
+  ['proxy disconnected', { syncz: { generation: 4, ready: true, proxies: [{ ...proxy({}), connected: false, streams: [] }] } }, ['data-plane.proxies-synced']],
+  ['proxy not connected', { syncz: { generation: 4, ready: true, proxies: [] } }, ['data-plane.proxies-synced']],
   ['proxy on an old version', { edit: (o) => o.map((x) => (x.metadata.name === 'web-1' ? { ...x, metadata: { ...x.metadata, labels: { ...x.metadata.labels, 'mesh.dev/proxy-version': '0.0.9' } } } : x)) }, ['data-plane.version']],
   ['pod in an injected namespace without the sidecar', { edit: (o) => [...o, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'old-1', namespace: 'shop', labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'web' }] }, status: ready }] }, ['data-plane.injection']],
   ['cluster DNS without endpoints', { edit: (o) => o.filter((x) => x.metadata.name !== 'kube-dns-abc') }, ['dns.cluster-dns']],
@@ -219,7 +229,7 @@ test('--wait retries until the cluster becomes healthy', async () => {
       delete: (...a) => c.delete(...a),
       canI: (a) => c.canI(a),
       create: (o) => c.create(o),
-      proxyGet: (t) => c.proxyGet(t),
+      proxyGet: (t, p) => c.proxyGet(t, p),
       podLogs: (...a) => c.podLogs(...a),
     }),
   });

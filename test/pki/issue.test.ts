@@ -85,6 +85,17 @@ test('signCsr rejects a CSR for another identity, or with other names', async ()
   await assert.rejects(signCsr(ca, dns, { spiffeId: ID, now: T0 }), (e: IssuanceError) => e.reason === 'permission-denied' && /requests DNS:kubernetes\.default\.svc/.test(e.message));
 });
 
+test('signCsr ignores everything in the CSR but its key: asking for CA:true or keyCertSign gets a plain leaf', async () => {
+  const { ca } = await makeCa();
+  const greedy = await csrWith([new x509.BasicConstraintsExtension(true, 5, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true)]);
+  const issued = await signCsr(ca, greedy, { spiffeId: ID, now: T0 });
+  const leaf = leafOf(issued.certChainPem);
+  assert.equal(leaf.ca, false);
+  assert.equal(leaf.subject, 'O=mesh');
+  const ku = new x509.X509Certificate(leaf.raw).getExtension(x509.KeyUsagesExtension)!;
+  assert.equal(ku.usages & x509.KeyUsageFlags.keyCertSign, 0);
+});
+
 test('signCsr accepts a CSR with no SAN and puts the authenticated identity in', async () => {
   const { ca } = await makeCa();
   const bare = await csrWith([]);

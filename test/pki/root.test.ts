@@ -28,6 +28,17 @@ test('generateRoot makes a P-256 self-signed CA for the trust domain with the pr
   assert.equal(ku.critical, true);
 });
 
+test('generateRoot is deterministic apart from key, serial and signature', async () => {
+  const opts = { trustDomain: 'cluster.local', ttl: '8760h', now: T0 };
+  const [a, b] = [new x509.X509Certificate((await generateRoot(opts)).certPem), new x509.X509Certificate((await generateRoot(opts)).certPem)];
+  assert.equal(a.subject, b.subject);
+  assert.equal(a.issuer, b.issuer);
+  assert.deepEqual([a.notBefore, a.notAfter], [b.notBefore, b.notAfter]);
+  const exts = (c: x509.X509Certificate) => c.extensions.filter((e) => e.type !== '2.5.29.14').map((e) => [e.type, e.critical, Buffer.from(e.value).toString('hex')]);
+  assert.deepEqual(exts(a), exts(b));
+  assert.notEqual(a.serialNumber, b.serialNumber);
+});
+
 test('generateRoot: the key is hidden from JSON.stringify and util.inspect but readable', async () => {
   const root = await generateRoot({ trustDomain: 'cluster.local' });
   const { inspect } = await import('node:util');
@@ -186,3 +197,11 @@ for (const c of cases) {
     );
   });
 }
+
+test('validateRoot reads one combined cert+key file for both, and CRLF line endings', async () => {
+  const r = await root();
+  const combined = r.certPem + r.keyPem;
+  assert.equal(validateRoot(combined, combined, { now: T0 }).keyType, 'ECDSA P-256');
+  const crlf = (s: string) => s.replace(/\n/g, '\r\n');
+  assert.equal(validateRoot(crlf(r.certPem), crlf(r.keyPem), { now: T0 }).isCA, true);
+});

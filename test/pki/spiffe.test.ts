@@ -41,3 +41,15 @@ test('ttlMs reads Go durations and milliseconds; rejects junk, zero and negative
   assert.throws(() => ttlMs(0), /positive/);
   assert.throws(() => ttlMs(Number.NaN), /positive/);
 });
+
+test('property: parseSpiffeId(spiffeId(td, ns, sa)) returns td, ns, sa for any valid names', async () => {
+  const fc = (await import('fast-check')).default;
+  const label = fc.stringMatching(/^[a-z0-9]([-a-z0-9]{0,20}[a-z0-9])?$/);
+  const td = fc.stringMatching(/^[a-z0-9._-]{1,30}$/);
+  fc.assert(
+    fc.property(td, label, label, (trustDomain, namespace, serviceAccount) => {
+      assert.deepEqual(parseSpiffeId(spiffeId(trustDomain, namespace, serviceAccount)), { trustDomain, namespace, serviceAccount });
+    }),
+    { numRuns: 300 },
+  );
+});

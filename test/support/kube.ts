@@ -10,6 +10,7 @@ import { ApiServer, type ApiServerOptions } from './apiserver/server.ts';
 export { ApiServer } from './apiserver/server.ts';
 export type { Fault, PodProxyHandler, PodProxyRequest, PodProxyResponse, RequestRecord } from './apiserver/server.ts';
 export type { Rule, UserInfo } from './apiserver/auth.ts';
+export { startKubelet, type Kubelet, type KubeletOptions } from './apiserver/kubelet.ts';
 
 /** A running test API server, its kubeconfig and its controls. */
 export interface TestCluster {

@@ -5,14 +5,15 @@ import { podReady } from './k8s.js';
 
 /**
  * The control plane's /debug/syncz as `mesh check` reads it (through the API server's pod proxy,
- * so no port-forward is needed). The expected shape, read tolerantly:
+ * so no port-forward is needed): src/controller/controlplane.ts `syncz()`, i.e.
  *
- *     { "proxies": [ { "pod": "web-1", "namespace": "shop", "connected": true,
- *                      "types": { "CDS": { "sent": "7", "acked": "7", "nack": null }, ... },
- *                      "certificate": { "notAfter": "2026-11-22T05:00:00Z" } } ] }
+ *     { "generation": 3, "ready": true, "proxies": [ { "id": "...", "kind": "sidecar",
+ *       "namespace": "shop", "pod": "web-1", "connected": true,
+ *       "streams": [ { "types": { "<typeUrl>": { "sentVersion": "7", "ackedVersion": "7",
+ *                                               "lastNack": { "message": "..." } } } } ] } ] }
  *
- * `types` may also be an array of `{ type, sent, acked, nack }`; `podName`, `versionSent`,
- * `versionAcked`, `lastNack`, `certNotAfter` are accepted as aliases.
+ * Read tolerantly: a proxy may also carry `certificate.notAfter` (used by the proxy certificate
+ * check when present); entries without pod and namespace (e.g. proxyless clients) are skipped.
  */
 export interface ProxySync {
   pod: string;
@@ -26,7 +27,7 @@ export interface ProxySync {
 
 /** Port (name or number) of the controller's debug/metrics endpoint. */
 export const SYNCZ_PORT = 15014;
-export const SYNCZ_PATH = 'debug/syncz';
+export const SYNCZ_PATH = '/debug/syncz';
 
 type Obj = Record<string, unknown>;
 function isObj(v: unknown): v is Obj {
@@ -35,27 +36,33 @@ function isObj(v: unknown): v is Obj {
 function s(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined;
 }
+function shortType(t: string): string {
+  return t.slice(t.lastIndexOf('.') + 1);
+}
 
 /** Parse a syncz document; throws when it is not JSON of the expected shape. */
 export function parseSyncz(text: string, controller: string): ProxySync[] {
   const doc: unknown = JSON.parse(text);
-  const list = Array.isArray(doc) ? doc : isObj(doc) && Array.isArray(doc.proxies) ? doc.proxies : undefined;
-  if (!list) throw new Error('not a syncz document (expected {"proxies": [...]})');
+  if (!isObj(doc) || !Array.isArray(doc.proxies)) throw new Error('not a /debug/syncz document (no "proxies")');
   const out: ProxySync[] = [];
-  for (const e of list.filter(isObj)) {
-    const pod = s(e.pod) ?? s(e.podName);
+  for (const e of doc.proxies.filter(isObj)) {
+    const pod = s(e.pod);
     const namespace = s(e.namespace);
     if (!pod || !namespace) continue;
-    const rawTypes = e.types ?? e.xds;
     const types: ProxySync['types'] = [];
-    const one = (type: string, t: Obj): void => {
-      const nack = t.nack ?? t.lastNack ?? t.error;
-      types.push({ type, sent: s(t.sent) ?? s(t.versionSent), acked: s(t.acked) ?? s(t.versionAcked), nack: nack === null || nack === undefined ? undefined : isObj(nack) ? (s(nack.message) ?? JSON.stringify(nack)) : String(nack) });
-    };
-    if (Array.isArray(rawTypes)) for (const t of rawTypes.filter(isObj)) one(s(t.type) ?? s(t.typeUrl) ?? '?', t);
-    else if (isObj(rawTypes)) for (const [k, t] of Object.entries(rawTypes)) if (isObj(t)) one(k, t);
-    const cert = isObj(e.certificate) ? s(e.certificate.notAfter) : s(e.certNotAfter);
+    const streams = Array.isArray(e.streams) ? e.streams.filter(isObj) : [];
+    for (const st of streams) {
+      if (!isObj(st.types)) continue;
+      for (const [url, t] of Object.entries(st.types)) {
+        if (!isObj(t)) continue;
+        const nack = isObj(t.lastNack) ? (s(t.lastNack.message) ?? 'rejected') : undefined;
+        // A NACK older than the last ACK was fixed by a later push.
+        const stillNacked = nack !== undefined && (s(t.ackedVersion) === undefined || s(t.ackedVersion) !== s(t.sentVersion));
+        types.push({ type: shortType(url), sent: s(t.sentVersion), acked: s(t.ackedVersion), nack: stillNacked ? nack : undefined });
+      }
+    }
     const p: ProxySync = { pod, namespace, connected: e.connected !== false, types, controller };
+    const cert = isObj(e.certificate) ? s(e.certificate.notAfter) : undefined;
     if (cert) p.certNotAfter = cert;
     out.push(p);
   }
@@ -82,14 +89,16 @@ export function readSyncz(ctx: LiveContext): Promise<ProxySync[]> {
       await Promise.all(
         pods.map(async (pod: KubeObject) => {
           try {
-            const text = await ctx.cluster.proxyGet({ kind: 'pod', namespace: ctx.namespace, name: pod.metadata.name, port: SYNCZ_PORT, path: SYNCZ_PATH });
-            all.push(...parseSyncz(text, pod.metadata.name));
+            const res = await ctx.cluster.proxyGet({ namespace: ctx.namespace, pod: pod.metadata.name, port: SYNCZ_PORT }, SYNCZ_PATH);
+            if (res.status === 403) throw new Error(`forbidden: "get pods/proxy" in ${ctx.namespace} is not allowed`);
+            if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.body.trim().split('\n')[0]?.slice(0, 200) ?? ''}`);
+            all.push(...parseSyncz(res.body, pod.metadata.name));
           } catch (err) {
             errors.push(`${pod.metadata.name}: ${(err as Error).message}`);
           }
         }),
       );
-      if (errors.length === pods.length) throw new SynczUnavailable(`cannot read /${SYNCZ_PATH} from the control plane (${errors.join('; ')})`);
+      if (errors.length === pods.length) throw new SynczUnavailable(`cannot read ${SYNCZ_PATH} from the control plane (${errors.join('; ')})`);
       return all;
     })();
     cache.set(ctx, p);

@@ -10,6 +10,7 @@ import { servingCerts, type ServingCerts } from './certs.ts';
 import * as D from './discovery.ts';
 import * as E from './errors.ts';
 import { isObj } from './patch.ts';
+import { decodeProtobuf } from './protobuf.ts';
 import { Registry, verbsOf, type ResourceDef } from './resources.ts';
 import { fieldSelector, labelSelector } from './selectors.ts';
 import { resKey, Store, type KObj, type StoreEvent } from './store.ts';
@@ -257,9 +258,15 @@ export class ApiServer {
     this.requests.push(rec);
     if (this.requests.length > 1000) this.requests.splice(0, this.requests.length - 1000);
     try {
-      const body = await readBody(req);
+      let body = await readBody(req);
+      // kubectl's typed clients send protobuf; decode the kinds they send into JSON.
+      if (String(req.headers['content-type'] ?? '').startsWith('application/vnd.kubernetes.protobuf') && body.length) {
+        body = Buffer.from(JSON.stringify(decodeProtobuf(body)));
+        rec.contentType = 'application/json (from protobuf)';
+      }
+      const text = body.toString('utf8');
       if (this.latencyMs > 0) await sleep(this.latencyMs);
-      await this.route(req, res, url, body, rec);
+      await this.route(req, res, url, text, rec);
     } catch (err) {
       const e = err instanceof E.ApiError ? err : E.withCode(500, `Internal error occurred: ${(err as Error).message}`);
       if (!res.headersSent) send(res, e.code, e.status);
@@ -580,11 +587,11 @@ function send(res: ServerResponse, code: number, body: unknown): void {
   res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) }).end(text);
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }

@@ -1,0 +1,20 @@
+import type { Command } from 'commander';
+import { globalsOf, makeUi } from '../ui/context.js';
+
+/** `mesh edges (deploy|sts|ds|pod|svc|ns)`: who talks to whom, with mTLS identities. Handler: src/diagnostics/edges.ts. */
+export function define(cmd: Command): void {
+  cmd
+    .argument('[kind]', 'deploy, sts, ds, pod, svc or ns')
+    .option('--trust-domain <domain>', 'SPIFFE trust domain of the identities shown (default cluster.local)')
+    .addHelpText('after', '\nCounts are since each client proxy started (one scrape of every meshed pod through the API server).\nExamples:\n  mesh edges deploy -n shop\n  mesh edges deploy -A -o wide')
+    .action(async (kind: string | undefined, opts: { trustDomain?: string }, command: Command) => {
+      const g = globalsOf(command);
+      const ui = makeUi(g);
+      const { parseOutputFormat } = await import('../ui/format.js');
+      const output = parseOutputFormat(g.output, ['table', 'wide', 'json'] as const, 'table');
+      const { validateEdgesOptions, runEdges } = await import('../diagnostics/edges.js');
+      const options = validateEdgesOptions({ resource: kind, namespace: g.namespace, allNamespaces: g.allNamespaces, output, trustDomain: opts.trustDomain });
+      const { connect } = await import('../cluster/index.js');
+      process.exitCode = await runEdges(options, ui, await connect({ kubeconfig: g.kubeconfig, context: g.context }));
+    });
+}

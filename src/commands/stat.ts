@@ -1,0 +1,37 @@
+import type { Command } from 'commander';
+import { globalsOf, makeUi } from '../ui/context.js';
+
+/** `mesh stat (deploy|sts|ds|pod|svc|ns)[/NAME]`: traffic per workload from the proxies' stats. Handler: src/diagnostics/stat.ts. */
+export function define(cmd: Command): void {
+  cmd
+    .argument('[resource]', 'what to show: deploy, sts, ds, pod, svc or ns, optionally /NAME')
+    .option('--window <duration>', 'range to read from Prometheus (with --prometheus-url); without it, the wait between the two pod scrapes', '1m')
+    .option('--sample-interval <duration>', 'time between the two scrapes when reading pods directly (default 2s)')
+    .option('--from <resource>', 'only traffic from this resource (measured at its proxies), e.g. deploy/web')
+    .option('--to <resource>', 'only traffic to this resource (measured at the shown resource\'s proxies), e.g. svc/catalog')
+    .option('-w, --watch', 'refresh in place every sample interval (Ctrl-C stops)')
+    .option('--prometheus-url <url>', 'read from this Prometheus server instead of the pods, e.g. http://127.0.0.1:9090')
+    .option('--concurrency <n>', 'pods scraped in parallel (default 16)')
+    .addHelpText('after', '\nColumns: MESHED pods with a proxy/all, SUCCESS non-5xx share, RPS, LATENCY_P50/P95/P99, TCP_CONN open connections, MTLS share of connections.\nExamples:\n  mesh stat deploy -n shop\n  mesh stat ns -A\n  mesh stat deploy/web -n shop --to svc/catalog\n  mesh stat deploy -n shop --prometheus-url http://127.0.0.1:9090 --window 5m -o json')
+    .action(async (resource: string | undefined, opts: { window?: string; sampleInterval?: string; from?: string; to?: string; watch?: boolean; prometheusUrl?: string; concurrency?: string }, command: Command) => {
+      const g = globalsOf(command);
+      const ui = makeUi(g);
+      const { parseOutputFormat } = await import('../ui/format.js');
+      const output = parseOutputFormat(g.output, ['table', 'wide', 'json'] as const, 'table');
+      const { validateStatOptions, runStat } = await import('../diagnostics/stat.js');
+      const options = validateStatOptions({
+        resource, namespace: g.namespace, allNamespaces: g.allNamespaces, window: opts.window, windowExplicit: command.getOptionValueSource('window') === 'cli',
+        sampleInterval: opts.sampleInterval, from: opts.from, to: opts.to, watch: opts.watch === true, output, prometheusUrl: opts.prometheusUrl, concurrency: opts.concurrency,
+      });
+      const { connect } = await import('../cluster/index.js');
+      const cluster = await connect({ kubeconfig: g.kubeconfig, context: g.context });
+      const stop = new AbortController();
+      const onSigint = () => stop.abort();
+      if (options.watch) process.once('SIGINT', onSigint);
+      try {
+        process.exitCode = await runStat(options, ui, { cluster, signal: stop.signal });
+      } finally {
+        process.off('SIGINT', onSigint);
+      }
+    });
+}

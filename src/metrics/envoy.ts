@@ -1,0 +1,215 @@
+import { counterIncrease, histogramIncrease, histogramQuantile, share, successRate, sumHistograms } from './math.js';
+import { histogramBuckets, type Bucket, type Sample } from './prometheus.js';
+
+/**
+ * Envoy's stats as its /stats/prometheus endpoint names them, with Envoy's default tag
+ * extraction (docs/stat.md says where each name comes from). The sidecar configuration from
+ * src/xds names inbound HTTP connection managers `inbound_PORT`, outbound clusters
+ * `outbound|PORT||NAME.NS.svc.cluster.local`, and listens for inbound traffic on 0.0.0.0:15006.
+ */
+export const ENVOY = {
+  downstreamRq: 'envoy_http_downstream_rq_total',
+  downstreamRqXx: 'envoy_http_downstream_rq_xx',
+  downstreamRqTime: 'envoy_http_downstream_rq_time',
+  downstreamCxActive: 'envoy_http_downstream_cx_active',
+  downstreamCxTotal: 'envoy_http_downstream_cx_total',
+  downstreamCxSsl: 'envoy_http_downstream_cx_ssl_total',
+  upstreamRq: 'envoy_cluster_upstream_rq_total',
+  upstreamRqXx: 'envoy_cluster_upstream_rq_xx',
+  upstreamRqTime: 'envoy_cluster_upstream_rq_time',
+  upstreamCxActive: 'envoy_cluster_upstream_cx_active',
+  upstreamCxTotal: 'envoy_cluster_upstream_cx_total',
+  clusterSslHandshake: 'envoy_cluster_ssl_handshake',
+  listenerCxActive: 'envoy_listener_downstream_cx_active',
+  listenerCxTotal: 'envoy_listener_downstream_cx_total',
+  listenerSslHandshake: 'envoy_listener_ssl_handshake',
+  /** Label values. */
+  hcmPrefix: 'envoy_http_conn_manager_prefix',
+  clusterName: 'envoy_cluster_name',
+  codeClass: 'envoy_response_code_class',
+  listenerAddress: 'envoy_listener_address',
+  inboundListener: '0.0.0.0_15006',
+} as const;
+
+/** The names `--prometheus-url` asks Prometheus for (everything a reading needs). */
+export const ENVOY_METRIC_NAMES: readonly string[] = [
+  ENVOY.downstreamRq, ENVOY.downstreamRqXx, `${ENVOY.downstreamRqTime}_bucket`, ENVOY.downstreamCxActive, ENVOY.downstreamCxTotal, ENVOY.downstreamCxSsl,
+  ENVOY.upstreamRq, ENVOY.upstreamRqXx, `${ENVOY.upstreamRqTime}_bucket`, ENVOY.upstreamCxActive, ENVOY.upstreamCxTotal, ENVOY.clusterSslHandshake,
+  ENVOY.listenerCxActive, ENVOY.listenerCxTotal, ENVOY.listenerSslHandshake,
+];
+
+/** Counters and gauges of one direction of traffic (one inbound port, one outbound cluster, or a sum). */
+export interface Side {
+  /** Requests (counter). */
+  requests: number;
+  /** Requests answered 5xx (counter). */
+  failures: number;
+  /** Request latency in milliseconds (cumulative histogram buckets). */
+  latencyMs: Bucket[];
+  /** Open connections (gauge). */
+  cxActive: number;
+  /** Connections opened (counter). */
+  cxTotal: number;
+  /** Connections that completed a TLS handshake (counter). */
+  tls: number;
+}
+
+/** Everything mesh reads from one proxy at one instant. */
+export interface ProxyReading {
+  /** Inbound HTTP traffic per application port (from HTTP connection managers `inbound_PORT`). */
+  inboundPorts: Map<number, Side>;
+  /** All inbound connections, HTTP or TCP (the inbound listener on 15006); request fields are 0. */
+  inboundListener: Side;
+  /** Outbound traffic per cluster name (`outbound|PORT||FQDN`). */
+  outbound: Map<string, Side>;
+}
+
+function emptySide(): Side {
+  return { requests: 0, failures: 0, latencyMs: [], cxActive: 0, cxTotal: 0, tls: 0 };
+}
+
+/** `inbound_8080` -> 8080; anything else -> undefined. */
+function inboundPort(prefix: string | undefined): number | undefined {
+  const m = /^inbound_(\d+)$/.exec(prefix ?? '');
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Turn the samples of one proxy's /stats/prometheus into a reading. Unknown metrics are ignored. */
+export function readProxy(samples: readonly Sample[]): ProxyReading {
+  const inboundPorts = new Map<number, Side>();
+  const outbound = new Map<string, Side>();
+  const inboundListener = emptySide();
+  const inSide = (port: number) => {
+    let s = inboundPorts.get(port);
+    if (!s) inboundPorts.set(port, (s = emptySide()));
+    return s;
+  };
+  const outSide = (cluster: string) => {
+    let s = outbound.get(cluster);
+    if (!s) outbound.set(cluster, (s = emptySide()));
+    return s;
+  };
+  for (const { name, labels, value } of samples) {
+    if (!Number.isFinite(value)) continue;
+    const port = inboundPort(labels[ENVOY.hcmPrefix]);
+    const cluster = labels[ENVOY.clusterName];
+    const isOut = cluster !== undefined && cluster.startsWith('outbound|');
+    switch (name) {
+      case ENVOY.downstreamRq: if (port !== undefined) inSide(port).requests += value; break;
+      case ENVOY.downstreamRqXx: if (port !== undefined && labels[ENVOY.codeClass] === '5') inSide(port).failures += value; break;
+      case ENVOY.downstreamCxActive: if (port !== undefined) inSide(port).cxActive += value; break;
+      case ENVOY.downstreamCxTotal: if (port !== undefined) inSide(port).cxTotal += value; break;
+      case ENVOY.downstreamCxSsl: if (port !== undefined) inSide(port).tls += value; break;
+      case ENVOY.upstreamRq: if (isOut) outSide(cluster).requests += value; break;
+      case ENVOY.upstreamRqXx: if (isOut && labels[ENVOY.codeClass] === '5') outSide(cluster).failures += value; break;
+      case ENVOY.upstreamCxActive: if (isOut) outSide(cluster).cxActive += value; break;
+      case ENVOY.upstreamCxTotal: if (isOut) outSide(cluster).cxTotal += value; break;
+      case ENVOY.clusterSslHandshake: if (isOut) outSide(cluster).tls += value; break;
+      case ENVOY.listenerCxActive: if (labels[ENVOY.listenerAddress] === ENVOY.inboundListener) inboundListener.cxActive += value; break;
+      case ENVOY.listenerCxTotal: if (labels[ENVOY.listenerAddress] === ENVOY.inboundListener) inboundListener.cxTotal += value; break;
+      case ENVOY.listenerSslHandshake: if (labels[ENVOY.listenerAddress] === ENVOY.inboundListener) inboundListener.tls += value; break;
+    }
+  }
+  const inHist = histogramBuckets(samples, ENVOY.downstreamRqTime, (l) => {
+    const p = inboundPort(l[ENVOY.hcmPrefix]);
+    return p === undefined ? undefined : String(p);
+  });
+  for (const [p, b] of inHist) inSide(Number(p)).latencyMs = b;
+  const outHist = histogramBuckets(samples, ENVOY.upstreamRqTime, (l) => (l[ENVOY.clusterName]?.startsWith('outbound|') ? l[ENVOY.clusterName] : undefined));
+  for (const [c, b] of outHist) outSide(c).latencyMs = b;
+  return { inboundPorts, inboundListener, outbound };
+}
+
+/** Traffic of one or more proxies over a window: increases of counters, current gauges. */
+export interface WindowTraffic {
+  /** Sum over proxies of each proxy's request increase divided by its own window length. */
+  rps: number;
+  requests: number;
+  failures: number;
+  latencyMs: Bucket[];
+  cxActive: number;
+  /** Connections opened during the window, and how many of them completed TLS. */
+  cxNew: number;
+  tlsNew: number;
+  /** Connections and TLS handshakes since the proxies started (when none were opened in the window). */
+  cxLifetime: number;
+  tlsLifetime: number;
+}
+
+/** An empty window (no proxies). */
+export function emptyWindow(): WindowTraffic {
+  return { rps: 0, requests: 0, failures: 0, latencyMs: [], cxActive: 0, cxNew: 0, tlsNew: 0, cxLifetime: 0, tlsLifetime: 0 };
+}
+
+/**
+ * What happened on one side between two readings `seconds` apart (counter resets handled as
+ * Prometheus does). Sides missing in `before` (new clusters) count from zero.
+ */
+export function sideWindow(before: Side | undefined, after: Side, seconds: number): WindowTraffic {
+  const b = before ?? emptySide();
+  const requests = counterIncrease(b.requests, after.requests);
+  return {
+    rps: seconds > 0 ? requests / seconds : 0,
+    requests,
+    failures: counterIncrease(b.failures, after.failures),
+    latencyMs: histogramIncrease(b.latencyMs, after.latencyMs),
+    cxActive: after.cxActive,
+    cxNew: counterIncrease(b.cxTotal, after.cxTotal),
+    tlsNew: counterIncrease(b.tls, after.tls),
+    cxLifetime: after.cxTotal,
+    tlsLifetime: after.tls,
+  };
+}
+
+/** Add windows together (proxies of one workload, ports of one service, clusters of one edge). */
+export function addWindows(ws: readonly WindowTraffic[]): WindowTraffic {
+  const out = emptyWindow();
+  for (const w of ws) {
+    out.rps += w.rps;
+    out.requests += w.requests;
+    out.failures += w.failures;
+    out.cxActive += w.cxActive;
+    out.cxNew += w.cxNew;
+    out.tlsNew += w.tlsNew;
+    out.cxLifetime += w.cxLifetime;
+    out.tlsLifetime += w.tlsLifetime;
+  }
+  out.latencyMs = sumHistograms(ws.map((w) => w.latencyMs));
+  return out;
+}
+
+/** The numbers a `mesh stat` row shows, from a window. Undefined means "no data" (shown as "-"). */
+export interface TrafficSummary {
+  rps: number;
+  successRate: number | undefined;
+  latencyMs: { p50: number | undefined; p95: number | undefined; p99: number | undefined };
+  tcpConnections: number;
+  /** Share of connections using mTLS: of those opened in the window, else of all since the proxies started. */
+  mtlsShare: number | undefined;
+}
+
+function quantile(q: number, b: readonly Bucket[]): number | undefined {
+  const v = histogramQuantile(q, b);
+  return Number.isFinite(v) ? v : undefined;
+}
+
+/** Summarise a window: success rate, quantiles (histogram_quantile semantics), mTLS share. */
+export function summarize(w: WindowTraffic): TrafficSummary {
+  return {
+    rps: w.rps,
+    successRate: successRate(w.requests, w.failures),
+    latencyMs: { p50: quantile(0.5, w.latencyMs), p95: quantile(0.95, w.latencyMs), p99: quantile(0.99, w.latencyMs) },
+    tcpConnections: w.cxActive,
+    mtlsShare: w.cxNew > 0 ? share(w.tlsNew, w.cxNew) : share(w.tlsLifetime, w.cxLifetime),
+  };
+}
+
+/** `outbound|8080||catalog.shop.svc.cluster.local` -> {port 8080, service catalog, namespace shop}. */
+export function parseClusterName(name: string): { port: number; service: string; namespace: string; subset: string } | undefined {
+  const parts = name.split('|');
+  if (parts.length !== 4 || parts[0] !== 'outbound') return undefined;
+  const [svc, ns] = parts[3]!.split('.');
+  const port = Number(parts[1]);
+  if (!svc || !ns || !Number.isInteger(port)) return undefined;
+  return { port, service: svc, namespace: ns, subset: parts[2]! };
+}

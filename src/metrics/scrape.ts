@@ -1,0 +1,92 @@
+import type { Cluster, KubeObject } from '../cluster/types.js';
+import { ExitCode, MeshError } from '../ui/errors.js';
+import { readProxy, type ProxyReading } from './envoy.js';
+import { parsePrometheusText, type Sample } from './prometheus.js';
+
+/** Where a sidecar serves its stats (the Prometheus listener of src/xds's sidecar config). */
+export const PROXY_METRICS_PORT = 15090;
+export const PROXY_METRICS_PATH = '/stats/prometheus';
+/** Default bound on parallel pod proxy requests: enough to hide latency, gentle on the API server. */
+export const DEFAULT_CONCURRENCY = 16;
+
+/** One proxy's reading and when it was taken (ms since the epoch, at the answer). */
+export interface TimedReading {
+  reading: ProxyReading;
+  at: number;
+}
+
+/** Result of reading one pod: a reading, or why there is none. */
+export type PodRead = TimedReading | { error: string };
+
+/** `ns/name` of a pod: the key of every per-pod map here. */
+export function podKey(pod: KubeObject): string {
+  return `${pod.metadata.namespace ?? ''}/${pod.metadata.name}`;
+}
+
+/**
+ * Run `fn` over `items` with at most `limit` calls in flight; results keep the input order.
+ * The first rejection stops new calls and rejects the whole run.
+ */
+export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < items.length) {
+      const i = next++;
+      try {
+        out[i] = await fn(items[i]!, i);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return out;
+}
+
+/** The RBAC error for a 403 from pods/proxy: exit 3, naming the permission and the way around it. */
+export function podProxyForbidden(namespace: string, pod: string, body: string): MeshError {
+  let detail = '';
+  try {
+    detail = (JSON.parse(body) as { message?: string }).message ?? '';
+  } catch {
+    /* not a Status */
+  }
+  return new MeshError(`not allowed to read proxy metrics through the API server: "get" on "pods/proxy" in namespace ${namespace} is forbidden (pod ${pod})${detail ? `: ${detail}` : ''}`, {
+    hint: `ask for RBAC "get" on "pods/proxy" (check with: kubectl auth can-i get pods/proxy -n ${namespace}), or read from Prometheus with --prometheus-url`,
+    exitCode: ExitCode.Cluster,
+  });
+}
+
+/** Fetch and parse one pod's stats. A 403 throws (RBAC is the same for every pod); other failures are returned. */
+export async function scrapePod(cluster: Cluster, pod: KubeObject, now: () => number = Date.now): Promise<PodRead> {
+  const namespace = pod.metadata.namespace ?? 'default';
+  const res = await cluster.proxyGet({ namespace, pod: pod.metadata.name, port: PROXY_METRICS_PORT }, PROXY_METRICS_PATH);
+  if (res.status === 403) throw podProxyForbidden(namespace, pod.metadata.name, res.body);
+  if (res.status !== 200) return { error: `HTTP ${res.status}: ${statusMessage(res.body)}` };
+  let samples: Sample[];
+  try {
+    samples = parsePrometheusText(res.body, `pod ${namespace}/${pod.metadata.name}`);
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
+  return { reading: readProxy(samples), at: now() };
+}
+
+function statusMessage(body: string): string {
+  try {
+    const m = (JSON.parse(body) as { message?: string }).message;
+    if (m) return m;
+  } catch {
+    /* plain text */
+  }
+  return body.trim().split('\n')[0]?.slice(0, 200) ?? '';
+}
+
+/** Scrape pods in parallel (at most `concurrency` at once). */
+export async function scrapePods(cluster: Cluster, pods: readonly KubeObject[], concurrency: number, now: () => number = Date.now): Promise<Map<string, PodRead>> {
+  const reads = await mapBounded(pods, concurrency, (p) => scrapePod(cluster, p, now));
+  return new Map(pods.map((p, i) => [podKey(p), reads[i]!]));
+}

@@ -1,0 +1,254 @@
+import { EventEmitter } from 'node:events';
+import type * as grpc from '@grpc/grpc-js';
+import protobuf from 'protobufjs';
+import { envoyRoot } from './protos.js';
+import type { Snapshot, SnapshotCache } from './snapshot.js';
+import type { ProxyInfo } from './translate.js';
+
+/** The xDS node a proxy identifies itself with (first request of a stream). */
+export interface NodeInfo extends ProxyInfo {
+  userAgent?: string;
+}
+
+/** A decoded DiscoveryRequest (the fields we use). */
+export interface DiscoveryRequest {
+  version_info?: string;
+  node?: { id?: string; cluster?: string; user_agent_name?: string; metadata?: { fields?: Record<string, { string_value?: string }> } };
+  resource_names?: string[];
+  type_url?: string;
+  response_nonce?: string;
+  error_detail?: { code?: number; message?: string };
+}
+
+/** A DiscoveryResponse ready to encode. */
+export interface DiscoveryResponse {
+  version_info: string;
+  resources: { type_url: string; value: Uint8Array }[];
+  type_url: string;
+  nonce: string;
+  control_plane: { identifier: string };
+}
+
+/** Per-type state of one stream, as /debug/syncz shows it. */
+export interface TypeSync {
+  /** Subscribed names; empty means wildcard (everything of the type). */
+  names: string[];
+  wildcard: boolean;
+  sentVersion?: string;
+  sentNonce?: string;
+  sentAt?: string;
+  ackedVersion?: string;
+  ackedAt?: string;
+  lastNack?: { version: string; nonce: string; message: string; at: string };
+  pushes: number;
+}
+
+/** One connected stream, as /debug/syncz shows it. */
+export interface StreamStatus {
+  streamId: number;
+  node: NodeInfo;
+  connectedAt: string;
+  types: Record<string, TypeSync>;
+}
+
+/** Events the server emits (for metrics and logs). */
+export interface AdsEvents {
+  connect: [StreamStatus];
+  disconnect: [StreamStatus];
+  push: [{ stream: StreamStatus; typeUrl: string; version: string; bytes: number; latencyMs: number }];
+  ack: [{ stream: StreamStatus; typeUrl: string; version: string }];
+  nack: [{ stream: StreamStatus; typeUrl: string; version: string; message: string }];
+}
+
+const ADS_PATH = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
+
+function str(fields: Record<string, { string_value?: string }> | undefined, key: string): string | undefined {
+  const v = fields?.[key]?.string_value;
+  return v ? v : undefined;
+}
+
+/**
+ * Who a node is. Metadata wins (`NAMESPACE`, `POD_NAME`, `PROXY_KIND` = sidecar|grpc, as our
+ * bootstrap and injector write them); otherwise an Istio-style ID `sidecar~IP~POD.NS~...`; the
+ * kind defaults to proxyless gRPC for gRPC user agents and sidecar for Envoy.
+ */
+export function parseNode(node: DiscoveryRequest['node']): NodeInfo {
+  const id = node?.id ?? '';
+  const f = node?.metadata?.fields;
+  const parts = id.split('~');
+  let namespace = str(f, 'NAMESPACE');
+  let pod = str(f, 'POD_NAME');
+  if (parts.length >= 3) {
+    const [podName, ns] = (parts[2] ?? '').split('.');
+    pod ??= podName || undefined;
+    namespace ??= ns || undefined;
+  }
+  const ua = node?.user_agent_name;
+  const declared = str(f, 'PROXY_KIND');
+  const kind = declared === 'sidecar' || declared === 'grpc' ? declared : parts[0] === 'sidecar' || ua === 'envoy' ? 'sidecar' : 'grpc';
+  const info: NodeInfo = { id, kind };
+  if (namespace) info.namespace = namespace;
+  if (pod) info.pod = pod;
+  if (ua) info.userAgent = ua;
+  return info;
+}
+
+/** Options of {@link AdsServer}. */
+export interface AdsServerOptions {
+  cache: SnapshotCache;
+  /** Called when a stream has identified its node and before the server reads its snapshot, so the controller can build one. */
+  onNode?: (node: NodeInfo) => void;
+  /** Reported in every response's control_plane.identifier. */
+  identifier?: string;
+}
+
+/**
+ * The state-of-the-world Aggregated Discovery Service. It only reads snapshots from the cache
+ * (never builds config): on each request it records ACK/NACK by nonce, updates the type's
+ * subscription, and sends the type when the snapshot version or the subscription changed; on a
+ * snapshot change it pushes every subscribed type whose version moved. A NACK is recorded and the
+ * proxy keeps its last good config; we do not resend until the snapshot changes.
+ */
+export class AdsServer extends EventEmitter<AdsEvents> {
+  private readonly cache: SnapshotCache;
+  private readonly onNode: ((node: NodeInfo) => void) | undefined;
+  private readonly identifier: string;
+  private readonly streams = new Map<number, StreamStatus>();
+  private nextStream = 1;
+  private nonce = 0;
+  private readonly reqType: protobuf.Type;
+  private readonly resType: protobuf.Type;
+
+  constructor(opts: AdsServerOptions) {
+    super();
+    this.cache = opts.cache;
+    this.onNode = opts.onNode;
+    this.identifier = opts.identifier ?? 'mesh-controller';
+    this.reqType = envoyRoot().lookupType('envoy.service.discovery.v3.DiscoveryRequest');
+    this.resType = envoyRoot().lookupType('envoy.service.discovery.v3.DiscoveryResponse');
+  }
+
+  /** The grpc-js service definition to pass to `server.addService`. */
+  serviceDefinition(): grpc.ServiceDefinition {
+    return {
+      StreamAggregatedResources: {
+        path: ADS_PATH,
+        requestStream: true,
+        responseStream: true,
+        requestSerialize: (m: DiscoveryRequest) => Buffer.from(this.reqType.encode(this.reqType.fromObject(m)).finish()),
+        requestDeserialize: (b: Buffer) => this.reqType.toObject(this.reqType.decode(b), { defaults: false, arrays: true }) as DiscoveryRequest,
+        responseSerialize: (m: DiscoveryResponse) => Buffer.from(this.resType.encode(this.resType.create(m)).finish()),
+        responseDeserialize: (b: Buffer) => this.resType.toObject(this.resType.decode(b), { arrays: true }) as DiscoveryResponse,
+        originalName: 'streamAggregatedResources',
+      },
+    } as grpc.ServiceDefinition;
+  }
+
+  /** Implementation map for `server.addService`. */
+  handlers(): grpc.UntypedServiceImplementation {
+    return { StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) => this.handle(call) };
+  }
+
+  /** Connected streams (copies of their state). */
+  status(): StreamStatus[] {
+    return [...this.streams.values()].map((s) => structuredClone(s));
+  }
+
+  private handle(call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>): void {
+    let status: StreamStatus | undefined;
+    let unwatch: (() => void) | undefined;
+    let closed = false;
+    const close = (): void => {
+      if (closed) return;
+      closed = true;
+      unwatch?.();
+      if (status) {
+        this.streams.delete(status.streamId);
+        this.emit('disconnect', status);
+      }
+    };
+
+    const send = (snap: Snapshot, typeUrl: string, st: TypeSync): void => {
+      const t = snap.types[typeUrl as keyof Snapshot['types']];
+      if (!t || !status || closed) return;
+      const resources = st.wildcard ? [...t.resources.values()] : st.names.flatMap((n) => {
+        const r = t.resources.get(n);
+        return r ? [r] : [];
+      });
+      const nonce = String(++this.nonce);
+      const res: DiscoveryResponse = {
+        version_info: t.version,
+        resources: resources.map((r) => r.any),
+        type_url: typeUrl,
+        nonce,
+        control_plane: { identifier: this.identifier },
+      };
+      st.sentVersion = t.version;
+      st.sentNonce = nonce;
+      st.sentAt = new Date().toISOString();
+      st.pushes++;
+      call.write(res);
+      const bytes = resources.reduce((n, r) => n + r.any.value.length, 0);
+      this.emit('push', { stream: status, typeUrl, version: t.version, bytes, latencyMs: Date.now() - snap.changedAt });
+    };
+
+    call.on('data', (req: DiscoveryRequest) => {
+      if (closed) return;
+      try {
+        if (!status) {
+          const node = parseNode(req.node);
+          if (!node.id) {
+            call.destroy(Object.assign(new Error('first DiscoveryRequest carries no node.id'), { code: 3 }));
+            return;
+          }
+          status = { streamId: this.nextStream++, node, connectedAt: new Date().toISOString(), types: {} };
+          this.streams.set(status.streamId, status);
+          this.onNode?.(node);
+          const s = status;
+          unwatch = this.cache.watch(node.id, (snap) => {
+            for (const [typeUrl, st] of Object.entries(s.types)) {
+              if (snap.types[typeUrl as keyof Snapshot['types']]?.version !== st.sentVersion) send(snap, typeUrl, st);
+            }
+          });
+          this.emit('connect', status);
+        }
+        const typeUrl = req.type_url ?? '';
+        if (!typeUrl) return;
+        let st = status.types[typeUrl];
+        const names = [...(req.resource_names ?? [])].sort();
+        const nonce = req.response_nonce ?? '';
+        if (st && nonce && nonce !== st.sentNonce) return; // stale: answers a response we have since replaced
+        const isNew = !st;
+        if (!st) status.types[typeUrl] = st = { names, wildcard: names.length === 0 || names.includes('*'), pushes: 0 };
+        if (nonce) {
+          if (req.error_detail && (req.error_detail.message || req.error_detail.code)) {
+            st.lastNack = { version: st.sentVersion ?? '', nonce, message: req.error_detail.message ?? `code ${req.error_detail.code}`, at: new Date().toISOString() };
+            this.emit('nack', { stream: status, typeUrl, version: st.sentVersion ?? '', message: st.lastNack.message });
+          } else {
+            st.ackedVersion = req.version_info ?? '';
+            st.ackedAt = new Date().toISOString();
+            this.emit('ack', { stream: status, typeUrl, version: st.ackedVersion });
+          }
+        }
+        const changedNames = names.join('\n') !== st.names.join('\n');
+        st.names = names;
+        // Legacy wildcard: only a first request with no names; later an empty list unsubscribes everything.
+        st.wildcard = names.includes('*') || (names.length === 0 && (isNew || st.wildcard));
+        const snap = this.cache.get(status.node.id);
+        if (!snap) return; // the watch sends once the controller sets one
+        const version = snap.types[typeUrl as keyof Snapshot['types']]?.version;
+        // A reconnecting proxy sends the version it holds and no nonce: it still needs a response with a fresh nonce.
+        if (isNew || changedNames || !nonce || version !== st.sentVersion) send(snap, typeUrl, st);
+      } catch (err) {
+        call.destroy(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+    call.on('end', () => {
+      close();
+      call.end();
+    });
+    call.on('error', close);
+    call.on('close', close);
+    call.on('cancelled', close);
+  }
+}

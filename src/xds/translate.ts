@@ -1,0 +1,543 @@
+import { isHttp, policiesFor, reachableServices, serviceKey } from '../model/build.js';
+import type {
+  AuthzOperation,
+  AuthzPolicy,
+  AuthzSource,
+  FaultPolicy,
+  MeshModel,
+  MeshRoute,
+  MeshService,
+  MtlsMode,
+  RetryPolicy,
+  RouteMatch,
+  RouteRule,
+  ServicePort,
+  Workload,
+} from '../model/types.js';
+import { TYPE, type TypeUrl } from './protos.js';
+
+/**
+ * An Envoy message as plain JSON-shaped data: snake_case field names as in Envoy's docs, Duration
+ * as `{seconds, nanos}`, and Any-typed fields as `{'@type': URL, ...fields}`. `encode.ts` turns it
+ * into protobuf bytes against the shipped .proto files.
+ */
+export type Msg = { [key: string]: unknown };
+
+/** Resources of one proxy: type URL -> resource name -> resource. */
+export type Resources = Record<TypeUrl, Record<string, Msg>>;
+
+/** What the control plane knows about a connected proxy (from its xDS node). */
+export interface ProxyInfo {
+  id: string;
+  /** `grpc`: proxyless gRPC (API listeners); `sidecar`: an Envoy next to a pod. */
+  kind: 'grpc' | 'sidecar';
+  namespace?: string;
+  /** Pod name of a sidecar, for its inbound side. */
+  pod?: string;
+}
+
+const T = {
+  hcm: 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+  router: 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router',
+  fault: 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault',
+  rbacHttp: 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC',
+  rbacNet: 'type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC',
+  tcpProxy: 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy',
+  originalDst: 'type.googleapis.com/envoy.extensions.filters.listener.original_dst.v3.OriginalDst',
+  tlsInspector: 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector',
+  stdoutLog: 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog',
+  upstreamTls: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
+  downstreamTls: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
+  httpOptions: 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+} as const;
+
+/** Every Any-typed message URL the translation can emit inside a resource (the encode test walks them all). */
+export const EMBEDDED_TYPES: readonly string[] = Object.values(T);
+
+/** Well-known names shared with the injected sidecar's bootstrap and iptables rules. */
+export const SIDECAR = {
+  outboundPort: 15001,
+  inboundPort: 15006,
+  prometheusPort: 15090,
+  adminPort: 15000,
+  /** SDS names of the workload certificate and the trust bundle. */
+  certSecret: 'default',
+  rootSecret: 'ROOTCA',
+} as const;
+
+const ADS = { ads: {}, resource_api_version: 'V3' };
+const FAULT_FILTER = 'envoy.filters.http.fault';
+const ROUTER = { name: 'envoy.filters.http.router', typed_config: { '@type': T.router } };
+
+/** Duration message from milliseconds. */
+export function duration(ms: number): Msg {
+  const seconds = Math.floor(ms / 1000);
+  return { seconds, nanos: Math.round((ms - seconds * 1000) * 1e6) };
+}
+
+/** Listener (and route configuration) name a proxyless gRPC client asks for: `xds:///NAME.NS.svc.cluster.local:PORT`. */
+export function apiListenerName(s: MeshService, port: number): string {
+  return `${s.fqdn}:${port}`;
+}
+
+/** Outbound cluster name of a service port (also its EDS service name), Istio-style. */
+export function clusterName(s: MeshService, port: number): string {
+  return `outbound|${port}||${s.fqdn}`;
+}
+
+function routesOf(model: MeshModel, s: MeshService, port: number): MeshRoute[] {
+  const key = serviceKey(s);
+  return model.routes.filter((r) => r.parent === key && (r.port === undefined || r.port === port));
+}
+
+function pathMatch(m: RouteMatch): Msg {
+  if (!m.path) return { prefix: '/' };
+  if (m.path.type === 'Exact') return { path: m.path.value };
+  if (m.path.type === 'RegularExpression') return { safe_regex: { regex: m.path.value } };
+  return { prefix: m.path.value };
+}
+
+function headerMatchers(m: RouteMatch): Msg[] {
+  const out: Msg[] = m.headers.map((h) => ({
+    name: h.name,
+    string_match: h.type === 'Exact' ? { exact: h.value } : { safe_regex: { regex: h.value } },
+  }));
+  if (m.method) out.push({ name: ':method', string_match: { exact: m.method } });
+  return out;
+}
+
+function retryPolicy(r: RetryPolicy): Msg {
+  const retryOn = [...r.retryOn];
+  if (r.codes.length && !retryOn.includes('retriable-status-codes')) retryOn.push('retriable-status-codes');
+  const out: Msg = { retry_on: retryOn.join(','), num_retries: { value: r.attempts } };
+  if (r.codes.length) out.retriable_status_codes = r.codes;
+  if (r.perTryTimeoutMs !== undefined) out.per_try_timeout = duration(r.perTryTimeoutMs);
+  if (r.backoffMs !== undefined && r.backoffMs > 0) out.retry_back_off = { base_interval: duration(r.backoffMs), max_interval: duration(r.backoffMs * 10) };
+  return out;
+}
+
+function fraction(percent: number): Msg {
+  // Per-million keeps fractional percentages (0.5 %) exact.
+  return { numerator: Math.round(Math.max(0, Math.min(100, percent)) * 10_000), denominator: 'MILLION' };
+}
+
+function faultConfig(f: FaultPolicy): Msg {
+  const out: Msg = { '@type': T.fault };
+  if (f.abort) {
+    const abort: Msg = { percentage: fraction(f.abort.percent) };
+    if (f.abort.grpcStatus !== undefined) abort.grpc_status = f.abort.grpcStatus;
+    else abort.http_status = f.abort.httpStatus ?? 503;
+    out.abort = abort;
+  }
+  if (f.delay) out.delay = { fixed_delay: duration(f.delay.fixedDelayMs), percentage: fraction(f.delay.percent) };
+  return out;
+}
+
+function routeAction(model: MeshModel, rule: RouteRule): Msg | undefined {
+  const live = rule.backends.filter((b) => b.weight > 0);
+  if (!live.length) return undefined;
+  const name = (key: string, port: number): string | undefined => {
+    const s = model.services.find((x) => serviceKey(x) === key);
+    return s ? clusterName(s, port) : undefined;
+  };
+  const action: Msg = {};
+  if (live.length === 1) {
+    const c = name(live[0]!.service, live[0]!.port);
+    if (!c) return undefined;
+    action.cluster = c;
+  } else {
+    const clusters = live.flatMap((b) => {
+      const c = name(b.service, b.port);
+      return c ? [{ name: c, weight: { value: b.weight } }] : [];
+    });
+    if (!clusters.length) return undefined;
+    action.weighted_clusters = { clusters };
+  }
+  if (rule.timeoutMs !== undefined) {
+    // Envoy reads `timeout`; gRPC reads max_stream_duration (gRFC A31). 0 means no timeout in both.
+    action.timeout = duration(rule.timeoutMs);
+    action.max_stream_duration = { max_stream_duration: duration(rule.timeoutMs) };
+  }
+  const retry = rule.retry ?? (rule.backendTimeoutMs !== undefined ? { attempts: 0, retryOn: [], codes: [] } : undefined);
+  if (retry) {
+    const rp = retryPolicy(retry);
+    if (rule.backendTimeoutMs !== undefined && retry.perTryTimeoutMs === undefined) rp.per_try_timeout = duration(rule.backendTimeoutMs);
+    if (retry.attempts > 0 || rule.backendTimeoutMs !== undefined) action.retry_policy = rp;
+  }
+  return action;
+}
+
+/** The Envoy routes of one service port: each HTTPRoute rule and match in order; the service itself when no route is attached. */
+function virtualHostRoutes(model: MeshModel, s: MeshService, port: number): Msg[] {
+  const attached = routesOf(model, s, port);
+  if (!attached.length) {
+    return [{ name: 'default', match: { prefix: '/' }, route: { cluster: clusterName(s, port) } }];
+  }
+  const out: Msg[] = [];
+  for (const r of attached) {
+    r.rules.forEach((rule, i) => {
+      const action = routeAction(model, rule);
+      if (!action) return;
+      const matches = rule.matches.length ? rule.matches : [{ headers: [] }];
+      matches.forEach((m, j) => {
+        const route: Msg = { name: `${r.namespace}.${r.name}.${i}.${j}`, match: { ...pathMatch(m) }, route: action };
+        const headers = headerMatchers(m);
+        if (headers.length) (route.match as Msg).headers = headers;
+        if (rule.fault) route.typed_per_filter_config = { [FAULT_FILTER]: faultConfig(rule.fault) };
+        out.push(route);
+      });
+    });
+  }
+  // Gateway API precedence: exact path, longest prefix, method, most header matches; stable otherwise.
+  // A regex (implementation-specific in the spec) ranks just above the catch-all prefix `/`.
+  const rank = (r: Msg): number[] => {
+    const m = r.match as Msg;
+    const exact = typeof m.path === 'string' ? 1 : 0;
+    const prefixLen = typeof m.prefix === 'string' ? m.prefix.length : typeof m.path === 'string' ? m.path.length : 1.5;
+    const headers = Array.isArray(m.headers) ? (m.headers as Msg[]) : [];
+    const method = headers.some((h) => h.name === ':method') ? 1 : 0;
+    return [exact, prefixLen, method, headers.length - method];
+  };
+  return out
+    .map((r, i) => ({ r, i, k: rank(r) }))
+    .sort((a, b) => b.k[0]! - a.k[0]! || b.k[1]! - a.k[1]! || b.k[2]! - a.k[2]! || b.k[3]! - a.k[3]! || a.i - b.i)
+    .map((x) => x.r);
+}
+
+function routeConfig(model: MeshModel, s: MeshService, port: number): Msg {
+  const short = [s.name, `${s.name}.${s.namespace}`, `${s.name}.${s.namespace}.svc`, s.fqdn];
+  const domains = [...short.flatMap((d) => [d, `${d}:${port}`]), ...(s.clusterIP ? [`${s.clusterIP}:${port}`] : []), '*'];
+  return {
+    name: apiListenerName(s, port),
+    virtual_hosts: [{ name: apiListenerName(s, port), domains, routes: virtualHostRoutes(model, s, port) }],
+  };
+}
+
+function hasFault(model: MeshModel): boolean {
+  return model.routes.some((r) => r.rules.some((rule) => rule.fault));
+}
+
+function httpFilters(model: MeshModel): Msg[] {
+  // The fault filter is only there to carry per-route overrides; with no override it does nothing.
+  return hasFault(model) ? [{ name: FAULT_FILTER, typed_config: { '@type': T.fault } }, ROUTER] : [ROUTER];
+}
+
+const ACCESS_LOG: Msg[] = [{ name: 'envoy.access_loggers.stdout', typed_config: { '@type': T.stdoutLog } }];
+
+function hcm(statPrefix: string, route: { rds: string } | { inline: Msg }, filters: Msg[], sidecar: boolean): Msg {
+  const out: Msg = { '@type': T.hcm, stat_prefix: statPrefix, http_filters: filters };
+  if ('rds' in route) out.rds = { config_source: ADS, route_config_name: route.rds };
+  else out.route_config = route.inline;
+  if (sidecar) {
+    out.access_log = ACCESS_LOG;
+    out.use_remote_address = { value: false };
+  }
+  return out;
+}
+
+function cluster(model: MeshModel, s: MeshService, sp: ServicePort, sidecar: boolean): Msg {
+  const name = clusterName(s, sp.port);
+  const c: Msg = {
+    name,
+    type: 'EDS',
+    eds_cluster_config: { eds_config: ADS, service_name: name },
+    lb_policy: 'ROUND_ROBIN',
+    connect_timeout: duration(10_000),
+  };
+  const o = s.outlier;
+  if (o) {
+    const od: Msg = {
+      interval: duration(o.intervalMs),
+      base_ejection_time: duration(o.baseEjectionTimeMs),
+      max_ejection_percent: { value: o.maxEjectionPercent },
+    };
+    if (o.consecutive5xx !== undefined) od.consecutive_5xx = { value: o.consecutive5xx };
+    if (o.consecutiveGatewayErrors !== undefined) od.consecutive_gateway_failure = { value: o.consecutiveGatewayErrors };
+    if (o.failurePercentageThreshold !== undefined) {
+      od.failure_percentage_threshold = { value: o.failurePercentageThreshold };
+      od.enforcing_failure_percentage = { value: o.enforcingFailurePercentage ?? 100 };
+      od.failure_percentage_minimum_hosts = { value: o.failurePercentageMinimumHosts ?? 5 };
+      od.failure_percentage_request_volume = { value: o.failurePercentageRequestVolume ?? 50 };
+    }
+    c.outlier_detection = od;
+  }
+  const cb = s.circuitBreaker;
+  if (cb) {
+    const t: Msg = { priority: 'DEFAULT' };
+    if (cb.maxConnections !== undefined) t.max_connections = { value: cb.maxConnections };
+    if (cb.maxPendingRequests !== undefined) t.max_pending_requests = { value: cb.maxPendingRequests };
+    if (cb.maxRequests !== undefined) t.max_requests = { value: cb.maxRequests };
+    if (cb.maxRetries !== undefined) t.max_retries = { value: cb.maxRetries };
+    c.circuit_breakers = { thresholds: [t] };
+  }
+  if (sidecar) {
+    if (sp.protocol === 'grpc' || sp.protocol === 'http2') {
+      c.typed_extension_protocol_options = {
+        'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { '@type': T.httpOptions, explicit_http_config: { http2_protocol_options: {} } },
+      };
+    }
+    const mode = model.namespaces.find((n) => n.name === s.namespace)?.mtls ?? 'PERMISSIVE';
+    if (mode !== 'DISABLE') {
+      c.transport_socket = {
+        name: 'envoy.transport_sockets.tls',
+        typed_config: { '@type': T.upstreamTls, sni: s.fqdn, common_tls_context: commonTls(model.trustDomain, ['istio-peer-exchange', 'h2', 'http/1.1']) },
+      };
+    }
+  }
+  return c;
+}
+
+function commonTls(trustDomain: string, alpn: string[]): Msg {
+  const sds = (name: string): Msg => ({ name, sds_config: ADS });
+  return {
+    tls_certificate_sds_secret_configs: [sds(SIDECAR.certSecret)],
+    combined_validation_context: {
+      default_validation_context: { match_typed_subject_alt_names: [{ san_type: 'URI', matcher: { prefix: `spiffe://${trustDomain}/` } }] },
+      validation_context_sds_secret_config: sds(SIDECAR.rootSecret),
+    },
+    alpn_protocols: alpn,
+  };
+}
+
+function loadAssignment(model: MeshModel, s: MeshService, sp: ServicePort): Msg {
+  const eps = model.endpoints[serviceKey(s)] ?? [];
+  const lb = eps.flatMap((e) => {
+    const port = e.ports[sp.name] ?? (typeof sp.targetPort === 'number' ? sp.targetPort : undefined);
+    if (port === undefined) return [];
+    return [{ endpoint: { address: { socket_address: { address: e.address, port_value: port } } }, health_status: e.ready ? 'HEALTHY' : 'UNHEALTHY' }];
+  });
+  // gRPC ignores a locality without a weight, so every locality carries one.
+  return { cluster_name: clusterName(s, sp.port), endpoints: lb.length ? [{ locality: {}, lb_endpoints: lb, load_balancing_weight: { value: 1 } }] : [] };
+}
+
+function emptyResources(): Resources {
+  return { [TYPE.listener]: {}, [TYPE.route]: {}, [TYPE.cluster]: {}, [TYPE.endpoint]: {}, [TYPE.secret]: {} } as Resources;
+}
+
+/** Clusters and endpoints of every port of the given services (shared by both proxy kinds). */
+function addOutbound(model: MeshModel, services: MeshService[], res: Resources, sidecar: boolean): void {
+  for (const s of services) {
+    for (const sp of s.ports) {
+      const c = cluster(model, s, sp, sidecar);
+      res[TYPE.cluster][c.name as string] = c;
+      res[TYPE.endpoint][c.name as string] = loadAssignment(model, s, sp);
+    }
+  }
+}
+
+/**
+ * Resources for a proxyless gRPC client: per reachable HTTP/gRPC service port an API listener
+ * `NAME.NS.svc.cluster.local:PORT` (HCM with RDS), its route configuration, and the clusters and
+ * endpoints its routes name. Pure.
+ */
+export function proxylessResources(model: MeshModel, proxy: ProxyInfo): Resources {
+  const res = emptyResources();
+  const services = reachableServices(model, proxy.namespace);
+  addOutbound(model, services, res, false);
+  for (const s of services) {
+    for (const sp of s.ports) {
+      if (!isHttp(sp.protocol)) continue;
+      const name = apiListenerName(s, sp.port);
+      res[TYPE.listener][name] = { name, api_listener: { api_listener: hcm(name, { rds: name }, httpFilters(model), false) } };
+      res[TYPE.route][name] = routeConfig(model, s, sp.port);
+    }
+  }
+  return res;
+}
+
+function principalIds(trustDomain: string, src: AuthzSource): Msg[] {
+  const ids: Msg[] = [];
+  for (const p of src.principals) {
+    if (p === '*') ids.push({ any: true });
+    else ids.push({ authenticated: { principal_name: { exact: p.startsWith('spiffe://') ? p : `spiffe://${p}` } } });
+  }
+  for (const ns of src.namespaces) {
+    if (ns === '*') ids.push({ any: true });
+    else ids.push({ authenticated: { principal_name: { safe_regex: { regex: `spiffe://${escapeRe(trustDomain)}/ns/${escapeRe(ns)}/.*` } } } });
+  }
+  return ids;
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function pathMatcher(p: string): Msg {
+  if (p === '*') return { prefix: '/' };
+  if (p.endsWith('*')) return { prefix: p.slice(0, -1) };
+  if (p.startsWith('*')) return { suffix: p.slice(1) };
+  return { exact: p };
+}
+
+/** Permission for one `to` clause, or undefined when it can never match on this (TCP) port. */
+function permission(op: AuthzOperation, http: boolean, action: 'ALLOW' | 'DENY'): Msg | undefined {
+  const parts: Msg[] = [];
+  if (op.ports.length) parts.push({ or_rules: { rules: op.ports.map((p) => ({ destination_port: p })) } });
+  if (op.methods.length || op.paths.length) {
+    // On an opaque port HTTP fields cannot be checked: an ALLOW on them never matches, a DENY ignores them (fail closed).
+    if (!http && action === 'ALLOW') return undefined;
+    if (http && op.methods.length) parts.push({ or_rules: { rules: op.methods.map((m) => ({ header: { name: ':method', string_match: { exact: m } } })) } });
+    if (http && op.paths.length) parts.push({ or_rules: { rules: op.paths.map((p) => ({ url_path: { path: pathMatcher(p) } })) } });
+  }
+  if (!parts.length) return { any: true };
+  return parts.length === 1 ? parts[0] : { and_rules: { rules: parts } };
+}
+
+/** envoy.config.rbac.v3.RBAC for the policies of one action, or undefined when there are none. */
+export function rbacConfig(trustDomain: string, policies: AuthzPolicy[], action: 'ALLOW' | 'DENY', http: boolean): Msg | undefined {
+  const selected = policies.filter((p) => p.action === action);
+  if (!selected.length) return undefined;
+  const out: Record<string, Msg> = {};
+  for (const p of selected) {
+    p.rules.forEach((rule, i) => {
+      const perms = rule.to.length ? rule.to.map((op) => permission(op, http, action)).filter((x): x is Msg => x !== undefined) : [{ any: true }];
+      const principals = rule.from.length ? rule.from.flatMap((src) => principalIds(trustDomain, src)) : [{ any: true }];
+      if (!perms.length || !principals.length) return;
+      out[`${p.namespace}.${p.name}.${i}`] = { permissions: perms, principals };
+    });
+  }
+  // An ALLOW policy with no usable rule allows nothing, which RBAC expresses as no policies.
+  return { action, policies: out };
+}
+
+function inboundChains(model: MeshModel, w: Workload, res: Resources): Msg[] {
+  const policies = policiesFor(model, w);
+  const chains: Msg[] = [];
+  for (const p of w.ports) {
+    const clusterName = `inbound|${p.port}||`;
+    res[TYPE.cluster][clusterName] = {
+      name: clusterName,
+      type: 'STATIC',
+      connect_timeout: duration(10_000),
+      load_assignment: { cluster_name: clusterName, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: p.port } } } }] }] },
+    };
+    const http = isHttp(p.protocol);
+    const filters: Msg[] = [];
+    if (http) {
+      const httpFilters: Msg[] = [];
+      for (const action of ['DENY', 'ALLOW'] as const) {
+        const rules = rbacConfig(model.trustDomain, policies, action, true);
+        if (rules) httpFilters.push({ name: `envoy.filters.http.rbac.${action.toLowerCase()}`, typed_config: { '@type': T.rbacHttp, rules } });
+      }
+      if (hasFault(model)) httpFilters.push({ name: FAULT_FILTER, typed_config: { '@type': T.fault } });
+      httpFilters.push(ROUTER);
+      const route = {
+        name: clusterName,
+        virtual_hosts: [{ name: 'inbound', domains: ['*'], routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster: clusterName, timeout: duration(0) } }] }],
+      };
+      filters.push({ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm(`inbound_${p.port}`, { inline: route }, httpFilters, true) });
+    } else {
+      for (const action of ['DENY', 'ALLOW'] as const) {
+        const rules = rbacConfig(model.trustDomain, policies, action, false);
+        if (rules) filters.push({ name: `envoy.filters.network.rbac.${action.toLowerCase()}`, typed_config: { '@type': T.rbacNet, stat_prefix: `inbound_${p.port}_rbac`, rules } });
+      }
+      filters.push({ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': T.tcpProxy, stat_prefix: `inbound_${p.port}`, cluster: clusterName, access_log: ACCESS_LOG } });
+    }
+    for (const transport of transportsFor(w.mtls)) {
+      const chain: Msg = {
+        name: `inbound|${p.port}|${transport}`,
+        filter_chain_match: { destination_port: { value: p.port }, transport_protocol: transport },
+        filters,
+      };
+      if (transport === 'tls') {
+        chain.transport_socket = {
+          name: 'envoy.transport_sockets.tls',
+          typed_config: { '@type': T.downstreamTls, require_client_certificate: { value: true }, common_tls_context: commonTls(model.trustDomain, ['h2', 'http/1.1']) },
+        };
+      }
+      chains.push(chain);
+    }
+  }
+  return chains;
+}
+
+function transportsFor(mode: MtlsMode): string[] {
+  return mode === 'STRICT' ? ['tls'] : mode === 'PERMISSIVE' ? ['tls', 'raw_buffer'] : ['raw_buffer'];
+}
+
+function staticCluster(name: string, port: number): Msg {
+  return {
+    name,
+    type: 'STATIC',
+    connect_timeout: duration(1_000),
+    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }] },
+  };
+}
+
+/**
+ * Resources for an Envoy sidecar: the outbound capture listener (0.0.0.0:15001, original
+ * destination, a filter chain per reachable service port: HTTP through RDS, others through
+ * tcp_proxy, anything else passed through), the inbound listener (0.0.0.0:15006, mTLS per the
+ * workload's mode, RBAC from AuthorizationPolicy), a Prometheus listener on 15090, and clusters
+ * and endpoints. Pure.
+ */
+export function sidecarResources(model: MeshModel, proxy: ProxyInfo): Resources {
+  const res = emptyResources();
+  const services = reachableServices(model, proxy.namespace);
+  addOutbound(model, services, res, true);
+  res[TYPE.cluster].PassthroughCluster = { name: 'PassthroughCluster', type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED', connect_timeout: duration(10_000) };
+  res[TYPE.cluster].BlackHoleCluster = { name: 'BlackHoleCluster', type: 'STATIC', connect_timeout: duration(10_000) };
+  res[TYPE.cluster].prometheus_stats = staticCluster('prometheus_stats', SIDECAR.adminPort);
+
+  const outChains: Msg[] = [];
+  for (const s of services) {
+    if (!s.clusterIP) continue;
+    for (const sp of s.ports) {
+      const match = { prefix_ranges: [{ address_prefix: s.clusterIP, prefix_len: { value: s.clusterIP.includes(':') ? 128 : 32 } }], destination_port: { value: sp.port } };
+      const name = apiListenerName(s, sp.port);
+      let filter: Msg;
+      if (isHttp(sp.protocol)) {
+        res[TYPE.route][name] = routeConfig(model, s, sp.port);
+        filter = { name: 'envoy.filters.network.http_connection_manager', typed_config: hcm(`outbound_${name}`, { rds: name }, httpFilters(model), true) };
+      } else {
+        filter = { name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': T.tcpProxy, stat_prefix: `outbound_${name}`, cluster: clusterName(s, sp.port), access_log: ACCESS_LOG } };
+      }
+      outChains.push({ name, filter_chain_match: match, filters: [filter] });
+    }
+  }
+  res[TYPE.listener].outbound = {
+    name: 'outbound',
+    address: { socket_address: { address: '0.0.0.0', port_value: SIDECAR.outboundPort } },
+    use_original_dst: { value: true },
+    listener_filters: [{ name: 'envoy.filters.listener.original_dst', typed_config: { '@type': T.originalDst } }],
+    filter_chains: outChains,
+    default_filter_chain: { name: 'passthrough', filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': T.tcpProxy, stat_prefix: 'PassthroughCluster', cluster: 'PassthroughCluster', access_log: ACCESS_LOG } }] },
+    traffic_direction: 'OUTBOUND',
+  };
+
+  const w = proxy.pod ? model.workloads.find((x) => x.name === proxy.pod && x.namespace === proxy.namespace) : undefined;
+  res[TYPE.cluster].InboundPassthroughCluster = { name: 'InboundPassthroughCluster', type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED', connect_timeout: duration(10_000) };
+  res[TYPE.listener].inbound = {
+    name: 'inbound',
+    address: { socket_address: { address: '0.0.0.0', port_value: SIDECAR.inboundPort } },
+    use_original_dst: { value: true },
+    listener_filters: [
+      { name: 'envoy.filters.listener.original_dst', typed_config: { '@type': T.originalDst } },
+      { name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': T.tlsInspector } },
+    ],
+    filter_chains: w ? inboundChains(model, w, res) : [],
+    // Ports no Service exposes stay reachable only where mTLS is not STRICT.
+    default_filter_chain: {
+      name: 'inbound-passthrough',
+      filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': T.tcpProxy, stat_prefix: 'InboundPassthrough', cluster: w?.mtls === 'STRICT' ? 'BlackHoleCluster' : 'InboundPassthroughCluster' } }],
+    },
+    traffic_direction: 'INBOUND',
+  };
+
+  res[TYPE.listener].prometheus = {
+    name: 'prometheus',
+    address: { socket_address: { address: '0.0.0.0', port_value: SIDECAR.prometheusPort } },
+    filter_chains: [{
+      filters: [{
+        name: 'envoy.filters.network.http_connection_manager',
+        typed_config: hcm('prometheus', { inline: { name: 'prometheus', virtual_hosts: [{ name: 'prometheus', domains: ['*'], routes: [{ match: { prefix: '/stats/prometheus' }, route: { cluster: 'prometheus_stats' } }] }] } }, [ROUTER], false),
+      }],
+    }],
+  };
+  return res;
+}
+
+/** The resources a proxy gets, by its kind. */
+export function resourcesFor(model: MeshModel, proxy: ProxyInfo): Resources {
+  return proxy.kind === 'sidecar' ? sidecarResources(model, proxy) : proxylessResources(model, proxy);
+}
