@@ -86,6 +86,9 @@ export const ANNOTATION_INCLUDE_OUTBOUND_IP_RANGES = `${MESH_DOMAIN}/include-out
 export const ANNOTATION_HOLD_APPLICATION = `${MESH_DOMAIN}/hold-application-until-proxy-starts`;
 export const ANNOTATION_REWRITE_PROBES = `${MESH_DOMAIN}/rewrite-app-probes`;
 
+/** Pod template annotation install sets on the controller: hash of mesh-config, so a change rolls the pods. */
+export const ANNOTATION_CONFIG_HASH = `${MESH_DOMAIN}/config-hash`;
+
 /**
  * Annotation listing finding codes `mesh check` ignores on the object carrying it (and, on a
  * workload, its pod template): `mesh.dev/check-suppress: "MSH0004,MSH0007"`.
@@ -115,5 +118,6 @@ export const KNOWN_MESH_ANNOTATIONS: readonly string[] = [
   ANNOTATION_INCLUDE_OUTBOUND_IP_RANGES,
   ANNOTATION_HOLD_APPLICATION,
   ANNOTATION_REWRITE_PROBES,
+  ANNOTATION_CONFIG_HASH,
   ANNOTATION_CHECK_SUPPRESS,
 ];

@@ -145,3 +145,17 @@ test('mesh check --help and mesh check -f load no Kubernetes client, gRPC, proto
     }
   }
 });
+
+test('our own manifests pass our analyzers: mesh manifest generate and mesh inject of examples/shop give no findings', async () => {
+  const manifests = await runMesh(['manifest', 'generate']);
+  assert.equal(manifests.code, 0, manifests.stderr);
+  const injected = await runMesh(['inject', '-f', 'examples/shop']);
+  assert.equal(injected.code, 0, injected.stderr);
+  for (const [what, yaml] of [['install manifests', manifests.stdout], ['injected examples/shop', injected.stdout]]) {
+    const r = await runMesh(['check', '-f', '-', '-o', 'json', '--output-threshold', 'warning'], { input: yaml });
+    const doc = JSON.parse(r.stdout);
+    assert.deepEqual(doc.findings, [], `${what}: ${JSON.stringify(doc.findings)}`);
+    assert.equal(r.code, 0);
+    assert.ok(Number(/^(\d+) object/.exec(doc.checks[0].message)![1]) > 5, 'the documents were read');
+  }
+});

@@ -47,6 +47,7 @@ const VALIDATORS: Record<string, Validator> = {
   [`${MESH_DOMAIN}/include-outbound-ip-ranges`]: list(isCidr, 'a CIDR'),
   [`${MESH_DOMAIN}/hold-application-until-proxy-starts`]: oneOf('true', 'false'),
   [`${MESH_DOMAIN}/rewrite-app-probes`]: oneOf('true', 'false'),
+  [`${MESH_DOMAIN}/config-hash`]: quantity(/^[0-9a-f]{8,64}$/, 'a hex digest'),
   [`${MESH_DOMAIN}/check-suppress`]: list((s) => /^MSH\d{4}$/.test(s), 'a finding code (MSHnnnn)'),
 };
 
