@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
 import * as k8s from '@kubernetes/client-node';
 import { ExitCode, MeshError, toMeshError } from '../ui/errors.js';
 import { Agent as HttpAgent, request as httpRequest, type RequestOptions } from 'node:http';
@@ -109,6 +110,42 @@ class LiveCluster implements Cluster {
     }
   }
 
+  /**
+   * One request with the object as plain JSON. client-node's typed serializer drops or renames
+   * fields its models spell differently (a CRD schema's `enum` becomes `_enum`), which would make
+   * applies lossy and diffs noisy, so apply and get go around it. Errors are shaped like
+   * client-node's ApiException ({code, body}) so the mapping below stays one.
+   */
+  private async raw(method: string, obj: KubeObject, action: 'patch' | 'read', query: Record<string, string | undefined>, body?: unknown, contentType?: string): Promise<KubeObject> {
+    const pathOf = (this.objects as unknown as { specUriPath(spec: KubeObject, action: string): Promise<string> }).specUriPath.bind(this.objects);
+    const path = await pathOf({ ...obj, metadata: { ...obj.metadata } }, action);
+    const qs = Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
+    const url = new URL(`${this.server.replace(/\/$/, '')}${path}${qs ? `?${qs}` : ''}`);
+    const opts: RequestOptions = { method, headers: { Accept: 'application/json', ...(contentType ? { 'Content-Type': contentType } : {}) } };
+    await this.kc.applyToHTTPSOptions(opts);
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise<KubeObject>((resolve, reject) => {
+      const req = httpsRequest(url, opts, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) {
+            try {
+              resolve(JSON.parse(text) as KubeObject);
+            } catch (err) {
+              reject(err as Error);
+            }
+          } else reject(Object.assign(new Error(`HTTP ${status}`), { code: status, body: text }));
+        });
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
   serverVersion(): Promise<ServerVersion> {
     const api = this.kc.makeApiClient(k8s.VersionApi);
     return this.call('GET /version', async () => {
@@ -126,11 +163,7 @@ class LiveCluster implements Cluster {
 
   async get(apiVersion: string, kind: string, name: string, namespace?: string): Promise<KubeObject | undefined> {
     try {
-      return await withTimeout(
-        this.objects.read({ apiVersion, kind, metadata: { name, namespace } }) as unknown as Promise<KubeObject>,
-        this.timeoutMs,
-        `get ${kind}/${name}`,
-      );
+      return await withTimeout(this.raw('GET', { apiVersion, kind, metadata: { name, namespace } }, 'read', {}), this.timeoutMs, `get ${kind}/${name}`);
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw apiError(err);
@@ -140,7 +173,7 @@ class LiveCluster implements Cluster {
   async apply(obj: KubeObject, opts: ApplyOptions): Promise<KubeObject> {
     try {
       const res = await withTimeout(
-        this.objects.patch(obj as unknown as k8s.KubernetesObject, undefined, opts.dryRun ? 'All' : undefined, opts.fieldManager, opts.force === true, k8s.PatchStrategy.ServerSideApply) as unknown as Promise<KubeObject>,
+        this.raw('PATCH', obj, 'patch', { fieldManager: opts.fieldManager, force: opts.force ? 'true' : undefined, dryRun: opts.dryRun ? 'All' : undefined }, obj, k8s.PatchStrategy.ServerSideApply),
         this.timeoutMs,
         `apply ${obj.kind}/${obj.metadata.name}`,
       );

@@ -1,7 +1,7 @@
 import { FIELD_MANAGER, LABEL_NAME } from '../constants.js';
 import type { Cluster, KubeObject } from '../cluster/types.js';
 import { objectRef, STAGES, stageOf, type Stage } from '../manifests/render.js';
-import { MeshError, toMeshError } from '../ui/errors.js';
+import { ExitCode, MeshError, toMeshError } from '../ui/errors.js';
 
 /**
  * Staged server-side apply: stages in dependency order (CRDs, then waiting until Established;
@@ -39,6 +39,8 @@ export interface StagedApplyOptions extends ApplyHooks {
   timeoutMs: number;
   /** Poll interval of waits, ms (default 250). */
   pollMs?: number;
+  /** Stop between stages and during waits (Ctrl-C); in-flight requests of a stage finish first. */
+  signal?: AbortSignal;
 }
 
 /** Thrown when applying stops part-way: `applied` is exactly what reached the cluster. */
@@ -51,10 +53,22 @@ export class ApplyInterrupted extends MeshError {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Compare an object before and after apply: resourceVersion tells whether the server changed it. */
-function classify(before: KubeObject | undefined, after: KubeObject): ApplyAction {
+/**
+ * Compare an object before and after apply. An unchanged resourceVersion means no write; a changed
+ * one still counts as unchanged when only bookkeeping or status moved (managedFields timestamps,
+ * CRD conditions: some servers rewrite those on a no-op apply).
+ */
+export function classify(before: KubeObject | undefined, after: KubeObject): ApplyAction {
   if (!before) return 'created';
-  return before.metadata.resourceVersion !== undefined && before.metadata.resourceVersion === after.metadata.resourceVersion ? 'unchanged' : 'configured';
+  if (before.metadata.resourceVersion !== undefined && before.metadata.resourceVersion === after.metadata.resourceVersion) return 'unchanged';
+  return JSON.stringify(comparable(before)) === JSON.stringify(comparable(after)) ? 'unchanged' : 'configured';
+}
+
+/** What an apply can change: status belongs to controllers, RV and managedFields to bookkeeping. */
+function comparable(o: KubeObject): unknown {
+  const { resourceVersion: _r, managedFields: _m, ...meta } = o.metadata;
+  const { status: _s, ...rest } = o;
+  return { ...rest, metadata: meta };
 }
 
 /** Apply one object as our field manager and say what happened to it. */
@@ -81,6 +95,7 @@ export async function applyStaged(cluster: Cluster, objects: readonly KubeObject
     for (const stage of STAGES) {
       const batch = objects.filter((o) => stageOf(o) === stage);
       if (batch.length === 0) continue;
+      checkAborted(opts.signal);
       opts.onStage?.(stage, STAGE_TEXT[stage]);
       const results = await Promise.allSettled(batch.map((o) => applyOne(cluster, o, opts.force === true)));
       for (const r of results) {
@@ -102,6 +117,10 @@ export async function applyStaged(cluster: Cluster, objects: readonly KubeObject
   return applied;
 }
 
+function checkAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new MeshError('interrupted (Ctrl-C)', { exitCode: ExitCode.Failed });
+}
+
 interface Condition {
   type: string;
   status: string;
@@ -110,10 +129,11 @@ interface Condition {
 }
 
 /** Wait until every named CRD has condition Established=True; exit 1 naming the laggard otherwise. */
-export async function waitForCrds(cluster: Cluster, names: readonly string[], deadline: number, opts: Pick<StagedApplyOptions, 'onWait' | 'pollMs' | 'timeoutMs'>): Promise<void> {
+export async function waitForCrds(cluster: Cluster, names: readonly string[], deadline: number, opts: Pick<StagedApplyOptions, 'onWait' | 'pollMs' | 'timeoutMs' | 'signal'>): Promise<void> {
   const pending = new Set(names);
   let last: Record<string, Condition[]> = {};
   for (;;) {
+    checkAborted(opts.signal);
     const got = await Promise.all([...pending].map((n) => cluster.get('apiextensions.k8s.io/v1', 'CustomResourceDefinition', n)));
     last = {};
     for (const crd of got) {
@@ -151,8 +171,9 @@ export function rolledOut(d: KubeObject): boolean {
 }
 
 /** Wait for a Deployment rollout; on timeout, exit 1 with the failing pods' reasons. */
-export async function waitForRollout(cluster: Cluster, name: string, namespace: string, deadline: number, opts: Pick<StagedApplyOptions, 'onWait' | 'pollMs' | 'timeoutMs'>): Promise<void> {
+export async function waitForRollout(cluster: Cluster, name: string, namespace: string, deadline: number, opts: Pick<StagedApplyOptions, 'onWait' | 'pollMs' | 'timeoutMs' | 'signal'>): Promise<void> {
   for (;;) {
+    checkAborted(opts.signal);
     const d = await cluster.get('apps/v1', 'Deployment', name, namespace);
     if (d && rolledOut(d)) return;
     const s = (d?.status ?? {}) as DeploymentStatus;

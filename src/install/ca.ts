@@ -17,24 +17,19 @@ async function readPem(path: string, flag: string): Promise<string> {
   }
 }
 
-/** Read and validate --ca-cert/--ca-key (both or neither); undefined when neither is given. */
-export async function loadSuppliedCa(certPath: string | undefined, keyPath: string | undefined): Promise<CaMaterial | undefined> {
+/**
+ * Read and validate --ca-cert/--ca-key (both or neither); undefined when neither is given.
+ * Validation (src/pki validateRoot): a CA certificate allowed to sign, the key matching it, valid
+ * now. Problems that do not stop the mesh yet (expiring soon) are returned as warnings.
+ */
+export async function loadSuppliedCa(certPath: string | undefined, keyPath: string | undefined, warn: (line: string) => void = () => {}): Promise<CaMaterial | undefined> {
   if (!certPath && !keyPath) return undefined;
   if (!certPath || !keyPath) throw inputError(`${certPath ? '--ca-key' : '--ca-cert'} is missing`, '--ca-cert and --ca-key go together');
   const [certPem, keyPem] = await Promise.all([readPem(certPath, '--ca-cert'), readPem(keyPath, '--ca-key')]);
-  await validateCa({ certPem, keyPem }, `--ca-cert ${certPath}`);
+  const { validateRoot } = await import('../pki/index.js');
+  const info = validateRoot(certPem, keyPem, { certSource: `--ca-cert ${certPath}`, keySource: `--ca-key ${keyPath}` });
+  for (const w of info.warnings) warn(`warning: ${w}`);
   return { certPem, keyPem };
-}
-
-/** Validate root material (CA flag, key match, expiry); throws an input error naming `source`. */
-export async function validateCa(ca: CaMaterial, source: string): Promise<void> {
-  const pki = await loadPki();
-  try {
-    await pki.validateRoot(ca.certPem, ca.keyPem);
-  } catch (err) {
-    if (err instanceof MeshError) throw inputError(`${source}: ${err.message}`, err.hint ?? 'supply a CA certificate (basicConstraints CA:TRUE) and its private key', err);
-    throw inputError(`${source}: ${(err as Error).message}`, 'supply a CA certificate (basicConstraints CA:TRUE) and its private key', err);
-  }
 }
 
 /** The root CA stored in the cluster, or undefined when the Secret does not exist. */
@@ -51,17 +46,10 @@ export async function readRootCa(cluster: Cluster, namespace: string): Promise<C
   return { certPem, keyPem };
 }
 
-/** Generate a new root for `trustDomain` valid for `ttl` (Go duration). */
+/** Generate a new root for `trustDomain` valid for `ttl` (Go duration), with src/pki. */
 export async function generateCa(trustDomain: string, ttl: string): Promise<CaMaterial> {
-  const pki = await loadPki();
-  return pki.generateRoot({ trustDomain, ttl });
-}
-
-interface PkiModule {
-  validateRoot(certPem: string, keyPem: string): Promise<void> | void;
-  generateRoot(opts: { trustDomain: string; ttl: string }): Promise<CaMaterial>;
-}
-
-async function loadPki(): Promise<PkiModule> {
-  throw new MeshError('the CA library (src/pki) is not merged into this build yet', { hint: 'install without --ca-cert/--ca-key needs src/pki' });
+  const { generateRoot } = await import('../pki/index.js');
+  const root = await generateRoot({ trustDomain, ttl });
+  // keyPem is non-enumerable on purpose (it must not leak into logs): copy it explicitly.
+  return { certPem: root.certPem, keyPem: root.keyPem };
 }

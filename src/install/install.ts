@@ -162,6 +162,21 @@ export function printSummary(ui: Ui, records: readonly ApplyRecord[], output: In
   else ui.out.write(`${counts.created} created, ${counts.configured} configured, ${counts.unchanged} unchanged\n`);
 }
 
+/**
+ * Run `fn` with an AbortSignal fired by the first Ctrl-C, so an apply stops between stages and
+ * reports what it applied instead of dying mid-way; a second Ctrl-C gets the default behaviour.
+ */
+export async function withInterrupt<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ac = new AbortController();
+  const onSigint = () => ac.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    return await fn(ac.signal);
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+}
+
 /** Explain an interrupted apply: exactly what reached the cluster, and how to resume. */
 export function interruptedError(err: ApplyInterrupted, resume: string): MeshError {
   const done = err.applied.map((r) => `${r.ref} (${r.action})`);
@@ -176,7 +191,7 @@ export function interruptedError(err: ApplyInterrupted, resume: string): MeshErr
 export async function runInstall(opts: InstallOptions, ui: Ui, deps: InstallDeps = {}): Promise<number> {
   const version = deps.version ?? VERSION;
   const values = await loadValues(opts);
-  const supplied = await loadSuppliedCa(opts.caCert, opts.caKey);
+  const supplied = await loadSuppliedCa(opts.caCert, opts.caKey, (l) => ui.err.write(l + '\n'));
   const cluster = await connectWith(deps, opts);
 
   if (!opts.skipChecks) {
@@ -214,7 +229,7 @@ export async function runInstall(opts: InstallOptions, ui: Ui, deps: InstallDeps
   const progress = progressHooks(ui);
   let records: ApplyRecord[];
   try {
-    records = await applyStaged(cluster, objects, { ...progress.hooks, force: opts.forceConflicts, wait: opts.wait, timeoutMs: opts.timeoutMs });
+    records = await withInterrupt((signal) => applyStaged(cluster, objects, { ...progress.hooks, force: opts.forceConflicts, wait: opts.wait, timeoutMs: opts.timeoutMs, signal }));
     progress.done();
   } catch (err) {
     progress.fail();

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
 import type { Cluster, KubeObject } from '../cluster/types.js';
@@ -22,7 +23,7 @@ export interface ManifestGenerateOptions extends ValuesFlags {
  */
 export async function runManifestGenerate(opts: ManifestGenerateOptions, ui: Ui): Promise<number> {
   const values = await loadValues(opts);
-  const ca = await loadSuppliedCa(opts.caCert, opts.caKey);
+  const ca = await loadSuppliedCa(opts.caCert, opts.caKey, (l) => ui.err.write(l + '\n'));
   const objects = renderManifests(values, { ca });
   if (opts.output === 'json') ui.out.write(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }, null, 2) + '\n');
   else ui.out.write(toYamlStream(objects));
@@ -88,6 +89,18 @@ export function stripServerFields(o: KubeObject): KubeObject {
 }
 
 /**
+ * Secret values replaced by a short digest: a diff still shows that a key changed, never the key
+ * material itself (the root CA's private key is in a Secret).
+ */
+export function hideSecretData(objects: readonly KubeObject[]): KubeObject[] {
+  return objects.map((o) => {
+    if (o.kind !== 'Secret' || typeof o.data !== 'object' || o.data === null) return o;
+    const data = Object.fromEntries(Object.entries(o.data as Record<string, string>).map(([k, v]) => [k, `<hidden, sha256:${createHash('sha256').update(String(v)).digest('hex').slice(0, 12)}>`]));
+    return { ...o, data };
+  });
+}
+
+/**
  * `mesh manifest diff A.yaml B.yaml` or `mesh manifest diff --cluster [-f values]`. Exit code as
  * `diff` and `kubectl diff`: 0 when identical, 1 when they differ.
  */
@@ -105,7 +118,7 @@ export async function runManifestDiff(opts: ManifestDiffOptions, ui: Ui, connect
     before = await readObjects(opts.paths[0]!);
     after = await readObjects(opts.paths[1]!);
   }
-  const diffs = diffObjects(before, after);
+  const diffs = diffObjects(hideSecretData(before), hideSecretData(after));
   ui.out.write(formatDiffs(diffs, ui.color));
   if (diffs.length === 0) {
     ui.err.write('no differences\n');

@@ -3,16 +3,15 @@ import { MESH_CONFIG_NAME } from '../constants.js';
 import type { Cluster, ConnectOptions, KubeObject } from '../cluster/types.js';
 import { diffObjects, formatDiffs, objectKey } from '../manifests/diff.js';
 import { meshLabels, objectRef, OWNED_SELECTOR, RENDERED_KINDS, renderManifests, STAGES, stageOf } from '../manifests/render.js';
-import type { ValuesFlags } from '../manifests/values-files.js';
-import { loadValues } from '../manifests/values-files.js';
-import type { Values } from '../manifests/values.js';
+import { readValuesFiles, type ValuesFlags } from '../manifests/values-files.js';
+import { resolveValues, type Values } from '../manifests/values.js';
 import type { Ui } from '../ui/context.js';
 import { ExitCode, MeshError, usageError } from '../ui/errors.js';
 import { VERSION } from '../version.js';
 import { ApplyInterrupted, applyStaged, type ApplyRecord } from './apply.js';
 import { readRootCa } from './ca.js';
-import { confirmIfInteractive, interruptedError, printSummary, progressHooks, type InstallDeps } from './install.js';
-import { liveCounterparts } from './manifest.js';
+import { confirmIfInteractive, interruptedError, printSummary, progressHooks, withInterrupt, type InstallDeps } from './install.js';
+import { hideSecretData, liveCounterparts } from './manifest.js';
 import { parseState, PREVIOUS_CONFIG_NAME, readState, type InstalledState } from './state.js';
 import { FIELD_MANAGER } from '../constants.js';
 
@@ -44,15 +43,9 @@ export function validateUpgradeOptions(o: Pick<UpgradeOptions, 'rollback' | 'pro
  */
 export async function upgradeValues(installed: InstalledState, opts: UpgradeOptions): Promise<{ values: Values; profile: string }> {
   const profile = opts.profile ?? installed.profile;
-  const { resolveValues } = await import('../manifests/values.js');
-  const base = opts.resetValues ? [] : [{ source: `installed values (ConfigMap ${opts.namespace}/${MESH_CONFIG_NAME})`, values: installed.overrides }];
-  if (!opts.files?.length && !opts.sets?.length) return { values: resolveValues({ profile, files: base }), profile };
-  const fromFlags = await loadValues({ profile, files: opts.files, sets: opts.sets });
-  // Layer: profile < installed overrides < files < sets. loadValues already did profile+files+sets;
-  // redo it with the installed overrides first.
-  const { diffFromDefaults } = await import('../manifests/values.js');
-  const flagOverrides = diffFromDefaults(fromFlags, resolveValues({ profile }));
-  return { values: resolveValues({ profile, files: [...base, { source: 'values flags', values: flagOverrides }] }), profile };
+  const base = opts.resetValues ? [] : [{ source: `installed values (ConfigMap ${opts.namespace}/${MESH_CONFIG_NAME} overrides.yaml)`, values: installed.overrides }];
+  const files = await readValuesFiles(opts.files ?? []);
+  return { values: resolveValues({ profile, files: [...base, ...files], sets: opts.sets }), profile };
 }
 
 /** Objects we own in the cluster that `rendered` no longer has (never CRDs, the namespace or the rollback record). */
@@ -113,10 +106,7 @@ export async function runUpgrade(opts: UpgradeOptions, ui: Ui, deps: InstallDeps
   const objects = renderManifests(target.values, { ca, version: target.version, profile: target.profile });
 
   const live = await liveCounterparts(cluster, objects, opts.namespace);
-  const diffs = diffObjects(
-    live.filter((o) => !(o.kind === 'ConfigMap' && o.metadata.name === PREVIOUS_CONFIG_NAME)),
-    objects,
-  ).map((d) => (d.ref.startsWith('Secret/') ? { ...d, lines: ['  (Secret data hidden)'] } : d));
+  const diffs = diffObjects(hideSecretData(live.filter((o) => !(o.kind === 'ConfigMap' && o.metadata.name === PREVIOUS_CONFIG_NAME))), hideSecretData(objects));
   if (opts.output === 'table') {
     ui.err.write(`upgrading mesh ${installed.version} -> ${target.version}${opts.rollback ? ' (rollback)' : ''} in namespace ${opts.namespace}\n`);
     ui.out.write(diffs.length ? formatDiffs(diffs, ui.color) : '');
@@ -134,7 +124,7 @@ export async function runUpgrade(opts: UpgradeOptions, ui: Ui, deps: InstallDeps
   let records: ApplyRecord[];
   const pruned: string[] = [];
   try {
-    records = await applyStaged(cluster, objects, { ...progress.hooks, force: opts.forceConflicts, wait: opts.wait, timeoutMs: opts.timeoutMs });
+    records = await withInterrupt((signal) => applyStaged(cluster, objects, { ...progress.hooks, force: opts.forceConflicts, wait: opts.wait, timeoutMs: opts.timeoutMs, signal }));
     progress.done();
   } catch (err) {
     progress.fail();

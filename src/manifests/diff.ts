@@ -76,8 +76,9 @@ export function unifiedDiff(a: readonly string[], b: readonly string[], context 
   let j = 0;
   while (i < n || j < m) {
     if (i < n && j < m && a[i] === b[j]) ops.push({ t: ' ', line: a[i]!, a: i++, b: j++ });
-    else if (j < m && (i >= n || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) ops.push({ t: '+', line: b[j]!, a: i, b: j++ });
-    else ops.push({ t: '-', line: a[i]!, a: i++, b: j });
+    // Deletions before additions, as diff(1) prints them.
+    else if (i < n && (j >= m || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) ops.push({ t: '-', line: a[i]!, a: i++, b: j });
+    else ops.push({ t: '+', line: b[j]!, a: i, b: j++ });
   }
   if (!ops.some((o) => o.t !== ' ')) return [];
   const out: string[] = [];

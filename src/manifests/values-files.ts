@@ -29,8 +29,13 @@ async function readStdin(): Promise<string> {
 
 /** Read the values files and resolve profile + files + --set into Values (exit 2 on any bad input). */
 export async function loadValues(flags: ValuesFlags, stdin: () => Promise<string> = readStdin): Promise<Values> {
+  return resolveValues({ profile: flags.profile, files: await readValuesFiles(flags.files ?? [], stdin), sets: flags.sets });
+}
+
+/** Read and parse values files (YAML), in order, each named by its path for errors. */
+export async function readValuesFiles(paths: readonly string[], stdin: () => Promise<string> = readStdin): Promise<NonNullable<ValuesInput['files']>> {
   const files: NonNullable<ValuesInput['files']> = [];
-  for (const path of flags.files ?? []) {
+  for (const path of paths) {
     const text = await readSource(path, stdin);
     let values: unknown;
     try {
@@ -41,5 +46,5 @@ export async function loadValues(flags: ValuesFlags, stdin: () => Promise<string
     }
     files.push({ source: path, values });
   }
-  return resolveValues({ profile: flags.profile, files, sets: flags.sets });
+  return files;
 }

@@ -137,6 +137,9 @@ describe('CRUD and lists', () => {
     const d = await apps.createNamespacedDeployment({ namespace: 'default', body: { ...deployment('gen'), status: { replicas: 9 } } });
     assert.equal(d.metadata!.generation, 1);
     assert.equal(d.status?.replicas, undefined, 'status is dropped on create');
+    assert.equal(d.spec!.strategy!.type, 'RollingUpdate', 'scheme defaults are filled in');
+    assert.equal(d.spec!.template.spec!.containers[0]!.imagePullPolicy, 'IfNotPresent');
+    assert.equal(d.spec!.template.spec!.containers[0]!.ports![0]!.protocol, 'TCP');
     const labelled = await apps.patchNamespacedDeployment({ name: 'gen', namespace: 'default', body: { metadata: { labels: { x: 'y' } } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
     assert.equal(labelled.metadata!.generation, 1);
     const scaled = await apps.patchNamespacedDeployment({ name: 'gen', namespace: 'default', body: { spec: { replicas: 3 } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
@@ -396,8 +399,8 @@ describe('reviews, CRDs, faults and pod proxy', () => {
     const undo = c.server.auth.deny({ verbs: ['delete'], apiGroups: [''], resources: ['pods'] }, 'admin');
     assert.equal(await can('delete', 'pods', 'default'), false);
     assert.equal(await can('get', 'pods', 'default'), true);
-    c.server.auth.clearDenies();
-    void undo;
+    undo();
+    assert.equal(await can('delete', 'pods', 'default'), true);
     const token = c.server.addUser('viewer', [{ verbs: ['get', 'list', 'watch'], apiGroups: ['*'], resources: ['*'], namespaces: ['apps'] }]);
     const vkc = new k8s.KubeConfig();
     vkc.loadFromFile(c.kubeconfigFor(token));

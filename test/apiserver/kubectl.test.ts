@@ -191,6 +191,14 @@ describe('kubectl against the test API server', { skip }, () => {
     assert.equal(forbidden.stderr.trim(), 'Error from server (Forbidden): deployments.apps is forbidden: User "reader" cannot list resource "deployments" in API group "apps" in the namespace "default"');
   });
 
+  test('kubectl logs prints what the test registered for the container', async () => {
+    c.server.seed([{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'talker', namespace: 'default' }, spec: { containers: [{ name: 'app', image: 'a' }, { name: 'proxy', image: 'p' }] } }]);
+    c.server.setPodLogs('default', 'talker', 'proxy', 'line 1\nline 2\nline 3\n');
+    const r = await kubectl(['logs', 'talker', '-c', 'proxy', '--tail=2']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'line 2\nline 3');
+  });
+
   test('kubectl serves custom resources once their CRD is established', async () => {
     const crd = `apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
@@ -203,6 +211,11 @@ spec:
   - name: v1
     served: true
     storage: true
+    subresources: {status: {}}
+    additionalPrinterColumns:
+    - {name: Size, type: integer, jsonPath: .spec.size}
+    - {name: Ready, type: string, jsonPath: '.status.conditions[?(@.type=="Ready")].status'}
+    - {name: Age, type: date, jsonPath: .metadata.creationTimestamp}
     schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
 `;
     const r = await kubectl(['apply', '-f', file('crd.yaml', crd)]);
@@ -212,7 +225,11 @@ spec:
     assert.equal(cr.stdout, 'gadget.test.mesh.dev/g1 created');
     const cr2 = await kubectl(['apply', '-f', file('cr.yaml', 'apiVersion: test.mesh.dev/v1\nkind: Gadget\nmetadata: {name: g1, namespace: default}\nspec: {size: 4}\n')]);
     assert.equal(cr2.stdout, 'gadget.test.mesh.dev/g1 configured');
+    const status = await kubectl(['patch', 'gadget', 'g1', '--subresource=status', '--type=merge', '-p', '{"status":{"conditions":[{"type":"Ready","status":"True"}]}}']);
+    assert.equal(status.code, 0, status.stderr);
     const got = await kubectl(['get', 'gd']);
-    assert.match(got.stdout, /^NAME\s+AGE\ng1\s+\d+s$/);
+    assert.match(got.stdout, /^NAME\s+SIZE\s+READY\s+AGE\ng1\s+4\s+True\s+\d+s$/, 'additionalPrinterColumns are the columns');
+    const crds = await kubectl(['get', 'crd']);
+    assert.match(crds.stdout, /^NAME\s+CREATED AT\ngadgets\.test\.mesh\.dev\s+\d{4}-\d\d-\d\dT/);
   });
 });

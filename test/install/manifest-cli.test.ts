@@ -94,3 +94,27 @@ test('mesh manifest diff needs two files or --cluster (exit 2)', async () => {
   assert.equal(r.code, 2);
   assert.match(r.stderr, /needs two files \(got 1\)/);
 });
+
+test('--ca-cert/--ca-key are validated: not a CA, key mismatch, expired (exit 2 naming the file)', async () => {
+  const { generateRoot } = await import('../../src/pki/index.ts');
+  const old = await generateRoot({ trustDomain: 'cluster.local', ttl: '1h', now: new Date('2020-01-01T00:00:00Z') });
+  const oldCert = join(tmp, 'old.crt');
+  const oldKey = join(tmp, 'old.key');
+  writeFileSync(oldCert, old.certPem);
+  writeFileSync(oldKey, old.keyPem);
+  const cases: [string, string, RegExp][] = [
+    ['test/fixtures/ca/leaf.crt', 'test/fixtures/ca/leaf.key', /--ca-cert test\/fixtures\/ca\/leaf\.crt is not a CA certificate/],
+    ['test/fixtures/ca/root.crt', 'test/fixtures/ca/leaf.key', /--ca-key test\/fixtures\/ca\/leaf\.key does not match/],
+    [oldCert, oldKey, /expired/],
+  ];
+  for (const [cert, key, re] of cases) {
+    const r = await runMesh(['manifest', 'generate', '--ca-cert', cert, '--ca-key', key]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, re);
+    assert.equal(r.stdout, '');
+  }
+  const ok = await runMesh(['manifest', 'generate', '--ca-cert', 'test/fixtures/ca/root.crt', '--ca-key', 'test/fixtures/ca/root.key']);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /kind: Secret/);
+  assert.match(ok.stdout, /caBundle: /);
+});

@@ -214,6 +214,7 @@ export class Api {
     next.apiVersion = apiVersionOf(def.group, def.versions[0]!);
     next.kind = def.kind;
     if (def.resource === 'services') this.defaultService(next, cur);
+    if (subresource !== 'status') applyDefaults(def, next);
     if (deepEqual(next, cur) || opts.dryRun) return this.present(def, deepEqual(next, cur) ? cur : next, version);
     this.registerCrd(def, next);
     // A deleted object whose last finalizer goes away is removed.
@@ -351,12 +352,9 @@ export class Api {
           delete o.stringData;
         }
         break;
-      case 'apps/deployments':
-      case 'apps/statefulsets':
-      case 'apps/replicasets':
-        if (spec && spec.replicas === undefined) spec.replicas = 1;
-        break;
     }
+    if (spec && ['apps/deployments', 'apps/statefulsets', 'apps/replicasets'].includes(`${def.group}/${def.resource}`) && spec.replicas === undefined) spec.replicas = 1;
+    applyDefaults(def, o);
   }
 
   private defaultService(o: KObj, cur: KObj | undefined): void {
@@ -368,6 +366,11 @@ export class Api {
       spec.clusterIPs = [spec.clusterIP];
     }
     spec.sessionAffinity ??= 'None';
+    if (spec.type !== 'ExternalName' && spec.clusterIP !== 'None') {
+      spec.ipFamilies ??= ['IPv4'];
+      spec.ipFamilyPolicy ??= 'SingleStack';
+      spec.internalTrafficPolicy ??= 'Cluster';
+    }
     if (Array.isArray(spec.ports)) {
       spec.ports = spec.ports.map((p) => (isObj(p) ? { protocol: 'TCP', ...p, targetPort: p.targetPort ?? p.port } : p));
     }
@@ -409,5 +412,66 @@ export class Api {
   /** Store key of a resource (for watch filtering). */
   static key(def: ResourceDef): string {
     return resKey(def);
+  }
+}
+
+// The scheme defaults the real server fills in on every write (pkg/apis/*/v1/defaults.go), for
+// the fields people see in `kubectl get -o yaml` and `describe`.
+const setDefault = (o: Obj, k: string, v: unknown) => {
+  if (o[k] === undefined) o[k] = v;
+};
+
+function defaultPodSpec(spec: unknown): void {
+  if (!isObj(spec)) return;
+  setDefault(spec, 'restartPolicy', 'Always');
+  setDefault(spec, 'terminationGracePeriodSeconds', 30);
+  setDefault(spec, 'dnsPolicy', 'ClusterFirst');
+  setDefault(spec, 'securityContext', {});
+  setDefault(spec, 'schedulerName', 'default-scheduler');
+  for (const list of ['containers', 'initContainers']) {
+    const cs = spec[list];
+    if (!Array.isArray(cs)) continue;
+    for (const c of cs) {
+      if (!isObj(c)) continue;
+      const image = String(c.image ?? '');
+      const tag = image.includes('@') ? 'digest' : (/:([^/:]+)$/.exec(image)?.[1] ?? 'latest');
+      setDefault(c, 'imagePullPolicy', tag === 'latest' ? 'Always' : 'IfNotPresent');
+      setDefault(c, 'terminationMessagePath', '/dev/termination-log');
+      setDefault(c, 'terminationMessagePolicy', 'File');
+      setDefault(c, 'resources', {});
+      if (Array.isArray(c.ports)) for (const p of c.ports) if (isObj(p)) setDefault(p, 'protocol', 'TCP');
+    }
+  }
+}
+
+function applyDefaults(def: ResourceDef, o: Obj): void {
+  const spec = isObj(o.spec) ? o.spec : undefined;
+  if (!spec) return;
+  const template = isObj(spec.template) ? spec.template : undefined;
+  switch (`${def.group}/${def.resource}`) {
+    case '/pods':
+      defaultPodSpec(spec);
+      break;
+    case 'apps/deployments':
+      setDefault(spec, 'strategy', { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '25%', maxSurge: '25%' } });
+      setDefault(spec, 'revisionHistoryLimit', 10);
+      setDefault(spec, 'progressDeadlineSeconds', 600);
+      defaultPodSpec(template?.spec);
+      break;
+    case 'apps/statefulsets':
+      setDefault(spec, 'podManagementPolicy', 'OrderedReady');
+      setDefault(spec, 'updateStrategy', { type: 'RollingUpdate', rollingUpdate: { partition: 0 } });
+      setDefault(spec, 'revisionHistoryLimit', 10);
+      defaultPodSpec(template?.spec);
+      break;
+    case 'apps/daemonsets':
+      setDefault(spec, 'updateStrategy', { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } });
+      setDefault(spec, 'revisionHistoryLimit', 10);
+      defaultPodSpec(template?.spec);
+      break;
+    case 'apps/replicasets':
+    case 'batch/jobs':
+      defaultPodSpec(template?.spec);
+      break;
   }
 }

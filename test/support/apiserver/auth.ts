@@ -80,9 +80,10 @@ export class Auth {
   }
 
   /** Register a ServiceAccount token (`system:serviceaccount:NS:NAME`), e.g. with the mesh CA's audience. */
-  addServiceAccountToken(namespace: string, name: string, opts: { audiences?: string[]; token?: string; podName?: string; uid?: string } = {}): string {
+  addServiceAccountToken(namespace: string, name: string, opts: { audiences?: string[]; token?: string; podName?: string; podUid?: string; uid?: string } = {}): string {
     const extra: Record<string, string[]> = {};
     if (opts.podName) extra['authentication.kubernetes.io/pod-name'] = [opts.podName];
+    if (opts.podUid) extra['authentication.kubernetes.io/pod-uid'] = [opts.podUid];
     return this.addToken(
       { username: `system:serviceaccount:${namespace}:${name}`, uid: opts.uid ?? randomUUID(), groups: ['system:serviceaccounts', `system:serviceaccounts:${namespace}`], ...(opts.podName ? { extra } : {}) },
       opts,
@@ -118,9 +119,14 @@ export class Auth {
     this.allowRules.set(subject, [...rules]);
   }
 
-  /** Deny a request matching `rule` (for `subject`, or everyone when undefined), whatever is allowed. */
-  deny(rule: Rule, subject?: string): void {
-    this.denyRules.push({ subject, rule });
+  /** Deny a request matching `rule` (for `subject`, or everyone when undefined), whatever is allowed. Returns the undo. */
+  deny(rule: Rule, subject?: string): () => void {
+    const entry = { subject, rule };
+    this.denyRules.push(entry);
+    return () => {
+      const i = this.denyRules.indexOf(entry);
+      if (i >= 0) this.denyRules.splice(i, 1);
+    };
   }
 
   /** Drop every deny rule. */

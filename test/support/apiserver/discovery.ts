@@ -59,6 +59,8 @@ export function apiResourceList(reg: Registry, group: string, version: string): 
     for (const sub of d.subresources ?? []) {
       if (sub === 'status') resources.push({ name: `${d.resource}/status`, singularName: '', namespaced: d.namespaced, kind: d.kind, verbs: ['get', 'patch', 'update'] });
       if (sub === 'scale') resources.push({ name: `${d.resource}/scale`, singularName: '', namespaced: d.namespaced, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] });
+      if (sub === 'log') resources.push({ name: `${d.resource}/log`, singularName: '', namespaced: d.namespaced, kind: d.kind, verbs: ['get'] });
+      if (sub === 'token') resources.push({ name: `${d.resource}/token`, singularName: '', namespaced: d.namespaced, group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'] });
       if (sub === 'proxy') resources.push({ name: `${d.resource}/proxy`, singularName: '', namespaced: d.namespaced, kind: `${d.kind}ProxyOptions`, verbs: ['create', 'delete', 'get', 'patch', 'update'] });
     }
   }

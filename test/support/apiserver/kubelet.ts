@@ -61,7 +61,8 @@ export function startKubelet(server: ApiServer, opts: KubeletOptions = {}): Kube
       if (server.store.resourceVersion === before) break;
       changed = true;
     }
-    if (!changed || !scheduled) {
+    const inFlight = [...pending.values()].some((n) => n > 0);
+    if (!inFlight && (!changed || !scheduled)) {
       const w = waiters;
       waiters = [];
       for (const f of w) f();
@@ -88,15 +89,46 @@ export function startKubelet(server: ApiServer, opts: KubeletOptions = {}): Kube
 
   const podReady = (p: KObj) => get(p, 'status.phase') === 'Running' && ((get(p, 'status.conditions') as Obj[] | undefined) ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 
+  // In-flight pod creations per owner (they go through admission webhooks, which are async),
+  // and owners whose last creation failed (retried after a pause, like the controllers' backoff).
+  const pending = new Map<string, number>();
+  const backoff = new Map<string, number>();
+  const busy = (owner: KObj) => (pending.get(String(owner.metadata.uid)) ?? 0) > 0 || (backoff.get(String(owner.metadata.uid)) ?? 0) > Date.now();
+
   function makePod(owner: KObj, ownerDef: ResourceDef, name: string, extraLabels: Record<string, string>, node?: string): void {
     const tpl = (get(owner, 'spec.template') ?? {}) as Obj;
     const tmeta = (isObj(tpl.metadata) ? tpl.metadata : {}) as Obj;
     const spec = clone((isObj(tpl.spec) ? tpl.spec : {}) as Obj);
     if (node) spec.nodeName = node;
-    api.create(def('', 'Pod'), owner.metadata.namespace, {
-      metadata: { name, labels: { ...((tmeta.labels as Obj) ?? {}), ...extraLabels }, annotations: (tmeta.annotations as Obj) ?? undefined, ownerReferences: [ownerRef(ownerDef, owner)] },
-      spec,
-    }, { manager: 'kube-controller-manager' });
+    const uid = String(owner.metadata.uid);
+    pending.set(uid, (pending.get(uid) ?? 0) + 1);
+    const body = { metadata: { name, labels: { ...((tmeta.labels as Obj) ?? {}), ...extraLabels }, annotations: (tmeta.annotations as Obj) ?? undefined, ownerReferences: [ownerRef(ownerDef, owner)] }, spec };
+    server
+      .createAdmitted(def('', 'Pod'), owner.metadata.namespace, body, 'kube-controller-manager')
+      .catch((err: Error) => {
+        backoff.set(uid, Date.now() + 200);
+        setTimeout(schedule, 210).unref();
+        failedCreate(owner, ownerDef, err);
+      })
+      .finally(() => {
+        pending.set(uid, (pending.get(uid) ?? 1) - 1);
+        schedule();
+      });
+  }
+
+  // The Warning event the ReplicaSet controller records when it cannot create a pod.
+  function failedCreate(owner: KObj, ownerDef: ResourceDef, err: Error): void {
+    if (stopped) return;
+    try {
+      api.create(def('', 'Event'), owner.metadata.namespace, {
+        metadata: { generateName: `${owner.metadata.name}.` },
+        involvedObject: { apiVersion: ownerRef(ownerDef, owner).apiVersion, kind: ownerDef.kind, name: owner.metadata.name, namespace: owner.metadata.namespace, uid: owner.metadata.uid },
+        reason: 'FailedCreate', type: 'Warning', message: `Error creating: ${err.message}`, source: { component: 'replicaset-controller' },
+        firstTimestamp: now(), lastTimestamp: now(), count: 1,
+      }, { manager: 'kube-controller-manager' });
+    } catch {
+      // the namespace may be going away
+    }
   }
 
   function syncPods(owner: KObj, ownerDef: ResourceDef, replicas: number, labels: Record<string, string>, nameOf: (i: number) => string, current: (p: KObj) => boolean): KObj[] {
@@ -104,7 +136,7 @@ export function startKubelet(server: ApiServer, opts: KubeletOptions = {}): Kube
     for (const p of pods.filter((p) => !current(p))) api.delete(def('', 'Pod'), p.metadata.namespace, p.metadata.name);
     const keep = pods.filter(current);
     for (const p of keep.slice(replicas)) api.delete(def('', 'Pod'), p.metadata.namespace, p.metadata.name);
-    for (let i = keep.length; i < replicas; i++) makePod(owner, ownerDef, nameOf(i), labels, nodes[i % nodes.length]);
+    if (!busy(owner)) for (let i = keep.length; i < replicas; i++) makePod(owner, ownerDef, nameOf(i), labels, nodes[i % nodes.length]);
     return server.store.list(def('', 'Pod'), owner.metadata.namespace).filter((p) => ownedBy(p, owner));
   }
 
@@ -173,7 +205,7 @@ export function startKubelet(server: ApiServer, opts: KubeletOptions = {}): Kube
       const h = hash(get(ds, 'spec.template'));
       const pods = server.store.list(dPod, ds.metadata.namespace).filter((p) => ownedBy(p, ds));
       for (const p of pods) if ((p.metadata.labels as Obj | undefined)?.['controller-revision-hash'] !== h || !nodes.includes(String(get(p, 'spec.nodeName')))) api.delete(dPod, p.metadata.namespace, p.metadata.name);
-      for (const n of nodes) {
+      for (const n of busy(ds) ? [] : nodes) {
         if (!server.store.list(dPod, ds.metadata.namespace).some((p) => ownedBy(p, ds) && get(p, 'spec.nodeName') === n)) makePod(ds, dDs, `${ds.metadata.name}-${randomBytes(3).toString('hex').slice(0, 5)}`, { 'controller-revision-hash': h }, n);
       }
       const now2 = server.store.list(dPod, ds.metadata.namespace).filter((p) => ownedBy(p, ds));
@@ -263,7 +295,7 @@ export function startKubelet(server: ApiServer, opts: KubeletOptions = {}): Kube
   schedule();
   return {
     idle: () => new Promise<void>((resolve) => {
-      if (!scheduled) resolve();
+      if (!scheduled && ![...pending.values()].some((n) => n > 0)) resolve();
       else waiters.push(resolve);
     }),
     setReady(f) {

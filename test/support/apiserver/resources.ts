@@ -12,7 +12,7 @@ export interface ResourceDef {
   namespaced: boolean;
   shortNames?: string[];
   categories?: string[];
-  /** Subresources served: status, scale, proxy. */
+  /** Subresources served: status, scale, proxy, log, token. */
   subresources?: string[];
   /** Only these verbs (reviews are create-only); default: the full CRUD + watch set. */
   verbs?: string[];
@@ -20,6 +20,18 @@ export interface ResourceDef {
   generation?: boolean;
   /** Defined by a CustomResourceDefinition (lists carry kind/apiVersion on items, like the real server). */
   custom?: boolean;
+  /** A CRD's additionalPrinterColumns (kubectl get columns). */
+  printerColumns?: PrinterColumn[];
+}
+
+/** One CRD additionalPrinterColumns entry. */
+export interface PrinterColumn {
+  name: string;
+  type: string;
+  jsonPath: string;
+  format?: string;
+  priority?: number;
+  description?: string;
 }
 
 /** The default verbs of a storage-backed resource. */
@@ -39,10 +51,10 @@ const r = (group: string, version: string, resource: string, kind: string, names
 export const BUILTIN_RESOURCES: ResourceDef[] = [
   r('', 'v1', 'namespaces', 'Namespace', false, { shortNames: ['ns'], subresources: ['status'], verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] }),
   r('', 'v1', 'nodes', 'Node', false, { shortNames: ['no'], subresources: ['status'] }),
-  r('', 'v1', 'pods', 'Pod', true, { shortNames: ['po'], categories: ['all'], subresources: ['status', 'proxy'] }),
+  r('', 'v1', 'pods', 'Pod', true, { shortNames: ['po'], categories: ['all'], subresources: ['status', 'proxy', 'log'] }),
   r('', 'v1', 'services', 'Service', true, { shortNames: ['svc'], categories: ['all'], subresources: ['status', 'proxy'], verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'] }),
   r('', 'v1', 'endpoints', 'Endpoints', true, { shortNames: ['ep'], singular: 'endpoints' }),
-  r('', 'v1', 'serviceaccounts', 'ServiceAccount', true, { shortNames: ['sa'] }),
+  r('', 'v1', 'serviceaccounts', 'ServiceAccount', true, { shortNames: ['sa'], subresources: ['token'] }),
   r('', 'v1', 'configmaps', 'ConfigMap', true, { shortNames: ['cm'] }),
   r('', 'v1', 'secrets', 'Secret', true),
   r('', 'v1', 'events', 'Event', true, { shortNames: ['ev'] }),
@@ -134,7 +146,7 @@ interface CrdLike {
     group?: string;
     scope?: string;
     names?: { plural?: string; singular?: string; kind?: string; shortNames?: string[]; categories?: string[] };
-    versions?: { name: string; served?: boolean; storage?: boolean; subresources?: { status?: unknown; scale?: unknown } }[];
+    versions?: { name: string; served?: boolean; storage?: boolean; subresources?: { status?: unknown; scale?: unknown }; additionalPrinterColumns?: PrinterColumn[] }[];
   };
 }
 
@@ -160,5 +172,6 @@ export function defFromCrd(crd: CrdLike): ResourceDef | string {
     subresources,
     generation: true,
     custom: true,
+    printerColumns: storage.additionalPrinterColumns,
   };
 }

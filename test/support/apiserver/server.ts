@@ -4,14 +4,15 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { parse as parseYaml } from 'yaml';
+import { admit, hasWebhooks, type WebhookServices } from './admission.ts';
 import { Api, PATCH_TYPES, type WriteOptions } from './api.ts';
-import { Auth, type Attributes, type Rule, type UserInfo } from './auth.ts';
+import { Auth, DEFAULT_AUDIENCE, type Attributes, type Rule, type UserInfo } from './auth.ts';
 import { servingCerts, type ServingCerts } from './certs.ts';
 import * as D from './discovery.ts';
 import * as E from './errors.ts';
 import { isObj } from './patch.ts';
 import { decodeProtobuf } from './protobuf.ts';
-import { Registry, verbsOf, type ResourceDef } from './resources.ts';
+import { apiVersionOf, Registry, verbsOf, type ResourceDef } from './resources.ts';
 import { fieldSelector, labelSelector } from './selectors.ts';
 import { resKey, Store, type KObj, type StoreEvent } from './store.ts';
 import { toTable } from './table.ts';
@@ -102,10 +103,13 @@ export class ApiServer {
   latencyMs = 0;
   /** Recent requests, newest last (bounded). */
   readonly requests: RequestRecord[] = [];
+  /** Where webhook Services listen: "namespace/name" or "namespace/name:port" -> "https://127.0.0.1:PORT". */
+  readonly webhookServices: WebhookServices = new Map();
   bookmarkIntervalMs: number;
 
   private readonly faults: Fault[] = [];
   private readonly proxies = new Map<string, PodProxyHandler>();
+  private readonly logs = new Map<string, string>();
   private readonly watches = new Set<ServerResponse>();
   private readonly sockets = new Set<Socket>();
   private server?: Server;
@@ -221,6 +225,11 @@ export class ApiServer {
     else this.proxies.delete(k);
   }
 
+  /** Text `kubectl logs` / GET pods/NAME/log returns for a pod's container. */
+  setPodLogs(namespace: string, pod: string, container: string, text: string): void {
+    this.logs.set(`${namespace}/${pod}/${container}`, text);
+  }
+
   /** A user with a token and these allow rules (see `Auth` for deny rules and service-account tokens). */
   addUser(username: string, rules: Rule[] = [], opts: { groups?: string[]; token?: string; audiences?: string[] } = {}): string {
     if (rules.length) this.auth.allow(username, rules);
@@ -322,7 +331,7 @@ export class ApiServer {
       const isWatch = watch === '1' || watch === 'true';
       const verb = verbOf(method, t, isWatch);
       Object.assign(rec, { verb, resource: t.def.resource, namespace: t.namespace, name: t.name, subresource: t.subresource });
-      const attrs: Attributes = { verb, group, resource: t.def.resource, subresource: t.subresource, namespace: t.namespace, name: t.name?.split(':')[0] };
+      const attrs: Attributes = { verb, group, resource: t.def.resource, subresource: t.subresource, namespace: t.namespace, name: t.subresource === 'proxy' ? proxyTarget(t.name!).pod : t.name };
       await this.applyFaults(attrs);
       if (!this.auth.authorize(user, attrs)) throw E.forbidden(user.username, verb, t.def, t.subresource, t.namespace, attrs.name);
       return this.serveResource(req, res, url, body, t, verb, user);
@@ -369,6 +378,9 @@ export class ApiServer {
     const q = url.searchParams;
     const { def, version, namespace: ns, name, subresource } = t;
     if (!verbsOf(def).includes(verb) && subresource === undefined) throw E.methodNotAllowed();
+    if ((verb === 'update' || verb === 'patch') && !name) throw E.methodNotAllowed();
+    // A namespaced resource without a namespace is only a collection to read across namespaces.
+    if (def.namespaced && ns === undefined && verb !== 'list' && verb !== 'watch') throw E.pathNotFound();
     const manager = q.get('fieldManager') ?? (req.headers['user-agent'] ?? 'unknown').split('/')[0]!.slice(0, 128);
     const opts: WriteOptions = { manager, dryRun: q.getAll('dryRun').includes('All'), force: q.get('force') === 'true' };
     const accept = String(req.headers.accept ?? '');
@@ -380,6 +392,8 @@ export class ApiServer {
     }
     if (subresource === 'proxy') return this.proxy(req, res, t, url, body);
     if (subresource === 'scale') return this.scale(res, t, verb, req, body, opts);
+    if (subresource === 'token') return this.tokenRequest(res, t, verb, body);
+    if (subresource === 'log') return this.podLog(res, t, q);
 
     switch (verb) {
       case 'get': {
@@ -396,17 +410,15 @@ export class ApiServer {
         return this.watch(req, res, t, q, table);
       case 'create':
         if (name) throw E.methodNotAllowed();
-        return send(res, 201, this.api.create(def, ns, parseJson(body), opts, version));
-      case 'update': {
-        const existed = true;
-        return send(res, existed ? 200 : 201, this.api.update(def, ns, name!, parseJson(body), opts, subresource, version));
-      }
+        return send(res, 201, await this.admitted(def, version, undefined, undefined, user, opts, (o) => this.api.create(def, ns, parseJson(body), o, version)));
+      case 'update':
+        return send(res, 200, await this.admitted(def, version, name, subresource, user, opts, (o) => this.api.update(def, ns, name!, parseJson(body), o, subresource, version)));
       case 'patch': {
         const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim();
         if (!(PATCH_TYPES as readonly string[]).includes(type)) throw E.unsupportedMediaType(type);
         const parsed = type === 'application/apply-patch+yaml' ? parseYamlBody(body) : parseJson(body);
         const existed = this.store.get(def, ns, name!) !== undefined;
-        return send(res, existed ? 200 : 201, this.api.patch(def, ns, name!, type, parsed, opts, subresource, version));
+        return send(res, existed ? 200 : 201, await this.admitted(def, version, name, subresource, user, opts, (o) => this.api.patch(def, ns, name!, type, parsed, o, subresource, version)));
       }
       case 'delete': {
         const b = body.trim() ? (parseJson(body) as Obj) : {};
@@ -454,8 +466,12 @@ export class ApiServer {
       else if (now) write('ADDED', obj);
       else if (before) write('DELETED', obj);
     };
-    if (from === undefined) {
+    const bookmark = (annotations?: Record<string, string>) =>
+      res.write(`${JSON.stringify({ type: 'BOOKMARK', object: { kind: def.kind, apiVersion: apiVersionOf(def.group, version), metadata: { resourceVersion: String(this.store.resourceVersion), ...(annotations ? { annotations } : {}) } } })}\n`);
+    if (from === undefined || q.get('sendInitialEvents') === 'true') {
       for (const o of this.store.list(def, ns)) if (matches(o)) write('ADDED', this.api.present(def, o, version));
+      // Streaming lists (WatchList) end their initial events with this bookmark.
+      if (q.get('sendInitialEvents') === 'true') bookmark({ 'k8s.io/initial-events-end': 'true' });
     } else if (from < this.store.oldestResumable) {
       write('ERROR', E.gone(`too old resource version: ${from} (${this.store.oldestResumable})`).status as unknown as Obj);
       res.end();
@@ -467,11 +483,7 @@ export class ApiServer {
     this.watches.add(res);
     const timers: NodeJS.Timeout[] = [];
     if (q.get('allowWatchBookmarks') === 'true') {
-      timers.push(
-        setInterval(() => {
-          res.write(`${JSON.stringify({ type: 'BOOKMARK', object: { kind: def.kind, apiVersion: this.api.present(def, { metadata: { name: '' } } as KObj, version).apiVersion, metadata: { resourceVersion: String(this.store.resourceVersion) } } })}\n`);
-        }, this.bookmarkIntervalMs),
-      );
+      timers.push(setInterval(() => bookmark(), this.bookmarkIntervalMs));
     }
     const timeout = Number(q.get('timeoutSeconds') ?? 0);
     if (timeout > 0) timers.push(setTimeout(() => res.end(), timeout * 1000));
@@ -526,8 +538,7 @@ export class ApiServer {
 
   private async proxy(req: IncomingMessage, res: ServerResponse, t: Target, url: URL, body: string): Promise<void> {
     if (t.def.resource !== 'pods') throw E.pathNotFound();
-    const parts = t.name!.split(':');
-    const [pod, port] = parts.length === 3 ? [parts[1]!, parts[2]] : [parts[0]!, parts[1]];
+    const { pod, port } = proxyTarget(t.name!);
     const obj = this.api.get(t.def, t.namespace, pod);
     const handler = this.proxies.get(`${t.namespace}/${pod}`) ?? this.proxies.get(`${t.namespace}/*`) ?? this.proxies.get(`*/*`);
     const ip = (isObj(obj.status) && obj.status.podIP) || '<none>';
@@ -535,6 +546,56 @@ export class ApiServer {
     const r = await handler({ method: req.method ?? 'GET', namespace: t.namespace!, pod, port, path: `/${t.subpath ?? ''}`, query: url.search.slice(1), body });
     const answer = typeof r === 'string' ? { status: 200, body: r } : r;
     res.writeHead(answer.status ?? 200, { 'Content-Type': answer.contentType ?? 'text/plain; charset=utf-8' }).end(answer.body ?? '');
+  }
+
+  /**
+   * Create a Pod (or anything) through admission, as a controller's request would go: the
+   * kubelet helper uses this so injected sidecars appear on workload pods.
+   */
+  createAdmitted(def: ResourceDef, ns: string | undefined, obj: Obj, manager: string, user: UserInfo = { username: 'system:serviceaccount:kube-system:replicaset-controller', groups: ['system:serviceaccounts', 'system:authenticated'] }): Promise<KObj> {
+    return this.admitted(def, def.versions[0]!, undefined, undefined, user, { manager }, (o) => this.api.create(def, ns, obj, o));
+  }
+
+  // Run a write through admission webhooks when any match: a dry run computes the object the
+  // webhooks see, their answer is then stored (with the preconditions of the original request).
+  private async admitted(def: ResourceDef, version: string, name: string | undefined, subresource: string | undefined, user: UserInfo, opts: WriteOptions, op: (o: WriteOptions) => KObj): Promise<KObj> {
+    const preview = op({ ...opts, dryRun: true });
+    const current = name ? this.store.get(def, preview.metadata.namespace, name) : undefined;
+    const attrs = { def, version, operation: current ? ('UPDATE' as const) : ('CREATE' as const), subresource, object: preview, oldObject: current && this.api.present(def, current, version), user, dryRun: !!opts.dryRun };
+    if (!hasWebhooks(this.store, attrs)) return op(opts);
+    const out = await admit(this.store, this.webhookServices, attrs);
+    if (opts.dryRun) return out;
+    if (!current) return this.api.create(def, preview.metadata.namespace, out, opts, version);
+    const latest = this.store.get(def, preview.metadata.namespace, name!);
+    if (!latest || latest.metadata.resourceVersion !== current.metadata.resourceVersion) throw E.conflict(def, name!);
+    return this.api.update(def, preview.metadata.namespace, name!, { ...out, metadata: { ...out.metadata, resourceVersion: current.metadata.resourceVersion } }, opts, subresource, version);
+  }
+
+  // pods/log: the text a test registered; the container must be named when the pod has several.
+  private podLog(res: ServerResponse, t: Target, q: URLSearchParams): void {
+    const pod = this.api.get(t.def, t.namespace, t.name!);
+    const names = (((pod.spec as Obj | undefined)?.containers as Obj[] | undefined) ?? []).map((c) => String(c.name));
+    const container = q.get('container') ?? (names.length === 1 ? names[0] : undefined);
+    if (!container) throw E.badRequest(`a container name must be specified for pod ${t.name}, choose one of: [${names.join(' ')}]`);
+    if (!names.includes(container)) throw E.badRequest(`container ${container} is not valid for pod ${t.name}`);
+    let text = this.logs.get(`${t.namespace}/${t.name}/${container}`) ?? '';
+    const tail = Number(q.get('tailLines') ?? -1);
+    if (tail >= 0) text = text.split('\n').filter((l, i, a) => !(i === a.length - 1 && l === '')).slice(-tail).map((l) => `${l}\n`).join('');
+    res.writeHead(200, { 'Content-Type': 'text/plain' }).end(text);
+  }
+
+  // TokenRequest: a token for the ServiceAccount, registered so TokenReview knows it.
+  private tokenRequest(res: ServerResponse, t: Target, verb: string, body: string): void {
+    if (verb !== 'create') throw E.methodNotAllowed();
+    const sa = this.api.get(t.def, t.namespace, t.name!);
+    const req = parseJson(body) as Obj;
+    const spec = (isObj(req.spec) ? req.spec : {}) as Obj;
+    const audiences = Array.isArray(spec.audiences) && spec.audiences.length ? (spec.audiences as string[]) : [DEFAULT_AUDIENCE];
+    const seconds = typeof spec.expirationSeconds === 'number' ? spec.expirationSeconds : 3600;
+    const bound = isObj(spec.boundObjectRef) && spec.boundObjectRef.kind === 'Pod' ? String(spec.boundObjectRef.name) : undefined;
+    const token = this.auth.addServiceAccountToken(t.namespace!, t.name!, { audiences, podName: bound, uid: String(sa.metadata.uid) });
+    const expiry = new Date(Date.now() + seconds * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+    send(res, 201, { kind: 'TokenRequest', apiVersion: 'authentication.k8s.io/v1', metadata: { name: t.name, namespace: t.namespace, creationTimestamp: null }, spec: { ...spec, audiences, expirationSeconds: seconds }, status: { token, expirationTimestamp: expiry } });
   }
 
   // autoscaling/v1 Scale for workloads (kubectl scale).
@@ -563,6 +624,12 @@ export class ApiServer {
     const updated = this.api.update(def, ns, name!, { ...cur, spec: { ...(cur.spec as Obj), replicas } }, opts);
     send(res, 200, toScale(updated));
   }
+}
+
+// "name", "name:port" or "scheme:name:port", as the proxy subresource spells its target.
+function proxyTarget(name: string): { pod: string; port?: string } {
+  const parts = name.split(':');
+  return parts.length === 3 ? { pod: parts[1]!, port: parts[2] } : { pod: parts[0]!, port: parts[1] };
 }
 
 function verbOf(method: string, t: Target, watch: boolean): string {

@@ -69,6 +69,32 @@ const COLUMNS: Record<string, Column[]> = {
     { name: 'Available', type: 'integer', cell: (o) => num(get(o, 'status.availableReplicas')) },
     age,
   ],
+  'apps/replicasets': [
+    name,
+    { name: 'Desired', type: 'integer', cell: (o) => num(get(o, 'spec.replicas')) },
+    { name: 'Current', type: 'integer', cell: (o) => num(get(o, 'status.replicas')) },
+    { name: 'Ready', type: 'integer', cell: (o) => num(get(o, 'status.readyReplicas')) },
+    age,
+  ],
+  'apps/statefulsets': [name, { name: 'Ready', type: 'string', cell: (o) => `${num(get(o, 'status.readyReplicas'))}/${num(get(o, 'spec.replicas'))}` }, age],
+  'apps/daemonsets': [
+    name,
+    { name: 'Desired', type: 'integer', cell: (o) => num(get(o, 'status.desiredNumberScheduled')) },
+    { name: 'Current', type: 'integer', cell: (o) => num(get(o, 'status.currentNumberScheduled')) },
+    { name: 'Ready', type: 'integer', cell: (o) => num(get(o, 'status.numberReady')) },
+    { name: 'Up-to-date', type: 'integer', cell: (o) => num(get(o, 'status.updatedNumberScheduled')) },
+    { name: 'Available', type: 'integer', cell: (o) => num(get(o, 'status.numberAvailable')) },
+    { name: 'Node Selector', type: 'string', cell: (o) => Object.entries((get(o, 'spec.template.spec.nodeSelector') as Obj | undefined) ?? {}).map(([k, v]) => `${k}=${String(v)}`).join(',') || '<none>' },
+    age,
+  ],
+  '/endpoints': [
+    name,
+    { name: 'Endpoints', type: 'string', cell: (o) => {
+      const eps = ((o.subsets as Obj[] | undefined) ?? []).flatMap((s) => ((s.addresses as Obj[] | undefined) ?? []).flatMap((a) => ((s.ports as Obj[] | undefined) ?? [{}]).map((p) => (p.port ? `${String(a.ip)}:${String(p.port)}` : String(a.ip)))));
+      return eps.length ? eps.slice(0, 3).join(',') + (eps.length > 3 ? ` + ${eps.length - 3} more...` : '') : '<none>';
+    } },
+    age,
+  ],
   '/namespaces': [name, { name: 'Status', type: 'string', cell: (o) => get(o, 'status.phase') ?? 'Active' }, age],
   '/configmaps': [name, { name: 'Data', type: 'integer', cell: (o) => Object.keys((o.data as Obj) ?? {}).length + Object.keys((o.binaryData as Obj) ?? {}).length }, age],
   '/secrets': [name, { name: 'Type', type: 'string', cell: (o) => o.type ?? 'Opaque' }, { name: 'Data', type: 'integer', cell: (o) => Object.keys((o.data as Obj) ?? {}).length }, age],
@@ -76,9 +102,55 @@ const COLUMNS: Record<string, Column[]> = {
   'apiextensions.k8s.io/customresourcedefinitions': [name, { name: 'Created At', type: 'date', cell: (o) => o.metadata.creationTimestamp }],
 };
 
+/**
+ * A small JSONPath for printer columns: `.a.b`, `.list[0]`, `.list[*].x` and filters such as
+ * `.status.conditions[?(@.type=="Ready")].status`. Returns every match.
+ */
+export function jsonPath(obj: unknown, path: string): unknown[] {
+  const tokens = path.replace(/^\{|\}$/g, '').match(/\.[^.[\]]+|\[[^\]]*\]/g) ?? [];
+  let cur: unknown[] = [obj];
+  for (const t of tokens) {
+    const next: unknown[] = [];
+    for (const v of cur) {
+      if (t.startsWith('.')) {
+        if (isObjLike(v) && t.slice(1) in v) next.push(v[t.slice(1)]);
+      } else if (Array.isArray(v)) {
+        const inner = t.slice(1, -1);
+        const f = /^\?\(@\.([\w.]+)\s*==\s*["']?([^"')]*)["']?\)$/.exec(inner);
+        if (inner === '*') next.push(...v);
+        else if (f) next.push(...v.filter((x) => String(jsonPath(x, `.${f[1]}`)[0]) === f[2]));
+        else if (v[Number(inner)] !== undefined) next.push(v[Number(inner)]);
+      }
+    }
+    cur = next;
+  }
+  return cur;
+}
+const isObjLike = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+// Columns of a custom resource: Name, the CRD's additionalPrinterColumns (dates shown as ages), or Age.
+function customColumns(def: ResourceDef): Column[] {
+  if (!def.printerColumns?.length) return [name, age];
+  return [
+    name,
+    ...def.printerColumns.map((pc) => ({
+      name: pc.name,
+      type: pc.type,
+      format: pc.format,
+      priority: pc.priority,
+      cell: (o: KObj) => {
+        const v = jsonPath(o, pc.jsonPath);
+        if (v.length === 0) return null;
+        if (pc.type === 'date') return humanAge(String(v[0]));
+        return v.length === 1 ? (typeof v[0] === 'object' ? JSON.stringify(v[0]) : v[0]) : v.map((x) => (typeof x === 'object' ? JSON.stringify(x) : String(x))).join(',');
+      },
+    })),
+  ];
+}
+
 /** A meta.k8s.io/v1 Table of these objects (rows carry PartialObjectMetadata, as by default). */
 export function toTable(def: ResourceDef, objects: KObj[], resourceVersion: string, withHeaders = true): Obj {
-  const cols = COLUMNS[`${def.group}/${def.resource}`] ?? [name, age];
+  const cols = def.custom ? customColumns(def) : (COLUMNS[`${def.group}/${def.resource}`] ?? [name, age]);
   return {
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',

@@ -1,0 +1,26 @@
+import { startApiServer, startKubelet, type TestCluster } from '../support/kube.ts';
+import { runMesh } from '../support/cli.ts';
+
+// End to end: the built CLI against the test API server, with a stand-in kubelet.
+
+/** Run `fn` against a fresh test API server with the test kubelet; `mesh` runs the built CLI against it. */
+export async function withCluster(fn: (c: TestCluster, mesh: (args: string[], kubeconfig?: string) => ReturnType<typeof runMesh>) => Promise<void>, opts: { ready?: boolean } = {}): Promise<void> {
+  const c = await startApiServer();
+  // With ready: false the controller's pods run but never become Ready (a rollout that times out).
+  const kubelet = startKubelet(c.server, opts.ready === false ? { notReadySelector: 'app.kubernetes.io/name=mesh-controller' } : {});
+  try {
+    await fn(c, (args, kubeconfig = c.kubeconfigPath) => runMesh(['--kubeconfig', kubeconfig, ...args]));
+  } finally {
+    kubelet.stop();
+    await c.stop();
+  }
+}
+
+/** GET a path as the admin; undefined unless 200. */
+export const getJson = async (c: TestCluster, path: string) => {
+  const r = await c.request('GET', path);
+  return r.status === 200 ? r.json : undefined;
+};
+/** Number of write requests the server has seen (reviews excluded). */
+export const writes = (c: TestCluster) => c.server.requests.filter((r) => !['GET', 'LIST', 'WATCH'].includes(r.method) && !(r.resource ?? '').includes('review')).length;
+
