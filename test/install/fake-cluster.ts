@@ -1,4 +1,4 @@
-import type { AccessAttributes, AccessResult, ApplyOptions, Cluster, DeleteOptions, KubeObject, ListOptions, ServerVersion } from '../../src/cluster/types.ts';
+import type { AccessAttributes, AccessResult, ApplyOptions, Cluster, DeleteOptions, KubeObject, ListOptions, ProxyResponse, ServerVersion } from '../../src/cluster/types.ts';
 import { MeshError } from '../../src/ui/errors.ts';
 
 /**
@@ -82,6 +82,17 @@ export class FakeCluster implements Cluster {
   }
 
   /** Put an object in as another manager (as if kubectl had created it). */
+  // Verbs other branches added to Cluster; install never calls them (merge fix in branch check).
+  async create(): Promise<KubeObject> {
+    throw new Error('not used');
+  }
+  async proxyGet(): Promise<ProxyResponse> {
+    throw new Error('not used');
+  }
+  async podLogs(): Promise<string> {
+    throw new Error('not used');
+  }
+
   seed(obj: KubeObject, manager: string): void {
     const k = FakeCluster.key(obj.apiVersion, obj.kind, obj.metadata.name, obj.metadata.namespace);
     this.objects.set(k, { ...obj, metadata: { ...obj.metadata, resourceVersion: String(++this.rv) } });
