@@ -318,3 +318,35 @@ test('the DNS lookup pod is labelled as ours, opted out of injection, unprivileg
   assert.match(pod.spec.containers[0].command[2], /nslookup "\$h"/);
   assert.match(pod.spec.containers[0].command[2], /web\.shop\.svc\.cluster\.local/);
 });
+
+test('DNS lookup: the pod runs, its nslookup log is compared with each ClusterIP (resolves: pass; NXDOMAIN: warning)', async () => {
+  for (const resolves of [true, false]) {
+    let server: TestCluster | undefined;
+    const { report } = await check({
+      setup: (c) => void (server = c),
+      wrap: (c) => {
+        const w = Object.create(c) as Cluster;
+        // Stand in for the kubelet: the lookup pod "runs" at once and logs what nslookup would print.
+        w.create = async (o) => {
+          const made = await c.create(o);
+          const svc = await c.get('v1', 'Service', 'web', 'shop');
+          const ip = String((svc?.spec as Obj).clusterIP);
+          const host = 'web.shop.svc.cluster.local';
+          const log = resolves ? `== ${host}\nServer: 10.96.0.10\nAddress: 10.96.0.10:53\n\nName: ${host}\nAddress: ${ip}\n` : `== ${host}\nServer: 10.96.0.10\nAddress: 10.96.0.10:53\n\n** server can't find ${host}: NXDOMAIN\n`;
+          server!.server.setPodLogs('mesh-system', o.metadata.name, 'lookup', log);
+          server!.server.seed([{ ...o, status: { phase: 'Succeeded' } }]);
+          return made;
+        };
+        return w;
+      },
+    });
+    const dns = report.checks.find((c) => c.id === 'dns.service-resolution')!;
+    if (resolves) {
+      assert.equal(dns.status, 'pass', JSON.stringify(dns));
+      assert.match(dns.message, /1 Service\(s\) resolve to their ClusterIP/);
+    } else {
+      assert.equal(dns.status, 'warn', JSON.stringify(dns));
+      assert.match(dns.details!.join('\n'), /web\.shop\.svc\.cluster\.local did not resolve \(ClusterIP \S+\)/);
+    }
+  }
+});
