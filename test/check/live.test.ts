@@ -1,122 +1,12 @@
-import { test, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
-import { connect } from '../../src/cluster/index.ts';
 import type { Cluster } from '../../src/cluster/types.ts';
-import { runCheck, type CheckDeps } from '../../src/diagnostics/checks/run.ts';
-import { validateCheckOptions, type RawCheckOptions } from '../../src/diagnostics/checks/options.ts';
-import type { CheckReport } from '../../src/diagnostics/render/index.ts';
-import { generateRoot } from '../../src/pki/index.ts';
-import { makeUi } from '../../src/ui/context.ts';
+import { connect } from '../../src/cluster/index.ts';
 import { VERSION } from '../../src/version.ts';
 import { startApiServer, type TestCluster } from '../support/kube.ts';
+import { check, failing, healthy, ready, status, useRoots, type Obj } from './live-support.ts';
 
-type Obj = Record<string, any>;
-
-let ROOT_PEM = '';
-let OTHER_PEM = '';
-let ROOT_NOT_AFTER = new Date();
-
-before(async () => {
-  ROOT_PEM = (await generateRoot({ trustDomain: 'cluster.local', ttl: '8760h' })).certPem;
-  OTHER_PEM = (await generateRoot({ trustDomain: 'other.local' })).certPem;
-  ROOT_NOT_AFTER = new Date(new (await import('node:crypto')).X509Certificate(ROOT_PEM).validTo);
-});
-
-const b64 = (s: string): string => Buffer.from(s).toString('base64');
-const ready = { phase: 'Running', podIP: '10.0.0.9', conditions: [{ type: 'Ready', status: 'True' }] };
-const labels = (name: string): Obj => ({ 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': 'mesh', 'app.kubernetes.io/version': VERSION });
-
-/** An installed, healthy mesh with one injected app. */
-function healthy(): Obj[] {
-  return [
-    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'mesh-system' } },
-    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { 'mesh.dev/inject': 'enabled' } } },
-    {
-      apiVersion: 'apiextensions.k8s.io/v1',
-      kind: 'CustomResourceDefinition',
-      metadata: { name: 'authorizationpolicies.mesh.dev', labels: { 'app.kubernetes.io/version': VERSION } },
-      spec: { group: 'mesh.dev', scope: 'Namespaced', names: { kind: 'AuthorizationPolicy', plural: 'authorizationpolicies', singular: 'authorizationpolicy', listKind: 'AuthorizationPolicyList' }, versions: [{ name: 'v1alpha1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }] },
-    },
-    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'mesh-controller', namespace: 'mesh-system', labels: labels('mesh-controller') }, spec: { selector: { matchLabels: { 'app.kubernetes.io/name': 'mesh-controller' } }, template: { metadata: { labels: { 'app.kubernetes.io/name': 'mesh-controller' } }, spec: { containers: [{ name: 'controller', image: 'mesh' }] } } } },
-    { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'mesh-controller-1', namespace: 'mesh-system', labels: labels('mesh-controller') }, spec: { containers: [{ name: 'controller', image: 'mesh' }] }, status: ready },
-    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'mesh-controller', namespace: 'mesh-system' }, spec: { selector: { 'app.kubernetes.io/name': 'mesh-controller' }, ports: [{ name: 'https-webhook', port: 443 }, { name: 'grpc-xds', port: 15010 }] } },
-    { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'mesh-controller-abc', namespace: 'mesh-system', labels: { 'kubernetes.io/service-name': 'mesh-controller' } }, addressType: 'IPv4', endpoints: [{ addresses: ['10.0.0.9'], conditions: { ready: true } }], ports: [{ name: 'https-webhook', port: 15017 }] },
-    {
-      apiVersion: 'admissionregistration.k8s.io/v1',
-      kind: 'MutatingWebhookConfiguration',
-      metadata: { name: 'mesh-sidecar-injector' },
-      webhooks: [{ name: 'sidecar-injector.mesh.dev', admissionReviewVersions: ['v1'], sideEffects: 'None', clientConfig: { service: { name: 'mesh-controller', namespace: 'mesh-system', path: '/inject', port: 443 }, caBundle: b64(ROOT_PEM) }, rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] }], namespaceSelector: { matchLabels: { 'mesh.dev/inject': 'enabled' } } }],
-    },
-    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'mesh-root-ca', namespace: 'mesh-system' }, type: 'Opaque', data: { 'tls.crt': b64(ROOT_PEM), 'ca.crt': b64(ROOT_PEM) } },
-    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'mesh-trust-bundle', namespace: 'mesh-system' }, data: { 'ca.crt': ROOT_PEM } },
-    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'kube-dns', namespace: 'kube-system' }, spec: { ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] } },
-    { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'kube-dns-abc', namespace: 'kube-system', labels: { 'kubernetes.io/service-name': 'kube-dns' } }, addressType: 'IPv4', endpoints: [{ addresses: ['10.0.0.2'], conditions: { ready: true } }], ports: [{ name: 'dns', port: 53 }] },
-    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'shop' }, spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 80 }] } },
-    { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-1', namespace: 'shop', labels: { app: 'web', 'mesh.dev/proxy-version': VERSION } }, spec: { containers: [{ name: 'web', image: 'web' }, { name: 'mesh-proxy', image: 'envoy' }] }, status: ready },
-  ];
-}
-
-const CDS = 'type.googleapis.com/envoy.config.cluster.v3.Cluster';
-const LDS = 'type.googleapis.com/envoy.config.listener.v3.Listener';
-const RDS = 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration';
-/** /debug/syncz as src/controller/controlplane.ts serves it (plus a certificate expiry). */
-const proxy = (types: Obj, extra: Obj = {}): Obj => ({ id: 'sidecar~10.0.0.9~web-1.shop', kind: 'sidecar', namespace: 'shop', pod: 'web-1', connected: true, streams: [{ streamId: 1, connectedAt: '2026-01-01T00:00:00Z', types }], ...extra });
-const SYNCED = (): Obj => ({
-  generation: 3,
-  ready: true,
-  proxies: [proxy({ [CDS]: { sentVersion: '3', ackedVersion: '3', lastNack: { version: '2', nonce: 'n', message: 'old, fixed since', at: '' } }, [LDS]: { sentVersion: '3', ackedVersion: '3' } }, { certificate: { notAfter: new Date(Date.now() + 86_400_000).toISOString() } })],
-});
-
-interface Scenario {
-  seed?: Obj[];
-  /** Change the healthy objects before seeding. */
-  edit?: (objs: Obj[]) => Obj[];
-  syncz?: Obj | null;
-  setup?: (c: TestCluster) => void | Promise<void>;
-  flags?: Partial<RawCheckOptions>;
-  live?: CheckDeps['live'];
-  wrap?: (c: Cluster) => Cluster;
-}
-
-async function check(s: Scenario = {}): Promise<{ report: CheckReport; code: number; stderr: string; cluster: TestCluster }> {
-  const seed = s.seed ?? (s.edit ? s.edit(healthy()) : healthy());
-  const cluster = await startApiServer({ seed });
-  try {
-    const syncz = s.syncz === undefined ? SYNCED() : s.syncz;
-    if (syncz) cluster.server.setPodProxy('mesh-system', '*', (req) => (req.path === '/debug/syncz' ? { body: JSON.stringify(syncz), contentType: 'application/json' } : { status: 404, body: 'not found' }));
-    await s.setup?.(cluster);
-    const out = new PassThrough();
-    const err = new PassThrough();
-    let stdout = '';
-    let stderr = '';
-    out.on('data', (d) => (stdout += d));
-    err.on('data', (d) => (stderr += d));
-    const ui = makeUi({ color: false, verbose: false, yes: true }, { out, err, stdinTTY: false });
-    const opts = validateCheckOptions({ output: 'json', timeout: '5s', ...s.flags });
-    const code = await runCheck(opts, ui, {
-      connect: async () => {
-        const c = await connect({ kubeconfig: cluster.kubeconfigPath, timeoutMs: 5000 });
-        return s.wrap ? s.wrap(c) : c;
-      },
-      live: { dnsPodTimeoutMs: 300, pollMs: 50, ...s.live },
-      sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 20))),
-    });
-    return { report: JSON.parse(stdout) as CheckReport, code, stderr, cluster };
-  } finally {
-    await cluster.stop();
-  }
-}
-
-function status(r: CheckReport, id: string): string {
-  const c = r.checks.find((x) => x.id === id);
-  assert.ok(c, `no result for ${id}`);
-  return c.status;
-}
-
-function failing(r: CheckReport): string[] {
-  return r.checks.filter((c) => c.status === 'fail' || c.status === 'warn').map((c) => c.id);
-}
+useRoots();
 
 test('a healthy mesh passes every post-install check; the DNS lookup pod is created, and skipped when it cannot run', async () => {
   const { report, code, cluster } = await check();
@@ -131,45 +21,6 @@ test('a healthy mesh passes every post-install check; the DNS lookup pod is crea
   const deleted = cluster.server.requests.filter((r) => r.method === 'DELETE' && r.path.startsWith('/api/v1/namespaces/mesh-system/pods/mesh-check-dns-'));
   assert.equal(deleted.length, 1, 'and deleted again');
   assert.ok(status(report, 'identity.root-ca') === 'pass' && status(report, 'data-plane.proxies-synced') === 'pass');
-});
-
-// Each broken cluster makes exactly the named check fail (or warn, for warning checks).
-const BROKEN: [string, Scenario, string[]][] = [
-  ['control plane pod not ready', { edit: (o) => o.map((x) => (x.metadata.name === 'mesh-controller-1' ? { ...x, status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'False' }] } } : x)), syncz: null }, ['control-plane.pods-ready']],
-  ['control plane on another version', { edit: (o) => o.map((x) => (x.metadata.name === 'mesh-controller' && x.kind === 'Deployment' ? { ...x, metadata: { ...x.metadata, labels: { ...x.metadata.labels, 'app.kubernetes.io/version': '0.0.1' } } } : x)) }, ['control-plane.version', 'data-plane.version']],
-  ['CRD missing', { edit: (o) => o.filter((x) => x.kind !== 'CustomResourceDefinition') }, ['control-plane.crds-established']],
-  ['webhook Service without endpoints', { edit: (o) => o.map((x) => (x.metadata.name === 'mesh-controller-abc' ? { ...x, endpoints: [{ addresses: ['10.0.0.9'], conditions: { ready: false } }] } : x)) }, ['webhook.endpoints']],
-  ['webhook caBundle from another CA', { edit: (o) => o.map((x) => (x.kind === 'MutatingWebhookConfiguration' ? { ...x, webhooks: [{ ...x.webhooks[0], clientConfig: { ...x.webhooks[0].clientConfig, caBundle: b64(OTHER_PEM) } }] } : x)) }, ['webhook.ca-bundle']],
-  ['trust bundle without the root', { edit: (o) => o.map((x) => (x.metadata.name === 'mesh-trust-bundle' ? { ...x, data: { 'ca.crt': OTHER_PEM } } : x)) }, ['identity.trust-bundle']],
-  ['proxy certificate expired', { syncz: { generation: 3, ready: true, proxies: [{ ...SYNCED().proxies[0], certificate: { notAfter: '2020-01-01T00:00:00Z' } }] } }, ['identity.proxy-certificates']],
-  ['proxy stale and NACKing', { syncz: { generation: 4, ready: true, proxies: [proxy({ [CDS]: { sentVersion: '4', ackedVersion: '3' }, [RDS]: { sentVersion: '2', ackedVersion: '1', lastNack: { version: '2', nonce: 'n', message: 'route: unknown cluster', at: '' } } })] } }, ['data-plane.proxies-synced']],
-  ['proxy disconnected', { syncz: { generation: 4, ready: true, proxies: [{ ...proxy({}), connected: false, streams: [] }] } }, ['data-plane.proxies-synced']],
-  ['proxy not connected', { syncz: { generation: 4, ready: true, proxies: [] } }, ['data-plane.proxies-synced']],
-  ['proxy on an old version', { edit: (o) => o.map((x) => (x.metadata.name === 'web-1' ? { ...x, metadata: { ...x.metadata, labels: { ...x.metadata.labels, 'mesh.dev/proxy-version': '0.0.9' } } } : x)) }, ['data-plane.version']],
-  ['pod in an injected namespace without the sidecar', { edit: (o) => [...o, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'old-1', namespace: 'shop', labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'web' }] }, status: ready }] }, ['data-plane.injection']],
-  ['cluster DNS without endpoints', { edit: (o) => o.filter((x) => x.metadata.name !== 'kube-dns-abc') }, ['dns.cluster-dns']],
-  ['injected namespace enforcing restricted Pod Security', { edit: (o) => o.map((x) => (x.metadata.name === 'shop' && x.kind === 'Namespace' ? { ...x, metadata: { ...x.metadata, labels: { ...x.metadata.labels, 'pod-security.kubernetes.io/enforce': 'restricted' } } } : x)) }, ['pod-security.net-admin']],
-  ['invalid annotation on a Service (policy error)', { edit: (o) => o.map((x) => (x.metadata.name === 'web' && x.kind === 'Service' ? { ...x, metadata: { ...x.metadata, annotations: { 'mesh.dev/mtls': 'sometimes' } } } : x)) }, ['policy.analysis']],
-  ['mesh namespace missing', { seed: [] }, ['control-plane.namespace', 'control-plane.pods-ready', 'control-plane.version', 'control-plane.crds-established', 'webhook.endpoints', 'webhook.ca-bundle', 'identity.root-ca', 'dns.cluster-dns']],
-];
-
-for (const [name, scenario, want] of BROKEN) {
-  test(`broken cluster: ${name} -> ${want.join(', ')}`, async () => {
-    const { report, code } = await check(scenario);
-    assert.deepEqual(failing(report).sort(), [...want].sort(), JSON.stringify(report.checks.filter((c) => c.status !== 'pass' && c.status !== 'skip'), null, 2));
-    const errors = report.checks.filter((c) => c.status === 'fail');
-    assert.equal(code, errors.length ? 1 : 0);
-    for (const c of report.checks.filter((x) => want.includes(x.id))) assert.ok(c.hint, `${c.id} says what to do`);
-  });
-}
-
-test('root CA: warning within 30 days, failure within 7 days and when expired', async () => {
-  const at = (daysLeft: number): Date => new Date(ROOT_NOT_AFTER.getTime() - daysLeft * 86_400_000);
-  const cases: [number, string][] = [[60, 'pass'], [20, 'warn'], [3, 'fail'], [-1, 'fail']];
-  for (const [days, want] of cases) {
-    const { report } = await check({ live: { now: at(days) } });
-    assert.equal(status(report, 'identity.root-ca'), want, `${days} days left`);
-  }
 });
 
 test('syncz unreachable: the sync checks skip, saying why, and the rest still report', async () => {
