@@ -57,7 +57,7 @@ test('table: grouped by category with ✔ ‼ ✖ symbols, hints and docs links;
   assert.match(out, /control-plane\n-{13}\n✖ control-plane\.pods-ready ok: control-plane\.pods-ready says fail\n {4}mesh-controller-1 is not ready\n {4}hint: describe the pod\n {4}see docs\/checks\.md#control-plane-pods-ready/);
   assert.match(out, /‼ control-plane\.version ok/);
   assert.match(out, /○ dns\.service-resolution ok/);
-  assert.match(out, /✖ MSH0003 HTTPRoute shop\/web \(k8s\/route\.yaml:7\)/);
+  assert.match(out, /✖ MSH0003 HTTPRoute shop\/web \(k8s\/route\.yaml:7\): problem <MSH0003> & "quotes"\n {4}hint: fix the backendRef or create the Service/);
   assert.match(out, /Status check results are ✖/);
   assert.ok(!out.includes("\u001b["), "no ANSI codes");
   const coloured = renderTable(buildReport('post', sample(), { failOn: 'error', outputThreshold: 'info' }), makeColor(true));
@@ -100,6 +100,7 @@ test('sarif: 2.1.0 shape, every code a rule, results with ruleId, level and loca
   const rules = run.tool.driver.rules as { id: string; helpUri: string }[];
   assert.ok(rules.some((r) => r.id === 'MSH0013'));
   assert.ok(rules.every((r) => /#[a-z0-9-]+$/.test(r.helpUri)));
+  assert.ok(rules.filter((r) => r.id.startsWith('MSH')).every((r) => (r as { help?: { text: string } }).help?.text), 'every code carries its hint');
   const byRule = Object.fromEntries((run.results as any[]).map((r) => [r.ruleId, r]));
   const r3 = byRule.MSH0003;
   assert.equal(r3.level, 'error');

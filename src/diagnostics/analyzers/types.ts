@@ -34,6 +34,8 @@ export interface FindingCode {
   severity: FindingSeverity;
   /** Short title, e.g. "HTTPRoute parent Service not found". */
   title: string;
+  /** What to do about it, one line. */
+  hint: string;
 }
 
 /** An object to analyze, with its file and line when it came from -f. */

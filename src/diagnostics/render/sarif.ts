@@ -13,6 +13,7 @@ interface SarifRule {
   name: string;
   shortDescription: { text: string };
   helpUri: string;
+  help?: { text: string };
   defaultConfiguration: { level: Level };
 }
 
@@ -37,6 +38,7 @@ export function renderSarif(report: CheckReport, docsBase = 'https://github.com/
     name: ruleName(c.title),
     shortDescription: { text: c.title },
     helpUri: `${docsBase}#${c.code.toLowerCase()}`,
+    help: { text: c.hint },
     defaultConfiguration: { level: level(c.severity) },
   }));
   const results: unknown[] = [];

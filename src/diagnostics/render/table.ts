@@ -1,4 +1,5 @@
 import type { ChalkInstance } from '../../ui/color.js';
+import { ALL_CODES } from '../analyzers/codes.js';
 import type { Finding } from '../analyzers/types.js';
 import type { CheckResult, CheckStatus } from '../checks/types.js';
 import type { CheckReport } from './report.js';
@@ -50,6 +51,8 @@ export function renderTable(report: CheckReport, c: ChalkInstance): string {
     for (const f of report.findings) {
       const st = findingStatus(f);
       out.push(`${paint(c, st, f.severity === 'info' ? 'ℹ' : SYMBOLS[st])} ${c.bold(f.code)} ${findingLocation(f)}: ${f.message}`);
+      const hint = ALL_CODES.find((x) => x.code === f.code)?.hint;
+      if (hint) out.push(c.dim(`    hint: ${hint}`));
       out.push(c.dim(`    see docs/checks.md#${f.code.toLowerCase()}`));
     }
     out.push('');
