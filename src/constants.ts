@@ -103,3 +103,41 @@ export const HTTPROUTE_CRD = 'httproutes.gateway.networking.k8s.io';
 export const ANNOTATION_CANARY = `${MESH_DOMAIN}/canary`;
 /** HTTPRoute annotation (JSON): rollout state (phase, step, weights, gate readings) read by `mesh route status`. */
 export const ANNOTATION_ROLLOUT = `${MESH_DOMAIN}/rollout`;
+
+/** Pod template annotation install sets on the controller: hash of mesh-config, so a change rolls the pods. */
+export const ANNOTATION_CONFIG_HASH = `${MESH_DOMAIN}/config-hash`;
+
+/**
+ * Annotation listing finding codes `mesh check` ignores on the object carrying it (and, on a
+ * workload, its pod template): `mesh.dev/check-suppress: "MSH0004,MSH0007"`.
+ */
+export const ANNOTATION_CHECK_SUPPRESS = `${MESH_DOMAIN}/check-suppress`;
+
+/**
+ * Every mesh.dev annotation key the mesh understands, the one list `mesh check` (MSH0012/MSH0013)
+ * and docs use. Keep in step with docs/annotations.md when adding a key (a test checks both).
+ */
+export const KNOWN_MESH_ANNOTATIONS: readonly string[] = [
+  ANNOTATION_INJECT,
+  ANNOTATION_STATUS,
+  ANNOTATION_MTLS,
+  ANNOTATION_REACHABLE,
+  ANNOTATION_RETRY,
+  ANNOTATION_FAULT,
+  ANNOTATION_OUTLIER,
+  ANNOTATION_CIRCUIT_BREAKER,
+  ANNOTATION_PROXY_CPU,
+  ANNOTATION_PROXY_MEMORY,
+  ANNOTATION_PROXY_CPU_LIMIT,
+  ANNOTATION_PROXY_MEMORY_LIMIT,
+  ANNOTATION_EXCLUDE_INBOUND_PORTS,
+  ANNOTATION_EXCLUDE_OUTBOUND_PORTS,
+  ANNOTATION_EXCLUDE_OUTBOUND_IP_RANGES,
+  ANNOTATION_INCLUDE_OUTBOUND_IP_RANGES,
+  ANNOTATION_HOLD_APPLICATION,
+  ANNOTATION_REWRITE_PROBES,
+  ANNOTATION_CANARY,
+  ANNOTATION_ROLLOUT,
+  ANNOTATION_CONFIG_HASH,
+  ANNOTATION_CHECK_SUPPRESS,
+];

@@ -269,6 +269,14 @@ class LiveCluster implements Cluster {
       req.end();
     });
   }
+  podLogs(namespace: string, name: string, container?: string): Promise<string> {
+    const api = this.kc.makeApiClient(k8s.CoreV1Api);
+    return this.call(`logs ${namespace}/${name}`, async () => {
+      const body: unknown = await api.readNamespacedPodLog({ name, namespace, container });
+      return typeof body === 'string' ? body : JSON.stringify(body);
+    });
+  }
+
   canI(attrs: AccessAttributes): Promise<AccessResult> {
     const review = {
       apiVersion: 'authorization.k8s.io/v1',

@@ -80,6 +80,8 @@ export interface Cluster {
   delete(apiVersion: string, kind: string, name: string, namespace?: string, opts?: DeleteOptions): Promise<boolean>;
   /** SelfSubjectAccessReview: may the current user do `verb` on the resource? */
   canI(attrs: AccessAttributes): Promise<AccessResult>;
+  /** The log of a pod's container (the first container when not named). */
+  podLogs(namespace: string, name: string, container?: string): Promise<string>;
 }
 
 /** A pod port reached through the API server's proxy. */

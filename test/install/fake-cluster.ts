@@ -1,4 +1,4 @@
-import type { AccessAttributes, AccessResult, ApplyOptions, Cluster, DeleteOptions, KubeObject, ListOptions, ServerVersion } from '../../src/cluster/types.ts';
+import type { AccessAttributes, AccessResult, ApplyOptions, Cluster, DeleteOptions, KubeObject, ListOptions, ProxyResponse, ServerVersion } from '../../src/cluster/types.ts';
 import { MeshError } from '../../src/ui/errors.ts';
 
 /**
@@ -105,6 +105,14 @@ export class FakeCluster implements Cluster {
   }
 
   /** Put an object in as another manager (as if kubectl had created it). */
+  // Verbs other branches added to Cluster; install never calls them.
+  async proxyGet(): Promise<ProxyResponse> {
+    throw new Error('not used');
+  }
+  async podLogs(): Promise<string> {
+    throw new Error('not used');
+  }
+
   seed(obj: KubeObject, manager: string): void {
     const k = FakeCluster.key(obj.apiVersion, obj.kind, obj.metadata.name, obj.metadata.namespace);
     this.objects.set(k, { ...obj, metadata: { ...obj.metadata, resourceVersion: String(++this.rv) } });

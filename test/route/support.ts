@@ -44,6 +44,9 @@ export class MemoryCluster implements Cluster {
   async canI(): Promise<{ allowed: boolean }> {
     throw new Error('MemoryCluster: canI is not used by route handlers');
   }
+  async podLogs(): Promise<string> {
+    throw new Error('MemoryCluster: podLogs is not used by route handlers');
+  }
   async hasKind(apiVersion: string, kind: string) {
     return this.kinds.has(`${apiVersion}/${kind}`);
   }

@@ -1,0 +1,65 @@
+import type { Command } from 'commander';
+import { globalsOf, makeUi } from '../ui/context.js';
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
+/** `mesh check`: health checks (live, --pre) and policy analysis (live or -f files). */
+export function define(cmd: Command): void {
+  cmd
+    .option('--pre', 'check that the cluster is ready for "mesh install" (no mesh needed)')
+    .option('-f, --filename <path>', 'analyze manifests (file, directory or - for stdin) instead of a cluster; repeatable', collect)
+    .option('-R, --recursive', 'with -f: descend into subdirectories')
+    .option('--suppress <CODE=kind/ns/name>', 'ignore a finding code on matching objects (* wildcards); repeatable', collect)
+    .option('--output-threshold <severity>', 'hide findings below: info|warning|error', 'info')
+    .option('--fail-on <severity>', 'exit 1 on failures of this severity or worse: warning|error', 'error')
+    .option('--wait <duration>', 'retry until healthy or the duration passes (e.g. 5m)')
+    .option('--timeout <duration>', 'time budget of each check (default 20s)')
+    .option('--mesh-namespace <ns>', 'namespace the mesh is installed in (default mesh-system)')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Output (-o): table (default), json, junit, sarif. The exit code is the same for every format:',
+        '  0 healthy, 1 a check failed or a finding reached --fail-on, 2 bad input, 3 no check could reach the cluster.',
+        '',
+        'Examples:',
+        '  mesh check --pre',
+        '  mesh check --wait 5m',
+        '  mesh check -f k8s/ -R -o sarif > mesh.sarif',
+        '  mesh check -f k8s/ --suppress "MSH0011=*/*/*" --output-threshold warning',
+        '',
+        'Every check and finding code is described in docs/checks.md.',
+      ].join('\n'),
+    )
+    .action(async (flags: Record<string, unknown>, command: Command) => {
+      const g = globalsOf(command);
+      const ui = makeUi(g);
+      const { parseOutputFormat } = await import('../ui/format.js');
+      const output = parseOutputFormat(g.output, ['table', 'json', 'junit', 'sarif'] as const, 'table');
+      const { validateCheckOptions } = await import('../diagnostics/checks/options.js');
+      const { runCheck, renderUsageErrorReport } = await import('../diagnostics/checks/run.js');
+      let opts;
+      try {
+        opts = validateCheckOptions({
+          pre: flags.pre === true,
+          filename: flags.filename as string[] | undefined,
+          recursive: flags.recursive === true,
+          suppress: flags.suppress as string[] | undefined,
+          outputThreshold: flags.outputThreshold as string | undefined,
+          failOn: flags.failOn as string | undefined,
+          wait: flags.wait as string | undefined,
+          timeout: flags.timeout as string | undefined,
+          meshNamespace: flags.meshNamespace as string | undefined,
+          output,
+          kubeconfig: g.kubeconfig,
+          context: g.context,
+        });
+      } catch (err) {
+        // Machine formats still get exactly one document; the error itself goes to stderr via cli.ts.
+        const { toMeshError } = await import('../ui/errors.js');
+        renderUsageErrorReport(output, toMeshError(err), ui);
+        throw err;
+      }
+      process.exitCode = await runCheck(opts, ui);
+    });
+}

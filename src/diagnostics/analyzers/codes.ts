@@ -1,0 +1,24 @@
+import type { FindingCode } from './types.js';
+
+/**
+ * Every finding code, once. docs/checks.md has a section per code (anchor: the code in lower case);
+ * a test keeps the two in step. Codes are never reused or renumbered.
+ */
+export const CODES = {
+  routeParentMissing: { code: 'MSH0001', severity: 'error', title: 'HTTPRoute parent Service not found', hint: "fix the parentRef's name or namespace, or create the Service" },
+  routeParentPort: { code: 'MSH0002', severity: 'error', title: 'HTTPRoute parent port not on the Service', hint: "use one of the Service's ports, or drop port to attach to all of them" },
+  routeBackendMissing: { code: 'MSH0003', severity: 'error', title: 'HTTPRoute backend Service not found', hint: "fix the backendRef or create the Service (e.g. the canary's)" },
+  routeBackendPort: { code: 'MSH0004', severity: 'error', title: 'HTTPRoute backend port missing or not on the Service', hint: "set port to one of the backend Service's ports" },
+  routeZeroWeights: { code: 'MSH0005', severity: 'error', title: 'HTTPRoute rule weights sum to zero', hint: "give at least one backend a weight above 0" },
+  routeConflict: { code: 'MSH0006', severity: 'warning', title: 'Two HTTPRoutes claim the same parent and match', hint: "merge the two routes, or make their matches differ" },
+  authzNoWorkload: { code: 'MSH0007', severity: 'warning', title: 'AuthorizationPolicy selects no workload', hint: "fix spec.selector.matchLabels to match the pods' labels" },
+  authzUnknownAccount: { code: 'MSH0008', severity: 'warning', title: 'AuthorizationPolicy names an unknown service account', hint: "fix the principal (TRUST_DOMAIN/ns/NS/sa/SA) or create the ServiceAccount" },
+  strictUninjectedCaller: { code: 'MSH0009', severity: 'error', title: 'STRICT mTLS service called by a workload without a sidecar', hint: "inject the caller (label its namespace mesh.dev/inject=enabled), or make the target PERMISSIVE" },
+  portNoProtocol: { code: 'MSH0010', severity: 'warning', title: 'Service port declares no protocol', hint: "name the port with a protocol prefix (http-web, grpc-api, tcp-db) or set appProtocol" },
+  workloadNoService: { code: 'MSH0011', severity: 'info', title: 'Workload selected by no Service', hint: "add a Service selecting it if it serves traffic; hide with --output-threshold warning" },
+  annotationUnknown: { code: 'MSH0012', severity: 'warning', title: 'Unknown mesh.dev annotation', hint: "fix the key (see docs/annotations.md) or remove it" },
+  annotationInvalid: { code: 'MSH0013', severity: 'error', title: 'Invalid mesh.dev annotation value', hint: "fix the value (see docs/annotations.md)" },
+} as const satisfies Record<string, FindingCode>;
+
+/** All codes in order. */
+export const ALL_CODES: readonly FindingCode[] = Object.values(CODES).sort((a, b) => a.code.localeCompare(b.code));

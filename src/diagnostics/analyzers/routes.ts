@@ -1,0 +1,147 @@
+import { CODES } from './codes.js';
+import { arr, describeRef, isObj, refOf, str, where, type AnalysisIndex } from './lookup.js';
+import type { Analyzer, Finding, SourcedObject } from './types.js';
+
+type Obj = Record<string, unknown>;
+
+function isServiceRef(r: Obj): boolean {
+  const kind = str(r.kind) ?? 'Service';
+  const group = str(r.group) ?? '';
+  return kind === 'Service' && (group === '' || group === 'core');
+}
+
+function servicePorts(svc: SourcedObject | undefined): number[] {
+  const spec = isObj(svc?.object.spec) ? svc.object.spec : {};
+  return arr(spec.ports).map((p) => p.port).filter((p): p is number => typeof p === 'number');
+}
+
+function httpRoutes(index: AnalysisIndex): SourcedObject[] {
+  return (index.kinds.get('HTTPRoute') ?? []).filter((s) => s.object.apiVersion.startsWith('gateway.networking.k8s.io/'));
+}
+
+function finding(code: { code: string; severity: Finding['severity'] }, src: SourcedObject, message: string): Finding {
+  return { code: code.code, severity: code.severity, message, resource: refOf(src.object), ...where(src) };
+}
+
+/**
+ * HTTPRoute references (GAMMA: parentRef kind Service): parents and backends must name an existing
+ * Service and one of its ports (MSH0001-0004); a rule's weights must not sum to zero (MSH0005).
+ */
+export const routeReferences: Analyzer<AnalysisIndex> = {
+  name: 'route references',
+  codes: [CODES.routeParentMissing, CODES.routeParentPort, CODES.routeBackendMissing, CODES.routeBackendPort, CODES.routeZeroWeights],
+  analyze(index) {
+    const out: Finding[] = [];
+    for (const r of httpRoutes(index)) {
+      const ns = r.object.metadata.namespace ?? 'default';
+      const spec = isObj(r.object.spec) ? r.object.spec : {};
+      for (const p of arr(spec.parentRefs)) {
+        if (!isServiceRef({ ...p, kind: p.kind ?? 'Gateway' })) continue; // Gateways are not ours to check
+        const pns = str(p.namespace) ?? ns;
+        const name = str(p.name) ?? '';
+        const svc = index.services.get(`${pns}/${name}`);
+        if (!svc) {
+          out.push(finding(CODES.routeParentMissing, r, `parentRef Service ${pns}/${name} does not exist, so the route attaches to nothing`));
+          continue;
+        }
+        const port = typeof p.port === 'number' ? p.port : undefined;
+        const ports = servicePorts(svc);
+        if (port !== undefined && !ports.includes(port)) {
+          out.push(finding(CODES.routeParentPort, r, `parentRef Service ${pns}/${name} has no port ${port} (ports: ${ports.join(', ') || 'none'})`));
+        }
+      }
+      arr(spec.rules).forEach((rule, i) => {
+        const refs = arr(rule.backendRefs);
+        let total = 0;
+        for (const b of refs) {
+          const weight = typeof b.weight === 'number' ? b.weight : 1;
+          total += weight;
+          if (!isServiceRef(b)) continue;
+          const bns = str(b.namespace) ?? ns;
+          const name = str(b.name) ?? '';
+          const svc = index.services.get(`${bns}/${name}`);
+          if (!svc) {
+            out.push(finding(CODES.routeBackendMissing, r, `rule ${i + 1}: backendRef Service ${bns}/${name} does not exist; its share of traffic fails with 500`));
+            continue;
+          }
+          const ports = servicePorts(svc);
+          if (typeof b.port !== 'number') {
+            out.push(finding(CODES.routeBackendPort, r, `rule ${i + 1}: backendRef Service ${bns}/${name} has no port (required for Service backends; ports: ${ports.join(', ') || 'none'})`));
+          } else if (!ports.includes(b.port)) {
+            out.push(finding(CODES.routeBackendPort, r, `rule ${i + 1}: backendRef Service ${bns}/${name} has no port ${b.port} (ports: ${ports.join(', ') || 'none'})`));
+          }
+        }
+        if (refs.length > 0 && total === 0) {
+          out.push(finding(CODES.routeZeroWeights, r, `rule ${i + 1}: backend weights sum to zero, so every request it matches gets a 500`));
+        }
+      });
+    }
+    return out;
+  },
+};
+
+/** A match normalised so equal matches compare equal (a rule without matches matches PathPrefix /). */
+function matchKeys(rule: Obj): string[] {
+  const ms = arr(rule.matches);
+  const norm = (m: Obj): string => {
+    const path = isObj(m.path) ? { type: str(m.path.type) ?? 'PathPrefix', value: str(m.path.value) ?? '/' } : { type: 'PathPrefix', value: '/' };
+    const headers = arr(m.headers).map((h) => `${(str(h.name) ?? '').toLowerCase()}:${str(h.type) ?? 'Exact'}:${String(h.value)}`).sort();
+    const query = arr(m.queryParams).map((q) => `${str(q.name) ?? ''}:${str(q.type) ?? 'Exact'}:${String(q.value)}`).sort();
+    return JSON.stringify([path.type, path.value, str(m.method) ?? '', headers, query]);
+  };
+  return ms.length ? ms.map(norm) : [norm({})];
+}
+
+/**
+ * Two HTTPRoutes attached to the same Service port with an identical match (MSH0006): Gateway API
+ * gives the older route precedence, so the newer one's rule silently never applies.
+ * Reported on every route but the one that wins (oldest creationTimestamp, then namespace/name).
+ */
+export const routeConflicts: Analyzer<AnalysisIndex> = {
+  name: 'route conflicts',
+  codes: [CODES.routeConflict],
+  analyze(index) {
+    const claims = new Map<string, SourcedObject[]>();
+    for (const r of httpRoutes(index)) {
+      const ns = r.object.metadata.namespace ?? 'default';
+      const spec = isObj(r.object.spec) ? r.object.spec : {};
+      const keys = new Set(arr(spec.rules).flatMap(matchKeys));
+      for (const p of arr(spec.parentRefs)) {
+        if (!isServiceRef({ ...p, kind: p.kind ?? 'Gateway' })) continue;
+        const parent = `${str(p.namespace) ?? ns}/${str(p.name) ?? ''}:${typeof p.port === 'number' ? p.port : '*'}`;
+        for (const k of keys) {
+          const id = `${parent}|${k}`;
+          const list = claims.get(id) ?? [];
+          if (!list.includes(r)) list.push(r);
+          claims.set(id, list);
+        }
+      }
+    }
+    const out: Finding[] = [];
+    const seen = new Set<string>();
+    for (const [id, list] of claims) {
+      if (list.length < 2) continue;
+      const sorted = [...list].sort(precedence);
+      const winner = sorted[0]!;
+      const [parent, match] = id.split('|') as [string, string];
+      const m = JSON.parse(match) as [string, string, string, string[], string[]];
+      const matchText = `${m[0]} ${m[1]}${m[2] ? ` ${m[2]}` : ''}${m[3].length ? ` headers ${m[3].join(',')}` : ''}`;
+      for (const loser of sorted.slice(1)) {
+        const key = `${describeRef(refOf(loser.object))}|${parent}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        out.push(finding(CODES.routeConflict, loser, `claims parent ${parent.replace(/:\*$/, '')} with match "${matchText}" already claimed by ${describeRef(refOf(winner.object))}, which takes precedence`));
+      }
+    }
+    return out;
+  },
+};
+
+function precedence(a: SourcedObject, b: SourcedObject): number {
+  const ta = a.object.metadata.creationTimestamp ?? '';
+  const tb = b.object.metadata.creationTimestamp ?? '';
+  if (ta !== tb) return ta === '' ? 1 : tb === '' ? -1 : ta < tb ? -1 : 1;
+  const ka = `${a.object.metadata.namespace}/${a.object.metadata.name}`;
+  const kb = `${b.object.metadata.namespace}/${b.object.metadata.name}`;
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
