@@ -8,7 +8,7 @@ import { ExitCode, MeshError } from '../ui/errors.js';
  */
 
 /** Oldest Kubernetes minor version the manifests target (policy/v1 PDB, admission v1, SSA GA). */
-export const MIN_KUBE_MINOR = 26;
+export const MIN_KUBE_MINOR = 27;
 
 /** Every (verb, resource) install needs; server-side apply needs create and patch. */
 export function requiredAccess(namespace: string): AccessAttributes[] {

@@ -18,14 +18,14 @@ import {
   WEBHOOK_NAME,
 } from '../../constants.js';
 import { analyze, type SourcedObject } from '../analyzers/index.js';
-import { describeAccess, requiredAccess } from '../preinstall.js';
+import { describeAccess, MIN_KUBE_MINOR, requiredAccess } from '../preinstall.js';
+
+export { MIN_KUBE_MINOR };
 import type { LiveContext } from './context.js';
 import { conditionStatus, containerNames, few, namespaceLabels, nsName, podReady, readyAddresses, secretValue, selectorMatches } from './k8s.js';
 import { readSyncz, SynczUnavailable } from './syncz.js';
 import type { Check, CheckOutcome } from './types.js';
 
-/** Oldest Kubernetes minor version mesh supports. */
-export const MIN_KUBE_MINOR = 27;
 /** Root CA expiry thresholds. */
 export const ROOT_WARN_DAYS = 30;
 export const ROOT_ERROR_DAYS = 7;
