@@ -1,5 +1,6 @@
 // The main job with no cluster (README's first command): render the mesh's install manifests and
-// inject the sample app in examples/shop, writing both under out/, then summarise what was made.
+// inject the sample app in examples/shop, writing both under out/, then check the injected app
+// offline with the same policy analyzers `mesh check` runs on a live cluster.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 
@@ -23,4 +24,7 @@ const injected = mesh(['inject', '-f', 'examples/shop', '-R']);
 writeFileSync('out/shop-injected.yaml', injected.stdout);
 process.stderr.write(injected.stderr);
 console.log('injected the sample app into out/shop-injected.yaml');
-console.log('next: kubectl apply -f out/install.yaml && kubectl apply -f out/shop-injected.yaml');
+
+const checked = mesh(['check', '-f', 'out/shop-injected.yaml']);
+process.stdout.write(checked.stdout);
+console.log('next, on a cluster: mesh install (it also generates the root CA), then kubectl apply -f out/shop-injected.yaml');
