@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { ExitCode, MeshError, toMeshError } from '../ui/errors.js';
-import type { Cluster, ConnectOptions, KubeObject, ListOptions, ServerVersion } from './types.js';
+import type { Cluster, ConnectOptions, KubeObject, ListOptions, ServerVersion, TokenReviewAnswer } from './types.js';
 
 /** Load the kubeconfig the way kubectl does, with errors that say which file and context. */
 export function loadKubeConfig(opts: ConnectOptions): k8s.KubeConfig {
@@ -131,6 +131,20 @@ class LiveCluster implements Cluster {
       if (isNotFound(err)) return undefined;
       throw apiError(err);
     }
+  }
+
+  tokenReview(token: string, audiences: string[]): Promise<TokenReviewAnswer> {
+    const api = this.kc.makeApiClient(k8s.AuthenticationV1Api);
+    // The error path goes through apiError, which never sees the request body (the token).
+    return this.call('create TokenReview', async () => {
+      const r = await api.createTokenReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences } } });
+      const st = r.status ?? {};
+      const out: TokenReviewAnswer = { authenticated: st.authenticated === true };
+      if (st.user?.username) out.username = st.user.username;
+      if (st.audiences) out.audiences = st.audiences;
+      if (st.error) out.error = st.error;
+      return out;
+    });
   }
 }
 

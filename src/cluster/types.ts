@@ -47,6 +47,19 @@ export interface Cluster {
   list(apiVersion: string, kind: string, opts?: ListOptions): Promise<KubeObject[]>;
   /** Get one object, or undefined when it does not exist (404). */
   get(apiVersion: string, kind: string, name: string, namespace?: string): Promise<KubeObject | undefined>;
+  /**
+   * Review a bearer token (POST authentication.k8s.io/v1 tokenreviews) for `audiences`. Resolves
+   * to the answer (authenticated or not); rejects when the API cannot be asked. Never logs the token.
+   */
+  tokenReview(token: string, audiences: string[]): Promise<TokenReviewAnswer>;
+}
+
+/** The status of a TokenReview, reduced to what callers use. */
+export interface TokenReviewAnswer {
+  authenticated: boolean;
+  username?: string;
+  audiences?: string[];
+  error?: string;
 }
 
 /** How to reach a cluster: the kubectl-style flags. */

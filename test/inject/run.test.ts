@@ -24,6 +24,7 @@ function fakeCluster(configMap: KubeObject | undefined, minor: string): Cluster 
     server: 'https://127.0.0.1:6443',
     serverVersion: async () => ({ major: '1', minor, gitVersion: `v1.${minor}.0` }),
     list: async () => [],
+    tokenReview: async () => ({ authenticated: false }),
     get: async (apiVersion, kind, name, ns) => {
       asked.push(`${kind} ${ns}/${name}`);
       return configMap;
