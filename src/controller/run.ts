@@ -132,10 +132,11 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
       noRoot = `cannot read Secret ${opts.meshNamespace}/${ROOT_CA_SECRET}: ${(err as Error).message}`;
     }
   }
+  // --trust-domain wins; else the installed values' (the same the proxies were injected with).
+  const trustDomain = opts.trustDomain ?? (await values().then((v) => v.trustDomain, () => DEFAULT_TRUST_DOMAIN));
   let ca: CertificateAuthority | undefined;
   if (root) {
     const { CertificateAuthority } = await import('../pki/index.js');
-    const trustDomain = opts.trustDomain ?? (await values().then((v) => v.trustDomain, () => DEFAULT_TRUST_DOMAIN));
     ca = await CertificateAuthority.create(root, { trustDomain, reviewer: cluster ? setup.clusterReviewer(cluster) : setup.NO_REVIEWER });
     log(`CA: signing as "${ca.root.subject}" for trust domain ${trustDomain}`);
   } else {
@@ -145,7 +146,7 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
   const cp = new ControlPlane({
     source,
     debounceMs: opts.debounceMs,
-    model: { trustDomain: opts.trustDomain, defaultMtls: opts.defaultMtls },
+    model: { trustDomain, defaultMtls: opts.defaultMtls },
     log,
     services: [{ definition: certificateServiceDefinition(), handlers: certificateServiceHandlers(() => ca, log) }],
   });
