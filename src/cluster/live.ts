@@ -133,6 +133,27 @@ class LiveCluster implements Cluster {
     }
   }
 
+  private async orConflict(what: string, fn: () => Promise<KubeObject>): Promise<KubeObject | undefined> {
+    try {
+      return await withTimeout(fn(), this.timeoutMs, what);
+    } catch (err) {
+      if ((err as ApiErrorLike)?.code === 409) return undefined;
+      throw apiError(err);
+    }
+  }
+
+  create(obj: KubeObject): Promise<KubeObject | undefined> {
+    return this.orConflict(`create ${obj.kind}/${obj.metadata.name}`, () => this.objects.create(obj as unknown as k8s.KubernetesObject) as unknown as Promise<KubeObject>);
+  }
+
+  replace(obj: KubeObject): Promise<KubeObject | undefined> {
+    return this.orConflict(`replace ${obj.kind}/${obj.metadata.name}`, () => this.objects.replace(obj as unknown as k8s.KubernetesObject) as unknown as Promise<KubeObject>);
+  }
+
+  apply(obj: KubeObject, fieldManager: string): Promise<KubeObject> {
+    return this.call(`apply ${obj.kind}/${obj.metadata.name}`, () => this.objects.patch(obj as unknown as k8s.KubernetesObject, undefined, undefined, fieldManager, true, k8s.PatchStrategy.ServerSideApply) as unknown as Promise<KubeObject>);
+  }
+
   tokenReview(token: string, audiences: string[]): Promise<TokenReviewAnswer> {
     const api = this.kc.makeApiClient(k8s.AuthenticationV1Api);
     // The error path goes through apiError, which never sees the request body (the token).

@@ -52,6 +52,18 @@ export interface Cluster {
    * to the answer (authenticated or not); rejects when the API cannot be asked. Never logs the token.
    */
   tokenReview(token: string, audiences: string[]): Promise<TokenReviewAnswer>;
+  /**
+   * Create an object; resolves to the stored object, or undefined when it already exists (409),
+   * so callers can race for it (leader election).
+   */
+  create(obj: KubeObject): Promise<KubeObject | undefined>;
+  /**
+   * Replace an object (PUT) with metadata.resourceVersion as the precondition; resolves to the
+   * stored object, or undefined when the resourceVersion is stale (409).
+   */
+  replace(obj: KubeObject): Promise<KubeObject | undefined>;
+  /** Server-side apply `obj` as `fieldManager` (forcing conflicts); resolves to the stored object. */
+  apply(obj: KubeObject, fieldManager: string): Promise<KubeObject>;
 }
 
 /** The status of a TokenReview, reduced to what callers use. */

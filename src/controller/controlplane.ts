@@ -128,6 +128,11 @@ export class ControlPlane {
     return this.model !== undefined && this.server !== undefined;
   }
 
+  /** The objects the source last delivered (read-only). */
+  sourceObjects(): readonly KubeObject[] {
+    return this.objects;
+  }
+
   /** Labels of a namespace as the source last delivered it (the Namespace informer), or undefined. */
   namespaceLabels(name: string): Record<string, string> | undefined {
     const ns = this.objects.find((o) => o.kind === 'Namespace' && o.metadata.name === name);

@@ -1,9 +1,12 @@
 import type { Server as HttpsServer } from 'node:https';
-import type { Cluster } from '../cluster/types.js';
+import { hostname } from 'node:os';
+import type { LeaderElector } from './leader.js';
+import type { TrustBundlePublisher } from './trust-bundle.js';
+import type { Cluster, KubeObject } from '../cluster/types.js';
 import type { Values } from '../manifests/values.js';
 import type { CertAndKey, CertificateAuthority } from '../pki/index.js';
 import type { Ui } from '../ui/context.js';
-import { DEFAULT_TRUST_DOMAIN, MESH_CONFIG_NAME, ROOT_CA_SECRET } from '../constants.js';
+import { CONTROLLER_NAME, DEFAULT_TRUST_DOMAIN, MESH_CONFIG_NAME, ROOT_CA_SECRET } from '../constants.js';
 import { usageError } from '../ui/errors.js';
 import type { MtlsMode } from '../model/types.js';
 import { ControlPlane, type ObjectSource } from './controlplane.js';
@@ -143,13 +146,39 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
     log(`CA and admission webhook disabled: ${noRoot} (no root CA to sign with)`);
   }
   const { certificateServiceDefinition, certificateServiceHandlers } = await import('./ca-service.js');
+  let injectedNamespaces: (objects: readonly KubeObject[]) => string[] = () => [];
   const cp = new ControlPlane({
     source,
     debounceMs: opts.debounceMs,
     model: { trustDomain, defaultMtls: opts.defaultMtls },
     log,
     services: [{ definition: certificateServiceDefinition(), handlers: certificateServiceHandlers(() => ca, log) }],
+    onModel: () => publish(),
   });
+  // Only the leader writes (the trust bundle ConfigMaps); every replica serves ADS, the webhook and the CA.
+  let elector: LeaderElector | undefined;
+  let publisher: TrustBundlePublisher | undefined;
+  const publish = (): void => {
+    if (ca && publisher && elector?.isLeader) void publisher.sync(injectedNamespaces(cp.sourceObjects()), ca.trustBundlePem());
+  };
+  if (cluster) {
+    const { LeaderElector } = await import('./leader.js');
+    const tb = await import('./trust-bundle.js');
+    injectedNamespaces = tb.injectedNamespaces;
+    publisher = new tb.TrustBundlePublisher(cluster, log);
+    elector = new LeaderElector({
+      cluster,
+      namespace: opts.meshNamespace,
+      name: CONTROLLER_NAME,
+      identity: process.env.POD_NAME || `${hostname()}-${process.pid}`,
+      log,
+      onChange: (leader) => {
+        if (!leader) return;
+        publisher?.reset();
+        publish();
+      },
+    });
+  }
   cp.metrics.withProcessMetrics();
   const http = await startIntrospection(cp, { host: opts.address, port: opts.metricsPort });
   log(`introspection listening on ${opts.address}:${http.port} (/metrics, /debug/syncz, /debug/config_dump, /healthz, /readyz)`);
@@ -157,6 +186,7 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
   let xdsPort: number;
   try {
     xdsPort = await cp.start({ host: opts.address, port: opts.xdsPort });
+    elector?.start();
     if (ca) {
       const { startWebhook } = await import('./webhook.js');
       const tls = await ca.issueServingCert({ dnsNames: setup.controllerDnsNames(opts.meshNamespace) });
@@ -172,6 +202,7 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
       log(`admission webhook listening on https://${opts.address}:${w.port}/inject (serving certificate for ${setup.controllerDnsNames(opts.meshNamespace).join(', ')})`);
     }
   } catch (err) {
+    await elector?.stop();
     http.server.close();
     webhook?.close();
     await cp.stop();
@@ -193,7 +224,7 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
       http.server.closeAllConnections();
       webhook?.close();
       webhook?.closeAllConnections();
-      void cp.stop().then(() => resolve(0));
+      void (elector?.stop() ?? Promise.resolve()).then(() => cp.stop()).then(() => resolve(0));
     };
     const onInt = (): void => stop('SIGINT');
     const onTerm = (): void => stop('SIGTERM');

@@ -24,6 +24,8 @@ const installed = { proxy: { nativeSidecar: 'off', logLevel: 'warn' }, trustDoma
 
 interface Running {
   log: () => string;
+  /** Resolves when the log matches (the controller logs each write it makes). */
+  waitLog: (re: RegExp) => Promise<void>;
   ports: Record<string, number>;
   stop: () => Promise<number>;
 }
@@ -49,6 +51,17 @@ async function start(meshNamespace: string, want: RegExp[]): Promise<Running> {
   }
   return {
     log: () => text,
+    waitLog: (re) =>
+      new Promise<void>((resolve) => {
+        const check = (): void => {
+          if (re.test(text)) {
+            err.off('data', check);
+            resolve();
+          }
+        };
+        err.on('data', check);
+        check();
+      }),
     ports,
     stop: () => {
       signals.emit('SIGTERM');
@@ -121,6 +134,17 @@ test('kubernetes source: webhook with mesh-config values and namespace labels; C
     client.close();
     assert.match(res.cert_chain[0], /BEGIN CERTIFICATE/);
     assert.ok(!run.log().includes(token), 'the token is never logged');
+
+    // Leader (the only replica): trust bundle ConfigMaps in injected namespaces, and new ones as they appear.
+    await run.waitLog(/trust bundle: wrote ConfigMap shop\/mesh-trust-bundle/);
+    const cm = (await c.request('GET', '/api/v1/namespaces/shop/configmaps/mesh-trust-bundle')).json;
+    assert.equal(cm.data['ca.crt'].trim(), rootPem.trim());
+    assert.equal(cm.metadata.labels['app.kubernetes.io/managed-by'], 'mesh');
+    assert.equal((await c.request('GET', '/api/v1/namespaces/legacy/configmaps/mesh-trust-bundle')).status, 404);
+    await c.request('POST', '/api/v1/namespaces', { body: JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'payments', labels: { 'mesh.dev/inject': 'enabled' } } }) });
+    await run.waitLog(/trust bundle: wrote ConfigMap payments\/mesh-trust-bundle/);
+    const lease = (await c.request('GET', '/apis/coordination.k8s.io/v1/namespaces/mesh-system/leases/mesh-controller')).json;
+    assert.ok(lease.spec.holderIdentity, 'the Lease names the leader');
     assert.doesNotMatch(run.log(), /PRIVATE KEY/);
   } finally {
     assert.equal(await run.stop(), 0);

@@ -25,6 +25,9 @@ function fakeCluster(configMap: KubeObject | undefined, minor: string): Cluster 
     serverVersion: async () => ({ major: '1', minor, gitVersion: `v1.${minor}.0` }),
     list: async () => [],
     tokenReview: async () => ({ authenticated: false }),
+    create: async () => undefined,
+    replace: async () => undefined,
+    apply: async (o) => o,
     get: async (apiVersion, kind, name, ns) => {
       asked.push(`${kind} ${ns}/${name}`);
       return configMap;
