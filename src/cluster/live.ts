@@ -3,7 +3,8 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { ExitCode, MeshError, toMeshError } from '../ui/errors.js';
-import type { Cluster, ConnectOptions, KubeObject, ListOptions, ServerVersion, TokenReviewAnswer } from './types.js';
+import { ConflictError } from './conflict.js';
+import type { ApplyOptions, Cluster, ConnectOptions, KubeObject, ListOptions, ServerVersion, TokenReviewAnswer } from './types.js';
 
 /** Load the kubeconfig the way kubectl does, with errors that say which file and context. */
 export function loadKubeConfig(opts: ConnectOptions): k8s.KubeConfig {
@@ -133,25 +134,29 @@ class LiveCluster implements Cluster {
     }
   }
 
-  private async orConflict(what: string, fn: () => Promise<KubeObject>): Promise<KubeObject | undefined> {
+  /** create/replace: a 409 is a ConflictError (exists, or changed since read), never an overwrite. */
+  private async guarded(what: string, obj: KubeObject, fn: () => Promise<unknown>): Promise<KubeObject> {
     try {
-      return await withTimeout(fn(), this.timeoutMs, what);
+      return (await withTimeout(fn(), this.timeoutMs, what)) as KubeObject;
     } catch (err) {
-      if ((err as ApiErrorLike)?.code === 409) return undefined;
+      if ((err as ApiErrorLike)?.code === 409) throw new ConflictError(obj.kind, obj.metadata.name, obj.metadata.namespace, statusText((err as ApiErrorLike).body));
       throw apiError(err);
     }
   }
 
-  create(obj: KubeObject): Promise<KubeObject | undefined> {
-    return this.orConflict(`create ${obj.kind}/${obj.metadata.name}`, () => this.objects.create(obj as unknown as k8s.KubernetesObject) as unknown as Promise<KubeObject>);
+  create(obj: KubeObject): Promise<KubeObject> {
+    return this.guarded(`create ${obj.kind}/${obj.metadata.name}`, obj, () => this.objects.create(obj as unknown as k8s.KubernetesObject));
   }
 
-  replace(obj: KubeObject): Promise<KubeObject | undefined> {
-    return this.orConflict(`replace ${obj.kind}/${obj.metadata.name}`, () => this.objects.replace(obj as unknown as k8s.KubernetesObject) as unknown as Promise<KubeObject>);
+  replace(obj: KubeObject): Promise<KubeObject> {
+    return this.guarded(`replace ${obj.kind}/${obj.metadata.name}`, obj, () => this.objects.replace(obj as unknown as k8s.KubernetesObject));
   }
 
-  apply(obj: KubeObject, fieldManager: string): Promise<KubeObject> {
-    return this.call(`apply ${obj.kind}/${obj.metadata.name}`, () => this.objects.patch(obj as unknown as k8s.KubernetesObject, undefined, undefined, fieldManager, true, k8s.PatchStrategy.ServerSideApply) as unknown as Promise<KubeObject>);
+  apply(obj: KubeObject, opts: ApplyOptions): Promise<KubeObject> {
+    return this.call(`apply ${obj.kind}/${obj.metadata.name}`, async () => {
+      const r = await this.objects.patch(obj as unknown as k8s.KubernetesObject, undefined, opts.dryRun ? 'All' : undefined, opts.fieldManager, opts.force, k8s.PatchStrategy.ServerSideApply);
+      return r as unknown as KubeObject;
+    });
   }
 
   tokenReview(token: string, audiences: string[]): Promise<TokenReviewAnswer> {

@@ -53,17 +53,30 @@ export interface Cluster {
    */
   tokenReview(token: string, audiences: string[]): Promise<TokenReviewAnswer>;
   /**
-   * Create an object; resolves to the stored object, or undefined when it already exists (409),
-   * so callers can race for it (leader election).
+   * Create an object. Throws ConflictError (src/cluster/conflict.ts) when it already exists, so a
+   * caller that read "absent" learns someone else created it meanwhile.
    */
-  create(obj: KubeObject): Promise<KubeObject | undefined>;
+  create(obj: KubeObject): Promise<KubeObject>;
   /**
-   * Replace an object (PUT) with metadata.resourceVersion as the precondition; resolves to the
-   * stored object, or undefined when the resourceVersion is stale (409).
+   * Replace an object (PUT) guarded by its metadata.resourceVersion: when the stored object has
+   * changed since it was read, throws ConflictError and writes nothing, never overwrites.
+   * `obj.metadata.resourceVersion` is required.
    */
-  replace(obj: KubeObject): Promise<KubeObject | undefined>;
-  /** Server-side apply `obj` as `fieldManager` (forcing conflicts); resolves to the stored object. */
-  apply(obj: KubeObject, fieldManager: string): Promise<KubeObject>;
+  replace(obj: KubeObject): Promise<KubeObject>;
+  /**
+   * Server-side apply `obj` as `opts.fieldManager`; returns the object the server holds after it.
+   * A conflict with another field manager (409) throws a MeshError naming the object and manager.
+   */
+  apply(obj: KubeObject, opts: ApplyOptions): Promise<KubeObject>;
+}
+
+/** Options of a server-side apply. */
+export interface ApplyOptions {
+  fieldManager: string;
+  /** Take over fields another manager owns (kubectl --force-conflicts). */
+  force?: boolean;
+  /** Ask the server to validate and default without persisting (dryRun=All). */
+  dryRun?: boolean;
 }
 
 /** The status of a TokenReview, reduced to what callers use. */

@@ -1,3 +1,4 @@
+import { ConflictError } from '../cluster/conflict.js';
 import type { Cluster, KubeObject } from '../cluster/types.js';
 
 /** Options of {@link LeaderElector}. */
@@ -80,6 +81,16 @@ export class LeaderElector {
     };
   }
 
+  /** create/replace, with a lost race (ConflictError) as undefined. */
+  private async write(fn: () => Promise<KubeObject>): Promise<KubeObject | undefined> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof ConflictError) return undefined;
+      throw err;
+    }
+  }
+
   /** One round: acquire or renew. Resolves to whether this replica leads afterwards. */
   async tryOnce(): Promise<boolean> {
     const now = this.clock();
@@ -88,14 +99,14 @@ export class LeaderElector {
       const cur = await this.o.cluster.get('coordination.k8s.io/v1', 'Lease', this.o.name, this.o.namespace);
       let won: KubeObject | undefined;
       if (!cur) {
-        won = await this.o.cluster.create(this.lease({ holderIdentity: this.o.identity, leaseDurationSeconds: seconds, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 }));
+        won = await this.write(() => this.o.cluster.create(this.lease({ holderIdentity: this.o.identity, leaseDurationSeconds: seconds, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 })));
       } else {
         const spec = (cur.spec ?? {}) as LeaseSpec;
         const mine = spec.holderIdentity === this.o.identity;
         const expired = !spec.holderIdentity || parseTime(spec.renewTime) + (spec.leaseDurationSeconds ?? seconds) * 1000 <= now;
-        if (mine) won = await this.o.cluster.replace(this.lease({ ...spec, leaseDurationSeconds: seconds, renewTime: microTime(now) }, cur));
+        if (mine) won = await this.write(() => this.o.cluster.replace(this.lease({ ...spec, leaseDurationSeconds: seconds, renewTime: microTime(now) }, cur)));
         else if (expired) {
-          won = await this.o.cluster.replace(this.lease({ holderIdentity: this.o.identity, leaseDurationSeconds: seconds, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: (spec.leaseTransitions ?? 0) + 1 }, cur));
+          won = await this.write(() => this.o.cluster.replace(this.lease({ holderIdentity: this.o.identity, leaseDurationSeconds: seconds, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: (spec.leaseTransitions ?? 0) + 1 }, cur)));
         }
       }
       if (won) this.lastRenew = now;
@@ -128,7 +139,7 @@ export class LeaderElector {
     try {
       const cur = await this.o.cluster.get('coordination.k8s.io/v1', 'Lease', this.o.name, this.o.namespace);
       const spec = (cur?.spec ?? {}) as LeaseSpec;
-      if (cur && spec.holderIdentity === this.o.identity) await this.o.cluster.replace(this.lease({ leaseDurationSeconds: spec.leaseDurationSeconds, leaseTransitions: spec.leaseTransitions }, cur));
+      if (cur && spec.holderIdentity === this.o.identity) await this.write(() => this.o.cluster.replace(this.lease({ leaseDurationSeconds: spec.leaseDurationSeconds, leaseTransitions: spec.leaseTransitions }, cur)));
     } catch (err) {
       this.log(`leader election: could not release the Lease: ${(err as Error).message}`);
     }

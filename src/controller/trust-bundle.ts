@@ -38,7 +38,7 @@ export class TrustBundlePublisher {
       for (const ns of namespaces) {
         if (this.written.get(ns) === pem) continue;
         try {
-          await this.cluster.apply(trustBundleConfigMap(ns, pem), FIELD_MANAGER);
+          await this.cluster.apply(trustBundleConfigMap(ns, pem), { fieldManager: FIELD_MANAGER, force: true });
           this.written.set(ns, pem);
           this.log(`trust bundle: wrote ConfigMap ${ns}/${TRUST_BUNDLE_CONFIGMAP}`);
         } catch (err) {

@@ -25,8 +25,8 @@ function fakeCluster(configMap: KubeObject | undefined, minor: string): Cluster 
     serverVersion: async () => ({ major: '1', minor, gitVersion: `v1.${minor}.0` }),
     list: async () => [],
     tokenReview: async () => ({ authenticated: false }),
-    create: async () => undefined,
-    replace: async () => undefined,
+    create: async (o) => o,
+    replace: async (o) => o,
     apply: async (o) => o,
     get: async (apiVersion, kind, name, ns) => {
       asked.push(`${kind} ${ns}/${name}`);
