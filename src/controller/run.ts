@@ -34,6 +34,8 @@ export interface ControllerOptions {
   caKey?: string;
   /** Namespace the mesh is installed in (mesh-config, the root CA Secret, the Service DNS names). */
   meshNamespace: string;
+  /** Leader election identity (default $POD_NAME, else HOSTNAME-PID); tests run several replicas in one process. */
+  identity?: string;
 }
 
 /** Raw flag values as commander hands them over. */
@@ -170,7 +172,7 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
       cluster,
       namespace: opts.meshNamespace,
       name: CONTROLLER_NAME,
-      identity: process.env.POD_NAME || `${hostname()}-${process.pid}`,
+      identity: opts.identity ?? (process.env.POD_NAME || `${hostname()}-${process.pid}`),
       log,
       onChange: (leader) => {
         if (!leader) return;

@@ -30,12 +30,12 @@ interface Running {
   stop: () => Promise<number>;
 }
 
-async function start(meshNamespace: string, want: RegExp[]): Promise<Running> {
+async function start(meshNamespace: string, want: RegExp[], identity?: string): Promise<Running> {
   const err = new PassThrough();
   let text = '';
   err.on('data', (b: Buffer) => (text += b.toString()));
   const signals = new EventEmitter();
-  const opts: ControllerOptions = { source: 'kubernetes', paths: [], address: '127.0.0.1', xdsPort: 0, metricsPort: 0, webhookPort: 0, debounceMs: 10, kubeconfig: c.kubeconfigPath, meshNamespace };
+  const opts: ControllerOptions = { source: 'kubernetes', paths: [], address: '127.0.0.1', xdsPort: 0, metricsPort: 0, webhookPort: 0, debounceMs: 10, kubeconfig: c.kubeconfigPath, meshNamespace, ...(identity ? { identity } : {}) };
   const done = runController(opts, makeUi({ color: false, verbose: false, yes: true }, { out: new PassThrough(), err, stdinTTY: false }), signals);
   await new Promise<void>((resolve, reject) => {
     const check = (): void => {
@@ -158,5 +158,24 @@ test('kubernetes source without the root CA Secret: webhook and CA disabled, wit
     assert.equal(run.ports.webhook, undefined);
   } finally {
     assert.equal(await run.stop(), 0);
+  }
+});
+
+test('two replicas: both serve the webhook, one leads; when it stops the other takes over', async () => {
+  const r1 = await start('mesh-system', [/webhook listening/, /became the leader/], 'replica-1');
+  const r2 = await start('mesh-system', [/webhook listening/], 'replica-2');
+  try {
+    for (const [r, uid] of [[r1, 'r1'], [r2, 'r2']] as const) {
+      const a = await admit(r.ports.webhook!, uid, 'shop');
+      assert.equal(a.response.uid, uid);
+      assert.ok(a.response.patch, `${uid} serves the webhook`);
+    }
+    const lease = (await c.request('GET', '/apis/coordination.k8s.io/v1/namespaces/mesh-system/leases/mesh-controller')).json;
+    assert.equal(lease.spec.holderIdentity, 'replica-1');
+    assert.doesNotMatch(r2.log(), /became the leader|trust bundle: wrote/, 'a follower writes nothing');
+    assert.equal(await r1.stop(), 0);
+    await r2.waitLog(/replica-2 became the leader/);
+  } finally {
+    await r2.stop();
   }
 });
