@@ -6,7 +6,7 @@ import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } fro
 import * as k8s from '@kubernetes/client-node';
 import { ExitCode, MeshError, toMeshError } from '../ui/errors.js';
 import { ConflictError } from './conflict.js';
-import type { AccessAttributes, AccessResult, ApplyOptions, Cluster, ConnectOptions, DeleteOptions, KubeObject, ListOptions, ProxyResponse, ProxyTarget, ServerVersion } from './types.js';
+import type { AccessAttributes, AccessResult, ApplyOptions, Cluster, ConnectOptions, DeleteOptions, KubeObject, ListOptions, ProxyResponse, ProxyTarget, ServerVersion, TokenReviewAnswer } from './types.js';
 
 /** Load the kubeconfig the way kubectl does, with errors that say which file and context. */
 export function loadKubeConfig(opts: ConnectOptions): k8s.KubeConfig {
@@ -274,6 +274,20 @@ class LiveCluster implements Cluster {
     return this.call(`logs ${namespace}/${name}`, async () => {
       const body: unknown = await api.readNamespacedPodLog({ name, namespace, container });
       return typeof body === 'string' ? body : JSON.stringify(body);
+    });
+  }
+
+  tokenReview(token: string, audiences: string[]): Promise<TokenReviewAnswer> {
+    const api = this.kc.makeApiClient(k8s.AuthenticationV1Api);
+    // The error path goes through apiError, which never sees the request body (the token).
+    return this.call('create TokenReview', async () => {
+      const r = await api.createTokenReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences } } });
+      const st = r.status ?? {};
+      const out: TokenReviewAnswer = { authenticated: st.authenticated === true };
+      if (st.user?.username) out.username = st.user.username;
+      if (st.audiences) out.audiences = st.audiences;
+      if (st.error) out.error = st.error;
+      return out;
     });
   }
 

@@ -82,6 +82,19 @@ export interface Cluster {
   canI(attrs: AccessAttributes): Promise<AccessResult>;
   /** The log of a pod's container (the first container when not named). */
   podLogs(namespace: string, name: string, container?: string): Promise<string>;
+  /**
+   * Review a bearer token (POST authentication.k8s.io/v1 tokenreviews) for `audiences`. Resolves
+   * to the answer (authenticated or not); rejects when the API cannot be asked. Never logs the token.
+   */
+  tokenReview(token: string, audiences: string[]): Promise<TokenReviewAnswer>;
+}
+
+/** The status of a TokenReview, reduced to what callers use. */
+export interface TokenReviewAnswer {
+  authenticated: boolean;
+  username?: string;
+  audiences?: string[];
+  error?: string;
 }
 
 /** A pod port reached through the API server's proxy. */

@@ -9,6 +9,11 @@ export function define(cmd: Command): void {
     .option('--address <host>', 'address to listen on', '0.0.0.0')
     .option('--xds-port <port>', 'ADS (gRPC) port; 0 picks a free one (default: values controller.xdsPort)')
     .option('--metrics-port <port>', 'introspection HTTP port: /metrics, /debug/syncz, /debug/config_dump, /healthz, /readyz (default: values controller.metricsPort)')
+    .option('--webhook-port <port>', 'HTTPS admission webhook port (POST /inject); 0 picks a free one (default: values controller.webhookPort)')
+    .option('--mesh-namespace <ns>', 'namespace the mesh is installed in: mesh-config, the root CA Secret, webhook DNS names (default: $POD_NAMESPACE or the values namespace)')
+    .option('--values <file>', 'values YAML for the webhook (files source; the kubernetes source reads the mesh-config ConfigMap)')
+    .option('--ca-cert <file>', 'root CA certificate PEM (files source; the kubernetes source reads the mesh-root-ca Secret)')
+    .option('--ca-key <file>', 'root CA private key PEM, with --ca-cert')
     .option('--debounce <ms>', 'source changes within this window become one snapshot', '100')
     .option('--trust-domain <domain>', 'SPIFFE trust domain of workload identities')
     .option('--default-mtls <mode>', 'mTLS mode of namespaces without the mesh.dev/mtls annotation: STRICT, PERMISSIVE or DISABLE')
@@ -19,8 +24,8 @@ export function define(cmd: Command): void {
       const { DEFAULTS } = await import('../manifests/values.js');
       const { validateControllerOptions, runController } = await import('../controller/run.js');
       const o = validateControllerOptions(
-        { source: opts.source, paths, address: opts.address, xdsPort: opts.xdsPort, metricsPort: opts.metricsPort, debounce: opts.debounce, trustDomain: opts.trustDomain, defaultMtls: opts.defaultMtls },
-        { xdsPort: DEFAULTS.controller.xdsPort, metricsPort: DEFAULTS.controller.metricsPort },
+        { source: opts.source, paths, address: opts.address, xdsPort: opts.xdsPort, metricsPort: opts.metricsPort, debounce: opts.debounce, trustDomain: opts.trustDomain, defaultMtls: opts.defaultMtls, webhookPort: opts.webhookPort, values: opts.values, caCert: opts.caCert, caKey: opts.caKey, meshNamespace: opts.meshNamespace },
+        { xdsPort: DEFAULTS.controller.xdsPort, metricsPort: DEFAULTS.controller.metricsPort, webhookPort: DEFAULTS.controller.webhookPort, namespace: process.env.POD_NAMESPACE || DEFAULTS.namespace },
       );
       if (g.kubeconfig) o.kubeconfig = g.kubeconfig;
       if (g.context) o.context = g.context;

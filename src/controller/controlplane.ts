@@ -55,6 +55,8 @@ export interface ControlPlaneOptions {
   log?: (line: string) => void;
   /** Called after each new model has been built and its snapshots set (tests and embedding). */
   onModel?: (model: MeshModel, generation: number) => void;
+  /** More gRPC services on the ADS server (the CA's CertificateService). */
+  services?: { definition: grpc.ServiceDefinition; handlers: grpc.UntypedServiceImplementation }[];
 }
 
 /** What `/debug/syncz` returns for one proxy. */
@@ -89,6 +91,7 @@ export class ControlPlane {
   private timer: NodeJS.Timeout | undefined;
   private firstPendingAt = 0;
   private pending: KubeObject[] | undefined;
+  private objects: KubeObject[] = [];
   /** The last error building a model or snapshot (cleared by the next success). */
   lastError: string | undefined;
 
@@ -125,6 +128,17 @@ export class ControlPlane {
     return this.model !== undefined && this.server !== undefined;
   }
 
+  /** The objects the source last delivered (read-only). */
+  sourceObjects(): readonly KubeObject[] {
+    return this.objects;
+  }
+
+  /** Labels of a namespace as the source last delivered it (the Namespace informer), or undefined. */
+  namespaceLabels(name: string): Record<string, string> | undefined {
+    const ns = this.objects.find((o) => o.kind === 'Namespace' && o.metadata.name === name);
+    return ns ? (ns.metadata.labels ?? {}) : undefined;
+  }
+
   /** The current model (undefined before the source delivered). */
   currentModel(): MeshModel | undefined {
     return this.model;
@@ -134,6 +148,7 @@ export class ControlPlane {
   async start(listen: { host?: string; port?: number } = {}): Promise<number> {
     const server = new grpc.Server({ 'grpc.keepalive_time_ms': 30_000, 'grpc.keepalive_timeout_ms': 10_000, 'grpc.http2.min_ping_interval_without_data_ms': 5_000 });
     server.addService(this.ads.serviceDefinition(), this.ads.handlers());
+    for (const s of this.opts.services ?? []) server.addService(s.definition, s.handlers);
     const port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(`${listen.host ?? '0.0.0.0'}:${listen.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
     });
@@ -164,6 +179,7 @@ export class ControlPlane {
     const now = Date.now();
     if (!this.pending) this.firstPendingAt = now;
     this.pending = objects;
+    this.objects = objects;
     this.changedAt ||= now;
     if (this.model === undefined) {
       // The first state is applied at once: proxies connecting at start-up should not wait.

@@ -1,4 +1,12 @@
+import type { Server as HttpsServer } from 'node:https';
+import { hostname } from 'node:os';
+import type { LeaderElector } from './leader.js';
+import type { TrustBundlePublisher } from './trust-bundle.js';
+import type { Cluster, KubeObject } from '../cluster/types.js';
+import type { Values } from '../manifests/values.js';
+import type { CertAndKey, CertificateAuthority } from '../pki/index.js';
 import type { Ui } from '../ui/context.js';
+import { CONTROLLER_NAME, DEFAULT_TRUST_DOMAIN, MESH_CONFIG_NAME, ROOT_CA_SECRET } from '../constants.js';
 import { usageError } from '../ui/errors.js';
 import type { MtlsMode } from '../model/types.js';
 import { ControlPlane, type ObjectSource } from './controlplane.js';
@@ -17,6 +25,17 @@ export interface ControllerOptions {
   defaultMtls?: MtlsMode;
   kubeconfig?: string;
   context?: string;
+  /** HTTPS admission webhook port (POST /inject). */
+  webhookPort: number;
+  /** Values file (files source); the kubernetes source reads the mesh-config ConfigMap. */
+  valuesFile?: string;
+  /** Root CA certificate and key files (files source); the kubernetes source reads Secret ROOT_CA_SECRET. */
+  caCert?: string;
+  caKey?: string;
+  /** Namespace the mesh is installed in (mesh-config, the root CA Secret, the Service DNS names). */
+  meshNamespace: string;
+  /** Leader election identity (default $POD_NAME, else HOSTNAME-PID); tests run several replicas in one process. */
+  identity?: string;
 }
 
 /** Raw flag values as commander hands them over. */
@@ -29,6 +48,11 @@ export interface RawControllerOptions {
   debounce?: string;
   trustDomain?: string;
   defaultMtls?: string;
+  webhookPort?: string;
+  values?: string;
+  caCert?: string;
+  caKey?: string;
+  meshNamespace?: string;
 }
 
 function port(flag: string, v: string | undefined, dflt: number): number {
@@ -39,7 +63,7 @@ function port(flag: string, v: string | undefined, dflt: number): number {
 }
 
 /** Validate and normalise `mesh controller` flags (pure; throws usage errors, exit 2). */
-export function validateControllerOptions(raw: RawControllerOptions, defaults: { xdsPort: number; metricsPort: number }): ControllerOptions {
+export function validateControllerOptions(raw: RawControllerOptions, defaults: { xdsPort: number; metricsPort: number; webhookPort?: number; namespace?: string }): ControllerOptions {
   const source = raw.source ?? (raw.paths.length ? 'files' : 'kubernetes');
   if (source !== 'files' && source !== 'kubernetes') throw usageError(`--source ${source}: unknown source`, 'use --source files DIR or --source kubernetes');
   if (source === 'files' && !raw.paths.length) throw usageError('--source files needs a file or directory of manifests', 'e.g. mesh controller --source files ./k8s');
@@ -55,7 +79,14 @@ export function validateControllerOptions(raw: RawControllerOptions, defaults: {
     xdsPort: port('--xds-port', raw.xdsPort, defaults.xdsPort),
     metricsPort: port('--metrics-port', raw.metricsPort, defaults.metricsPort),
     debounceMs,
+    webhookPort: port('--webhook-port', raw.webhookPort, defaults.webhookPort ?? 15017),
+    meshNamespace: raw.meshNamespace ?? defaults.namespace ?? 'mesh-system',
   };
+  if ((raw.caCert === undefined) !== (raw.caKey === undefined)) throw usageError('--ca-cert and --ca-key go together', 'give both the root CA certificate and its key, or neither');
+  if (source === 'kubernetes' && (raw.caCert || raw.values)) throw usageError(`${raw.caCert ? '--ca-cert/--ca-key' : '--values'} only apply to --source files`, `the kubernetes source reads Secret ${ROOT_CA_SECRET} and ConfigMap ${MESH_CONFIG_NAME}`);
+  if (raw.values) opts.valuesFile = raw.values;
+  if (raw.caCert) opts.caCert = raw.caCert;
+  if (raw.caKey) opts.caKey = raw.caKey;
   if (raw.trustDomain) opts.trustDomain = raw.trustDomain;
   if (mtls) opts.defaultMtls = mtls;
   return opts;
@@ -71,29 +102,111 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
   };
   let source: ObjectSource;
   let reload: (() => Promise<void>) | undefined;
+  const setup = await import('./setup.js');
+  let cluster: Cluster | undefined;
+  let values: () => Promise<Values>;
+  let kubeVersion: string | undefined;
+  let root: CertAndKey | undefined;
+  let noRoot = '';
   if (opts.source === 'files') {
     const { FilesSource } = await import('./files-source.js');
     const fs = new FilesSource(opts.paths);
     source = fs;
     reload = () => fs.reload();
+    const v = await setup.valuesFromFile(opts.valuesFile);
+    values = () => Promise.resolve(v);
+    if (opts.caCert && opts.caKey) root = await setup.rootFromFiles(opts.caCert, opts.caKey);
+    else noRoot = 'no --ca-cert/--ca-key';
   } else {
     const { KubernetesSource } = await import('./kube-source.js');
     source = new KubernetesSource({ kubeconfig: opts.kubeconfig, context: opts.context }, log);
+    const { connect } = await import('../cluster/index.js');
+    cluster = await connect({ kubeconfig: opts.kubeconfig, context: opts.context });
+    values = setup.clusterValues(cluster, opts.meshNamespace, 30_000, log);
+    try {
+      const v = await cluster.serverVersion();
+      kubeVersion = `${v.major.replace(/\D/g, '')}.${v.minor.replace(/\D/g, '')}`;
+    } catch (err) {
+      log(`cannot read the Kubernetes version (native sidecars stay off in auto mode): ${(err as Error).message}`);
+    }
+    try {
+      const r = await setup.rootFromSecret(cluster, opts.meshNamespace);
+      root = r.root;
+      noRoot = r.why ?? '';
+    } catch (err) {
+      noRoot = `cannot read Secret ${opts.meshNamespace}/${ROOT_CA_SECRET}: ${(err as Error).message}`;
+    }
   }
+  // --trust-domain wins; else the installed values' (the same the proxies were injected with).
+  const trustDomain = opts.trustDomain ?? (await values().then((v) => v.trustDomain, () => DEFAULT_TRUST_DOMAIN));
+  let ca: CertificateAuthority | undefined;
+  if (root) {
+    const { CertificateAuthority } = await import('../pki/index.js');
+    ca = await CertificateAuthority.create(root, { trustDomain, reviewer: cluster ? setup.clusterReviewer(cluster) : setup.NO_REVIEWER });
+    log(`CA: signing as "${ca.root.subject}" for trust domain ${trustDomain}`);
+  } else {
+    log(`CA and admission webhook disabled: ${noRoot} (no root CA to sign with)`);
+  }
+  const { certificateServiceDefinition, certificateServiceHandlers } = await import('./ca-service.js');
+  let injectedNamespaces: (objects: readonly KubeObject[]) => string[] = () => [];
   const cp = new ControlPlane({
     source,
     debounceMs: opts.debounceMs,
-    model: { trustDomain: opts.trustDomain, defaultMtls: opts.defaultMtls },
+    model: { trustDomain, defaultMtls: opts.defaultMtls },
     log,
+    services: [{ definition: certificateServiceDefinition(), handlers: certificateServiceHandlers(() => ca, log) }],
+    onModel: () => publish(),
   });
+  // Only the leader writes (the trust bundle ConfigMaps); every replica serves ADS, the webhook and the CA.
+  let elector: LeaderElector | undefined;
+  let publisher: TrustBundlePublisher | undefined;
+  const publish = (): void => {
+    if (ca && publisher && elector?.isLeader) void publisher.sync(injectedNamespaces(cp.sourceObjects()), ca.trustBundlePem());
+  };
+  if (cluster) {
+    const { LeaderElector } = await import('./leader.js');
+    const tb = await import('./trust-bundle.js');
+    injectedNamespaces = tb.injectedNamespaces;
+    publisher = new tb.TrustBundlePublisher(cluster, log);
+    elector = new LeaderElector({
+      cluster,
+      namespace: opts.meshNamespace,
+      name: CONTROLLER_NAME,
+      identity: opts.identity ?? (process.env.POD_NAME || `${hostname()}-${process.pid}`),
+      log,
+      onChange: (leader) => {
+        if (!leader) return;
+        publisher?.reset();
+        publish();
+      },
+    });
+  }
   cp.metrics.withProcessMetrics();
   const http = await startIntrospection(cp, { host: opts.address, port: opts.metricsPort });
   log(`introspection listening on ${opts.address}:${http.port} (/metrics, /debug/syncz, /debug/config_dump, /healthz, /readyz)`);
+  let webhook: HttpsServer | undefined;
   let xdsPort: number;
   try {
     xdsPort = await cp.start({ host: opts.address, port: opts.xdsPort });
+    elector?.start();
+    if (ca) {
+      const { startWebhook } = await import('./webhook.js');
+      const tls = await ca.issueServingCert({ dnsNames: setup.controllerDnsNames(opts.meshNamespace) });
+      const { resolveNativeSidecar } = await import('../manifests/inject.js');
+      const c = cluster;
+      const w = await startWebhook(tls, { host: opts.address, port: opts.webhookPort }, {
+        values,
+        nativeSidecar: (v) => resolveNativeSidecar(v.proxy.nativeSidecar as 'auto' | 'on' | 'off', kubeVersion).enabled,
+        namespaceLabels: async (ns) => cp.namespaceLabels(ns) ?? (c ? (await c.get('v1', 'Namespace', ns))?.metadata.labels : undefined),
+        log,
+      });
+      webhook = w.server;
+      log(`admission webhook listening on https://${opts.address}:${w.port}/inject (serving certificate for ${setup.controllerDnsNames(opts.meshNamespace).join(', ')})`);
+    }
   } catch (err) {
+    await elector?.stop();
     http.server.close();
+    webhook?.close();
     await cp.stop();
     throw err;
   }
@@ -111,7 +224,9 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
       signals.off('SIGTERM', onTerm);
       http.server.close();
       http.server.closeAllConnections();
-      void cp.stop().then(() => resolve(0));
+      webhook?.close();
+      webhook?.closeAllConnections();
+      void (elector?.stop() ?? Promise.resolve()).then(() => cp.stop()).then(() => resolve(0));
     };
     const onInt = (): void => stop('SIGINT');
     const onTerm = (): void => stop('SIGTERM');

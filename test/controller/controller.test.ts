@@ -17,7 +17,8 @@ test('validateControllerOptions', () => {
   const d = { xdsPort: 15010, metricsPort: 15014 };
   const ok: [Parameters<typeof validateControllerOptions>[0], Partial<ReturnType<typeof validateControllerOptions>>][] = [
     [{ paths: ['k8s'] }, { source: 'files', xdsPort: 15010, metricsPort: 15014, debounceMs: 100, address: '0.0.0.0' }],
-    [{ paths: [] }, { source: 'kubernetes' }],
+    [{ paths: [] }, { source: 'kubernetes', webhookPort: 15017, meshNamespace: 'mesh-system' }],
+    [{ paths: ['k8s'], webhookPort: '0', caCert: 'c', caKey: 'k', values: 'v.yaml', meshNamespace: 'm' }, { webhookPort: 0, caCert: 'c', caKey: 'k', valuesFile: 'v.yaml', meshNamespace: 'm' }],
     [{ source: 'files', paths: ['a', 'b'], xdsPort: '0', metricsPort: '9000', debounce: '5', defaultMtls: 'strict' }, { xdsPort: 0, metricsPort: 9000, debounceMs: 5, defaultMtls: 'STRICT' }],
   ];
   for (const [raw, want] of ok) {
@@ -32,6 +33,9 @@ test('validateControllerOptions', () => {
     [{ paths: ['x'], metricsPort: 'abc' }, /not a port/],
     [{ paths: ['x'], debounce: '-1' }, /milliseconds/],
     [{ paths: ['x'], defaultMtls: 'maybe' }, /unknown mode/],
+    [{ paths: ['x'], webhookPort: '-3' }, /not a port/],
+    [{ paths: ['x'], caCert: 'ca.crt' }, /go together/],
+    [{ paths: [], caCert: 'ca.crt', caKey: 'ca.key' }, /only apply to --source files/],
   ];
   for (const [raw, re] of bad) assert.throws(() => validateControllerOptions(raw, d), (e: any) => re.test(e.message) && e.exitCode === 2, JSON.stringify(raw));
 });

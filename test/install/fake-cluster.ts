@@ -109,6 +109,9 @@ export class FakeCluster implements Cluster {
   async proxyGet(): Promise<ProxyResponse> {
     throw new Error('not used');
   }
+  async tokenReview(): Promise<{ authenticated: boolean }> {
+    throw new Error('tokenReview is not used by install');
+  }
   async podLogs(): Promise<string> {
     throw new Error('not used');
   }

@@ -44,6 +44,9 @@ export class MemoryCluster implements Cluster {
   async canI(): Promise<{ allowed: boolean }> {
     throw new Error('MemoryCluster: canI is not used by route handlers');
   }
+  async tokenReview(): Promise<{ authenticated: boolean }> {
+    throw new Error('tokenReview is not used by route handlers');
+  }
   async podLogs(): Promise<string> {
     throw new Error('MemoryCluster: podLogs is not used by route handlers');
   }

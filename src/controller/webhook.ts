@@ -1,0 +1,126 @@
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { KubeObject } from '../cluster/types.js';
+import { webhookPatch } from '../manifests/inject.js';
+import type { Values } from '../manifests/values.js';
+import { MeshError } from '../ui/errors.js';
+
+/** What the webhook needs from the controller, asked per request so config changes apply at once. */
+export interface WebhookContext {
+  /** The mesh's resolved values (mesh-config ConfigMap, or --values / defaults). */
+  values(): Promise<Values>;
+  /** Whether to inject the proxy as a native sidecar, given the values. */
+  nativeSidecar(values: Values): boolean;
+  /** Labels of a namespace, or undefined when it is unknown. */
+  namespaceLabels(namespace: string): Promise<Record<string, string> | undefined>;
+  log?: (line: string) => void;
+}
+
+/** The body and HTTP status of an answer to one POST /inject. */
+export interface AdmissionAnswer {
+  status: number;
+  body: unknown;
+}
+
+const API_VERSION = 'admission.k8s.io/v1';
+
+function isObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+/**
+ * Answer one AdmissionReview (admission.k8s.io/v1). A Pod CREATE gets the JSON patch of
+ * webhookPatch (the very injection `mesh inject` does); anything else is allowed unchanged with a
+ * warning. A body that is not an AdmissionReview with a request uid is a 400: there is no uid to
+ * answer to. Never throws.
+ */
+export async function reviewAdmission(body: unknown, ctx: WebhookContext): Promise<AdmissionAnswer> {
+  if (!isObject(body) || body.kind !== 'AdmissionReview' || !isObject(body.request) || typeof body.request.uid !== 'string') {
+    return { status: 400, body: { error: 'expected an AdmissionReview (admission.k8s.io/v1) with request.uid' } };
+  }
+  const req = body.request;
+  const uid = req.uid as string;
+  const answer = (response: Record<string, unknown>): AdmissionAnswer => ({ status: 200, body: { apiVersion: API_VERSION, kind: 'AdmissionReview', response: { uid, ...response } } });
+  const pass = (warning: string): AdmissionAnswer => answer({ allowed: true, warnings: [warning] });
+  if (body.apiVersion !== API_VERSION) return pass(`mesh: AdmissionReview ${String(body.apiVersion)} is not ${API_VERSION}; not injected`);
+  const kind = isObject(req.kind) ? req.kind : {};
+  if (kind.kind !== 'Pod' || (kind.group ?? '') !== '') return pass(`mesh: only pods are injected, not ${String(kind.kind ?? 'unknown kind')}`);
+  if (req.operation !== 'CREATE') return pass(`mesh: pods are injected on CREATE only, not ${String(req.operation)}`);
+  if (req.subResource) return pass(`mesh: subresource ${String(req.subResource)} is not injected`);
+  const obj = req.object;
+  if (!isObject(obj) || !isObject(obj.spec) || !Array.isArray(obj.spec.containers)) return pass('mesh: the request has no pod object with containers; not injected');
+  // apiVersion and kind are filled in when missing: equal on both sides, they produce no patch op.
+  const pod = { apiVersion: 'v1', kind: 'Pod', ...obj, metadata: isObject(obj.metadata) ? obj.metadata : {} } as unknown as KubeObject;
+  const namespace = typeof req.namespace === 'string' ? req.namespace : typeof pod.metadata.namespace === 'string' ? pod.metadata.namespace : undefined;
+  const who = `${namespace ?? '?'}/${String(pod.metadata.name ?? pod.metadata.generateName ?? '')}`;
+  let values: Values;
+  try {
+    values = await ctx.values();
+  } catch (err) {
+    ctx.log?.(`webhook: cannot read the mesh values for pod ${who}: ${(err as Error).message}`);
+    // No values, no injection: honour the mesh's own policy for a webhook that cannot work.
+    return answer({ allowed: false, status: { code: 500, message: `mesh: cannot read the mesh configuration: ${(err as Error).message}` } });
+  }
+  try {
+    const labels = namespace ? await ctx.namespaceLabels(namespace).catch(() => undefined) : undefined;
+    const { patch: ops, report } = webhookPatch(pod, values, { nativeSidecar: ctx.nativeSidecar(values), ...(labels ? { namespaceLabels: labels } : {}) });
+    // Ops under /metadata need the object the API server holds to have one.
+    if (!isObject(obj.metadata) && ops.length) ops.unshift({ op: 'add', path: '/metadata', value: {} });
+    ctx.log?.(`webhook: pod ${who}: ${report.action}${report.reason ? ` (${report.reason})` : ''}`);
+    if (ops.length === 0) return answer({ allowed: true });
+    return answer({ allowed: true, patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(ops)).toString('base64') });
+  } catch (err) {
+    const msg = err instanceof MeshError ? `${err.message}${err.hint ? ` (${err.hint})` : ''}` : (err as Error).message;
+    ctx.log?.(`webhook: cannot inject pod ${who}: ${msg}`);
+    if (values.webhook.failurePolicy === 'Ignore') return answer({ allowed: true, warnings: [`mesh: not injected: ${msg}`] });
+    return answer({ allowed: false, status: { code: 400, message: `mesh: cannot inject: ${msg}` } });
+  }
+}
+
+const MAX_BODY = 8 * 1024 * 1024;
+
+/** The HTTP handler: POST /inject (AdmissionReview), GET /healthz. */
+export function webhookHandler(ctx: WebhookContext): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    const send = (status: number, body: unknown): void => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz' && req.method === 'GET') return send(200, { status: 'ok' });
+    if (path !== '/inject') return send(404, { error: 'not found: POST /inject' });
+    if (req.method !== 'POST') return send(405, { error: 'POST an AdmissionReview to /inject' });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooBig = false;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) tooBig = true;
+      else chunks.push(c);
+    });
+    req.on('error', () => res.destroy());
+    req.on('end', () => {
+      if (tooBig) return send(413, { error: `request body over ${MAX_BODY} bytes` });
+      let body: unknown;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        return send(400, { error: 'the body is not JSON: expected an AdmissionReview' });
+      }
+      void reviewAdmission(body, ctx).then((a) => send(a.status, a.body));
+    });
+  };
+}
+
+/** Start the HTTPS webhook server with a serving certificate chain (leaf first) and its key. */
+export function startWebhook(tls: { certPem: string; keyPem: string }, listen: { host?: string; port?: number }, ctx: WebhookContext): Promise<{ server: Server; port: number }> {
+  const server = createServer({ cert: tls.certPem, key: tls.keyPem }, webhookHandler(ctx));
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listen.port ?? 0, listen.host ?? '0.0.0.0', () => {
+      server.off('error', reject);
+      const addr = server.address();
+      resolve({ server, port: typeof addr === 'object' && addr ? addr.port : 0 });
+    });
+  });
+}
