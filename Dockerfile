@@ -13,11 +13,15 @@ RUN npm run build
 FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
+# iptables: the injected mesh-init container runs this image (`mesh proxy-init`) to install the
+# traffic redirect; iptables-restore comes from here.
+RUN apt-get update && apt-get install -y --no-install-recommends iptables && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 COPY --from=build /src/dist ./dist
 COPY bin ./bin
 COPY templates ./templates
+COPY proto ./proto
 # 65532 matches the Deployment's runAsUser; the root filesystem is mounted read-only, /tmp is an emptyDir.
 USER 65532:65532
 EXPOSE 15010 15014 15017

@@ -32,6 +32,16 @@ test('every path the Dockerfile COPYs from the context exists and is not .docker
   }
 });
 
+test('the runtime image holds everything the package ships (package.json "files"): dist, bin, templates, proto', () => {
+  const runtime = text.slice(text.lastIndexOf('\nFROM '));
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { files: string[] };
+  for (const f of pkg.files) assert.match(runtime, new RegExp(`^COPY (--from=\\w+ )?\\S*\\b${f}\\b\\S* \\./${f}\\b`, 'm'), `the runtime stage does not COPY ${f}`);
+});
+
+test('the image has iptables: the injected mesh-init container runs it for mesh proxy-init', () => {
+  assert.ok(lines.some((l) => /^RUN .*apt-get install .*\biptables\b/.test(l)));
+});
+
 test('the image runs as a non-root user, the one the Deployment expects', () => {
   const user = lines.filter((l) => l.startsWith('USER ')).at(-1);
   assert.ok(user, 'USER is set');
