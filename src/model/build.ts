@@ -28,6 +28,7 @@ import type {
   RetryPolicy,
   RouteBackend,
   RouteMatch,
+  RouteMirror,
   RouteRule,
   ServicePort,
   Workload,
@@ -389,6 +390,8 @@ export function buildModel(objects: readonly KubeObject[], opts: ModelOptions = 
         backends.push({ service: keyOf(bns, name), port, weight: num(b.weight) ?? 1 });
       }
       const out: RouteRule = { matches, backends };
+      const mirrors = mirrorsOf(rule.filters, ns, serviceByKey, (message) => warnings.push({ object: describe(r), message }));
+      if (mirrors.length) out.mirrors = mirrors;
       const timeouts = isObj(rule.timeouts) ? rule.timeouts : {};
       const t = parseDuration(timeouts.request);
       if (t !== undefined) out.timeoutMs = t;
@@ -470,9 +473,44 @@ export function reachableServices(model: MeshModel, namespace: string | undefine
   const keys = new Set(model.services.filter((s) => allowed.has(s.namespace)).map((s) => keyOf(s.namespace, s.name)));
   for (const r of model.routes) {
     if (!keys.has(r.parent)) continue;
-    for (const rule of r.rules) for (const b of rule.backends) keys.add(b.service);
+    for (const rule of r.rules) {
+      for (const b of rule.backends) keys.add(b.service);
+      for (const m of rule.mirrors ?? []) keys.add(m.service);
+    }
   }
   return model.services.filter((s) => keys.has(keyOf(s.namespace, s.name)));
+}
+
+/**
+ * The RequestMirror filters of a rule's `filters`: a Service backendRef in the route's namespace
+ * with a known port, and `percent` (0-100) or `fraction` {numerator, denominator}. Others are
+ * reported through `warn` and skipped, like backendRefs.
+ */
+function mirrorsOf(filters: unknown, ns: string, serviceByKey: Map<string, MeshService>, warn: (message: string) => void): RouteMirror[] {
+  const out: RouteMirror[] = [];
+  for (const f of arr(filters)) {
+    if (f.type !== 'RequestMirror' || !isObj(f.requestMirror) || !isObj(f.requestMirror.backendRef)) continue;
+    const m = f.requestMirror;
+    const b = m.backendRef as Record<string, unknown>;
+    const name = str(b.name);
+    const bns = str(b.namespace) ?? ns;
+    const svc = name && bns === ns && (str(b.kind) ?? 'Service') === 'Service' ? serviceByKey.get(keyOf(bns, name)) : undefined;
+    const port = num(b.port) ?? (svc?.ports.length === 1 ? svc.ports[0]?.port : undefined);
+    if (!svc || port === undefined) {
+      warn(`RequestMirror backendRef ${bns}/${name ?? '?'}${port ? `:${port}` : ''} does not name a known Service port in the route's namespace; skipped`);
+      continue;
+    }
+    let percent = 100;
+    const pct = num(m.percent);
+    if (pct !== undefined) percent = pct;
+    else if (isObj(m.fraction)) {
+      const n = num(m.fraction.numerator) ?? 0;
+      const d = num(m.fraction.denominator) ?? 100;
+      percent = d > 0 ? (n / d) * 100 : 0;
+    }
+    out.push({ service: keyOf(bns, name!), port, percent: Math.max(0, Math.min(100, percent)) });
+  }
+  return out;
 }
 
 /** The key `NS/NAME` the model uses for services. */

@@ -111,10 +111,21 @@ export interface FaultPolicy {
   delay?: { percent: number; fixedDelayMs: number };
 }
 
+/** A Gateway API RequestMirror filter: copies of requests go to a Service port; responses are dropped. */
+export interface RouteMirror {
+  /** `NS/NAME` key of the mirror Service. */
+  service: string;
+  port: number;
+  /** Share of requests mirrored, 0-100 (Gateway API `percent` or `fraction`; default 100). */
+  percent: number;
+}
+
 /** One rule of an HTTPRoute, translated: first match wins in order. */
 export interface RouteRule {
   matches: RouteMatch[];
   backends: RouteBackend[];
+  /** RequestMirror filters (Envoy request_mirror_policies; proxyless gRPC has no mirroring). */
+  mirrors?: RouteMirror[];
   timeoutMs?: number;
   backendTimeoutMs?: number;
   retry?: RetryPolicy;

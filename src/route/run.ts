@@ -174,8 +174,8 @@ export async function runCanary(opts: CanaryOptions & RouteCommon, ui: Ui, deps:
   if (timeoutMs !== undefined) cfg.timeoutMs = timeoutMs;
   if (opts.mirror) {
     cfg.mirror = { service: opts.mirror, port: pickPort(await servicePorts(cluster, ns, opts.mirror, 'mirror'), refPort, ns, opts.mirror) };
-    // Said out loud rather than silently half-done: the filter is standard, our xDS does not apply it yet.
-    ui.err.write(`warning: the RequestMirror filter is written, but the mesh control plane does not apply mirroring yet (docs/routing.md, Known limits)\n`);
+    // Envoy sidecars mirror; proxyless gRPC has no mirroring (gRPC does not implement it).
+    ui.err.write(`note: requests are mirrored by Envoy sidecars; proxyless gRPC clients do not mirror (docs/routing.md)\n`);
   } else if (prevCfg?.mirror) {
     cfg.mirror = prevCfg.mirror;
   }

@@ -174,6 +174,11 @@ function routeAction(model: MeshModel, rule: RouteRule): Msg | undefined {
     action.timeout = duration(rule.timeoutMs);
     action.max_stream_duration = { max_stream_duration: duration(rule.timeoutMs) };
   }
+  const mirrors = (rule.mirrors ?? []).flatMap((m) => {
+    const c = name(m.service, m.port);
+    return c ? [{ cluster: c, runtime_fraction: { default_value: fraction(m.percent) } }] : [];
+  });
+  if (mirrors.length) action.request_mirror_policies = mirrors;
   const retry = rule.retry ?? (rule.backendTimeoutMs !== undefined ? { attempts: 0, retryOn: [], codes: [] } : undefined);
   if (retry) {
     const rp = retryPolicy(retry);

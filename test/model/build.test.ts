@@ -67,7 +67,11 @@ test('buildModel: HTTPRoute attached to a Service with matches, weights, timeout
         { matches: [{ headers: [{ name: 'X-Canary', value: 'true' }] }], backendRefs: [{ name: 'catalog-v2', port: 8080 }] },
         { matches: [{ path: { type: 'PathPrefix', value: '/shop.Catalog/' } }], timeouts: { request: '2s', backendRequest: '500ms' },
           backendRefs: [{ name: 'catalog', port: 8080, weight: 90 }, { name: 'catalog-v2', port: 8080, weight: 10 }, { name: 'missing', port: 1 }] },
-        { retry: { attempts: 5, codes: [503] }, backendRefs: [{ name: 'catalog' }] },
+        { retry: { attempts: 5, codes: [503] }, backendRefs: [{ name: 'catalog' }],
+          filters: [
+            { type: 'RequestMirror', requestMirror: { backendRef: { name: 'catalog-v2', port: 8080 }, fraction: { numerator: 1, denominator: 8 } } },
+            { type: 'RequestMirror', requestMirror: { backendRef: { name: 'nowhere', port: 80 } } },
+          ] },
       ],
     },
   };
@@ -86,6 +90,9 @@ test('buildModel: HTTPRoute attached to a Service with matches, weights, timeout
   assert.deepEqual(r.rules[2]!.backends, [{ service: 'shop/catalog', port: 8080, weight: 1 }], 'a single-port Service needs no port');
   assert.deepEqual(r.rules[0]!.fault, { abort: { percent: 20, httpStatus: undefined, grpcStatus: 14 } });
   assert.ok(m.warnings.some((w) => w.message.includes('shop/missing')));
+  assert.deepEqual(r.rules[2]!.mirrors, [{ service: 'shop/catalog-v2', port: 8080, percent: 12.5 }], 'RequestMirror with a fraction');
+  assert.equal(r.rules[1]!.mirrors, undefined);
+  assert.ok(m.warnings.some((w) => w.message.includes('RequestMirror backendRef shop/nowhere')));
 });
 
 test('buildModel: bad annotations and unknown parents are warnings, not errors', () => {

@@ -265,7 +265,7 @@ export function defineRouteScenarios(label: string, makeEnv: () => Promise<Env>)
   test(`${label}: show prints weights and matches, with per-backend traffic only when metrics are reachable`, () =>
     with_(async (env) => {
       const made = await canary(env, { canary: 'web-v2', weight: '10', matchHeader: ['x-canary=true'], timeout: '2s', mirror: 'web-shadow' });
-      assert.match(made.err, /warning: the RequestMirror filter is written, but the mesh control plane does not apply mirroring yet/);
+      assert.match(made.err, /note: requests are mirrored by Envoy sidecars; proxyless gRPC clients do not mirror/);
       let cap = captureUi();
       await runShow({ namespace: ns, output: 'table', service: 'web' }, cap.ui, { cluster: env.cluster });
       assert.match(cap.out(), /header x-canary=true\s+web:8080\s+0\s+-\s+-\s+-\s+2s/);

@@ -51,6 +51,12 @@ test('sidecar: outbound capture with a chain per service port, inbound mTLS per 
   const grpcChain = inbound.filter_chains.find((c: any) => c.filter_chain_match.destination_port.value === 9090);
   const filters = grpcChain.filters[0].typed_config.http_filters.map((f: any) => f.name);
   assert.deepEqual(filters, ['envoy.filters.http.rbac.deny', 'envoy.filters.http.rbac.allow', 'envoy.filters.http.fault', 'envoy.filters.http.router']);
+  // RequestMirror (mesh route --mirror): Envoy copies 25 % of that rule's requests to catalog-v2.
+  const routes = Object.values(res[TYPE.route]).flatMap((rc: any) => rc.virtual_hosts.flatMap((vh: any) => vh.routes));
+  const mirrored = routes.filter((r: any) => r.route?.request_mirror_policies);
+  assert.ok(mirrored.length > 0, 'the mirrored rule has a mirror policy');
+  assert.deepEqual(mirrored[0].route.request_mirror_policies, [{ cluster: 'outbound|8080||catalog-v2.shop.svc.cluster.local', runtime_fraction: { default_value: { numerator: 250_000, denominator: 'MILLION' } } }]);
+  assert.ok(routes.some((r: any) => r.route && !r.route.request_mirror_policies), 'other rules are not mirrored');
   const front = sidecarResources(model, { id: 'f', kind: 'sidecar', namespace: 'web', pod: 'front-1' });
   assert.equal((front[TYPE.listener].inbound as any).filter_chains.length, 0, 'no service selects front-1');
 });
