@@ -239,9 +239,11 @@ class DocWriter {
     const b = this.batch;
     if (!b) return;
     this.batch = undefined;
-    const done = b.objects.length === 0 || !this.pool ? Promise.resolve(b.parts.join('')) : this.pool.dump(b.objects).then((texts) => {
+    const parts = b.parts;
+    // The objects are copied to the worker by dump(); only the text pieces are kept here.
+    const done = b.objects.length === 0 || !this.pool ? Promise.resolve(parts.join('')) : this.pool.dump(b.objects).then((texts) => {
       let i = 0;
-      return b.parts.map((p) => p ?? texts[i++]).join('');
+      return parts.map((p) => p ?? texts[i++]).join('');
     });
     // Awaited later, in order; until then a failure must not count as unhandled.
     done.catch(() => {});
