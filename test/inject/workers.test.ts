@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runMesh } from '../support/cli.ts';
-import { PIPELINE_AFTER, PIPELINE_BATCH } from '../../src/manifests/inject-run.ts';
+import { availableParallelism } from 'node:os';
+import { PIPELINE_AFTER, PIPELINE_BATCH, yamlWorkerCount } from '../../src/manifests/inject-run.ts';
 
 // Large inputs have their YAML written on worker threads; the output must be the bytes the
 // single-threaded path writes, in input order, pass-through documents included.
@@ -53,4 +54,10 @@ test('a large stdin input (YAML on worker threads) gives the same bytes, in inpu
   assert.ok(names.length > PIPELINE_AFTER + PIPELINE_BATCH * 5);
   assert.deepEqual(names, [...names].sort((a, b) => a - b));
   assert.equal(pooled.stdout.split(/^---$/m).length, text.split(/^---$/m).length);
+});
+
+test('MESH_INJECT_WORKERS sets the number of YAML worker threads; otherwise one per core beyond the first, at most 2', () => {
+  const auto = Math.max(0, Math.min(2, availableParallelism() - 1));
+  const cases: [string | undefined, number][] = [['0', 0], ['1', 1], ['3', 3], ['64', 8], [undefined, auto], ['', auto], ['two', auto], ['-1', auto]];
+  for (const [v, want] of cases) assert.equal(yamlWorkerCount(v === undefined ? {} : { MESH_INJECT_WORKERS: v }), want, `MESH_INJECT_WORKERS=${v}`);
 });
