@@ -177,12 +177,14 @@ const RAW_LIMIT = 1 << 20;
 
 /**
  * How many YAML worker threads to use: MESH_INJECT_WORKERS (0 = none, e.g. to compare with the
- * single-threaded path), else one per core beyond the main thread, at most 2.
+ * single-threaded path), else 2 when there is more than one core.
  */
 export function yamlWorkerCount(env: NodeJS.ProcessEnv = process.env): number {
   const v = env.MESH_INJECT_WORKERS;
   if (v !== undefined && /^\d+$/.test(v)) return Math.min(Number(v), 8);
-  return Math.max(0, Math.min(2, availableParallelism() - 1));
+  // Serialising takes more CPU than reading and injecting, so two workers (not one) keep both of
+  // 2 cores busy while the main thread waits on them; on one core threads only add overhead.
+  return availableParallelism() > 1 ? 2 : 0;
 }
 
 /** One batch being collected: text pieces in order, `null` where the next object's YAML goes. */

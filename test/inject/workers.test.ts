@@ -56,8 +56,8 @@ test('a large stdin input (YAML on worker threads) gives the same bytes, in inpu
   assert.equal(pooled.stdout.split(/^---$/m).length, text.split(/^---$/m).length);
 });
 
-test('MESH_INJECT_WORKERS sets the number of YAML worker threads; otherwise one per core beyond the first, at most 2', () => {
-  const auto = Math.max(0, Math.min(2, availableParallelism() - 1));
+test('MESH_INJECT_WORKERS sets the number of YAML worker threads; otherwise 2 on more than one core', () => {
+  const auto = availableParallelism() > 1 ? 2 : 0;
   const cases: [string | undefined, number][] = [['0', 0], ['1', 1], ['3', 3], ['64', 8], [undefined, auto], ['', auto], ['two', auto], ['-1', auto]];
   for (const [v, want] of cases) assert.equal(yamlWorkerCount(v === undefined ? {} : { MESH_INJECT_WORKERS: v }), want, `MESH_INJECT_WORKERS=${v}`);
 });
