@@ -170,8 +170,8 @@ function leadingComments(raw: string): string {
  */
 export const PIPELINE_AFTER = 256;
 /** Injected objects per batch sent to a YAML worker. */
-export const PIPELINE_BATCH = 128;
-const IN_FLIGHT = 2;
+export const PIPELINE_BATCH = 64;
+const IN_FLIGHT = 1;
 /** Pass-through text collected behind a pending batch before it is queued on its own. */
 const RAW_LIMIT = 1 << 20;
 
