@@ -18,13 +18,26 @@ const YAML11_ONLY =
   /^(?:[-+]?(?:(?:[0-9][0-9_]*)?(?:\.[0-9_.]*)?(?:[eE][-+]?[0-9]+)?|0b[01_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?|\.(?:inf|Inf|INF))|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt \t].*)?|<<|=)$/;
 
 /**
+ * Whether YAML11_ONLY can match `s`, judged by its first character alone: every alternative starts
+ * with a sign, a digit, `.`, `e`/`E` (an exponent with nothing before it), `<` or `=`. The dumper
+ * asks for every plain-safe string it writes, and most (names, images, paths) fail here, which is
+ * much cheaper than running the regular expression.
+ */
+function mayBeYaml11(s: string): boolean {
+  if (s.length === 0) return true; // the expression matches '' too
+  const c = s.charCodeAt(0);
+  // 0-9, + - . < = e E
+  return (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2d || c === 0x2e || c === 0x3c || c === 0x3d || c === 0x65 || c === 0x45;
+}
+
+/**
  * Never used to read: js-yaml's dumper quotes a string when any implicit type of the dump schema
  * resolves it, and this type resolves exactly the YAML 1.1 look-alikes. It has no predicate, so it
  * never represents a value.
  */
 const yaml11Lookalike = new Type('tag:mesh.dev,2026:yaml-1.1-scalar', {
   kind: 'scalar',
-  resolve: (s: unknown) => typeof s === 'string' && YAML11_ONLY.test(s),
+  resolve: (s: unknown) => typeof s === 'string' && mayBeYaml11(s) && YAML11_ONLY.test(s),
   construct: (s: unknown) => s,
 });
 

@@ -1,8 +1,10 @@
 import { once } from 'node:events';
 import { chmod, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { MESH_CONFIG_KEY, MESH_CONFIG_NAME } from '../constants.js';
 import { toYaml } from '../cluster/yaml.js';
+import { YamlPool } from '../cluster/yaml-pool.js';
 import { isList, readDocuments, type SourceDocument } from '../cluster/files.js';
 import type { Cluster, ConnectOptions, KubeObject } from '../cluster/types.js';
 import { ExitCode, inputError, MeshError, usageError } from '../ui/errors.js';
@@ -160,13 +162,52 @@ function leadingComments(raw: string): string {
   return out;
 }
 
+/**
+ * Large YAML outputs are serialised on worker threads (YamlPool), since writing YAML is most of
+ * inject's CPU time: after the first PIPELINE_AFTER injected objects (small inputs keep their fast
+ * start), injected objects go to the pool in batches of PIPELINE_BATCH, at most IN_FLIGHT batches per
+ * worker at a time so memory stays bounded, and results are written strictly in input order.
+ */
+export const PIPELINE_AFTER = 256;
+/** Injected objects per batch sent to a YAML worker. */
+export const PIPELINE_BATCH = 64;
+const IN_FLIGHT = 1;
+/** Pass-through text collected behind a pending batch before it is queued on its own. */
+const RAW_LIMIT = 1 << 20;
+
+/**
+ * How many YAML worker threads to use: MESH_INJECT_WORKERS (0 = none, e.g. to compare with the
+ * single-threaded path), else 2 when there is more than one core.
+ */
+export function yamlWorkerCount(env: NodeJS.ProcessEnv = process.env): number {
+  const v = env.MESH_INJECT_WORKERS;
+  if (v !== undefined && /^\d+$/.test(v)) return Math.min(Number(v), 8);
+  // Serialising takes more CPU than reading and injecting, so two workers (not one) keep both of
+  // 2 cores busy while the main thread waits on them; on one core threads only add overhead.
+  return availableParallelism() > 1 ? 2 : 0;
+}
+
+/** One batch being collected: text pieces in order, `null` where the next object's YAML goes. */
+interface Batch {
+  parts: (string | null)[];
+  objects: KubeObject[];
+  rawSize: number;
+}
+
 /** Writes documents of one output (stdout or one file) as YAML or a JSON List. */
 class DocWriter {
   private count = 0;
+  private objects = 0;
+  private pool: YamlPool | undefined;
+  private batch: Batch | undefined;
+  /** Output queued behind the pool, oldest first (each already has a rejection handler). */
+  private readonly queued: Promise<string>[] = [];
   constructor(
     private readonly sink: Sink,
     /** json: one List (-o json); json-file: a JSON file rewritten in place, objects as they are. */
     private readonly format: 'yaml' | 'json' | 'json-file',
+    /** Worker threads for large YAML outputs (0: never). */
+    private readonly workers = 0,
   ) {}
   async raw(doc: SourceDocument): Promise<void> {
     if (this.format === 'json') {
@@ -174,12 +215,42 @@ class DocWriter {
       return;
     }
     const sep = this.count++ > 0 ? (this.format === 'json-file' ? '\n' : '---\n') : '';
-    await this.sink.write(sep + (doc.raw.endsWith('\n') ? doc.raw : doc.raw + '\n'));
+    await this.text(sep + (doc.raw.endsWith('\n') ? doc.raw : doc.raw + '\n'));
   }
   async object(doc: SourceDocument, o: KubeObject): Promise<void> {
     if (this.format === 'json') return this.json(o);
     if (this.format === 'json-file') return this.sink.write((this.count++ > 0 ? '\n' : '') + JSON.stringify(o, null, 2) + '\n');
-    await this.sink.write((this.count++ > 0 ? '---\n' : '') + leadingComments(doc.raw) + toYaml(o));
+    const head = (this.count++ > 0 ? '---\n' : '') + leadingComments(doc.raw);
+    if (!this.pool && this.workers > 0 && ++this.objects > PIPELINE_AFTER) this.pool = new YamlPool(this.workers);
+    if (!this.pool) return this.sink.write(head + toYaml(o));
+    const b = (this.batch ??= { parts: [], objects: [], rawSize: 0 });
+    b.parts.push(head, null);
+    b.objects.push(o);
+    if (b.objects.length >= PIPELINE_BATCH) await this.dispatch();
+  }
+  /** Text in order: straight to the sink unless earlier output is still queued behind the pool. */
+  private async text(s: string): Promise<void> {
+    if (!this.batch && this.queued.length === 0) return this.sink.write(s);
+    const b = (this.batch ??= { parts: [], objects: [], rawSize: 0 });
+    b.parts.push(s);
+    b.rawSize += s.length;
+    if (b.rawSize >= RAW_LIMIT) await this.dispatch();
+  }
+  /** Queue the current batch; when too many are queued, write the oldest (waiting for it). */
+  private async dispatch(): Promise<void> {
+    const b = this.batch;
+    if (!b) return;
+    this.batch = undefined;
+    const parts = b.parts;
+    // The objects are copied to the worker by dump(); only the text pieces are kept here.
+    const done = b.objects.length === 0 || !this.pool ? Promise.resolve(parts.join('')) : this.pool.dump(b.objects).then((texts) => {
+      let i = 0;
+      return parts.map((p) => p ?? texts[i++]).join('');
+    });
+    // Awaited later, in order; until then a failure must not count as unhandled.
+    done.catch(() => {});
+    this.queued.push(done);
+    while (this.queued.length > IN_FLIGHT * this.workers) await this.sink.write(await this.queued.shift()!);
   }
   private async json(o: KubeObject): Promise<void> {
     const body = JSON.stringify(o, null, 2).replace(/^/gm, '    ');
@@ -187,7 +258,18 @@ class DocWriter {
   }
   async end(): Promise<void> {
     if (this.format === 'json') await this.sink.write(this.count === 0 ? '{\n  "apiVersion": "v1",\n  "kind": "List",\n  "items": []\n}\n' : '\n  ]\n}\n');
+    await this.dispatch();
+    while (this.queued.length) await this.sink.write(await this.queued.shift()!);
     await this.sink.flush();
+    await this.close();
+  }
+  /** Stop the worker threads, if any (also after an error). */
+  async close(): Promise<void> {
+    const p = this.pool;
+    this.pool = undefined;
+    this.queued.length = 0;
+    this.batch = undefined;
+    await p?.close();
   }
 }
 
@@ -280,7 +362,7 @@ export async function runInject(o: InjectRunOptions, ui: Ui, deps: InjectDeps = 
 
   if (!o.inPlace) {
     const sink = new Sink(ui.out);
-    const w = new DocWriter(sink, o.output);
+    const w = new DocWriter(sink, o.output, o.output === 'yaml' ? yamlWorkerCount() : 0);
     try {
       for await (const doc of docs) {
         const changed = doc.object ? transformDoc(doc, fn, reports) : undefined;
@@ -291,6 +373,7 @@ export async function runInject(o: InjectRunOptions, ui: Ui, deps: InjectDeps = 
       }
     } catch (err) {
       // What is still buffered is not written: small inputs produce no output at all on error.
+      await w.close();
       await errSink.flush();
       throw err;
     }
