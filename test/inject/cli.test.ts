@@ -4,7 +4,7 @@ import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
-import { runMesh, ROOT } from '../support/cli.ts';
+import { loadedAny, runMesh, runMeshTraced, ROOT } from '../support/cli.ts';
 import { validateWorkload } from './schema.ts';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'mesh-inject-cli-'));
@@ -164,15 +164,10 @@ test('--from-cluster with no kubeconfig is exit 3 with a hint (it is the only fl
 
 test('offline: inject reads no kubeconfig and loads no Kubernetes client unless --from-cluster', async () => {
   const d = dir();
-  const trace = join(d, 'trace.txt');
-  const r = await runMesh(['inject', '-f', 'examples/shop', '-R'], {
-    env: { MESH_TRACE_FILE: trace, KUBECONFIG: join(d, 'does-not-exist') },
-    nodeArgs: ['--import', join(ROOT, 'test/support/trace-imports.mjs')],
-  });
+  const r = await runMeshTraced(['inject', '-f', 'examples/shop', '-R'], { env: { KUBECONFIG: join(d, 'does-not-exist') } });
   assert.equal(r.code, 0, r.stderr);
-  const urls = readFileSync(trace, 'utf8').split('\n');
-  assert.ok(urls.some((u) => u.endsWith('/dist/manifests/inject.js')), 'the trace must see the injector load');
-  assert.equal(urls.find((u) => u.includes('/node_modules/@kubernetes/client-node')), undefined);
+  assert.ok(r.modules.some((u) => u.endsWith('/dist/manifests/inject.js')), 'the trace must see the injector load');
+  assert.equal(loadedAny(r.modules, ['@kubernetes/client-node']), undefined);
 });
 
 test('Namespace documents earlier in the input opt their pods out with mesh.dev/inject=disabled', async () => {

@@ -1,22 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { runMesh, ROOT } from '../support/cli.ts';
-
-const HEAVY = ['@kubernetes/client-node', '@grpc/', 'protobufjs', 'inquirer', 'prom-client', '@peculiar/x509'];
+import { HEAVY_MODULES as HEAVY, runMeshTraced } from '../support/cli.ts';
 
 async function loaded(args: string[]): Promise<{ code: number; urls: string[] }> {
-  const trace = join(mkdtempSync(join(tmpdir(), 'mesh-trace-')), 'trace.txt');
-  const r = await runMesh(args, { env: { MESH_TRACE_FILE: trace }, nodeArgs: ['--import', join(ROOT, 'test/support/trace-imports.mjs')] });
-  let urls: string[] = [];
-  try {
-    urls = readFileSync(trace, 'utf8').split('\n').filter(Boolean);
-  } catch {
-    /* nothing traced */
-  }
-  return { code: r.code, urls };
+  const r = await runMeshTraced(args);
+  return { code: r.code, urls: r.modules };
 }
 
 for (const args of [['install', '--help'], ['upgrade', '--help'], ['uninstall', '--help'], ['manifest', 'generate'], ['profile', 'list']]) {

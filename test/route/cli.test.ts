@@ -1,20 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { runMesh, ROOT } from '../support/cli.ts';
+import { loadedAny, runMesh, runMeshTraced } from '../support/cli.ts';
 
-const HEAVY = ['@kubernetes/client-node', '@grpc/', 'protobufjs', 'inquirer', 'prom-client'];
 
 test('mesh route --help and mesh route canary --help load no Kubernetes or gRPC code', async () => {
   for (const args of [['route', '--help'], ['route', 'canary', '--help']]) {
-    const trace = join(mkdtempSync(join(tmpdir(), 'mesh-trace-')), 'trace.txt');
-    const r = await runMesh(args, { env: { MESH_TRACE_FILE: trace }, nodeArgs: ['--import', join(ROOT, 'test/support/trace-imports.mjs')] });
+    const r = await runMeshTraced(args);
     assert.equal(r.code, 0, r.stderr);
-    const urls = readFileSync(trace, 'utf8').split('\n').filter(Boolean);
-    assert.ok(urls.some((u) => u.endsWith('/dist/commands/route.js')), 'the trace must see the route command load');
-    for (const heavy of HEAVY) assert.equal(urls.find((u) => u.includes(`/node_modules/${heavy}`)), undefined, `${args.join(' ')} loaded ${heavy}`);
+    assert.ok(r.modules.some((u) => u.endsWith('/dist/commands/route.js')), 'the trace must see the route command load');
+    assert.equal(loadedAny(r.modules), undefined, `${args.join(' ')} loaded a heavy module`);
   }
 });
 

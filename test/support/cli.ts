@@ -29,3 +29,34 @@ export async function runMesh(args: string[], opts: { env?: Record<string, strin
   });
   return { code: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
+
+/** Modules the fast paths (help, offline commands) must never load: startup time is a feature. */
+export const HEAVY_MODULES = ['@kubernetes/client-node', '@grpc/', 'protobufjs', 'inquirer', 'prom-client', '@peculiar/x509'] as const;
+
+/**
+ * Run `mesh ARGS` recording every module URL it resolves (test/support/trace-imports.mjs), so a
+ * test can prove what a command does not load.
+ */
+export async function runMeshTraced(args: string[], opts: Parameters<typeof runMesh>[1] = {}): Promise<RunResult & { modules: string[] }> {
+  const { mkdtempSync, readFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const trace = join(mkdtempSync(join(tmpdir(), 'mesh-trace-')), 'trace.txt');
+  const r = await runMesh(args, { ...opts, env: { ...opts.env, MESH_TRACE_FILE: trace }, nodeArgs: [...(opts.nodeArgs ?? []), '--import', join(ROOT, 'test/support/trace-imports.mjs')] });
+  let modules: string[] = [];
+  try {
+    modules = readFileSync(trace, 'utf8').split('\n').filter(Boolean);
+  } catch {
+    /* nothing was resolved */
+  }
+  return { ...r, modules };
+}
+
+/** The first module of `heavy` found among `modules` (node_modules URLs), if any. */
+export function loadedAny(modules: readonly string[], heavy: readonly string[] = HEAVY_MODULES): string | undefined {
+  for (const h of heavy) {
+    const hit = modules.find((u) => u.includes(`/node_modules/${h}`));
+    if (hit) return hit;
+  }
+  return undefined;
+}

@@ -1,5 +1,5 @@
-// A plain RFC 6902 applier (add, remove, replace), as the API server applies a webhook's patch.
-// Same rules as the one in test/inject/webhook.test.ts: the patches we make never add into arrays.
+// A plain RFC 6902 applier (add, remove, replace), as the API server applies a webhook's patch
+// (shared by the inject and webhook tests). The patches we make never add into arrays.
 import assert from 'node:assert/strict';
 import type { JsonPatchOp } from '../../src/manifests/inject.ts';
 
