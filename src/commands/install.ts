@@ -12,7 +12,8 @@ export function define(cmd: Command): void {
     .option('--no-wait', 'do not wait for the control plane to become ready')
     .option('--timeout <duration>', 'how long to wait for CRDs and the rollout', '5m')
     .option('--force-conflicts', 'take over fields another field manager owns')
-    .addHelpText('after', '\nExamples:\n  mesh install\n  mesh install --profile ha --set controller.logLevel=debug --yes\n  mesh install --dry-run > mesh.yaml\n  mesh install --ca-cert root.pem --ca-key root-key.pem')
+    .option('--gateway-api', 'also install the Gateway API HTTPRoute CRD (for clusters without Gateway API; see docs/install.md)')
+    .addHelpText('after', '\nExamples:\n  mesh install\n  mesh install --profile ha --set controller.logLevel=debug --yes\n  mesh install --gateway-api --yes\n  mesh install --dry-run > mesh.yaml\n  mesh install --ca-cert root.pem --ca-key root-key.pem')
     .action(async (raw: Record<string, unknown>, command: Command) => {
       const g = globalsOf(command);
       const ui = makeUi(g);

@@ -31,14 +31,15 @@ export function define(cmd: Command): void {
   addValuesFlags(gen)
     .option('--ca-cert <file>', 'root CA certificate (PEM) to include; with --ca-key')
     .option('--ca-key <file>', 'root CA private key (PEM)')
+    .option('--gateway-api', 'also render the Gateway API HTTPRoute CRD (as mesh install --gateway-api)')
     .addHelpText('after', '\nExamples:\n  mesh manifest generate --profile ha > mesh.yaml\n  mesh manifest generate -f values.yaml --set controller.replicas=2 -o json')
-    .action(async (opts: RawValuesFlags & { caCert?: string; caKey?: string }, command: Command) => {
+    .action(async (opts: RawValuesFlags & { caCert?: string; caKey?: string; gatewayApi?: boolean }, command: Command) => {
       const g = globalsOf(command);
       const ui = makeUi(g);
       const { parseOutputFormat } = await import('../ui/format.js');
       const output = parseOutputFormat(g.output, ['yaml', 'json'] as const, 'yaml');
       const { runManifestGenerate } = await import('../install/manifest.js');
-      process.exitCode = await runManifestGenerate({ profile: opts.profile, files: opts.values, sets: opts.set, caCert: opts.caCert, caKey: opts.caKey, output }, ui);
+      process.exitCode = await runManifestGenerate({ profile: opts.profile, files: opts.values, sets: opts.set, caCert: opts.caCert, caKey: opts.caKey, gatewayApi: opts.gatewayApi === true, output }, ui);
     });
 
   const diff = cmd.command('diff').description('Show what differs between two renderings, or between a rendering and the cluster (exit 1 when they differ)');

@@ -5,7 +5,7 @@ import { globalsOf, makeUi } from '../ui/context.js';
 /** `mesh uninstall [--purge]`. Handler: src/install/uninstall.ts. */
 export function define(cmd: Command): void {
   cmd
-    .option('--purge', 'also delete the mesh CRDs and with them every AuthorizationPolicy and MTLSPolicy')
+    .option('--purge', 'also delete the mesh CRDs and with them every AuthorizationPolicy and MTLSPolicy (and the HTTPRoute CRD, with every HTTPRoute, if --gateway-api installed it)')
     .option('--dry-run', 'list what would be deleted; change nothing')
     .addHelpText('after', '\nExamples:\n  mesh uninstall\n  mesh uninstall --purge --yes')
     .action(async (raw: { purge?: boolean; dryRun?: boolean }, command: Command) => {

@@ -12,8 +12,9 @@ export function define(cmd: Command): void {
     .option('--no-wait', 'do not wait for the control plane to become ready')
     .option('--timeout <duration>', 'how long to wait for CRDs and the rollout', '5m')
     .option('--force-conflicts', 'take over fields another field manager owns')
+    .option('--gateway-api', 'also install or update the Gateway API HTTPRoute CRD (kept once mesh manages it)')
     .addHelpText('after', '\nThe installed values are kept; -f and --set change them.\n\nExamples:\n  mesh upgrade\n  mesh upgrade --set controller.replicas=3 --yes\n  mesh upgrade --rollback')
-    .action(async (raw: { profile?: string; values?: string[]; set?: string[]; rollback?: boolean; resetValues?: boolean; force?: boolean; wait?: boolean; timeout: string; forceConflicts?: boolean }, command: Command) => {
+    .action(async (raw: { profile?: string; values?: string[]; set?: string[]; rollback?: boolean; resetValues?: boolean; force?: boolean; wait?: boolean; timeout: string; forceConflicts?: boolean; gatewayApi?: boolean }, command: Command) => {
       const g = globalsOf(command);
       const ui = makeUi(g);
       const { parseOutputFormat } = await import('../ui/format.js');
@@ -31,6 +32,7 @@ export function define(cmd: Command): void {
         wait: raw.wait !== false,
         timeoutMs: parseTimeout(raw.timeout),
         forceConflicts: raw.forceConflicts === true,
+        gatewayApi: raw.gatewayApi === true,
         output,
         kubeconfig: g.kubeconfig,
         context: g.context,

@@ -1,6 +1,6 @@
 import semver from 'semver';
 import type { Cluster, ConnectOptions, KubeObject } from '../cluster/types.js';
-import { ROOT_CA_SECRET } from '../constants.js';
+import { HTTPROUTE_CRD, LABEL_MANAGED_BY, MANAGED_BY, ROOT_CA_SECRET } from '../constants.js';
 import { objectRef, renderManifests, toYamlStream, type CaMaterial } from '../manifests/render.js';
 import { loadValues, type ValuesFlags } from '../manifests/values-files.js';
 import type { Values } from '../manifests/values.js';
@@ -22,6 +22,8 @@ export interface InstallOptions extends ValuesFlags, ConnectOptions {
   wait: boolean;
   timeoutMs: number;
   forceConflicts: boolean;
+  /** Also install the Gateway API HTTPRoute CRD (templates/gateway-api.yaml). */
+  gatewayApi?: boolean;
   output: 'table' | 'json' | 'yaml';
 }
 
@@ -55,6 +57,7 @@ export interface RawInstallFlags {
   wait?: boolean;
   timeout?: string;
   forceConflicts?: boolean;
+  gatewayApi?: boolean;
 }
 
 /** Validate and normalise install flags (one place, table-tested). */
@@ -71,10 +74,32 @@ export function validateInstallOptions(raw: RawInstallFlags, output: InstallOpti
     wait: raw.wait !== false,
     timeoutMs: parseTimeout(raw.timeout ?? '5m'),
     forceConflicts: raw.forceConflicts === true,
+    gatewayApi: raw.gatewayApi === true,
     output,
     kubeconfig: conn.kubeconfig,
     context: conn.context,
   };
+}
+
+/**
+ * With --gateway-api: refuse to take over an HTTPRoute CRD that mesh does not manage (the upstream
+ * Gateway API CRDs, usually). Applying ours over it would replace its schema with our minimal one.
+ */
+export async function assertGatewayApiCrdOurs(cluster: Cluster): Promise<void> {
+  const live = await cluster.get('apiextensions.k8s.io/v1', 'CustomResourceDefinition', HTTPROUTE_CRD);
+  if (!live) return;
+  const managedBy = live.metadata.labels?.[LABEL_MANAGED_BY];
+  if (managedBy === MANAGED_BY) return;
+  throw new MeshError(`CustomResourceDefinition ${HTTPROUTE_CRD} already exists and is not managed by mesh (${LABEL_MANAGED_BY}: ${managedBy ?? '<none>'}): --gateway-api will not overwrite it`, {
+    hint: 'the cluster already has the Gateway API CRDs, which mesh route uses as they are: run the command again without --gateway-api',
+    exitCode: ExitCode.Failed,
+  });
+}
+
+/** True when the cluster holds the HTTPRoute CRD rendered by mesh (a --gateway-api install), which upgrade keeps rendering. */
+export async function hasMeshGatewayApiCrd(cluster: Cluster): Promise<boolean> {
+  const live = await cluster.get('apiextensions.k8s.io/v1', 'CustomResourceDefinition', HTTPROUTE_CRD);
+  return live?.metadata.labels?.[LABEL_MANAGED_BY] === MANAGED_BY;
 }
 
 async function connectWith(deps: InstallDeps, opts: ConnectOptions): Promise<Cluster> {
@@ -207,6 +232,7 @@ export async function runInstall(opts: InstallOptions, ui: Ui, deps: InstallDeps
     }
   }
 
+  if (opts.gatewayApi) await assertGatewayApiCrdOurs(cluster);
   const installed = await readState(cluster, values.namespace);
   if (installed && semver.valid(installed.version) && semver.valid(version) && semver.gt(installed.version, version)) {
     throw new MeshError(`mesh ${installed.version} is installed, newer than this CLI (${version}): install will not downgrade it`, {
@@ -219,7 +245,7 @@ export async function runInstall(opts: InstallOptions, ui: Ui, deps: InstallDeps
 
   if (opts.dryRun) {
     const existing = await readRootCa(cluster, values.namespace);
-    const objects = renderManifests(values, { ca: existing ?? supplied, version, profile: opts.profile });
+    const objects = renderManifests(values, { ca: existing ?? supplied, version, profile: opts.profile, gatewayApi: opts.gatewayApi });
     const got = await Promise.all(objects.map((o) => cluster.get(o.apiVersion, o.kind, o.metadata.name, o.metadata.namespace)));
     objects.forEach((o, i) => ui.err.write(`${objectRef(o)} ${got[i] ? 'exists (would be applied)' : 'would be created'}\n`));
     if (!existing && !supplied) ui.err.write(`Secret ${values.namespace}/${ROOT_CA_SECRET} would be created with a newly generated root CA\n`);
@@ -231,7 +257,7 @@ export async function runInstall(opts: InstallOptions, ui: Ui, deps: InstallDeps
   await confirmIfInteractive(ui, deps, `Install mesh ${version} into ${cluster.contextName} (namespace ${values.namespace})?`);
   const { ca, source } = await chooseCa(cluster, values, supplied);
   if (source === 'generated') ui.err.write(`generated a new root CA for trust domain ${values.trustDomain}\n`);
-  const objects = renderManifests(values, { ca, version, profile: opts.profile });
+  const objects = renderManifests(values, { ca, version, profile: opts.profile, gatewayApi: opts.gatewayApi });
   const progress = progressHooks(ui);
   let records: ApplyRecord[];
   try {

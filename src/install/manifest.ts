@@ -13,6 +13,8 @@ import { loadSuppliedCa } from './ca.js';
 export interface ManifestGenerateOptions extends ValuesFlags {
   caCert?: string;
   caKey?: string;
+  /** Also render the Gateway API HTTPRoute CRD. */
+  gatewayApi?: boolean;
   output: 'yaml' | 'json';
 }
 
@@ -24,7 +26,7 @@ export interface ManifestGenerateOptions extends ValuesFlags {
 export async function runManifestGenerate(opts: ManifestGenerateOptions, ui: Ui): Promise<number> {
   const values = await loadValues(opts);
   const ca = await loadSuppliedCa(opts.caCert, opts.caKey, (l) => ui.err.write(l + '\n'));
-  const objects = renderManifests(values, { ca });
+  const objects = renderManifests(values, { ca, gatewayApi: opts.gatewayApi });
   if (opts.output === 'json') ui.out.write(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }, null, 2) + '\n');
   else ui.out.write(toYamlStream(objects));
   if (!ca) ui.debug('no --ca-cert/--ca-key: the root CA Secret, trust bundle and webhook caBundle are left out; mesh install creates them');
@@ -112,7 +114,9 @@ export async function runManifestDiff(opts: ManifestDiffOptions, ui: Ui, connect
     const cluster = connect ? await connect() : await (await import('../cluster/index.js')).connect({ kubeconfig: opts.kubeconfig, context: opts.context });
     const { readRootCa } = await import('./ca.js');
     const ca = await readRootCa(cluster, values.namespace);
-    after = renderManifests(values, { ca });
+    // A mesh-managed HTTPRoute CRD (--gateway-api) is part of what upgrade renders, so compare it too.
+    const { hasMeshGatewayApiCrd } = await import('./install.js');
+    after = renderManifests(values, { ca, gatewayApi: await hasMeshGatewayApiCrd(cluster) });
     before = await liveCounterparts(cluster, after, values.namespace);
   } else {
     before = await readObjects(opts.paths[0]!);

@@ -1,5 +1,5 @@
 import type { Cluster, ConnectOptions, KubeObject } from '../cluster/types.js';
-import { MESH_DOMAIN } from '../constants.js';
+import { HTTPROUTE_CRD, MESH_DOMAIN } from '../constants.js';
 import { objectRef, OWNED_SELECTOR, RENDERED_KINDS, STAGES, stageOf, type Stage } from '../manifests/render.js';
 import type { Ui } from '../ui/context.js';
 import { ExitCode } from '../ui/errors.js';
@@ -24,8 +24,8 @@ export async function uninstallPlan(cluster: Cluster, namespace: string, purge: 
   const kinds = RENDERED_KINDS.filter((k) => purge || k.kind !== 'CustomResourceDefinition');
   const lists = await Promise.all(kinds.map((k) => cluster.list(k.apiVersion, k.kind, { labelSelector: OWNED_SELECTOR, namespace: k.namespaced ? namespace : undefined })));
   const all = lists.flat().filter((o) => o.kind !== 'Namespace' || o.metadata.name === namespace);
-  // Only CRDs of our group, even if someone labelled another one like ours.
-  const owned = all.filter((o) => o.kind !== 'CustomResourceDefinition' || o.metadata.name.endsWith(`.${MESH_DOMAIN}`));
+  // Only CRDs of our group (and the HTTPRoute CRD --gateway-api installed, labelled ours), never another group's.
+  const owned = all.filter((o) => o.kind !== 'CustomResourceDefinition' || o.metadata.name.endsWith(`.${MESH_DOMAIN}`) || o.metadata.name === HTTPROUTE_CRD);
   return UNINSTALL_ORDER.map((stage) => ({ stage, objects: owned.filter((o) => stageOf(o) === stage).sort((a, b) => objectRef(a).localeCompare(objectRef(b))) })).filter((g) => g.objects.length > 0);
 }
 
@@ -61,7 +61,7 @@ export async function runUninstall(opts: UninstallOptions, ui: Ui, deps: Install
     }
   }
   deleted.sort();
-  const kept = opts.purge ? [] : ['CustomResourceDefinitions authorizationpolicies.mesh.dev, mtlspolicies.mesh.dev and all mesh policies'];
+  const kept = opts.purge ? [] : ['CustomResourceDefinitions authorizationpolicies.mesh.dev, mtlspolicies.mesh.dev and all mesh policies (and httproutes.gateway.networking.k8s.io with every HTTPRoute, if --gateway-api installed it)'];
   if (opts.output !== 'table') ui.out.write(renderData({ deleted, kept }, opts.output));
   else {
     for (const d of deleted) ui.out.write(`${d} deleted\n`);

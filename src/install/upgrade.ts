@@ -10,7 +10,7 @@ import { ExitCode, MeshError, usageError } from '../ui/errors.js';
 import { VERSION } from '../version.js';
 import { ApplyInterrupted, applyStaged, type ApplyRecord } from './apply.js';
 import { readRootCa } from './ca.js';
-import { confirmIfInteractive, interruptedError, printSummary, progressHooks, withInterrupt, type InstallDeps } from './install.js';
+import { assertGatewayApiCrdOurs, confirmIfInteractive, hasMeshGatewayApiCrd, interruptedError, printSummary, progressHooks, withInterrupt, type InstallDeps } from './install.js';
 import { hideSecretData, liveCounterparts } from './manifest.js';
 import { parseState, PREVIOUS_CONFIG_NAME, readState, type InstalledState } from './state.js';
 
@@ -25,12 +25,14 @@ export interface UpgradeOptions extends ValuesFlags, ConnectOptions {
   wait: boolean;
   timeoutMs: number;
   forceConflicts: boolean;
+  /** Also apply the Gateway API HTTPRoute CRD; without it, a mesh-managed one is kept and updated. */
+  gatewayApi?: boolean;
   output: 'table' | 'json' | 'yaml';
 }
 
 /** Validate upgrade flag combinations. */
-export function validateUpgradeOptions(o: Pick<UpgradeOptions, 'rollback' | 'profile' | 'files' | 'sets' | 'resetValues'>): void {
-  if (o.rollback && (o.profile || o.files?.length || o.sets?.length || o.resetValues)) {
+export function validateUpgradeOptions(o: Pick<UpgradeOptions, 'rollback' | 'profile' | 'files' | 'sets' | 'resetValues'> & { gatewayApi?: boolean }): void {
+  if (o.rollback && (o.profile || o.files?.length || o.sets?.length || o.resetValues || o.gatewayApi)) {
     throw usageError('--rollback takes no values flags', 'it restores exactly the values recorded before the last upgrade');
   }
 }
@@ -102,7 +104,11 @@ export async function runUpgrade(opts: UpgradeOptions, ui: Ui, deps: InstallDeps
   const ca = await readRootCa(cluster, opts.namespace);
   if (!ca) throw new MeshError(`the root CA Secret is missing from namespace ${opts.namespace}`, { hint: 'run "mesh install" to restore it (it creates a new root only when none exists)' });
   if (target.values.namespace !== opts.namespace) throw usageError(`upgrade cannot move the mesh from namespace ${opts.namespace} to ${target.values.namespace}`, 'uninstall and install again to change the namespace');
-  const objects = renderManifests(target.values, { ca, version: target.version, profile: target.profile });
+  // The HTTPRoute CRD is never dropped by an upgrade (that would delete every user HTTPRoute):
+  // once mesh manages it, upgrades keep rendering it, with or without --gateway-api.
+  if (opts.gatewayApi) await assertGatewayApiCrdOurs(cluster);
+  const gatewayApi = opts.gatewayApi === true || (await hasMeshGatewayApiCrd(cluster));
+  const objects = renderManifests(target.values, { ca, version: target.version, profile: target.profile, gatewayApi });
 
   const live = await liveCounterparts(cluster, objects, opts.namespace);
   const diffs = diffObjects(hideSecretData(live.filter((o) => !(o.kind === 'ConfigMap' && o.metadata.name === PREVIOUS_CONFIG_NAME))), hideSecretData(objects));

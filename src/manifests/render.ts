@@ -39,6 +39,8 @@ export interface RenderOptions {
   version?: string;
   /** Profile the values were resolved from, recorded so upgrade can re-resolve (default "default"). */
   profile?: string;
+  /** Also render the Gateway API HTTPRoute CRD (templates/gateway-api.yaml), for `--gateway-api`. */
+  gatewayApi?: boolean;
 }
 
 /** Apply stages, in the order install applies them (uninstall goes the other way, webhook first). */
@@ -194,6 +196,7 @@ export function renderManifests(values: Values, opts: RenderOptions = {}): KubeO
   const objects: KubeObject[] = [];
 
   objects.push(...loadTemplate('crds.yaml'));
+  if (opts.gatewayApi) objects.push(...loadTemplate('gateway-api.yaml'));
 
   const namespace = pick('namespace.yaml', 'Namespace');
   namespace.metadata.name = ns;
