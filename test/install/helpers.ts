@@ -1,23 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { Writable } from 'node:stream';
-import { makeUi, type Ui } from '../../src/ui/context.ts';
 import type { InstallOptions } from '../../src/install/install.ts';
 import type { UpgradeOptions } from '../../src/install/upgrade.ts';
 
-/** A non-interactive Ui whose stdout and stderr are captured as strings. */
-export function captureUi(opts: { interactive?: boolean; yes?: boolean } = {}): { ui: Ui; out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  const sink = (f: (s: string) => void) =>
-    new Writable({
-      write(chunk, _enc, cb) {
-        f(String(chunk));
-        cb();
-      },
-    });
-  const ui = makeUi({ color: false, verbose: false, yes: opts.yes ?? false }, { out: sink((s) => (out += s)), err: sink((s) => (err += s)), stdinTTY: opts.interactive ?? false });
-  return { ui: opts.interactive ? { ...ui, interactive: true } : ui, out: () => out, err: () => err };
-}
+export { captureUi } from '../support/ui.ts';
 
 export const CA = {
   certPem: readFileSync(new URL('../fixtures/ca/root.crt', import.meta.url), 'utf8'),

@@ -1,10 +1,10 @@
 // Test doubles for the route handlers: an in-memory Cluster with the API server's optimistic
 // concurrency (resourceVersion, 409 on a stale write), a captured Ui, a clock that runs minutes in
 // no time, and scripted metrics.
-import { Writable } from 'node:stream';
 import { ConflictError } from '../../src/cluster/conflict.ts';
 import type { Cluster, KubeObject } from '../../src/cluster/types.ts';
-import { makeUi, type Ui } from '../../src/ui/context.ts';
+import type { Ui } from '../../src/ui/context.ts';
+import { captureUi as sharedCaptureUi } from '../support/ui.ts';
 import type { MetricsSource } from '../../src/route/metrics.ts';
 import type { BackendStats } from '../../src/route/rollout.ts';
 import type { Clock } from '../../src/route/run.ts';
@@ -80,16 +80,9 @@ export class MemoryCluster implements Cluster {
   }
 }
 
-/** A Ui writing to strings. */
+/** A Ui writing to strings (confirmations answered yes, as route handlers never prompt). */
 export function captureUi(): { ui: Ui; out: () => string; err: () => string } {
-  const sink = () => {
-    let s = '';
-    const w = new Writable({ write(chunk, _enc, cb) { s += String(chunk); cb(); } });
-    return { w, read: () => s };
-  };
-  const o = sink();
-  const e = sink();
-  return { ui: makeUi({ color: false, verbose: false, yes: true }, { out: o.w, err: e.w, stdinTTY: false }), out: o.read, err: e.read };
+  return sharedCaptureUi({ yes: true });
 }
 
 /** A clock whose sleeps return at once and move time forward; `onSleep` runs (and is awaited) before each. */

@@ -1,8 +1,7 @@
+import { captureUi } from '../support/ui.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
 import { collectEdges, runEdges, validateEdgesOptions } from '../../src/diagnostics/edges.ts';
-import { makeUi } from '../../src/ui/context.ts';
 import type { MeshError } from '../../src/ui/errors.ts';
 import { fakeCluster } from './support/fake-cluster.ts';
 import { shopObjects, shopProxyText } from './support/shop.ts';
@@ -37,18 +36,12 @@ test('edges: plain-text connections show as not secured; pods and services as ki
 });
 
 test('edges table and wide output; no proxies is a warning, not an error', async () => {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let stdout = '';
-  let stderr = '';
-  out.on('data', (c) => (stdout += c));
-  err.on('data', (c) => (stderr += c));
-  const ui = makeUi({ color: false, verbose: false, yes: true }, { out, err, stdinTTY: false });
-  await runEdges(validateEdgesOptions({ resource: 'deploy', namespace: 'shop', allNamespaces: false, output: 'wide' }), ui, shop());
-  assert.match(stdout, /^SRC\s+DST\s+SRC_NS\s+DST_NS\s+SECURED\s+CLIENT_ID\s+SERVER_ID\s+REQUESTS\nweb\s+catalog\s+shop\s+shop\s+√\s+spiffe:\/\/cluster.local\/ns\/shop\/sa\/web\s+spiffe:\/\/cluster.local\/ns\/shop\/sa\/catalog\s+100\n$/);
-  stdout = '';
+  const c = captureUi({ yes: true });
+  await runEdges(validateEdgesOptions({ resource: 'deploy', namespace: 'shop', allNamespaces: false, output: 'wide' }), c.ui, shop());
+  assert.match(c.out(), /^SRC\s+DST\s+SRC_NS\s+DST_NS\s+SECURED\s+CLIENT_ID\s+SERVER_ID\s+REQUESTS\nweb\s+catalog\s+shop\s+shop\s+√\s+spiffe:\/\/cluster.local\/ns\/shop\/sa\/web\s+spiffe:\/\/cluster.local\/ns\/shop\/sa\/catalog\s+100\n$/);
+  const e = captureUi({ yes: true });
   const empty = fakeCluster([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bare' } }], () => ({ status: 500, body: '' }));
-  await runEdges(validateEdgesOptions({ resource: 'deploy', namespace: 'bare', allNamespaces: false, output: 'table' }), ui, empty);
-  assert.equal(stdout, 'No edges found in namespace bare.\n');
-  assert.match(stderr, /no proxies found.*mesh inject/);
+  await runEdges(validateEdgesOptions({ resource: 'deploy', namespace: 'bare', allNamespaces: false, output: 'table' }), e.ui, empty);
+  assert.equal(e.out(), 'No edges found in namespace bare.\n');
+  assert.match(e.err(), /no proxies found.*mesh inject/);
 });

@@ -1,9 +1,9 @@
 // proxy-status and proxy-config against the real control plane (src/controller) with a real
 // @grpc/grpc-js-xds client connected over ADS; the controller's /debug endpoints are reached the
 // way the CLI reaches them, through Cluster.proxyGet to the controller pod's port 15014.
+import { captureUi } from '../support/ui.ts';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
 import type { Server } from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { ControlPlane, MemorySource } from '../../src/controller/controlplane.ts';
@@ -11,7 +11,6 @@ import { startIntrospection } from '../../src/controller/http.ts';
 import { collectProxyStatus, runProxyStatus } from '../../src/diagnostics/proxy-status.ts';
 import { runProxyConfig, secretViews, validateProxyConfigOptions } from '../../src/diagnostics/proxy-config.ts';
 import { DEFAULT_CONTROLLER, typeState } from '../../src/diagnostics/controller-debug.ts';
-import { makeUi } from '../../src/ui/context.ts';
 import type { MeshError } from '../../src/ui/errors.ts';
 import type { ProxyResponse } from '../../src/cluster/types.ts';
 import { fakeCluster } from './support/fake-cluster.ts';
@@ -39,12 +38,8 @@ function cluster(replica2: (path: string) => ProxyResponse = () => ({ status: 50
 }
 
 function io() {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const s = { stdout: '', stderr: '' };
-  out.on('data', (c) => (s.stdout += c));
-  err.on('data', (c) => (s.stderr += c));
-  return { ui: makeUi({ color: false, verbose: false, yes: true }, { out, err, stdinTTY: false }), s };
+  const c = captureUi({ yes: true });
+  return { ui: c.ui, s: { get stdout() { return c.out(); }, get stderr() { return c.err(); } } };
 }
 
 before(async () => {

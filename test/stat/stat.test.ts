@@ -1,8 +1,7 @@
+import { captureUi } from '../support/ui.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
 import { parseDuration, runStat, validateStatOptions, type RawStatOptions, type StatReport } from '../../src/diagnostics/stat.ts';
-import { makeUi } from '../../src/ui/context.ts';
 import type { MeshError } from '../../src/ui/errors.ts';
 import type { ProxyResponse, ProxyTarget } from '../../src/cluster/types.ts';
 import { fakeCluster } from './support/fake-cluster.ts';
@@ -61,14 +60,8 @@ function setup(overrides: (t: ProxyTarget, n: number) => ProxyResponse | undefin
   });
   let clock = 1_000_000;
   const deps = { cluster, now: () => clock, sleep: async (ms: number) => { clock += ms; } };
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let stdout = '';
-  let stderr = '';
-  out.on('data', (c) => (stdout += c));
-  err.on('data', (c) => (stderr += c));
-  const ui = makeUi({ color: false, verbose: false, yes: true }, { out, err, stdinTTY: false });
-  return { deps, ui, scrapes, text: () => ({ stdout, stderr }) };
+  const c = captureUi({ yes: true });
+  return { deps, ui: c.ui, scrapes, text: () => ({ stdout: c.out(), stderr: c.err() }) };
 }
 
 async function json(raw: Partial<RawStatOptions>, s = setup()): Promise<StatReport> {
