@@ -1,3 +1,4 @@
+import { parseGoDuration } from '../duration.js';
 import type { Cluster, KubeObject } from '../cluster/types.js';
 import type { Ui } from '../ui/context.js';
 import { ExitCode, MeshError, usageError } from '../ui/errors.js';
@@ -44,15 +45,8 @@ export interface StatOptions {
 export function parseDuration(s: string): number | undefined {
   const t = s.trim();
   if (/^\d+(\.\d+)?$/.test(t)) return Number(t);
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
-  let total = 0;
-  let consumed = 0;
-  for (const m of t.matchAll(re)) {
-    if (m.index !== consumed) return undefined;
-    consumed += m[0].length;
-    total += Number(m[1]) * { ms: 0.001, s: 1, m: 60, h: 3600 }[m[2] as 'ms' | 's' | 'm' | 'h'];
-  }
-  return consumed === t.length && consumed > 0 ? total : undefined;
+  const ms = parseGoDuration(t);
+  return ms === undefined ? undefined : ms / 1000;
 }
 
 function duration(flag: string, v: string, min: number, max: number): number {

@@ -1,3 +1,4 @@
+import { parseGoDuration } from '../duration.js';
 import { DEFAULT_NAMESPACE, DEFAULT_TRUST_DOMAIN } from '../constants.js';
 import { inputError } from '../ui/errors.js';
 import { closest } from '../ui/suggest.js';
@@ -155,7 +156,6 @@ const ENUMS: Record<string, readonly string[]> = {
   'webhook.failurePolicy': ['Fail', 'Ignore'],
 };
 
-const DURATION = /^(\d+(\.\d+)?(h|m|s|ms))+$/;
 const DURATION_KEYS = new Set(['ca.workloadCertTTL', 'ca.rootCertTTL']);
 const QUANTITY = /^\d+(\.\d+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$/;
 const PORT_KEYS = /Port$/;
@@ -191,7 +191,7 @@ function checkLeaf(path: string, value: unknown): string | undefined {
   }
   if (typeof def === 'boolean') return typeof value === 'boolean' ? undefined : `must be true or false (got ${JSON.stringify(value)})`;
   if (typeof value !== 'string' || value === '') return `must be a non-empty string (got ${JSON.stringify(value)})`;
-  if (DURATION_KEYS.has(path) && !DURATION.test(value)) return `must be a duration such as 24h or 90m (got "${value}")`;
+  if (DURATION_KEYS.has(path) && parseGoDuration(value) === undefined) return `must be a duration such as 24h or 90m (got "${value}")`;
   if (path.includes('.resources.') && !QUANTITY.test(value)) return `must be a Kubernetes quantity such as 100m or 128Mi (got "${value}")`;
   return undefined;
 }

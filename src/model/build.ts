@@ -1,3 +1,4 @@
+import { parseGoDuration } from '../duration.js';
 import type { KubeObject } from '../cluster/types.js';
 import {
   ANNOTATION_CIRCUIT_BREAKER,
@@ -120,17 +121,9 @@ export function isHttp(p: Protocol): boolean {
  */
 export function parseDuration(v: unknown): number | undefined {
   if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v;
-  if (typeof v !== 'string' || v === '') return undefined;
-  const re = /(\d+(?:\.\d+)?)(ms|h|m|s)/gy;
-  let total = 0;
-  let matched = 0;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(v)) !== null) {
-    const n = Number(m[1]);
-    total += m[2] === 'h' ? n * 3_600_000 : m[2] === 'm' ? n * 60_000 : m[2] === 's' ? n * 1000 : n;
-    matched = re.lastIndex;
-  }
-  return matched === v.length ? Math.round(total) : undefined;
+  if (typeof v !== 'string') return undefined;
+  const ms = parseGoDuration(v);
+  return ms === undefined ? undefined : Math.round(ms);
 }
 
 function parseMtls(v: string | undefined): MtlsMode | undefined {

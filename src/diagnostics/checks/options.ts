@@ -1,3 +1,4 @@
+import { parseGoDuration } from '../../duration.js';
 import { usageError } from '../../ui/errors.js';
 import { parseSuppressRule, type SuppressRule } from '../analyzers/index.js';
 import type { FindingSeverity } from '../analyzers/types.js';
@@ -40,16 +41,8 @@ export interface CheckOptions {
 /** Parse `30s`, `2m`, `1m30s`, `500ms`, `1h` or a bare number of seconds into ms; undefined if invalid. */
 export function parseDurationFlag(v: string): number | undefined {
   if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1000);
-  const re = /(\d+(?:\.\d+)?)(ms|h|m|s)/gy;
-  let total = 0;
-  let end = 0;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(v)) !== null) {
-    const n = Number(m[1]);
-    total += m[2] === 'h' ? n * 3_600_000 : m[2] === 'm' ? n * 60_000 : m[2] === 's' ? n * 1000 : n;
-    end = re.lastIndex;
-  }
-  return end === v.length && end > 0 ? Math.round(total) : undefined;
+  const ms = parseGoDuration(v);
+  return ms === undefined ? undefined : Math.round(ms);
 }
 
 /**
