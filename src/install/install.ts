@@ -33,6 +33,8 @@ export interface InstallDeps {
   confirm?: (message: string) => Promise<boolean>;
   /** Version to install as (default: this CLI's); lets tests act as an older or newer CLI. */
   version?: string;
+  /** Per-check time budget of the pre-install checks (default 20 s); tests shorten it. */
+  checkTimeoutMs?: number;
 }
 
 /** Parse a --timeout such as 90s, 5m or 1m30s into milliseconds (exit 2 when malformed). */
@@ -213,6 +215,29 @@ export function interruptedError(err: ApplyInterrupted, resume: string): MeshErr
   });
 }
 
+/**
+ * The pre-install checks, exactly `mesh check --pre`'s catalog, rendered as that command's table
+ * on stderr (stdout stays for --dry-run's manifests). Throws the MeshError of
+ * `preInstallFailure` (exit 3 forbidden or unreachable, 1 any other failed check) before anything
+ * is applied; warnings and checks that could not run are shown and do not stop install.
+ */
+export async function checkBeforeInstall(cluster: Cluster, ui: Ui, opts: { namespace: string; version: string; timeoutMs?: number }): Promise<void> {
+  const { preInstallFailure, runPreInstallChecks } = await import('../diagnostics/checks/index.js');
+  const p = ui.interactive ? startProgress(ui.err, 'running pre-install checks', { interactive: true }) : undefined;
+  const { results } = await runPreInstallChecks(cluster, opts).finally(() => p?.stop());
+  const failure = preInstallFailure(results);
+  // An unreachable API server fails every check the same way: one error line says it all.
+  if (!results.some((r) => r.result.reason === 'unreachable')) {
+    const [{ buildReport }, { renderTable }] = await Promise.all([import('../diagnostics/checks/run.js'), import('../diagnostics/render/table.js')]);
+    ui.err.write(renderTable(buildReport('pre', results, { failOn: 'error', outputThreshold: 'info' }, cluster.contextName), ui.color));
+  }
+  if (failure) throw failure;
+  const warned = results.filter((r) => r.result.status === 'warn').length;
+  const skipped = results.filter((r) => r.result.status === 'skip').length;
+  const notes = [warned ? `${warned} warning${warned === 1 ? '' : 's'}` : '', skipped ? `${skipped} could not run` : ''].filter(Boolean);
+  ui.err.write(`pre-install checks passed${notes.length ? ` (${notes.join(', ')}: they do not stop install)` : ''}\n\n`);
+}
+
 /** `mesh install`. Returns the exit code. */
 export async function runInstall(opts: InstallOptions, ui: Ui, deps: InstallDeps = {}): Promise<number> {
   const version = deps.version ?? VERSION;
@@ -220,17 +245,7 @@ export async function runInstall(opts: InstallOptions, ui: Ui, deps: InstallDeps
   const supplied = await loadSuppliedCa(opts.caCert, opts.caKey, (l) => ui.err.write(l + '\n'));
   const cluster = await connectWith(deps, opts);
 
-  if (!opts.skipChecks) {
-    const p = startProgress(ui.err, 'running pre-install checks', { interactive: ui.interactive });
-    try {
-      const { preInstallChecks } = await import('../diagnostics/preinstall.js');
-      const r = await preInstallChecks(cluster, values.namespace);
-      p.succeed(`pre-install checks passed (Kubernetes ${r.kubernetes}, context ${cluster.contextName})`);
-    } catch (err) {
-      p.fail('pre-install checks failed');
-      throw err;
-    }
-  }
+  if (!opts.skipChecks) await checkBeforeInstall(cluster, ui, { namespace: values.namespace, version, timeoutMs: deps.checkTimeoutMs });
 
   if (opts.gatewayApi) await assertGatewayApiCrdOurs(cluster);
   const installed = await readState(cluster, values.namespace);

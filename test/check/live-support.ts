@@ -11,6 +11,7 @@ import type { CheckReport } from '../../src/diagnostics/render/index.ts';
 import { generateRoot } from '../../src/pki/index.ts';
 import { makeUi } from '../../src/ui/context.ts';
 import { VERSION } from '../../src/version.ts';
+import { clusterDnsObjects } from '../support/cluster-dns.ts';
 import { startApiServer, type TestCluster } from '../support/kube.ts';
 
 export type Obj = Record<string, any>;
@@ -53,8 +54,7 @@ export function healthy(): Obj[] {
     },
     { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'mesh-root-ca', namespace: 'mesh-system' }, type: 'Opaque', data: { 'tls.crt': b64(roots.ROOT_PEM), 'ca.crt': b64(roots.ROOT_PEM) } },
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'mesh-trust-bundle', namespace: 'mesh-system' }, data: { 'ca.crt': roots.ROOT_PEM } },
-    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'kube-dns', namespace: 'kube-system' }, spec: { ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] } },
-    { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'kube-dns-abc', namespace: 'kube-system', labels: { 'kubernetes.io/service-name': 'kube-dns' } }, addressType: 'IPv4', endpoints: [{ addresses: ['10.0.0.2'], conditions: { ready: true } }], ports: [{ name: 'dns', port: 53 }] },
+    ...clusterDnsObjects(),
     { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'shop' }, spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 80 }] } },
     { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-1', namespace: 'shop', labels: { app: 'web', 'mesh.dev/proxy-version': VERSION } }, spec: { containers: [{ name: 'web', image: 'web' }, { name: 'mesh-proxy', image: 'envoy' }] }, status: ready },
   ];

@@ -9,7 +9,9 @@ test('install creates everything and waits for the rollout; a second install cha
     const r = await mesh(['install']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^14 created, 0 configured, 0 unchanged$/m);
-    assert.match(r.stderr, /pre-install checks passed \(Kubernetes v1\.\d+/);
+    assert.match(r.stderr, /^✔ can reach the Kubernetes API server \(https:\/\/127\.0\.0\.1:\d+, Kubernetes v1\.\d+/m);
+    assert.match(r.stderr, /^✔ cluster DNS \(kube-dns\/CoreDNS\) has ready endpoints/m);
+    assert.match(r.stderr, /^pre-install checks passed/m);
     assert.match(r.stderr, /installed in namespace mesh-system and ready/);
     const d = await getJson(c, '/apis/apps/v1/namespaces/mesh-system/deployments/mesh-controller');
     assert.equal(d.status.readyReplicas, 1);
@@ -46,6 +48,25 @@ test('install --dry-run writes nothing', async () => {
   });
 });
 
+test('without cluster DNS install refuses before writing anything (exit 1, the check\'s message); --skip-checks goes on', async () => {
+  await withCluster(
+    async (c, mesh) => {
+      const r = await mesh(['install']);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /^✖ cluster DNS \(kube-dns\/CoreDNS\) has ready endpoints: no kube-dns or coredns Service in kube-system$/m);
+      assert.match(r.stderr, /^error: pre-install check failed: cluster DNS \(kube-dns\/CoreDNS\) has ready endpoints: no kube-dns or coredns Service in kube-system$/m);
+      assert.match(r.stderr, /hint: .*--skip-checks to install anyway/);
+      assert.equal(r.stdout, '');
+      assert.equal(writes(c), 0, 'the server saw no writes');
+      const skipped = await mesh(['install', '--skip-checks']);
+      assert.equal(skipped.code, 0, skipped.stderr);
+      assert.doesNotMatch(skipped.stderr, /cluster DNS/);
+      assert.match(skipped.stdout, /^14 created, 0 configured, 0 unchanged$/m);
+    },
+    { dns: false },
+  );
+});
+
 test('an install interrupted by a server error lists what was applied; re-running completes it', async () => {
   await withCluster(async (c, mesh) => {
     c.server.addFault({ verb: 'patch', resource: 'deployments', code: 500, message: 'etcdserver: request timed out', times: 1 });
@@ -71,8 +92,9 @@ test('a forbidden verb: exit 3 naming verb and resource, from the checks and fro
     const kc = c.kubeconfigFor(token, 'installer');
     const r = await mesh(['install'], kc);
     assert.equal(r.code, 3, r.stderr);
-    assert.match(r.stderr, /^error: forbidden: you may not create clusterroles\.rbac\.authorization\.k8s\.io \(cluster-wide\)/m);
-    assert.equal(await getJson(c, '/api/v1/namespaces/mesh-system'), undefined, 'nothing applied');
+    assert.match(r.stderr, /^error: forbidden: not allowed to create clusterroles\.rbac\.authorization\.k8s\.io \(cluster-wide\), patch clusterroles\.rbac\.authorization\.k8s\.io \(cluster-wide\)$/m);
+    assert.match(r.stderr, /^✖ can create and update clusterroles\.rbac\.authorization\.k8s\.io: /m);
+    assert.equal(writes(c), 0, 'nothing applied');
     const skipped = await mesh(['install', '--skip-checks'], kc);
     assert.equal(skipped.code, 3, skipped.stderr);
     assert.match(skipped.stderr, /clusterroles/);

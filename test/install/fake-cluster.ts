@@ -1,11 +1,14 @@
 import type { AccessAttributes, AccessResult, ApplyOptions, Cluster, DeleteOptions, KubeObject, ListOptions, ProxyResponse, ServerVersion } from '../../src/cluster/types.ts';
 import { MeshError } from '../../src/ui/errors.ts';
+import { clusterDnsObjects } from '../support/cluster-dns.ts';
 
 /**
  * An in-memory Cluster for the install engine's unit tests: server-side apply replaces the fields
  * sent (no field-level merge), resourceVersion changes only when content changes, CRDs become
  * Established and Deployments roll out unless told otherwise. The test API server covers the real
- * HTTP behaviour; this covers orchestration quickly and lets tests inject faults.
+ * HTTP behaviour; this covers orchestration quickly and lets tests inject faults. It starts with
+ * cluster DNS (kube-dns with a ready endpoint), as install's pre-install checks require, unless
+ * `{ dns: false }`.
  */
 export class FakeCluster implements Cluster {
   readonly contextName = 'fake';
@@ -22,6 +25,10 @@ export class FakeCluster implements Cluster {
   beforeApply: ((o: KubeObject, n: number) => void) | undefined;
   applies = 0;
   readonly log: string[] = [];
+
+  constructor(opts: { dns?: boolean } = {}) {
+    if (opts.dns !== false) for (const o of clusterDnsObjects()) this.seed(o, 'kube-controller-manager');
+  }
 
   static key(apiVersion: string, kind: string, name: string, namespace?: string): string {
     const group = apiVersion.includes('/') ? apiVersion.split('/')[0] : '';

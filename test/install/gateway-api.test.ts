@@ -6,9 +6,9 @@ import { renderManifests } from '../../src/manifests/render.ts';
 import { resolveValues } from '../../src/manifests/values.ts';
 import { validateUpgradeOptions } from '../../src/install/upgrade.ts';
 import { runMesh } from '../support/cli.ts';
-import { startApiServer, startKubelet, type TestCluster } from '../support/kube.ts';
+import type { TestCluster } from '../support/kube.ts';
 import { service } from '../route/support.ts';
-import { getJson } from './kube-helpers.ts';
+import { getJson, withCluster } from './kube-helpers.ts';
 
 // `--gateway-api`: the mesh's own rendering of the HTTPRoute CRD, for clusters without Gateway API.
 
@@ -57,18 +57,10 @@ test('upgrade --rollback takes no --gateway-api', () => {
   assert.doesNotThrow(() => validateUpgradeOptions({ rollback: false, gatewayApi: true, resetValues: false }));
 });
 
-async function withShop(fn: (c: TestCluster, mesh: (args: string[]) => ReturnType<typeof runMesh>) => Promise<void>, extraSeed: Record<string, unknown>[] = []): Promise<void> {
-  const c = await startApiServer({ seed: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } }, ...extraSeed, service('web'), service('web-v2'), service('web-shadow')] as Record<string, unknown>[] });
-  const kubelet = startKubelet(c.server);
-  try {
-    await fn(c, (args) => runMesh(['--kubeconfig', c.kubeconfigPath, ...args]));
-  } finally {
-    kubelet.stop();
-    await c.stop();
-  }
+function withShop(fn: (c: TestCluster, mesh: (args: string[]) => ReturnType<typeof runMesh>) => Promise<void>, extraSeed: Record<string, unknown>[] = []): Promise<void> {
+  return withCluster(fn, { seed: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } }, ...extraSeed, service('web'), service('web-v2'), service('web-shadow')] as Record<string, unknown>[] });
 }
 
-/** Route the CLI would write (dry run), then write it and read it back: the server prunes what the schema lacks. */
 async function roundTrip(c: TestCluster, mesh: (args: string[]) => ReturnType<typeof runMesh>, args: string[]): Promise<{ sent: any; stored: any }> {
   const dry = await mesh([...args, '--dry-run', '-o', 'json']);
   assert.equal(dry.code, 0, dry.stderr);

@@ -50,15 +50,59 @@ test('--dry-run prints the manifests and writes nothing', async () => {
   assert.match(err(), /Deployment\/mesh-system\/mesh-controller would be created/);
 });
 
-test('pre-install checks: a forbidden verb exits 3 naming verb and resource; an old Kubernetes exits 1', async () => {
+test('pre-install checks: a forbidden verb exits 3 naming verb and resource; an old Kubernetes exits 1; nothing is applied', async () => {
   const c = clusterWithRoot();
   c.denied = (a) => a.resource === 'clusterroles' && a.verb === 'create';
-  await rejects(runInstall(installOpts(), captureUi().ui, deps(c)), 3, /forbidden: you may not create clusterroles\.rbac\.authorization\.k8s\.io \(cluster-wide\)/);
+  const denied = captureUi();
+  await rejects(runInstall(installOpts(), denied.ui, deps(c)), 3, /^forbidden: not allowed to create clusterroles\.rbac\.authorization\.k8s\.io \(cluster-wide\)$/);
+  assert.match(denied.err(), /^permissions\n-+\n/m, 'results are grouped as mesh check renders them');
+  assert.match(denied.err(), /^✖ can create and update clusterroles\.rbac\.authorization\.k8s\.io: not allowed to create clusterroles/m);
+  assert.match(denied.err(), /^ {4}hint: install needs cluster-admin/m);
   assert.equal(c.log.length, 0, 'nothing applied');
   const old = clusterWithRoot();
   old.version = { major: '1', minor: '24', gitVersion: 'v1.24.9' };
-  await rejects(runInstall(installOpts(), captureUi().ui, deps(old)), 1, /Kubernetes v1\.24\.9 is not supported/);
+  const refused = captureUi();
+  await rejects(runInstall(installOpts(), refused.ui, deps(old)), 1, /^pre-install check failed: Kubernetes version is supported \(1\.27 or newer\): the cluster runs v1\.24\.9$/);
+  assert.match(refused.err(), /^✖ Kubernetes version is supported \(1\.27 or newer\): the cluster runs v1\.24\.9$/m);
+  assert.equal(old.log.length, 0, 'nothing applied');
   assert.equal(await runInstall(installOpts({ skipChecks: true }), captureUi().ui, deps(old)), 0, '--skip-checks skips them');
+});
+
+test('pre-install checks: install refuses without cluster DNS (nothing applied), and --skip-checks goes on', async () => {
+  const c = new FakeCluster({ dns: false });
+  const { ui, out, err } = captureUi();
+  await rejects(runInstall(installOpts(), ui, deps(c)), 1, /^pre-install check failed: cluster DNS \(kube-dns\/CoreDNS\) has ready endpoints: no kube-dns or coredns Service in kube-system$/);
+  assert.match(err(), /^✖ cluster DNS \(kube-dns\/CoreDNS\) has ready endpoints: no kube-dns or coredns Service in kube-system$/m);
+  assert.match(err(), /^ {4}hint: the mesh resolves services through cluster DNS; install CoreDNS$/m);
+  assert.equal(out(), '', 'the results go to stderr');
+  assert.equal(c.log.length, 0, 'nothing applied');
+  assert.equal(c.objects.size, 0);
+  const skipped = captureUi();
+  assert.equal(await runInstall(installOpts({ skipChecks: true }), skipped.ui, deps(c)), 0);
+  assert.doesNotMatch(skipped.err(), /cluster DNS/, 'no checks ran');
+  assert.ok(await c.get('apps/v1', 'Deployment', 'mesh-controller', 'mesh-system'));
+});
+
+test('pre-install checks: warnings and checks that could not run are shown and do not stop install; --dry-run keeps stdout to YAML', async () => {
+  const c = clusterWithRoot();
+  // A namespace that would reject injected pods: a warning, as is the missing HTTPRoute CRD.
+  c.seed({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'legacy', labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } } }, 'kubectl');
+  const list = c.list.bind(c);
+  c.list = async (apiVersion, kind, o) => {
+    if (kind === 'MutatingWebhookConfiguration') throw Object.assign(new Error('webhooks are forbidden'), { statusCode: 403 });
+    if (kind === 'CustomResourceDefinition') return new Promise<never>(() => undefined);
+    return list(apiVersion, kind, o);
+  };
+  const { ui, out, err } = captureUi();
+  assert.equal(await runInstall(installOpts({ dryRun: true }), ui, { ...deps(c), checkTimeoutMs: 200 }), 0);
+  assert.match(err(), /^‼ Pod Security admission allows the proxy init container's NET_ADMIN: 1 namespace\(s\) would reject injected pods/m);
+  assert.match(err(), /^‼ the Gateway API HTTPRoute CRD is installed: /m);
+  assert.match(err(), /^○ no other mesh's injection webhook would also inject pods: not allowed: webhooks are forbidden$/m);
+  assert.match(err(), /^○ mesh\.dev CRDs are absent or owned by a compatible version: could not run: timed out after 200ms/m);
+  assert.match(err(), /^pre-install checks passed \(2 warnings, 2 could not run: they do not stop install\)$/m);
+  assert.match(err(), /dry run: nothing was changed/);
+  assert.match(out(), /^apiVersion: /, 'stdout holds only the manifests');
+  assert.doesNotMatch(out(), /pre-install|‼|✔/);
 });
 
 test('a CRD that never becomes Established fails with exit 1 naming it', async () => {
@@ -255,6 +299,8 @@ test('install will not silently downgrade a newer installed mesh', async () => {
   const c = clusterWithRoot();
   await runInstall(installOpts(), captureUi().ui, deps(c, '0.3.0'));
   c.log.length = 0;
-  await rejects(runInstall(installOpts(), captureUi().ui, deps(c, '0.2.0')), 1, /mesh 0\.3\.0 is installed, newer than this CLI \(0\.2\.0\)/);
+  // The pre-install check sees the newer CRDs first; with --skip-checks install's own guard still refuses.
+  await rejects(runInstall(installOpts(), captureUi().ui, deps(c, '0.2.0')), 1, /^pre-install check failed: mesh\.dev CRDs are absent or owned by a compatible version: 2 CRD\(s\) belong to an incompatible version/);
+  await rejects(runInstall(installOpts({ skipChecks: true }), captureUi().ui, deps(c, '0.2.0')), 1, /mesh 0\.3\.0 is installed, newer than this CLI \(0\.2\.0\)/);
   assert.equal(c.log.length, 0);
 });

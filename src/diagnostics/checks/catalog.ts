@@ -18,7 +18,7 @@ import {
   WEBHOOK_NAME,
 } from '../../constants.js';
 import { analyze, type SourcedObject } from '../analyzers/index.js';
-import { describeAccess, MIN_KUBE_MINOR, requiredAccess } from '../preinstall.js';
+import { describeAccess, MIN_KUBE_MINOR, parseMinor, PERMISSIONS_CATEGORY, requiredAccess } from './install-access.js';
 
 export { MIN_KUBE_MINOR };
 import type { LiveContext } from './context.js';
@@ -69,8 +69,8 @@ const apiVersion: C = {
   hintAnchor: 'kubernetes-api-version',
   async run(ctx) {
     const v = await ctx.cluster.serverVersion();
-    const minor = Number(/^\d+/.exec(v.minor)?.[0]);
-    if (v.major !== '1' || !Number.isFinite(minor) || minor < MIN_KUBE_MINOR) {
+    const minor = parseMinor(v.minor);
+    if (v.major !== '1' || minor === undefined || minor < MIN_KUBE_MINOR) {
       return fail(`the cluster runs ${v.gitVersion || `${v.major}.${v.minor}`}`, `upgrade the cluster to Kubernetes 1.${MIN_KUBE_MINOR} or newer`);
     }
     return pass(`Kubernetes ${v.gitVersion}`);
@@ -79,14 +79,14 @@ const apiVersion: C = {
 
 // ---------------------------------------------------------------------------------------------
 // permissions (pre): one check per resource install writes, each asking SelfSubjectAccessReview
-// for every verb install uses on it. The list is install's own (src/diagnostics/preinstall.ts).
+// for every verb install uses on it. The list is install's own (install-access.ts).
 
 function permissionChecks(): C[] {
   const byResource = new Map<string, { group: string; resource: string; clusterScoped: boolean }>();
   for (const a of requiredAccess('NAMESPACE')) byResource.set(`${a.group}/${a.resource}`, { group: a.group, resource: a.resource, clusterScoped: a.namespace === undefined });
   return [...byResource.values()].map(({ group, resource }) => ({
     id: `permissions.${resource}`,
-    category: 'permissions',
+    category: PERMISSIONS_CATEGORY,
     description: `can create and update ${group ? `${resource}.${group}` : resource}`,
     severity: 'error',
     hintAnchor: 'permissions',

@@ -1,11 +1,13 @@
-import type { AccessAttributes, Cluster } from '../cluster/types.js';
-import { ExitCode, MeshError } from '../ui/errors.js';
+import type { AccessAttributes } from '../../cluster/types.js';
 
 /**
- * The minimal checks `mesh install` runs before changing anything (the full catalog is
- * `mesh check`): the API server answers, its version is supported, and the user may do every verb
- * install needs. Skipped with --skip-checks.
+ * What `mesh install` needs from a cluster, as data the pre-install catalog (catalog.ts) checks:
+ * the oldest supported Kubernetes and every (verb, resource) install writes with. One list, so the
+ * checks `mesh check --pre` and `mesh install` run ask exactly for what install does.
  */
+
+/** Category of the pre-install checks that ask SelfSubjectAccessReview: failing means forbidden (exit 3). */
+export const PERMISSIONS_CATEGORY = 'permissions';
 
 /** Oldest Kubernetes minor version the manifests target (policy/v1 PDB, admission v1, SSA GA). */
 export const MIN_KUBE_MINOR = 27;
@@ -46,27 +48,4 @@ export function parseMinor(minor: string): number | undefined {
 /** `verb resource.group` as RBAC and kubectl name it. */
 export function describeAccess(a: AccessAttributes): string {
   return `${a.verb} ${a.group ? `${a.resource}.${a.group}` : a.resource}${a.namespace ? ` in namespace ${a.namespace}` : ' (cluster-wide)'}`;
-}
-
-/** Run the pre-install checks; throws a MeshError (exit 3 unreachable/forbidden, 1 unsupported). */
-export async function preInstallChecks(cluster: Cluster, namespace: string): Promise<{ kubernetes: string }> {
-  const v = await cluster.serverVersion();
-  const minor = parseMinor(v.minor);
-  if (v.major !== '1' || minor === undefined || minor < MIN_KUBE_MINOR) {
-    throw new MeshError(`Kubernetes ${v.gitVersion || `${v.major}.${v.minor}`} is not supported: mesh needs 1.${MIN_KUBE_MINOR} or newer`, {
-      hint: 'upgrade the cluster, or pass --skip-checks to try anyway',
-      exitCode: ExitCode.Failed,
-    });
-  }
-  const wanted = requiredAccess(namespace);
-  const results = await Promise.all(wanted.map((a) => cluster.canI(a)));
-  const denied = wanted.filter((_, i) => !results[i]!.allowed);
-  if (denied.length) {
-    const more = denied.length > 1 ? ` (and ${denied.length - 1} more: ${denied.slice(1, 4).map(describeAccess).join('; ')}${denied.length > 4 ? '; ...' : ''})` : '';
-    throw new MeshError(`forbidden: you may not ${describeAccess(denied[0]!)}${more}`, {
-      hint: 'install needs cluster-admin or an equivalent role; use another --context, or ask for these permissions',
-      exitCode: ExitCode.Cluster,
-    });
-  }
-  return { kubernetes: v.gitVersion };
 }
