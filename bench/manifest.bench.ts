@@ -1,5 +1,6 @@
 import { execa } from 'execa';
 import { fileURLToPath } from 'node:url';
+import { clusterDnsObjects } from '../test/support/cluster-dns.ts';
 import { startApiServer, startKubelet } from '../test/support/kube.ts';
 import { median, medianSpawn, type Benchmark, type BenchResult } from './harness.ts';
 
@@ -30,7 +31,7 @@ async function install(env: NodeJS.ProcessEnv): Promise<BenchResult[]> {
     const times: number[] = [];
     let requests = 0;
     for (let i = 0; i < INSTALL_RUNS; i++) {
-      const c = await startApiServer();
+      const c = await startApiServer({ seed: clusterDnsObjects() }); // the pre-install checks need cluster DNS
       const kubelet = startKubelet(c.server);
       c.server.latencyMs = latency;
       const before = c.server.requests.length;
@@ -68,7 +69,7 @@ async function installInProcess(): Promise<BenchResult[]> {
     const times: number[] = [];
     let requests = 0;
     for (let i = 0; i < INSTALL_RUNS; i++) {
-      const c = await startApiServer();
+      const c = await startApiServer({ seed: clusterDnsObjects() }); // the pre-install checks need cluster DNS
       const kubelet = startKubelet(c.server);
       c.server.latencyMs = latency;
       const cluster = connectLive({ kubeconfig: c.kubeconfigPath });

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { InjectRunOptions } from '../manifests/inject-run.js';
 import { globalsOf, makeUi } from '../ui/context.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -12,11 +13,30 @@ export function addInputOptions(cmd: Command): Command {
     .option('--in-place', 'write results back to the files (all or nothing: temporary files, then rename)');
 }
 
-interface InjectFlags {
+/** The flags of {@link addInputOptions}, as commander parses them. */
+export interface InputFlags {
   filename: string[];
   recursive?: boolean;
   report: string;
   inPlace?: boolean;
+}
+
+/**
+ * The action shared by inject and uninject: global flags and -o (yaml|json), the input flags, then
+ * the handler (src/manifests/inject-run.ts, loaded only now) with `extra` for inject's own options.
+ * Sets process.exitCode; errors propagate to src/cli.ts.
+ */
+export async function runInjectCommand(mode: InjectRunOptions['mode'], flags: InputFlags, command: Command, extra: Partial<InjectRunOptions> = {}): Promise<void> {
+  const g = globalsOf(command);
+  const ui = makeUi(g);
+  const { parseOutputFormat } = await import('../ui/format.js');
+  const output = parseOutputFormat(g.output, ['yaml', 'json'] as const, 'yaml');
+  const { runInject } = await import('../manifests/inject-run.js');
+  const base: InjectRunOptions = { mode, files: flags.filename, recursive: flags.recursive === true, report: flags.report, inPlace: flags.inPlace === true, output, valuesFiles: [], sets: [], fromCluster: false, kubeconfig: g.kubeconfig, context: g.context };
+  process.exitCode = await runInject({ ...base, ...extra }, ui);
+}
+
+interface InjectFlags extends InputFlags {
   values: string[];
   set: string[];
   profile?: string;
@@ -38,30 +58,14 @@ export function define(cmd: Command): void {
       'after',
       '\nOutput goes to stdout in input order; documents not injected pass through unchanged. A report goes to stderr.\n\nExamples:\n  mesh inject -f deploy.yaml | kubectl apply -f -\n  mesh inject -f k8s/ -R --kube-version 1.30 --in-place\n  kubectl get deploy web -o yaml | mesh inject -f - --from-cluster | kubectl apply -f -',
     )
-    .action(async (opts: InjectFlags, command: Command) => {
-      const g = globalsOf(command);
-      const ui = makeUi(g);
-      const { parseOutputFormat } = await import('../ui/format.js');
-      const output = parseOutputFormat(g.output, ['yaml', 'json'] as const, 'yaml');
-      const { runInject } = await import('../manifests/inject-run.js');
-      process.exitCode = await runInject(
-        {
-          mode: 'inject',
-          files: opts.filename,
-          recursive: opts.recursive === true,
-          valuesFiles: opts.values,
-          sets: opts.set,
-          profile: opts.profile,
-          fromCluster: opts.fromCluster === true,
-          nativeSidecar: opts.nativeSidecar,
-          kubeVersion: opts.kubeVersion,
-          output,
-          report: opts.report,
-          inPlace: opts.inPlace === true,
-          kubeconfig: g.kubeconfig,
-          context: g.context,
-        },
-        ui,
-      );
-    });
+    .action((opts: InjectFlags, command: Command) =>
+      runInjectCommand('inject', opts, command, {
+        valuesFiles: opts.values,
+        sets: opts.set,
+        profile: opts.profile,
+        fromCluster: opts.fromCluster === true,
+        nativeSidecar: opts.nativeSidecar,
+        kubeVersion: opts.kubeVersion,
+      }),
+    );
 }

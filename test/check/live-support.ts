@@ -2,17 +2,16 @@
 // starts the test API server, runs `mesh check` in process and returns the -o json report.
 import { before } from 'node:test';
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
 import { connect } from '../../src/cluster/index.ts';
 import type { Cluster } from '../../src/cluster/types.ts';
 import { runCheck, type CheckDeps } from '../../src/diagnostics/checks/run.ts';
 import { validateCheckOptions, type RawCheckOptions } from '../../src/diagnostics/checks/options.ts';
 import type { CheckReport } from '../../src/diagnostics/render/index.ts';
 import { generateRoot } from '../../src/pki/index.ts';
-import { makeUi } from '../../src/ui/context.ts';
 import { VERSION } from '../../src/version.ts';
 import { clusterDnsObjects } from '../support/cluster-dns.ts';
 import { startApiServer, type TestCluster } from '../support/kube.ts';
+import { captureUi } from '../support/ui.ts';
 
 export type Obj = Record<string, any>;
 
@@ -89,13 +88,7 @@ export async function check(s: Scenario = {}): Promise<{ report: CheckReport; co
     const syncz = s.syncz === undefined ? SYNCED() : s.syncz;
     if (syncz) cluster.server.setPodProxy('mesh-system', '*', (req) => (req.path === '/debug/syncz' ? { body: JSON.stringify(syncz), contentType: 'application/json' } : { status: 404, body: 'not found' }));
     await s.setup?.(cluster);
-    const out = new PassThrough();
-    const err = new PassThrough();
-    let stdout = '';
-    let stderr = '';
-    out.on('data', (d) => (stdout += d));
-    err.on('data', (d) => (stderr += d));
-    const ui = makeUi({ color: false, verbose: false, yes: true }, { out, err, stdinTTY: false });
+    const { ui, out, err } = captureUi({ yes: true });
     const opts = validateCheckOptions({ output: 'json', timeout: '5s', ...s.flags });
     const code = await runCheck(opts, ui, {
       connect: async () => {
@@ -105,7 +98,7 @@ export async function check(s: Scenario = {}): Promise<{ report: CheckReport; co
       live: { dnsPodTimeoutMs: 300, pollMs: 50, ...s.live },
       sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 20))),
     });
-    return { report: JSON.parse(stdout) as CheckReport, code, stderr, cluster };
+    return { report: JSON.parse(out()) as CheckReport, code, stderr: err(), cluster };
   } finally {
     await cluster.stop();
   }

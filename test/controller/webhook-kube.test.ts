@@ -5,7 +5,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import { PassThrough } from 'node:stream';
 import { request } from 'node:https';
 import * as grpc from '@grpc/grpc-js';
 import { stringify } from 'yaml';
@@ -14,9 +13,9 @@ import { runController, type ControllerOptions } from '../../src/controller/run.
 import { injectObject } from '../../src/manifests/inject.ts';
 import { resolveValues } from '../../src/manifests/values.ts';
 import { createCsr, generateRoot } from '../../src/pki/index.ts';
-import { makeUi } from '../../src/ui/context.ts';
 import { applyPatch } from '../support/json-patch.ts';
 import { startApiServer, type TestCluster } from '../support/kube.ts';
+import { captureUi } from '../support/ui.ts';
 
 let c: TestCluster;
 let rootPem = '';
@@ -31,37 +30,25 @@ interface Running {
 }
 
 async function start(meshNamespace: string, want: RegExp[], identity?: string): Promise<Running> {
-  const err = new PassThrough();
-  let text = '';
-  err.on('data', (b: Buffer) => (text += b.toString()));
+  const { ui, err, waitFor } = captureUi({ yes: true });
   const signals = new EventEmitter();
   const opts: ControllerOptions = { source: 'kubernetes', paths: [], address: '127.0.0.1', xdsPort: 0, metricsPort: 0, webhookPort: 0, debounceMs: 10, kubeconfig: c.kubeconfigPath, meshNamespace, ...(identity ? { identity } : {}) };
-  const done = runController(opts, makeUi({ color: false, verbose: false, yes: true }, { out: new PassThrough(), err, stdinTTY: false }), signals);
-  await new Promise<void>((resolve, reject) => {
-    const check = (): void => {
-      if (want.every((re) => re.test(text))) resolve();
-    };
-    err.on('data', check);
-    done.then(() => reject(new Error(`controller stopped: ${text}`)), (e: Error) => reject(new Error(`controller failed: ${e.message}\n${text}`)));
-  });
+  const done = runController(opts, ui, signals);
+  await Promise.race([
+    Promise.all(want.map((re) => waitFor(re))),
+    done.then(
+      () => Promise.reject(new Error(`controller stopped: ${err()}`)),
+      (e: Error) => Promise.reject(new Error(`controller failed: ${e.message}\n${err()}`)),
+    ),
+  ]);
   const ports: Record<string, number> = {};
   for (const [name, re] of [['xds', /ADS listening on [\d.]+:(\d+)/], ['webhook', /webhook listening on https:\/\/[\d.]+:(\d+)/]] as const) {
-    const m = re.exec(text);
+    const m = re.exec(err());
     if (m) ports[name] = Number(m[1]);
   }
   return {
-    log: () => text,
-    waitLog: (re) =>
-      new Promise<void>((resolve) => {
-        const check = (): void => {
-          if (re.test(text)) {
-            err.off('data', check);
-            resolve();
-          }
-        };
-        err.on('data', check);
-        check();
-      }),
+    log: err,
+    waitLog: (re) => waitFor(re),
     ports,
     stop: () => {
       signals.emit('SIGTERM');

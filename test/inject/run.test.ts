@@ -4,17 +4,11 @@ import { PassThrough } from 'node:stream';
 import { parse } from 'yaml';
 import type { Cluster, KubeObject } from '../../src/cluster/types.ts';
 import { fakeCluster } from '../support/fake-cluster.ts';
+import { captureUi } from '../support/ui.ts';
 import { runInject, type InjectRunOptions } from '../../src/manifests/inject-run.ts';
-import { makeUi } from '../../src/ui/context.ts';
 import type { MeshError } from '../../src/ui/errors.ts';
 
 const deploy = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: web, image: nginx}]\n';
-
-function collect(stream: PassThrough): () => string {
-  const chunks: Buffer[] = [];
-  stream.on('data', (c: Buffer) => chunks.push(c));
-  return () => Buffer.concat(chunks).toString('utf8');
-}
 
 /** A Cluster with one mesh-config ConfigMap (or none) and a server version, recording what was asked. */
 function clusterWith(configMap: KubeObject | undefined, minor: string): Cluster & { asked: string[] } {
@@ -31,16 +25,12 @@ function clusterWith(configMap: KubeObject | undefined, minor: string): Cluster 
 }
 
 async function run(o: Partial<InjectRunOptions>, cluster: Cluster): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
   const stdin = new PassThrough();
   stdin.end(deploy);
-  const readOut = collect(out);
-  const readErr = collect(err);
-  const ui = makeUi({ color: false, verbose: false, yes: true }, { out, err, stdinTTY: false });
+  const { ui, out, err } = captureUi({ yes: true });
   const base: InjectRunOptions = { mode: 'inject', files: ['-'], recursive: false, valuesFiles: [], sets: [], fromCluster: true, output: 'yaml', report: 'text', inPlace: false };
   const code = await runInject({ ...base, ...o }, ui, { stdin, connect: async () => cluster });
-  return { code, out: readOut(), err: readErr() };
+  return { code, out: out(), err: err() };
 }
 
 test('--from-cluster: values come from the installed mesh-config, the Kubernetes version decides native sidecars', async () => {
