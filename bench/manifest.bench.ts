@@ -1,7 +1,7 @@
 import { execa } from 'execa';
 import { fileURLToPath } from 'node:url';
 import { clusterDnsObjects } from '../test/support/cluster-dns.ts';
-import { startApiServer, startKubelet } from '../test/support/kube.ts';
+import { startApiServer, startKubelet, type TestCluster } from '../test/support/kube.ts';
 import { median, medianSpawn, type Benchmark, type BenchResult } from './harness.ts';
 
 const MESH = fileURLToPath(new URL('../bin/mesh', import.meta.url));
@@ -20,6 +20,20 @@ function generate(env: NodeJS.ProcessEnv): BenchResult[] {
   }));
 }
 
+/** A fresh test API server with its kubelet, cluster DNS (install's checks need it) and `latency` ms per request. */
+async function freshCluster(latency: number): Promise<{ c: TestCluster; stop: () => Promise<void> }> {
+  const c = await startApiServer({ seed: clusterDnsObjects() });
+  const kubelet = startKubelet(c.server);
+  c.server.latencyMs = latency;
+  return {
+    c,
+    async stop() {
+      kubelet.stop();
+      await c.stop();
+    },
+  };
+}
+
 /**
  * `mesh install` end to end against the test API server (a fresh one per run, pods made ready by
  * its kubelet), with 0 and 20 ms added to every request. The detail gives the requests made and
@@ -31,17 +45,14 @@ async function install(env: NodeJS.ProcessEnv): Promise<BenchResult[]> {
     const times: number[] = [];
     let requests = 0;
     for (let i = 0; i < INSTALL_RUNS; i++) {
-      const c = await startApiServer({ seed: clusterDnsObjects() }); // the pre-install checks need cluster DNS
-      const kubelet = startKubelet(c.server);
-      c.server.latencyMs = latency;
+      const { c, stop } = await freshCluster(latency);
       const before = c.server.requests.length;
       const t0 = process.hrtime.bigint();
       // Asynchronous on purpose: the API server runs in this process.
       const r = await execa(process.execPath, [MESH, '--kubeconfig', c.kubeconfigPath, ...args], { reject: false, env });
       times.push(Number(process.hrtime.bigint() - t0) / 1e6);
       requests = c.server.requests.length - before;
-      kubelet.stop();
-      await c.stop();
+      await stop();
       if (r.exitCode !== 0) throw new Error(`mesh ${args.join(' ')} exited ${r.exitCode}: ${r.stderr}`);
     }
     out.push({
@@ -69,9 +80,7 @@ async function installInProcess(): Promise<BenchResult[]> {
     const times: number[] = [];
     let requests = 0;
     for (let i = 0; i < INSTALL_RUNS; i++) {
-      const c = await startApiServer({ seed: clusterDnsObjects() }); // the pre-install checks need cluster DNS
-      const kubelet = startKubelet(c.server);
-      c.server.latencyMs = latency;
+      const { c, stop } = await freshCluster(latency);
       const cluster = connectLive({ kubeconfig: c.kubeconfigPath });
       await cluster.serverVersion(); // load the client and connect before timing
       const before = c.server.requests.length;
@@ -80,8 +89,7 @@ async function installInProcess(): Promise<BenchResult[]> {
       await runInstall({ skipChecks: false, dryRun: false, wait: true, timeoutMs: 60_000, forceConflicts: false, output: 'table' }, ui, { connect: async () => cluster });
       times.push(Number(process.hrtime.bigint() - t0) / 1e6);
       requests = c.server.requests.length - before;
-      kubelet.stop();
-      await c.stop();
+      await stop();
     }
     out.push({ name: `install pipeline in-process (+${latency} ms/request)`, value: median(times), unit: 'ms', detail: `median of ${INSTALL_RUNS}; ${requests} requests${latency ? `, ${requests * latency} ms of latency if made one after another` : ''}` });
   }
