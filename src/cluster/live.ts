@@ -104,6 +104,23 @@ class LiveCluster implements Cluster {
     this.timeoutMs = timeoutMs;
   }
 
+  /**
+   * client-node caches discovery per apiVersion, but only once a lookup has finished: 40 parallel
+   * requests for one group (install's access reviews) would each fetch /apis/GROUP/VERSION. One
+   * lookup in flight per apiVersion fills that cache for all of them; a failed one is forgotten.
+   */
+  private readonly discovering = new Map<string, Promise<unknown>>();
+  private discover(apiVersion: string, kind: string): Promise<unknown> {
+    let p = this.discovering.get(apiVersion);
+    if (!p) {
+      const lookup = this.objects as unknown as { resource(apiVersion: string, kind: string): Promise<unknown> };
+      p = lookup.resource(apiVersion, kind);
+      this.discovering.set(apiVersion, p);
+      p.catch(() => this.discovering.delete(apiVersion));
+    }
+    return p;
+  }
+
   private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await withTimeout(fn(), this.timeoutMs, what);
@@ -119,6 +136,7 @@ class LiveCluster implements Cluster {
    * client-node's ApiException ({code, body}) so the mapping below stays one.
    */
   private async raw(method: string, obj: KubeObject, action: 'patch' | 'read' | 'create' | 'replace', query: Record<string, string | undefined>, body?: unknown, contentType?: string): Promise<KubeObject> {
+    await this.discover(obj.apiVersion, obj.kind);
     const pathOf = (this.objects as unknown as { specUriPath(spec: KubeObject, action: string): Promise<string> }).specUriPath.bind(this.objects);
     const path = await pathOf({ ...obj, metadata: { ...obj.metadata } }, action);
     const qs = Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
@@ -158,6 +176,7 @@ class LiveCluster implements Cluster {
 
   list(apiVersion: string, kind: string, opts: ListOptions = {}): Promise<KubeObject[]> {
     return this.call(`list ${kind}`, async () => {
+      await this.discover(apiVersion, kind);
       const res = await this.objects.list(apiVersion, kind, opts.namespace, undefined, undefined, undefined, opts.fieldSelector, opts.labelSelector);
       return (res.items as unknown as KubeObject[]).map((o) => ({ ...o, apiVersion, kind }));
     });
@@ -190,7 +209,7 @@ class LiveCluster implements Cluster {
   async delete(apiVersion: string, kind: string, name: string, namespace?: string, opts: DeleteOptions = {}): Promise<boolean> {
     try {
       await withTimeout(
-        this.objects.delete({ apiVersion, kind, metadata: { name, namespace } }, undefined, undefined, undefined, undefined, opts.propagation ?? 'Background'),
+        this.discover(apiVersion, kind).then(() => this.objects.delete({ apiVersion, kind, metadata: { name, namespace } }, undefined, undefined, undefined, undefined, opts.propagation ?? 'Background')),
         this.timeoutMs,
         `delete ${kind}/${name}`,
       );
@@ -299,6 +318,7 @@ class LiveCluster implements Cluster {
       spec: { resourceAttributes: { verb: attrs.verb, group: attrs.group, resource: attrs.resource, namespace: attrs.namespace, name: attrs.name } },
     };
     return this.call(`SelfSubjectAccessReview ${attrs.verb} ${attrs.resource}`, async () => {
+      await this.discover(review.apiVersion, review.kind);
       const res = (await this.objects.create(review as k8s.KubernetesObject)) as { status?: { allowed?: boolean; reason?: string } };
       return { allowed: res.status?.allowed === true, reason: res.status?.reason };
     });
