@@ -27,6 +27,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'proxy-status', summary: 'Show every proxy, its controller replica and xDS sync state (SYNCED/STALE/NACKED)', load: () => import('./proxy-status.js') },
   { name: 'proxy-config', summary: 'Show the clusters, listeners, routes, endpoints or secrets a proxy holds (live or offline with -f)', load: () => import('./proxy-config.js') },
   { name: 'controller', summary: 'Run the control plane (xDS for sidecars and proxyless gRPC) from Kubernetes or manifests on disk', load: () => import('./controller.js') },
+  { name: 'grpc-agent', summary: 'Keep a proxyless gRPC workload\'s certificate and xDS bootstrap current (runs beside it)', load: () => import('./grpc-agent.js') },
   { name: 'proxy-init', summary: 'Install the traffic redirect in a pod (run by the injected mesh-init container)', load: () => import('./proxy-init.js') },
   { name: 'version', summary: 'Print the client, control plane and data plane versions', load: () => import('./version.js') },
   { name: 'completion', summary: 'Print a shell completion script (bash, zsh or fish)', load: () => import('./completion.js') },

@@ -130,18 +130,19 @@ export interface CsrAndKey {
 }
 
 /**
- * Generate an ECDSA P-256 key pair and a CSR for `spiffeId` (URI SAN), signed with it.
+ * Generate an ECDSA P-256 key pair and a CSR for `spiffeId` (URI SAN; none when omitted), signed with it.
  * Runs where the workload runs: the private key stays with the caller and is never sent to the CA.
  * Throws inputError for a malformed SPIFFE ID.
  */
-export async function createCsr(opts: { spiffeId: string }): Promise<CsrAndKey> {
-  parseSpiffeId(opts.spiffeId);
+export async function createCsr(opts: { spiffeId?: string } = {}): Promise<CsrAndKey> {
+  if (opts.spiffeId !== undefined) parseSpiffeId(opts.spiffeId);
   const keys = await generateP256();
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
     name: [{ O: ['mesh'] }],
     keys,
     signingAlgorithm: P256_SIGN,
-    extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'url', value: opts.spiffeId }])],
+    // Without a SAN the CA fills in the identity it authenticated (the caller need not know the trust domain).
+    extensions: opts.spiffeId === undefined ? [] : [new x509.SubjectAlternativeNameExtension([{ type: 'url', value: opts.spiffeId }])],
   });
   return withPrivateKey({ csrPem: csr.toString('pem') + '\n' }, await privateKeyPem(keys.privateKey));
 }
