@@ -14,6 +14,7 @@ import type { KubeObject } from '../../src/cluster/types.ts';
 import { TOKEN_AUDIENCE } from '../../src/constants.ts';
 import { CertificateAuthority, generateRoot, type CertAndKey } from '../../src/pki/index.ts';
 import type { DiscoveryRequest, DiscoveryResponse } from '../../src/xds/ads.ts';
+import { parseSyncz } from '../../src/diagnostics/checks/syncz.ts';
 import { decodeResource } from '../../src/xds/encode.ts';
 import { TYPE } from '../../src/xds/protos.ts';
 import { startApiServer, type TestCluster } from '../support/kube.ts';
@@ -206,6 +207,9 @@ test('an authenticated TLS stream gets default (its own key and a SPIFFE certifi
   const proxy = cp.syncz().proxies.find((p) => p.id === 'web-1.shop')!;
   assert.equal(proxy.certificate?.serial, id.certificate.serial);
   assert.equal(proxy.streams[0]!.types[TYPE.secret]!.ackedVersion, sds.version_info);
+  // What `mesh check` (identity.proxy-certificates) reads from this very document.
+  const parsed = parseSyncz(JSON.stringify(cp.syncz()), 'mesh-controller-0').find((p) => p.pod === 'web-1');
+  assert.deepEqual(parsed?.certificate, { serial: id.certificate.serial, notBefore: id.certificate.notBefore, notAfter: id.certificate.notAfter, spiffeId: id.spiffeId, renewing: true });
   // config_dump: the certificate, no key.
   const dump = JSON.stringify(cp.configDump('web-1.shop'));
   assert.ok(dump.includes(JSON.stringify(chain).slice(1, 60)), 'config_dump carries the certificate');
