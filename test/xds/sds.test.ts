@@ -3,7 +3,6 @@
 // token as "authorization: Bearer" metadata. The test API server reviews the tokens.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { ControlPlane, MemorySource } from '../../src/controller/controlplane.ts';
@@ -14,12 +13,11 @@ import type { KubeObject } from '../../src/cluster/types.ts';
 import { TOKEN_AUDIENCE } from '../../src/constants.ts';
 import { CertificateAuthority, generateRoot, type CertAndKey } from '../../src/pki/index.ts';
 import type { DiscoveryRequest, DiscoveryResponse } from '../../src/xds/ads.ts';
+import { AdsStream, secretsOf, startTlsAds } from './sds-support.ts';
 import { parseSyncz } from '../../src/diagnostics/checks/syncz.ts';
-import { decodeResource } from '../../src/xds/encode.ts';
 import { TYPE } from '../../src/xds/protos.ts';
 import { startApiServer, type TestCluster } from '../support/kube.ts';
 
-const HOST = 'mesh-controller.mesh-system.svc';
 const HOUR = 3_600_000;
 let now = Date.now();
 const clock = (): Date => new Date(now);
@@ -32,7 +30,6 @@ let cp: ControlPlane;
 let tlsServer: grpc.Server;
 let tlsPort: number;
 let plainPort: number;
-let Client: grpc.ServiceClientConstructor;
 const logs: string[] = [];
 const open: grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>[] = [];
 
@@ -45,66 +42,12 @@ const objects = (pods: KubeObject[]): KubeObject[] => [
   ...pods,
 ];
 
-class Stream {
-  readonly call: grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>;
-  private readonly queue: DiscoveryResponse[] = [];
-  private waiter: ((r: DiscoveryResponse) => void) | undefined;
-  constructor(readonly nodeId: string, readonly meta: { namespace: string; pod: string }, opts: { token?: string; tls?: boolean } = {}) {
-    const tls = opts.tls ?? true;
-    const client = tls
-      ? new Client(`127.0.0.1:${tlsPort}`, grpc.credentials.createSsl(Buffer.from(root.certPem)), { 'grpc.ssl_target_name_override': HOST, 'grpc.default_authority': HOST })
-      : new Client(`127.0.0.1:${plainPort}`, grpc.credentials.createInsecure());
-    const md = new grpc.Metadata();
-    if (opts.token) md.set('authorization', `Bearer ${opts.token}`);
-    this.call = (client as any).StreamAggregatedResources(md);
-    open.push(this.call);
-    this.call.on('data', (r: DiscoveryResponse) => {
-      if (this.waiter) {
-        const w = this.waiter;
-        this.waiter = undefined;
-        w(r);
-      } else this.queue.push(r);
-    });
-    this.call.on('error', () => undefined);
-  }
-  send(req: DiscoveryRequest): void {
-    const fields = { NAMESPACE: { stringValue: this.meta.namespace }, POD_NAME: { stringValue: this.meta.pod }, PROXY_KIND: { stringValue: 'sidecar' } };
-    this.call.write({ node: { id: this.nodeId, user_agent_name: 'envoy', metadata: { fields } }, ...req });
-  }
-  next(timeoutMs = 10_000): Promise<DiscoveryResponse> {
-    const q = this.queue.shift();
-    if (q) return Promise.resolve(q);
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`${this.nodeId}: no response`)), timeoutMs);
-      this.waiter = (r) => {
-        clearTimeout(t);
-        resolve(r);
-      };
-    });
-  }
-  async nothing(ms = 300): Promise<DiscoveryResponse | undefined> {
-    return this.next(ms).catch(() => undefined);
-  }
-  /** Subscribe CDS and LDS (wildcard), then SDS default/ROOTCA; resolves to the SDS response. */
-  async subscribe(): Promise<DiscoveryResponse> {
-    this.send({ type_url: TYPE.cluster, resource_names: [] });
-    const cds = await this.next();
-    this.send({ type_url: TYPE.cluster, response_nonce: cds.nonce, version_info: cds.version_info });
-    this.send({ type_url: TYPE.listener, resource_names: [] });
-    const lds = await this.next();
-    this.send({ type_url: TYPE.listener, response_nonce: lds.nonce, version_info: lds.version_info });
-    this.send({ type_url: TYPE.secret, resource_names: ['default', 'ROOTCA'] });
-    const sds = await this.next();
-    assert.equal(sds.type_url, TYPE.secret);
-    return sds;
-  }
-  async ack(r: DiscoveryResponse): Promise<void> {
-    const acked = once(cp.ads, 'ack', { signal: AbortSignal.timeout(10_000) });
-    // As Envoy does, an ACK repeats the subscribed names (SotW: an empty list would unsubscribe).
-    const names = r.type_url === TYPE.secret ? ['default', 'ROOTCA'] : [];
-    this.send({ type_url: r.type_url, response_nonce: r.nonce, version_info: r.version_info, resource_names: names });
-    await acked;
-  }
+/** A sidecar's stream to the TLS port (or, with tls: false, the plaintext one). */
+function stream(nodeId: string, meta: { namespace: string; pod: string }, opts: { token?: string; tls?: boolean } = {}): AdsStream {
+  const tls = opts.tls ?? true;
+  const s = new AdsStream(cp, tls ? tlsPort : plainPort, nodeId, meta, { token: opts.token, rootPem: tls ? root.certPem : undefined });
+  open.push(s.call);
+  return s;
 }
 
 /** A bound token through the real TokenRequest API (audience mesh-ca unless given). */
@@ -115,15 +58,6 @@ async function boundToken(sa: string, podName: string, audiences = [TOKEN_AUDIEN
   });
   assert.equal(r.status, 201, r.body);
   return r.json.status.token as string;
-}
-
-function secretsOf(r: DiscoveryResponse): Record<string, any> {
-  const out: Record<string, any> = {};
-  for (const res of r.resources) {
-    const m = decodeResource(TYPE.secret, res.value) as any;
-    out[m.name] = m;
-  }
-  return out;
 }
 
 function streamIdentity(nodeId: string): any {
@@ -146,11 +80,7 @@ before(async () => {
   cp = new ControlPlane({ source, debounceMs: 10, identity: { ca: () => ca, clock, checkIntervalMs: 0 }, log: (l) => logs.push(l) });
   plainPort = await cp.start({ host: '127.0.0.1', port: 0 });
   // The TLS port: the same AdsServer on a second gRPC server (the controller's --xds-tls-port).
-  const serving = await ca.issueServingCert({ dnsNames: [HOST] });
-  tlsServer = new grpc.Server();
-  tlsServer.addService(cp.ads.serviceDefinition(), cp.ads.handlers({ transport: 'tls' }));
-  tlsPort = await new Promise<number>((res, rej) => tlsServer.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(serving.certPem), private_key: Buffer.from(serving.keyPem) }], false), (e, p) => (e ? rej(e) : res(p))));
-  Client = grpc.makeGenericClientConstructor(cp.ads.serviceDefinition(), 'AggregatedDiscoveryService');
+  ({ server: tlsServer, port: tlsPort } = await startTlsAds(cp, ca));
 });
 
 after(async () => {
@@ -183,7 +113,7 @@ test('the test API server: a bound token reviews with its pod name and uid; dele
 });
 
 test('an authenticated TLS stream gets default (its own key and a SPIFFE certificate chained to the root) and ROOTCA (the bundle); ACK recorded', async () => {
-  const s = new Stream('web-1.shop', { namespace: 'shop', pod: 'web-1' }, { token: await boundToken('web', 'web-1') });
+  const s = stream('web-1.shop', { namespace: 'shop', pod: 'web-1' }, { token: await boundToken('web', 'web-1') });
   const sds = await s.subscribe();
   const secrets = secretsOf(sds);
   assert.deepEqual(Object.keys(secrets).sort(), ['ROOTCA', 'default']);
@@ -230,7 +160,7 @@ test('no secrets without TLS and a reviewed token that matches the node: the rea
   ];
   for (const c of cases) {
     const token = c.token ? await c.token() : undefined;
-    const s = new Stream(`${c.name}.shop`, c.node, { token, tls: c.tls });
+    const s = stream(`${c.name}.shop`, c.node, { token, tls: c.tls });
     const sds = await s.subscribe();
     assert.equal(sds.resources.length, 0, `${c.name}: no Secret resources`);
     await s.ack(sds);
@@ -245,7 +175,7 @@ test('no secrets without TLS and a reviewed token that matches the node: the rea
 });
 
 test('rotation: at half its lifetime the certificate is re-issued and pushed on the same stream as a new version; a new root too', async () => {
-  const s = new Stream('rotate.shop', { namespace: 'shop', pod: 'web-2' }, { token: await boundToken('web', 'web-2') });
+  const s = stream('rotate.shop', { namespace: 'shop', pod: 'web-2' }, { token: await boundToken('web', 'web-2') });
   const first = await s.subscribe();
   await s.ack(first);
   const serial1 = streamIdentity('rotate.shop').certificate.serial;
@@ -278,7 +208,7 @@ test('rotation: at half its lifetime the certificate is re-issued and pushed on 
 });
 
 test('a pod-bound identity whose pod was deleted is not renewed', async () => {
-  const s = new Stream('gone.shop', { namespace: 'shop', pod: 'web-1' }, { token: await boundToken('web', 'web-1') });
+  const s = stream('gone.shop', { namespace: 'shop', pod: 'web-1' }, { token: await boundToken('web', 'web-1') });
   const first = await s.subscribe();
   await s.ack(first);
   source.set(objects([pod('web-2')]));
@@ -299,15 +229,9 @@ test('the files source cannot review tokens: no secrets, and syncz says why', as
   const filesCa = await CertificateAuthority.create(root, { trustDomain: 'cluster.local', reviewer: NO_REVIEWER });
   const files = new ControlPlane({ source: new MemorySource(objects([pod('web-1')])), identity: { ca: () => filesCa, disabled: FILES_SOURCE_NO_SDS, checkIntervalMs: 0 } });
   await files.start({ host: '127.0.0.1', port: 0 });
-  const server = new grpc.Server();
-  server.addService(files.ads.serviceDefinition(), files.ads.handlers({ transport: 'tls' }));
-  const serving = await filesCa.issueServingCert({ dnsNames: [HOST] });
-  const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(serving.certPem), private_key: Buffer.from(serving.keyPem) }], false), (e, p) => (e ? rej(e) : res(p))));
+  const { server, port } = await startTlsAds(files, filesCa);
   try {
-    const saved = tlsPort;
-    tlsPort = port;
-    const s = new Stream('files.shop', { namespace: 'shop', pod: 'web-1' }, { token: await boundToken('web', 'web-1') });
-    tlsPort = saved;
+    const s = new AdsStream(files, port, 'files.shop', { namespace: 'shop', pod: 'web-1' }, { token: await boundToken('web', 'web-1'), rootPem: root.certPem });
     s.send({ type_url: TYPE.secret, resource_names: ['default', 'ROOTCA'] });
     const r = await s.next();
     assert.equal(r.resources.length, 0);
