@@ -64,7 +64,7 @@ export interface ControlPlaneOptions {
    * Serve SDS Secrets (workload certificates) to authenticated TLS streams; see WorkloadIdentities.
    * Without it no stream gets secrets. The control plane supplies pod existence from its objects.
    */
-  identity?: Omit<WorkloadIdentityOptions, 'podExists' | 'log'>;
+  identity?: Omit<WorkloadIdentityOptions, 'podExists' | 'log' | 'onEvent'>;
 }
 
 /** What `/debug/syncz` returns for one proxy. */
@@ -111,7 +111,8 @@ export class ControlPlane {
   constructor(opts: ControlPlaneOptions) {
     this.opts = opts;
     this.log = opts.log ?? (() => undefined);
-    this.identities = opts.identity ? new WorkloadIdentities({ ...opts.identity, log: this.log, podExists: (ns, name, uid) => this.podExists(ns, name, uid) }) : undefined;
+    const onEvent = (e: 'first' | 'renewal' | 'refused'): void => (e === 'refused' ? this.metrics.sdsRefused.inc() : this.metrics.sdsIssued.inc({ kind: e }));
+    this.identities = opts.identity ? new WorkloadIdentities({ ...opts.identity, log: this.log, onEvent, podExists: (ns, name, uid) => this.podExists(ns, name, uid) }) : undefined;
     this.ads = new AdsServer({ cache: this.cache, onNode: (n) => this.nodeConnected(n), secrets: this.identities });
     this.ads.on('connect', (s) => {
       this.metrics.connected.set(this.ads.status().length);
@@ -129,7 +130,7 @@ export class ControlPlane {
     this.ads.on('push', (p) => {
       this.metrics.pushes.inc({ type: short(p.typeUrl) });
       this.metrics.pushBytes.inc({ type: short(p.typeUrl) }, p.bytes);
-      this.metrics.pushLatency.observe({ type: short(p.typeUrl) }, p.latencyMs / 1000);
+      if (p.latencyMs !== undefined) this.metrics.pushLatency.observe({ type: short(p.typeUrl) }, p.latencyMs / 1000);
     });
     this.ads.on('nack', (n) => {
       this.metrics.nacks.inc({ type: short(n.typeUrl) });

@@ -22,6 +22,8 @@ export interface WorkloadIdentityOptions {
   checkIntervalMs?: number;
   /** Diagnostic lines; identities, serials and reasons only, never a token or key. */
   log?: (line: string) => void;
+  /** Counts for metrics: a certificate issued (`first` or `renewal`), or a stream refused. */
+  onEvent?: (event: 'first' | 'renewal' | 'refused') => void;
 }
 
 /** Why the files source serves no secrets (syncz shows it per stream). */
@@ -142,6 +144,7 @@ class IdentitySession implements StreamSecrets {
     this.reason = reason;
     this.#token = this.retryAuth ? this.#token : undefined;
     if (log) this.owner.log(`SDS: ${this.label}: no secrets: ${reason}`);
+    this.owner.opts.onEvent?.('refused');
     this.info.onChange();
   }
 
@@ -235,6 +238,7 @@ class IdentitySession implements StreamSecrets {
     this.cert = { serial: r.serial, notBefore: r.notBefore, notAfter: r.notAfter, renewAt: rotateAt(leaf).toISOString(), renewing: true, issued: (this.cert?.issued ?? 0) + 1 };
     this.reason = undefined;
     this.owner.log(`SDS: issued ${r.spiffeId} to ${this.label}: serial ${r.serial}, valid until ${r.notAfter}`);
+    this.owner.opts.onEvent?.(this.cert.issued > 1 ? 'renewal' : 'first');
     this.info.onChange();
   }
 

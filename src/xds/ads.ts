@@ -58,7 +58,8 @@ export interface StreamStatus {
 export interface AdsEvents {
   connect: [StreamStatus];
   disconnect: [StreamStatus];
-  push: [{ stream: StreamStatus; typeUrl: string; version: string; bytes: number; latencyMs: number }];
+  /** latencyMs: from the source change behind the snapshot; absent for per-stream SDS pushes (no source change). */
+  push: [{ stream: StreamStatus; typeUrl: string; version: string; bytes: number; latencyMs?: number }];
   ack: [{ stream: StreamStatus; typeUrl: string; version: string }];
   nack: [{ stream: StreamStatus; typeUrl: string; version: string; message: string }];
 }
@@ -251,7 +252,7 @@ export class AdsServer extends EventEmitter<AdsEvents> {
       st.pushes++;
       call.write(res);
       const bytes = resources.reduce((n, r) => n + r.any.value.length, 0);
-      this.emit('push', { stream: status, typeUrl, version: t.version, bytes, latencyMs: snap && typeUrl !== TYPE.secret ? Date.now() - snap.changedAt : 0 });
+      this.emit('push', { stream: status, typeUrl, version: t.version, bytes, latencyMs: snap && typeUrl !== TYPE.secret ? Date.now() - snap.changedAt : undefined });
     };
 
     call.on('data', (req: DiscoveryRequest) => {

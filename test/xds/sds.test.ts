@@ -147,6 +147,7 @@ test('an authenticated TLS stream gets default (its own key and a SPIFFE certifi
   assertNoKeyMaterial();
   const metrics = await cp.metrics.registry.metrics();
   assert.doesNotMatch(metrics, /PRIVATE KEY/);
+  assert.match(metrics, /mesh_sds_certificates_issued_total\{kind="first"\} 1\n/);
 });
 
 test('no secrets without TLS and a reviewed token that matches the node: the reason is in syncz', async () => {
@@ -171,6 +172,7 @@ test('no secrets without TLS and a reviewed token that matches the node: the rea
     if (token) assert.ok(!JSON.stringify(cp.syncz()).includes(token) && !logs.join('\n').includes(token), `${c.name}: the token is never shown`);
   }
   assert.equal(streamIdentity('plaintext.shop').transport, 'plaintext');
+  assert.match(await cp.metrics.registry.metrics(), new RegExp(`mesh_sds_streams_refused_total ${cases.length}\\n`));
   assertNoKeyMaterial();
 });
 
@@ -194,6 +196,7 @@ test('rotation: at half its lifetime the certificate is re-issued and pushed on 
   const id = streamIdentity('rotate.shop');
   assert.equal(id.certificate.serial, leaf.serialNumber.toLowerCase());
   assert.equal(id.certificate.issued, 2);
+  assert.match(await cp.metrics.registry.metrics(), /mesh_sds_certificates_issued_total\{kind="renewal"\} [1-9]\d*\n/);
   assert.equal(cp.syncz().proxies.find((p) => p.id === 'rotate.shop')!.streams[0]!.types[TYPE.secret]!.ackedVersion, second.version_info);
 
   // A new root beside the old: ROOTCA carries both, default is re-issued by the new root.
