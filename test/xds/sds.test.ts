@@ -3,6 +3,7 @@
 // token as "authorization: Bearer" metadata. The test API server reviews the tokens.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { ControlPlane, MemorySource } from '../../src/controller/controlplane.ts';
@@ -207,7 +208,13 @@ test('rotation: at half its lifetime the certificate is re-issued and pushed on 
   const sec = secretsOf(third);
   assert.equal(sec.ROOTCA.validation_context.trusted_ca.inline_string.match(/BEGIN CERTIFICATE/g).length, 2);
   assert.ok(new X509Certificate(sec.default.tls_certificate.certificate_chain.inline_string).verify(new X509Certificate(next.certPem).publicKey));
-  await s.ack(third);
+  // A NACK of the new secrets is recorded like any other (the proxy keeps its last good ones) and nothing is resent.
+  const nacked = once(cp.ads, 'nack', { signal: AbortSignal.timeout(10_000) });
+  s.send({ type_url: TYPE.secret, response_nonce: third.nonce, version_info: second.version_info, resource_names: ['default', 'ROOTCA'], error_detail: { code: 3, message: 'bad certificate' } });
+  await nacked;
+  const st = cp.syncz().proxies.find((p) => p.id === 'rotate.shop')!.streams[0]!.types[TYPE.secret]!;
+  assert.deepEqual([st.lastNack?.version, st.lastNack?.message, st.ackedVersion], [third.version_info, 'bad certificate', second.version_info]);
+  assert.equal(await s.nothing(), undefined, 'a NACK is not answered with the same secrets');
 });
 
 test('a pod-bound identity whose pod was deleted is not renewed', async () => {
