@@ -305,6 +305,7 @@ class LiveCluster implements Cluster {
       const out: TokenReviewAnswer = { authenticated: st.authenticated === true };
       if (st.user?.username) out.username = st.user.username;
       if (st.audiences) out.audiences = st.audiences;
+      if (st.user?.extra) out.extra = st.user.extra;
       if (st.error) out.error = st.error;
       return out;
     });

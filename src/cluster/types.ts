@@ -94,6 +94,8 @@ export interface TokenReviewAnswer {
   authenticated: boolean;
   username?: string;
   audiences?: string[];
+  /** The reviewed user's extra attributes, e.g. `authentication.kubernetes.io/pod-name` / `pod-uid` of a pod-bound token. */
+  extra?: Record<string, string[]>;
   error?: string;
 }
 

@@ -5,6 +5,9 @@ import type { MeshModel } from '../model/types.js';
 import { AdsServer, type NodeInfo, type StreamStatus } from '../xds/ads.js';
 import { consistent, makeSnapshot, SnapshotCache, type Snapshot } from '../xds/snapshot.js';
 import { resourcesFor } from '../xds/translate.js';
+import { TYPE } from '../xds/protos.js';
+import type { ServedCertificate, StreamIdentity } from '../xds/secrets.js';
+import { WorkloadIdentities, type WorkloadIdentityOptions } from './identity.js';
 import { ControllerMetrics } from './metrics.js';
 
 /**
@@ -57,6 +60,11 @@ export interface ControlPlaneOptions {
   onModel?: (model: MeshModel, generation: number) => void;
   /** More gRPC services on the ADS server (the CA's CertificateService). */
   services?: { definition: grpc.ServiceDefinition; handlers: grpc.UntypedServiceImplementation }[];
+  /**
+   * Serve SDS Secrets (workload certificates) to authenticated TLS streams; see WorkloadIdentities.
+   * Without it no stream gets secrets. The control plane supplies pod existence from its objects.
+   */
+  identity?: Omit<WorkloadIdentityOptions, 'podExists' | 'log' | 'onEvent'>;
 }
 
 /** What `/debug/syncz` returns for one proxy. */
@@ -68,6 +76,9 @@ export interface ProxySync {
   connected: boolean;
   streams: StreamStatus[];
   snapshotVersion?: string;
+  /** The identity of the newest stream (SDS), and the certificate it holds, if any. */
+  identity?: StreamIdentity;
+  certificate?: ServedCertificate;
 }
 
 /**
@@ -80,6 +91,8 @@ export class ControlPlane {
   readonly cache = new SnapshotCache();
   readonly ads: AdsServer;
   readonly metrics = new ControllerMetrics();
+  /** SDS issuance (undefined without `identity` options). */
+  readonly identities: WorkloadIdentities | undefined;
   private readonly opts: ControlPlaneOptions;
   private readonly log: (line: string) => void;
   private server: grpc.Server | undefined;
@@ -98,7 +111,9 @@ export class ControlPlane {
   constructor(opts: ControlPlaneOptions) {
     this.opts = opts;
     this.log = opts.log ?? (() => undefined);
-    this.ads = new AdsServer({ cache: this.cache, onNode: (n) => this.nodeConnected(n) });
+    const onEvent = (e: 'first' | 'renewal' | 'refused'): void => (e === 'refused' ? this.metrics.sdsRefused.inc() : this.metrics.sdsIssued.inc({ kind: e }));
+    this.identities = opts.identity ? new WorkloadIdentities({ ...opts.identity, log: this.log, onEvent, podExists: (ns, name, uid) => this.podExists(ns, name, uid) }) : undefined;
+    this.ads = new AdsServer({ cache: this.cache, onNode: (n) => this.nodeConnected(n), secrets: this.identities });
     this.ads.on('connect', (s) => {
       this.metrics.connected.set(this.ads.status().length);
       this.log(`proxy connected: ${s.node.id} (${s.node.kind}${s.node.namespace ? `, ${s.node.namespace}` : ''})`);
@@ -115,7 +130,7 @@ export class ControlPlane {
     this.ads.on('push', (p) => {
       this.metrics.pushes.inc({ type: short(p.typeUrl) });
       this.metrics.pushBytes.inc({ type: short(p.typeUrl) }, p.bytes);
-      this.metrics.pushLatency.observe({ type: short(p.typeUrl) }, p.latencyMs / 1000);
+      if (p.latencyMs !== undefined) this.metrics.pushLatency.observe({ type: short(p.typeUrl) }, p.latencyMs / 1000);
     });
     this.ads.on('nack', (n) => {
       this.metrics.nacks.inc({ type: short(n.typeUrl) });
@@ -139,6 +154,11 @@ export class ControlPlane {
     return ns ? (ns.metadata.labels ?? {}) : undefined;
   }
 
+  /** Whether the source's objects hold this pod (with this uid, when both are known). */
+  podExists(namespace: string, name: string, uid: string | undefined): boolean {
+    return this.objects.some((o) => o.kind === 'Pod' && o.metadata.name === name && (o.metadata.namespace ?? 'default') === namespace && !(uid && o.metadata.uid && o.metadata.uid !== uid));
+  }
+
   /** The current model (undefined before the source delivered). */
   currentModel(): MeshModel | undefined {
     return this.model;
@@ -153,6 +173,7 @@ export class ControlPlane {
       server.bindAsync(`${listen.host ?? '0.0.0.0'}:${listen.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
     });
     this.server = server;
+    this.identities?.start();
     await this.opts.source.start(
       (objects) => this.onSourceChange(objects),
       (err) => {
@@ -167,6 +188,7 @@ export class ControlPlane {
   async stop(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    this.identities?.stop();
     await this.opts.source.stop();
     const server = this.server;
     this.server = undefined;
@@ -222,6 +244,8 @@ export class ControlPlane {
       else ok = false;
     }
     if (ok) this.lastError = undefined;
+    // A new model may have deleted pods or come with a new trust bundle: renew (or stop renewing) now.
+    void this.identities?.sweep();
     this.opts.onModel?.(model, this.generation);
   }
 
@@ -277,6 +301,11 @@ export class ControlPlane {
       const p: ProxySync = { id, kind: node.kind, connected: mine.length > 0, streams: mine, snapshotVersion: this.cache.get(id)?.version };
       if (node.namespace) p.namespace = node.namespace;
       if (node.pod) p.pod = node.pod;
+      const newest = mine[mine.length - 1];
+      if (newest?.identity) {
+        p.identity = newest.identity;
+        if (newest.identity.certificate) p.certificate = newest.identity.certificate;
+      }
       return p;
     });
     const out: { generation: number; ready: boolean; lastError?: string; proxies: ProxySync[] } = { generation: this.generation, ready: this.ready, proxies };
@@ -292,6 +321,9 @@ export class ControlPlane {
     for (const [t, v] of Object.entries(snap.types)) {
       types[t] = { version: v.version, resources: [...v.resources.values()].map((r) => redact(r.msg)) };
     }
+    // Secrets are per stream (each holds its own key): the newest stream's, already redacted, redacted again to be sure.
+    const secrets = this.ads.secretsOf(id);
+    if (secrets) types[TYPE.secret] = { version: secrets.version, resources: [...secrets.resources.values()].map((r) => redact(r.msg)) };
     return { id, snapshotVersion: snap.version, types };
   }
 }

@@ -14,6 +14,8 @@ export class ControllerMetrics {
     registers: [this.registry],
   });
   readonly nacks = new Counter({ name: 'mesh_xds_nacks_total', help: 'DiscoveryRequests rejecting our config, by resource type', labelNames: ['type'], registers: [this.registry] });
+  readonly sdsIssued = new Counter({ name: 'mesh_sds_certificates_issued_total', help: 'Workload certificates issued to proxies over SDS (first issue and renewals)', labelNames: ['kind'], registers: [this.registry] });
+  readonly sdsRefused = new Counter({ name: 'mesh_sds_streams_refused_total', help: 'ADS streams refused SDS secrets (not authenticated, plaintext, mismatch, no CA)', registers: [this.registry] });
   readonly generation = new Gauge({ name: 'mesh_model_generation', help: 'Model builds since start', registers: [this.registry] });
   readonly buildSeconds = new Histogram({ name: 'mesh_xds_snapshot_build_seconds', help: 'Time to translate and encode one snapshot', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [this.registry] });
 

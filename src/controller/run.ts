@@ -155,6 +155,8 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
     model: { trustDomain, defaultMtls: opts.defaultMtls },
     log,
     services: [{ definition: certificateServiceDefinition(), handlers: certificateServiceHandlers(() => ca, log) }],
+    // SDS on the ADS stream: secrets only for TLS streams with a reviewed token (the files source cannot review one).
+    identity: { ca: () => ca, ...(cluster ? {} : { disabled: (await import('./identity.js')).FILES_SOURCE_NO_SDS }) },
     onModel: () => publish(),
   });
   // Only the leader writes (the trust bundle ConfigMaps); every replica serves ADS, the webhook and the CA.

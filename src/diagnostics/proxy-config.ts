@@ -107,9 +107,10 @@ const arr = (v: unknown): Msg[] => (Array.isArray(v) ? (v as Msg[]) : []);
 /** Certificate metadata of one secret: never key material, only what certInfo reports. */
 export interface SecretView {
   name: string;
-  /** `certificate` (workload identity) or `trust bundle` (roots). */
+  /** `certificate` (workload identity: the leaf, then its CA chain) or `trust bundle` (roots). */
   type: string;
-  certificates: { subject: string; spiffeId: string | null; notBefore: string; notAfter: string; serial: string; isCA: boolean }[];
+  /** Certificates in the secret, in order; for `certificate` the first is the workload's own. */
+  certificates: { subject: string; spiffeId: string | null; notBefore: string; notAfter: string; serial: string; isCA: boolean; issuer: string }[];
   /** Why there are no certificates (redacted by the controller, issued at run time, ...). */
   note?: string;
 }
@@ -144,7 +145,7 @@ export async function secretViews(resources: readonly Msg[], offlineRefs: readon
     } else {
       for (const block of pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []) {
         const c = certInfo(block, `secret ${view.name}`);
-        view.certificates.push({ subject: c.subject, spiffeId: c.spiffeId, notBefore: c.notBefore, notAfter: c.notAfter, serial: c.serial, isCA: c.isCA });
+        view.certificates.push({ subject: c.subject, spiffeId: c.spiffeId, notBefore: c.notBefore, notAfter: c.notAfter, serial: c.serial, isCA: c.isCA, issuer: c.issuer });
       }
     }
     out.push(view);
@@ -218,9 +219,12 @@ async function sectionTable(section: Section, resources: readonly Msg[], dump: C
       const rows: Row[] = views.flatMap((v): Row[] => (v.certificates.length ? v.certificates.map((c) => ({ v, c })) : [{ v, c: undefined }]));
       return renderTable<Row>(rows, [
         { header: 'NAME', value: (r) => r.v.name },
-        { header: 'TYPE', value: (r) => (r.c?.isCA ? 'root CA' : r.v.type) },
+        // A CA inside a workload's chain is its issuer; in a trust bundle it is a root.
+        { header: 'TYPE', value: (r) => (r.c?.isCA ? (r.v.type === 'certificate' ? 'CA (chain)' : 'root CA') : r.v.type) },
         { header: 'SUBJECT', value: (r) => r.c?.subject ?? r.v.note ?? '' },
         { header: 'SPIFFE ID', value: (r) => r.c?.spiffeId ?? '' },
+        { header: 'SERIAL', value: (r) => r.c?.serial ?? '' },
+        { header: 'NOT BEFORE', value: (r) => r.c?.notBefore ?? '' },
         { header: 'NOT AFTER', value: (r) => r.c?.notAfter ?? '' },
         { header: 'EXPIRES IN', value: (r) => (r.c ? humanDuration(Date.parse(r.c.notAfter) - now) : '') },
       ], { emptyMessage: 'No secrets.' });

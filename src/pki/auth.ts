@@ -7,6 +7,8 @@ export interface TokenReviewResult {
   username?: string;
   /** Audiences the token is valid for, out of those asked about. */
   audiences?: string[];
+  /** Extra attributes of the user; a pod-bound token carries POD_NAME_EXTRA / POD_UID_EXTRA. */
+  extra?: Record<string, string[]>;
   /** Why it was not authenticated. */
   error?: string;
 }
@@ -23,7 +25,14 @@ export interface TokenReviewer {
 export interface Caller {
   namespace: string;
   serviceAccount: string;
+  /** The pod the token is bound to (projected tokens are), as the TokenReview reports it; absent for unbound tokens. */
+  pod?: { name: string; uid?: string };
 }
+
+/** TokenReview user.extra key naming the pod a bound ServiceAccount token belongs to. */
+export const POD_NAME_EXTRA = 'authentication.kubernetes.io/pod-name';
+/** TokenReview user.extra key with that pod's UID. */
+export const POD_UID_EXTRA = 'authentication.kubernetes.io/pod-uid';
 
 const SA_USER = /^system:serviceaccount:([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?):([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)$/;
 
@@ -52,7 +61,11 @@ export async function authenticateToken(reviewer: TokenReviewer, token: string, 
   if (!m) {
     throw new IssuanceError('unauthenticated', `"${r.username ?? ''}" is not a ServiceAccount`, 'only pods, with their ServiceAccount token, can get workload certificates');
   }
-  return { namespace: m[1] as string, serviceAccount: m[3] as string };
+  const caller: Caller = { namespace: m[1] as string, serviceAccount: m[3] as string };
+  const podName = r.extra?.[POD_NAME_EXTRA]?.[0];
+  const podUid = r.extra?.[POD_UID_EXTRA]?.[0];
+  if (podName) caller.pod = podUid ? { name: podName, uid: podUid } : { name: podName };
+  return caller;
 }
 
 /** Belt and braces: a reviewer's error text should never carry the token, but make sure. */

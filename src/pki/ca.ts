@@ -4,7 +4,8 @@ import { inputError } from '../ui/errors.js';
 import { authenticateToken, type Caller, type TokenReviewer } from './auth.js';
 import { ttlMs, type Ttl } from './duration.js';
 import type { CertInfo } from './info.js';
-import { CaSigner, DEFAULT_WORKLOAD_TTL, issueServingCert, signCsr, type IssuedCert, type ServingCertOptions } from './issue.js';
+import { withPrivateKey } from './keys.js';
+import { CaSigner, createCsr, DEFAULT_WORKLOAD_TTL, issueServingCert, signCsr, type IssuedCert, type ServingCertOptions } from './issue.js';
 import type { CertAndKey, RootInfo } from './root.js';
 import { checkTrustDomain, spiffeId } from './spiffe.js';
 import { TrustBundle } from './rotation.js';
@@ -96,6 +97,27 @@ export class CertificateAuthority {
     const id = spiffeId(this.trustDomain, caller.namespace, caller.serviceAccount);
     const issued = await signCsr(this.#signer, req.csrPem, { spiffeId: id, ttl: this.#ttl, now: this.#clock() });
     return { ...issued, ...caller, trustBundlePem: this.trustBundlePem() };
+  }
+
+  /**
+   * Authenticate a ServiceAccount token as issue() does (TokenReview, our audience), without
+   * issuing anything. Throws IssuanceError ('unauthenticated', 'failed-precondition').
+   */
+  authenticate(token: string): Promise<Caller> {
+    return authenticateToken(this.#reviewer, token, this.audience);
+  }
+
+  /**
+   * Issue a certificate for an identity the caller has ALREADY authenticated (authenticate()),
+   * with a key pair generated here: for SDS, where the control plane hands the proxy its key over
+   * the authenticated TLS stream. The key is the hidden `keyPem` property (not in JSON/inspect);
+   * it is never stored by the CA. Throws IssuanceError('failed-precondition') when the CA expired.
+   */
+  async issueWithKey(caller: Caller): Promise<IssueResult & { readonly keyPem: string }> {
+    const id = spiffeId(this.trustDomain, caller.namespace, caller.serviceAccount);
+    const csr = await createCsr({ spiffeId: id });
+    const issued = await signCsr(this.#signer, csr.csrPem, { spiffeId: id, ttl: this.#ttl, now: this.#clock() });
+    return withPrivateKey({ ...issued, ...caller, trustBundlePem: this.trustBundlePem() }, csr.keyPem);
   }
 
   /** A serving certificate for the controller itself (webhook, xDS); see issueServingCert. */

@@ -1,8 +1,9 @@
 import { EventEmitter } from 'node:events';
 import type * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
-import { envoyRoot } from './protos.js';
-import type { Snapshot, SnapshotCache } from './snapshot.js';
+import { envoyRoot, TYPE } from './protos.js';
+import type { SecretProvider, SecretSet, StreamIdentity, StreamSecrets } from './secrets.js';
+import type { Snapshot, SnapshotCache, SnapshotResource } from './snapshot.js';
 import type { ProxyInfo } from './translate.js';
 
 /** The xDS node a proxy identifies itself with (first request of a stream). */
@@ -49,13 +50,16 @@ export interface StreamStatus {
   node: NodeInfo;
   connectedAt: string;
   types: Record<string, TypeSync>;
+  /** Who the stream authenticated as and the certificate it was served (SDS); filled in by status(). */
+  identity?: StreamIdentity;
 }
 
 /** Events the server emits (for metrics and logs). */
 export interface AdsEvents {
   connect: [StreamStatus];
   disconnect: [StreamStatus];
-  push: [{ stream: StreamStatus; typeUrl: string; version: string; bytes: number; latencyMs: number }];
+  /** latencyMs: from the source change behind the snapshot; absent for per-stream SDS pushes (no source change). */
+  push: [{ stream: StreamStatus; typeUrl: string; version: string; bytes: number; latencyMs?: number }];
   ack: [{ stream: StreamStatus; typeUrl: string; version: string }];
   nack: [{ stream: StreamStatus; typeUrl: string; version: string; message: string }];
 }
@@ -108,7 +112,22 @@ export interface AdsServerOptions {
   onNode?: (node: NodeInfo) => void;
   /** Reported in every response's control_plane.identifier. */
   identifier?: string;
+  /** Issues each stream's SDS Secrets; without it no stream gets secrets (and syncz says so). */
+  secrets?: SecretProvider;
 }
+
+/** Options of {@link AdsServer.handlers}: what the gRPC server the handlers are added to is. */
+export interface AdsHandlerOptions {
+  /**
+   * `tls` for a server created with ServerCredentials.createSsl. grpc-js reports TLS in
+   * getAuthContext() only when the client presented a verified certificate, and Envoy presents a
+   * bearer token instead, so the server must say it. Default `plaintext`: no key material is sent.
+   */
+  transport?: 'tls' | 'plaintext';
+}
+
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+const NO_SDS: StreamIdentity = { authenticated: false, transport: 'plaintext', reason: 'SDS is not enabled on this control plane (no CA)' };
 
 /**
  * The state-of-the-world Aggregated Discovery Service. It only reads snapshots from the cache
@@ -121,7 +140,9 @@ export class AdsServer extends EventEmitter<AdsEvents> {
   private readonly cache: SnapshotCache;
   private readonly onNode: ((node: NodeInfo) => void) | undefined;
   private readonly identifier: string;
+  private readonly secrets: SecretProvider | undefined;
   private readonly streams = new Map<number, StreamStatus>();
+  private readonly sessions = new Map<number, StreamSecrets>();
   private nextStream = 1;
   private nonce = 0;
   private readonly reqType: protobuf.Type;
@@ -132,6 +153,7 @@ export class AdsServer extends EventEmitter<AdsEvents> {
     this.cache = opts.cache;
     this.onNode = opts.onNode;
     this.identifier = opts.identifier ?? 'mesh-controller';
+    this.secrets = opts.secrets;
     this.reqType = envoyRoot().lookupType('envoy.service.discovery.v3.DiscoveryRequest');
     this.resType = envoyRoot().lookupType('envoy.service.discovery.v3.DiscoveryResponse');
   }
@@ -152,32 +174,65 @@ export class AdsServer extends EventEmitter<AdsEvents> {
     } as grpc.ServiceDefinition;
   }
 
-  /** Implementation map for `server.addService`. */
-  handlers(): grpc.UntypedServiceImplementation {
-    return { StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) => this.handle(call) };
+  /**
+   * Implementation map for `server.addService`. Call it once per gRPC server (plaintext and TLS
+   * ports may serve the same AdsServer: streams, snapshots and secrets are shared).
+   */
+  handlers(opts: AdsHandlerOptions = {}): grpc.UntypedServiceImplementation {
+    const transport = opts.transport ?? 'plaintext';
+    return { StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) => this.handle(call, transport) };
   }
 
-  /** Connected streams (copies of their state). */
+  /** Connected streams (copies of their state, with each stream's identity; never a token or key). */
   status(): StreamStatus[] {
-    return [...this.streams.values()].map((s) => structuredClone(s));
+    return [...this.streams.values()].map((s) => {
+      const copy = structuredClone(s);
+      const session = this.sessions.get(s.streamId);
+      copy.identity = session ? session.identity() : { ...NO_SDS, transport: s.identity?.transport ?? 'plaintext' };
+      return copy;
+    });
   }
 
-  private handle(call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>): void {
+  /** The Secrets most recently served to a node's newest stream (config_dump form: keys redacted), or undefined. */
+  secretsOf(nodeId: string): SecretSet | undefined {
+    let newest: SecretSet | undefined;
+    for (const s of this.streams.values()) {
+      if (s.node.id !== nodeId) continue;
+      const cur = this.sessions.get(s.streamId)?.current();
+      if (cur) newest = cur;
+    }
+    return newest;
+  }
+
+  private handle(call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>, declared: 'tls' | 'plaintext'): void {
     let status: StreamStatus | undefined;
+    let session: StreamSecrets | undefined;
     let unwatch: (() => void) | undefined;
     let closed = false;
+    // Read once at stream start and handed to the secret provider only: never stored in status or logged.
+    const auth = call.metadata.get('authorization')[0];
+    const token = typeof auth === 'string' ? BEARER.exec(auth)?.[1] : undefined;
+    const transport = declared === 'tls' || call.getAuthContext?.()?.transportSecurityType === 'ssl' ? 'tls' : 'plaintext';
     const close = (): void => {
       if (closed) return;
       closed = true;
       unwatch?.();
+      session?.close();
       if (status) {
         this.streams.delete(status.streamId);
+        this.sessions.delete(status.streamId);
         this.emit('disconnect', status);
       }
     };
 
-    const send = (snap: Snapshot, typeUrl: string, st: TypeSync): void => {
-      const t = snap.types[typeUrl as keyof Snapshot['types']];
+    /** What the stream would get of a type now: secrets from the stream's own session, the rest from the snapshot. */
+    const view = (snap: Snapshot | undefined, typeUrl: string): { version: string; resources: ReadonlyMap<string, SnapshotResource> } | undefined => {
+      if (typeUrl === TYPE.secret && session) return session.current();
+      return snap?.types[typeUrl as keyof Snapshot['types']];
+    };
+
+    const send = (snap: Snapshot | undefined, typeUrl: string, st: TypeSync): void => {
+      const t = view(snap, typeUrl);
       if (!t || !status || closed) return;
       const resources = st.wildcard ? [...t.resources.values()] : st.names.flatMap((n) => {
         const r = t.resources.get(n);
@@ -197,7 +252,7 @@ export class AdsServer extends EventEmitter<AdsEvents> {
       st.pushes++;
       call.write(res);
       const bytes = resources.reduce((n, r) => n + r.any.value.length, 0);
-      this.emit('push', { stream: status, typeUrl, version: t.version, bytes, latencyMs: Date.now() - snap.changedAt });
+      this.emit('push', { stream: status, typeUrl, version: t.version, bytes, latencyMs: snap && typeUrl !== TYPE.secret ? Date.now() - snap.changedAt : undefined });
     };
 
     call.on('data', (req: DiscoveryRequest) => {
@@ -209,12 +264,27 @@ export class AdsServer extends EventEmitter<AdsEvents> {
             fail(call, 3, 'the first DiscoveryRequest of a stream must carry node.id');
             return;
           }
-          status = { streamId: this.nextStream++, node, connectedAt: new Date().toISOString(), types: {} };
+          status = { streamId: this.nextStream++, node, connectedAt: new Date().toISOString(), types: {}, identity: { ...NO_SDS, transport } };
           this.streams.set(status.streamId, status);
-          this.onNode?.(node);
           const s = status;
+          if (this.secrets) {
+            session = this.secrets.open({
+              streamId: s.streamId,
+              node,
+              token,
+              transport,
+              onChange: () => {
+                const st = s.types[TYPE.secret];
+                const cur = session?.current();
+                if (st && cur && cur.version !== st.sentVersion) send(this.cache.get(node.id), TYPE.secret, st);
+              },
+            });
+            this.sessions.set(s.streamId, session);
+          }
+          this.onNode?.(node);
           unwatch = this.cache.watch(node.id, (snap) => {
             for (const [typeUrl, st] of Object.entries(s.types)) {
+              if (typeUrl === TYPE.secret && session) continue; // the session pushes its own changes
               if (snap.types[typeUrl as keyof Snapshot['types']]?.version !== st.sentVersion) send(snap, typeUrl, st);
             }
           });
@@ -242,9 +312,11 @@ export class AdsServer extends EventEmitter<AdsEvents> {
         st.names = names;
         // Legacy wildcard: only a first request with no names; later an empty list unsubscribes everything.
         st.wildcard = names.includes('*') || (names.length === 0 && (isNew || st.wildcard));
+        if (typeUrl === TYPE.secret) session?.want();
         const snap = this.cache.get(status.node.id);
-        if (!snap) return; // the watch sends once the controller sets one
-        const version = snap.types[typeUrl as keyof Snapshot['types']]?.version;
+        const t = view(snap, typeUrl);
+        if (!t) return; // the watch (or the secret session) sends once there is something
+        const version = t.version;
         // A reconnecting proxy sends the version it holds and no nonce: it still needs a response with a fresh nonce.
         if (isNew || changedNames || !nonce || version !== st.sentVersion) send(snap, typeUrl, st);
       } catch (err) {

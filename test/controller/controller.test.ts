@@ -107,6 +107,9 @@ test('serves ADS from the files, follows edits, reloads on SIGHUP, and exposes i
   assert.equal(p.namespace, 'shop');
   const lds = p.streams[0].types['type.googleapis.com/envoy.config.listener.v3.Listener'];
   assert.ok(lds.sentVersion && lds.ackedVersion === lds.sentVersion, JSON.stringify(lds));
+  // The files source cannot review ServiceAccount tokens: no SDS secrets, and syncz says why.
+  assert.equal(p.identity.authenticated, false);
+  assert.match(p.identity.reason, /files source has no Kubernetes TokenReview/);
 
   const dump = JSON.parse((await get('/debug/config_dump?proxy=cli-client')).body);
   assert.ok(dump.types['type.googleapis.com/envoy.config.route.v3.RouteConfiguration'].resources.length >= 1);

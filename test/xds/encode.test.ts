@@ -7,6 +7,7 @@ import { proxylessResources, sidecarResources, EMBEDDED_TYPES, type Msg, type Re
 import { TYPE } from '../../src/xds/protos.ts';
 import { decodeResource, encodeResource, strictCheck } from '../../src/xds/encode.ts';
 import { messageType } from '../../src/xds/protos.ts';
+import { secretMessages } from '../../src/xds/secrets.ts';
 import type { KubeObject } from '../../src/cluster/types.ts';
 
 const objects = parseAllDocuments(readFileSync(new URL('../fixtures/xds/shop.yaml', import.meta.url), 'utf8')).map((d) => d.toJS() as KubeObject);
@@ -69,7 +70,11 @@ test('every resource and embedded config we emit encodes and decodes against the
   const server = roundTripAll(proxylessResources(model, { id: 'c', kind: 'grpc', namespace: 'shop', pod: 'catalog-1' }));
   assert.ok(server.count > grpc.count, 'an xDS-enabled gRPC server also gets server listeners');
   const sidecar = roundTripAll(sidecarResources(model, { id: 'b', kind: 'sidecar', namespace: 'shop', pod: 'catalog-1' }));
-  assert.deepEqual([...new Set([...grpc.kinds, ...sidecar.kinds])].sort(), [TYPE.cluster, TYPE.endpoint, TYPE.listener, TYPE.route].sort());
+  // SDS Secrets are issued per stream (src/controller/identity.ts), not translated: encode their exact shape.
+  const pem = (label: string): string => `-----BEGIN ${label}-----\nAAAA\n-----END ${label}-----\n`;
+  const secrets = roundTripAll({ [TYPE.secret]: secretMessages({ certChainPem: pem('CERTIFICATE'), keyPem: pem('PRIVATE KEY'), trustBundlePem: pem('CERTIFICATE') }) } as unknown as Resources);
+  assert.equal(secrets.count, 2);
+  assert.deepEqual([...new Set([...grpc.kinds, ...sidecar.kinds, ...secrets.kinds])].sort(), [TYPE.cluster, TYPE.endpoint, TYPE.listener, TYPE.route, TYPE.secret].sort());
   const embedded = new Set([...grpc.embedded, ...sidecar.embedded]);
   for (const t of EMBEDDED_TYPES) assert.ok(embedded.has(t), `fixture exercises ${t}`);
   assert.ok(grpc.count > 4 && sidecar.count > 10);

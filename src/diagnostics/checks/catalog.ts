@@ -413,10 +413,13 @@ const trustBundle: C = {
   },
 };
 
+/** A proxy certificate past this share of its lifetime was not rotated (the control plane renews at half). */
+const CERT_STALE_FRACTION = 0.8;
+
 const proxyCerts: C = {
   id: 'identity.proxy-certificates',
   category: 'identity',
-  description: 'certificates issued to proxies are current',
+  description: 'certificates the control plane serves to proxies (SDS) are current and rotated',
   severity: 'error',
   hintAnchor: 'identity-proxy-certificates',
   async run(ctx) {
@@ -427,10 +430,31 @@ const proxyCerts: C = {
       if (err instanceof SynczUnavailable) return skip(err.message, 'the control plane reports certificates in /debug/syncz; allow "get pods/proxy" in the mesh namespace');
       throw err;
     }
-    const withCert = sync.filter((p) => p.certNotAfter);
-    if (withCert.length === 0) return skip(sync.length ? 'the sync status carries no certificate expiry' : 'no connected proxies');
-    const expired = withCert.filter((p) => new Date(p.certNotAfter!).getTime() <= ctx.now.getTime());
-    if (expired.length) return fail(`${expired.length} proxy certificate(s) have expired`, 'the control plane is not rotating them: check its logs and the root CA', expired.map((p) => `${p.namespace}/${p.pod}: expired ${p.certNotAfter}`));
+    const withCert = sync.filter((p) => p.certificate);
+    if (withCert.length === 0) {
+      if (!sync.length) return skip('no connected proxies');
+      const reasons = [...new Set(sync.flatMap((p) => (p.identityReason ? [p.identityReason] : [])))];
+      const why = reasons.length ? `: ${reasons.slice(0, 3).join('; ')}${reasons.length > 3 ? ` (+${reasons.length - 3} more)` : ''}` : '';
+      return skip(`no proxy holds a certificate from the control plane (${sync.length} proxy(ies) connected)${why}`, 'sidecars get certificates over SDS only on the TLS xDS port with their ServiceAccount token; /debug/syncz shows why per stream');
+    }
+    const now = ctx.now.getTime();
+    const name = (p: (typeof withCert)[number]): string => `${p.namespace}/${p.pod}${p.certificate!.serial ? ` (serial ${p.certificate!.serial})` : ''}`;
+    const expired = withCert.filter((p) => Date.parse(p.certificate!.notAfter) <= now);
+    if (expired.length) return fail(`${expired.length} proxy certificate(s) have expired`, 'the control plane is not rotating them: check its logs and the root CA', expired.map((p) => `${name(p)}: expired ${p.certificate!.notAfter}`));
+    const stale = withCert.filter((p) => {
+      const c = p.certificate!;
+      if (!c.notBefore) return false;
+      const from = Date.parse(c.notBefore);
+      const to = Date.parse(c.notAfter);
+      return now >= from + (to - from) * CERT_STALE_FRACTION;
+    });
+    if (stale.length) {
+      return warn(
+        `${stale.length} proxy certificate(s) are past ${CERT_STALE_FRACTION * 100}% of their lifetime without rotation (renewal is due at half)`,
+        'check the control plane log for "SDS:" lines and the root CA; a proxy whose pod was deleted is not renewed',
+        stale.map((p) => `${name(p)}: expires ${p.certificate!.notAfter}${p.certificate!.renewing === false ? ', not renewed' : ''}`),
+      );
+    }
     return pass(`${withCert.length} proxy certificate(s) current`);
   },
 };

@@ -13,15 +13,20 @@ import { podReady } from './k8s.js';
  *       "streams": [ { "types": { "<typeUrl>": { "sentVersion": "7", "ackedVersion": "7",
  *                                               "lastNack": { "message": "..." } } } } ] } ] }
  *
- * Read tolerantly: a proxy may also carry `certificate.notAfter` (used by the proxy certificate
- * check when present); entries without pod and namespace (e.g. proxyless clients) are skipped.
+ * Read tolerantly. A proxy served SDS secrets carries `certificate: {serial, notBefore, notAfter,
+ * renewAt, renewing}` (also under each stream's `identity`), and every stream an `identity`
+ * `{authenticated, reason?, spiffeId?}`; the proxy certificate check uses them. Entries without
+ * pod and namespace (e.g. proxyless clients) are skipped.
  */
 export interface ProxySync {
   pod: string;
   namespace: string;
   connected: boolean;
   types: { type: string; sent?: string; acked?: string; nack?: string }[];
-  certNotAfter?: string;
+  /** The certificate the control plane serves this proxy over SDS (absent when none). */
+  certificate?: { notAfter: string; notBefore?: string; serial?: string; spiffeId?: string; renewing?: boolean };
+  /** Why the proxy gets no certificate (its newest stream's identity.reason), if it says. */
+  identityReason?: string;
   /** The controller pod that reported it. */
   controller: string;
 }
@@ -63,8 +68,22 @@ export function parseSyncz(text: string, controller: string): ProxySync[] {
       }
     }
     const p: ProxySync = { pod, namespace, connected: e.connected !== false, types, controller };
-    const cert = isObj(e.certificate) ? s(e.certificate.notAfter) : undefined;
-    if (cert) p.certNotAfter = cert;
+    const newest = streams[streams.length - 1];
+    const identity = isObj(e.identity) ? e.identity : isObj(newest?.identity) ? newest.identity : undefined;
+    const cert = isObj(e.certificate) ? e.certificate : identity && isObj(identity.certificate) ? identity.certificate : undefined;
+    const notAfter = cert ? s(cert.notAfter) : undefined;
+    if (cert && notAfter) {
+      p.certificate = { notAfter };
+      const nb = s(cert.notBefore);
+      if (nb) p.certificate.notBefore = nb;
+      const serial = s(cert.serial);
+      if (serial) p.certificate.serial = serial;
+      const id = identity ? s(identity.spiffeId) : undefined;
+      if (id) p.certificate.spiffeId = id;
+      if (typeof cert.renewing === 'boolean') p.certificate.renewing = cert.renewing;
+    }
+    const reason = identity ? s(identity.reason) : undefined;
+    if (reason) p.identityReason = reason;
     out.push(p);
   }
   return out;

@@ -69,6 +69,12 @@ export class Auth {
   private readonly tokens = new Map<string, TokenEntry>();
   private readonly allowRules = new Map<string, Rule[]>();
   private readonly denyRules: { subject?: string; rule: Rule }[] = [];
+  /**
+   * Checks a pod-bound ServiceAccount token's pod at review time, as the real API server does:
+   * returns why the token is no longer valid (its pod was deleted, or recreated with another UID).
+   * The ApiServer sets it; tokens registered directly with a pod that was never created stay valid.
+   */
+  boundPodCheck: ((namespace: string, pod: string, uid: string | undefined) => string | undefined) | undefined;
 
   /** Register a bearer token for a user; returns the token (random when not given). */
   addToken(user: UserInfo | string, opts: { token?: string; audiences?: string[] } = {}): string {
@@ -103,6 +109,10 @@ export class Auth {
   review(token: string, audiences?: string[]): { user: UserInfo; audiences: string[] } | { error: string } {
     const e = this.tokens.get(token);
     if (!e) return { error: 'invalid bearer token' };
+    const pod = e.user.extra?.['authentication.kubernetes.io/pod-name']?.[0];
+    const ns = /^system:serviceaccount:([^:]+):/.exec(e.user.username)?.[1];
+    const invalid = pod && ns ? this.boundPodCheck?.(ns, pod, e.user.extra?.['authentication.kubernetes.io/pod-uid']?.[0]) : undefined;
+    if (invalid) return { error: `[invalid bearer token, ${invalid}]` };
     if (!audiences?.length) return { user: e.user, audiences: e.audiences };
     const ok = e.audiences.filter((a) => audiences.includes(a));
     if (ok.length === 0) return { error: `[invalid bearer token, token audiences ${JSON.stringify(e.audiences)} is invalid for the target audiences ${JSON.stringify(audiences)}]` };

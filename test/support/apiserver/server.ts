@@ -126,6 +126,14 @@ export class ApiServer {
     this.adminToken = this.auth.addToken({ username: 'admin', groups: ['system:masters'] });
     this.bookmarkIntervalMs = opts.bookmarkIntervalMs ?? 1000;
     this.boundPort = opts.port ?? 0;
+    const pods = this.registry.find('', 'v1', 'pods')!;
+    // Bound tokens name a pod that existed when they were issued: deleted (or replaced) pods invalidate them.
+    this.auth.boundPodCheck = (namespace, pod, uid) => {
+      const p = this.store.get(pods, namespace, pod);
+      if (!p) return uid === undefined ? undefined : 'service account token has been invalidated';
+      if (uid !== undefined && p.metadata.uid !== uid) return `pod UID (${p.metadata.uid}) does not match claim (${uid})`;
+      return undefined;
+    };
     const ns = this.registry.find('', 'v1', 'namespaces')!;
     for (const n of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) this.api.create(ns, undefined, { metadata: { name: n } }, { manager: 'kube-apiserver' });
   }
@@ -673,8 +681,17 @@ export class ApiServer {
     const spec = (isObj(req.spec) ? req.spec : {}) as Obj;
     const audiences = Array.isArray(spec.audiences) && spec.audiences.length ? (spec.audiences as string[]) : [DEFAULT_AUDIENCE];
     const seconds = typeof spec.expirationSeconds === 'number' ? spec.expirationSeconds : 3600;
-    const bound = isObj(spec.boundObjectRef) && spec.boundObjectRef.kind === 'Pod' ? String(spec.boundObjectRef.name) : undefined;
-    const token = this.auth.addServiceAccountToken(t.namespace!, t.name!, { audiences, podName: bound, uid: String(sa.metadata.uid) });
+    // A token bound to a pod records the pod's UID (TokenReview reports both in user.extra), as the real API server does.
+    let bound: { name: string; uid: string } | undefined;
+    if (isObj(spec.boundObjectRef) && spec.boundObjectRef.kind === 'Pod') {
+      const ref = spec.boundObjectRef;
+      const podDef = this.registry.find('', 'v1', 'pods')!;
+      const pod = this.store.get(podDef, t.namespace, String(ref.name));
+      if (!pod) throw E.badRequest(`cannot bind token for serviceaccount "${t.name}" to pod "${String(ref.name)}": pods "${String(ref.name)}" not found`);
+      if (ref.uid !== undefined && ref.uid !== pod.metadata.uid) throw E.badRequest(`the UID in the bound object reference (${String(ref.uid)}) does not match the UID in record. The object might have been deleted and then recreated`);
+      bound = { name: pod.metadata.name, uid: String(pod.metadata.uid) };
+    }
+    const token = this.auth.addServiceAccountToken(t.namespace!, t.name!, { audiences, podName: bound?.name, podUid: bound?.uid, uid: String(sa.metadata.uid) });
     const expiry = new Date(Date.now() + seconds * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
     send(res, 201, { kind: 'TokenRequest', apiVersion: 'authentication.k8s.io/v1', metadata: { name: t.name, namespace: t.namespace, creationTimestamp: null }, spec: { ...spec, audiences, expirationSeconds: seconds }, status: { token, expirationTimestamp: expiry } });
   }
