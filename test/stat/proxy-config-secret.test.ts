@@ -83,7 +83,7 @@ test('mesh proxy-config secret web-1: subject, SPIFFE ID, serial, validity and e
   assert.ok(own, r.stdout);
   assert.match(own, /^default\s+certificate\s+O=mesh\s+spiffe:\/\/cluster\.local\/ns\/shop\/sa\/web\s/);
   assert.ok(own.includes(new Date(leaf.validFrom).toISOString()) && own.includes(new Date(leaf.validTo).toISOString()), own);
-  assert.match(own, /\s2[34]h\d+m\s*$/, 'expires in about a day');
+  assert.match(own, /\s(2[34]h\d+m|1d0h)\s*$/, 'expires in about a day');
   const rootSerial = new X509Certificate(rootPem).serialNumber.toLowerCase();
   assert.match(r.stdout, new RegExp(`ROOTCA\\s+root CA\\s+O=mesh, CN=mesh root CA \\(cluster\\.local\\)\\s+spiffe://cluster\\.local\\s+${rootSerial}`));
   assertNoKey(r.stdout + r.stderr, 'table');
