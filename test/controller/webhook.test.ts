@@ -168,3 +168,25 @@ test('the controller logs the webhook and never a key', () => {
   assert.match(stderr, /admission webhook listening/);
   assert.doesNotMatch(stderr, /PRIVATE KEY/);
 });
+
+test('files source: SIGHUP re-reads --ca-cert/--ca-key; a new root there gives the webhook a certificate chained to it, without a restart', async () => {
+  const next = await generateRoot({ trustDomain: 'cluster.local' });
+  writeFileSync(join(dir, 'ca.key'), next.keyPem, { mode: 0o600 });
+  writeFileSync(join(dir, 'ca.crt'), next.certPem);
+  const renewed = new Promise<void>((resolve) => {
+    const check = (): void => {
+      if (/serving certificate renewed \(new root\)/.test(stderr)) resolve();
+    };
+    child.stderr!.on('data', check);
+    check();
+  });
+  child.kill('SIGHUP');
+  await renewed;
+  const old = rootPem;
+  rootPem = next.certPem;
+  const r = await post('/inject', JSON.stringify(review('after-rotation')));
+  assert.equal(r.json.response.uid, 'after-rotation');
+  assert.ok(r.peer.verify(new X509Certificate(next.certPem).publicKey), 'signed by the new root');
+  assert.ok(!r.peer.verify(new X509Certificate(old).publicKey));
+  assert.doesNotMatch(stderr, /PRIVATE KEY/);
+});
