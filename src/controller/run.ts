@@ -209,10 +209,9 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
     xdsPort = await cp.start({ host: opts.address, port: opts.xdsPort });
     elector?.start();
     if (ca) {
-      const authority = ca;
       const c = cluster;
       const readRoot = c ? () => setup.rootFromSecret(c, opts.meshNamespace) : () => setup.rootFromFiles(opts.caCert as string, opts.caKey as string).then((root) => ({ root }));
-      tlsXds = await startTlsXds(cp, authority, readRoot, opts, log, () => publish());
+      tlsXds = await startTlsXds(cp, ca, readRoot, opts, setup.controllerDnsNames(opts.meshNamespace), log, () => publish());
       const { startWebhook } = await import('./webhook.js');
       const { resolveNativeSidecar } = await import('../manifests/inject.js');
       const w = await startWebhook(tlsXds.serving, { host: opts.address, port: opts.webhookPort }, {
@@ -273,11 +272,8 @@ interface TlsXds {
  * (the control plane's own ADS service plus the CA service) and the root reloader, which on a new
  * root re-issues the serving certificate and calls `onRootChange` (publish the trust bundle).
  */
-async function startTlsXds(cp: ControlPlane, ca: CertificateAuthority, readRoot: RootReloaderOptions['read'], opts: ControllerOptions, log: (line: string) => void, onRootChange: () => void): Promise<TlsXds> {
-  const [{ ServingCert }, { RootReloader }, { startXdsTls }, caService, { controllerDnsNames }] = await Promise.all([
-    import('./serving-cert.js'), import('./root-reload.js'), import('./xds-tls.js'), import('./ca-service.js'), import('./setup.js'),
-  ]);
-  const dnsNames = controllerDnsNames(opts.meshNamespace);
+async function startTlsXds(cp: ControlPlane, ca: CertificateAuthority, readRoot: RootReloaderOptions['read'], opts: ControllerOptions, dnsNames: string[], log: (line: string) => void, onRootChange: () => void): Promise<TlsXds> {
+  const [{ ServingCert }, { RootReloader }, { startXdsTls }, caService] = await Promise.all([import('./serving-cert.js'), import('./root-reload.js'), import('./xds-tls.js'), import('./ca-service.js')]);
   const serving = await ServingCert.create({ ca, dnsNames, log });
   const { server, port } = await startXdsTls(
     [
