@@ -270,3 +270,13 @@ test('a failed renewal keeps the current certificate and is logged; listeners he
   assert.equal(await h.refresh(), true);
   assert.deepEqual(heard, [`new root ${h.info.serial}`]);
 });
+
+test('the timer renews a due certificate without being asked', async () => {
+  const late = () => new Date(Date.now() + 400 * 3_600_000); // always past half of the 720h lifetime
+  const h = await ServingCert.create({ ca, dnsNames: ['timer.example'], clock: late, minCheckMs: 10 });
+  closers.push(() => h.stop());
+  const first = h.info.serial;
+  const renewed = await new Promise<string>((resolve) => h.onChange((_c, info, reason) => resolve(`${reason} ${info.serial !== first}`)));
+  h.stop();
+  assert.equal(renewed, 'half-life true');
+});
