@@ -24,5 +24,5 @@ COPY templates ./templates
 COPY proto ./proto
 # 65532 matches the Deployment's runAsUser; the root filesystem is mounted read-only, /tmp is an emptyDir.
 USER 65532:65532
-EXPOSE 15010 15014 15017
+EXPOSE 15010 15012 15014 15017
 ENTRYPOINT ["node", "bin/mesh", "controller"]

@@ -5,6 +5,9 @@ import type { TrustBundlePublisher } from './trust-bundle.js';
 import type { Cluster, KubeObject } from '../cluster/types.js';
 import type { Values } from '../manifests/values.js';
 import type { CertAndKey, CertificateAuthority } from '../pki/index.js';
+import type { Server as GrpcServer } from '@grpc/grpc-js';
+import type { RootReloader, RootReloaderOptions } from './root-reload.js';
+import type { ServingCert } from './serving-cert.js';
 import type { Ui } from '../ui/context.js';
 import { CONTROLLER_NAME, DEFAULT_TRUST_DOMAIN, MESH_CONFIG_NAME, ROOT_CA_SECRET } from '../constants.js';
 import { usageError } from '../ui/errors.js';
@@ -18,7 +21,10 @@ export interface ControllerOptions {
   /** Manifest files or directories (files source). */
   paths: string[];
   address: string;
+  /** Plaintext ADS (proxyless gRPC clients with insecure channel credentials, tests). */
   xdsPort: number;
+  /** TLS port: ADS and the CA service, serving certificate from our CA (only with a root CA). */
+  xdsTlsPort: number;
   metricsPort: number;
   debounceMs: number;
   trustDomain?: string;
@@ -44,6 +50,7 @@ export interface RawControllerOptions {
   paths: string[];
   address?: string;
   xdsPort?: string;
+  xdsTlsPort?: string;
   metricsPort?: string;
   debounce?: string;
   trustDomain?: string;
@@ -63,7 +70,7 @@ function port(flag: string, v: string | undefined, dflt: number): number {
 }
 
 /** Validate and normalise `mesh controller` flags (pure; throws usage errors, exit 2). */
-export function validateControllerOptions(raw: RawControllerOptions, defaults: { xdsPort: number; metricsPort: number; webhookPort?: number; namespace?: string }): ControllerOptions {
+export function validateControllerOptions(raw: RawControllerOptions, defaults: { xdsPort: number; xdsTlsPort?: number; metricsPort: number; webhookPort?: number; namespace?: string }): ControllerOptions {
   const source = raw.source ?? (raw.paths.length ? 'files' : 'kubernetes');
   if (source !== 'files' && source !== 'kubernetes') throw usageError(`--source ${source}: unknown source`, 'use --source files DIR or --source kubernetes');
   if (source === 'files' && !raw.paths.length) throw usageError('--source files needs a file or directory of manifests', 'e.g. mesh controller --source files ./k8s');
@@ -77,11 +84,17 @@ export function validateControllerOptions(raw: RawControllerOptions, defaults: {
     paths: raw.paths,
     address: raw.address ?? '0.0.0.0',
     xdsPort: port('--xds-port', raw.xdsPort, defaults.xdsPort),
+    xdsTlsPort: port('--xds-tls-port', raw.xdsTlsPort, defaults.xdsTlsPort ?? 15012),
     metricsPort: port('--metrics-port', raw.metricsPort, defaults.metricsPort),
     debounceMs,
     webhookPort: port('--webhook-port', raw.webhookPort, defaults.webhookPort ?? 15017),
     meshNamespace: raw.meshNamespace ?? defaults.namespace ?? 'mesh-system',
   };
+  const bound = [['--xds-port', opts.xdsPort], ['--xds-tls-port', opts.xdsTlsPort], ['--webhook-port', opts.webhookPort], ['--metrics-port', opts.metricsPort]] as const;
+  for (const [i, [flag, p]] of bound.entries()) {
+    const same = bound.slice(i + 1).find(([, q]) => p !== 0 && q === p);
+    if (same) throw usageError(`${flag} and ${same[0]} are both ${p}`, 'give each server its own port');
+  }
   if ((raw.caCert === undefined) !== (raw.caKey === undefined)) throw usageError('--ca-cert and --ca-key go together', 'give both the root CA certificate and its key, or neither');
   if (source === 'kubernetes' && (raw.caCert || raw.values)) throw usageError(`${raw.caCert ? '--ca-cert/--ca-key' : '--values'} only apply to --source files`, `the kubernetes source reads Secret ${ROOT_CA_SECRET} and ConfigMap ${MESH_CONFIG_NAME}`);
   if (raw.values) opts.valuesFile = raw.values;
@@ -92,9 +105,15 @@ export function validateControllerOptions(raw: RawControllerOptions, defaults: {
   return opts;
 }
 
+/** How often the kubernetes source re-reads Secret ROOT_CA_SECRET for a rotated root. */
+export const ROOT_RECHECK_MS = 30_000;
+
 /**
- * Run the control plane until SIGINT/SIGTERM: the source, ADS on --xds-port and the introspection
- * server on --metrics-port. SIGHUP reloads a files source. Resolves to the exit code.
+ * Run the control plane until SIGINT/SIGTERM: the source, plaintext ADS on --xds-port, the
+ * introspection server on --metrics-port and, with a root CA, the TLS port (ADS + CA service) on
+ * --xds-tls-port and the admission webhook on --webhook-port, both serving a certificate that is
+ * renewed at half-life and when the root changes. SIGHUP reloads a files source and re-reads the
+ * root (files or Secret; the Secret is also re-read every ROOT_RECHECK_MS). Resolves to the exit code.
  */
 export async function runController(opts: ControllerOptions, ui: Ui, signals: NodeJS.EventEmitter = process): Promise<number> {
   const log = (line: string): void => {
@@ -145,16 +164,15 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
     ca = await CertificateAuthority.create(root, { trustDomain, reviewer: cluster ? setup.clusterReviewer(cluster) : setup.NO_REVIEWER });
     log(`CA: signing as "${ca.root.subject}" for trust domain ${trustDomain}`);
   } else {
-    log(`CA and admission webhook disabled: ${noRoot} (no root CA to sign with)`);
+    log(`CA, admission webhook and xDS TLS port disabled: ${noRoot} (no root CA to sign with)`);
   }
-  const { certificateServiceDefinition, certificateServiceHandlers } = await import('./ca-service.js');
   let injectedNamespaces: (objects: readonly KubeObject[]) => string[] = () => [];
+  // No extra services on the plaintext port: the CA service (ServiceAccount tokens) is on the TLS port only.
   const cp = new ControlPlane({
     source,
     debounceMs: opts.debounceMs,
     model: { trustDomain, defaultMtls: opts.defaultMtls },
     log,
-    services: [{ definition: certificateServiceDefinition(), handlers: certificateServiceHandlers(() => ca, log) }],
     // SDS on the ADS stream: secrets only for TLS streams with a reviewed token (the files source cannot review one).
     identity: { ca: () => ca, ...(cluster ? {} : { disabled: (await import('./identity.js')).FILES_SOURCE_NO_SDS }) },
     onModel: () => publish(),
@@ -187,16 +205,18 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
   const http = await startIntrospection(cp, { host: opts.address, port: opts.metricsPort });
   log(`introspection listening on ${opts.address}:${http.port} (/metrics, /debug/syncz, /debug/config_dump, /healthz, /readyz)`);
   let webhook: HttpsServer | undefined;
+  let tlsXds: TlsXds | undefined;
   let xdsPort: number;
   try {
     xdsPort = await cp.start({ host: opts.address, port: opts.xdsPort });
     elector?.start();
     if (ca) {
-      const { startWebhook } = await import('./webhook.js');
-      const tls = await ca.issueServingCert({ dnsNames: setup.controllerDnsNames(opts.meshNamespace) });
-      const { resolveNativeSidecar } = await import('../manifests/inject.js');
       const c = cluster;
-      const w = await startWebhook(tls, { host: opts.address, port: opts.webhookPort }, {
+      const readRoot = c ? () => setup.rootFromSecret(c, opts.meshNamespace) : () => setup.rootFromFiles(opts.caCert as string, opts.caKey as string).then((root) => ({ root }));
+      tlsXds = await startTlsXds(cp, ca, readRoot, opts, setup.controllerDnsNames(opts.meshNamespace), log, () => publish());
+      const { startWebhook } = await import('./webhook.js');
+      const { resolveNativeSidecar } = await import('../manifests/inject.js');
+      const w = await startWebhook(tlsXds.serving, { host: opts.address, port: opts.webhookPort }, {
         values,
         nativeSidecar: (v) => resolveNativeSidecar(v.proxy.nativeSidecar as 'auto' | 'on' | 'off', kubeVersion).enabled,
         namespaceLabels: async (ns) => cp.namespaceLabels(ns) ?? (c ? (await c.get('v1', 'Namespace', ns))?.metadata.labels : undefined),
@@ -209,6 +229,7 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
     await elector?.stop();
     http.server.close();
     webhook?.close();
+    tlsXds?.stop();
     await cp.stop();
     throw err;
   }
@@ -216,8 +237,9 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
   log(`ADS listening on ${opts.address}:${xdsPort}; source ${source.description}: ${model?.services.length ?? 0} services, ${model?.routes.length ?? 0} routes`);
   return new Promise<number>((resolve) => {
     const onHup = (): void => {
-      log('SIGHUP: reloading the source');
+      log(`SIGHUP: reloading the source${tlsXds ? ' and the root CA' : ''}`);
       void reload?.();
+      void tlsXds?.reloader.check();
     };
     const stop = (sig: string): void => {
       log(`${sig}: shutting down`);
@@ -228,6 +250,7 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
       http.server.closeAllConnections();
       webhook?.close();
       webhook?.closeAllConnections();
+      tlsXds?.stop();
       void (elector?.stop() ?? Promise.resolve()).then(() => cp.stop()).then(() => resolve(0));
     };
     const onInt = (): void => stop('SIGINT');
@@ -236,4 +259,54 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
     signals.on('SIGINT', onInt);
     signals.on('SIGTERM', onTerm);
   });
+}
+
+/** The TLS side of the controller: the serving certificate, the root reloader and the TLS gRPC server. */
+interface TlsXds {
+  serving: ServingCert;
+  reloader: RootReloader;
+  server: GrpcServer;
+  stop(): void;
+}
+
+/**
+ * Issue the serving certificate (renewed at half-life and on a root change), start the TLS port
+ * (the control plane's own ADS service plus the CA service) and the root reloader, which on a new
+ * root re-issues the serving certificate and calls `onRootChange` (publish the trust bundle).
+ */
+async function startTlsXds(cp: ControlPlane, ca: CertificateAuthority, readRoot: RootReloaderOptions['read'], opts: ControllerOptions, dnsNames: string[], log: (line: string) => void, onRootChange: () => void): Promise<TlsXds> {
+  const [{ ServingCert }, { RootReloader }, { startXdsTls }, caService] = await Promise.all([import('./serving-cert.js'), import('./root-reload.js'), import('./xds-tls.js'), import('./ca-service.js')]);
+  const serving = await ServingCert.create({ ca, dnsNames, log });
+  const { server, port } = await startXdsTls(
+    [
+      { definition: cp.ads.serviceDefinition(), handlers: cp.ads.handlers({ transport: 'tls' }) },
+      { definition: caService.certificateServiceDefinition(), handlers: caService.certificateServiceHandlers(() => ca, log) },
+    ],
+    serving,
+    { host: opts.address, port: opts.xdsTlsPort },
+  ).catch((err: unknown) => {
+    serving.stop();
+    throw err;
+  });
+  const reloader = new RootReloader({
+    ca,
+    read: readRoot,
+    everyMs: opts.source === 'kubernetes' ? ROOT_RECHECK_MS : 0,
+    log,
+    onRotated: async () => {
+      await serving.refresh();
+      onRootChange();
+    },
+  });
+  log(`xDS TLS listening on ${opts.address}:${port} (ADS and mesh.ca.v1.CertificateService; serving certificate for ${dnsNames.join(', ')}, serial ${serving.info.serial})`);
+  return {
+    serving,
+    reloader,
+    server,
+    stop: () => {
+      reloader.stop();
+      serving.stop();
+      server.forceShutdown();
+    },
+  };
 }

@@ -112,9 +112,26 @@ export function webhookHandler(ctx: WebhookContext): (req: IncomingMessage, res:
   };
 }
 
-/** Start the HTTPS webhook server with a serving certificate chain (leaf first) and its key. */
-export function startWebhook(tls: { certPem: string; keyPem: string }, listen: { host?: string; port?: number }, ctx: WebhookContext): Promise<{ server: Server; port: number }> {
-  const server = createServer({ cert: tls.certPem, key: tls.keyPem }, webhookHandler(ctx));
+/** A serving certificate that may be renewed (ServingCert has this shape). */
+export interface RotatingCert {
+  readonly current: { certPem: string; keyPem: string };
+  /** Calls `listener` with each renewed certificate; returns the unsubscribe function. */
+  onChange(listener: (cert: { certPem: string; keyPem: string }) => void): () => void;
+}
+
+/**
+ * Start the HTTPS webhook server with a serving certificate chain (leaf first) and its key. Given a
+ * RotatingCert, each renewal swaps the server's secure context: new handshakes get the new
+ * certificate, open connections keep working, nothing restarts.
+ */
+export function startWebhook(tls: { certPem: string; keyPem: string } | RotatingCert, listen: { host?: string; port?: number }, ctx: WebhookContext): Promise<{ server: Server; port: number }> {
+  const rotating = 'onChange' in tls ? tls : undefined;
+  const first = rotating ? rotating.current : (tls as { certPem: string; keyPem: string });
+  const server = createServer({ cert: first.certPem, key: first.keyPem }, webhookHandler(ctx));
+  if (rotating) {
+    const unsubscribe = rotating.onChange((c) => server.setSecureContext({ cert: c.certPem, key: c.keyPem }));
+    server.once('close', unsubscribe);
+  }
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(listen.port ?? 0, listen.host ?? '0.0.0.0', () => {

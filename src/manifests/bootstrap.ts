@@ -40,7 +40,7 @@ export interface BootstrapSettings {
   /** The mesh version that injected the pod. */
   version: string;
   trustDomain: string;
-  /** host:port of the control plane's xDS Service. */
+  /** host:port of the control plane's TLS xDS port (controller.xdsTlsPort): the token goes in call metadata. */
   xdsAddress: string;
   adminPort: number;
   statsPort: number;
@@ -59,7 +59,7 @@ export function bootstrapSettings(values: Values, version: string, probes: AppPr
   return {
     version,
     trustDomain: values.trustDomain,
-    xdsAddress: `${CONTROLLER_NAME}.${values.namespace}.svc:${values.controller.xdsPort}`,
+    xdsAddress: `${CONTROLLER_NAME}.${values.namespace}.svc:${values.controller.xdsTlsPort}`,
     adminPort: p.adminPort,
     statsPort: p.statsPort,
     readinessPort: p.readinessPort,

@@ -148,9 +148,9 @@ export function configData(values: Values, version: string, profile: string): Re
   };
 }
 
-/** Address proxies dial for xDS. */
+/** Address Envoy sidecars dial for xDS: the TLS port (their bootstrap's xdsAddress is the same). */
 export function xdsAddress(values: Values): string {
-  return `${CONTROLLER_NAME}.${values.namespace}.svc:${values.controller.xdsPort}`;
+  return `${CONTROLLER_NAME}.${values.namespace}.svc:${values.controller.xdsTlsPort}`;
 }
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
@@ -267,6 +267,8 @@ function renderDeployment(values: Values, version: string, vy: string): KubeObje
   container.args = [
     '--source', 'kubernetes',
     '--xds-port', String(c.xdsPort),
+    '--xds-tls-port', String(c.xdsTlsPort),
+    '--webhook-port', String(c.webhookPort),
     '--metrics-port', String(c.metricsPort),
     '--trust-domain', values.trustDomain,
     '--default-mtls', values.mtls.mode,
@@ -276,7 +278,7 @@ function renderDeployment(values: Values, version: string, vy: string): KubeObje
     { name: 'MESH_LOG_LEVEL', value: c.logLevel },
     { name: 'MESH_NAMESPACE', value: values.namespace },
   ];
-  const port: Record<string, number> = { 'grpc-xds': c.xdsPort, 'https-webhook': c.webhookPort, 'http-metrics': c.metricsPort };
+  const port: Record<string, number> = { 'grpc-xds': c.xdsPort, 'grpc-xds-tls': c.xdsTlsPort, 'https-webhook': c.webhookPort, 'http-metrics': c.metricsPort };
   for (const p of container.ports ?? []) p.containerPort = port[p.name] ?? p.containerPort;
   container.resources = structuredClone(c.resources);
   if (c.antiAffinity) {
@@ -296,6 +298,7 @@ function renderService(values: Values): KubeObject {
   const ports = (s.spec as { ports: ServicePort[] }).ports;
   for (const p of ports) {
     if (p.name === 'grpc-xds') p.port = values.controller.xdsPort;
+    if (p.name === 'grpc-xds-tls') p.port = values.controller.xdsTlsPort;
     if (p.name === 'http-metrics') p.port = values.controller.metricsPort;
   }
   return s;

@@ -34,7 +34,10 @@ export interface Values {
     podDisruptionBudget: boolean;
     /** Spread replicas across nodes (preferred pod anti-affinity). */
     antiAffinity: boolean;
+    /** Plaintext ADS (proxyless gRPC clients, whose bootstrap uses insecure channel credentials). */
     xdsPort: number;
+    /** TLS gRPC: ADS and the CA service (Envoy sidecars; ServiceAccount tokens never travel in clear). */
+    xdsTlsPort: number;
     webhookPort: number;
     metricsPort: number;
   };
@@ -89,6 +92,7 @@ export const DEFAULTS: Values = Object.freeze({
     podDisruptionBudget: false,
     antiAffinity: false,
     xdsPort: 15010,
+    xdsTlsPort: 15012,
     webhookPort: 15017,
     metricsPort: 15014,
   },

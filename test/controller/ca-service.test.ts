@@ -1,19 +1,22 @@
-// The CA's gRPC CertificateService on the ADS server: callers authenticate with a projected
-// ServiceAccount token that the test API server reviews (TokenReview, audience mesh-ca).
+// The CA's gRPC CertificateService on the TLS xDS port (never the plaintext one): callers
+// authenticate with a projected ServiceAccount token that the test API server reviews
+// (TokenReview, audience mesh-ca).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { certificateServiceClient, certificateServiceDefinition, certificateServiceHandlers } from '../../src/controller/ca-service.ts';
-import { ControlPlane, MemorySource } from '../../src/controller/controlplane.ts';
-import { clusterReviewer } from '../../src/controller/setup.ts';
+import { ServingCert } from '../../src/controller/serving-cert.ts';
+import { clusterReviewer, controllerDnsNames } from '../../src/controller/setup.ts';
+import { startXdsTls } from '../../src/controller/xds-tls.ts';
 import { connectLive } from '../../src/cluster/live.ts';
 import { TOKEN_AUDIENCE } from '../../src/constants.ts';
 import { CertificateAuthority, createCsr, generateRoot } from '../../src/pki/index.ts';
 import { startApiServer, type TestCluster } from '../support/kube.ts';
 
 let c: TestCluster;
-let cp: ControlPlane;
+let server: grpc.Server;
+let serving: ServingCert;
 let client: grpc.Client & Record<string, any>;
 let rootPem = '';
 const logs: string[] = [];
@@ -25,15 +28,18 @@ before(async () => {
   rootPem = root.certPem;
   const cluster = connectLive({ kubeconfig: c.kubeconfigPath });
   const ca = await CertificateAuthority.create(root, { trustDomain: 'example.org', reviewer: clusterReviewer(cluster) });
-  cp = new ControlPlane({ source: new MemorySource(), services: [{ definition: certificateServiceDefinition(), handlers: certificateServiceHandlers(() => ca, (l) => logs.push(l)) }] });
-  const port = await cp.start({ host: '127.0.0.1', port: 0 });
+  serving = await ServingCert.create({ ca, dnsNames: controllerDnsNames('mesh-system') });
+  const started = await startXdsTls([{ definition: certificateServiceDefinition(), handlers: certificateServiceHandlers(() => ca, (l) => logs.push(l)) }], serving, { host: '127.0.0.1', port: 0 });
+  server = started.server;
   const Client = certificateServiceClient();
-  client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as grpc.Client & Record<string, any>;
+  const host = 'mesh-controller.mesh-system.svc';
+  client = new Client(`127.0.0.1:${started.port}`, grpc.credentials.createSsl(Buffer.from(rootPem)), { 'grpc.ssl_target_name_override': host, 'grpc.default_authority': host }) as grpc.Client & Record<string, any>;
 });
 
 after(async () => {
   client?.close();
-  await cp?.stop();
+  serving?.stop();
+  server?.forceShutdown();
   await c?.stop();
 });
 

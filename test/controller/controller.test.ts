@@ -16,7 +16,9 @@ import type { KubeObject } from '../../src/cluster/types.ts';
 test('validateControllerOptions', () => {
   const d = { xdsPort: 15010, metricsPort: 15014 };
   const ok: [Parameters<typeof validateControllerOptions>[0], Partial<ReturnType<typeof validateControllerOptions>>][] = [
-    [{ paths: ['k8s'] }, { source: 'files', xdsPort: 15010, metricsPort: 15014, debounceMs: 100, address: '0.0.0.0' }],
+    [{ paths: ['k8s'] }, { source: 'files', xdsPort: 15010, xdsTlsPort: 15012, metricsPort: 15014, debounceMs: 100, address: '0.0.0.0' }],
+    [{ paths: ['k8s'], xdsTlsPort: '16012' }, { xdsTlsPort: 16012 }],
+    [{ paths: ['k8s'], xdsPort: '0', xdsTlsPort: '0', webhookPort: '0', metricsPort: '0' }, { xdsPort: 0, xdsTlsPort: 0, webhookPort: 0, metricsPort: 0 }],
     [{ paths: [] }, { source: 'kubernetes', webhookPort: 15017, meshNamespace: 'mesh-system' }],
     [{ paths: ['k8s'], webhookPort: '0', caCert: 'c', caKey: 'k', values: 'v.yaml', meshNamespace: 'm' }, { webhookPort: 0, caCert: 'c', caKey: 'k', valuesFile: 'v.yaml', meshNamespace: 'm' }],
     [{ source: 'files', paths: ['a', 'b'], xdsPort: '0', metricsPort: '9000', debounce: '5', defaultMtls: 'strict' }, { xdsPort: 0, metricsPort: 9000, debounceMs: 5, defaultMtls: 'STRICT' }],
@@ -34,6 +36,9 @@ test('validateControllerOptions', () => {
     [{ paths: ['x'], debounce: '-1' }, /milliseconds/],
     [{ paths: ['x'], defaultMtls: 'maybe' }, /unknown mode/],
     [{ paths: ['x'], webhookPort: '-3' }, /not a port/],
+    [{ paths: ['x'], xdsTlsPort: 'tls' }, /--xds-tls-port tls: not a port/],
+    [{ paths: ['x'], xdsTlsPort: '15010' }, /--xds-port and --xds-tls-port are both 15010/],
+    [{ paths: ['x'], webhookPort: '15014' }, /--webhook-port and --metrics-port are both 15014/],
     [{ paths: ['x'], caCert: 'ca.crt' }, /go together/],
     [{ paths: [], caCert: 'ca.crt', caKey: 'ca.key' }, /only apply to --source files/],
   ];

@@ -1,11 +1,14 @@
 // `mesh controller --source kubernetes` against the test API server: the webhook's values come
 // from the mesh-config ConfigMap, its serving certificate from the root in the mesh-root-ca Secret,
-// namespace labels from the Namespace informer; the CA service reviews tokens with TokenReview.
-// Without the Secret, the webhook and CA are disabled with a log line.
+// namespace labels from the Namespace informer; the CA service (TLS port only) reviews tokens with
+// TokenReview. A root replaced in the Secret is picked up (SIGHUP here; a timer in production).
+// Without the Secret, the webhook, CA and TLS port are disabled with a log line.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { request } from 'node:https';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { connect } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { stringify } from 'yaml';
 import { certificateServiceClient } from '../../src/controller/ca-service.ts';
@@ -16,6 +19,8 @@ import { createCsr, generateRoot } from '../../src/pki/index.ts';
 import { applyPatch } from '../support/json-patch.ts';
 import { startApiServer, type TestCluster } from '../support/kube.ts';
 import { captureUi } from '../support/ui.ts';
+import { ControlPlane, MemorySource } from '../../src/controller/controlplane.ts';
+import { AdsStream, secretsOf } from '../xds/sds-support.ts';
 
 let c: TestCluster;
 let rootPem = '';
@@ -27,12 +32,14 @@ interface Running {
   waitLog: (re: RegExp) => Promise<void>;
   ports: Record<string, number>;
   stop: () => Promise<number>;
+  /** Send a signal to the controller (SIGHUP re-reads the root). */
+  signal: (sig: string) => void;
 }
 
 async function start(meshNamespace: string, want: RegExp[], identity?: string): Promise<Running> {
   const { ui, err, waitFor } = captureUi({ yes: true });
   const signals = new EventEmitter();
-  const opts: ControllerOptions = { source: 'kubernetes', paths: [], address: '127.0.0.1', xdsPort: 0, metricsPort: 0, webhookPort: 0, debounceMs: 10, kubeconfig: c.kubeconfigPath, meshNamespace, ...(identity ? { identity } : {}) };
+  const opts: ControllerOptions = { source: 'kubernetes', paths: [], address: '127.0.0.1', xdsPort: 0, xdsTlsPort: 0, metricsPort: 0, webhookPort: 0, debounceMs: 10, kubeconfig: c.kubeconfigPath, meshNamespace, ...(identity ? { identity } : {}) };
   const done = runController(opts, ui, signals);
   await Promise.race([
     Promise.all(want.map((re) => waitFor(re))),
@@ -42,7 +49,7 @@ async function start(meshNamespace: string, want: RegExp[], identity?: string): 
     ),
   ]);
   const ports: Record<string, number> = {};
-  for (const [name, re] of [['xds', /ADS listening on [\d.]+:(\d+)/], ['webhook', /webhook listening on https:\/\/[\d.]+:(\d+)/]] as const) {
+  for (const [name, re] of [['xds', /ADS listening on [\d.]+:(\d+)/], ['xdsTls', /xDS TLS listening on [\d.]+:(\d+)/], ['webhook', /webhook listening on https:\/\/[\d.]+:(\d+)/]] as const) {
     const m = re.exec(err());
     if (m) ports[name] = Number(m[1]);
   }
@@ -54,6 +61,7 @@ async function start(meshNamespace: string, want: RegExp[], identity?: string): 
       signals.emit('SIGTERM');
       return done;
     },
+    signal: (sig) => signals.emit(sig),
   };
 }
 
@@ -64,10 +72,10 @@ const pod = (ns: string) => ({
   spec: { serviceAccountName: 'web', containers: [{ name: 'web', image: 'nginx:1.27', ports: [{ containerPort: 8080 }] }] },
 });
 
-function admit(port: number, uid: string, ns: string): Promise<any> {
+function admit(port: number, uid: string, ns: string, ca = rootPem, servername = 'mesh-controller.mesh-system.svc'): Promise<any> {
   const body = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid, kind: { group: '', version: 'v1', kind: 'Pod' }, namespace: ns, operation: 'CREATE', object: pod(ns) } });
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/inject', method: 'POST', ca: rootPem, servername: 'mesh-controller.mesh-system.svc' }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path: '/inject', method: 'POST', ca, servername }, (res) => {
       let data = '';
       res.on('data', (x) => (data += x));
       res.on('end', () => resolve(JSON.parse(data)));
@@ -77,17 +85,47 @@ function admit(port: number, uid: string, ns: string): Promise<any> {
   });
 }
 
+/** CreateCertificate on 127.0.0.1:port, over TLS trusting `ca` for `servername`, or in plaintext. */
+function createCertificate(port: number, token: string, csr: string, tls?: { ca: string; servername: string }): Promise<any> {
+  const Client = certificateServiceClient();
+  const creds = tls ? grpc.credentials.createSsl(Buffer.from(tls.ca)) : grpc.credentials.createInsecure();
+  const client = new Client(`127.0.0.1:${port}`, creds, tls ? { 'grpc.ssl_target_name_override': tls.servername, 'grpc.default_authority': tls.servername } : {}) as grpc.Client & Record<string, any>;
+  const md = new grpc.Metadata();
+  md.set('authorization', `Bearer ${token}`);
+  return new Promise<any>((resolve, reject) => client.CreateCertificate({ csr }, md, { deadline: Date.now() + 10_000 }, (e: Error | null, x: unknown) => (e ? reject(e) : resolve(x)))).finally(() => client.close());
+}
+
+/** The certificate a new TLS handshake on `port` gets (verified against `ca` for `servername`). */
+function served(port: number, ca: string, servername: string, alpn: string): Promise<X509Certificate> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port, ca, servername, ALPNProtocols: [alpn] }, () => {
+      const cert = new X509Certificate(s.getPeerCertificate().raw);
+      s.end();
+      resolve(cert);
+    });
+    s.on('error', reject);
+  });
+}
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+const rootSecret = (ns: string, r: { certPem: string; keyPem: string }) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'mesh-root-ca', namespace: ns }, type: 'kubernetes.io/tls', data: { 'tls.crt': b64(r.certPem), 'tls.key': b64(r.keyPem), 'ca.crt': b64(r.certPem) } });
+let rotatingRootPem = '';
+
 before(async () => {
   const root = await generateRoot({ trustDomain: 'corp.example' });
+  const rotating = await generateRoot({ trustDomain: 'corp.example' });
+  rotatingRootPem = rotating.certPem;
   rootPem = root.certPem;
-  const b64 = (s: string) => Buffer.from(s).toString('base64');
   c = await startApiServer({
     seed: [
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'mesh-system' } },
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { 'mesh.dev/inject': 'enabled' } } },
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'legacy', labels: { 'mesh.dev/inject': 'disabled' } } },
       { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'mesh-config', namespace: 'mesh-system' }, data: { 'values.yaml': stringify(installed) } },
-      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'mesh-root-ca', namespace: 'mesh-system' }, type: 'kubernetes.io/tls', data: { 'tls.crt': b64(root.certPem), 'tls.key': b64(root.keyPem), 'ca.crt': b64(root.certPem) } },
+      rootSecret('mesh-system', root),
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'mesh-rotate' } },
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'mesh-config', namespace: 'mesh-rotate' }, data: { 'values.yaml': stringify(installed) } },
+      rootSecret('mesh-rotate', rotating),
     ],
   });
 });
@@ -96,8 +134,8 @@ after(async () => {
   await c?.stop();
 });
 
-test('kubernetes source: webhook with mesh-config values and namespace labels; CA service with TokenReview', async () => {
-  const run = await start('mesh-system', [/ADS listening/, /webhook listening/]);
+test('kubernetes source: webhook with mesh-config values and namespace labels; CA service with TokenReview on the TLS port only', async () => {
+  const run = await start('mesh-system', [/ADS listening/, /xDS TLS listening/, /webhook listening/]);
   try {
     const r = await admit(run.ports.webhook!, 'k-1', 'shop');
     assert.equal(r.response.uid, 'k-1');
@@ -113,13 +151,9 @@ test('kubernetes source: webhook with mesh-config values and namespace labels; C
 
     const token = c.server.auth.addServiceAccountToken('shop', 'web', { audiences: ['mesh-ca'] });
     const { csrPem } = await createCsr({ spiffeId: 'spiffe://corp.example/ns/shop/sa/web' });
-    const Client = certificateServiceClient();
-    const client = new Client(`127.0.0.1:${run.ports.xds}`, grpc.credentials.createInsecure()) as grpc.Client & Record<string, any>;
-    const md = new grpc.Metadata();
-    md.set('authorization', `Bearer ${token}`);
-    const res = await new Promise<any>((resolve, reject) => client.CreateCertificate({ csr: csrPem }, md, (e: Error | null, x: unknown) => (e ? reject(e) : resolve(x))));
-    client.close();
+    const res = await createCertificate(run.ports.xdsTls!, token, csrPem, { ca: rootPem, servername: 'mesh-controller.mesh-system.svc' });
     assert.match(res.cert_chain[0], /BEGIN CERTIFICATE/);
+    await assert.rejects(createCertificate(run.ports.xds!, token, csrPem), (e: grpc.ServiceError) => e.code === grpc.status.UNIMPLEMENTED, 'no CA service on the plaintext port: tokens never travel in clear');
     assert.ok(!run.log().includes(token), 'the token is never logged');
 
     // Leader (the only replica): trust bundle ConfigMaps in injected namespaces, and new ones as they appear.
@@ -138,11 +172,43 @@ test('kubernetes source: webhook with mesh-config values and namespace labels; C
   }
 });
 
+test('SDS through the running controller: an Envoy-like sidecar with a pod-bound token gets its certificate on the TLS port, and no key material on the plaintext port', async () => {
+  const run = await start('mesh-system', [/ADS listening/, /xDS TLS listening/]);
+  const streams: AdsStream[] = [];
+  try {
+    await c.request('POST', '/api/v1/namespaces/shop/serviceaccounts', { body: JSON.stringify({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'web', namespace: 'shop' } }) });
+    const created = await c.request('POST', '/api/v1/namespaces/shop/pods', { body: JSON.stringify({ ...pod('shop'), metadata: { name: 'web-sds', namespace: 'shop', labels: { app: 'web' } } }) });
+    assert.equal(created.status, 201, created.body);
+    const tr = await c.request('POST', '/api/v1/namespaces/shop/serviceaccounts/web/token', { body: JSON.stringify({ spec: { audiences: ['mesh-ca'], boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'web-sds' } } }) });
+    const token = tr.json.status.token as string;
+    const defs = new ControlPlane({ source: new MemorySource() }); // only the ADS service definition for the client
+    const meta = { namespace: 'shop', pod: 'web-sds' };
+    const tls = new AdsStream(defs, run.ports.xdsTls!, 'web-sds.shop', meta, { token, rootPem, awaitAcks: false });
+    streams.push(tls);
+    const secrets = secretsOf(await tls.subscribe());
+    const leaf = new X509Certificate(secrets.default.tls_certificate.certificate_chain.inline_string);
+    assert.equal(leaf.subjectAltName, 'URI:spiffe://corp.example/ns/shop/sa/web');
+    assert.ok(leaf.verify(new X509Certificate(rootPem).publicKey), 'issued by the root in the Secret');
+    assert.ok(leaf.checkPrivateKey(createPrivateKey(secrets.default.tls_certificate.private_key.inline_string)), 'with its key');
+    assert.equal(new X509Certificate(secrets.ROOTCA.validation_context.trusted_ca.inline_string).fingerprint256, new X509Certificate(rootPem).fingerprint256);
+
+    const plain = new AdsStream(defs, run.ports.xds!, 'web-sds.shop', meta, { token, awaitAcks: false });
+    streams.push(plain);
+    assert.deepEqual(secretsOf(await plain.subscribe()), {}, 'a plaintext stream never gets secrets, even with a valid token');
+    assert.ok(!run.log().includes(token), 'the token is never logged');
+    assert.doesNotMatch(run.log(), /PRIVATE KEY/);
+  } finally {
+    for (const s of streams) s.call.cancel();
+    assert.equal(await run.stop(), 0);
+  }
+});
+
 test('kubernetes source without the root CA Secret: webhook and CA disabled, with a clear log line; ADS still serves', async () => {
   const run = await start('elsewhere', [/ADS listening/]);
   try {
-    assert.match(run.log(), /CA and admission webhook disabled: no Secret elsewhere\/mesh-root-ca/);
+    assert.match(run.log(), /CA, admission webhook and xDS TLS port disabled: no Secret elsewhere\/mesh-root-ca/);
     assert.equal(run.ports.webhook, undefined);
+    assert.equal(run.ports.xdsTls, undefined);
   } finally {
     assert.equal(await run.stop(), 0);
   }
@@ -164,5 +230,35 @@ test('two replicas: both serve the webhook, one leads; when it stops the other t
     await r2.waitLog(/replica-2 became the leader/);
   } finally {
     await r2.stop();
+  }
+});
+
+test('a root replaced in the Secret: the CA signs with it and the webhook and TLS port serve certificates chained to it, without a restart', async () => {
+  const name = 'mesh-controller.mesh-rotate.svc';
+  const run = await start('mesh-rotate', [/xDS TLS listening/, /webhook listening/]);
+  try {
+    const old = rotatingRootPem;
+    const next = await generateRoot({ trustDomain: 'corp.example' });
+    await assert.rejects(served(run.ports.xdsTls!, next.certPem, name, 'h2'), /certificate/i, 'before: chained to the old root');
+    const put = await c.request('PUT', '/api/v1/namespaces/mesh-rotate/secrets/mesh-root-ca', { body: JSON.stringify(rootSecret('mesh-rotate', next)) });
+    assert.equal(put.status, 200, put.body);
+    run.signal('SIGHUP');
+    await run.waitLog(/serving certificate renewed \(new root\)/);
+    assert.match(run.log(), /CA: root changed: now signing as/);
+    const nextCert = new X509Certificate(next.certPem);
+    for (const [port, alpn] of [[run.ports.xdsTls!, 'h2'], [run.ports.webhook!, 'http/1.1']] as const) {
+      assert.ok((await served(port, next.certPem, name, alpn)).verify(nextCert.publicKey), `port ${port} serves a certificate from the new root`);
+    }
+    const a = await admit(run.ports.webhook!, 'rot-1', 'shop', next.certPem, name);
+    assert.equal(a.response.uid, 'rot-1');
+    const token = c.server.auth.addServiceAccountToken('shop', 'web', { audiences: ['mesh-ca'] });
+    const { csrPem } = await createCsr({ spiffeId: 'spiffe://corp.example/ns/shop/sa/web' });
+    const res = await createCertificate(run.ports.xdsTls!, token, csrPem, { ca: next.certPem, servername: name });
+    assert.ok(new X509Certificate(res.cert_chain[0]).verify(nextCert.publicKey), 'workload certificates come from the new root');
+    assert.deepEqual(res.trust_bundle.match(/BEGIN CERTIFICATE/g)?.length, 2, 'the trust bundle holds the old and the new root');
+    assert.ok(res.trust_bundle.includes(old.trim().split('\n')[1]), 'the old root stays trusted');
+    assert.doesNotMatch(run.log(), /PRIVATE KEY/);
+  } finally {
+    assert.equal(await run.stop(), 0);
   }
 });

@@ -82,7 +82,7 @@ before(async () => {
   writeFileSync(join(dir, 'values.yaml'), stringify({ proxy: { nativeSidecar: 'on', logLevel: 'debug' } }));
   mkdirSync(join(dir, 'k8s'));
   writeFileSync(join(dir, 'k8s', 'ns.yaml'), stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { 'mesh.dev/inject': 'enabled' } } }) + '---\n' + stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'legacy', labels: { 'mesh.dev/inject': 'disabled' } } }));
-  child = spawn(process.execPath, [MESH_BIN, 'controller', '--source', 'files', join(dir, 'k8s'), '--address', '127.0.0.1', '--xds-port', '0', '--metrics-port', '0', '--webhook-port', '0', '--ca-cert', join(dir, 'ca.crt'), '--ca-key', join(dir, 'ca.key'), '--values', join(dir, 'values.yaml')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  child = spawn(process.execPath, [MESH_BIN, 'controller', '--source', 'files', join(dir, 'k8s'), '--address', '127.0.0.1', '--xds-port', '0', '--xds-tls-port', '0', '--metrics-port', '0', '--webhook-port', '0', '--ca-cert', join(dir, 'ca.crt'), '--ca-key', join(dir, 'ca.key'), '--values', join(dir, 'values.yaml')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     child.stderr!.on('data', (b: Buffer) => {
       stderr += b.toString();
@@ -166,5 +166,27 @@ test('reviewAdmission: values that cannot be read deny with a 500 status; an unk
 
 test('the controller logs the webhook and never a key', () => {
   assert.match(stderr, /admission webhook listening/);
+  assert.doesNotMatch(stderr, /PRIVATE KEY/);
+});
+
+test('files source: SIGHUP re-reads --ca-cert/--ca-key; a new root there gives the webhook a certificate chained to it, without a restart', async () => {
+  const next = await generateRoot({ trustDomain: 'cluster.local' });
+  writeFileSync(join(dir, 'ca.key'), next.keyPem, { mode: 0o600 });
+  writeFileSync(join(dir, 'ca.crt'), next.certPem);
+  const renewed = new Promise<void>((resolve) => {
+    const check = (): void => {
+      if (/serving certificate renewed \(new root\)/.test(stderr)) resolve();
+    };
+    child.stderr!.on('data', check);
+    check();
+  });
+  child.kill('SIGHUP');
+  await renewed;
+  const old = rootPem;
+  rootPem = next.certPem;
+  const r = await post('/inject', JSON.stringify(review('after-rotation')));
+  assert.equal(r.json.response.uid, 'after-rotation');
+  assert.ok(r.peer.verify(new X509Certificate(next.certPem).publicKey), 'signed by the new root');
+  assert.ok(!r.peer.verify(new X509Certificate(old).publicKey));
   assert.doesNotMatch(stderr, /PRIVATE KEY/);
 });

@@ -82,11 +82,14 @@ const bootstrapOf = (init: Container, env = { POD_NAME: 'web-1', POD_NAMESPACE: 
   return envoyBootstrap(validateBootstrapFlags(flags, env)!.options) as any;
 };
 
-test('the bootstrap points at the xDS Service of the values namespace, admin on localhost only', () => {
-  const v = resolveValues({ sets: ['namespace=mesh', 'controller.xdsPort=16010', 'proxy.adminPort=15555'] });
+test('the bootstrap points at the TLS xDS port of the values namespace (token over TLS only), admin on localhost only', () => {
+  const v = resolveValues({ sets: ['namespace=mesh', 'controller.xdsPort=16010', 'controller.xdsTlsPort=16012', 'proxy.adminPort=15555'] });
   const spec = podSpec(injectObject(deployment(), v, { nativeSidecar: false }).object);
   const b = bootstrapOf(find(spec.initContainers, 'mesh-init')!);
-  assert.equal(b.dynamic_resources.ads_config.grpc_services[0].google_grpc.target_uri, 'mesh-controller.mesh.svc:16010');
+  const g = b.dynamic_resources.ads_config.grpc_services[0].google_grpc;
+  assert.equal(g.target_uri, 'mesh-controller.mesh.svc:16012');
+  assert.ok(g.channel_credentials.ssl_credentials.root_certs.filename, 'TLS rooted at the trust bundle');
+  assert.equal(g.call_credentials[0].from_plugin.typed_config.header_key, 'authorization');
   assert.deepEqual(b.admin, { address: { socket_address: { address: '127.0.0.1', port_value: 15555 } } });
   assert.equal(b.static_resources.listeners[0].address.socket_address.port_value, 15090);
   assert.deepEqual(b.node, { id: 'web-1.shop', cluster: 'web.shop', metadata: { MESH_VERSION: '0.1.0', POD_NAME: 'web-1', NAMESPACE: 'shop', POD_IP: '10.0.0.7', SERVICE_ACCOUNT: 'web', TRUST_DOMAIN: 'cluster.local' } });

@@ -145,15 +145,17 @@ test('the Deployment is hardened and sized from values; ha adds anti-affinity an
   assert.ok(!def.some((o) => o.kind === 'PodDisruptionBudget'));
 });
 
-test('ports follow values: container, Service (with appProtocol) and the xDS address', () => {
-  const v = resolveValues({ sets: ['controller.xdsPort=16010', 'controller.metricsPort=16014', 'controller.webhookPort=16017'] });
+test('ports follow values: container, controller flags, Service (with appProtocol) and the xDS address (the TLS port)', () => {
+  const v = resolveValues({ sets: ['controller.xdsPort=16010', 'controller.xdsTlsPort=16012', 'controller.metricsPort=16014', 'controller.webhookPort=16017'] });
   const objs = renderManifests(v);
   const c = (objs.find((o) => o.kind === 'Deployment') as any).spec.template.spec.containers[0];
-  assert.deepEqual(c.ports.map((p: any) => p.containerPort), [16010, 16017, 16014]);
+  assert.deepEqual(c.ports.map((p: any) => [p.name, p.containerPort]), [['grpc-xds', 16010], ['grpc-xds-tls', 16012], ['https-webhook', 16017], ['http-metrics', 16014]]);
+  const flag = (f: string) => c.args[c.args.indexOf(f) + 1];
+  assert.deepEqual(['--xds-port', '--xds-tls-port', '--webhook-port', '--metrics-port'].map(flag), ['16010', '16012', '16017', '16014'], 'the controller listens where the container ports say');
   const svc = objs.find((o) => o.kind === 'Service') as any;
-  assert.deepEqual(svc.spec.ports.map((p: any) => [p.name, p.port, p.appProtocol]), [['grpc-xds', 16010, 'grpc'], ['https-webhook', 443, 'https'], ['http-metrics', 16014, 'http']]);
+  assert.deepEqual(svc.spec.ports.map((p: any) => [p.name, p.port, p.targetPort, p.appProtocol]), [['grpc-xds', 16010, 'grpc-xds', 'grpc'], ['grpc-xds-tls', 16012, 'grpc-xds-tls', 'grpc'], ['https-webhook', 443, 'https-webhook', 'https'], ['http-metrics', 16014, 'http-metrics', 'http']]);
   const cm = objs.find((o) => o.metadata.name === MESH_CONFIG_NAME) as any;
-  assert.equal(cm.data.xdsAddress, 'mesh-controller.mesh-system.svc:16010');
+  assert.equal(cm.data.xdsAddress, 'mesh-controller.mesh-system.svc:16012', 'sidecars dial the TLS port');
   assert.deepEqual(parse(cm.data[MESH_CONFIG_KEY]), v, 'mesh-config holds the full resolved values');
 });
 

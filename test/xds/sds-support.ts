@@ -29,8 +29,15 @@ export class AdsStream {
   private readonly queue: DiscoveryResponse[] = [];
   private waiter: ((r: DiscoveryResponse) => void) | undefined;
 
-  /** `rootPem` given: TLS trusting it; otherwise plaintext. */
-  constructor(readonly cp: ControlPlane, port: number, readonly nodeId: string, readonly meta: { namespace: string; pod: string }, opts: { token?: string; rootPem?: string } = {}) {
+  private readonly awaitAcks: boolean;
+
+  /**
+   * `rootPem` given: TLS trusting it; otherwise plaintext. `cp` supplies the service definition and,
+   * unless `awaitAcks` is false (a controller in another process or behind runController), the
+   * 'ack' events ack() waits for.
+   */
+  constructor(readonly cp: ControlPlane, port: number, readonly nodeId: string, readonly meta: { namespace: string; pod: string }, opts: { token?: string; rootPem?: string; awaitAcks?: boolean } = {}) {
+    this.awaitAcks = opts.awaitAcks ?? true;
     const Client = grpc.makeGenericClientConstructor(cp.ads.serviceDefinition(), 'AggregatedDiscoveryService');
     const client = opts.rootPem
       ? new Client(`127.0.0.1:${port}`, grpc.credentials.createSsl(Buffer.from(opts.rootPem)), { 'grpc.ssl_target_name_override': CONTROLLER_HOST, 'grpc.default_authority': CONTROLLER_HOST })
@@ -85,7 +92,7 @@ export class AdsStream {
 
   /** ACK a response and wait until the server recorded it. As Envoy does, it repeats the subscribed names. */
   async ack(r: DiscoveryResponse): Promise<void> {
-    const acked = once(this.cp.ads, 'ack', { signal: AbortSignal.timeout(10_000) });
+    const acked = this.awaitAcks ? once(this.cp.ads, 'ack', { signal: AbortSignal.timeout(10_000) }) : undefined;
     const names = r.type_url === TYPE.secret ? ['default', 'ROOTCA'] : [];
     this.send({ type_url: r.type_url, response_nonce: r.nonce, version_info: r.version_info, resource_names: names });
     await acked;
