@@ -7,55 +7,34 @@ import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto'
 import { lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as grpc from '@grpc/grpc-js';
-import { certificateServiceDefinition, certificateServiceHandlers } from '../../src/controller/ca-service.ts';
-import { CaSigner, CertificateAuthority, generateRoot, issueServingCert, type TokenReviewer } from '../../src/pki/index.ts';
+import { generateRoot } from '../../src/pki/index.ts';
 import { AGENT_FILES, grpcBootstrap, runGrpcAgent, tokenClaims, validateGrpcAgentOptions, type GrpcAgentOptions } from '../../src/agent/grpc-agent.ts';
-import { TOKEN_AUDIENCE } from '../../src/constants.ts';
 import { captureUi } from '../support/ui.ts';
 import { runMesh } from '../support/cli.ts';
+import { CA_SERVER_NAME, saToken, startTlsCa, type TlsCa } from '../support/ca-server.ts';
 
 const TD = 'cluster.local';
-const SERVER_NAME = 'mesh-controller.mesh-system.svc';
 let dir: string;
 let rootPem: string;
-let server: grpc.Server;
-let port: number;
+let ca: TlsCa;
 let clock = new Date();
-const issued: string[] = [];
-
-/** Tokens are opaque strings here: "tok-NS-SA" is ServiceAccount NS/SA for our audience. */
-const reviewer: TokenReviewer = {
-  async tokenReview(token, audiences) {
-    const m = /^tok-([a-z0-9-]+)-([a-z0-9-]+)$/.exec(token);
-    if (!m) return { authenticated: false, error: 'invalid bearer token' };
-    return { authenticated: true, username: `system:serviceaccount:${m[1]}:${m[2]}`, audiences: audiences.filter((a) => a === TOKEN_AUDIENCE) };
-  },
-};
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'mesh-agent-'));
-  const root = await generateRoot({ trustDomain: TD });
-  rootPem = root.certPem;
+  ca = await startTlsCa({ trustDomain: TD, workloadTtl: '1h', clock: () => clock });
+  rootPem = ca.rootPem;
   writeFileSync(join(dir, 'ca.crt'), rootPem);
-  const ca = await CertificateAuthority.create(root, { trustDomain: TD, reviewer, workloadTtl: '1h', clock: () => clock });
-  const serving = await issueServingCert(await CaSigner.load(root.certPem, root.keyPem), { dnsNames: [SERVER_NAME] });
-  server = new grpc.Server();
-  server.addService(certificateServiceDefinition(), certificateServiceHandlers(() => ca, (l) => issued.push(l)));
-  port = await new Promise<number>((res, rej) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(serving.certPem), private_key: Buffer.from(serving.keyPem) }], false), (e, p) => (e ? rej(e) : res(p))),
-  );
 });
 
 after(async () => {
-  await new Promise<void>((r) => server.tryShutdown(() => r()));
+  await ca.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
 function options(name: string, token: string, extra: Partial<GrpcAgentOptions> = {}): GrpcAgentOptions {
   writeFileSync(join(dir, `${name}.token`), token);
   return {
-    ...validateGrpcAgentOptions({ outDir: join(dir, name), caAddress: `127.0.0.1:${port}`, caServerName: SERVER_NAME, trustBundle: join(dir, 'ca.crt'), tokenFile: join(dir, `${name}.token`), once: true }),
+    ...validateGrpcAgentOptions({ outDir: join(dir, name), caAddress: `127.0.0.1:${ca.port}`, caServerName: CA_SERVER_NAME, trustBundle: join(dir, 'ca.crt'), tokenFile: join(dir, `${name}.token`), once: true }),
     ...extra,
   };
 }
@@ -63,7 +42,7 @@ const POD = { POD_NAME: 'front-1', POD_NAMESPACE: 'web' };
 
 test('--once: a certificate for the token\'s identity, its key (0600, never sent), the trust bundle and a gRPC bootstrap that uses them', async () => {
   const { ui, err } = captureUi();
-  const o = options('once', 'tok-web-front');
+  const o = options('once', saToken('web', 'front'));
   assert.equal(await runGrpcAgent(o, ui, { env: POD }), 0);
   const read = (f: string): string => readFileSync(join(o.outDir, f), 'utf8');
   const leaf = new X509Certificate(read(AGENT_FILES.cert));
@@ -78,7 +57,7 @@ test('--once: a certificate for the token\'s identity, its key (0600, never sent
   assert.equal(boot.node.metadata.NAMESPACE, 'web');
   assert.equal(boot.certificate_providers.default.config.private_key_file, join(o.outDir, AGENT_FILES.key));
   assert.match(err(), /issued spiffe:\/\/cluster\.local\/ns\/web\/sa\/front, valid until/);
-  assert.doesNotMatch(err() + issued.join('\n'), /PRIVATE KEY|tok-web-front/, 'neither key nor token is logged');
+  assert.doesNotMatch(err() + ca.logs.join('\n'), /PRIVATE KEY|tok-web-front/, 'neither key nor token is logged');
 });
 
 test('renewal replaces every file at once (one ..data symlink swap) and keeps renewing until stopped', async () => {
@@ -181,7 +160,7 @@ test('validateGrpcAgentOptions: defaults point at the controller Service in $MES
 
 test('the CLI: mesh grpc-agent --once writes the files; a bad flag exits 2 naming it', async () => {
   const o = options('cli', 'tok-web-front');
-  const r = await runMesh(['grpc-agent', '--once', '--out-dir', o.outDir, '--ca-address', o.caAddress, '--ca-server-name', SERVER_NAME, '--trust-bundle', o.trustBundleFile, '--token-file', o.tokenFile], { env: POD });
+  const r = await runMesh(['grpc-agent', '--once', '--out-dir', o.outDir, '--ca-address', o.caAddress, '--ca-server-name', CA_SERVER_NAME, '--trust-bundle', o.trustBundleFile, '--token-file', o.tokenFile], { env: POD });
   assert.equal(r.code, 0, r.stderr);
   assert.match(new X509Certificate(readFileSync(join(o.outDir, AGENT_FILES.cert))).subjectAltName!, /ns\/web\/sa\/front/);
   const bad = await runMesh(['grpc-agent', '--ca-address', 'x']);

@@ -1,17 +1,19 @@
 // THE PROOF, part 4: mTLS between a proxyless gRPC client and an xDS-enabled gRPC server with
-// certificates from our CA (src/pki), configured only by our control plane (STRICT namespace), and
-// RBAC on SPIFFE identities: the right principal is allowed, others denied, plaintext refused.
+// certificates from our CA (fetched by `mesh grpc-agent`, as a workload does), configured only by
+// our control plane (STRICT namespace), and RBAC on SPIFFE identities: the right principal is allowed, others denied, plaintext refused.
 import './rbac-env.ts';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import * as xds from '@grpc/grpc-js-xds';
-import { CaSigner, createCsr, generateRoot, signCsr } from '../../src/pki/index.ts';
+import { AGENT_FILES, runGrpcAgent, validateGrpcAgentOptions } from '../../src/agent/grpc-agent.ts';
+import { CA_SERVER_NAME, saToken, startTlsCa, type TlsCa } from '../support/ca-server.ts';
+import { captureUi } from '../support/ui.ts';
 import { ControlPlane, MemorySource } from '../../src/controller/controlplane.ts';
 import type { KubeObject } from '../../src/cluster/types.ts';
 import { many, slices, tally, until, type Backend } from './support.ts';
@@ -20,6 +22,7 @@ const NS = 'shop';
 const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(fileURLToPath(new URL('../fixtures/xds/echo.proto', import.meta.url)), { keepCase: true })) as any;
 const EchoClient = pkg.meshtest.Echo as grpc.ServiceClientConstructor;
 let dir: string;
+let caServer: TlsCa;
 let source: MemorySource;
 let cp: ControlPlane;
 let adsPort: number;
@@ -38,15 +41,18 @@ function objects(policies: KubeObject[]): KubeObject[] {
 }
 const policy = (name: string, spec: Record<string, unknown>): KubeObject => ({ apiVersion: 'mesh.dev/v1alpha1', kind: 'AuthorizationPolicy', metadata: { name, namespace: NS }, spec: { selector: { matchLabels: { app: 'secure' } }, ...spec } });
 
-/** Issue an SVID through the CA and write cert, key and trust bundle files for a file_watcher provider. */
-async function identity(ca: CaSigner, rootPem: string, id: string, name: string): Promise<Record<string, string>> {
-  const csr = await createCsr({ spiffeId: id });
-  const cert = await signCsr(ca, csr.csrPem, { spiffeId: id });
-  const files = { certificate_file: join(dir, `${name}.crt`), private_key_file: join(dir, `${name}.key`), ca_certificate_file: join(dir, 'ca.crt') };
-  writeFileSync(files.certificate_file, cert.certChainPem);
-  writeFileSync(files.private_key_file, csr.keyPem);
-  writeFileSync(files.ca_certificate_file, rootPem);
-  return files;
+/**
+ * The workload's identity files as it gets them in a cluster: `mesh grpc-agent --once` asks the CA
+ * (TLS, ServiceAccount token) and writes cert, key and trust bundle; the provider config is taken
+ * from the gRPC bootstrap the agent wrote.
+ */
+async function identity(ns: string, sa: string, pod: string): Promise<Record<string, string>> {
+  writeFileSync(join(dir, `${pod}.token`), saToken(ns, sa));
+  const o = validateGrpcAgentOptions({ outDir: join(dir, pod), caAddress: `127.0.0.1:${caServer.port}`, caServerName: CA_SERVER_NAME, trustBundle: join(dir, 'root.crt'), tokenFile: join(dir, `${pod}.token`), once: true });
+  await runGrpcAgent(o, captureUi().ui, { env: { POD_NAME: pod, POD_NAMESPACE: ns } });
+  const written = JSON.parse(readFileSync(join(o.outDir, AGENT_FILES.bootstrap), 'utf8')) as { certificate_providers: { default: { config: Record<string, string> } } };
+  const { certificate_file, private_key_file, ca_certificate_file } = written.certificate_providers.default.config;
+  return { certificate_file: certificate_file!, private_key_file: private_key_file!, ca_certificate_file: ca_certificate_file! };
 }
 
 function bootstrap(nodeId: string, meta: Record<string, string>, files?: Record<string, string>): string {
@@ -67,10 +73,10 @@ function client(nodeId: string, creds: grpc.ChannelCredentials, files?: Record<s
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'mesh-mtls-'));
-  const root = await generateRoot({ trustDomain: 'cluster.local' });
-  const ca = await CaSigner.load(root.certPem, root.keyPem);
-  const serverFiles = await identity(ca, root.certPem, 'spiffe://cluster.local/ns/shop/sa/secure', 'server');
-  frontFiles = await identity(ca, root.certPem, 'spiffe://cluster.local/ns/web/sa/front', 'front');
+  caServer = await startTlsCa({ trustDomain: 'cluster.local' });
+  writeFileSync(join(dir, 'root.crt'), caServer.rootPem);
+  const serverFiles = await identity(NS, 'secure', 'secure-1');
+  frontFiles = await identity('web', 'front', 'front-1');
   const probe = new grpc.Server();
   port = await new Promise<number>((res, rej) => probe.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, n) => (e ? rej(e) : res(n))));
   probe.forceShutdown();
@@ -86,6 +92,7 @@ after(async () => {
   for (const c of clients) c.close();
   server.forceShutdown();
   await cp.stop();
+  await caServer?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
