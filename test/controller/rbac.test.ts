@@ -1,0 +1,99 @@
+// Least privilege, proven: `mesh controller --source kubernetes` runs against the test API server as
+// its own ServiceAccount with exactly the RBAC that `mesh manifest generate` renders (plus the
+// discovery access Kubernetes gives every authenticated user), leads, publishes trust bundles,
+// reviews tokens and serves the webhook and SDS, and not one of its requests is forbidden.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { X509Certificate } from 'node:crypto';
+import { runController } from '../../src/controller/run.ts';
+import { ControlPlane, MemorySource } from '../../src/controller/controlplane.ts';
+import { renderManifests } from '../../src/manifests/render.ts';
+import { resolveValues } from '../../src/manifests/values.ts';
+import { generateRoot } from '../../src/pki/index.ts';
+import type { KubeObject } from '../../src/cluster/types.ts';
+import { startApiServer, type Rule, type TestCluster } from '../support/kube.ts';
+import { captureUi } from '../support/ui.ts';
+import { AdsStream, secretsOf } from '../xds/sds-support.ts';
+
+const NS = 'mesh-system';
+const SA_USER = `system:serviceaccount:${NS}:mesh-controller`;
+let c: TestCluster;
+let rootPem = '';
+let rendered: KubeObject[] = [];
+
+/** The rules bound to the controller's ServiceAccount by the rendered (Cluster)RoleBindings. */
+function controllerRules(objects: KubeObject[]): Rule[] {
+  const rules: Rule[] = [];
+  for (const b of objects.filter((o) => o.kind === 'ClusterRoleBinding' || o.kind === 'RoleBinding')) {
+    const subjects = (b as unknown as { subjects: { kind: string; name: string; namespace?: string }[] }).subjects;
+    if (!subjects.some((s) => s.kind === 'ServiceAccount' && s.name === 'mesh-controller' && s.namespace === NS)) continue;
+    const ref = (b as unknown as { roleRef: { kind: string; name: string } }).roleRef;
+    const role = objects.find((o) => o.kind === ref.kind && o.metadata.name === ref.name && (ref.kind === 'ClusterRole' || o.metadata.namespace === b.metadata.namespace));
+    assert.ok(role, `${b.kind} ${b.metadata.name} refers to a rendered ${ref.kind} ${ref.name}`);
+    for (const r of (role as unknown as { rules: Rule[] }).rules) {
+      rules.push({ ...r, ...(b.kind === 'RoleBinding' ? { namespaces: [b.metadata.namespace!] } : {}) });
+    }
+  }
+  return rules;
+}
+
+// What the system:discovery and system:public-info-viewer ClusterRoles grant every authenticated user.
+const DISCOVERY: Rule = { verbs: ['get'], nonResourceURLs: ['/api', '/api/*', '/apis', '/apis/*', '/version', '/version/', '/openapi', '/openapi/*', '/healthz', '/livez', '/readyz'] };
+
+before(async () => {
+  const root = await generateRoot({ trustDomain: 'cluster.local' });
+  rootPem = root.certPem;
+  rendered = renderManifests(resolveValues(), { ca: root });
+  // No webhook configuration (the test API server would call it for the pods below) and no Deployment (no kubelet).
+  const seed = rendered.filter((o) => o.kind !== 'MutatingWebhookConfiguration' && o.kind !== 'Deployment' && o.kind !== 'PodDisruptionBudget');
+  c = await startApiServer({
+    seed: [
+      ...(seed as unknown as Record<string, unknown>[]),
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { 'mesh.dev/inject': 'enabled' } } },
+      { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'web', namespace: 'shop' } },
+      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-1', namespace: 'shop', labels: { app: 'web' } }, spec: { serviceAccountName: 'web', containers: [{ name: 'web', image: 'web' }] }, status: { phase: 'Running', podIP: '10.0.0.5' } },
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'shop' }, spec: { clusterIP: '10.96.0.5', selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] } },
+    ],
+  });
+});
+
+after(async () => {
+  await c?.stop();
+});
+
+test('the rendered RBAC is all the controller needs: leader election, trust bundles, token reviews, webhook and SDS without a forbidden request', async () => {
+  const rules = controllerRules(rendered);
+  assert.ok(rules.length > 0, 'the rendered manifests bind rules to the controller');
+  const token = c.server.addUser(SA_USER, [...rules, DISCOVERY], { groups: ['system:serviceaccounts', `system:serviceaccounts:${NS}`, 'system:authenticated'] });
+  const { ui, err, waitFor } = captureUi({ yes: true });
+  const signals = new EventEmitter();
+  const done = runController({ source: 'kubernetes', paths: [], address: '127.0.0.1', xdsPort: 0, xdsTlsPort: 0, metricsPort: 0, webhookPort: 0, debounceMs: 10, kubeconfig: c.kubeconfigFor(token, 'controller'), meshNamespace: NS, identity: 'replica-0' }, ui, signals);
+  const streams: AdsStream[] = [];
+  const forbidden = (): string[] => c.server.requests.filter((r) => r.user === SA_USER && r.code === 403).map((r) => `${r.method} ${r.path}${r.query ? `?${r.query}` : ''}`);
+  try {
+    await Promise.race([
+      Promise.all([/became the leader/, /trust bundle: wrote ConfigMap shop\/mesh-trust-bundle/, /xDS TLS listening on [\d.]+:(\d+)/, /webhook listening/].map((re) => waitFor(re))),
+      done.then(() => Promise.reject(new Error(`controller stopped:\n${err()}`))),
+      new Promise((_, reject) => setTimeout(() => reject(new Error(`the controller did not get its jobs done in 30 s; forbidden: ${JSON.stringify(forbidden())}\n${err()}`)), 30_000).unref()),
+    ]);
+    const cm = (await c.request('GET', '/api/v1/namespaces/shop/configmaps/mesh-trust-bundle')).json;
+    assert.equal(cm.data['ca.crt'].trim(), rootPem.trim());
+
+    // A sidecar's SDS stream: the controller reviews its pod-bound token (tokenreviews create).
+    const tlsPort = Number(/xDS TLS listening on [\d.]+:(\d+)/.exec(err())![1]);
+    const tr = await c.request('POST', '/api/v1/namespaces/shop/serviceaccounts/web/token', { body: JSON.stringify({ spec: { audiences: ['mesh-ca'], boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'web-1' } } }) });
+    const stream = new AdsStream(new ControlPlane({ source: new MemorySource() }), tlsPort, 'web-1.shop', { namespace: 'shop', pod: 'web-1' }, { token: tr.json.status.token, rootPem, awaitAcks: false });
+    streams.push(stream);
+    const leaf = new X509Certificate(secretsOf(await stream.subscribe()).default.tls_certificate.certificate_chain.inline_string);
+    assert.equal(leaf.subjectAltName, 'URI:spiffe://cluster.local/ns/shop/sa/web');
+
+    const mine = c.server.requests.filter((r) => r.user === SA_USER);
+    assert.ok(mine.some((r) => r.resource === 'leases') && mine.some((r) => r.resource === 'tokenreviews') && mine.some((r) => r.resource === 'configmaps' && r.namespace === 'shop'), 'the controller did its jobs as its ServiceAccount');
+    assert.deepEqual(forbidden(), [], `requests the rendered RBAC forbids:\n${forbidden().join('\n')}\n${err()}`);
+  } finally {
+    for (const s of streams) s.call.cancel();
+    signals.emit('SIGTERM');
+    assert.equal(await done, 0);
+  }
+});
