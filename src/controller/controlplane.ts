@@ -1,10 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
 import type { KubeObject } from '../cluster/types.js';
-import { buildModel, type ModelOptions } from '../model/build.js';
+import { buildModel, isEndpointSlice, sliceService, updateEndpoints, type ModelOptions } from '../model/build.js';
 import type { MeshModel } from '../model/types.js';
 import { AdsServer, type NodeInfo, type StreamStatus } from '../xds/ads.js';
-import { consistent, makeSnapshot, SnapshotCache, type Snapshot } from '../xds/snapshot.js';
-import { resourcesFor } from '../xds/translate.js';
+import { TYPE } from '../xds/protos.js';
+import { consistent, makeSnapshot, patchType, SnapshotCache, withType, type Snapshot, type TypeInterner, type TypeResources } from '../xds/snapshot.js';
+import { endpointChange, resourcesFor } from '../xds/translate.js';
+import { diffObjects } from './changes.js';
 import { ControllerMetrics } from './metrics.js';
 
 /**
@@ -46,10 +48,19 @@ export class MemorySource implements ObjectSource {
 /** Options of {@link ControlPlane}. */
 export interface ControlPlaneOptions {
   source: ObjectSource;
-  /** Source changes within this window become one snapshot (default 100 ms). */
+  /** Structural source changes (anything but EndpointSlices) within this window become one rebuild (default 100 ms). */
   debounceMs?: number;
-  /** A burst of changes is cut into a snapshot at least this often (default 1 s). */
+  /** A burst of structural changes is cut into a rebuild at least this often (default 1 s). */
   maxDelayMs?: number;
+  /**
+   * EndpointSlice changes within this window become one incremental EDS update (default 10 ms, and
+   * never more than debounceMs). They take the incremental path, which costs little per change, so
+   * their window only gathers the events of one burst: a debounce as long as the structural one
+   * would on its own eat the endpoint-propagation budget (100 ms p99).
+   */
+  endpointDebounceMs?: number;
+  /** A burst of EndpointSlice changes is cut into an update at least this often (default 50 ms). */
+  endpointMaxDelayMs?: number;
   model?: ModelOptions;
   /** Diagnostic lines (one per call, no trailing newline). */
   log?: (line: string) => void;
@@ -88,10 +99,23 @@ export class ControlPlane {
   private changedAt = 0;
   private readonly nodes = new Map<string, { node: NodeInfo; streams: number }>();
   private shared = new Map<string, Snapshot>();
+  /** Type sets of the current generation by version, shared between proxy classes. */
+  private interner: TypeInterner = new Map();
+  private objects: KubeObject[] = [];
+  /** The last delivery by object key. */
+  private latest = new Map<string, KubeObject>();
+  /** The objects the current model reflects, by key (latest minus pending changes). */
+  private applied = new Map<string, KubeObject>();
+  /** A pending change needs a full rebuild (structural debounce). */
+  private structural = false;
   private timer: NodeJS.Timeout | undefined;
   private firstPendingAt = 0;
-  private pending: KubeObject[] | undefined;
-  private objects: KubeObject[] = [];
+  /** Keys of EndpointSlices changed since the model was built (endpoint debounce). */
+  private pendingSlices = new Set<string>();
+  private endpointTimer: NodeJS.Timeout | undefined;
+  private endpointFirstAt = 0;
+  private endpointChangedAt = 0;
+  private connectedStreams = 0;
   /** The last error building a model or snapshot (cleared by the next success). */
   lastError: string | undefined;
 
@@ -99,12 +123,13 @@ export class ControlPlane {
     this.opts = opts;
     this.log = opts.log ?? (() => undefined);
     this.ads = new AdsServer({ cache: this.cache, onNode: (n) => this.nodeConnected(n) });
+    // Counted here: ads.status() copies every stream, which made 1,000 connects quadratic.
     this.ads.on('connect', (s) => {
-      this.metrics.connected.set(this.ads.status().length);
+      this.metrics.connected.set(++this.connectedStreams);
       this.log(`proxy connected: ${s.node.id} (${s.node.kind}${s.node.namespace ? `, ${s.node.namespace}` : ''})`);
     });
     this.ads.on('disconnect', (s) => {
-      this.metrics.connected.set(this.ads.status().length);
+      this.metrics.connected.set(--this.connectedStreams);
       const entry = this.nodes.get(s.node.id);
       if (entry && --entry.streams <= 0) {
         this.nodes.delete(s.node.id);
@@ -165,8 +190,7 @@ export class ControlPlane {
 
   /** Stop the source, close every stream and the server. */
   async stop(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.clearTimers();
     await this.opts.source.stop();
     const server = this.server;
     this.server = undefined;
@@ -175,35 +199,76 @@ export class ControlPlane {
     }
   }
 
+  private clearTimers(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.endpointTimer) clearTimeout(this.endpointTimer);
+    this.timer = this.endpointTimer = undefined;
+  }
+
+  /**
+   * A delivery from the source: diff it against the last one. Changes to EndpointSlices (of a
+   * Service, by label, before and after) wait for the short endpoint debounce and take the
+   * incremental path; anything else waits for the structural debounce and rebuilds everything.
+   * A delivery that changes nothing is dropped (unless the last build failed: then it is retried).
+   */
   private onSourceChange(objects: KubeObject[]): void {
     const now = Date.now();
-    if (!this.pending) this.firstPendingAt = now;
-    this.pending = objects;
+    const previous = this.latest;
+    const diff = diffObjects(previous, objects);
     this.objects = objects;
-    this.changedAt ||= now;
+    this.latest = diff.index;
     if (this.model === undefined) {
       // The first state is applied at once: proxies connecting at start-up should not wait.
+      this.markStructural(now);
       this.flush();
       return;
     }
-    if (this.timer) clearTimeout(this.timer);
-    const debounce = this.opts.debounceMs ?? 100;
-    const wait = Math.max(0, Math.min(debounce, this.firstPendingAt + (this.opts.maxDelayMs ?? 1000) - now));
-    this.timer = setTimeout(() => this.flush(), wait);
+    let structural = diff.duplicates || (!diff.changed.length && this.lastError !== undefined);
+    let slices = false;
+    for (const key of diff.changed) {
+      const before = previous.get(key);
+      const after = diff.index.get(key);
+      if ((!before || isServiceSlice(before)) && (!after || isServiceSlice(after))) {
+        this.pendingSlices.add(key);
+        slices = true;
+      } else structural = true;
+    }
+    if (structural) {
+      this.markStructural(now);
+      if (this.timer) clearTimeout(this.timer);
+      const wait = Math.max(0, Math.min(this.opts.debounceMs ?? 100, this.firstPendingAt + (this.opts.maxDelayMs ?? 1000) - now));
+      this.timer = setTimeout(() => this.flush(), wait);
+    }
+    if (slices) {
+      if (!this.endpointChangedAt) this.endpointFirstAt = this.endpointChangedAt = now;
+      if (this.endpointTimer) clearTimeout(this.endpointTimer);
+      const debounce = this.opts.endpointDebounceMs ?? Math.min(10, this.opts.debounceMs ?? 100);
+      const wait = Math.max(0, Math.min(debounce, this.endpointFirstAt + (this.opts.endpointMaxDelayMs ?? 50) - now));
+      this.endpointTimer = setTimeout(() => this.flushEndpoints(), wait);
+    }
   }
 
-  /** Build the model from the pending objects now and push snapshots (tests and SIGHUP use it). */
+  private markStructural(now: number): void {
+    if (!this.structural) this.firstPendingAt = now;
+    this.structural = true;
+    this.changedAt ||= now;
+  }
+
+  /** Apply every pending change now and push snapshots (tests and SIGHUP use it): a full rebuild, or only the EDS update when only EndpointSlices changed. */
   flush(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    const objects = this.pending;
-    if (!objects) return;
-    this.pending = undefined;
-    const changedAt = this.changedAt || Date.now();
-    this.changedAt = 0;
+    if (!this.structural) {
+      this.flushEndpoints();
+      return;
+    }
+    this.clearTimers();
+    const changedAt = Math.min(this.changedAt || Date.now(), this.endpointChangedAt || Infinity);
+    this.structural = false;
+    this.changedAt = this.endpointChangedAt = 0;
+    this.pendingSlices.clear();
+    this.applied = new Map(this.latest);
     let model: MeshModel;
     try {
-      model = buildModel(objects, this.opts.model);
+      model = buildModel(this.objects, this.opts.model);
     } catch (err) {
       this.lastError = `model: ${(err as Error).message}`;
       this.log(`cannot build the model (serving the last snapshot): ${(err as Error).message}`);
@@ -215,6 +280,7 @@ export class ControlPlane {
     for (const w of model.warnings) this.log(`warning: ${w.object}: ${w.message}`);
     const previous = this.shared;
     this.shared = new Map();
+    this.interner = new Map();
     let ok = true;
     for (const [id, { node }] of this.nodes) {
       const snap = this.snapshotFor(node, changedAt, previous);
@@ -222,6 +288,88 @@ export class ControlPlane {
       else ok = false;
     }
     if (ok) this.lastError = undefined;
+    this.opts.onModel?.(model, this.generation);
+  }
+
+  /**
+   * The incremental path for pending EndpointSlice changes: recompute the endpoints of the
+   * services they belong to, translate only those services' ClusterLoadAssignments, and give every
+   * proxy class a snapshot that shares all other types (same objects, same versions) with its
+   * previous one. EDS sets shared between classes are patched once. Falls back to a full rebuild
+   * when the change reaches beyond EDS (see endpointChange) or would add or drop a namespace.
+   */
+  private flushEndpoints(): void {
+    if (this.endpointTimer) clearTimeout(this.endpointTimer);
+    this.endpointTimer = undefined;
+    const prev = this.model;
+    if (!this.pendingSlices.size || !prev) return;
+    const end = this.metrics.buildSeconds.startTimer();
+    const changedAt = this.endpointChangedAt || Date.now();
+    const keys = [...this.pendingSlices];
+    this.pendingSlices.clear();
+    this.endpointChangedAt = 0;
+    const touched = new Map<string, KubeObject[]>();
+    const namespaces = new Set<string>();
+    for (const key of keys) {
+      const before = this.applied.get(key);
+      const after = this.latest.get(key);
+      for (const o of [before, after]) {
+        const svc = o && sliceService(o);
+        if (!svc) continue;
+        touched.set(svc, []);
+        namespaces.add(o.metadata.namespace ?? 'default');
+      }
+      if (after) this.applied.set(key, after);
+      else this.applied.delete(key);
+    }
+    // buildModel derives namespaces from every object: a slice must not be what makes one exist.
+    const serviceNamespaces = new Set(prev.services.map((s) => s.namespace));
+    const fallback = (why: string): void => {
+      end();
+      this.log(`endpoint change needs a full rebuild: ${why}`);
+      this.markStructural(changedAt);
+      this.flush();
+    };
+    for (const ns of namespaces) {
+      if (!serviceNamespaces.has(ns) && !this.applied.has(`v1|Namespace||${ns}`)) return fallback(`namespace ${ns} has no Service or Namespace object`);
+    }
+    for (const o of this.applied.values()) {
+      if (!isEndpointSlice(o)) continue;
+      const svc = sliceService(o);
+      if (svc) touched.get(svc)?.push(o);
+    }
+    const { model, changed } = updateEndpoints(prev, touched, (ns, name) => this.applied.get(`v1|Pod|${ns}|${name}`));
+    if (!changed.length) {
+      end();
+      return; // e.g. a label or annotation of a slice changed, not its endpoints
+    }
+    const eds = endpointChange(prev, model, changed);
+    if (!eds) return fallback(`clusters of ${changed.join(', ')} depend on their endpoints`);
+    try {
+      this.model = model;
+      this.generation++;
+      this.metrics.generation.set(this.generation);
+      const version = String(this.generation);
+      const patched = new Map<TypeResources, TypeResources>();
+      const next = new Map<string, Snapshot>();
+      for (const [key, snap] of this.shared) {
+        const set = snap.types[TYPE.endpoint];
+        let p = patched.get(set);
+        if (!p) {
+          p = patchType(TYPE.endpoint, set, eds, this.interner);
+          patched.set(set, p);
+        }
+        next.set(key, p === set ? snap : withType(snap, version, TYPE.endpoint, p, changedAt));
+      }
+      this.shared = next;
+      for (const [id, { node }] of this.nodes) {
+        const snap = this.shared.get(this.classKey(node)) ?? this.snapshotFor(node, changedAt);
+        if (snap) this.cache.set(id, snap);
+      }
+    } catch (err) {
+      return fallback((err as Error).message);
+    }
+    end();
     this.opts.onModel?.(model, this.generation);
   }
 
@@ -240,7 +388,7 @@ export class ControlPlane {
     if (cached) return cached;
     const end = this.metrics.buildSeconds.startTimer();
     try {
-      const snap = makeSnapshot(String(this.generation), resourcesFor(this.model, node), changedAt);
+      const snap = makeSnapshot(String(this.generation), resourcesFor(this.model, node), changedAt, this.interner);
       const problems = consistent(snap);
       if (problems.length) throw new Error(`inconsistent snapshot: ${problems.slice(0, 3).join('; ')}`);
       // Keep the old object when nothing changed, so the cache does not notify at all.
@@ -294,6 +442,11 @@ export class ControlPlane {
     }
     return { id, snapshotVersion: snap.version, types };
   }
+}
+
+/** An EndpointSlice that names its Service: the only change the incremental path takes. */
+function isServiceSlice(o: KubeObject): boolean {
+  return isEndpointSlice(o) && sliceService(o) !== undefined;
 }
 
 function short(typeUrl: string): string {

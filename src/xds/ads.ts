@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import { envoyRoot } from './protos.js';
-import type { Snapshot, SnapshotCache } from './snapshot.js';
+import type { Snapshot, SnapshotCache, SnapshotResource, TypeResources } from './snapshot.js';
 import type { ProxyInfo } from './translate.js';
 
 /** The xDS node a proxy identifies itself with (first request of a stream). */
@@ -96,6 +96,25 @@ export function parseNode(node: DiscoveryRequest['node']): NodeInfo {
   return info;
 }
 
+function sameResource(a: SnapshotResource | undefined, b: SnapshotResource | undefined): boolean {
+  if (a === b || a?.any === b?.any) return true;
+  if (!a || !b) return false;
+  return Buffer.compare(a.any.value, b.any.value) === 0;
+}
+
+/**
+ * Whether a stream must get a type again: its version moved and, unless the stream is a wildcard,
+ * a resource it subscribed to changed (appeared, went, or has other bytes). SotW responses carry
+ * only the subscribed resources, so a proxy that asked for other names than those that changed is
+ * left alone (it keeps the version it holds; the next response it gets carries the newer one).
+ * `sent` is the type set of the last response on this stream, undefined before the first.
+ */
+export function needsPush(sent: TypeResources | undefined, next: TypeResources | undefined, st: TypeSync): boolean {
+  if (!next || next === sent || next.version === st.sentVersion) return false;
+  if (!sent || st.wildcard) return true;
+  return st.names.some((n) => !sameResource(sent.resources.get(n), next.resources.get(n)));
+}
+
 /** End a stream with a gRPC status (grpc-js sends the status of an 'error' emitted on a server stream). */
 function fail(call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>, code: number, details: string): void {
   call.emit('error', Object.assign(new Error(details), { code, details }));
@@ -166,6 +185,8 @@ export class AdsServer extends EventEmitter<AdsEvents> {
     let status: StreamStatus | undefined;
     let unwatch: (() => void) | undefined;
     let closed = false;
+    /** Per type, the set the last response was cut from (what the proxy holds, if it acked). */
+    const sentSets = new Map<string, TypeResources>();
     const close = (): void => {
       if (closed) return;
       closed = true;
@@ -191,6 +212,7 @@ export class AdsServer extends EventEmitter<AdsEvents> {
         nonce,
         control_plane: { identifier: this.identifier },
       };
+      sentSets.set(typeUrl, t);
       st.sentVersion = t.version;
       st.sentNonce = nonce;
       st.sentAt = new Date().toISOString();
@@ -215,7 +237,7 @@ export class AdsServer extends EventEmitter<AdsEvents> {
           const s = status;
           unwatch = this.cache.watch(node.id, (snap) => {
             for (const [typeUrl, st] of Object.entries(s.types)) {
-              if (snap.types[typeUrl as keyof Snapshot['types']]?.version !== st.sentVersion) send(snap, typeUrl, st);
+              if (needsPush(sentSets.get(typeUrl), snap.types[typeUrl as keyof Snapshot['types']], st)) send(snap, typeUrl, st);
             }
           });
           this.emit('connect', status);
@@ -244,9 +266,8 @@ export class AdsServer extends EventEmitter<AdsEvents> {
         st.wildcard = names.includes('*') || (names.length === 0 && (isNew || st.wildcard));
         const snap = this.cache.get(status.node.id);
         if (!snap) return; // the watch sends once the controller sets one
-        const version = snap.types[typeUrl as keyof Snapshot['types']]?.version;
         // A reconnecting proxy sends the version it holds and no nonce: it still needs a response with a fresh nonce.
-        if (isNew || changedNames || !nonce || version !== st.sentVersion) send(snap, typeUrl, st);
+        if (isNew || changedNames || !nonce || needsPush(sentSets.get(typeUrl), snap.types[typeUrl as keyof Snapshot['types']], st)) send(snap, typeUrl, st);
       } catch (err) {
         fail(call, 13, `control plane error: ${err instanceof Error ? err.message : String(err)}`);
       }
