@@ -62,7 +62,7 @@ async function streams(n: number): Promise<BenchResult[]> {
     const call = (clients[i % clients.length] as any).StreamAggregatedResources() as grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>;
     calls.push(call);
     let first = true;
-    const node = { id: `proxy-${i}`, user_agent_name: 'bench', metadata: { fields: { NAMESPACE: { string_value: `ns${i % 50}` }, PROXY_KIND: { string_value: 'grpc' } } } };
+    const node = { id: `proxy-${i}`, user_agent_name: 'bench', metadata: { fields: { NAMESPACE: { stringValue: `ns${i % 50}` }, PROXY_KIND: { stringValue: 'grpc' } } } };
     call.on('data', (r: DiscoveryResponse) => {
       call.write({ type_url: r.type_url, version_info: r.version_info, response_nonce: r.nonce, resource_names: [target] });
       if (first) {
