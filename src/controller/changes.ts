@@ -24,8 +24,8 @@ function deepEqual(a: unknown, b: unknown): boolean {
 
 /**
  * Whether two versions of an object have equal content. Informers hand out shallow copies whose
- * fields are the cached objects, so comparing top-level fields by reference settles most cases;
- * a source that builds fresh objects (files, tests) falls back to a deep comparison.
+ * fields are the cached objects, so the comparison, which stops at identical references, settles
+ * them at the top level; a source that builds fresh objects (files, tests) compares deeply.
  */
 export function sameObject(a: KubeObject, b: KubeObject): boolean {
   return a === b || deepEqual(a, b);
@@ -33,7 +33,7 @@ export function sameObject(a: KubeObject, b: KubeObject): boolean {
 
 /** What changed between two deliveries of a state-of-the-world source. */
 export interface SourceDiff {
-  /** The new delivery by {@link objectKey}. */
+  /** The new delivery by {@link objectKey}; unchanged objects are the previous delivery's (equal) objects. */
   index: Map<string, KubeObject>;
   /** Keys added, removed or changed. */
   changed: string[];
@@ -54,6 +54,9 @@ export function diffObjects(previous: ReadonlyMap<string, KubeObject>, objects: 
   for (const [key, o] of index) {
     const old = previous.get(key);
     if (!old || !sameObject(old, o)) changed.push(key);
+    // Keep the object we already hold: the delivered copy can then die young instead of being
+    // promoted and collected by a full GC later (informers hand out a new copy of every object per event).
+    else if (!duplicates) index.set(key, old);
   }
   for (const key of previous.keys()) if (!index.has(key)) changed.push(key);
   return { index, changed, duplicates };

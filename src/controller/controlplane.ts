@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import type { Counter, Histogram } from 'prom-client';
 import type { KubeObject } from '../cluster/types.js';
 import { buildModel, isEndpointSlice, sliceService, updateEndpoints, type ModelOptions } from '../model/build.js';
 import type { MeshModel } from '../model/types.js';
@@ -137,10 +138,17 @@ export class ControlPlane {
       }
       this.log(`proxy disconnected: ${s.node.id}`);
     });
+    // One labelled child per type: an endpoint change pushes to every stream, so label lookups add up.
+    const perType = new Map<string, { pushes: Counter.Internal; bytes: Counter.Internal; latency: Histogram.Internal<string> }>();
     this.ads.on('push', (p) => {
-      this.metrics.pushes.inc({ type: short(p.typeUrl) });
-      this.metrics.pushBytes.inc({ type: short(p.typeUrl) }, p.bytes);
-      this.metrics.pushLatency.observe({ type: short(p.typeUrl) }, p.latencyMs / 1000);
+      let m = perType.get(p.typeUrl);
+      if (!m) {
+        const type = short(p.typeUrl);
+        perType.set(p.typeUrl, (m = { pushes: this.metrics.pushes.labels(type), bytes: this.metrics.pushBytes.labels(type), latency: this.metrics.pushLatency.labels(type) }));
+      }
+      m.pushes.inc();
+      m.bytes.inc(p.bytes);
+      m.latency.observe(p.latencyMs / 1000);
     });
     this.ads.on('nack', (n) => {
       this.metrics.nacks.inc({ type: short(n.typeUrl) });
@@ -215,7 +223,7 @@ export class ControlPlane {
     const now = Date.now();
     const previous = this.latest;
     const diff = diffObjects(previous, objects);
-    this.objects = objects;
+    this.objects = diff.duplicates ? objects : [...diff.index.values()];
     this.latest = diff.index;
     if (this.model === undefined) {
       // The first state is applied at once: proxies connecting at start-up should not wait.
