@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Counter, Histogram } from 'prom-client';
 import type { KubeObject } from '../cluster/types.js';
 import { buildModel, isEndpointSlice, sliceService, updateEndpoints, type ModelOptions } from '../model/build.js';
-import type { MeshModel } from '../model/types.js';
+import type { MeshModel, MeshNamespace } from '../model/types.js';
 import { AdsServer, type NodeInfo, type StreamStatus } from '../xds/ads.js';
 import { TYPE } from '../xds/protos.js';
 import { consistent, makeSnapshot, patchType, SnapshotCache, withType, type Snapshot, type TypeInterner, type TypeResources } from '../xds/snapshot.js';
@@ -117,6 +117,7 @@ export class ControlPlane {
   private endpointFirstAt = 0;
   private endpointChangedAt = 0;
   private connectedStreams = 0;
+  private readonly reachable = new WeakMap<readonly MeshNamespace[], Map<string, string[] | undefined>>();
   /** The last error building a model or snapshot (cleared by the next success). */
   lastError: string | undefined;
 
@@ -384,7 +385,11 @@ export class ControlPlane {
   /** Proxies with equal keys get equal resources: gRPC clients differ only by what their namespace may reach. */
   private classKey(node: NodeInfo): string {
     if (node.kind === 'sidecar') return `sidecar|${node.namespace ?? ''}|${node.pod ?? ''}`;
-    const reach = this.model?.namespaces.find((n) => n.name === node.namespace)?.reachable;
+    const namespaces = this.model?.namespaces ?? [];
+    // By namespace list (incremental models share it): this runs for every proxy on every update.
+    let reachable = this.reachable.get(namespaces);
+    if (!reachable) this.reachable.set(namespaces, (reachable = new Map(namespaces.map((n) => [n.name, n.reachable]))));
+    const reach = node.namespace === undefined ? undefined : reachable.get(node.namespace);
     // A gRPC server (POD_NAME given) also gets its own server listeners.
     return `grpc|${reach ? reach.join(',') : '*'}|${node.pod ? `${node.namespace ?? ''}/${node.pod}` : ''}`;
   }

@@ -96,6 +96,18 @@ export function parseNode(node: DiscoveryRequest['node']): NodeInfo {
   return info;
 }
 
+let isoMs = 0;
+let isoText = '';
+/** The current time as ISO text, formatted once per millisecond: a push or an ACK storm to 1,000 streams stamps each. */
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== isoMs) {
+    isoMs = ms;
+    isoText = new Date(ms).toISOString();
+  }
+  return isoText;
+}
+
 function sameResource(a: SnapshotResource | undefined, b: SnapshotResource | undefined): boolean {
   if (a === b || a?.any === b?.any) return true;
   if (!a || !b) return false;
@@ -133,7 +145,7 @@ export interface AdsServerOptions {
  * The state-of-the-world Aggregated Discovery Service. It only reads snapshots from the cache
  * (never builds config): on each request it records ACK/NACK by nonce, updates the type's
  * subscription, and sends the type when the snapshot version or the subscription changed; on a
- * snapshot change it pushes every subscribed type whose version moved. A NACK is recorded and the
+ * snapshot change it pushes every subscribed type whose resources for this stream changed (needsPush). A NACK is recorded and the
  * proxy keeps its last good config; we do not resend until the snapshot changes.
  */
 export class AdsServer extends EventEmitter<AdsEvents> {
@@ -215,7 +227,7 @@ export class AdsServer extends EventEmitter<AdsEvents> {
       sentSets.set(typeUrl, t);
       st.sentVersion = t.version;
       st.sentNonce = nonce;
-      st.sentAt = new Date().toISOString();
+      st.sentAt = isoNow();
       st.pushes++;
       call.write(res);
       const bytes = resources.reduce((n, r) => n + r.any.value.length, 0);
@@ -256,7 +268,7 @@ export class AdsServer extends EventEmitter<AdsEvents> {
             this.emit('nack', { stream: status, typeUrl, version: st.sentVersion ?? '', message: st.lastNack.message });
           } else {
             st.ackedVersion = req.version_info ?? '';
-            st.ackedAt = new Date().toISOString();
+            st.ackedAt = isoNow();
             this.emit('ack', { stream: status, typeUrl, version: st.ackedVersion });
           }
         }
