@@ -152,10 +152,10 @@ async function streams(n: number): Promise<BenchResult[]> {
   await cp.stop();
   const { lat } = fresh;
   return [
-    { name: `EndpointSlice change -> all ${n} streams hold it, p50`, value: median(lat), unit: 'ms', detail: `${rounds} changes, each a fresh copy of all 11k objects (files reload); 10 ms endpoint debounce, incremental EDS, push` },
+    { name: `EndpointSlice change -> all ${n} streams hold it, p50`, value: median(lat), unit: 'ms', detail: `${rounds} changes, each a fresh copy of all 11k objects (files reload); endpoint throttle (10 ms), incremental EDS, push` },
     { name: `EndpointSlice change -> all ${n} streams hold it, p99`, value: pct(lat, 99), unit: 'ms', target: { max: 100 }, pass: pct(lat, 99) <= 100 },
     { name: 'of which: diff of the delivery, median', value: median(fresh.diffMs), unit: 'ms' },
-    { name: 'of which: until snapshots set and written (debounce + update), median', value: median(fresh.toModel), unit: 'ms', detail: 'the rest is gRPC delivery to the in-process clients' },
+    { name: 'of which: until snapshots set and written (throttle wait + update), median', value: median(fresh.toModel), unit: 'ms', detail: 'the rest is gRPC delivery to the in-process clients' },
     { name: 'incremental EDS update (model, translate, encode, snapshots, push), mean', value: fresh.updateMs, unit: 'ms', detail: 'mesh_xds_snapshot_build_seconds' },
     { name: 'CPU per endpoint change (controller and the in-process clients)', value: fresh.cpuMs, unit: 'ms', detail: 'process.cpuUsage: does not grow with machine load, unlike the latencies' },
     { name: 'EndpointSlice change as informers deliver it, p50', value: median(informer.lat), unit: 'ms', detail: `${rounds} changes; shallow copies of cached objects (src/cluster/watch.ts), only the slice new` },

@@ -54,14 +54,14 @@ export interface ControlPlaneOptions {
   /** A burst of structural changes is cut into a rebuild at least this often (default 1 s). */
   maxDelayMs?: number;
   /**
-   * EndpointSlice changes within this window become one incremental EDS update (default 10 ms, and
-   * never more than debounceMs). They take the incremental path, which costs little per change, so
-   * their window only gathers the events of one burst: a debounce as long as the structural one
-   * would on its own eat the endpoint-propagation budget (100 ms p99).
+   * EndpointSlice changes become incremental EDS updates at most once per this interval (default
+   * 10 ms, never more than debounceMs): a change after a quiet interval is applied on the next
+   * turn of the event loop (with whatever else arrived in the same turn), later ones at the end of
+   * the interval, together. A throttle rather than a debounce: the incremental path costs little,
+   * and a debounce as long as the structural one would on its own eat the endpoint-propagation
+   * budget (100 ms p99); the interval still bounds the update rate during a rollout's burst.
    */
-  endpointDebounceMs?: number;
-  /** A burst of EndpointSlice changes is cut into an update at least this often (default 50 ms). */
-  endpointMaxDelayMs?: number;
+  endpointIntervalMs?: number;
   model?: ModelOptions;
   /** Diagnostic lines (one per call, no trailing newline). */
   log?: (line: string) => void;
@@ -111,10 +111,10 @@ export class ControlPlane {
   private structural = false;
   private timer: NodeJS.Timeout | undefined;
   private firstPendingAt = 0;
-  /** Keys of EndpointSlices changed since the model was built (endpoint debounce). */
+  /** Keys of EndpointSlices changed and not yet applied (endpoint interval). */
   private pendingSlices = new Set<string>();
   private endpointTimer: NodeJS.Timeout | undefined;
-  private endpointFirstAt = 0;
+  private lastEndpointFlush = 0;
   private endpointChangedAt = 0;
   private connectedStreams = 0;
   private readonly reachable = new WeakMap<readonly MeshNamespace[], Map<string, string[] | undefined>>();
@@ -216,8 +216,7 @@ export class ControlPlane {
 
   /**
    * A delivery from the source: diff it against the last one. Changes to EndpointSlices (of a
-   * Service, by label, before and after) wait for the short endpoint debounce and take the
-   * incremental path; anything else waits for the structural debounce and rebuilds everything.
+   * Service, by label, before and after) take the incremental path, throttled by endpointIntervalMs; anything else waits for the structural debounce and rebuilds everything.
    * A delivery that changes nothing is dropped (unless the last build failed: then it is retried).
    */
   private onSourceChange(objects: KubeObject[]): void {
@@ -249,11 +248,11 @@ export class ControlPlane {
       this.timer = setTimeout(() => this.flush(), wait);
     }
     if (slices) {
-      if (!this.endpointChangedAt) this.endpointFirstAt = this.endpointChangedAt = now;
-      if (this.endpointTimer) clearTimeout(this.endpointTimer);
-      const debounce = this.opts.endpointDebounceMs ?? Math.min(10, this.opts.debounceMs ?? 100);
-      const wait = Math.max(0, Math.min(debounce, this.endpointFirstAt + (this.opts.endpointMaxDelayMs ?? 50) - now));
-      this.endpointTimer = setTimeout(() => this.flushEndpoints(), wait);
+      this.endpointChangedAt ||= now;
+      if (!this.endpointTimer) {
+        const interval = this.opts.endpointIntervalMs ?? Math.min(10, this.opts.debounceMs ?? 100);
+        this.endpointTimer = setTimeout(() => this.flushEndpoints(), Math.max(0, this.lastEndpointFlush + interval - now));
+      }
     }
   }
 
@@ -312,6 +311,7 @@ export class ControlPlane {
     this.endpointTimer = undefined;
     const prev = this.model;
     if (!this.pendingSlices.size || !prev) return;
+    this.lastEndpointFlush = Date.now();
     const end = this.metrics.buildSeconds.startTimer();
     const changedAt = this.endpointChangedAt || Date.now();
     const keys = [...this.pendingSlices];

@@ -1,5 +1,5 @@
 // The incremental path for EndpointSlice changes (issue 8): only EDS moves and is pushed, only to
-// streams subscribed to the changed names, with the short endpoint debounce; a structural change
+// streams subscribed to the changed names, without the structural debounce; a structural change
 // still waits for the structural debounce and rebuilds; and whatever sequence of changes comes
 // in, the controller's model and every proxy's snapshot equal a full rebuild from the same objects.
 import { after, before, test } from 'node:test';
@@ -105,7 +105,7 @@ const list = (): KubeObject[] => [...objects.values()];
 before(async () => {
   source = new MemorySource(list());
   // A structural debounce no test waits for: structural changes apply on flush() only, while
-  // EndpointSlice changes go through the endpoint debounce (10 ms by default, capped by this).
+  // EndpointSlice changes go through the endpoint interval (10 ms by default).
   cp = new ControlPlane({ source, debounceMs: 60_000, maxDelayMs: 60_000 });
   port = await cp.start({ host: '127.0.0.1', port: 0 });
   Client = grpc.makeGenericClientConstructor(cp.ads.serviceDefinition(), 'AggregatedDiscoveryService');
@@ -138,7 +138,7 @@ test('an EndpointSlice change pushes the new endpoints and nothing else, only to
   const pushesBefore = cp.syncz().proxies.find((p) => p.id === 'y')!.streams[0]!.types[TYPE.endpoint]!.pushes;
 
   objects.set('EndpointSlice/shop/a-0', slice('shop', 'a', 0, [{ ip: 1, ready: true }, { ip: 7, ready: true }]));
-  source.set(list()); // no flush(): the endpoint debounce applies it; the structural one would take a minute
+  source.set(list()); // no flush(): the endpoint path applies it; the structural debounce would take a minute
 
   const pushed = await x.next();
   assert.equal(pushed.type_url, TYPE.endpoint);
