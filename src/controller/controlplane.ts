@@ -5,7 +5,7 @@ import { buildModel, isEndpointSlice, sliceService, updateEndpoints, type ModelO
 import type { MeshModel, MeshNamespace } from '../model/types.js';
 import { AdsServer, type NodeInfo, type StreamStatus } from '../xds/ads.js';
 import { TYPE } from '../xds/protos.js';
-import { consistent, makeSnapshot, patchType, SnapshotCache, withType, type Snapshot, type TypeInterner, type TypeResources } from '../xds/snapshot.js';
+import { consistent, makeSnapshot, patchType, seedInterner, SnapshotCache, withType, type Snapshot, type TypeInterner, type TypeResources } from '../xds/snapshot.js';
 import { endpointChange, resourcesFor } from '../xds/translate.js';
 import { diffObjects } from './changes.js';
 import { ControllerMetrics } from './metrics.js';
@@ -288,13 +288,18 @@ export class ControlPlane {
     for (const w of model.warnings) this.log(`warning: ${w.object}: ${w.message}`);
     const previous = this.shared;
     this.shared = new Map();
+    // Seeded with the sets in use, so a type that did not change keeps its very object (and a
+    // class whose every type is unchanged keeps its snapshot); reset to what is in use afterwards.
     this.interner = new Map();
+    for (const snap of previous.values()) seedInterner(this.interner, snap);
     let ok = true;
     for (const [id, { node }] of this.nodes) {
       const snap = this.snapshotFor(node, changedAt, previous);
       if (snap) this.cache.set(id, snap);
       else ok = false;
     }
+    this.interner = new Map();
+    for (const snap of this.shared.values()) seedInterner(this.interner, snap);
     if (ok) this.lastError = undefined;
     this.opts.onModel?.(model, this.generation);
   }

@@ -75,6 +75,14 @@ function intern(interner: TypeInterner | undefined, t: TypeUrl, set: TypeResourc
   return set;
 }
 
+/** Register a snapshot's type sets (where the interner has none of that version yet), so snapshots built later share them. */
+export function seedInterner(interner: TypeInterner, snapshot: Snapshot): void {
+  for (const t of TYPE_ORDER) {
+    const key = internKey(t, snapshot.types[t].version);
+    if (!interner.has(key)) interner.set(key, snapshot.types[t]);
+  }
+}
+
 function internKey(t: TypeUrl, version: string): string {
   return `${t}\0${version}`;
 }

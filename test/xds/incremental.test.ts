@@ -245,3 +245,22 @@ test('incremental updates equal a full rebuild from the same objects (random cha
   assert.ok(incremental > 0, 'the incremental path was exercised');
   for (const s of streams) s.drain();
 });
+
+test('proxy classes with equal EDS share one set, before and after an incremental update', async () => {
+  const a = new Stream('side-a', { NAMESPACE: 'shop', PROXY_KIND: 'sidecar', POD_NAME: 'pa' });
+  const b = new Stream('side-b', { NAMESPACE: 'shop', PROXY_KIND: 'sidecar', POD_NAME: 'pb' });
+  const g = new Stream('grpc-shop', { NAMESPACE: 'shop', PROXY_KIND: 'grpc' });
+  for (const s of [a, b, g]) await s.subscribe(TYPE.endpoint, [CA]);
+  const eds = (id: string) => cp.cache.get(id)!.types[TYPE.endpoint];
+  assert.notEqual(cp.cache.get('side-a'), cp.cache.get('side-b'), 'sidecars of different pods are different classes');
+  assert.equal(eds('side-a'), eds('side-b'));
+  assert.equal(eds('side-a'), eds('grpc-shop'), 'both kinds get the same ClusterLoadAssignments');
+  const before = eds('side-a');
+  objects.set('EndpointSlice/shop/a-0', slice('shop', 'a', 0, [{ ip: 5, ready: true }]));
+  source.set(list());
+  const pushed = await Promise.all([a.next(), b.next(), g.next()]);
+  assert.deepEqual(pushed.map(address), [['10.1.0.5'], ['10.1.0.5'], ['10.1.0.5']]);
+  assert.notEqual(eds('side-a'), before);
+  assert.equal(eds('side-a'), eds('side-b'));
+  assert.equal(eds('side-a'), eds('grpc-shop'));
+});
