@@ -31,9 +31,17 @@ export function sameObject(a: KubeObject, b: KubeObject): boolean {
   return a === b || deepEqual(a, b);
 }
 
+function shallowSame(a: KubeObject, b: KubeObject): boolean {
+  if (a === b) return true;
+  const ao = a as unknown as Record<string, unknown>;
+  const bo = b as unknown as Record<string, unknown>;
+  const keys = Object.keys(ao);
+  return keys.length === Object.keys(bo).length && keys.every((k) => ao[k] === bo[k]);
+}
+
 /** What changed between two deliveries of a state-of-the-world source. */
 export interface SourceDiff {
-  /** The new delivery by {@link objectKey}; unchanged objects are the previous delivery's (equal) objects. */
+  /** The new delivery by {@link objectKey}; shallow copies of unchanged objects are replaced by the objects held before. */
   index: Map<string, KubeObject>;
   /** Keys added, removed or changed. */
   changed: string[];
@@ -54,9 +62,11 @@ export function diffObjects(previous: ReadonlyMap<string, KubeObject>, objects: 
   for (const [key, o] of index) {
     const old = previous.get(key);
     if (!old || !sameObject(old, o)) changed.push(key);
-    // Keep the object we already hold: the delivered copy can then die young instead of being
-    // promoted and collected by a full GC later (informers hand out a new copy of every object per event).
-    else if (!duplicates) index.set(key, old);
+    // An informer's shallow copy of an object we hold: keep ours, so the copy can die young instead
+    // of being promoted and collected by a full GC later (a copy of every object per event). An
+    // equal object with other insides (a re-list, a files reload) replaces ours, so that the next
+    // informer copies compare by reference again.
+    else if (!duplicates && shallowSame(old, o)) index.set(key, old);
   }
   for (const key of previous.keys()) if (!index.has(key)) changed.push(key);
   return { index, changed, duplicates };
