@@ -7,7 +7,7 @@ import { AdsServer, type NodeInfo, type StreamStatus } from '../xds/ads.js';
 import { TYPE } from '../xds/protos.js';
 import { consistent, makeSnapshot, patchType, seedInterner, SnapshotCache, withType, type Snapshot, type TypeInterner, type TypeResources } from '../xds/snapshot.js';
 import { endpointChange, resourcesFor } from '../xds/translate.js';
-import { diffObjects } from './changes.js';
+import { SourceIndex } from './changes.js';
 import { ControllerMetrics } from './metrics.js';
 
 /**
@@ -102,9 +102,12 @@ export class ControlPlane {
   private shared = new Map<string, Snapshot>();
   /** Type sets of the current generation by version, shared between proxy classes. */
   private interner: TypeInterner = new Map();
-  private objects: KubeObject[] = [];
   /** The last delivery by object key. */
-  private latest = new Map<string, KubeObject>();
+  private readonly latest = new SourceIndex();
+  /** The last delivery when it repeats keys (buildModel then reads it as delivered), else undefined. */
+  private delivered: KubeObject[] | undefined;
+  /** The held objects as a list, made when asked for and kept until the next change. */
+  private list: KubeObject[] | undefined = [];
   /** The objects the current model reflects, by key (latest minus pending changes). */
   private applied = new Map<string, KubeObject>();
   /** A pending change needs a full rebuild (structural debounce). */
@@ -164,12 +167,16 @@ export class ControlPlane {
 
   /** The objects the source last delivered (read-only). */
   sourceObjects(): readonly KubeObject[] {
-    return this.objects;
+    return this.objects();
+  }
+
+  private objects(): KubeObject[] {
+    return this.delivered ?? (this.list ??= [...this.latest.values()]);
   }
 
   /** Labels of a namespace as the source last delivered it (the Namespace informer), or undefined. */
   namespaceLabels(name: string): Record<string, string> | undefined {
-    const ns = this.objects.find((o) => o.kind === 'Namespace' && o.metadata.name === name);
+    const ns = this.latest.get(`v1|Namespace||${name}`);
     return ns ? (ns.metadata.labels ?? {}) : undefined;
   }
 
@@ -221,21 +228,19 @@ export class ControlPlane {
    */
   private onSourceChange(objects: KubeObject[]): void {
     const now = Date.now();
-    const previous = this.latest;
-    const diff = diffObjects(previous, objects);
-    this.objects = diff.duplicates ? objects : [...diff.index.values()];
-    this.latest = diff.index;
+    const diff = this.latest.apply(objects);
+    this.delivered = diff.duplicates ? objects : undefined;
+    if (diff.changed.size) this.list = undefined;
     if (this.model === undefined) {
       // The first state is applied at once: proxies connecting at start-up should not wait.
       this.markStructural(now);
       this.flush();
       return;
     }
-    let structural = diff.duplicates || (!diff.changed.length && this.lastError !== undefined);
+    let structural = diff.duplicates || (!diff.changed.size && this.lastError !== undefined);
     let slices = false;
-    for (const key of diff.changed) {
-      const before = previous.get(key);
-      const after = diff.index.get(key);
+    for (const [key, before] of diff.changed) {
+      const after = this.latest.get(key);
       if ((!before || isServiceSlice(before)) && (!after || isServiceSlice(after))) {
         this.pendingSlices.add(key);
         slices = true;
@@ -273,10 +278,10 @@ export class ControlPlane {
     this.structural = false;
     this.changedAt = this.endpointChangedAt = 0;
     this.pendingSlices.clear();
-    this.applied = new Map(this.latest);
+    this.applied = this.latest.snapshot();
     let model: MeshModel;
     try {
-      model = buildModel(this.objects, this.opts.model);
+      model = buildModel(this.objects(), this.opts.model);
     } catch (err) {
       this.lastError = `model: ${(err as Error).message}`;
       this.log(`cannot build the model (serving the last snapshot): ${(err as Error).message}`);
