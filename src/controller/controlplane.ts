@@ -223,7 +223,8 @@ export class ControlPlane {
 
   /**
    * A delivery from the source: diff it against the last one. Changes to EndpointSlices (of a
-   * Service, by label, before and after) take the incremental path, throttled by endpointIntervalMs; anything else waits for the structural debounce and rebuilds everything.
+   * Service, by label, before and after) take the incremental path, throttled by
+   * endpointIntervalMs; anything else waits for the structural debounce and rebuilds everything.
    * A delivery that changes nothing is dropped (unless the last build failed: then it is retried).
    */
   private onSourceChange(objects: KubeObject[]): void {

@@ -145,8 +145,9 @@ export interface AdsServerOptions {
  * The state-of-the-world Aggregated Discovery Service. It only reads snapshots from the cache
  * (never builds config): on each request it records ACK/NACK by nonce, updates the type's
  * subscription, and sends the type when the snapshot version or the subscription changed; on a
- * snapshot change it pushes every subscribed type whose resources for this stream changed (needsPush). A NACK is recorded and the
- * proxy keeps its last good config; we do not resend until the snapshot changes.
+ * snapshot change it pushes every subscribed type whose resources for this stream changed
+ * (needsPush). A NACK is recorded and the proxy keeps its last good config; we do not resend
+ * until the snapshot changes.
  */
 export class AdsServer extends EventEmitter<AdsEvents> {
   private readonly cache: SnapshotCache;
