@@ -1,12 +1,14 @@
 import * as grpc from '@grpc/grpc-js';
+import type { Counter, Histogram } from 'prom-client';
 import type { KubeObject } from '../cluster/types.js';
-import { buildModel, type ModelOptions } from '../model/build.js';
-import type { MeshModel } from '../model/types.js';
+import { buildModel, isEndpointSlice, sliceService, updateEndpoints, type ModelOptions } from '../model/build.js';
+import type { MeshModel, MeshNamespace } from '../model/types.js';
 import { AdsServer, type NodeInfo, type StreamStatus } from '../xds/ads.js';
-import { consistent, makeSnapshot, SnapshotCache, type Snapshot } from '../xds/snapshot.js';
-import { resourcesFor } from '../xds/translate.js';
 import { TYPE } from '../xds/protos.js';
 import type { ServedCertificate, StreamIdentity } from '../xds/secrets.js';
+import { consistent, makeSnapshot, patchType, seedInterner, SnapshotCache, withType, type Snapshot, type TypeInterner, type TypeResources } from '../xds/snapshot.js';
+import { endpointChange, resourcesFor } from '../xds/translate.js';
+import { SourceIndex } from './changes.js';
 import { WorkloadIdentities, type WorkloadIdentityOptions } from './identity.js';
 import { ControllerMetrics } from './metrics.js';
 
@@ -49,10 +51,19 @@ export class MemorySource implements ObjectSource {
 /** Options of {@link ControlPlane}. */
 export interface ControlPlaneOptions {
   source: ObjectSource;
-  /** Source changes within this window become one snapshot (default 100 ms). */
+  /** Structural source changes (anything but EndpointSlices) within this window become one rebuild (default 100 ms). */
   debounceMs?: number;
-  /** A burst of changes is cut into a snapshot at least this often (default 1 s). */
+  /** A burst of structural changes is cut into a rebuild at least this often (default 1 s). */
   maxDelayMs?: number;
+  /**
+   * EndpointSlice changes become incremental EDS updates at most once per this interval (default
+   * 10 ms, never more than debounceMs): a change after a quiet interval is applied on the next
+   * turn of the event loop (with whatever else arrived in the same turn), later ones at the end of
+   * the interval, together. A throttle rather than a debounce: the incremental path costs little,
+   * and a debounce as long as the structural one would on its own eat the endpoint-propagation
+   * budget (100 ms p99); the interval still bounds the update rate during a rollout's burst.
+   */
+  endpointIntervalMs?: number;
   model?: ModelOptions;
   /** Diagnostic lines (one per call, no trailing newline). */
   log?: (line: string) => void;
@@ -101,10 +112,27 @@ export class ControlPlane {
   private changedAt = 0;
   private readonly nodes = new Map<string, { node: NodeInfo; streams: number }>();
   private shared = new Map<string, Snapshot>();
+  /** Type sets of the current generation by version, shared between proxy classes. */
+  private interner: TypeInterner = new Map();
+  /** The last delivery by object key. */
+  private readonly latest = new SourceIndex();
+  /** The last delivery when it repeats keys (buildModel then reads it as delivered), else undefined. */
+  private delivered: KubeObject[] | undefined;
+  /** The held objects as a list, made when asked for and kept until the next change. */
+  private list: KubeObject[] | undefined = [];
+  /** The objects the current model reflects, by key (latest minus pending changes). */
+  private applied = new Map<string, KubeObject>();
+  /** A pending change needs a full rebuild (structural debounce). */
+  private structural = false;
   private timer: NodeJS.Timeout | undefined;
   private firstPendingAt = 0;
-  private pending: KubeObject[] | undefined;
-  private objects: KubeObject[] = [];
+  /** Keys of EndpointSlices changed and not yet applied (endpoint interval). */
+  private pendingSlices = new Set<string>();
+  private endpointTimer: NodeJS.Timeout | undefined;
+  private lastEndpointFlush = 0;
+  private endpointChangedAt = 0;
+  private connectedStreams = 0;
+  private readonly reachable = new WeakMap<readonly MeshNamespace[], Map<string, string[] | undefined>>();
   /** The last error building a model or snapshot (cleared by the next success). */
   lastError: string | undefined;
 
@@ -114,12 +142,13 @@ export class ControlPlane {
     const onEvent = (e: 'first' | 'renewal' | 'refused'): void => (e === 'refused' ? this.metrics.sdsRefused.inc() : this.metrics.sdsIssued.inc({ kind: e }));
     this.identities = opts.identity ? new WorkloadIdentities({ ...opts.identity, log: this.log, onEvent, podExists: (ns, name, uid) => this.podExists(ns, name, uid) }) : undefined;
     this.ads = new AdsServer({ cache: this.cache, onNode: (n) => this.nodeConnected(n), secrets: this.identities });
+    // Counted here: ads.status() copies every stream, which made 1,000 connects quadratic.
     this.ads.on('connect', (s) => {
-      this.metrics.connected.set(this.ads.status().length);
+      this.metrics.connected.set(++this.connectedStreams);
       this.log(`proxy connected: ${s.node.id} (${s.node.kind}${s.node.namespace ? `, ${s.node.namespace}` : ''})`);
     });
     this.ads.on('disconnect', (s) => {
-      this.metrics.connected.set(this.ads.status().length);
+      this.metrics.connected.set(--this.connectedStreams);
       const entry = this.nodes.get(s.node.id);
       if (entry && --entry.streams <= 0) {
         this.nodes.delete(s.node.id);
@@ -127,10 +156,17 @@ export class ControlPlane {
       }
       this.log(`proxy disconnected: ${s.node.id}`);
     });
+    // One labelled child per type: an endpoint change pushes to every stream, so label lookups add up.
+    const perType = new Map<string, { pushes: Counter.Internal; bytes: Counter.Internal; latency: Histogram.Internal<string> }>();
     this.ads.on('push', (p) => {
-      this.metrics.pushes.inc({ type: short(p.typeUrl) });
-      this.metrics.pushBytes.inc({ type: short(p.typeUrl) }, p.bytes);
-      if (p.latencyMs !== undefined) this.metrics.pushLatency.observe({ type: short(p.typeUrl) }, p.latencyMs / 1000);
+      let m = perType.get(p.typeUrl);
+      if (!m) {
+        const type = short(p.typeUrl);
+        perType.set(p.typeUrl, (m = { pushes: this.metrics.pushes.labels(type), bytes: this.metrics.pushBytes.labels(type), latency: this.metrics.pushLatency.labels(type) }));
+      }
+      m.pushes.inc();
+      m.bytes.inc(p.bytes);
+      if (p.latencyMs !== undefined) m.latency.observe(p.latencyMs / 1000);
     });
     this.ads.on('nack', (n) => {
       this.metrics.nacks.inc({ type: short(n.typeUrl) });
@@ -145,18 +181,23 @@ export class ControlPlane {
 
   /** The objects the source last delivered (read-only). */
   sourceObjects(): readonly KubeObject[] {
-    return this.objects;
+    return this.objects();
+  }
+
+  private objects(): KubeObject[] {
+    return this.delivered ?? (this.list ??= [...this.latest.values()]);
   }
 
   /** Labels of a namespace as the source last delivered it (the Namespace informer), or undefined. */
   namespaceLabels(name: string): Record<string, string> | undefined {
-    const ns = this.objects.find((o) => o.kind === 'Namespace' && o.metadata.name === name);
+    const ns = this.latest.get(`v1|Namespace||${name}`);
     return ns ? (ns.metadata.labels ?? {}) : undefined;
   }
 
   /** Whether the source's objects hold this pod (with this uid, when both are known). */
   podExists(namespace: string, name: string, uid: string | undefined): boolean {
-    return this.objects.some((o) => o.kind === 'Pod' && o.metadata.name === name && (o.metadata.namespace ?? 'default') === namespace && !(uid && o.metadata.uid && o.metadata.uid !== uid));
+    const pod = this.latest.get(`v1|Pod|${namespace}|${name}`);
+    return pod !== undefined && !(uid && pod.metadata.uid && pod.metadata.uid !== uid);
   }
 
   /** The current model (undefined before the source delivered). */
@@ -186,8 +227,7 @@ export class ControlPlane {
 
   /** Stop the source, close every stream and the server. */
   async stop(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.clearTimers();
     this.identities?.stop();
     await this.opts.source.stop();
     const server = this.server;
@@ -197,35 +237,74 @@ export class ControlPlane {
     }
   }
 
+  private clearTimers(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.endpointTimer) clearTimeout(this.endpointTimer);
+    this.timer = this.endpointTimer = undefined;
+  }
+
+  /**
+   * A delivery from the source: diff it against the last one. Changes to EndpointSlices (of a
+   * Service, by label, before and after) take the incremental path, throttled by
+   * endpointIntervalMs; anything else waits for the structural debounce and rebuilds everything.
+   * A delivery that changes nothing is dropped (unless the last build failed: then it is retried).
+   */
   private onSourceChange(objects: KubeObject[]): void {
     const now = Date.now();
-    if (!this.pending) this.firstPendingAt = now;
-    this.pending = objects;
-    this.objects = objects;
-    this.changedAt ||= now;
+    const diff = this.latest.apply(objects);
+    this.delivered = diff.duplicates ? objects : undefined;
+    if (diff.changed.size) this.list = undefined;
     if (this.model === undefined) {
       // The first state is applied at once: proxies connecting at start-up should not wait.
+      this.markStructural(now);
       this.flush();
       return;
     }
-    if (this.timer) clearTimeout(this.timer);
-    const debounce = this.opts.debounceMs ?? 100;
-    const wait = Math.max(0, Math.min(debounce, this.firstPendingAt + (this.opts.maxDelayMs ?? 1000) - now));
-    this.timer = setTimeout(() => this.flush(), wait);
+    let structural = diff.duplicates || (!diff.changed.size && this.lastError !== undefined);
+    let slices = false;
+    for (const [key, before] of diff.changed) {
+      const after = this.latest.get(key);
+      if ((!before || isServiceSlice(before)) && (!after || isServiceSlice(after))) {
+        this.pendingSlices.add(key);
+        slices = true;
+      } else structural = true;
+    }
+    if (structural) {
+      this.markStructural(now);
+      if (this.timer) clearTimeout(this.timer);
+      const wait = Math.max(0, Math.min(this.opts.debounceMs ?? 100, this.firstPendingAt + (this.opts.maxDelayMs ?? 1000) - now));
+      this.timer = setTimeout(() => this.flush(), wait);
+    }
+    if (slices) {
+      this.endpointChangedAt ||= now;
+      if (!this.endpointTimer) {
+        const interval = this.opts.endpointIntervalMs ?? Math.min(10, this.opts.debounceMs ?? 100);
+        this.endpointTimer = setTimeout(() => this.flushEndpoints(), Math.max(0, this.lastEndpointFlush + interval - now));
+      }
+    }
   }
 
-  /** Build the model from the pending objects now and push snapshots (tests and SIGHUP use it). */
+  private markStructural(now: number): void {
+    if (!this.structural) this.firstPendingAt = now;
+    this.structural = true;
+    this.changedAt ||= now;
+  }
+
+  /** Apply every pending change now and push snapshots (tests and SIGHUP use it): a full rebuild, or only the EDS update when only EndpointSlices changed. */
   flush(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    const objects = this.pending;
-    if (!objects) return;
-    this.pending = undefined;
-    const changedAt = this.changedAt || Date.now();
-    this.changedAt = 0;
+    if (!this.structural) {
+      this.flushEndpoints();
+      return;
+    }
+    this.clearTimers();
+    const changedAt = Math.min(this.changedAt || Date.now(), this.endpointChangedAt || Infinity);
+    this.structural = false;
+    this.changedAt = this.endpointChangedAt = 0;
+    this.pendingSlices.clear();
+    this.applied = this.latest.snapshot();
     let model: MeshModel;
     try {
-      model = buildModel(objects, this.opts.model);
+      model = buildModel(this.objects(), this.opts.model);
     } catch (err) {
       this.lastError = `model: ${(err as Error).message}`;
       this.log(`cannot build the model (serving the last snapshot): ${(err as Error).message}`);
@@ -237,22 +316,115 @@ export class ControlPlane {
     for (const w of model.warnings) this.log(`warning: ${w.object}: ${w.message}`);
     const previous = this.shared;
     this.shared = new Map();
+    // Seeded with the sets in use, so a type that did not change keeps its very object (and a
+    // class whose every type is unchanged keeps its snapshot); reset to what is in use afterwards.
+    this.interner = new Map();
+    for (const snap of previous.values()) seedInterner(this.interner, snap);
     let ok = true;
     for (const [id, { node }] of this.nodes) {
       const snap = this.snapshotFor(node, changedAt, previous);
       if (snap) this.cache.set(id, snap);
       else ok = false;
     }
+    this.interner = new Map();
+    for (const snap of this.shared.values()) seedInterner(this.interner, snap);
     if (ok) this.lastError = undefined;
     // A new model may have deleted pods or come with a new trust bundle: renew (or stop renewing) now.
     void this.identities?.sweep();
     this.opts.onModel?.(model, this.generation);
   }
 
+  /**
+   * The incremental path for pending EndpointSlice changes: recompute the endpoints of the
+   * services they belong to, translate only those services' ClusterLoadAssignments, and give every
+   * proxy class a snapshot that shares all other types (same objects, same versions) with its
+   * previous one. EDS sets shared between classes are patched once. Falls back to a full rebuild
+   * when the change reaches beyond EDS (see endpointChange) or would add or drop a namespace.
+   */
+  private flushEndpoints(): void {
+    if (this.endpointTimer) clearTimeout(this.endpointTimer);
+    this.endpointTimer = undefined;
+    const prev = this.model;
+    if (!this.pendingSlices.size || !prev) return;
+    this.lastEndpointFlush = Date.now();
+    const end = this.metrics.buildSeconds.startTimer();
+    const changedAt = this.endpointChangedAt || Date.now();
+    const keys = [...this.pendingSlices];
+    this.pendingSlices.clear();
+    this.endpointChangedAt = 0;
+    const touched = new Map<string, KubeObject[]>();
+    const namespaces = new Set<string>();
+    for (const key of keys) {
+      const before = this.applied.get(key);
+      const after = this.latest.get(key);
+      for (const o of [before, after]) {
+        const svc = o && sliceService(o);
+        if (!svc) continue;
+        touched.set(svc, []);
+        namespaces.add(o.metadata.namespace ?? 'default');
+      }
+      if (after) this.applied.set(key, after);
+      else this.applied.delete(key);
+    }
+    // buildModel derives namespaces from every object: a slice must not be what makes one exist.
+    const serviceNamespaces = new Set(prev.services.map((s) => s.namespace));
+    const fallback = (why: string): void => {
+      end();
+      this.log(`endpoint change needs a full rebuild: ${why}`);
+      this.markStructural(changedAt);
+      this.flush();
+    };
+    for (const ns of namespaces) {
+      if (!serviceNamespaces.has(ns) && !this.applied.has(`v1|Namespace||${ns}`)) return fallback(`namespace ${ns} has no Service or Namespace object`);
+    }
+    for (const o of this.applied.values()) {
+      if (!isEndpointSlice(o)) continue;
+      const svc = sliceService(o);
+      if (svc) touched.get(svc)?.push(o);
+    }
+    const { model, changed } = updateEndpoints(prev, touched, (ns, name) => this.applied.get(`v1|Pod|${ns}|${name}`));
+    if (!changed.length) {
+      end();
+      return; // e.g. a label or annotation of a slice changed, not its endpoints
+    }
+    const eds = endpointChange(prev, model, changed);
+    if (!eds) return fallback(`clusters of ${changed.join(', ')} depend on their endpoints`);
+    try {
+      this.model = model;
+      this.generation++;
+      this.metrics.generation.set(this.generation);
+      const version = String(this.generation);
+      const patched = new Map<TypeResources, TypeResources>();
+      const next = new Map<string, Snapshot>();
+      for (const [key, snap] of this.shared) {
+        const set = snap.types[TYPE.endpoint];
+        let p = patched.get(set);
+        if (!p) {
+          p = patchType(TYPE.endpoint, set, eds, this.interner);
+          patched.set(set, p);
+        }
+        next.set(key, p === set ? snap : withType(snap, version, TYPE.endpoint, p, changedAt));
+      }
+      this.shared = next;
+      for (const [id, { node }] of this.nodes) {
+        const snap = this.shared.get(this.classKey(node)) ?? this.snapshotFor(node, changedAt);
+        if (snap) this.cache.set(id, snap);
+      }
+    } catch (err) {
+      return fallback((err as Error).message);
+    }
+    end();
+    this.opts.onModel?.(model, this.generation);
+  }
+
   /** Proxies with equal keys get equal resources: gRPC clients differ only by what their namespace may reach. */
   private classKey(node: NodeInfo): string {
     if (node.kind === 'sidecar') return `sidecar|${node.namespace ?? ''}|${node.pod ?? ''}`;
-    const reach = this.model?.namespaces.find((n) => n.name === node.namespace)?.reachable;
+    const namespaces = this.model?.namespaces ?? [];
+    // By namespace list (incremental models share it): this runs for every proxy on every update.
+    let reachable = this.reachable.get(namespaces);
+    if (!reachable) this.reachable.set(namespaces, (reachable = new Map(namespaces.map((n) => [n.name, n.reachable]))));
+    const reach = node.namespace === undefined ? undefined : reachable.get(node.namespace);
     // A gRPC server (POD_NAME given) also gets its own server listeners.
     return `grpc|${reach ? reach.join(',') : '*'}|${node.pod ? `${node.namespace ?? ''}/${node.pod}` : ''}`;
   }
@@ -264,7 +436,7 @@ export class ControlPlane {
     if (cached) return cached;
     const end = this.metrics.buildSeconds.startTimer();
     try {
-      const snap = makeSnapshot(String(this.generation), resourcesFor(this.model, node), changedAt);
+      const snap = makeSnapshot(String(this.generation), resourcesFor(this.model, node), changedAt, this.interner);
       const problems = consistent(snap);
       if (problems.length) throw new Error(`inconsistent snapshot: ${problems.slice(0, 3).join('; ')}`);
       // Keep the old object when nothing changed, so the cache does not notify at all.
@@ -326,6 +498,11 @@ export class ControlPlane {
     if (secrets) types[TYPE.secret] = { version: secrets.version, resources: [...secrets.resources.values()].map((r) => redact(r.msg)) };
     return { id, snapshotVersion: snap.version, types };
   }
+}
+
+/** An EndpointSlice that names its Service: the only change the incremental path takes. */
+function isServiceSlice(o: KubeObject): boolean {
+  return isEndpointSlice(o) && sliceService(o) !== undefined;
 }
 
 function short(typeUrl: string): string {

@@ -301,42 +301,12 @@ export function buildModel(objects: readonly KubeObject[], opts: ModelOptions = 
   workloads.sort(byNsName);
 
   // EndpointSlices -> endpoints per service.
-  const endpoints: Record<string, Endpoint[]> = {};
-  for (const s of of('EndpointSlice', 'discovery.k8s.io')) {
-    const ns = s.metadata.namespace ?? 'default';
-    const svcName = s.metadata.labels?.['kubernetes.io/service-name'];
-    if (!svcName) {
-      warnings.push({ object: describe(s), message: 'no kubernetes.io/service-name label; skipped' });
-      continue;
-    }
-    if (s.addressType === 'FQDN') continue;
-    const key = keyOf(ns, svcName);
-    const ports: Record<string, number> = {};
-    for (const p of arr(s.ports)) {
-      const n = num(p.port);
-      if (n !== undefined) ports[str(p.name) ?? ''] = n;
-    }
-    const list = (endpoints[key] ??= []);
-    for (const e of arr(s.endpoints)) {
-      const cond = isObj(e.conditions) ? e.conditions : {};
-      // Kubernetes: a nil ready condition means ready.
-      const ready = cond.ready !== false && cond.terminating !== true;
-      const ref = isObj(e.targetRef) ? e.targetRef : undefined;
-      const podName = ref?.kind === 'Pod' ? str(ref.name) : undefined;
-      const pod = podName ? podByKey.get(keyOf(str(ref?.namespace) ?? ns, podName)) : undefined;
-      const addresses = Array.isArray(e.addresses) ? e.addresses.filter((a): a is string => typeof a === 'string') : [];
-      for (const address of addresses) {
-        const ep: Endpoint = { address, ready, ports: { ...ports } };
-        if (podName) ep.pod = podName;
-        if (pod) {
-          const pspec = isObj(pod.spec) ? pod.spec : {};
-          ep.identity = spiffeId(trustDomain, ns, str(pspec.serviceAccountName) ?? 'default');
-        }
-        list.push(ep);
-      }
-    }
-  }
-  for (const list of Object.values(endpoints)) list.sort((a, b) => cmp(a.address, b.address) || cmp(JSON.stringify(a.ports), JSON.stringify(b.ports)));
+  const endpoints = endpointsFromSlices(
+    objects.filter(isEndpointSlice),
+    (ns, name) => podByKey.get(keyOf(ns, name)),
+    trustDomain,
+    warnings,
+  );
 
   // HTTPRoutes attached to Services (GAMMA).
   const routes: MeshRoute[] = [];
@@ -447,6 +417,113 @@ function sortKeys<T>(r: Record<string, T>): Record<string, T> {
   const out: Record<string, T> = {};
   for (const k of Object.keys(r).sort()) out[k] = r[k] as T;
   return out;
+}
+
+/** Whether an object is a discovery.k8s.io EndpointSlice (what the model reads endpoints from). */
+export function isEndpointSlice(o: KubeObject): boolean {
+  return o.kind === 'EndpointSlice' && (o.apiVersion === 'discovery.k8s.io' || o.apiVersion.startsWith('discovery.k8s.io/'));
+}
+
+/** `NS/NAME` of the Service an EndpointSlice belongs to (label `kubernetes.io/service-name`), or undefined without the label. */
+export function sliceService(o: KubeObject): string | undefined {
+  const name = o.metadata.labels?.['kubernetes.io/service-name'];
+  return name ? keyOf(o.metadata.namespace ?? 'default', name) : undefined;
+}
+
+/** Looks a pod up by namespace and name (for the identity behind an endpoint). */
+export type PodLookup = (namespace: string, name: string) => KubeObject | undefined;
+
+/**
+ * Endpoints by service key from EndpointSlices. Slices are read in namespace/name order and each
+ * list is sorted, so the result does not depend on the order the slices come in (the controller's
+ * incremental path relies on that to equal a full build).
+ */
+function endpointsFromSlices(slices: KubeObject[], podOf: PodLookup, trustDomain: string, warnings: ModelWarning[]): Record<string, Endpoint[]> {
+  const endpoints: Record<string, Endpoint[]> = {};
+  const ordered = [...slices].sort((a, b) => cmp(a.metadata.namespace ?? 'default', b.metadata.namespace ?? 'default') || cmp(a.metadata.name, b.metadata.name));
+  for (const s of ordered) {
+    const ns = s.metadata.namespace ?? 'default';
+    const key = sliceService(s);
+    if (!key) {
+      warnings.push({ object: describe(s), message: 'no kubernetes.io/service-name label; skipped' });
+      continue;
+    }
+    if (s.addressType === 'FQDN') continue;
+    const ports: Record<string, number> = {};
+    for (const p of arr(s.ports)) {
+      const n = num(p.port);
+      if (n !== undefined) ports[str(p.name) ?? ''] = n;
+    }
+    const list = (endpoints[key] ??= []);
+    for (const e of arr(s.endpoints)) {
+      const cond = isObj(e.conditions) ? e.conditions : {};
+      // Kubernetes: a nil ready condition means ready.
+      const ready = cond.ready !== false && cond.terminating !== true;
+      const ref = isObj(e.targetRef) ? e.targetRef : undefined;
+      const podName = ref?.kind === 'Pod' ? str(ref.name) : undefined;
+      const pod = podName ? podOf(str(ref?.namespace) ?? ns, podName) : undefined;
+      const addresses = Array.isArray(e.addresses) ? e.addresses.filter((a): a is string => typeof a === 'string') : [];
+      for (const address of addresses) {
+        const ep: Endpoint = { address, ready, ports: { ...ports } };
+        if (podName) ep.pod = podName;
+        if (pod) {
+          const pspec = isObj(pod.spec) ? pod.spec : {};
+          ep.identity = spiffeId(trustDomain, ns, str(pspec.serviceAccountName) ?? 'default');
+        }
+        list.push(ep);
+      }
+    }
+  }
+  for (const list of Object.values(endpoints)) list.sort(compareEndpoints);
+  return endpoints;
+}
+
+function compareEndpoints(a: Endpoint, b: Endpoint): number {
+  return cmp(a.address, b.address) || cmp(JSON.stringify(a.ports), JSON.stringify(b.ports)) || Number(b.ready) - Number(a.ready) || cmp(a.pod ?? '', b.pod ?? '') || cmp(a.identity ?? '', b.identity ?? '');
+}
+
+function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
+  if (a.address !== b.address || a.ready !== b.ready || a.pod !== b.pod || a.identity !== b.identity) return false;
+  const ak = Object.keys(a.ports);
+  return ak.length === Object.keys(b.ports).length && ak.every((k) => a.ports[k] === b.ports[k]);
+}
+
+/** Whether two endpoint lists are equal, element by element. */
+export function sameEndpoints(a: readonly Endpoint[] | undefined, b: readonly Endpoint[] | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  return a.every((e, i) => sameEndpoint(e, b[i]!));
+}
+
+/**
+ * The model after an endpoint-only change: `slices` holds, for each service key whose
+ * EndpointSlices changed, ALL of its current slices (none when they were all deleted). Everything
+ * but `endpoints` is shared with `model`, and so are the endpoint lists of services whose
+ * endpoints came out equal. `changed` lists the service keys whose endpoints really differ; when
+ * it is empty the very same model is returned. Equal to `buildModel` of the changed objects as
+ * long as the slices carry the service-name label and live in namespaces the model already has
+ * (the controller checks both and rebuilds otherwise). Pure.
+ */
+export function updateEndpoints(model: MeshModel, slices: ReadonlyMap<string, KubeObject[]>, podOf: PodLookup): { model: MeshModel; changed: string[] } {
+  const fresh = endpointsFromSlices([...slices.values()].flat(), podOf, model.trustDomain, []);
+  const changed: string[] = [];
+  for (const key of slices.keys()) if (!sameEndpoints(model.endpoints[key], fresh[key])) changed.push(key);
+  if (!changed.length) return { model, changed };
+  // The copy keeps the sorted key order; only adding or dropping a service needs a sort (and
+  // building a 1,000-key object key by key costs a megabyte of garbage per update).
+  const endpoints: Record<string, Endpoint[]> = { ...model.endpoints };
+  let reorder = false;
+  for (const key of changed) {
+    const list = fresh[key];
+    if (list) {
+      reorder ||= !(key in endpoints);
+      endpoints[key] = list;
+    } else {
+      delete endpoints[key];
+      reorder = true;
+    }
+  }
+  return { model: { ...model, endpoints: reorder ? sortKeys(endpoints) : endpoints }, changed: changed.sort() };
 }
 
 /** The AuthorizationPolicies that apply to a workload: its namespace's, with a matching or no selector. */

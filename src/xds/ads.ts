@@ -3,7 +3,7 @@ import type * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import { envoyRoot, TYPE } from './protos.js';
 import type { SecretProvider, SecretSet, StreamIdentity, StreamSecrets } from './secrets.js';
-import type { Snapshot, SnapshotCache, SnapshotResource } from './snapshot.js';
+import type { Snapshot, SnapshotCache, SnapshotResource, TypeResources } from './snapshot.js';
 import type { ProxyInfo } from './translate.js';
 
 /** The xDS node a proxy identifies itself with (first request of a stream). */
@@ -100,6 +100,37 @@ export function parseNode(node: DiscoveryRequest['node']): NodeInfo {
   return info;
 }
 
+let isoMs = 0;
+let isoText = '';
+/** The current time as ISO text, formatted once per millisecond: a push or an ACK storm to 1,000 streams stamps each. */
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== isoMs) {
+    isoMs = ms;
+    isoText = new Date(ms).toISOString();
+  }
+  return isoText;
+}
+
+function sameResource(a: SnapshotResource | undefined, b: SnapshotResource | undefined): boolean {
+  if (a === b || a?.any === b?.any) return true;
+  if (!a || !b) return false;
+  return Buffer.compare(a.any.value, b.any.value) === 0;
+}
+
+/**
+ * Whether a stream must get a type again: its version moved and, unless the stream is a wildcard,
+ * a resource it subscribed to changed (appeared, went, or has other bytes). SotW responses carry
+ * only the subscribed resources, so a proxy that asked for other names than those that changed is
+ * left alone (it keeps the version it holds; the next response it gets carries the newer one).
+ * `sent` is the type set of the last response on this stream, undefined before the first.
+ */
+export function needsPush(sent: TypeResources | undefined, next: TypeResources | undefined, st: TypeSync): boolean {
+  if (!next || next === sent || next.version === st.sentVersion) return false;
+  if (!sent || st.wildcard) return true;
+  return st.names.some((n) => !sameResource(sent.resources.get(n), next.resources.get(n)));
+}
+
 /** End a stream with a gRPC status (grpc-js sends the status of an 'error' emitted on a server stream). */
 function fail(call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>, code: number, details: string): void {
   call.emit('error', Object.assign(new Error(details), { code, details }));
@@ -133,8 +164,9 @@ const NO_SDS: StreamIdentity = { authenticated: false, transport: 'plaintext', r
  * The state-of-the-world Aggregated Discovery Service. It only reads snapshots from the cache
  * (never builds config): on each request it records ACK/NACK by nonce, updates the type's
  * subscription, and sends the type when the snapshot version or the subscription changed; on a
- * snapshot change it pushes every subscribed type whose version moved. A NACK is recorded and the
- * proxy keeps its last good config; we do not resend until the snapshot changes.
+ * snapshot change it pushes every subscribed type whose resources for this stream changed
+ * (needsPush). A NACK is recorded and the proxy keeps its last good config; we do not resend
+ * until the snapshot changes.
  */
 export class AdsServer extends EventEmitter<AdsEvents> {
   private readonly cache: SnapshotCache;
@@ -213,6 +245,8 @@ export class AdsServer extends EventEmitter<AdsEvents> {
     const auth = call.metadata.get('authorization')[0];
     const token = typeof auth === 'string' ? BEARER.exec(auth)?.[1] : undefined;
     const transport = declared === 'tls' || call.getAuthContext?.()?.transportSecurityType === 'ssl' ? 'tls' : 'plaintext';
+    /** Per type, the set the last response was cut from (what the proxy holds, if it acked). */
+    const sentSets = new Map<string, TypeResources>();
     const close = (): void => {
       if (closed) return;
       closed = true;
@@ -246,9 +280,10 @@ export class AdsServer extends EventEmitter<AdsEvents> {
         nonce,
         control_plane: { identifier: this.identifier },
       };
+      sentSets.set(typeUrl, t);
       st.sentVersion = t.version;
       st.sentNonce = nonce;
-      st.sentAt = new Date().toISOString();
+      st.sentAt = isoNow();
       st.pushes++;
       call.write(res);
       const bytes = resources.reduce((n, r) => n + r.any.value.length, 0);
@@ -285,7 +320,7 @@ export class AdsServer extends EventEmitter<AdsEvents> {
           unwatch = this.cache.watch(node.id, (snap) => {
             for (const [typeUrl, st] of Object.entries(s.types)) {
               if (typeUrl === TYPE.secret && session) continue; // the session pushes its own changes
-              if (snap.types[typeUrl as keyof Snapshot['types']]?.version !== st.sentVersion) send(snap, typeUrl, st);
+              if (needsPush(sentSets.get(typeUrl), snap.types[typeUrl as keyof Snapshot['types']], st)) send(snap, typeUrl, st);
             }
           });
           this.emit('connect', status);
@@ -304,7 +339,7 @@ export class AdsServer extends EventEmitter<AdsEvents> {
             this.emit('nack', { stream: status, typeUrl, version: st.sentVersion ?? '', message: st.lastNack.message });
           } else {
             st.ackedVersion = req.version_info ?? '';
-            st.ackedAt = new Date().toISOString();
+            st.ackedAt = isoNow();
             this.emit('ack', { stream: status, typeUrl, version: st.ackedVersion });
           }
         }
@@ -316,9 +351,8 @@ export class AdsServer extends EventEmitter<AdsEvents> {
         const snap = this.cache.get(status.node.id);
         const t = view(snap, typeUrl);
         if (!t) return; // the watch (or the secret session) sends once there is something
-        const version = t.version;
         // A reconnecting proxy sends the version it holds and no nonce: it still needs a response with a fresh nonce.
-        if (isNew || changedNames || !nonce || version !== st.sentVersion) send(snap, typeUrl, st);
+        if (isNew || changedNames || !nonce || needsPush(sentSets.get(typeUrl), t, st)) send(snap, typeUrl, st);
       } catch (err) {
         fail(call, 13, `control plane error: ${err instanceof Error ? err.message : String(err)}`);
       }

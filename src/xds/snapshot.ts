@@ -18,7 +18,7 @@ export interface SnapshotResource {
 export interface Snapshot {
   /** The model generation this snapshot was built from (for debugging and syncz). */
   readonly version: string;
-  readonly types: Readonly<Record<TypeUrl, { readonly version: string; readonly resources: ReadonlyMap<string, SnapshotResource> }>>;
+  readonly types: Readonly<Record<TypeUrl, TypeResources>>;
   /** When the source change behind this snapshot was seen (ms since epoch), for push latency. */
   readonly changedAt: number;
 }
@@ -45,26 +45,95 @@ function encodeMemo(typeUrl: string, msg: Msg): AnyBytes {
   return any;
 }
 
+/** One type of a snapshot: its version and resources by name (in name order). Immutable and shared between snapshots. */
+export interface TypeResources {
+  readonly version: string;
+  readonly resources: ReadonlyMap<string, SnapshotResource>;
+}
+
+/** The version of a type: a digest of its names and bytes, in name order ("empty" without resources). */
+function typeVersion(map: ReadonlyMap<string, SnapshotResource>): string {
+  if (!map.size) return 'empty';
+  const h = createHash('sha256');
+  for (const [name, r] of map) h.update(name).update('\0').update(r.any.value).update('\0');
+  return h.digest('hex').slice(0, 16);
+}
+
+/**
+ * Type sets by type and version, so proxies whose resources of a type come out equal share one
+ * object (memory, and an incremental update then patches it once). The caller owns the map and
+ * decides its lifetime (the controller keeps one per model generation).
+ */
+export type TypeInterner = Map<string, TypeResources>;
+
+function intern(interner: TypeInterner | undefined, t: TypeUrl, set: TypeResources): TypeResources {
+  if (!interner) return set;
+  const key = internKey(t, set.version);
+  const hit = interner.get(key);
+  if (hit) return hit;
+  interner.set(key, set);
+  return set;
+}
+
+/** Register a snapshot's type sets (where the interner has none of that version yet), so snapshots built later share them. */
+export function seedInterner(interner: TypeInterner, snapshot: Snapshot): void {
+  for (const t of TYPE_ORDER) {
+    const key = internKey(t, snapshot.types[t].version);
+    if (!interner.has(key)) interner.set(key, snapshot.types[t]);
+  }
+}
+
+function internKey(t: TypeUrl, version: string): string {
+  return `${t}\0${version}`;
+}
+
 /**
  * Build a snapshot: encode every resource (throwing if one does not match the Envoy protos) and
- * version each type by the digest of its names and bytes.
+ * version each type by the digest of its names and bytes. With `interner`, a type set equal to one
+ * already built (same version) is shared instead.
  */
-export function makeSnapshot(version: string, resources: Resources, changedAt = Date.now()): Snapshot {
-  const types = {} as Record<TypeUrl, { version: string; resources: Map<string, SnapshotResource> }>;
+export function makeSnapshot(version: string, resources: Resources, changedAt = Date.now(), interner?: TypeInterner): Snapshot {
+  const types = {} as Record<TypeUrl, TypeResources>;
   for (const t of TYPE_ORDER) {
     const byName = resources[t] ?? {};
     const map = new Map<string, SnapshotResource>();
-    const h = createHash('sha256');
     for (const name of Object.keys(byName).sort()) {
       const msg = byName[name] as Msg;
       // Equal content gives the very same AnyBytes object, which the ADS server uses to send only what changed.
-      const any = encodeMemo(t, msg);
-      map.set(name, { name, msg, any });
-      h.update(name).update('\0').update(any.value).update('\0');
+      map.set(name, { name, msg, any: encodeMemo(t, msg) });
     }
-    types[t] = { version: map.size ? h.digest('hex').slice(0, 16) : 'empty', resources: map };
+    types[t] = intern(interner, t, { version: typeVersion(map), resources: map });
   }
   return Object.freeze({ version, types: Object.freeze(types), changedAt });
+}
+
+/**
+ * A type set with some resources replaced (encoded and checked like makeSnapshot does): only names
+ * the set already has are replaced, never added, so a proxy keeps exactly the names its scope gave
+ * it. Returns `set` itself when nothing in it changes. The version is computed as makeSnapshot
+ * would for the same resources, so an incremental update and a full build agree. With `interner`,
+ * the result is interned and `set` forgotten.
+ */
+export function patchType(typeUrl: TypeUrl, set: TypeResources, replace: ReadonlyMap<string, Msg>, interner?: TypeInterner): TypeResources {
+  let map: Map<string, SnapshotResource> | undefined;
+  for (const [name, msg] of replace) {
+    const old = set.resources.get(name);
+    if (!old || old.msg === msg) continue;
+    const any = encodeMemo(typeUrl, msg);
+    if (any === old.any) continue;
+    map ??= new Map(set.resources);
+    map.set(name, { name, msg, any });
+  }
+  if (!map) return set;
+  const next = intern(interner, typeUrl, Object.freeze({ version: typeVersion(map), resources: map }));
+  // The old set is replaced wherever the caller patches it: do not keep it alive.
+  if (interner?.get(internKey(typeUrl, set.version)) === set) interner.delete(internKey(typeUrl, set.version));
+  return next;
+}
+
+/** A new snapshot (version and change time given) that shares every type with `s` except `typeUrl`. */
+export function withType(s: Snapshot, version: string, typeUrl: TypeUrl, set: TypeResources, changedAt: number): Snapshot {
+  return Object.freeze({ version, types: Object.freeze({ ...s.types, [typeUrl]: set }), changedAt });
 }
 
 function walk(v: unknown, visit: (o: Record<string, unknown>) => void): void {

@@ -627,6 +627,29 @@ export function sidecarResources(model: MeshModel, proxy: ProxyInfo): Resources 
   return res;
 }
 
+/**
+ * What an endpoint-only change (`next` = `prev` with new endpoints for `services`, the keys
+ * `updateEndpoints` reported) does to every proxy's resources: the new ClusterLoadAssignments by
+ * EDS name, shared by every proxy that has that name. Undefined when the change reaches beyond
+ * EDS, i.e. a cluster that depends on endpoints comes out different (proxyless mTLS clusters
+ * match the endpoints' identities): the caller must then rebuild everything. Pure.
+ */
+export function endpointChange(prev: MeshModel, next: MeshModel, services: readonly string[]): Map<string, Msg> | undefined {
+  const out = new Map<string, Msg>();
+  const changed = new Set(services);
+  for (const s of next.services) {
+    if (!changed.has(serviceKey(s))) continue;
+    for (const sp of s.ports) {
+      for (const sidecar of [false, true]) {
+        if (JSON.stringify(cluster(prev, s, sp, sidecar)) !== JSON.stringify(cluster(next, s, sp, sidecar))) return undefined;
+      }
+      const name = clusterName(s, sp.port);
+      out.set(name, memoized(next, `e|${name}`, () => loadAssignment(next, s, sp)));
+    }
+  }
+  return out;
+}
+
 /** The resources a proxy gets, by its kind. */
 export function resourcesFor(model: MeshModel, proxy: ProxyInfo): Resources {
   return proxy.kind === 'sidecar' ? sidecarResources(model, proxy) : proxylessResources(model, proxy);

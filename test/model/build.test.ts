@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildModel, parseDuration, portProtocol, reachableServices, policiesFor } from '../../src/model/index.ts';
+import { buildModel, parseDuration, portProtocol, reachableServices, policiesFor, updateEndpoints } from '../../src/model/index.ts';
 import type { KubeObject } from '../../src/cluster/types.ts';
 
 const svc = (ns: string, name: string, ports: Record<string, unknown>[], extra: Record<string, unknown> = {}, annotations?: Record<string, string>): KubeObject => ({
@@ -146,4 +146,23 @@ test('reachableServices: mesh-wide by default, scoped by the namespace annotatio
   assert.equal(reachableServices(m, 'pay').length, 4);
   assert.equal(reachableServices(m, undefined).length, 4);
   assert.deepEqual(reachableServices(m, 'web').map((s) => s.name), ['catalog', 'catalog-v2', 'front']);
+});
+
+test('updateEndpoints: only the changed services get new lists; everything else is shared; no change returns the same model', () => {
+  const ports = [{ name: 'grpc', port: 9090 }];
+  const objs = [svc('shop', 'a', [{ name: 'grpc', port: 8080 }]), svc('shop', 'b', [{ name: 'grpc', port: 8080 }]), pod('shop', 'pa', { app: 'a' }, 'front'), slice('shop', 'a', [{ ip: '10.1.0.1' }], ports), slice('shop', 'b', [{ ip: '10.1.0.2' }], ports)];
+  const model = buildModel(objs);
+  const lookup = (ns: string, name: string): KubeObject | undefined => objs.find((o) => o.kind === 'Pod' && o.metadata.namespace === ns && o.metadata.name === name);
+  const same = updateEndpoints(model, new Map([['shop/a', [slice('shop', 'a', [{ ip: '10.1.0.1' }], ports)]]]), lookup);
+  assert.equal(same.model, model);
+  assert.deepEqual(same.changed, []);
+  const moved = slice('shop', 'a', [{ ip: '10.1.0.3', pod: 'pa' }, { ip: '10.1.0.1', ready: false }], ports);
+  const { model: next, changed } = updateEndpoints(model, new Map([['shop/a', [moved]], ['shop/b', [slice('shop', 'b', [{ ip: '10.1.0.2' }], ports)]]]), lookup);
+  assert.deepEqual(changed, ['shop/a']);
+  assert.equal(next.services, model.services);
+  assert.equal(next.endpoints['shop/b'], model.endpoints['shop/b']);
+  assert.deepEqual(next, buildModel(objs.map((o) => (o.kind === 'EndpointSlice' && o.metadata.labels?.['kubernetes.io/service-name'] === 'a' ? moved : o))));
+  assert.equal(next.endpoints['shop/a']![1]!.identity, 'spiffe://cluster.local/ns/shop/sa/front');
+  const gone = updateEndpoints(next, new Map([['shop/a', []]]), lookup);
+  assert.deepEqual(Object.keys(gone.model.endpoints), ['shop/b'], 'a service whose slices are all deleted has no endpoint list');
 });
