@@ -130,7 +130,7 @@ function adsStream(caPem: string, token: string) {
   return {
     call,
     errors,
-    send: (req: DiscoveryRequest) => call.write({ node: { id: 'tls-client', user_agent_name: 'test', metadata: { fields: { NAMESPACE: { string_value: 'shop' } } } }, ...req }),
+    send: (req: DiscoveryRequest) => call.write({ node: { id: 'tls-client', user_agent_name: 'test', metadata: { fields: { NAMESPACE: { stringValue: 'shop' } } } }, ...req }),
     next: (): Promise<DiscoveryResponse> => {
       const q = queue.shift();
       if (q) return Promise.resolve(q);

@@ -42,7 +42,7 @@ class Stream {
     this.call.on('error', () => undefined);
   }
   send(req: DiscoveryRequest): void {
-    this.call.write({ node: { id: this.nodeId, user_agent_name: 'test', metadata: { fields: { NAMESPACE: { string_value: 'shop' } } } }, ...req });
+    this.call.write({ node: { id: this.nodeId, user_agent_name: 'test', metadata: { fields: { NAMESPACE: { stringValue: 'shop' } } } }, ...req });
   }
   next(timeoutMs = 5000): Promise<DiscoveryResponse> {
     const q = this.queue.shift();
