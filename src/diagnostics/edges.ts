@@ -4,6 +4,7 @@ import type { Ui } from '../ui/context.js';
 import { ExitCode, MeshError, usageError } from '../ui/errors.js';
 import { parseClusterName } from '../metrics/envoy.js';
 import { DEFAULT_CONCURRENCY, podKey, scrapePods } from '../metrics/scrape.js';
+import { DEFAULT_CONTROLLER, syncAll, type ControllerLocation } from './controller-debug.js';
 import { isMeshed, isRunning, KINDS, loadInventory, parseResourceRef, podsOf, podSelectorOf, refText, selectorMatches, type ResourceRef } from './workloads.js';
 
 /** Validated options of `mesh edges`. */
@@ -15,6 +16,8 @@ export interface EdgesOptions {
   output: 'table' | 'wide' | 'json';
   trustDomain: string;
   concurrency: number;
+  /** Where the controller's /debug/syncz is (the identities proxies actually hold); default mesh-system:15014. */
+  controller?: ControllerLocation;
 }
 
 /** Validate `mesh edges` flags (table-tested with stat's). */
@@ -33,9 +36,14 @@ export interface Edge {
   srcNamespace: string;
   dst: string;
   dstNamespace: string;
-  /** SPIFFE IDs the mesh CA issues to the client and server pods (from their ServiceAccounts). */
+  /**
+   * SPIFFE IDs of the client and server pods: the certificate the controller issued to each pod's
+   * proxy (from /debug/syncz), else the one the CA would issue for its ServiceAccount.
+   */
   clientIds: string[];
   serverIds: string[];
+  /** Where the IDs come from: every pod's issued certificate, every pod's ServiceAccount, or both. */
+  identitySource: 'certificates' | 'serviceaccounts' | 'mixed';
   /** yes: every connection used mTLS; no: none did; partial otherwise. */
   secured: 'yes' | 'no' | 'partial';
   mtlsShare: number | null;
@@ -43,9 +51,29 @@ export interface Edge {
   connections: number;
 }
 
-function spiffe(td: string, pod: KubeObject): string {
+/** The SPIFFE ID the CA issues for a pod's ServiceAccount (the only identity it will sign for that pod). */
+function derivedId(td: string, pod: KubeObject): string {
   const sa = ((pod.spec ?? {}) as { serviceAccountName?: string }).serviceAccountName || 'default';
   return `spiffe://${td}/ns/${pod.metadata.namespace}/sa/${sa}`;
+}
+
+/**
+ * The identities proxies hold, by "ns/pod": the SPIFFE ID of the certificate each replica's SDS
+ * served (authenticated streams only). Empty, with the reason, when the sync status is unreadable.
+ */
+async function issuedIds(cluster: Cluster, loc: ControllerLocation): Promise<{ ids: Map<string, string>; warning?: string }> {
+  const ids = new Map<string, string>();
+  try {
+    for (const r of await syncAll(cluster, loc)) {
+      for (const p of r.syncz?.proxies ?? []) {
+        const id = p.identity?.authenticated ? p.identity.spiffeId : undefined;
+        if (p.namespace && p.pod && id && (p.certificate ?? p.identity?.certificate)) ids.set(`${p.namespace}/${p.pod}`, id);
+      }
+    }
+    return { ids };
+  } catch (err) {
+    return { ids, warning: `identities are derived from ServiceAccounts: ${err instanceof Error ? err.message : String(err)}` };
+  }
 }
 
 /** The resource (of the shown kind) a pod belongs to, or the pod name when none does. */
@@ -79,14 +107,23 @@ export async function collectEdges(cluster: Cluster, options: EdgesOptions): Pro
     warnings.push(`no proxies found: no running meshed pods in ${opts.namespace ? `namespace ${opts.namespace}` : 'any namespace'}; inject workloads with "mesh inject" and restart them`);
     return { edges: [], warnings };
   }
-  const reads = await scrapePods(cluster, sources, opts.concurrency);
+  const [reads, issued] = await Promise.all([scrapePods(cluster, sources, opts.concurrency), issuedIds(cluster, opts.controller ?? DEFAULT_CONTROLLER)]);
+  if (issued.warning) warnings.push(issued.warning);
+  let fromCert = 0;
+  let fromSa = 0;
+  const idOf = (pod: KubeObject): string => {
+    const id = issued.ids.get(`${pod.metadata.namespace}/${pod.metadata.name}`);
+    if (id) fromCert++;
+    else fromSa++;
+    return id ?? derivedId(opts.trustDomain, pod);
+  };
   const failed = [...reads].filter(([, r]) => 'error' in r);
   if (failed.length === sources.length) {
     const [k, r] = failed[0]!;
     throw new MeshError(`metrics unreachable: none of the ${sources.length} meshed pods answered (${k}: ${'error' in r ? r.error : ''})`, { hint: 'check the proxies listen on :15090/stats/prometheus', exitCode: ExitCode.Failed });
   }
   if (failed.length) warnings.push(`${failed.length} of ${sources.length} meshed pods could not be read: ${failed.slice(0, 3).map(([k]) => k).join(', ')}`);
-  const edges = new Map<string, Edge & { tls: number; clients: Set<string>; servers: Set<string> }>();
+  const edges = new Map<string, Edge & { tls: number; clients: Set<string>; servers: Set<string>; cert: number; sa: number }>();
   for (const pod of sources) {
     const r = reads.get(podKey(pod));
     if (!r || 'error' in r) continue;
@@ -103,20 +140,24 @@ export async function collectEdges(cluster: Cluster, options: EdgesOptions): Pro
         const key = `${pod.metadata.namespace}/${srcName}>${c.namespace}/${dst}`;
         let e = edges.get(key);
         if (!e) {
-          e = { src: srcName, srcNamespace: pod.metadata.namespace ?? '', dst, dstNamespace: c.namespace, clientIds: [], serverIds: [], secured: 'no', mtlsShare: null, requests: 0, connections: 0, tls: 0, clients: new Set(), servers: new Set() };
+          e = { src: srcName, srcNamespace: pod.metadata.namespace ?? '', dst, dstNamespace: c.namespace, clientIds: [], serverIds: [], identitySource: 'serviceaccounts', secured: 'no', mtlsShare: null, requests: 0, connections: 0, tls: 0, clients: new Set(), servers: new Set(), cert: 0, sa: 0 };
           edges.set(key, e);
         }
         e.requests += side.requests / dstNames.length || 0;
         e.connections += side.cxTotal;
         e.tls += side.tls;
-        e.clients.add(spiffe(opts.trustDomain, pod));
-        for (const p of dstPods) if (opts.resource.kind === 'svc' || ownerOf(p, targetsAll, opts.resource.kind) === dst) e.servers.add(spiffe(opts.trustDomain, p));
+        const before = [fromCert, fromSa];
+        e.clients.add(idOf(pod));
+        for (const p of dstPods) if (opts.resource.kind === 'svc' || ownerOf(p, targetsAll, opts.resource.kind) === dst) e.servers.add(idOf(p));
+        e.cert += fromCert - before[0]!;
+        e.sa += fromSa - before[1]!;
       }
     }
   }
-  const out: Edge[] = [...edges.values()].map(({ tls, clients, servers, ...e }) => {
+  const out: Edge[] = [...edges.values()].map(({ tls, clients, servers, cert, sa, ...e }) => {
     const share = e.connections > 0 ? Math.min(1, tls / e.connections) : null;
-    return { ...e, clientIds: [...clients].sort(), serverIds: [...servers].sort(), mtlsShare: share, secured: share === 1 ? 'yes' : share === null || share === 0 ? 'no' : 'partial', requests: Math.round(e.requests) };
+    const identitySource = cert && sa ? 'mixed' : cert ? 'certificates' : 'serviceaccounts';
+    return { ...e, clientIds: [...clients].sort(), serverIds: [...servers].sort(), identitySource, mtlsShare: share, secured: share === 1 ? 'yes' : share === null || share === 0 ? 'no' : 'partial', requests: Math.round(e.requests) };
   });
   out.sort((a, b) => a.srcNamespace.localeCompare(b.srcNamespace) || a.src.localeCompare(b.src) || a.dstNamespace.localeCompare(b.dstNamespace) || a.dst.localeCompare(b.dst));
   return { edges: out, warnings };

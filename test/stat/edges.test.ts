@@ -21,9 +21,26 @@ test('edges deploy: web -> catalog with both SPIFFE identities, secured when eve
   const { edges } = await collectEdges(shop(), validateEdgesOptions({ resource: 'deploy', namespace: 'shop', allNamespaces: false, output: 'json' }));
   assert.deepEqual(edges, [{
     src: 'web', srcNamespace: 'shop', dst: 'catalog', dstNamespace: 'shop',
-    clientIds: ['spiffe://cluster.local/ns/shop/sa/web'], serverIds: ['spiffe://cluster.local/ns/shop/sa/catalog'],
+    clientIds: ['spiffe://cluster.local/ns/shop/sa/web'], serverIds: ['spiffe://cluster.local/ns/shop/sa/catalog'], identitySource: 'serviceaccounts',
     secured: 'yes', mtlsShare: 1, requests: 100, connections: 2,
   }]);
+});
+
+test('edges: identities are the certificates the controller issued (its /debug/syncz), where it reports one', async () => {
+  const controller = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'mesh-controller-0', namespace: 'mesh-system', labels: { 'app.kubernetes.io/name': 'mesh-controller' } }, spec: {}, status: { phase: 'Running' } };
+  const proxy = (pod: string, spiffeId: string, authenticated = true) => ({ id: `${pod}.shop`, kind: 'sidecar', namespace: 'shop', pod, connected: true, streams: [], identity: { authenticated, transport: 'tls', spiffeId, certificate: { serial: '01', notBefore: '', notAfter: '' } }, certificate: { serial: '01', notBefore: '', notAfter: '' } });
+  // The controller vouches for web-1 and web-2 (issued under another trust domain, to tell them apart) but not for catalog-2's refused stream.
+  const syncz = { generation: 1, ready: true, proxies: [proxy('web-1', 'spiffe://corp.example/ns/shop/sa/web'), proxy('web-2', 'spiffe://corp.example/ns/shop/sa/web'), proxy('catalog-1', 'spiffe://corp.example/ns/shop/sa/catalog'), proxy('catalog-2', 'spiffe://corp.example/ns/shop/sa/catalog', false)] };
+  const cluster = fakeCluster([...shopObjects(), controller], (t, path) => (t.namespace === 'mesh-system' ? { status: 200, body: path === '/debug/syncz' ? JSON.stringify(syncz) : '{}' } : { status: 200, body: shopProxyText(t.pod, 0) }));
+  const { edges, warnings } = await collectEdges(cluster, validateEdgesOptions({ resource: 'deploy', namespace: 'shop', allNamespaces: false, output: 'json' }));
+  assert.deepEqual(warnings, []);
+  assert.deepEqual(edges.map((e) => [e.clientIds, e.serverIds, e.identitySource]), [[
+    ['spiffe://corp.example/ns/shop/sa/web'],
+    ['spiffe://cluster.local/ns/shop/sa/catalog', 'spiffe://corp.example/ns/shop/sa/catalog'],
+    'mixed',
+  ]]);
+  const none = await collectEdges(shop(), validateEdgesOptions({ resource: 'deploy', namespace: 'shop', allNamespaces: false, output: 'json' }));
+  assert.match(none.warnings.join('\n'), /identities are derived from ServiceAccounts: controller unreachable/);
 });
 
 test('edges: plain-text connections show as not secured; pods and services as kinds', async () => {
