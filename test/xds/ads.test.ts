@@ -11,6 +11,7 @@ import { TYPE } from '../../src/xds/protos.ts';
 import { consistent, makeSnapshot } from '../../src/xds/snapshot.ts';
 import { decodeResource } from '../../src/xds/encode.ts';
 import type { KubeObject } from '../../src/cluster/types.ts';
+import { AdsClient } from '../support/ads-client.ts';
 
 const svc = (name: string, ip = '10.0.0.1'): KubeObject => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'shop' }, spec: { clusterIP: '10.96.0.1', ports: [{ name: 'grpc', port: 8080 }] }, _ip: ip });
 const slice = (name: string, ip: string): KubeObject => ({
@@ -24,41 +25,11 @@ let Client: grpc.ServiceClientConstructor;
 let port: number;
 const open: grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>[] = [];
 
-class Stream {
-  readonly call: grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>;
-  private readonly queue: DiscoveryResponse[] = [];
-  private waiter: ((r: DiscoveryResponse) => void) | undefined;
-  constructor(readonly nodeId: string) {
-    const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-    this.call = (client as any).StreamAggregatedResources();
-    open.push(this.call);
-    this.call.on('data', (r: DiscoveryResponse) => {
-      if (this.waiter) {
-        const w = this.waiter;
-        this.waiter = undefined;
-        w(r);
-      } else this.queue.push(r);
-    });
-    this.call.on('error', () => undefined);
-  }
-  send(req: DiscoveryRequest): void {
-    this.call.write({ node: { id: this.nodeId, user_agent_name: 'test', metadata: { fields: { NAMESPACE: { stringValue: 'shop' } } } }, ...req });
-  }
-  next(timeoutMs = 5000): Promise<DiscoveryResponse> {
-    const q = this.queue.shift();
-    if (q) return Promise.resolve(q);
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('no response')), timeoutMs);
-      this.waiter = (r) => {
-        clearTimeout(t);
-        resolve(r);
-      };
-    });
-  }
-  /** Resolves to the next response, or undefined if none arrives within a short window. */
-  async nothing(ms = 300): Promise<DiscoveryResponse | undefined> {
-    return this.next(ms).catch(() => undefined);
-  }
+/** A stream of node `nodeId` in namespace shop, cancelled after the tests. */
+function stream(nodeId: string): AdsClient {
+  const s = new AdsClient(cp.ads.serviceDefinition(), port, nodeId, { NAMESPACE: 'shop' });
+  open.push(s.call);
+  return s;
 }
 
 before(async () => {
@@ -78,7 +49,7 @@ const CA = 'outbound|8080||a.shop.svc.cluster.local';
 const CB = 'outbound|8080||b.shop.svc.cluster.local';
 
 test('version, nonce and ACK: a response per request, none after its ACK', async () => {
-  const s = new Stream('ack');
+  const s = stream('ack');
   s.send({ type_url: TYPE.listener, resource_names: [LA] });
   const r = await s.next();
   assert.equal(r.type_url, TYPE.listener);
@@ -93,7 +64,7 @@ test('version, nonce and ACK: a response per request, none after its ACK', async
 });
 
 test('subscriptions by name: only the named resources, and a new response when names change', async () => {
-  const s = new Stream('subs');
+  const s = stream('subs');
   s.send({ type_url: TYPE.cluster, resource_names: [CA] });
   const r1 = await s.next();
   assert.deepEqual(r1.resources.map((x) => decodeResource(TYPE.cluster, x.value).name), [CA]);
@@ -107,14 +78,14 @@ test('subscriptions by name: only the named resources, and a new response when n
 });
 
 test('a legacy wildcard request (no names first) gets every resource of the type', async () => {
-  const s = new Stream('wild');
+  const s = stream('wild');
   s.send({ type_url: TYPE.cluster, resource_names: [] });
   const r = await s.next();
   assert.equal(r.resources.length, 2);
 });
 
 test('NACK keeps the last good config, is recorded with its error, and the next change is pushed', async () => {
-  const s = new Stream('nack');
+  const s = stream('nack');
   s.send({ type_url: TYPE.endpoint, resource_names: [CA] });
   const r1 = await s.next();
   s.send({ type_url: TYPE.endpoint, resource_names: [CA], version_info: r1.version_info, response_nonce: r1.nonce });
@@ -135,7 +106,7 @@ test('NACK keeps the last good config, is recorded with its error, and the next 
 });
 
 test('a stale nonce is ignored; only changed types are pushed', async () => {
-  const s = new Stream('stale');
+  const s = stream('stale');
   s.send({ type_url: TYPE.endpoint, resource_names: [CA] });
   s.send({ type_url: TYPE.cluster, resource_names: [CA] });
   const e1 = await s.next();
@@ -152,11 +123,11 @@ test('a stale nonce is ignored; only changed types are pushed', async () => {
 });
 
 test('a reconnecting proxy (version held, no nonce) gets a fresh response', async () => {
-  const s1 = new Stream('reconnect');
+  const s1 = stream('reconnect');
   s1.send({ type_url: TYPE.listener, resource_names: [LA] });
   const r1 = await s1.next();
   s1.call.cancel();
-  const s2 = new Stream('reconnect');
+  const s2 = stream('reconnect');
   s2.send({ type_url: TYPE.listener, resource_names: [LA], version_info: r1.version_info });
   const r2 = await s2.next();
   assert.equal(r2.version_info, r1.version_info);
@@ -164,7 +135,7 @@ test('a reconnecting proxy (version held, no nonce) gets a fresh response', asyn
 });
 
 test('source changes inside the debounce window become one snapshot', async () => {
-  const s = new Stream('debounce');
+  const s = stream('debounce');
   s.send({ type_url: TYPE.endpoint, resource_names: [CA] });
   const r1 = await s.next();
   s.send({ type_url: TYPE.endpoint, resource_names: [CA], version_info: r1.version_info, response_nonce: r1.nonce });

@@ -14,6 +14,7 @@ import { TYPE, TYPE_ORDER } from '../../src/xds/protos.ts';
 import { makeSnapshot } from '../../src/xds/snapshot.ts';
 import { resourcesFor } from '../../src/xds/translate.ts';
 import type { KubeObject } from '../../src/cluster/types.ts';
+import { AdsClient } from '../support/ads-client.ts';
 
 type Ep = { ip: number; ready: boolean; pod?: number };
 
@@ -45,47 +46,16 @@ function base(): Map<string, KubeObject> {
 
 let cp: ControlPlane;
 let source: MemorySource;
-let Client: grpc.ServiceClientConstructor;
 let port: number;
 const open: grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>[] = [];
 
-class Stream {
-  readonly call: grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>;
-  private readonly queue: DiscoveryResponse[] = [];
-  private waiter: ((r: DiscoveryResponse) => void) | undefined;
-  constructor(readonly nodeId: string, readonly metadata: Record<string, string>) {
-    const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-    this.call = (client as any).StreamAggregatedResources();
+/** A stream that subscribes to names of one type at a time (and ACKs), cancelled after the tests. */
+class Stream extends AdsClient {
+  constructor(nodeId: string, metadata: Record<string, string>) {
+    super(cp.ads.serviceDefinition(), port, nodeId, metadata);
     open.push(this.call);
-    this.call.on('data', (r: DiscoveryResponse) => {
-      if (this.waiter) {
-        const w = this.waiter;
-        this.waiter = undefined;
-        w(r);
-      } else this.queue.push(r);
-    });
-    this.call.on('error', () => undefined);
   }
-  get node(): DiscoveryRequest['node'] {
-    return { id: this.nodeId, user_agent_name: 'test', metadata: { fields: Object.fromEntries(Object.entries(this.metadata).map(([k, v]) => [k, { stringValue: v }])) } };
-  }
-  send(req: DiscoveryRequest): void {
-    this.call.write({ node: this.node, ...req });
-  }
-  next(timeoutMs = 5000): Promise<DiscoveryResponse> {
-    const q = this.queue.shift();
-    if (q) return Promise.resolve(q);
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('no response')), timeoutMs);
-      this.waiter = (r) => {
-        clearTimeout(t);
-        resolve(r);
-      };
-    });
-  }
-  async nothing(ms = 300): Promise<DiscoveryResponse | undefined> {
-    return this.next(ms).catch(() => undefined);
-  }
+
   /** Subscribe to names of a type, ACK the response, return it. */
   async subscribe(typeUrl: string, names: string[]): Promise<DiscoveryResponse> {
     this.send({ type_url: typeUrl, resource_names: names });
@@ -93,9 +63,6 @@ class Stream {
     assert.equal(r.type_url, typeUrl);
     this.send({ type_url: typeUrl, resource_names: names, version_info: r.version_info, response_nonce: r.nonce });
     return r;
-  }
-  drain(): void {
-    this.queue.length = 0;
   }
 }
 
@@ -108,7 +75,6 @@ before(async () => {
   // EndpointSlice changes go through the endpoint interval (10 ms by default).
   cp = new ControlPlane({ source, debounceMs: 60_000, maxDelayMs: 60_000 });
   port = await cp.start({ host: '127.0.0.1', port: 0 });
-  Client = grpc.makeGenericClientConstructor(cp.ads.serviceDefinition(), 'AggregatedDiscoveryService');
 });
 
 after(async () => {

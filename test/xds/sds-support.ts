@@ -6,12 +6,12 @@ import { once } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import type { ControlPlane } from '../../src/controller/controlplane.ts';
 import type { CertificateAuthority } from '../../src/pki/index.ts';
-import type { DiscoveryRequest, DiscoveryResponse } from '../../src/xds/ads.ts';
+import type { DiscoveryResponse } from '../../src/xds/ads.ts';
 import { decodeResource } from '../../src/xds/encode.ts';
 import { TYPE } from '../../src/xds/protos.ts';
+import { AdsClient, CONTROLLER_HOST } from '../support/ads-client.ts';
 
-/** The name the controller's serving certificate carries (and the client checks). */
-export const CONTROLLER_HOST = 'mesh-controller.mesh-system.svc';
+export { CONTROLLER_HOST };
 
 /** The same AdsServer on a second gRPC server over TLS (what `--xds-tls-port` serves); resolves to its port. */
 export async function startTlsAds(cp: ControlPlane, ca: CertificateAuthority): Promise<{ server: grpc.Server; port: number }> {
@@ -23,12 +23,8 @@ export async function startTlsAds(cp: ControlPlane, ca: CertificateAuthority): P
   return { server, port };
 }
 
-/** One ADS stream with a response queue. */
-export class AdsStream {
-  readonly call: grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>;
-  private readonly queue: DiscoveryResponse[] = [];
-  private waiter: ((r: DiscoveryResponse) => void) | undefined;
-
+/** An Envoy-like sidecar stream (user agent "envoy", NAMESPACE/POD_NAME/PROXY_KIND=sidecar). */
+export class AdsStream extends AdsClient {
   private readonly awaitAcks: boolean;
 
   /**
@@ -36,46 +32,9 @@ export class AdsStream {
    * unless `awaitAcks` is false (a controller in another process or behind runController), the
    * 'ack' events ack() waits for.
    */
-  constructor(readonly cp: ControlPlane, port: number, readonly nodeId: string, readonly meta: { namespace: string; pod: string }, opts: { token?: string; rootPem?: string; awaitAcks?: boolean } = {}) {
+  constructor(readonly cp: ControlPlane, port: number, nodeId: string, readonly meta: { namespace: string; pod: string }, opts: { token?: string; rootPem?: string; awaitAcks?: boolean } = {}) {
+    super(cp.ads.serviceDefinition(), port, nodeId, { NAMESPACE: meta.namespace, POD_NAME: meta.pod, PROXY_KIND: 'sidecar' }, { token: opts.token, rootPem: opts.rootPem, userAgent: 'envoy' });
     this.awaitAcks = opts.awaitAcks ?? true;
-    const Client = grpc.makeGenericClientConstructor(cp.ads.serviceDefinition(), 'AggregatedDiscoveryService');
-    const client = opts.rootPem
-      ? new Client(`127.0.0.1:${port}`, grpc.credentials.createSsl(Buffer.from(opts.rootPem)), { 'grpc.ssl_target_name_override': CONTROLLER_HOST, 'grpc.default_authority': CONTROLLER_HOST })
-      : new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-    const md = new grpc.Metadata();
-    if (opts.token) md.set('authorization', `Bearer ${opts.token}`);
-    this.call = (client as unknown as { StreamAggregatedResources(md: grpc.Metadata): grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse> }).StreamAggregatedResources(md);
-    this.call.on('data', (r: DiscoveryResponse) => {
-      if (this.waiter) {
-        const w = this.waiter;
-        this.waiter = undefined;
-        w(r);
-      } else this.queue.push(r);
-    });
-    this.call.on('error', () => undefined);
-  }
-
-  send(req: DiscoveryRequest): void {
-    // protobufjs's Struct spells Value's fields in camelCase.
-    const fields = { NAMESPACE: { stringValue: this.meta.namespace }, POD_NAME: { stringValue: this.meta.pod }, PROXY_KIND: { stringValue: 'sidecar' } };
-    this.call.write({ node: { id: this.nodeId, user_agent_name: 'envoy', metadata: { fields } } as DiscoveryRequest['node'], ...req });
-  }
-
-  next(timeoutMs = 10_000): Promise<DiscoveryResponse> {
-    const q = this.queue.shift();
-    if (q) return Promise.resolve(q);
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`${this.nodeId}: no response`)), timeoutMs);
-      this.waiter = (r) => {
-        clearTimeout(t);
-        resolve(r);
-      };
-    });
-  }
-
-  /** The next response, or undefined when none comes within `ms`. */
-  async nothing(ms = 300): Promise<DiscoveryResponse | undefined> {
-    return this.next(ms).catch(() => undefined);
   }
 
   /** Subscribe CDS and LDS (wildcard, ACKed), then SDS default/ROOTCA; resolves to the SDS response. */

@@ -1,0 +1,74 @@
+// One ADS test client for every xDS test: a stream to a control plane (plaintext, or TLS trusting a
+// root and sending a bearer token as an Envoy sidecar does) with a response queue.
+import * as grpc from '@grpc/grpc-js';
+import type { DiscoveryRequest, DiscoveryResponse } from '../../src/xds/ads.ts';
+
+/** The name the controller's serving certificate carries (and TLS clients check). */
+export const CONTROLLER_HOST = 'mesh-controller.mesh-system.svc';
+
+export interface AdsClientOptions {
+  /** Send `authorization: Bearer TOKEN` on the stream. */
+  token?: string;
+  /** Connect over TLS trusting this root (checked for CONTROLLER_HOST); plaintext otherwise. */
+  rootPem?: string;
+  /** Node user agent (Envoy sends "envoy"; default "test"). */
+  userAgent?: string;
+}
+
+/** One ADS stream with a response queue; node metadata values are strings. */
+export class AdsClient {
+  readonly call: grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>;
+  private readonly queue: DiscoveryResponse[] = [];
+  private waiter: ((r: DiscoveryResponse) => void) | undefined;
+
+  constructor(definition: grpc.ServiceDefinition, port: number, readonly nodeId: string, readonly metadata: Record<string, string>, readonly opts: AdsClientOptions = {}) {
+    const Client = grpc.makeGenericClientConstructor(definition, 'AggregatedDiscoveryService');
+    const client = opts.rootPem
+      ? new Client(`127.0.0.1:${port}`, grpc.credentials.createSsl(Buffer.from(opts.rootPem)), { 'grpc.ssl_target_name_override': CONTROLLER_HOST, 'grpc.default_authority': CONTROLLER_HOST })
+      : new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    const md = new grpc.Metadata();
+    if (opts.token) md.set('authorization', `Bearer ${opts.token}`);
+    this.call = (client as unknown as { StreamAggregatedResources(md: grpc.Metadata): grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse> }).StreamAggregatedResources(md);
+    this.call.on('data', (r: DiscoveryResponse) => {
+      if (this.waiter) {
+        const w = this.waiter;
+        this.waiter = undefined;
+        w(r);
+      } else this.queue.push(r);
+    });
+    this.call.on('error', () => undefined);
+  }
+
+  /** The node every request carries (protobufjs spells Struct values in camelCase). */
+  get node(): DiscoveryRequest['node'] {
+    const fields = Object.fromEntries(Object.entries(this.metadata).map(([k, v]) => [k, { stringValue: v }]));
+    return { id: this.nodeId, user_agent_name: this.opts.userAgent ?? 'test', metadata: { fields } } as DiscoveryRequest['node'];
+  }
+
+  send(req: DiscoveryRequest): void {
+    this.call.write({ node: this.node, ...req });
+  }
+
+  /** The next response (queued or arriving within `timeoutMs`). */
+  next(timeoutMs = 10_000): Promise<DiscoveryResponse> {
+    const q = this.queue.shift();
+    if (q) return Promise.resolve(q);
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`${this.nodeId}: no response`)), timeoutMs);
+      this.waiter = (r) => {
+        clearTimeout(t);
+        resolve(r);
+      };
+    });
+  }
+
+  /** The next response, or undefined when none comes within `ms`. */
+  async nothing(ms = 300): Promise<DiscoveryResponse | undefined> {
+    return this.next(ms).catch(() => undefined);
+  }
+
+  /** Forget queued responses. */
+  drain(): void {
+    this.queue.length = 0;
+  }
+}
