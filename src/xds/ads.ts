@@ -3,8 +3,11 @@ import type * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import { envoyRoot, TYPE } from './protos.js';
 import type { SecretProvider, SecretSet, StreamIdentity, StreamSecrets } from './secrets.js';
-import type { Snapshot, SnapshotCache, SnapshotResource, TypeResources } from './snapshot.js';
+import type { Snapshot, SnapshotCache, SnapshotResource } from './snapshot.js';
 import type { ProxyInfo } from './translate.js';
+import { deltaProtocol, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse } from './delta.js';
+
+export type { DeltaDiscoveryRequest, DeltaDiscoveryResponse } from './delta.js';
 
 /** The xDS node a proxy identifies itself with (first request of a stream). */
 export interface NodeInfo extends ProxyInfo {
@@ -47,6 +50,8 @@ export interface TypeSync {
 /** One connected stream, as /debug/syncz shows it. */
 export interface StreamStatus {
   streamId: number;
+  /** `sotw` (StreamAggregatedResources) or `delta` (DeltaAggregatedResources, incremental xDS). */
+  mode: 'sotw' | 'delta';
   node: NodeInfo;
   connectedAt: string;
   types: Record<string, TypeSync>;
@@ -64,7 +69,7 @@ export interface AdsEvents {
   nack: [{ stream: StreamStatus; typeUrl: string; version: string; message: string }];
 }
 
-const ADS_PATH = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
+const ADS_SERVICE = '/envoy.service.discovery.v3.AggregatedDiscoveryService';
 
 /** A google.protobuf.Value; protobufjs's built-in Struct spells its fields in camelCase even with keepCase. */
 type StructValue = { string_value?: string; stringValue?: string };
@@ -125,15 +130,127 @@ function sameResource(a: SnapshotResource | undefined, b: SnapshotResource | und
  * left alone (it keeps the version it holds; the next response it gets carries the newer one).
  * `sent` is the type set of the last response on this stream, undefined before the first.
  */
-export function needsPush(sent: TypeResources | undefined, next: TypeResources | undefined, st: TypeSync): boolean {
+export function needsPush(sent: TypeView | undefined, next: TypeView | undefined, st: TypeSync): boolean {
   if (!next || next === sent || next.version === st.sentVersion) return false;
   if (!sent || st.wildcard) return true;
   return st.names.some((n) => !sameResource(sent.resources.get(n), next.resources.get(n)));
 }
 
 /** End a stream with a gRPC status (grpc-js sends the status of an 'error' emitted on a server stream). */
-function fail(call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>, code: number, details: string): void {
+function fail(call: grpc.ServerDuplexStream<unknown, unknown>, code: number, details: string): void {
   call.emit('error', Object.assign(new Error(details), { code, details }));
+}
+
+/** The NACK message of a request's error_detail, or undefined when the request is an ACK. */
+export function nackMessage(detail: DiscoveryRequest['error_detail']): string | undefined {
+  if (!detail || !(detail.message || detail.code)) return undefined;
+  return detail.message || `code ${detail.code}`;
+}
+
+/** What a stream gets of one type now: a snapshot's type set, or the stream's own secrets. */
+export interface TypeView {
+  readonly version: string;
+  readonly resources: ReadonlyMap<string, SnapshotResource>;
+}
+
+/**
+ * What the server gives a protocol mode for one stream: the stream's state and the bookkeeping both
+ * modes share (status fields, events for metrics), so SotW and delta record alike.
+ */
+export interface StreamContext {
+  readonly status: StreamStatus;
+  /** Reported in every response's control_plane.identifier. */
+  readonly identifier: string;
+  /** True once the stream ended: write nothing more. */
+  closed(): boolean;
+  /** The node's current snapshot (undefined before the controller set one). */
+  snapshot(): Snapshot | undefined;
+  /** What the stream gets of a type now: its own secrets for SDS when it has a secret session, else the snapshot's set. */
+  view(snap: Snapshot | undefined, typeUrl: string): TypeView | undefined;
+  /** Whether the type's pushes come from the stream's secret session rather than from snapshot changes. */
+  ownSecrets(typeUrl: string): boolean;
+  /** The stream subscribed to SDS: the session issues a certificate if it has none yet. */
+  wantSecrets(): void;
+  /** A fresh nonce, unique on this server. */
+  nonce(): string;
+  /** Record a response just written (version = version_info or system_version_info) and emit 'push'. */
+  sent(typeUrl: string, st: TypeSync, version: string, nonce: string, bytes: number, snap: Snapshot | undefined): void;
+  /** Record an ACK: the proxy now holds `version`. */
+  ack(typeUrl: string, st: TypeSync, version: string): void;
+  /** Record a NACK of the response `nonce` (which carried `version`); nothing is resent. */
+  nack(typeUrl: string, st: TypeSync, version: string, nonce: string, message: string): void;
+}
+
+/** One protocol mode's handling of one stream (sotwProtocol below, deltaProtocol in delta.ts). */
+export interface StreamProtocol<Req> {
+  /** A request from the proxy (the first one already identified the node). */
+  request(req: Req): void;
+  /** The node's snapshot was replaced. */
+  snapshot(snap: Snapshot): void;
+  /** The stream's secrets changed (issued, renewed, refused). */
+  secretsChanged(): void;
+}
+
+/**
+ * State of the world: per type, the subscribed names; a response carries every subscribed resource
+ * (all of the type for a wildcard) with the type's version. See AdsServer for the rules.
+ */
+function sotwProtocol(ctx: StreamContext, write: (res: DiscoveryResponse) => void): StreamProtocol<DiscoveryRequest> {
+  const { status } = ctx;
+  /** Per type, the set the last response was cut from (what the proxy holds, if it acked). */
+  const sentSets = new Map<string, TypeView>();
+
+  const send = (snap: Snapshot | undefined, typeUrl: string, st: TypeSync): void => {
+    const t = ctx.view(snap, typeUrl);
+    if (!t || ctx.closed()) return;
+    const resources = st.wildcard ? [...t.resources.values()] : st.names.flatMap((n) => {
+      const r = t.resources.get(n);
+      return r ? [r] : [];
+    });
+    const nonce = ctx.nonce();
+    sentSets.set(typeUrl, t);
+    write({ version_info: t.version, resources: resources.map((r) => r.any), type_url: typeUrl, nonce, control_plane: { identifier: ctx.identifier } });
+    ctx.sent(typeUrl, st, t.version, nonce, resources.reduce((n, r) => n + r.any.value.length, 0), snap);
+  };
+
+  return {
+    request(req) {
+      const typeUrl = req.type_url ?? '';
+      if (!typeUrl) return;
+      let st = status.types[typeUrl];
+      const names = [...(req.resource_names ?? [])].sort();
+      const nonce = req.response_nonce ?? '';
+      if (st && nonce && nonce !== st.sentNonce) return; // stale: answers a response we have since replaced
+      const isNew = !st;
+      if (!st) status.types[typeUrl] = st = { names, wildcard: names.length === 0 || names.includes('*'), pushes: 0 };
+      if (nonce) {
+        const nack = nackMessage(req.error_detail);
+        if (nack !== undefined) ctx.nack(typeUrl, st, st.sentVersion ?? '', nonce, nack);
+        else ctx.ack(typeUrl, st, req.version_info ?? '');
+      }
+      const changedNames = names.join('\n') !== st.names.join('\n');
+      st.names = names;
+      // Legacy wildcard: only a first request with no names; later an empty list unsubscribes everything.
+      st.wildcard = names.includes('*') || (names.length === 0 && (isNew || st.wildcard));
+      if (typeUrl === TYPE.secret) ctx.wantSecrets();
+      const snap = ctx.snapshot();
+      const t = ctx.view(snap, typeUrl);
+      if (!t) return; // the watch (or the secret session) sends once there is something
+      // A reconnecting proxy sends the version it holds and no nonce: it still needs a response with a fresh nonce.
+      if (isNew || changedNames || !nonce || needsPush(sentSets.get(typeUrl), t, st)) send(snap, typeUrl, st);
+    },
+    snapshot(snap) {
+      for (const [typeUrl, st] of Object.entries(status.types)) {
+        if (ctx.ownSecrets(typeUrl)) continue; // the session pushes its own changes
+        if (needsPush(sentSets.get(typeUrl), snap.types[typeUrl as keyof Snapshot['types']], st)) send(snap, typeUrl, st);
+      }
+    },
+    secretsChanged() {
+      const st = status.types[TYPE.secret];
+      const cur = ctx.view(undefined, TYPE.secret);
+      if (st && cur && cur.version !== st.sentVersion) send(ctx.snapshot(), TYPE.secret, st);
+    },
+  };
 }
 
 /** Options of {@link AdsServer}. */
@@ -161,12 +278,15 @@ const BEARER = /^Bearer\s+(\S+)\s*$/i;
 const NO_SDS: StreamIdentity = { authenticated: false, transport: 'plaintext', reason: 'SDS is not enabled on this control plane (no CA)' };
 
 /**
- * The state-of-the-world Aggregated Discovery Service. It only reads snapshots from the cache
- * (never builds config): on each request it records ACK/NACK by nonce, updates the type's
- * subscription, and sends the type when the snapshot version or the subscription changed; on a
- * snapshot change it pushes every subscribed type whose resources for this stream changed
- * (needsPush). A NACK is recorded and the proxy keeps its last good config; we do not resend
- * until the snapshot changes.
+ * The Aggregated Discovery Service, state of the world (StreamAggregatedResources) and incremental
+ * (DeltaAggregatedResources, src/xds/delta.ts). It only reads snapshots from the cache (never
+ * builds config). Both modes share how a stream opens (node, identity and SDS session, watch),
+ * closes, and records pushes, ACKs and NACKs (syncz and metrics events).
+ *
+ * SotW: on each request it records ACK/NACK by nonce, updates the type's subscription, and sends
+ * the type when the snapshot version or the subscription changed; on a snapshot change it pushes
+ * every subscribed type whose resources for this stream changed (needsPush). A NACK is recorded
+ * and the proxy keeps its last good config; we do not resend until the snapshot changes.
  */
 export class AdsServer extends EventEmitter<AdsEvents> {
   private readonly cache: SnapshotCache;
@@ -176,9 +296,8 @@ export class AdsServer extends EventEmitter<AdsEvents> {
   private readonly streams = new Map<number, StreamStatus>();
   private readonly sessions = new Map<number, StreamSecrets>();
   private nextStream = 1;
-  private nonce = 0;
-  private readonly reqType: protobuf.Type;
-  private readonly resType: protobuf.Type;
+  private lastNonce = 0;
+  private readonly types: Record<'req' | 'res' | 'deltaReq' | 'deltaRes', protobuf.Type>;
 
   constructor(opts: AdsServerOptions) {
     super();
@@ -186,24 +305,26 @@ export class AdsServer extends EventEmitter<AdsEvents> {
     this.onNode = opts.onNode;
     this.identifier = opts.identifier ?? 'mesh-controller';
     this.secrets = opts.secrets;
-    this.reqType = envoyRoot().lookupType('envoy.service.discovery.v3.DiscoveryRequest');
-    this.resType = envoyRoot().lookupType('envoy.service.discovery.v3.DiscoveryResponse');
+    const t = (name: string): protobuf.Type => envoyRoot().lookupType(`envoy.service.discovery.v3.${name}`);
+    this.types = { req: t('DiscoveryRequest'), res: t('DiscoveryResponse'), deltaReq: t('DeltaDiscoveryRequest'), deltaRes: t('DeltaDiscoveryResponse') };
   }
 
-  /** The grpc-js service definition to pass to `server.addService`. */
+  /** The grpc-js service definition to pass to `server.addService` (both methods). */
   serviceDefinition(): grpc.ServiceDefinition {
+    const method = (name: string, req: protobuf.Type, res: protobuf.Type): grpc.MethodDefinition<unknown, unknown> => ({
+      path: `${ADS_SERVICE}/${name}`,
+      requestStream: true,
+      responseStream: true,
+      requestSerialize: (m: unknown) => Buffer.from(req.encode(req.fromObject(m as Record<string, unknown>)).finish()),
+      requestDeserialize: (b: Buffer) => req.toObject(req.decode(b), { defaults: false, arrays: true }),
+      responseSerialize: (m: unknown) => Buffer.from(res.encode(res.create(m as Record<string, unknown>)).finish()),
+      responseDeserialize: (b: Buffer) => res.toObject(res.decode(b), { arrays: true }),
+      originalName: name.charAt(0).toLowerCase() + name.slice(1),
+    });
     return {
-      StreamAggregatedResources: {
-        path: ADS_PATH,
-        requestStream: true,
-        responseStream: true,
-        requestSerialize: (m: DiscoveryRequest) => Buffer.from(this.reqType.encode(this.reqType.fromObject(m)).finish()),
-        requestDeserialize: (b: Buffer) => this.reqType.toObject(this.reqType.decode(b), { defaults: false, arrays: true }) as DiscoveryRequest,
-        responseSerialize: (m: DiscoveryResponse) => Buffer.from(this.resType.encode(this.resType.create(m)).finish()),
-        responseDeserialize: (b: Buffer) => this.resType.toObject(this.resType.decode(b), { arrays: true }) as DiscoveryResponse,
-        originalName: 'streamAggregatedResources',
-      },
-    } as grpc.ServiceDefinition;
+      StreamAggregatedResources: method('StreamAggregatedResources', this.types.req, this.types.res),
+      DeltaAggregatedResources: method('DeltaAggregatedResources', this.types.deltaReq, this.types.deltaRes),
+    };
   }
 
   /**
@@ -212,7 +333,10 @@ export class AdsServer extends EventEmitter<AdsEvents> {
    */
   handlers(opts: AdsHandlerOptions = {}): grpc.UntypedServiceImplementation {
     const transport = opts.transport ?? 'plaintext';
-    return { StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) => this.handle(call, transport) };
+    return {
+      StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) => this.serve(call, transport, 'sotw', sotwProtocol),
+      DeltaAggregatedResources: (call: grpc.ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>) => this.serve(call, transport, 'delta', deltaProtocol),
+    };
   }
 
   /** Connected streams (copies of their state, with each stream's identity; never a token or key). */
@@ -236,17 +360,27 @@ export class AdsServer extends EventEmitter<AdsEvents> {
     return newest;
   }
 
-  private handle(call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>, declared: 'tls' | 'plaintext'): void {
+  /**
+   * One stream of either mode: the first request names the node (refused without node.id), which
+   * registers the stream, opens its SDS session (the bearer token and transport are read here,
+   * once), lets the controller build the node's snapshot and watches it; every request then goes
+   * to the mode's protocol. Any error ends the stream with INTERNAL.
+   */
+  private serve<Req extends { node?: DiscoveryRequest['node'] }, Res>(
+    call: grpc.ServerDuplexStream<Req, Res>,
+    declared: 'tls' | 'plaintext',
+    mode: StreamStatus['mode'],
+    protocol: (ctx: StreamContext, write: (res: Res) => void) => StreamProtocol<Req>,
+  ): void {
     let status: StreamStatus | undefined;
     let session: StreamSecrets | undefined;
+    let proto: StreamProtocol<Req> | undefined;
     let unwatch: (() => void) | undefined;
     let closed = false;
     // Read once at stream start and handed to the secret provider only: never stored in status or logged.
     const auth = call.metadata.get('authorization')[0];
     const token = typeof auth === 'string' ? BEARER.exec(auth)?.[1] : undefined;
     const transport = declared === 'tls' || call.getAuthContext?.()?.transportSecurityType === 'ssl' ? 'tls' : 'plaintext';
-    /** Per type, the set the last response was cut from (what the proxy holds, if it acked). */
-    const sentSets = new Map<string, TypeResources>();
     const close = (): void => {
       if (closed) return;
       closed = true;
@@ -258,103 +392,33 @@ export class AdsServer extends EventEmitter<AdsEvents> {
         this.emit('disconnect', status);
       }
     };
-
-    /** What the stream would get of a type now: secrets from the stream's own session, the rest from the snapshot. */
-    const view = (snap: Snapshot | undefined, typeUrl: string): { version: string; resources: ReadonlyMap<string, SnapshotResource> } | undefined => {
-      if (typeUrl === TYPE.secret && session) return session.current();
-      return snap?.types[typeUrl as keyof Snapshot['types']];
+    const open = (req: Req): StreamProtocol<Req> | undefined => {
+      const node = parseNode(req.node);
+      if (!node.id) {
+        fail(call as grpc.ServerDuplexStream<unknown, unknown>, 3, `the first ${mode === 'delta' ? 'DeltaDiscoveryRequest' : 'DiscoveryRequest'} of a stream must carry node.id`);
+        return undefined;
+      }
+      const s: StreamStatus = { streamId: this.nextStream++, mode, node, connectedAt: new Date().toISOString(), types: {}, identity: { ...NO_SDS, transport } };
+      status = s;
+      this.streams.set(s.streamId, s);
+      const p = protocol(this.context(s, () => session, () => closed), (res) => call.write(res));
+      if (this.secrets) {
+        session = this.secrets.open({ streamId: s.streamId, node, token, transport, onChange: () => p.secretsChanged() });
+        this.sessions.set(s.streamId, session);
+      }
+      this.onNode?.(node);
+      unwatch = this.cache.watch(node.id, (snap) => p.snapshot(snap));
+      this.emit('connect', s);
+      return p;
     };
 
-    const send = (snap: Snapshot | undefined, typeUrl: string, st: TypeSync): void => {
-      const t = view(snap, typeUrl);
-      if (!t || !status || closed) return;
-      const resources = st.wildcard ? [...t.resources.values()] : st.names.flatMap((n) => {
-        const r = t.resources.get(n);
-        return r ? [r] : [];
-      });
-      const nonce = String(++this.nonce);
-      const res: DiscoveryResponse = {
-        version_info: t.version,
-        resources: resources.map((r) => r.any),
-        type_url: typeUrl,
-        nonce,
-        control_plane: { identifier: this.identifier },
-      };
-      sentSets.set(typeUrl, t);
-      st.sentVersion = t.version;
-      st.sentNonce = nonce;
-      st.sentAt = isoNow();
-      st.pushes++;
-      call.write(res);
-      const bytes = resources.reduce((n, r) => n + r.any.value.length, 0);
-      this.emit('push', { stream: status, typeUrl, version: t.version, bytes, latencyMs: snap && typeUrl !== TYPE.secret ? Date.now() - snap.changedAt : undefined });
-    };
-
-    call.on('data', (req: DiscoveryRequest) => {
+    call.on('data', (req: Req) => {
       if (closed) return;
       try {
-        if (!status) {
-          const node = parseNode(req.node);
-          if (!node.id) {
-            fail(call, 3, 'the first DiscoveryRequest of a stream must carry node.id');
-            return;
-          }
-          status = { streamId: this.nextStream++, node, connectedAt: new Date().toISOString(), types: {}, identity: { ...NO_SDS, transport } };
-          this.streams.set(status.streamId, status);
-          const s = status;
-          if (this.secrets) {
-            session = this.secrets.open({
-              streamId: s.streamId,
-              node,
-              token,
-              transport,
-              onChange: () => {
-                const st = s.types[TYPE.secret];
-                const cur = session?.current();
-                if (st && cur && cur.version !== st.sentVersion) send(this.cache.get(node.id), TYPE.secret, st);
-              },
-            });
-            this.sessions.set(s.streamId, session);
-          }
-          this.onNode?.(node);
-          unwatch = this.cache.watch(node.id, (snap) => {
-            for (const [typeUrl, st] of Object.entries(s.types)) {
-              if (typeUrl === TYPE.secret && session) continue; // the session pushes its own changes
-              if (needsPush(sentSets.get(typeUrl), snap.types[typeUrl as keyof Snapshot['types']], st)) send(snap, typeUrl, st);
-            }
-          });
-          this.emit('connect', status);
-        }
-        const typeUrl = req.type_url ?? '';
-        if (!typeUrl) return;
-        let st = status.types[typeUrl];
-        const names = [...(req.resource_names ?? [])].sort();
-        const nonce = req.response_nonce ?? '';
-        if (st && nonce && nonce !== st.sentNonce) return; // stale: answers a response we have since replaced
-        const isNew = !st;
-        if (!st) status.types[typeUrl] = st = { names, wildcard: names.length === 0 || names.includes('*'), pushes: 0 };
-        if (nonce) {
-          if (req.error_detail && (req.error_detail.message || req.error_detail.code)) {
-            st.lastNack = { version: st.sentVersion ?? '', nonce, message: req.error_detail.message ?? `code ${req.error_detail.code}`, at: new Date().toISOString() };
-            this.emit('nack', { stream: status, typeUrl, version: st.sentVersion ?? '', message: st.lastNack.message });
-          } else {
-            st.ackedVersion = req.version_info ?? '';
-            st.ackedAt = isoNow();
-            this.emit('ack', { stream: status, typeUrl, version: st.ackedVersion });
-          }
-        }
-        const changedNames = names.join('\n') !== st.names.join('\n');
-        st.names = names;
-        // Legacy wildcard: only a first request with no names; later an empty list unsubscribes everything.
-        st.wildcard = names.includes('*') || (names.length === 0 && (isNew || st.wildcard));
-        if (typeUrl === TYPE.secret) session?.want();
-        const snap = this.cache.get(status.node.id);
-        const t = view(snap, typeUrl);
-        if (!t) return; // the watch (or the secret session) sends once there is something
-        // A reconnecting proxy sends the version it holds and no nonce: it still needs a response with a fresh nonce.
-        if (isNew || changedNames || !nonce || needsPush(sentSets.get(typeUrl), t, st)) send(snap, typeUrl, st);
+        proto ??= open(req);
+        proto?.request(req);
       } catch (err) {
-        fail(call, 13, `control plane error: ${err instanceof Error ? err.message : String(err)}`);
+        fail(call as grpc.ServerDuplexStream<unknown, unknown>, 13, `control plane error: ${err instanceof Error ? err.message : String(err)}`);
       }
     });
     call.on('end', () => {
@@ -364,5 +428,39 @@ export class AdsServer extends EventEmitter<AdsEvents> {
     call.on('error', close);
     call.on('close', close);
     call.on('cancelled', close);
+  }
+
+  /** The shared bookkeeping of one stream (see StreamContext). */
+  private context(status: StreamStatus, session: () => StreamSecrets | undefined, closed: () => boolean): StreamContext {
+    const nodeId = status.node.id;
+    return {
+      status,
+      identifier: this.identifier,
+      closed,
+      snapshot: () => this.cache.get(nodeId),
+      view: (snap, typeUrl) => {
+        const own = typeUrl === TYPE.secret ? session() : undefined;
+        return own ? own.current() : snap?.types[typeUrl as keyof Snapshot['types']];
+      },
+      ownSecrets: (typeUrl) => typeUrl === TYPE.secret && session() !== undefined,
+      wantSecrets: () => session()?.want(),
+      nonce: () => String(++this.lastNonce),
+      sent: (typeUrl, st, version, nonce, bytes, snap) => {
+        st.sentVersion = version;
+        st.sentNonce = nonce;
+        st.sentAt = isoNow();
+        st.pushes++;
+        this.emit('push', { stream: status, typeUrl, version, bytes, latencyMs: snap && typeUrl !== TYPE.secret ? Date.now() - snap.changedAt : undefined });
+      },
+      ack: (typeUrl, st, version) => {
+        st.ackedVersion = version;
+        st.ackedAt = isoNow();
+        this.emit('ack', { stream: status, typeUrl, version });
+      },
+      nack: (typeUrl, st, version, nonce, message) => {
+        st.lastNack = { version, nonce, message, at: new Date().toISOString() };
+        this.emit('nack', { stream: status, typeUrl, version, message });
+      },
+    };
   }
 }

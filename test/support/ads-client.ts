@@ -1,7 +1,9 @@
 // One ADS test client for every xDS test: a stream to a control plane (plaintext, or TLS trusting a
-// root and sending a bearer token as an Envoy sidecar does) with a response queue.
+// root and sending a bearer token as an Envoy sidecar does) with a response queue; state of the
+// world (StreamAggregatedResources) by default, incremental (DeltaAggregatedResources) with
+// `delta: true` (see DeltaAdsClient).
 import * as grpc from '@grpc/grpc-js';
-import type { DiscoveryRequest, DiscoveryResponse } from '../../src/xds/ads.ts';
+import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse, DiscoveryRequest, DiscoveryResponse } from '../../src/xds/ads.ts';
 
 /** The name the controller's serving certificate carries (and TLS clients check). */
 export const CONTROLLER_HOST = 'mesh-controller.mesh-system.svc';
@@ -13,13 +15,15 @@ export interface AdsClientOptions {
   rootPem?: string;
   /** Node user agent (Envoy sends "envoy"; default "test"). */
   userAgent?: string;
+  /** Open DeltaAggregatedResources instead of StreamAggregatedResources (use DeltaAdsClient for the types). */
+  delta?: boolean;
 }
 
 /** One ADS stream with a response queue; node metadata values are strings. */
-export class AdsClient {
-  readonly call: grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>;
-  private readonly queue: DiscoveryResponse[] = [];
-  private waiter: ((r: DiscoveryResponse) => void) | undefined;
+export class AdsClient<Req extends { node?: DiscoveryRequest['node'] } = DiscoveryRequest, Res = DiscoveryResponse> {
+  readonly call: grpc.ClientDuplexStream<Req, Res>;
+  private readonly queue: Res[] = [];
+  private waiter: ((r: Res) => void) | undefined;
 
   constructor(definition: grpc.ServiceDefinition, port: number, readonly nodeId: string, readonly metadata: Record<string, string>, readonly opts: AdsClientOptions = {}) {
     const Client = grpc.makeGenericClientConstructor(definition, 'AggregatedDiscoveryService');
@@ -28,8 +32,9 @@ export class AdsClient {
       : new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
     const md = new grpc.Metadata();
     if (opts.token) md.set('authorization', `Bearer ${opts.token}`);
-    this.call = (client as unknown as { StreamAggregatedResources(md: grpc.Metadata): grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse> }).StreamAggregatedResources(md);
-    this.call.on('data', (r: DiscoveryResponse) => {
+    const methods = client as unknown as Record<'StreamAggregatedResources' | 'DeltaAggregatedResources', (md: grpc.Metadata) => grpc.ClientDuplexStream<Req, Res>>;
+    this.call = opts.delta ? methods.DeltaAggregatedResources.call(client, md) : methods.StreamAggregatedResources.call(client, md);
+    this.call.on('data', (r: Res) => {
       if (this.waiter) {
         const w = this.waiter;
         this.waiter = undefined;
@@ -45,12 +50,12 @@ export class AdsClient {
     return { id: this.nodeId, user_agent_name: this.opts.userAgent ?? 'test', metadata: { fields } } as DiscoveryRequest['node'];
   }
 
-  send(req: DiscoveryRequest): void {
+  send(req: Req): void {
     this.call.write({ node: this.node, ...req });
   }
 
   /** The next response (queued or arriving within `timeoutMs`). */
-  next(timeoutMs = 10_000): Promise<DiscoveryResponse> {
+  next(timeoutMs = 10_000): Promise<Res> {
     const q = this.queue.shift();
     if (q) return Promise.resolve(q);
     return new Promise((resolve, reject) => {
@@ -63,12 +68,24 @@ export class AdsClient {
   }
 
   /** The next response, or undefined when none comes within `ms`. */
-  async nothing(ms = 300): Promise<DiscoveryResponse | undefined> {
+  async nothing(ms = 300): Promise<Res | undefined> {
     return this.next(ms).catch(() => undefined);
   }
 
   /** Forget queued responses. */
   drain(): void {
     this.queue.length = 0;
+  }
+}
+
+/** An incremental (delta) ADS stream: requests subscribe and unsubscribe names, responses carry changes only. */
+export class DeltaAdsClient extends AdsClient<DeltaDiscoveryRequest, DeltaDiscoveryResponse> {
+  constructor(definition: grpc.ServiceDefinition, port: number, nodeId: string, metadata: Record<string, string>, opts: AdsClientOptions = {}) {
+    super(definition, port, nodeId, metadata, { ...opts, delta: true });
+  }
+
+  /** ACK a response (response_nonce, no error_detail). */
+  ack(r: DeltaDiscoveryResponse): void {
+    this.send({ type_url: r.type_url, response_nonce: r.nonce });
   }
 }
