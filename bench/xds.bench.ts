@@ -4,6 +4,7 @@
 // own timers (no flush() shortcut), delivered as the Kubernetes source delivers it (shallow copies
 // of every cached object, the changed slice new: the target) and as a files reload does (every
 // object a fresh copy); from a Service change (full rebuild); resident memory.
+// The endpoint-change measure runs again over incremental (delta) ADS streams.
 // BENCH_XDS_STREAMS sets N (default 1000), BENCH_XDS_ROUNDS the number of endpoint changes (default 100).
 import * as grpc from '@grpc/grpc-js';
 import { buildModel } from '../src/model/index.ts';
@@ -11,7 +12,7 @@ import { proxylessResources, sidecarResources } from '../src/xds/translate.ts';
 import { makeSnapshot, type Snapshot } from '../src/xds/snapshot.ts';
 import { TYPE } from '../src/xds/protos.ts';
 import { ControlPlane, type ObjectSource } from '../src/controller/controlplane.ts';
-import type { DiscoveryRequest, DiscoveryResponse } from '../src/xds/ads.ts';
+import type { DeltaDiscoveryResponse, DiscoveryResponse } from '../src/xds/ads.ts';
 import { median, type Benchmark, type BenchResult } from './harness.ts';
 import { slice, syntheticMesh } from './xds-fixture.ts';
 import type { KubeObject } from '../src/cluster/types.ts';
@@ -55,7 +56,11 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
 }
 
-async function streams(n: number): Promise<BenchResult[]> {
+/**
+ * N streams subscribed by name to svc0's EDS resource and the endpoint-change measures. `delta`:
+ * the streams speak incremental xDS and only the Kubernetes-source endpoint measure runs.
+ */
+async function streams(n: number, mode: 'sotw' | 'delta' = 'sotw'): Promise<BenchResult[]> {
   let seed = 0;
   const source = new PushSource(syntheticMesh());
   let waitingFor = '';
@@ -75,27 +80,29 @@ async function streams(n: number): Promise<BenchResult[]> {
   const target = 'outbound|8080||svc0.ns0.svc.cluster.local';
   let pending = 0;
   let done: (() => void) | undefined;
-  const calls: grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>[] = [];
+  const calls: grpc.ClientDuplexStream<unknown, unknown>[] = [];
   // Several channels: one HTTP/2 connection per 100 streams, as many proxies would have.
   const clients = Array.from({ length: Math.ceil(n / 100) }, () => new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()));
   let synced = 0;
   let syncedAll: (() => void) | undefined;
   const allSynced = new Promise<void>((r) => (syncedAll = r));
   for (let i = 0; i < n; i++) {
-    const call = (clients[i % clients.length] as any).StreamAggregatedResources() as grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>;
+    const client = clients[i % clients.length] as any;
+    const call = (mode === 'delta' ? client.DeltaAggregatedResources() : client.StreamAggregatedResources()) as grpc.ClientDuplexStream<unknown, DiscoveryResponse & DeltaDiscoveryResponse>;
     calls.push(call);
     let first = true;
     const node = { id: `proxy-${i}`, user_agent_name: 'bench', metadata: { fields: { NAMESPACE: { stringValue: `ns${i % 50}` }, PROXY_KIND: { stringValue: 'grpc' } } } };
-    call.on('data', (r: DiscoveryResponse) => {
-      call.write({ type_url: r.type_url, version_info: r.version_info, response_nonce: r.nonce, resource_names: [target] });
+    call.on('data', (r: DiscoveryResponse & DeltaDiscoveryResponse) => {
+      const version = mode === 'delta' ? r.system_version_info : r.version_info;
+      call.write(mode === 'delta' ? { type_url: r.type_url, response_nonce: r.nonce } : { type_url: r.type_url, version_info: r.version_info, response_nonce: r.nonce, resource_names: [target] });
       if (first) {
         first = false;
         if (++synced === n) syncedAll?.();
-      } else if (r.version_info === waitingFor && --pending === 0) done?.();
+      } else if (version === waitingFor && --pending === 0) done?.();
     });
     call.on('error', () => undefined);
     // Subscribe to the EDS resource of the service whose endpoints change (as gRPC does, by name).
-    call.write({ node, type_url: TYPE.endpoint, resource_names: [target] });
+    call.write(mode === 'delta' ? { node, type_url: TYPE.endpoint, resource_names_subscribe: [target] } : { node, type_url: TYPE.endpoint, resource_names: [target] });
   }
   await allSynced;
   const rssSynced = process.memoryUsage().rss;
@@ -137,6 +144,17 @@ async function streams(n: number): Promise<BenchResult[]> {
   // of every cached object, only the changed slice new. This is the target measure.
   const cached = syntheticMesh(1000, 10, 50, seed);
   const informer = await endpointRounds((sd) => cached.map((o) => (o.kind === 'EndpointSlice' && o.metadata.name === 'svc0-1' ? slice('ns0', 'svc0', 0, 10, sd) : { ...o })));
+  if (mode === 'delta') {
+    for (const c of calls) c.cancel();
+    for (const c of clients) c.close();
+    await cp.stop();
+    const { lat } = informer;
+    return [
+      { name: `delta xDS: EndpointSlice change -> all ${n} streams hold it, p50`, value: median(lat), unit: 'ms', detail: `${rounds} changes as the Kubernetes source delivers them, DeltaAggregatedResources streams` },
+      { name: `delta xDS: EndpointSlice change -> all ${n} streams hold it, p99`, value: pct(lat, 99), unit: 'ms', target: { max: 100 }, pass: pct(lat, 99) <= 100, detail: `p90 ${pct(lat, 90).toFixed(1)} ms, max ${Math.max(...lat).toFixed(1)} ms` },
+      { name: 'delta xDS: CPU per endpoint change (controller and the in-process clients)', value: informer.cpuMs, unit: 'ms' },
+    ];
+  }
   // As a files-source reload delivers: every object a fresh copy (the differ compares deeply, and
   // 11k fresh objects per change outlive the young generation: expect a longer GC tail).
   const fresh = await endpointRounds((sd) => syntheticMesh(1000, 10, 50, sd));
@@ -203,6 +221,7 @@ export const benchmark: Benchmark = {
   async run(): Promise<BenchResult[]> {
     const out = builds();
     out.push(...(await streams(Number(process.env.BENCH_XDS_STREAMS ?? 1000))));
+    out.push(...(await streams(Number(process.env.BENCH_XDS_STREAMS ?? 1000), 'delta')));
     return out;
   },
 };
