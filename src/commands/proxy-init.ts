@@ -16,6 +16,7 @@ export function define(cmd: Command): void {
     .option('--mesh-version <version>', 'bootstrap: the mesh version that injected the pod')
     .option('--trust-domain <domain>', 'bootstrap: the mesh trust domain')
     .option('--xds-address <host:port>', "bootstrap: the control plane's xDS Service")
+    .option('--xds-mode <mode>', 'bootstrap: ADS variant, sotw (default) or delta (incremental xDS)')
     .option('--admin-port <port>', "bootstrap: Envoy's admin port (127.0.0.1 only)")
     .option('--stats-port <port>', 'bootstrap: the Prometheus stats port')
     .option('--readiness-port <port>', 'bootstrap: the readiness (and rewritten app probe) port')
@@ -43,6 +44,7 @@ export function define(cmd: Command): void {
           meshVersion: s('meshVersion'),
           trustDomain: s('trustDomain'),
           xdsAddress: s('xdsAddress'),
+          xdsMode: s('xdsMode'),
           adminPort: s('adminPort'),
           statsPort: s('statsPort'),
           readinessPort: s('readinessPort'),

@@ -6,7 +6,7 @@ import {
   TRUST_BUNDLE_MOUNT_PATH,
 } from '../constants.js';
 import { usageError } from '../ui/errors.js';
-import type { Values } from './values.js';
+import type { Values, XdsMode } from './values.js';
 
 /**
  * The Envoy bootstrap of an injected proxy, as pure data. `mesh inject` (src/manifests/inject.ts)
@@ -42,6 +42,8 @@ export interface BootstrapSettings {
   trustDomain: string;
   /** host:port of the control plane's TLS xDS port (controller.xdsTlsPort): the token goes in call metadata. */
   xdsAddress: string;
+  /** ADS variant: `sotw` (api_type GRPC) or `delta` (DELTA_GRPC, incremental xDS). */
+  xdsMode: XdsMode;
   adminPort: number;
   statsPort: number;
   readinessPort: number;
@@ -60,6 +62,7 @@ export function bootstrapSettings(values: Values, version: string, probes: AppPr
     version,
     trustDomain: values.trustDomain,
     xdsAddress: `${CONTROLLER_NAME}.${values.namespace}.svc:${values.controller.xdsTlsPort}`,
+    xdsMode: p.xdsMode,
     adminPort: p.adminPort,
     statsPort: p.statsPort,
     readinessPort: p.readinessPort,
@@ -129,7 +132,7 @@ export function envoyBootstrap(o: BootstrapOptions): Record<string, unknown> {
     admin: { address: { socket_address: { address: '127.0.0.1', port_value: o.adminPort } } },
     dynamic_resources: {
       ads_config: {
-        api_type: 'GRPC',
+        api_type: o.xdsMode === 'delta' ? 'DELTA_GRPC' : 'GRPC',
         transport_api_version: 'V3',
         set_node_on_first_message_only: true,
         grpc_services: [
@@ -183,6 +186,8 @@ export interface BootstrapFlags {
   meshVersion?: string;
   trustDomain?: string;
   xdsAddress?: string;
+  /** sotw (default) or delta. */
+  xdsMode?: string;
   adminPort?: string;
   statsPort?: string;
   readinessPort?: string;
@@ -201,6 +206,8 @@ export function bootstrapArgs(s: BootstrapSettings, out: string): string[] {
     '--stats-port', String(s.statsPort),
     '--readiness-port', String(s.readinessPort),
   ];
+  // Only when not the default, so pods injected before the switch existed keep identical arguments.
+  if (s.xdsMode !== 'sotw') args.push('--xds-mode', s.xdsMode);
   if (s.probes.length) args.push('--app-probes', JSON.stringify(s.probes));
   return args;
 }
@@ -235,7 +242,7 @@ function isAppProbe(x: unknown): x is AppProbe {
  * usage error naming the flag or variable (exit 2).
  */
 export function validateBootstrapFlags(f: BootstrapFlags, env: Readonly<Record<string, string | undefined>>): { out: string; options: BootstrapOptions } | undefined {
-  const keys = ['meshVersion', 'trustDomain', 'xdsAddress', 'adminPort', 'statsPort', 'readinessPort', 'appProbes'] as const;
+  const keys = ['meshVersion', 'trustDomain', 'xdsAddress', 'xdsMode', 'adminPort', 'statsPort', 'readinessPort', 'appProbes'] as const;
   const set = keys.filter((k) => f[k] !== undefined).map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
   if (f.bootstrapOut === undefined) {
     if (set.length) throw usageError(`${set[0]} needs --bootstrap-out PATH`, HINT);
@@ -248,6 +255,8 @@ export function validateBootstrapFlags(f: BootstrapFlags, env: Readonly<Record<s
   };
   const xdsAddress = need('--xds-address', f.xdsAddress);
   if (!/^[^\s:]+:\d+$/.test(xdsAddress)) throw usageError(`--xds-address "${xdsAddress}": not HOST:PORT`);
+  const xdsMode = f.xdsMode ?? 'sotw';
+  if (xdsMode !== 'sotw' && xdsMode !== 'delta') throw usageError(`--xds-mode "${xdsMode}": not sotw or delta`);
   let probes: AppProbe[] = [];
   if (f.appProbes !== undefined) {
     let parsed: unknown;
@@ -272,6 +281,7 @@ export function validateBootstrapFlags(f: BootstrapFlags, env: Readonly<Record<s
       version: need('--mesh-version', f.meshVersion),
       trustDomain: need('--trust-domain', f.trustDomain),
       xdsAddress,
+      xdsMode,
       adminPort: flagPort('--admin-port', f.adminPort),
       statsPort: flagPort('--stats-port', f.statsPort),
       readinessPort: flagPort('--readiness-port', f.readinessPort),

@@ -17,6 +17,8 @@ export interface Resources {
 export type MtlsMode = 'STRICT' | 'PERMISSIVE';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type NativeSidecar = 'auto' | 'on' | 'off';
+/** How the Envoy sidecar speaks ADS: state of the world (`sotw`, api_type GRPC) or incremental (`delta`, DELTA_GRPC). */
+export type XdsMode = 'sotw' | 'delta';
 
 export interface Values {
   /** Namespace the control plane runs in. */
@@ -56,6 +58,8 @@ export interface Values {
     holdApplicationUntilProxyStarts: boolean;
     /** Run the proxy as a native sidecar (init container, restartPolicy Always): auto = when Kubernetes >= 1.29. */
     nativeSidecar: NativeSidecar;
+    /** ADS variant of the sidecar's bootstrap: sotw (default) or delta (incremental xDS). */
+    xdsMode: XdsMode;
   };
   proxyInit: {
     image: string;
@@ -108,6 +112,7 @@ export const DEFAULTS: Values = Object.freeze({
     outboundPort: 15001,
     holdApplicationUntilProxyStarts: true,
     nativeSidecar: 'auto',
+    xdsMode: 'sotw',
   },
   proxyInit: {
     image: `ghcr.io/mesh-dev/mesh:${VERSION}`,
@@ -157,6 +162,7 @@ const ENUMS: Record<string, readonly string[]> = {
   'controller.logLevel': ['debug', 'info', 'warn', 'error'],
   'proxy.logLevel': ['debug', 'info', 'warn', 'error'],
   'proxy.nativeSidecar': ['auto', 'on', 'off'],
+  'proxy.xdsMode': ['sotw', 'delta'],
   'webhook.failurePolicy': ['Fail', 'Ignore'],
 };
 

@@ -146,6 +146,7 @@ const badBootstrap: [string, BootstrapFlags, Record<string, string>, RegExp][] =
   ['bad --admin-port', { ...bflags, adminPort: '70000' }, POD_ENV, /--admin-port "70000": not a port/],
   ['bad --app-probes', { ...bflags, appProbes: '[{"path":"x"}]' }, POD_ENV, /--app-probes: not a JSON array/],
   ['no POD_IP', bflags, { ...POD_ENV, POD_IP: '' }, /environment variable POD_IP is not set \(the pod's status\.podIP\)/],
+  ['bad --xds-mode', { ...bflags, xdsMode: 'incremental' }, POD_ENV, /--xds-mode "incremental": not sotw or delta/],
 ];
 for (const [name, flags, env, msg] of badBootstrap) {
   test(`validateBootstrapFlags: ${name}`, () => assert.throws(() => validateBootstrapFlags(flags, env), (e: MeshError) => e.exitCode === 2 && msg.test(e.message)));
@@ -156,4 +157,20 @@ test('validateBootstrapFlags: nothing to write without --bootstrap-out; the flag
   const v = validateBootstrapFlags(bflags, POD_ENV)!;
   assert.equal(v.out, '/b.json');
   assert.deepEqual(v.options, { ...bootstrapSettings(resolveValues(), '0.1.0', []), pod });
+});
+
+test('proxy.xdsMode: sotw (default) writes no flag and api_type GRPC; delta passes --xds-mode delta to proxy-init and DELTA_GRPC', () => {
+  const apiType = (values: string[]): { args: string[]; apiType: unknown } => {
+    const args = bootstrapArgs(bootstrapSettings(resolveValues({ sets: values }), '0.1.0', []), '/b.json');
+    const flags = Object.fromEntries(args.map((a, i, xs) => (a.startsWith('--') ? [a.slice(2).replace(/-(\w)/g, (_, c: string) => c.toUpperCase()), xs[i + 1]] : undefined)).filter((x): x is [string, string] => x !== undefined)) as BootstrapFlags;
+    const boot = envoyBootstrap(validateBootstrapFlags(flags, POD_ENV)!.options) as { dynamic_resources: { ads_config: { api_type: unknown } } };
+    return { args, apiType: boot.dynamic_resources.ads_config.api_type };
+  };
+  const sotw = apiType([]);
+  assert.ok(!sotw.args.includes('--xds-mode'), 'pods injected before the switch keep identical arguments');
+  assert.equal(sotw.apiType, 'GRPC');
+  const delta = apiType(['proxy.xdsMode=delta']);
+  assert.deepEqual(delta.args.slice(delta.args.indexOf('--xds-mode'), delta.args.indexOf('--xds-mode') + 2), ['--xds-mode', 'delta']);
+  assert.equal(delta.apiType, 'DELTA_GRPC');
+  assert.throws(() => resolveValues({ sets: ['proxy.xdsMode=incremental'] }), /xdsMode/);
 });
