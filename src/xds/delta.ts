@@ -132,7 +132,7 @@ export function deltaProtocol(ctx: StreamContext, write: (res: DeltaDiscoveryRes
       const unsubscribe = req.resource_names_unsubscribe ?? [];
       let st = status.types[typeUrl];
       let ds = states.get(typeUrl);
-      const isNew = !st || !ds;
+      const isNew = !ds;
       if (!st || !ds) {
         // Legacy wildcard: the first request of a type names nothing.
         status.types[typeUrl] = st = { names: [], wildcard: subscribe.length === 0, pushes: 0 };
