@@ -11,7 +11,9 @@ import { clusterReviewer } from '../../src/controller/setup.ts';
 import { connectLive } from '../../src/cluster/live.ts';
 import type { KubeObject } from '../../src/cluster/types.ts';
 import { TOKEN_AUDIENCE } from '../../src/constants.ts';
-import { typeState } from '../../src/diagnostics/controller-debug.ts';
+import { DEFAULT_CONTROLLER, typeState } from '../../src/diagnostics/controller-debug.ts';
+import { collectProxyStatus } from '../../src/diagnostics/proxy-status.ts';
+import { startIntrospection } from '../../src/controller/http.ts';
 import { CertificateAuthority, generateRoot } from '../../src/pki/index.ts';
 import type { DeltaDiscoveryResponse, StreamStatus, TypeSync } from '../../src/xds/ads.ts';
 import { decodeResource, strictCheck } from '../../src/xds/encode.ts';
@@ -19,6 +21,7 @@ import { TYPE } from '../../src/xds/protos.ts';
 import { DeltaAdsClient } from '../support/ads-client.ts';
 import { startApiServer } from '../support/kube.ts';
 import { startTlsAds } from './sds-support.ts';
+import { fakeCluster } from '../stat/support/fake-cluster.ts';
 
 const svc = (name: string, annotations: Record<string, string> = {}): KubeObject => ({
   apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'shop', annotations },
@@ -313,5 +316,28 @@ test('SDS on a delta TLS stream with a ServiceAccount token: default and ROOTCA,
     server.forceShutdown();
     await sdsCp.stop();
     await kube.stop();
+  }
+});
+
+test('mesh proxy-status reads a delta stream from /debug/syncz: SYNCED after ACK', async () => {
+  const { server, port: introPort } = await startIntrospection(cp, { host: '127.0.0.1', port: 0 });
+  try {
+    const s = delta('web-9.shop', { NAMESPACE: 'shop', POD_NAME: 'web-9', PROXY_KIND: 'grpc' });
+    await ack(s, await ask(s, { type_url: TYPE.cluster }));
+    const e = await ask(s, { type_url: TYPE.endpoint, resource_names_subscribe: [CA] });
+    const kube = fakeCluster([
+      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'mesh-controller-0', namespace: 'mesh-system', labels: { 'app.kubernetes.io/name': 'mesh-controller' } }, status: { phase: 'Running' } },
+      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-9', namespace: 'shop', labels: { 'mesh.dev/proxy-version': '0.1.0' } }, spec: { containers: [] }, status: { phase: 'Running' } },
+    ], async (_t, path) => {
+      const res = await fetch(`http://127.0.0.1:${introPort}${path}`);
+      return { status: res.status, body: await res.text() };
+    });
+    const before = await collectProxyStatus(kube, { pod: 'web-9.shop', output: 'json', controller: DEFAULT_CONTROLLER });
+    assert.deepEqual(before.proxies[0]?.types, { CDS: 'SYNCED', LDS: '-', EDS: 'STALE', RDS: '-', SDS: '-' });
+    await ack(s, e);
+    const r = await collectProxyStatus(kube, { pod: 'web-9.shop', output: 'json', controller: DEFAULT_CONTROLLER });
+    assert.deepEqual({ ...r.proxies[0], snapshotVersion: undefined }, { name: 'web-9.shop', id: 'web-9.shop', namespace: 'shop', pod: 'web-9', kind: 'grpc', controller: 'mesh-controller-0', connected: true, types: { CDS: 'SYNCED', LDS: '-', EDS: 'SYNCED', RDS: '-', SDS: '-' }, snapshotVersion: undefined, nack: null });
+  } finally {
+    await new Promise((r) => server.close(r));
   }
 });
