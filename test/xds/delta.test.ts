@@ -15,7 +15,11 @@ import { DEFAULT_CONTROLLER, typeState } from '../../src/diagnostics/controller-
 import { collectProxyStatus } from '../../src/diagnostics/proxy-status.ts';
 import { startIntrospection } from '../../src/controller/http.ts';
 import { CertificateAuthority, generateRoot } from '../../src/pki/index.ts';
-import type { DeltaDiscoveryResponse, StreamStatus, TypeSync } from '../../src/xds/ads.ts';
+import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse, StreamContext, StreamStatus, TypeSync } from '../../src/xds/ads.ts';
+import { deltaProtocol } from '../../src/xds/delta.ts';
+import { makeSnapshot, type Snapshot } from '../../src/xds/snapshot.ts';
+import type { Resources } from '../../src/xds/translate.ts';
+import fc from 'fast-check';
 import { decodeResource, strictCheck } from '../../src/xds/encode.ts';
 import { TYPE } from '../../src/xds/protos.ts';
 import { DeltaAdsClient } from '../support/ads-client.ts';
@@ -340,4 +344,90 @@ test('mesh proxy-status reads a delta stream from /debug/syncz: SYNCED after ACK
   } finally {
     await new Promise((r) => server.close(r));
   }
+});
+
+/** The delta protocol of one stream over a fake context: responses are collected, snapshots set by the test. */
+function fakeStream(current: () => Snapshot): { request(r: DeltaDiscoveryRequest): DeltaDiscoveryResponse[]; snapshot(s: Snapshot): DeltaDiscoveryResponse[] } {
+  const status: StreamStatus = { streamId: 1, mode: 'delta', node: { id: 'n', kind: 'grpc' }, connectedAt: '', types: {} };
+  let nonce = 0;
+  let out: DeltaDiscoveryResponse[] = [];
+  const ctx: StreamContext = {
+    status, identifier: 'test', closed: () => false, snapshot: current,
+    view: (snap, t) => snap?.types[t as keyof Snapshot['types']],
+    ownSecrets: () => false, wantSecrets: () => undefined, nonce: () => String(++nonce),
+    sent: (_t, st, version, n) => Object.assign(st, { sentVersion: version, sentNonce: n, pushes: st.pushes + 1 }),
+    ack: (_t, st, version) => Object.assign(st, { ackedVersion: version }),
+    nack: () => undefined,
+  };
+  const p = deltaProtocol(ctx, (r) => out.push(r));
+  const take = (): DeltaDiscoveryResponse[] => [out, (out = [])][0]!;
+  return { request: (r) => (p.request(r), take()), snapshot: (snap) => (p.snapshot(snap), take()) };
+}
+
+test('property: a delta client that applies every response holds exactly its subscribed resources, and is sent only what it lacks', () => {
+  const NAMES = ['c0', 'c1', 'c2', 'c3', 'c4'];
+  const content = fc.dictionary(fc.constantFrom(...NAMES), fc.integer({ min: 1, max: 3 }));
+  const snapOf = (c: Record<string, number>, v: number): Snapshot => makeSnapshot(String(v), { [TYPE.endpoint]: Object.fromEntries(Object.entries(c).map(([n, k]) => [n, { cluster_name: n, endpoints: [{ lb_endpoints: Array.from({ length: k }, (_, i) => ({ endpoint: { address: { socket_address: { address: `10.0.0.${i}`, port_value: 80 } } } })) }] }])) } as unknown as Resources);
+  const names = fc.uniqueArray(fc.constantFrom(...NAMES, '*'), { maxLength: 3 });
+  const op = fc.oneof(
+    fc.record({ kind: fc.constant('snap' as const), c: content }),
+    fc.record({ kind: fc.constant('sub' as const), names }),
+    fc.record({ kind: fc.constant('unsub' as const), names }),
+    fc.record({ kind: fc.constant('reconnect' as const) }),
+  );
+  fc.assert(fc.property(content, fc.boolean(), fc.array(op, { maxLength: 12 }), (c0, wildcardFirst, ops) => {
+    let v = 0;
+    let snap = snapOf(c0, v);
+    let stream = fakeStream(() => snap);
+    // The client: what it subscribed to and holds (name -> [version, bytes]).
+    let wildcard = wildcardFirst;
+    const explicit = new Set<string>(wildcardFirst ? [] : ['c0', 'c1']);
+    const held = new Map<string, [string, string]>();
+    // Whether the client has sent a request for the type on this stream (it sends none while it wants nothing).
+    let opened = true;
+    const wanted = (n: string): boolean => wildcard || explicit.has(n);
+    const bytes = (n: string): string | undefined => {
+      const r = snap.types[TYPE.endpoint].resources.get(n);
+      return r && Buffer.from(r.any.value).toString('hex');
+    };
+    const lacking = (): string[] => NAMES.filter((n) => wanted(n) && bytes(n) !== undefined && held.get(n)?.[1] !== bytes(n));
+    const apply = (rs: DeltaDiscoveryResponse[]): string[] => {
+      const sent: string[] = [];
+      for (const r of rs) {
+        for (const x of r.resources) {
+          held.set(x.name, [x.version, Buffer.from(x.resource.value).toString('hex')]);
+          sent.push(x.name);
+        }
+        for (const n of r.removed_resources) held.delete(n);
+        stream.request({ type_url: TYPE.endpoint, response_nonce: r.nonce });
+      }
+      return sent.sort();
+    };
+    apply(stream.request({ type_url: TYPE.endpoint, resource_names_subscribe: [...explicit] }));
+    for (const o of ops) {
+      if (o.kind === 'snap') {
+        snap = snapOf(o.c, ++v);
+        const expect = lacking();
+        assert.deepEqual(apply(stream.snapshot(snap)), expect, 'a snapshot change sends exactly the subscribed resources the client lacks');
+      } else if (o.kind === 'sub') {
+        for (const n of o.names) if (n === '*') wildcard = true; else explicit.add(n);
+        if (opened || o.names.length) apply(stream.request({ type_url: TYPE.endpoint, resource_names_subscribe: o.names }));
+        opened ||= o.names.length > 0;
+      } else if (o.kind === 'unsub') {
+        for (const n of o.names) if (n === '*') wildcard = false; else explicit.delete(n);
+        for (const n of [...held.keys()]) if (!wanted(n)) held.delete(n); // the client forgets what it no longer wants
+        if (opened) apply(stream.request({ type_url: TYPE.endpoint, resource_names_unsubscribe: o.names }));
+      } else {
+        stream = fakeStream(() => snap);
+        const expect = lacking();
+        const subscribe = wildcard && !explicit.size ? [] : [...(wildcard ? ['*'] : []), ...explicit];
+        opened = wildcard || explicit.size > 0;
+        const sent = !opened ? [] : apply(stream.request({ type_url: TYPE.endpoint, resource_names_subscribe: subscribe, initial_resource_versions: Object.fromEntries([...held].map(([n, [ver]]) => [n, ver])) }));
+        assert.deepEqual(sent, expect, 'a reconnect sends only what the client does not hold at the current version');
+      }
+      const expected = NAMES.filter((n) => wanted(n) && bytes(n) !== undefined);
+      assert.deepEqual([...held.keys()].sort(), expected, `after ${o.kind}: the client holds exactly its subscribed resources that exist`);
+      for (const n of expected) assert.equal(held.get(n)![1], bytes(n), `${n} at the current bytes`);
+    }
+  }), { numRuns: 300 });
 });
