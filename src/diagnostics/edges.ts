@@ -109,12 +109,11 @@ export async function collectEdges(cluster: Cluster, options: EdgesOptions): Pro
   }
   const [reads, issued] = await Promise.all([scrapePods(cluster, sources, opts.concurrency), issuedIds(cluster, opts.controller ?? DEFAULT_CONTROLLER)]);
   if (issued.warning) warnings.push(issued.warning);
-  let fromCert = 0;
-  let fromSa = 0;
-  const idOf = (pod: KubeObject): string => {
+  /** A pod's identity, counted on `e` as issued (a certificate the controller reports) or derived. */
+  const idOf = (pod: KubeObject, e: { cert: number; sa: number }): string => {
     const id = issued.ids.get(`${pod.metadata.namespace}/${pod.metadata.name}`);
-    if (id) fromCert++;
-    else fromSa++;
+    if (id) e.cert++;
+    else e.sa++;
     return id ?? derivedId(opts.trustDomain, pod);
   };
   const failed = [...reads].filter(([, r]) => 'error' in r);
@@ -146,11 +145,8 @@ export async function collectEdges(cluster: Cluster, options: EdgesOptions): Pro
         e.requests += side.requests / dstNames.length || 0;
         e.connections += side.cxTotal;
         e.tls += side.tls;
-        const before = [fromCert, fromSa];
-        e.clients.add(idOf(pod));
-        for (const p of dstPods) if (opts.resource.kind === 'svc' || ownerOf(p, targetsAll, opts.resource.kind) === dst) e.servers.add(idOf(p));
-        e.cert += fromCert - before[0]!;
-        e.sa += fromSa - before[1]!;
+        e.clients.add(idOf(pod, e));
+        for (const p of dstPods) if (opts.resource.kind === 'svc' || ownerOf(p, targetsAll, opts.resource.kind) === dst) e.servers.add(idOf(p, e));
       }
     }
   }
