@@ -1,12 +1,11 @@
-import { parseGoDuration } from '../duration.js';
 import type { KubeObject } from '../cluster/types.js';
+import { arr, byNsName, cmp, describe, isObj, jsonAnnotation, keyOf, num, parseDuration, str, strMap, type Obj } from './objects.js';
+import { meshRoutes } from './routes.js';
 import {
   ANNOTATION_CIRCUIT_BREAKER,
-  ANNOTATION_FAULT,
   ANNOTATION_MTLS,
   ANNOTATION_OUTLIER,
   ANNOTATION_REACHABLE,
-  ANNOTATION_RETRY,
   DEFAULT_TRUST_DOMAIN,
   MESH_DOMAIN,
 } from '../constants.js';
@@ -17,20 +16,13 @@ import type {
   AuthzSource,
   CircuitBreakerPolicy,
   Endpoint,
-  FaultPolicy,
   MeshModel,
   MeshNamespace,
-  MeshRoute,
   MeshService,
   ModelWarning,
   MtlsMode,
   OutlierPolicy,
   Protocol,
-  RetryPolicy,
-  RouteBackend,
-  RouteMatch,
-  RouteMirror,
-  RouteRule,
   ServicePort,
   Workload,
 } from './types.js';
@@ -45,38 +37,7 @@ export interface ModelOptions {
   clusterDomain?: string;
 }
 
-type Obj = Record<string, unknown>;
-
-function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-function arr(v: unknown): Obj[] {
-  return Array.isArray(v) ? v.filter(isObj) : [];
-}
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' && v !== '' ? v : undefined;
-}
-function num(v: unknown): number | undefined {
-  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
-}
-function strMap(v: unknown): Record<string, string> | undefined {
-  if (!isObj(v)) return undefined;
-  const out: Record<string, string> = {};
-  for (const [k, val] of Object.entries(v)) if (typeof val === 'string') out[k] = val;
-  return out;
-}
-function keyOf(ns: string, name: string): string {
-  return `${ns}/${name}`;
-}
-function byNsName<T extends { namespace: string; name: string }>(a: T, b: T): number {
-  return a.namespace === b.namespace ? cmp(a.name, b.name) : cmp(a.namespace, b.namespace);
-}
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-function describe(o: KubeObject): string {
-  return `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
-}
+export { parseDuration } from './objects.js';
 
 /** SPIFFE ID of a service account: spiffe://TD/ns/NS/sa/SA. */
 export function spiffeId(trustDomain: string, namespace: string, serviceAccount: string): string {
@@ -115,34 +76,9 @@ export function isHttp(p: Protocol): boolean {
   return p === 'http' || p === 'http2' || p === 'grpc';
 }
 
-/**
- * A Gateway API Duration (`1h`, `30s`, `500ms`, `1m30s`; GEP-2257) in milliseconds, or undefined
- * when it does not parse.
- */
-export function parseDuration(v: unknown): number | undefined {
-  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v;
-  if (typeof v !== 'string') return undefined;
-  const ms = parseGoDuration(v);
-  return ms === undefined ? undefined : Math.round(ms);
-}
-
 function parseMtls(v: string | undefined): MtlsMode | undefined {
   const u = v?.toUpperCase();
   return u === 'STRICT' || u === 'PERMISSIVE' || u === 'DISABLE' ? u : undefined;
-}
-
-/** Parse a JSON annotation, recording a warning (and returning undefined) when it is not an object. */
-function jsonAnnotation(o: KubeObject, key: string, warnings: ModelWarning[]): Obj | undefined {
-  const raw = o.metadata.annotations?.[key];
-  if (raw === undefined) return undefined;
-  try {
-    const v: unknown = JSON.parse(raw);
-    if (isObj(v)) return v;
-  } catch {
-    // fall through to the warning
-  }
-  warnings.push({ object: describe(o), message: `annotation ${key} is not a JSON object; ignored` });
-  return undefined;
 }
 
 function outlierFrom(v: Obj): OutlierPolicy {
@@ -166,34 +102,6 @@ function circuitBreakerFrom(v: Obj): CircuitBreakerPolicy {
     maxRequests: num(v.maxRequests),
     maxRetries: num(v.maxRetries),
   };
-}
-
-function retryFrom(v: Obj): RetryPolicy {
-  const retryOn = Array.isArray(v.retryOn)
-    ? v.retryOn.filter((x): x is string => typeof x === 'string')
-    : typeof v.retryOn === 'string'
-      ? v.retryOn.split(',').map((s) => s.trim()).filter(Boolean)
-      : [];
-  const codes = Array.isArray(v.codes) ? v.codes.filter((x): x is number => typeof x === 'number') : [];
-  return {
-    attempts: num(v.attempts) ?? 2,
-    perTryTimeoutMs: parseDuration(v.perTryTimeout),
-    backoffMs: parseDuration(v.backoff),
-    retryOn: retryOn.length || codes.length ? retryOn : ['5xx', 'unavailable', 'reset', 'connect-failure'],
-    codes,
-  };
-}
-
-function faultFrom(v: Obj): FaultPolicy {
-  const out: FaultPolicy = {};
-  if (isObj(v.abort)) {
-    out.abort = { percent: num(v.abort.percent) ?? 100, httpStatus: num(v.abort.httpStatus), grpcStatus: num(v.abort.grpcStatus) };
-    if (out.abort.httpStatus === undefined && out.abort.grpcStatus === undefined) out.abort.httpStatus = 503;
-  }
-  if (isObj(v.delay)) {
-    out.delay = { percent: num(v.delay.percent) ?? 100, fixedDelayMs: parseDuration(v.delay.fixedDelay) ?? 0 };
-  }
-  return out;
 }
 
 function selects(selector: Record<string, string> | undefined, labels: Record<string, string>): boolean {
@@ -309,78 +217,12 @@ export function buildModel(objects: readonly KubeObject[], opts: ModelOptions = 
   );
 
   // HTTPRoutes attached to Services (GAMMA).
-  const routes: MeshRoute[] = [];
-  for (const r of of('HTTPRoute', 'gateway.networking.k8s.io')) {
-    const ns = r.metadata.namespace ?? 'default';
-    const spec = isObj(r.spec) ? r.spec : {};
-    const retryAnn = jsonAnnotation(r, ANNOTATION_RETRY, warnings);
-    const faultAnn = jsonAnnotation(r, ANNOTATION_FAULT, warnings);
-    const rules: RouteRule[] = arr(spec.rules).map((rule) => {
-      const matches: RouteMatch[] = arr(rule.matches).map((m) => {
-        const out: RouteMatch = { headers: [] };
-        if (isObj(m.path)) {
-          const type = m.path.type === 'Exact' || m.path.type === 'RegularExpression' ? m.path.type : 'PathPrefix';
-          out.path = { type, value: str(m.path.value) ?? '/' };
-        }
-        for (const h of arr(m.headers)) {
-          const name = str(h.name);
-          if (name) out.headers.push({ name: name.toLowerCase(), type: h.type === 'RegularExpression' ? 'RegularExpression' : 'Exact', value: typeof h.value === 'string' ? h.value : '' });
-        }
-        const method = str(m.method);
-        if (method) out.method = method;
-        return out;
-      });
-      const backends: RouteBackend[] = [];
-      for (const b of arr(rule.backendRefs)) {
-        const kind = str(b.kind) ?? 'Service';
-        const group = str(b.group) ?? '';
-        const bns = str(b.namespace) ?? ns;
-        const name = str(b.name);
-        if (kind !== 'Service' || (group !== '' && group !== 'core') || !name) {
-          warnings.push({ object: describe(r), message: `backendRef ${name ?? '?'} is not a Service; skipped` });
-          continue;
-        }
-        if (bns !== ns) {
-          warnings.push({ object: describe(r), message: `backendRef ${bns}/${name} is in another namespace (ReferenceGrant is not supported); skipped` });
-          continue;
-        }
-        const svc = serviceByKey.get(keyOf(bns, name));
-        const port = num(b.port) ?? (svc?.ports.length === 1 ? svc.ports[0]?.port : undefined);
-        if (!svc || port === undefined) {
-          warnings.push({ object: describe(r), message: `backendRef ${bns}/${name}${port ? `:${port}` : ''} does not name a known Service port; skipped` });
-          continue;
-        }
-        backends.push({ service: keyOf(bns, name), port, weight: num(b.weight) ?? 1 });
-      }
-      const out: RouteRule = { matches, backends };
-      const mirrors = mirrorsOf(rule.filters, ns, serviceByKey, (message) => warnings.push({ object: describe(r), message }));
-      if (mirrors.length) out.mirrors = mirrors;
-      const timeouts = isObj(rule.timeouts) ? rule.timeouts : {};
-      const t = parseDuration(timeouts.request);
-      if (t !== undefined) out.timeoutMs = t;
-      const bt = parseDuration(timeouts.backendRequest);
-      if (bt !== undefined) out.backendTimeoutMs = bt;
-      // Gateway API's (experimental) rule.retry wins over our route-wide annotation.
-      if (isObj(rule.retry)) out.retry = retryFrom({ ...retryAnn, ...rule.retry });
-      else if (retryAnn) out.retry = retryFrom(retryAnn);
-      if (faultAnn) out.fault = faultFrom(faultAnn);
-      return out;
-    });
-    for (const p of arr(spec.parentRefs)) {
-      if (p.kind !== 'Service' || (p.group !== undefined && p.group !== '' && p.group !== 'core')) continue;
-      const pns = str(p.namespace) ?? ns;
-      const name = str(p.name);
-      if (!name || !serviceByKey.has(keyOf(pns, name))) {
-        warnings.push({ object: describe(r), message: `parentRef Service ${pns}/${name ?? '?'} does not exist; not attached` });
-        continue;
-      }
-      const route: MeshRoute = { name: r.metadata.name, namespace: ns, parent: keyOf(pns, name), rules };
-      const port = num(p.port);
-      if (port !== undefined) route.port = port;
-      routes.push(route);
-    }
+  const grants = new Map<string, KubeObject[]>();
+  for (const g of of('ReferenceGrant', 'gateway.networking.k8s.io')) {
+    const gns = g.metadata.namespace ?? 'default';
+    grants.set(gns, [...(grants.get(gns) ?? []), g]);
   }
-  routes.sort((a, b) => byNsName(a, b) || cmp(a.parent, b.parent) || (a.port ?? 0) - (b.port ?? 0));
+  const { routes, conditions: routeConditions } = meshRoutes(objects, { services: serviceByKey, grants }, warnings);
 
   // AuthorizationPolicies.
   const authz: AuthzPolicy[] = [];
@@ -410,7 +252,7 @@ export function buildModel(objects: readonly KubeObject[], opts: ModelOptions = 
   }
   authz.sort(byNsName);
 
-  return { trustDomain, namespaces, services, endpoints: sortKeys(endpoints), workloads, routes, authz, warnings };
+  return { trustDomain, namespaces, services, endpoints: sortKeys(endpoints), workloads, routes, routeConditions, authz, warnings };
 }
 
 function sortKeys<T>(r: Record<string, T>): Record<string, T> {
@@ -549,38 +391,6 @@ export function reachableServices(model: MeshModel, namespace: string | undefine
     }
   }
   return model.services.filter((s) => keys.has(keyOf(s.namespace, s.name)));
-}
-
-/**
- * The RequestMirror filters of a rule's `filters`: a Service backendRef in the route's namespace
- * with a known port, and `percent` (0-100) or `fraction` {numerator, denominator}. Others are
- * reported through `warn` and skipped, like backendRefs.
- */
-function mirrorsOf(filters: unknown, ns: string, serviceByKey: Map<string, MeshService>, warn: (message: string) => void): RouteMirror[] {
-  const out: RouteMirror[] = [];
-  for (const f of arr(filters)) {
-    if (f.type !== 'RequestMirror' || !isObj(f.requestMirror) || !isObj(f.requestMirror.backendRef)) continue;
-    const m = f.requestMirror;
-    const b = m.backendRef as Record<string, unknown>;
-    const name = str(b.name);
-    const bns = str(b.namespace) ?? ns;
-    const svc = name && bns === ns && (str(b.kind) ?? 'Service') === 'Service' ? serviceByKey.get(keyOf(bns, name)) : undefined;
-    const port = num(b.port) ?? (svc?.ports.length === 1 ? svc.ports[0]?.port : undefined);
-    if (!svc || port === undefined) {
-      warn(`RequestMirror backendRef ${bns}/${name ?? '?'}${port ? `:${port}` : ''} does not name a known Service port in the route's namespace; skipped`);
-      continue;
-    }
-    let percent = 100;
-    const pct = num(m.percent);
-    if (pct !== undefined) percent = pct;
-    else if (isObj(m.fraction)) {
-      const n = num(m.fraction.numerator) ?? 0;
-      const d = num(m.fraction.denominator) ?? 100;
-      percent = d > 0 ? (n / d) * 100 : 0;
-    }
-    out.push({ service: keyOf(bns, name!), port, percent: Math.max(0, Math.min(100, percent)) });
-  }
-  return out;
 }
 
 /** The key `NS/NAME` the model uses for services. */

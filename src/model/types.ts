@@ -78,10 +78,21 @@ export interface Workload {
   ports: { port: number; protocol: Protocol; service: string }[];
 }
 
-/** A Gateway API HTTPRoute match. */
+/** A string comparison of a Gateway API match: `Exact` (case-sensitive) or an RE2 `RegularExpression`. */
+export interface ValueMatch {
+  name: string;
+  type: 'Exact' | 'RegularExpression';
+  value: string;
+}
+
+/** A Gateway API HTTPRoute match: every part given must hold (AND). */
 export interface RouteMatch {
+  /** `PathPrefix` matches whole path segments (`/v2` matches `/v2` and `/v2/x`, not `/v2x`); its value has no trailing `/` except the root. */
   path?: { type: 'Exact' | 'PathPrefix' | 'RegularExpression'; value: string };
-  headers: { name: string; type: 'Exact' | 'RegularExpression'; value: string }[];
+  /** Header names lower-cased; the first of equal names only (as the spec says). */
+  headers: ValueMatch[];
+  /** Query parameter names are case-sensitive. */
+  query: ValueMatch[];
   method?: string;
 }
 
@@ -91,6 +102,40 @@ export interface RouteBackend {
   service: string;
   port: number;
   weight: number;
+  /**
+   * Why the backendRef cannot be used (Gateway API ResolvedRefs reason: BackendNotFound,
+   * RefNotPermitted, InvalidKind); its share of requests gets HTTP 500, as the spec requires.
+   */
+  unresolved?: { reason: 'BackendNotFound' | 'RefNotPermitted' | 'InvalidKind'; message: string };
+}
+
+/** Header edits of a RequestHeaderModifier or ResponseHeaderModifier filter. */
+export interface HeaderEdits {
+  set: { name: string; value: string }[];
+  add: { name: string; value: string }[];
+  remove: string[];
+}
+
+/** A path change of a redirect or rewrite: the whole path, or the prefix the rule matched. */
+export interface PathModifier {
+  type: 'ReplaceFullPath' | 'ReplacePrefixMatch';
+  value: string;
+}
+
+/** A RequestRedirect filter: the rule answers with a redirect instead of forwarding. */
+export interface RouteRedirect {
+  scheme?: 'http' | 'https';
+  hostname?: string;
+  /** Port of the Location; undefined: the scheme's well-known port when a scheme is set, else the port the request came to. */
+  port?: number;
+  path?: PathModifier;
+  statusCode: number;
+}
+
+/** A URLRewrite filter: the request is forwarded with another host and/or path. */
+export interface RouteRewrite {
+  hostname?: string;
+  path?: PathModifier;
 }
 
 /** Retry policy of a route rule. */
@@ -130,6 +175,15 @@ export interface RouteRule {
   backendTimeoutMs?: number;
   retry?: RetryPolicy;
   fault?: FaultPolicy;
+  requestHeaders?: HeaderEdits;
+  responseHeaders?: HeaderEdits;
+  redirect?: RouteRedirect;
+  rewrite?: RouteRewrite;
+  /**
+   * Set when the rule cannot forward at all (a filter mesh does not implement, or no backendRef
+   * with weight): requests it matches get HTTP 500 instead of falling through to another rule.
+   */
+  failure?: { reason: 'UnsupportedValue' | 'NoBackends'; message: string };
 }
 
 /** An HTTPRoute attached to a Service port (GAMMA). */
@@ -140,7 +194,29 @@ export interface MeshRoute {
   parent: string;
   /** Parent port, or undefined for every port of the parent. */
   port?: number;
+  /**
+   * A consumer route (its namespace is not the parent Service's) applies only to clients in its
+   * own namespace, and there replaces the producer routes of that parent (GAMMA).
+   */
+  consumer: boolean;
+  /** metadata.creationTimestamp: among equal matches the oldest route wins. */
+  createdAt?: string;
   rules: RouteRule[];
+}
+
+/**
+ * A Gateway API route condition mesh sets on a route's status for one parent (or would, offline):
+ * Accepted, ResolvedRefs or PartiallyInvalid, with the spec's reason.
+ */
+export interface RouteCondition {
+  /** `NS/NAME` of the HTTPRoute. */
+  route: string;
+  /** `NS/NAME` of the parent Service, with `:PORT` when the parentRef names one. */
+  parent: string;
+  type: 'Accepted' | 'ResolvedRefs' | 'PartiallyInvalid';
+  status: 'True' | 'False';
+  reason: string;
+  message: string;
 }
 
 /** A `from` clause: any listed principal or namespace matches. */
@@ -198,6 +274,8 @@ export interface MeshModel {
   endpoints: Record<string, Endpoint[]>;
   workloads: Workload[];
   routes: MeshRoute[];
+  /** Conditions of every HTTPRoute with a Service parent, in route then parent order. */
+  routeConditions: RouteCondition[];
   authz: AuthzPolicy[];
   warnings: ModelWarning[];
 }

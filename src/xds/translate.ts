@@ -4,14 +4,19 @@ import type {
   AuthzPolicy,
   AuthzSource,
   FaultPolicy,
+  HeaderEdits,
   MeshModel,
   MeshRoute,
   MeshService,
   MtlsMode,
+  PathModifier,
   RetryPolicy,
+  RouteBackend,
   RouteMatch,
+  RouteRedirect,
   RouteRule,
   ServicePort,
+  ValueMatch,
   Workload,
 } from '../model/types.js';
 import { TYPE, type TypeUrl } from './protos.js';
@@ -101,23 +106,46 @@ export function clusterName(s: MeshService, port: number): string {
   return `outbound|${port}||${s.fqdn}`;
 }
 
-function routesOf(model: MeshModel, s: MeshService, port: number): MeshRoute[] {
+/** Which client a route configuration is built for: Envoy sidecars and proxyless gRPC differ in what they can express. */
+type Client = 'sidecar' | 'grpc';
+
+/**
+ * The routes of a service port that a client in `clientNs` uses (GAMMA): the consumer routes of
+ * its own namespace when there are any, which then replace the producer routes; otherwise the
+ * producer routes (those in the Service's namespace).
+ */
+function routesOf(model: MeshModel, s: MeshService, port: number, clientNs: string | undefined): MeshRoute[] {
   const key = serviceKey(s);
-  return model.routes.filter((r) => r.parent === key && (r.port === undefined || r.port === port));
+  const onPort = model.routes.filter((r) => r.parent === key && (r.port === undefined || r.port === port));
+  const consumer = clientNs === undefined ? [] : onPort.filter((r) => r.consumer && r.namespace === clientNs);
+  return consumer.length ? consumer : onPort.filter((r) => !r.consumer);
 }
 
-function pathMatch(m: RouteMatch): Msg {
-  if (!m.path) return { prefix: '/' };
-  if (m.path.type === 'Exact') return { path: m.path.value };
-  if (m.path.type === 'RegularExpression') return { safe_regex: { regex: m.path.value } };
-  return { prefix: m.path.value };
+/** The namespace whose consumer routes shape this client's view of a service port, or '' when it sees the producer routes. */
+function consumerNs(model: MeshModel, s: MeshService, port: number, clientNs: string | undefined): string {
+  const key = serviceKey(s);
+  return clientNs !== undefined && model.routes.some((r) => r.consumer && r.namespace === clientNs && r.parent === key && (r.port === undefined || r.port === port)) ? clientNs : '';
+}
+
+/**
+ * Envoy path matchers of a Gateway API match. PathPrefix matches whole segments, which is
+ * Envoy's `path_separated_prefix`; gRPC clients (gRFC A28) know only prefix, path and regex, so
+ * for them the same set is the exact path plus the prefix with a trailing `/`.
+ */
+function pathMatchers(m: RouteMatch, client: Client): Msg[] {
+  const p = m.path;
+  if (!p || (p.type === 'PathPrefix' && p.value === '/')) return [{ prefix: '/' }];
+  if (p.type === 'Exact') return [{ path: p.value }];
+  if (p.type === 'RegularExpression') return [{ safe_regex: { regex: p.value } }];
+  return client === 'sidecar' ? [{ path_separated_prefix: p.value }] : [{ path: p.value }, { prefix: `${p.value}/` }];
+}
+
+function stringMatch(v: ValueMatch): Msg {
+  return v.type === 'Exact' ? { exact: v.value } : { safe_regex: { regex: v.value } };
 }
 
 function headerMatchers(m: RouteMatch): Msg[] {
-  const out: Msg[] = m.headers.map((h) => ({
-    name: h.name,
-    string_match: h.type === 'Exact' ? { exact: h.value } : { safe_regex: { regex: h.value } },
-  }));
+  const out: Msg[] = m.headers.map((h) => ({ name: h.name, string_match: stringMatch(h) }));
   if (m.method) out.push({ name: ':method', string_match: { exact: m.method } });
   return out;
 }
@@ -149,35 +177,104 @@ function faultConfig(f: FaultPolicy): Msg {
   return out;
 }
 
-function routeAction(model: MeshModel, rule: RouteRule): Msg | undefined {
-  const live = rule.backends.filter((b) => b.weight > 0);
-  if (!live.length) return undefined;
-  const name = (key: string, port: number): string | undefined => {
-    const s = model.services.find((x) => serviceKey(x) === key);
-    return s ? clusterName(s, port) : undefined;
-  };
-  const action: Msg = {};
-  if (live.length === 1) {
-    const c = name(live[0]!.service, live[0]!.port);
-    if (!c) return undefined;
-    action.cluster = c;
-  } else {
-    const clusters = live.flatMap((b) => {
-      const c = name(b.service, b.port);
-      return c ? [{ name: c, weight: { value: b.weight } }] : [];
-    });
-    if (!clusters.length) return undefined;
-    action.weighted_clusters = { clusters };
+/** Cluster name of a backendRef that does not resolve: no such cluster exists, so Envoy answers `cluster_not_found_response_code` (500). */
+function unresolvedCluster(b: RouteBackend): string {
+  return `unresolved|${b.port}||${b.service}`;
+}
+
+function backendCluster(model: MeshModel, b: RouteBackend): string {
+  if (b.unresolved) return unresolvedCluster(b);
+  const s = model.services.find((x) => serviceKey(x) === b.service);
+  return s ? clusterName(s, b.port) : unresolvedCluster(b);
+}
+
+/**
+ * The path rewrite of a ReplacePrefixMatch for a route matching `prefix` (the spec: the matched
+ * segments are replaced; a replacement of `/` or `` strips them; a trailing `/` of the replacement
+ * is dropped, so `/foo/bar` with `/foo` -> `/xyz` becomes `/xyz/bar`).
+ */
+function prefixRewrite(prefix: string, replacement: string): Msg {
+  const value = replacement.replace(/\/+$/, '');
+  if (value === '') return { regex_rewrite: { pattern: { regex: `^${escapeRe(prefix === '/' ? '' : prefix)}/*` }, substitution: '/' } };
+  if (prefix === '/') return { regex_rewrite: { pattern: { regex: '^/' }, substitution: `${value}/` } };
+  return { prefix_rewrite: value };
+}
+
+function pathRewrite(m: PathModifier, match: RouteMatch): Msg {
+  if (m.type === 'ReplaceFullPath') return { regex_rewrite: { pattern: { regex: '^/.*$' }, substitution: m.value } };
+  return prefixRewrite(match.path?.value ?? '/', m.value);
+}
+
+const REDIRECT_CODE: Record<number, string> = { 301: 'MOVED_PERMANENTLY', 302: 'FOUND', 303: 'SEE_OTHER', 307: 'TEMPORARY_REDIRECT', 308: 'PERMANENT_REDIRECT' };
+
+/** Envoy RedirectAction of a RequestRedirect; the port defaults as the spec says (the scheme's well-known port, else the port the request came to). */
+function redirectAction(r: RouteRedirect, match: RouteMatch, listenerPort: number): Msg {
+  const out: Msg = { response_code: REDIRECT_CODE[r.statusCode] ?? 'FOUND' };
+  if (r.scheme) out.scheme_redirect = r.scheme;
+  if (r.hostname) out.host_redirect = r.hostname;
+  out.port_redirect = r.port ?? (r.scheme === 'https' ? 443 : r.scheme === 'http' ? 80 : listenerPort);
+  if (r.path?.type === 'ReplaceFullPath') out.path_redirect = r.path.value;
+  else if (r.path) Object.assign(out, prefixRewrite(match.path?.value ?? '/', r.path.value));
+  return out;
+}
+
+function headersToAdd(e: HeaderEdits): Msg[] {
+  return [
+    ...e.set.map((h) => ({ header: { key: h.name, value: h.value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' })),
+    ...e.add.map((h) => ({ header: { key: h.name, value: h.value }, append_action: 'APPEND_IF_EXISTS_OR_ADD' })),
+  ];
+}
+
+/** gRPC status a proxyless client gets for a rule it cannot follow: UNKNOWN, gRPC's mapping of HTTP 500 and of redirects. */
+const GRPC_UNKNOWN = 2;
+
+/** Whether the rule can only fail for gRPC clients: they cannot follow redirects or rewrite the path (method). */
+function grpcCannotServe(rule: RouteRule): boolean {
+  return rule.failure !== undefined || rule.redirect !== undefined || rule.rewrite?.path !== undefined;
+}
+
+/** The Envoy route entry of one rule and one of its matches (the path matcher comes from the caller). */
+function routeEntry(model: MeshModel, s: MeshService, port: number, rule: RouteRule, match: RouteMatch, client: Client): Msg {
+  const out: Msg = {};
+  if (rule.fault) out.typed_per_filter_config = { [FAULT_FILTER]: faultConfig(rule.fault) };
+  if (client === 'grpc' && grpcCannotServe(rule)) {
+    // grpc-js rejects a whole RouteConfiguration with a redirect or direct response, so the
+    // rule's requests are failed by the fault filter instead; the cluster is never reached.
+    out.route = { cluster: clusterName(s, port) };
+    out.typed_per_filter_config = { [FAULT_FILTER]: { '@type': T.fault, abort: { percentage: fraction(100), grpc_status: GRPC_UNKNOWN } } };
+    return out;
   }
+  if (rule.failure) {
+    out.direct_response = { status: 500 };
+    return out;
+  }
+  if (rule.requestHeaders) {
+    const add = headersToAdd(rule.requestHeaders);
+    if (add.length) out.request_headers_to_add = add;
+    if (rule.requestHeaders.remove.length) out.request_headers_to_remove = rule.requestHeaders.remove;
+  }
+  if (rule.responseHeaders) {
+    const add = headersToAdd(rule.responseHeaders);
+    if (add.length) out.response_headers_to_add = add;
+    if (rule.responseHeaders.remove.length) out.response_headers_to_remove = rule.responseHeaders.remove;
+  }
+  if (rule.redirect) {
+    out.redirect = redirectAction(rule.redirect, match, port);
+    return out;
+  }
+  const live = rule.backends.filter((b) => b.weight > 0);
+  const action: Msg = {};
+  if (live.length === 1) action.cluster = backendCluster(model, live[0]!);
+  else action.weighted_clusters = { clusters: live.map((b) => ({ name: backendCluster(model, b), weight: { value: b.weight } })) };
+  if (live.some((b) => b.unresolved)) action.cluster_not_found_response_code = 'INTERNAL_SERVER_ERROR';
+  if (rule.rewrite?.hostname) action.host_rewrite_literal = rule.rewrite.hostname;
+  if (rule.rewrite?.path) Object.assign(action, pathRewrite(rule.rewrite.path, match));
   if (rule.timeoutMs !== undefined) {
     // Envoy reads `timeout`; gRPC reads max_stream_duration (gRFC A31). 0 means no timeout in both.
     action.timeout = duration(rule.timeoutMs);
     action.max_stream_duration = { max_stream_duration: duration(rule.timeoutMs) };
   }
-  const mirrors = (rule.mirrors ?? []).flatMap((m) => {
-    const c = name(m.service, m.port);
-    return c ? [{ cluster: c, runtime_fraction: { default_value: fraction(m.percent) } }] : [];
-  });
+  const mirrors = (rule.mirrors ?? []).map((m) => ({ cluster: backendCluster(model, { service: m.service, port: m.port, weight: 1 }), runtime_fraction: { default_value: fraction(m.percent) } }));
   if (mirrors.length) action.request_mirror_policies = mirrors;
   const retry = rule.retry ?? (rule.backendTimeoutMs !== undefined ? { attempts: 0, retryOn: [], codes: [] } : undefined);
   if (retry) {
@@ -185,57 +282,84 @@ function routeAction(model: MeshModel, rule: RouteRule): Msg | undefined {
     if (rule.backendTimeoutMs !== undefined && retry.perTryTimeoutMs === undefined) rp.per_try_timeout = duration(rule.backendTimeoutMs);
     if (retry.attempts > 0 || rule.backendTimeoutMs !== undefined) action.retry_policy = rp;
   }
-  return action;
+  out.route = action;
+  return out;
 }
 
-/** The Envoy routes of one service port: each HTTPRoute rule and match in order; the service itself when no route is attached. */
-function virtualHostRoutes(model: MeshModel, s: MeshService, port: number): Msg[] {
-  const attached = routesOf(model, s, port);
+/**
+ * Gateway API precedence of a match, most specific first: exact path, longest prefix, method,
+ * most header matches, most query matches. A regex (implementation-specific in the spec) ranks
+ * just above the catch-all prefix `/`.
+ */
+function matchRank(m: RouteMatch): number[] {
+  const p = m.path;
+  const exact = p?.type === 'Exact' ? 1 : 0;
+  const prefixLen = !p ? 1 : p.type === 'RegularExpression' ? 1.5 : p.value.length;
+  return [exact, prefixLen, m.method ? 1 : 0, m.headers.length, m.query.length];
+}
+
+/** Older routes first (creationTimestamp), then by namespace/name: the spec's tie-break between routes. */
+function routeOrder(a: MeshRoute, b: MeshRoute): number {
+  const ta = a.createdAt ?? '';
+  const tb = b.createdAt ?? '';
+  if (ta !== tb) return ta === '' ? 1 : tb === '' ? -1 : ta < tb ? -1 : 1;
+  return a.namespace === b.namespace ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.namespace < b.namespace ? -1 : 1;
+}
+
+/**
+ * The Envoy routes of one service port for one client: every rule and match of the routes it
+ * uses, most specific first (Gateway API precedence), so the first Envoy match is the spec's
+ * match. With routes attached, a request no rule matches gets 404; with none, the service itself.
+ */
+function virtualHostRoutes(model: MeshModel, s: MeshService, port: number, client: Client, clientNs: string | undefined): Msg[] {
+  const attached = routesOf(model, s, port, clientNs).sort(routeOrder);
   if (!attached.length) {
     return [{ name: 'default', match: { prefix: '/' }, route: { cluster: clusterName(s, port) } }];
   }
-  const out: Msg[] = [];
+  const entries: { rank: number[]; order: number; msg: Msg }[] = [];
   for (const r of attached) {
     r.rules.forEach((rule, i) => {
-      const action = routeAction(model, rule);
-      if (!action) return;
-      const matches = rule.matches.length ? rule.matches : [{ headers: [] }];
+      const matches: RouteMatch[] = rule.matches.length ? rule.matches : [{ headers: [], query: [] }];
       matches.forEach((m, j) => {
-        const route: Msg = { name: `${r.namespace}.${r.name}.${i}.${j}`, match: { ...pathMatch(m) }, route: action };
-        const headers = headerMatchers(m);
-        if (headers.length) (route.match as Msg).headers = headers;
-        if (rule.fault) route.typed_per_filter_config = { [FAULT_FILTER]: faultConfig(rule.fault) };
-        out.push(route);
+        // gRPC requests carry no query string, so a query match can never hold for them.
+        if (client === 'grpc' && m.query.length) return;
+        const entry = routeEntry(model, s, port, rule, m, client);
+        for (const pm of pathMatchers(m, client)) {
+          const match: Msg = { ...pm };
+          const headers = headerMatchers(m);
+          if (headers.length) match.headers = headers;
+          if (m.query.length) match.query_parameters = m.query.map((q) => ({ name: q.name, string_match: stringMatch(q) }));
+          entries.push({ rank: matchRank(m), order: entries.length, msg: { name: `${r.namespace}.${r.name}.${i}.${j}`, match, ...entry } });
+        }
       });
     });
   }
-  // Gateway API precedence: exact path, longest prefix, method, most header matches; stable otherwise.
-  // A regex (implementation-specific in the spec) ranks just above the catch-all prefix `/`.
-  const rank = (r: Msg): number[] => {
-    const m = r.match as Msg;
-    const exact = typeof m.path === 'string' ? 1 : 0;
-    const prefixLen = typeof m.prefix === 'string' ? m.prefix.length : typeof m.path === 'string' ? m.path.length : 1.5;
-    const headers = Array.isArray(m.headers) ? (m.headers as Msg[]) : [];
-    const method = headers.some((h) => h.name === ':method') ? 1 : 0;
-    return [exact, prefixLen, method, headers.length - method];
-  };
-  return out
-    .map((r, i) => ({ r, i, k: rank(r) }))
-    .sort((a, b) => b.k[0]! - a.k[0]! || b.k[1]! - a.k[1]! || b.k[2]! - a.k[2]! || b.k[3]! - a.k[3]! || a.i - b.i)
-    .map((x) => x.r);
+  return entries
+    .sort((a, b) => {
+      for (let k = 0; k < a.rank.length; k++) if (a.rank[k] !== b.rank[k]) return b.rank[k]! - a.rank[k]!;
+      return a.order - b.order;
+    })
+    .map((e) => e.msg);
 }
 
-function routeConfig(model: MeshModel, s: MeshService, port: number): Msg {
+function routeConfig(model: MeshModel, s: MeshService, port: number, client: Client, clientNs: string | undefined): Msg {
   const short = [s.name, `${s.name}.${s.namespace}`, `${s.name}.${s.namespace}.svc`, s.fqdn];
   const domains = [...short.flatMap((d) => [d, `${d}:${port}`]), ...(s.clusterIP ? [`${s.clusterIP}:${port}`] : []), '*'];
   return {
     name: apiListenerName(s, port),
-    virtual_hosts: [{ name: apiListenerName(s, port), domains, routes: virtualHostRoutes(model, s, port) }],
+    virtual_hosts: [{ name: apiListenerName(s, port), domains, routes: virtualHostRoutes(model, s, port, client, clientNs) }],
   };
 }
 
+/** The route configuration of a service port for a client kind in a namespace, memoized per model and per distinct view. */
+function routeConfigFor(model: MeshModel, s: MeshService, port: number, client: Client, clientNs: string | undefined): Msg {
+  const ns = consumerNs(model, s, port, clientNs);
+  return memoized(model, `r|${client}|${ns}|${apiListenerName(s, port)}`, () => routeConfig(model, s, port, client, ns || undefined));
+}
+
 function hasFault(model: MeshModel): boolean {
-  return model.routes.some((r) => r.rules.some((rule) => rule.fault));
+  // Rules proxyless clients cannot follow are failed through the fault filter, so they need it too.
+  return model.routes.some((r) => r.rules.some((rule) => rule.fault || grpcCannotServe(rule)));
 }
 
 function httpFilters(model: MeshModel): Msg[] {
@@ -427,7 +551,7 @@ export function proxylessResources(model: MeshModel, proxy: ProxyInfo): Resource
       if (!isHttp(sp.protocol)) continue;
       const name = apiListenerName(s, sp.port);
       res[TYPE.listener][name] = memoized(model, `g|l|${name}`, () => ({ name, api_listener: { api_listener: hcm(name, { rds: name }, httpFilters(model), false) } }));
-      res[TYPE.route][name] = memoized(model, `r|${name}`, () => routeConfig(model, s, sp.port));
+      res[TYPE.route][name] = routeConfigFor(model, s, sp.port, 'grpc', proxy.namespace);
     }
   }
   const w = proxy.pod ? model.workloads.find((x) => x.name === proxy.pod && x.namespace === proxy.namespace) : undefined;
@@ -577,7 +701,7 @@ export function sidecarResources(model: MeshModel, proxy: ProxyInfo): Resources 
       const name = apiListenerName(s, sp.port);
       let filter: Msg;
       if (isHttp(sp.protocol)) {
-        res[TYPE.route][name] = memoized(model, `r|${name}`, () => routeConfig(model, s, sp.port));
+        res[TYPE.route][name] = routeConfigFor(model, s, sp.port, 'sidecar', proxy.namespace);
         filter = { name: 'envoy.filters.network.http_connection_manager', typed_config: hcm(`outbound_${name}`, { rds: name }, httpFilters(model), true) };
       } else {
         filter = { name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': T.tcpProxy, stat_prefix: `outbound_${name}`, cluster: clusterName(s, sp.port), access_log: ACCESS_LOG } };

@@ -80,19 +80,26 @@ test('buildModel: HTTPRoute attached to a Service with matches, weights, timeout
   const r = m.routes[0]!;
   assert.equal(r.parent, 'shop/catalog');
   assert.equal(r.port, 8080);
-  assert.deepEqual(r.rules[0]!.matches, [{ headers: [{ name: 'x-canary', type: 'Exact', value: 'true' }] }]);
-  assert.deepEqual(r.rules[1]!.backends, [{ service: 'shop/catalog', port: 8080, weight: 90 }, { service: 'shop/catalog-v2', port: 8080, weight: 10 }]);
+  assert.deepEqual(r.rules[0]!.matches, [{ headers: [{ name: 'x-canary', type: 'Exact', value: 'true' }], query: [] }]);
+  // A backend that does not resolve keeps its share, which gets HTTP 500 (the spec), instead of
+  // silently sending it to the others.
+  assert.deepEqual(r.rules[1]!.backends, [
+    { service: 'shop/catalog', port: 8080, weight: 90 },
+    { service: 'shop/catalog-v2', port: 8080, weight: 10 },
+    { service: 'shop/missing', port: 1, weight: 1, unresolved: { reason: 'BackendNotFound', message: 'backendRef Service shop/missing does not exist' } },
+  ]);
   assert.equal(r.rules[1]!.timeoutMs, 2000);
   assert.equal(r.rules[1]!.backendTimeoutMs, 500);
   assert.deepEqual(r.rules[0]!.retry, { attempts: 3, perTryTimeoutMs: 200, backoffMs: undefined, retryOn: ['unavailable'], codes: [] });
   assert.equal(r.rules[2]!.retry!.attempts, 5, 'rule.retry overrides the annotation');
   assert.deepEqual(r.rules[2]!.retry!.codes, [503]);
-  assert.deepEqual(r.rules[2]!.backends, [{ service: 'shop/catalog', port: 8080, weight: 1 }], 'a single-port Service needs no port');
+  assert.deepEqual(r.rules[2]!.backends[0]!.unresolved?.reason, 'BackendNotFound', 'a Service backendRef without port is refused, as by the official CRD');
   assert.deepEqual(r.rules[0]!.fault, { abort: { percent: 20, httpStatus: undefined, grpcStatus: 14 } });
   assert.ok(m.warnings.some((w) => w.message.includes('shop/missing')));
   assert.deepEqual(r.rules[2]!.mirrors, [{ service: 'shop/catalog-v2', port: 8080, percent: 12.5 }], 'RequestMirror with a fraction');
   assert.equal(r.rules[1]!.mirrors, undefined);
-  assert.ok(m.warnings.some((w) => w.message.includes('RequestMirror backendRef shop/nowhere')));
+  assert.ok(m.warnings.some((w) => w.message.includes('RequestMirror backendRef Service shop/nowhere does not exist; the mirror is dropped')));
+  assert.deepEqual(m.routeConditions.filter((c) => c.type === 'ResolvedRefs').map((c) => [c.status, c.reason]), [['False', 'BackendNotFound']]);
 });
 
 test('buildModel: bad annotations and unknown parents are warnings, not errors', () => {

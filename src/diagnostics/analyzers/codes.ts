@@ -18,6 +18,9 @@ export const CODES = {
   workloadNoService: { code: 'MSH0011', severity: 'info', title: 'Workload selected by no Service', hint: "add a Service selecting it if it serves traffic; hide with --output-threshold warning" },
   annotationUnknown: { code: 'MSH0012', severity: 'warning', title: 'Unknown mesh.dev annotation', hint: "fix the key (see docs/annotations.md) or remove it" },
   annotationInvalid: { code: 'MSH0013', severity: 'error', title: 'Invalid mesh.dev annotation value', hint: "fix the value (see docs/annotations.md)" },
+  routeNotProgrammed: { code: 'MSH0014', severity: 'error', title: 'HTTPRoute not programmed: a match mesh cannot translate', hint: 'fix the match the message names (the route is Accepted=False and unused until then)' },
+  routeRuleFails: { code: 'MSH0015', severity: 'error', title: 'HTTPRoute rule answers HTTP 500: it cannot forward', hint: 'remove the unsupported filter (supported: RequestHeaderModifier, ResponseHeaderModifier, RequestRedirect, URLRewrite, RequestMirror) or give the rule a backend' },
+  routeRefNotPermitted: { code: 'MSH0016', severity: 'error', title: 'HTTPRoute backendRef not permitted or not a Service', hint: 'add a ReferenceGrant in the backend namespace allowing HTTPRoutes from the route namespace, or point at a Service' },
 } as const satisfies Record<string, FindingCode>;
 
 /** All codes in order. */

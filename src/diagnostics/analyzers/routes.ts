@@ -145,3 +145,40 @@ function precedence(a: SourcedObject, b: SourcedObject): number {
   const kb = `${b.object.metadata.namespace}/${b.object.metadata.name}`;
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
+
+/**
+ * What the mesh model decided about each route (the same decision the control plane programs):
+ * a route refused for a match it cannot translate (MSH0014), rules that answer 500 because they
+ * cannot forward (MSH0015), and backendRefs refused by ReferenceGrant or kind (MSH0016). Missing
+ * parents and backends are MSH0001-0004 above.
+ */
+export const routeProgramming: Analyzer<AnalysisIndex> = {
+  name: 'route programming',
+  codes: [CODES.routeNotProgrammed, CODES.routeRuleFails, CODES.routeRefNotPermitted],
+  analyze(index) {
+    const byKey = new Map(httpRoutes(index).map((r) => [`${r.object.metadata.namespace ?? 'default'}/${r.object.metadata.name}`, r]));
+    const out: Finding[] = [];
+    const seen = new Set<string>();
+    const once = (code: { code: string; severity: Finding['severity'] }, src: SourcedObject, message: string): void => {
+      const key = `${code.code}|${src.object.metadata.namespace}/${src.object.metadata.name}|${message}`;
+      if (seen.has(key)) return;
+      seen.add(key);
+      out.push(finding(code, src, message));
+    };
+    for (const c of index.model.routeConditions) {
+      const src = byKey.get(c.route);
+      if (!src || c.status === (c.type === 'PartiallyInvalid' ? 'False' : 'True')) continue;
+      if (c.type === 'Accepted' && c.reason === 'UnsupportedValue') once(CODES.routeNotProgrammed, src, `not programmed (Accepted=False, UnsupportedValue): ${c.message}`);
+      else if (c.type === 'PartiallyInvalid') once(CODES.routeRuleFails, src, c.message);
+      else if (c.type === 'ResolvedRefs' && c.reason !== 'BackendNotFound') {
+        for (const part of c.message.split('; ')) if (/another namespace|is not a Service/.test(part)) once(CODES.routeRefNotPermitted, src, `${part} (ResolvedRefs=False, ${c.reason})`);
+      }
+    }
+    for (const r of index.model.routes) {
+      const src = byKey.get(`${r.namespace}/${r.name}`);
+      if (!src) continue;
+      for (const rule of r.rules) if (rule.failure?.reason === 'NoBackends' && !/weight 0/.test(rule.failure.message)) once(CODES.routeRuleFails, src, `${rule.failure.message}, so requests it matches get HTTP 500`);
+    }
+    return out;
+  },
+};
