@@ -56,7 +56,7 @@ export function define(cmd: Command): void {
         });
       } catch (err) {
         // Machine formats still get exactly one document; the error itself goes to stderr via cli.ts.
-        const { toMeshError } = await import('../ui/errors.js');
+        const { toMeshError } = await import('../errors.js');
         renderUsageErrorReport(output, toMeshError(err), ui);
         throw err;
       }

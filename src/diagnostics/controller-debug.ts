@@ -3,7 +3,7 @@ import type { Cluster, KubeObject } from '../cluster/types.js';
 import type { ProxySync } from '../controller/controlplane.js';
 import type { TypeSync } from '../xds/ads.js';
 import { DEFAULTS } from '../manifests/values.js';
-import { ExitCode, MeshError, usageError } from '../ui/errors.js';
+import { ExitCode, MeshError, usageError } from '../errors.js';
 import { mapBounded, podProxyForbidden, proxyGet } from '../metrics/scrape.js';
 import { isRunning } from './workloads.js';
 

@@ -1,7 +1,7 @@
 import { DEFAULT_TRUST_DOMAIN } from '../constants.js';
 import type { Cluster, KubeObject } from '../cluster/types.js';
 import type { Ui } from '../ui/context.js';
-import { ExitCode, MeshError, usageError } from '../ui/errors.js';
+import { ExitCode, MeshError, usageError } from '../errors.js';
 import { parseClusterName } from '../metrics/envoy.js';
 import { DEFAULT_CONCURRENCY, podKey, scrapePods } from '../metrics/scrape.js';
 import { DEFAULT_CONTROLLER, syncAll, type ControllerLocation } from './controller-debug.js';

@@ -1,6 +1,6 @@
 import type { Cluster, KubeObject } from '../cluster/types.js';
 import type { Ui } from '../ui/context.js';
-import { ExitCode, MeshError, usageError } from '../ui/errors.js';
+import { ExitCode, MeshError, usageError } from '../errors.js';
 import { controllerLocation, debugGet, syncAll, XDS_TYPES, type ConfigDump, type ControllerLocation } from './controller-debug.js';
 import { parsePodArg } from './proxy-status.js';
 

@@ -1,6 +1,6 @@
 import type { Cluster } from '../cluster/types.js';
 import type { Ui } from '../ui/context.js';
-import { ExitCode } from '../ui/errors.js';
+import { ExitCode } from '../errors.js';
 import { syncAll, typeState, XDS_TYPES, type ControllerLocation, type TypeState, type XdsShort } from './controller-debug.js';
 import { isMeshed, isRunning } from './workloads.js';
 

@@ -1,7 +1,7 @@
 import { parseGoDuration } from '../duration.js';
 import type { Cluster, KubeObject } from '../cluster/types.js';
 import type { Ui } from '../ui/context.js';
-import { ExitCode, MeshError, usageError } from '../ui/errors.js';
+import { ExitCode, MeshError, usageError } from '../errors.js';
 import { addWindows, emptyWindow, parseClusterName, sideWindow, summarize, type ProxyReading, type WindowTraffic } from '../metrics/envoy.js';
 import { DEFAULT_CONCURRENCY, podKey, scrapePods, type PodRead, type TimedReading } from '../metrics/scrape.js';
 import { isMeshed, isRunning, KINDS, loadInventory, parseResourceRef, podsOf, refText, servicesOf, targetPortsOf, type Inventory, type ResourceRef } from './workloads.js';

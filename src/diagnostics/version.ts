@@ -2,7 +2,7 @@ import { LABEL_PROXY_VERSION, LABEL_VERSION, CONTROLLER_NAME, LABEL_NAME } from 
 import type { Cluster } from '../cluster/types.js';
 import type { VersionOptions } from '../commands/version.js';
 import type { Ui } from '../ui/context.js';
-import { ExitCode, MeshError, toMeshError } from '../ui/errors.js';
+import { ExitCode, MeshError, toMeshError } from '../errors.js';
 import { VERSION } from '../version.js';
 
 /** The stable shape of `mesh version -o json`. */

@@ -1,6 +1,6 @@
 import { LABEL_PROXY_VERSION, PROXY_CONTAINER } from '../constants.js';
 import type { Cluster, KubeObject } from '../cluster/types.js';
-import { usageError } from '../ui/errors.js';
+import { usageError } from '../errors.js';
 
 /** Resource kinds `mesh stat` and `mesh edges` accept, by their short name. */
 export type ResourceKind = 'deploy' | 'sts' | 'ds' | 'pod' | 'svc' | 'ns';

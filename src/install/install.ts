@@ -5,7 +5,7 @@ import { objectRef, renderManifests, toYamlStream, type CaMaterial } from '../ma
 import { loadValues, type ValuesFlags } from '../manifests/values-files.js';
 import type { Values } from '../manifests/values.js';
 import type { Ui } from '../ui/context.js';
-import { ExitCode, MeshError, usageError } from '../ui/errors.js';
+import { ExitCode, MeshError, usageError } from '../errors.js';
 import { renderData } from '../ui/output.js';
 import { startProgress, type Progress } from '../ui/progress.js';
 import { VERSION } from '../version.js';

@@ -1,6 +1,6 @@
 import { parseGoDuration } from '../duration.js';
 import { DEFAULT_NAMESPACE, DEFAULT_TRUST_DOMAIN } from '../constants.js';
-import { inputError } from '../ui/errors.js';
+import { inputError } from '../errors.js';
 import { closest } from '../ui/suggest.js';
 import { VERSION } from '../version.js';
 

@@ -8,7 +8,7 @@ import { parseTimeout, validateInstallOptions } from '../../src/install/install.
 import { validateUpgradeOptions } from '../../src/install/upgrade.ts';
 import { UNINSTALL_ORDER } from '../../src/install/uninstall.ts';
 import { diffObjects, projectLive, unifiedDiff } from '../../src/manifests/diff.ts';
-import type { MeshError } from '../../src/ui/errors.ts';
+import type { MeshError } from '../../src/errors.ts';
 
 const usage = (fn: () => unknown, re: RegExp) =>
   assert.throws(fn, (e: MeshError) => {

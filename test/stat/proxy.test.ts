@@ -11,7 +11,7 @@ import { startIntrospection } from '../../src/controller/http.ts';
 import { collectProxyStatus, runProxyStatus } from '../../src/diagnostics/proxy-status.ts';
 import { runProxyConfig, secretViews, validateProxyConfigOptions } from '../../src/diagnostics/proxy-config.ts';
 import { DEFAULT_CONTROLLER, typeState } from '../../src/diagnostics/controller-debug.ts';
-import type { MeshError } from '../../src/ui/errors.ts';
+import type { MeshError } from '../../src/errors.ts';
 import type { ProxyResponse } from '../../src/cluster/types.ts';
 import { fakeCluster } from './support/fake-cluster.ts';
 import { slices, startBackend, svc, waitForAck, who, xdsClient, type Backend } from '../xds/support.ts';

@@ -1,5 +1,5 @@
 import type { Cluster } from '../../cluster/types.js';
-import { ExitCode, MeshError } from '../../ui/errors.js';
+import { ExitCode, MeshError } from '../../errors.js';
 import { VERSION } from '../../version.js';
 import { preInstallCatalog } from './catalog.js';
 import { makeLiveContext } from './context.js';

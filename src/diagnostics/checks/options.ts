@@ -1,5 +1,5 @@
 import { parseGoDuration } from '../../duration.js';
-import { usageError } from '../../ui/errors.js';
+import { usageError } from '../../errors.js';
 import { parseSuppressRule, type SuppressRule } from '../analyzers/index.js';
 import type { FindingSeverity } from '../analyzers/types.js';
 import type { CheckOutputFormat } from '../render/index.js';

@@ -1,6 +1,6 @@
 import type { Cluster } from '../../cluster/types.js';
 import type { Ui } from '../../ui/context.js';
-import { ExitCode, MeshError, toMeshError } from '../../ui/errors.js';
+import { ExitCode, MeshError, toMeshError } from '../../errors.js';
 import { VERSION } from '../../version.js';
 import { analyze, atLeast } from '../analyzers/index.js';
 import type { Finding, SourcedObject } from '../analyzers/types.js';
