@@ -36,8 +36,8 @@ export function define(cmd: Command): void {
       const ui = makeUi(g);
       const { parseOutputFormat } = await import('../ui/format.js');
       const output = parseOutputFormat(g.output, ['table', 'json', 'junit', 'sarif'] as const, 'table');
-      const { validateCheckOptions } = await import('../diagnostics/checks/options.js');
-      const { runCheck, renderUsageErrorReport } = await import('../diagnostics/checks/run.js');
+      const { validateCheckOptions } = await import('../checks/options.js');
+      const { runCheck, renderUsageErrorReport } = await import('../checks/run.js');
       let opts;
       try {
         opts = validateCheckOptions({

@@ -8,7 +8,7 @@ export interface VersionOptions {
   context?: string;
 }
 
-/** `mesh version [--client]`. The handler (src/diagnostics/version.ts) loads cluster code only without --client. */
+/** `mesh version [--client]`. The handler (src/status/version.ts) loads cluster code only without --client. */
 export function define(cmd: Command): void {
   cmd
     .option('--client', 'print only the client version (never contacts a cluster)')
@@ -18,7 +18,7 @@ export function define(cmd: Command): void {
       const ui = makeUi(g);
       const { parseOutputFormat } = await import('../ui/format.js');
       const output = parseOutputFormat(g.output, ['table', 'json', 'yaml'] as const, 'table');
-      const { runVersion } = await import('../diagnostics/version.js');
+      const { runVersion } = await import('../status/version.js');
       process.exitCode = await runVersion({ client: opts.client === true, output, kubeconfig: g.kubeconfig, context: g.context }, ui);
     });
 }

@@ -1,6 +1,6 @@
-import type { KubeObject } from '../../cluster/types.js';
-import { proxyGet } from '../../metrics/scrape.js';
-import { CONTROLLER_NAME, LABEL_NAME } from '../../constants.js';
+import type { KubeObject } from '../cluster/types.js';
+import { proxyGet } from '../metrics/scrape.js';
+import { CONTROLLER_NAME, LABEL_NAME } from '../constants.js';
 import type { LiveContext } from './context.js';
 import { podReady } from './k8s.js';
 

@@ -1,4 +1,4 @@
-import type { KubeObject } from '../../cluster/types.js';
+import type { KubeObject } from '../cluster/types.js';
 
 /** Severity of a finding. `info` findings never fail a run; --output-threshold hides them. */
 export type FindingSeverity = 'error' | 'warning' | 'info';

@@ -1,4 +1,4 @@
-import type { KubeObject } from '../../cluster/types.js';
+import type { KubeObject } from '../cluster/types.js';
 
 /** Small pure helpers over Kubernetes objects shared by the live checks. */
 

@@ -1,5 +1,5 @@
-import type { Finding } from '../analyzers/types.js';
-import type { CheckResult } from '../checks/types.js';
+import type { Finding } from '../../analyzers/types.js';
+import type { CheckResult } from '../../checks/types.js';
 import type { CheckReport } from './report.js';
 import { findingLocation } from './table.js';
 

@@ -1,4 +1,4 @@
-import type { ChalkInstance } from '../../ui/color.js';
+import type { ChalkInstance } from '../color.js';
 import { renderJunit } from './junit.js';
 import type { CheckReport } from './report.js';
 import { renderSarif } from './sarif.js';

@@ -1,5 +1,5 @@
-import type { Finding, FindingSeverity } from '../analyzers/types.js';
-import type { CheckResult } from '../checks/types.js';
+import type { Finding, FindingSeverity } from '../../analyzers/types.js';
+import type { CheckResult } from '../../checks/types.js';
 
 /**
  * Everything a `mesh check` run produced, and all renderers see: they never touch the cluster.

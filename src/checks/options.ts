@@ -1,8 +1,8 @@
-import { parseGoDuration } from '../../duration.js';
-import { usageError } from '../../errors.js';
+import { parseGoDuration } from '../duration.js';
+import { usageError } from '../errors.js';
 import { parseSuppressRule, type SuppressRule } from '../analyzers/index.js';
 import type { FindingSeverity } from '../analyzers/types.js';
-import type { CheckOutputFormat } from '../render/index.js';
+import type { CheckOutputFormat } from '../ui/render/index.js';
 
 /** Flags of `mesh check` as commander hands them over (strings, unvalidated). */
 export interface RawCheckOptions {

@@ -1,10 +1,10 @@
-import type { Cluster } from '../../cluster/types.js';
-import type { Ui } from '../../ui/context.js';
-import { ExitCode, MeshError, toMeshError } from '../../errors.js';
-import { VERSION } from '../../version.js';
+import type { Cluster } from '../cluster/types.js';
+import type { Ui } from '../ui/context.js';
+import { ExitCode, MeshError, toMeshError } from '../errors.js';
+import { VERSION } from '../version.js';
 import { analyze, atLeast } from '../analyzers/index.js';
 import type { Finding, SourcedObject } from '../analyzers/types.js';
-import { renderReport, type CheckReport } from '../render/index.js';
+import { renderReport, type CheckReport } from '../ui/render/index.js';
 import { postInstallCatalog, preInstallCatalog, summarizeFindings } from './catalog.js';
 import { makeLiveContext, type LiveContextOptions } from './context.js';
 import type { CheckOptions } from './options.js';
@@ -96,7 +96,7 @@ async function runOnce(opts: CheckOptions, ui: Ui, deps: CheckDeps, cluster: Clu
   const dnsPodTimeoutMs = Math.max(500, opts.timeoutMs - 2000);
   const ctx = makeLiveContext(cluster, { dnsPodTimeoutMs, ...deps.live, version: VERSION, suppress: opts.suppress, namespace: opts.meshNamespace });
   let done = 0;
-  const progress = opts.output === 'table' && ui.interactive ? (await import('../../ui/progress.js')).startProgress(ui.err, `running ${catalog.length} checks`, { interactive: true }) : undefined;
+  const progress = opts.output === 'table' && ui.interactive ? (await import('../ui/progress.js')).startProgress(ui.err, `running ${catalog.length} checks`, { interactive: true }) : undefined;
   try {
     const ran = await runChecks(catalog, ctx, () => progress?.update(`running checks (${++done}/${catalog.length})`), { timeoutMs: opts.timeoutMs });
     return buildReport(opts.mode, ran, opts, cluster.contextName);
@@ -114,13 +114,13 @@ export async function runCheck(opts: CheckOptions, ui: Ui, deps: CheckDeps = {})
   let report: CheckReport;
   try {
     if (opts.mode === 'files') {
-      const { loadObjects } = await import('../../cluster/files.js');
+      const { loadObjects } = await import('../cluster/files.js');
       const loaded = await loadObjects(opts.filenames, { recursive: opts.recursive });
       const objects: SourcedObject[] = loaded.map((l) => ({ object: l.object, location: { file: l.source, line: l.line } }));
       const ran = await runChecks([filesCheck(objects, opts)], null, undefined, { timeoutMs: Math.max(opts.timeoutMs, 60_000) });
       report = buildReport('files', ran, opts);
     } else {
-      const cluster = deps.connect ? await deps.connect() : await (await import('../../cluster/index.js')).connect({ kubeconfig: opts.kubeconfig, context: opts.context, timeoutMs: opts.timeoutMs });
+      const cluster = deps.connect ? await deps.connect() : await (await import('../cluster/index.js')).connect({ kubeconfig: opts.kubeconfig, context: opts.context, timeoutMs: opts.timeoutMs });
       const deadline = Date.now() + opts.waitMs;
       const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
       for (let round = 1; ; round++) {
@@ -138,7 +138,7 @@ export async function runCheck(opts: CheckOptions, ui: Ui, deps: CheckDeps = {})
   }
   ui.out.write(renderReport(report, opts.output, ui.color));
   if (report.error) {
-    const { formatError } = await import('../../ui/errors.js');
+    const { formatError } = await import('../ui/errors.js');
     ui.err.write(formatError(new MeshError(report.error.message, { hint: report.error.hint, exitCode: report.exitCode as ExitCode }), ui.verbose));
   } else if (report.exitCode === ExitCode.Cluster) {
     const first = report.checks.find((c) => c.reason === 'unreachable' || c.reason === 'forbidden') ?? report.checks[0]!;

@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import type { KubeObject } from '../../cluster/types.js';
+import type { KubeObject } from '../cluster/types.js';
 import {
   CONTROLLER_NAME,
   LABEL_COMPONENT,
@@ -16,7 +16,7 @@ import {
   ROOT_CA_SECRET,
   TRUST_BUNDLE_CONFIGMAP,
   WEBHOOK_NAME,
-} from '../../constants.js';
+} from '../constants.js';
 import { analyze, type SourcedObject } from '../analyzers/index.js';
 import { describeAccess, MIN_KUBE_MINOR, parseMinor, PERMISSIONS_CATEGORY, requiredAccess } from './install-access.js';
 

@@ -1,6 +1,6 @@
-import type { KubeObject } from '../../cluster/types.js';
-import { ANNOTATION_INJECT, ANNOTATION_MTLS, LABEL_INJECT } from '../../constants.js';
-import { buildModel, type MeshModel, type MtlsMode } from '../../model/index.js';
+import type { KubeObject } from '../cluster/types.js';
+import { ANNOTATION_INJECT, ANNOTATION_MTLS, LABEL_INJECT } from '../constants.js';
+import { buildModel, type MeshModel, type MtlsMode } from '../model/index.js';
 import type { ResourceRef, SourceLocation, SourcedObject } from './types.js';
 
 /**

@@ -1,4 +1,4 @@
-import { MeshError } from '../../errors.js';
+import { MeshError } from '../errors.js';
 import { DOCS_BASE, type Check, type CheckOutcome, type CheckResult, type SkipReason } from './types.js';
 
 /** Options of {@link runChecks}. */

@@ -1,4 +1,4 @@
-import { ANNOTATION_CHECK_SUPPRESS } from '../../constants.js';
+import { ANNOTATION_CHECK_SUPPRESS } from '../constants.js';
 import { annotations } from './annotations.js';
 import { authorization } from './authz.js';
 import { buildIndex, type AnalysisIndex, type IndexOptions } from './lookup.js';

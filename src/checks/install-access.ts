@@ -1,4 +1,4 @@
-import type { AccessAttributes } from '../../cluster/types.js';
+import type { AccessAttributes } from '../cluster/types.js';
 
 /**
  * What `mesh install` needs from a cluster, as data the pre-install catalog (catalog.ts) checks:

@@ -1,5 +1,5 @@
-import { ALL_CODES } from '../analyzers/codes.js';
-import type { FindingSeverity } from '../analyzers/types.js';
+import { ALL_CODES } from '../../analyzers/codes.js';
+import type { FindingSeverity } from '../../analyzers/types.js';
 import type { CheckReport } from './report.js';
 
 type Level = 'error' | 'warning' | 'note';

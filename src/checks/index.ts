@@ -1,6 +1,6 @@
-import type { Cluster } from '../../cluster/types.js';
-import { ExitCode, MeshError } from '../../errors.js';
-import { VERSION } from '../../version.js';
+import type { Cluster } from '../cluster/types.js';
+import { ExitCode, MeshError } from '../errors.js';
+import { VERSION } from '../version.js';
 import { preInstallCatalog } from './catalog.js';
 import { makeLiveContext } from './context.js';
 import { PERMISSIONS_CATEGORY } from './install-access.js';

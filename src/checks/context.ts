@@ -1,5 +1,5 @@
-import type { AccessAttributes, AccessResult, Cluster, KubeObject, ListOptions } from '../../cluster/types.js';
-import { DEFAULT_NAMESPACE } from '../../constants.js';
+import type { AccessAttributes, AccessResult, Cluster, KubeObject, ListOptions } from '../cluster/types.js';
+import { DEFAULT_NAMESPACE } from '../constants.js';
 import type { SuppressRule } from '../analyzers/index.js';
 
 /** What live checks get: the cluster, settings, and memoised reads shared between checks. */

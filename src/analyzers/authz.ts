@@ -1,4 +1,4 @@
-import { MESH_DOMAIN } from '../../constants.js';
+import { MESH_DOMAIN } from '../constants.js';
 import { CODES } from './codes.js';
 import { arr, isObj, refOf, selects, where, type AnalysisIndex } from './lookup.js';
 import type { Analyzer, Finding, SourcedObject } from './types.js';
