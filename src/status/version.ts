@@ -1,9 +1,5 @@
 import { LABEL_PROXY_VERSION, LABEL_VERSION, CONTROLLER_NAME, LABEL_NAME } from '../constants.js';
 import type { Cluster } from '../cluster/types.js';
-import type { VersionOptions } from '../commands/version.js';
-import type { Ui } from '../ui/context.js';
-import { ExitCode, MeshError, toMeshError } from '../errors.js';
-import { VERSION } from '../version.js';
 
 /** The stable shape of `mesh version -o json`. */
 export interface VersionReport {
@@ -37,39 +33,4 @@ export async function collectServerVersions(cluster: Cluster): Promise<Required<
   }
   const dataPlane = [...counts].sort(([a], [b]) => a.localeCompare(b)).map(([version, proxies]) => ({ version, proxies }));
   return { server: { kubernetes: kube.gitVersion, context: cluster.contextName }, controlPlane, dataPlane };
-}
-
-/** Runs `mesh version`; returns the exit code (3 when the cluster part was asked for but unreachable). */
-export async function runVersion(opts: VersionOptions, ui: Ui, connect?: () => Promise<Cluster>): Promise<number> {
-  const report: VersionReport = { client: { version: VERSION, node: process.version, platform: `${process.platform}/${process.arch}` } };
-  let code: number = ExitCode.Ok;
-  let failure: MeshError | undefined;
-  if (!opts.client) {
-    try {
-      const cluster = connect ? await connect() : await (await import('../cluster/index.js')).connect({ kubeconfig: opts.kubeconfig, context: opts.context, timeoutMs: 5000 });
-      Object.assign(report, await collectServerVersions(cluster));
-    } catch (err) {
-      failure = toMeshError(err);
-      report.note = `server versions unavailable: ${failure.message}`;
-      code = failure.exitCode;
-    }
-  }
-  if (opts.output !== 'table') {
-    const { renderData } = await import('../ui/output.js');
-    ui.out.write(renderData(report, opts.output));
-  } else {
-    const lines = [`Client version: ${report.client.version}`];
-    if (report.server) {
-      lines.push(`Kubernetes:     ${report.server.kubernetes} (context ${report.server.context})`);
-      if (report.controlPlane!.length === 0) lines.push('Control plane:  not installed');
-      for (const cp of report.controlPlane!) lines.push(`Control plane:  ${cp.version} (${cp.replicas} ready in ${cp.namespace})`);
-      if (report.dataPlane!.length === 0) lines.push('Data plane:     no proxies');
-      for (const dp of report.dataPlane!) lines.push(`Data plane:     ${dp.version} (${dp.proxies} ${dp.proxies === 1 ? 'proxy' : 'proxies'})`);
-    }
-    ui.out.write(lines.join('\n') + '\n');
-  }
-  if (failure) {
-    ui.err.write(ui.color.yellow(`note: ${report.note}`) + '\n' + (failure.hint ? `  hint: ${failure.hint}; "mesh version --client" skips the cluster\n` : ''));
-  }
-  return code;
 }
