@@ -1,12 +1,12 @@
 import type { Cluster } from '../cluster/types.js';
 import { ExitCode, MeshError } from '../errors.js';
 import { VERSION } from '../version.js';
-import { preInstallCatalog } from './catalog.js';
+import { preInstallCatalog } from './catalog/index.js';
 import { makeLiveContext } from './context.js';
 import { PERMISSIONS_CATEGORY } from './install-access.js';
 import { runChecks, type RanCheck } from './runner.js';
 
-export { postInstallCatalog, preInstallCatalog } from './catalog.js';
+export { postInstallCatalog, preInstallCatalog } from './catalog/index.js';
 export { runChecks, runOne, type RanCheck, type RunChecksOptions } from './runner.js';
 export type * from './types.js';
 

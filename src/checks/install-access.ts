@@ -1,7 +1,7 @@
 import type { AccessAttributes } from '../cluster/types.js';
 
 /**
- * What `mesh install` needs from a cluster, as data the pre-install catalog (catalog.ts) checks:
+ * What `mesh install` needs from a cluster, as data the pre-install catalog (catalog/permissions.ts) checks:
  * the oldest supported Kubernetes and every (verb, resource) install writes with. One list, so the
  * checks `mesh check --pre` and `mesh install` run ask exactly for what install does.
  */

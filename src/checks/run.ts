@@ -5,7 +5,7 @@ import { VERSION } from '../version.js';
 import { analyze, atLeast } from '../analyzers/index.js';
 import type { Finding, SourcedObject } from '../analyzers/types.js';
 import { renderReport, type CheckReport } from '../ui/render/index.js';
-import { postInstallCatalog, preInstallCatalog, summarizeFindings } from './catalog.js';
+import { postInstallCatalog, preInstallCatalog, summarizeFindings } from './catalog/index.js';
 import { makeLiveContext, type LiveContextOptions } from './context.js';
 import type { CheckOptions } from './options.js';
 import { runChecks, type RanCheck } from './runner.js';

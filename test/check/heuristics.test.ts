@@ -133,7 +133,7 @@ spec: {ports: [{name: dns, port: 53, protocol: UDP}, {name: web, port: 80, appPr
 });
 
 test('parseLookups reads busybox and bind nslookup output, ignoring the DNS server lines', async () => {
-  const { parseLookups } = await import('../../src/checks/catalog.ts');
+  const { parseLookups } = await import('../../src/checks/catalog/index.ts');
   const log = [
     '== web.shop.svc.cluster.local',
     'Server:    10.96.0.10',
