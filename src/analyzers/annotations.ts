@@ -1,5 +1,5 @@
 import { KNOWN_MESH_ANNOTATIONS, MESH_DOMAIN } from '../constants.js';
-import { closest } from '../ui/suggest.js';
+import { closest } from '../suggest.js';
 import { CODES } from './codes.js';
 import { refOf, where, type AnalysisIndex } from './lookup.js';
 import type { Analyzer, Finding, SourcedObject } from './types.js';

@@ -2,7 +2,7 @@ import { parseGoDuration } from '../duration.js';
 import { usageError } from '../errors.js';
 import { parseSuppressRule, type SuppressRule } from '../analyzers/index.js';
 import type { FindingSeverity } from '../analyzers/types.js';
-import type { CheckOutputFormat } from '../ui/render/index.js';
+import type { CheckOutputFormat } from './report.js';
 
 /** Flags of `mesh check` as commander hands them over (strings, unvalidated). */
 export interface RawCheckOptions {

@@ -37,7 +37,7 @@ export function define(cmd: Command): void {
       const { parseOutputFormat } = await import('../ui/format.js');
       const output = parseOutputFormat(g.output, ['table', 'json', 'junit', 'sarif'] as const, 'table');
       const { validateCheckOptions } = await import('../checks/options.js');
-      const { runCheck, renderUsageErrorReport } = await import('../checks/run.js');
+      const { runCheck, renderUsageErrorReport } = await import('./check-run.js');
       let opts;
       try {
         opts = validateCheckOptions({

@@ -228,7 +228,7 @@ export async function checkBeforeInstall(cluster: Cluster, ui: Ui, opts: { names
   const failure = preInstallFailure(results);
   // An unreachable API server fails every check the same way: one error line says it all.
   if (!results.some((r) => r.result.reason === 'unreachable')) {
-    const [{ buildReport }, { renderTable }] = await Promise.all([import('../checks/run.js'), import('../ui/render/table.js')]);
+    const [{ buildReport }, { renderTable }] = await Promise.all([import('../checks/report.js'), import('../ui/render/table.js')]);
     ui.err.write(renderTable(buildReport('pre', results, { failOn: 'error', outputThreshold: 'info' }, cluster.contextName), ui.color));
   }
   if (failure) throw failure;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildReport } from '../../src/checks/run.ts';
+import { buildReport } from '../../src/checks/report.ts';
 import type { RanCheck } from '../../src/checks/index.ts';
 import type { Finding } from '../../src/analyzers/index.ts';
 import { renderJunit, renderSarif, renderTable } from '../../src/ui/render/index.ts';

@@ -1,15 +1,10 @@
 import type { ChalkInstance } from '../color.js';
 import { renderJunit } from './junit.js';
-import type { CheckReport } from './report.js';
+import type { CheckOutputFormat, CheckReport } from '../../checks/report.js';
 import { renderSarif } from './sarif.js';
 import { renderTable } from './table.js';
 
-export type { CheckReport } from './report.js';
 export { renderJunit, renderSarif, renderTable };
-
-/** Formats `mesh check -o` accepts. */
-export const CHECK_OUTPUT_FORMATS = ['table', 'json', 'junit', 'sarif'] as const;
-export type CheckOutputFormat = (typeof CHECK_OUTPUT_FORMATS)[number];
 
 /** Render a report in one format. json/junit/sarif are always exactly one document. */
 export function renderReport(report: CheckReport, format: CheckOutputFormat, color: ChalkInstance): string {

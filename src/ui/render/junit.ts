@@ -1,6 +1,6 @@
 import type { Finding } from '../../analyzers/types.js';
 import type { CheckResult } from '../../checks/types.js';
-import type { CheckReport } from './report.js';
+import type { CheckReport } from '../../checks/report.js';
 import { findingLocation } from './table.js';
 
 /** Escape text for XML attributes and content (and drop characters XML 1.0 forbids). */

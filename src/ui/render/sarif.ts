@@ -1,6 +1,6 @@
 import { ALL_CODES } from '../../analyzers/codes.js';
 import type { FindingSeverity } from '../../analyzers/types.js';
-import type { CheckReport } from './report.js';
+import type { CheckReport } from '../../checks/report.js';
 
 type Level = 'error' | 'warning' | 'note';
 

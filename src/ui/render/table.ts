@@ -2,7 +2,7 @@ import type { ChalkInstance } from '../color.js';
 import { ALL_CODES } from '../../analyzers/codes.js';
 import type { Finding } from '../../analyzers/types.js';
 import type { CheckResult, CheckStatus } from '../../checks/types.js';
-import type { CheckReport } from './report.js';
+import type { CheckReport } from '../../checks/report.js';
 
 /** Symbols (linkerd check style): pass, warning, failure, skipped. */
 export const SYMBOLS: Record<CheckStatus, string> = { pass: '✔', warn: '‼', fail: '✖', skip: '○' };

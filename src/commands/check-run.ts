@@ -1,15 +1,21 @@
+/**
+ * The process side of `mesh check`: connect, show progress, repeat --wait rounds, print the report
+ * and the error. It lives beside the command because it writes to the UI; the checks it runs and
+ * the report it prints are built in src/checks/.
+ */
 import type { Cluster } from '../cluster/types.js';
 import type { Ui } from '../ui/context.js';
 import { ExitCode, MeshError, toMeshError } from '../errors.js';
 import { VERSION } from '../version.js';
-import { analyze, atLeast } from '../analyzers/index.js';
-import type { Finding, SourcedObject } from '../analyzers/types.js';
-import { renderReport, type CheckReport } from '../ui/render/index.js';
-import { postInstallCatalog, preInstallCatalog, summarizeFindings } from './catalog/index.js';
-import { makeLiveContext, type LiveContextOptions } from './context.js';
-import type { CheckOptions } from './options.js';
-import { runChecks, type RanCheck } from './runner.js';
-import { DOCS_BASE, type Check, type CheckResult } from './types.js';
+import { analyze } from '../analyzers/index.js';
+import type { SourcedObject } from '../analyzers/types.js';
+import { renderReport } from '../ui/render/index.js';
+import { postInstallCatalog, preInstallCatalog, summarizeFindings } from '../checks/catalog/index.js';
+import { makeLiveContext, type LiveContextOptions } from '../checks/context.js';
+import type { CheckOptions } from '../checks/options.js';
+import { buildReport, errorReport, type CheckReport } from '../checks/report.js';
+import { runChecks } from '../checks/runner.js';
+import type { Check } from '../checks/types.js';
 
 /** What `runCheck` needs from outside; tests replace these. */
 export interface CheckDeps {
@@ -33,52 +39,6 @@ function filesCheck(objects: SourcedObject[], opts: CheckOptions): Check<null> {
       return { ...summarizeFindings(r.findings, r.objects), suppressed: r.suppressed };
     },
   };
-}
-
-/** Which results mean "nothing could run": every check was unreachable, forbidden or timed out. */
-function nothingRan(results: CheckResult[]): boolean {
-  return results.length > 0 && results.every((r) => r.reason === 'unreachable' || r.reason === 'forbidden' || r.reason === 'timeout');
-}
-
-/** Assemble the report (the -o json document) from finished checks. Pure. */
-export function buildReport(mode: CheckReport['mode'], ran: RanCheck[], opts: Pick<CheckOptions, 'failOn' | 'outputThreshold'>, context?: string): CheckReport {
-  const checks = ran.map((r) => r.result);
-  const all: Finding[] = ran.flatMap((r) => r.outcome.findings ?? []);
-  const findings = all.filter((f) => atLeast(f.severity, opts.outputThreshold));
-  const count = (s: CheckResult['status']): number => checks.filter((c) => c.status === s).length;
-  const failing = checks.some((c) => c.status === 'fail') || (opts.failOn === 'warning' && checks.some((c) => c.status === 'warn')) || all.some((f) => atLeast(f.severity, opts.failOn));
-  const exitCode = nothingRan(checks) ? ExitCode.Cluster : failing ? ExitCode.Failed : ExitCode.Ok;
-  const report: CheckReport = {
-    mode,
-    version: VERSION,
-    checks,
-    findings,
-    summary: {
-      checks: { passed: count('pass'), warnings: count('warn'), failed: count('fail'), skipped: count('skip') },
-      findings: { error: findings.filter((f) => f.severity === 'error').length, warning: findings.filter((f) => f.severity === 'warning').length, info: findings.filter((f) => f.severity === 'info').length },
-      suppressed: ran.reduce((a, r) => a + (r.outcome.suppressed ?? 0), 0),
-      hidden: all.length - findings.length,
-    },
-    failOn: opts.failOn,
-    outputThreshold: opts.outputThreshold,
-    ok: exitCode === ExitCode.Ok,
-    exitCode,
-  };
-  if (context) report.context = context;
-  return report;
-}
-
-function errorReport(mode: CheckReport['mode'], err: MeshError, opts: Pick<CheckOptions, 'failOn' | 'outputThreshold'>): CheckReport {
-  const checks: CheckResult[] =
-    err.exitCode === ExitCode.Cluster
-      ? [{ id: 'kubernetes-api.reachable', category: 'kubernetes-api', description: 'can reach the Kubernetes API server', severity: 'error', status: 'fail', message: err.message, hint: err.hint, docs: `${DOCS_BASE}#kubernetes-api-reachable`, reason: 'unreachable', durationMs: 0 }]
-      : [];
-  const r = buildReport(mode, checks.map((result) => ({ result, outcome: { status: result.status, message: result.message } })), opts);
-  r.exitCode = err.exitCode;
-  r.ok = false;
-  r.error = { message: err.message };
-  if (err.hint) r.error.hint = err.hint;
-  return r;
 }
 
 /**
