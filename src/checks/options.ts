@@ -2,7 +2,11 @@ import { parseGoDuration } from '../duration.js';
 import { usageError } from '../errors.js';
 import { parseSuppressRule, type SuppressRule } from '../analyzers/index.js';
 import type { FindingSeverity } from '../analyzers/types.js';
-import type { CheckOutputFormat } from './report.js';
+
+/** Formats `mesh check -o` accepts. */
+export const CHECK_OUTPUT_FORMATS = ['table', 'json', 'junit', 'sarif'] as const;
+/** One of CHECK_OUTPUT_FORMATS. */
+export type CheckOutputFormat = (typeof CHECK_OUTPUT_FORMATS)[number];
 
 /** Flags of `mesh check` as commander hands them over (strings, unvalidated). */
 export interface RawCheckOptions {

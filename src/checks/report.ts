@@ -6,11 +6,6 @@ import type { CheckOptions } from './options.js';
 import type { RanCheck } from './runner.js';
 import { DOCS_BASE, type CheckResult } from './types.js';
 
-/** Formats `mesh check -o` accepts. */
-export const CHECK_OUTPUT_FORMATS = ['table', 'json', 'junit', 'sarif'] as const;
-/** One of CHECK_OUTPUT_FORMATS. */
-export type CheckOutputFormat = (typeof CHECK_OUTPUT_FORMATS)[number];
-
 /**
  * Everything a `mesh check` run produced, and all renderers see: they never touch the cluster.
  * This is also the `-o json` document; field names are stable.

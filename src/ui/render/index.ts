@@ -1,6 +1,7 @@
 import type { ChalkInstance } from '../color.js';
 import { renderJunit } from './junit.js';
-import type { CheckOutputFormat, CheckReport } from '../../checks/report.js';
+import type { CheckOutputFormat } from '../../checks/options.js';
+import type { CheckReport } from '../../checks/report.js';
 import { renderSarif } from './sarif.js';
 import { renderTable } from './table.js';
 
