@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { analyze, type SourcedObject } from '../src/diagnostics/analyzers/index.ts';
+import { analyze, type SourcedObject } from '../src/analyzers/index.ts';
 import { median, type Benchmark, type BenchResult } from './harness.ts';
 
 const MESH = fileURLToPath(new URL('../bin/mesh', import.meta.url));
@@ -95,8 +95,8 @@ function medianSpawnAllowFail(cmd: string, args: string[], runs: number, env: No
 async function liveBench(): Promise<BenchResult[]> {
   const { startApiServer } = await import('../test/support/kube.ts');
   const { connect } = await import('../src/cluster/index.ts');
-  const { makeLiveContext } = await import('../src/diagnostics/checks/context.ts');
-  const { postInstallCatalog, runChecks } = await import('../src/diagnostics/checks/index.ts');
+  const { makeLiveContext } = await import('../src/checks/context.ts');
+  const { postInstallCatalog, runChecks } = await import('../src/checks/index.ts');
   const { VERSION } = await import('../src/version.ts');
   const seed: Record<string, unknown>[] = [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'mesh-system' } }];
   const ready = { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] };

@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { COMMANDS } from './commands/index.js';
-import { ExitCode, formatError, MeshError, toMeshError } from './ui/errors.js';
+import { ExitCode, MeshError, toMeshError } from './errors.js';
+import { formatError } from './ui/errors.js';
 
 /** Root options that take a value: the subcommand finder must skip their values. */
 const VALUE_FLAGS = new Set(['--kubeconfig', '--context', '-n', '--namespace', '-o', '--output']);

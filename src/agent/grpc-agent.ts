@@ -5,7 +5,7 @@ import { CONTROLLER_NAME, DEFAULT_NAMESPACE, TOKEN_FILE, TOKEN_MOUNT_PATH, TRUST
 import { certificateServiceClient, type CreateCertificateResponse } from '../controller/ca-service.js';
 import { certInfo, createCsr, rotateAt } from '../pki/index.js';
 import { CERT_PROVIDER } from '../xds/translate.js';
-import { ExitCode, MeshError, usageError } from '../ui/errors.js';
+import { ExitCode, MeshError, usageError } from '../errors.js';
 import type { Ui } from '../ui/context.js';
 
 /** The files the agent keeps current in --out-dir (file_watcher reads these names). */

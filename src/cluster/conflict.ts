@@ -1,4 +1,4 @@
-import { ExitCode, MeshError } from '../ui/errors.js';
+import { ExitCode, MeshError } from '../errors.js';
 
 /**
  * A write lost an optimistic-concurrency race (HTTP 409: the object changed since it was read, or

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { access, constants as fsConstants, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { inputError, MeshError } from '../ui/errors.js';
+import { inputError, MeshError } from '../errors.js';
 import { parseYaml, toYaml } from './yaml.js';
 import type { KubeObject } from './types.js';
 

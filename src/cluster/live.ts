@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
 import * as k8s from '@kubernetes/client-node';
-import { ExitCode, MeshError, toMeshError } from '../ui/errors.js';
+import { ExitCode, MeshError, toMeshError } from '../errors.js';
 import { ConflictError } from './conflict.js';
 import type { AccessAttributes, AccessResult, ApplyOptions, Cluster, ConnectOptions, DeleteOptions, KubeObject, ListOptions, ProxyResponse, ProxyTarget, ServerVersion, TokenReviewAnswer } from './types.js';
 

@@ -36,8 +36,8 @@ export function define(cmd: Command): void {
       const ui = makeUi(g);
       const { parseOutputFormat } = await import('../ui/format.js');
       const output = parseOutputFormat(g.output, ['table', 'json', 'junit', 'sarif'] as const, 'table');
-      const { validateCheckOptions } = await import('../diagnostics/checks/options.js');
-      const { runCheck, renderUsageErrorReport } = await import('../diagnostics/checks/run.js');
+      const { validateCheckOptions } = await import('../checks/options.js');
+      const { runCheck, renderUsageErrorReport } = await import('./check-run.js');
       let opts;
       try {
         opts = validateCheckOptions({
@@ -56,7 +56,7 @@ export function define(cmd: Command): void {
         });
       } catch (err) {
         // Machine formats still get exactly one document; the error itself goes to stderr via cli.ts.
-        const { toMeshError } = await import('../ui/errors.js');
+        const { toMeshError } = await import('../errors.js');
         renderUsageErrorReport(output, toMeshError(err), ui);
         throw err;
       }

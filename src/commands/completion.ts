@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { usageError } from '../ui/errors.js';
+import { usageError } from '../errors.js';
 import { completionScript, SHELLS, type CompletionNode, type Shell } from '../ui/completion.js';
 
 /** Read commander's tree (the CLI loads every command's flags before `completion` runs). */

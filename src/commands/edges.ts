@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { globalsOf, makeUi } from '../ui/context.js';
 
-/** `mesh edges (deploy|sts|ds|pod|svc|ns)`: who talks to whom, with mTLS identities. Handler: src/diagnostics/edges.ts. */
+/** `mesh edges (deploy|sts|ds|pod|svc|ns)`: who talks to whom, with mTLS identities. Handler: src/status/edges.ts. */
 export function define(cmd: Command): void {
   cmd
     .argument('[kind]', 'deploy, sts, ds, pod, svc or ns')
@@ -12,7 +12,7 @@ export function define(cmd: Command): void {
       const ui = makeUi(g);
       const { parseOutputFormat } = await import('../ui/format.js');
       const output = parseOutputFormat(g.output, ['table', 'wide', 'json'] as const, 'table');
-      const { validateEdgesOptions, runEdges } = await import('../diagnostics/edges.js');
+      const { validateEdgesOptions, runEdges } = await import('../status/edges.js');
       const options = validateEdgesOptions({ resource: kind, namespace: g.namespace, allNamespaces: g.allNamespaces, output, trustDomain: opts.trustDomain });
       const { connect } = await import('../cluster/index.js');
       process.exitCode = await runEdges(options, ui, await connect({ kubeconfig: g.kubeconfig, context: g.context }));

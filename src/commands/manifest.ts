@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { globalsOf, makeUi } from '../ui/context.js';
-import { usageError } from '../ui/errors.js';
+import { usageError } from '../errors.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 

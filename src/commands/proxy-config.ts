@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { globalsOf, makeUi } from '../ui/context.js';
 
-/** `mesh proxy-config (cluster|listener|route|endpoint|secret|all) POD`: the config a proxy holds. Handler: src/diagnostics/proxy-config.ts. */
+/** `mesh proxy-config (cluster|listener|route|endpoint|secret|all) POD`: the config a proxy holds. Handler: src/status/proxy-config.ts. */
 export function define(cmd: Command): void {
   cmd
     .argument('[section]', 'cluster, listener, route, endpoint, secret or all')
@@ -15,8 +15,8 @@ export function define(cmd: Command): void {
       const ui = makeUi(g);
       const { parseOutputFormat } = await import('../ui/format.js');
       const output = parseOutputFormat(g.output, ['table', 'json', 'yaml'] as const, 'table');
-      const { DEFAULT_CONTROLLER } = await import('../diagnostics/controller-debug.js');
-      const { validateProxyConfigOptions, runProxyConfig } = await import('../diagnostics/proxy-config.js');
+      const { DEFAULT_CONTROLLER } = await import('../status/controller-debug.js');
+      const { validateProxyConfigOptions, runProxyConfig } = await import('../status/proxy-config.js');
       const options = validateProxyConfigOptions({ section, pod, namespace: g.namespace, files: opts.filename, output, meshNamespace: opts.meshNamespace, controllerPort: opts.controllerPort }, DEFAULT_CONTROLLER);
       const connect = async () => (await import('../cluster/index.js')).connect({ kubeconfig: g.kubeconfig, context: g.context });
       process.exitCode = await runProxyConfig(options, ui, connect);

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { globalsOf, makeUi } from '../ui/context.js';
 
-/** `mesh proxy-status [POD]`: per proxy, its controller replica and xDS sync state. Handler: src/diagnostics/proxy-status.ts. */
+/** `mesh proxy-status [POD]`: per proxy, its controller replica and xDS sync state. Handler: src/status/proxy-status.ts. */
 export function define(cmd: Command): void {
   cmd
     .argument('[pod]', 'one pod, as NAME or NAME.NAMESPACE (default: every proxy)')
@@ -13,9 +13,9 @@ export function define(cmd: Command): void {
       const ui = makeUi(g);
       const { parseOutputFormat } = await import('../ui/format.js');
       const output = parseOutputFormat(g.output, ['table', 'wide', 'json', 'yaml'] as const, 'table');
-      const { DEFAULT_CONTROLLER, controllerLocation } = await import('../diagnostics/controller-debug.js');
+      const { DEFAULT_CONTROLLER, controllerLocation } = await import('../status/controller-debug.js');
       const controller = controllerLocation(opts, DEFAULT_CONTROLLER);
-      const { runProxyStatus } = await import('../diagnostics/proxy-status.js');
+      const { runProxyStatus } = await import('../status/proxy-status.js');
       const { connect } = await import('../cluster/index.js');
       const cluster = await connect({ kubeconfig: g.kubeconfig, context: g.context });
       process.exitCode = await runProxyStatus({ pod, namespace: g.allNamespaces ? undefined : g.namespace, output, controller }, ui, cluster);

@@ -10,7 +10,7 @@ import type { RootReloader, RootReloaderOptions } from './root-reload.js';
 import type { ServingCert } from './serving-cert.js';
 import type { Ui } from '../ui/context.js';
 import { CONTROLLER_NAME, DEFAULT_TRUST_DOMAIN, MESH_CONFIG_NAME, ROOT_CA_SECRET } from '../constants.js';
-import { usageError } from '../ui/errors.js';
+import { usageError } from '../errors.js';
 import type { MtlsMode } from '../model/types.js';
 import { ControlPlane, type ObjectSource } from './controlplane.js';
 import { startIntrospection } from './http.js';

@@ -3,7 +3,7 @@ import type { Cluster } from '../cluster/types.js';
 import { CONTROLLER_NAME, MESH_CONFIG_KEY, MESH_CONFIG_NAME, ROOT_CA_SECRET } from '../constants.js';
 import { resolveValues, type Values } from '../manifests/values.js';
 import type { CertAndKey, TokenReviewer } from '../pki/index.js';
-import { inputError, MeshError } from '../ui/errors.js';
+import { inputError, MeshError } from '../errors.js';
 
 /** Parse a values YAML text into resolved Values; `source` names it in errors. */
 export async function valuesFromYaml(text: string, source: string): Promise<Values> {

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KubeObject } from '../cluster/types.js';
 import { webhookPatch } from '../manifests/inject.js';
 import type { Values } from '../manifests/values.js';
-import { MeshError } from '../ui/errors.js';
+import { MeshError } from '../errors.js';
 
 /** What the webhook needs from the controller, asked per request so config changes apply at once. */
 export interface WebhookContext {

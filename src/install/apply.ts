@@ -1,7 +1,7 @@
 import { FIELD_MANAGER, LABEL_NAME } from '../constants.js';
 import type { Cluster, KubeObject } from '../cluster/types.js';
 import { objectRef, STAGES, stageOf, type Stage } from '../manifests/render.js';
-import { ExitCode, MeshError, toMeshError } from '../ui/errors.js';
+import { ExitCode, MeshError, toMeshError } from '../errors.js';
 
 /**
  * Staged server-side apply: stages in dependency order (CRDs, then waiting until Established;

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { ROOT_CA_SECRET } from '../constants.js';
 import type { Cluster } from '../cluster/types.js';
 import type { CaMaterial } from '../manifests/render.js';
-import { inputError, MeshError } from '../ui/errors.js';
+import { inputError, MeshError } from '../errors.js';
 
 /**
  * Where the root CA comes from at install: the cluster's existing Secret (never regenerated), the

@@ -5,7 +5,7 @@ import { objectRef, renderManifests, toYamlStream, type CaMaterial } from '../ma
 import { loadValues, type ValuesFlags } from '../manifests/values-files.js';
 import type { Values } from '../manifests/values.js';
 import type { Ui } from '../ui/context.js';
-import { ExitCode, MeshError, usageError } from '../ui/errors.js';
+import { ExitCode, MeshError, usageError } from '../errors.js';
 import { renderData } from '../ui/output.js';
 import { startProgress, type Progress } from '../ui/progress.js';
 import { VERSION } from '../version.js';
@@ -222,13 +222,13 @@ export function interruptedError(err: ApplyInterrupted, resume: string): MeshErr
  * is applied; warnings and checks that could not run are shown and do not stop install.
  */
 export async function checkBeforeInstall(cluster: Cluster, ui: Ui, opts: { namespace: string; version: string; timeoutMs?: number }): Promise<void> {
-  const { preInstallFailure, runPreInstallChecks } = await import('../diagnostics/checks/index.js');
+  const { preInstallFailure, runPreInstallChecks } = await import('../checks/index.js');
   const p = ui.interactive ? startProgress(ui.err, 'running pre-install checks', { interactive: true }) : undefined;
   const { results } = await runPreInstallChecks(cluster, opts).finally(() => p?.stop());
   const failure = preInstallFailure(results);
   // An unreachable API server fails every check the same way: one error line says it all.
   if (!results.some((r) => r.result.reason === 'unreachable')) {
-    const [{ buildReport }, { renderTable }] = await Promise.all([import('../diagnostics/checks/run.js'), import('../diagnostics/render/table.js')]);
+    const [{ buildReport }, { renderTable }] = await Promise.all([import('../checks/report.js'), import('../ui/render/table.js')]);
     ui.err.write(renderTable(buildReport('pre', results, { failOn: 'error', outputThreshold: 'info' }, cluster.contextName), ui.color));
   }
   if (failure) throw failure;

@@ -6,7 +6,7 @@ import { diffObjects, formatDiffs, projectLive } from '../manifests/diff.js';
 import { OWNED_SELECTOR, RENDERED_KINDS, renderManifests, toYamlStream } from '../manifests/render.js';
 import { loadValues, type ValuesFlags } from '../manifests/values-files.js';
 import type { Ui } from '../ui/context.js';
-import { ExitCode, inputError } from '../ui/errors.js';
+import { ExitCode, inputError } from '../errors.js';
 import { loadSuppliedCa } from './ca.js';
 
 /** Options of `mesh manifest generate`. */

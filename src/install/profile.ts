@@ -1,6 +1,6 @@
 import { diffFromDefaults, findProfile, PROFILES, resolveValues } from '../manifests/values.js';
 import type { Ui } from '../ui/context.js';
-import { ExitCode } from '../ui/errors.js';
+import { ExitCode } from '../errors.js';
 import { renderData, renderTable } from '../ui/output.js';
 
 /** `mesh profile list`: name and description of each built-in profile (-o json: [{name, description}]). */

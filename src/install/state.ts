@@ -3,7 +3,7 @@ import { MESH_CONFIG_KEY, MESH_CONFIG_NAME } from '../constants.js';
 import type { Cluster, KubeObject } from '../cluster/types.js';
 import { CONFIG_KEYS } from '../manifests/render.js';
 import type { Values, ValuesOverride } from '../manifests/values.js';
-import { MeshError } from '../ui/errors.js';
+import { MeshError } from '../errors.js';
 
 /** ConfigMap where upgrade keeps the values and version it replaced, for `mesh upgrade --rollback`. */
 export const PREVIOUS_CONFIG_NAME = `${MESH_CONFIG_NAME}-previous`;

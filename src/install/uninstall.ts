@@ -2,7 +2,7 @@ import type { Cluster, ConnectOptions, KubeObject } from '../cluster/types.js';
 import { HTTPROUTE_CRD, MESH_DOMAIN } from '../constants.js';
 import { objectRef, OWNED_SELECTOR, RENDERED_KINDS, STAGES, stageOf, type Stage } from '../manifests/render.js';
 import type { Ui } from '../ui/context.js';
-import { ExitCode } from '../ui/errors.js';
+import { ExitCode } from '../errors.js';
 import { renderData } from '../ui/output.js';
 import { startProgress } from '../ui/progress.js';
 import { confirmIfInteractive, type InstallDeps } from './install.js';

@@ -6,7 +6,7 @@ import { meshLabels, objectRef, OWNED_SELECTOR, RENDERED_KINDS, renderManifests,
 import { readValuesFiles, type ValuesFlags } from '../manifests/values-files.js';
 import { resolveValues, type Values } from '../manifests/values.js';
 import type { Ui } from '../ui/context.js';
-import { ExitCode, MeshError, usageError } from '../ui/errors.js';
+import { ExitCode, MeshError, usageError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { ApplyInterrupted, applyStaged, type ApplyRecord } from './apply.js';
 import { readRootCa } from './ca.js';

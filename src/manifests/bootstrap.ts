@@ -5,7 +5,7 @@ import {
   TRUST_BUNDLE_KEY,
   TRUST_BUNDLE_MOUNT_PATH,
 } from '../constants.js';
-import { usageError } from '../ui/errors.js';
+import { usageError } from '../errors.js';
 import type { Values, XdsMode } from './values.js';
 
 /**

@@ -7,7 +7,7 @@ import { toYaml } from '../cluster/yaml.js';
 import { YamlPool } from '../cluster/yaml-pool.js';
 import { isList, readDocuments, type SourceDocument } from '../cluster/files.js';
 import type { Cluster, ConnectOptions, KubeObject } from '../cluster/types.js';
-import { ExitCode, inputError, MeshError, usageError } from '../ui/errors.js';
+import { ExitCode, inputError, MeshError, usageError } from '../errors.js';
 import type { Ui } from '../ui/context.js';
 import { injectObject, parseKubeVersion, resolveNativeSidecar, uninjectObject, type InjectReport, type ObjectResult } from './inject.js';
 import { resolveValues, type NativeSidecar, type Values } from './values.js';

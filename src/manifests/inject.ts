@@ -31,7 +31,7 @@ import {
   TRUST_BUNDLE_VOLUME,
 } from '../constants.js';
 import type { KubeObject } from '../cluster/types.js';
-import { inputError } from '../ui/errors.js';
+import { inputError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { bootstrapArgs, bootstrapSettings, POD_ENV, type AppProbe } from './bootstrap.js';
 import type { Resources, Values } from './values.js';

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { usageError } from '../ui/errors.js';
+import { usageError } from '../errors.js';
 
 /**
  * The traffic redirect the `mesh-init` container installs (`mesh proxy-init`), as pure data:

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { rename, rm, writeFile } from 'node:fs/promises';
-import { ExitCode, MeshError } from '../ui/errors.js';
+import { ExitCode, MeshError } from '../errors.js';
 import type { Ui } from '../ui/context.js';
 import { bootstrapJson, validateBootstrapFlags, type BootstrapFlags } from './bootstrap.js';
 import { iptablesRules, validateProxyInitOptions, type ProxyInitFlags } from './iptables.js';

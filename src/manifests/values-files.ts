@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
-import { inputError } from '../ui/errors.js';
+import { inputError } from '../errors.js';
 import { resolveValues, type Values, type ValuesInput } from './values.js';
 
 /** What the -f/--set/--profile flags of install, upgrade and manifest collect. */

@@ -1,7 +1,7 @@
 import { parseGoDuration } from '../duration.js';
 import { DEFAULT_NAMESPACE, DEFAULT_TRUST_DOMAIN } from '../constants.js';
-import { inputError } from '../ui/errors.js';
-import { closest } from '../ui/suggest.js';
+import { inputError } from '../errors.js';
+import { closest } from '../suggest.js';
 import { VERSION } from '../version.js';
 
 /**

@@ -1,4 +1,4 @@
-import { ExitCode, MeshError } from '../ui/errors.js';
+import { ExitCode, MeshError } from '../errors.js';
 import { readProxy } from './envoy.js';
 import { ENVOY_METRIC_NAMES } from './envoy.js';
 import { parseNumber, type Sample } from './prometheus.js';

@@ -1,5 +1,5 @@
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
-import { inputError } from '../ui/errors.js';
+import { inputError } from '../errors.js';
 
 /** One sample of the text format: a metric name, its labels and its value. */
 export interface Sample {

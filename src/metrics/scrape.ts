@@ -1,5 +1,5 @@
 import type { Cluster, KubeObject, ProxyResponse, ProxyTarget } from '../cluster/types.js';
-import { ExitCode, MeshError } from '../ui/errors.js';
+import { ExitCode, MeshError } from '../errors.js';
 import { isEnvoyMetricWanted, readProxy, type ProxyReading } from './envoy.js';
 import { parsePrometheusText, type Sample } from './prometheus.js';
 

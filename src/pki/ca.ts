@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import { TOKEN_AUDIENCE } from '../constants.js';
-import { inputError } from '../ui/errors.js';
+import { inputError } from '../errors.js';
 import { authenticateToken, type Caller, type TokenReviewer } from './auth.js';
 import { ttlMs, type Ttl } from './duration.js';
 import type { CertInfo } from './info.js';

@@ -1,5 +1,5 @@
 import { parseGoDuration } from '../duration.js';
-import { inputError } from '../ui/errors.js';
+import { inputError } from '../errors.js';
 
 /** A lifetime: milliseconds, or a Go duration string as in values.yaml (`24h`, `90m`, `1h30m`, `500ms`). */
 export type Ttl = number | string;

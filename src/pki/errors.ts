@@ -1,4 +1,4 @@
-import { ExitCode, MeshError } from '../ui/errors.js';
+import { ExitCode, MeshError } from '../errors.js';
 
 /**
  * Why the CA refused to issue, so the control plane can map it to a gRPC/HTTP status

@@ -1,6 +1,6 @@
 import { createPublicKey, randomBytes, type KeyObject, type webcrypto } from 'node:crypto';
 import { inspect } from 'node:util';
-import { inputError } from '../ui/errors.js';
+import { inputError } from '../errors.js';
 import { ttlMs, type Ttl } from './duration.js';
 import { IssuanceError } from './errors.js';
 import { generateP256, importSigningKey, keyKind, keyTypeName, P256_SIGN, parsePrivateKey, privateKeyPem, SUPPORTED_KEYS, withPrivateKey, type KeyKind } from './keys.js';

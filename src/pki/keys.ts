@@ -1,6 +1,6 @@
 import { createPrivateKey, KeyObject, type webcrypto } from 'node:crypto';
 import { inspect } from 'node:util';
-import { inputError } from '../ui/errors.js';
+import { inputError } from '../errors.js';
 import { pemBlocks } from './pem.js';
 import { subtle } from './x509.js';
 

@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { inputError } from '../ui/errors.js';
+import { inputError } from '../errors.js';
 
 /** Every `-----BEGIN <label>-----` … `-----END <label>-----` block in `text`, in order (labels given as a regexp source). */
 export function pemBlocks(text: string, label: string): string[] {

@@ -1,5 +1,5 @@
 import type { X509Certificate as NodeCert } from 'node:crypto';
-import { inputError } from '../ui/errors.js';
+import { inputError } from '../errors.js';
 import { ttlMs, type Ttl } from './duration.js';
 import { describe, sanOf, type CertInfo } from './info.js';
 import { generateP256, keyKind, keyTypeName, P256_SIGN, parsePrivateKey, privateKeyPem, SUPPORTED_KEYS, withPrivateKey } from './keys.js';

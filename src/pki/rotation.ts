@@ -1,5 +1,5 @@
 import type { X509Certificate as NodeCert } from 'node:crypto';
-import { inputError } from '../ui/errors.js';
+import { inputError } from '../errors.js';
 import { describe, type CertInfo } from './info.js';
 import { parseCertificate, parseCertificates } from './pem.js';
 

@@ -1,4 +1,4 @@
-import { inputError } from '../ui/errors.js';
+import { inputError } from '../errors.js';
 
 /**
  * SPIFFE identities of the mesh: `spiffe://TRUST_DOMAIN/ns/NAMESPACE/sa/SERVICEACCOUNT`.

@@ -12,7 +12,7 @@ import {
   MANAGED_BY,
   PART_OF,
 } from '../constants.js';
-import { MeshError } from '../ui/errors.js';
+import { MeshError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { formatDuration } from './parse.js';
 import { readRollout, type RolloutState } from './rollout.js';

@@ -1,4 +1,4 @@
-import { MeshError } from '../ui/errors.js';
+import { MeshError } from '../errors.js';
 import type { BackendStats } from './rollout.js';
 
 /**

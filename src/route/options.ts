@@ -1,4 +1,4 @@
-import { usageError } from '../ui/errors.js';
+import { usageError } from '../errors.js';
 import type { FaultSpec, RetrySpec } from './httproute.js';
 import {
   parseDurationFlag,

@@ -1,5 +1,5 @@
 import { parseDuration } from '../model/build.js';
-import { usageError } from '../ui/errors.js';
+import { usageError } from '../errors.js';
 
 // Flag parsers for `mesh route`. Pure; every error is a usage error (exit 2) naming the flag.
 

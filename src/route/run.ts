@@ -3,7 +3,7 @@ import { ConflictError } from '../cluster/conflict.js';
 import type { Cluster, KubeObject } from '../cluster/types.js';
 import { HTTPROUTE_API_VERSION, HTTPROUTE_CRD, HTTPROUTE_KIND, ANNOTATION_FAULT, ANNOTATION_RETRY } from '../constants.js';
 import type { Ui } from '../ui/context.js';
-import { ExitCode, MeshError, toMeshError } from '../ui/errors.js';
+import { ExitCode, MeshError, toMeshError } from '../errors.js';
 import { renderData, renderTable } from '../ui/output.js';
 import { startProgress } from '../ui/progress.js';
 import {

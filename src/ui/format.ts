@@ -1,4 +1,4 @@
-import { usageError } from './errors.js';
+import { usageError } from '../errors.js';
 
 /** Output formats every listing command accepts with -o. Commands may accept more (check: junit, sarif). */
 export const OUTPUT_FORMATS = ['table', 'wide', 'json', 'yaml'] as const;

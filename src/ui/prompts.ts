@@ -1,4 +1,4 @@
-import { usageError } from './errors.js';
+import { usageError } from '../errors.js';
 
 /**
  * All interactive prompts live here, so tests replace this one module and CI never blocks.

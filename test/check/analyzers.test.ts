@@ -4,9 +4,9 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { loadObjects } from '../../src/cluster/files.ts';
-import { ALL_CODES, analyze, parseSuppressRule, type SourcedObject } from '../../src/diagnostics/analyzers/index.ts';
-import { validateAnnotation } from '../../src/diagnostics/analyzers/annotations.ts';
-import { servicesNamedIn } from '../../src/diagnostics/analyzers/services.ts';
+import { ALL_CODES, analyze, parseSuppressRule, type SourcedObject } from '../../src/analyzers/index.ts';
+import { validateAnnotation } from '../../src/analyzers/annotations.ts';
+import { servicesNamedIn } from '../../src/analyzers/services.ts';
 import { ROOT } from '../support/cli.ts';
 
 const FIXTURES = join(ROOT, 'test/fixtures/check');

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ALL_CODES } from '../../src/diagnostics/analyzers/index.ts';
-import { postInstallCatalog, preInstallCatalog } from '../../src/diagnostics/checks/index.ts';
+import { ALL_CODES } from '../../src/analyzers/index.ts';
+import { postInstallCatalog, preInstallCatalog } from '../../src/checks/index.ts';
 import { ROOT } from '../support/cli.ts';
 
 const doc = readFileSync(join(ROOT, 'docs/checks.md'), 'utf8');

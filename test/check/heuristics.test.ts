@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from 'yaml';
-import { analyze, type SourcedObject } from '../../src/diagnostics/analyzers/index.ts';
+import { analyze, type SourcedObject } from '../../src/analyzers/index.ts';
 
 const objs = (yaml: string): SourcedObject[] => yaml.split(/^---$/m).map((d) => ({ object: parse(d) }));
 const codes = (yaml: string, code: string): string[] => analyze(objs(yaml)).findings.filter((f) => f.code === code).map((f) => `${f.resource.kind}/${f.resource.namespace}/${f.resource.name}`);
@@ -133,7 +133,7 @@ spec: {ports: [{name: dns, port: 53, protocol: UDP}, {name: web, port: 80, appPr
 });
 
 test('parseLookups reads busybox and bind nslookup output, ignoring the DNS server lines', async () => {
-  const { parseLookups } = await import('../../src/diagnostics/checks/catalog.ts');
+  const { parseLookups } = await import('../../src/checks/catalog/index.ts');
   const log = [
     '== web.shop.svc.cluster.local',
     'Server:    10.96.0.10',

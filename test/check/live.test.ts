@@ -127,7 +127,7 @@ test('unreachable API server: exit 3, every check says why, still one JSON docum
 });
 
 test('runPreInstallChecks (what mesh install calls) returns results and ok, never throwing for a failed check', async () => {
-  const { runPreInstallChecks } = await import('../../src/diagnostics/checks/index.ts');
+  const { runPreInstallChecks } = await import('../../src/checks/index.ts');
   const cluster = await startApiServer();
   try {
     const c = await connect({ kubeconfig: cluster.kubeconfigPath });

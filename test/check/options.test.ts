@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseDurationFlag, validateCheckOptions, type RawCheckOptions } from '../../src/diagnostics/checks/options.ts';
+import { parseDurationFlag, validateCheckOptions, type RawCheckOptions } from '../../src/checks/options.ts';
 
 test('validateCheckOptions: modes, defaults and every rejected combination', () => {
   const base: RawCheckOptions = { output: 'table' };

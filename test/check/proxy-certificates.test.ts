@@ -3,7 +3,7 @@
 // checks a real controller's document parses the same way): each outcome against the test API server.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseSyncz } from '../../src/diagnostics/checks/syncz.ts';
+import { parseSyncz } from '../../src/checks/syncz.ts';
 import { check, proxy, useRoots, CDS, LDS, type Obj } from './live-support.ts';
 
 useRoots();

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildReport } from '../../src/diagnostics/checks/run.ts';
-import type { RanCheck } from '../../src/diagnostics/checks/index.ts';
-import type { Finding } from '../../src/diagnostics/analyzers/index.ts';
-import { renderJunit, renderSarif, renderTable } from '../../src/diagnostics/render/index.ts';
+import { buildReport } from '../../src/checks/report.ts';
+import type { RanCheck } from '../../src/checks/index.ts';
+import type { Finding } from '../../src/analyzers/index.ts';
+import { renderJunit, renderSarif, renderTable } from '../../src/ui/render/index.ts';
 import { makeColor } from '../../src/ui/color.ts';
 import { parseXml } from './xml.ts';
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runChecks, type Check } from '../../src/diagnostics/checks/index.ts';
-import { MeshError, toMeshError } from '../../src/ui/errors.ts';
+import { runChecks, type Check } from '../../src/checks/index.ts';
+import { MeshError, toMeshError } from '../../src/errors.ts';
 
 const check = (id: string, run: Check<null>['run'], severity: 'error' | 'warning' = 'error'): Check<null> => ({ id, category: id.split('.')[0]!, description: `${id} is fine`, severity, hintAnchor: id.replace('.', '-'), run });
 

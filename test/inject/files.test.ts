@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { loadObjects, readDocuments, type SourceDocument } from '../../src/cluster/files.ts';
-import type { MeshError } from '../../src/ui/errors.ts';
+import type { MeshError } from '../../src/errors.ts';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'mesh-files-'));
 async function all(inputs: string[], opts?: Parameters<typeof readDocuments>[1]): Promise<SourceDocument[]> {

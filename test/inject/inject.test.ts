@@ -6,7 +6,7 @@ import { envoyBootstrap, validateBootstrapFlags } from '../../src/manifests/boot
 import { compareVersions, injectObject, readStatus, resolveNativeSidecar, uninjectObject, type Container } from '../../src/manifests/inject.ts';
 import { validateInjectOptions, type InjectRunOptions } from '../../src/manifests/inject-run.ts';
 import { resolveValues } from '../../src/manifests/values.ts';
-import type { MeshError } from '../../src/ui/errors.ts';
+import type { MeshError } from '../../src/errors.ts';
 
 const values = resolveValues();
 

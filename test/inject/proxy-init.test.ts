@@ -8,7 +8,7 @@ import { BOOTSTRAP_PATH } from '../../src/constants.ts';
 import { bootstrapArgs, bootstrapSettings, envoyBootstrap, validateBootstrapFlags, type BootstrapFlags } from '../../src/manifests/bootstrap.ts';
 import { resolveValues } from '../../src/manifests/values.ts';
 import { iptablesRules, validateProxyInitOptions, type ProxyInitFlags } from '../../src/manifests/iptables.ts';
-import type { MeshError } from '../../src/ui/errors.ts';
+import type { MeshError } from '../../src/errors.ts';
 import { runMesh } from '../support/cli.ts';
 
 /** The downward-API env the injected mesh-init container gets. */

@@ -1,5 +1,5 @@
 import type { AccessAttributes, AccessResult, ApplyOptions, Cluster, DeleteOptions, KubeObject, ListOptions, ProxyResponse, ServerVersion } from '../../src/cluster/types.ts';
-import { MeshError } from '../../src/ui/errors.ts';
+import { MeshError } from '../../src/errors.ts';
 import { clusterDnsObjects } from '../support/cluster-dns.ts';
 
 /**

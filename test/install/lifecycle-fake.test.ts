@@ -5,7 +5,7 @@ import { runInstall } from '../../src/install/install.ts';
 import { runUninstall } from '../../src/install/uninstall.ts';
 import { PREVIOUS_CONFIG_NAME } from '../../src/install/state.ts';
 import { runUpgrade } from '../../src/install/upgrade.ts';
-import type { MeshError } from '../../src/ui/errors.ts';
+import type { MeshError } from '../../src/errors.ts';
 import { FakeCluster } from './fake-cluster.ts';
 import { CA, captureUi, installOpts, upgradeOpts } from './helpers.ts';
 

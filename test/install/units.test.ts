@@ -2,13 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { validateManifestDiffOptions } from '../../src/commands/manifest.ts';
 import { applyConflictError } from '../../src/cluster/live.ts';
-import { describeAccess, parseMinor, requiredAccess } from '../../src/diagnostics/checks/install-access.ts';
+import { describeAccess, parseMinor, requiredAccess } from '../../src/checks/install-access.ts';
 import { rolledOut } from '../../src/install/apply.ts';
 import { parseTimeout, validateInstallOptions } from '../../src/install/install.ts';
 import { validateUpgradeOptions } from '../../src/install/upgrade.ts';
 import { UNINSTALL_ORDER } from '../../src/install/uninstall.ts';
 import { diffObjects, projectLive, unifiedDiff } from '../../src/manifests/diff.ts';
-import type { MeshError } from '../../src/ui/errors.ts';
+import type { MeshError } from '../../src/errors.ts';
 
 const usage = (fn: () => unknown, re: RegExp) =>
   assert.throws(fn, (e: MeshError) => {

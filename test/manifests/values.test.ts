@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULTS, diffFromDefaults, parseSet, PROFILES, resolveValues, valuePaths } from '../../src/manifests/values.ts';
-import type { MeshError } from '../../src/ui/errors.ts';
+import type { MeshError } from '../../src/errors.ts';
 
 const fails = (fn: () => unknown, message: RegExp, hint?: RegExp) =>
   assert.throws(fn, (e: MeshError) => {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TOKEN_AUDIENCE } from '../../src/constants.ts';
-import { MeshError } from '../../src/ui/errors.ts';
+import { MeshError } from '../../src/errors.ts';
 import { authenticateToken, IssuanceError, type TokenReviewer, type TokenReviewResult } from '../../src/pki/index.ts';
 
 const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.secret-token-body.sig';

@@ -7,7 +7,7 @@ import * as tls from 'node:tls';
 import { inspect } from 'node:util';
 import { TOKEN_AUDIENCE } from '../../src/constants.ts';
 import { CertificateAuthority, createCsr, generateRoot, IssuanceError, spiffeId, type TokenReviewer } from '../../src/pki/index.ts';
-import type { MeshError } from '../../src/ui/errors.ts';
+import type { MeshError } from '../../src/errors.ts';
 import { DAY, T0 } from './fixtures.ts';
 
 /** Tokens are "token:NS:SA" for our audience; "other-aud:NS:SA" for someone else's. */

@@ -4,7 +4,7 @@ import { createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:cry
 import { generateRoot, validateRoot } from '../../src/pki/index.ts';
 import { CaSigner, issueServingCert } from '../../src/pki/issue.ts';
 import { x509 } from '../../src/pki/x509.ts';
-import type { MeshError } from '../../src/ui/errors.ts';
+import type { MeshError } from '../../src/errors.ts';
 import { DAY, keyPem, selfSigned, T0 } from './fixtures.ts';
 
 test('generateRoot makes a P-256 self-signed CA for the trust domain with the promised extensions', async () => {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { CaSigner, certInfo, createCsr, generateRoot, issueServingCert, needsRotation, rotateAt, signCsr, spiffeId, TrustBundle } from '../../src/pki/index.ts';
-import type { MeshError } from '../../src/ui/errors.ts';
+import type { MeshError } from '../../src/errors.ts';
 import { DAY, T0 } from './fixtures.ts';
 
 const at = (days: number) => new Date(T0.getTime() + days * DAY);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseSpiffeId, spiffeId, ttlMs } from '../../src/pki/index.ts';
-import type { MeshError } from '../../src/ui/errors.ts';
+import type { MeshError } from '../../src/errors.ts';
 
 test('spiffeId builds spiffe://TD/ns/NS/sa/SA and parseSpiffeId inverts it', () => {
   const id = spiffeId('cluster.local', 'shop', 'web-frontend');

@@ -12,7 +12,7 @@ import { captureUi, fakeClock, HTTPROUTE_CRD, scriptedMetrics } from './support.
 import { validateCanaryOptions } from '../../src/route/options.ts';
 import { runCanary } from '../../src/route/run.ts';
 import { splitWeights } from '../../src/route/httproute.ts';
-import type { MeshError } from '../../src/ui/errors.ts';
+import type { MeshError } from '../../src/errors.ts';
 
 const NAMESPACE = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } };
 

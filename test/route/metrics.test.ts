@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { backendQueries, PrometheusMetrics } from '../../src/route/metrics.ts';
-import type { MeshError } from '../../src/ui/errors.ts';
+import type { MeshError } from '../../src/errors.ts';
 
 /** A fake Prometheus on loopback answering /api/v1/query from `answer(query)`. */
 async function fakePrometheus(answer: (q: string) => unknown): Promise<{ url: string; queries: string[]; server: Server }> {

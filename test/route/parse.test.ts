@@ -12,7 +12,7 @@ import {
   parseWeight,
 } from '../../src/route/parse.ts';
 import { validateCanaryOptions, type RawCanaryFlags } from '../../src/route/options.ts';
-import type { MeshError } from '../../src/ui/errors.ts';
+import type { MeshError } from '../../src/errors.ts';
 
 const usage = (fn: () => unknown, message: RegExp) =>
   assert.throws(fn, (e: MeshError) => {

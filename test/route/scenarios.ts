@@ -8,7 +8,7 @@ import { validateCanaryOptions, type RawCanaryFlags } from '../../src/route/opti
 import { runCanary, runFinish, runSet, runShow, runStatus, type RouteDeps, type RouteOutput } from '../../src/route/run.ts';
 import { readRollout } from '../../src/route/rollout.ts';
 import { splitWeights, ruleViews } from '../../src/route/httproute.ts';
-import type { MeshError } from '../../src/ui/errors.ts';
+import type { MeshError } from '../../src/errors.ts';
 import { captureUi, fakeClock, scriptedMetrics, service } from './support.ts';
 
 const HR = ['gateway.networking.k8s.io/v1', 'HTTPRoute'] as const;

@@ -1,8 +1,8 @@
 import { captureUi } from '../support/ui.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { collectEdges, runEdges, validateEdgesOptions } from '../../src/diagnostics/edges.ts';
-import type { MeshError } from '../../src/ui/errors.ts';
+import { collectEdges, runEdges, validateEdgesOptions } from '../../src/status/edges.ts';
+import type { MeshError } from '../../src/errors.ts';
 import { fakeCluster } from './support/fake-cluster.ts';
 import { shopObjects, shopProxyText } from './support/shop.ts';
 import { envoyText } from './support/envoy.ts';

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parsePrometheusText, histogramBuckets } from '../../src/metrics/prometheus.ts';
 import { parseClusterName, readProxy, sideWindow, summarize } from '../../src/metrics/envoy.ts';
 import { envoyText } from './support/envoy.ts';
-import type { MeshError } from '../../src/ui/errors.ts';
+import type { MeshError } from '../../src/errors.ts';
 
 const FIXTURE = readFileSync(new URL('./fixtures/catalog-proxy.prom', import.meta.url), 'utf8');
 const PRICING = 'outbound|8080||pricing.shop.svc.cluster.local';

@@ -1,8 +1,8 @@
 import { captureUi } from '../support/ui.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseDuration, runStat, validateStatOptions, type RawStatOptions, type StatReport } from '../../src/diagnostics/stat.ts';
-import type { MeshError } from '../../src/ui/errors.ts';
+import { parseDuration, runStat, validateStatOptions, type RawStatOptions, type StatReport } from '../../src/status/stat.ts';
+import type { MeshError } from '../../src/errors.ts';
 import type { ProxyResponse, ProxyTarget } from '../../src/cluster/types.ts';
 import { fakeCluster } from './support/fake-cluster.ts';
 import { shopObjects, shopProxyText } from './support/shop.ts';

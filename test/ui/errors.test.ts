@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ExitCode, formatError, MeshError, toMeshError, usageError } from '../../src/ui/errors.ts';
+import { ExitCode, MeshError, toMeshError, usageError } from '../../src/errors.ts';
+import { formatError } from '../../src/ui/errors.ts';
 import { handleError } from '../../src/cli.ts';
 
 test('formatError prints one error line and a hint line; the stack only when verbose', () => {

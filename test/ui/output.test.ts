@@ -6,7 +6,7 @@ import { parseOutputFormat, renderData, renderTable, type Column } from '../../s
 import { colorEnabled, makeColor } from '../../src/ui/color.ts';
 import { confirm } from '../../src/ui/prompts.ts';
 import { startProgress } from '../../src/ui/progress.ts';
-import { MeshError } from '../../src/ui/errors.ts';
+import { MeshError } from '../../src/errors.ts';
 
 interface Row { name: string; ready: string; ip: string }
 const cols: Column<Row>[] = [

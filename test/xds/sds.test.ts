@@ -15,7 +15,7 @@ import { TOKEN_AUDIENCE } from '../../src/constants.ts';
 import { CertificateAuthority, generateRoot, type CertAndKey } from '../../src/pki/index.ts';
 import type { DiscoveryRequest, DiscoveryResponse } from '../../src/xds/ads.ts';
 import { AdsStream, secretsOf, startTlsAds } from './sds-support.ts';
-import { parseSyncz } from '../../src/diagnostics/checks/syncz.ts';
+import { parseSyncz } from '../../src/checks/syncz.ts';
 import { TYPE } from '../../src/xds/protos.ts';
 import { startApiServer, type TestCluster } from '../support/kube.ts';
 

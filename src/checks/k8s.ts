@@ -1,0 +1,101 @@
+import type { KubeObject } from '../cluster/types.js';
+
+/** Small pure helpers over Kubernetes objects shared by the live checks. */
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Whether a pod's Ready condition is True. */
+export function podReady(p: KubeObject): boolean {
+  const st = isObj(p.status) ? p.status : {};
+  const conds = Array.isArray(st.conditions) ? st.conditions.filter(isObj) : [];
+  return conds.some((c) => c.type === 'Ready' && c.status === 'True');
+}
+
+/** Names of a pod's containers. */
+export function containerNames(p: KubeObject): string[] {
+  const spec = isObj(p.spec) ? p.spec : {};
+  return (Array.isArray(spec.containers) ? spec.containers.filter(isObj) : []).map((c) => String(c.name ?? ''));
+}
+
+/** A condition's status from `status.conditions` (or undefined). */
+export function conditionStatus(o: KubeObject, type: string): string | undefined {
+  const st = isObj(o.status) ? o.status : {};
+  const conds = Array.isArray(st.conditions) ? st.conditions.filter(isObj) : [];
+  const c = conds.find((x) => x.type === type);
+  return typeof c?.status === 'string' ? c.status : undefined;
+}
+
+/** A Kubernetes LabelSelector (matchLabels + matchExpressions). */
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key: string; operator: string; values?: string[] }[];
+}
+
+/** Evaluate a LabelSelector; an absent selector selects everything (admission webhook semantics). */
+export function selectorMatches(sel: unknown, labels: Record<string, string>): boolean {
+  if (!isObj(sel)) return true;
+  const s = sel as LabelSelector;
+  for (const [k, v] of Object.entries(s.matchLabels ?? {})) if (labels[k] !== v) return false;
+  for (const e of s.matchExpressions ?? []) {
+    const has = Object.prototype.hasOwnProperty.call(labels, e.key);
+    const vals = e.values ?? [];
+    switch (e.operator) {
+      case 'In':
+        if (!has || !vals.includes(labels[e.key]!)) return false;
+        break;
+      case 'NotIn':
+        if (has && vals.includes(labels[e.key]!)) return false;
+        break;
+      case 'Exists':
+        if (!has) return false;
+        break;
+      case 'DoesNotExist':
+        if (has) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+/** Labels of a namespace, including the automatic kubernetes.io/metadata.name. */
+export function namespaceLabels(ns: KubeObject): Record<string, string> {
+  return { 'kubernetes.io/metadata.name': ns.metadata.name, ...(ns.metadata.labels ?? {}) };
+}
+
+/** Base64 data value of a Secret, decoded; or the plain value of a ConfigMap. */
+export function secretValue(o: KubeObject | undefined, key: string): string | undefined {
+  const data = isObj(o?.data) ? o.data : {};
+  const v = data[key];
+  if (typeof v !== 'string' || v === '') return undefined;
+  return o?.kind === 'Secret' ? Buffer.from(v, 'base64').toString('utf8') : v;
+}
+
+/** Ready endpoint addresses of a Service, from its EndpointSlices. */
+export function readyAddresses(slices: KubeObject[]): string[] {
+  const out: string[] = [];
+  for (const s of slices) {
+    const eps = Array.isArray(s.endpoints) ? (s.endpoints as unknown[]).filter(isObj) : [];
+    for (const e of eps) {
+      const cond = isObj(e.conditions) ? e.conditions : {};
+      if (cond.ready === false) continue;
+      if (Array.isArray(e.addresses)) for (const a of e.addresses) if (typeof a === 'string') out.push(a);
+    }
+  }
+  return out;
+}
+
+/** `ns/name` of an object. */
+export function nsName(o: KubeObject): string {
+  return o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name;
+}
+
+/** A list shortened for one message line: "a, b, c and 4 more". */
+export function few(items: string[], n = 3): string {
+  return items.length <= n ? items.join(', ') : `${items.slice(0, n).join(', ')} and ${items.length - n} more`;
+}

@@ -1,0 +1,98 @@
+import { parseGoDuration } from '../duration.js';
+import { usageError } from '../errors.js';
+import { parseSuppressRule, type SuppressRule } from '../analyzers/index.js';
+import type { FindingSeverity } from '../analyzers/types.js';
+
+/** Formats `mesh check -o` accepts. */
+export const CHECK_OUTPUT_FORMATS = ['table', 'json', 'junit', 'sarif'] as const;
+/** One of CHECK_OUTPUT_FORMATS. */
+export type CheckOutputFormat = (typeof CHECK_OUTPUT_FORMATS)[number];
+
+/** Flags of `mesh check` as commander hands them over (strings, unvalidated). */
+export interface RawCheckOptions {
+  pre?: boolean;
+  filename?: string[];
+  recursive?: boolean;
+  suppress?: string[];
+  outputThreshold?: string;
+  output: CheckOutputFormat;
+  wait?: string;
+  failOn?: string;
+  timeout?: string;
+  meshNamespace?: string;
+  kubeconfig?: string;
+  context?: string;
+}
+
+/** Validated options of a `mesh check` run. */
+export interface CheckOptions {
+  mode: 'pre' | 'post' | 'files';
+  filenames: string[];
+  recursive: boolean;
+  suppress: SuppressRule[];
+  outputThreshold: FindingSeverity;
+  output: CheckOutputFormat;
+  /** Retry until healthy for this long (ms); 0 = run once. */
+  waitMs: number;
+  failOn: 'warning' | 'error';
+  /** Per-check timeout (ms). */
+  timeoutMs: number;
+  meshNamespace?: string;
+  kubeconfig?: string;
+  context?: string;
+}
+
+/** Parse `30s`, `2m`, `1m30s`, `500ms`, `1h` or a bare number of seconds into ms; undefined if invalid. */
+export function parseDurationFlag(v: string): number | undefined {
+  if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1000);
+  const ms = parseGoDuration(v);
+  return ms === undefined ? undefined : Math.round(ms);
+}
+
+/**
+ * Validate `mesh check` flags in one place (table-tested). Throws usageError (exit 2) naming the
+ * flag and what it accepts.
+ */
+export function validateCheckOptions(raw: RawCheckOptions): CheckOptions {
+  const filenames = raw.filename ?? [];
+  if (raw.pre && filenames.length) throw usageError('--pre and -f cannot be combined', '--pre checks a cluster before install; -f analyzes manifests without a cluster');
+  if (raw.recursive && filenames.length === 0) throw usageError('-R needs -f', 'pass the directory to analyze: mesh check -f DIR -R');
+  if (raw.wait !== undefined && filenames.length) throw usageError('--wait cannot be used with -f', 'files do not change while they are analyzed; --wait retries live checks');
+  const suppress: SuppressRule[] = [];
+  for (const s of raw.suppress ?? []) {
+    const r = parseSuppressRule(s);
+    if (typeof r === 'string') throw usageError(`--suppress ${r}`, 'use CODE=kind/namespace/name, e.g. --suppress "MSH0010=Service/shop/*"');
+    suppress.push(r);
+  }
+  const threshold = (raw.outputThreshold ?? 'info').toLowerCase();
+  if (threshold !== 'info' && threshold !== 'warning' && threshold !== 'error') throw usageError(`--output-threshold "${raw.outputThreshold}" is not a severity`, 'use one of: info, warning, error');
+  const failOn = (raw.failOn ?? 'error').toLowerCase();
+  if (failOn !== 'warning' && failOn !== 'error') throw usageError(`--fail-on "${raw.failOn}" is not a severity`, 'use one of: warning, error');
+  let waitMs = 0;
+  if (raw.wait !== undefined) {
+    const w = parseDurationFlag(raw.wait);
+    if (w === undefined || w <= 0) throw usageError(`--wait "${raw.wait}" is not a duration`, 'use e.g. 30s, 5m or 1m30s');
+    waitMs = w;
+  }
+  let timeoutMs = 20_000;
+  if (raw.timeout !== undefined) {
+    const t = parseDurationFlag(raw.timeout);
+    if (t === undefined || t <= 0) throw usageError(`--timeout "${raw.timeout}" is not a duration`, 'use e.g. 10s or 1m');
+    timeoutMs = t;
+  }
+  const opts: CheckOptions = {
+    mode: filenames.length ? 'files' : raw.pre ? 'pre' : 'post',
+    filenames,
+    recursive: raw.recursive === true,
+    suppress,
+    outputThreshold: threshold,
+    output: raw.output,
+    waitMs,
+    failOn,
+    timeoutMs,
+  };
+  if (raw.meshNamespace) opts.meshNamespace = raw.meshNamespace;
+  if (raw.kubeconfig) opts.kubeconfig = raw.kubeconfig;
+  if (raw.context) opts.context = raw.context;
+  return opts;
+}

@@ -1,0 +1,108 @@
+/**
+ * The process side of `mesh check`: connect, show progress, repeat --wait rounds, print the report
+ * and the error. It lives beside the command because it writes to the UI; the checks it runs and
+ * the report it prints are built in src/checks/.
+ */
+import type { Cluster } from '../cluster/types.js';
+import type { Ui } from '../ui/context.js';
+import { ExitCode, MeshError, toMeshError } from '../errors.js';
+import { VERSION } from '../version.js';
+import { analyze } from '../analyzers/index.js';
+import type { SourcedObject } from '../analyzers/types.js';
+import { renderReport } from '../ui/render/index.js';
+import { postInstallCatalog, preInstallCatalog, summarizeFindings } from '../checks/catalog/index.js';
+import { makeLiveContext, type LiveContextOptions } from '../checks/context.js';
+import type { CheckOptions } from '../checks/options.js';
+import { buildReport, errorReport, type CheckReport } from '../checks/report.js';
+import { runChecks } from '../checks/runner.js';
+import type { Check } from '../checks/types.js';
+
+/** What `runCheck` needs from outside; tests replace these. */
+export interface CheckDeps {
+  connect?: () => Promise<Cluster>;
+  /** Extra live-context settings (now, DNS image and timeouts). */
+  live?: Partial<Omit<LiveContextOptions, 'version' | 'suppress' | 'namespace'>>;
+  /** Wait between --wait rounds (default: a timer). */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** The files analysis as a check, so `-f` output has the same shape as a live run. */
+function filesCheck(objects: SourcedObject[], opts: CheckOptions): Check<null> {
+  return {
+    id: 'policy.analysis',
+    category: 'policy',
+    description: 'mesh configuration has no policy errors',
+    severity: 'error',
+    hintAnchor: 'policy-analysis',
+    async run() {
+      const r = analyze(objects, { suppress: opts.suppress });
+      return { ...summarizeFindings(r.findings, r.objects), suppressed: r.suppressed };
+    },
+  };
+}
+
+/**
+ * The document `-o json|junit|sarif` prints when the flags themselves are bad, so machine output is
+ * still exactly one document; the caller rethrows the error for stderr and the exit code.
+ */
+export function renderUsageErrorReport(format: CheckOptions['output'], err: MeshError, ui: Ui): void {
+  if (format === 'table') return;
+  ui.out.write(renderReport(errorReport('post', err, { failOn: 'error', outputThreshold: 'info' }), format, ui.color));
+}
+
+async function runOnce(opts: CheckOptions, ui: Ui, deps: CheckDeps, cluster: Cluster): Promise<CheckReport> {
+  const catalog = opts.mode === 'pre' ? preInstallCatalog() : postInstallCatalog();
+  // The DNS lookup pod must finish inside the check's own budget, leaving time to read and clean up.
+  const dnsPodTimeoutMs = Math.max(500, opts.timeoutMs - 2000);
+  const ctx = makeLiveContext(cluster, { dnsPodTimeoutMs, ...deps.live, version: VERSION, suppress: opts.suppress, namespace: opts.meshNamespace });
+  let done = 0;
+  const progress = opts.output === 'table' && ui.interactive ? (await import('../ui/progress.js')).startProgress(ui.err, `running ${catalog.length} checks`, { interactive: true }) : undefined;
+  try {
+    const ran = await runChecks(catalog, ctx, () => progress?.update(`running checks (${++done}/${catalog.length})`), { timeoutMs: opts.timeoutMs });
+    return buildReport(opts.mode, ran, opts, cluster.contextName);
+  } finally {
+    progress?.stop();
+  }
+}
+
+/**
+ * Run `mesh check`: live (post-install or --pre) or on files (-f). Writes exactly one document
+ * in the chosen format to stdout whatever happens (errors also go to stderr) and returns the exit
+ * code, which is the same for every output format.
+ */
+export async function runCheck(opts: CheckOptions, ui: Ui, deps: CheckDeps = {}): Promise<number> {
+  let report: CheckReport;
+  try {
+    if (opts.mode === 'files') {
+      const { loadObjects } = await import('../cluster/files.js');
+      const loaded = await loadObjects(opts.filenames, { recursive: opts.recursive });
+      const objects: SourcedObject[] = loaded.map((l) => ({ object: l.object, location: { file: l.source, line: l.line } }));
+      const ran = await runChecks([filesCheck(objects, opts)], null, undefined, { timeoutMs: Math.max(opts.timeoutMs, 60_000) });
+      report = buildReport('files', ran, opts);
+    } else {
+      const cluster = deps.connect ? await deps.connect() : await (await import('../cluster/index.js')).connect({ kubeconfig: opts.kubeconfig, context: opts.context, timeoutMs: opts.timeoutMs });
+      const deadline = Date.now() + opts.waitMs;
+      const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+      for (let round = 1; ; round++) {
+        report = await runOnce(opts, ui, deps, cluster);
+        const left = deadline - Date.now();
+        if (report.ok || left <= 0) break;
+        const failing = report.summary.checks.failed + (opts.failOn === 'warning' ? report.summary.checks.warnings : 0);
+        ui.err.write(ui.color.dim(`waiting: ${failing} check(s) not healthy yet (round ${round}); retrying, ${Math.ceil(left / 1000)}s left\n`));
+        await sleep(Math.min(2000, left));
+      }
+    }
+  } catch (err) {
+    const me = toMeshError(err);
+    report = errorReport(opts.mode, me, opts);
+  }
+  ui.out.write(renderReport(report, opts.output, ui.color));
+  if (report.error) {
+    const { formatError } = await import('../ui/errors.js');
+    ui.err.write(formatError(new MeshError(report.error.message, { hint: report.error.hint, exitCode: report.exitCode as ExitCode }), ui.verbose));
+  } else if (report.exitCode === ExitCode.Cluster) {
+    const first = report.checks.find((c) => c.reason === 'unreachable' || c.reason === 'forbidden') ?? report.checks[0]!;
+    ui.err.write(`error: no check could run: ${first.message}\n${first.hint ? `  hint: ${first.hint}\n` : ''}`);
+  }
+  return report.exitCode;
+}

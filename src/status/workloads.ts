@@ -1,0 +1,164 @@
+import { LABEL_PROXY_VERSION, PROXY_CONTAINER } from '../constants.js';
+import type { Cluster, KubeObject } from '../cluster/types.js';
+import { usageError } from '../errors.js';
+
+/** Resource kinds `mesh stat` and `mesh edges` accept, by their short name. */
+export type ResourceKind = 'deploy' | 'sts' | 'ds' | 'pod' | 'svc' | 'ns';
+
+/** API version and kind of each resource kind. */
+export const KINDS: Record<ResourceKind, { apiVersion: string; kind: string }> = {
+  deploy: { apiVersion: 'apps/v1', kind: 'Deployment' },
+  sts: { apiVersion: 'apps/v1', kind: 'StatefulSet' },
+  ds: { apiVersion: 'apps/v1', kind: 'DaemonSet' },
+  pod: { apiVersion: 'v1', kind: 'Pod' },
+  svc: { apiVersion: 'v1', kind: 'Service' },
+  ns: { apiVersion: 'v1', kind: 'Namespace' },
+};
+
+const ALIASES: Record<string, ResourceKind> = {
+  deploy: 'deploy', deployment: 'deploy', deployments: 'deploy',
+  sts: 'sts', statefulset: 'sts', statefulsets: 'sts',
+  ds: 'ds', daemonset: 'ds', daemonsets: 'ds',
+  po: 'pod', pod: 'pod', pods: 'pod',
+  svc: 'svc', service: 'svc', services: 'svc',
+  ns: 'ns', namespace: 'ns', namespaces: 'ns',
+};
+
+/** `deploy/web` or `deploy`: a kind and maybe a name. */
+export interface ResourceRef {
+  kind: ResourceKind;
+  name?: string;
+}
+
+/** Parse `KIND[/NAME]` (kubectl's short and long kind names). Usage error (exit 2) otherwise; `flag` names the argument in it. */
+export function parseResourceRef(arg: string, flag = 'resource'): ResourceRef {
+  const [k, name, extra] = arg.split('/');
+  const kind = ALIASES[(k ?? '').toLowerCase()];
+  if (!kind || extra !== undefined || name === '') {
+    throw usageError(`${flag} "${arg}" is not KIND[/NAME]`, 'KIND is one of deploy, sts, ds, pod, svc, ns (e.g. deploy/web)');
+  }
+  return name ? { kind, name } : { kind };
+}
+
+/** Short text of a reference: `deploy/web`. */
+export function refText(r: ResourceRef): string {
+  return r.name ? `${r.kind}/${r.name}` : r.kind;
+}
+
+interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key: string; operator: string; values?: string[] }[];
+}
+
+/** Whether `labels` match a LabelSelector (matchLabels and matchExpressions). An empty selector matches all. */
+export function selectorMatches(selector: LabelSelector, labels: Readonly<Record<string, string>>): boolean {
+  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (labels[k] !== v) return false;
+  for (const e of selector.matchExpressions ?? []) {
+    const has = Object.prototype.hasOwnProperty.call(labels, e.key);
+    const inValues = has && (e.values ?? []).includes(labels[e.key]!);
+    if (e.operator === 'In' && !inValues) return false;
+    if (e.operator === 'NotIn' && inValues) return false;
+    if (e.operator === 'Exists' && !has) return false;
+    if (e.operator === 'DoesNotExist' && has) return false;
+  }
+  return true;
+}
+
+/** The pod selector of a workload or Service; undefined when it selects nothing (a Service without selector). */
+export function podSelectorOf(obj: KubeObject): LabelSelector | undefined {
+  const spec = (obj.spec ?? {}) as { selector?: LabelSelector | Record<string, string> };
+  if (obj.kind === 'Service') {
+    const sel = spec.selector as Record<string, string> | undefined;
+    return sel && Object.keys(sel).length > 0 ? { matchLabels: sel } : undefined;
+  }
+  return (spec.selector as LabelSelector | undefined) ?? undefined;
+}
+
+/** Pods (same namespace) selected by a workload, Service, pod (itself) or namespace (all of it). */
+export function podsOf(obj: KubeObject, pods: readonly KubeObject[]): KubeObject[] {
+  if (obj.kind === 'Namespace') return pods.filter((p) => p.metadata.namespace === obj.metadata.name);
+  if (obj.kind === 'Pod') return pods.filter((p) => p.metadata.namespace === obj.metadata.namespace && p.metadata.name === obj.metadata.name);
+  const sel = podSelectorOf(obj);
+  if (!sel) return [];
+  return pods.filter((p) => p.metadata.namespace === obj.metadata.namespace && selectorMatches(sel, p.metadata.labels ?? {}));
+}
+
+/** Whether a pod runs a mesh proxy: the injector's proxy-version label or its sidecar container. */
+export function isMeshed(pod: KubeObject): boolean {
+  if (pod.metadata.labels?.[LABEL_PROXY_VERSION] !== undefined) return true;
+  const spec = (pod.spec ?? {}) as { containers?: { name: string }[]; initContainers?: { name: string }[] };
+  return [...(spec.containers ?? []), ...(spec.initContainers ?? [])].some((c) => c.name === PROXY_CONTAINER);
+}
+
+/** Whether a pod can answer: not finished or pending (pods without a phase, as in files, count as running). */
+export function isRunning(pod: KubeObject): boolean {
+  const phase = (pod.status as { phase?: string } | undefined)?.phase;
+  return phase === undefined || phase === 'Running';
+}
+
+/** The objects one command works on, listed once. */
+export interface Inventory {
+  pods: KubeObject[];
+  services: KubeObject[];
+  /** Objects of the asked kind (namespaces for `ns`). */
+  targets: KubeObject[];
+}
+
+/**
+ * List pods, Services and the objects of `kind` in `namespace` (all namespaces when undefined),
+ * in parallel. A named object that does not exist is a usage error naming it.
+ */
+export async function loadInventory(cluster: Cluster, ref: ResourceRef, namespace: string | undefined): Promise<Inventory> {
+  const { apiVersion, kind } = KINDS[ref.kind];
+  const targetsP: Promise<KubeObject[]> =
+    ref.kind === 'ns'
+      ? ref.name
+        ? Promise.resolve([{ apiVersion, kind, metadata: { name: ref.name } }])
+        : namespace
+          ? Promise.resolve([{ apiVersion, kind, metadata: { name: namespace } }])
+          : cluster.list(apiVersion, kind)
+      : ref.kind === 'pod' || ref.kind === 'svc'
+        ? Promise.resolve([])
+        : cluster.list(apiVersion, kind, { namespace });
+  const [pods, services, listed] = await Promise.all([cluster.list('v1', 'Pod', { namespace }), cluster.list('v1', 'Service', { namespace }), targetsP]);
+  let targets = ref.kind === 'pod' ? pods : ref.kind === 'svc' ? services : listed;
+  if (ref.name && ref.kind !== 'ns') {
+    targets = targets.filter((t) => t.metadata.name === ref.name);
+    if (targets.length === 0) throw usageError(`${KINDS[ref.kind].kind} "${ref.name}" not found in namespace ${namespace ?? '(all)'}`, 'check the name and -n (kubectl get ' + ref.kind + ' -n NAMESPACE)');
+  }
+  return { pods, services, targets: [...targets].sort((a, b) => (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') || a.metadata.name.localeCompare(b.metadata.name)) };
+}
+
+/**
+ * Services a reference stands for, as a traffic destination: a Service itself; the Services
+ * selecting a workload's or pod's pods; every Service of a namespace.
+ */
+export function servicesOf(target: KubeObject, inv: Inventory): KubeObject[] {
+  const ns = target.kind === 'Namespace' ? target.metadata.name : target.metadata.namespace;
+  const inNs = inv.services.filter((s) => s.metadata.namespace === ns);
+  if (target.kind === 'Service') return inNs.filter((s) => s.metadata.name === target.metadata.name);
+  if (target.kind === 'Namespace') return inNs;
+  const pods = podsOf(target, inv.pods);
+  return inNs.filter((s) => {
+    const sel = podSelectorOf(s);
+    return sel !== undefined && pods.some((p) => selectorMatches(sel, p.metadata.labels ?? {}));
+  });
+}
+
+/** The pod ports a Service sends to (numeric targetPorts, named ones resolved on the pods). */
+export function targetPortsOf(svc: KubeObject, pods: readonly KubeObject[]): Set<number> {
+  const ports = ((svc.spec ?? {}) as { ports?: { port: number; targetPort?: number | string }[] }).ports ?? [];
+  const out = new Set<number>();
+  for (const p of ports) {
+    const t = p.targetPort ?? p.port;
+    if (typeof t === 'number' || /^\d+$/.test(String(t))) {
+      out.add(Number(t));
+      continue;
+    }
+    for (const pod of pods) {
+      const containers = ((pod.spec ?? {}) as { containers?: { ports?: { name?: string; containerPort: number }[] }[] }).containers ?? [];
+      for (const c of containers) for (const cp of c.ports ?? []) if (cp.name === t) out.add(cp.containerPort);
+    }
+  }
+  return out;
+}
