@@ -2,7 +2,7 @@ import { usageError } from '../errors.js';
 import type { FaultSpec, RetrySpec } from './httproute.js';
 import {
   parseDurationFlag,
-  parseHeaderMatch,
+  parseHeaderMatches,
   parseHttpStatus,
   parsePathMatch,
   parsePercentFlag,
@@ -100,7 +100,7 @@ export function validateCanaryOptions(service: string, f: RawCanaryFlags): Canar
     canary,
     intervalMs,
     gates,
-    matchHeaders: (f.matchHeader ?? []).map(parseHeaderMatch),
+    matchHeaders: parseHeaderMatches(f.matchHeader ?? []),
     dryRun: f.dryRun === true,
   };
   if (stable !== undefined) opts.stable = stable;

@@ -1,5 +1,6 @@
 import { parseDuration } from '../model/build.js';
 import { usageError } from '../errors.js';
+import { headerNameProblem, headerValueProblem, pathProblem } from '../model/routes.js';
 
 // Flag parsers for `mesh route`. Pure; every error is a usage error (exit 2) naming the flag.
 
@@ -68,19 +69,37 @@ export function parseBackendWeights(args: readonly string[]): { backend: string;
   return out;
 }
 
-/** `--match-header NAME=VALUE` (exact match; header names are case-insensitive, stored lower-case). */
+/**
+ * `--match-header NAME=VALUE` (exact match; header names are case-insensitive, stored lower-case).
+ * Checked against the rules of the official HTTPRoute CRD (and CR/LF, which would split the request).
+ */
 export function parseHeaderMatch(value: string): { name: string; value: string } {
   const i = value.indexOf('=');
   const name = i > 0 ? value.slice(0, i).trim().toLowerCase() : '';
-  if (!/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(name)) throw usageError(`--match-header "${value}" is not NAME=VALUE`, 'for example --match-header x-canary=true');
-  return { name, value: value.slice(i + 1) };
+  if (!name || headerNameProblem(name)) throw usageError(`--match-header "${value}" is not NAME=VALUE`, 'for example --match-header x-canary=true; NAME may only hold letters, digits and !#$%&\'*+-.^_`|~');
+  const v = value.slice(i + 1);
+  const problem = headerValueProblem(v);
+  if (problem) throw usageError(`--match-header ${name}: the value ${problem}`, 'for example --match-header x-canary=true');
+  return { name, value: v };
 }
 
-/** `--match-path /api` (a path prefix) or `--match-path =/exact` (an exact path). */
+/** Every `--match-header`, each header named once (the CRD keys the list by name). */
+export function parseHeaderMatches(values: readonly string[]): { name: string; value: string }[] {
+  const out = values.map(parseHeaderMatch);
+  const seen = new Set<string>();
+  for (const h of out) {
+    if (seen.has(h.name)) throw usageError(`--match-header ${h.name} is given twice`, 'a request header has one value to match; give each header once');
+    seen.add(h.name);
+  }
+  return out;
+}
+
+/** `--match-path /api` (a path prefix) or `--match-path =/exact` (an exact path), as the HTTPRoute CRD accepts it. */
 export function parsePathMatch(value: string): { type: 'PathPrefix' | 'Exact'; value: string } {
   const exact = value.startsWith('=');
   const path = exact ? value.slice(1) : value;
-  if (!path.startsWith('/')) throw usageError(`--match-path "${value}" must start with /`, 'for example --match-path /api (prefix) or --match-path =/login (exact)');
+  const problem = pathProblem(path);
+  if (problem) throw usageError(`--match-path "${value}": the path ${problem}`, 'for example --match-path /api (prefix) or --match-path =/login (exact)');
   return { type: exact ? 'Exact' : 'PathPrefix', value: path };
 }
 

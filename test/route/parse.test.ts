@@ -5,6 +5,7 @@ import {
   parseBackendWeights,
   parseDurationFlag,
   parseHeaderMatch,
+  parseHeaderMatches,
   parsePathMatch,
   parsePercentFlag,
   parseRetryOn,
@@ -63,7 +64,21 @@ test('matches, retry conditions and duration formatting', () => {
   usage(() => parseHeaderMatch('x canary=true'), /NAME=VALUE/);
   assert.deepEqual(parsePathMatch('/api'), { type: 'PathPrefix', value: '/api' });
   assert.deepEqual(parsePathMatch('=/login'), { type: 'Exact', value: '/login' });
-  usage(() => parsePathMatch('api'), /must start with \//);
+  usage(() => parsePathMatch('api'), /must start with "\/"/);
+});
+
+test('route flags the official HTTPRoute CRD would reject are refused by name, before anything is written', () => {
+  // Each of these was written into an HTTPRoute the API server then rejected.
+  for (const path of ['/a//b', '/a#b', '/a b', '/a?b', '/a/./b', '/a/../b', '/a/..', '/a%2Fb', `/${'x'.repeat(1024)}`]) {
+    usage(() => parsePathMatch(path), /^--match-path .*: the path /);
+    usage(() => parsePathMatch(`=${path}`), /^--match-path /);
+  }
+  usage(() => parseHeaderMatch('x-canary='), /--match-header x-canary: the value must not be empty/);
+  usage(() => parseHeaderMatch('x-canary=a\r\nx-evil: 1'), /must not contain CR, LF or NUL/);
+  usage(() => parseHeaderMatch(`x-big=${'v'.repeat(4097)}`), /longer than 4096/);
+  usage(() => parseHeaderMatches(['X-Canary=a', 'x-canary=b']), /--match-header x-canary is given twice/);
+  assert.deepEqual(parseHeaderMatches(['x-a=1', 'x-b=2']).map((h) => h.name), ['x-a', 'x-b']);
+  assert.deepEqual(parsePathMatch('/api/v1.2/~user'), { type: 'PathPrefix', value: '/api/v1.2/~user' });
   assert.deepEqual(parseRetryOn('5xx, reset,unavailable'), ['5xx', 'reset', 'unavailable']);
   usage(() => parseRetryOn('5xx,sometimes'), /"sometimes" is not a retry condition/);
   const fmt: [number, string][] = [[300, '300ms'], [2000, '2s'], [60_000, '1m'], [90_000, '1m30s'], [3_600_000, '1h'], [1500, '1500ms']];
