@@ -1,6 +1,7 @@
 import { parseGoDuration } from '../duration.js';
 import { DEFAULT_NAMESPACE, DEFAULT_TRUST_DOMAIN } from '../constants.js';
 import { inputError } from '../errors.js';
+import { checkTrustDomain, isNamespaceName } from '../pki/spiffe.js';
 import { closest } from '../suggest.js';
 import { VERSION } from '../version.js';
 
@@ -183,7 +184,8 @@ export function valuePaths(obj: unknown = DEFAULTS, prefix = ''): string[] {
 function leafAt(path: string): unknown {
   let cur: unknown = DEFAULTS;
   for (const part of path.split('.')) {
-    if (!isPlainObject(cur) || !(part in cur)) return undefined;
+    // Own keys only: `toString`, `constructor` or `__proto__` are not values.
+    if (!isPlainObject(cur) || !Object.hasOwn(cur, part)) return undefined;
     cur = cur[part];
   }
   return cur;
@@ -192,7 +194,7 @@ function leafAt(path: string): unknown {
 /** Check one value against the key's type; returns an error message or undefined. */
 function checkLeaf(path: string, value: unknown): string | undefined {
   const def = leafAt(path);
-  const en = ENUMS[path];
+  const en = Object.hasOwn(ENUMS, path) ? ENUMS[path] : undefined;
   if (en) return en.includes(value as string) ? undefined : `must be one of ${en.join(', ')} (got ${JSON.stringify(value)})`;
   if (typeof def === 'number') {
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) return `must be a whole number (got ${JSON.stringify(value)})`;
@@ -203,6 +205,14 @@ function checkLeaf(path: string, value: unknown): string | undefined {
   if (typeof value !== 'string' || value === '') return `must be a non-empty string (got ${JSON.stringify(value)})`;
   if (DURATION_KEYS.has(path) && parseGoDuration(value) === undefined) return `must be a duration such as 24h or 90m (got "${value}")`;
   if (path.includes('.resources.') && !QUANTITY.test(value)) return `must be a Kubernetes quantity such as 100m or 128Mi (got "${value}")`;
+  if (path === 'namespace' && !isNamespaceName(value)) return `must be a Kubernetes namespace name: lowercase letters, digits and "-", at most 63 (got "${value}")`;
+  if (path === 'trustDomain') {
+    try {
+      checkTrustDomain(value);
+    } catch {
+      return `must be a SPIFFE trust domain: lowercase letters, digits, ".", "-" and "_", no empty label, e.g. cluster.local (got "${value}")`;
+    }
+  }
   return undefined;
 }
 
@@ -250,11 +260,14 @@ export function parseSet(expr: string): ValuesOverride {
   const override: Record<string, unknown> = {};
   let cur = override;
   const parts = path.split('.');
+  // defineProperty, so a `__proto__` part becomes a key the validation refuses, not a prototype.
+  const put = (o: Record<string, unknown>, k: string, v: unknown): void => void Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
   parts.slice(0, -1).forEach((p) => {
-    cur[p] = {};
-    cur = cur[p] as Record<string, unknown>;
+    const next: Record<string, unknown> = {};
+    put(cur, p, next);
+    cur = next;
   });
-  cur[parts[parts.length - 1]!] = value;
+  put(cur, parts[parts.length - 1]!, value);
   validateOverride(override, `--set ${path}`);
   return override as ValuesOverride;
 }

@@ -12,11 +12,17 @@ export interface SpiffeIdentity {
   serviceAccount: string;
 }
 
-// SPIFFE ID spec: trust domain is lowercase letters, digits, '.', '-', '_'.
-const TRUST_DOMAIN = /^[a-z0-9._-]+$/;
+// SPIFFE ID spec: trust domain is lowercase letters, digits, '.', '-', '_'; as a DNS-style name
+// it has no empty label (no leading, trailing or doubled dot).
+const TRUST_DOMAIN = /^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/;
 // Kubernetes namespace (DNS-1123 label) and ServiceAccount (DNS-1123 subdomain) names.
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const SERVICE_ACCOUNT = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+/** Whether `name` is a valid Kubernetes namespace name (a DNS-1123 label). */
+export function isNamespaceName(name: string): boolean {
+  return NAMESPACE.test(name);
+}
 
 /** Throws inputError unless `td` is a valid SPIFFE trust domain (e.g. `cluster.local`). */
 export function checkTrustDomain(td: string): string {

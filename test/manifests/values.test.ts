@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULTS, diffFromDefaults, parseSet, PROFILES, resolveValues, valuePaths } from '../../src/manifests/values.ts';
+import { DEFAULTS, diffFromDefaults, parseSet, PROFILES, resolveValues, validateOverride, valuePaths } from '../../src/manifests/values.ts';
 import type { MeshError } from '../../src/errors.ts';
 
 const fails = (fn: () => unknown, message: RegExp, hint?: RegExp) =>
@@ -76,4 +76,25 @@ test('every value path is documented in docs/values.md', async () => {
   const { readFile } = await import('node:fs/promises');
   const doc = await readFile(new URL('../../docs/values.md', import.meta.url), 'utf8');
   for (const p of valuePaths()) assert.ok(doc.includes(`\`${p}\``), `docs/values.md lacks ${p}`);
+});
+
+test('values: only own keys exist, so inherited names and __proto__ are refused as unknown, never crash or pollute', () => {
+  for (const expr of ['toString=x', 'constructor.name=x', '__proto__.polluted=1', 'controller.valueOf=x', 'hasOwnProperty=1', 'controller.__proto__.x=1']) {
+    assert.throws(() => parseSet(expr), (e: MeshError) => e.exitCode === 2 && /unknown value/.test(e.message), expr);
+  }
+  for (const file of [{ hasOwnProperty: 1 }, { constructor: { name: 'x' } }, JSON.parse('{"__proto__": {"polluted": 1}}') as unknown]) {
+    assert.throws(() => validateOverride(file, 'values.yaml'), (e: MeshError) => e.exitCode === 2 && /values.yaml: unknown value/.test(e.message), JSON.stringify(file));
+  }
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
+});
+
+test('values: trustDomain must be a SPIFFE trust domain and namespace a DNS-1123 label', () => {
+  for (const td of ['a b/c', 'a..b', '.cluster.local', 'cluster.local.', 'Cluster.Local', 'clüster.local']) {
+    assert.throws(() => parseSet(`trustDomain=${td}`), (e: MeshError) => e.exitCode === 2 && /value "trustDomain" must be a SPIFFE trust domain/.test(e.message), td);
+  }
+  for (const ns of ['UPPER_case', '-lead', 'a'.repeat(64), 'dots.not.allowed']) {
+    assert.throws(() => parseSet(`namespace=${ns}`), (e: MeshError) => e.exitCode === 2 && /value "namespace" must be a Kubernetes namespace name/.test(e.message), ns);
+  }
+  assert.deepEqual(parseSet('trustDomain=prod.example.com'), { trustDomain: 'prod.example.com' });
+  assert.deepEqual(parseSet('namespace=mesh-system'), { namespace: 'mesh-system' });
 });
