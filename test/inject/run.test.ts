@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import type { Cluster, KubeObject } from '../../src/cluster/types.ts';
 import { fakeCluster } from '../support/fake-cluster.ts';
 import { captureUi } from '../support/ui.ts';
-import { runInject, type InjectRunOptions } from '../../src/manifests/inject-run.ts';
+import { runInject, type InjectRunOptions } from '../../src/commands/inject-run.ts';
 import type { MeshError } from '../../src/errors.ts';
 
 const deploy = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: web, image: nginx}]\n';
