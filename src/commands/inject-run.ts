@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { chmod, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { MESH_CONFIG_KEY, MESH_CONFIG_NAME } from '../constants.js';
@@ -7,6 +7,7 @@ import { toYaml } from '../cluster/yaml.js';
 import { YamlPool } from '../cluster/yaml-pool.js';
 import { readDocuments, type SourceDocument } from '../cluster/files.js';
 import type { Cluster, ConnectOptions, KubeObject } from '../cluster/types.js';
+import { readStdin, readValuesFiles } from '../cluster/values-files.js';
 import { ExitCode, inputError, MeshError, usageError } from '../errors.js';
 import type { Ui } from '../ui/context.js';
 import { parseKubeVersion, resolveNativeSidecar, uninjectObject, type InjectReport, type ObjectResult } from '../manifests/inject.js';
@@ -63,29 +64,12 @@ export function validateInjectOptions(o: InjectRunOptions): void {
     if (bad) throw usageError(`--in-place cannot write back to ${bad === '-' ? 'stdin' : bad}`, 'use --in-place with files and directories only');
     if (o.output === 'json') throw usageError('--in-place writes each file back as YAML: drop -o json');
   }
-  if (o.files.filter((f) => f === '-').length > 1) throw usageError('stdin (-) given more than once');
-}
-
-async function readValuesFile(path: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw inputError(`--values ${path}: ${(err as { code?: string }).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, 'check the path', err);
-  }
-  const { parseDocument } = await import('yaml');
-  const doc = parseDocument(text);
-  if (doc.errors.length) {
-    const e = doc.errors[0]!;
-    throw inputError(`--values ${path}: line ${e.linePos?.[0].line ?? '?'}: invalid YAML: ${e.message.split('\n')[0]}`, 'fix the YAML in the values file');
-  }
-  return doc.toJS() as unknown;
+  if ([...o.files, ...o.valuesFiles].filter((f) => f === '-').length > 1) throw usageError('stdin (-) given more than once');
 }
 
 /** Resolve values and native-sidecar mode, reading the installed mesh's values with --from-cluster. */
 async function settle(o: InjectRunOptions, deps: InjectDeps): Promise<{ values: Values; native: { enabled: boolean; reason: string } }> {
-  const files: { source: string; values: unknown }[] = [];
-  for (const f of o.valuesFiles) files.push({ source: f, values: await readValuesFile(f) });
+  const files = await readValuesFiles(o.valuesFiles, () => readStdin(deps.stdin ?? process.stdin));
   let values = resolveValues({ profile: o.profile, files, sets: o.sets });
   let kubeVersion = o.kubeVersion;
   if (o.fromCluster) {

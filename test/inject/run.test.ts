@@ -60,3 +60,16 @@ test('--from-cluster with no mesh installed fails (exit 1) naming the namespace,
     return true;
   });
 });
+
+test('--values is read like install -f: a missing file or broken YAML is exit 2 naming the file (and line)', async () => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const d = mkdtempSync(join(tmpdir(), 'mesh-values-'));
+  const broken = join(d, 'broken.yaml');
+  writeFileSync(broken, 'proxy:\n  uid: [1,\n');
+  const noCluster = clusterWith(undefined, '30');
+  await assert.rejects(run({ fromCluster: false, valuesFiles: [join(d, 'missing.yaml')] }, noCluster), (e: MeshError) => e.exitCode === 2 && /^cannot read values file .*missing\.yaml: no such file$/.test(e.message));
+  await assert.rejects(run({ fromCluster: false, valuesFiles: [broken] }, noCluster), (e: MeshError) => e.exitCode === 2 && e.message.startsWith(`${broken}:`) && /: not valid YAML/.test(e.message));
+  await assert.rejects(run({ fromCluster: false, valuesFiles: ['-'] }, noCluster), (e: MeshError) => e.exitCode === 2 && /stdin \(-\) given more than once/.test(e.message));
+});
