@@ -1,23 +1,17 @@
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { inputError } from '../errors.js';
-import { resolveValues, type Values, type ValuesInput } from '../manifests/values.js';
 
 /**
  * The one reader of values files (install, upgrade, manifest, inject --values, controller --values):
- * the I/O side of src/manifests/values.ts, which only resolves data.
+ * the I/O side of src/manifests/values.ts, which only resolves the parsed data.
  */
 
-/** What the -f/--set/--profile flags of install, upgrade and manifest collect. */
-export interface ValuesFlags {
-  profile?: string;
-  /** Values files in the order given ("-" reads stdin). */
-  files?: string[];
-  sets?: string[];
+/** One values file, read and parsed: what resolveValues takes in `files` (`source` names it in errors). */
+export interface ValuesFile {
+  source: string;
+  values: unknown;
 }
-
-/** One values file, read and parsed: what resolveValues takes in `files`. */
-export type ValuesFile = NonNullable<ValuesInput['files']>[number];
 
 async function readSource(path: string, stdin: () => Promise<string>): Promise<string> {
   if (path === '-') return stdin();
@@ -29,7 +23,7 @@ async function readSource(path: string, stdin: () => Promise<string>): Promise<s
   }
 }
 
-/** All of process.stdin as text. */
+/** All of `stream` (default process.stdin) as text. */
 export async function readStdin(stream: AsyncIterable<unknown> = process.stdin): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
@@ -44,11 +38,6 @@ export function parseValuesYaml(text: string, source: string): unknown {
     const line = (err as { linePos?: { line: number }[] }).linePos?.[0]?.line;
     throw inputError(`${source}${line ? `:${line}` : ''}: not valid YAML: ${(err as Error).message.split('\n')[0]}`, 'fix the YAML syntax', err);
   }
-}
-
-/** Read the values files and resolve profile + files + --set into Values (exit 2 on any bad input). */
-export async function loadValues(flags: ValuesFlags, stdin: () => Promise<string> = readStdin): Promise<Values> {
-  return resolveValues({ profile: flags.profile, files: await readValuesFiles(flags.files ?? [], stdin), sets: flags.sets });
 }
 
 /** Read and parse values files (YAML), in order, each named by its path for errors ("-" reads `stdin`). */

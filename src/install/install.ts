@@ -2,7 +2,7 @@ import semver from 'semver';
 import type { Cluster, ConnectOptions, KubeObject } from '../cluster/types.js';
 import { HTTPROUTE_CRD, LABEL_MANAGED_BY, MANAGED_BY, ROOT_CA_SECRET } from '../constants.js';
 import { objectRef, renderManifests, toYamlStream, type CaMaterial } from '../manifests/render.js';
-import { loadValues, type ValuesFlags } from '../cluster/values-files.js';
+import { loadValues, type ValuesFlags } from './values.js';
 import type { Values } from '../manifests/values.js';
 import type { Ui } from '../ui/context.js';
 import { ExitCode, MeshError, usageError } from '../errors.js';

@@ -4,7 +4,7 @@ import { parseAllDocuments } from 'yaml';
 import type { Cluster, KubeObject } from '../cluster/types.js';
 import { diffObjects, formatDiffs, projectLive } from '../manifests/diff.js';
 import { OWNED_SELECTOR, RENDERED_KINDS, renderManifests, toYamlStream } from '../manifests/render.js';
-import { loadValues, type ValuesFlags } from '../cluster/values-files.js';
+import { loadValues, type ValuesFlags } from './values.js';
 import type { Ui } from '../ui/context.js';
 import { ExitCode, inputError } from '../errors.js';
 import { loadSuppliedCa } from './ca.js';

@@ -1,6 +1,24 @@
-import type { StatReport, StatRow } from '../../status/stat.js';
+/**
+ * The table of `mesh stat` (its -o json is src/status/stat.ts's StatReport itself). The row shape
+ * is declared here, as what the table reads, so ui/ does not import status/ (which sits above it).
+ */
 
-/** The table of `mesh stat` (its -o json is the StatReport itself). */
+/** The fields of one stat row (src/status/stat.ts StatRow) the table shows. */
+export interface StatTableRow {
+  namespace: string;
+  name: string;
+  direction: string;
+  pods: number;
+  meshedPods: number;
+  unreachablePods: number;
+  requests: number;
+  failures: number;
+  rps: number;
+  successRate: number | null;
+  latencyMs: { p50: number | null; p95: number | null; p99: number | null };
+  tcpConnections: number;
+  mtlsShare: number | null;
+}
 
 /** Format a share in [0,1] as a percentage ("98.50%"), "-" when unknown. */
 export function fmtPercent(v: number | null, digits = 2): string {
@@ -15,9 +33,9 @@ export function fmtLatency(v: number | null): string {
 }
 
 /** Render rows as kubectl-style table text. */
-export async function renderStatTable(report: StatReport, opts: { wide: boolean; allNamespaces: boolean }): Promise<string> {
+export async function renderStatTable(report: { rows: readonly StatTableRow[] }, opts: { wide: boolean; allNamespaces: boolean }): Promise<string> {
   const { renderTable } = await import('../output.js');
-  type R = StatRow;
+  type R = StatTableRow;
   const noData = (r: R) => r.meshedPods === 0;
   return renderTable<R>(report.rows, [
     ...(opts.allNamespaces ? [{ header: 'NAMESPACE', value: (r: R) => r.namespace }] : []),
