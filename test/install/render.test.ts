@@ -231,3 +231,12 @@ test('every file under templates/ is one renderManifests can be given (none is s
   const { TEMPLATE_FILES } = await import('../../src/manifests/render.ts');
   assert.deepEqual(readdirSync(new URL('../../templates/', import.meta.url)).filter((f) => f.endsWith('.yaml')).sort(), [...TEMPLATE_FILES].sort());
 });
+
+test('renderManifests renders the template texts it is given (it reads no files)', () => {
+  const shipped = loadTemplates();
+  const custom = { ...shipped, 'namespace.yaml': shipped['namespace.yaml'].replace(/^metadata:\n/m, 'metadata:\n  annotations:\n    from-test: "yes"\n') };
+  assert.notEqual(custom['namespace.yaml'], shipped['namespace.yaml'], 'the test template differs');
+  const ns = renderManifests(resolveValues(), custom).find((o) => o.kind === 'Namespace')!;
+  assert.equal(ns.metadata.annotations?.['from-test'], 'yes');
+  assert.equal(renderManifests(resolveValues(), shipped).find((o) => o.kind === 'Namespace')!.metadata.annotations?.['from-test'], undefined, 'each Templates object is parsed on its own');
+});
