@@ -15,7 +15,7 @@ import { connectLive } from '../src/cluster/live.ts';
 import { KubernetesSource } from '../src/controller/kube-source.ts';
 import type { Cluster, KubeObject } from '../src/cluster/types.ts';
 import { validateCanaryOptions } from '../src/route/options.ts';
-import { runCanary } from '../src/route/run.ts';
+import { runCanary } from '../src/commands/route-run.ts';
 import { startApiServer, type TestCluster } from '../test/support/kube.ts';
 import { slices, startBackend, svc, who, xdsClient, type Backend } from '../test/xds/support.ts';
 import { captureUi, HTTPROUTE_CRD, MemoryCluster } from '../test/route/support.ts';

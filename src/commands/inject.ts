@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { InjectRunOptions } from '../manifests/inject-run.js';
+import type { InjectRunOptions } from './inject-run.js';
 import { globalsOf, makeUi } from '../ui/context.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -23,7 +23,7 @@ export interface InputFlags {
 
 /**
  * The action shared by inject and uninject: global flags and -o (yaml|json), the input flags, then
- * the handler (src/manifests/inject-run.ts, loaded only now) with `extra` for inject's own options.
+ * the handler (src/commands/inject-run.ts, loaded only now) with `extra` for inject's own options.
  * Sets process.exitCode; errors propagate to src/cli.ts.
  */
 export async function runInjectCommand(mode: InjectRunOptions['mode'], flags: InputFlags, command: Command, extra: Partial<InjectRunOptions> = {}): Promise<void> {
@@ -31,7 +31,7 @@ export async function runInjectCommand(mode: InjectRunOptions['mode'], flags: In
   const ui = makeUi(g);
   const { parseOutputFormat } = await import('../ui/format.js');
   const output = parseOutputFormat(g.output, ['yaml', 'json'] as const, 'yaml');
-  const { runInject } = await import('../manifests/inject-run.js');
+  const { runInject } = await import('./inject-run.js');
   const base: InjectRunOptions = { mode, files: flags.filename, recursive: flags.recursive === true, report: flags.report, inPlace: flags.inPlace === true, output, valuesFiles: [], sets: [], fromCluster: false, kubeconfig: g.kubeconfig, context: g.context };
   process.exitCode = await runInject({ ...base, ...extra }, ui);
 }
@@ -45,7 +45,7 @@ interface InjectFlags extends InputFlags {
   kubeVersion?: string;
 }
 
-/** `mesh inject`: add the sidecar to workloads in YAML or JSON, offline. Handler: src/manifests/inject-run.ts. */
+/** `mesh inject`: add the sidecar to workloads in YAML or JSON, offline. Handler: src/commands/inject-run.ts. */
 export function define(cmd: Command): void {
   addInputOptions(cmd)
     .option('--values <file>', 'values file, as for install (repeatable, applied in order)', collect, [])

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { globalsOf, makeUi } from '../ui/context.js';
 
-/** `mesh proxy-init`: what the injected mesh-init container runs. Handler: src/manifests/proxy-init-run.ts. */
+/** `mesh proxy-init`: what the injected mesh-init container runs. Handler: src/commands/proxy-init-run.ts. */
 export function define(cmd: Command): void {
   cmd
     .option('--proxy-uid <uid>', "the proxy's UID: its traffic is not redirected")
@@ -28,7 +28,7 @@ export function define(cmd: Command): void {
     )
     .action(async (opts: Record<string, string | boolean | undefined>, command: Command) => {
       const ui = makeUi(globalsOf(command));
-      const { runProxyInit } = await import('../manifests/proxy-init-run.js');
+      const { runProxyInit } = await import('./proxy-init-run.js');
       const s = (k: string) => opts[k] as string | undefined;
       process.exitCode = await runProxyInit(
         {

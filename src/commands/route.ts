@@ -30,7 +30,7 @@ async function withRoute(command: Command, prometheusUrl: string | undefined, fn
   }
 }
 
-/** `mesh route canary|set|show|promote|rollback|status`. Handlers live in src/route/run.ts. */
+/** `mesh route canary|set|show|promote|rollback|status`. Operations live in src/route/run.ts; src/commands/route-run.ts prints their events. */
 export function define(cmd: Command): void {
   cmd.description('Canary releases, traffic shifting and resilience policy with Gateway API HTTPRoutes (see docs/routing.md)');
 
@@ -62,7 +62,7 @@ export function define(cmd: Command): void {
     .action(async (service: string, flags: RawCanaryFlags, command: Command) => {
       const { validateCanaryOptions } = await import('../route/options.js');
       const opts = validateCanaryOptions(service, flags);
-      await withRoute(command, opts.prometheusUrl, async (common, deps, ui) => (await import('../route/run.js')).runCanary({ ...opts, ...common }, ui, deps));
+      await withRoute(command, opts.prometheusUrl, async (common, deps, ui) => (await import('./route-run.js')).runCanary({ ...opts, ...common }, ui, deps));
     });
 
   cmd
@@ -74,7 +74,7 @@ export function define(cmd: Command): void {
       const { parseBackendWeights, parseServiceName } = await import('../route/parse.js');
       const svc = parseServiceName('SERVICE', service);
       const weights = parseBackendWeights(pairs);
-      await withRoute(command, undefined, async (common, deps, ui) => (await import('../route/run.js')).runSet({ ...common, service: svc, weights, dryRun: flags.dryRun === true }, ui, deps));
+      await withRoute(command, undefined, async (common, deps, ui) => (await import('./route-run.js')).runSet({ ...common, service: svc, weights, dryRun: flags.dryRun === true }, ui, deps));
     });
 
   cmd
@@ -85,7 +85,7 @@ export function define(cmd: Command): void {
     .action(async (service: string, flags: { prometheusUrl?: string }, command: Command) => {
       const { parseServiceName } = await import('../route/parse.js');
       const svc = parseServiceName('SERVICE', service);
-      await withRoute(command, flags.prometheusUrl, async (common, deps, ui) => (await import('../route/run.js')).runShow({ ...common, service: svc }, ui, deps));
+      await withRoute(command, flags.prometheusUrl, async (common, deps, ui) => (await import('./route-run.js')).runShow({ ...common, service: svc }, ui, deps));
     });
 
   for (const which of ['promote', 'rollback'] as const) {
@@ -97,7 +97,7 @@ export function define(cmd: Command): void {
       .action(async (service: string, flags: { dryRun?: boolean }, command: Command) => {
         const { parseServiceName } = await import('../route/parse.js');
         const svc = parseServiceName('SERVICE', service);
-        await withRoute(command, undefined, async (common, deps, ui) => (await import('../route/run.js')).runFinish(which, { ...common, service: svc, dryRun: flags.dryRun === true }, ui, deps));
+        await withRoute(command, undefined, async (common, deps, ui) => (await import('./route-run.js')).runFinish(which, { ...common, service: svc, dryRun: flags.dryRun === true }, ui, deps));
       });
   }
 
@@ -112,7 +112,7 @@ export function define(cmd: Command): void {
       const svc = parseServiceName('SERVICE', service);
       const watchTimeoutMs = flags.watchTimeout !== undefined ? parseDurationFlag('--watch-timeout', flags.watchTimeout) : undefined;
       await withRoute(command, undefined, async (common, deps, ui) =>
-        (await import('../route/run.js')).runStatus({ ...common, service: svc, watch: flags.watch === true, ...(watchTimeoutMs !== undefined ? { watchTimeoutMs } : {}) }, ui, deps),
+        (await import('./route-run.js')).runStatus({ ...common, service: svc, watch: flags.watch === true, ...(watchTimeoutMs !== undefined ? { watchTimeoutMs } : {}) }, ui, deps),
       );
     });
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { globalsOf, makeUi } from '../ui/context.js';
 
-/** `mesh stat (deploy|sts|ds|pod|svc|ns)[/NAME]`: traffic per workload from the proxies' stats. Handler: src/status/stat.ts. */
+/** `mesh stat (deploy|sts|ds|pod|svc|ns)[/NAME]`: traffic per workload from the proxies' stats. Handler: src/commands/stat-run.ts. */
 export function define(cmd: Command): void {
   cmd
     .argument('[resource]', 'what to show: deploy, sts, ds, pod, svc or ns, optionally /NAME')
@@ -18,7 +18,8 @@ export function define(cmd: Command): void {
       const ui = makeUi(g);
       const { parseOutputFormat } = await import('../ui/format.js');
       const output = parseOutputFormat(g.output, ['table', 'wide', 'json'] as const, 'table');
-      const { validateStatOptions, runStat } = await import('../status/stat.js');
+      const { validateStatOptions } = await import('../status/stat.js');
+      const { runStat } = await import('./stat-run.js');
       const options = validateStatOptions({
         resource, namespace: g.namespace, allNamespaces: g.allNamespaces, window: opts.window, windowExplicit: command.getOptionValueSource('window') === 'cli',
         sampleInterval: opts.sampleInterval, from: opts.from, to: opts.to, watch: opts.watch === true, output, prometheusUrl: opts.prometheusUrl, concurrency: opts.concurrency,

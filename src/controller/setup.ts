@@ -1,31 +1,20 @@
 import { readFile } from 'node:fs/promises';
 import type { Cluster } from '../cluster/types.js';
+import { parseValuesYaml, readValuesFiles } from '../cluster/values-files.js';
 import { CONTROLLER_NAME, MESH_CONFIG_KEY, MESH_CONFIG_NAME, ROOT_CA_SECRET } from '../constants.js';
 import { resolveValues, type Values } from '../manifests/values.js';
 import type { CertAndKey, TokenReviewer } from '../pki/index.js';
 import { inputError, MeshError } from '../errors.js';
 
 /** Parse a values YAML text into resolved Values; `source` names it in errors. */
-export async function valuesFromYaml(text: string, source: string): Promise<Values> {
-  const { parseDocument } = await import('yaml');
-  const doc = parseDocument(text);
-  if (doc.errors.length) {
-    const e = doc.errors[0]!;
-    throw inputError(`${source}: line ${e.linePos?.[0].line ?? '?'}: invalid YAML: ${e.message.split('\n')[0]}`, 'fix the YAML');
-  }
-  return resolveValues({ files: [{ source, values: doc.toJS() as unknown }] });
+export function valuesFromYaml(text: string, source: string): Values {
+  return resolveValues({ files: [{ source, values: parseValuesYaml(text, source) }] });
 }
 
 /** Values from `--values FILE`, or the defaults. */
 export async function valuesFromFile(path: string | undefined): Promise<Values> {
   if (!path) return resolveValues();
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw inputError(`--values ${path}: ${(err as { code?: string }).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, 'check the path', err);
-  }
-  return valuesFromYaml(text, `--values ${path}`);
+  return resolveValues({ files: await readValuesFiles([path]) });
 }
 
 /**

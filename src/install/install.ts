@@ -2,7 +2,7 @@ import semver from 'semver';
 import type { Cluster, ConnectOptions, KubeObject } from '../cluster/types.js';
 import { HTTPROUTE_CRD, LABEL_MANAGED_BY, MANAGED_BY, ROOT_CA_SECRET } from '../constants.js';
 import { objectRef, renderManifests, toYamlStream, type CaMaterial } from '../manifests/render.js';
-import { loadValues, type ValuesFlags } from '../manifests/values-files.js';
+import { loadValues, type ValuesFlags } from './values.js';
 import type { Values } from '../manifests/values.js';
 import type { Ui } from '../ui/context.js';
 import { ExitCode, MeshError, usageError } from '../errors.js';
@@ -12,6 +12,7 @@ import { VERSION } from '../version.js';
 import { ApplyInterrupted, applyStaged, type ApplyHooks, type ApplyRecord } from './apply.js';
 import { generateCa, loadSuppliedCa, readRootCa } from './ca.js';
 import { readState } from './state.js';
+import { loadTemplates } from './templates.js';
 
 /** Options of `mesh install`, parsed and validated. */
 export interface InstallOptions extends ValuesFlags, ConnectOptions {
@@ -260,7 +261,7 @@ export async function runInstall(opts: InstallOptions, ui: Ui, deps: InstallDeps
 
   if (opts.dryRun) {
     const existing = await readRootCa(cluster, values.namespace);
-    const objects = renderManifests(values, { ca: existing ?? supplied, version, profile: opts.profile, gatewayApi: opts.gatewayApi });
+    const objects = renderManifests(values, loadTemplates(), { ca: existing ?? supplied, version, profile: opts.profile, gatewayApi: opts.gatewayApi });
     const got = await Promise.all(objects.map((o) => cluster.get(o.apiVersion, o.kind, o.metadata.name, o.metadata.namespace)));
     objects.forEach((o, i) => ui.err.write(`${objectRef(o)} ${got[i] ? 'exists (would be applied)' : 'would be created'}\n`));
     if (!existing && !supplied) ui.err.write(`Secret ${values.namespace}/${ROOT_CA_SECRET} would be created with a newly generated root CA\n`);
@@ -272,7 +273,7 @@ export async function runInstall(opts: InstallOptions, ui: Ui, deps: InstallDeps
   await confirmIfInteractive(ui, deps, `Install mesh ${version} into ${cluster.contextName} (namespace ${values.namespace})?`);
   const { ca, source } = await chooseCa(cluster, values, supplied);
   if (source === 'generated') ui.err.write(`generated a new root CA for trust domain ${values.trustDomain}\n`);
-  const objects = renderManifests(values, { ca, version, profile: opts.profile, gatewayApi: opts.gatewayApi });
+  const objects = renderManifests(values, loadTemplates(), { ca, version, profile: opts.profile, gatewayApi: opts.gatewayApi });
   const progress = progressHooks(ui);
   let records: ApplyRecord[];
   try {

@@ -4,10 +4,11 @@ import { parseAllDocuments } from 'yaml';
 import type { Cluster, KubeObject } from '../cluster/types.js';
 import { diffObjects, formatDiffs, projectLive } from '../manifests/diff.js';
 import { OWNED_SELECTOR, RENDERED_KINDS, renderManifests, toYamlStream } from '../manifests/render.js';
-import { loadValues, type ValuesFlags } from '../manifests/values-files.js';
+import { loadValues, type ValuesFlags } from './values.js';
 import type { Ui } from '../ui/context.js';
 import { ExitCode, inputError } from '../errors.js';
 import { loadSuppliedCa } from './ca.js';
+import { loadTemplates } from './templates.js';
 
 /** Options of `mesh manifest generate`. */
 export interface ManifestGenerateOptions extends ValuesFlags {
@@ -26,7 +27,7 @@ export interface ManifestGenerateOptions extends ValuesFlags {
 export async function runManifestGenerate(opts: ManifestGenerateOptions, ui: Ui): Promise<number> {
   const values = await loadValues(opts);
   const ca = await loadSuppliedCa(opts.caCert, opts.caKey, (l) => ui.err.write(l + '\n'));
-  const objects = renderManifests(values, { ca, gatewayApi: opts.gatewayApi });
+  const objects = renderManifests(values, loadTemplates(), { ca, gatewayApi: opts.gatewayApi });
   if (opts.output === 'json') ui.out.write(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }, null, 2) + '\n');
   else ui.out.write(toYamlStream(objects));
   if (!ca) ui.debug('no --ca-cert/--ca-key: the root CA Secret, trust bundle and webhook caBundle are left out; mesh install creates them');
@@ -116,7 +117,7 @@ export async function runManifestDiff(opts: ManifestDiffOptions, ui: Ui, connect
     const ca = await readRootCa(cluster, values.namespace);
     // A mesh-managed HTTPRoute CRD (--gateway-api) is part of what upgrade renders, so compare it too.
     const { hasMeshGatewayApiCrd } = await import('./install.js');
-    after = renderManifests(values, { ca, gatewayApi: await hasMeshGatewayApiCrd(cluster) });
+    after = renderManifests(values, loadTemplates(), { ca, gatewayApi: await hasMeshGatewayApiCrd(cluster) });
     before = await liveCounterparts(cluster, after, values.namespace);
   } else {
     before = await readObjects(opts.paths[0]!);

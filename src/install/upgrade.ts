@@ -3,7 +3,8 @@ import { FIELD_MANAGER, MESH_CONFIG_NAME } from '../constants.js';
 import type { Cluster, ConnectOptions, KubeObject } from '../cluster/types.js';
 import { diffObjects, formatDiffs, objectKey } from '../manifests/diff.js';
 import { meshLabels, objectRef, OWNED_SELECTOR, RENDERED_KINDS, renderManifests, STAGES, stageOf } from '../manifests/render.js';
-import { readValuesFiles, type ValuesFlags } from '../manifests/values-files.js';
+import { readValuesFiles } from '../cluster/values-files.js';
+import type { ValuesFlags } from './values.js';
 import { resolveValues, type Values } from '../manifests/values.js';
 import type { Ui } from '../ui/context.js';
 import { ExitCode, MeshError, usageError } from '../errors.js';
@@ -13,6 +14,7 @@ import { readRootCa } from './ca.js';
 import { assertGatewayApiCrdOurs, confirmIfInteractive, hasMeshGatewayApiCrd, interruptedError, printSummary, progressHooks, withInterrupt, type InstallDeps } from './install.js';
 import { hideSecretData, liveCounterparts } from './manifest.js';
 import { parseState, PREVIOUS_CONFIG_NAME, readState, type InstalledState } from './state.js';
+import { loadTemplates } from './templates.js';
 
 /** Options of `mesh upgrade`. */
 export interface UpgradeOptions extends ValuesFlags, ConnectOptions {
@@ -108,7 +110,7 @@ export async function runUpgrade(opts: UpgradeOptions, ui: Ui, deps: InstallDeps
   // once mesh manages it, upgrades keep rendering it, with or without --gateway-api.
   if (opts.gatewayApi) await assertGatewayApiCrdOurs(cluster);
   const gatewayApi = opts.gatewayApi === true || (await hasMeshGatewayApiCrd(cluster));
-  const objects = renderManifests(target.values, { ca, version: target.version, profile: target.profile, gatewayApi });
+  const objects = renderManifests(target.values, loadTemplates(), { ca, version: target.version, profile: target.profile, gatewayApi });
 
   const live = await liveCounterparts(cluster, objects, opts.namespace);
   const diffs = diffObjects(hideSecretData(live.filter((o) => !(o.kind === 'ConfigMap' && o.metadata.name === PREVIOUS_CONFIG_NAME))), hideSecretData(objects));

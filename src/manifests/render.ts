@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { parseAllDocuments, stringify } from 'yaml';
 import {
   CONTROLLER_NAME,
@@ -21,7 +20,7 @@ import { diffFromDefaults, resolveValues, type Values } from './values.js';
 
 /**
  * Rendering of the control plane: the plain YAML under templates/ is parsed and filled by typed
- * code from the resolved values. Pure apart from reading the (shipped, read-only) templates, and
+ * code from the resolved values. Pure (the template texts come in as data, see Templates), and
  * deterministic: the same values and CA material give the same objects, in the same order.
  */
 
@@ -101,26 +100,37 @@ export function objectRef(obj: Pick<KubeObject, 'kind' | 'metadata'>): string {
   return obj.metadata.namespace ? `${obj.kind}/${obj.metadata.namespace}/${obj.metadata.name}` : `${obj.kind}/${obj.metadata.name}`;
 }
 
-const TEMPLATE_DIR = new URL('../../templates/', import.meta.url);
-const templateCache = new Map<string, KubeObject[]>();
+/** The files under templates/ that renderManifests fills. */
+export const TEMPLATE_FILES = ['crds.yaml', 'gateway-api.yaml', 'namespace.yaml', 'serviceaccount.yaml', 'rbac.yaml', 'config.yaml', 'controller.yaml', 'service.yaml', 'pdb.yaml', 'webhook.yaml'] as const;
+/** One template file name. */
+export type TemplateFile = (typeof TEMPLATE_FILES)[number];
+/**
+ * The shipped templates as YAML text, by file: the data renderManifests fills. src/install/templates.ts
+ * loads them from templates/ (once); tests may pass their own. Must not be altered after first use.
+ */
+export type Templates = Readonly<Record<TemplateFile, string>>;
+
+/** Parsed templates, per Templates object, so each file is parsed once. */
+const parsedCache = new WeakMap<Templates, Map<TemplateFile, KubeObject[]>>();
 
 /** The objects of one template file, as fresh copies the caller may change. */
-export function loadTemplate(file: string): KubeObject[] {
-  let docs = templateCache.get(file);
+function templateObjects(t: Templates, file: TemplateFile): KubeObject[] {
+  let parsed = parsedCache.get(t);
+  if (!parsed) parsedCache.set(t, (parsed = new Map()));
+  let docs = parsed.get(file);
   if (!docs) {
-    const text = readFileSync(new URL(file, TEMPLATE_DIR), 'utf8');
-    docs = parseAllDocuments(text).map((d) => {
+    docs = parseAllDocuments(t[file]).map((d) => {
       if (d.errors.length) throw new Error(`templates/${file}: ${d.errors[0]!.message}`);
       return d.toJS() as KubeObject;
     });
-    templateCache.set(file, docs);
+    parsed.set(file, docs);
   }
   return structuredClone(docs);
 }
 
 /** The one template object of `kind` (and `name`, when a file holds several of a kind). */
-function pick(file: string, kind: string, name?: string): KubeObject {
-  const found = loadTemplate(file).find((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
+function pick(t: Templates, file: TemplateFile, kind: string, name?: string): KubeObject {
+  const found = templateObjects(t, file).find((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
   if (!found) throw new Error(`templates/${file} has no ${kind}${name ? ` ${name}` : ''}`);
   return found;
 }
@@ -190,43 +200,43 @@ interface Webhook {
  * webhook has no caBundle: `mesh install` fills them from the cluster's root (see docs/install.md).
  * Returns fresh objects the caller owns.
  */
-export function renderManifests(values: Values, opts: RenderOptions = {}): KubeObject[] {
+export function renderManifests(values: Values, templates: Templates, opts: RenderOptions = {}): KubeObject[] {
   const version = opts.version ?? VERSION;
   const ns = values.namespace;
   const objects: KubeObject[] = [];
 
-  objects.push(...loadTemplate('crds.yaml'));
-  if (opts.gatewayApi) objects.push(...loadTemplate('gateway-api.yaml'));
+  objects.push(...templateObjects(templates, 'crds.yaml'));
+  if (opts.gatewayApi) objects.push(...templateObjects(templates, 'gateway-api.yaml'));
 
-  const namespace = pick('namespace.yaml', 'Namespace');
+  const namespace = pick(templates, 'namespace.yaml', 'Namespace');
   namespace.metadata.name = ns;
   objects.push(namespace);
 
-  const sa = pick('serviceaccount.yaml', 'ServiceAccount');
+  const sa = pick(templates, 'serviceaccount.yaml', 'ServiceAccount');
   objects.push(sa);
-  for (const o of loadTemplate('rbac.yaml')) {
+  for (const o of templateObjects(templates, 'rbac.yaml')) {
     for (const s of (o.subjects as { namespace?: string }[] | undefined) ?? []) s.namespace = ns;
     objects.push(o);
   }
 
-  const config = pick('config.yaml', 'ConfigMap', MESH_CONFIG_NAME);
+  const config = pick(templates, 'config.yaml', 'ConfigMap', MESH_CONFIG_NAME);
   const vy = valuesYaml(values);
   config.data = configData(values, version, opts.profile ?? 'default');
   objects.push(config);
   if (opts.ca) {
-    const bundle = pick('config.yaml', 'ConfigMap', TRUST_BUNDLE_CONFIGMAP);
+    const bundle = pick(templates, 'config.yaml', 'ConfigMap', TRUST_BUNDLE_CONFIGMAP);
     bundle.data = { 'ca.crt': opts.ca.certPem };
     objects.push(bundle);
-    const secret = pick('config.yaml', 'Secret', ROOT_CA_SECRET);
+    const secret = pick(templates, 'config.yaml', 'Secret', ROOT_CA_SECRET);
     secret.data = { 'tls.crt': b64(opts.ca.certPem), 'tls.key': b64(opts.ca.keyPem), 'ca.crt': b64(opts.ca.certPem) };
     objects.push(secret);
   }
 
-  objects.push(renderDeployment(values, version, vy));
-  objects.push(renderService(values));
-  if (values.controller.podDisruptionBudget) objects.push(pick('pdb.yaml', 'PodDisruptionBudget'));
+  objects.push(renderDeployment(templates, values, version, vy));
+  objects.push(renderService(templates, values));
+  if (values.controller.podDisruptionBudget) objects.push(pick(templates, 'pdb.yaml', 'PodDisruptionBudget'));
 
-  const webhookConfig = pick('webhook.yaml', 'MutatingWebhookConfiguration');
+  const webhookConfig = pick(templates, 'webhook.yaml', 'MutatingWebhookConfiguration');
   for (const w of webhookConfig.webhooks as Webhook[]) {
     w.failurePolicy = values.webhook.failurePolicy;
     w.timeoutSeconds = values.webhook.timeoutSeconds;
@@ -253,9 +263,9 @@ export function meshLabels(version: string = VERSION): Record<string, string> {
 /** Label selector matching everything we own. */
 export const OWNED_SELECTOR = `${LABEL_PART_OF}=${PART_OF},${LABEL_MANAGED_BY}=${MANAGED_BY}`;
 
-function renderDeployment(values: Values, version: string, vy: string): KubeObject {
+function renderDeployment(templates: Templates, values: Values, version: string, vy: string): KubeObject {
   const c = values.controller;
-  const d = pick('controller.yaml', 'Deployment');
+  const d = pick(templates, 'controller.yaml', 'Deployment');
   const spec = d.spec as DeploymentSpec;
   spec.replicas = c.replicas;
   const tpl = spec.template;
@@ -293,8 +303,8 @@ function renderDeployment(values: Values, version: string, vy: string): KubeObje
   return d;
 }
 
-function renderService(values: Values): KubeObject {
-  const s = pick('service.yaml', 'Service');
+function renderService(templates: Templates, values: Values): KubeObject {
+  const s = pick(templates, 'service.yaml', 'Service');
   const ports = (s.spec as { ports: ServicePort[] }).ports;
   for (const p of ports) {
     if (p.name === 'grpc-xds') p.port = values.controller.xdsPort;

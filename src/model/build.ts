@@ -110,25 +110,18 @@ function selects(selector: Record<string, string> | undefined, labels: Record<st
   return entries.length > 0 && entries.every(([k, v]) => labels[k] === v);
 }
 
-/**
- * Build the mesh model from Kubernetes objects. Pure and deterministic: the same objects in any
- * order give an equal model. Objects it cannot use are skipped with a warning, never thrown on, so
- * one bad manifest does not stop the control plane.
- */
-export function buildModel(objects: readonly KubeObject[], opts: ModelOptions = {}): MeshModel {
-  const trustDomain = opts.trustDomain ?? DEFAULT_TRUST_DOMAIN;
-  const clusterDomain = opts.clusterDomain ?? 'cluster.local';
-  const defaultMtls = opts.defaultMtls ?? 'PERMISSIVE';
-  const warnings: ModelWarning[] = [];
-  const of = (kind: string, group: string): KubeObject[] =>
-    objects.filter((o) => o.kind === kind && (o.apiVersion === group || o.apiVersion.startsWith(`${group}/`) || (group === 'v1' && o.apiVersion === 'v1')));
+/** The objects of `kind` in API `group` (any version; "v1" is the core group). */
+function objectsOf(objects: readonly KubeObject[], kind: string, group: string): KubeObject[] {
+  return objects.filter((o) => o.kind === kind && (o.apiVersion === group || o.apiVersion.startsWith(`${group}/`) || (group === 'v1' && o.apiVersion === 'v1')));
+}
 
-  // Namespaces: explicit ones, plus any namespace an object lives in (files often omit Namespace).
+/** Namespaces: explicit ones, plus any namespace an object lives in (files often omit Namespace), sorted by name. */
+export function namespacesFrom(objects: readonly KubeObject[], defaultMtls: MtlsMode): MeshNamespace[] {
   const nsObjects = new Map<string, KubeObject>();
-  for (const o of of('Namespace', 'v1')) nsObjects.set(o.metadata.name, o);
+  for (const o of objectsOf(objects, 'Namespace', 'v1')) nsObjects.set(o.metadata.name, o);
   const nsNames = new Set<string>(nsObjects.keys());
   for (const o of objects) if (o.metadata.namespace) nsNames.add(o.metadata.namespace);
-  const namespaces: MeshNamespace[] = [...nsNames].sort().map((name) => {
+  return [...nsNames].sort().map((name) => {
     const ann = nsObjects.get(name)?.metadata.annotations ?? {};
     const mtls = parseMtls(ann[ANNOTATION_MTLS]) ?? defaultMtls;
     const reach = ann[ANNOTATION_REACHABLE];
@@ -138,11 +131,12 @@ export function buildModel(objects: readonly KubeObject[], opts: ModelOptions = 
     }
     return ns;
   });
-  const nsMtls = new Map(namespaces.map((n) => [n.name, n.mtls]));
+}
 
-  // Services.
+/** Services (not ExternalName) with their TCP ports, sorted by namespace and name; problems go to `warnings`. */
+export function servicesFrom(serviceObjects: readonly KubeObject[], clusterDomain: string, warnings: ModelWarning[]): MeshService[] {
   const services: MeshService[] = [];
-  for (const o of of('Service', 'v1')) {
+  for (const o of serviceObjects) {
     const spec = isObj(o.spec) ? o.spec : {};
     const ns = o.metadata.namespace ?? 'default';
     if (spec.type === 'ExternalName') continue;
@@ -170,11 +164,14 @@ export function buildModel(objects: readonly KubeObject[], opts: ModelOptions = 
     services.push(svc);
   }
   services.sort(byNsName);
-  const serviceByKey = new Map(services.map((s) => [keyOf(s.namespace, s.name), s]));
+  return services;
+}
 
-  // Pods -> workloads.
-  const pods = of('Pod', 'v1');
-  const podByKey = new Map(pods.map((p) => [keyOf(p.metadata.namespace ?? 'default', p.metadata.name), p]));
+/**
+ * Workloads from Pods: identity from the service account, mTLS from the pod's annotation, else its
+ * namespace's (`nsMtls`), else `defaultMtls`; ports are the targets of the Services selecting the pod.
+ */
+export function workloadsFrom(pods: readonly KubeObject[], services: readonly MeshService[], nsMtls: ReadonlyMap<string, MtlsMode>, trustDomain: string, defaultMtls: MtlsMode): Workload[] {
   const workloads: Workload[] = [];
   for (const p of pods) {
     const ns = p.metadata.namespace ?? 'default';
@@ -207,24 +204,11 @@ export function buildModel(objects: readonly KubeObject[], opts: ModelOptions = 
     workloads.push(w);
   }
   workloads.sort(byNsName);
+  return workloads;
+}
 
-  // EndpointSlices -> endpoints per service.
-  const endpoints = endpointsFromSlices(
-    objects.filter(isEndpointSlice),
-    (ns, name) => podByKey.get(keyOf(ns, name)),
-    trustDomain,
-    warnings,
-  );
-
-  // HTTPRoutes attached to Services (GAMMA).
-  const grants = new Map<string, KubeObject[]>();
-  for (const g of of('ReferenceGrant', 'gateway.networking.k8s.io')) {
-    const gns = g.metadata.namespace ?? 'default';
-    grants.set(gns, [...(grants.get(gns) ?? []), g]);
-  }
-  const { routes, conditions: routeConditions } = meshRoutes(objects, { services: serviceByKey, grants }, warnings);
-
-  // AuthorizationPolicies.
+/** AuthorizationPolicies (ALLOW or DENY; others are skipped with a warning), sorted by namespace and name. */
+export function authzFrom(objects: readonly KubeObject[], warnings: ModelWarning[]): AuthzPolicy[] {
   const authz: AuthzPolicy[] = [];
   for (const a of objects.filter((o) => o.kind === 'AuthorizationPolicy' && o.apiVersion.startsWith(`${MESH_DOMAIN}/`))) {
     const spec = isObj(a.spec) ? a.spec : {};
@@ -251,6 +235,45 @@ export function buildModel(objects: readonly KubeObject[], opts: ModelOptions = 
     authz.push(policy);
   }
   authz.sort(byNsName);
+  return authz;
+}
+
+/**
+ * Build the mesh model from Kubernetes objects. Pure and deterministic: the same objects in any
+ * order give an equal model. Objects it cannot use are skipped with a warning, never thrown on, so
+ * one bad manifest does not stop the control plane.
+ */
+export function buildModel(objects: readonly KubeObject[], opts: ModelOptions = {}): MeshModel {
+  const trustDomain = opts.trustDomain ?? DEFAULT_TRUST_DOMAIN;
+  const clusterDomain = opts.clusterDomain ?? 'cluster.local';
+  const defaultMtls = opts.defaultMtls ?? 'PERMISSIVE';
+  const warnings: ModelWarning[] = [];
+  const of = (kind: string, group: string): KubeObject[] => objectsOf(objects, kind, group);
+
+  const namespaces = namespacesFrom(objects, defaultMtls);
+  const services = servicesFrom(of('Service', 'v1'), clusterDomain, warnings);
+  const serviceByKey = new Map(services.map((s) => [keyOf(s.namespace, s.name), s]));
+  const pods = of('Pod', 'v1');
+  const podByKey = new Map(pods.map((p) => [keyOf(p.metadata.namespace ?? 'default', p.metadata.name), p]));
+  const workloads = workloadsFrom(pods, services, new Map(namespaces.map((n) => [n.name, n.mtls])), trustDomain, defaultMtls);
+
+  // EndpointSlices -> endpoints per service.
+  const endpoints = endpointsFromSlices(
+    objects.filter(isEndpointSlice),
+    (ns, name) => podByKey.get(keyOf(ns, name)),
+    trustDomain,
+    warnings,
+  );
+
+  // HTTPRoutes attached to Services (GAMMA).
+  const grants = new Map<string, KubeObject[]>();
+  for (const g of of('ReferenceGrant', 'gateway.networking.k8s.io')) {
+    const gns = g.metadata.namespace ?? 'default';
+    grants.set(gns, [...(grants.get(gns) ?? []), g]);
+  }
+  const { routes, conditions: routeConditions } = meshRoutes(objects, { services: serviceByKey, grants }, warnings);
+
+  const authz = authzFrom(objects, warnings);
 
   return { trustDomain, namespaces, services, endpoints: sortKeys(endpoints), workloads, routes, routeConditions, authz, warnings };
 }

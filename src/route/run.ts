@@ -2,10 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { ConflictError } from '../cluster/conflict.js';
 import type { Cluster, KubeObject } from '../cluster/types.js';
 import { HTTPROUTE_API_VERSION, HTTPROUTE_CRD, HTTPROUTE_KIND, ANNOTATION_FAULT, ANNOTATION_RETRY } from '../constants.js';
-import type { Ui } from '../ui/context.js';
 import { ExitCode, MeshError, toMeshError } from '../errors.js';
-import { renderData, renderTable } from '../ui/output.js';
-import { startProgress } from '../ui/progress.js';
 import {
   buildCanaryRoute,
   readCanaryConfig,
@@ -19,7 +16,6 @@ import {
 } from './httproute.js';
 import type { MetricsSource } from './metrics.js';
 import type { CanaryOptions } from './options.js';
-import { formatDuration } from './parse.js';
 import {
   decide,
   effectivePhase,
@@ -32,6 +28,49 @@ import {
   type Phase,
   type RolloutState,
 } from './rollout.js';
+
+/**
+ * The route operations behind `mesh route`: read the cluster, decide, write, and report what
+ * happened as RouteEvents (printing them is src/commands/route-run.ts). Time comes from an injected
+ * Clock, so a rollout's minutes run in milliseconds in tests.
+ */
+
+/** Something a route operation did or saw, in order; the command prints each as it comes. */
+export type RouteEvent =
+  /** Another HTTPRoute attaches to the same Service. */
+  | { type: 'warning'; message: string }
+  | { type: 'note'; message: string }
+  /** A route was written (or, with dryRun, would have been): `verb` says how (created, configured, ...). */
+  | { type: 'route'; route: KubeObject; verb: string; dryRun: boolean }
+  /** --dry-run of a progressive rollout: where it would start. */
+  | { type: 'rollout-planned'; step: number; steps: number; weight: number; intervalMs: number }
+  | { type: 'rollout-resumed'; canary: string; step: number; steps: number; weight: number }
+  /** A step's wait began; `label` names the step ("step 2/4: 25% to web-v2"). */
+  | { type: 'step-started'; label: string; intervalMs: number }
+  /** The gates were judged at the end of a step and the next state was written. */
+  | { type: 'step-judged'; label: string; reading: GateReading }
+  /** The step ended without a judgement: `why` says how (interrupted, a failed write). */
+  | { type: 'step-failed'; label: string; why: string }
+  /** Interrupted: the pause was recorded on the route (phase Paused). */
+  | { type: 'paused'; service: string; stable: string; canary: string; weight: number }
+  /** Interrupted, but recording the pause failed. */
+  | { type: 'pause-not-recorded'; canary: string; weight: number; error: string }
+  /** The next state was not written because someone else changed the route; what it says now. */
+  | { type: 'changed-by-other'; phase?: Phase; weights: string }
+  /** The next state was not written: the API server refused. */
+  | { type: 'write-failed'; canary: string; weight: number; phase: Phase }
+  | { type: 'promoted'; canary: string }
+  | { type: 'rolled-back'; stable: string; reason: string }
+  /** A progressive rollout ended (promoted, rolled back or interrupted): the route's final status. */
+  | { type: 'rollout-finished'; report: StatusReport }
+  /** The status of the route: once, or (watching) each time it changes. */
+  | { type: 'status'; report: StatusReport; watching: boolean }
+  /** A watch stopped before the rollout finished. */
+  | { type: 'watch-stopped'; reason: 'no-rollout' | 'timeout' | 'deleted'; route: string; phase?: Phase | 'None'; timeoutMs?: number }
+  | { type: 'show'; report: ShowReport };
+
+/** Where route operations send their events. */
+export type Emit = (event: RouteEvent) => void;
 
 /** Time, injectable so tests run a rollout's minutes in milliseconds. */
 export interface Clock {
@@ -46,7 +85,7 @@ export const realClock: Clock = {
   sleep: (ms, signal) => delay(ms, undefined, { signal }),
 };
 
-/** What route handlers need from outside: the cluster, optional metrics, time and cancellation. */
+/** What route operations need from outside: the cluster, optional metrics, time and cancellation. */
 export interface RouteDeps {
   cluster: Cluster;
   metrics?: MetricsSource;
@@ -110,17 +149,6 @@ function nowIso(clock: Clock): string {
   return new Date(clock.now()).toISOString();
 }
 
-/** Print a written (or dry-run) route: the object as data with -o json|yaml, else one summary line. */
-function printRoute(ui: Ui, route: KubeObject, output: RouteOutput, verb: string, dryRun: boolean): void {
-  if (output !== 'table' || dryRun) {
-    ui.out.write(renderData(route, output === 'json' ? 'json' : 'yaml'));
-    if (dryRun) ui.err.write(`dry run: ${routeName(route.metadata.namespace ?? '', route.metadata.name)} not ${verb}\n`);
-    return;
-  }
-  const weights = splitWeights(route).map((w) => `${w.name} ${w.percent}%`).join(', ');
-  ui.out.write(`httproute/${route.metadata.name} ${verb} in ${route.metadata.namespace}: ${weights}\n`);
-}
-
 /** Write `route`: replace when it was read (its resourceVersion guards the write), else create. */
 async function write(cluster: Cluster, route: KubeObject): Promise<KubeObject> {
   return route.metadata.resourceVersion ? cluster.replace(route) : cluster.create(route);
@@ -130,7 +158,7 @@ async function write(cluster: Cluster, route: KubeObject): Promise<KubeObject> {
  * `mesh route canary`: create or update the service's HTTPRoute with a stable/canary split, then,
  * with --steps, run the progressive rollout. Returns the exit code.
  */
-export async function runCanary(opts: CanaryOptions & RouteCommon, ui: Ui, deps: RouteDeps): Promise<number> {
+export async function canaryRoute(opts: CanaryOptions & RouteCommon, deps: RouteDeps, emit: Emit): Promise<number> {
   const { cluster } = deps;
   const clock = deps.clock ?? realClock;
   const ns = opts.namespace;
@@ -150,7 +178,7 @@ export async function runCanary(opts: CanaryOptions & RouteCommon, ui: Ui, deps:
   const others = (await cluster.list(HTTPROUTE_API_VERSION, HTTPROUTE_KIND, { namespace: ns })).filter(
     (r) => r.metadata.name !== opts.service && JSON.stringify((r.spec as { parentRefs?: unknown } | undefined)?.parentRefs ?? []).includes(`"name":"${opts.service}"`),
   );
-  for (const o of others) ui.err.write(`warning: ${routeName(ns, o.metadata.name)} also attaches to Service ${opts.service}; both routes apply\n`);
+  for (const o of others) emit({ type: 'warning', message: `${routeName(ns, o.metadata.name)} also attaches to Service ${opts.service}; both routes apply` });
   const stable = opts.stable ?? prevCfg?.stable ?? opts.service;
   const parentPort = opts.port ?? prevCfg?.parentPort;
   const refPort = parentPort ?? pickPort(parentPorts, undefined, ns, opts.service);
@@ -175,7 +203,7 @@ export async function runCanary(opts: CanaryOptions & RouteCommon, ui: Ui, deps:
   if (opts.mirror) {
     cfg.mirror = { service: opts.mirror, port: pickPort(await servicePorts(cluster, ns, opts.mirror, 'mirror'), refPort, ns, opts.mirror) };
     // Envoy sidecars mirror; proxyless gRPC has no mirroring (gRPC does not implement it).
-    ui.err.write(`note: requests are mirrored by Envoy sidecars; proxyless gRPC clients do not mirror (docs/routing.md)\n`);
+    emit({ type: 'note', message: 'requests are mirrored by Envoy sidecars; proxyless gRPC clients do not mirror (docs/routing.md)' });
   } else if (prevCfg?.mirror) {
     cfg.mirror = prevCfg.mirror;
   }
@@ -201,25 +229,25 @@ export async function runCanary(opts: CanaryOptions & RouteCommon, ui: Ui, deps:
     : { phase: 'Paused', stable, canary: opts.canary, canaryWeight: weight, message: `manual split: ${weight}% to ${opts.canary}`, updatedAt: at };
   const route = buildCanaryRoute({ namespace: ns, cfg, split: splitFor(weight), stage: 'split', rollout: state, policy: { retry: opts.retry, fault: opts.fault }, ...(existing ? { existing } : {}) });
   if (opts.dryRun) {
-    printRoute(ui, route, opts.output, existing ? 'updated' : 'created', true);
-    if (opts.steps) ui.err.write(`dry run: the rollout would start at step ${start + 1}/${opts.steps.length} (${weight}%) and advance every ${formatDuration(opts.intervalMs)}\n`);
+    emit({ type: 'route', route, verb: existing ? 'updated' : 'created', dryRun: true });
+    if (opts.steps) emit({ type: 'rollout-planned', step: start + 1, steps: opts.steps.length, weight, intervalMs: opts.intervalMs });
     return ExitCode.Ok;
   }
   const written = await write(cluster, route);
   if (!opts.steps) {
-    printRoute(ui, written, opts.output, existing ? 'configured' : 'created', false);
+    emit({ type: 'route', route: written, verb: existing ? 'configured' : 'created', dryRun: false });
     return ExitCode.Ok;
   }
-  if (start > 0) ui.err.write(`resuming the rollout of ${opts.canary} at step ${start + 1}/${opts.steps.length} (${weight}%)\n`);
-  return progressiveRollout({ ns, cfg, written, state, steps: opts.steps, output: opts.output }, ui, deps, clock);
+  if (start > 0) emit({ type: 'rollout-resumed', canary: opts.canary, step: start + 1, steps: opts.steps.length, weight });
+  return progressiveRollout({ ns, cfg, written, state, steps: opts.steps }, deps, clock, emit);
 }
 
 /** Run the steps of a rollout whose current step is already written. Returns the exit code. */
 async function progressiveRollout(
-  run: { ns: string; cfg: CanaryConfig; written: KubeObject; state: RolloutState; steps: number[]; output: RouteOutput },
-  ui: Ui,
+  run: { ns: string; cfg: CanaryConfig; written: KubeObject; state: RolloutState; steps: number[] },
   deps: RouteDeps,
   clock: Clock,
+  emit: Emit,
 ): Promise<number> {
   const { cluster, signal } = deps;
   const { ns, cfg, steps } = run;
@@ -228,26 +256,23 @@ async function progressiveRollout(
   const intervalMs = state.intervalMs!;
   const gates = state.gates ?? {};
   const label = (s: RolloutState) => `step ${(s.step ?? 0) + 1}/${steps.length}: ${s.canaryWeight}% to ${cfg.canary}`;
-  // One progress line per step: a finished spinner is not redrawn, so each step starts its own.
-  const stepProgress = () => startProgress(ui.err, `${label(state)}, checking in ${formatDuration(intervalMs)}`, { interactive: ui.interactive });
-  let progress = stepProgress();
+  const stepStarted = () => emit({ type: 'step-started', label: label(state), intervalMs });
+  stepStarted();
 
   const finish = (code: number): number => {
-    const report = statusReport(current, clock);
-    if (run.output !== 'table') ui.out.write(renderData(report, run.output));
-    else ui.out.write(`httproute/${cfg.service} ${report.phase} in ${ns}: ${report.weights.map((w) => `${w.name} ${w.percent}%`).join(', ')}\n`);
+    emit({ type: 'rollout-finished', report: statusReport(current, clock) });
     return code;
   };
   /** Record where we stopped (Paused) and say so; the split stays as last written. */
   const interrupted = async (why: string): Promise<number> => {
-    progress.fail(`${label(state)}: interrupted (${why})`);
+    emit({ type: 'step-failed', label: label(state), why: `interrupted (${why})` });
     const paused: RolloutState = { ...state, phase: 'Paused', message: `interrupted at step ${(state.step ?? 0) + 1}/${steps.length} (${state.canaryWeight}% to ${cfg.canary}): ${why}`, updatedAt: nowIso(clock) };
     try {
       current = await cluster.replace(buildCanaryRoute({ namespace: ns, cfg, split: splitFor(state.canaryWeight), stage: 'split', rollout: paused, existing: current }));
       state = paused;
-      ui.err.write(`route left at ${state.canaryWeight}% to ${cfg.canary}, ${100 - state.canaryWeight}% to ${cfg.stable} (phase Paused). Run the same command to resume, or "mesh route promote|rollback ${cfg.service}".\n`);
+      emit({ type: 'paused', service: cfg.service, stable: cfg.stable, canary: cfg.canary, weight: state.canaryWeight });
     } catch (err) {
-      ui.err.write(`route left at ${state.canaryWeight}% to ${cfg.canary} as last written; recording the pause failed: ${toMeshError(err).message}\n`);
+      emit({ type: 'pause-not-recorded', canary: cfg.canary, weight: state.canaryWeight, error: toMeshError(err).message });
     }
     return finish(ExitCode.Failed);
   };
@@ -284,52 +309,37 @@ async function progressiveRollout(
       stage = 'rolledBack';
       next = { ...state, phase: 'RolledBack', canaryWeight: 0, reading, message: `rolled back at step ${(state.step ?? 0) + 1}/${steps.length} (${state.canaryWeight}%): ${d.reason}`, updatedAt: reading.at };
     }
-    const doneText = `${label(state)}: ${verdict.ok ? 'healthy' : 'unhealthy'}${describeReading(reading)}`;
     try {
       current = await cluster.replace(buildCanaryRoute({ namespace: ns, cfg, split: splitFor(next.canaryWeight), stage, rollout: next, existing: current }));
     } catch (err) {
       const me = toMeshError(err);
-      progress.fail(`${label(state)}: could not write the next state`);
+      emit({ type: 'step-failed', label: label(state), why: 'could not write the next state' });
       if (err instanceof ConflictError) {
         const now = await cluster.get(HTTPROUTE_API_VERSION, HTTPROUTE_KIND, cfg.service, ns).catch(() => undefined);
         const theirs = now ? rolloutOf(now) : undefined;
         const weights = now ? splitWeights(now).map((w) => `${w.name} ${w.percent}%`).join(', ') : 'unknown';
-        ui.err.write(`the route was changed by someone else, so the rollout stopped without overwriting it; it now says: ${theirs ? `${theirs.phase}, ` : ''}${weights}.\n`);
+        emit({ type: 'changed-by-other', ...(theirs ? { phase: theirs.phase } : {}), weights });
       } else {
-        ui.err.write(`route left at ${state.canaryWeight}% to ${cfg.canary} as last written (phase ${state.phase} recorded; "mesh route status" reports it Degraded once stale): the API server did not take the write.\n`);
+        emit({ type: 'write-failed', canary: cfg.canary, weight: state.canaryWeight, phase: state.phase });
       }
       throw me;
     }
-    if (verdict.ok) progress.succeed(doneText);
-    else progress.fail(doneText);
+    emit({ type: 'step-judged', label: label(state), reading });
     state = next;
     if (d.action === 'promote') {
-      ui.err.write(`${ui.color.green('promoted')}: all traffic to ${cfg.canary}\n`);
+      emit({ type: 'promoted', canary: cfg.canary });
       return finish(ExitCode.Ok);
     }
     if (d.action === 'rollback') {
-      ui.err.write(`${ui.color.red('rolled back')}: all traffic to ${cfg.stable} (${d.reason})\n`);
+      emit({ type: 'rolled-back', stable: cfg.stable, reason: d.reason });
       return finish(ExitCode.Failed);
     }
-    progress = stepProgress();
+    stepStarted();
   }
 }
 
-function describeReading(r: GateReading): string {
-  const bits: string[] = [];
-  if (r.rps !== undefined) bits.push(`${round(r.rps)} rps`);
-  if (r.successRate !== undefined) bits.push(`${round((1 - r.successRate) * 100)}% errors`);
-  if (r.p99Ms !== undefined) bits.push(`p99 ${Math.round(r.p99Ms)}ms`);
-  const s = bits.length ? ` (${bits.join(', ')})` : '';
-  return r.failures.length ? `${s}: ${r.failures.join('; ')}` : s;
-}
-
-function round(n: number): number {
-  return Math.round(n * 100) / 100;
-}
-
 /** `mesh route set SERVICE BACKEND=WEIGHT...`: set the split rule's weights (unlisted backends get 0). */
-export async function runSet(opts: RouteCommon & { service: string; weights: { backend: string; weight: number }[]; dryRun: boolean }, ui: Ui, deps: RouteDeps): Promise<number> {
+export async function setRoute(opts: RouteCommon & { service: string; weights: { backend: string; weight: number }[]; dryRun: boolean }, deps: RouteDeps, emit: Emit): Promise<number> {
   const { cluster } = deps;
   const clock = deps.clock ?? realClock;
   await requireHttpRouteCrd(cluster);
@@ -348,13 +358,13 @@ export async function runSet(opts: RouteCommon & { service: string; weights: { b
     : undefined;
   const changed = setWeights(route, opts.weights, (b) => ports.get(b), state);
   if (!opts.dryRun) {
-    printRoute(ui, await cluster.replace(changed), opts.output, 'configured', false);
-  } else printRoute(ui, changed, opts.output, 'configured', true);
+    emit({ type: 'route', route: await cluster.replace(changed), verb: 'configured', dryRun: false });
+  } else emit({ type: 'route', route: changed, verb: 'configured', dryRun: true });
   return ExitCode.Ok;
 }
 
 /** `mesh route promote|rollback SERVICE`: send all traffic to the canary, or all back to stable. */
-export async function runFinish(which: 'promote' | 'rollback', opts: RouteCommon & { service: string; dryRun: boolean }, ui: Ui, deps: RouteDeps): Promise<number> {
+export async function finishRoute(which: 'promote' | 'rollback', opts: RouteCommon & { service: string; dryRun: boolean }, deps: RouteDeps, emit: Emit): Promise<number> {
   const { cluster } = deps;
   const clock = deps.clock ?? realClock;
   await requireHttpRouteCrd(cluster);
@@ -377,8 +387,8 @@ export async function runFinish(which: 'promote' | 'rollback', opts: RouteCommon
     updatedAt: nowIso(clock),
   };
   const changed = buildCanaryRoute({ namespace: opts.namespace, cfg, split: splitFor(state.canaryWeight), stage: promoted ? 'promoted' : 'rolledBack', rollout: state, existing: route });
-  if (opts.dryRun) printRoute(ui, changed, opts.output, promoted ? 'promoted' : 'rolled back', true);
-  else printRoute(ui, await cluster.replace(changed), opts.output, promoted ? 'promoted' : 'rolled back', false);
+  if (opts.dryRun) emit({ type: 'route', route: changed, verb: promoted ? 'promoted' : 'rolled back', dryRun: true });
+  else emit({ type: 'route', route: await cluster.replace(changed), verb: promoted ? 'promoted' : 'rolled back', dryRun: false });
   return ExitCode.Ok;
 }
 
@@ -413,26 +423,18 @@ export function statusReport(route: KubeObject, clock: Clock): StatusReport {
   return out;
 }
 
-function statusLine(r: StatusReport, color: Ui['color']): string {
-  const paint = r.phase === 'Promoted' ? color.green : r.phase === 'Progressing' ? color.cyan : r.phase === 'None' || r.phase === 'Paused' ? color.yellow : color.red;
-  const step = r.step !== undefined && r.steps ? ` step ${r.step}/${r.steps.length}` : '';
-  const weights = r.weights.map((w) => `${w.name} ${w.percent}%`).join(', ');
-  return `${paint(r.phase)}${step}  ${weights}  ${r.message}`;
-}
-
 /**
  * `mesh route status SERVICE [--watch]`: print the rollout. With `watch`, poll until it is
  * Promoted (exit 0) or RolledBack / Paused / Degraded / gone (exit 1), printing each change.
  */
-export async function runStatus(opts: RouteCommon & { service: string; watch: boolean; pollMs?: number; watchTimeoutMs?: number }, ui: Ui, deps: RouteDeps): Promise<number> {
+export async function routeStatus(opts: RouteCommon & { service: string; watch: boolean; pollMs?: number; watchTimeoutMs?: number }, deps: RouteDeps, emit: Emit): Promise<number> {
   const { cluster } = deps;
   const clock = deps.clock ?? realClock;
   await requireHttpRouteCrd(cluster);
   const route = await getRoute(cluster, opts.namespace, opts.service);
   let report = statusReport(route, clock);
   if (!opts.watch) {
-    if (opts.output !== 'table') ui.out.write(renderData(report, opts.output));
-    else ui.out.write(renderStatusTable(report));
+    emit({ type: 'status', report, watching: false });
     return ExitCode.Ok;
   }
   const started = clock.now();
@@ -441,20 +443,18 @@ export async function runStatus(opts: RouteCommon & { service: string; watch: bo
     const key = JSON.stringify({ ...r, updatedAt: undefined });
     if (key === last) return;
     last = key;
-    if (opts.output === 'table') ui.out.write(statusLine(r, ui.color) + '\n');
-    else if (opts.output === 'json') ui.out.write(JSON.stringify(r) + '\n');
-    else ui.out.write('---\n' + renderData(r, 'yaml'));
+    emit({ type: 'status', report: r, watching: true });
   };
   for (;;) {
     show(report);
     if (report.phase === 'None') {
-      ui.err.write(`no rollout recorded on ${routeName(opts.namespace, opts.service)}: nothing to wait for\n`);
+      emit({ type: 'watch-stopped', reason: 'no-rollout', route: routeName(opts.namespace, opts.service), phase: report.phase });
       return ExitCode.Failed;
     }
     const code = watchExitCode(report.phase);
     if (code !== undefined) return code;
     if (opts.watchTimeoutMs !== undefined && clock.now() - started >= opts.watchTimeoutMs) {
-      ui.err.write(`still ${report.phase} after ${formatDuration(opts.watchTimeoutMs)}; giving up\n`);
+      emit({ type: 'watch-stopped', reason: 'timeout', route: routeName(opts.namespace, opts.service), phase: report.phase, timeoutMs: opts.watchTimeoutMs });
       return ExitCode.Failed;
     }
     try {
@@ -465,25 +465,11 @@ export async function runStatus(opts: RouteCommon & { service: string; watch: bo
     }
     const next = await cluster.get(HTTPROUTE_API_VERSION, HTTPROUTE_KIND, opts.service, opts.namespace);
     if (!next) {
-      ui.err.write(`${routeName(opts.namespace, opts.service)} was deleted\n`);
+      emit({ type: 'watch-stopped', reason: 'deleted', route: routeName(opts.namespace, opts.service) });
       return ExitCode.Failed;
     }
     report = statusReport(next, clock);
   }
-}
-
-function renderStatusTable(r: StatusReport): string {
-  const lines = [`Route:    ${r.namespace}/${r.route}`, `Phase:    ${r.phase}`];
-  if (r.steps && r.step !== undefined) lines.push(`Step:     ${r.step}/${r.steps.length} (steps ${r.steps.join(', ')}%)`);
-  lines.push(`Weights:  ${r.weights.map((w) => `${w.name} ${w.percent}%`).join(', ') || '(none)'}`);
-  if (r.reading) {
-    const g = r.reading;
-    const bits = [g.rps !== undefined ? `${round(g.rps)} rps` : undefined, g.successRate !== undefined ? `success ${round(g.successRate * 100)}%` : undefined, g.p99Ms !== undefined ? `p99 ${Math.round(g.p99Ms)}ms` : undefined].filter(Boolean);
-    lines.push(`Gates:    ${g.ok ? 'passed' : 'failed'} at ${g.at} (${g.weight}%)${bits.length ? `: ${bits.join(', ')}` : ''}${g.failures.length ? ` - ${g.failures.join('; ')}` : ''}`);
-  }
-  lines.push(`Message:  ${r.message}`);
-  if (r.updatedAt) lines.push(`Updated:  ${r.updatedAt}`);
-  return lines.join('\n') + '\n';
 }
 
 /** The stable shape of `mesh route show -o json`. */
@@ -501,7 +487,7 @@ export interface ShowReport {
 }
 
 /** `mesh route show SERVICE`: rules, matches and weights, plus live stats per backend when metrics are reachable. */
-export async function runShow(opts: RouteCommon & { service: string }, ui: Ui, deps: RouteDeps): Promise<number> {
+export async function showRoute(opts: RouteCommon & { service: string }, deps: RouteDeps, emit: Emit): Promise<number> {
   const { cluster } = deps;
   const clock = deps.clock ?? realClock;
   await requireHttpRouteCrd(cluster);
@@ -536,27 +522,6 @@ export async function runShow(opts: RouteCommon & { service: string }, ui: Ui, d
       report.metrics = `metrics unavailable: ${toMeshError(err).message}`;
     }
   }
-  if (opts.output !== 'table') {
-    ui.out.write(renderData(report, opts.output));
-  } else {
-    const rows = rules.flatMap((r, i) => r.backends.map((b, j) => ({ rule: j === 0 ? String(i + 1) : '', match: j === 0 ? r.match : '', b, r, stats: report.backends.find((x) => x.name === b.name) })));
-    ui.out.write(
-      renderTable(rows, [
-        { header: 'Rule', value: (x) => x.rule },
-        { header: 'Match', value: (x) => x.match },
-        { header: 'Backend', value: (x) => `${x.b.name}${x.b.port ? `:${x.b.port}` : ''}` },
-        { header: 'Weight', value: (x) => x.b.weight },
-        { header: 'RPS', value: (x) => (x.stats?.rps !== undefined ? round(x.stats.rps) : '-') },
-        { header: 'Success', value: (x) => (x.stats?.successRate !== undefined ? `${round(x.stats.successRate * 100)}%` : '-') },
-        { header: 'P99', value: (x) => (x.stats?.p99Ms !== undefined ? `${Math.round(x.stats.p99Ms)}ms` : '-') },
-        { header: 'Timeout', value: (x) => x.r.timeout ?? '-' },
-        { header: 'Mirror', value: (x) => x.r.mirror ?? '-' },
-      ], { emptyMessage: 'The route has no rules.' }),
-    );
-    if (report.retry) ui.out.write(`retry: ${JSON.stringify(report.retry)}\n`);
-    if (report.fault) ui.out.write(`fault: ${JSON.stringify(report.fault)}\n`);
-    if (report.rollout) ui.out.write(`rollout: ${statusLine(report.rollout, ui.color)}\n`);
-    if (!deps.metrics || report.metrics.startsWith('metrics unavailable')) ui.err.write(`${report.metrics}\n`);
-  }
+  emit({ type: 'show', report });
   return ExitCode.Ok;
 }

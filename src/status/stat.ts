@@ -1,10 +1,9 @@
 import { parseGoDuration } from '../duration.js';
-import type { Cluster, KubeObject } from '../cluster/types.js';
-import type { Ui } from '../ui/context.js';
+import type { KubeObject } from '../cluster/types.js';
 import { ExitCode, MeshError, usageError } from '../errors.js';
 import { addWindows, emptyWindow, parseClusterName, sideWindow, summarize, type ProxyReading, type WindowTraffic } from '../metrics/envoy.js';
-import { DEFAULT_CONCURRENCY, podKey, scrapePods, type PodRead, type TimedReading } from '../metrics/scrape.js';
-import { isMeshed, isRunning, KINDS, loadInventory, parseResourceRef, podsOf, refText, servicesOf, targetPortsOf, type Inventory, type ResourceRef } from './workloads.js';
+import { DEFAULT_CONCURRENCY, podKey, type PodRead, type TimedReading } from '../metrics/scrape.js';
+import { isMeshed, isRunning, parseResourceRef, podsOf, refText, servicesOf, targetPortsOf, type Inventory, type ResourceRef } from './workloads.js';
 
 /** Flags of `mesh stat` as commander hands them over (strings, unvalidated). */
 export interface RawStatOptions {
@@ -137,7 +136,7 @@ export interface StatReport {
 }
 
 /** A planned row: which pods' readings feed it and which part of each reading counts. */
-interface Plan {
+export interface Plan {
   namespace: string;
   kind: string;
   name: string;
@@ -244,69 +243,24 @@ export function computeRows(plans: readonly Plan[], before: ReadonlyMap<string, 
   });
 }
 
-/** What `runStat` needs from outside: the cluster, and a clock the tests may speed up. */
-export interface StatDeps {
-  cluster: Cluster;
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
-  /** Milliseconds since the epoch (default Date.now); readings are stamped with it. */
-  now?: () => number;
-  /** Stop -w (Ctrl-C). */
-  signal?: AbortSignal;
-  /** Stop -w after this many refreshes (tests). */
-  maxRefreshes?: number;
+/** The two sets of readings of one refresh, and how they were taken. */
+export interface Readings {
+  /** The pods read (every plan's sources, once). */
+  pods: readonly KubeObject[];
+  before: ReadonlyMap<string, PodRead | TimedReading>;
+  after: ReadonlyMap<string, PodRead | TimedReading>;
+  method: StatMethod;
 }
 
-function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    }, { once: true });
-  });
-}
-
-interface Collected {
-  report: StatReport;
-  last: Map<string, PodRead | TimedReading>;
-}
-
-async function collect(opts: StatOptions, deps: StatDeps, prev: Map<string, PodRead | TimedReading> | undefined): Promise<Collected> {
-  const { cluster } = deps;
-  const sleep = deps.sleep ?? defaultSleep;
-  const inv = await loadInventory(cluster, opts.resource, opts.namespace);
-  const peers = new Map<string, KubeObject[]>();
-  for (const ref of [opts.from, opts.to]) {
-    if (ref && ref.kind !== 'pod' && ref.kind !== 'svc' && ref.kind !== 'ns') peers.set(ref.kind, await cluster.list(KINDS[ref.kind].apiVersion, KINDS[ref.kind].kind, { namespace: opts.namespace }));
-  }
-  const plans = planRows(opts, inv, peers);
-  const sources = new Map<string, KubeObject>();
-  for (const p of plans) for (const pod of p.sources) sources.set(podKey(pod), pod);
-  const pods = [...sources.values()];
-  let before: Map<string, PodRead | TimedReading>;
-  let after: Map<string, PodRead | TimedReading>;
-  let method: StatMethod;
-  if (opts.source === 'prometheus') {
-    const { readingsAt } = await import('../metrics/prometheus-api.js');
-    const now = (deps.now ?? Date.now)() / 1000;
-    const namespaces = opts.namespace ? [opts.namespace] : undefined;
-    [before, after] = await Promise.all([readingsAt(opts.prometheusUrl!, now - opts.windowSeconds, namespaces), readingsAt(opts.prometheusUrl!, now, namespaces)]);
-    const missing = (m: Map<string, PodRead | TimedReading>) => {
-      for (const k of sources.keys()) if (!m.has(k)) m.set(k, { error: 'Prometheus has no Envoy series for this pod' });
-    };
-    missing(before);
-    missing(after);
-    method = { source: 'prometheus', intervalSeconds: opts.windowSeconds, prometheusUrl: opts.prometheusUrl, description: `Prometheus ${opts.prometheusUrl}: counters at now-${fmtSeconds(opts.windowSeconds)} and now` };
-  } else {
-    const now = deps.now ?? Date.now;
-    const started = now();
-    before = prev ?? (await scrapePods(cluster, pods, opts.concurrency, now));
-    if (!prev) await sleep(Math.max(0, opts.sampleSeconds * 1000 - (now() - started)), deps.signal);
-    after = await scrapePods(cluster, pods, opts.concurrency, now);
-    method = { source: 'pod-proxy', intervalSeconds: opts.sampleSeconds, description: `proxies' /stats/prometheus via the API server, two scrapes ${fmtSeconds(opts.sampleSeconds)} apart (${pods.length} pods, ${opts.concurrency} in parallel)` };
-  }
+/**
+ * The report of one refresh from its plans and readings: rows, plus warnings for pods that could
+ * not be read. Pure. Throws (exit 1) when none of the pods answered: the numbers would all be empty.
+ */
+export function statReport(opts: Pick<StatOptions, 'source' | 'namespace' | 'from'>, plans: readonly Plan[], readings: Readings): StatReport {
+  const { pods, before, after, method } = readings;
+  const keys = pods.map(podKey);
   const rows = computeRows(plans, before, after);
-  const failures = [...sources.keys()].flatMap((k) => {
+  const failures = keys.flatMap((k) => {
     const a = after.get(k);
     const b = before.get(k);
     const e = a && 'error' in a ? a.error : b && 'error' in b ? b.error : undefined;
@@ -326,76 +280,11 @@ async function collect(opts: StatOptions, deps: StatDeps, prev: Map<string, PodR
     const scope = opts.namespace ? `namespace ${opts.namespace}` : 'any namespace';
     warnings.push(opts.from ? `no running meshed pods match --from ${refText(opts.from)} in ${scope}` : `no proxies found: no running meshed pods in ${scope}; inject workloads with "mesh inject" (or label the namespace ${'mesh.dev/inject=enabled'}) and restart them`);
   }
-  return { report: { method, rows, warnings }, last: after };
+  return { method, rows, warnings };
 }
 
-function fmtSeconds(s: number): string {
+/** Seconds as the method line says them: "2s", "1.5s", "5m". */
+export function fmtSeconds(s: number): string {
   if (s >= 60 && Number.isInteger(s / 60)) return `${s / 60}m`;
   return `${Number(s.toFixed(3))}s`;
-}
-
-/** Format a share in [0,1] as a percentage ("98.50%"), "-" when unknown. */
-export function fmtPercent(v: number | null, digits = 2): string {
-  return v === null ? '-' : `${(v * 100).toFixed(digits)}%`;
-}
-
-/** Format a latency in ms ("4ms", "37.5ms", "1.2s"), "-" when unknown. */
-export function fmtLatency(v: number | null): string {
-  if (v === null) return '-';
-  if (v >= 1000) return `${Number((v / 1000).toFixed(2))}s`;
-  return `${Number(v < 10 ? v.toFixed(2) : v.toFixed(1))}ms`;
-}
-
-/** Render rows as kubectl-style table text. */
-export async function renderStatTable(report: StatReport, opts: { wide: boolean; allNamespaces: boolean }): Promise<string> {
-  const { renderTable } = await import('../ui/output.js');
-  type R = StatRow;
-  const noData = (r: R) => r.meshedPods === 0;
-  return renderTable<R>(report.rows, [
-    ...(opts.allNamespaces ? [{ header: 'NAMESPACE', value: (r: R) => r.namespace }] : []),
-    { header: 'NAME', value: (r) => r.name },
-    { header: 'MESHED', value: (r) => `${r.meshedPods}/${r.pods}` },
-    { header: 'SUCCESS', value: (r) => fmtPercent(r.successRate) },
-    { header: 'RPS', value: (r) => (noData(r) ? '-' : r.rps.toFixed(1)) },
-    { header: 'LATENCY_P50', value: (r) => fmtLatency(r.latencyMs.p50) },
-    { header: 'LATENCY_P95', value: (r) => fmtLatency(r.latencyMs.p95) },
-    { header: 'LATENCY_P99', value: (r) => fmtLatency(r.latencyMs.p99) },
-    { header: 'TCP_CONN', value: (r) => (noData(r) ? '-' : String(r.tcpConnections)) },
-    { header: 'MTLS', value: (r) => fmtPercent(r.mtlsShare, 0) },
-    { header: 'DIRECTION', value: (r) => r.direction, wide: true },
-    { header: 'REQUESTS', value: (r) => String(r.requests), wide: true },
-    { header: 'FAILED', value: (r) => String(r.failures), wide: true },
-    { header: 'UNREACHABLE', value: (r) => String(r.unreachablePods), wide: true },
-  ], { wide: opts.wide, emptyMessage: `No resources found${opts.allNamespaces ? '' : ' in this namespace'}.` });
-}
-
-/**
- * Run `mesh stat`: plan rows, read the proxies (two pod scrapes or two Prometheus instants),
- * print. With -w, refresh until `deps.signal` aborts (or `maxRefreshes`). Returns the exit code.
- */
-export async function runStat(options: StatOptions, ui: Ui, deps: StatDeps): Promise<number> {
-  const opts: StatOptions = { ...options, namespace: options.allNamespaces ? undefined : (options.namespace ?? deps.cluster.defaultNamespace ?? 'default') };
-  const sleep = deps.sleep ?? defaultSleep;
-  let prev: Map<string, PodRead | TimedReading> | undefined;
-  for (let i = 0; ; i++) {
-    const { report, last } = await collect(opts, deps, opts.source === 'pods' ? prev : undefined);
-    prev = last;
-    if (opts.output === 'json') {
-      ui.out.write(JSON.stringify(report, null, 2) + '\n');
-    } else {
-      const table = await renderStatTable(report, { wide: opts.output === 'wide', allNamespaces: opts.namespace === undefined });
-      if (opts.watch && (ui.out as { isTTY?: boolean }).isTTY) ui.out.write('\x1b[H\x1b[2J');
-      else if (opts.watch && i > 0) ui.out.write('\n');
-      ui.out.write(table);
-    }
-    if (i === 0 || opts.watch) {
-      const peer = opts.to ? `, traffic sent to ${refText(opts.to)}` : opts.from ? `, traffic received from ${refText(opts.from)}` : '';
-      if (i === 0) ui.err.write(ui.color.dim(`method: ${report.method.description}${peer}`) + '\n');
-      for (const w of report.warnings) ui.err.write(ui.color.yellow(`warning: ${w}`) + '\n');
-    }
-    if (!opts.watch || deps.signal?.aborted || (deps.maxRefreshes !== undefined && i + 1 >= deps.maxRefreshes)) break;
-    await sleep(opts.sampleSeconds * 1000, deps.signal);
-    if (deps.signal?.aborted) break;
-  }
-  return ExitCode.Ok;
 }

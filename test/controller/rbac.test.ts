@@ -15,6 +15,7 @@ import type { KubeObject } from '../../src/cluster/types.ts';
 import { startApiServer, type Rule, type TestCluster } from '../support/kube.ts';
 import { captureUi } from '../support/ui.ts';
 import { AdsStream, secretsOf } from '../xds/sds-support.ts';
+import { loadTemplates } from '../../src/install/templates.ts';
 
 const NS = 'mesh-system';
 const SA_USER = `system:serviceaccount:${NS}:mesh-controller`;
@@ -44,7 +45,7 @@ const DISCOVERY: Rule = { verbs: ['get'], nonResourceURLs: ['/api', '/api/*', '/
 before(async () => {
   const root = await generateRoot({ trustDomain: 'cluster.local' });
   rootPem = root.certPem;
-  rendered = renderManifests(resolveValues(), { ca: root });
+  rendered = renderManifests(resolveValues(), loadTemplates(), { ca: root });
   // No webhook configuration (the test API server would call it for the pods below) and no Deployment (no kubelet).
   const seed = rendered.filter((o) => o.kind !== 'MutatingWebhookConfiguration' && o.kind !== 'Deployment' && o.kind !== 'PodDisruptionBudget');
   c = await startApiServer({

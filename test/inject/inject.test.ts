@@ -4,7 +4,7 @@ import type { KubeObject } from '../../src/cluster/types.ts';
 import { ANNOTATION_STATUS, BOOTSTRAP_PATH, LABEL_PROXY_VERSION, PROXY_CONFIG_VOLUME, TOKEN_AUDIENCE } from '../../src/constants.ts';
 import { envoyBootstrap, validateBootstrapFlags } from '../../src/manifests/bootstrap.ts';
 import { compareVersions, injectObject, readStatus, resolveNativeSidecar, uninjectObject, type Container } from '../../src/manifests/inject.ts';
-import { validateInjectOptions, type InjectRunOptions } from '../../src/manifests/inject-run.ts';
+import { validateInjectOptions, type InjectRunOptions } from '../../src/commands/inject-run.ts';
 import { resolveValues } from '../../src/manifests/values.ts';
 import type { MeshError } from '../../src/errors.ts';
 

@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import type { Cluster, KubeObject } from '../../src/cluster/types.ts';
 import { fakeCluster } from '../support/fake-cluster.ts';
 import { captureUi } from '../support/ui.ts';
-import { runInject, type InjectRunOptions } from '../../src/manifests/inject-run.ts';
+import { runInject, type InjectRunOptions } from '../../src/commands/inject-run.ts';
 import type { MeshError } from '../../src/errors.ts';
 
 const deploy = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: web, image: nginx}]\n';
@@ -59,4 +59,17 @@ test('--from-cluster with no mesh installed fails (exit 1) naming the namespace,
     assert.match(e.hint ?? '', /mesh install/);
     return true;
   });
+});
+
+test('--values is read like install -f: a missing file or broken YAML is exit 2 naming the file (and line)', async () => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const d = mkdtempSync(join(tmpdir(), 'mesh-values-'));
+  const broken = join(d, 'broken.yaml');
+  writeFileSync(broken, 'proxy:\n  uid: [1,\n');
+  const noCluster = clusterWith(undefined, '30');
+  await assert.rejects(run({ fromCluster: false, valuesFiles: [join(d, 'missing.yaml')] }, noCluster), (e: MeshError) => e.exitCode === 2 && /^cannot read values file .*missing\.yaml: no such file$/.test(e.message));
+  await assert.rejects(run({ fromCluster: false, valuesFiles: [broken] }, noCluster), (e: MeshError) => e.exitCode === 2 && e.message.startsWith(`${broken}:`) && /: not valid YAML/.test(e.message));
+  await assert.rejects(run({ fromCluster: false, valuesFiles: ['-'] }, noCluster), (e: MeshError) => e.exitCode === 2 && /stdin \(-\) given more than once/.test(e.message));
 });

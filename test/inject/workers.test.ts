@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runMesh } from '../support/cli.ts';
 import { availableParallelism } from 'node:os';
-import { PIPELINE_AFTER, PIPELINE_BATCH, yamlWorkerCount } from '../../src/manifests/inject-run.ts';
+import { PIPELINE_AFTER, PIPELINE_BATCH, yamlWorkerCount } from '../../src/commands/inject-run.ts';
 
 // Large inputs have their YAML written on worker threads; the output must be the bytes the
 // single-threaded path writes, in input order, pass-through documents included.

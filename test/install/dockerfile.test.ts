@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../support/cli.ts';
 import { COMMANDS } from '../../src/commands/index.ts';
+import { loadTemplates } from '../../src/install/templates.ts';
 
 // No Docker here: check the Dockerfile's structure instead of building it.
 const text = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
@@ -68,7 +69,7 @@ test('the CLI has the command the ENTRYPOINT runs, and it accepts every flag the
   const { resolveValues } = await import('../../src/manifests/values.ts');
   const help = await runMesh(['controller', '--help']);
   assert.equal(help.code, 0, help.stderr);
-  const d = renderManifests(resolveValues()).find((o) => o.kind === 'Deployment') as any;
+  const d = renderManifests(resolveValues(), loadTemplates()).find((o) => o.kind === 'Deployment') as any;
   for (const flag of (d.spec.template.spec.containers[0].args as string[]).filter((a) => a.startsWith('--'))) {
     assert.match(help.stdout, new RegExp(`${flag}\\b`), `mesh controller has no ${flag}`);
   }

@@ -9,17 +9,18 @@ import { runMesh } from '../support/cli.ts';
 import type { TestCluster } from '../support/kube.ts';
 import { service } from '../route/support.ts';
 import { getJson, withCluster } from './kube-helpers.ts';
+import { loadTemplates } from '../../src/install/templates.ts';
 
 // `--gateway-api`: the mesh's own rendering of the HTTPRoute CRD, for clusters without Gateway API.
 
-const crdsOf = (gatewayApi: boolean | undefined) => renderManifests(resolveValues({}), { gatewayApi }).filter((o) => o.kind === 'CustomResourceDefinition');
+const crdsOf = (gatewayApi: boolean | undefined) => renderManifests(resolveValues({}), loadTemplates(), { gatewayApi }).filter((o) => o.kind === 'CustomResourceDefinition');
 const CRD_PATH = `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${HTTPROUTE_CRD}`;
 const ROUTE_PATH = '/apis/gateway.networking.k8s.io/v1/namespaces/shop/httproutes/web';
 
 test('the HTTPRoute CRD is rendered only with gatewayApi, in the CRD stage, labelled as ours', () => {
   assert.deepEqual(crdsOf(undefined).map((c) => c.metadata.name), ['authorizationpolicies.mesh.dev', 'mtlspolicies.mesh.dev']);
   assert.deepEqual(crdsOf(false).map((c) => c.metadata.name), ['authorizationpolicies.mesh.dev', 'mtlspolicies.mesh.dev']);
-  const all = renderManifests(resolveValues({}), { gatewayApi: true });
+  const all = renderManifests(resolveValues({}), loadTemplates(), { gatewayApi: true });
   const i = all.findIndex((o) => o.metadata.name === HTTPROUTE_CRD);
   assert.ok(i >= 0 && all.slice(0, i).every((o) => o.kind === 'CustomResourceDefinition'), 'applied with the other CRDs, before anything else');
   const crd = all[i]!;

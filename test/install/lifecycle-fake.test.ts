@@ -8,6 +8,7 @@ import { runUpgrade } from '../../src/install/upgrade.ts';
 import type { MeshError } from '../../src/errors.ts';
 import { FakeCluster } from './fake-cluster.ts';
 import { CA, captureUi, installOpts, upgradeOpts } from './helpers.ts';
+import { loadTemplates } from '../../src/install/templates.ts';
 
 /** A fake cluster that already holds a root CA, so these tests need no key generation. */
 function clusterWithRoot(): FakeCluster {
@@ -249,7 +250,7 @@ test('an abort (Ctrl-C) stops between stages and lists exactly what was applied'
   c.beforeApply = (o) => {
     if (o.kind === 'Namespace') ac.abort();
   };
-  const objects = renderManifests(resolveValues(), { ca: CA });
+  const objects = renderManifests(resolveValues(), loadTemplates(), { ca: CA });
   await assert.rejects(applyStaged(c, objects, { wait: true, timeoutMs: 1000, signal: ac.signal }), (e: InstanceType<typeof ApplyInterrupted>) => {
     assert.ok(e instanceof ApplyInterrupted);
     assert.match(e.message, /interrupted \(Ctrl-C\)/);

@@ -21,6 +21,7 @@ import type { KubeObject } from '../../src/cluster/types.ts';
 import { renderManifests, STAGES, stageOf, toYamlStream, type CaMaterial } from '../../src/manifests/render.ts';
 import { resolveValues, PROFILES } from '../../src/manifests/values.ts';
 import { VERSION } from '../../src/version.ts';
+import { loadTemplates } from '../../src/install/templates.ts';
 
 const FIXTURES = new URL('../fixtures/manifests/', import.meta.url).pathname;
 const CA: CaMaterial = {
@@ -35,7 +36,7 @@ interface Case {
 }
 
 function renderCase(c: Case): KubeObject[] {
-  return renderManifests(resolveValues({ profile: c.profile, sets: c.sets }), { ca: c.ca ? CA : undefined, version: '0.0.0-golden', profile: c.profile });
+  return renderManifests(resolveValues({ profile: c.profile, sets: c.sets }), loadTemplates(), { ca: c.ca ? CA : undefined, version: '0.0.0-golden', profile: c.profile });
 }
 
 for (const file of readdirSync(FIXTURES).filter((f) => f.endsWith('.input.yaml')).sort()) {
@@ -96,7 +97,7 @@ test('every object carries part-of, managed-by and version labels', () => {
     assert.equal(o.metadata.labels?.[LABEL_MANAGED_BY], 'mesh', o.kind);
     assert.equal(o.metadata.labels?.[LABEL_VERSION], '0.0.0-golden', o.kind);
   }
-  assert.equal(renderManifests(resolveValues()).find((o) => o.kind === 'Namespace')!.metadata.labels?.[LABEL_VERSION], VERSION);
+  assert.equal(renderManifests(resolveValues(), loadTemplates()).find((o) => o.kind === 'Namespace')!.metadata.labels?.[LABEL_VERSION], VERSION);
 });
 
 test('objects come in dependency order: CRDs, namespace, RBAC, config, workloads, webhook', () => {
@@ -126,7 +127,7 @@ test('RBAC has no wildcards, and mutating access is limited to what the controll
 
 test('the Deployment is hardened and sized from values; ha adds anti-affinity and a PDB', () => {
   const v = resolveValues({ profile: 'ha', sets: ['controller.resources.limits.memory=2Gi'] });
-  const objs = renderManifests(v);
+  const objs = renderManifests(v, loadTemplates());
   const d = objs.find((o) => o.kind === 'Deployment') as any;
   const pod = d.spec.template.spec;
   const c = pod.containers[0];
@@ -141,14 +142,14 @@ test('the Deployment is hardened and sized from values; ha adds anti-affinity an
   assert.equal(c.resources.limits.memory, '2Gi');
   assert.ok(pod.affinity.podAntiAffinity);
   assert.ok(objs.some((o) => o.kind === 'PodDisruptionBudget'));
-  const def = renderManifests(resolveValues());
+  const def = renderManifests(resolveValues(), loadTemplates());
   assert.equal((def.find((o) => o.kind === 'Deployment') as any).spec.template.spec.affinity, undefined);
   assert.ok(!def.some((o) => o.kind === 'PodDisruptionBudget'));
 });
 
 test('ports follow values: container, controller flags, Service (with appProtocol) and the xDS address (the TLS port)', () => {
   const v = resolveValues({ sets: ['controller.xdsPort=16010', 'controller.xdsTlsPort=16012', 'controller.metricsPort=16014', 'controller.webhookPort=16017'] });
-  const objs = renderManifests(v);
+  const objs = renderManifests(v, loadTemplates());
   const c = (objs.find((o) => o.kind === 'Deployment') as any).spec.template.spec.containers[0];
   assert.deepEqual(c.ports.map((p: any) => [p.name, p.containerPort]), [['grpc-xds', 16010], ['grpc-xds-tls', 16012], ['https-webhook', 16017], ['http-metrics', 16014]]);
   const flag = (f: string) => c.args[c.args.indexOf(f) + 1];
@@ -161,7 +162,7 @@ test('ports follow values: container, controller flags, Service (with appProtoco
 });
 
 test('the webhook: namespace label selector, excludes kube-system and the mesh namespace, honours opt-out, failurePolicy from values', () => {
-  const objs = renderManifests(resolveValues({ profile: 'minimal', sets: ['namespace=istio-free'] }), { ca: CA });
+  const objs = renderManifests(resolveValues({ profile: 'minimal', sets: ['namespace=istio-free'] }), loadTemplates(), { ca: CA });
   const w = (objs.find((o) => o.kind === 'MutatingWebhookConfiguration') as any).webhooks[0];
   assert.equal(w.failurePolicy, 'Ignore');
   assert.equal(w.sideEffects, 'None');
@@ -173,15 +174,15 @@ test('the webhook: namespace label selector, excludes kube-system and the mesh n
   assert.deepEqual(w.objectSelector.matchExpressions[0], { key: 'mesh.dev/inject', operator: 'NotIn', values: ['disabled'] });
   assert.equal(w.clientConfig.service.namespace, 'istio-free');
   assert.equal(Buffer.from(w.clientConfig.caBundle, 'base64').toString(), CA.certPem);
-  assert.equal((renderManifests(resolveValues()).find((o) => o.kind === 'MutatingWebhookConfiguration') as any).webhooks[0].failurePolicy, 'Fail');
+  assert.equal((renderManifests(resolveValues(), loadTemplates()).find((o) => o.kind === 'MutatingWebhookConfiguration') as any).webhooks[0].failurePolicy, 'Fail');
 });
 
 test('without CA material no Secret, no trust bundle and no caBundle are rendered (nothing random)', () => {
-  const objs = renderManifests(resolveValues());
+  const objs = renderManifests(resolveValues(), loadTemplates());
   assert.ok(!objs.some((o) => o.kind === 'Secret'));
   assert.ok(!objs.some((o) => o.metadata.name === 'mesh-trust-bundle'));
   assert.equal((objs.find((o) => o.kind === 'MutatingWebhookConfiguration') as any).webhooks[0].clientConfig.caBundle, undefined);
-  const withCa = renderManifests(resolveValues(), { ca: CA });
+  const withCa = renderManifests(resolveValues(), loadTemplates(), { ca: CA });
   const s = withCa.find((o) => o.kind === 'Secret') as any;
   assert.equal(s.type, 'kubernetes.io/tls');
   assert.equal(Buffer.from(s.data['tls.key'], 'base64').toString(), CA.keyPem);
@@ -223,4 +224,19 @@ test('names in templates/ agree with src/constants.ts (the controller, webhook a
   const d = objs.find((o) => o.kind === 'Deployment') as any;
   assert.equal(d.spec.template.metadata.annotations[k.ANNOTATION_INJECT], 'disabled', 'the control plane is never injected');
   assert.equal(d.spec.template.spec.serviceAccountName, named('ServiceAccount')[0]);
+});
+
+test('every file under templates/ is one renderManifests can be given (none is silently left out)', async () => {
+  const { readdirSync } = await import('node:fs');
+  const { TEMPLATE_FILES } = await import('../../src/manifests/render.ts');
+  assert.deepEqual(readdirSync(new URL('../../templates/', import.meta.url)).filter((f) => f.endsWith('.yaml')).sort(), [...TEMPLATE_FILES].sort());
+});
+
+test('renderManifests renders the template texts it is given (it reads no files)', () => {
+  const shipped = loadTemplates();
+  const custom = { ...shipped, 'namespace.yaml': shipped['namespace.yaml'].replace(/^metadata:\n/m, 'metadata:\n  annotations:\n    from-test: "yes"\n') };
+  assert.notEqual(custom['namespace.yaml'], shipped['namespace.yaml'], 'the test template differs');
+  const ns = renderManifests(resolveValues(), custom).find((o) => o.kind === 'Namespace')!;
+  assert.equal(ns.metadata.annotations?.['from-test'], 'yes');
+  assert.equal(renderManifests(resolveValues(), shipped).find((o) => o.kind === 'Namespace')!.metadata.annotations?.['from-test'], undefined, 'each Templates object is parsed on its own');
 });

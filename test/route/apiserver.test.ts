@@ -10,7 +10,7 @@ import { MESH_BIN, runMesh } from '../support/cli.ts';
 import { defineRouteScenarios, SEED } from './scenarios.ts';
 import { captureUi, fakeClock, HTTPROUTE_CRD, scriptedMetrics } from './support.ts';
 import { validateCanaryOptions } from '../../src/route/options.ts';
-import { runCanary } from '../../src/route/run.ts';
+import { runCanary } from '../../src/commands/route-run.ts';
 import { splitWeights } from '../../src/route/httproute.ts';
 import type { MeshError } from '../../src/errors.ts';
 

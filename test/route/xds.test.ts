@@ -7,7 +7,8 @@ import type * as grpc from '@grpc/grpc-js';
 import { ControlPlane, MemorySource } from '../../src/controller/controlplane.ts';
 import type { KubeObject } from '../../src/cluster/types.ts';
 import { validateCanaryOptions, type RawCanaryFlags } from '../../src/route/options.ts';
-import { runCanary, runFinish, type RouteDeps } from '../../src/route/run.ts';
+import { runCanary, runFinish } from '../../src/commands/route-run.ts';
+import type { RouteDeps } from '../../src/route/run.ts';
 import { many, slices, startBackend, svc, tally, until, xdsClient, type Backend } from '../xds/support.ts';
 import { captureUi, fakeClock, MemoryCluster, scriptedMetrics } from './support.ts';
 

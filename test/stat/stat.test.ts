@@ -1,7 +1,8 @@
 import { captureUi } from '../support/ui.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseDuration, runStat, validateStatOptions, type RawStatOptions, type StatReport } from '../../src/status/stat.ts';
+import { parseDuration, validateStatOptions, type RawStatOptions, type StatReport } from '../../src/status/stat.ts';
+import { runStat } from '../../src/commands/stat-run.ts';
 import type { MeshError } from '../../src/errors.ts';
 import type { ProxyResponse, ProxyTarget } from '../../src/cluster/types.ts';
 import { fakeCluster } from './support/fake-cluster.ts';

@@ -2,8 +2,9 @@ import { spawn } from 'node:child_process';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { ExitCode, MeshError } from '../errors.js';
 import type { Ui } from '../ui/context.js';
-import { bootstrapJson, validateBootstrapFlags, type BootstrapFlags } from './bootstrap.js';
-import { iptablesRules, validateProxyInitOptions, type ProxyInitFlags } from './iptables.js';
+import type { BootstrapFlags } from '../manifests/bootstrap.js';
+import type { ProxyInitFlags } from '../manifests/iptables.js';
+import { planProxyInit } from '../manifests/proxy-init.js';
 
 /** Feed `input` to `cmd` on stdin; resolves with its exit code and stderr (ENOENT: code -1). */
 function runWithInput(cmd: string, args: string[], input: string): Promise<{ code: number; stderr: string }> {
@@ -40,18 +41,14 @@ async function writeAtomically(path: string, text: string): Promise<void> {
  * prints the rules and the bootstrap instead.
  */
 export async function runProxyInit(flags: ProxyInitFlags & BootstrapFlags & { dryRun: boolean }, ui: Ui, env: Readonly<Record<string, string | undefined>>): Promise<number> {
-  const opts = validateProxyInitOptions(flags);
-  const bootstrap = validateBootstrapFlags(flags, env);
-  const v4 = iptablesRules(opts, 4);
-  const v6 = iptablesRules(opts, 6);
-  const json = bootstrap && bootstrapJson(bootstrap.options);
+  const { v4, v6, bootstrap } = planProxyInit(flags, env);
   if (flags.dryRun) {
     ui.out.write(`# iptables-restore --noflush\n${v4}# ip6tables-restore --noflush\n${v6}`);
-    if (bootstrap) ui.out.write(`# envoy bootstrap -> ${bootstrap.out}\n${json}`);
+    if (bootstrap) ui.out.write(`# envoy bootstrap -> ${bootstrap.out}\n${bootstrap.json}`);
     return ExitCode.Ok;
   }
-  if (bootstrap && json) {
-    await writeAtomically(bootstrap.out, json);
+  if (bootstrap) {
+    await writeAtomically(bootstrap.out, bootstrap.json);
     ui.err.write(`envoy bootstrap written to ${bootstrap.out}\n`);
   }
   const r4 = await runWithInput('iptables-restore', ['--noflush'], v4);

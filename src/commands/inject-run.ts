@@ -1,20 +1,23 @@
 import { once } from 'node:events';
-import { chmod, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { MESH_CONFIG_KEY, MESH_CONFIG_NAME } from '../constants.js';
 import { toYaml } from '../cluster/yaml.js';
 import { YamlPool } from '../cluster/yaml-pool.js';
-import { isList, readDocuments, type SourceDocument } from '../cluster/files.js';
+import { readDocuments, type SourceDocument } from '../cluster/files.js';
 import type { Cluster, ConnectOptions, KubeObject } from '../cluster/types.js';
+import { readStdin, readValuesFiles } from '../cluster/values-files.js';
 import { ExitCode, inputError, MeshError, usageError } from '../errors.js';
 import type { Ui } from '../ui/context.js';
-import { injectObject, parseKubeVersion, resolveNativeSidecar, uninjectObject, type InjectReport, type ObjectResult } from './inject.js';
-import { resolveValues, type NativeSidecar, type Values } from './values.js';
+import { parseKubeVersion, resolveNativeSidecar, uninjectObject, type InjectReport, type ObjectResult } from '../manifests/inject.js';
+import { streamInjector, InjectSummary, transformDoc } from '../manifests/inject-stream.js';
+import { resolveValues, type NativeSidecar, type Values } from '../manifests/values.js';
 
 /**
- * The shell around src/manifests/inject.ts for `mesh inject` and `mesh uninject`: reads documents
- * one at a time, transforms each, writes it out in input order and reports per resource.
+ * The shell around the pure transforms of src/manifests/inject-stream.ts for `mesh inject` and
+ * `mesh uninject`: reads documents one at a time, transforms each, writes it out in input order
+ * (stdout or --in-place) and reports per resource on stderr.
  */
 
 /** The options of `mesh inject` / `mesh uninject`, as parsed from flags. */
@@ -61,29 +64,12 @@ export function validateInjectOptions(o: InjectRunOptions): void {
     if (bad) throw usageError(`--in-place cannot write back to ${bad === '-' ? 'stdin' : bad}`, 'use --in-place with files and directories only');
     if (o.output === 'json') throw usageError('--in-place writes each file back as YAML: drop -o json');
   }
-  if (o.files.filter((f) => f === '-').length > 1) throw usageError('stdin (-) given more than once');
-}
-
-async function readValuesFile(path: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw inputError(`--values ${path}: ${(err as { code?: string }).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, 'check the path', err);
-  }
-  const { parseDocument } = await import('yaml');
-  const doc = parseDocument(text);
-  if (doc.errors.length) {
-    const e = doc.errors[0]!;
-    throw inputError(`--values ${path}: line ${e.linePos?.[0].line ?? '?'}: invalid YAML: ${e.message.split('\n')[0]}`, 'fix the YAML in the values file');
-  }
-  return doc.toJS() as unknown;
+  if ([...o.files, ...o.valuesFiles].filter((f) => f === '-').length > 1) throw usageError('stdin (-) given more than once');
 }
 
 /** Resolve values and native-sidecar mode, reading the installed mesh's values with --from-cluster. */
 async function settle(o: InjectRunOptions, deps: InjectDeps): Promise<{ values: Values; native: { enabled: boolean; reason: string } }> {
-  const files: { source: string; values: unknown }[] = [];
-  for (const f of o.valuesFiles) files.push({ source: f, values: await readValuesFile(f) });
+  const files = await readValuesFiles(o.valuesFiles, () => readStdin(deps.stdin ?? process.stdin));
   let values = resolveValues({ profile: o.profile, files, sets: o.sets });
   let kubeVersion = o.kubeVersion;
   if (o.fromCluster) {
@@ -285,44 +271,6 @@ function reportLine(r: InjectReport, ui: Ui): string {
   return line + '\n' + r.notes.map((n) => `  ${c.yellow('note')}: ${n}\n`).join('');
 }
 
-/** Counts per action and per skip reason, for the summary and --report json. */
-class Summary {
-  total = 0;
-  actions: Record<string, number> = {};
-  skipped: Record<string, number> = {};
-  add(r: InjectReport): void {
-    this.total++;
-    this.actions[r.action] = (this.actions[r.action] ?? 0) + 1;
-    if (r.reason) this.skipped[r.reason] = (this.skipped[r.reason] ?? 0) + 1;
-  }
-}
-
-/** One document through inject or uninject; a List has each item transformed. */
-function transformDoc(doc: SourceDocument, fn: (o: KubeObject) => ObjectResult, reports: InjectReport[]): KubeObject | undefined {
-  const o = doc.object!;
-  const where = (err: unknown) => {
-    if (err instanceof MeshError) return new MeshError(`${doc.source}: document ${doc.index + 1} (line ${doc.line}): ${err.message}`, { hint: err.hint, exitCode: err.exitCode, cause: err.cause });
-    return err;
-  };
-  try {
-    if (isList(o)) {
-      let changed = false;
-      const items = (o.items as KubeObject[]).map((item) => {
-        const r = fn(item);
-        reports.push(r.report);
-        if (r.object !== item) changed = true;
-        return r.object;
-      });
-      return changed ? { ...o, items } : undefined;
-    }
-    const r = fn(o);
-    reports.push(r.report);
-    return r.object !== o ? r.object : undefined;
-  } catch (err) {
-    throw where(err);
-  }
-}
-
 /**
  * Run `mesh inject` / `mesh uninject`: documents to ui.out (or back to their files with
  * --in-place, all or nothing), a report to ui.err. Returns the exit code (0; errors throw).
@@ -334,19 +282,13 @@ export async function runInject(o: InjectRunOptions, ui: Ui, deps: InjectDeps = 
   if (o.mode === 'inject') {
     const s = await settle(o, deps);
     native = s.native;
-    // Namespaces seen earlier in the input: their labels can opt their pods out (streaming: only earlier ones).
-    const namespaces = new Map<string, Record<string, string>>();
-    fn = (obj) => {
-      if (obj.kind === 'Namespace' && obj.metadata?.name) namespaces.set(obj.metadata.name, obj.metadata.labels ?? {});
-      const ns = obj.metadata?.namespace;
-      return injectObject(obj, s.values, { nativeSidecar: s.native.enabled, namespaceLabels: ns ? namespaces.get(ns) : undefined });
-    };
+    fn = streamInjector(s.values, s.native.enabled);
   } else fn = uninjectObject;
 
   // Text reports are printed as they happen and only counted, so memory does not grow with the input.
   let reports: InjectReport[] = [];
   const kept: InjectReport[] = [];
-  const sum = new Summary();
+  const sum = new InjectSummary();
   const text = o.report === 'text';
   const errSink = new Sink(ui.err);
   const report = async () => {

@@ -1,0 +1,38 @@
+import type { Ui } from '../ui/context.js';
+import { ExitCode } from '../errors.js';
+import type { PodRead, TimedReading } from '../metrics/scrape.js';
+import type { StatOptions } from '../status/stat.js';
+import { collectStat, defaultSleep, type StatDeps } from '../status/stat-fetch.js';
+import { refText } from '../status/workloads.js';
+import { renderStatTable } from '../ui/render/stat.js';
+
+/**
+ * Run `mesh stat`: plan rows, read the proxies (two pod scrapes or two Prometheus instants),
+ * print. With -w, refresh until `deps.signal` aborts (or `maxRefreshes`). Returns the exit code.
+ */
+export async function runStat(options: StatOptions, ui: Ui, deps: StatDeps): Promise<number> {
+  const opts: StatOptions = { ...options, namespace: options.allNamespaces ? undefined : (options.namespace ?? deps.cluster.defaultNamespace ?? 'default') };
+  const sleep = deps.sleep ?? defaultSleep;
+  let prev: Map<string, PodRead | TimedReading> | undefined;
+  for (let i = 0; ; i++) {
+    const { report, last } = await collectStat(opts, deps, opts.source === 'pods' ? prev : undefined);
+    prev = last;
+    if (opts.output === 'json') {
+      ui.out.write(JSON.stringify(report, null, 2) + '\n');
+    } else {
+      const table = await renderStatTable(report, { wide: opts.output === 'wide', allNamespaces: opts.namespace === undefined });
+      if (opts.watch && (ui.out as { isTTY?: boolean }).isTTY) ui.out.write('\x1b[H\x1b[2J');
+      else if (opts.watch && i > 0) ui.out.write('\n');
+      ui.out.write(table);
+    }
+    if (i === 0 || opts.watch) {
+      const peer = opts.to ? `, traffic sent to ${refText(opts.to)}` : opts.from ? `, traffic received from ${refText(opts.from)}` : '';
+      if (i === 0) ui.err.write(ui.color.dim(`method: ${report.method.description}${peer}`) + '\n');
+      for (const w of report.warnings) ui.err.write(ui.color.yellow(`warning: ${w}`) + '\n');
+    }
+    if (!opts.watch || deps.signal?.aborted || (deps.maxRefreshes !== undefined && i + 1 >= deps.maxRefreshes)) break;
+    await sleep(opts.sampleSeconds * 1000, deps.signal);
+    if (deps.signal?.aborted) break;
+  }
+  return ExitCode.Ok;
+}

@@ -1,0 +1,62 @@
+import { isList, type SourceDocument } from '../cluster/files.js';
+import type { KubeObject } from '../cluster/types.js';
+import { MeshError } from '../errors.js';
+import { injectObject, type InjectReport, type ObjectResult } from './inject.js';
+import type { Values } from './values.js';
+
+/**
+ * Pure transforms of a document stream for `mesh inject` / `mesh uninject`: one document in, the
+ * changed object (or undefined) and its reports out. Reading and writing live in
+ * src/commands/inject-run.ts.
+ */
+
+/**
+ * An inject function for a stream of objects in input order: Namespaces seen earlier in the input
+ * are remembered, so their labels can opt their pods out (streaming: only earlier ones count).
+ */
+export function streamInjector(values: Values, nativeSidecar: boolean): (obj: KubeObject) => ObjectResult {
+  const namespaces = new Map<string, Record<string, string>>();
+  return (obj) => {
+    if (obj.kind === 'Namespace' && obj.metadata?.name) namespaces.set(obj.metadata.name, obj.metadata.labels ?? {});
+    const ns = obj.metadata?.namespace;
+    return injectObject(obj, values, { nativeSidecar, namespaceLabels: ns ? namespaces.get(ns) : undefined });
+  };
+}
+
+/** Counts per action and per skip reason, for the summary and --report json. */
+export class InjectSummary {
+  total = 0;
+  actions: Record<string, number> = {};
+  skipped: Record<string, number> = {};
+  add(r: InjectReport): void {
+    this.total++;
+    this.actions[r.action] = (this.actions[r.action] ?? 0) + 1;
+    if (r.reason) this.skipped[r.reason] = (this.skipped[r.reason] ?? 0) + 1;
+  }
+}
+
+/** One document through inject or uninject; a List has each item transformed. Returns the changed object, or undefined when unchanged; reports are appended to `reports`. */
+export function transformDoc(doc: SourceDocument, fn: (o: KubeObject) => ObjectResult, reports: InjectReport[]): KubeObject | undefined {
+  const o = doc.object!;
+  const where = (err: unknown) => {
+    if (err instanceof MeshError) return new MeshError(`${doc.source}: document ${doc.index + 1} (line ${doc.line}): ${err.message}`, { hint: err.hint, exitCode: err.exitCode, cause: err.cause });
+    return err;
+  };
+  try {
+    if (isList(o)) {
+      let changed = false;
+      const items = (o.items as KubeObject[]).map((item) => {
+        const r = fn(item);
+        reports.push(r.report);
+        if (r.object !== item) changed = true;
+        return r.object;
+      });
+      return changed ? { ...o, items } : undefined;
+    }
+    const r = fn(o);
+    reports.push(r.report);
+    return r.object !== o ? r.object : undefined;
+  } catch (err) {
+    throw where(err);
+  }
+}

@@ -1,0 +1,190 @@
+import {
+  ANNOTATION_INJECT,
+  ANNOTATION_STATUS,
+  APP_HEALTH_PREFIX,
+  INIT_CONTAINER,
+  LABEL_INJECT,
+  LABEL_PROXY_VERSION,
+  PROXY_CONFIG_VOLUME,
+  PROXY_CONTAINER,
+  TOKEN_VOLUME,
+  TRUST_BUNDLE_VOLUME,
+} from '../../constants.js';
+import { VERSION } from '../../version.js';
+import type { AppProbe } from '../bootstrap.js';
+import type { Values } from '../values.js';
+import { initContainer, PROBE_FIELDS, probePort, proxyContainer, volumes } from './containers.js';
+import { clone, deepEqual } from './data.js';
+import { badAnnotation, compareVersions, readStatus, settings } from './settings.js';
+import { SKIP_REASONS, type InjectOptions, type InjectReport, type InjectStatus, type PodTemplate, type Probe, type SkipReason } from './types.js';
+
+/** The pod-template transformations: inject (fresh or upgrade) and uninject, each with its report. */
+
+/** The result of transforming one pod template. */
+export interface PodResult {
+  /** The new template (a copy; the input is not changed). Equal to the input when skipped. */
+  template: PodTemplate;
+  report: Omit<InjectReport, 'kind' | 'name' | 'namespace'>;
+}
+
+const skip = (template: PodTemplate, reason: SkipReason, detail?: string): PodResult => ({
+  template,
+  report: { action: 'skipped', reason, message: detail ? `${SKIP_REASONS[reason]} (${detail})` : SKIP_REASONS[reason], changes: [], notes: [] },
+});
+
+/**
+ * Remove what injection added, exactly, from what the status annotation recorded. Returns the
+ * template unchanged (a copy) with action 'skipped' / notInjected when it carries no status.
+ */
+export function uninjectPod(template: PodTemplate): PodResult {
+  const status = readStatus(template.metadata?.annotations);
+  if (!status) return skip(template, 'notInjected');
+  const t = clone(template);
+  const md = t.metadata ?? {};
+  const spec = t.spec;
+  const dropNamed = <T extends { name: string }>(xs: T[] | undefined, names: string[]) => xs?.filter((x) => !names.includes(x.name));
+  spec.containers = dropNamed(spec.containers, status.containers) ?? [];
+  if (spec.initContainers) spec.initContainers = dropNamed(spec.initContainers, status.initContainers);
+  if (spec.volumes) spec.volumes = dropNamed(spec.volumes, status.volumes);
+  for (const c of spec.containers) {
+    const orig = status.probes[c.name];
+    if (!orig) continue;
+    for (const [field, probe] of Object.entries(orig)) c[field] = probe;
+  }
+  if (md.annotations) {
+    for (const k of [...status.annotations, ANNOTATION_STATUS]) delete md.annotations[k];
+  }
+  if (md.labels) for (const k of status.labels) delete md.labels[k];
+  const empty = (x: unknown) => x === undefined || (Array.isArray(x) ? x.length === 0 : typeof x === 'object' && x !== null && Object.keys(x).length === 0);
+  if (status.absent.includes('spec.initContainers') && empty(spec.initContainers)) delete spec.initContainers;
+  if (status.absent.includes('spec.volumes') && empty(spec.volumes)) delete spec.volumes;
+  if (status.absent.includes('metadata.annotations') && empty(md.annotations)) delete md.annotations;
+  if (status.absent.includes('metadata.labels') && empty(md.labels)) delete md.labels;
+  if (status.absent.includes('metadata') && empty(t.metadata)) delete t.metadata;
+  return { template: t, report: { action: 'uninjected', changes: [`removed the ${status.version} sidecar`], notes: [] } };
+}
+
+/**
+ * Inject the sidecar into a pod template: the proxy (classic or native sidecar), the iptables
+ * init container, volumes, probe rewrites, the version label and the status annotation.
+ * Idempotent: a template injected by this version comes back equal (action 'unchanged'); one
+ * injected by an older version is uninjected first and injected again ('upgraded'). Throws an
+ * input error for a bad annotation value.
+ */
+export function injectPod(template: PodTemplate, values: Values, opts: InjectOptions): PodResult {
+  const version = opts.version ?? VERSION;
+  const ann = template.metadata?.annotations ?? {};
+  const inject = ann[ANNOTATION_INJECT];
+  if (inject !== undefined && inject !== 'enabled' && inject !== 'disabled') badAnnotation(ANNOTATION_INJECT, inject, 'enabled or disabled');
+  if (inject === 'disabled') return skip(template, 'optedOut');
+  if (inject === undefined && opts.namespaceLabels?.[LABEL_INJECT] === 'disabled') return skip(template, 'namespaceOptedOut');
+  if (template.spec.hostNetwork === true) return skip(template, 'hostNetwork');
+  const prior = readStatus(ann);
+  let base = template;
+  if (prior) {
+    if (compareVersions(prior.version, version) > 0) return skip(template, 'newerVersion', `${prior.version}; this is ${version}`);
+    base = uninjectPod(template).template;
+  } else {
+    const names = [...(template.spec.containers ?? []), ...(template.spec.initContainers ?? [])].map((c) => c.name);
+    if (names.includes(PROXY_CONTAINER) || names.includes(INIT_CONTAINER)) return skip(template, 'nameConflict');
+  }
+  const result = freshInject(base, values, version, opts.nativeSidecar);
+  if (prior) {
+    if (prior.version !== version) result.report.action = 'upgraded';
+    else if (deepEqual(result.template, template)) return { template: clone(template), report: { action: 'unchanged', changes: [], notes: result.report.notes } };
+  }
+  return result;
+}
+
+function freshInject(template: PodTemplate, values: Values, version: string, native: boolean): PodResult {
+  const t = clone(template);
+  const absent: string[] = [];
+  if (!t.metadata) {
+    absent.push('metadata');
+    t.metadata = {};
+  }
+  const md = t.metadata;
+  if (!md.annotations) {
+    absent.push('metadata.annotations');
+    md.annotations = {};
+  }
+  if (!md.labels) {
+    absent.push('metadata.labels');
+    md.labels = {};
+  }
+  const spec = t.spec;
+  if (!Array.isArray(spec.containers)) spec.containers = [];
+  const s = settings(md.annotations, values);
+  const changes: string[] = [];
+  const notes: string[] = [];
+
+  // Rewrite kubelet HTTP probes to go through the proxy's readiness port (kubelet has no mesh certificate).
+  const probes: AppProbe[] = [];
+  const originals: Record<string, Record<string, Probe>> = {};
+  if (s.rewriteProbes) {
+    for (const c of spec.containers) {
+      for (const [field, short] of PROBE_FIELDS) {
+        const probe = c[field];
+        const get = probe?.httpGet;
+        if (!probe || !get) continue;
+        const port = probePort(c, get.port);
+        if (port === undefined || get.host) {
+          notes.push(`${field} of container "${c.name}" not rewritten: ${get.host ? 'it targets another host' : `port "${get.port}" is not a port of the container`}`);
+          continue;
+        }
+        const path = `${APP_HEALTH_PREFIX}/${c.name}/${short}`;
+        probes.push({ path, port, originalPath: get.path ?? '/', https: (get.scheme ?? 'HTTP').toUpperCase() === 'HTTPS', headers: get.httpHeaders ?? [] });
+        (originals[c.name] ??= {})[field] = clone(probe);
+        c[field] = { ...probe, httpGet: { path, port: values.proxy.readinessPort, scheme: 'HTTP' } };
+      }
+    }
+    if (probes.length) changes.push(`rewrote ${probes.length} HTTP probe${probes.length > 1 ? 's' : ''} through port ${values.proxy.readinessPort}`);
+  }
+
+  const proxy = proxyContainer(values, s, native);
+  const init = initContainer(values, s, version, probes);
+  if (!spec.initContainers) absent.push('spec.initContainers');
+  const userInits = spec.initContainers ?? [];
+  if (native) {
+    spec.initContainers = [init, proxy, ...userInits];
+    changes.push(`added native sidecar ${PROXY_CONTAINER}`);
+  } else {
+    spec.initContainers = [init, ...userInits];
+    spec.containers = s.hold ? [proxy, ...spec.containers] : [...spec.containers, proxy];
+    changes.push(`added container ${PROXY_CONTAINER}`);
+    if (userInits.length) notes.push(`init containers ${userInits.map((c) => `"${c.name}"`).join(', ')} run before the proxy: their traffic is redirected but not served (use --native-sidecar on, Kubernetes >= 1.29)`);
+  }
+  changes.push(`added init container ${INIT_CONTAINER}`);
+  if (!spec.volumes) absent.push('spec.volumes');
+  spec.volumes = [...(spec.volumes ?? []), ...volumes()];
+
+  const addedAnnotations: string[] = [];
+  const addAnnotation = (k: string, v: string) => {
+    if (md.annotations![k] !== undefined) return;
+    md.annotations![k] = v;
+    addedAnnotations.push(k);
+  };
+  const firstApp = spec.containers.find((c) => c.name !== PROXY_CONTAINER);
+  if (firstApp) addAnnotation('kubectl.kubernetes.io/default-container', firstApp.name);
+  if (!Object.keys(md.annotations).some((k) => k.startsWith('prometheus.io/'))) {
+    addAnnotation('prometheus.io/scrape', 'true');
+    addAnnotation('prometheus.io/port', String(values.proxy.statsPort));
+    addAnnotation('prometheus.io/path', '/stats/prometheus');
+  }
+  const addedLabels = md.labels[LABEL_PROXY_VERSION] === undefined ? [LABEL_PROXY_VERSION] : [];
+  md.labels[LABEL_PROXY_VERSION] = version;
+
+  const status: InjectStatus = {
+    version,
+    nativeSidecar: native,
+    containers: native ? [] : [PROXY_CONTAINER],
+    initContainers: native ? [INIT_CONTAINER, PROXY_CONTAINER] : [INIT_CONTAINER],
+    volumes: [TOKEN_VOLUME, TRUST_BUNDLE_VOLUME, PROXY_CONFIG_VOLUME],
+    labels: addedLabels,
+    annotations: addedAnnotations,
+    absent,
+    probes: originals,
+  };
+  md.annotations[ANNOTATION_STATUS] = JSON.stringify(status);
+  return { template: t, report: { action: 'injected', changes, notes } };
+}

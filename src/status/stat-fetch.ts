@@ -1,0 +1,76 @@
+import type { Cluster, KubeObject } from '../cluster/types.js';
+import { podKey, scrapePods, type PodRead, type TimedReading } from '../metrics/scrape.js';
+import { fmtSeconds, planRows, statReport, type StatMethod, type StatOptions, type StatReport } from './stat.js';
+import { KINDS, loadInventory } from './workloads.js';
+
+/**
+ * The fetching half of `mesh stat`: list the workloads, read the proxies (two pod scrapes through
+ * the API server, or two Prometheus instants) and hand the readings to the pure core in stat.ts.
+ */
+
+/** What `mesh stat` needs from outside: the cluster, and a clock the tests may speed up. */
+export interface StatDeps {
+  cluster: Cluster;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Milliseconds since the epoch (default Date.now); readings are stamped with it. */
+  now?: () => number;
+  /** Stop -w (Ctrl-C). */
+  signal?: AbortSignal;
+  /** Stop -w after this many refreshes (tests). */
+  maxRefreshes?: number;
+}
+
+/** Sleep `ms`, ending early (resolved, not rejected) when `signal` aborts. */
+export function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    }, { once: true });
+  });
+}
+
+/** One refresh: the report, and the readings a -w refresh of pod scrapes starts from. */
+export interface Collected {
+  report: StatReport;
+  last: Map<string, PodRead | TimedReading>;
+}
+
+/** Plan the rows and take the readings of one refresh (`prev`: the last readings, reused as `before` by pod scrapes). */
+export async function collectStat(opts: StatOptions, deps: StatDeps, prev: Map<string, PodRead | TimedReading> | undefined): Promise<Collected> {
+  const { cluster } = deps;
+  const sleep = deps.sleep ?? defaultSleep;
+  const inv = await loadInventory(cluster, opts.resource, opts.namespace);
+  const peers = new Map<string, KubeObject[]>();
+  for (const ref of [opts.from, opts.to]) {
+    if (ref && ref.kind !== 'pod' && ref.kind !== 'svc' && ref.kind !== 'ns') peers.set(ref.kind, await cluster.list(KINDS[ref.kind].apiVersion, KINDS[ref.kind].kind, { namespace: opts.namespace }));
+  }
+  const plans = planRows(opts, inv, peers);
+  const sources = new Map<string, KubeObject>();
+  for (const p of plans) for (const pod of p.sources) sources.set(podKey(pod), pod);
+  const pods = [...sources.values()];
+  let before: Map<string, PodRead | TimedReading>;
+  let after: Map<string, PodRead | TimedReading>;
+  let method: StatMethod;
+  if (opts.source === 'prometheus') {
+    const { readingsAt } = await import('../metrics/prometheus-api.js');
+    const now = (deps.now ?? Date.now)() / 1000;
+    const namespaces = opts.namespace ? [opts.namespace] : undefined;
+    [before, after] = await Promise.all([readingsAt(opts.prometheusUrl!, now - opts.windowSeconds, namespaces), readingsAt(opts.prometheusUrl!, now, namespaces)]);
+    const missing = (m: Map<string, PodRead | TimedReading>) => {
+      for (const k of sources.keys()) if (!m.has(k)) m.set(k, { error: 'Prometheus has no Envoy series for this pod' });
+    };
+    missing(before);
+    missing(after);
+    method = { source: 'prometheus', intervalSeconds: opts.windowSeconds, prometheusUrl: opts.prometheusUrl, description: `Prometheus ${opts.prometheusUrl}: counters at now-${fmtSeconds(opts.windowSeconds)} and now` };
+  } else {
+    const now = deps.now ?? Date.now;
+    const started = now();
+    before = prev ?? (await scrapePods(cluster, pods, opts.concurrency, now));
+    if (!prev) await sleep(Math.max(0, opts.sampleSeconds * 1000 - (now() - started)), deps.signal);
+    after = await scrapePods(cluster, pods, opts.concurrency, now);
+    method = { source: 'pod-proxy', intervalSeconds: opts.sampleSeconds, description: `proxies' /stats/prometheus via the API server, two scrapes ${fmtSeconds(opts.sampleSeconds)} apart (${pods.length} pods, ${opts.concurrency} in parallel)` };
+  }
+  return { report: statReport(opts, plans, { pods, before, after, method }), last: after };
+}

@@ -1,0 +1,56 @@
+/**
+ * The table of `mesh stat` (its -o json is src/status/stat.ts's StatReport itself). The row shape
+ * is declared here, as what the table reads, so ui/ does not import status/ (which sits above it).
+ */
+
+/** The fields of one stat row (src/status/stat.ts StatRow) the table shows. */
+export interface StatTableRow {
+  namespace: string;
+  name: string;
+  direction: string;
+  pods: number;
+  meshedPods: number;
+  unreachablePods: number;
+  requests: number;
+  failures: number;
+  rps: number;
+  successRate: number | null;
+  latencyMs: { p50: number | null; p95: number | null; p99: number | null };
+  tcpConnections: number;
+  mtlsShare: number | null;
+}
+
+/** Format a share in [0,1] as a percentage ("98.50%"), "-" when unknown. */
+export function fmtPercent(v: number | null, digits = 2): string {
+  return v === null ? '-' : `${(v * 100).toFixed(digits)}%`;
+}
+
+/** Format a latency in ms ("4ms", "37.5ms", "1.2s"), "-" when unknown. */
+export function fmtLatency(v: number | null): string {
+  if (v === null) return '-';
+  if (v >= 1000) return `${Number((v / 1000).toFixed(2))}s`;
+  return `${Number(v < 10 ? v.toFixed(2) : v.toFixed(1))}ms`;
+}
+
+/** Render rows as kubectl-style table text. */
+export async function renderStatTable(report: { rows: readonly StatTableRow[] }, opts: { wide: boolean; allNamespaces: boolean }): Promise<string> {
+  const { renderTable } = await import('../output.js');
+  type R = StatTableRow;
+  const noData = (r: R) => r.meshedPods === 0;
+  return renderTable<R>(report.rows, [
+    ...(opts.allNamespaces ? [{ header: 'NAMESPACE', value: (r: R) => r.namespace }] : []),
+    { header: 'NAME', value: (r) => r.name },
+    { header: 'MESHED', value: (r) => `${r.meshedPods}/${r.pods}` },
+    { header: 'SUCCESS', value: (r) => fmtPercent(r.successRate) },
+    { header: 'RPS', value: (r) => (noData(r) ? '-' : r.rps.toFixed(1)) },
+    { header: 'LATENCY_P50', value: (r) => fmtLatency(r.latencyMs.p50) },
+    { header: 'LATENCY_P95', value: (r) => fmtLatency(r.latencyMs.p95) },
+    { header: 'LATENCY_P99', value: (r) => fmtLatency(r.latencyMs.p99) },
+    { header: 'TCP_CONN', value: (r) => (noData(r) ? '-' : String(r.tcpConnections)) },
+    { header: 'MTLS', value: (r) => fmtPercent(r.mtlsShare, 0) },
+    { header: 'DIRECTION', value: (r) => r.direction, wide: true },
+    { header: 'REQUESTS', value: (r) => String(r.requests), wide: true },
+    { header: 'FAILED', value: (r) => String(r.failures), wide: true },
+    { header: 'UNREACHABLE', value: (r) => String(r.unreachablePods), wide: true },
+  ], { wide: opts.wide, emptyMessage: `No resources found${opts.allNamespaces ? '' : ' in this namespace'}.` });
+}
