@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { CustomResourceDefinition } from 'kubernetes-models/apiextensions.k8s.io/v1/CustomResourceDefinition';
@@ -21,6 +21,7 @@ import type { KubeObject } from '../../src/cluster/types.ts';
 import { renderManifests, STAGES, stageOf, toYamlStream, type CaMaterial } from '../../src/manifests/render.ts';
 import { resolveValues, PROFILES } from '../../src/manifests/values.ts';
 import { VERSION } from '../../src/version.ts';
+import { assertGolden } from '../support/golden.ts';
 
 const FIXTURES = new URL('../fixtures/manifests/', import.meta.url).pathname;
 const CA: CaMaterial = {
@@ -43,9 +44,7 @@ for (const file of readdirSync(FIXTURES).filter((f) => f.endsWith('.input.yaml')
   test(`golden: ${name}`, () => {
     const c = parse(readFileSync(join(FIXTURES, file), 'utf8')) as Case;
     const got = toYamlStream(renderCase(c));
-    const goldenPath = join(FIXTURES, `${name}.golden.yaml`);
-    if (process.env.UPDATE_GOLDEN) writeFileSync(goldenPath, got);
-    assert.equal(got, readFileSync(goldenPath, 'utf8'), `rendering differs from ${goldenPath}; review and rerun with UPDATE_GOLDEN=1`);
+    assertGolden(join(FIXTURES, `${name}.golden.yaml`), got);
   });
 }
 
