@@ -92,10 +92,11 @@ test('RBAC forbids pods/proxy: exit 3, naming the permission', async () => {
 });
 
 test('no proxies in the namespace: a table of "-" and a hint to inject, exit 0', async () => {
-  const r = await mesh(['stat', 'deploy', '-n', 'plain']);
+  // A short interval: the default 2 s between the (empty) scrapes would only slow the test.
+  const r = await mesh(['stat', 'deploy', '-n', 'plain', '--sample-interval', '100ms']);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, 'No resources found in this namespace.\n');
-  const pods = await mesh(['stat', 'pod', '-n', 'plain']);
+  const pods = await mesh(['stat', 'pod', '-n', 'plain', '--sample-interval', '100ms']);
   assert.match(pods.stdout, /solo\s+0\/1\s+-\s+-/);
   assert.match(pods.stderr, /no proxies found: no running meshed pods in namespace plain; inject workloads with "mesh inject"/);
 });
