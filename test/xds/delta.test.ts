@@ -77,7 +77,7 @@ async function ask(s: DeltaAdsClient, req: Parameters<DeltaAdsClient['send']>[0]
 
 /** ACK and wait until the server recorded it. */
 async function ack(s: DeltaAdsClient, r: DeltaDiscoveryResponse): Promise<void> {
-  const acked = once(cp.ads, 'ack', { signal: AbortSignal.timeout(10_000) });
+  const acked = once(cp.ads, 'ack', { signal: AbortSignal.timeout(60_000) });
   s.ack(r);
   await acked;
 }
@@ -239,7 +239,7 @@ test('NACK: recorded with its error (as SotW records it), counted, nothing resen
   put(slice('a', ['10.1.0.20']));
   apply();
   const r2 = await s.next();
-  const nacked = once(cp.ads, 'nack', { signal: AbortSignal.timeout(10_000) });
+  const nacked = once(cp.ads, 'nack', { signal: AbortSignal.timeout(60_000) });
   s.send({ type_url: TYPE.endpoint, response_nonce: r2.nonce, error_detail: { code: 3, message: 'endpoint rejected' } });
   await nacked;
   assert.equal(await s.nothing(), undefined, 'no resend after a NACK');
@@ -296,7 +296,7 @@ test('SDS on a delta TLS stream with a ServiceAccount token: default and ROOTCA,
     assert.match(secrets.default.tls_certificate.private_key.inline_string, /BEGIN PRIVATE KEY/);
     assert.equal(secrets.ROOTCA.validation_context.trusted_ca.inline_string, ca.trustBundlePem());
     for (const x of r.resources) assert.deepEqual(strictCheck('envoy.extensions.transport_sockets.tls.v3.Secret', decodeResource(TYPE.secret, x.resource.value)), []);
-    const acked = once(sdsCp.ads, 'ack', { signal: AbortSignal.timeout(10_000) });
+    const acked = once(sdsCp.ads, 'ack', { signal: AbortSignal.timeout(60_000) });
     s.ack(r);
     await acked;
     const stream = sdsCp.syncz().proxies.find((p) => p.id === 'web-1.shop')!.streams[0]!;
