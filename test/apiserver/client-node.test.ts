@@ -114,7 +114,7 @@ describe('CRUD and lists', { timeout: 30_000 }, () => {
     await core.createNamespacedConfigMap({ namespace: 'doomed', body: cm('inside') });
     const ns = await core.deleteNamespace({ name: 'doomed' });
     assert.equal((ns as k8s.V1Namespace).status?.phase, 'Terminating');
-    await c.server.until(() => !c.server.store.get({ group: '', resource: 'namespaces' }, undefined, 'doomed'), 5000, 'namespace doomed to be removed');
+    await c.server.until(() => !c.server.store.get({ group: '', resource: 'namespaces' }, undefined, 'doomed'), undefined, 'namespace doomed to be removed');
     assert.equal((await statusOf(core.readNamespace({ name: 'doomed' }))).code, 404);
     const s = await statusOf(core.readNamespacedConfigMap({ name: 'inside', namespace: 'doomed' }));
     assert.equal(s.code, 404);

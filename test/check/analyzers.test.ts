@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { loadObjects } from '../../src/cluster/files.ts';
@@ -8,6 +8,7 @@ import { ALL_CODES, analyze, parseSuppressRule, type SourcedObject } from '../..
 import { validateAnnotation } from '../../src/analyzers/annotations.ts';
 import { servicesNamedIn } from '../../src/analyzers/services.ts';
 import { ROOT } from '../support/cli.ts';
+import { readGolden } from '../support/golden.ts';
 
 const FIXTURES = join(ROOT, 'test/fixtures/check');
 
@@ -27,9 +28,7 @@ for (const { code } of ALL_CODES) {
     for (const f of findings.filter((x) => x.code === code)) {
       assert.ok(f.file && f.line && f.line > 0, `${code} finding has no file/line`);
     }
-    const golden = join(FIXTURES, `${code}.golden.yaml`);
-    if (process.env.UPDATE_GOLDEN || !existsSync(golden)) writeFileSync(golden, stringify(findings, { lineWidth: 0 }));
-    assert.deepEqual(findings, parse(readFileSync(golden, 'utf8')));
+    assert.deepEqual(findings, parse(readGolden(join(FIXTURES, `${code}.golden.yaml`), stringify(findings, { lineWidth: 0 }))));
   });
 }
 

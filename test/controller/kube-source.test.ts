@@ -13,7 +13,7 @@ const models: MeshModel[] = [];
 let waiter: { pred: (m: MeshModel) => boolean; resolve: (m: MeshModel) => void } | undefined;
 const logs: string[] = [];
 
-function nextModel(pred: (m: MeshModel) => boolean, timeoutMs = 20_000): Promise<MeshModel> {
+function nextModel(pred: (m: MeshModel) => boolean, timeoutMs = 60_000): Promise<MeshModel> {
   const have = models.at(-1);
   if (have && pred(have)) return Promise.resolve(have);
   return new Promise((resolve, reject) => {

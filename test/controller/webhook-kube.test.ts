@@ -92,7 +92,7 @@ function createCertificate(port: number, token: string, csr: string, tls?: { ca:
   const client = new Client(`127.0.0.1:${port}`, creds, tls ? { 'grpc.ssl_target_name_override': tls.servername, 'grpc.default_authority': tls.servername } : {}) as grpc.Client & Record<string, any>;
   const md = new grpc.Metadata();
   md.set('authorization', `Bearer ${token}`);
-  return new Promise<any>((resolve, reject) => client.CreateCertificate({ csr }, md, { deadline: Date.now() + 10_000 }, (e: Error | null, x: unknown) => (e ? reject(e) : resolve(x)))).finally(() => client.close());
+  return new Promise<any>((resolve, reject) => client.CreateCertificate({ csr }, md, { deadline: Date.now() + 60_000 }, (e: Error | null, x: unknown) => (e ? reject(e) : resolve(x)))).finally(() => client.close());
 }
 
 /** The certificate a new TLS handshake on `port` gets (verified against `ca` for `servername`). */

@@ -101,7 +101,7 @@ function createCertificate(port: number, caPem: string, token: string, csr: stri
   const md = new grpc.Metadata();
   md.set('authorization', `Bearer ${token}`);
   return new Promise((resolve, reject) => {
-    client.CreateCertificate({ csr }, md, { deadline: Date.now() + 10_000 }, (e: grpc.ServiceError | null, r: { cert_chain: string[]; trust_bundle: string }) => (e ? reject(e) : resolve(r)));
+    client.CreateCertificate({ csr }, md, { deadline: Date.now() + 60_000 }, (e: grpc.ServiceError | null, r: { cert_chain: string[]; trust_bundle: string }) => (e ? reject(e) : resolve(r)));
   });
 }
 
@@ -135,7 +135,7 @@ function adsStream(caPem: string, token: string) {
       const q = queue.shift();
       if (q) return Promise.resolve(q);
       return new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`no ADS response${errors.length ? `: ${errors[0]!.message}` : ''}`)), 10_000);
+        const t = setTimeout(() => reject(new Error(`no ADS response${errors.length ? `: ${errors[0]!.message}` : ''}`)), 60_000);
         waiter = (r) => {
           clearTimeout(t);
           resolve(r);

@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { runMesh, ROOT } from '../support/cli.ts';
+import { assertGolden } from '../support/golden.ts';
 import { validateWorkload } from './schema.ts';
 
 // Every test/fixtures/inject/<case>.input.yaml is injected by the built CLI with the flags on its
@@ -20,9 +21,7 @@ for (const name of cases) {
     const args = first.startsWith('# args:') ? first.slice('# args:'.length).trim().split(/\s+/).filter(Boolean) : [];
     const r = await runMesh(['inject', '-f', `test/fixtures/inject/${name}.input.yaml`, ...args]);
     assert.equal(r.code, 0, r.stderr);
-    const goldenPath = join(DIR, `${name}.golden.yaml`);
-    if (process.env.UPDATE_GOLDEN === '1' || !existsSync(goldenPath)) writeFileSync(goldenPath, r.stdout);
-    assert.equal(r.stdout, readFileSync(goldenPath, 'utf8'), `${name}: output differs from the golden file (UPDATE_GOLDEN=1 rewrites it; review the diff)`);
+    assertGolden(join(DIR, `${name}.golden.yaml`), r.stdout);
     // The output must be valid YAML, and every workload valid against its kind's schema.
     let workloads = 0;
     for (const doc of parseAllDocuments(r.stdout)) {

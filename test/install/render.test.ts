@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { CustomResourceDefinition } from 'kubernetes-models/apiextensions.k8s.io/v1/CustomResourceDefinition';
@@ -22,6 +22,7 @@ import { renderManifests, STAGES, stageOf, toYamlStream, type CaMaterial } from 
 import { resolveValues, PROFILES } from '../../src/manifests/values.ts';
 import { VERSION } from '../../src/version.ts';
 import { loadTemplates } from '../../src/install/templates.ts';
+import { assertGolden } from '../support/golden.ts';
 
 const FIXTURES = new URL('../fixtures/manifests/', import.meta.url).pathname;
 const CA: CaMaterial = {
@@ -44,9 +45,7 @@ for (const file of readdirSync(FIXTURES).filter((f) => f.endsWith('.input.yaml')
   test(`golden: ${name}`, () => {
     const c = parse(readFileSync(join(FIXTURES, file), 'utf8')) as Case;
     const got = toYamlStream(renderCase(c));
-    const goldenPath = join(FIXTURES, `${name}.golden.yaml`);
-    if (process.env.UPDATE_GOLDEN) writeFileSync(goldenPath, got);
-    assert.equal(got, readFileSync(goldenPath, 'utf8'), `rendering differs from ${goldenPath}; review and rerun with UPDATE_GOLDEN=1`);
+    assertGolden(join(FIXTURES, `${name}.golden.yaml`), got);
   });
 }
 

@@ -120,12 +120,9 @@ test('the built CLI: Ctrl-C (SIGINT) during a rollout pauses it at the current s
     child.stdout.on('data', (d) => (stdout += String(d)));
     child.stderr.on('data', (d) => (stderr += String(d)));
     const exited = new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? -1)));
-    // Wait (bounded) for the first step to be written, then interrupt.
-    for (let i = 0; i < 200; i++) {
-      const r = await kube.request('GET', '/apis/gateway.networking.k8s.io/v1/namespaces/shop/httproutes/web');
-      if (r.status === 200) break;
-      await new Promise((res) => setTimeout(res, 50));
-    }
+    // Interrupt once the first step is written: the store says when (no polling, no deadline a
+    // slow start could miss; 60 s only bounds a CLI that never writes).
+    await kube.server.until(() => kube.server.store.get({ group: 'gateway.networking.k8s.io', resource: 'httproutes' }, 'shop', 'web') !== undefined, 60_000, 'the first step to be written');
     child.kill('SIGINT');
     assert.equal(await exited, 1, stderr);
     assert.match(stderr, /interrupted \(Ctrl-C\)/);

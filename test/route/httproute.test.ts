@@ -1,12 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { buildModel } from '../../src/model/index.ts';
 import type { KubeObject } from '../../src/cluster/types.ts';
 import { buildCanaryRoute, readCanaryConfig, ruleViews, setWeights, splitRuleIndex, splitWeights, type CanaryConfig } from '../../src/route/httproute.ts';
 import { ROOT } from '../support/cli.ts';
+import { assertGolden } from '../support/golden.ts';
 
 const FIXTURES = join(ROOT, 'test/fixtures/route');
 
@@ -17,9 +18,7 @@ for (const file of readdirSync(FIXTURES).filter((f) => f.endsWith('.input.yaml')
     const route = buildCanaryRoute(input);
     const out = stringify(route, { lineWidth: 0 });
     assert.equal(stringify(buildCanaryRoute(input), { lineWidth: 0 }), out, 'same input, same bytes');
-    const golden = join(FIXTURES, `${name}.golden.yaml`);
-    if (process.env.UPDATE_GOLDEN || !existsSync(golden)) writeFileSync(golden, out);
-    assert.equal(out, readFileSync(golden, 'utf8'));
+    assertGolden(join(FIXTURES, `${name}.golden.yaml`), out);
   });
 }
 

@@ -23,12 +23,14 @@ before(async () => {
     scrapes.set(k, n + 1);
     return shopProxyText(req.pod, n);
   });
-  // A stand-in Prometheus: instant queries answer the counters of scrape 0 before `now - 30s` and of scrape 1 after.
-  const t0 = Date.now() / 1000;
+  // A stand-in Prometheus: the CLI asks for the counters at now-30s and at now; the first get the
+  // counters of scrape 0, the second those of scrape 1. Which is which is judged against the time
+  // the query arrives (half the window back), not a time fixed when the file started: under load
+  // the test can run more than 30 s after before(), and both queries would then look like "now".
   prom = createServer((req, res) => {
     const q = new URL(req.url ?? '/', 'http://x').searchParams;
     promQueries.push(q);
-    const n = Number(q.get('time')) < t0 ? 0 : 1;
+    const n = Number(q.get('time')) < Date.now() / 1000 - 15 ? 0 : 1;
     const result = ['web-1', 'web-2', 'catalog-1', 'catalog-2'].flatMap((pod) =>
       parsePrometheusText(shopProxyText(pod, n)).map((s) => ({ metric: { __name__: s.name, ...s.labels, namespace: 'shop', pod }, value: [Number(q.get('time')), String(s.value)] })));
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'success', data: { resultType: 'vector', result } }));
@@ -90,10 +92,11 @@ test('RBAC forbids pods/proxy: exit 3, naming the permission', async () => {
 });
 
 test('no proxies in the namespace: a table of "-" and a hint to inject, exit 0', async () => {
-  const r = await mesh(['stat', 'deploy', '-n', 'plain']);
+  // A short interval: the default 2 s between the (empty) scrapes would only slow the test.
+  const r = await mesh(['stat', 'deploy', '-n', 'plain', '--sample-interval', '100ms']);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, 'No resources found in this namespace.\n');
-  const pods = await mesh(['stat', 'pod', '-n', 'plain']);
+  const pods = await mesh(['stat', 'pod', '-n', 'plain', '--sample-interval', '100ms']);
   assert.match(pods.stdout, /solo\s+0\/1\s+-\s+-/);
   assert.match(pods.stderr, /no proxies found: no running meshed pods in namespace plain; inject workloads with "mesh inject"/);
 });

@@ -24,6 +24,9 @@ export class AdsClient<Req extends { node?: DiscoveryRequest['node'] } = Discove
   readonly call: grpc.ClientDuplexStream<Req, Res>;
   private readonly queue: Res[] = [];
   private waiter: ((r: Res) => void) | undefined;
+  private failer: ((why: string) => void) | undefined;
+  /** Why the stream ended, once it has. */
+  private ended: string | undefined;
 
   constructor(definition: grpc.ServiceDefinition, port: number, readonly nodeId: string, readonly metadata: Record<string, string>, readonly opts: AdsClientOptions = {}) {
     const Client = grpc.makeGenericClientConstructor(definition, 'AggregatedDiscoveryService');
@@ -41,7 +44,12 @@ export class AdsClient<Req extends { node?: DiscoveryRequest['node'] } = Discove
         w(r);
       } else this.queue.push(r);
     });
-    this.call.on('error', () => undefined);
+    const end = (why: string): void => {
+      this.ended ??= why;
+      this.failer?.(`stream ended (${why})`);
+    };
+    this.call.on('error', (e: Error) => end(e.message));
+    this.call.on('end', () => end('closed by the server'));
   }
 
   /** The node every request carries (protobufjs spells Struct values in camelCase). */
@@ -54,16 +62,32 @@ export class AdsClient<Req extends { node?: DiscoveryRequest['node'] } = Discove
     this.call.write({ node: this.node, ...req });
   }
 
-  /** The next response (queued or arriving within `timeoutMs`). */
-  next(timeoutMs = 10_000): Promise<Res> {
+  /**
+   * The next response: queued, or the next to arrive. Fails as soon as the stream ends or errors;
+   * `timeoutMs` is only a safety net against a hang (a test that expects nothing uses nothing()).
+   */
+  next(timeoutMs = 60_000): Promise<Res> {
     const q = this.queue.shift();
     if (q) return Promise.resolve(q);
+    if (this.ended) return Promise.reject(new Error(`${this.nodeId}: stream ended (${this.ended})`));
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`${this.nodeId}: no response`)), timeoutMs);
-      this.waiter = (r) => {
+      const done = (): void => {
         clearTimeout(t);
+        // A waiter that gave up must not stay registered: it would swallow the next response.
+        if (this.waiter === waiter) this.waiter = undefined;
+        if (this.failer === fail) this.failer = undefined;
+      };
+      const waiter = (r: Res): void => {
+        done();
         resolve(r);
       };
+      const fail = (why: string): void => {
+        done();
+        reject(new Error(`${this.nodeId}: ${why}`));
+      };
+      const t = setTimeout(() => fail(`no response in ${timeoutMs} ms`), timeoutMs);
+      this.waiter = waiter;
+      this.failer = fail;
     });
   }
 

@@ -32,6 +32,31 @@ function stream(nodeId: string): AdsClient {
   return s;
 }
 
+/**
+ * Resolves once the server has recorded an ACK (or NACK) of `typeUrl` from `nodeId`. Call it
+ * before sending: the wait is on the event, not on a pause that a busy machine can outrun.
+ */
+function recorded(event: 'ack' | 'nack', nodeId: string, typeUrl: string): Promise<void> {
+  return new Promise((resolve) => {
+    const seen = (e: { stream: { node: { id: string } }; typeUrl: string }): void => {
+      if (e.stream.node.id !== nodeId || e.typeUrl !== typeUrl) return;
+      cp.ads.off(event, seen);
+      resolve();
+    };
+    cp.ads.on(event, seen);
+  });
+}
+
+/**
+ * Responses of `typeUrl` the server has written on the node's stream. The server answers a
+ * request or a snapshot synchronously, so once the ACK/NACK event or the expected response is in,
+ * this count is final: "nothing more was sent" is read here instead of waiting for silence.
+ */
+function pushes(nodeId: string, typeUrl: string): number {
+  const p = cp.syncz().proxies.find((x) => x.id === nodeId);
+  return p?.streams.at(-1)?.types[typeUrl]?.pushes ?? 0;
+}
+
 before(async () => {
   source = new MemorySource([svc('a'), slice('a', '10.1.0.1'), svc('b'), slice('b', '10.1.0.2')]);
   cp = new ControlPlane({ source, debounceMs: 20 });
@@ -56,8 +81,11 @@ test('version, nonce and ACK: a response per request, none after its ACK', async
   assert.ok(r.version_info && r.nonce);
   assert.equal(r.resources.length, 1);
   assert.equal(decodeResource(TYPE.listener, r.resources[0]!.value).name, LA);
+  const sent = pushes('ack', TYPE.listener);
+  const acked = recorded('ack', 'ack', TYPE.listener);
   s.send({ type_url: TYPE.listener, resource_names: [LA], version_info: r.version_info, response_nonce: r.nonce });
-  assert.equal(await s.nothing(), undefined, 'an ACK gets no response');
+  await acked;
+  assert.equal(pushes('ack', TYPE.listener), sent, 'an ACK gets no response');
   const st = cp.syncz().proxies.find((p) => p.id === 'ack')!;
   assert.equal(st.connected, true);
   assert.equal(st.streams[0]!.types[TYPE.listener]!.ackedVersion, r.version_info);
@@ -88,13 +116,17 @@ test('NACK keeps the last good config, is recorded with its error, and the next 
   const s = stream('nack');
   s.send({ type_url: TYPE.endpoint, resource_names: [CA] });
   const r1 = await s.next();
+  const acked = recorded('ack', 'nack', TYPE.endpoint);
   s.send({ type_url: TYPE.endpoint, resource_names: [CA], version_info: r1.version_info, response_nonce: r1.nonce });
-  await s.nothing(100);
+  await acked;
   source.set([svc('a'), slice('a', '10.1.0.9'), svc('b'), slice('b', '10.1.0.2')]);
   const r2 = await s.next();
   assert.notEqual(r2.version_info, r1.version_info);
+  const sent = pushes('nack', TYPE.endpoint);
+  const nacked = recorded('nack', 'nack', TYPE.endpoint);
   s.send({ type_url: TYPE.endpoint, resource_names: [CA], version_info: r1.version_info, response_nonce: r2.nonce, error_detail: { code: 3, message: 'endpoint rejected' } });
-  assert.equal(await s.nothing(), undefined, 'no resend of the rejected version');
+  await nacked;
+  assert.equal(pushes('nack', TYPE.endpoint), sent, 'no resend of the rejected version');
   const st = cp.syncz().proxies.find((p) => p.id === 'nack')!.streams[0]!.types[TYPE.endpoint]!;
   assert.equal(st.ackedVersion, r1.version_info, 'the proxy still holds the last good version');
   assert.deepEqual([st.lastNack!.version, st.lastNack!.message], [r2.version_info, 'endpoint rejected']);
@@ -111,13 +143,15 @@ test('a stale nonce is ignored; only changed types are pushed', async () => {
   s.send({ type_url: TYPE.cluster, resource_names: [CA] });
   const e1 = await s.next();
   const c1 = await s.next();
+  const acked = Promise.all([recorded('ack', 'stale', TYPE.endpoint), recorded('ack', 'stale', TYPE.cluster)]);
   s.send({ type_url: TYPE.endpoint, resource_names: [CA], version_info: e1.version_info, response_nonce: e1.nonce });
   s.send({ type_url: TYPE.cluster, resource_names: [CA], version_info: c1.version_info, response_nonce: c1.nonce });
-  await s.nothing(100);
+  await acked;
+  const clusters = pushes('stale', TYPE.cluster);
   source.set([svc('a'), slice('a', '10.1.0.11'), svc('b'), slice('b', '10.1.0.2')]);
   const pushed = await s.next();
   assert.equal(pushed.type_url, TYPE.endpoint, 'an endpoint change pushes EDS only');
-  assert.equal(await s.nothing(), undefined);
+  assert.equal(pushes('stale', TYPE.cluster), clusters, 'and not CDS');
   s.send({ type_url: TYPE.endpoint, resource_names: [CA, CB], version_info: e1.version_info, response_nonce: e1.nonce });
   assert.equal(await s.nothing(), undefined, 'a request answering an old nonce changes nothing');
 });
@@ -138,8 +172,9 @@ test('source changes inside the debounce window become one snapshot', async () =
   const s = stream('debounce');
   s.send({ type_url: TYPE.endpoint, resource_names: [CA] });
   const r1 = await s.next();
+  const acked = recorded('ack', 'debounce', TYPE.endpoint);
   s.send({ type_url: TYPE.endpoint, resource_names: [CA], version_info: r1.version_info, response_nonce: r1.nonce });
-  await s.nothing(100);
+  await acked;
   const gen = cp.syncz().generation;
   for (let i = 20; i < 30; i++) source.set([svc('a'), slice('a', `10.1.0.${i}`), svc('b'), slice('b', '10.1.0.2')]);
   const r2 = await s.next();

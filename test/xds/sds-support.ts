@@ -2,16 +2,23 @@
 // root, node metadata NAMESPACE/POD_NAME/PROXY_KIND, and the pod's projected ServiceAccount token
 // as "authorization: Bearer" metadata. Plus the controller's TLS xDS port, for tests.
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
+import { on } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import type { ControlPlane } from '../../src/controller/controlplane.ts';
 import type { CertificateAuthority } from '../../src/pki/index.ts';
-import type { DiscoveryResponse } from '../../src/xds/ads.ts';
+import type { DiscoveryResponse, StreamStatus } from '../../src/xds/ads.ts';
 import { decodeResource } from '../../src/xds/encode.ts';
 import { TYPE } from '../../src/xds/protos.ts';
 import { AdsClient, CONTROLLER_HOST } from '../support/ads-client.ts';
 
 export { CONTROLLER_HOST };
+
+/** What the server's 'ack' event carries. */
+interface AckEvent {
+  stream: StreamStatus;
+  typeUrl: string;
+  version: string;
+}
 
 /** The same AdsServer on a second gRPC server over TLS (what `--xds-tls-port` serves); resolves to its port. */
 export async function startTlsAds(cp: ControlPlane, ca: CertificateAuthority): Promise<{ server: grpc.Server; port: number }> {
@@ -49,12 +56,22 @@ export class AdsStream extends AdsClient {
     return sds;
   }
 
-  /** ACK a response and wait until the server recorded it. As Envoy does, it repeats the subscribed names. */
+  /**
+   * ACK a response and wait until the server recorded this very ACK (this node, type and version;
+   * not any stream's). As Envoy does, it repeats the subscribed names. The 60 s limit is only a
+   * safety net against a hang.
+   */
   async ack(r: DiscoveryResponse): Promise<void> {
-    const acked = this.awaitAcks ? once(this.cp.ads, 'ack', { signal: AbortSignal.timeout(10_000) }) : undefined;
+    const acked = this.awaitAcks ? this.serverAck(r) : undefined;
     const names = r.type_url === TYPE.secret ? ['default', 'ROOTCA'] : [];
     this.send({ type_url: r.type_url, response_nonce: r.nonce, version_info: r.version_info, resource_names: names });
     await acked;
+  }
+
+  private async serverAck(r: DiscoveryResponse): Promise<void> {
+    for await (const [e] of on(this.cp.ads, 'ack', { signal: AbortSignal.timeout(60_000) }) as AsyncIterable<[AckEvent]>) {
+      if (e.stream.node.id === this.nodeId && e.typeUrl === r.type_url && e.version === r.version_info) return;
+    }
   }
 }
 

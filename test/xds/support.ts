@@ -106,8 +106,8 @@ export function tally(results: CallResult[]): Record<string, number> {
   return t;
 }
 
-/** Wait until the node has ACKed every type whose current snapshot version differs from what it acked (the config is live in the client). */
-export function waitForAck(cp: ControlPlane, nodeId: string, timeoutMs = 15_000): Promise<void> {
+/** Wait until the node has ACKed every type whose current snapshot version differs from what it acked (the config is live in the client); event-driven, `timeoutMs` only bounds a hang. */
+export function waitForAck(cp: ControlPlane, nodeId: string, timeoutMs = 60_000): Promise<void> {
   return new Promise((resolve, reject) => {
     const synced = (): boolean => {
       const snap = cp.cache.get(nodeId);

@@ -215,16 +215,20 @@ export class ApiServer {
     return this.watches.size;
   }
 
-  /** Resolves once `n` watch streams are open (e.g. a client under test has started watching). */
-  watchesOpen(n = 1, timeoutMs = 5000): Promise<void> {
+  /**
+   * Resolves once `n` watch streams are open (e.g. a client under test has started watching).
+   * `timeoutMs` only bounds a hang: it is an event wait, and a busy machine must not fail it.
+   */
+  watchesOpen(n = 1, timeoutMs = 60_000): Promise<void> {
     return this.waitUntil(() => this.watches.size >= n, timeoutMs, `${n} open watch(es)`);
   }
 
   /**
    * Resolves once `check()` is true, re-checking after every change in the store and every new
-   * watch (no polling). Rejects after `timeoutMs` naming `what`.
+   * watch (no polling). Rejects after `timeoutMs` naming `what` (a bound on a hang, not a
+   * deadline the condition must meet: keep it generous).
    */
-  until(check: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  until(check: () => boolean, timeoutMs = 60_000, what = 'condition'): Promise<void> {
     return this.waitUntil(check, timeoutMs, what);
   }
 
