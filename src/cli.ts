@@ -1,10 +1,11 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
+import { GLOBAL_FLAGS, globalValueFlags } from './commands/flags.js';
 import { COMMANDS } from './commands/index.js';
 import { ExitCode, MeshError, toMeshError } from './errors.js';
 import { formatError } from './ui/errors.js';
 
 /** Root options that take a value: the subcommand finder must skip their values. */
-const VALUE_FLAGS = new Set(['--kubeconfig', '--context', '-n', '--namespace', '-o', '--output']);
+const VALUE_FLAGS = globalValueFlags();
 
 /**
  * Build the root program with the kubectl-style global flags. Subcommands are added as bare names;
@@ -14,18 +15,11 @@ export function buildProgram(): Command {
   const program = new Command('mesh')
     .description('Install, check and operate the mesh service mesh')
     .usage('[global options] <command> [options]')
-    .option('--kubeconfig <path>', 'path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)')
-    .option('--context <name>', 'kubeconfig context to use')
-    .option('-n, --namespace <ns>', 'namespace (default: the context\'s namespace)')
-    .option('-A, --all-namespaces', 'across all namespaces')
-    .addOption(new Option('-o, --output <format>', 'output format: table|wide|json|yaml (some commands accept more)'))
-    .option('--no-color', 'disable colour (also NO_COLOR=1); colour is used only on a TTY')
-    .option('-v, --verbose', 'print debug information and stack traces')
-    .option('-y, --yes', 'answer yes to every confirmation (for CI)')
     .showSuggestionAfterError(true)
     .showHelpAfterError(false)
     .exitOverride()
     .configureHelp({ sortSubcommands: false, showGlobalOptions: true });
+  for (const make of Object.values(GLOBAL_FLAGS)) program.addOption(make());
   program.addHelpText('after', '\nRun "mesh <command> --help" for a command\'s flags. Exit codes: 0 ok, 1 failed, 2 bad usage or input, 3 cluster unreachable or forbidden.');
   return program;
 }

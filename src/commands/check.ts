@@ -1,14 +1,11 @@
 import type { Command } from 'commander';
 import { globalsOf, makeUi } from '../ui/context.js';
-
-const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+import { addFlags, collect, INPUT_FLAGS } from './flags.js';
 
 /** `mesh check`: health checks (live, --pre) and policy analysis (live or -f files). */
 export function define(cmd: Command): void {
-  cmd
-    .option('--pre', 'check that the cluster is ready for "mesh install" (no mesh needed)')
-    .option('-f, --filename <path>', 'analyze manifests (file, directory or - for stdin) instead of a cluster; repeatable', collect)
-    .option('-R, --recursive', 'with -f: descend into subdirectories')
+  cmd.option('--pre', 'check that the cluster is ready for "mesh install" (no mesh needed)');
+  addFlags(cmd, INPUT_FLAGS.filename, INPUT_FLAGS.recursive)
     .option('--suppress <CODE=kind/ns/name>', 'ignore a finding code on matching objects (* wildcards); repeatable', collect)
     .option('--output-threshold <severity>', 'hide findings below: info|warning|error', 'info')
     .option('--fail-on <severity>', 'exit 1 on failures of this severity or worse: warning|error', 'error')
@@ -19,6 +16,7 @@ export function define(cmd: Command): void {
       'after',
       [
         '',
+        'With -f, the manifests are analyzed instead of a cluster (no cluster needed).',
         'Output (-o): table (default), json, junit, sarif. The exit code is the same for every format:',
         '  0 healthy, 1 a check failed or a finding reached --fail-on, 2 bad input, 3 no check could reach the cluster.',
         '',

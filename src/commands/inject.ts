@@ -1,21 +1,18 @@
 import type { Command } from 'commander';
 import type { InjectRunOptions } from './inject-run.js';
 import { globalsOf, makeUi } from '../ui/context.js';
-
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
+import { addFlags, INPUT_FLAGS, VALUES_FLAGS } from './flags.js';
 
 /** Flags shared by inject and uninject. */
 export function addInputOptions(cmd: Command): Command {
-  return cmd
-    .option('-f, --filename <path>', 'file, directory, https URL or - for stdin (repeatable)', collect, [])
-    .option('-R, --recursive', 'descend into subdirectories of directories given with -f')
+  return addFlags(cmd, INPUT_FLAGS.filename, INPUT_FLAGS.recursive)
     .option('--report <format>', 'report on stderr: text or json', 'text')
     .option('--in-place', 'write results back to the files (all or nothing: temporary files, then rename)');
 }
 
 /** The flags of {@link addInputOptions}, as commander parses them. */
 export interface InputFlags {
-  filename: string[];
+  filename?: string[];
   recursive?: boolean;
   report: string;
   inPlace?: boolean;
@@ -32,13 +29,13 @@ export async function runInjectCommand(mode: InjectRunOptions['mode'], flags: In
   const { parseOutputFormat } = await import('../ui/format.js');
   const output = parseOutputFormat(g.output, ['yaml', 'json'] as const, 'yaml');
   const { runInject } = await import('./inject-run.js');
-  const base: InjectRunOptions = { mode, files: flags.filename, recursive: flags.recursive === true, report: flags.report, inPlace: flags.inPlace === true, output, valuesFiles: [], sets: [], fromCluster: false, kubeconfig: g.kubeconfig, context: g.context };
+  const base: InjectRunOptions = { mode, files: flags.filename ?? [], recursive: flags.recursive === true, report: flags.report, inPlace: flags.inPlace === true, output, valuesFiles: [], sets: [], fromCluster: false, kubeconfig: g.kubeconfig, context: g.context };
   process.exitCode = await runInject({ ...base, ...extra }, ui);
 }
 
 interface InjectFlags extends InputFlags {
-  values: string[];
-  set: string[];
+  values?: string[];
+  set?: string[];
   profile?: string;
   fromCluster?: boolean;
   nativeSidecar?: string;
@@ -47,10 +44,8 @@ interface InjectFlags extends InputFlags {
 
 /** `mesh inject`: add the sidecar to workloads in YAML or JSON, offline. Handler: src/commands/inject-run.ts. */
 export function define(cmd: Command): void {
-  addInputOptions(cmd)
-    .option('--values <file>', 'values file, as for install (repeatable, applied in order)', collect, [])
-    .option('--set <key=value>', 'set a value, as for install (repeatable, applied last)', collect, [])
-    .option('--profile <name>', 'values profile: default, minimal, demo, ha')
+  // The values flags of install, spelled the same; only --values has no -f alias here (-f is the input).
+  addFlags(addInputOptions(cmd), VALUES_FLAGS.profile, VALUES_FLAGS.valuesLongOnly, VALUES_FLAGS.set)
     .option('--from-cluster', "start from the installed mesh's values and the cluster's Kubernetes version (reads the kubeconfig)")
     .option('--native-sidecar <mode>', 'auto (on for Kubernetes >= 1.29), on or off (default: values proxy.nativeSidecar)')
     .option('--kube-version <version>', 'target Kubernetes version for --native-sidecar auto, e.g. 1.30')
@@ -60,8 +55,8 @@ export function define(cmd: Command): void {
     )
     .action((opts: InjectFlags, command: Command) =>
       runInjectCommand('inject', opts, command, {
-        valuesFiles: opts.values,
-        sets: opts.set,
+        valuesFiles: opts.values ?? [],
+        sets: opts.set ?? [],
         profile: opts.profile,
         fromCluster: opts.fromCluster === true,
         nativeSidecar: opts.nativeSidecar,

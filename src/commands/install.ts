@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { globalsOf, makeUi } from '../ui/context.js';
-import { addValuesFlags } from './manifest.js';
+import { addValuesFlags } from './flags.js';
 
 /** `mesh install`. Handler: src/install/install.ts. */
 export function define(cmd: Command): void {

@@ -1,23 +1,7 @@
 import type { Command } from 'commander';
 import { globalsOf, makeUi } from '../ui/context.js';
 import { usageError } from '../errors.js';
-
-const collect = (v: string, prev: string[] = []) => [...prev, v];
-
-/** Flags shared by every command that renders values: --profile, -f, --set. */
-export function addValuesFlags(cmd: Command): Command {
-  return cmd
-    .option('--profile <name>', 'values profile: default, minimal, demo or ha (see "mesh profile list")')
-    .option('-f, --values <file>', 'values file, repeatable, applied in order ("-" for stdin)', collect)
-    .option('--set <key=value>', 'set one value, repeatable, applied last (e.g. controller.replicas=3)', collect);
-}
-
-/** Raw values flags as commander parses them. */
-export interface RawValuesFlags {
-  profile?: string;
-  values?: string[];
-  set?: string[];
-}
+import { addValuesFlags, type RawValuesFlags } from './flags.js';
 
 /** Validate `mesh manifest diff` arguments: two files, or --cluster and none. */
 export function validateManifestDiffOptions(paths: readonly string[], cluster: boolean): void {

@@ -1,15 +1,16 @@
 import type { Command } from 'commander';
 import { globalsOf, makeUi } from '../ui/context.js';
+import { INPUT_FLAGS } from './flags.js';
 
 /** `mesh proxy-config (cluster|listener|route|endpoint|secret|all) POD`: the config a proxy holds. Handler: src/status/proxy-config.ts. */
 export function define(cmd: Command): void {
   cmd
     .argument('[section]', 'cluster, listener, route, endpoint, secret or all')
     .argument('[pod]', 'the pod, as NAME or NAME.NAMESPACE')
-    .option('-f, --filename <path...>', 'compute offline from these manifests (files or directories) with the controller\'s translation')
+    .addOption(INPUT_FLAGS.filename())
     .option('--mesh-namespace <ns>', 'namespace of the mesh control plane (default mesh-system)')
     .option('--controller-port <port>', 'port of the controller\'s /debug endpoints (default 15014)')
-    .addHelpText('after', '\nSecrets show certificate metadata only (subject, SPIFFE ID, expiry), never key material.\nExamples:\n  mesh proxy-config cluster web-5d9f7 -n shop\n  mesh proxy-config all web.shop -o json\n  mesh proxy-config route web -n shop -f ./k8s/   # offline, no cluster')
+    .addHelpText('after', '\nSecrets show certificate metadata only (subject, SPIFFE ID, expiry), never key material.\nWith -f (directories are read recursively), the config is computed offline with the controller\'s translation.\nExamples:\n  mesh proxy-config cluster web-5d9f7 -n shop\n  mesh proxy-config all web.shop -o json\n  mesh proxy-config route web -n shop -f ./k8s/   # offline, no cluster')
     .action(async (section: string | undefined, pod: string | undefined, opts: { filename?: string[]; meshNamespace?: string; controllerPort?: string }, command: Command) => {
       const g = globalsOf(command);
       const ui = makeUi(g);

@@ -2,8 +2,7 @@ import type { Command } from 'commander';
 import { globalsOf, makeUi, type GlobalOptions } from '../ui/context.js';
 import type { RawCanaryFlags } from '../route/options.js';
 import type { RouteCommon, RouteDeps } from '../route/run.js';
-
-const collect = (v: string, prev: string[] = []) => [...prev, v];
+import { collect } from './flags.js';
 
 /** Connect, resolve the namespace and output format, wire Ctrl-C, and run one route handler. */
 async function withRoute(command: Command, prometheusUrl: string | undefined, fn: (common: RouteCommon, deps: RouteDeps, ui: ReturnType<typeof makeUi>) => Promise<number>): Promise<void> {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { DEFAULT_NAMESPACE } from '../constants.js';
 import { globalsOf, makeUi } from '../ui/context.js';
-import { addValuesFlags } from './manifest.js';
+import { addValuesFlags } from './flags.js';
 
 /** `mesh upgrade [--rollback]`. Handler: src/install/upgrade.ts. */
 export function define(cmd: Command): void {

@@ -1,0 +1,77 @@
+import { Option, type Command } from 'commander';
+
+/**
+ * The flags several commands share, each spelled and described once (as linkerd's
+ * cli/cmd/options.go does), so `mesh X --help` and `mesh Y --help` never disagree about what
+ * `-f` or `--set` means. A command adds a set with the helpers below instead of declaring the
+ * flag itself; test/cli/flags.test.ts walks every command and fails on a flag that drifted.
+ */
+
+/** Commander parser for a flag that may be given several times: values collect in order. */
+export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** A fresh Option each call: commander keeps per-command state (defaults, parsed values) on it. */
+type OptionFactory = () => Option;
+
+/**
+ * Global flags, declared on the root program only (kubectl style: `mesh -n shop stat` and
+ * `mesh stat -n shop` both work). Subcommands read them with `globalsOf`.
+ */
+export const GLOBAL_FLAGS = {
+  kubeconfig: () => new Option('--kubeconfig <path>', 'path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)'),
+  context: () => new Option('--context <name>', 'kubeconfig context to use'),
+  namespace: () => new Option('-n, --namespace <ns>', "namespace (default: the context's namespace)"),
+  allNamespaces: () => new Option('-A, --all-namespaces', 'across all namespaces'),
+  output: () => new Option('-o, --output <format>', 'output format: table|wide|json|yaml (some commands accept more)'),
+  color: () => new Option('--no-color', 'disable colour (also NO_COLOR=1); colour is used only on a TTY'),
+  verbose: () => new Option('-v, --verbose', 'print debug information and stack traces'),
+  yes: () => new Option('-y, --yes', 'answer yes to every confirmation (for CI)'),
+} satisfies Record<string, OptionFactory>;
+
+/** Flags that read Kubernetes manifests: `-f` (files, directories, URLs, stdin) and `-R`. */
+export const INPUT_FLAGS = {
+  filename: () => new Option('-f, --filename <path>', 'manifests: a file, a directory, an https URL or - for stdin (repeatable)').argParser(collect),
+  recursive: () => new Option('-R, --recursive', 'with -f: descend into subdirectories'),
+} satisfies Record<string, OptionFactory>;
+
+/** Spellings of the values file flag: `-f` is its short form except where `-f` already means --filename. */
+const VALUES_FILE_DESCRIPTION = 'values file (YAML), repeatable, applied in order';
+
+/** Flags that build mesh values (docs/values.md): a profile, values files, then --set. */
+export const VALUES_FLAGS = {
+  profile: () => new Option('--profile <name>', 'values profile: default, minimal, demo or ha (see "mesh profile list")'),
+  values: () => new Option('-f, --values <file>', VALUES_FILE_DESCRIPTION).argParser(collect),
+  /** --values without the -f alias, for commands whose -f is --filename (inject). */
+  valuesLongOnly: () => new Option('--values <file>', VALUES_FILE_DESCRIPTION).argParser(collect),
+  set: () => new Option('--set <key=value>', 'set one value, repeatable, applied last (e.g. controller.replicas=3)').argParser(collect),
+} satisfies Record<string, OptionFactory>;
+
+/** Add several shared flags to `cmd`, in the order given. */
+export function addFlags(cmd: Command, ...factories: OptionFactory[]): Command {
+  for (const make of factories) cmd.addOption(make());
+  return cmd;
+}
+
+/** Add --profile, -f/--values and --set (install, upgrade, manifest). */
+export function addValuesFlags(cmd: Command): Command {
+  return addFlags(cmd, VALUES_FLAGS.profile, VALUES_FLAGS.values, VALUES_FLAGS.set);
+}
+
+/** Raw values flags as commander parses them. */
+export interface RawValuesFlags {
+  profile?: string;
+  values?: string[];
+  set?: string[];
+}
+
+/** Root-level flags that take a value: the subcommand finder in src/cli.ts must skip their values. */
+export function globalValueFlags(): Set<string> {
+  const out = new Set<string>();
+  for (const make of Object.values(GLOBAL_FLAGS)) {
+    const o = make();
+    if (!o.required && !o.optional) continue;
+    if (o.short) out.add(o.short);
+    if (o.long) out.add(o.long);
+  }
+  return out;
+}
