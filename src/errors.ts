@@ -50,6 +50,12 @@ export function inputError(message: string, hint?: string, cause?: unknown): Mes
   return new MeshError(message, { hint, exitCode: ExitCode.Usage, cause });
 }
 
+/** Network errno codes: the Kubernetes API server could not be reached at all. */
+export const UNREACHABLE_ERRNO: ReadonlySet<string> = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/** TLS verification codes: a server answered, but not one the kubeconfig trusts. */
+export const TLS_ERROR_CODES: ReadonlySet<string> = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID']);
+
 interface ErrnoLike {
   /** errno string (ECONNREFUSED) or, from client-node's ApiException, the HTTP status. */
   code?: string | number;
@@ -70,34 +76,27 @@ export function toMeshError(err: unknown): MeshError {
   if (err instanceof MeshError) return err;
   const e = asErrno(err);
   const msg = e.message ?? String(err);
-  switch (e.code) {
-    case 'ECONNREFUSED':
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-    case 'ETIMEDOUT':
-    case 'ECONNRESET':
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return new MeshError(`cannot reach the Kubernetes API server: ${msg}`, {
-        hint: 'check --context and --kubeconfig (or $KUBECONFIG), and that the cluster is running',
-        exitCode: ExitCode.Cluster,
-        cause: err,
-      });
+  const code = typeof e.code === 'string' ? e.code : undefined;
+  if (code !== undefined && UNREACHABLE_ERRNO.has(code)) {
+    return new MeshError(`cannot reach the Kubernetes API server: ${msg}`, {
+      hint: 'check --context and --kubeconfig (or $KUBECONFIG), and that the cluster is running',
+      exitCode: ExitCode.Cluster,
+      cause: err,
+    });
+  }
+  if (code !== undefined && TLS_ERROR_CODES.has(code)) {
+    return new MeshError(`TLS error talking to the Kubernetes API server: ${msg}`, {
+      hint: 'check the cluster CA and server address in your kubeconfig',
+      exitCode: ExitCode.Cluster,
+      cause: err,
+    });
+  }
+  switch (code) {
     case 'ENOENT':
       return new MeshError(msg, { hint: 'check the path', exitCode: ExitCode.Usage, cause: err });
     case 'EACCES':
     case 'EPERM':
       return new MeshError(msg, { hint: 'check the file permissions', exitCode: ExitCode.Usage, cause: err });
-    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
-    case 'SELF_SIGNED_CERT_IN_CHAIN':
-    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
-    case 'CERT_HAS_EXPIRED':
-    case 'ERR_TLS_CERT_ALTNAME_INVALID':
-      return new MeshError(`TLS error talking to the Kubernetes API server: ${msg}`, {
-        hint: 'check the cluster CA and server address in your kubeconfig',
-        exitCode: ExitCode.Cluster,
-        cause: err,
-      });
   }
   const status = e.statusCode ?? (typeof e.code === 'number' ? e.code : undefined);
   if (status === 401 || status === 403) {

@@ -1,4 +1,5 @@
 import type { AccessAttributes, AccessResult, Cluster, KubeObject, ListOptions } from '../cluster/types.js';
+import { classifyClusterError } from '../cluster/errors.js';
 import { DEFAULT_NAMESPACE } from '../constants.js';
 import type { SuppressRule } from '../analyzers/index.js';
 
@@ -38,11 +39,6 @@ export interface LiveContextOptions {
   pollMs?: number;
 }
 
-function isNotFound(err: unknown): boolean {
-  const cause = (err as { cause?: { statusCode?: number } }).cause;
-  return cause?.statusCode === 404 || /\b404\b|not found|could not find the requested resource/i.test((err as Error).message ?? '');
-}
-
 /** Build the context for one run. Memoised results live as long as the context (one run). */
 export function makeLiveContext(cluster: Cluster, opts: LiveContextOptions): LiveContext {
   const memo = new Map<string, Promise<unknown>>();
@@ -70,7 +66,7 @@ export function makeLiveContext(cluster: Cluster, opts: LiveContextOptions): Liv
       try {
         return await ctx.list(apiVersion, kind, o);
       } catch (err) {
-        if (isNotFound(err)) return [];
+        if (classifyClusterError(err) === 'not-found') return [];
         throw err;
       }
     },

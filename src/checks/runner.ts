@@ -1,5 +1,6 @@
+import { classifyClusterError } from '../cluster/errors.js';
 import { MeshError } from '../errors.js';
-import { DOCS_BASE, type Check, type CheckOutcome, type CheckResult, type SkipReason } from './types.js';
+import { CheckSkipped, DOCS_BASE, type Check, type CheckOutcome, type CheckResult, type SkipReason } from './types.js';
 
 /** Options of {@link runChecks}. */
 export interface RunChecksOptions {
@@ -15,18 +16,33 @@ export interface RanCheck {
   outcome: CheckOutcome;
 }
 
-/** Classify an error thrown by a check: who is to blame decides skip vs fail. */
-export function classifyError(err: unknown): { reason: SkipReason; message: string; hint?: string } {
-  const cause = err instanceof MeshError ? err.cause : err;
-  const status = (cause as { statusCode?: unknown } | undefined)?.statusCode;
+/** What a check's thrown error means for its result. */
+export interface ErrorVerdict {
+  status: 'skip' | 'fail';
+  reason: SkipReason;
+  message: string;
+  hint?: string;
+}
+
+/**
+ * Classify an error thrown by a check by its type and code, never its message: who is to blame
+ * decides skip vs fail. A {@link CheckSkipped} is the check saying it does not apply; 401/403 mean
+ * "could not look", not "broken", so the check is skipped and the others still tell the truth; a
+ * network or TLS failure (src/cluster/errors.ts) marks the cluster unreachable; anything else fails.
+ */
+export function classifyError(err: unknown): ErrorVerdict {
   const msg = err instanceof Error ? err.message : String(err);
-  if (status === 403 || status === 401) {
-    return { reason: 'forbidden', message: `not allowed: ${msg}`, hint: 'ask for the RBAC permission named above, or run with a context that has it' };
+  const hint = err instanceof MeshError || err instanceof CheckSkipped ? err.hint : undefined;
+  if (err instanceof CheckSkipped) return { status: 'skip', reason: 'not-applicable', message: msg, hint };
+  switch (classifyClusterError(err)) {
+    case 'unauthorized':
+    case 'forbidden':
+      return { status: 'skip', reason: 'forbidden', message: `not allowed: ${msg}`, hint: 'ask for the RBAC permission named above, or run with a context that has it' };
+    case 'unreachable':
+      return { status: 'fail', reason: 'unreachable', message: msg, hint };
+    default:
+      return { status: 'fail', reason: 'error', message: msg, hint };
   }
-  if (err instanceof MeshError && err.exitCode === 3 && /cannot reach|TLS error|plain-HTTP/.test(msg)) {
-    return { reason: 'unreachable', message: msg, hint: err.hint };
-  }
-  return { reason: 'error', message: msg, hint: err instanceof MeshError ? err.hint : undefined };
 }
 
 function toResult(check: Check<unknown>, outcome: CheckOutcome, durationMs: number, reason?: SkipReason): CheckResult {
@@ -70,9 +86,7 @@ export async function runOne<C>(check: Check<C>, ctx: C, timeoutMs: number): Pro
     return { result: toResult(check as Check<unknown>, outcome, performance.now() - started, outcome.status === 'skip' ? 'not-applicable' : undefined), outcome };
   } catch (err) {
     const c = classifyError(err);
-    // Forbidden means "could not look", not "broken": skip, so the others still tell the truth.
-    const status = c.reason === 'forbidden' ? 'skip' : 'fail';
-    const o: CheckOutcome = { status, message: c.message, hint: c.hint };
+    const o: CheckOutcome = { status: c.status, message: c.message, hint: c.hint };
     return { result: toResult(check as Check<unknown>, o, performance.now() - started, c.reason), outcome: o };
   } finally {
     clearTimeout(timer);

@@ -3,6 +3,7 @@ import { proxyGet } from '../metrics/scrape.js';
 import { CONTROLLER_NAME, LABEL_NAME } from '../constants.js';
 import type { LiveContext } from './context.js';
 import { podReady } from './k8s.js';
+import { CheckSkipped } from './types.js';
 
 /**
  * The control plane's /debug/syncz as `mesh check` reads it (through the API server's pod proxy,
@@ -91,8 +92,8 @@ export function parseSyncz(text: string, controller: string): ProxySync[] {
 
 const cache = new WeakMap<LiveContext, Promise<ProxySync[]>>();
 
-/** Why syncz could not be read: the checks skip with this message. */
-export class SynczUnavailable extends Error {}
+/** Why syncz could not be read: the checks skip with this message (a check that does not catch it is skipped too). */
+export class SynczUnavailable extends CheckSkipped {}
 
 /**
  * Read syncz from every ready controller pod and merge. Rejects with SynczUnavailable when no

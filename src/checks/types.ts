@@ -42,6 +42,21 @@ export interface Check<C = unknown> {
   run(ctx: C, signal: AbortSignal): Promise<CheckOutcome>;
 }
 
+/**
+ * Thrown by a check that cannot give a verdict here (what it inspects is absent or unreadable for a
+ * reason the message names): the runner records it as skipped, never failed.
+ */
+export class CheckSkipped extends Error {
+  constructor(
+    message: string,
+    /** What to do to make the check run. */
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = 'CheckSkipped';
+  }
+}
+
 /** Why a check did not produce a verdict of its own. */
 export type SkipReason = 'forbidden' | 'timeout' | 'unreachable' | 'not-applicable' | 'error';
 

@@ -6,6 +6,7 @@ import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } fro
 import * as k8s from '@kubernetes/client-node';
 import { ExitCode, MeshError, toMeshError } from '../errors.js';
 import { ConflictError } from './conflict.js';
+import { ClusterUnreachableError } from './errors.js';
 import type { AccessAttributes, AccessResult, ApplyOptions, Cluster, ConnectOptions, DeleteOptions, KubeObject, ListOptions, ProxyResponse, ProxyTarget, ServerVersion, TokenReviewAnswer } from './types.js';
 
 /** Load the kubeconfig the way kubectl does, with errors that say which file and context. */
@@ -66,9 +67,8 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 function apiError(err: unknown): MeshError {
   const e = err as ApiErrorLike;
   if (err instanceof Error && /HTTP protocol is not allowed/.test(err.message)) {
-    return new MeshError('the kubeconfig names a plain-HTTP API server, which the Kubernetes client refuses', {
+    return new ClusterUnreachableError('the kubeconfig names a plain-HTTP API server, which the Kubernetes client refuses', {
       hint: 'use an https:// server URL, or set insecure-skip-tls-verify: true for that cluster',
-      exitCode: ExitCode.Cluster,
       cause: err,
     });
   }
