@@ -2,6 +2,7 @@ import type { AccessAttributes, AccessResult, Cluster, KubeObject, ListOptions }
 import { classifyClusterError } from '../cluster/errors.js';
 import { DEFAULT_NAMESPACE } from '../constants.js';
 import type { SuppressRule } from '../analyzers/index.js';
+import type { CheckSession } from './dns-pod.js';
 
 /** What live checks get: the cluster, settings, and memoised reads shared between checks. */
 export interface LiveContext {
@@ -19,6 +20,8 @@ export interface LiveContext {
   dnsPodTimeoutMs: number;
   /** Poll interval while waiting for the DNS pod (ms). */
   pollMs: number;
+  /** State kept across the rounds of `mesh check --wait` (the DNS lookup pod); absent for a single run. */
+  session?: CheckSession;
   /** List, memoised per (apiVersion, kind, options): checks asking for the same list share one request. */
   list(apiVersion: string, kind: string, opts?: ListOptions): Promise<KubeObject[]>;
   /** List that treats 404 (the kind's CRD is not installed) as an empty list. */
@@ -37,6 +40,7 @@ export interface LiveContextOptions {
   dnsImage?: string;
   dnsPodTimeoutMs?: number;
   pollMs?: number;
+  session?: CheckSession;
 }
 
 /** Build the context for one run. Memoised results live as long as the context (one run). */
@@ -61,6 +65,7 @@ export function makeLiveContext(cluster: Cluster, opts: LiveContextOptions): Liv
     dnsImage: opts.dnsImage ?? 'busybox:1.36',
     dnsPodTimeoutMs: opts.dnsPodTimeoutMs ?? 30_000,
     pollMs: opts.pollMs ?? 1000,
+    ...(opts.session ? { session: opts.session } : {}),
     list: (apiVersion, kind, o = {}) => once(`list|${apiVersion}|${kind}|${o.namespace ?? ''}|${o.labelSelector ?? ''}|${o.fieldSelector ?? ''}`, () => cluster.list(apiVersion, kind, o)),
     listOptional: async (apiVersion, kind, o) => {
       try {

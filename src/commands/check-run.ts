@@ -11,11 +11,12 @@ import { analyze } from '../analyzers/index.js';
 import type { SourcedObject } from '../analyzers/types.js';
 import { renderReport } from '../ui/render/index.js';
 import { postInstallCatalog, preInstallCatalog, summarizeFindings } from '../checks/catalog/index.js';
-import { makeLiveContext, type LiveContextOptions } from '../checks/context.js';
+import { makeLiveContext, type LiveContext, type LiveContextOptions } from '../checks/context.js';
+import { CheckSession } from '../checks/dns-pod.js';
 import type { CheckOptions } from '../checks/options.js';
 import { buildReport, errorReport, type CheckReport } from '../checks/report.js';
-import { runChecks } from '../checks/runner.js';
-import type { Check } from '../checks/types.js';
+import { runChecks, type RanCheck } from '../checks/runner.js';
+import type { Check, CheckResult } from '../checks/types.js';
 
 /** What `runCheck` needs from outside; tests replace these. */
 export interface CheckDeps {
@@ -50,18 +51,56 @@ export function renderUsageErrorReport(format: CheckOptions['output'], err: Mesh
   ui.out.write(renderReport(errorReport('post', err, { failOn: 'error', outputThreshold: 'info' }), format, ui.color));
 }
 
-async function runOnce(opts: CheckOptions, ui: Ui, deps: CheckDeps, cluster: Cluster): Promise<CheckReport> {
-  const catalog = opts.mode === 'pre' ? preInstallCatalog() : postInstallCatalog();
+/**
+ * Whether a check's result keeps a --wait run from being healthy, so the next round runs it again:
+ * a failure (including unreachable and timed out), or a warning under --fail-on warning. Passes and
+ * skips (not applicable, forbidden) stand as they are.
+ */
+export function needsRerun(r: CheckResult, failOn: CheckOptions['failOn']): boolean {
+  return r.status === 'fail' || (failOn === 'warning' && r.status === 'warn');
+}
+
+/** One round: run `catalog` on a fresh context (reads are memoised per round, never across). */
+async function runRound(catalog: readonly Check<LiveContext>[], opts: CheckOptions, ui: Ui, deps: CheckDeps, cluster: Cluster, session: CheckSession | undefined): Promise<RanCheck[]> {
   // The DNS lookup pod must finish inside the check's own budget, leaving time to read and clean up.
   const dnsPodTimeoutMs = Math.max(500, opts.timeoutMs - 2000);
-  const ctx = makeLiveContext(cluster, { dnsPodTimeoutMs, ...deps.live, version: VERSION, suppress: opts.suppress, namespace: opts.meshNamespace });
+  const ctx = makeLiveContext(cluster, { dnsPodTimeoutMs, ...deps.live, version: VERSION, suppress: opts.suppress, namespace: opts.meshNamespace, ...(session ? { session } : {}) });
   let done = 0;
   const progress = opts.output === 'table' && ui.interactive ? (await import('../ui/progress.js')).startProgress(ui.err, `running ${catalog.length} checks`, { interactive: true }) : undefined;
   try {
-    const ran = await runChecks(catalog, ctx, () => progress?.update(`running checks (${++done}/${catalog.length})`), { timeoutMs: opts.timeoutMs });
-    return buildReport(opts.mode, ran, opts, cluster.contextName);
+    return await runChecks(catalog, ctx, () => progress?.update(`running checks (${++done}/${catalog.length})`), { timeoutMs: opts.timeoutMs });
   } finally {
     progress?.stop();
+  }
+}
+
+/**
+ * The live run: every check once, then (with --wait) only the checks that are not healthy yet,
+ * every 2 s, until all are or the time is up. State a check keeps between rounds (the DNS lookup
+ * pod) lives in one session, cleaned up at the end.
+ */
+async function runLive(opts: CheckOptions, ui: Ui, deps: CheckDeps, cluster: Cluster): Promise<CheckReport> {
+  const catalog = opts.mode === 'pre' ? preInstallCatalog() : postInstallCatalog();
+  const deadline = Date.now() + opts.waitMs;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  // Only a --wait run has later rounds to keep state for; a single run cleans up after each check.
+  const session = opts.waitMs > 0 ? new CheckSession(cluster, opts.waitMs + opts.timeoutMs) : undefined;
+  try {
+    let ran = await runRound(catalog, opts, ui, deps, cluster, session);
+    for (let round = 1; ; round++) {
+      const report = buildReport(opts.mode, ran, opts, cluster.contextName);
+      const left = deadline - Date.now();
+      const again = catalog.map((_, i) => i).filter((i) => needsRerun(ran[i]!.result, opts.failOn));
+      if (report.ok || left <= 0 || again.length === 0) return report;
+      ui.err.write(ui.color.dim(`waiting: ${again.length} check(s) not healthy yet (round ${round}); retrying them, ${Math.ceil(left / 1000)}s left\n`));
+      await sleep(Math.min(2000, left));
+      const rerun = await runRound(again.map((i) => catalog[i]!), opts, ui, deps, cluster, session);
+      const next = [...ran];
+      again.forEach((i, k) => (next[i] = rerun[k]!));
+      ran = next;
+    }
+  } finally {
+    await session?.close();
   }
 }
 
@@ -81,16 +120,7 @@ export async function runCheck(opts: CheckOptions, ui: Ui, deps: CheckDeps = {})
       report = buildReport('files', ran, opts);
     } else {
       const cluster = deps.connect ? await deps.connect() : await (await import('../cluster/index.js')).connect({ kubeconfig: opts.kubeconfig, context: opts.context, timeoutMs: opts.timeoutMs });
-      const deadline = Date.now() + opts.waitMs;
-      const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-      for (let round = 1; ; round++) {
-        report = await runOnce(opts, ui, deps, cluster);
-        const left = deadline - Date.now();
-        if (report.ok || left <= 0) break;
-        const failing = report.summary.checks.failed + (opts.failOn === 'warning' ? report.summary.checks.warnings : 0);
-        ui.err.write(ui.color.dim(`waiting: ${failing} check(s) not healthy yet (round ${round}); retrying, ${Math.ceil(left / 1000)}s left\n`));
-        await sleep(Math.min(2000, left));
-      }
+      report = await runLive(opts, ui, deps, cluster);
     }
   } catch (err) {
     const me = toMeshError(err);

@@ -79,6 +79,8 @@ export interface Scenario {
   flags?: Partial<RawCheckOptions>;
   live?: CheckDeps['live'];
   wrap?: (c: Cluster) => Cluster;
+  /** Called between --wait rounds instead of waiting (default: a 20 ms pause). */
+  sleep?: CheckDeps['sleep'];
 }
 
 export async function check(s: Scenario = {}): Promise<{ report: CheckReport; code: number; stderr: string; cluster: TestCluster }> {
@@ -98,7 +100,7 @@ export async function check(s: Scenario = {}): Promise<{ report: CheckReport; co
       // No kubelet runs the DNS lookup pod here, so it never finishes: waiting for it would only
       // cost time. A zero deadline still creates and deletes it and reports the skip.
       live: { dnsPodTimeoutMs: 0, pollMs: 50, ...s.live },
-      sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 20))),
+      sleep: s.sleep ?? ((ms) => new Promise((r) => setTimeout(r, Math.min(ms, 20)))),
     });
     return { report: JSON.parse(out()) as CheckReport, code, stderr: err(), cluster };
   } finally {

@@ -1,6 +1,7 @@
 /** Checks of the dns category: cluster DNS is up (pre and post), meshed Services resolve from inside the cluster (post). */
-import { LABEL_COMPONENT, LABEL_INJECT, LABEL_MANAGED_BY, LABEL_PART_OF, LABEL_VERSION, MANAGED_BY, MESH_DOMAIN, PART_OF } from '../../constants.js';
+import { LABEL_INJECT } from '../../constants.js';
 import type { KubeObject } from '../../cluster/types.js';
+import { lookupFromCluster } from '../dns-pod.js';
 import { readyAddresses } from '../k8s.js';
 import { type C, fail, isObj, type Obj, pass, skip, warn } from './shared.js';
 
@@ -69,56 +70,19 @@ export const serviceDns: C = {
       return skip(`not allowed to ${!can.allowed ? 'create pods' : 'read pod logs'} in ${ctx.namespace}, so no in-cluster lookup was made`, `grant "create pods" and "get pods/log" in ${ctx.namespace} to run this check`);
     }
     const hosts = services.map((s) => `${s.metadata.name}.${s.metadata.namespace}.svc.cluster.local`);
-    const name = `mesh-check-dns-${Math.random().toString(36).slice(2, 8)}`;
-    const pod: KubeObject = {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: {
-        name,
-        namespace: ctx.namespace,
-        labels: { [LABEL_PART_OF]: PART_OF, [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_VERSION]: ctx.version, [LABEL_COMPONENT]: 'check-dns' },
-        annotations: { [`${MESH_DOMAIN}/inject`]: 'disabled' },
-      },
-      spec: {
-        restartPolicy: 'Never',
-        activeDeadlineSeconds: Math.max(10, Math.ceil(ctx.dnsPodTimeoutMs / 1000)),
-        automountServiceAccountToken: false,
-        containers: [
-          {
-            name: 'lookup',
-            image: ctx.dnsImage,
-            command: ['sh', '-c', `for h in ${hosts.join(' ')}; do echo "== $h"; nslookup "$h" || true; done`],
-            securityContext: { allowPrivilegeEscalation: false, runAsNonRoot: true, runAsUser: 65534, capabilities: { drop: ['ALL'] } },
-          },
-        ],
-      },
-    };
-    await ctx.cluster.create(pod);
-    try {
-      const deadline = Date.now() + ctx.dnsPodTimeoutMs;
-      let phase = '';
-      while (!signal.aborted && Date.now() < deadline) {
-        const cur = await ctx.cluster.get('v1', 'Pod', name, ctx.namespace);
-        phase = isObj(cur?.status) ? String(cur.status.phase ?? '') : '';
-        if (phase === 'Succeeded' || phase === 'Failed') break;
-        await new Promise((r) => setTimeout(r, ctx.pollMs));
-      }
-      if (phase !== 'Succeeded' && phase !== 'Failed') {
-        return skip(`the lookup pod ${ctx.namespace}/${name} did not finish in ${Math.round(ctx.dnsPodTimeoutMs / 1000)}s (phase ${phase || 'unknown'})`, `check that image ${ctx.dnsImage} can be pulled, or raise --timeout`);
-      }
-      const found = parseLookups(await ctx.cluster.podLogs(ctx.namespace, name));
-      const bad: string[] = [];
-      services.forEach((s, i) => {
-        const ip = String((s.spec as Obj).clusterIP);
-        const got = found.get(hosts[i]!) ?? [];
-        if (!got.includes(ip)) bad.push(`${hosts[i]} ${got.length ? `resolved to ${got.join(', ')}` : 'did not resolve'} (ClusterIP ${ip})`);
-      });
-      if (bad.length) return warn(`${bad.length}/${services.length} Services do not resolve to their ClusterIP`, 'check CoreDNS and the Services; clients of these names fail before the mesh sees them', bad);
-      return pass(`${services.length} Service(s) resolve to their ClusterIP`);
-    } finally {
-      // The lookup pod is ours and short-lived: remove it even when the check gave up (awaited, so
-      // the CLI does not exit before the request is sent; a failed delete is left to activeDeadline).
-      await ctx.cluster.delete('v1', 'Pod', name, ctx.namespace).catch(() => undefined);
+    const lookup = await lookupFromCluster(ctx, hosts, signal);
+    if ('unfinished' in lookup) {
+      const { name, phase } = lookup.unfinished;
+      return skip(`the lookup pod ${ctx.namespace}/${name} did not finish in ${Math.round(ctx.dnsPodTimeoutMs / 1000)}s (phase ${phase || 'unknown'})`, `check that image ${ctx.dnsImage} can be pulled, or raise --timeout`);
     }
+    const found = parseLookups(lookup.log);
+    const bad: string[] = [];
+    services.forEach((s, i) => {
+      const ip = String((s.spec as Obj).clusterIP);
+      const got = found.get(hosts[i]!) ?? [];
+      if (!got.includes(ip)) bad.push(`${hosts[i]} ${got.length ? `resolved to ${got.join(', ')}` : 'did not resolve'} (ClusterIP ${ip})`);
+    });
+    if (bad.length) return warn(`${bad.length}/${services.length} Services do not resolve to their ClusterIP`, 'check CoreDNS and the Services; clients of these names fail before the mesh sees them', bad);
+    return pass(`${services.length} Service(s) resolve to their ClusterIP`);
   },
 };
