@@ -66,12 +66,6 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 /** Turn a client-node ApiException (code = HTTP status, body = Status JSON) into a MeshError. */
 function apiError(err: unknown): MeshError {
   const e = err as ApiErrorLike;
-  if (err instanceof Error && /HTTP protocol is not allowed/.test(err.message)) {
-    return new ClusterUnreachableError('the kubeconfig names a plain-HTTP API server, which the Kubernetes client refuses', {
-      hint: 'use an https:// server URL, or set insecure-skip-tls-verify: true for that cluster',
-      cause: err,
-    });
-  }
   if (typeof e?.code === 'number') {
     return toMeshError(Object.assign(new Error(statusText(e.body) ?? `HTTP ${e.code}`), { statusCode: e.code, body: e.body }));
   }
@@ -87,65 +81,119 @@ function statusText(body: unknown): string | undefined {
   }
 }
 
+/** One entry of an APIResourceList (discovery): what the path of a kind is. */
+interface ApiResource {
+  name: string;
+  kind: string;
+  namespaced: boolean;
+}
+
+/** The path of a kind's API group version: /api/v1 or /apis/GROUP/VERSION. */
+function groupVersionPath(apiVersion: string): string {
+  return apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+}
+
+/**
+ * The Cluster of a real API server. Typed calls (version, logs, TokenReview) go through
+ * client-node's generated clients; objects of any kind go through one JSON request helper and our
+ * own discovery, using only client-node's public KubeConfig API for credentials.
+ */
 class LiveCluster implements Cluster {
   readonly contextName: string;
   readonly server: string;
   readonly defaultNamespace: string | undefined;
-  private readonly objects: k8s.KubernetesObjectApi;
   private readonly timeoutMs: number;
+  /**
+   * client-node refuses an http:// server unless the kubeconfig skips TLS verification (its typed
+   * clients throw); object requests refuse it the same way, so every call says the same thing.
+   */
+  private readonly refusesPlainHttp: boolean;
   /** Keep-alive connection options for proxied GETs, built once (credentials resolved on first use). */
   private proxyBase?: Promise<RequestOptions>;
 
   constructor(private readonly kc: k8s.KubeConfig, timeoutMs: number) {
     this.contextName = kc.getCurrentContext();
-    this.server = kc.getCurrentCluster()?.server ?? '';
+    const cluster = kc.getCurrentCluster();
+    this.server = cluster?.server ?? '';
     this.defaultNamespace = kc.getContextObject(kc.getCurrentContext())?.namespace || undefined;
-    this.objects = k8s.KubernetesObjectApi.makeApiClient(kc);
+    this.refusesPlainHttp = this.server.startsWith('http:') && cluster?.skipTLSVerify !== true;
     this.timeoutMs = timeoutMs;
   }
 
-  /**
-   * client-node caches discovery per apiVersion, but only once a lookup has finished: 40 parallel
-   * requests for one group (install's access reviews) would each fetch /apis/GROUP/VERSION. One
-   * lookup in flight per apiVersion fills that cache for all of them; a failed one is forgotten.
-   */
-  private readonly discovering = new Map<string, Promise<unknown>>();
-  private discover(apiVersion: string, kind: string): Promise<unknown> {
-    let p = this.discovering.get(apiVersion);
-    if (!p) {
-      const lookup = this.objects as unknown as { resource(apiVersion: string, kind: string): Promise<unknown> };
-      p = lookup.resource(apiVersion, kind);
-      this.discovering.set(apiVersion, p);
-      p.catch(() => this.discovering.delete(apiVersion));
+  /** Any failure as a MeshError; every failure of a refused plain-HTTP server says why. */
+  private toError(err: unknown): MeshError {
+    if (this.refusesPlainHttp && typeof (err as ApiErrorLike)?.code !== 'number') {
+      return new ClusterUnreachableError('the kubeconfig names a plain-HTTP API server, which the Kubernetes client refuses', {
+        hint: 'use an https:// server URL, or set insecure-skip-tls-verify: true for that cluster',
+        cause: err,
+      });
     }
-    return p;
+    return apiError(err);
+  }
+
+  /**
+   * Discovery, one APIResourceList per apiVersion, shared by every request: 40 parallel requests
+   * for one group (install's access reviews) make one lookup. A failed lookup is forgotten, and a
+   * kind missing from a cached list is looked up again (its CRD may have been created since).
+   */
+  private readonly discovery = new Map<string, Promise<ApiResource[]>>();
+  private async resource(apiVersion: string, kind: string): Promise<ApiResource | undefined> {
+    const find = (list: ApiResource[]) => list.find((r) => r.kind === kind && !r.name.includes('/'));
+    const cached = this.discovery.get(apiVersion);
+    if (cached) {
+      const hit = find(await cached);
+      if (hit) return hit;
+      if (this.discovery.get(apiVersion) !== cached) return find(await this.discovery.get(apiVersion)!);
+    }
+    const p = this.request<{ resources?: ApiResource[] }>('GET', groupVersionPath(apiVersion), {}).then((l) => l.resources ?? []);
+    this.discovery.set(apiVersion, p);
+    p.catch(() => {
+      if (this.discovery.get(apiVersion) === p) this.discovery.delete(apiVersion);
+    });
+    return find(await p);
+  }
+
+  /**
+   * The URL path of an object (or, for 'create' and 'list', its collection). A namespaced kind
+   * without a namespace means the context's namespace, except for 'list' (all namespaces). A kind
+   * the server does not serve fails with statusCode 404 (not the ApiException `code`, so get and
+   * delete report it instead of answering "no such object").
+   */
+  private async objectPath(apiVersion: string, kind: string, meta: { name?: string; namespace?: string }, action: 'one' | 'create' | 'list'): Promise<string> {
+    const r = await this.resource(apiVersion, kind);
+    if (!r) throw Object.assign(new Error(`the server does not serve ${kind} in ${apiVersion}`), { statusCode: 404 });
+    const parts = [groupVersionPath(apiVersion)];
+    const namespace = meta.namespace ?? (action === 'list' ? undefined : (this.defaultNamespace ?? 'default'));
+    if (r.namespaced && namespace) parts.push('namespaces', encodeURIComponent(namespace));
+    parts.push(r.name);
+    if (action === 'one') parts.push(encodeURIComponent(meta.name ?? ''));
+    return parts.join('/');
   }
 
   private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await withTimeout(fn(), this.timeoutMs, what);
     } catch (err) {
-      throw apiError(err);
+      throw this.toError(err);
     }
   }
 
   /**
-   * One request with the object as plain JSON. client-node's typed serializer drops or renames
-   * fields its models spell differently (a CRD schema's `enum` becomes `_enum`), which would make
-   * applies lossy and diffs noisy, so apply and get go around it. Errors are shaped like
-   * client-node's ApiException ({code, body}) so the mapping below stays one.
+   * One request with plain JSON in and out. client-node's typed serializer drops or renames
+   * fields its models spell differently (a CRD schema's `enum` becomes `_enum`) and turns
+   * timestamps into Dates, which would make applies lossy and diffs noisy, so objects go around
+   * it. Errors are shaped like client-node's ApiException ({code, body}) so the mapping stays one.
    */
-  private async raw(method: string, obj: KubeObject, action: 'patch' | 'read' | 'create' | 'replace', query: Record<string, string | undefined>, body?: unknown, contentType?: string): Promise<KubeObject> {
-    await this.discover(obj.apiVersion, obj.kind);
-    const pathOf = (this.objects as unknown as { specUriPath(spec: KubeObject, action: string): Promise<string> }).specUriPath.bind(this.objects);
-    const path = await pathOf({ ...obj, metadata: { ...obj.metadata } }, action);
+  private async request<T>(method: string, path: string, query: Record<string, string | undefined>, body?: unknown, contentType?: string): Promise<T> {
+    if (this.refusesPlainHttp) throw new Error('plain-HTTP API server refused');
     const qs = Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
     const url = new URL(`${this.server.replace(/\/$/, '')}${path}${qs ? `?${qs}` : ''}`);
     const opts: RequestOptions = { method, headers: { Accept: 'application/json', ...(contentType ? { 'Content-Type': contentType } : {}) } };
     await this.kc.applyToHTTPSOptions(opts);
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    return new Promise<KubeObject>((resolve, reject) => {
-      const req = httpsRequest(url, opts, (res) => {
+    const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
+    return new Promise<T>((resolve, reject) => {
+      const req = send(url, opts, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
@@ -153,7 +201,7 @@ class LiveCluster implements Cluster {
           const status = res.statusCode ?? 0;
           if (status >= 200 && status < 300) {
             try {
-              resolve(JSON.parse(text) as KubeObject);
+              resolve(JSON.parse(text) as T);
             } catch (err) {
               reject(err as Error);
             }
@@ -166,6 +214,12 @@ class LiveCluster implements Cluster {
     });
   }
 
+  /** A request for one object (or its collection, for create) of `obj`'s kind. */
+  private async raw(method: string, obj: KubeObject, action: 'one' | 'create', query: Record<string, string | undefined>, body?: unknown, contentType?: string): Promise<KubeObject> {
+    const path = await this.objectPath(obj.apiVersion, obj.kind, obj.metadata, action);
+    return this.request<KubeObject>(method, path, query, body, contentType);
+  }
+
   serverVersion(): Promise<ServerVersion> {
     const api = this.kc.makeApiClient(k8s.VersionApi);
     return this.call('GET /version', async () => {
@@ -176,25 +230,25 @@ class LiveCluster implements Cluster {
 
   list(apiVersion: string, kind: string, opts: ListOptions = {}): Promise<KubeObject[]> {
     return this.call(`list ${kind}`, async () => {
-      await this.discover(apiVersion, kind);
-      const res = await this.objects.list(apiVersion, kind, opts.namespace, undefined, undefined, undefined, opts.fieldSelector, opts.labelSelector);
-      return (res.items as unknown as KubeObject[]).map((o) => ({ ...o, apiVersion, kind }));
+      const path = await this.objectPath(apiVersion, kind, { namespace: opts.namespace }, 'list');
+      const res = await this.request<{ items?: KubeObject[] }>('GET', path, { fieldSelector: opts.fieldSelector, labelSelector: opts.labelSelector });
+      return (res.items ?? []).map((o) => ({ ...o, apiVersion, kind }));
     });
   }
 
   async get(apiVersion: string, kind: string, name: string, namespace?: string): Promise<KubeObject | undefined> {
     try {
-      return await withTimeout(this.raw('GET', { apiVersion, kind, metadata: { name, namespace } }, 'read', {}), this.timeoutMs, `get ${kind}/${name}`);
+      return await withTimeout(this.raw('GET', { apiVersion, kind, metadata: { name, namespace } }, 'one', {}), this.timeoutMs, `get ${kind}/${name}`);
     } catch (err) {
       if (isNotFound(err)) return undefined;
-      throw apiError(err);
+      throw this.toError(err);
     }
   }
 
   async apply(obj: KubeObject, opts: ApplyOptions): Promise<KubeObject> {
     try {
       const res = await withTimeout(
-        this.raw('PATCH', obj, 'patch', { fieldManager: opts.fieldManager, force: opts.force ? 'true' : undefined, dryRun: opts.dryRun ? 'All' : undefined }, obj, k8s.PatchStrategy.ServerSideApply),
+        this.raw('PATCH', obj, 'one', { fieldManager: opts.fieldManager, force: opts.force ? 'true' : undefined, dryRun: opts.dryRun ? 'All' : undefined }, obj, k8s.PatchStrategy.ServerSideApply),
         this.timeoutMs,
         `apply ${obj.kind}/${obj.metadata.name}`,
       );
@@ -202,21 +256,18 @@ class LiveCluster implements Cluster {
     } catch (err) {
       const e = err as ApiErrorLike;
       if (e?.code === 409) throw applyConflictError(obj, statusText(e.body) ?? 'conflict');
-      throw apiError(err);
+      throw this.toError(err);
     }
   }
 
   async delete(apiVersion: string, kind: string, name: string, namespace?: string, opts: DeleteOptions = {}): Promise<boolean> {
     try {
-      await withTimeout(
-        this.discover(apiVersion, kind).then(() => this.objects.delete({ apiVersion, kind, metadata: { name, namespace } }, undefined, undefined, undefined, undefined, opts.propagation ?? 'Background')),
-        this.timeoutMs,
-        `delete ${kind}/${name}`,
-      );
+      const path = await withTimeout(this.objectPath(apiVersion, kind, { name, namespace }, 'one'), this.timeoutMs, `delete ${kind}/${name}`);
+      await withTimeout(this.request('DELETE', path, { propagationPolicy: opts.propagation ?? 'Background' }), this.timeoutMs, `delete ${kind}/${name}`);
       return true;
     } catch (err) {
       if (isNotFound(err)) return false;
-      throw apiError(err);
+      throw this.toError(err);
     }
   }
 
@@ -228,7 +279,7 @@ class LiveCluster implements Cluster {
     if (!obj.metadata.resourceVersion) {
       return Promise.reject(new MeshError(`refusing to replace ${obj.kind} ${obj.metadata.name} without a resourceVersion`, { hint: 'read the object first; a blind replace could overwrite a concurrent change' }));
     }
-    return this.write('replace', obj, () => this.raw('PUT', obj, 'replace', {}, obj, 'application/json'));
+    return this.write('replace', obj, () => this.raw('PUT', obj, 'one', {}, obj, 'application/json'));
   }
 
   /** create/replace: a 409 is a ConflictError (exists, or changed since read), never an overwrite. */
@@ -238,19 +289,17 @@ class LiveCluster implements Cluster {
       return { ...res, apiVersion: obj.apiVersion, kind: obj.kind };
     } catch (err) {
       if ((err as ApiErrorLike)?.code === 409) throw new ConflictError(obj.kind, obj.metadata.name, obj.metadata.namespace, statusText((err as ApiErrorLike).body));
-      throw apiError(err);
+      throw this.toError(err);
     }
   }
 
   async hasKind(apiVersion: string, kind: string): Promise<boolean> {
     try {
-      // resource() is protected in the typings but is the client's own cached discovery lookup.
-      const discovery = this.objects as unknown as { resource(apiVersion: string, kind: string): Promise<unknown> };
-      return (await withTimeout(discovery.resource(apiVersion, kind), this.timeoutMs, `discover ${apiVersion}`)) !== undefined;
+      return (await withTimeout(this.resource(apiVersion, kind), this.timeoutMs, `discover ${apiVersion}`)) !== undefined;
     } catch (err) {
       // Discovery of an API group that is not served answers 404.
       if (isNotFound(err)) return false;
-      throw apiError(err);
+      throw this.toError(err);
     }
   }
 
@@ -319,8 +368,8 @@ class LiveCluster implements Cluster {
       spec: { resourceAttributes: { verb: attrs.verb, group: attrs.group, resource: attrs.resource, namespace: attrs.namespace, name: attrs.name } },
     };
     return this.call(`SelfSubjectAccessReview ${attrs.verb} ${attrs.resource}`, async () => {
-      await this.discover(review.apiVersion, review.kind);
-      const res = (await this.objects.create(review as k8s.KubernetesObject)) as { status?: { allowed?: boolean; reason?: string } };
+      const path = await this.objectPath(review.apiVersion, review.kind, {}, 'create');
+      const res = await this.request<{ status?: { allowed?: boolean; reason?: string } }>('POST', path, {}, review, 'application/json');
       return { allowed: res.status?.allowed === true, reason: res.status?.reason };
     });
   }
