@@ -25,7 +25,7 @@ export async function runPreInstallChecks(cluster: Cluster, opts: { namespace?: 
     const reason = r.result.reason;
     if (r.result.status !== 'fail' || (reason !== 'timeout' && reason !== 'error')) return r;
     const message = `could not run: ${r.result.message}`;
-    return { result: { ...r.result, status: 'skip', message }, outcome: { ...r.outcome, status: 'skip', message } };
+    return { ...r, result: { ...r.result, status: 'skip', message }, outcome: { ...r.outcome, status: 'skip', message } };
   });
   return { ok: results.every((r) => r.result.status !== 'fail'), results };
 }

@@ -44,7 +44,7 @@ function nothingRan(results: CheckResult[]): boolean {
 }
 
 /** Assemble the report (the -o json document) from finished checks. Pure. */
-export function buildReport(mode: CheckReport['mode'], ran: RanCheck[], opts: Pick<CheckOptions, 'failOn' | 'outputThreshold'>, context?: string): CheckReport {
+export function buildReport(mode: CheckReport['mode'], ran: readonly Pick<RanCheck, 'result' | 'outcome'>[], opts: Pick<CheckOptions, 'failOn' | 'outputThreshold'>, context?: string): CheckReport {
   const checks = ran.map((r) => r.result);
   const all: Finding[] = ran.flatMap((r) => r.outcome.findings ?? []);
   const findings = all.filter((f) => atLeast(f.severity, opts.outputThreshold));

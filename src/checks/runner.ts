@@ -14,12 +14,20 @@ export interface RunChecksOptions {
 export interface RanCheck {
   result: CheckResult;
   outcome: CheckOutcome;
+  /**
+   * Whether running the check again may change its verdict (`mesh check --wait` re-runs these
+   * while they are not healthy): a failure, warning or timeout may; a skip (not applicable,
+   * forbidden) and a pass stand.
+   */
+  retryable: boolean;
 }
 
 /** What a check's thrown error means for its result. */
 export interface ErrorVerdict {
   status: 'skip' | 'fail';
   reason: SkipReason;
+  /** A failure may heal (the cluster comes back, a bug's input changes); a skip will not by waiting. */
+  retryable: boolean;
   message: string;
   hint?: string;
 }
@@ -33,15 +41,15 @@ export interface ErrorVerdict {
 export function classifyError(err: unknown): ErrorVerdict {
   const msg = err instanceof Error ? err.message : String(err);
   const hint = err instanceof MeshError || err instanceof CheckSkipped ? err.hint : undefined;
-  if (err instanceof CheckSkipped) return { status: 'skip', reason: 'not-applicable', message: msg, hint };
+  if (err instanceof CheckSkipped) return { status: 'skip', reason: 'not-applicable', retryable: false, message: msg, hint };
   switch (classifyClusterError(err)) {
     case 'unauthorized':
     case 'forbidden':
-      return { status: 'skip', reason: 'forbidden', message: `not allowed: ${msg}`, hint: 'ask for the RBAC permission named above, or run with a context that has it' };
+      return { status: 'skip', reason: 'forbidden', retryable: false, message: `not allowed: ${msg}`, hint: 'ask for the RBAC permission named above, or run with a context that has it' };
     case 'unreachable':
-      return { status: 'fail', reason: 'unreachable', message: msg, hint };
+      return { status: 'fail', reason: 'unreachable', retryable: true, message: msg, hint };
     default:
-      return { status: 'fail', reason: 'error', message: msg, hint };
+      return { status: 'fail', reason: 'error', retryable: true, message: msg, hint };
   }
 }
 
@@ -81,13 +89,14 @@ export async function runOne<C>(check: Check<C>, ctx: C, timeoutMs: number): Pro
         message: `timed out after ${formatMs(timeoutMs)}; the check could not finish`,
         hint: 'the API server or the component is slow or unreachable; raise --timeout to wait longer',
       };
-      return { result: toResult(check as Check<unknown>, o, performance.now() - started, 'timeout'), outcome: o };
+      return { result: toResult(check as Check<unknown>, o, performance.now() - started, 'timeout'), outcome: o, retryable: true };
     }
-    return { result: toResult(check as Check<unknown>, outcome, performance.now() - started, outcome.status === 'skip' ? 'not-applicable' : undefined), outcome };
+    const retryable = outcome.status === 'fail' || outcome.status === 'warn';
+    return { result: toResult(check as Check<unknown>, outcome, performance.now() - started, outcome.status === 'skip' ? 'not-applicable' : undefined), outcome, retryable };
   } catch (err) {
     const c = classifyError(err);
     const o: CheckOutcome = { status: c.status, message: c.message, hint: c.hint };
-    return { result: toResult(check as Check<unknown>, o, performance.now() - started, c.reason), outcome: o };
+    return { result: toResult(check as Check<unknown>, o, performance.now() - started, c.reason), outcome: o, retryable: c.retryable };
   } finally {
     clearTimeout(timer);
   }

@@ -16,7 +16,7 @@ import { CheckSession } from '../checks/dns-pod.js';
 import type { CheckOptions } from '../checks/options.js';
 import { buildReport, errorReport, type CheckReport } from '../checks/report.js';
 import { runChecks, type RanCheck } from '../checks/runner.js';
-import type { Check, CheckResult } from '../checks/types.js';
+import type { Check } from '../checks/types.js';
 
 /** What `runCheck` needs from outside; tests replace these. */
 export interface CheckDeps {
@@ -52,12 +52,12 @@ export function renderUsageErrorReport(format: CheckOptions['output'], err: Mesh
 }
 
 /**
- * Whether a check's result keeps a --wait run from being healthy, so the next round runs it again:
- * a failure (including unreachable and timed out), or a warning under --fail-on warning. Passes and
- * skips (not applicable, forbidden) stand as they are.
+ * Whether the next --wait round runs a check again: its verdict may change (see
+ * {@link RanCheck.retryable}) and keeps the run from being healthy: a failure (including
+ * unreachable and timed out), or a warning under --fail-on warning.
  */
-export function needsRerun(r: CheckResult, failOn: CheckOptions['failOn']): boolean {
-  return r.status === 'fail' || (failOn === 'warning' && r.status === 'warn');
+export function needsRerun(r: RanCheck, failOn: CheckOptions['failOn']): boolean {
+  return r.retryable && (r.result.status === 'fail' || (failOn === 'warning' && r.result.status === 'warn'));
 }
 
 /** One round: run `catalog` on a fresh context (reads are memoised per round, never across). */
@@ -90,7 +90,7 @@ async function runLive(opts: CheckOptions, ui: Ui, deps: CheckDeps, cluster: Clu
     for (let round = 1; ; round++) {
       const report = buildReport(opts.mode, ran, opts, cluster.contextName);
       const left = deadline - Date.now();
-      const again = catalog.map((_, i) => i).filter((i) => needsRerun(ran[i]!.result, opts.failOn));
+      const again = catalog.map((_, i) => i).filter((i) => needsRerun(ran[i]!, opts.failOn));
       if (report.ok || left <= 0 || again.length === 0) return report;
       ui.err.write(ui.color.dim(`waiting: ${again.length} check(s) not healthy yet (round ${round}); retrying them, ${Math.ceil(left / 1000)}s left\n`));
       await sleep(Math.min(2000, left));

@@ -36,11 +36,12 @@ for (const row of rows) {
     assert.equal(classifyClusterError(row.err), row.cluster);
     const v = classifyError(row.err);
     assert.deepEqual({ status: v.status, reason: v.reason }, row.verdict);
+    assert.equal(v.retryable, v.status === 'fail', 'failures are retried by check --wait, skips are not');
   });
 }
 
 test('classify: the verdict keeps the message and the hint; forbidden says what was not allowed', () => {
-  assert.deepEqual(classifyError(new CheckSkipped('no controller to ask', 'install the mesh')), { status: 'skip', reason: 'not-applicable', message: 'no controller to ask', hint: 'install the mesh' });
+  assert.deepEqual(classifyError(new CheckSkipped('no controller to ask', 'install the mesh')), { status: 'skip', reason: 'not-applicable', retryable: false, message: 'no controller to ask', hint: 'install the mesh' });
   const forbidden = classifyError(toMeshError(Object.assign(new Error('secrets "x" is forbidden'), { statusCode: 403 })));
   assert.match(forbidden.message, /^not allowed: .*secrets "x" is forbidden/);
   assert.match(forbidden.hint!, /RBAC/);

@@ -20,6 +20,7 @@ function ran(id: string, status: RanCheck['result']['status'], extra: Partial<Ra
   return {
     result: { id, category, description: `${id} ok`, severity: 'error', status, message: `${id} says ${status}`, docs: `docs/checks.md#${id.replace('.', '-')}`, durationMs: 12, ...extra },
     outcome: { status, message: '', findings },
+    retryable: status === 'fail' || status === 'warn',
   };
 }
 
