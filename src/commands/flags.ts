@@ -35,7 +35,7 @@ export const INPUT_FLAGS = {
 } satisfies Record<string, OptionFactory>;
 
 /** Spellings of the values file flag: `-f` is its short form except where `-f` already means --filename. */
-const VALUES_FILE_DESCRIPTION = 'values file (YAML), repeatable, applied in order';
+const VALUES_FILE_DESCRIPTION = 'values file (YAML; - for stdin), repeatable, applied in order';
 
 /** Flags that build mesh values (docs/values.md): a profile, values files, then --set. */
 export const VALUES_FLAGS = {

@@ -23,8 +23,9 @@ async function allCommands(): Promise<{ path: string; cmd: Command }[]> {
 const describe = (o: Option): string => `${o.flags} — ${o.description}`;
 
 /**
- * Flags spelled differently on purpose. The controller's --values is one file, re-read as a whole;
- * it becomes the shared repeatable flag when the values readers are unified.
+ * Flags spelled differently on purpose. The controller's --values is one file (the webhook's
+ * values, files source only); it can become the shared repeatable flag once the controller's
+ * options take a list.
  */
 const EXCEPTIONS = new Set(['controller --values']);
 
