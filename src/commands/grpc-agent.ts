@@ -11,7 +11,7 @@ export function define(cmd: Command): void {
     .option('--trust-bundle <file>', 'PEM roots to trust the CA with (default /var/run/secrets/mesh/ca/ca.crt)')
     .option('--token-file <file>', 'projected ServiceAccount token, audience mesh-ca (default /var/run/secrets/mesh/tokens/mesh-token)')
     .option('--once', 'fetch the certificate, write the files and exit (an init container); default: keep renewing')
-    .option('--timeout <seconds>', 'per request to the CA (default 10)')
+    .option('--timeout <duration>', 'per request to the CA (default 10s)')
     .addHelpText(
       'after',
       '\nRuns beside a proxyless gRPC workload (a native sidecar, or an init container with --once): the key is\ngenerated here and never sent; the CA signs a CSR after reviewing the pod\'s token. Point the workload at\nGRPC_XDS_BOOTSTRAP=<out-dir>/bootstrap.json. The pod comes from POD_NAME/POD_NAMESPACE, else the token. See docs/controller.md.\n\nExample:\n  mesh grpc-agent --out-dir /var/run/mesh/grpc',

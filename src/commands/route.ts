@@ -108,9 +108,10 @@ export function define(cmd: Command): void {
     .option('--watch-timeout <duration>', 'with --watch, give up (exit 1) after this long')
     .addHelpText('after', '\nExamples:\n  mesh route status web -n shop\n  mesh route status web --watch --watch-timeout 30m   # in CI')
     .action(async (service: string, flags: { watch?: boolean; watchTimeout?: string }, command: Command) => {
-      const { parseServiceName, parseDurationFlag } = await import('../route/parse.js');
+      const { parseServiceName } = await import('../route/parse.js');
+      const { parseDuration } = await import('../duration.js');
       const svc = parseServiceName('SERVICE', service);
-      const watchTimeoutMs = flags.watchTimeout !== undefined ? parseDurationFlag('--watch-timeout', flags.watchTimeout) : undefined;
+      const watchTimeoutMs = flags.watchTimeout !== undefined ? parseDuration(flags.watchTimeout, '--watch-timeout') : undefined;
       await withRoute(command, undefined, async (common, deps, ui) =>
         (await import('./route-run.js')).runStatus({ ...common, service: svc, watch: flags.watch === true, ...(watchTimeoutMs !== undefined ? { watchTimeoutMs } : {}) }, ui, deps),
       );

@@ -1,4 +1,4 @@
-import { parseGoDuration } from '../duration.js';
+import { tryParseDuration } from '../duration.js';
 import { DEFAULT_NAMESPACE, DEFAULT_TRUST_DOMAIN } from '../constants.js';
 import { inputError } from '../errors.js';
 import { checkTrustDomain, isNamespaceName } from '../pki/spiffe.js';
@@ -203,7 +203,10 @@ function checkLeaf(path: string, value: unknown): string | undefined {
   }
   if (typeof def === 'boolean') return typeof value === 'boolean' ? undefined : `must be true or false (got ${JSON.stringify(value)})`;
   if (typeof value !== 'string' || value === '') return `must be a non-empty string (got ${JSON.stringify(value)})`;
-  if (DURATION_KEYS.has(path) && parseGoDuration(value) === undefined) return `must be a duration such as 24h or 90m (got "${value}")`;
+  if (DURATION_KEYS.has(path)) {
+    const ms = tryParseDuration(value, '');
+    if (typeof ms !== 'number') return `must be a duration such as 24h or 90m: ${ms.message.trim()}`;
+  }
   if (path.includes('.resources.') && !QUANTITY.test(value)) return `must be a Kubernetes quantity such as 100m or 128Mi (got "${value}")`;
   if (path === 'namespace' && !isNamespaceName(value)) return `must be a Kubernetes namespace name: lowercase letters, digits and "-", at most 63 (got "${value}")`;
   if (path === 'trustDomain') {

@@ -1,5 +1,5 @@
 import type { KubeObject } from '../cluster/types.js';
-import { arr, byNsName, cmp, describe, isObj, jsonAnnotation, keyOf, num, parseDuration, str, strMap, type Obj } from './objects.js';
+import { arr, byNsName, cmp, describe, durationField, isObj, jsonAnnotation, keyOf, num, str, strMap, type Obj, type Warn } from './objects.js';
 import { meshRoutes } from './routes.js';
 import {
   ANNOTATION_CIRCUIT_BREAKER,
@@ -37,7 +37,6 @@ export interface ModelOptions {
   clusterDomain?: string;
 }
 
-export { parseDuration } from './objects.js';
 
 /** SPIFFE ID of a service account: spiffe://TD/ns/NS/sa/SA. */
 export function spiffeId(trustDomain: string, namespace: string, serviceAccount: string): string {
@@ -81,12 +80,13 @@ function parseMtls(v: string | undefined): MtlsMode | undefined {
   return u === 'STRICT' || u === 'PERMISSIVE' || u === 'DISABLE' ? u : undefined;
 }
 
-function outlierFrom(v: Obj): OutlierPolicy {
+function outlierFrom(v: Obj, warn: Warn): OutlierPolicy {
+  const dur = (k: string) => durationField(v[k], `${ANNOTATION_OUTLIER} ${k}`, warn);
   return {
     consecutive5xx: num(v.consecutive5xx),
     consecutiveGatewayErrors: num(v.consecutiveGatewayErrors),
-    intervalMs: parseDuration(v.interval) ?? 10_000,
-    baseEjectionTimeMs: parseDuration(v.baseEjectionTime) ?? 30_000,
+    intervalMs: dur('interval') ?? 10_000,
+    baseEjectionTimeMs: dur('baseEjectionTime') ?? 30_000,
     maxEjectionPercent: num(v.maxEjectionPercent) ?? 10,
     failurePercentageThreshold: num(v.failurePercentageThreshold),
     failurePercentageMinimumHosts: num(v.failurePercentageMinimumHosts),
@@ -158,7 +158,7 @@ export function servicesFrom(serviceObjects: readonly KubeObject[], clusterDomai
     const sel = strMap(spec.selector);
     if (sel && Object.keys(sel).length) svc.selector = sel;
     const outlier = jsonAnnotation(o, ANNOTATION_OUTLIER, warnings);
-    if (outlier) svc.outlier = outlierFrom(outlier);
+    if (outlier) svc.outlier = outlierFrom(outlier, (message) => warnings.push({ object: describe(o), message }));
     const cb = jsonAnnotation(o, ANNOTATION_CIRCUIT_BREAKER, warnings);
     if (cb) svc.circuitBreaker = circuitBreakerFrom(cb);
     services.push(svc);

@@ -1,4 +1,5 @@
-import { parseGoDuration } from '../duration.js';
+import { parseGatewayDuration, tryParseDuration } from '../duration.js';
+import { MeshError } from '../errors.js';
 import type { KubeObject } from '../cluster/types.js';
 import type { ModelWarning } from './types.js';
 
@@ -45,15 +46,34 @@ export function describe(o: KubeObject): string {
   return `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
 }
 
+/** Where a bad value in an object is reported: a model warning, the value then ignored. */
+export type Warn = (message: string) => void;
+
 /**
- * A Gateway API Duration (`1h`, `30s`, `500ms`, `1m30s`; GEP-2257) in milliseconds, or undefined
- * when it does not parse.
+ * A duration field of an annotation or HTTPRoute (`500ms`, `2s`, `1m30s`) in milliseconds, read
+ * by src/duration.ts like every flag; undefined when absent. A bad value (a bare number included:
+ * its unit would be a guess) is reported through `warn` and ignored, so the default applies.
+ * `gateway` also requires the Gateway API subset (GEP-2257) that HTTPRoute timeouts must use.
  */
-export function parseDuration(v: unknown): number | undefined {
-  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v;
-  if (typeof v !== 'string') return undefined;
-  const ms = parseGoDuration(v);
-  return ms === undefined ? undefined : Math.round(ms);
+export function durationField(v: unknown, what: string, warn: Warn, gateway = false): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') {
+    warn(`${what} ${JSON.stringify(v)} is not a duration string (add a unit, e.g. "${String(v)}ms" or "${String(v)}s"); ignored`);
+    return undefined;
+  }
+  if (gateway) {
+    try {
+      return parseGatewayDuration(v, what);
+    } catch (err) {
+      if (!(err instanceof MeshError)) throw err;
+      warn(`${err.message}; ignored`);
+      return undefined;
+    }
+  }
+  const ms = tryParseDuration(v, what);
+  if (typeof ms === 'number') return ms;
+  warn(`${ms.message}; ignored`);
+  return undefined;
 }
 
 /** Parse a JSON annotation, recording a warning (and returning undefined) when it is not an object. */

@@ -1,6 +1,6 @@
 import type { KubeObject } from '../cluster/types.js';
 import { ANNOTATION_FAULT, ANNOTATION_RETRY } from '../constants.js';
-import { arr, byNsName, cmp, describe, isObj, jsonAnnotation, keyOf, num, parseDuration, str, type Obj } from './objects.js';
+import { arr, byNsName, cmp, describe, durationField, isObj, jsonAnnotation, keyOf, num, str, type Obj, type Warn } from './objects.js';
 import type {
   FaultPolicy,
   HeaderEdits,
@@ -187,7 +187,7 @@ function rewriteOf(v: unknown): RouteRewrite {
   return out;
 }
 
-function retryFrom(v: Obj): RetryPolicy {
+function retryFrom(v: Obj, warn: Warn): RetryPolicy {
   const retryOn = Array.isArray(v.retryOn)
     ? v.retryOn.filter((x): x is string => typeof x === 'string')
     : typeof v.retryOn === 'string'
@@ -196,21 +196,21 @@ function retryFrom(v: Obj): RetryPolicy {
   const codes = Array.isArray(v.codes) ? v.codes.filter((x): x is number => typeof x === 'number') : [];
   return {
     attempts: num(v.attempts) ?? 2,
-    perTryTimeoutMs: parseDuration(v.perTryTimeout),
-    backoffMs: parseDuration(v.backoff),
+    perTryTimeoutMs: durationField(v.perTryTimeout, 'retry perTryTimeout', warn),
+    backoffMs: durationField(v.backoff, 'retry backoff', warn),
     retryOn: retryOn.length || codes.length ? retryOn : ['5xx', 'unavailable', 'reset', 'connect-failure'],
     codes,
   };
 }
 
-function faultFrom(v: Obj): FaultPolicy {
+function faultFrom(v: Obj, warn: Warn): FaultPolicy {
   const out: FaultPolicy = {};
   if (isObj(v.abort)) {
     out.abort = { percent: num(v.abort.percent) ?? 100, httpStatus: num(v.abort.httpStatus), grpcStatus: num(v.abort.grpcStatus) };
     if (out.abort.httpStatus === undefined && out.abort.grpcStatus === undefined) out.abort.httpStatus = 503;
   }
   if (isObj(v.delay)) {
-    out.delay = { percent: num(v.delay.percent) ?? 100, fixedDelayMs: parseDuration(v.delay.fixedDelay) ?? 0 };
+    out.delay = { percent: num(v.delay.percent) ?? 100, fixedDelayMs: durationField(v.delay.fixedDelay, `${ANNOTATION_FAULT} delay.fixedDelay`, warn) ?? 0 };
   }
   return out;
 }
@@ -315,6 +315,7 @@ function ruleOf(
   parents: ReadonlySet<string>,
   ann: { retry?: Obj; fault?: Obj },
   dropped: NonNullable<RouteBackend['unresolved']>[],
+  warn: Warn,
 ): RouteRule {
   const ms = arr(rule.matches);
   const matches: RouteMatch[] = ms.map((m, j) => {
@@ -326,14 +327,14 @@ function ruleOf(
   });
   const out: RouteRule = { matches, backends: arr(rule.backendRefs).map((b) => resolveRef(b, route, ctx, parents)) };
   const timeouts = isObj(rule.timeouts) ? rule.timeouts : {};
-  const t = parseDuration(timeouts.request);
+  const t = durationField(timeouts.request, 'timeouts.request', warn, true);
   if (t !== undefined) out.timeoutMs = t;
-  const bt = parseDuration(timeouts.backendRequest);
+  const bt = durationField(timeouts.backendRequest, 'timeouts.backendRequest', warn, true);
   if (bt !== undefined) out.backendTimeoutMs = bt;
   // Gateway API's (experimental) rule.retry wins over our route-wide annotation.
-  if (isObj(rule.retry)) out.retry = retryFrom({ ...ann.retry, ...rule.retry });
-  else if (ann.retry) out.retry = retryFrom(ann.retry);
-  if (ann.fault) out.fault = faultFrom(ann.fault);
+  if (isObj(rule.retry)) out.retry = retryFrom({ ...ann.retry, ...rule.retry }, warn);
+  else if (ann.retry) out.retry = retryFrom(ann.retry, warn);
+  if (ann.fault) out.fault = faultFrom(ann.fault, warn);
   try {
     const mine: NonNullable<RouteBackend['unresolved']>[] = [];
     applyFilters(arr(rule.filters), out, route, ctx, parents, mine);
@@ -368,7 +369,7 @@ export function meshRoutes(objects: readonly KubeObject[], ctx: RouteContext, wa
     let refused: string | undefined;
     try {
       const parentKeys = new Set(parents.map((p) => keyOf(str(p.namespace) ?? ns, str(p.name) ?? '?')));
-      rules = arr(spec.rules).map((rule, i) => ruleOf(rule, i, r, ctx, parentKeys, ann, droppedMirrors));
+      rules = arr(spec.rules).map((rule, i) => ruleOf(rule, i, r, ctx, parentKeys, ann, droppedMirrors, (message) => warnings.push({ object: describe(r), message })));
     } catch (e) {
       if (!(e instanceof Refused)) throw e;
       refused = e.message;

@@ -14,7 +14,7 @@ import {
 } from '../constants.js';
 import { MeshError } from '../errors.js';
 import { VERSION } from '../version.js';
-import { formatDuration } from './parse.js';
+import { formatDuration } from '../duration.js';
 import { readRollout, type RolloutState } from './rollout.js';
 
 // Pure: build and change the HTTPRoute of a canary. No I/O; the same input gives the same object.

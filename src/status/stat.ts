@@ -1,4 +1,4 @@
-import { parseGoDuration } from '../duration.js';
+import { parseDuration } from '../duration.js';
 import type { KubeObject } from '../cluster/types.js';
 import { ExitCode, MeshError, usageError } from '../errors.js';
 import { addWindows, emptyWindow, parseClusterName, sideWindow, summarize, type ProxyReading, type WindowTraffic } from '../metrics/envoy.js';
@@ -40,17 +40,9 @@ export interface StatOptions {
   concurrency: number;
 }
 
-/** `1m`, `30s`, `1h30m`, `500ms`, `2` (seconds) -> seconds; undefined when malformed. */
-export function parseDuration(s: string): number | undefined {
-  const t = s.trim();
-  if (/^\d+(\.\d+)?$/.test(t)) return Number(t);
-  const ms = parseGoDuration(t);
-  return ms === undefined ? undefined : ms / 1000;
-}
-
+/** A duration flag in seconds, within [min, max] seconds (usage error otherwise). */
 function duration(flag: string, v: string, min: number, max: number): number {
-  const s = parseDuration(v);
-  if (s === undefined) throw usageError(`${flag} "${v}" is not a duration`, 'use e.g. 30s, 1m, 5m, 1h');
+  const s = parseDuration(v, flag) / 1000;
   if (s < min || s > max) throw usageError(`${flag} ${v} is out of range`, `use between ${min}s and ${max}s`);
   return s;
 }
