@@ -24,13 +24,7 @@ export function define(cmd: Command): void {
         { outDir: s('outDir'), caAddress: s('caAddress'), caServerName: s('caServerName'), xdsAddress: s('xdsAddress'), trustBundle: s('trustBundle'), tokenFile: s('tokenFile'), once: opts.once === true, timeout: s('timeout') },
         process.env,
       );
-      const stop = new AbortController();
-      const onSignal = (): void => stop.abort();
-      process.once('SIGTERM', onSignal).once('SIGINT', onSignal);
-      try {
-        process.exitCode = await runGrpcAgent(o, ui, { env: process.env, signal: stop.signal });
-      } finally {
-        process.off('SIGTERM', onSignal).off('SIGINT', onSignal);
-      }
+      const { withInterrupt } = await import('../util/interrupt.js');
+      process.exitCode = await withInterrupt((signal) => runGrpcAgent(o, ui, { env: process.env, signal }), ['SIGTERM', 'SIGINT']);
     });
 }

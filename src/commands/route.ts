@@ -19,15 +19,8 @@ async function withRoute(command: Command, prometheusUrl: string | undefined, fn
     deps.metrics = new PrometheusMetrics(prometheusUrl);
   }
   // Ctrl-C stops a rollout or watch at its next wait in a recorded state; a second Ctrl-C kills.
-  const ac = new AbortController();
-  const onSigint = () => ac.abort();
-  process.once('SIGINT', onSigint);
-  deps.signal = ac.signal;
-  try {
-    process.exitCode = await fn({ namespace: g.namespace ?? cluster.defaultNamespace ?? 'default', output }, deps, ui);
-  } finally {
-    process.off('SIGINT', onSigint);
-  }
+  const { withInterrupt } = await import('../util/interrupt.js');
+  process.exitCode = await withInterrupt((signal) => fn({ namespace: g.namespace ?? cluster.defaultNamespace ?? 'default', output }, { ...deps, signal }, ui));
 }
 
 /** `mesh route canary|set|show|promote|rollback|status`. Operations live in src/route/run.ts; src/commands/route-run.ts prints their events. */

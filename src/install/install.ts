@@ -2,6 +2,7 @@ import semver from 'semver';
 import type { Cluster, ConnectOptions, KubeObject } from '../cluster/types.js';
 import { HTTPROUTE_CRD, LABEL_MANAGED_BY, MANAGED_BY, ROOT_CA_SECRET } from '../constants.js';
 import { parsePositiveDuration } from '../duration.js';
+import { withInterrupt } from '../util/interrupt.js';
 import { objectRef, renderManifests, toYamlStream, type CaMaterial } from '../manifests/render.js';
 import { loadValues, type ValuesFlags } from './values.js';
 import type { Values } from '../manifests/values.js';
@@ -180,21 +181,6 @@ export function printSummary(ui: Ui, records: readonly ApplyRecord[], output: In
   for (const r of records) if (r.action !== 'unchanged' || ui.verbose) ui.out.write(`${r.ref} ${r.action}\n`);
   if (counts.created + counts.configured === 0) ui.out.write(`nothing changed: all ${records.length} objects unchanged\n`);
   else ui.out.write(`${counts.created} created, ${counts.configured} configured, ${counts.unchanged} unchanged\n`);
-}
-
-/**
- * Run `fn` with an AbortSignal fired by the first Ctrl-C, so an apply stops between stages and
- * reports what it applied instead of dying mid-way; a second Ctrl-C gets the default behaviour.
- */
-export async function withInterrupt<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const ac = new AbortController();
-  const onSigint = () => ac.abort();
-  process.once('SIGINT', onSigint);
-  try {
-    return await fn(ac.signal);
-  } finally {
-    process.removeListener('SIGINT', onSigint);
-  }
 }
 
 /** Explain an interrupted apply: exactly what reached the cluster, and how to resume. */
