@@ -1,5 +1,6 @@
 import { KNOWN_MESH_ANNOTATIONS, MESH_DOMAIN } from '../constants.js';
 import { closest } from '../suggest.js';
+import { isObject } from '../util/object.js';
 import { CODES } from './codes.js';
 import { refOf, where, type AnalysisIndex } from './lookup.js';
 import type { Analyzer, Finding, SourcedObject } from './types.js';
@@ -11,7 +12,7 @@ const oneOfCi = (...allowed: string[]): Validator => (v) => (allowed.includes(v.
 const json: Validator = (v) => {
   try {
     const x: unknown = JSON.parse(v);
-    return typeof x === 'object' && x !== null && !Array.isArray(x) ? undefined : 'must be a JSON object';
+    return isObject(x) ? undefined : 'must be a JSON object';
   } catch {
     return 'must be a JSON object (it does not parse)';
   }

@@ -1,18 +1,15 @@
 import { parseGatewayDuration, tryParseDuration } from '../duration.js';
 import { MeshError } from '../errors.js';
 import type { KubeObject } from '../cluster/types.js';
+import { isObject } from '../util/object.js';
 import type { ModelWarning } from './types.js';
 
 /** A JSON object as read from a Kubernetes manifest. */
 export type Obj = Record<string, unknown>;
 
-/** Whether `v` is a plain JSON object (not null, not an array). */
-export function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 /** The objects of a JSON array (other entries dropped); [] for anything else. */
 export function arr(v: unknown): Obj[] {
-  return Array.isArray(v) ? v.filter(isObj) : [];
+  return Array.isArray(v) ? v.filter(isObject) : [];
 }
 /** A non-empty string, or undefined. */
 export function str(v: unknown): string | undefined {
@@ -24,7 +21,7 @@ export function num(v: unknown): number | undefined {
 }
 /** The string-valued entries of an object, or undefined when `v` is not an object. */
 export function strMap(v: unknown): Record<string, string> | undefined {
-  if (!isObj(v)) return undefined;
+  if (!isObject(v)) return undefined;
   const out: Record<string, string> = {};
   for (const [k, val] of Object.entries(v)) if (typeof val === 'string') out[k] = val;
   return out;
@@ -82,7 +79,7 @@ export function jsonAnnotation(o: KubeObject, key: string, warnings: ModelWarnin
   if (raw === undefined) return undefined;
   try {
     const v: unknown = JSON.parse(raw);
-    if (isObj(v)) return v;
+    if (isObject(v)) return v;
   } catch {
     // fall through to the warning
   }
