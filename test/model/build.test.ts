@@ -42,7 +42,7 @@ test('buildModel: route durations read the one grammar; bad ones are warnings na
     const route: KubeObject = {
       apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute',
       metadata: { name: 'r', namespace: 'shop', annotations: { 'mesh.dev/retry': JSON.stringify(perTry === undefined ? {} : { perTryTimeout: perTry }) } },
-      spec: { parentRefs: [{ kind: 'Service', name: 'a' }], rules: [{ backendRefs: [{ name: 'a' }], ...(request === undefined ? {} : { timeouts: { request } }) }] },
+      spec: { parentRefs: [{ kind: 'Service', name: 'a' }], rules: [{ backendRefs: [{ name: 'a', port: 80 }], ...(request === undefined ? {} : { timeouts: { request } }) }] },
     };
     const m = buildModel([svc('shop', 'a', [{ name: 'http', port: 80 }]), route]);
     const rule = m.routes[0]!.rules[0]!;
