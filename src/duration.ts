@@ -45,6 +45,17 @@ export function tryParseDuration(text: string, what = 'duration'): number | Mesh
   }
 }
 
+/**
+ * A duration read from JSON or YAML data (annotations, HTTPRoutes): undefined when absent, the
+ * milliseconds, or the MeshError naming `what`. A number is refused like a bare number on a flag:
+ * it must be a string with a unit.
+ */
+export function durationValue(v: unknown, what: string): number | MeshError | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v === 'string') return tryParseDuration(v, what);
+  return usageError(`${what} ${JSON.stringify(v)} is not a duration string: add a unit, e.g. "${String(v)}ms" or "${String(v)}s"`, `durations are a number and a unit (h, m, s, ms), e.g. ${DURATION_EXAMPLES}`);
+}
+
 function durationProblem(raw: string): { ms: number } | string {
   const text = typeof raw === 'string' ? raw.trim() : '';
   if (text === '') return 'is empty: give a duration such as 30s';

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { formatDuration, GATEWAY_DURATION, parseDuration, parseGatewayDuration, tryParseDuration } from '../src/duration.ts';
+import { durationValue, formatDuration, GATEWAY_DURATION, parseDuration, parseGatewayDuration, tryParseDuration } from '../src/duration.ts';
 import { MeshError } from '../src/errors.ts';
 
 const good: [string, number][] = [
@@ -36,6 +36,15 @@ test('tryParseDuration returns the error instead of throwing', () => {
   assert.equal(tryParseDuration('2s'), 2000);
   const e = tryParseDuration('2', 'perTryTimeout');
   assert.ok(e instanceof MeshError && /^perTryTimeout 2: add a unit/.test(e.message));
+});
+
+test('durationValue: JSON/YAML data: absent, a string read by the grammar, or a number refused like a bare flag value', () => {
+  assert.equal(durationValue(undefined, 'backoff'), undefined);
+  assert.equal(durationValue('25ms', 'backoff'), 25);
+  for (const [v, message] of [[25, /^backoff 25 is not a duration string: add a unit, e\.g\. "25ms" or "25s"$/], ['25', /^backoff 25: add a unit/], [true, /^backoff true is not a duration string/]] as const) {
+    const e = durationValue(v, 'backoff');
+    assert.ok(e instanceof MeshError && e.exitCode === 2 && message.test(e.message), String(v));
+  }
 });
 
 test('formatDuration writes what users write', () => {

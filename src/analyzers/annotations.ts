@@ -1,7 +1,7 @@
 import { KNOWN_MESH_ANNOTATIONS, MESH_DOMAIN } from '../constants.js';
 import { closest } from '../suggest.js';
 import { isObject } from '../util/object.js';
-import { tryParseDuration } from '../duration.js';
+import { durationValue } from '../duration.js';
 import { CODES } from './codes.js';
 import { refOf, where, type AnalysisIndex } from './lookup.js';
 import type { Analyzer, Finding, SourcedObject } from './types.js';
@@ -25,10 +25,8 @@ const jsonWithDurations = (...paths: string[]): Validator => (v) => {
   const o = JSON.parse(v) as Record<string, unknown>;
   for (const path of paths) {
     const x = path.split('.').reduce<unknown>((cur, k) => (isObject(cur) ? cur[k] : undefined), o);
-    if (x === undefined) continue;
-    if (typeof x !== 'string') return `${path} ${JSON.stringify(x)} is not a duration string (add a unit, e.g. "${String(x)}ms")`;
-    const ms = tryParseDuration(x, path);
-    if (typeof ms !== 'number') return ms.message;
+    const ms = durationValue(x, path);
+    if (ms !== undefined && typeof ms !== 'number') return ms.message;
   }
   return undefined;
 };

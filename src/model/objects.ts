@@ -1,4 +1,4 @@
-import { parseGatewayDuration, tryParseDuration } from '../duration.js';
+import { durationValue, parseGatewayDuration } from '../duration.js';
 import { MeshError } from '../errors.js';
 import type { KubeObject } from '../cluster/types.js';
 import { isObject } from '../util/object.js';
@@ -53,24 +53,15 @@ export type Warn = (message: string) => void;
  * `gateway` also requires the Gateway API subset (GEP-2257) that HTTPRoute timeouts must use.
  */
 export function durationField(v: unknown, what: string, warn: Warn, gateway = false): number | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string') {
-    warn(`${what} ${JSON.stringify(v)} is not a duration string (add a unit, e.g. "${String(v)}ms" or "${String(v)}s"); ignored`);
+  try {
+    const ms = durationValue(v, what);
+    if (ms instanceof MeshError) throw ms;
+    return ms !== undefined && gateway ? parseGatewayDuration(v as string, what) : ms;
+  } catch (err) {
+    if (!(err instanceof MeshError)) throw err;
+    warn(`${err.message}; ignored`);
     return undefined;
   }
-  if (gateway) {
-    try {
-      return parseGatewayDuration(v, what);
-    } catch (err) {
-      if (!(err instanceof MeshError)) throw err;
-      warn(`${err.message}; ignored`);
-      return undefined;
-    }
-  }
-  const ms = tryParseDuration(v, what);
-  if (typeof ms === 'number') return ms;
-  warn(`${ms.message}; ignored`);
-  return undefined;
 }
 
 /** Parse a JSON annotation, recording a warning (and returning undefined) when it is not an object. */

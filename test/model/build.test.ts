@@ -35,7 +35,7 @@ test('buildModel: route durations read the one grammar; bad ones are warnings na
     ['10', undefined, undefined, undefined, /^timeouts\.request 10: add a unit, e.g\. 10s or 10m; ignored$/],
     ['1.5s', undefined, undefined, undefined, /^timeouts\.request "1\.5s" is not a Gateway API duration; ignored$/],
     ['abc', undefined, undefined, undefined, /^timeouts\.request "abc" is not a duration; ignored$/],
-    [undefined, 500, undefined, undefined, /^retry perTryTimeout 500 is not a duration string \(add a unit/],
+    [undefined, 500, undefined, undefined, /^retry perTryTimeout 500 is not a duration string: add a unit, e\.g\. "500ms" or "500s"; ignored$/],
     [undefined, '2', undefined, undefined, /^retry perTryTimeout 2: add a unit/],
   ];
   for (const [request, perTry, timeoutMs, perTryMs, warning] of cases) {
