@@ -5,6 +5,7 @@ import { CONTROLLER_NAME, DEFAULT_NAMESPACE, TOKEN_FILE, TOKEN_MOUNT_PATH, TRUST
 import { certificateServiceClient, type CreateCertificateResponse } from '../controller/ca-service.js';
 import { certInfo, createCsr, rotateAt } from '../pki/index.js';
 import { CERT_PROVIDER } from '../xds/translate.js';
+import { parsePositiveDuration } from '../duration.js';
 import { ExitCode, MeshError, usageError } from '../errors.js';
 import type { Ui } from '../ui/context.js';
 
@@ -55,8 +56,7 @@ export function validateGrpcAgentOptions(raw: RawGrpcAgentOptions, env: NodeJS.P
     const m = HOST_PORT.exec(v);
     if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw usageError(`${flag} ${JSON.stringify(v)} is not host:port`, `e.g. ${flag} ${service}:${flag === '--ca-address' ? XDS_TLS_PORT : XDS_PLAINTEXT_PORT}`);
   }
-  const timeout = raw.timeout ?? '10';
-  if (!/^\d+$/.test(timeout) || Number(timeout) < 1) throw usageError(`--timeout ${JSON.stringify(timeout)} is not a whole number of seconds`, 'e.g. --timeout 10');
+  const timeoutMs = parsePositiveDuration(raw.timeout ?? '10s', '--timeout');
   return {
     outDir: raw.outDir ?? '/var/run/mesh/grpc',
     caAddress,
@@ -65,7 +65,7 @@ export function validateGrpcAgentOptions(raw: RawGrpcAgentOptions, env: NodeJS.P
     trustBundleFile: raw.trustBundle ?? `${TRUST_BUNDLE_MOUNT_PATH}/${TRUST_BUNDLE_KEY}`,
     tokenFile: raw.tokenFile ?? `${TOKEN_MOUNT_PATH}/${TOKEN_FILE}`,
     once: raw.once === true,
-    timeoutMs: Number(timeout) * 1000,
+    timeoutMs,
   };
 }
 

@@ -1,5 +1,7 @@
 import { KNOWN_MESH_ANNOTATIONS, MESH_DOMAIN } from '../constants.js';
 import { closest } from '../suggest.js';
+import { isObject } from '../util/object.js';
+import { durationValue } from '../duration.js';
 import { CODES } from './codes.js';
 import { refOf, where, type AnalysisIndex } from './lookup.js';
 import type { Analyzer, Finding, SourcedObject } from './types.js';
@@ -11,10 +13,22 @@ const oneOfCi = (...allowed: string[]): Validator => (v) => (allowed.includes(v.
 const json: Validator = (v) => {
   try {
     const x: unknown = JSON.parse(v);
-    return typeof x === 'object' && x !== null && !Array.isArray(x) ? undefined : 'must be a JSON object';
+    return isObject(x) ? undefined : 'must be a JSON object';
   } catch {
     return 'must be a JSON object (it does not parse)';
   }
+};
+/** A JSON object whose duration fields (dotted paths) read as durations, as the model reads them. */
+const jsonWithDurations = (...paths: string[]): Validator => (v) => {
+  const bad = json(v);
+  if (bad) return bad;
+  const o = JSON.parse(v) as Record<string, unknown>;
+  for (const path of paths) {
+    const x = path.split('.').reduce<unknown>((cur, k) => (isObject(cur) ? cur[k] : undefined), o);
+    const ms = durationValue(x, path);
+    if (ms !== undefined && typeof ms !== 'number') return ms.message;
+  }
+  return undefined;
 };
 const list = (item: (s: string) => boolean, what: string): Validator => (v) => {
   const bad = v.split(',').map((s) => s.trim()).filter((s) => s !== '' && !item(s));
@@ -33,9 +47,9 @@ const VALIDATORS: Record<string, Validator> = {
   [`${MESH_DOMAIN}/status`]: json,
   [`${MESH_DOMAIN}/mtls`]: oneOfCi('STRICT', 'PERMISSIVE', 'DISABLE'),
   [`${MESH_DOMAIN}/reachable-namespaces`]: list(isLabel, 'a namespace name'),
-  [`${MESH_DOMAIN}/retry`]: json,
-  [`${MESH_DOMAIN}/fault`]: json,
-  [`${MESH_DOMAIN}/outlier-detection`]: json,
+  [`${MESH_DOMAIN}/retry`]: jsonWithDurations('perTryTimeout', 'backoff'),
+  [`${MESH_DOMAIN}/fault`]: jsonWithDurations('delay.fixedDelay'),
+  [`${MESH_DOMAIN}/outlier-detection`]: jsonWithDurations('interval', 'baseEjectionTime'),
   [`${MESH_DOMAIN}/circuit-breaker`]: json,
   [`${MESH_DOMAIN}/proxy-cpu`]: quantity(CPU, 'a CPU quantity such as 100m or 0.5'),
   [`${MESH_DOMAIN}/proxy-cpu-limit`]: quantity(CPU, 'a CPU quantity such as 100m or 0.5'),

@@ -2,6 +2,7 @@ import type { KubeObject } from '../cluster/types.js';
 import { ANNOTATION_INJECT, ANNOTATION_MTLS, LABEL_INJECT } from '../constants.js';
 import { buildModel, type MeshModel, type MtlsMode } from '../model/index.js';
 import type { ResourceRef, SourceLocation, SourcedObject } from './types.js';
+import { isObject } from '../util/object.js';
 
 /**
  * The one lookup layer analyzers read through: raw objects (for references the model drops and for
@@ -59,20 +60,16 @@ const CONTROLLERS: Record<string, (o: KubeObject) => Obj | undefined> = {
   ReplicaSet: (o) => templateOf(o.spec),
   ReplicationController: (o) => templateOf(o.spec),
   Job: (o) => templateOf(o.spec),
-  CronJob: (o) => templateOf(isObj(o.spec) && isObj(o.spec.jobTemplate) ? o.spec.jobTemplate.spec : undefined),
+  CronJob: (o) => templateOf(isObject(o.spec) && isObject(o.spec.jobTemplate) ? o.spec.jobTemplate.spec : undefined),
 };
 
 function templateOf(spec: unknown): Obj | undefined {
-  return isObj(spec) && isObj(spec.template) ? spec.template : undefined;
+  return isObject(spec) && isObject(spec.template) ? spec.template : undefined;
 }
 
-/** Narrow unknown to a plain object. */
-export function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 /** Array elements that are plain objects. */
 export function arr(v: unknown): Obj[] {
-  return Array.isArray(v) ? v.filter(isObj) : [];
+  return Array.isArray(v) ? v.filter(isObject) : [];
 }
 /** A non-empty string or undefined. */
 export function str(v: unknown): string | undefined {
@@ -80,7 +77,7 @@ export function str(v: unknown): string | undefined {
 }
 function strMap(v: unknown): Record<string, string> {
   const out: Record<string, string> = {};
-  if (isObj(v)) for (const [k, val] of Object.entries(v)) if (typeof val === 'string') out[k] = val;
+  if (isObject(v)) for (const [k, val] of Object.entries(v)) if (typeof val === 'string') out[k] = val;
   return out;
 }
 
@@ -144,8 +141,8 @@ export function buildIndex(input: readonly SourcedObject[], opts: IndexOptions =
   const add = (src: SourcedObject, tmpl: Obj, serves: boolean): void => {
     const o = src.object;
     const ns = o.metadata.namespace ?? 'default';
-    const meta = isObj(tmpl.metadata) ? tmpl.metadata : {};
-    const spec = isObj(tmpl.spec) ? tmpl.spec : {};
+    const meta = isObject(tmpl.metadata) ? tmpl.metadata : {};
+    const spec = isObject(tmpl.spec) ? tmpl.spec : {};
     const labels = strMap(meta.labels);
     const podAnnotations = strMap(meta.annotations);
     const containers = arr(spec.containers);

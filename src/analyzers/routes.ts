@@ -1,5 +1,6 @@
 import { CODES } from './codes.js';
-import { arr, describeRef, isObj, refOf, str, where, type AnalysisIndex } from './lookup.js';
+import { arr, describeRef, refOf, str, where, type AnalysisIndex } from './lookup.js';
+import { isObject } from '../util/object.js';
 import type { Analyzer, Finding, SourcedObject } from './types.js';
 
 type Obj = Record<string, unknown>;
@@ -11,7 +12,7 @@ function isServiceRef(r: Obj): boolean {
 }
 
 function servicePorts(svc: SourcedObject | undefined): number[] {
-  const spec = isObj(svc?.object.spec) ? svc.object.spec : {};
+  const spec = isObject(svc?.object.spec) ? svc.object.spec : {};
   return arr(spec.ports).map((p) => p.port).filter((p): p is number => typeof p === 'number');
 }
 
@@ -34,7 +35,7 @@ export const routeReferences: Analyzer<AnalysisIndex> = {
     const out: Finding[] = [];
     for (const r of httpRoutes(index)) {
       const ns = r.object.metadata.namespace ?? 'default';
-      const spec = isObj(r.object.spec) ? r.object.spec : {};
+      const spec = isObject(r.object.spec) ? r.object.spec : {};
       for (const p of arr(spec.parentRefs)) {
         if (!isServiceRef({ ...p, kind: p.kind ?? 'Gateway' })) continue; // Gateways are not ours to check
         const pns = str(p.namespace) ?? ns;
@@ -84,7 +85,7 @@ export const routeReferences: Analyzer<AnalysisIndex> = {
 function matchKeys(rule: Obj): string[] {
   const ms = arr(rule.matches);
   const norm = (m: Obj): string => {
-    const path = isObj(m.path) ? { type: str(m.path.type) ?? 'PathPrefix', value: str(m.path.value) ?? '/' } : { type: 'PathPrefix', value: '/' };
+    const path = isObject(m.path) ? { type: str(m.path.type) ?? 'PathPrefix', value: str(m.path.value) ?? '/' } : { type: 'PathPrefix', value: '/' };
     const headers = arr(m.headers).map((h) => `${(str(h.name) ?? '').toLowerCase()}:${str(h.type) ?? 'Exact'}:${String(h.value)}`).sort();
     const query = arr(m.queryParams).map((q) => `${str(q.name) ?? ''}:${str(q.type) ?? 'Exact'}:${String(q.value)}`).sort();
     return JSON.stringify([path.type, path.value, str(m.method) ?? '', headers, query]);
@@ -104,7 +105,7 @@ export const routeConflicts: Analyzer<AnalysisIndex> = {
     const claims = new Map<string, SourcedObject[]>();
     for (const r of httpRoutes(index)) {
       const ns = r.object.metadata.namespace ?? 'default';
-      const spec = isObj(r.object.spec) ? r.object.spec : {};
+      const spec = isObject(r.object.spec) ? r.object.spec : {};
       const keys = new Set(arr(spec.rules).flatMap(matchKeys));
       for (const p of arr(spec.parentRefs)) {
         if (!isServiceRef({ ...p, kind: p.kind ?? 'Gateway' })) continue;

@@ -1,14 +1,16 @@
 import { CODES } from './codes.js';
-import { parsePrincipal, authzPolicies, policyNamespaces, policyPrincipals, policySelector } from './authz.js';
-import { arr, describeRef, isObj, refOf, selects, str, where, type AnalysisIndex, type WorkloadInfo } from './lookup.js';
+import { namesCaller, policyApplies } from '../model/index.js';
+import { authzPolicies, modelPolicy } from './authz.js';
+import { arr, describeRef, refOf, selects, str, where, type AnalysisIndex, type WorkloadInfo } from './lookup.js';
+import { isObject } from '../util/object.js';
 import type { Analyzer, Finding, SourcedObject } from './types.js';
 
 /** appProtocol values and port-name prefixes that declare a protocol (same set the model reads). */
 const KNOWN_PROTOCOLS = new Set(['http', 'http2', 'h2c', 'grpc', 'grpc-web', 'https', 'tls', 'tcp', 'mongo', 'mysql', 'redis', 'udp']);
 
 function serviceSelector(s: SourcedObject): Record<string, string> | undefined {
-  const spec = isObj(s.object.spec) ? s.object.spec : {};
-  if (!isObj(spec.selector)) return undefined;
+  const spec = isObject(s.object.spec) ? s.object.spec : {};
+  if (!isObject(spec.selector)) return undefined;
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(spec.selector)) if (typeof v === 'string') out[k] = v;
   return Object.keys(out).length ? out : undefined;
@@ -25,7 +27,7 @@ export const portProtocols: Analyzer<AnalysisIndex> = {
   analyze(index) {
     const out: Finding[] = [];
     for (const s of index.services.values()) {
-      const spec = isObj(s.object.spec) ? s.object.spec : {};
+      const spec = isObject(s.object.spec) ? s.object.spec : {};
       if (spec.type === 'ExternalName') continue;
       for (const p of arr(spec.ports)) {
         if (p.protocol !== undefined && p.protocol !== 'TCP') continue;
@@ -137,17 +139,14 @@ export const strictMtls: Analyzer<AnalysisIndex> = {
     }
     // Callers an ALLOW policy names: the policy's targets expect them.
     for (const p of authzPolicies(index)) {
-      const spec = isObj(p.object.spec) ? p.object.spec : {};
-      if (spec.action === 'DENY') continue;
-      const ns = p.object.metadata.namespace ?? 'default';
-      const sel = policySelector(p);
-      const targets = [...strictServices.entries()].filter(([, s]) => s.object.metadata.namespace === ns && (!sel || index.workloadsIn(ns).some((w) => selects(sel, w.labels) && selects(serviceSelector(s), w.labels))));
+      const policy = modelPolicy(index, p);
+      if (!policy || policy.action === 'DENY') continue;
+      const ns = policy.namespace;
+      const targets = [...strictServices.entries()].filter(([, s]) => s.object.metadata.namespace === ns && (!policy.selector || index.workloadsIn(ns).some((w) => policyApplies(policy, ns, w.labels) && selects(serviceSelector(s), w.labels))));
       if (targets.length === 0) continue;
-      const principals = policyPrincipals(p).map(parsePrincipal).filter((x) => x !== undefined);
-      const namespaces = new Set(policyNamespaces(p));
+      const sources = policy.rules.flatMap((r) => r.from);
       for (const w of uninjected) {
-        const named = principals.some((x) => x.ns === w.namespace && x.sa === w.serviceAccount) || namespaces.has(w.namespace);
-        if (!named) continue;
+        if (!sources.some((src) => namesCaller(src, w.namespace, w.serviceAccount))) continue;
         for (const [key] of targets) report(w, key, `allowed as a caller by ${describeRef(refOf(p.object))}`);
       }
     }

@@ -1,30 +1,25 @@
 import type { KubeObject } from '../cluster/types.js';
+import { isObject } from '../util/object.js';
 
 /** Small pure helpers over Kubernetes objects shared by the live checks. */
 
-type Obj = Record<string, unknown>;
-
-function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /** Whether a pod's Ready condition is True. */
 export function podReady(p: KubeObject): boolean {
-  const st = isObj(p.status) ? p.status : {};
-  const conds = Array.isArray(st.conditions) ? st.conditions.filter(isObj) : [];
+  const st = isObject(p.status) ? p.status : {};
+  const conds = Array.isArray(st.conditions) ? st.conditions.filter(isObject) : [];
   return conds.some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
 /** Names of a pod's containers. */
 export function containerNames(p: KubeObject): string[] {
-  const spec = isObj(p.spec) ? p.spec : {};
-  return (Array.isArray(spec.containers) ? spec.containers.filter(isObj) : []).map((c) => String(c.name ?? ''));
+  const spec = isObject(p.spec) ? p.spec : {};
+  return (Array.isArray(spec.containers) ? spec.containers.filter(isObject) : []).map((c) => String(c.name ?? ''));
 }
 
 /** A condition's status from `status.conditions` (or undefined). */
 export function conditionStatus(o: KubeObject, type: string): string | undefined {
-  const st = isObj(o.status) ? o.status : {};
-  const conds = Array.isArray(st.conditions) ? st.conditions.filter(isObj) : [];
+  const st = isObject(o.status) ? o.status : {};
+  const conds = Array.isArray(st.conditions) ? st.conditions.filter(isObject) : [];
   const c = conds.find((x) => x.type === type);
   return typeof c?.status === 'string' ? c.status : undefined;
 }
@@ -37,7 +32,7 @@ export interface LabelSelector {
 
 /** Evaluate a LabelSelector; an absent selector selects everything (admission webhook semantics). */
 export function selectorMatches(sel: unknown, labels: Record<string, string>): boolean {
-  if (!isObj(sel)) return true;
+  if (!isObject(sel)) return true;
   const s = sel as LabelSelector;
   for (const [k, v] of Object.entries(s.matchLabels ?? {})) if (labels[k] !== v) return false;
   for (const e of s.matchExpressions ?? []) {
@@ -70,7 +65,7 @@ export function namespaceLabels(ns: KubeObject): Record<string, string> {
 
 /** Base64 data value of a Secret, decoded; or the plain value of a ConfigMap. */
 export function secretValue(o: KubeObject | undefined, key: string): string | undefined {
-  const data = isObj(o?.data) ? o.data : {};
+  const data = isObject(o?.data) ? o.data : {};
   const v = data[key];
   if (typeof v !== 'string' || v === '') return undefined;
   return o?.kind === 'Secret' ? Buffer.from(v, 'base64').toString('utf8') : v;
@@ -80,9 +75,9 @@ export function secretValue(o: KubeObject | undefined, key: string): string | un
 export function readyAddresses(slices: KubeObject[]): string[] {
   const out: string[] = [];
   for (const s of slices) {
-    const eps = Array.isArray(s.endpoints) ? (s.endpoints as unknown[]).filter(isObj) : [];
+    const eps = Array.isArray(s.endpoints) ? (s.endpoints as unknown[]).filter(isObject) : [];
     for (const e of eps) {
-      const cond = isObj(e.conditions) ? e.conditions : {};
+      const cond = isObject(e.conditions) ? e.conditions : {};
       if (cond.ready === false) continue;
       if (Array.isArray(e.addresses)) for (const a of e.addresses) if (typeof a === 'string') out.push(a);
     }

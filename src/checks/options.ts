@@ -1,4 +1,4 @@
-import { parseGoDuration } from '../duration.js';
+import { parsePositiveDuration } from '../duration.js';
 import { usageError } from '../errors.js';
 import { parseSuppressRule, type SuppressRule } from '../analyzers/index.js';
 import type { FindingSeverity } from '../analyzers/types.js';
@@ -42,13 +42,6 @@ export interface CheckOptions {
   context?: string;
 }
 
-/** Parse `30s`, `2m`, `1m30s`, `500ms`, `1h` or a bare number of seconds into ms; undefined if invalid. */
-export function parseDurationFlag(v: string): number | undefined {
-  if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1000);
-  const ms = parseGoDuration(v);
-  return ms === undefined ? undefined : Math.round(ms);
-}
-
 /**
  * Validate `mesh check` flags in one place (table-tested). Throws usageError (exit 2) naming the
  * flag and what it accepts.
@@ -68,18 +61,8 @@ export function validateCheckOptions(raw: RawCheckOptions): CheckOptions {
   if (threshold !== 'info' && threshold !== 'warning' && threshold !== 'error') throw usageError(`--output-threshold "${raw.outputThreshold}" is not a severity`, 'use one of: info, warning, error');
   const failOn = (raw.failOn ?? 'error').toLowerCase();
   if (failOn !== 'warning' && failOn !== 'error') throw usageError(`--fail-on "${raw.failOn}" is not a severity`, 'use one of: warning, error');
-  let waitMs = 0;
-  if (raw.wait !== undefined) {
-    const w = parseDurationFlag(raw.wait);
-    if (w === undefined || w <= 0) throw usageError(`--wait "${raw.wait}" is not a duration`, 'use e.g. 30s, 5m or 1m30s');
-    waitMs = w;
-  }
-  let timeoutMs = 20_000;
-  if (raw.timeout !== undefined) {
-    const t = parseDurationFlag(raw.timeout);
-    if (t === undefined || t <= 0) throw usageError(`--timeout "${raw.timeout}" is not a duration`, 'use e.g. 10s or 1m');
-    timeoutMs = t;
-  }
+  const waitMs = raw.wait !== undefined ? parsePositiveDuration(raw.wait, '--wait') : 0;
+  const timeoutMs = raw.timeout !== undefined ? parsePositiveDuration(raw.timeout, '--timeout') : 20_000;
   const opts: CheckOptions = {
     mode: filenames.length ? 'files' : raw.pre ? 'pre' : 'post',
     filenames,

@@ -4,6 +4,7 @@ import { CONTROLLER_NAME, LABEL_NAME } from '../constants.js';
 import type { LiveContext } from './context.js';
 import { podReady } from './k8s.js';
 import { CheckSkipped } from './types.js';
+import { isObject } from '../util/object.js';
 
 /**
  * The control plane's /debug/syncz as `mesh check` reads it (through the API server's pod proxy,
@@ -36,10 +37,6 @@ export interface ProxySync {
 export const SYNCZ_PORT = 15014;
 export const SYNCZ_PATH = '/debug/syncz';
 
-type Obj = Record<string, unknown>;
-function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 function s(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined;
 }
@@ -50,19 +47,19 @@ function shortType(t: string): string {
 /** Parse a syncz document; throws when it is not JSON of the expected shape. */
 export function parseSyncz(text: string, controller: string): ProxySync[] {
   const doc: unknown = JSON.parse(text);
-  if (!isObj(doc) || !Array.isArray(doc.proxies)) throw new Error('not a /debug/syncz document (no "proxies")');
+  if (!isObject(doc) || !Array.isArray(doc.proxies)) throw new Error('not a /debug/syncz document (no "proxies")');
   const out: ProxySync[] = [];
-  for (const e of doc.proxies.filter(isObj)) {
+  for (const e of doc.proxies.filter(isObject)) {
     const pod = s(e.pod);
     const namespace = s(e.namespace);
     if (!pod || !namespace) continue;
     const types: ProxySync['types'] = [];
-    const streams = Array.isArray(e.streams) ? e.streams.filter(isObj) : [];
+    const streams = Array.isArray(e.streams) ? e.streams.filter(isObject) : [];
     for (const st of streams) {
-      if (!isObj(st.types)) continue;
+      if (!isObject(st.types)) continue;
       for (const [url, t] of Object.entries(st.types)) {
-        if (!isObj(t)) continue;
-        const nack = isObj(t.lastNack) ? (s(t.lastNack.message) ?? 'rejected') : undefined;
+        if (!isObject(t)) continue;
+        const nack = isObject(t.lastNack) ? (s(t.lastNack.message) ?? 'rejected') : undefined;
         // A NACK older than the last ACK was fixed by a later push.
         const stillNacked = nack !== undefined && (s(t.ackedVersion) === undefined || s(t.ackedVersion) !== s(t.sentVersion));
         types.push({ type: shortType(url), sent: s(t.sentVersion), acked: s(t.ackedVersion), nack: stillNacked ? nack : undefined });
@@ -70,8 +67,8 @@ export function parseSyncz(text: string, controller: string): ProxySync[] {
     }
     const p: ProxySync = { pod, namespace, connected: e.connected !== false, types, controller };
     const newest = streams[streams.length - 1];
-    const identity = isObj(e.identity) ? e.identity : isObj(newest?.identity) ? newest.identity : undefined;
-    const cert = isObj(e.certificate) ? e.certificate : identity && isObj(identity.certificate) ? identity.certificate : undefined;
+    const identity = isObject(e.identity) ? e.identity : isObject(newest?.identity) ? newest.identity : undefined;
+    const cert = isObject(e.certificate) ? e.certificate : identity && isObject(identity.certificate) ? identity.certificate : undefined;
     const notAfter = cert ? s(cert.notAfter) : undefined;
     if (cert && notAfter) {
       p.certificate = { notAfter };

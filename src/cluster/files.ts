@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { inputError, MeshError } from '../errors.js';
 import { parseYaml, toYaml } from './yaml.js';
 import type { KubeObject } from './types.js';
+import { isObject } from '../util/object.js';
 
 /**
  * The files Source: Kubernetes objects read from files, directories, https URLs and stdin, one
@@ -217,10 +218,6 @@ export function parseDocumentText(text: string, source: string, index: number, l
     }
   }
   return v;
-}
-
-function isObject(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
 function checkObject(v: unknown, source: string, index: number, line: number, what = ''): KubeObject {

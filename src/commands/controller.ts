@@ -15,7 +15,7 @@ export function define(cmd: Command): void {
     .option('--values <file>', 'values YAML for the webhook (files source; the kubernetes source reads the mesh-config ConfigMap)')
     .option('--ca-cert <file>', 'root CA certificate PEM (files source; the kubernetes source reads the mesh-root-ca Secret)')
     .option('--ca-key <file>', 'root CA private key PEM, with --ca-cert')
-    .option('--debounce <ms>', 'source changes within this window become one snapshot', '100')
+    .option('--debounce <duration>', 'source changes within this window become one snapshot', '100ms')
     .option('--trust-domain <domain>', 'SPIFFE trust domain of workload identities')
     .option('--default-mtls <mode>', 'mTLS mode of namespaces without the mesh.dev/mtls annotation: STRICT, PERMISSIVE or DISABLE')
     .addHelpText('after', '\nExamples:\n  mesh controller --source files ./k8s --xds-port 15010\n  mesh controller --source kubernetes\n  kill -HUP <pid>   # reload a files source and re-read the root CA')

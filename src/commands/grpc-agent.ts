@@ -11,7 +11,7 @@ export function define(cmd: Command): void {
     .option('--trust-bundle <file>', 'PEM roots to trust the CA with (default /var/run/secrets/mesh/ca/ca.crt)')
     .option('--token-file <file>', 'projected ServiceAccount token, audience mesh-ca (default /var/run/secrets/mesh/tokens/mesh-token)')
     .option('--once', 'fetch the certificate, write the files and exit (an init container); default: keep renewing')
-    .option('--timeout <seconds>', 'per request to the CA (default 10)')
+    .option('--timeout <duration>', 'per request to the CA (default 10s)')
     .addHelpText(
       'after',
       '\nRuns beside a proxyless gRPC workload (a native sidecar, or an init container with --once): the key is\ngenerated here and never sent; the CA signs a CSR after reviewing the pod\'s token. Point the workload at\nGRPC_XDS_BOOTSTRAP=<out-dir>/bootstrap.json. The pod comes from POD_NAME/POD_NAMESPACE, else the token. See docs/controller.md.\n\nExample:\n  mesh grpc-agent --out-dir /var/run/mesh/grpc',
@@ -24,13 +24,7 @@ export function define(cmd: Command): void {
         { outDir: s('outDir'), caAddress: s('caAddress'), caServerName: s('caServerName'), xdsAddress: s('xdsAddress'), trustBundle: s('trustBundle'), tokenFile: s('tokenFile'), once: opts.once === true, timeout: s('timeout') },
         process.env,
       );
-      const stop = new AbortController();
-      const onSignal = (): void => stop.abort();
-      process.once('SIGTERM', onSignal).once('SIGINT', onSignal);
-      try {
-        process.exitCode = await runGrpcAgent(o, ui, { env: process.env, signal: stop.signal });
-      } finally {
-        process.off('SIGTERM', onSignal).off('SIGINT', onSignal);
-      }
+      const { withInterrupt } = await import('../util/interrupt.js');
+      process.exitCode = await withInterrupt((signal) => runGrpcAgent(o, ui, { env: process.env, signal }), ['SIGTERM', 'SIGINT']);
     });
 }

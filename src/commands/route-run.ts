@@ -1,7 +1,7 @@
 import type { KubeObject } from '../cluster/types.js';
 import { splitWeights } from '../route/httproute.js';
 import type { CanaryOptions } from '../route/options.js';
-import { formatDuration } from '../route/parse.js';
+import { formatDuration } from '../duration.js';
 import type { GateReading } from '../route/rollout.js';
 import { canaryRoute, finishRoute, routeStatus, setRoute, showRoute, type Emit, type RouteCommon, type RouteDeps, type RouteEvent, type RouteOutput, type StatusReport } from '../route/run.js';
 import type { Ui } from '../ui/context.js';

@@ -18,15 +18,8 @@ async function withRoute(command: Command, prometheusUrl: string | undefined, fn
     deps.metrics = new PrometheusMetrics(prometheusUrl);
   }
   // Ctrl-C stops a rollout or watch at its next wait in a recorded state; a second Ctrl-C kills.
-  const ac = new AbortController();
-  const onSigint = () => ac.abort();
-  process.once('SIGINT', onSigint);
-  deps.signal = ac.signal;
-  try {
-    process.exitCode = await fn({ namespace: g.namespace ?? cluster.defaultNamespace ?? 'default', output }, deps, ui);
-  } finally {
-    process.off('SIGINT', onSigint);
-  }
+  const { withInterrupt } = await import('../util/interrupt.js');
+  process.exitCode = await withInterrupt((signal) => fn({ namespace: g.namespace ?? cluster.defaultNamespace ?? 'default', output }, { ...deps, signal }, ui));
 }
 
 /** `mesh route canary|set|show|promote|rollback|status`. Operations live in src/route/run.ts; src/commands/route-run.ts prints their events. */
@@ -107,9 +100,10 @@ export function define(cmd: Command): void {
     .option('--watch-timeout <duration>', 'with --watch, give up (exit 1) after this long')
     .addHelpText('after', '\nExamples:\n  mesh route status web -n shop\n  mesh route status web --watch --watch-timeout 30m   # in CI')
     .action(async (service: string, flags: { watch?: boolean; watchTimeout?: string }, command: Command) => {
-      const { parseServiceName, parseDurationFlag } = await import('../route/parse.js');
+      const { parseServiceName } = await import('../route/parse.js');
+      const { parseDuration } = await import('../duration.js');
       const svc = parseServiceName('SERVICE', service);
-      const watchTimeoutMs = flags.watchTimeout !== undefined ? parseDurationFlag('--watch-timeout', flags.watchTimeout) : undefined;
+      const watchTimeoutMs = flags.watchTimeout !== undefined ? parseDuration(flags.watchTimeout, '--watch-timeout') : undefined;
       await withRoute(command, undefined, async (common, deps, ui) =>
         (await import('./route-run.js')).runStatus({ ...common, service: svc, watch: flags.watch === true, ...(watchTimeoutMs !== undefined ? { watchTimeoutMs } : {}) }, ui, deps),
       );

@@ -26,13 +26,8 @@ export function define(cmd: Command): void {
       });
       const { connect } = await import('../cluster/index.js');
       const cluster = await connect({ kubeconfig: g.kubeconfig, context: g.context });
-      const stop = new AbortController();
-      const onSigint = () => stop.abort();
-      if (options.watch) process.once('SIGINT', onSigint);
-      try {
-        process.exitCode = await runStat(options, ui, { cluster, signal: stop.signal });
-      } finally {
-        process.off('SIGINT', onSigint);
-      }
+      const { withInterrupt } = await import('../util/interrupt.js');
+      // Only --watch stops cleanly on Ctrl-C; a one-shot read just ends.
+      process.exitCode = await withInterrupt((signal) => runStat(options, ui, { cluster, signal }), options.watch ? ['SIGINT'] : []);
     });
 }

@@ -19,7 +19,7 @@ export function define(cmd: Command): void {
       const ui = makeUi(g);
       const { parseOutputFormat } = await import('../ui/format.js');
       const output = parseOutputFormat(g.output, ['table', 'json', 'yaml'] as const, 'table');
-      const { parseTimeout } = await import('../install/install.js');
+      const { parsePositiveDuration } = await import('../duration.js');
       const { runUpgrade, validateUpgradeOptions } = await import('../install/upgrade.js');
       const opts = {
         profile: raw.profile,
@@ -30,7 +30,7 @@ export function define(cmd: Command): void {
         force: raw.force === true,
         resetValues: raw.resetValues === true,
         wait: raw.wait !== false,
-        timeoutMs: parseTimeout(raw.timeout),
+        timeoutMs: parsePositiveDuration(raw.timeout, '--timeout'),
         forceConflicts: raw.forceConflicts === true,
         gatewayApi: raw.gatewayApi === true,
         output,

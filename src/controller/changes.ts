@@ -1,30 +1,9 @@
 import type { KubeObject } from '../cluster/types.js';
+import { deepEqual } from '../util/object.js';
 
 /** Identity of a source object: API version, kind, namespace and name. */
 export function objectKey(o: KubeObject): string {
   return `${o.apiVersion}|${o.kind}|${o.metadata.namespace ?? ''}|${o.metadata.name}`;
-}
-
-function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false;
-    return true;
-  }
-  if (Array.isArray(b)) return false;
-  const ao = a as Record<string, unknown>;
-  const bo = b as Record<string, unknown>;
-  // for-in rather than Object.keys: a files reload compares every object deeply, and key arrays
-  // were most of the garbage it made.
-  let n = 0;
-  for (const k in ao) {
-    if (!Object.hasOwn(bo, k) || !deepEqual(ao[k], bo[k])) return false;
-    n++;
-  }
-  for (const k in bo) if (Object.hasOwn(bo, k)) n--;
-  return n === 0;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Caller, CertificateAuthority, IssueResult } from '../pki/index.js';
 import { IssuanceError } from '../pki/errors.js';
+import { formatSpiffeId } from '../pki/spiffe.js';
 import { encodeSecrets, noSecrets, secretMessages, secretsVersion, type SecretProvider, type SecretSet, type SecretStreamInfo, type ServedCertificate, type StreamIdentity, type StreamSecrets } from '../xds/secrets.js';
 
 /** Options of {@link WorkloadIdentities}. */
@@ -193,7 +194,7 @@ class IdentitySession implements StreamSecrets {
     const c = this.caller;
     if (c) {
       const ca = this.owner.opts.ca();
-      if (ca) id.spiffeId = `spiffe://${ca.trustDomain}/ns/${c.namespace}/sa/${c.serviceAccount}`;
+      if (ca) id.spiffeId = formatSpiffeId(ca.trustDomain, c.namespace, c.serviceAccount);
       id.namespace = c.namespace;
       id.serviceAccount = c.serviceAccount;
       if (c.pod) id.pod = c.pod.name;

@@ -11,6 +11,7 @@ import type { ServingCert } from './serving-cert.js';
 import type { Ui } from '../ui/context.js';
 import { CONTROLLER_NAME, DEFAULT_TRUST_DOMAIN, MESH_CONFIG_NAME, ROOT_CA_SECRET } from '../constants.js';
 import { usageError } from '../errors.js';
+import { parseDuration } from '../duration.js';
 import type { MtlsMode } from '../model/types.js';
 import { ControlPlane, type ObjectSource } from './controlplane.js';
 import { startIntrospection } from './http.js';
@@ -75,8 +76,7 @@ export function validateControllerOptions(raw: RawControllerOptions, defaults: {
   if (source !== 'files' && source !== 'kubernetes') throw usageError(`--source ${source}: unknown source`, 'use --source files DIR or --source kubernetes');
   if (source === 'files' && !raw.paths.length) throw usageError('--source files needs a file or directory of manifests', 'e.g. mesh controller --source files ./k8s');
   if (source === 'kubernetes' && raw.paths.length) throw usageError(`--source kubernetes takes no paths (got ${raw.paths.join(' ')})`, 'drop the paths, or use --source files');
-  const debounceMs = raw.debounce === undefined ? 100 : Number(raw.debounce);
-  if (!Number.isFinite(debounceMs) || debounceMs < 0) throw usageError(`--debounce ${raw.debounce}: not a number of milliseconds`, 'e.g. --debounce 100');
+  const debounceMs = raw.debounce === undefined ? 100 : parseDuration(raw.debounce, '--debounce');
   const mtls = raw.defaultMtls?.toUpperCase();
   if (mtls !== undefined && mtls !== 'STRICT' && mtls !== 'PERMISSIVE' && mtls !== 'DISABLE') throw usageError(`--default-mtls ${raw.defaultMtls}: unknown mode`, 'use STRICT, PERMISSIVE or DISABLE');
   const opts: ControllerOptions = {

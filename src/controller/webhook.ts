@@ -4,6 +4,7 @@ import type { KubeObject } from '../cluster/types.js';
 import { webhookPatch } from '../manifests/inject.js';
 import type { Values } from '../manifests/values.js';
 import { MeshError } from '../errors.js';
+import { isObject } from '../util/object.js';
 
 /** What the webhook needs from the controller, asked per request so config changes apply at once. */
 export interface WebhookContext {
@@ -23,10 +24,6 @@ export interface AdmissionAnswer {
 }
 
 const API_VERSION = 'admission.k8s.io/v1';
-
-function isObject(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
-}
 
 /**
  * Answer one AdmissionReview (admission.k8s.io/v1). A Pod CREATE gets the JSON patch of

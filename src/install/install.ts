@@ -1,6 +1,8 @@
 import semver from 'semver';
 import type { Cluster, ConnectOptions, KubeObject } from '../cluster/types.js';
 import { HTTPROUTE_CRD, LABEL_MANAGED_BY, MANAGED_BY, ROOT_CA_SECRET } from '../constants.js';
+import { parsePositiveDuration } from '../duration.js';
+import { withInterrupt } from '../util/interrupt.js';
 import { objectRef, renderManifests, toYamlStream, type CaMaterial } from '../manifests/render.js';
 import { loadValues, type ValuesFlags } from './values.js';
 import type { Values } from '../manifests/values.js';
@@ -38,16 +40,6 @@ export interface InstallDeps {
   checkTimeoutMs?: number;
 }
 
-/** Parse a --timeout such as 90s, 5m or 1m30s into milliseconds (exit 2 when malformed). */
-export function parseTimeout(s: string): number {
-  const re = /(\d+(?:\.\d+)?)(ms|h|m|s)/g;
-  if (!/^(\d+(\.\d+)?(ms|h|m|s))+$/.test(s)) throw usageError(`--timeout "${s}" is not a duration`, 'use e.g. 90s, 5m or 1m30s');
-  let ms = 0;
-  for (const m of s.matchAll(re)) ms += Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
-  if (ms <= 0) throw usageError(`--timeout "${s}" must be more than zero`, 'use e.g. 90s or 5m');
-  return ms;
-}
-
 /** Raw flags of install as commander gives them. */
 export interface RawInstallFlags {
   profile?: string;
@@ -75,7 +67,7 @@ export function validateInstallOptions(raw: RawInstallFlags, output: InstallOpti
     skipChecks: raw.skipChecks === true,
     dryRun: raw.dryRun === true,
     wait: raw.wait !== false,
-    timeoutMs: parseTimeout(raw.timeout ?? '5m'),
+    timeoutMs: parsePositiveDuration(raw.timeout ?? '5m', '--timeout'),
     forceConflicts: raw.forceConflicts === true,
     gatewayApi: raw.gatewayApi === true,
     output,
@@ -189,21 +181,6 @@ export function printSummary(ui: Ui, records: readonly ApplyRecord[], output: In
   for (const r of records) if (r.action !== 'unchanged' || ui.verbose) ui.out.write(`${r.ref} ${r.action}\n`);
   if (counts.created + counts.configured === 0) ui.out.write(`nothing changed: all ${records.length} objects unchanged\n`);
   else ui.out.write(`${counts.created} created, ${counts.configured} configured, ${counts.unchanged} unchanged\n`);
-}
-
-/**
- * Run `fn` with an AbortSignal fired by the first Ctrl-C, so an apply stops between stages and
- * reports what it applied instead of dying mid-way; a second Ctrl-C gets the default behaviour.
- */
-export async function withInterrupt<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const ac = new AbortController();
-  const onSigint = () => ac.abort();
-  process.once('SIGINT', onSigint);
-  try {
-    return await fn(ac.signal);
-  } finally {
-    process.removeListener('SIGINT', onSigint);
-  }
 }
 
 /** Explain an interrupted apply: exactly what reached the cluster, and how to resume. */

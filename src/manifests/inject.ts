@@ -2,7 +2,7 @@ import {
   PROXY_CONTAINER,
 } from '../constants.js';
 import type { KubeObject } from '../cluster/types.js';
-import { deepEqual } from './inject/data.js';
+import { deepEqual, isObject } from '../util/object.js';
 import { injectPod, uninjectPod, type PodResult } from './inject/pod.js';
 import { SKIP_REASONS, TEMPLATE_PATHS, type Container, type InjectOptions, type InjectReport, type PodTemplate } from './inject/types.js';
 import type { Values } from './values.js';
@@ -15,9 +15,9 @@ import type { Values } from './values.js';
 
 // The pieces, re-exported so callers keep one entry point.
 export * from './inject/types.js';
-export { parseKubeVersion, readStatus, resolveNativeSidecar, compareVersions } from './inject/settings.js';
+export { parseKubeVersion, readStatus, resolveNativeSidecar } from './inject/settings.js';
 export { injectPod, uninjectPod, type PodResult } from './inject/pod.js';
-export { clone, deepEqual } from './inject/data.js';
+export { clone, deepEqual } from '../util/object.js';
 
 // ---------------------------------------------------------------------------------------------
 // Per-kind wrappers.
@@ -96,8 +96,7 @@ const pointer = (k: string) => k.replace(/~/g, '~0').replace(/\//g, '~1');
 /** RFC 6902 operations turning `a` into `b`: objects are diffed key by key, arrays replaced whole. */
 export function jsonPatch(a: unknown, b: unknown, path = ''): JsonPatchOp[] {
   if (deepEqual(a, b)) return [];
-  const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
-  if (!isObj(a) || !isObj(b)) return [{ op: 'replace', path, value: b }];
+  if (!isObject(a) || !isObject(b)) return [{ op: 'replace', path, value: b }];
   const ops: JsonPatchOp[] = [];
   for (const k of Object.keys(a)) if (a[k] !== undefined && b[k] === undefined) ops.push({ op: 'remove', path: `${path}/${pointer(k)}` });
   for (const k of Object.keys(b)) {

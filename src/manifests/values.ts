@@ -1,9 +1,10 @@
-import { parseGoDuration } from '../duration.js';
+import { tryParseDuration } from '../duration.js';
 import { DEFAULT_NAMESPACE, DEFAULT_TRUST_DOMAIN } from '../constants.js';
 import { inputError } from '../errors.js';
 import { checkTrustDomain, isNamespaceName } from '../pki/spiffe.js';
 import { closest } from '../suggest.js';
 import { VERSION } from '../version.js';
+import { isObject } from '../util/object.js';
 
 /**
  * The typed values model shared by `mesh install`, `mesh manifest`, `mesh inject` and the webhook.
@@ -171,13 +172,9 @@ const DURATION_KEYS = new Set(['ca.workloadCertTTL', 'ca.rootCertTTL']);
 const QUANTITY = /^\d+(\.\d+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$/;
 const PORT_KEYS = /Port$/;
 
-function isPlainObject(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
-}
-
 /** Every leaf path of the defaults, e.g. 'proxy.resources.limits.cpu'. */
 export function valuePaths(obj: unknown = DEFAULTS, prefix = ''): string[] {
-  if (!isPlainObject(obj)) return [prefix];
+  if (!isObject(obj)) return [prefix];
   return Object.keys(obj).flatMap((k) => valuePaths(obj[k], prefix ? `${prefix}.${k}` : k));
 }
 
@@ -185,7 +182,7 @@ function leafAt(path: string): unknown {
   let cur: unknown = DEFAULTS;
   for (const part of path.split('.')) {
     // Own keys only: `toString`, `constructor` or `__proto__` are not values.
-    if (!isPlainObject(cur) || !Object.hasOwn(cur, part)) return undefined;
+    if (!isObject(cur) || !Object.hasOwn(cur, part)) return undefined;
     cur = cur[part];
   }
   return cur;
@@ -203,7 +200,10 @@ function checkLeaf(path: string, value: unknown): string | undefined {
   }
   if (typeof def === 'boolean') return typeof value === 'boolean' ? undefined : `must be true or false (got ${JSON.stringify(value)})`;
   if (typeof value !== 'string' || value === '') return `must be a non-empty string (got ${JSON.stringify(value)})`;
-  if (DURATION_KEYS.has(path) && parseGoDuration(value) === undefined) return `must be a duration such as 24h or 90m (got "${value}")`;
+  if (DURATION_KEYS.has(path)) {
+    const ms = tryParseDuration(value, '');
+    if (typeof ms !== 'number') return `must be a duration such as 24h or 90m: ${ms.message.trim()}`;
+  }
   if (path.includes('.resources.') && !QUANTITY.test(value)) return `must be a Kubernetes quantity such as 100m or 128Mi (got "${value}")`;
   if (path === 'namespace' && !isNamespaceName(value)) return `must be a Kubernetes namespace name: lowercase letters, digits and "-", at most 63 (got "${value}")`;
   if (path === 'trustDomain') {
@@ -221,7 +221,7 @@ function checkLeaf(path: string, value: unknown): string | undefined {
  * name the closest known key; wrong types name the expected one. `source` names where it came from.
  */
 export function validateOverride(override: unknown, source: string, prefix = ''): void {
-  if (!isPlainObject(override)) throw inputError(`${source}: values must be a mapping${prefix ? ` at "${prefix}"` : ''}`, 'see docs/values.md for the keys');
+  if (!isObject(override)) throw inputError(`${source}: values must be a mapping${prefix ? ` at "${prefix}"` : ''}`, 'see docs/values.md for the keys');
   for (const [k, v] of Object.entries(override)) {
     const path = prefix ? `${prefix}.${k}` : k;
     const def = leafAt(path);
@@ -231,7 +231,7 @@ export function validateOverride(override: unknown, source: string, prefix = '')
       const suggestion = near ? (near.includes('.') ? near : prefix ? `${prefix}.${near}` : near) : undefined;
       throw inputError(`${source}: unknown value "${path}"`, suggestion ? `did you mean "${suggestion}"? (see docs/values.md)` : 'see docs/values.md for the keys');
     }
-    if (isPlainObject(def)) {
+    if (isObject(def)) {
       validateOverride(v, source, path);
     } else {
       const problem = checkLeaf(path, v);
@@ -241,9 +241,9 @@ export function validateOverride(override: unknown, source: string, prefix = '')
 }
 
 function deepMerge<T>(base: T, over: unknown): T {
-  if (!isPlainObject(over)) return base;
+  if (!isObject(over)) return base;
   const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
-  for (const [k, v] of Object.entries(over)) out[k] = isPlainObject(v) && isPlainObject(out[k]) ? deepMerge(out[k], v) : v;
+  for (const [k, v] of Object.entries(over)) out[k] = isObject(v) && isObject(out[k]) ? deepMerge(out[k], v) : v;
   return out as T;
 }
 
@@ -310,8 +310,8 @@ export function resolveValues(input: ValuesInput = {}): Values {
 export function diffFromDefaults(v: Values, base: unknown = DEFAULTS): ValuesOverride {
   const out: Record<string, unknown> = {};
   for (const [k, val] of Object.entries(v as unknown as Record<string, unknown>)) {
-    const b = isPlainObject(base) ? base[k] : undefined;
-    if (isPlainObject(val)) {
+    const b = isObject(base) ? base[k] : undefined;
+    if (isObject(val)) {
       const sub = diffFromDefaults(val as unknown as Values, b);
       if (Object.keys(sub).length) out[k] = sub;
     } else if (val !== b) out[k] = val;

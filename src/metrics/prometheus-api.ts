@@ -1,43 +1,89 @@
-import { ExitCode, MeshError } from '../errors.js';
+import { ExitCode, MeshError, usageError } from '../errors.js';
 import { readProxy } from './envoy.js';
 import { ENVOY_METRIC_NAMES } from './envoy.js';
 import { parseNumber, type Sample } from './prometheus.js';
 import type { TimedReading } from './scrape.js';
 
-interface VectorResult {
+/** One series of an instant vector: its labels and its [time, value] sample. */
+export interface VectorResult {
   metric: Record<string, string>;
   value: [number, string];
 }
 interface QueryResponse {
-  status: 'success' | 'error';
-  data?: { resultType: string; result: VectorResult[] };
+  status?: string;
+  data?: { resultType?: string; result?: VectorResult[] };
   error?: string;
 }
 
 /** Labels that carry a series' pod (the usual kubernetes_sd relabelling, as Istio and Linkerd configure it). */
 export const PROMETHEUS_POD_LABELS = { namespace: 'namespace', pod: 'pod' } as const;
 
-/** Run an instant query against Prometheus's HTTP API (/api/v1/query) at `time` (seconds since the epoch). */
-export async function instantQuery(baseUrl: string, query: string, time: number, timeoutMs = 10_000): Promise<VectorResult[]> {
-  const url = new URL('api/v1/query', baseUrl.endsWith('/') ? baseUrl : baseUrl + '/');
-  url.searchParams.set('query', query);
-  url.searchParams.set('time', time.toFixed(3));
-  let res: Response;
+const URL_HINT = 'e.g. --prometheus-url http://127.0.0.1:9090';
+
+/** Validate a `--prometheus-url` flag: an http(s) URL, returned normalised. Usage error (exit 2) otherwise. */
+export function parsePrometheusUrl(raw: string): string {
+  let u: URL;
   try {
-    res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-  } catch (err) {
-    throw new MeshError(`cannot reach Prometheus at ${baseUrl}: ${(err as Error).message}`, { hint: 'check --prometheus-url (e.g. kubectl port-forward svc/prometheus 9090, then http://127.0.0.1:9090)', exitCode: ExitCode.Cluster, cause: err });
-  }
-  const text = await res.text();
-  let body: QueryResponse;
-  try {
-    body = JSON.parse(text) as QueryResponse;
+    u = new URL(raw);
   } catch {
-    throw new MeshError(`Prometheus at ${baseUrl} answered HTTP ${res.status} with something that is not its API's JSON`, { hint: '--prometheus-url must be the Prometheus server root (the part before /api/v1)' });
+    throw usageError(`--prometheus-url "${raw}" is not a URL`, URL_HINT);
   }
-  if (body.status !== 'success' || !body.data) throw new MeshError(`Prometheus query failed: ${body.error ?? `HTTP ${res.status}`}`, { hint: `the query was: ${query}` });
-  if (body.data.resultType !== 'vector') throw new MeshError(`Prometheus returned a ${body.data.resultType}, expected an instant vector`);
-  return body.data.result;
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw usageError(`--prometheus-url must be http or https, not ${u.protocol}`, URL_HINT);
+  return u.toString();
+}
+
+/**
+ * The one Prometheus HTTP API client (`GET /api/v1/query`) of mesh, used by `mesh stat` and
+ * `mesh route`. Every failure is a MeshError: a server that cannot be reached exits 3
+ * ("unreachable", as for the cluster) with a hint naming --prometheus-url; an answer that is not
+ * the API's JSON, or a rejected query, exits 1.
+ */
+export class PrometheusClient {
+  /** The server root, without a trailing slash. */
+  readonly url: string;
+  /** "Prometheus at URL", for messages. */
+  readonly describe: string;
+
+  /** `url` is checked with {@link parsePrometheusUrl}; `timeoutMs` bounds each query. */
+  constructor(url: string, private readonly timeoutMs = 10_000) {
+    this.url = parsePrometheusUrl(url).replace(/\/+$/, '');
+    this.describe = `Prometheus at ${this.url}`;
+  }
+
+  /** Run an instant query, at `time` (seconds since the epoch) or the server's now; the instant vector. */
+  async query(promql: string, time?: number): Promise<VectorResult[]> {
+    const url = new URL(`${this.url}/api/v1/query`);
+    url.searchParams.set('query', promql);
+    if (time !== undefined) url.searchParams.set('time', time.toFixed(3));
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetch(url, { signal: AbortSignal.timeout(this.timeoutMs) });
+      text = await res.text();
+    } catch (err) {
+      throw new MeshError(`cannot reach ${this.describe}: ${(err as Error).message}`, {
+        hint: 'check --prometheus-url (in a cluster: kubectl port-forward svc/prometheus 9090, then --prometheus-url http://127.0.0.1:9090)',
+        exitCode: ExitCode.Cluster,
+        cause: err,
+      });
+    }
+    let body: QueryResponse;
+    try {
+      body = JSON.parse(text) as QueryResponse;
+    } catch (err) {
+      throw new MeshError(`${this.describe} answered HTTP ${res.status} with something that is not its API's JSON`, { hint: '--prometheus-url must be the Prometheus server root (the part before /api/v1)', cause: err });
+    }
+    if (body.status !== 'success' || !body.data) throw new MeshError(`${this.describe} rejected the query: ${body.error ?? `HTTP ${res.status}`}`, { hint: `the query was: ${promql}` });
+    if (body.data.resultType !== 'vector') throw new MeshError(`${this.describe} returned a ${body.data.resultType ?? 'result'} where an instant vector was expected`, { hint: `the query was: ${promql}` });
+    return body.data.result ?? [];
+  }
+
+  /** The first sample of an instant query as a number; undefined when there is none or it is not finite (no traffic). */
+  async scalar(promql: string, time?: number): Promise<number | undefined> {
+    const first = (await this.query(promql, time))[0]?.value?.[1];
+    const n = first === undefined ? NaN : Number(first);
+    return Number.isFinite(n) ? n : undefined;
+  }
 }
 
 /**
@@ -45,10 +91,10 @@ export async function instantQuery(baseUrl: string, query: string, time: number,
  * undefined), grouped into one reading per `ns/pod`. Two such readings `--window` apart give the
  * same window math as two scrapes.
  */
-export async function readingsAt(baseUrl: string, time: number, namespaces: readonly string[] | undefined): Promise<Map<string, TimedReading>> {
+export async function readingsAt(prometheus: PrometheusClient, time: number, namespaces: readonly string[] | undefined): Promise<Map<string, TimedReading>> {
   const names = ENVOY_METRIC_NAMES.map(escapeRegex).join('|');
   const nsMatcher = namespaces ? `,${PROMETHEUS_POD_LABELS.namespace}=~"${namespaces.map(escapeRegex).join('|')}"` : '';
-  const result = await instantQuery(baseUrl, `{__name__=~"${names}"${nsMatcher}}`, time);
+  const result = await prometheus.query(`{__name__=~"${names}"${nsMatcher}}`, time);
   const byPod = new Map<string, Sample[]>();
   for (const r of result) {
     const { __name__: name, ...labels } = r.metric;

@@ -1,5 +1,8 @@
 import type { KubeObject } from '../cluster/types.js';
-import { arr, byNsName, cmp, describe, isObj, jsonAnnotation, keyOf, num, parseDuration, str, strMap, type Obj } from './objects.js';
+import { isObject } from '../util/object.js';
+import { formatSpiffeId } from '../pki/spiffe.js';
+import { policyApplies } from './authz.js';
+import { arr, byNsName, cmp, describe, durationField, jsonAnnotation, keyOf, num, str, strMap, type Obj, type Warn } from './objects.js';
 import { meshRoutes } from './routes.js';
 import {
   ANNOTATION_CIRCUIT_BREAKER,
@@ -37,12 +40,6 @@ export interface ModelOptions {
   clusterDomain?: string;
 }
 
-export { parseDuration } from './objects.js';
-
-/** SPIFFE ID of a service account: spiffe://TD/ns/NS/sa/SA. */
-export function spiffeId(trustDomain: string, namespace: string, serviceAccount: string): string {
-  return `spiffe://${trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
-}
 
 /**
  * Protocol of a Service port: `appProtocol` first (kubernetes.io/h2c, http, grpc...), then the
@@ -81,12 +78,13 @@ function parseMtls(v: string | undefined): MtlsMode | undefined {
   return u === 'STRICT' || u === 'PERMISSIVE' || u === 'DISABLE' ? u : undefined;
 }
 
-function outlierFrom(v: Obj): OutlierPolicy {
+function outlierFrom(v: Obj, warn: Warn): OutlierPolicy {
+  const dur = (k: string) => durationField(v[k], `${ANNOTATION_OUTLIER} ${k}`, warn);
   return {
     consecutive5xx: num(v.consecutive5xx),
     consecutiveGatewayErrors: num(v.consecutiveGatewayErrors),
-    intervalMs: parseDuration(v.interval) ?? 10_000,
-    baseEjectionTimeMs: parseDuration(v.baseEjectionTime) ?? 30_000,
+    intervalMs: dur('interval') ?? 10_000,
+    baseEjectionTimeMs: dur('baseEjectionTime') ?? 30_000,
     maxEjectionPercent: num(v.maxEjectionPercent) ?? 10,
     failurePercentageThreshold: num(v.failurePercentageThreshold),
     failurePercentageMinimumHosts: num(v.failurePercentageMinimumHosts),
@@ -137,7 +135,7 @@ export function namespacesFrom(objects: readonly KubeObject[], defaultMtls: Mtls
 export function servicesFrom(serviceObjects: readonly KubeObject[], clusterDomain: string, warnings: ModelWarning[]): MeshService[] {
   const services: MeshService[] = [];
   for (const o of serviceObjects) {
-    const spec = isObj(o.spec) ? o.spec : {};
+    const spec = isObject(o.spec) ? o.spec : {};
     const ns = o.metadata.namespace ?? 'default';
     if (spec.type === 'ExternalName') continue;
     const ports: ServicePort[] = arr(spec.ports).flatMap((p): ServicePort[] => {
@@ -158,7 +156,7 @@ export function servicesFrom(serviceObjects: readonly KubeObject[], clusterDomai
     const sel = strMap(spec.selector);
     if (sel && Object.keys(sel).length) svc.selector = sel;
     const outlier = jsonAnnotation(o, ANNOTATION_OUTLIER, warnings);
-    if (outlier) svc.outlier = outlierFrom(outlier);
+    if (outlier) svc.outlier = outlierFrom(outlier, (message) => warnings.push({ object: describe(o), message }));
     const cb = jsonAnnotation(o, ANNOTATION_CIRCUIT_BREAKER, warnings);
     if (cb) svc.circuitBreaker = circuitBreakerFrom(cb);
     services.push(svc);
@@ -175,8 +173,8 @@ export function workloadsFrom(pods: readonly KubeObject[], services: readonly Me
   const workloads: Workload[] = [];
   for (const p of pods) {
     const ns = p.metadata.namespace ?? 'default';
-    const spec = isObj(p.spec) ? p.spec : {};
-    const status = isObj(p.status) ? p.status : {};
+    const spec = isObject(p.spec) ? p.spec : {};
+    const status = isObject(p.status) ? p.status : {};
     const labels = p.metadata.labels ?? {};
     const sa = str(spec.serviceAccountName) ?? str(spec.serviceAccount) ?? 'default';
     const containerPorts = arr(spec.containers).flatMap((c) => arr(c.ports));
@@ -194,7 +192,7 @@ export function workloadsFrom(pods: readonly KubeObject[], services: readonly Me
       name: p.metadata.name,
       namespace: ns,
       serviceAccount: sa,
-      identity: spiffeId(trustDomain, ns, sa),
+      identity: formatSpiffeId(trustDomain, ns, sa),
       labels,
       mtls: parseMtls(p.metadata.annotations?.[ANNOTATION_MTLS]) ?? nsMtls.get(ns) ?? defaultMtls,
       ports,
@@ -211,7 +209,7 @@ export function workloadsFrom(pods: readonly KubeObject[], services: readonly Me
 export function authzFrom(objects: readonly KubeObject[], warnings: ModelWarning[]): AuthzPolicy[] {
   const authz: AuthzPolicy[] = [];
   for (const a of objects.filter((o) => o.kind === 'AuthorizationPolicy' && o.apiVersion.startsWith(`${MESH_DOMAIN}/`))) {
-    const spec = isObj(a.spec) ? a.spec : {};
+    const spec = isObject(a.spec) ? a.spec : {};
     const action = spec.action === undefined ? 'ALLOW' : spec.action;
     if (action !== 'ALLOW' && action !== 'DENY') {
       warnings.push({ object: describe(a), message: `action ${String(action)} is not ALLOW or DENY; policy skipped` });
@@ -220,17 +218,17 @@ export function authzFrom(objects: readonly KubeObject[], warnings: ModelWarning
     const strs = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
     const rules: AuthzRule[] = arr(spec.rules).map((rule) => ({
       from: arr(rule.from).map((f): AuthzSource => {
-        const src = isObj(f.source) ? f.source : f;
+        const src = isObject(f.source) ? f.source : f;
         return { principals: strs(src.principals), namespaces: strs(src.namespaces) };
       }),
       to: arr(rule.to).map((t): AuthzOperation => {
-        const op = isObj(t.operation) ? t.operation : t;
+        const op = isObject(t.operation) ? t.operation : t;
         const ports = Array.isArray(op.ports) ? op.ports.map((x) => Number(x)).filter((x) => Number.isInteger(x)) : [];
         return { ports, methods: strs(op.methods), paths: strs(op.paths) };
       }),
     }));
     const policy: AuthzPolicy = { name: a.metadata.name, namespace: a.metadata.namespace ?? 'default', action, rules };
-    const sel = isObj(spec.selector) ? strMap(spec.selector.matchLabels) : undefined;
+    const sel = isObject(spec.selector) ? strMap(spec.selector.matchLabels) : undefined;
     if (sel && Object.keys(sel).length) policy.selector = sel;
     authz.push(policy);
   }
@@ -321,10 +319,10 @@ function endpointsFromSlices(slices: KubeObject[], podOf: PodLookup, trustDomain
     }
     const list = (endpoints[key] ??= []);
     for (const e of arr(s.endpoints)) {
-      const cond = isObj(e.conditions) ? e.conditions : {};
+      const cond = isObject(e.conditions) ? e.conditions : {};
       // Kubernetes: a nil ready condition means ready.
       const ready = cond.ready !== false && cond.terminating !== true;
-      const ref = isObj(e.targetRef) ? e.targetRef : undefined;
+      const ref = isObject(e.targetRef) ? e.targetRef : undefined;
       const podName = ref?.kind === 'Pod' ? str(ref.name) : undefined;
       const pod = podName ? podOf(str(ref?.namespace) ?? ns, podName) : undefined;
       const addresses = Array.isArray(e.addresses) ? e.addresses.filter((a): a is string => typeof a === 'string') : [];
@@ -332,8 +330,8 @@ function endpointsFromSlices(slices: KubeObject[], podOf: PodLookup, trustDomain
         const ep: Endpoint = { address, ready, ports: { ...ports } };
         if (podName) ep.pod = podName;
         if (pod) {
-          const pspec = isObj(pod.spec) ? pod.spec : {};
-          ep.identity = spiffeId(trustDomain, ns, str(pspec.serviceAccountName) ?? 'default');
+          const pspec = isObject(pod.spec) ? pod.spec : {};
+          ep.identity = formatSpiffeId(trustDomain, ns, str(pspec.serviceAccountName) ?? 'default');
         }
         list.push(ep);
       }
@@ -393,7 +391,7 @@ export function updateEndpoints(model: MeshModel, slices: ReadonlyMap<string, Ku
 
 /** The AuthorizationPolicies that apply to a workload: its namespace's, with a matching or no selector. */
 export function policiesFor(model: MeshModel, w: Workload): AuthzPolicy[] {
-  return model.authz.filter((p) => p.namespace === w.namespace && (!p.selector || Object.entries(p.selector).every(([k, v]) => w.labels[k] === v)));
+  return model.authz.filter((p) => policyApplies(p, w.namespace, w.labels));
 }
 
 /**

@@ -1,17 +1,15 @@
-import { parseGoDuration } from '../duration.js';
+import { durationValue, parseGatewayDuration } from '../duration.js';
+import { MeshError } from '../errors.js';
 import type { KubeObject } from '../cluster/types.js';
+import { isObject } from '../util/object.js';
 import type { ModelWarning } from './types.js';
 
 /** A JSON object as read from a Kubernetes manifest. */
 export type Obj = Record<string, unknown>;
 
-/** Whether `v` is a plain JSON object (not null, not an array). */
-export function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 /** The objects of a JSON array (other entries dropped); [] for anything else. */
 export function arr(v: unknown): Obj[] {
-  return Array.isArray(v) ? v.filter(isObj) : [];
+  return Array.isArray(v) ? v.filter(isObject) : [];
 }
 /** A non-empty string, or undefined. */
 export function str(v: unknown): string | undefined {
@@ -23,7 +21,7 @@ export function num(v: unknown): number | undefined {
 }
 /** The string-valued entries of an object, or undefined when `v` is not an object. */
 export function strMap(v: unknown): Record<string, string> | undefined {
-  if (!isObj(v)) return undefined;
+  if (!isObject(v)) return undefined;
   const out: Record<string, string> = {};
   for (const [k, val] of Object.entries(v)) if (typeof val === 'string') out[k] = val;
   return out;
@@ -45,15 +43,25 @@ export function describe(o: KubeObject): string {
   return `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
 }
 
+/** Where a bad value in an object is reported: a model warning, the value then ignored. */
+export type Warn = (message: string) => void;
+
 /**
- * A Gateway API Duration (`1h`, `30s`, `500ms`, `1m30s`; GEP-2257) in milliseconds, or undefined
- * when it does not parse.
+ * A duration field of an annotation or HTTPRoute (`500ms`, `2s`, `1m30s`) in milliseconds, read
+ * by src/duration.ts like every flag; undefined when absent. A bad value (a bare number included:
+ * its unit would be a guess) is reported through `warn` and ignored, so the default applies.
+ * `gateway` also requires the Gateway API subset (GEP-2257) that HTTPRoute timeouts must use.
  */
-export function parseDuration(v: unknown): number | undefined {
-  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v;
-  if (typeof v !== 'string') return undefined;
-  const ms = parseGoDuration(v);
-  return ms === undefined ? undefined : Math.round(ms);
+export function durationField(v: unknown, what: string, warn: Warn, gateway = false): number | undefined {
+  try {
+    const ms = durationValue(v, what);
+    if (ms instanceof MeshError) throw ms;
+    return ms !== undefined && gateway ? parseGatewayDuration(v as string, what) : ms;
+  } catch (err) {
+    if (!(err instanceof MeshError)) throw err;
+    warn(`${err.message}; ignored`);
+    return undefined;
+  }
 }
 
 /** Parse a JSON annotation, recording a warning (and returning undefined) when it is not an object. */
@@ -62,7 +70,7 @@ export function jsonAnnotation(o: KubeObject, key: string, warnings: ModelWarnin
   if (raw === undefined) return undefined;
   try {
     const v: unknown = JSON.parse(raw);
-    if (isObj(v)) return v;
+    if (isObject(v)) return v;
   } catch {
     // fall through to the warning
   }

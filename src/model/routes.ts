@@ -1,6 +1,7 @@
 import type { KubeObject } from '../cluster/types.js';
 import { ANNOTATION_FAULT, ANNOTATION_RETRY } from '../constants.js';
-import { arr, byNsName, cmp, describe, isObj, jsonAnnotation, keyOf, num, parseDuration, str, type Obj } from './objects.js';
+import { isObject } from '../util/object.js';
+import { arr, byNsName, cmp, describe, durationField, jsonAnnotation, keyOf, num, str, type Obj, type Warn } from './objects.js';
 import type {
   FaultPolicy,
   HeaderEdits,
@@ -102,7 +103,7 @@ function valueMatches(list: unknown, what: 'header' | 'query parameter', lower: 
 function matchOf(m: Obj): RouteMatch {
   const out: RouteMatch = { headers: valueMatches(m.headers, 'header', true), query: valueMatches(m.queryParams, 'query parameter', false) };
   if (m.path !== undefined) {
-    if (!isObj(m.path)) throw new Refused('path match is not an object');
+    if (!isObject(m.path)) throw new Refused('path match is not an object');
     const type = m.path.type === undefined ? 'PathPrefix' : m.path.type;
     const value = m.path.value === undefined ? '/' : m.path.value;
     if (typeof value !== 'string') throw new Refused('path match value is not a string');
@@ -127,7 +128,7 @@ function matchOf(m: Obj): RouteMatch {
 }
 
 function headerEdits(v: unknown, where: string): HeaderEdits {
-  const f = isObj(v) ? v : {};
+  const f = isObject(v) ? v : {};
   const pairs = (list: unknown, verb: string): { name: string; value: string }[] =>
     arr(list).map((h) => {
       const name = str(h.name) ?? '';
@@ -147,7 +148,7 @@ function headerEdits(v: unknown, where: string): HeaderEdits {
 }
 
 function pathModifier(v: unknown, where: string): PathModifier | undefined {
-  if (!isObj(v)) return undefined;
+  if (!isObject(v)) return undefined;
   const type = v.type;
   const value = type === 'ReplaceFullPath' ? v.replaceFullPath : type === 'ReplacePrefixMatch' ? v.replacePrefixMatch : undefined;
   if (type !== 'ReplaceFullPath' && type !== 'ReplacePrefixMatch') throw new Error(`${where} path type ${String(type)} is not supported (ReplaceFullPath, ReplacePrefixMatch)`);
@@ -158,7 +159,7 @@ function pathModifier(v: unknown, where: string): PathModifier | undefined {
 }
 
 function redirectOf(v: unknown): RouteRedirect {
-  const f = isObj(v) ? v : {};
+  const f = isObject(v) ? v : {};
   const out: RouteRedirect = { statusCode: num(f.statusCode) ?? 302 };
   if (!REDIRECT_CODES.includes(out.statusCode)) throw new Error(`RequestRedirect statusCode ${out.statusCode} is not supported (${REDIRECT_CODES.join(', ')})`);
   if (f.scheme !== undefined) {
@@ -178,7 +179,7 @@ function redirectOf(v: unknown): RouteRedirect {
 }
 
 function rewriteOf(v: unknown): RouteRewrite {
-  const f = isObj(v) ? v : {};
+  const f = isObject(v) ? v : {};
   const out: RouteRewrite = {};
   const host = str(f.hostname);
   if (host) out.hostname = host;
@@ -187,7 +188,7 @@ function rewriteOf(v: unknown): RouteRewrite {
   return out;
 }
 
-function retryFrom(v: Obj): RetryPolicy {
+function retryFrom(v: Obj, warn: Warn): RetryPolicy {
   const retryOn = Array.isArray(v.retryOn)
     ? v.retryOn.filter((x): x is string => typeof x === 'string')
     : typeof v.retryOn === 'string'
@@ -196,21 +197,21 @@ function retryFrom(v: Obj): RetryPolicy {
   const codes = Array.isArray(v.codes) ? v.codes.filter((x): x is number => typeof x === 'number') : [];
   return {
     attempts: num(v.attempts) ?? 2,
-    perTryTimeoutMs: parseDuration(v.perTryTimeout),
-    backoffMs: parseDuration(v.backoff),
+    perTryTimeoutMs: durationField(v.perTryTimeout, 'retry perTryTimeout', warn),
+    backoffMs: durationField(v.backoff, 'retry backoff', warn),
     retryOn: retryOn.length || codes.length ? retryOn : ['5xx', 'unavailable', 'reset', 'connect-failure'],
     codes,
   };
 }
 
-function faultFrom(v: Obj): FaultPolicy {
+function faultFrom(v: Obj, warn: Warn): FaultPolicy {
   const out: FaultPolicy = {};
-  if (isObj(v.abort)) {
+  if (isObject(v.abort)) {
     out.abort = { percent: num(v.abort.percent) ?? 100, httpStatus: num(v.abort.httpStatus), grpcStatus: num(v.abort.grpcStatus) };
     if (out.abort.httpStatus === undefined && out.abort.grpcStatus === undefined) out.abort.httpStatus = 503;
   }
-  if (isObj(v.delay)) {
-    out.delay = { percent: num(v.delay.percent) ?? 100, fixedDelayMs: parseDuration(v.delay.fixedDelay) ?? 0 };
+  if (isObject(v.delay)) {
+    out.delay = { percent: num(v.delay.percent) ?? 100, fixedDelayMs: durationField(v.delay.fixedDelay, `${ANNOTATION_FAULT} delay.fixedDelay`, warn) ?? 0 };
   }
   return out;
 }
@@ -225,7 +226,7 @@ export interface RouteContext {
 /** Whether a ReferenceGrant in the target's namespace lets `kind` objects of `fromNs` refer to Service `name`. */
 function granted(ctx: RouteContext, fromKind: string, fromNs: string, toNs: string, toName: string): boolean {
   return (ctx.grants.get(toNs) ?? []).some((g) => {
-    const spec = isObj(g.spec) ? g.spec : {};
+    const spec = isObject(g.spec) ? g.spec : {};
     const from = arr(spec.from).some((f) => f.group === GATEWAY_GROUP && f.kind === fromKind && f.namespace === fromNs);
     const to = arr(spec.to).some((t) => (t.group ?? '') === '' && t.kind === 'Service' && (t.name === undefined || t.name === toName));
     return from && to;
@@ -257,13 +258,13 @@ function resolveRef(b: Obj, route: KubeObject, ctx: RouteContext, parents: Reado
 
 /** A RequestMirror; one whose backendRef does not resolve is dropped (the spec), its reason returned instead. */
 function mirrorOf(f: Obj, route: KubeObject, ctx: RouteContext, parents: ReadonlySet<string>): RouteMirror | NonNullable<RouteBackend['unresolved']> {
-  const m = isObj(f.requestMirror) ? f.requestMirror : {};
-  const ref = resolveRef(isObj(m.backendRef) ? m.backendRef : {}, route, ctx, parents);
+  const m = isObject(f.requestMirror) ? f.requestMirror : {};
+  const ref = resolveRef(isObject(m.backendRef) ? m.backendRef : {}, route, ctx, parents);
   if (ref.unresolved) return { reason: ref.unresolved.reason, message: `RequestMirror ${ref.unresolved.message}; the mirror is dropped` };
   let percent = 100;
   const pct = num(m.percent);
   if (pct !== undefined) percent = pct;
-  else if (isObj(m.fraction)) {
+  else if (isObject(m.fraction)) {
     const n = num(m.fraction.numerator) ?? 0;
     const d = num(m.fraction.denominator) ?? 100;
     percent = d > 0 ? (n / d) * 100 : 0;
@@ -315,6 +316,7 @@ function ruleOf(
   parents: ReadonlySet<string>,
   ann: { retry?: Obj; fault?: Obj },
   dropped: NonNullable<RouteBackend['unresolved']>[],
+  warn: Warn,
 ): RouteRule {
   const ms = arr(rule.matches);
   const matches: RouteMatch[] = ms.map((m, j) => {
@@ -325,15 +327,15 @@ function ruleOf(
     }
   });
   const out: RouteRule = { matches, backends: arr(rule.backendRefs).map((b) => resolveRef(b, route, ctx, parents)) };
-  const timeouts = isObj(rule.timeouts) ? rule.timeouts : {};
-  const t = parseDuration(timeouts.request);
+  const timeouts = isObject(rule.timeouts) ? rule.timeouts : {};
+  const t = durationField(timeouts.request, 'timeouts.request', warn, true);
   if (t !== undefined) out.timeoutMs = t;
-  const bt = parseDuration(timeouts.backendRequest);
+  const bt = durationField(timeouts.backendRequest, 'timeouts.backendRequest', warn, true);
   if (bt !== undefined) out.backendTimeoutMs = bt;
   // Gateway API's (experimental) rule.retry wins over our route-wide annotation.
-  if (isObj(rule.retry)) out.retry = retryFrom({ ...ann.retry, ...rule.retry });
-  else if (ann.retry) out.retry = retryFrom(ann.retry);
-  if (ann.fault) out.fault = faultFrom(ann.fault);
+  if (isObject(rule.retry)) out.retry = retryFrom({ ...ann.retry, ...rule.retry }, warn);
+  else if (ann.retry) out.retry = retryFrom(ann.retry, warn);
+  if (ann.fault) out.fault = faultFrom(ann.fault, warn);
   try {
     const mine: NonNullable<RouteBackend['unresolved']>[] = [];
     applyFilters(arr(rule.filters), out, route, ctx, parents, mine);
@@ -359,7 +361,7 @@ export function meshRoutes(objects: readonly KubeObject[], ctx: RouteContext, wa
     .sort((a, b) => cmp(a.metadata.namespace ?? '', b.metadata.namespace ?? '') || cmp(a.metadata.name, b.metadata.name));
   for (const r of httpRoutes) {
     const ns = r.metadata.namespace ?? 'default';
-    const spec = isObj(r.spec) ? r.spec : {};
+    const spec = isObject(r.spec) ? r.spec : {};
     const parents = arr(spec.parentRefs).filter((p) => p.kind === 'Service' && (p.group === undefined || p.group === '' || p.group === 'core'));
     if (!parents.length) continue;
     const ann = { retry: jsonAnnotation(r, ANNOTATION_RETRY, warnings), fault: jsonAnnotation(r, ANNOTATION_FAULT, warnings) };
@@ -368,7 +370,7 @@ export function meshRoutes(objects: readonly KubeObject[], ctx: RouteContext, wa
     let refused: string | undefined;
     try {
       const parentKeys = new Set(parents.map((p) => keyOf(str(p.namespace) ?? ns, str(p.name) ?? '?')));
-      rules = arr(spec.rules).map((rule, i) => ruleOf(rule, i, r, ctx, parentKeys, ann, droppedMirrors));
+      rules = arr(spec.rules).map((rule, i) => ruleOf(rule, i, r, ctx, parentKeys, ann, droppedMirrors, (message) => warnings.push({ object: describe(r), message })));
     } catch (e) {
       if (!(e instanceof Refused)) throw e;
       refused = e.message;

@@ -11,7 +11,7 @@ export { CaSigner, CLOCK_SKEW_MS, createCsr, DEFAULT_SERVING_TTL, DEFAULT_WORKLO
 export type { CsrAndKey, IssuedCert, ServingCertOptions, SignCsrOptions } from './issue.js';
 export { DEFAULT_ROOT_TTL, generateRoot, ROOT_EXPIRY_WARNING_MS, validateRoot } from './root.js';
 export type { CertAndKey, GenerateRootOptions, RootInfo, ValidateRootOptions } from './root.js';
-export { checkTrustDomain, parseSpiffeId, spiffeId, trustDomainId, type SpiffeIdentity } from './spiffe.js';
+export { checkTrustDomain, formatSpiffeId, parseSpiffeId, spiffeId, trustDomainId, type SpiffeIdentity } from './spiffe.js';
 export { authenticateToken, POD_NAME_EXTRA, POD_UID_EXTRA, type Caller, type TokenReviewer, type TokenReviewResult } from './auth.js';
 export { CertificateAuthority, type CertificateAuthorityOptions, type IssueResult } from './ca.js';
 export { DEFAULT_MIN_REMAINING_MS, needsRotation, rotateAt, TrustBundle } from './rotation.js';

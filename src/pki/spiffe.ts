@@ -32,12 +32,21 @@ export function checkTrustDomain(td: string): string {
   return td;
 }
 
+/**
+ * The one place a workload SPIFFE ID is spelled: `spiffe://TD/ns/NS/sa/SA`, unchecked, for names
+ * Kubernetes has already validated (the model, status tables), where throwing is not an option.
+ * {@link spiffeId} is the checked form.
+ */
+export function formatSpiffeId(trustDomain: string, ns: string, sa: string): string {
+  return `spiffe://${trustDomain}/ns/${ns}/sa/${sa}`;
+}
+
 /** The SPIFFE ID of ServiceAccount `sa` in namespace `ns`; throws inputError for invalid names. */
 export function spiffeId(trustDomain: string, ns: string, sa: string): string {
   checkTrustDomain(trustDomain);
   if (!NAMESPACE.test(ns)) throw inputError(`invalid namespace name "${ns}" for a SPIFFE ID`, 'namespaces are DNS-1123 labels');
   if (!SERVICE_ACCOUNT.test(sa)) throw inputError(`invalid ServiceAccount name "${sa}" for a SPIFFE ID`, 'ServiceAccount names are DNS-1123 subdomains');
-  return `spiffe://${trustDomain}/ns/${ns}/sa/${sa}`;
+  return formatSpiffeId(trustDomain, ns, sa);
 }
 
 /**

@@ -14,8 +14,9 @@ import {
 } from '../constants.js';
 import { MeshError } from '../errors.js';
 import { VERSION } from '../version.js';
-import { formatDuration } from './parse.js';
+import { formatDuration } from '../duration.js';
 import { readRollout, type RolloutState } from './rollout.js';
+import { isObject } from '../util/object.js';
 
 // Pure: build and change the HTTPRoute of a canary. No I/O; the same input gives the same object.
 
@@ -67,10 +68,6 @@ export interface Split {
 export type CanaryStage = 'split' | 'promoted' | 'rolledBack';
 
 type Obj = Record<string, unknown>;
-
-function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function backendRef(name: string, port: number, weight: number): Obj {
   return { group: '', kind: 'Service', name, port, weight };
@@ -165,7 +162,7 @@ export function buildCanaryRoute(opts: {
   base.metadata.annotations = sortKeys(ann);
   const parentRef: Obj = { group: '', kind: 'Service', name: cfg.service };
   if (cfg.parentPort !== undefined) parentRef.port = cfg.parentPort;
-  const oldSpec = isObj(base.spec) ? base.spec : {};
+  const oldSpec = isObject(base.spec) ? base.spec : {};
   base.spec = { ...oldSpec, parentRefs: [parentRef], rules: renderRules(cfg, opts.split, opts.stage) };
   return base;
 }
@@ -182,7 +179,7 @@ export function readCanaryConfig(route: KubeObject): CanaryConfig | undefined {
   if (raw === undefined) return undefined;
   try {
     const v: unknown = JSON.parse(raw);
-    if (isObj(v) && typeof v.service === 'string' && typeof v.stable === 'string' && typeof v.canary === 'string' && typeof v.stablePort === 'number' && typeof v.canaryPort === 'number') {
+    if (isObject(v) && typeof v.service === 'string' && typeof v.stable === 'string' && typeof v.canary === 'string' && typeof v.stablePort === 'number' && typeof v.canaryPort === 'number') {
       return { ...(v as unknown as CanaryConfig), matchHeaders: Array.isArray(v.matchHeaders) ? (v.matchHeaders as CanaryConfig['matchHeaders']) : [] };
     }
   } catch {
@@ -204,26 +201,26 @@ export interface RuleView {
 
 /** Read any HTTPRoute's rules (ours or hand-written) into a printable form. */
 export function ruleViews(route: KubeObject): RuleView[] {
-  const spec = isObj(route.spec) ? route.spec : {};
-  const rules = Array.isArray(spec.rules) ? spec.rules.filter(isObj) : [];
+  const spec = isObject(route.spec) ? route.spec : {};
+  const rules = Array.isArray(spec.rules) ? spec.rules.filter(isObject) : [];
   return rules.map((r) => {
-    const matches = Array.isArray(r.matches) ? r.matches.filter(isObj) : [];
+    const matches = Array.isArray(r.matches) ? r.matches.filter(isObject) : [];
     const parts = matches.map((m) => {
       const bits: string[] = [];
-      if (isObj(m.path)) bits.push(`path ${String(m.path.value ?? '/')}${m.path.type === 'Exact' ? '' : '*'}`);
-      for (const h of Array.isArray(m.headers) ? m.headers.filter(isObj) : []) bits.push(`header ${String(h.name)}=${String(h.value)}`);
+      if (isObject(m.path)) bits.push(`path ${String(m.path.value ?? '/')}${m.path.type === 'Exact' ? '' : '*'}`);
+      for (const h of Array.isArray(m.headers) ? m.headers.filter(isObject) : []) bits.push(`header ${String(h.name)}=${String(h.value)}`);
       if (typeof m.method === 'string') bits.push(`method ${m.method}`);
       return bits.join(' & ');
     });
-    const refs = Array.isArray(r.backendRefs) ? r.backendRefs.filter(isObj) : [];
+    const refs = Array.isArray(r.backendRefs) ? r.backendRefs.filter(isObject) : [];
     const view: RuleView = {
       match: parts.filter(Boolean).join(' | ') || '*',
       backends: refs.map((b) => ({ name: String(b.name), ...(typeof b.port === 'number' ? { port: b.port } : {}), weight: typeof b.weight === 'number' ? b.weight : 1 })),
     };
-    const t = isObj(r.timeouts) ? r.timeouts.request : undefined;
+    const t = isObject(r.timeouts) ? r.timeouts.request : undefined;
     if (typeof t === 'string') view.timeout = t;
-    const mirror = (Array.isArray(r.filters) ? r.filters.filter(isObj) : []).find((f) => f.type === 'RequestMirror');
-    const mref = mirror && isObj(mirror.requestMirror) && isObj(mirror.requestMirror.backendRef) ? mirror.requestMirror.backendRef : undefined;
+    const mirror = (Array.isArray(r.filters) ? r.filters.filter(isObject) : []).find((f) => f.type === 'RequestMirror');
+    const mref = mirror && isObject(mirror.requestMirror) && isObject(mirror.requestMirror.backendRef) ? mirror.requestMirror.backendRef : undefined;
     if (mref) view.mirror = String(mref.name);
     return view;
   });

@@ -1,4 +1,4 @@
-import { MeshError } from '../errors.js';
+import { PrometheusClient } from '../metrics/prometheus-api.js';
 import type { BackendStats } from './rollout.js';
 
 /**
@@ -36,53 +36,20 @@ export function backendQueries(ns: string, service: string, windowSec: number): 
   };
 }
 
-interface PromResponse {
-  status?: string;
-  error?: string;
-  data?: { resultType?: string; result?: { value?: [number, string] }[] };
-}
-
-/** Metrics from a Prometheus server's HTTP API (`GET /api/v1/query`). */
+/** Metrics from a Prometheus server, through the one client (src/metrics/prometheus-api.ts). */
 export class PrometheusMetrics implements MetricsSource {
   readonly describe: string;
-  private readonly base: string;
+  private readonly client: PrometheusClient;
 
-  constructor(url: string, private readonly timeoutMs = 5000) {
-    let u: URL;
-    try {
-      u = new URL(url);
-    } catch {
-      throw new MeshError(`--prometheus-url "${url}" is not a URL`, { hint: 'for example --prometheus-url http://localhost:9090', exitCode: 2 });
-    }
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new MeshError(`--prometheus-url "${url}" is not http(s)`, { hint: 'for example --prometheus-url http://localhost:9090', exitCode: 2 });
-    this.base = u.href.replace(/\/+$/, '');
-    this.describe = `Prometheus at ${this.base}`;
-  }
-
-  /** Run an instant query; undefined when the result is empty or not a number (no traffic). */
-  async query(promql: string): Promise<number | undefined> {
-    const url = `${this.base}/api/v1/query?query=${encodeURIComponent(promql)}`;
-    let res: Response;
-    try {
-      res = await fetch(url, { signal: AbortSignal.timeout(this.timeoutMs) });
-    } catch (err) {
-      throw new MeshError(`cannot reach ${this.describe}: ${(err as Error).message}`, { hint: 'check --prometheus-url (port-forward Prometheus if it runs in the cluster)', cause: err });
-    }
-    let body: PromResponse;
-    try {
-      body = (await res.json()) as PromResponse;
-    } catch (err) {
-      throw new MeshError(`${this.describe} answered HTTP ${res.status} with a body that is not JSON`, { hint: 'check --prometheus-url points at Prometheus (its /api/v1/query endpoint)', cause: err });
-    }
-    if (body.status !== 'success') throw new MeshError(`${this.describe} rejected the query: ${body.error ?? `HTTP ${res.status}`}`, { hint: 'check the Prometheus version (2.x or later) and the URL' });
-    const first = body.data?.result?.[0]?.value?.[1];
-    const n = first === undefined ? NaN : Number(first);
-    return Number.isFinite(n) ? n : undefined;
+  /** `url` is a --prometheus-url (usage error when it is not http(s)); `timeoutMs` bounds each query. */
+  constructor(url: string, timeoutMs = 5000) {
+    this.client = new PrometheusClient(url, timeoutMs);
+    this.describe = this.client.describe;
   }
 
   async backendStats(ns: string, service: string, windowSec: number): Promise<BackendStats | undefined> {
     const q = backendQueries(ns, service, windowSec);
-    const [rps, errors, p99] = await Promise.all([this.query(q.rps), this.query(q.errors), this.query(q.p99)]);
+    const [rps, errors, p99] = await Promise.all([this.client.scalar(q.rps), this.client.scalar(q.errors), this.client.scalar(q.p99)]);
     if (rps === undefined) return undefined;
     const successRate = rps > 0 ? Math.max(0, 1 - (errors ?? 0) / rps) : 1;
     const out: BackendStats = { rps, successRate };

@@ -1,7 +1,7 @@
 import { usageError } from '../errors.js';
 import type { FaultSpec, RetrySpec } from './httproute.js';
+import { parseDuration, parsePositiveDuration } from '../duration.js';
 import {
-  parseDurationFlag,
   parseHeaderMatches,
   parseHttpStatus,
   parsePathMatch,
@@ -85,11 +85,10 @@ export function validateCanaryOptions(service: string, f: RawCanaryFlags): Canar
       if (v !== undefined) throw usageError(`${flag} needs --steps`, 'gates and intervals belong to a progressive rollout: add --steps 5,25,50,100');
     }
   }
-  const intervalMs = f.interval !== undefined ? parseDurationFlag('--interval', f.interval) : DEFAULT_INTERVAL_MS;
-  if (intervalMs < 1) throw usageError('--interval must be positive');
+  const intervalMs = f.interval !== undefined ? parsePositiveDuration(f.interval, '--interval') : DEFAULT_INTERVAL_MS;
   const gates: Gates = {};
   if (f.maxErrorRate !== undefined) gates.maxErrorRatePercent = parsePercentFlag('--max-error-rate', f.maxErrorRate);
-  if (f.maxP99 !== undefined) gates.maxP99Ms = parseDurationFlag('--max-p99', f.maxP99);
+  if (f.maxP99 !== undefined) gates.maxP99Ms = parseDuration(f.maxP99, '--max-p99');
   let port: number | undefined;
   if (f.port !== undefined) {
     port = /^\d+$/.test(f.port) ? Number(f.port) : NaN;
@@ -108,18 +107,18 @@ export function validateCanaryOptions(service: string, f: RawCanaryFlags): Canar
   if (steps) opts.steps = steps;
   if (port !== undefined) opts.port = port;
   if (f.matchPath !== undefined) opts.matchPath = parsePathMatch(f.matchPath);
-  if (f.timeout !== undefined) opts.timeoutMs = parseDurationFlag('--timeout', f.timeout);
+  if (f.timeout !== undefined) opts.timeoutMs = parseDuration(f.timeout, '--timeout');
   if (f.retries !== undefined) {
     if (!/^\d+$/.test(f.retries) || Number(f.retries) > 10) throw usageError(`--retries "${f.retries}" is not a number of retries 0..10`);
     const retry: RetrySpec = { attempts: Number(f.retries) };
-    if (f.perTryTimeout !== undefined) retry.perTryTimeoutMs = parseDurationFlag('--per-try-timeout', f.perTryTimeout);
+    if (f.perTryTimeout !== undefined) retry.perTryTimeoutMs = parseDuration(f.perTryTimeout, '--per-try-timeout');
     if (f.retryOn !== undefined) retry.retryOn = parseRetryOn(f.retryOn);
     opts.retry = retry;
   } else if (f.perTryTimeout !== undefined || f.retryOn !== undefined) {
     throw usageError(`${f.perTryTimeout !== undefined ? '--per-try-timeout' : '--retry-on'} needs --retries N`, 'e.g. --retries 2 --per-try-timeout 500ms --retry-on 5xx,reset');
   }
   const fault: FaultSpec = {};
-  if (f.faultDelay !== undefined) fault.delay = { fixedDelayMs: parseDurationFlag('--fault-delay', f.faultDelay), percent: f.faultDelayPercent !== undefined ? parsePercentFlag('--fault-delay-percent', f.faultDelayPercent) : 100 };
+  if (f.faultDelay !== undefined) fault.delay = { fixedDelayMs: parseDuration(f.faultDelay, '--fault-delay'), percent: f.faultDelayPercent !== undefined ? parsePercentFlag('--fault-delay-percent', f.faultDelayPercent) : 100 };
   else if (f.faultDelayPercent !== undefined) throw usageError('--fault-delay-percent needs --fault-delay DURATION', 'e.g. --fault-delay 100ms --fault-delay-percent 10');
   if (f.faultAbort !== undefined) fault.abort = { httpStatus: parseHttpStatus('--fault-abort', f.faultAbort), percent: f.faultAbortPercent !== undefined ? parsePercentFlag('--fault-abort-percent', f.faultAbortPercent) : 100 };
   else if (f.faultAbortPercent !== undefined) throw usageError('--fault-abort-percent needs --fault-abort STATUS', 'e.g. --fault-abort 503 --fault-abort-percent 5');

@@ -1,20 +1,8 @@
-import { parseDuration } from '../model/build.js';
 import { usageError } from '../errors.js';
 import { headerNameProblem, headerValueProblem, pathProblem } from '../model/routes.js';
 
 // Flag parsers for `mesh route`. Pure; every error is a usage error (exit 2) naming the flag.
-
-/**
- * A duration flag (`300ms`, `1m`, `1m30s`, `2s`; Gateway API / Go syntax) in milliseconds. The same
- * grammar the model reads from HTTPRoute timeouts, so what we write, it reads.
- */
-export function parseDurationFlag(flag: string, value: string): number {
-  const ms = parseDuration(value.trim());
-  if (ms === undefined || typeof value !== 'string' || value.trim() === '') {
-    throw usageError(`${flag} "${value}" is not a duration`, 'use a number with a unit: 300ms, 2s, 1m, 1m30s, 1h');
-  }
-  return ms;
-}
+// Durations are read by src/duration.ts, like every other command's.
 
 /**
  * A percentage flag: `1%`, `0.5%`, or a bare number meaning percent (`5` = 5%, never 500%).
@@ -125,15 +113,4 @@ export function parseHttpStatus(flag: string, value: string): number {
 export function parseServiceName(what: string, value: string): string {
   if (!/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(value) || value.length > 63) throw usageError(`${what} "${value}" is not a Service name`, 'Service names are lower-case DNS labels such as web or web-v2');
   return value;
-}
-
-/** Format milliseconds the way users write them: 300ms, 2s, 1m, 1m30s. */
-export function formatDuration(ms: number): string {
-  if (ms < 1000 || ms % 1000 !== 0) return `${ms}ms`;
-  const s = ms / 1000;
-  if (s < 60) return `${s}s`;
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const rest = s % 60;
-  return `${h ? `${h}h` : ''}${m ? `${m}m` : ''}${rest ? `${rest}s` : ''}`;
 }

@@ -3,6 +3,7 @@ import type { Cluster, KubeObject } from '../cluster/types.js';
 import type { Ui } from '../ui/context.js';
 import { ExitCode, MeshError, usageError } from '../errors.js';
 import { parseClusterName } from '../metrics/envoy.js';
+import { formatSpiffeId } from '../pki/spiffe.js';
 import { DEFAULT_CONCURRENCY, podKey, scrapePods } from '../metrics/scrape.js';
 import { DEFAULT_CONTROLLER, syncAll, type ControllerLocation } from './controller-debug.js';
 import { isMeshed, isRunning, KINDS, loadInventory, parseResourceRef, podsOf, podSelectorOf, refText, selectorMatches, type ResourceRef } from './workloads.js';
@@ -54,7 +55,7 @@ export interface Edge {
 /** The SPIFFE ID the CA issues for a pod's ServiceAccount (the only identity it will sign for that pod). */
 function derivedId(td: string, pod: KubeObject): string {
   const sa = ((pod.spec ?? {}) as { serviceAccountName?: string }).serviceAccountName || 'default';
-  return `spiffe://${td}/ns/${pod.metadata.namespace}/sa/${sa}`;
+  return formatSpiffeId(td, pod.metadata.namespace ?? 'default', sa);
 }
 
 /**

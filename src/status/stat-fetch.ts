@@ -54,10 +54,11 @@ export async function collectStat(opts: StatOptions, deps: StatDeps, prev: Map<s
   let after: Map<string, PodRead | TimedReading>;
   let method: StatMethod;
   if (opts.source === 'prometheus') {
-    const { readingsAt } = await import('../metrics/prometheus-api.js');
+    const { PrometheusClient, readingsAt } = await import('../metrics/prometheus-api.js');
+    const prometheus = new PrometheusClient(opts.prometheusUrl!);
     const now = (deps.now ?? Date.now)() / 1000;
     const namespaces = opts.namespace ? [opts.namespace] : undefined;
-    [before, after] = await Promise.all([readingsAt(opts.prometheusUrl!, now - opts.windowSeconds, namespaces), readingsAt(opts.prometheusUrl!, now, namespaces)]);
+    [before, after] = await Promise.all([readingsAt(prometheus, now - opts.windowSeconds, namespaces), readingsAt(prometheus, now, namespaces)]);
     const missing = (m: Map<string, PodRead | TimedReading>) => {
       for (const k of sources.keys()) if (!m.has(k)) m.set(k, { error: 'Prometheus has no Envoy series for this pod' });
     };

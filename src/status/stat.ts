@@ -1,6 +1,7 @@
-import { parseGoDuration } from '../duration.js';
+import { parseDuration } from '../duration.js';
 import type { KubeObject } from '../cluster/types.js';
 import { ExitCode, MeshError, usageError } from '../errors.js';
+import { parsePrometheusUrl } from '../metrics/prometheus-api.js';
 import { addWindows, emptyWindow, parseClusterName, sideWindow, summarize, type ProxyReading, type WindowTraffic } from '../metrics/envoy.js';
 import { DEFAULT_CONCURRENCY, podKey, type PodRead, type TimedReading } from '../metrics/scrape.js';
 import { isMeshed, isRunning, parseResourceRef, podsOf, refText, servicesOf, targetPortsOf, type Inventory, type ResourceRef } from './workloads.js';
@@ -40,17 +41,9 @@ export interface StatOptions {
   concurrency: number;
 }
 
-/** `1m`, `30s`, `1h30m`, `500ms`, `2` (seconds) -> seconds; undefined when malformed. */
-export function parseDuration(s: string): number | undefined {
-  const t = s.trim();
-  if (/^\d+(\.\d+)?$/.test(t)) return Number(t);
-  const ms = parseGoDuration(t);
-  return ms === undefined ? undefined : ms / 1000;
-}
-
+/** A duration flag in seconds, within [min, max] seconds (usage error otherwise). */
 function duration(flag: string, v: string, min: number, max: number): number {
-  const s = parseDuration(v);
-  if (s === undefined) throw usageError(`${flag} "${v}" is not a duration`, 'use e.g. 30s, 1m, 5m, 1h');
+  const s = parseDuration(v, flag) / 1000;
   if (s < min || s > max) throw usageError(`${flag} ${v} is out of range`, `use between ${min}s and ${max}s`);
   return s;
 }
@@ -63,17 +56,7 @@ export function validateStatOptions(raw: RawStatOptions): StatOptions {
   if (raw.from && raw.to) throw usageError('--from and --to cannot be used together', '--to shows traffic the named resource sends; --from shows traffic it receives from one source');
   const from = raw.from ? parseResourceRef(raw.from, '--from') : undefined;
   const to = raw.to ? parseResourceRef(raw.to, '--to') : undefined;
-  let prometheusUrl: string | undefined;
-  if (raw.prometheusUrl !== undefined) {
-    let u: URL;
-    try {
-      u = new URL(raw.prometheusUrl);
-    } catch {
-      throw usageError(`--prometheus-url "${raw.prometheusUrl}" is not a URL`, 'e.g. http://127.0.0.1:9090');
-    }
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw usageError(`--prometheus-url must be http or https, not ${u.protocol}`);
-    prometheusUrl = u.toString();
-  }
+  const prometheusUrl = raw.prometheusUrl !== undefined ? parsePrometheusUrl(raw.prometheusUrl) : undefined;
   const windowSeconds = duration('--window', raw.window ?? '1m', 1, 86_400);
   if (!prometheusUrl && raw.windowExplicit && raw.sampleInterval !== undefined) {
     throw usageError('--window and --sample-interval both set without --prometheus-url', 'reading the pods directly, the window is the time between two scrapes: pass one of them');

@@ -1,4 +1,5 @@
 import { isHttp, policiesFor, reachableServices, serviceKey } from '../model/build.js';
+import { principalId } from '../model/authz.js';
 import type {
   AuthzOperation,
   AuthzPolicy,
@@ -563,7 +564,7 @@ function principalIds(trustDomain: string, src: AuthzSource): Msg[] {
   const ids: Msg[] = [];
   for (const p of src.principals) {
     if (p === '*') ids.push({ any: true });
-    else ids.push({ authenticated: { principal_name: { exact: p.startsWith('spiffe://') ? p : `spiffe://${p}` } } });
+    else ids.push({ authenticated: { principal_name: { exact: principalId(p) } } });
   }
   for (const ns of src.namespaces) {
     if (ns === '*') ids.push({ any: true });

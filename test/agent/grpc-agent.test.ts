@@ -153,7 +153,8 @@ test('validateGrpcAgentOptions: defaults point at the controller Service in $MES
   const cases: [Record<string, string>, RegExp][] = [
     [{ caAddress: 'nohost' }, /--ca-address "nohost" is not host:port/],
     [{ xdsAddress: 'h:99999' }, /--xds-address "h:99999" is not host:port/],
-    [{ timeout: '0' }, /--timeout "0"/],
+    [{ timeout: '0s' }, /--timeout must be longer than zero/],
+    [{ timeout: '10' }, /^--timeout 10: add a unit, e.g. 10s or 10m$/],
   ];
   for (const [raw, re] of cases) assert.throws(() => validateGrpcAgentOptions(raw), (e: Error & { exitCode?: number }) => re.test(e.message) && e.exitCode === 2);
 });

@@ -96,6 +96,9 @@ test('validateAnnotation: known keys, invalid values, typos with suggestions', (
     ['mesh.dev/proxy-memory', '128Mi', undefined],
     ['mesh.dev/outlier-detection', '{"consecutive5xx": 5}', undefined],
     ['mesh.dev/outlier-detection', '[1]', 'invalid'],
+    ['mesh.dev/outlier-detection', '{"interval": "10s", "baseEjectionTime": "1m30s"}', undefined],
+    ['mesh.dev/retry', '{"attempts": 2, "perTryTimeout": "1.5s"}', undefined],
+    ['mesh.dev/fault', '{"delay": {"fixedDelay": "100ms"}}', undefined],
     ['mesh.dev/check-suppress', 'MSH0001, MSH0010', undefined],
     ['mesh.dev/check-suppress', 'IST0101', 'invalid'],
     ['mesh.dev/reachable-namespaces', 'shop,payments', undefined],
@@ -103,6 +106,17 @@ test('validateAnnotation: known keys, invalid values, typos with suggestions', (
     ['mesh.dev/injection', 'enabled', 'unknown'],
   ];
   for (const [k, v, want] of cases) assert.equal(validateAnnotation(k, v)?.code, want, `${k}=${v}`);
+  // Durations inside the JSON annotations read the one grammar, as the model reads them.
+  const durations: [string, string, RegExp][] = [
+    ['mesh.dev/retry', '{"perTryTimeout": "2"}', /^perTryTimeout 2: add a unit, e\.g\. 2s or 2m$/],
+    ['mesh.dev/retry', '{"backoff": 25}', /^backoff 25 is not a duration string/],
+    ['mesh.dev/fault', '{"delay": {"fixedDelay": "soon"}}', /^delay\.fixedDelay "soon" is not a duration$/],
+    ['mesh.dev/outlier-detection', '{"interval": "-1s"}', /^interval "-1s" is negative/],
+  ];
+  for (const [k, v, reason] of durations) {
+    const r = validateAnnotation(k, v);
+    assert.match(r?.code === 'invalid' ? r.reason : String(r?.code), reason, `${k}=${v}`);
+  }
   const typo = validateAnnotation('mesh.dev/proxy-memroy', '1Gi');
   assert.equal(typo?.code === 'unknown' ? typo.suggestion : undefined, 'mesh.dev/proxy-memory');
 });

@@ -65,7 +65,7 @@ test('bad input exits 2 in every format; -o json still prints one document, the 
 });
 
 test('bad flags exit 2 with a hint', async () => {
-  for (const args of [['--fail-on', 'info'], ['-o', 'yaml'], ['--pre', '-f', 'x'], ['--suppress', 'nonsense', '-f', fx('clean')]]) {
+  for (const args of [['--fail-on', 'info'], ['-o', 'yaml'], ['--pre', '-f', 'x'], ['--suppress', 'nonsense', '-f', fx('clean')], ['--wait', '5']]) {
     const r = await runMesh(['check', ...args]);
     assert.equal(r.code, 2, args.join(' '));
     assert.match(r.stderr, /hint:/);

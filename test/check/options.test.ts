@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseDurationFlag, validateCheckOptions, type RawCheckOptions } from '../../src/checks/options.ts';
+import { validateCheckOptions, type RawCheckOptions } from '../../src/checks/options.ts';
 
 test('validateCheckOptions: modes, defaults and every rejected combination', () => {
   const base: RawCheckOptions = { output: 'table' };
@@ -19,8 +19,10 @@ test('validateCheckOptions: modes, defaults and every rejected combination', () 
     [{ ...base, pre: true, filename: ['a.yaml'] }, /--pre and -f/],
     [{ ...base, recursive: true }, /-R needs -f/],
     [{ ...base, filename: ['a'], wait: '1m' }, /--wait cannot be used with -f/],
-    [{ ...base, wait: 'soon' }, /--wait "soon"/],
-    [{ ...base, timeout: '0s' }, /--timeout/],
+    [{ ...base, wait: 'soon' }, /--wait "soon" is not a duration/],
+    // A bare number was seconds here and an error in `mesh route`; now an error everywhere.
+    [{ ...base, wait: '5' }, /^--wait 5: add a unit, e.g. 5s or 5m$/],
+    [{ ...base, timeout: '0s' }, /--timeout must be longer than zero/],
     [{ ...base, failOn: 'info' }, /--fail-on "info"/],
     [{ ...base, outputThreshold: 'debug' }, /--output-threshold "debug"/],
     [{ ...base, suppress: ['MSH0010'] }, /--suppress/],
@@ -28,9 +30,4 @@ test('validateCheckOptions: modes, defaults and every rejected combination', () 
   for (const [raw, re] of bad) {
     assert.throws(() => validateCheckOptions(raw), (e: Error & { exitCode?: number }) => re.test(e.message) && e.exitCode === 2, JSON.stringify(raw));
   }
-});
-
-test('parseDurationFlag', () => {
-  const cases: [string, number | undefined][] = [['30s', 30_000], ['2m', 120_000], ['1h', 3_600_000], ['500ms', 500], ['1m30s', 90_000], ['10', 10_000], ['', undefined], ['5 m', undefined], ['m', undefined]];
-  for (const [v, want] of cases) assert.equal(parseDurationFlag(v), want, v);
 });

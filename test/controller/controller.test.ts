@@ -21,7 +21,7 @@ test('validateControllerOptions', () => {
     [{ paths: ['k8s'], xdsPort: '0', xdsTlsPort: '0', webhookPort: '0', metricsPort: '0' }, { xdsPort: 0, xdsTlsPort: 0, webhookPort: 0, metricsPort: 0 }],
     [{ paths: [] }, { source: 'kubernetes', webhookPort: 15017, meshNamespace: 'mesh-system' }],
     [{ paths: ['k8s'], webhookPort: '0', caCert: 'c', caKey: 'k', values: 'v.yaml', meshNamespace: 'm' }, { webhookPort: 0, caCert: 'c', caKey: 'k', valuesFile: 'v.yaml', meshNamespace: 'm' }],
-    [{ source: 'files', paths: ['a', 'b'], xdsPort: '0', metricsPort: '9000', debounce: '5', defaultMtls: 'strict' }, { xdsPort: 0, metricsPort: 9000, debounceMs: 5, defaultMtls: 'STRICT' }],
+    [{ source: 'files', paths: ['a', 'b'], xdsPort: '0', metricsPort: '9000', debounce: '5ms', defaultMtls: 'strict' }, { xdsPort: 0, metricsPort: 9000, debounceMs: 5, defaultMtls: 'STRICT' }],
   ];
   for (const [raw, want] of ok) {
     const got = validateControllerOptions(raw, d);
@@ -33,7 +33,8 @@ test('validateControllerOptions', () => {
     [{ source: 'etcd', paths: [] }, /unknown source/],
     [{ paths: ['x'], xdsPort: '70000' }, /not a port/],
     [{ paths: ['x'], metricsPort: 'abc' }, /not a port/],
-    [{ paths: ['x'], debounce: '-1' }, /milliseconds/],
+    [{ paths: ['x'], debounce: '-1s' }, /--debounce "-1s" is negative/],
+    [{ paths: ['x'], debounce: '100' }, /^--debounce 100: add a unit, e.g. 100s or 100m$/],
     [{ paths: ['x'], defaultMtls: 'maybe' }, /unknown mode/],
     [{ paths: ['x'], webhookPort: '-3' }, /not a port/],
     [{ paths: ['x'], xdsTlsPort: 'tls' }, /--xds-tls-port tls: not a port/],
@@ -71,7 +72,7 @@ before(async () => {
   [v1, v2] = await Promise.all([startBackend('v1'), startBackend('v2')]);
   dir = mkdtempSync(join(tmpdir(), 'mesh-controller-'));
   write([100, 0]);
-  child = spawn(process.execPath, [MESH_BIN, 'controller', '--source', 'files', dir, '--address', '127.0.0.1', '--xds-port', '0', '--metrics-port', '0', '--debounce', '10'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  child = spawn(process.execPath, [MESH_BIN, 'controller', '--source', 'files', dir, '--address', '127.0.0.1', '--xds-port', '0', '--metrics-port', '0', '--debounce', '10ms'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     child.stderr!.on('data', (b: Buffer) => {
       stderr += b.toString();

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { KubeObject } from '../../src/cluster/types.ts';
 import { ANNOTATION_STATUS, BOOTSTRAP_PATH, LABEL_PROXY_VERSION, PROXY_CONFIG_VOLUME, TOKEN_AUDIENCE } from '../../src/constants.ts';
 import { envoyBootstrap, validateBootstrapFlags } from '../../src/manifests/bootstrap.ts';
-import { compareVersions, injectObject, readStatus, resolveNativeSidecar, uninjectObject, type Container } from '../../src/manifests/inject.ts';
+import { injectObject, readStatus, resolveNativeSidecar, uninjectObject, type Container } from '../../src/manifests/inject.ts';
 import { validateInjectOptions, type InjectRunOptions } from '../../src/commands/inject-run.ts';
 import { resolveValues } from '../../src/manifests/values.ts';
 import type { MeshError } from '../../src/errors.ts';
@@ -228,11 +228,14 @@ test('resolveNativeSidecar: on, off, auto by Kubernetes version, auto unknown is
   assert.throws(() => resolveNativeSidecar('auto', 'latest'), /"latest" is not a version/);
 });
 
-test('compareVersions orders numerically with pre-releases first', () => {
-  assert.equal(compareVersions('0.10.0', '0.9.1'), 1);
-  assert.equal(compareVersions('0.1.0', '0.1.0'), 0);
-  assert.equal(compareVersions('1.0.0-rc.1', '1.0.0'), -1);
-  assert.equal(compareVersions('v1.2', '1.2.0'), 0);
+test('a pod injected by a newer mesh (by semver: numeric parts, pre-releases first) is left alone', () => {
+  // [version that injected the pod, version injecting now, skipped as newer]
+  const table: [string, string, boolean][] = [['0.10.0', '0.9.1', true], ['0.9.1', '0.10.0', false], ['0.1.0', '0.1.0', false], ['1.0.0-rc.1', '1.0.0', false], ['1.0.0', '1.0.0-rc.1', true], ['v1.2', '1.2.0', false], ['dev', '1.0.0', false]];
+  for (const [prior, now, skipped] of table) {
+    const old = injectObject(deployment(), values, { nativeSidecar: false, version: prior }).object;
+    const r = injectObject(old, values, { nativeSidecar: false, version: now });
+    assert.equal(r.report.reason === 'newerVersion', skipped, `${prior} then ${now}: ${r.report.action} ${r.report.reason ?? ''}`);
+  }
 });
 
 const base: InjectRunOptions = { mode: 'inject', files: ['a.yaml'], recursive: false, valuesFiles: [], sets: [], fromCluster: false, output: 'yaml', report: 'text', inPlace: false };

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildModel, parseDuration, portProtocol, reachableServices, policiesFor, updateEndpoints } from '../../src/model/index.ts';
+import { buildModel, portProtocol, reachableServices, policiesFor, updateEndpoints } from '../../src/model/index.ts';
 import type { KubeObject } from '../../src/cluster/types.ts';
 
 const svc = (ns: string, name: string, ports: Record<string, unknown>[], extra: Record<string, unknown> = {}, annotations?: Record<string, string>): KubeObject => ({
@@ -26,9 +26,32 @@ test('portProtocol: appProtocol wins, then the name prefix, else tcp', () => {
   for (const [name, app, want] of cases) assert.equal(portProtocol(name, app), want, `${name}/${app}`);
 });
 
-test('parseDuration: Gateway API durations', () => {
-  const cases: [unknown, number | undefined][] = [['10s', 10000], ['500ms', 500], ['1m30s', 90000], ['1h', 3600000], ['0s', 0], ['abc', undefined], ['10', undefined], ['', undefined], [undefined, undefined]];
-  for (const [v, want] of cases) assert.equal(parseDuration(v), want, String(v));
+test('buildModel: route durations read the one grammar; bad ones are warnings naming the field, and ignored', () => {
+  // [timeouts.request, retry annotation perTryTimeout, want timeoutMs, want perTryTimeoutMs, warning]
+  const cases: [unknown, unknown, number | undefined, number | undefined, RegExp | undefined][] = [
+    ['10s', '250ms', 10_000, 250, undefined],
+    ['1m30s', '1.5s', 90_000, 1500, undefined],
+    ['0s', undefined, 0, undefined, undefined],
+    ['10', undefined, undefined, undefined, /^timeouts\.request 10: add a unit, e.g\. 10s or 10m; ignored$/],
+    ['1.5s', undefined, undefined, undefined, /^timeouts\.request "1\.5s" is not a Gateway API duration; ignored$/],
+    ['abc', undefined, undefined, undefined, /^timeouts\.request "abc" is not a duration; ignored$/],
+    [undefined, 500, undefined, undefined, /^retry perTryTimeout 500 is not a duration string: add a unit, e\.g\. "500ms" or "500s"; ignored$/],
+    [undefined, '2', undefined, undefined, /^retry perTryTimeout 2: add a unit/],
+  ];
+  for (const [request, perTry, timeoutMs, perTryMs, warning] of cases) {
+    const route: KubeObject = {
+      apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute',
+      metadata: { name: 'r', namespace: 'shop', annotations: { 'mesh.dev/retry': JSON.stringify(perTry === undefined ? {} : { perTryTimeout: perTry }) } },
+      spec: { parentRefs: [{ kind: 'Service', name: 'a' }], rules: [{ backendRefs: [{ name: 'a', port: 80 }], ...(request === undefined ? {} : { timeouts: { request } }) }] },
+    };
+    const m = buildModel([svc('shop', 'a', [{ name: 'http', port: 80 }]), route]);
+    const rule = m.routes[0]!.rules[0]!;
+    const label = JSON.stringify([request, perTry]);
+    assert.equal(rule.timeoutMs, timeoutMs, label);
+    assert.equal(rule.retry!.perTryTimeoutMs, perTryMs, label);
+    if (warning) assert.match(m.warnings.map((w) => w.message).join('\n'), warning, label);
+    else assert.deepEqual(m.warnings, [], label);
+  }
 });
 
 test('buildModel: services, ports, endpoints with readiness and identities', () => {

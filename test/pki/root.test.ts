@@ -55,7 +55,7 @@ test('generateRoot: pathLen and the SPIFFE SAN are options; bad trust domain and
   assert.equal(pc.getExtension(x509.BasicConstraintsExtension)!.pathLength, 0);
   assert.equal(new X509Certificate(r.certPem).subjectAltName, undefined);
   await assert.rejects(generateRoot({ trustDomain: 'Bad Domain' }), (e: MeshError) => e.exitCode === 2 && /invalid trust domain "Bad Domain"/.test(e.message));
-  await assert.rejects(generateRoot({ trustDomain: 'cluster.local', ttl: '10 years' }), /root CA ttl must be a duration/);
+  await assert.rejects(generateRoot({ trustDomain: 'cluster.local', ttl: '10 years' }), /root CA ttl "10 years" is not a duration/);
 });
 
 test('validateRoot accepts a generated root and describes it', async () => {

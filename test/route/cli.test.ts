@@ -16,7 +16,8 @@ test('route flags are validated before any cluster is contacted (exit 2, flag na
   const table: [string[], RegExp][] = [
     [['route', 'canary', 'web', '--weight', '10'], /--canary is required/],
     [['route', 'canary', 'web', '--canary', 'web-v2', '--steps', '5,25,50,100', '--max-error-rate', 'lots'], /--max-error-rate "lots" is not a percentage/],
-    [['route', 'canary', 'web', '--canary', 'web-v2', '--steps', '5,25', '--max-p99', '300'], /--max-p99 "300" is not a duration/],
+    [['route', 'canary', 'web', '--canary', 'web-v2', '--steps', '5,25', '--max-p99', '300'], /--max-p99 300: add a unit, e.g. 300s or 300m/],
+    [['route', 'status', 'web', '--watch', '--watch-timeout', '5'], /--watch-timeout 5: add a unit, e.g. 5s or 5m/],
     [['route', 'set', 'web', 'web=50'], /weights add up to 50, not 100/],
     [['route', 'canary', 'web', '--canary', 'web-v2', '--weight', '10', '-o', 'xml'], /unknown output format "xml"/],
     [['route', 'status', 'Web'], /SERVICE "Web" is not a Service name/],

@@ -49,13 +49,13 @@ test('Prometheus source: rps, success rate and p99 from three queries; empty res
   }
 });
 
-test('Prometheus source: an error answer and an unreachable server are MeshErrors naming the URL', async () => {
+test('Prometheus source: an error answer exits 1; an unreachable server exits 3 (as in mesh stat) with a hint naming --prometheus-url', async () => {
   const prom = await fakePrometheus(() => ({ status: 'error', errorType: 'bad_data', error: 'parse error at char 5' }));
   try {
-    await assert.rejects(new PrometheusMetrics(prom.url).backendStats('shop', 'web', 60), /rejected the query: parse error at char 5/);
+    await assert.rejects(new PrometheusMetrics(prom.url).backendStats('shop', 'web', 60), (e: MeshError) => e.exitCode === 1 && /rejected the query: parse error at char 5/.test(e.message));
   } finally {
     prom.server.close();
   }
-  await assert.rejects(new PrometheusMetrics(prom.url, 2000).backendStats('shop', 'web', 60), (e: MeshError) => e.message.startsWith(`cannot reach Prometheus at ${prom.url}`) && /--prometheus-url/.test(e.hint ?? ''));
-  assert.throws(() => new PrometheusMetrics('localhost:9090'), /is not http\(s\)|is not a URL/);
+  await assert.rejects(new PrometheusMetrics(prom.url, 2000).backendStats('shop', 'web', 60), (e: MeshError) => e.exitCode === 3 && e.message.startsWith(`cannot reach Prometheus at ${prom.url}`) && /--prometheus-url/.test(e.hint ?? ''));
+  assert.throws(() => new PrometheusMetrics('localhost:9090'), (e: MeshError) => e.exitCode === 2 && /--prometheus-url must be http or https/.test(e.message));
 });

@@ -1,7 +1,7 @@
 import { captureUi } from '../support/ui.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseDuration, validateStatOptions, type RawStatOptions, type StatReport } from '../../src/status/stat.ts';
+import { validateStatOptions, type RawStatOptions, type StatReport } from '../../src/status/stat.ts';
 import { runStat } from '../../src/commands/stat-run.ts';
 import type { MeshError } from '../../src/errors.ts';
 import type { ProxyResponse, ProxyTarget } from '../../src/cluster/types.ts';
@@ -40,13 +40,12 @@ test('validateStatOptions: table of accepted and rejected flags', () => {
   for (const [raw, re] of bad) assert.throws(() => validateStatOptions({ ...base, ...raw }), (e: MeshError) => e.exitCode === 2 && re.test(e.message), JSON.stringify(raw));
 });
 
-test('parseDuration: Go-style durations and bare seconds', () => {
-  assert.equal(parseDuration('1m'), 60);
-  assert.equal(parseDuration('1h30m'), 5400);
-  assert.equal(parseDuration('250ms'), 0.25);
-  assert.equal(parseDuration('5'), 5);
-  assert.equal(parseDuration('5x'), undefined);
-  assert.equal(parseDuration('m5'), undefined);
+test('--window and --sample-interval read the one duration grammar (a bare number names the unit to add)', () => {
+  assert.equal(validateStatOptions({ ...base, window: '1h30m', prometheusUrl: 'http://p:9090' }).windowSeconds, 5400);
+  assert.equal(validateStatOptions({ ...base, sampleInterval: '250ms' }).sampleSeconds, 0.25);
+  for (const [raw, re] of [[{ window: '5' }, /^--window 5: add a unit, e.g. 5s or 5m$/], [{ sampleInterval: 'm5' }, /^--sample-interval "m5" is not a duration$/]] as const) {
+    assert.throws(() => validateStatOptions({ ...base, ...raw }), (e: MeshError) => e.exitCode === 2 && re.test(e.message), JSON.stringify(raw));
+  }
 });
 
 /** A shop cluster whose proxies count their scrapes; a fake clock the sleeps advance. */

@@ -3,7 +3,8 @@ import { CONTROLLER_NAME, LABEL_NAME, LABEL_VERSION, MESH_DOMAIN } from '../../c
 import type { KubeObject } from '../../cluster/types.js';
 import type { LiveContext } from '../context.js';
 import { conditionStatus, podReady } from '../k8s.js';
-import { type C, fail, isObj, pass } from './shared.js';
+import { type C, fail, pass } from './shared.js';
+import { isObject } from '../../util/object.js';
 
 /** control-plane.namespace: the control plane namespace exists. */
 export const controlPlaneNamespace: C = {
@@ -65,7 +66,7 @@ export const crdsEstablished: C = {
   severity: 'error',
   hintAnchor: 'control-plane-crds-established',
   async run(ctx) {
-    const crds = (await ctx.list('apiextensions.k8s.io/v1', 'CustomResourceDefinition')).filter((c) => isObj(c.spec) && c.spec.group === MESH_DOMAIN);
+    const crds = (await ctx.list('apiextensions.k8s.io/v1', 'CustomResourceDefinition')).filter((c) => isObject(c.spec) && c.spec.group === MESH_DOMAIN);
     const names = crds.map((c) => c.metadata.name);
     const missing = [`authorizationpolicies.${MESH_DOMAIN}`].filter((n) => !names.includes(n));
     const pending = crds.filter((c) => conditionStatus(c, 'Established') !== 'True').map((c) => c.metadata.name);

@@ -4,14 +4,15 @@ import type { KubeObject } from '../../cluster/types.js';
 import type { LiveContext } from '../context.js';
 import { containerNames, nsName } from '../k8s.js';
 import { readSyncz, SynczUnavailable } from '../syncz.js';
-import { type C, fail, isObj, pass, skip, warn } from './shared.js';
+import { type C, fail, pass, skip, warn } from './shared.js';
+import { isObject } from '../../util/object.js';
 
 function meshedPods(ctx: LiveContext): Promise<KubeObject[]> {
   return ctx.list('v1', 'Pod', { labelSelector: LABEL_PROXY_VERSION });
 }
 
 function running(p: KubeObject): boolean {
-  return isObj(p.status) && p.status.phase === 'Running' && !p.metadata.deletionTimestamp;
+  return isObject(p.status) && p.status.phase === 'Running' && !p.metadata.deletionTimestamp;
 }
 
 /** data-plane.proxies-synced: every injected proxy is connected to the control plane and in sync. */
@@ -81,7 +82,7 @@ export const missingSidecars: C = {
       .flat()
       .filter(running)
       .filter((p) => p.metadata.annotations?.[`${MESH_DOMAIN}/inject`] !== 'disabled' && p.metadata.labels?.[`${MESH_DOMAIN}/inject`] !== 'disabled')
-      .filter((p) => !(isObj(p.spec) && p.spec.hostNetwork === true))
+      .filter((p) => !(isObject(p.spec) && p.spec.hostNetwork === true))
       .filter((p) => !containerNames(p).includes(PROXY_CONTAINER));
     if (lacking.length) return warn(`${lacking.length} pod(s) have no sidecar: they started before injection was enabled`, `restart them, e.g. kubectl -n ${lacking[0]!.metadata.namespace} rollout restart deploy`, lacking.map((p) => `${nsName(p)} needs a restart`));
     return pass(`every pod in ${namespaces.length} injected namespace(s) has the sidecar`);

@@ -3,7 +3,8 @@ import { LABEL_INJECT } from '../../constants.js';
 import type { KubeObject } from '../../cluster/types.js';
 import { lookupFromCluster } from '../dns-pod.js';
 import { readyAddresses } from '../k8s.js';
-import { type C, fail, isObj, type Obj, pass, skip, warn } from './shared.js';
+import { type C, fail, type Obj, pass, skip, warn } from './shared.js';
+import { isObject } from '../../util/object.js';
 
 /** dns.cluster-dns: cluster DNS (kube-dns/CoreDNS) has ready endpoints. */
 export const clusterDns: C = {
@@ -61,7 +62,7 @@ export const serviceDns: C = {
     const namespaces = (await ctx.list('v1', 'Namespace')).filter((n) => n.metadata.labels?.[LABEL_INJECT] === 'enabled').map((n) => n.metadata.name);
     const services = (await Promise.all(namespaces.map((ns) => ctx.list('v1', 'Service', { namespace: ns }))))
       .flat()
-      .filter((s) => isObj(s.spec) && typeof s.spec.clusterIP === 'string' && s.spec.clusterIP !== 'None' && s.spec.clusterIP !== '')
+      .filter((s) => isObject(s.spec) && typeof s.spec.clusterIP === 'string' && s.spec.clusterIP !== 'None' && s.spec.clusterIP !== '')
       .slice(0, 50);
     if (services.length === 0) return pass('no meshed Services with a ClusterIP to resolve');
     const can = await ctx.canI({ verb: 'create', group: '', resource: 'pods', namespace: ctx.namespace });

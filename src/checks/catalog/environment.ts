@@ -5,7 +5,8 @@
 import { LABEL_INJECT, LABEL_VERSION, MESH_DOMAIN, WEBHOOK_NAME } from '../../constants.js';
 import type { KubeObject } from '../../cluster/types.js';
 import { namespaceLabels, few, selectorMatches } from '../k8s.js';
-import { type C, fail, isObj, type Obj, pass, SYSTEM_NAMESPACES, warn } from './shared.js';
+import { type C, fail, type Obj, pass, SYSTEM_NAMESPACES, warn } from './shared.js';
+import { isObject } from '../../util/object.js';
 
 /** Other meshes' injection webhooks, by MutatingWebhookConfiguration name prefix. */
 export const KNOWN_MESH_INJECTORS = ['istio-sidecar-injector', 'istio-revision-tag', 'linkerd-proxy-injector', 'kuma-admission-mutating-webhook-configuration', 'consul-connect-injector', 'osm-webhook', 'aws-appmesh-inject'];
@@ -25,7 +26,7 @@ export const httpRouteCrd: C = {
 };
 
 function injectsPods(w: Obj): boolean {
-  const rules = Array.isArray(w.rules) ? w.rules.filter(isObj) : [];
+  const rules = Array.isArray(w.rules) ? w.rules.filter(isObject) : [];
   return rules.some((r) => {
     const res = Array.isArray(r.resources) ? r.resources : [];
     const ops = Array.isArray(r.operations) ? r.operations : [];
@@ -47,7 +48,7 @@ export const otherInjectors: C = {
     const overlapping: string[] = [];
     for (const h of hooks) {
       if (h.metadata.name === WEBHOOK_NAME) continue;
-      const webhooks = Array.isArray(h.webhooks) ? (h.webhooks as unknown[]).filter(isObj) : [];
+      const webhooks = Array.isArray(h.webhooks) ? (h.webhooks as unknown[]).filter(isObject) : [];
       const podHooks = webhooks.filter(injectsPods);
       if (podHooks.length === 0) continue;
       if (KNOWN_MESH_INJECTORS.some((k) => h.metadata.name.startsWith(k))) {
@@ -72,7 +73,7 @@ export const crdsCompatible: C = {
   hintAnchor: 'crds-compatible',
   async run(ctx) {
     const semver = await import('semver');
-    const crds = (await ctx.list('apiextensions.k8s.io/v1', 'CustomResourceDefinition')).filter((c) => isObj(c.spec) && c.spec.group === MESH_DOMAIN);
+    const crds = (await ctx.list('apiextensions.k8s.io/v1', 'CustomResourceDefinition')).filter((c) => isObject(c.spec) && c.spec.group === MESH_DOMAIN);
     if (crds.length === 0) return pass(`no ${MESH_DOMAIN} CRDs yet`);
     const ours = semver.parse(ctx.version);
     const bad: string[] = [];

@@ -19,7 +19,3 @@ export const fail = (message: string, hint: string, details?: string[]): CheckOu
 export const warn = (message: string, hint: string, details?: string[]): CheckOutcome => ({ status: 'warn', message, hint, details });
 export const skip = (message: string, hint?: string): CheckOutcome => ({ status: 'skip', message, hint });
 
-/** True for a plain object (not null, not an array). */
-export function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}

@@ -4,14 +4,15 @@ import type { KubeObject } from '../../cluster/types.js';
 import type { LiveContext } from '../context.js';
 import { readyAddresses } from '../k8s.js';
 import { certsIn, rootCert } from './identity.js';
-import { type C, fail, isObj, type Obj, pass } from './shared.js';
+import { type C, fail, type Obj, pass } from './shared.js';
+import { isObject } from '../../util/object.js';
 
 async function webhookConfig(ctx: LiveContext): Promise<KubeObject | undefined> {
   return ctx.get('admissionregistration.k8s.io/v1', 'MutatingWebhookConfiguration', WEBHOOK_NAME);
 }
 
 function webhookEntries(mwc: KubeObject): Obj[] {
-  return Array.isArray(mwc.webhooks) ? (mwc.webhooks as unknown[]).filter(isObj) : [];
+  return Array.isArray(mwc.webhooks) ? (mwc.webhooks as unknown[]).filter(isObject) : [];
 }
 
 /** webhook.endpoints: the injection webhook's Service has ready endpoints. */
@@ -24,7 +25,7 @@ export const webhookEndpoints: C = {
   async run(ctx) {
     const mwc = await webhookConfig(ctx);
     if (!mwc) return fail(`MutatingWebhookConfiguration ${WEBHOOK_NAME} not found`, 'run "mesh install"; without it no pod gets a sidecar');
-    const svcRef = webhookEntries(mwc).map((w) => (isObj(w.clientConfig) && isObj(w.clientConfig.service) ? w.clientConfig.service : undefined)).find(Boolean);
+    const svcRef = webhookEntries(mwc).map((w) => (isObject(w.clientConfig) && isObject(w.clientConfig.service) ? w.clientConfig.service : undefined)).find(Boolean);
     if (!svcRef) return fail('the webhook does not point at a Service', 'reinstall with "mesh install"');
     const ns = String(svcRef.namespace ?? ctx.namespace);
     const name = String(svcRef.name ?? '');
@@ -51,7 +52,7 @@ export const webhookCaBundle: C = {
     if (problem) return problem;
     const bad: string[] = [];
     for (const w of webhookEntries(mwc)) {
-      const b64 = isObj(w.clientConfig) && typeof w.clientConfig.caBundle === 'string' ? w.clientConfig.caBundle : '';
+      const b64 = isObject(w.clientConfig) && typeof w.clientConfig.caBundle === 'string' ? w.clientConfig.caBundle : '';
       const bundle = certsIn(Buffer.from(b64, 'base64').toString('utf8'));
       if (bundle.length === 0) bad.push(`${String(w.name)}: caBundle is empty or not PEM`);
       else if (!bundle.some((c) => c.fingerprint256 === root!.fingerprint256)) bad.push(`${String(w.name)}: caBundle does not contain the root in ${ROOT_CA_SECRET} (${root!.subject.replace(/\n/g, ', ')})`);

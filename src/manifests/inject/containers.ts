@@ -16,7 +16,7 @@ import {
 } from '../../constants.js';
 import { bootstrapArgs, bootstrapSettings, POD_ENV, type AppProbe } from '../bootstrap.js';
 import type { Values } from '../values.js';
-import { clone } from './data.js';
+import { clone } from '../../util/object.js';
 import type { PodSettings } from './settings.js';
 import type { Container } from './types.js';
 

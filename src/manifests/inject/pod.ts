@@ -14,8 +14,8 @@ import { VERSION } from '../../version.js';
 import type { AppProbe } from '../bootstrap.js';
 import type { Values } from '../values.js';
 import { initContainer, PROBE_FIELDS, probePort, proxyContainer, volumes } from './containers.js';
-import { clone, deepEqual } from './data.js';
-import { badAnnotation, compareVersions, readStatus, settings } from './settings.js';
+import { clone, deepEqual } from '../../util/object.js';
+import { badAnnotation, isNewerVersion, readStatus, settings } from './settings.js';
 import { SKIP_REASONS, type InjectOptions, type InjectReport, type InjectStatus, type PodTemplate, type Probe, type SkipReason } from './types.js';
 
 /** The pod-template transformations: inject (fresh or upgrade) and uninject, each with its report. */
@@ -82,7 +82,7 @@ export function injectPod(template: PodTemplate, values: Values, opts: InjectOpt
   const prior = readStatus(ann);
   let base = template;
   if (prior) {
-    if (compareVersions(prior.version, version) > 0) return skip(template, 'newerVersion', `${prior.version}; this is ${version}`);
+    if (isNewerVersion(prior.version, version)) return skip(template, 'newerVersion', `${prior.version}; this is ${version}`);
     base = uninjectPod(template).template;
   } else {
     const names = [...(template.spec.containers ?? []), ...(template.spec.initContainers ?? [])].map((c) => c.name);

@@ -1,3 +1,4 @@
+import semver from 'semver';
 import { isIP } from 'node:net';
 import {
   ANNOTATION_EXCLUDE_INBOUND_PORTS,
@@ -141,20 +142,13 @@ export function readStatus(ann: Record<string, string> | undefined): InjectStatu
   };
 }
 
-/** -1, 0, 1 comparing dotted versions numerically ("0.10.0" > "0.9.1"); pre-release tags sort first. */
-export function compareVersions(a: string, b: string): number {
-  const parse = (v: string) => {
-    const [core, pre] = v.replace(/^v/, '').split('-', 2);
-    return { nums: (core ?? '').split('.').map((x) => Number(x) || 0), pre };
-  };
-  const x = parse(a);
-  const y = parse(b);
-  for (let i = 0; i < Math.max(x.nums.length, y.nums.length); i++) {
-    const d = (x.nums[i] ?? 0) - (y.nums[i] ?? 0);
-    if (d !== 0) return Math.sign(d);
-  }
-  if (x.pre === y.pre) return 0;
-  if (x.pre === undefined) return 1;
-  if (y.pre === undefined) return -1;
-  return x.pre < y.pre ? -1 : 1;
+/**
+ * Whether `prior` (the mesh version that injected a pod) is newer than `version`, by semver
+ * (pre-releases before their release; `v1.2` reads as 1.2.0). A version semver cannot read is not
+ * newer, so such a pod is re-injected rather than left alone.
+ */
+export function isNewerVersion(prior: string, version: string): boolean {
+  const a = semver.coerce(prior, { includePrerelease: true });
+  const b = semver.coerce(version, { includePrerelease: true });
+  return a !== null && b !== null && semver.gt(a, b);
 }
