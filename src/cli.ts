@@ -66,8 +66,40 @@ export async function main(argv: string[]): Promise<void> {
     }
     await program.parseAsync(argv);
   } catch (err) {
+    await writeErrorDocument(err, outputFlag(args));
     process.exitCode = handleError(err, verbose);
   }
+}
+
+/** The value of the global -o/--output flag in argv (the last one wins, as commander reads it). */
+export function outputFlag(args: readonly string[]): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') break;
+    if (a === '-o' || a === '--output') value = args[++i];
+    else if (a.startsWith('--output=')) value = a.slice('--output='.length);
+    else if (a.startsWith('-o') && !a.startsWith('--')) value = a.slice(2).replace(/^=/, '');
+  }
+  return value;
+}
+
+/**
+ * Under -o json|yaml an error is also data: one error document on stdout (docs/cli.md, "Output"),
+ * so a script reading stdout always gets a parseable answer. The one-line error still goes to stderr.
+ */
+async function writeErrorDocument(err: unknown, format: string | undefined): Promise<void> {
+  if (format !== 'json' && format !== 'yaml') return;
+  let me: MeshError;
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version' || err.code === 'commander.executeSubCommandAsync') return;
+    me = new MeshError(err.message.replace(/^error: /, '').split('\n')[0]!, { exitCode: ExitCode.Usage, hint: 'run "mesh --help" or "mesh <command> --help" for usage' });
+  } else {
+    me = toMeshError(err);
+  }
+  const { renderErrorDocument } = await import('./ui/errors.js');
+  const doc = await renderErrorDocument(err, me, format);
+  if (doc) process.stdout.write(doc);
 }
 
 /**

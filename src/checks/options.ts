@@ -4,7 +4,7 @@ import { parseSuppressRule, type SuppressRule } from '../analyzers/index.js';
 import type { FindingSeverity } from '../analyzers/types.js';
 
 /** Formats `mesh check -o` accepts. */
-export const CHECK_OUTPUT_FORMATS = ['table', 'json', 'junit', 'sarif'] as const;
+export const CHECK_OUTPUT_FORMATS = ['table', 'json', 'yaml', 'junit', 'sarif'] as const;
 /** One of CHECK_OUTPUT_FORMATS. */
 export type CheckOutputFormat = (typeof CHECK_OUTPUT_FORMATS)[number];
 

@@ -17,7 +17,7 @@ export function define(cmd: Command): void {
       [
         '',
         'With -f, the manifests are analyzed instead of a cluster (no cluster needed).',
-        'Output (-o): table (default), json, junit, sarif. The exit code is the same for every format:',
+        'Output (-o): table (default), json, yaml, junit, sarif. The exit code is the same for every format:',
         '  0 healthy, 1 a check failed or a finding reached --fail-on, 2 bad input, 3 no check could reach the cluster.',
         '',
         'Examples:',
@@ -33,7 +33,8 @@ export function define(cmd: Command): void {
       const g = globalsOf(command);
       const ui = makeUi(g);
       const { parseOutputFormat } = await import('../ui/format.js');
-      const output = parseOutputFormat(g.output, ['table', 'json', 'junit', 'sarif'] as const, 'table');
+      const { CHECK_OUTPUT_FORMATS } = await import('../checks/options.js');
+      const output = parseOutputFormat(g.output, CHECK_OUTPUT_FORMATS, 'table');
       const { validateCheckOptions } = await import('../checks/options.js');
       const { runCheck, renderUsageErrorReport } = await import('./check-run.js');
       let opts;
@@ -56,6 +57,7 @@ export function define(cmd: Command): void {
         // Machine formats still get exactly one document; the error itself goes to stderr via cli.ts.
         const { toMeshError } = await import('../errors.js');
         renderUsageErrorReport(output, toMeshError(err), ui);
+        if (output !== 'table') (await import('../ui/errors.js')).markReportedOnStdout(err);
         throw err;
       }
       process.exitCode = await runCheck(opts, ui);

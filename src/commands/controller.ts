@@ -21,6 +21,7 @@ export function define(cmd: Command): void {
     .addHelpText('after', '\nExamples:\n  mesh controller --source files ./k8s --xds-port 15010\n  mesh controller --source kubernetes\n  kill -HUP <pid>   # reload a files source and re-read the root CA')
     .action(async (paths: string[], opts: Record<string, string | undefined>, command: Command) => {
       const g = globalsOf(command);
+      (await import('../ui/format.js')).refuseOutputFormat(g.output);
       const ui = makeUi(g);
       const { DEFAULTS } = await import('../manifests/values.js');
       const { validateControllerOptions, runController } = await import('../controller/run.js');

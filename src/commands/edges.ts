@@ -11,7 +11,7 @@ export function define(cmd: Command): void {
       const g = globalsOf(command);
       const ui = makeUi(g);
       const { parseOutputFormat } = await import('../ui/format.js');
-      const output = parseOutputFormat(g.output, ['table', 'wide', 'json'] as const, 'table');
+      const output = parseOutputFormat(g.output, ['table', 'wide', 'json', 'yaml'] as const, 'table');
       const { validateEdgesOptions, runEdges } = await import('../status/edges.js');
       const options = validateEdgesOptions({ resource: kind, namespace: g.namespace, allNamespaces: g.allNamespaces, output, trustDomain: opts.trustDomain });
       const { connect } = await import('../cluster/index.js');

@@ -17,7 +17,9 @@ export function define(cmd: Command): void {
       '\nRuns beside a proxyless gRPC workload (a native sidecar, or an init container with --once): the key is\ngenerated here and never sent; the CA signs a CSR after reviewing the pod\'s token. Point the workload at\nGRPC_XDS_BOOTSTRAP=<out-dir>/bootstrap.json. The pod comes from POD_NAME/POD_NAMESPACE, else the token. See docs/controller.md.\n\nExample:\n  mesh grpc-agent --out-dir /var/run/mesh/grpc',
     )
     .action(async (opts: Record<string, string | boolean | undefined>, command: Command) => {
-      const ui = makeUi(globalsOf(command));
+      const g = globalsOf(command);
+      (await import('../ui/format.js')).refuseOutputFormat(g.output);
+      const ui = makeUi(g);
       const { runGrpcAgent, validateGrpcAgentOptions } = await import('../agent/grpc-agent.js');
       const s = (k: string) => opts[k] as string | undefined;
       const o = validateGrpcAgentOptions(

@@ -18,7 +18,7 @@ export function define(cmd: Command): void {
       const g = globalsOf(command);
       const ui = makeUi(g);
       const { parseOutputFormat } = await import('../ui/format.js');
-      const output = parseOutputFormat(g.output, ['table', 'json', 'yaml'] as const, 'table');
+      const output = parseOutputFormat(g.output, ['table', 'json', 'yaml', 'name'] as const, 'table');
       const { runInstall, validateInstallOptions } = await import('../install/install.js');
       const opts = validateInstallOptions(raw, output, { kubeconfig: g.kubeconfig, context: g.context });
       process.exitCode = await runInstall(opts, ui);

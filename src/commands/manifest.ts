@@ -15,15 +15,16 @@ export function define(cmd: Command): void {
   addValuesFlags(gen)
     .option('--ca-cert <file>', 'root CA certificate (PEM) to include; with --ca-key')
     .option('--ca-key <file>', 'root CA private key (PEM)')
+    .option('--generate-ca', 'generate a new root CA and include it (Secret with its key, trust bundle, webhook caBundle): output you can apply as is')
     .option('--gateway-api', 'also render the Gateway API HTTPRoute CRD (as mesh install --gateway-api)')
-    .addHelpText('after', '\nExamples:\n  mesh manifest generate --profile ha > mesh.yaml\n  mesh manifest generate -f values.yaml --set controller.replicas=2 -o json')
-    .action(async (opts: RawValuesFlags & { caCert?: string; caKey?: string; gatewayApi?: boolean }, command: Command) => {
+    .addHelpText('after', '\nWithout --ca-cert/--ca-key or --generate-ca the root CA Secret, trust bundle and webhook caBundle are left out\n(stderr says so) and the output is the same on every run.\n\nExamples:\n  mesh manifest generate --profile ha > mesh.yaml\n  mesh manifest generate --generate-ca | kubectl apply --server-side -f -\n  mesh manifest generate -f values.yaml --set controller.replicas=2 -o json')
+    .action(async (opts: RawValuesFlags & { caCert?: string; caKey?: string; gatewayApi?: boolean; generateCa?: boolean }, command: Command) => {
       const g = globalsOf(command);
       const ui = makeUi(g);
       const { parseOutputFormat } = await import('../ui/format.js');
-      const output = parseOutputFormat(g.output, ['yaml', 'json'] as const, 'yaml');
+      const output = parseOutputFormat(g.output, ['yaml', 'json', 'name'] as const, 'yaml');
       const { runManifestGenerate } = await import('../install/manifest.js');
-      process.exitCode = await runManifestGenerate({ profile: opts.profile, files: opts.values, sets: opts.set, caCert: opts.caCert, caKey: opts.caKey, gatewayApi: opts.gatewayApi === true, output }, ui);
+      process.exitCode = await runManifestGenerate({ profile: opts.profile, files: opts.values, sets: opts.set, caCert: opts.caCert, caKey: opts.caKey, gatewayApi: opts.gatewayApi === true, generateCa: opts.generateCa === true, output }, ui);
     });
 
   const diff = cmd.command('diff').description('Show what differs between two renderings, or between a rendering and the cluster (exit 1 when they differ)');
@@ -34,8 +35,10 @@ export function define(cmd: Command): void {
     .action(async (files: string[], opts: RawValuesFlags & { cluster?: boolean }, command: Command) => {
       const g = globalsOf(command);
       const ui = makeUi(g);
+      const { parseOutputFormat } = await import('../ui/format.js');
+      const output = parseOutputFormat(g.output, ['table', 'json', 'yaml'] as const, 'table');
       validateManifestDiffOptions(files, opts.cluster === true);
       const { runManifestDiff } = await import('../install/manifest.js');
-      process.exitCode = await runManifestDiff({ paths: files, cluster: opts.cluster === true, profile: opts.profile, files: opts.values, sets: opts.set, kubeconfig: g.kubeconfig, context: g.context }, ui);
+      process.exitCode = await runManifestDiff({ paths: files, cluster: opts.cluster === true, profile: opts.profile, files: opts.values, sets: opts.set, kubeconfig: g.kubeconfig, context: g.context, output }, ui);
     });
 }

@@ -27,7 +27,9 @@ export function define(cmd: Command): void {
       '\nRuns in the mesh-init container that mesh inject adds (root, NET_ADMIN and NET_RAW only). With --bootstrap-out\nthe pod comes from the env POD_NAME, POD_NAMESPACE, POD_IP and SERVICE_ACCOUNT (the downward API). See docs/annotations.md.\n\nExample:\n  mesh proxy-init --proxy-uid 1337 --inbound-capture-port 15006 --outbound-capture-port 15001 --dry-run',
     )
     .action(async (opts: Record<string, string | boolean | undefined>, command: Command) => {
-      const ui = makeUi(globalsOf(command));
+      const g = globalsOf(command);
+      (await import('../ui/format.js')).refuseOutputFormat(g.output);
+      const ui = makeUi(g);
       const { runProxyInit } = await import('./proxy-init-run.js');
       const s = (k: string) => opts[k] as string | undefined;
       process.exitCode = await runProxyInit(

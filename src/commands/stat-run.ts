@@ -5,6 +5,7 @@ import type { StatOptions } from '../status/stat.js';
 import { collectStat, defaultSleep, type StatDeps } from '../status/stat-fetch.js';
 import { refText } from '../status/workloads.js';
 import { renderStatTable } from '../ui/render/stat.js';
+import { renderData } from '../ui/output.js';
 
 /**
  * Run `mesh stat`: plan rows, read the proxies (two pod scrapes or two Prometheus instants),
@@ -17,8 +18,10 @@ export async function runStat(options: StatOptions, ui: Ui, deps: StatDeps): Pro
   for (let i = 0; ; i++) {
     const { report, last } = await collectStat(opts, deps, opts.source === 'pods' ? prev : undefined);
     prev = last;
-    if (opts.output === 'json') {
-      ui.out.write(JSON.stringify(report, null, 2) + '\n');
+    if (opts.output === 'json' || opts.output === 'yaml') {
+      // With -w each refresh is one more document: JSON objects one after another, YAML with '---'.
+      if (opts.output === 'yaml' && i > 0) ui.out.write('---\n');
+      ui.out.write(renderData(report, opts.output));
     } else {
       const table = await renderStatTable(report, { wide: opts.output === 'wide', allNamespaces: opts.namespace === undefined });
       if (opts.watch && (ui.out as { isTTY?: boolean }).isTTY) ui.out.write('\x1b[H\x1b[2J');

@@ -17,7 +17,7 @@ export function define(cmd: Command): void {
       const g = globalsOf(command);
       const ui = makeUi(g);
       const { parseOutputFormat } = await import('../ui/format.js');
-      const output = parseOutputFormat(g.output, ['table', 'wide', 'json'] as const, 'table');
+      const output = parseOutputFormat(g.output, ['table', 'wide', 'json', 'yaml'] as const, 'table');
       const { validateStatOptions } = await import('../status/stat.js');
       const { runStat } = await import('./stat-run.js');
       const options = validateStatOptions({

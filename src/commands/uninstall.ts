@@ -12,7 +12,7 @@ export function define(cmd: Command): void {
       const g = globalsOf(command);
       const ui = makeUi(g);
       const { parseOutputFormat } = await import('../ui/format.js');
-      const output = parseOutputFormat(g.output, ['table', 'json', 'yaml'] as const, 'table');
+      const output = parseOutputFormat(g.output, ['table', 'json', 'yaml', 'name'] as const, 'table');
       const { runUninstall } = await import('../install/uninstall.js');
       process.exitCode = await runUninstall({ namespace: g.namespace ?? DEFAULT_NAMESPACE, purge: raw.purge === true, dryRun: raw.dryRun === true, output, kubeconfig: g.kubeconfig, context: g.context }, ui);
     });

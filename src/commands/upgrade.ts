@@ -12,13 +12,14 @@ export function define(cmd: Command): void {
     .option('--no-wait', 'do not wait for the control plane to become ready')
     .option('--timeout <duration>', 'how long to wait for CRDs and the rollout', '5m')
     .option('--force-conflicts', 'take over fields another field manager owns')
+    .option('--dry-run', 'print what would change (the diff and the objects upgrade would prune); change nothing')
     .option('--gateway-api', 'also install or update the Gateway API HTTPRoute CRD (kept once mesh manages it)')
-    .addHelpText('after', '\nThe installed values are kept; -f and --set change them.\n\nExamples:\n  mesh upgrade\n  mesh upgrade --set controller.replicas=3 --yes\n  mesh upgrade --rollback')
-    .action(async (raw: { profile?: string; values?: string[]; set?: string[]; rollback?: boolean; resetValues?: boolean; force?: boolean; wait?: boolean; timeout: string; forceConflicts?: boolean; gatewayApi?: boolean }, command: Command) => {
+    .addHelpText('after', '\nThe installed values are kept; -f and --set change them.\n\nExamples:\n  mesh upgrade\n  mesh upgrade --set controller.replicas=3 --yes\n  mesh upgrade --rollback\n  mesh upgrade --set controller.replicas=3 --dry-run -o json')
+    .action(async (raw: { profile?: string; values?: string[]; set?: string[]; rollback?: boolean; resetValues?: boolean; force?: boolean; wait?: boolean; timeout: string; forceConflicts?: boolean; gatewayApi?: boolean; dryRun?: boolean }, command: Command) => {
       const g = globalsOf(command);
       const ui = makeUi(g);
       const { parseOutputFormat } = await import('../ui/format.js');
-      const output = parseOutputFormat(g.output, ['table', 'json', 'yaml'] as const, 'table');
+      const output = parseOutputFormat(g.output, ['table', 'json', 'yaml', 'name'] as const, 'table');
       const { parsePositiveDuration } = await import('../duration.js');
       const { runUpgrade, validateUpgradeOptions } = await import('../install/upgrade.js');
       const opts = {
@@ -33,6 +34,7 @@ export function define(cmd: Command): void {
         timeoutMs: parsePositiveDuration(raw.timeout, '--timeout'),
         forceConflicts: raw.forceConflicts === true,
         gatewayApi: raw.gatewayApi === true,
+        dryRun: raw.dryRun === true,
         output,
         kubeconfig: g.kubeconfig,
         context: g.context,

@@ -39,6 +39,7 @@ export async function runVersion(opts: VersionOptions, ui: Ui, connect?: () => P
     } catch (err) {
       failure = toMeshError(err);
       report.note = `server versions unavailable: ${failure.message}`;
+      report.error = (await import('../ui/errors.js')).errorDocument(failure).error;
       code = failure.exitCode;
     }
   }

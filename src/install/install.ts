@@ -3,12 +3,12 @@ import type { Cluster, ConnectOptions, KubeObject } from '../cluster/types.js';
 import { HTTPROUTE_CRD, LABEL_MANAGED_BY, MANAGED_BY, ROOT_CA_SECRET } from '../constants.js';
 import { parsePositiveDuration } from '../duration.js';
 import { withInterrupt } from '../util/interrupt.js';
-import { objectRef, renderManifests, toYamlStream, type CaMaterial } from '../manifests/render.js';
+import { objectRef, renderManifests, type CaMaterial } from '../manifests/render.js';
 import { loadValues, type ValuesFlags } from './values.js';
 import type { Values } from '../manifests/values.js';
 import type { Ui } from '../ui/context.js';
-import { ExitCode, MeshError, usageError } from '../errors.js';
-import { renderData } from '../ui/output.js';
+import { ExitCode, MeshError, toMeshError, usageError } from '../errors.js';
+import { renderData, renderObjects } from '../ui/output.js';
 import { startProgress, type Progress } from '../ui/progress.js';
 import { VERSION } from '../version.js';
 import { ApplyInterrupted, applyStaged, type ApplyHooks, type ApplyRecord } from './apply.js';
@@ -27,7 +27,7 @@ export interface InstallOptions extends ValuesFlags, ConnectOptions {
   forceConflicts: boolean;
   /** Also install the Gateway API HTTPRoute CRD (templates/gateway-api.yaml). */
   gatewayApi?: boolean;
-  output: 'table' | 'json' | 'yaml';
+  output: 'table' | 'json' | 'yaml' | 'name';
 }
 
 /** What a handler needs from outside: how to connect and how to ask (tests replace both). */
@@ -172,8 +172,13 @@ export function progressHooks(ui: Ui): { hooks: ApplyHooks; done(): void; fail()
 }
 
 /** Print the per-object results and summary; returns the summary line. */
-export function printSummary(ui: Ui, records: readonly ApplyRecord[], output: InstallOptions['output'], extra: Record<string, unknown>): void {
+export function printSummary(ui: Ui, records: readonly ApplyRecord[], output: InstallOptions['output'], extra: Record<string, unknown>, objects: readonly KubeObject[]): void {
   const counts = countActions(records);
+  if (output === 'name') {
+    const applied = new Set(records.map((r) => r.ref));
+    ui.out.write(renderObjects(objects.filter((o) => applied.has(objectRef(o))), 'name'));
+    return;
+  }
   if (output !== 'table') {
     ui.out.write(renderData({ ...extra, counts, objects: records.map((r) => ({ ref: r.ref, stage: r.stage, action: r.action })) }, output));
     return;
@@ -216,35 +221,72 @@ export async function checkBeforeInstall(cluster: Cluster, ui: Ui, opts: { names
   ui.err.write(`pre-install checks passed${notes.length ? ` (${notes.join(', ')}: they do not stop install)` : ''}\n\n`);
 }
 
+/** Install checks that a dry run repeats when a cluster answers (a newer mesh installed refuses). */
+function assertNoDowngrade(installed: { version: string } | undefined, version: string): void {
+  if (installed && semver.valid(installed.version) && semver.valid(version) && semver.gt(installed.version, version)) {
+    throw new MeshError(`mesh ${installed.version} is installed, newer than this CLI (${version}): install will not downgrade it`, {
+      hint: `use the ${installed.version} CLI, or "mesh upgrade --force" to downgrade on purpose`,
+    });
+  }
+}
+
+/**
+ * `mesh install --dry-run`: print every object install would apply, the root CA Secret (data
+ * redacted), the trust bundle and the webhook caBundle included. With a reachable cluster it runs
+ * the pre-install checks and says per object whether it exists; with none (no kubeconfig, or the
+ * API server does not answer) it prints what install creates on a new cluster. Without an existing
+ * or supplied root, a root is generated for the printout only: install generates its own.
+ */
+async function dryRunInstall(opts: InstallOptions, ui: Ui, deps: InstallDeps, r: { values: Values; supplied: CaMaterial | undefined; version: string }): Promise<number> {
+  const { values, supplied, version } = r;
+  let cluster: Cluster | undefined;
+  let installed: Awaited<ReturnType<typeof readState>>;
+  try {
+    cluster = await connectWith(deps, opts);
+    installed = await readState(cluster, values.namespace);
+  } catch (err) {
+    const me = toMeshError(err);
+    if (me.exitCode !== ExitCode.Cluster) throw err;
+    ui.err.write(`note: no cluster (${me.message}): showing what install creates on a new cluster\n`);
+    cluster = undefined;
+  }
+  let existing: CaMaterial | undefined;
+  if (cluster) {
+    if (!opts.skipChecks) await checkBeforeInstall(cluster, ui, { namespace: values.namespace, version, timeoutMs: deps.checkTimeoutMs });
+    if (opts.gatewayApi) await assertGatewayApiCrdOurs(cluster);
+    assertNoDowngrade(installed, version);
+    existing = await readRootCa(cluster, values.namespace);
+  }
+  const ca = existing ?? supplied ?? (await generateCa(values.trustDomain, values.ca.rootCertTTL));
+  const objects = redactSecrets(renderManifests(values, loadTemplates(), { ca, version, profile: opts.profile, gatewayApi: opts.gatewayApi }));
+  if (cluster) {
+    const c = cluster;
+    const got = await Promise.all(objects.map((o) => c.get(o.apiVersion, o.kind, o.metadata.name, o.metadata.namespace)));
+    objects.forEach((o, i) => ui.err.write(`${objectRef(o)} ${got[i] ? 'exists (would be applied)' : 'would be created'}\n`));
+  }
+  if (!existing && !supplied) {
+    ui.err.write(`Secret ${values.namespace}/${ROOT_CA_SECRET} would be created with a newly generated root CA; the trust bundle and caBundle shown are of a root generated for this dry run only\n`);
+  }
+  ui.out.write(renderObjects(objects, opts.output === 'table' ? 'yaml' : opts.output));
+  ui.err.write(`dry run: nothing was changed (${objects.length} objects, Secret data redacted)\n`);
+  return ExitCode.Ok;
+}
+
 /** `mesh install`. Returns the exit code. */
 export async function runInstall(opts: InstallOptions, ui: Ui, deps: InstallDeps = {}): Promise<number> {
   const version = deps.version ?? VERSION;
   const values = await loadValues(opts);
   const supplied = await loadSuppliedCa(opts.caCert, opts.caKey, (l) => ui.err.write(l + '\n'));
+  if (opts.dryRun) return dryRunInstall(opts, ui, deps, { values, supplied, version });
   const cluster = await connectWith(deps, opts);
 
   if (!opts.skipChecks) await checkBeforeInstall(cluster, ui, { namespace: values.namespace, version, timeoutMs: deps.checkTimeoutMs });
 
   if (opts.gatewayApi) await assertGatewayApiCrdOurs(cluster);
   const installed = await readState(cluster, values.namespace);
-  if (installed && semver.valid(installed.version) && semver.valid(version) && semver.gt(installed.version, version)) {
-    throw new MeshError(`mesh ${installed.version} is installed, newer than this CLI (${version}): install will not downgrade it`, {
-      hint: `use the ${installed.version} CLI, or "mesh upgrade --force" to downgrade on purpose`,
-    });
-  }
+  assertNoDowngrade(installed, version);
   if (installed && installed.version !== version) {
     ui.err.write(`note: mesh ${installed.version} is installed; "mesh upgrade" shows the diff, prunes and keeps a rollback point\n`);
-  }
-
-  if (opts.dryRun) {
-    const existing = await readRootCa(cluster, values.namespace);
-    const objects = renderManifests(values, loadTemplates(), { ca: existing ?? supplied, version, profile: opts.profile, gatewayApi: opts.gatewayApi });
-    const got = await Promise.all(objects.map((o) => cluster.get(o.apiVersion, o.kind, o.metadata.name, o.metadata.namespace)));
-    objects.forEach((o, i) => ui.err.write(`${objectRef(o)} ${got[i] ? 'exists (would be applied)' : 'would be created'}\n`));
-    if (!existing && !supplied) ui.err.write(`Secret ${values.namespace}/${ROOT_CA_SECRET} would be created with a newly generated root CA\n`);
-    ui.out.write(toYamlStream(redactSecrets(objects)));
-    ui.err.write('dry run: nothing was changed\n');
-    return ExitCode.Ok;
   }
 
   await confirmIfInteractive(ui, deps, `Install mesh ${version} into ${cluster.contextName} (namespace ${values.namespace})?`);
@@ -261,7 +303,7 @@ export async function runInstall(opts: InstallOptions, ui: Ui, deps: InstallDeps
     if (err instanceof ApplyInterrupted) throw interruptedError(err, 're-run the same mesh install command to finish');
     throw err;
   }
-  printSummary(ui, records, opts.output, { version, namespace: values.namespace });
+  printSummary(ui, records, opts.output, { version, namespace: values.namespace }, objects);
   if (opts.output === 'table') ui.err.write(`mesh ${version} is installed in namespace ${values.namespace}${opts.wait ? ' and ready' : ''}\n`);
   return ExitCode.Ok;
 }

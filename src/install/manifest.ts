@@ -2,12 +2,14 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
 import type { Cluster, KubeObject } from '../cluster/types.js';
-import { diffObjects, formatDiffs, projectLive } from '../manifests/diff.js';
-import { OWNED_SELECTOR, RENDERED_KINDS, renderManifests, toYamlStream } from '../manifests/render.js';
+import { diffDocument, diffObjects, formatDiffs, projectLive } from '../manifests/diff.js';
+import { renderData, renderObjects } from '../ui/output.js';
+import { OWNED_SELECTOR, RENDERED_KINDS, renderManifests } from '../manifests/render.js';
 import { loadValues, type ValuesFlags } from './values.js';
 import type { Ui } from '../ui/context.js';
-import { ExitCode, inputError } from '../errors.js';
-import { loadSuppliedCa } from './ca.js';
+import { ExitCode, inputError, usageError } from '../errors.js';
+import { ROOT_CA_SECRET, TRUST_BUNDLE_CONFIGMAP, WEBHOOK_NAME } from '../constants.js';
+import { generateCa, loadSuppliedCa } from './ca.js';
 import { loadTemplates } from './templates.js';
 
 /** Options of `mesh manifest generate`. */
@@ -16,21 +18,39 @@ export interface ManifestGenerateOptions extends ValuesFlags {
   caKey?: string;
   /** Also render the Gateway API HTTPRoute CRD. */
   gatewayApi?: boolean;
-  output: 'yaml' | 'json';
+  /** Generate a new root CA and include it (the output is then no longer the same on each run). */
+  generateCa?: boolean;
+  output: 'yaml' | 'json' | 'name';
+}
+
+/** What manifest generate leaves out without a root CA, and how to add it: one stderr note. */
+export function missingCaNote(namespace: string): string {
+  return [
+    `note: no root CA given, so the output leaves out Secret ${namespace}/${ROOT_CA_SECRET} and ConfigMap ${namespace}/${TRUST_BUNDLE_CONFIGMAP},`,
+    `  and MutatingWebhookConfiguration ${WEBHOOK_NAME} has no caBundle: the API server cannot call the webhook,`,
+    '  so pods in injected namespaces are not created (failurePolicy Fail) until it has one.',
+    '  to apply the output as is, add --generate-ca (a new root, printed with its key) or --ca-cert FILE --ca-key FILE;',
+    '  or let "mesh install" create the root in the cluster.',
+  ].join('\n') + '\n';
 }
 
 /**
- * Print the rendered control plane. With --ca-cert/--ca-key the root CA Secret, trust bundle and
- * webhook caBundle are included; without them they are left to `mesh install` (stderr says so),
- * so the output never holds random material and is byte-identical for the same input.
+ * Print the rendered control plane. With --ca-cert/--ca-key (or --generate-ca) the root CA Secret,
+ * trust bundle and webhook caBundle are included, so the output runs as applied; without them they
+ * are left out (stderr says what is missing and how to add it), so the output never holds random
+ * material and is byte-identical for the same input (what golden files need).
  */
 export async function runManifestGenerate(opts: ManifestGenerateOptions, ui: Ui): Promise<number> {
+  if (opts.generateCa && (opts.caCert || opts.caKey)) throw usageError('--generate-ca and --ca-cert/--ca-key exclude each other', 'use your own root with --ca-cert/--ca-key, or --generate-ca for a new one');
   const values = await loadValues(opts);
-  const ca = await loadSuppliedCa(opts.caCert, opts.caKey, (l) => ui.err.write(l + '\n'));
+  let ca = await loadSuppliedCa(opts.caCert, opts.caKey, (l) => ui.err.write(l + '\n'));
+  if (opts.generateCa) {
+    ca = await generateCa(values.trustDomain, values.ca.rootCertTTL);
+    ui.err.write(`generated a new root CA for trust domain ${values.trustDomain}: the output holds its private key (Secret ${values.namespace}/${ROOT_CA_SECRET}); keep it out of version control or seal it\n`);
+  }
   const objects = renderManifests(values, loadTemplates(), { ca, gatewayApi: opts.gatewayApi });
-  if (opts.output === 'json') ui.out.write(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }, null, 2) + '\n');
-  else ui.out.write(toYamlStream(objects));
-  if (!ca) ui.debug('no --ca-cert/--ca-key: the root CA Secret, trust bundle and webhook caBundle are left out; mesh install creates them');
+  ui.out.write(renderObjects(objects, opts.output));
+  if (!ca) ui.err.write(missingCaNote(values.namespace));
   return ExitCode.Ok;
 }
 
@@ -41,6 +61,8 @@ export interface ManifestDiffOptions extends ValuesFlags {
   cluster: boolean;
   kubeconfig?: string;
   context?: string;
+  /** table: the unified diff; json|yaml: diffDocument. */
+  output: 'table' | 'json' | 'yaml';
 }
 
 /** Parse a multi-document YAML (or a v1 List) into objects; errors name the file and line. */
@@ -124,7 +146,7 @@ export async function runManifestDiff(opts: ManifestDiffOptions, ui: Ui, connect
     after = await readObjects(opts.paths[1]!);
   }
   const diffs = diffObjects(hideSecretData(before), hideSecretData(after));
-  ui.out.write(formatDiffs(diffs, ui.color));
+  ui.out.write(opts.output === 'table' ? formatDiffs(diffs, ui.color) : renderData(diffDocument(diffs), opts.output));
   if (diffs.length === 0) {
     ui.err.write('no differences\n');
     return ExitCode.Ok;

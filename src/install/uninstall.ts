@@ -3,7 +3,7 @@ import { HTTPROUTE_CRD, MESH_DOMAIN } from '../constants.js';
 import { objectRef, OWNED_SELECTOR, RENDERED_KINDS, STAGES, stageOf, type Stage } from '../manifests/render.js';
 import type { Ui } from '../ui/context.js';
 import { ExitCode } from '../errors.js';
-import { renderData } from '../ui/output.js';
+import { renderData, renderObjects } from '../ui/output.js';
 import { startProgress } from '../ui/progress.js';
 import { confirmIfInteractive, type InstallDeps } from './install.js';
 
@@ -13,7 +13,7 @@ export interface UninstallOptions extends ConnectOptions {
   /** Also delete our CRDs, and with them every user AuthorizationPolicy and MTLSPolicy. */
   purge: boolean;
   dryRun: boolean;
-  output: 'table' | 'json' | 'yaml';
+  output: 'table' | 'json' | 'yaml' | 'name';
 }
 
 /** Deletion order: the webhook first (so no pod creation waits on a dying controller), then the rest in reverse apply order. */
@@ -36,11 +36,13 @@ export async function runUninstall(opts: UninstallOptions, ui: Ui, deps: Install
   const refs = plan.flatMap((g) => g.objects.map(objectRef));
   if (refs.length === 0) {
     ui.err.write(`nothing to uninstall: no objects labelled ${OWNED_SELECTOR} (namespace ${opts.namespace})\n`);
-    if (opts.output !== 'table') ui.out.write(renderData({ deleted: [], kept: [] }, opts.output));
+    if (opts.output === 'json' || opts.output === 'yaml') ui.out.write(renderData(opts.dryRun ? { wouldDelete: [] } : { deleted: [], kept: [] }, opts.output));
     return ExitCode.Ok;
   }
   if (opts.dryRun) {
-    for (const r of refs) ui.out.write(`${r} would be deleted\n`);
+    if (opts.output === 'table') for (const r of refs) ui.out.write(`${r} would be deleted\n`);
+    else if (opts.output === 'name') ui.out.write(renderObjects(plan.flatMap((g) => g.objects), 'name'));
+    else ui.out.write(renderData({ wouldDelete: refs }, opts.output));
     ui.err.write('dry run: nothing was changed\n');
     return ExitCode.Ok;
   }
@@ -62,7 +64,8 @@ export async function runUninstall(opts: UninstallOptions, ui: Ui, deps: Install
   }
   deleted.sort();
   const kept = opts.purge ? [] : ['CustomResourceDefinitions authorizationpolicies.mesh.dev, mtlspolicies.mesh.dev and all mesh policies (and httproutes.gateway.networking.k8s.io with every HTTPRoute, if --gateway-api installed it)'];
-  if (opts.output !== 'table') ui.out.write(renderData({ deleted, kept }, opts.output));
+  if (opts.output === 'name') ui.out.write(renderObjects(plan.flatMap((g) => g.objects).filter((o) => deleted.includes(objectRef(o))), 'name'));
+  else if (opts.output !== 'table') ui.out.write(renderData({ deleted, kept }, opts.output));
   else {
     for (const d of deleted) ui.out.write(`${d} deleted\n`);
     ui.out.write(`${deleted.length} objects deleted\n`);

@@ -1,7 +1,8 @@
 import semver from 'semver';
 import { FIELD_MANAGER, MESH_CONFIG_NAME } from '../constants.js';
 import type { Cluster, ConnectOptions, KubeObject } from '../cluster/types.js';
-import { diffObjects, formatDiffs, objectKey } from '../manifests/diff.js';
+import { diffDocument, diffObjects, formatDiffs, objectKey } from '../manifests/diff.js';
+import { renderData, renderObjects } from '../ui/output.js';
 import { meshLabels, objectRef, OWNED_SELECTOR, RENDERED_KINDS, renderManifests, STAGES, stageOf } from '../manifests/render.js';
 import { readValuesFiles } from '../cluster/values-files.js';
 import type { ValuesFlags } from './values.js';
@@ -30,7 +31,9 @@ export interface UpgradeOptions extends ValuesFlags, ConnectOptions {
   forceConflicts: boolean;
   /** Also apply the Gateway API HTTPRoute CRD; without it, a mesh-managed one is kept and updated. */
   gatewayApi?: boolean;
-  output: 'table' | 'json' | 'yaml';
+  /** Print what would change (diff and prune list) and stop before writing anything. */
+  dryRun?: boolean;
+  output: 'table' | 'json' | 'yaml' | 'name';
 }
 
 /** Validate upgrade flag combinations. */
@@ -118,7 +121,17 @@ export async function runUpgrade(opts: UpgradeOptions, ui: Ui, deps: InstallDeps
   if (opts.output === 'table') {
     ui.err.write(`upgrading mesh ${installed.version} -> ${target.version}${opts.rollback ? ' (rollback)' : ''} in namespace ${opts.namespace}\n`);
     ui.out.write(diffs.length ? formatDiffs(diffs, ui.color) : '');
-    ui.err.write(diffs.length ? `${diffs.length} object(s) will change\n` : 'no differences from the cluster\n');
+    ui.err.write(diffs.length ? `${diffs.length} object(s) ${opts.dryRun ? 'would' : 'will'} change\n` : 'no differences from the cluster\n');
+  }
+  if (opts.dryRun) {
+    const prune = (await pruneCandidates(cluster, objects, opts.namespace)).map(objectRef);
+    if (opts.output === 'table') for (const p of prune) ui.out.write(`${p} would be pruned\n`);
+    else if (opts.output === 'name') {
+      const changed = new Set(diffs.filter((d) => d.change !== 'removed').map((d) => d.ref));
+      ui.out.write(renderObjects(objects.filter((o) => changed.has(objectRef(o))), 'name'));
+    } else ui.out.write(renderData({ from: installed.version, to: target.version, rollback: opts.rollback, ...diffDocument(diffs), prune }, opts.output));
+    ui.err.write('dry run: nothing was changed\n');
+    return ExitCode.Ok;
   }
   await confirmIfInteractive(ui, deps, `${opts.rollback ? 'Roll back' : 'Upgrade'} mesh in ${cluster.contextName} to ${target.version}?`);
 
@@ -147,7 +160,7 @@ export async function runUpgrade(opts: UpgradeOptions, ui: Ui, deps: InstallDeps
     await cluster.delete(o.apiVersion, o.kind, o.metadata.name, o.metadata.namespace);
     pruned.push(objectRef(o));
   }
-  printSummary(ui, records, opts.output, { from: installed.version, to: target.version, rollback: opts.rollback, pruned });
+  printSummary(ui, records, opts.output, { from: installed.version, to: target.version, rollback: opts.rollback, pruned }, objects);
   if (opts.output === 'table') {
     for (const p of pruned) ui.out.write(`${p} pruned\n`);
     ui.err.write(`mesh ${target.version} is installed${opts.rollback ? ' (rolled back)' : ''}; "mesh upgrade --rollback" returns to the previous values\n`);

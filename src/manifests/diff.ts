@@ -130,3 +130,20 @@ export function projectLive(live: unknown, rendered: unknown): unknown {
   }
   return live;
 }
+
+/** Diffs as data for -o json|yaml (manifest diff, upgrade --dry-run): stable field names, docs/cli.md. */
+export interface DiffDocument {
+  differ: boolean;
+  summary: { added: number; changed: number; removed: number };
+  objects: { ref: string; change: ObjectDiff['change']; diff: string }[];
+}
+
+/** The machine form of a list of diffs. Pure. */
+export function diffDocument(diffs: readonly ObjectDiff[]): DiffDocument {
+  const count = (c: ObjectDiff['change']) => diffs.filter((d) => d.change === c).length;
+  return {
+    differ: diffs.length > 0,
+    summary: { added: count('added'), changed: count('changed'), removed: count('removed') },
+    objects: diffs.map((d) => ({ ref: d.ref, change: d.change, diff: d.lines.join('\n') + '\n' })),
+  };
+}

@@ -14,7 +14,7 @@ export interface EdgesOptions {
   /** -n; undefined means the kubeconfig context's namespace (or "default"), or all with -A. */
   namespace: string | undefined;
   allNamespaces: boolean;
-  output: 'table' | 'wide' | 'json';
+  output: 'table' | 'wide' | 'json' | 'yaml';
   trustDomain: string;
   concurrency: number;
   /** Where the controller's /debug/syncz is (the identities proxies actually hold); default mesh-system:15014. */
@@ -22,7 +22,7 @@ export interface EdgesOptions {
 }
 
 /** Validate `mesh edges` flags (table-tested with stat's). */
-export function validateEdgesOptions(raw: { resource?: string; namespace?: string; allNamespaces: boolean; output: 'table' | 'wide' | 'json'; trustDomain?: string }): EdgesOptions {
+export function validateEdgesOptions(raw: { resource?: string; namespace?: string; allNamespaces: boolean; output: 'table' | 'wide' | 'json' | 'yaml'; trustDomain?: string }): EdgesOptions {
   if (!raw.resource) throw usageError('name what to show: mesh edges (deploy|sts|ds|pod|svc|ns)', 'e.g. mesh edges deploy -n shop');
   const resource = parseResourceRef(raw.resource);
   if (resource.name) throw usageError(`mesh edges takes a kind, not ${refText(resource)}`, 'edges are shown between all resources of the kind in the namespace: mesh edges deploy -n shop');
@@ -165,11 +165,11 @@ export async function runEdges(options: EdgesOptions, ui: Ui, cluster: Cluster):
   const opts: EdgesOptions = { ...options, namespace: options.allNamespaces ? undefined : (options.namespace ?? cluster.defaultNamespace ?? 'default') };
   const { edges, warnings } = await collectEdges(cluster, opts);
   for (const w of warnings) ui.err.write(ui.color.yellow(`warning: ${w}`) + '\n');
-  if (opts.output === 'json') {
-    ui.out.write(JSON.stringify({ edges }, null, 2) + '\n');
+  const { renderData, renderTable } = await import('../ui/output.js');
+  if (opts.output === 'json' || opts.output === 'yaml') {
+    ui.out.write(renderData({ edges }, opts.output));
     return ExitCode.Ok;
   }
-  const { renderTable } = await import('../ui/output.js');
   ui.out.write(renderTable<Edge>(edges, [
     { header: 'SRC', value: (e) => e.src },
     { header: 'DST', value: (e) => e.dst },

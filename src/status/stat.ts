@@ -18,7 +18,7 @@ export interface RawStatOptions {
   from?: string;
   to?: string;
   watch: boolean;
-  output: 'table' | 'wide' | 'json';
+  output: 'table' | 'wide' | 'json' | 'yaml';
   prometheusUrl?: string;
   concurrency?: string;
 }
@@ -37,7 +37,7 @@ export interface StatOptions {
   from?: ResourceRef;
   to?: ResourceRef;
   watch: boolean;
-  output: 'table' | 'wide' | 'json';
+  output: 'table' | 'wide' | 'json' | 'yaml';
   concurrency: number;
 }
 

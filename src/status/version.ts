@@ -9,6 +9,8 @@ export interface VersionReport {
   dataPlane?: { version: string; proxies: number }[];
   /** Why the server part is missing, when it is. */
   note?: string;
+  /** Why the server part is missing, as every command's error document has it (docs/cli.md). */
+  error?: { message: string; hint?: string; exitCode: number };
 }
 
 /**

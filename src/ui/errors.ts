@@ -11,3 +11,34 @@ export function formatError(err: MeshError, verbose: boolean): string {
   }
   return lines.join('\n') + '\n';
 }
+
+/** The error document printed on stdout under -o json|yaml: stable field names (docs/cli.md). */
+export interface ErrorDocument {
+  error: { message: string; hint?: string; exitCode: number };
+}
+
+/** The error as data, for machine formats. */
+export function errorDocument(err: MeshError): ErrorDocument {
+  return { error: { message: err.message, ...(err.hint ? { hint: err.hint } : {}), exitCode: err.exitCode } };
+}
+
+/** Errors whose command already printed its own document on stdout (check's report), so none is added. */
+const reported = new WeakSet<object>();
+
+/** Record that `err` is already reported on stdout in the chosen machine format. */
+export function markReportedOnStdout(err: unknown): void {
+  if (typeof err === 'object' && err !== null) reported.add(err);
+}
+
+/**
+ * The document the entry point writes on stdout for an error under -o json|yaml, or undefined when
+ * none is due: the command printed its own, or the -o value itself was refused.
+ */
+export async function renderErrorDocument(original: unknown, err: MeshError, format: string | undefined): Promise<string | undefined> {
+  if (format !== 'json' && format !== 'yaml') return undefined;
+  if (typeof original === 'object' && original !== null && reported.has(original)) return undefined;
+  const { OutputFormatError } = await import('./format.js');
+  if (original instanceof OutputFormatError) return undefined;
+  const { renderData } = await import('./output.js');
+  return renderData(errorDocument(err), format);
+}

@@ -1,5 +1,6 @@
 import type { ChalkInstance } from '../color.js';
 import { renderJunit } from './junit.js';
+import { renderData } from '../output.js';
 import type { CheckOutputFormat } from '../../checks/options.js';
 import type { CheckReport } from '../../checks/report.js';
 import { renderSarif } from './sarif.js';
@@ -12,6 +13,8 @@ export function renderReport(report: CheckReport, format: CheckOutputFormat, col
   switch (format) {
     case 'json':
       return JSON.stringify(report, null, 2) + '\n';
+    case 'yaml':
+      return renderData(report, 'yaml');
     case 'junit':
       return renderJunit(report);
     case 'sarif':
