@@ -2,16 +2,42 @@ import type { Command } from 'commander';
 import { globalsOf, makeUi, type GlobalOptions } from '../ui/context.js';
 import type { RawCanaryFlags } from '../route/options.js';
 import type { RouteCommon, RouteDeps } from '../route/run.js';
-import { collect } from './flags.js';
+import type { Cluster } from '../cluster/types.js';
+import { usageError } from '../errors.js';
+import { collect, INPUT_FLAGS } from './flags.js';
 
-/** Connect, resolve the namespace and output format, wire Ctrl-C, and run one route handler. */
-async function withRoute(command: Command, prometheusUrl: string | undefined, fn: (common: RouteCommon, deps: RouteDeps, ui: ReturnType<typeof makeUi>) => Promise<number>): Promise<void> {
+/** -f/-R and --dry-run of the route commands that write: with -f they read manifests, not a cluster. */
+interface OfflineFlags {
+  filename?: string[];
+  recursive?: boolean;
+  dryRun?: boolean;
+}
+
+/** The offline flags among a command's parsed flags. */
+function offlineOf(flags: object): OfflineFlags {
+  const f = flags as OfflineFlags;
+  return { filename: f.filename, recursive: f.recursive, dryRun: f.dryRun };
+}
+
+/** The cluster a route command reads: the live one, or (with -f, only with --dry-run) the manifests given. */
+async function routeCluster(g: GlobalOptions, offline: OfflineFlags | undefined): Promise<Cluster> {
+  if (offline?.filename?.length) {
+    if (!offline.dryRun) throw usageError('-f reads manifests instead of a cluster, so it needs --dry-run', 'add --dry-run to print the HTTPRoute (e.g. mesh route canary web --canary web-v2 --weight 10 -f k8s/ --dry-run -o yaml)');
+    const [{ loadObjects }, { offlineCluster }] = await Promise.all([import('../cluster/files.js'), import('../cluster/offline.js')]);
+    const objects = (await loadObjects(offline.filename, { recursive: offline.recursive === true })).map((l) => l.object);
+    return offlineCluster(objects, g.namespace ?? 'default', offline.filename.join(', '));
+  }
+  const { connect } = await import('../cluster/index.js');
+  return connect({ kubeconfig: g.kubeconfig, context: g.context });
+}
+
+/** Connect (or read -f), resolve the namespace and output format, wire Ctrl-C, and run one route handler. */
+async function withRoute(command: Command, prometheusUrl: string | undefined, fn: (common: RouteCommon, deps: RouteDeps, ui: ReturnType<typeof makeUi>) => Promise<number>, offline?: OfflineFlags): Promise<void> {
   const g: GlobalOptions = globalsOf(command);
   const ui = makeUi(g);
   const { parseOutputFormat } = await import('../ui/format.js');
   const output = parseOutputFormat(g.output, ['table', 'json', 'yaml'] as const, 'table');
-  const { connect } = await import('../cluster/index.js');
-  const cluster = await connect({ kubeconfig: g.kubeconfig, context: g.context });
+  const cluster = await routeCluster(g, offline);
   const deps: RouteDeps = { cluster };
   if (prometheusUrl) {
     const { PrometheusMetrics } = await import('../route/metrics.js');
@@ -49,24 +75,28 @@ export function define(cmd: Command): void {
     .option('--fault-abort <status>', 'inject this HTTP status instead of calling the backend')
     .option('--fault-abort-percent <percent>', 'percent of requests aborted (default 100)')
     .option('--mirror <svc>', 'copy split traffic to this Service (RequestMirror); its responses are ignored')
-    .option('--dry-run', 'print the HTTPRoute instead of applying it')
-    .addHelpText('after', '\nExamples:\n  mesh route canary web --canary web-v2 --weight 10 -n shop\n  mesh route canary web --canary web-v2 --steps 5,25,50,100 --interval 1m --max-error-rate 1% --max-p99 300ms --prometheus-url http://localhost:9090\n  mesh route canary web --canary web-v2 --weight 0 --match-header x-canary=true --dry-run -o yaml')
+    .option('--dry-run', 'print the HTTPRoute instead of applying it (with -f: no cluster needed)')
+    .addOption(INPUT_FLAGS.filename())
+    .addOption(INPUT_FLAGS.recursive())
+    .addHelpText('after', '\nExamples:\n  mesh route canary web --canary web-v2 --weight 10 -n shop\n  mesh route canary web --canary web-v2 --steps 5,25,50,100 --interval 1m --max-error-rate 1% --max-p99 300ms --prometheus-url http://localhost:9090\n  mesh route canary web --canary web-v2 --weight 0 --match-header x-canary=true --dry-run -o yaml\n  mesh route canary web --canary web-v2 --weight 10 -n shop -f k8s/ --dry-run -o yaml   # no cluster: from manifests on disk')
     .action(async (service: string, flags: RawCanaryFlags, command: Command) => {
       const { validateCanaryOptions } = await import('../route/options.js');
       const opts = validateCanaryOptions(service, flags);
-      await withRoute(command, opts.prometheusUrl, async (common, deps, ui) => (await import('./route-run.js')).runCanary({ ...opts, ...common }, ui, deps));
+      await withRoute(command, opts.prometheusUrl, async (common, deps, ui) => (await import('./route-run.js')).runCanary({ ...opts, ...common }, ui, deps), offlineOf(flags));
     });
 
   cmd
     .command('set <service> <backend=weight...>')
     .description('Set the weights of SERVICE\'s route (percent, summing to 100; backends not listed get 0)')
-    .option('--dry-run', 'print the HTTPRoute instead of applying it')
+    .option('--dry-run', 'print the HTTPRoute instead of applying it (with -f: no cluster needed)')
+    .addOption(INPUT_FLAGS.filename())
+    .addOption(INPUT_FLAGS.recursive())
     .addHelpText('after', '\nExamples:\n  mesh route set web web=80 web-v2=20 -n shop')
-    .action(async (service: string, pairs: string[], flags: { dryRun?: boolean }, command: Command) => {
+    .action(async (service: string, pairs: string[], flags: OfflineFlags, command: Command) => {
       const { parseBackendWeights, parseServiceName } = await import('../route/parse.js');
       const svc = parseServiceName('SERVICE', service);
       const weights = parseBackendWeights(pairs);
-      await withRoute(command, undefined, async (common, deps, ui) => (await import('./route-run.js')).runSet({ ...common, service: svc, weights, dryRun: flags.dryRun === true }, ui, deps));
+      await withRoute(command, undefined, async (common, deps, ui) => (await import('./route-run.js')).runSet({ ...common, service: svc, weights, dryRun: flags.dryRun === true }, ui, deps), flags);
     });
 
   cmd
@@ -84,12 +114,14 @@ export function define(cmd: Command): void {
     cmd
       .command(`${which} <service>`)
       .description(which === 'promote' ? 'Send all of SERVICE\'s traffic to the canary' : 'Send all of SERVICE\'s traffic back to the stable backend')
-      .option('--dry-run', 'print the HTTPRoute instead of applying it')
-      .addHelpText('after', `\nExamples:\n  mesh route ${which} web -n shop`)
-      .action(async (service: string, flags: { dryRun?: boolean }, command: Command) => {
+      .option('--dry-run', 'print the HTTPRoute instead of applying it (with -f: no cluster needed)')
+      .addOption(INPUT_FLAGS.filename())
+      .addOption(INPUT_FLAGS.recursive())
+      .addHelpText('after', `\nExamples:\n  mesh route ${which} web -n shop\n  mesh route ${which} web -n shop -f k8s/ --dry-run -o yaml   # no cluster: from the route on disk`)
+      .action(async (service: string, flags: OfflineFlags, command: Command) => {
         const { parseServiceName } = await import('../route/parse.js');
         const svc = parseServiceName('SERVICE', service);
-        await withRoute(command, undefined, async (common, deps, ui) => (await import('./route-run.js')).runFinish(which, { ...common, service: svc, dryRun: flags.dryRun === true }, ui, deps));
+        await withRoute(command, undefined, async (common, deps, ui) => (await import('./route-run.js')).runFinish(which, { ...common, service: svc, dryRun: flags.dryRun === true }, ui, deps), flags);
       });
   }
 

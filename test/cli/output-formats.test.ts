@@ -21,15 +21,23 @@ const a = join(tmp, 'a.yaml');
 const b = join(tmp, 'b.yaml');
 writeFileSync(a, 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: y}\ndata: {k: one}\n');
 writeFileSync(b, 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: y}\ndata: {k: two}\n');
+// Manifests on disk for the route commands' offline --dry-run: two Services, and a route as
+// "mesh route canary" writes it (its mesh.dev/canary annotation names stable and canary).
+const services = join(tmp, 'services.yaml');
+writeFileSync(services, ['web', 'web-v2'].map((n) => `apiVersion: v1\nkind: Service\nmetadata: {name: ${n}, namespace: shop}\nspec: {ports: [{port: 80}]}\n`).join('---\n'));
 const route = join(tmp, 'route.yaml');
 writeFileSync(route, [
   'apiVersion: gateway.networking.k8s.io/v1',
   'kind: HTTPRoute',
-  'metadata: {name: web, namespace: shop}',
+  'metadata:',
+  '  name: web',
+  '  namespace: shop',
+  '  annotations:',
+  `    mesh.dev/canary: '{"service":"web","stable":"web","canary":"web-v2","stablePort":80,"canaryPort":80,"matchHeaders":[]}'`,
   'spec:',
-  '  parentRefs: [{group: "", kind: Service, name: web, port: 80}]',
+  '  parentRefs: [{group: "", kind: Service, name: web}]',
   '  rules:',
-  '  - backendRefs: [{name: web, port: 80, weight: 90}, {name: web-v2, port: 80, weight: 10}]',
+  '  - backendRefs: [{group: "", kind: Service, name: web, port: 80, weight: 90}, {group: "", kind: Service, name: web-v2, port: 80, weight: 10}]',
   '',
 ].join('\n'));
 
@@ -48,10 +56,10 @@ const COMMANDS: { args: string[]; formats: string[] }[] = [
   { args: ['check', '-f', 'examples/shop'], formats: ['table', 'json', 'yaml', 'junit', 'sarif'] },
   { args: ['inject', '-f', 'examples/shop/frontend.yaml'], formats: ['yaml', 'json'] },
   { args: ['uninject', '-f', 'examples/shop/frontend.yaml'], formats: ['yaml', 'json'] },
-  { args: ['route', 'canary', 'web', '--canary', 'web-v2', '--weight', '20', '--dry-run', '-f', route], formats: TABLE },
-  { args: ['route', 'set', 'web', 'web=50', 'web-v2=50', '--dry-run', '-f', route], formats: TABLE },
-  { args: ['route', 'promote', 'web', '--dry-run', '-f', route], formats: TABLE },
-  { args: ['route', 'rollback', 'web', '--dry-run', '-f', route], formats: TABLE },
+  { args: ['route', 'canary', 'web', '--canary', 'web-v2', '--weight', '20', '--dry-run', '-n', 'shop', '-f', services], formats: TABLE },
+  { args: ['route', 'set', 'web', 'web=50', 'web-v2=50', '--dry-run', '-n', 'shop', '-f', route], formats: TABLE },
+  { args: ['route', 'promote', 'web', '--dry-run', '-n', 'shop', '-f', route], formats: TABLE },
+  { args: ['route', 'rollback', 'web', '--dry-run', '-n', 'shop', '-f', route], formats: TABLE },
   { args: ['route', 'show', 'web'], formats: TABLE },
   { args: ['route', 'status', 'web'], formats: TABLE },
   { args: ['stat', 'deploy'], formats: DATA },
