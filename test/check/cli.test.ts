@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { parse } from 'yaml';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,16 +66,18 @@ test('bad input exits 2 in every format; -o json still prints one document, the 
 });
 
 test('bad flags exit 2 with a hint', async () => {
-  for (const args of [['--fail-on', 'info'], ['-o', 'yaml'], ['--pre', '-f', 'x'], ['--suppress', 'nonsense', '-f', fx('clean')], ['--wait', '5']]) {
+  for (const args of [['--fail-on', 'info'], ['-o', 'xml'], ['--pre', '-f', 'x'], ['--suppress', 'nonsense', '-f', fx('clean')], ['--wait', '5']]) {
     const r = await runMesh(['check', ...args]);
     assert.equal(r.code, 2, args.join(' '));
     assert.match(r.stderr, /hint:/);
   }
-  for (const format of ['json', 'junit', 'sarif']) {
+  for (const format of ['json', 'yaml', 'junit', 'sarif']) {
     const r = await runMesh(['check', '--fail-on', 'info', '-o', format]);
     assert.equal(r.code, 2, format);
     assertOneDocument(format, r.stdout);
     if (format === 'json') assert.match(JSON.parse(r.stdout).error.message, /--fail-on "info"/);
+    // The report carries the error; the entry point adds no second (error) document.
+    if (format === 'yaml') assert.match((parse(r.stdout) as { error: { message: string } }).error.message, /--fail-on "info"/);
   }
 });
 
