@@ -247,7 +247,9 @@ export async function runProxyConfig(opts: ProxyConfigOptions, ui: Ui, connect: 
   if (opts.output !== 'table') {
     const { renderData } = await import('../ui/output.js');
     const data: Record<string, unknown> = { proxy: dump.id, snapshotVersion: dump.snapshotVersion ?? null };
-    for (const s of opts.sections) data[`${s}s`] = s === 'secret' ? await secretViews(resourcesOf(s), dump.snapshotVersion === 'offline' ? sdsRefs(dump) : []) : resourcesOf(s);
+    // Canonical proto3 JSON, as Envoy's config_dump prints it ("10s", bare wrapper values), so it diffs against a real Envoy.
+    const { toProto3Json } = await import('../xds/json.js');
+    for (const s of opts.sections) data[`${s}s`] = s === 'secret' ? await secretViews(resourcesOf(s), dump.snapshotVersion === 'offline' ? sdsRefs(dump) : []) : resourcesOf(s).map((r) => toProto3Json(TYPE_OF[s], r));
     ui.out.write(renderData(data, opts.output));
     return ExitCode.Ok;
   }
