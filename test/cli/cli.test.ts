@@ -92,3 +92,30 @@ test('a reader that closes the pipe early (mesh --help | head) ends mesh quietly
   assert.equal(r.exitCode, 0, r.stderr);
   assert.doesNotMatch(r.stderr, /EPIPE|\n\s+at /);
 });
+
+test('under -o json|yaml an error is an error document on stdout, the one-line error on stderr, the exit code unchanged', async () => {
+  const table = await runMesh(['proxy-status']);
+  assert.equal(table.code, 3);
+  assert.equal(table.stdout, '', 'no document without -o json|yaml');
+  const j = await runMesh(['proxy-status', '-o', 'json']);
+  assert.equal(j.code, 3);
+  assert.deepEqual(JSON.parse(j.stdout), { error: { message: 'no kubeconfig found', hint: 'pass --kubeconfig, set $KUBECONFIG, or create ~/.kube/config', exitCode: 3 } });
+  assert.match(j.stderr, /^error: no kubeconfig found\n {2}hint: /);
+  const y = await runMesh(['--output=yaml', 'proxy-status']);
+  assert.equal(y.code, 3);
+  assert.match(y.stdout, /^error:\n {2}message: no kubeconfig found\n/);
+  const flag = await runMesh(['stat', '--nonsense', '-ojson']);
+  assert.equal(flag.code, 2);
+  assert.match(JSON.parse(flag.stdout).error.message, /unknown option '--nonsense'/);
+});
+
+test('a format the command does not take: exit 2 naming the formats, nothing on stdout', async () => {
+  const r = await runMesh(['manifest', 'generate', '-o', 'wide']);
+  assert.equal(r.code, 2);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /^error: this command does not print -o wide\n {2}hint: use one of: yaml, json, name\n$/);
+  const none = await runMesh(['completion', 'bash', '-o', 'json']);
+  assert.equal(none.code, 2);
+  assert.equal(none.stdout, '');
+  assert.match(none.stderr, /takes no -o/);
+});
