@@ -118,3 +118,20 @@ test('--ca-cert/--ca-key are validated: not a CA, key mismatch, expired (exit 2 
   assert.match(ok.stdout, /kind: Secret/);
   assert.match(ok.stdout, /caBundle: /);
 });
+
+test('manifest diff -o json|yaml prints the differences as data (exit 1 when they differ, as without -o)', async () => {
+  const a = join(tmp, 'diff-a.yaml');
+  const b = join(tmp, 'diff-b.yaml');
+  writeFileSync(a, 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: y}\ndata: {k: one}\n');
+  writeFileSync(b, 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: y}\ndata: {k: two}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: z, namespace: y}\n');
+  const r = await runMesh(['manifest', 'diff', a, b, '-o', 'json']);
+  assert.equal(r.code, 1, r.stderr);
+  const doc = JSON.parse(r.stdout);
+  assert.equal(doc.differ, true);
+  assert.deepEqual(doc.summary, { added: 1, changed: 1, removed: 0 });
+  assert.deepEqual(doc.objects.map((o: any) => [o.ref, o.change]), [['ConfigMap/y/x', 'changed'], ['ConfigMap/y/z', 'added']]);
+  assert.match(doc.objects[0].diff, /^- {2}k: one$/m);
+  const same = await runMesh(['manifest', 'diff', a, a, '-o', 'yaml']);
+  assert.equal(same.code, 0);
+  assert.match(same.stdout, /^differ: false$/m);
+});

@@ -87,5 +87,17 @@ test('upgrade --dry-run prints the diff and the prune list and writes nothing (t
     const doc = JSON.parse(json.stdout) as { differ: boolean; objects: { ref: string; change: string }[] };
     assert.equal(doc.differ, true);
     assert.ok(doc.objects.some((o) => o.ref === 'Deployment/mesh-system/mesh-controller' && o.change === 'changed'));
+
+    // uninstall --dry-run speaks the same formats: data, not text, under -o json; names under -o name.
+    const before = c.server.requests.length;
+    const uj = await mesh(['uninstall', '--dry-run', '-o', 'json']);
+    assert.equal(uj.code, 0, uj.stderr);
+    const would = (JSON.parse(uj.stdout) as { wouldDelete: string[] }).wouldDelete;
+    assert.equal(would[0], 'MutatingWebhookConfiguration/mesh-sidecar-injector', 'the webhook goes first');
+    assert.ok(would.includes('Deployment/mesh-system/mesh-controller'));
+    const un = await mesh(['uninstall', '--dry-run', '-o', 'name']);
+    assert.equal(un.code, 0, un.stderr);
+    assert.ok(un.stdout.split('\n').includes('deployment.apps/mesh-controller'));
+    assert.deepEqual(c.server.requests.slice(before).filter((q) => q.method !== 'GET').map((q) => `${q.method} ${q.resource}`), []);
   });
 });
