@@ -104,7 +104,7 @@ test('missing file and bad flags: exit 2 with a hint', async () => {
   assert.match(n.stderr, /no input: pass -f FILE/);
   const o = await runMesh(['inject', '-f', '-', '-o', 'table']);
   assert.equal(o.code, 2);
-  assert.match(o.stderr, /this command does not print -o table\n  hint: use one of: yaml, json/);
+  assert.match(o.stderr, /this command does not print -o table\n {2}hint: use one of: yaml, json/);
 });
 
 test('--in-place rewrites changed files via a temporary file; untouched files keep their bytes', async () => {
