@@ -11,7 +11,8 @@ import { buildModel } from '../src/model/index.ts';
 import { proxylessResources, sidecarResources } from '../src/xds/translate.ts';
 import { makeSnapshot, type Snapshot } from '../src/xds/snapshot.ts';
 import { TYPE } from '../src/xds/protos.ts';
-import { ControlPlane, type ObjectSource } from '../src/controller/controlplane.ts';
+import type { Source, SourceObject, SourceWatch } from '../src/cluster/source.ts';
+import { ControlPlane } from '../src/controller/controlplane.ts';
 import type { DeltaDiscoveryResponse, DiscoveryResponse } from '../src/xds/ads.ts';
 import { median, type Benchmark, type BenchResult } from './harness.ts';
 import { slice, syntheticMesh } from './xds-fixture.ts';
@@ -31,17 +32,21 @@ function time<T>(f: () => T): [T, number] {
 
 /**
  * Delivers whatever the bench hands it and keeps nothing, as the files and Kubernetes sources do
- * (MemorySource keeps the last set for start(), which would hold every round's fresh copy alive).
+ * (MemorySource keeps the last set for watch(), which would hold every round's fresh copy alive).
  */
-class PushSource implements ObjectSource {
+class PushSource implements Source {
   readonly description = 'bench';
   private onChange: ((objects: KubeObject[]) => void) | undefined;
   constructor(private first: KubeObject[] | undefined) {}
-  async start(onChange: (objects: KubeObject[]) => void): Promise<void> {
+  async list(): Promise<SourceObject[]> {
+    return [];
+  }
+  async watch(onChange: (objects: KubeObject[]) => void): Promise<SourceWatch> {
     this.onChange = onChange;
     const first = this.first!;
     this.first = undefined;
     onChange(first);
+    return { stop: () => this.stop() };
   }
   async stop(): Promise<void> {
     this.onChange = undefined;

@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Counter, Histogram } from 'prom-client';
+import type { Source, SourceWatch } from '../cluster/source.js';
 import type { KubeObject } from '../cluster/types.js';
 import { buildModel, isEndpointSlice, sliceService, updateEndpoints, type ModelOptions } from '../model/build.js';
 import type { MeshModel, MeshNamespace } from '../model/types.js';
@@ -12,45 +13,9 @@ import { SourceIndex } from './changes.js';
 import { WorkloadIdentities, type WorkloadIdentityOptions } from './identity.js';
 import { ControllerMetrics } from './metrics.js';
 
-/**
- * Where the control plane's objects come from. `start` delivers the full current set through
- * `onChange` and again after every change (state of the world, not deltas), until `stop`.
- */
-export interface ObjectSource {
-  readonly description: string;
-  start(onChange: (objects: KubeObject[]) => void, onError: (err: Error) => void): Promise<void>;
-  stop(): Promise<void>;
-}
-
-/** A source whose objects the caller sets: for tests and embedding. */
-export class MemorySource implements ObjectSource {
-  readonly description = 'memory';
-  private objects: KubeObject[];
-  private onChange: ((objects: KubeObject[]) => void) | undefined;
-
-  constructor(objects: KubeObject[] = []) {
-    this.objects = objects;
-  }
-
-  /** Replace the whole set of objects. */
-  set(objects: KubeObject[]): void {
-    this.objects = objects;
-    this.onChange?.(objects);
-  }
-
-  async start(onChange: (objects: KubeObject[]) => void): Promise<void> {
-    this.onChange = onChange;
-    onChange(this.objects);
-  }
-
-  async stop(): Promise<void> {
-    this.onChange = undefined;
-  }
-}
-
 /** Options of {@link ControlPlane}. */
 export interface ControlPlaneOptions {
-  source: ObjectSource;
+  source: Source;
   /** Structural source changes (anything but EndpointSlices) within this window become one rebuild (default 100 ms). */
   debounceMs?: number;
   /** A burst of structural changes is cut into a rebuild at least this often (default 1 s). */
@@ -107,6 +72,7 @@ export class ControlPlane {
   private readonly opts: ControlPlaneOptions;
   private readonly log: (line: string) => void;
   private server: grpc.Server | undefined;
+  private watch: SourceWatch | undefined;
   private model: MeshModel | undefined;
   private generation = 0;
   private changedAt = 0;
@@ -215,7 +181,7 @@ export class ControlPlane {
     });
     this.server = server;
     this.identities?.start();
-    await this.opts.source.start(
+    this.watch = await this.opts.source.watch(
       (objects) => this.onSourceChange(objects),
       (err) => {
         this.lastError = err.message;
@@ -229,7 +195,8 @@ export class ControlPlane {
   async stop(): Promise<void> {
     this.clearTimers();
     this.identities?.stop();
-    await this.opts.source.stop();
+    await this.watch?.stop();
+    this.watch = undefined;
     const server = this.server;
     this.server = undefined;
     if (server) {

@@ -68,11 +68,11 @@ function podFromTemplate(w: KubeObject, name: string): KubeObject {
  * DaemonSet (its pod template stands in for the pod).
  */
 export async function offlineDump(files: string[], opts: ProxyConfigOptions): Promise<ConfigDump> {
-  const { loadObjects } = await import('../cluster/files.js');
+  const { FilesSource } = await import('../cluster/files-source.js');
   const { buildModel } = await import('../model/index.js');
   const { resourcesFor } = await import('../xds/translate.js');
   const want = parsePodArg(opts.pod, opts.namespace);
-  const objects = (await loadObjects(files, { recursive: true })).map((o) => o.object);
+  const objects = (await new FilesSource(files, { watchFiles: false }).list()).map((o) => o.object);
   const fallbackNs = opts.namespace ?? 'default';
   const nsOf = (o: KubeObject) => o.metadata.namespace ?? fallbackNs;
   for (const o of objects) if (o.metadata.namespace === undefined && o.kind !== 'Namespace' && o.kind !== 'CustomResourceDefinition') o.metadata.namespace = fallbackNs;
