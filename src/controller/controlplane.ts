@@ -4,10 +4,11 @@ import type { Source, SourceWatch } from '../cluster/source.js';
 import type { KubeObject } from '../cluster/types.js';
 import { buildModel, isEndpointSlice, sliceService, updateEndpoints, type ModelOptions } from '../model/build.js';
 import type { MeshModel, MeshNamespace } from '../model/types.js';
-import { AdsServer, type NodeInfo, type StreamStatus } from '../xds/ads.js';
+import { AdsServer } from '../xds/ads.js';
 import { TYPE } from '../xds/protos.js';
-import type { ServedCertificate, StreamIdentity } from '../xds/secrets.js';
-import { consistent, makeSnapshot, patchType, seedInterner, SnapshotCache, withType, type Snapshot, type TypeInterner, type TypeResources } from '../xds/snapshot.js';
+import { synczDocument, type ConfigDump, type NodeInfo, type Syncz } from '../xds/syncz.js';
+import { SnapshotCache } from '../xds/cache.js';
+import { consistent, makeSnapshot, patchType, seedInterner, withType, type Snapshot, type TypeInterner, type TypeResources } from '../xds/snapshot.js';
 import { endpointChange, resourcesFor } from '../xds/translate.js';
 import { SourceIndex } from './changes.js';
 import { WorkloadIdentities, type WorkloadIdentityOptions } from './identity.js';
@@ -41,20 +42,6 @@ export interface ControlPlaneOptions {
    * Without it no stream gets secrets. The control plane supplies pod existence from its objects.
    */
   identity?: Omit<WorkloadIdentityOptions, 'podExists' | 'log' | 'onEvent'>;
-}
-
-/** What `/debug/syncz` returns for one proxy. */
-export interface ProxySync {
-  id: string;
-  kind: string;
-  namespace?: string;
-  pod?: string;
-  connected: boolean;
-  streams: StreamStatus[];
-  snapshotVersion?: string;
-  /** The identity of the newest stream (SDS), and the certificate it holds, if any. */
-  identity?: StreamIdentity;
-  certificate?: ServedCertificate;
 }
 
 /**
@@ -367,7 +354,7 @@ export class ControlPlane {
         const set = snap.types[TYPE.endpoint];
         let p = patched.get(set);
         if (!p) {
-          p = patchType(TYPE.endpoint, set, eds, this.interner);
+          p = patchType(TYPE.endpoint, set, eds, this.interner, this.cache.memo);
           patched.set(set, p);
         }
         next.set(key, p === set ? snap : withType(snap, version, TYPE.endpoint, p, changedAt));
@@ -403,7 +390,7 @@ export class ControlPlane {
     if (cached) return cached;
     const end = this.metrics.buildSeconds.startTimer();
     try {
-      const snap = makeSnapshot(String(this.generation), resourcesFor(this.model, node), changedAt, this.interner);
+      const snap = makeSnapshot(String(this.generation), resourcesFor(this.model, node), changedAt, this.interner, this.cache.memo);
       const problems = consistent(snap);
       if (problems.length) throw new Error(`inconsistent snapshot: ${problems.slice(0, 3).join('; ')}`);
       // Keep the old object when nothing changed, so the cache does not notify at all.
@@ -432,37 +419,32 @@ export class ControlPlane {
     if (snap) this.cache.set(node.id, snap);
   }
 
-  /** Per-proxy sync state for /debug/syncz and `mesh proxy-status`. */
-  syncz(): { generation: number; ready: boolean; lastError?: string; proxies: ProxySync[] } {
-    const streams = this.ads.status();
-    const proxies: ProxySync[] = [...this.nodes.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([id, { node }]) => {
-      const mine = streams.filter((s) => s.node.id === id);
-      const p: ProxySync = { id, kind: node.kind, connected: mine.length > 0, streams: mine, snapshotVersion: this.cache.get(id)?.version };
-      if (node.namespace) p.namespace = node.namespace;
-      if (node.pod) p.pod = node.pod;
-      const newest = mine[mine.length - 1];
-      if (newest?.identity) {
-        p.identity = newest.identity;
-        if (newest.identity.certificate) p.certificate = newest.identity.certificate;
-      }
-      return p;
+  /** Per-proxy sync state for /debug/syncz and `mesh proxy-status` (format: src/xds/syncz.ts). */
+  syncz(): Syncz {
+    const nodes = this.nodes;
+    return synczDocument({
+      generation: this.generation,
+      ready: this.ready,
+      lastError: this.lastError,
+      nodes: (function* () {
+        for (const [id, { node }] of nodes) yield [id, node] as [string, NodeInfo];
+      })(),
+      streams: this.ads.status(),
+      snapshotVersion: (id) => this.cache.get(id)?.version,
     });
-    const out: { generation: number; ready: boolean; lastError?: string; proxies: ProxySync[] } = { generation: this.generation, ready: this.ready, proxies };
-    if (this.lastError) out.lastError = this.lastError;
-    return out;
   }
 
   /** The config a proxy holds (plain resources by type), or undefined for an unknown proxy. Secrets are redacted. */
-  configDump(id: string): Record<string, unknown> | undefined {
+  configDump(id: string): ConfigDump | undefined {
     const snap = this.cache.get(id);
     if (!snap) return undefined;
-    const types: Record<string, unknown> = {};
+    const types: ConfigDump['types'] = {};
     for (const [t, v] of Object.entries(snap.types)) {
-      types[t] = { version: v.version, resources: [...v.resources.values()].map((r) => redact(r.msg)) };
+      types[t] = { version: v.version, resources: [...v.resources.values()].map((r) => redact(r.msg) as Record<string, unknown>) };
     }
     // Secrets are per stream (each holds its own key): the newest stream's, already redacted, redacted again to be sure.
     const secrets = this.ads.secretsOf(id);
-    if (secrets) types[TYPE.secret] = { version: secrets.version, resources: [...secrets.resources.values()].map((r) => redact(r.msg)) };
+    if (secrets) types[TYPE.secret] = { version: secrets.version, resources: [...secrets.resources.values()].map((r) => redact(r.msg) as Record<string, unknown>) };
     return { id, snapshotVersion: snap.version, types };
   }
 }

@@ -1,7 +1,7 @@
 import type { Cluster, KubeObject } from '../cluster/types.js';
 import type { Ui } from '../ui/context.js';
 import { ExitCode, MeshError, usageError } from '../errors.js';
-import { controllerLocation, debugGet, syncAll, XDS_TYPES, type ConfigDump, type ControllerLocation } from './controller-debug.js';
+import { configDumpOf, controllerLocation, syncAll, XDS_TYPES, type ConfigDump, type ControllerLocation } from './controller-debug.js';
 import { parsePodArg } from './proxy-status.js';
 
 /** The config sections `mesh proxy-config` shows. */
@@ -47,7 +47,7 @@ export async function liveDump(cluster: Cluster, opts: ProxyConfigOptions): Prom
   for (const r of replicas) {
     const p = r.syncz?.proxies.find((x) => x.id === opts.pod || (x.pod === want.name && x.namespace === want.namespace));
     if (!p) continue;
-    const res = await debugGet<ConfigDump>(cluster, opts.controller, r.pod, `/debug/config_dump?proxy=${encodeURIComponent(p.id)}`);
+    const res = await configDumpOf(cluster, opts.controller, r.pod, p.id);
     if (res.value) return { dump: res.value, replica: r.pod };
     throw new MeshError(`controller replica ${r.pod} has no config for proxy ${p.id}: ${res.error}`, { hint: 'the proxy may have just disconnected: run "mesh proxy-status" and retry' });
   }
