@@ -49,7 +49,14 @@ export class FilesSource implements Source {
   async watch(onChange: (objects: KubeObject[]) => void, onError: (err: Error) => void): Promise<SourceWatch> {
     // The first load must succeed: a controller that starts on a typo should say so and exit.
     onChange(await this.load());
-    const w = this.watches.add(onChange, onError);
+    const added = this.watches.add(onChange, onError);
+    // The files are watched while any watch runs: the last one to stop closes fs.watch.
+    const w: SourceWatch = {
+      stop: async () => {
+        await added.stop();
+        if (!this.watches.size) this.unwatchFiles();
+      },
+    };
     if (this.watchFiles && this.fsWatchers.length === 0) {
       for (const p of this.paths) {
         if (p === '-') continue; // stdin has nothing to watch
@@ -81,10 +88,15 @@ export class FilesSource implements Source {
     return this.loading;
   }
 
-  async stop(): Promise<void> {
+  private unwatchFiles(): void {
     if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
     for (const w of this.fsWatchers) w.close();
     this.fsWatchers = [];
+  }
+
+  async stop(): Promise<void> {
+    this.unwatchFiles();
     this.watches.clear();
   }
 }
