@@ -244,7 +244,7 @@ export class ControlPlane {
   private nodeConnected(node: NodeInfo): void {
     this.nodes.set(node.id, node);
     this.streamsOf.set(node.id, (this.streamsOf.get(node.id) ?? 0) + 1);
-    const r = this.builder.snapshotFor(node, Date.now(), () => this.cache.get(node.id));
+    const r = this.builder.snapshotFor(node, Date.now(), this.sink);
     if (!r) return;
     if ('snapshot' in r) this.cache.set(node.id, r.snapshot);
     else this.sink.refused(node.id, r.error);

@@ -152,7 +152,7 @@ export class SnapshotBuilder {
     for (const snap of previous.values()) seedInterner(this.interner, snap);
     let ok = true;
     for (const [id, node] of nodes) {
-      const r = this.snapshotFor(node, changedAt, (key) => previous.get(key) ?? sink.current(id));
+      const r = this.snapshotFor(node, changedAt, sink, previous);
       if (r && 'snapshot' in r) sink.set(id, r.snapshot);
       else if (r) {
         ok = false;
@@ -225,7 +225,7 @@ export class SnapshotBuilder {
     }
     let ok = true;
     for (const [id, node] of nodes) {
-      const r = this.snapshotFor(node, changedAt, () => sink.current(id));
+      const r = this.snapshotFor(node, changedAt, sink);
       if (r && 'snapshot' in r) sink.set(id, r.snapshot);
       else if (r) {
         ok = false;
@@ -237,10 +237,11 @@ export class SnapshotBuilder {
 
   /**
    * The snapshot of one node in the current generation (undefined before a model exists): its
-   * class's, built on first use. The snapshot `old` gives for the class key (the one the node or
-   * its class held) is returned instead of an equal new one, so a cache holding it does not notify.
+   * class's, built on first use. The snapshot the class had in `previous` (else the one the node
+   * holds in `held`) is returned instead of an equal new one, so a cache holding it does not notify.
+   * No closure per node: this runs for every proxy on every update.
    */
-  snapshotFor(node: NodeInfo, changedAt: number, old: (classKey: string) => Snapshot | undefined = () => undefined): { snapshot: Snapshot } | { error: string } | undefined {
+  snapshotFor(node: NodeInfo, changedAt: number, held?: Pick<SnapshotSink, 'current'>, previous?: ReadonlyMap<string, Snapshot>): { snapshot: Snapshot } | { error: string } | undefined {
     if (!this.current) return undefined;
     const key = this.classKey(node);
     const cached = this.shared.get(key);
@@ -251,7 +252,7 @@ export class SnapshotBuilder {
       const problems = consistent(snap);
       if (problems.length) throw new Error(`inconsistent snapshot: ${problems.slice(0, 3).join('; ')}`);
       // Keep the old object when nothing changed, so the cache does not notify at all.
-      const before = old(key);
+      const before = previous?.get(key) ?? held?.current(node.id);
       const same = before && Object.entries(snap.types).every(([t, v]) => before.types[t as keyof Snapshot['types']].version === v.version);
       const result = same && before ? before : snap;
       this.shared.set(key, result);
