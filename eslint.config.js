@@ -13,6 +13,12 @@ export default tseslint.config(
     },
   },
   {
+    // One way into the cluster (DESIGN.md): only src/cluster talks to the Kubernetes client.
+    files: ['src/**/*.ts'],
+    ignores: ['src/cluster/**'],
+    rules: { 'no-restricted-imports': ['error', { paths: [{ name: '@kubernetes/client-node', message: 'use a Cluster or a Source from src/cluster' }] }] },
+  },
+  {
     files: ['**/*.mjs', 'bin/*'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
   },

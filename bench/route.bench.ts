@@ -10,9 +10,10 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type * as grpc from '@grpc/grpc-js';
-import { ControlPlane, MemorySource } from '../src/controller/controlplane.ts';
+import { MemorySource } from '../src/cluster/source.ts';
+import { ControlPlane } from '../src/controller/controlplane.ts';
 import { connectLive } from '../src/cluster/live.ts';
-import { KubernetesSource } from '../src/controller/kube-source.ts';
+import { KubernetesSource } from '../src/cluster/live-source.ts';
 import type { Cluster, KubeObject } from '../src/cluster/types.ts';
 import { validateCanaryOptions } from '../src/route/options.ts';
 import { runCanary } from '../src/commands/route-run.ts';
@@ -121,13 +122,13 @@ function direct(): Promise<{ follow: number[]; apply: number[] }> {
 
 /**
  * Through the test API server: the handler writes over HTTPS; the controller's own Kubernetes
- * source (src/controller/kube-source.ts: informers on every watched kind) feeds the control plane.
+ * source (src/cluster/live-source.ts: informers on every watched kind) feeds the control plane.
  */
 function viaApiServer(): Promise<{ follow: number[]; apply: number[] }> {
   return withBackends(async (endpoints) => {
     const services = [svc(NS, 'web'), svc(NS, 'web-v2')].map((o) => ({ ...o, spec: { ...(o.spec as object), clusterIP: undefined } }));
     const kube = await startApiServer({ seed: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } }, HTTPROUTE_CRD, ...services, ...endpoints] as unknown as Record<string, unknown>[] });
-    const cp = new ControlPlane({ source: new KubernetesSource({ kubeconfig: kube.kubeconfigPath }) });
+    const cp = new ControlPlane({ source: new KubernetesSource({ connect: { kubeconfig: kube.kubeconfigPath } }) });
     try {
       return await measureFlips(connectLive({ kubeconfig: kube.kubeconfigPath }), await cp.start({ host: '127.0.0.1', port: 0 }));
     } finally {

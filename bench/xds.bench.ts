@@ -9,9 +9,10 @@
 import * as grpc from '@grpc/grpc-js';
 import { buildModel } from '../src/model/index.ts';
 import { proxylessResources, sidecarResources } from '../src/xds/translate.ts';
-import { makeSnapshot, type Snapshot } from '../src/xds/snapshot.ts';
+import { EncodeMemo, makeSnapshot, type Snapshot } from '../src/xds/snapshot.ts';
 import { TYPE } from '../src/xds/protos.ts';
-import { ControlPlane, type ObjectSource } from '../src/controller/controlplane.ts';
+import type { Source, SourceObject, SourceWatch } from '../src/cluster/source.ts';
+import { ControlPlane } from '../src/controller/controlplane.ts';
 import type { DeltaDiscoveryResponse, DiscoveryResponse } from '../src/xds/ads.ts';
 import { median, type Benchmark, type BenchResult } from './harness.ts';
 import { slice, syntheticMesh } from './xds-fixture.ts';
@@ -31,17 +32,21 @@ function time<T>(f: () => T): [T, number] {
 
 /**
  * Delivers whatever the bench hands it and keeps nothing, as the files and Kubernetes sources do
- * (MemorySource keeps the last set for start(), which would hold every round's fresh copy alive).
+ * (MemorySource keeps the last set for watch(), which would hold every round's fresh copy alive).
  */
-class PushSource implements ObjectSource {
+class PushSource implements Source {
   readonly description = 'bench';
   private onChange: ((objects: KubeObject[]) => void) | undefined;
   constructor(private first: KubeObject[] | undefined) {}
-  async start(onChange: (objects: KubeObject[]) => void): Promise<void> {
+  async list(): Promise<SourceObject[]> {
+    return [];
+  }
+  async watch(onChange: (objects: KubeObject[]) => void): Promise<SourceWatch> {
     this.onChange = onChange;
     const first = this.first!;
     this.first = undefined;
     onChange(first);
+    return { stop: () => this.stop() };
   }
   async stop(): Promise<void> {
     this.onChange = undefined;
@@ -194,17 +199,19 @@ async function streams(n: number, mode: 'sotw' | 'delta' = 'sotw'): Promise<Benc
 function builds(): BenchResult[] {
   const objects = syntheticMesh();
   const [model, modelMs] = time(() => buildModel(objects));
-  makeSnapshot('warm', proxylessResources(model, { id: 'w', kind: 'grpc', namespace: 'ns0' }));
+  // One memo for the series, as the controller's cache carries encodings from build to build.
+  const memo = new EncodeMemo();
+  makeSnapshot('warm', proxylessResources(model, { id: 'w', kind: 'grpc', namespace: 'ns0' }), undefined, undefined, memo);
   const builds: number[] = [];
   let full: Snapshot | undefined;
   for (let i = 0; i < 5; i++) {
-    const [s, ms] = time(() => makeSnapshot(String(i), proxylessResources(buildModel(syntheticMesh(1000, 10, 50, i + 1)), { id: 'p', kind: 'grpc', namespace: 'ns0' })));
+    const [s, ms] = time(() => makeSnapshot(String(i), proxylessResources(buildModel(syntheticMesh(1000, 10, 50, i + 1)), { id: 'p', kind: 'grpc', namespace: 'ns0' }), undefined, undefined, memo));
     builds.push(ms);
     full = s;
   }
-  const [side, sideMs] = time(() => makeSnapshot('s', sidecarResources(model, { id: 's', kind: 'sidecar', namespace: 'ns0' })));
+  const [side, sideMs] = time(() => makeSnapshot('s', sidecarResources(model, { id: 's', kind: 'sidecar', namespace: 'ns0' }), undefined, undefined, memo));
   const scopedObjects = objects.map((o) => (o.kind === 'Namespace' && o.metadata.name === 'ns0' ? { ...o, metadata: { ...o.metadata, annotations: { 'mesh.dev/reachable-namespaces': 'ns1' } } } : o));
-  const scoped = makeSnapshot('x', proxylessResources(buildModel(scopedObjects), { id: 'p', kind: 'grpc', namespace: 'ns0' }));
+  const scoped = makeSnapshot('x', proxylessResources(buildModel(scopedObjects), { id: 'p', kind: 'grpc', namespace: 'ns0' }), undefined, undefined, memo);
   const out: BenchResult[] = [
     { name: 'buildModel (1,000 services, 10,000 endpoints)', value: modelMs, unit: 'ms' },
     { name: 'model + translate + encode, proxyless, full mesh', value: median(builds), unit: 'ms', detail: 'median of 5, a fresh endpoint set each time' },

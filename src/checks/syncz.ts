@@ -1,6 +1,7 @@
 import type { KubeObject } from '../cluster/types.js';
 import { proxyGet } from '../metrics/scrape.js';
 import { CONTROLLER_NAME, LABEL_NAME } from '../constants.js';
+import { parseSyncz as readSynczDocument, SYNCZ_PATH } from '../xds/syncz.js';
 import type { LiveContext } from './context.js';
 import { podReady } from './k8s.js';
 import { CheckSkipped } from './types.js';
@@ -8,7 +9,7 @@ import { isObject } from '../util/object.js';
 
 /**
  * The control plane's /debug/syncz as `mesh check` reads it (through the API server's pod proxy,
- * so no port-forward is needed): src/controller/controlplane.ts `syncz()`, i.e.
+ * so no port-forward is needed); the format is src/xds/syncz.ts, i.e.
  *
  *     { "generation": 3, "ready": true, "proxies": [ { "id": "...", "kind": "sidecar",
  *       "namespace": "shop", "pod": "web-1", "connected": true,
@@ -35,7 +36,7 @@ export interface ProxySync {
 
 /** Port (name or number) of the controller's debug/metrics endpoint. */
 export const SYNCZ_PORT = 15014;
-export const SYNCZ_PATH = '/debug/syncz';
+export { SYNCZ_PATH };
 
 function s(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined;
@@ -44,12 +45,12 @@ function shortType(t: string): string {
   return t.slice(t.lastIndexOf('.') + 1);
 }
 
-/** Parse a syncz document; throws when it is not JSON of the expected shape. */
+/** Parse a syncz document into what the checks use; throws when it is not JSON of the expected shape. */
 export function parseSyncz(text: string, controller: string): ProxySync[] {
-  const doc: unknown = JSON.parse(text);
-  if (!isObject(doc) || !Array.isArray(doc.proxies)) throw new Error('not a /debug/syncz document (no "proxies")');
+  const doc = readSynczDocument(text);
   const out: ProxySync[] = [];
-  for (const e of doc.proxies.filter(isObject)) {
+  // Read tolerantly: a controller of another version may leave fields out.
+  for (const e of (doc.proxies as unknown[]).filter(isObject)) {
     const pod = s(e.pod);
     const namespace = s(e.namespace);
     if (!pod || !namespace) continue;

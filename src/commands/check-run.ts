@@ -113,9 +113,8 @@ export async function runCheck(opts: CheckOptions, ui: Ui, deps: CheckDeps = {})
   let report: CheckReport;
   try {
     if (opts.mode === 'files') {
-      const { loadObjects } = await import('../cluster/files.js');
-      const loaded = await loadObjects(opts.filenames, { recursive: opts.recursive });
-      const objects: SourcedObject[] = loaded.map((l) => ({ object: l.object, location: { file: l.source, line: l.line } }));
+      const { FilesSource } = await import('../cluster/files-source.js');
+      const objects: SourcedObject[] = await new FilesSource(opts.filenames, { recursive: opts.recursive, watchFiles: false }).list();
       const ran = await runChecks([filesCheck(objects, opts)], null, undefined, { timeoutMs: Math.max(opts.timeoutMs, 60_000) });
       report = buildReport('files', ran, opts);
     } else {

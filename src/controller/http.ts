@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { CONFIG_DUMP_PATH, SYNCZ_PATH } from '../xds/syncz.js';
 import type { ControlPlane } from './controlplane.js';
 
 /**
@@ -29,9 +30,9 @@ export function startIntrospection(cp: ControlPlane, listen: { host?: string; po
           (err: Error) => text(500, `${err.message}\n`),
         );
         return;
-      case '/debug/syncz':
+      case SYNCZ_PATH:
         return json(200, cp.syncz());
-      case '/debug/config_dump': {
+      case CONFIG_DUMP_PATH: {
         const id = url.searchParams.get('proxy');
         if (!id) return json(400, { error: 'give ?proxy=ID (IDs are listed by /debug/syncz)' });
         const dump = cp.configDump(id);

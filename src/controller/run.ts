@@ -13,7 +13,8 @@ import { CONTROLLER_NAME, DEFAULT_TRUST_DOMAIN, MESH_CONFIG_NAME, ROOT_CA_SECRET
 import { usageError } from '../errors.js';
 import { parseDuration } from '../duration.js';
 import type { MtlsMode } from '../model/types.js';
-import { ControlPlane, type ObjectSource } from './controlplane.js';
+import { ControlPlane } from './controlplane.js';
+import type { Source } from '../cluster/source.js';
 import { startIntrospection } from './http.js';
 
 /** Options of `mesh controller`, parsed. */
@@ -119,7 +120,7 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
   const log = (line: string): void => {
     ui.err.write(`${new Date().toISOString()} ${line}\n`);
   };
-  let source: ObjectSource;
+  let source: Source;
   let reload: (() => Promise<void>) | undefined;
   const setup = await import('./setup.js');
   let cluster: Cluster | undefined;
@@ -128,7 +129,7 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
   let root: CertAndKey | undefined;
   let noRoot = '';
   if (opts.source === 'files') {
-    const { FilesSource } = await import('./files-source.js');
+    const { FilesSource } = await import('../cluster/files-source.js');
     const fs = new FilesSource(opts.paths);
     source = fs;
     reload = () => fs.reload();
@@ -137,8 +138,8 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
     if (opts.caCert && opts.caKey) root = await setup.rootFromFiles(opts.caCert, opts.caKey);
     else noRoot = 'no --ca-cert/--ca-key';
   } else {
-    const { KubernetesSource } = await import('./kube-source.js');
-    source = new KubernetesSource({ kubeconfig: opts.kubeconfig, context: opts.context }, log);
+    const { KubernetesSource } = await import('../cluster/live-source.js');
+    source = new KubernetesSource({ connect: { kubeconfig: opts.kubeconfig, context: opts.context }, log });
     const { connect } = await import('../cluster/index.js');
     cluster = await connect({ kubeconfig: opts.kubeconfig, context: opts.context });
     values = setup.clusterValues(cluster, opts.meshNamespace, 30_000, log);

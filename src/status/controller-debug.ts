@@ -1,26 +1,12 @@
 import { DEFAULT_NAMESPACE, CONTROLLER_NAME, LABEL_NAME } from '../constants.js';
 import type { Cluster, KubeObject } from '../cluster/types.js';
-import type { ProxySync } from '../controller/controlplane.js';
-import type { TypeSync } from '../xds/ads.js';
+import { CONFIG_DUMP_PATH, parseSyncz, SYNCZ_PATH, type ConfigDump, type Syncz } from '../xds/syncz.js';
 import { DEFAULTS } from '../manifests/values.js';
 import { ExitCode, MeshError, usageError } from '../errors.js';
 import { mapBounded, podProxyForbidden, proxyGet } from '../metrics/scrape.js';
 import { isRunning } from './workloads.js';
 
-/** What the controller's /debug/syncz returns (src/controller/controlplane.ts `syncz()`). */
-export interface Syncz {
-  generation: number;
-  ready: boolean;
-  lastError?: string;
-  proxies: ProxySync[];
-}
-
-/** What /debug/config_dump?proxy=ID returns: resources by type URL, secrets redacted by the controller. */
-export interface ConfigDump {
-  id: string;
-  snapshotVersion?: string;
-  types: Record<string, { version?: string; resources: Record<string, unknown>[] }>;
-}
+export { typeState, type ConfigDump, type Syncz, type TypeState } from '../xds/syncz.js';
 
 /** Where to find the control plane. */
 export interface ControllerLocation {
@@ -55,8 +41,11 @@ export async function controllerPods(cluster: Cluster, loc: ControllerLocation):
   return pods.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
 }
 
-/** GET a JSON debug path from one replica; 403 throws the RBAC error, other failures come back as text. */
-export async function debugGet<T>(cluster: Cluster, loc: ControllerLocation, pod: string, path: string): Promise<{ value?: T; status: number; error?: string }> {
+/**
+ * GET a JSON debug path from one replica; 403 throws the RBAC error, other failures come back as
+ * text. A 200 answer is read with `parse` (default JSON.parse); what it throws is such a failure.
+ */
+export async function debugGet<T>(cluster: Cluster, loc: ControllerLocation, pod: string, path: string, parse: (text: string) => T = (t) => JSON.parse(t) as T): Promise<{ value?: T; status: number; error?: string }> {
   const res = await proxyGet(cluster, { namespace: loc.meshNamespace, pod, port: loc.port }, path);
   if (res.status === 403) throw podProxyForbidden(loc.meshNamespace, pod, res.body);
   let body: unknown;
@@ -66,19 +55,22 @@ export async function debugGet<T>(cluster: Cluster, loc: ControllerLocation, pod
     return { status: res.status, error: `HTTP ${res.status}: ${res.body.trim().split('\n')[0]?.slice(0, 200) ?? ''}` };
   }
   if (res.status !== 200) return { status: res.status, error: `HTTP ${res.status}: ${(body as { error?: string; message?: string }).error ?? (body as { message?: string }).message ?? ''}` };
-  return { status: 200, value: body as T };
+  try {
+    return { status: 200, value: parse(res.body) };
+  } catch (err) {
+    return { status: 200, error: (err as Error).message };
+  }
 }
 
 /** /debug/syncz of every replica, in parallel. All replicas failing is "controller unreachable". */
 export async function syncAll(cluster: Cluster, loc: ControllerLocation): Promise<ReplicaSync[]> {
   const pods = await controllerPods(cluster, loc);
   const out = await mapBounded(pods, 8, async (p): Promise<ReplicaSync> => {
-    const r = await debugGet<Syncz>(cluster, loc, p.metadata.name, '/debug/syncz');
-    if (r.value && !Array.isArray(r.value.proxies)) return { pod: p.metadata.name, error: 'the answer is not /debug/syncz JSON (no "proxies")' };
+    const r = await debugGet(cluster, loc, p.metadata.name, SYNCZ_PATH, parseSyncz);
     return r.value ? { pod: p.metadata.name, syncz: r.value } : { pod: p.metadata.name, error: r.error };
   });
   if (out.every((r) => r.error)) {
-    throw new MeshError(`controller unreachable: none of ${out.length} replicas answered /debug/syncz (${out[0]!.pod}: ${out[0]!.error})`, {
+    throw new MeshError(`controller unreachable: none of ${out.length} replicas answered ${SYNCZ_PATH} (${out[0]!.pod}: ${out[0]!.error})`, {
       hint: `check the controller is ready (kubectl -n ${loc.meshNamespace} get pods -l ${LABEL_NAME}=${CONTROLLER_NAME}) and serves port ${loc.port}; pass --controller-port if it was changed`,
       exitCode: ExitCode.Failed,
     });
@@ -86,19 +78,9 @@ export async function syncAll(cluster: Cluster, loc: ControllerLocation): Promis
   return out;
 }
 
-/** Sync state of one xDS type on one proxy. */
-export type TypeState = 'SYNCED' | 'STALE' | 'NACKED' | 'NOT SENT' | '-';
-
-/**
- * SYNCED: the last version sent was ACKed. NACKED: the last push was rejected (the proxy keeps its
- * previous config). STALE: sent and not yet answered. NOT SENT: subscribed, nothing sent yet.
- * "-": the proxy did not subscribe to the type (a gRPC client without SDS, say).
- */
-export function typeState(t: TypeSync | undefined): TypeState {
-  if (!t) return '-';
-  if (t.lastNack && (t.sentNonce === undefined || t.lastNack.nonce === t.sentNonce)) return 'NACKED';
-  if (t.sentVersion === undefined) return 'NOT SENT';
-  return t.ackedVersion === t.sentVersion ? 'SYNCED' : 'STALE';
+/** One proxy's config from one replica (/debug/config_dump?proxy=ID). */
+export function configDumpOf(cluster: Cluster, loc: ControllerLocation, pod: string, proxyId: string): Promise<{ value?: ConfigDump; status: number; error?: string }> {
+  return debugGet<ConfigDump>(cluster, loc, pod, `${CONFIG_DUMP_PATH}?proxy=${encodeURIComponent(proxyId)}`);
 }
 
 /** xDS type URLs by their short name, in the order istioctl shows them. (src/xds/protos.ts has the same URLs but loads protobufjs.) */

@@ -1,4 +1,5 @@
 import { DEFAULT_TRUST_DOMAIN } from '../constants.js';
+import { KubernetesSource } from '../cluster/live-source.js';
 import type { Cluster, KubeObject } from '../cluster/types.js';
 import type { Ui } from '../ui/context.js';
 import { ExitCode, MeshError, usageError } from '../errors.js';
@@ -94,12 +95,14 @@ function ownerOf(pod: KubeObject, targets: readonly KubeObject[], kind: Resource
  */
 export async function collectEdges(cluster: Cluster, options: EdgesOptions): Promise<{ edges: Edge[]; warnings: string[] }> {
   const opts: EdgesOptions = { ...options, namespace: options.allNamespaces ? undefined : (options.namespace ?? cluster.defaultNamespace ?? 'default') };
-  const inv = await loadInventory(cluster, opts.resource, opts.namespace);
+  const source = new KubernetesSource({ cluster });
+  const inv = await loadInventory(source, opts.resource, opts.namespace);
   // Destinations may sit in other namespaces: resolve them against everything when they do.
   const kind = KINDS[opts.resource.kind];
+  const all = async (k: { apiVersion: string; kind: string }): Promise<KubeObject[]> => (await source.list({ kinds: [k] })).map((o) => o.object);
   const [allPods, allServices, allTargets] = opts.namespace === undefined ? [inv.pods, inv.services, inv.targets] : await Promise.all([
-    cluster.list('v1', 'Pod'), cluster.list('v1', 'Service'),
-    opts.resource.kind === 'pod' || opts.resource.kind === 'ns' ? Promise.resolve([]) : cluster.list(kind.apiVersion, kind.kind),
+    all(KINDS.pod), all(KINDS.svc),
+    opts.resource.kind === 'pod' || opts.resource.kind === 'ns' ? Promise.resolve([]) : all(kind),
   ]);
   const targetsAll = opts.resource.kind === 'pod' ? allPods : opts.resource.kind === 'svc' ? allServices : allTargets;
   const sources = inv.pods.filter((p) => isMeshed(p) && isRunning(p));

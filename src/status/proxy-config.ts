@@ -1,7 +1,7 @@
 import type { Cluster, KubeObject } from '../cluster/types.js';
 import type { Ui } from '../ui/context.js';
 import { ExitCode, MeshError, usageError } from '../errors.js';
-import { controllerLocation, debugGet, syncAll, XDS_TYPES, type ConfigDump, type ControllerLocation } from './controller-debug.js';
+import { configDumpOf, controllerLocation, syncAll, XDS_TYPES, type ConfigDump, type ControllerLocation } from './controller-debug.js';
 import { parsePodArg } from './proxy-status.js';
 
 /** The config sections `mesh proxy-config` shows. */
@@ -47,7 +47,7 @@ export async function liveDump(cluster: Cluster, opts: ProxyConfigOptions): Prom
   for (const r of replicas) {
     const p = r.syncz?.proxies.find((x) => x.id === opts.pod || (x.pod === want.name && x.namespace === want.namespace));
     if (!p) continue;
-    const res = await debugGet<ConfigDump>(cluster, opts.controller, r.pod, `/debug/config_dump?proxy=${encodeURIComponent(p.id)}`);
+    const res = await configDumpOf(cluster, opts.controller, r.pod, p.id);
     if (res.value) return { dump: res.value, replica: r.pod };
     throw new MeshError(`controller replica ${r.pod} has no config for proxy ${p.id}: ${res.error}`, { hint: 'the proxy may have just disconnected: run "mesh proxy-status" and retry' });
   }
@@ -68,11 +68,11 @@ function podFromTemplate(w: KubeObject, name: string): KubeObject {
  * DaemonSet (its pod template stands in for the pod).
  */
 export async function offlineDump(files: string[], opts: ProxyConfigOptions): Promise<ConfigDump> {
-  const { loadObjects } = await import('../cluster/files.js');
+  const { FilesSource } = await import('../cluster/files-source.js');
   const { buildModel } = await import('../model/index.js');
   const { resourcesFor } = await import('../xds/translate.js');
   const want = parsePodArg(opts.pod, opts.namespace);
-  const objects = (await loadObjects(files, { recursive: true })).map((o) => o.object);
+  const objects = (await new FilesSource(files, { watchFiles: false }).list()).map((o) => o.object);
   const fallbackNs = opts.namespace ?? 'default';
   const nsOf = (o: KubeObject) => o.metadata.namespace ?? fallbackNs;
   for (const o of objects) if (o.metadata.namespace === undefined && o.kind !== 'Namespace' && o.kind !== 'CustomResourceDefinition') o.metadata.namespace = fallbackNs;

@@ -1,3 +1,5 @@
+import { KubernetesSource } from '../cluster/live-source.js';
+import type { Source } from '../cluster/source.js';
 import type { Cluster, KubeObject } from '../cluster/types.js';
 import { podKey, scrapePods, type PodRead, type TimedReading } from '../metrics/scrape.js';
 import { fmtSeconds, planRows, statReport, type StatMethod, type StatOptions, type StatReport } from './stat.js';
@@ -10,7 +12,10 @@ import { KINDS, loadInventory } from './workloads.js';
 
 /** What `mesh stat` needs from outside: the cluster, and a clock the tests may speed up. */
 export interface StatDeps {
+  /** Where pods are scraped through (the API server's pod proxy). */
   cluster: Cluster;
+  /** Where pods, Services and workloads are read (default: the live source over `cluster`). */
+  source?: Source;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Milliseconds since the epoch (default Date.now); readings are stamped with it. */
   now?: () => number;
@@ -40,11 +45,12 @@ export interface Collected {
 /** Plan the rows and take the readings of one refresh (`prev`: the last readings, reused as `before` by pod scrapes). */
 export async function collectStat(opts: StatOptions, deps: StatDeps, prev: Map<string, PodRead | TimedReading> | undefined): Promise<Collected> {
   const { cluster } = deps;
+  const source = deps.source ?? new KubernetesSource({ cluster });
   const sleep = deps.sleep ?? defaultSleep;
-  const inv = await loadInventory(cluster, opts.resource, opts.namespace);
+  const inv = await loadInventory(source, opts.resource, opts.namespace);
   const peers = new Map<string, KubeObject[]>();
   for (const ref of [opts.from, opts.to]) {
-    if (ref && ref.kind !== 'pod' && ref.kind !== 'svc' && ref.kind !== 'ns') peers.set(ref.kind, await cluster.list(KINDS[ref.kind].apiVersion, KINDS[ref.kind].kind, { namespace: opts.namespace }));
+    if (ref && ref.kind !== 'pod' && ref.kind !== 'svc' && ref.kind !== 'ns') peers.set(ref.kind, (await source.list({ kinds: [KINDS[ref.kind]], namespace: opts.namespace })).map((o) => o.object));
   }
   const plans = planRows(opts, inv, peers);
   const sources = new Map<string, KubeObject>();

@@ -1,5 +1,6 @@
 import { LABEL_PROXY_VERSION, PROXY_CONTAINER } from '../constants.js';
-import type { Cluster, KubeObject } from '../cluster/types.js';
+import type { Source } from '../cluster/source.js';
+import type { KubeObject } from '../cluster/types.js';
 import { usageError } from '../errors.js';
 
 /** Resource kinds `mesh stat` and `mesh edges` accept, by their short name. */
@@ -105,22 +106,23 @@ export interface Inventory {
 }
 
 /**
- * List pods, Services and the objects of `kind` in `namespace` (all namespaces when undefined),
- * in parallel. A named object that does not exist is a usage error naming it.
+ * Read pods, Services and the objects of `kind` in `namespace` (all namespaces when undefined)
+ * from `source`, in parallel. A named object that does not exist is a usage error naming it.
  */
-export async function loadInventory(cluster: Cluster, ref: ResourceRef, namespace: string | undefined): Promise<Inventory> {
+export async function loadInventory(source: Source, ref: ResourceRef, namespace: string | undefined): Promise<Inventory> {
   const { apiVersion, kind } = KINDS[ref.kind];
+  const read = async (k: { apiVersion: string; kind: string }): Promise<KubeObject[]> => (await source.list({ kinds: [k], namespace })).map((o) => o.object);
   const targetsP: Promise<KubeObject[]> =
     ref.kind === 'ns'
       ? ref.name
         ? Promise.resolve([{ apiVersion, kind, metadata: { name: ref.name } }])
         : namespace
           ? Promise.resolve([{ apiVersion, kind, metadata: { name: namespace } }])
-          : cluster.list(apiVersion, kind)
+          : read({ apiVersion, kind })
       : ref.kind === 'pod' || ref.kind === 'svc'
         ? Promise.resolve([])
-        : cluster.list(apiVersion, kind, { namespace });
-  const [pods, services, listed] = await Promise.all([cluster.list('v1', 'Pod', { namespace }), cluster.list('v1', 'Service', { namespace }), targetsP]);
+        : read({ apiVersion, kind });
+  const [pods, services, listed] = await Promise.all([read(KINDS.pod), read(KINDS.svc), targetsP]);
   let targets = ref.kind === 'pod' ? pods : ref.kind === 'svc' ? services : listed;
   if (ref.name && ref.kind !== 'ns') {
     targets = targets.filter((t) => t.metadata.name === ref.name);

@@ -2,26 +2,26 @@ import { EventEmitter } from 'node:events';
 import type * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import { envoyRoot, TYPE } from './protos.js';
+import type { ConfigCache } from './cache.js';
 import type { SecretProvider, SecretSet, StreamIdentity, StreamSecrets } from './secrets.js';
-import type { Snapshot, SnapshotCache, SnapshotResource } from './snapshot.js';
-import type { ProxyInfo } from './translate.js';
+import type { Snapshot, SnapshotResource } from './snapshot.js';
+import { nackMessage, type ErrorDetail, type RequestNode, type StreamContext, type StreamProtocol, type StructValue, type TypeView } from './stream.js';
+import type { NodeInfo, StreamStatus, TypeSync } from './syncz.js';
 import { deltaProtocol, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse } from './delta.js';
 
 export type { DeltaDiscoveryRequest, DeltaDiscoveryResponse } from './delta.js';
-
-/** The xDS node a proxy identifies itself with (first request of a stream). */
-export interface NodeInfo extends ProxyInfo {
-  userAgent?: string;
-}
+export type { StreamContext, StreamProtocol, TypeView } from './stream.js';
+export type { NodeInfo, StreamStatus, TypeSync } from './syncz.js';
+export { nackMessage } from './stream.js';
 
 /** A decoded DiscoveryRequest (the fields we use). */
 export interface DiscoveryRequest {
   version_info?: string;
-  node?: { id?: string; cluster?: string; user_agent_name?: string; metadata?: { fields?: Record<string, StructValue> } };
+  node?: RequestNode;
   resource_names?: string[];
   type_url?: string;
   response_nonce?: string;
-  error_detail?: { code?: number; message?: string };
+  error_detail?: ErrorDetail;
 }
 
 /** A DiscoveryResponse ready to encode. */
@@ -31,32 +31,6 @@ export interface DiscoveryResponse {
   type_url: string;
   nonce: string;
   control_plane: { identifier: string };
-}
-
-/** Per-type state of one stream, as /debug/syncz shows it. */
-export interface TypeSync {
-  /** Subscribed names; empty means wildcard (everything of the type). */
-  names: string[];
-  wildcard: boolean;
-  sentVersion?: string;
-  sentNonce?: string;
-  sentAt?: string;
-  ackedVersion?: string;
-  ackedAt?: string;
-  lastNack?: { version: string; nonce: string; message: string; at: string };
-  pushes: number;
-}
-
-/** One connected stream, as /debug/syncz shows it. */
-export interface StreamStatus {
-  streamId: number;
-  /** `sotw` (StreamAggregatedResources) or `delta` (DeltaAggregatedResources, incremental xDS). */
-  mode: 'sotw' | 'delta';
-  node: NodeInfo;
-  connectedAt: string;
-  types: Record<string, TypeSync>;
-  /** Who the stream authenticated as and the certificate it was served (SDS); filled in by status(). */
-  identity?: StreamIdentity;
 }
 
 /** Events the server emits (for metrics and logs). */
@@ -70,9 +44,6 @@ export interface AdsEvents {
 }
 
 const ADS_SERVICE = '/envoy.service.discovery.v3.AggregatedDiscoveryService';
-
-/** A google.protobuf.Value; protobufjs's built-in Struct spells its fields in camelCase even with keepCase. */
-type StructValue = { string_value?: string; stringValue?: string };
 
 function str(fields: Record<string, StructValue> | undefined, key: string): string | undefined {
   const v = fields?.[key]?.stringValue ?? fields?.[key]?.string_value;
@@ -141,56 +112,6 @@ function fail(call: grpc.ServerDuplexStream<unknown, unknown>, code: number, det
   call.emit('error', Object.assign(new Error(details), { code, details }));
 }
 
-/** The NACK message of a request's error_detail, or undefined when the request is an ACK. */
-export function nackMessage(detail: DiscoveryRequest['error_detail']): string | undefined {
-  if (!detail || !(detail.message || detail.code)) return undefined;
-  return detail.message || `code ${detail.code}`;
-}
-
-/** What a stream gets of one type now: a snapshot's type set, or the stream's own secrets. */
-export interface TypeView {
-  readonly version: string;
-  readonly resources: ReadonlyMap<string, SnapshotResource>;
-}
-
-/**
- * What the server gives a protocol mode for one stream: the stream's state and the bookkeeping both
- * modes share (status fields, events for metrics), so SotW and delta record alike.
- */
-export interface StreamContext {
-  readonly status: StreamStatus;
-  /** Reported in every response's control_plane.identifier. */
-  readonly identifier: string;
-  /** True once the stream ended: write nothing more. */
-  closed(): boolean;
-  /** The node's current snapshot (undefined before the controller set one). */
-  snapshot(): Snapshot | undefined;
-  /** What the stream gets of a type now: its own secrets for SDS when it has a secret session, else the snapshot's set. */
-  view(snap: Snapshot | undefined, typeUrl: string): TypeView | undefined;
-  /** Whether the type's pushes come from the stream's secret session rather than from snapshot changes. */
-  ownSecrets(typeUrl: string): boolean;
-  /** The stream subscribed to SDS: the session issues a certificate if it has none yet. */
-  wantSecrets(): void;
-  /** A fresh nonce, unique on this server. */
-  nonce(): string;
-  /** Record a response just written (version = version_info or system_version_info) and emit 'push'. */
-  sent(typeUrl: string, st: TypeSync, version: string, nonce: string, bytes: number, snap: Snapshot | undefined): void;
-  /** Record an ACK: the proxy now holds `version`. */
-  ack(typeUrl: string, st: TypeSync, version: string): void;
-  /** Record a NACK of the response `nonce` (which carried `version`); nothing is resent. */
-  nack(typeUrl: string, st: TypeSync, version: string, nonce: string, message: string): void;
-}
-
-/** One protocol mode's handling of one stream (sotwProtocol below, deltaProtocol in delta.ts). */
-export interface StreamProtocol<Req> {
-  /** A request from the proxy (the first one already identified the node). */
-  request(req: Req): void;
-  /** The node's snapshot was replaced. */
-  snapshot(snap: Snapshot): void;
-  /** The stream's secrets changed (issued, renewed, refused). */
-  secretsChanged(): void;
-}
-
 /**
  * State of the world: per type, the subscribed names; a response carries every subscribed resource
  * (all of the type for a wildcard) with the type's version. See AdsServer for the rules.
@@ -255,7 +176,8 @@ function sotwProtocol(ctx: StreamContext, write: (res: DiscoveryResponse) => voi
 
 /** Options of {@link AdsServer}. */
 export interface AdsServerOptions {
-  cache: SnapshotCache;
+  /** Where snapshots are read and watched; the server never writes it. */
+  cache: ConfigCache;
   /** Called when a stream has identified its node and before the server reads its snapshot, so the controller can build one. */
   onNode?: (node: NodeInfo) => void;
   /** Reported in every response's control_plane.identifier. */
@@ -289,7 +211,7 @@ const NO_SDS: StreamIdentity = { authenticated: false, transport: 'plaintext', r
  * and the proxy keeps its last good config; we do not resend until the snapshot changes.
  */
 export class AdsServer extends EventEmitter<AdsEvents> {
-  private readonly cache: SnapshotCache;
+  private readonly cache: ConfigCache;
   private readonly onNode: ((node: NodeInfo) => void) | undefined;
   private readonly identifier: string;
   private readonly secrets: SecretProvider | undefined;

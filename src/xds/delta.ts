@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { nackMessage, type DiscoveryRequest, type StreamContext, type StreamProtocol, type TypeSync, type TypeView } from './ads.js';
 import type { AnyBytes } from './encode.js';
 import { TYPE } from './protos.js';
 import type { Snapshot, SnapshotResource } from './snapshot.js';
+import { nackMessage, type ErrorDetail, type RequestNode, type StreamContext, type StreamProtocol, type TypeView } from './stream.js';
+import type { TypeSync } from './syncz.js';
 
 /**
  * Incremental xDS (DeltaAggregatedResources): per stream and type the server tracks what the
@@ -13,14 +14,14 @@ import type { Snapshot, SnapshotResource } from './snapshot.js';
 
 /** A decoded DeltaDiscoveryRequest (the fields we use). */
 export interface DeltaDiscoveryRequest {
-  node?: DiscoveryRequest['node'];
+  node?: RequestNode;
   type_url?: string;
   resource_names_subscribe?: string[];
   resource_names_unsubscribe?: string[];
   /** On the first request of a type on a (re)connected stream: the versions the proxy already holds. */
   initial_resource_versions?: Record<string, string>;
   response_nonce?: string;
-  error_detail?: { code?: number; message?: string };
+  error_detail?: ErrorDetail;
 }
 
 /** One resource of a DeltaDiscoveryResponse. */

@@ -23,26 +23,36 @@ export interface Snapshot {
   readonly changedAt: number;
 }
 
-/** Encodings by object (translation shares objects between proxies) and by content (across generations). */
-const byObject = new WeakMap<Msg, AnyBytes>();
-let byContent = new Map<string, AnyBytes>();
-let previousContent = new Map<string, AnyBytes>();
-const CONTENT_MEMO_MAX = 50_000;
+/**
+ * Encodings by object (translation shares objects between proxies) and by content (across model
+ * generations), so equal content gives the very same AnyBytes object, which the ADS server and
+ * delta versions use to tell quickly what did not change. Owned by whoever builds a series of
+ * snapshots (the controller's cache holds one); not shared between caches.
+ */
+export class EncodeMemo {
+  private readonly byObject = new WeakMap<Msg, AnyBytes>();
+  private byContent = new Map<string, AnyBytes>();
+  private previousContent = new Map<string, AnyBytes>();
 
-function encodeMemo(typeUrl: string, msg: Msg): AnyBytes {
-  const hit = byObject.get(msg);
-  if (hit) return hit;
-  const key = `${typeUrl}\0${JSON.stringify(msg)}`;
-  let any = byContent.get(key) ?? previousContent.get(key);
-  if (!any) any = encodeResource(typeUrl, msg);
-  // Two generations of content are kept: enough to find everything unchanged since the last build.
-  if (byContent.size >= CONTENT_MEMO_MAX) {
-    previousContent = byContent;
-    byContent = new Map();
+  /** At most this many encodings by content per generation of the memo (two generations are kept). */
+  static readonly CONTENT_MAX = 50_000;
+
+  /** The encoding of `msg` as `typeUrl` (throws as encodeResource does). */
+  encode(typeUrl: string, msg: Msg): AnyBytes {
+    const hit = this.byObject.get(msg);
+    if (hit) return hit;
+    const key = `${typeUrl}\0${JSON.stringify(msg)}`;
+    let any = this.byContent.get(key) ?? this.previousContent.get(key);
+    if (!any) any = encodeResource(typeUrl, msg);
+    // Two generations of content are kept: enough to find everything unchanged since the last build.
+    if (this.byContent.size >= EncodeMemo.CONTENT_MAX) {
+      this.previousContent = this.byContent;
+      this.byContent = new Map();
+    }
+    this.byContent.set(key, any);
+    this.byObject.set(msg, any);
+    return any;
   }
-  byContent.set(key, any);
-  byObject.set(msg, any);
-  return any;
 }
 
 /** One type of a snapshot: its version and resources by name (in name order). Immutable and shared between snapshots. */
@@ -90,9 +100,10 @@ function internKey(t: TypeUrl, version: string): string {
 /**
  * Build a snapshot: encode every resource (throwing if one does not match the Envoy protos) and
  * version each type by the digest of its names and bytes. With `interner`, a type set equal to one
- * already built (same version) is shared instead.
+ * already built (same version) is shared instead. `memo` carries encodings between builds (the
+ * cache's, in the controller); without one, encodings are shared within this build only.
  */
-export function makeSnapshot(version: string, resources: Resources, changedAt = Date.now(), interner?: TypeInterner): Snapshot {
+export function makeSnapshot(version: string, resources: Resources, changedAt = Date.now(), interner?: TypeInterner, memo: EncodeMemo = new EncodeMemo()): Snapshot {
   const types = {} as Record<TypeUrl, TypeResources>;
   for (const t of TYPE_ORDER) {
     const byName = resources[t] ?? {};
@@ -100,7 +111,7 @@ export function makeSnapshot(version: string, resources: Resources, changedAt = 
     for (const name of Object.keys(byName).sort()) {
       const msg = byName[name] as Msg;
       // Equal content gives the very same AnyBytes object, which the ADS server uses to send only what changed.
-      map.set(name, { name, msg, any: encodeMemo(t, msg) });
+      map.set(name, { name, msg, any: memo.encode(t, msg) });
     }
     types[t] = intern(interner, t, { version: typeVersion(map), resources: map });
   }
@@ -112,14 +123,14 @@ export function makeSnapshot(version: string, resources: Resources, changedAt = 
  * the set already has are replaced, never added, so a proxy keeps exactly the names its scope gave
  * it. Returns `set` itself when nothing in it changes. The version is computed as makeSnapshot
  * would for the same resources, so an incremental update and a full build agree. With `interner`,
- * the result is interned and `set` forgotten.
+ * the result is interned and `set` forgotten. `memo` as for makeSnapshot.
  */
-export function patchType(typeUrl: TypeUrl, set: TypeResources, replace: ReadonlyMap<string, Msg>, interner?: TypeInterner): TypeResources {
+export function patchType(typeUrl: TypeUrl, set: TypeResources, replace: ReadonlyMap<string, Msg>, interner?: TypeInterner, memo: EncodeMemo = new EncodeMemo()): TypeResources {
   let map: Map<string, SnapshotResource> | undefined;
   for (const [name, msg] of replace) {
     const old = set.resources.get(name);
     if (!old || old.msg === msg) continue;
-    const any = encodeMemo(typeUrl, msg);
+    const any = memo.encode(typeUrl, msg);
     if (any === old.any) continue;
     map ??= new Map(set.resources);
     map.set(name, { name, msg, any });
@@ -185,49 +196,4 @@ export function consistent(s: Snapshot): string[] {
     });
   }
   return errors;
-}
-
-/** Called with the new snapshot whenever a node's snapshot is replaced. */
-export type SnapshotListener = (snapshot: Snapshot) => void;
-
-/**
- * Snapshots by node ID. The ADS server reads and watches it; the controller writes it. Setting a
- * snapshot notifies that node's watchers synchronously. Single-threaded (Node), so no locking.
- */
-export class SnapshotCache {
-  private readonly snapshots = new Map<string, Snapshot>();
-  private readonly watchers = new Map<string, Set<SnapshotListener>>();
-
-  /** The node's current snapshot, or undefined before the controller has set one. */
-  get(nodeId: string): Snapshot | undefined {
-    return this.snapshots.get(nodeId);
-  }
-
-  /** Replace a node's snapshot and notify its watchers (no-op when it is the very same object). */
-  set(nodeId: string, snapshot: Snapshot): void {
-    if (this.snapshots.get(nodeId) === snapshot) return;
-    this.snapshots.set(nodeId, snapshot);
-    for (const w of this.watchers.get(nodeId) ?? []) w(snapshot);
-  }
-
-  /** Forget a node (its watchers stay until they unsubscribe). */
-  delete(nodeId: string): void {
-    this.snapshots.delete(nodeId);
-  }
-
-  /** Node IDs that have a snapshot. */
-  nodes(): string[] {
-    return [...this.snapshots.keys()].sort();
-  }
-
-  /** Watch a node's snapshot; returns the unsubscribe function. */
-  watch(nodeId: string, fn: SnapshotListener): () => void {
-    let set = this.watchers.get(nodeId);
-    if (!set) this.watchers.set(nodeId, (set = new Set()));
-    set.add(fn);
-    return () => {
-      set.delete(fn);
-      if (!set.size) this.watchers.delete(nodeId);
-    };
-  }
 }

@@ -19,7 +19,8 @@ import { createCsr, generateRoot } from '../../src/pki/index.ts';
 import { applyPatch } from '../support/json-patch.ts';
 import { startApiServer, type TestCluster } from '../support/kube.ts';
 import { captureUi } from '../support/ui.ts';
-import { ControlPlane, MemorySource } from '../../src/controller/controlplane.ts';
+import { MemorySource } from '../../src/cluster/source.ts';
+import { ControlPlane } from '../../src/controller/controlplane.ts';
 import { AdsStream, secretsOf } from '../xds/sds-support.ts';
 
 let c: TestCluster;

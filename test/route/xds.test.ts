@@ -4,7 +4,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type * as grpc from '@grpc/grpc-js';
-import { ControlPlane, MemorySource } from '../../src/controller/controlplane.ts';
+import { MemorySource } from '../../src/cluster/source.ts';
+import { ControlPlane } from '../../src/controller/controlplane.ts';
 import type { KubeObject } from '../../src/cluster/types.ts';
 import { validateCanaryOptions, type RawCanaryFlags } from '../../src/route/options.ts';
 import { runCanary, runFinish } from '../../src/commands/route-run.ts';

@@ -14,7 +14,8 @@ import * as xds from '@grpc/grpc-js-xds';
 import { AGENT_FILES, runGrpcAgent, validateGrpcAgentOptions } from '../../src/agent/grpc-agent.ts';
 import { CA_SERVER_NAME, saToken, startTlsCa, type TlsCa } from '../support/ca-server.ts';
 import { captureUi } from '../support/ui.ts';
-import { ControlPlane, MemorySource } from '../../src/controller/controlplane.ts';
+import { MemorySource } from '../../src/cluster/source.ts';
+import { ControlPlane } from '../../src/controller/controlplane.ts';
 import type { KubeObject } from '../../src/cluster/types.ts';
 import { many, slices, tally, until, type Backend } from './support.ts';
 

@@ -4,7 +4,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import { ControlPlane, MemorySource } from '../../src/controller/controlplane.ts';
+import { MemorySource } from '../../src/cluster/source.ts';
+import { ControlPlane } from '../../src/controller/controlplane.ts';
 import type { KubeObject } from '../../src/cluster/types.ts';
 import { many, route, slices, startBackend, svc, tally, until, waitForAck, who, xdsClient, type Backend } from './support.ts';
 

@@ -9,7 +9,8 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import * as xds from '@grpc/grpc-js-xds';
 import { fileURLToPath } from 'node:url';
-import { ControlPlane, MemorySource } from '../../src/controller/controlplane.ts';
+import { MemorySource } from '../../src/cluster/source.ts';
+import { ControlPlane } from '../../src/controller/controlplane.ts';
 import type { KubeObject } from '../../src/cluster/types.ts';
 import { many, slices, tally, until, xdsClient, type Backend } from './support.ts';
 

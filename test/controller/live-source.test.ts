@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ControlPlane } from '../../src/controller/controlplane.ts';
-import { KubernetesSource } from '../../src/controller/kube-source.ts';
+import { KubernetesSource } from '../../src/cluster/live-source.ts';
 import type { MeshModel } from '../../src/model/types.ts';
 import { startApiServer, type TestCluster } from '../support/kube.ts';
 
@@ -33,7 +33,7 @@ before(async () => {
     ],
   });
   cp = new ControlPlane({
-    source: new KubernetesSource({ kubeconfig: c.kubeconfigPath }),
+    source: new KubernetesSource({ connect: { kubeconfig: c.kubeconfigPath } }),
     debounceMs: 10,
     log: (l) => logs.push(l),
     onModel: (m) => {

@@ -1,0 +1,73 @@
+import { MESH_DOMAIN } from '../constants.js';
+import { listed, type Source, type SourceListOptions, type SourceObject, type SourceWatch } from './source.js';
+import type { Cluster, ConnectOptions, KubeObject } from './types.js';
+import type { WatchKind } from './watch.js';
+
+/** What the model reads from a live cluster: what the controller watches and `list()` reads by default. */
+export const WATCHED_KINDS: readonly WatchKind[] = [
+  { apiVersion: 'v1', kind: 'Namespace', plural: 'namespaces' },
+  { apiVersion: 'v1', kind: 'Service', plural: 'services' },
+  { apiVersion: 'v1', kind: 'Pod', plural: 'pods' },
+  { apiVersion: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts' },
+  { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', plural: 'endpointslices' },
+  { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', plural: 'httproutes' },
+  { apiVersion: `${MESH_DOMAIN}/v1alpha1`, kind: 'AuthorizationPolicy', plural: 'authorizationpolicies' },
+];
+
+/** Options of {@link KubernetesSource}. */
+export interface KubernetesSourceOptions {
+  /** How to reach the cluster (the watch opens its own connection from these). */
+  connect?: ConnectOptions;
+  /** A cluster already connected, used by list() (else it connects on first use). */
+  cluster?: Cluster;
+  /** Diagnostic lines (watch errors and restarts). */
+  log?: (line: string) => void;
+}
+
+/**
+ * The live source: `list` asks the API server (kinds in parallel; the model's kinds by default),
+ * `watch` runs informers on every watched kind (src/cluster/watch.ts: restarted with backoff, the
+ * last set stays valid meanwhile).
+ */
+export class KubernetesSource implements Source {
+  readonly description = 'kubernetes';
+  private readonly opts: KubernetesSourceOptions;
+  private cluster: Promise<Cluster> | undefined;
+  private readonly running = new Set<SourceWatch>();
+
+  constructor(opts: KubernetesSourceOptions = {}) {
+    this.opts = opts;
+    if (opts.cluster) this.cluster = Promise.resolve(opts.cluster);
+  }
+
+  async list(opts: SourceListOptions = {}): Promise<SourceObject[]> {
+    this.cluster ??= import('./index.js').then((m) => m.connect(this.opts.connect ?? {}));
+    const cluster = await this.cluster;
+    const kinds = opts.kinds ?? WATCHED_KINDS;
+    const lists = await Promise.all(kinds.map((k) => cluster.list(k.apiVersion, k.kind, opts.namespace === undefined ? {} : { namespace: opts.namespace })));
+    const out: SourceObject[] = [];
+    for (const list of lists) for (const object of list) if (listed(object, { namespace: opts.namespace })) out.push({ object });
+    return out;
+  }
+
+  async watch(onChange: (objects: KubeObject[]) => void, onError: (err: Error) => void): Promise<SourceWatch> {
+    const { watchObjects } = await import('./watch.js');
+    const log = this.opts.log ?? (() => undefined);
+    const watcher = await watchObjects(this.opts.connect ?? {}, [...WATCHED_KINDS], onChange, (err) => {
+      log(err.message);
+      onError(err);
+    });
+    const handle: SourceWatch = {
+      stop: async () => {
+        this.running.delete(handle);
+        await watcher.stop();
+      },
+    };
+    this.running.add(handle);
+    return handle;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.running].map((w) => w.stop()));
+  }
+}
