@@ -12,6 +12,8 @@ const MESH = fileURLToPath(new URL('../bin/mesh', import.meta.url));
 const MAX_MS = 2000;
 /** The live heap at 10k documents may be at most this much above 1k documents. */
 const MAX_LIVE_RATIO = 1.25;
+/** One document holding one 20 MB scalar (a ConfigMap with a big file): was 13 s when splitting was quadratic. */
+const MAX_BIG_SCALAR_MS = 3000;
 
 const deployment = (i: number) => `# workload ${i}
 apiVersion: apps/v1
@@ -158,12 +160,16 @@ export const benchmark: Benchmark = {
     const live1 = median(m1.map((m) => m.live));
     const live10 = median(m10.map((m) => m.live));
     const ratio = live10 / live1;
+    const big = join(dir, 'big-scalar.yaml');
+    writeFileSync(big, `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata:\n  blob: "${'x'.repeat(20_000_000)}"\n`);
+    const bigMs = median(Array.from({ length: 3 }, () => timeRun(big)));
     return [
       { name: 'inject 10,000 docs via stdin', value: ms, unit: 'ms', detail: `median of 5, process start included (${(statSync(large).size / 2 ** 20).toFixed(1)} MB in)`, target: { max: MAX_MS }, pass: ms <= MAX_MS },
       { name: 'peak RSS 1k docs', value: rss1, unit: 'MB', detail: 'median of 3' },
       { name: 'peak RSS 10k docs', value: rss10, unit: 'MB', detail: 'includes V8 sizing its heap to the allocation rate' },
       { name: 'max live heap 1k docs', value: live1, unit: 'MB', detail: 'after forced GC, sampled every 50 ms' },
       { name: 'max live heap 10k docs', value: live10, unit: 'MB' },
+      { name: 'inject one 20 MB scalar', value: bigMs, unit: 'ms', detail: 'median of 3: splitting documents is linear in the input', target: { max: MAX_BIG_SCALAR_MS }, pass: bigMs <= MAX_BIG_SCALAR_MS },
       { name: 'live heap 10k / 1k', value: ratio, unit: 'x', detail: 'streaming: memory must not grow with input', target: { max: MAX_LIVE_RATIO }, pass: ratio <= MAX_LIVE_RATIO },
     ];
   },
