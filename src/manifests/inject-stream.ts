@@ -1,6 +1,6 @@
 import { isList, type SourceDocument } from '../cluster/files.js';
 import type { KubeObject } from '../cluster/types.js';
-import { MeshError } from '../errors.js';
+import { inputError, MeshError } from '../errors.js';
 import { injectObject, type InjectReport, type ObjectResult } from './inject.js';
 import type { Values } from './values.js';
 
@@ -35,6 +35,18 @@ export class InjectSummary {
   }
 }
 
+/** An item of a List, checked to be an object inject can read (a `null` item is an input error). */
+function listItem(x: unknown, i: number): KubeObject {
+  const o = x as Partial<KubeObject> | null;
+  const what = `item ${i + 1} of the List`;
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) {
+    throw inputError(`${what} is ${o === null ? 'null' : Array.isArray(o) ? 'a list' : JSON.stringify(o)}, not a Kubernetes object`, 'each item of a List must be an object with apiVersion and kind; remove empty items');
+  }
+  if (typeof o.kind !== 'string' || o.kind === '' || typeof o.apiVersion !== 'string') throw inputError(`${what} has no apiVersion or kind`, 'every Kubernetes object needs apiVersion and kind');
+  if (o.metadata !== undefined && (typeof o.metadata !== 'object' || o.metadata === null || Array.isArray(o.metadata))) throw inputError(`${what}: "metadata" must be a mapping`);
+  return o as KubeObject;
+}
+
 /** One document through inject or uninject; a List has each item transformed. Returns the changed object, or undefined when unchanged; reports are appended to `reports`. */
 export function transformDoc(doc: SourceDocument, fn: (o: KubeObject) => ObjectResult, reports: InjectReport[]): KubeObject | undefined {
   const o = doc.object!;
@@ -45,7 +57,8 @@ export function transformDoc(doc: SourceDocument, fn: (o: KubeObject) => ObjectR
   try {
     if (isList(o)) {
       let changed = false;
-      const items = (o.items as KubeObject[]).map((item) => {
+      const items = (o.items as unknown[]).map((x, i) => {
+        const item = listItem(x, i);
         const r = fn(item);
         reports.push(r.report);
         if (r.object !== item) changed = true;

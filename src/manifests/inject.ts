@@ -4,6 +4,7 @@ import {
 import type { KubeObject } from '../cluster/types.js';
 import { deepEqual, isObject } from '../util/object.js';
 import { injectPod, uninjectPod, type PodResult } from './inject/pod.js';
+import { checkPodTemplate } from './inject/shape.js';
 import { SKIP_REASONS, TEMPLATE_PATHS, type Container, type InjectOptions, type InjectReport, type PodTemplate } from './inject/types.js';
 import type { Values } from './values.js';
 
@@ -48,6 +49,7 @@ function transform(obj: KubeObject, fn: (t: PodTemplate) => PodResult): ObjectRe
   }
   let r: PodResult;
   try {
+    checkPodTemplate(template, path.join('.'));
     r = fn(template);
   } catch (err) {
     if (err instanceof Error) err.message = `${obj.kind.toLowerCase()} "${ident.name}": ${err.message}`;

@@ -164,6 +164,21 @@ test('reviewAdmission: values that cannot be read deny with a 500 status; an unk
   assert.ok(ok.response.patch);
 });
 
+test('reviewAdmission: a pod with a null container or a wrong-typed field is refused with the field named, not a TypeError', async () => {
+  const ctx: WebhookContext = { values: async () => resolveValues(), nativeSidecar: () => false, namespaceLabels: async () => undefined };
+  const cases: [unknown, RegExp][] = [
+    [{ ...deploymentPod, spec: { containers: [null] } }, /spec\.containers\[0\] is null, expected a container/],
+    [{ ...deploymentPod, spec: { containers: [{ name: 'web' }], initContainers: 'x' } }, /spec\.initContainers is the string "x", expected a list of containers/],
+    [{ ...deploymentPod, metadata: { ...deploymentPod.metadata, annotations: { a: 5 } } }, /metadata\.annotations\["a"\] is the number 5, expected a string/],
+  ];
+  for (const [object, re] of cases) {
+    const r = (await reviewAdmission(review('bad', { object }), ctx)).body as any;
+    assert.equal(r.response.allowed, false);
+    assert.match(r.response.status.message, re);
+    assert.doesNotMatch(r.response.status.message, /Cannot read properties|is not a function/);
+  }
+});
+
 test('the controller logs the webhook and never a key', () => {
   assert.match(stderr, /admission webhook listening/);
   assert.doesNotMatch(stderr, /PRIVATE KEY/);

@@ -126,7 +126,12 @@ export function readStatus(ann: Record<string, string> | undefined): InjectStatu
     return badAnnotation(ANNOTATION_STATUS, raw.length > 60 ? raw.slice(0, 60) + '...' : raw, 'the JSON mesh inject writes');
   }
   const st = s as Partial<InjectStatus>;
-  if (typeof st !== 'object' || st === null || typeof st.version !== 'string' || !Array.isArray(st.containers)) {
+  const strings = (x: unknown) => x === undefined || (Array.isArray(x) && x.every((e) => typeof e === 'string'));
+  if (
+    typeof st !== 'object' || st === null || typeof st.version !== 'string' || !Array.isArray(st.containers) ||
+    ![st.containers, st.initContainers, st.volumes, st.labels, st.annotations, st.absent].every(strings) ||
+    (st.probes !== undefined && (typeof st.probes !== 'object' || st.probes === null || Array.isArray(st.probes)))
+  ) {
     return badAnnotation(ANNOTATION_STATUS, raw.slice(0, 60), 'the JSON mesh inject writes');
   }
   return {
