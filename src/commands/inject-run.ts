@@ -13,6 +13,7 @@ import type { Ui } from '../ui/context.js';
 import { parseKubeVersion, resolveNativeSidecar, uninjectObject, type InjectReport, type ObjectResult } from '../manifests/inject.js';
 import { streamInjector, InjectSummary, transformDoc } from '../manifests/inject-stream.js';
 import { resolveValues, type NativeSidecar, type Values } from '../manifests/values.js';
+import { Spool } from './spool.js';
 
 /**
  * The shell around the pure transforms of src/manifests/inject-stream.ts for `mesh inject` and
@@ -47,6 +48,10 @@ export interface InjectDeps {
   stdin?: NodeJS.ReadableStream;
   /** How --from-cluster connects (default src/cluster connect()). */
   connect?: (opts: ConnectOptions) => Promise<Cluster>;
+  /** Output characters held in memory before spilling to a temporary file (default 8 Mi). */
+  spoolLimit?: number;
+  /** Where the spill file goes (default the system temp dir). */
+  spoolDir?: string;
 }
 
 const NATIVE_MODES = ['auto', 'on', 'off'];
@@ -101,8 +106,14 @@ async function settle(o: InjectRunOptions, deps: InjectDeps): Promise<{ values: 
   return { values, native: resolveNativeSidecar(mode, kubeVersion) };
 }
 
+/** Where DocWriter writes: a Sink (a stream, or memory for --in-place) or a Spool (stdout, all or nothing). */
+interface TextSink {
+  write(s: string): Promise<void>;
+  flush(): Promise<void>;
+}
+
 /** Buffered writes that respect backpressure, so a large stream never piles up in memory. */
-class Sink {
+class Sink implements TextSink {
   private buf = '';
   /** The reader went away (EPIPE, e.g. `mesh inject ... | head`): stop quietly. */
   closed = false;
@@ -189,7 +200,7 @@ class DocWriter {
   /** Output queued behind the pool, oldest first (each already has a rejection handler). */
   private readonly queued: Promise<string>[] = [];
   constructor(
-    private readonly sink: Sink,
+    private readonly sink: TextSink,
     /** json: one List (-o json); json-file: a JSON file rewritten in place, objects as they are. */
     private readonly format: 'yaml' | 'json' | 'json-file',
     /** Worker threads for large YAML outputs (0: never). */
@@ -303,23 +314,25 @@ export async function runInject(o: InjectRunOptions, ui: Ui, deps: InjectDeps = 
   const docs = readDocuments(o.files, { recursive: o.recursive, stdin: deps.stdin, expandLists: false });
 
   if (!o.inPlace) {
-    const sink = new Sink(ui.out);
-    const w = new DocWriter(sink, o.output, o.output === 'yaml' ? yamlWorkerCount() : 0);
+    // All or nothing: stdout gets the documents only once every one of them was read and
+    // transformed, so a broken last document leaves no half output for `kubectl apply`.
+    const spool = new Spool(deps.spoolLimit, deps.spoolDir);
+    const w = new DocWriter(spool, o.output, o.output === 'yaml' ? yamlWorkerCount() : 0);
     try {
       for await (const doc of docs) {
         const changed = doc.object ? transformDoc(doc, fn, reports) : undefined;
         if (changed) await w.object(doc, changed);
         else await w.raw(doc);
         await report();
-        if (sink.closed) break;
       }
+      await w.end();
     } catch (err) {
-      // What is still buffered is not written: small inputs produce no output at all on error.
       await w.close();
+      await spool.discard();
       await errSink.flush();
       throw err;
     }
-    await w.end();
+    await spool.commit(ui.out);
   } else {
     // Every file is transformed into a temporary file first; only when all succeeded are they renamed.
     const pending: { file: string; tmp: string }[] = [];

@@ -2,24 +2,30 @@
 // refused by name (file, document, field; exit 2), and a failing run writes nothing to stdout.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { captureUi } from '../support/ui.ts';
-import { runInject, type InjectRunOptions } from '../../src/commands/inject-run.ts';
+import { runMesh } from '../support/cli.ts';
+import { runInject, type InjectDeps, type InjectRunOptions } from '../../src/commands/inject-run.ts';
+import { Spool } from '../../src/commands/spool.ts';
 import type { MeshError } from '../../src/errors.ts';
+
+// In-process runs serialise on the main thread (YAML workers load the built dist/; the CLI test below uses them).
+process.env.MESH_INJECT_WORKERS = '0';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'mesh-integrity-'));
 const deploy = (name: string) => `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: ${name}}\nspec:\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: web, image: nginx}]\n`;
 
 /** Run inject (or uninject) on `text` written to a file; the result or the MeshError, with what reached stdout. */
-async function inject(text: string, o: Partial<InjectRunOptions> = {}, name = 'in.yaml') {
+async function inject(text: string, o: Partial<InjectRunOptions> = {}, name = 'in.yaml', deps: InjectDeps = {}) {
   const file = join(tmp(), name);
   writeFileSync(file, text);
   const { ui, out, err } = captureUi();
   const base: InjectRunOptions = { mode: 'inject', files: [file], recursive: false, valuesFiles: [], sets: [], fromCluster: false, output: 'yaml', report: 'text', inPlace: false, kubeVersion: '1.30' };
   try {
-    const code = await runInject({ ...base, ...o }, ui);
+    const code = await runInject({ ...base, ...o }, ui, deps);
     return { code, out: out(), err: err(), file, error: undefined };
   } catch (e) {
     return { code: (e as MeshError).exitCode, out: out(), err: err(), file, error: e as MeshError };
@@ -69,4 +75,54 @@ test('a List with empty resources (as linkerd\'s inject_emojivoto_list_empty_res
     assert.equal(ok.code, 0);
     assert.equal(ok.out, empty);
   }
+});
+
+test('a run that fails on its last document writes nothing to stdout (YAML and -o json, in memory and spilled to a file)', async () => {
+  const many = Array.from({ length: 300 }, (_, i) => deploy(`web-${i}`)).join('---\n');
+  const broken = `${many}---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [null]\n`;
+  for (const output of ['yaml', 'json'] as const) {
+    for (const spoolLimit of [undefined, 4096]) {
+      const spoolDir = tmp();
+      const r = await inject(broken, { output }, 'in.yaml', { spoolLimit, spoolDir });
+      assert.equal(r.code, 2);
+      assert.match(r.error!.message, /document 301/);
+      assert.equal(r.out, '', `${output}, limit ${spoolLimit}: nothing on stdout`);
+      assert.deepEqual(readdirSync(spoolDir), [], 'the spill file is removed');
+      // The same input without the broken document: all of it, the same bytes whether spilled or not.
+      const ok = await inject(many, { output }, 'in.yaml', { spoolLimit, spoolDir });
+      assert.equal(ok.code, 0, String(ok.error?.stack));
+      assert.equal(output === 'json' ? JSON.parse(ok.out).items.length : ok.out.split('\n---\n').length, 300);
+      assert.deepEqual(readdirSync(spoolDir), []);
+      if (spoolLimit === undefined) continue;
+      const inMemory = await inject(many, { output });
+      assert.equal(ok.out, inMemory.out);
+    }
+  }
+});
+
+test('the spool holds at most its limit in memory and spills the rest to a 0600 file', async () => {
+  const dir = tmp();
+  const s = new Spool(10_000, dir);
+  for (let i = 0; i < 1000; i++) await s.write(`${String(i).padStart(99, '.')}\n`);
+  assert.ok(s.spilled);
+  assert.ok(s.maxBuffered <= 10_000, `max in memory: ${s.maxBuffered}`);
+  const [sub] = readdirSync(dir);
+  assert.equal(statSync(join(dir, sub!, 'output')).mode & 0o777, 0o600);
+  let got = '';
+  const out = new Writable({ write(c, _e, cb) { got += String(c); cb(); } });
+  await s.commit(out);
+  assert.equal(got.length, 100_000);
+  assert.equal(got.split('\n')[999], '999'.padStart(99, '.'));
+  assert.deepEqual(readdirSync(dir), []);
+});
+
+test('mesh inject (YAML worker threads, 1.3 MB of output): a broken last document leaves stdout empty, exit 2', async () => {
+  const many = Array.from({ length: 600 }, (_, i) => deploy(`web-${i}`)).join('---\n');
+  const r = await runMesh(['inject', '-f', '-', '--kube-version', '1.30'], { input: `${many}---\nkind: List\napiVersion: v1\nitems: [null]\n`, env: { MESH_INJECT_WORKERS: '2' } });
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /-: document 601 \(line \d+\): item 1 of the List is null/);
+  assert.equal(r.stdout, '');
+  const ok = await runMesh(['inject', '-f', '-', '--kube-version', '1.30'], { input: many, env: { MESH_INJECT_WORKERS: '2' } });
+  assert.equal(ok.code, 0);
+  assert.ok(ok.stdout.length > 1_000_000);
 });
