@@ -212,6 +212,40 @@ function expandedSize(v: unknown, budget: number): number {
   return n;
 }
 
+/** The start of a template placeholder: `{{` (Helm, Go templates, Jinja, Mustache) or `{%` (Jinja). */
+const PLACEHOLDER = /\{\{|\{%/;
+/** A line whose value (or the line itself) starts with a placeholder, outside quotes and comments. */
+const PLACEHOLDER_VALUE = /^\s*(?:-\s+)*(?:[^\s#'"{][^#]*?:\s+)?(?:\{\{|\{%)/;
+
+/** js-yaml turns a mapping used as a key into the key "[object Object]": what `{{x}}` becomes. */
+function hasMappingKey(v: unknown): boolean {
+  const stack: unknown[] = [v];
+  while (stack.length > 0) {
+    const x = stack.pop();
+    if (typeof x !== 'object' || x === null) continue;
+    if (Array.isArray(x)) stack.push(...x);
+    else
+      for (const [k, c] of Object.entries(x)) {
+        if (k === '[object Object]') return true;
+        stack.push(c);
+      }
+  }
+  return false;
+}
+
+/** The input error for a template (exit 2), naming the line of its first placeholder; undefined when no line has one. */
+function templateError(text: string, source: string, index: number, docLine: number): MeshError | undefined {
+  const lines = text.split('\n');
+  let at = lines.findIndex((l) => PLACEHOLDER_VALUE.test(l));
+  if (at < 0) at = lines.findIndex((l) => PLACEHOLDER.test(l.split('#')[0]!));
+  if (at < 0) return undefined;
+  const shown = lines[at]!.trim();
+  return inputError(
+    `${source}: document ${index + 1}, line ${docLine + at}: a template placeholder (${shown.length > 60 ? shown.slice(0, 60) + '...' : shown}): this is a template, not a manifest`,
+    'render the template first (helm template, jinja2, envsubst ...) and pass its output',
+  );
+}
+
 /** Parse one document's text: JSON with JSON.parse, YAML with js-yaml's core schema. */
 export function parseDocumentText(text: string, source: string, index: number, line: number): unknown {
   const t = text.trimStart();
@@ -223,12 +257,16 @@ export function parseDocumentText(text: string, source: string, index: number, l
     }
   }
   let v: unknown;
+  const templated = PLACEHOLDER.test(text);
   try {
     v = parseYaml(text);
   } catch (err) {
-    if ((err as Error).name === 'YAMLException') throw yamlError(source, index, line, err as never);
+    if ((err as Error).name === 'YAMLException') throw (templated && templateError(text, source, index, line)) || yamlError(source, index, line, err as never);
     throw err;
   }
+  // A placeholder in a quoted string or a block scalar is text (a ConfigMap may hold a Go template);
+  // an unquoted one is read as nested flow mappings, which no Kubernetes field is.
+  if (templated && hasMappingKey(v)) throw templateError(text, source, index, line) || inputError(`${source}: document ${index + 1} (line ${line}): a mapping is used as a key`, 'quote the key');
   if (text.includes('*')) {
     const budget = 1000 + MAX_EXPANSION * text.length;
     if (expandedSize(v, budget) > budget) {

@@ -198,3 +198,31 @@ test('splitting is linear: one 32 MB scalar costs about 8 times one 4 MB scalar,
   const large = await time(32);
   assert.ok(large < 24 * small + 100, `4 MB: ${small.toFixed(0)} ms, 32 MB: ${large.toFixed(0)} ms`);
 });
+
+test('template files ({{ }} and {% %} placeholders) are refused naming the file and line, with a hint to render them', async () => {
+  const d = dir();
+  const head = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n';
+  const cases: [string, number, RegExp][] = [
+    [`${head}  replicas: {{replicas}}\n`, 5, /replicas: \{\{replicas\}\}/],
+    [`${head}  template:\n    spec:\n      containers:\n      - name: web\n        image: {{ .Values.image }}\n`, 9, /image: \{\{ \.Values\.image \}\}/],
+    [`${head}{{- if .Values.ha }}\n  replicas: 3\n{{- end }}\n`, 5, /\{\{- if \.Values\.ha \}\}/],
+    [`${head}  replicas: {% if ha %}3{% endif %}\n`, 5, /\{% if ha %\}/],
+    [`# a comment {{ x }}\n---\n${head}  replicas: {{replicas}}\n`, 7, /replicas/],
+  ];
+  for (const [text, line, shown] of cases) {
+    const f = join(d, 't.yaml');
+    writeFileSync(f, text);
+    await assert.rejects(all([f]), (e: MeshError) => {
+      assert.equal(e.exitCode, 2);
+      assert.match(e.message, new RegExp(`^${f.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: document \\d, line ${line}: a template placeholder`));
+      assert.match(e.message, shown);
+      assert.match(e.hint ?? '', /render the template first/);
+      return true;
+    });
+  }
+  // Placeholders inside quoted strings and block scalars are text: a ConfigMap may hold a Go template.
+  const f = join(d, 'cm.yaml');
+  writeFileSync(f, 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: alerts}\ndata:\n  t.tmpl: |\n    {{ define "x" }}{{ .Labels.a }}{{ end }}\n  q: "{{ .Values.x }}"\n');
+  const [doc] = await all([f]);
+  assert.equal((doc!.object!.data as Record<string, string>).q, '{{ .Values.x }}');
+});

@@ -126,3 +126,16 @@ test('mesh inject (YAML worker threads, 1.3 MB of output): a broken last documen
   assert.equal(ok.code, 0);
   assert.ok(ok.stdout.length > 1_000_000);
 });
+
+test('every command that reads manifests refuses a template (inject, uninject, check -f, proxy-config -f): exit 2, file and line named', async () => {
+  const file = join(tmp(), 'deploy.yaml');
+  writeFileSync(file, deploy('web').replace('metadata: {name: web}', 'metadata:\n  name: web\n  namespace: {{ .Release.Namespace }}'));
+  for (const args of [['inject', '-f', file], ['uninject', '-f', file], ['check', '-f', file], ['proxy-config', 'cluster', 'web', '-f', file]]) {
+    const r = await runMesh(args);
+    assert.equal(r.code, 2, args.join(' '));
+    assert.match(r.stderr, /deploy\.yaml: document 1, line 5: a template placeholder \(namespace: \{\{ \.Release\.Namespace \}\}\)/, args.join(' '));
+    assert.match(r.stderr, /render the template first/);
+    assert.doesNotMatch(r.stderr, /object Object|Warning/);
+    assert.doesNotMatch(r.stdout, /object Object/);
+  }
+});
