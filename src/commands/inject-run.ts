@@ -35,6 +35,8 @@ export interface InjectRunOptions {
   /** --native-sidecar; undefined = the values' proxy.nativeSidecar. */
   nativeSidecar?: string;
   kubeVersion?: string;
+  /** --force: inject beside another mesh's sidecar. */
+  force?: boolean;
   output: 'yaml' | 'json';
   report: string;
   inPlace: boolean;
@@ -293,7 +295,7 @@ export async function runInject(o: InjectRunOptions, ui: Ui, deps: InjectDeps = 
   if (o.mode === 'inject') {
     const s = await settle(o, deps);
     native = s.native;
-    fn = streamInjector(s.values, s.native.enabled);
+    fn = streamInjector(s.values, s.native.enabled, o.force === true);
   } else fn = uninjectObject;
 
   // Text reports are printed as they happen and only counted, so memory does not grow with the input.

@@ -40,6 +40,7 @@ interface InjectFlags extends InputFlags {
   fromCluster?: boolean;
   nativeSidecar?: string;
   kubeVersion?: string;
+  force?: boolean;
 }
 
 /** `mesh inject`: add the sidecar to workloads in YAML or JSON, offline. Handler: src/commands/inject-run.ts. */
@@ -49,6 +50,7 @@ export function define(cmd: Command): void {
     .option('--from-cluster', "start from the installed mesh's values and the cluster's Kubernetes version (reads the kubeconfig)")
     .option('--native-sidecar <mode>', 'auto (on for Kubernetes >= 1.29), on or off (default: values proxy.nativeSidecar)')
     .option('--kube-version <version>', 'target Kubernetes version for --native-sidecar auto, e.g. 1.30')
+    .option('--force', "inject pods that already run another mesh's sidecar (linkerd-proxy, istio-proxy, ...); skipped otherwise")
     .addHelpText(
       'after',
       '\nOutput goes to stdout in input order; documents not injected pass through unchanged. A report goes to stderr.\n\nExamples:\n  mesh inject -f deploy.yaml | kubectl apply -f -\n  mesh inject -f k8s/ -R --kube-version 1.30 --in-place\n  kubectl get deploy web -o yaml | mesh inject -f - --from-cluster | kubectl apply -f -',
@@ -61,6 +63,7 @@ export function define(cmd: Command): void {
         fromCluster: opts.fromCluster === true,
         nativeSidecar: opts.nativeSidecar,
         kubeVersion: opts.kubeVersion,
+        force: opts.force === true,
       }),
     );
 }

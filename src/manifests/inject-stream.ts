@@ -14,12 +14,12 @@ import type { Values } from './values.js';
  * An inject function for a stream of objects in input order: Namespaces seen earlier in the input
  * are remembered, so their labels can opt their pods out (streaming: only earlier ones count).
  */
-export function streamInjector(values: Values, nativeSidecar: boolean): (obj: KubeObject) => ObjectResult {
+export function streamInjector(values: Values, nativeSidecar: boolean, force = false): (obj: KubeObject) => ObjectResult {
   const namespaces = new Map<string, Record<string, string>>();
   return (obj) => {
     if (obj.kind === 'Namespace' && obj.metadata?.name) namespaces.set(obj.metadata.name, obj.metadata.labels ?? {});
     const ns = obj.metadata?.namespace;
-    return injectObject(obj, values, { nativeSidecar, namespaceLabels: ns ? namespaces.get(ns) : undefined });
+    return injectObject(obj, values, { nativeSidecar, namespaceLabels: ns ? namespaces.get(ns) : undefined, ...(force ? { force } : {}) });
   };
 }
 

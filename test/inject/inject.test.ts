@@ -189,13 +189,15 @@ test('probes: HTTP probes go through the readiness port; named ports resolve; tc
   assert.deepEqual(uninjectObject(object).object, input);
 });
 
-test('skip reasons are data: hostNetwork, opted out, kinds without pods, name conflicts', () => {
+test('skip reasons are data: hostNetwork, opted out, kinds without pods, name conflicts, another mesh', () => {
   const cases: [KubeObject, string][] = [
     [deployment({ spec: { hostNetwork: true } }), 'hostNetwork'],
     [deployment({ metadata: { annotations: { 'mesh.dev/inject': 'disabled' } } }), 'optedOut'],
     [{ apiVersion: 'v1', kind: 'Service', metadata: { name: 's' } }, 'unsupportedKind'],
     [{ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd' }, spec: {} }, 'noPodTemplate'],
     [deployment({ spec: { containers: [{ name: 'mesh-proxy', image: 'x' }] } }), 'nameConflict'],
+    [deployment({ spec: { containers: [{ name: 'web', image: 'x' }, { name: 'istio-proxy', image: 'x' }] } }), 'otherMesh'],
+    [deployment({ spec: { initContainers: [{ name: 'linkerd-init', image: 'x' }] } }), 'otherMesh'],
   ];
   for (const [obj, reason] of cases) {
     const r = injectObject(obj, values, { nativeSidecar: false });

@@ -139,3 +139,24 @@ test('every command that reads manifests refuses a template (inject, uninject, c
     assert.doesNotMatch(r.stdout, /object Object/);
   }
 });
+
+test("a pod beside another mesh's sidecar is skipped with the reason in the report, unless --force", async () => {
+  const others: [string, 'containers' | 'initContainers', string][] = [
+    ['linkerd-proxy', 'containers', 'Linkerd'], ['linkerd-init', 'initContainers', 'Linkerd'], ['istio-proxy', 'containers', 'Istio'], ['istio-init', 'initContainers', 'Istio'],
+    ['consul-dataplane', 'containers', 'Consul'], ['envoy-sidecar', 'containers', 'Consul'], ['kuma-sidecar', 'containers', 'Kuma'], ['kuma-init', 'initContainers', 'Kuma'],
+  ];
+  for (const [name, field, mesh] of others) {
+    const text = `apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  ${field}: [{name: ${name}, image: x}]\n${field === 'containers' ? '' : '  containers: [{name: app, image: y}]\n'}`;
+    const r = await inject(text);
+    assert.equal(r.code, 0);
+    assert.equal(r.out, text, 'passed through unchanged');
+    assert.match(r.err, new RegExp(`pod "p" skipped: runs another mesh's sidecar \\(inject anyway with --force\\) \\(${mesh}: ${name}\\)`));
+    assert.match(r.err, /1 resource: 1 skipped \(skipped: 1 otherMesh\)/);
+    const json = await inject(text, { report: 'json' });
+    assert.equal(JSON.parse(json.err).resources[0].reason, 'otherMesh');
+    const forced = await inject(text, { force: true });
+    assert.match(forced.err, /pod "p" injected/);
+    assert.match(forced.err, new RegExp(`note: injected beside another mesh's sidecar \\(${name}\\) because of --force`));
+    assert.match(forced.out, /name: mesh-proxy/);
+  }
+});

@@ -16,7 +16,7 @@ import type { Values } from '../values.js';
 import { initContainer, PROBE_FIELDS, probePort, proxyContainer, volumes } from './containers.js';
 import { clone, deepEqual } from '../../util/object.js';
 import { badAnnotation, isNewerVersion, readStatus, settings } from './settings.js';
-import { SKIP_REASONS, type InjectOptions, type InjectReport, type InjectStatus, type PodTemplate, type Probe, type SkipReason } from './types.js';
+import { OTHER_MESH_CONTAINERS, SKIP_REASONS, type InjectOptions, type InjectReport, type InjectStatus, type PodTemplate, type Probe, type SkipReason } from './types.js';
 
 /** The pod-template transformations: inject (fresh or upgrade) and uninject, each with its report. */
 
@@ -79,6 +79,8 @@ export function injectPod(template: PodTemplate, values: Values, opts: InjectOpt
   if (inject === 'disabled') return skip(template, 'optedOut');
   if (inject === undefined && opts.namespaceLabels?.[LABEL_INJECT] === 'disabled') return skip(template, 'namespaceOptedOut');
   if (template.spec.hostNetwork === true) return skip(template, 'hostNetwork');
+  const others = [...(template.spec.containers ?? []), ...(template.spec.initContainers ?? [])].filter((c) => Object.hasOwn(OTHER_MESH_CONTAINERS, c.name));
+  if (others.length && !opts.force) return skip(template, 'otherMesh', others.map((c) => `${OTHER_MESH_CONTAINERS[c.name]}: ${c.name}`).join(', '));
   const prior = readStatus(ann);
   let base = template;
   if (prior) {
@@ -89,6 +91,7 @@ export function injectPod(template: PodTemplate, values: Values, opts: InjectOpt
     if (names.includes(PROXY_CONTAINER) || names.includes(INIT_CONTAINER)) return skip(template, 'nameConflict');
   }
   const result = freshInject(base, values, version, opts.nativeSidecar);
+  if (others.length) result.report.notes.push(`injected beside another mesh's sidecar (${others.map((c) => c.name).join(', ')}) because of --force: both proxies capture the pod's traffic`);
   if (prior) {
     if (prior.version !== version) result.report.action = 'upgraded';
     else if (deepEqual(result.template, template)) return { template: clone(template), report: { action: 'unchanged', changes: [], notes: result.report.notes } };

@@ -62,7 +62,26 @@ export interface InjectOptions {
    * the pod itself says `mesh.dev/inject: enabled`.
    */
   namespaceLabels?: Record<string, string>;
+  /** Inject even beside another mesh's sidecar (`mesh inject --force`); default false: skipped. */
+  force?: boolean;
 }
+
+/**
+ * Containers and init containers other meshes add, by name, with the mesh: a pod carrying one is
+ * skipped (reason otherMesh) unless forced, since two proxies would both capture its traffic.
+ */
+export const OTHER_MESH_CONTAINERS: Readonly<Record<string, string>> = {
+  'linkerd-proxy': 'Linkerd',
+  'linkerd-init': 'Linkerd',
+  'istio-proxy': 'Istio',
+  'istio-init': 'Istio',
+  'istio-validation': 'Istio',
+  'consul-dataplane': 'Consul',
+  'envoy-sidecar': 'Consul',
+  'consul-connect-inject-init': 'Consul',
+  'kuma-sidecar': 'Kuma',
+  'kuma-init': 'Kuma',
+};
 
 /** Why a resource was not injected. The text is what `mesh inject` prints after "skipped: ". */
 export const SKIP_REASONS = {
@@ -72,6 +91,7 @@ export const SKIP_REASONS = {
   newerVersion: 'already injected by a newer mesh version',
   unsupportedKind: 'not a workload kind mesh injects',
   noPodTemplate: 'has no pod template',
+  otherMesh: "runs another mesh's sidecar (inject anyway with --force)",
   nameConflict: `has a container named ${PROXY_CONTAINER} or ${INIT_CONTAINER} that mesh did not add`,
   notInjected: 'not injected',
 } as const;
