@@ -21,6 +21,7 @@ export const CODES = {
   routeNotProgrammed: { code: 'MSH0014', severity: 'error', title: 'HTTPRoute not programmed: a match mesh cannot translate', hint: 'fix the match the message names (the route is Accepted=False and unused until then)' },
   routeRuleFails: { code: 'MSH0015', severity: 'error', title: 'HTTPRoute rule answers HTTP 500: it cannot forward', hint: 'remove the unsupported filter (supported: RequestHeaderModifier, ResponseHeaderModifier, RequestRedirect, URLRewrite, RequestMirror) or give the rule a backend' },
   routeRefNotPermitted: { code: 'MSH0016', severity: 'error', title: 'HTTPRoute backendRef not permitted or not a Service', hint: 'add a ReferenceGrant in the backend namespace allowing HTTPRoutes from the route namespace, or point at a Service' },
+  nameInvalid: { code: 'MSH0017', severity: 'error', title: 'Object name Kubernetes would refuse', hint: 'rename it: lowercase letters, digits and "-" (and "." where a subdomain is allowed), starting and ending with a letter or digit' },
 } as const satisfies Record<string, FindingCode>;
 
 /** All codes in order. */

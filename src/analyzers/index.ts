@@ -2,6 +2,7 @@ import { ANNOTATION_CHECK_SUPPRESS } from '../constants.js';
 import { annotations } from './annotations.js';
 import { authorization } from './authz.js';
 import { buildIndex, type AnalysisIndex, type IndexOptions } from './lookup.js';
+import { objectNames } from './names.js';
 import { routeConflicts, routeProgramming, routeReferences } from './routes.js';
 import { portProtocols, strictMtls, unselectedWorkloads } from './services.js';
 import type { Analyzer, Finding, FindingSeverity, ResourceRef, SourcedObject } from './types.js';
@@ -11,7 +12,7 @@ export { buildIndex } from './lookup.js';
 export type * from './types.js';
 
 /** Every analyzer, run in this order. Adding an analyzer is adding it here (and its codes to codes.ts). */
-export const ANALYZERS: readonly Analyzer<AnalysisIndex>[] = [routeReferences, routeConflicts, routeProgramming, authorization, strictMtls, portProtocols, unselectedWorkloads, annotations];
+export const ANALYZERS: readonly Analyzer<AnalysisIndex>[] = [routeReferences, routeConflicts, routeProgramming, authorization, strictMtls, portProtocols, unselectedWorkloads, annotations, objectNames];
 
 /** A `--suppress CODE=kind/ns/name` rule; each part may use `*` wildcards. */
 export interface SuppressRule {

@@ -2,6 +2,8 @@ import {
   PROXY_CONTAINER,
 } from '../constants.js';
 import type { KubeObject } from '../cluster/types.js';
+import { inputError } from '../errors.js';
+import { nameProblem, namespaceProblem } from '../names.js';
 import { deepEqual, isObject } from '../util/object.js';
 import { injectPod, uninjectPod, type PodResult } from './inject/pod.js';
 import { checkPodTemplate } from './inject/shape.js';
@@ -77,8 +79,26 @@ function transform(obj: KubeObject, fn: (t: PodTemplate) => PodResult): ObjectRe
   return { object: out, report };
 }
 
-/** Inject one object of any kind; kinds without a pod template come back unchanged, reported as skipped. */
+/** Throw an input error (exit 2) when a workload's name or namespace is one the API server would refuse. */
+function checkNames(obj: KubeObject): void {
+  const md = obj.metadata as Record<string, unknown> | undefined;
+  const what = `${obj.kind.toLowerCase()} ${JSON.stringify(md?.name ?? md?.generateName ?? '')}`;
+  const hint = 'Kubernetes would refuse it: use lowercase letters, digits and "-" (see kubectl explain metadata.name)';
+  for (const field of ['name', 'namespace'] as const) {
+    const v = md?.[field];
+    if (v === undefined) continue;
+    if (typeof v !== 'string') throw inputError(`${what}: metadata.${field} must be a string, not ${JSON.stringify(v)}`, hint);
+    const problem = field === 'name' ? nameProblem(obj.kind, v) : namespaceProblem(v);
+    if (problem) throw inputError(`${what}: metadata.${field} "${v}" is not a valid name: it ${problem}`, hint);
+  }
+}
+
+/**
+ * Inject one object of any kind; kinds without a pod template come back unchanged, reported as
+ * skipped. A workload whose name or namespace Kubernetes would refuse is an input error.
+ */
 export function injectObject(obj: KubeObject, values: Values, opts: InjectOptions): ObjectResult {
+  if (TEMPLATE_PATHS[obj.kind]) checkNames(obj);
   return transform(obj, (t) => injectPod(t, values, opts));
 }
 

@@ -160,3 +160,28 @@ test("a pod beside another mesh's sidecar is skipped with the reason in the repo
     assert.match(forced.out, /name: mesh-proxy/);
   }
 });
+
+test('inject refuses workload names and namespaces Kubernetes would refuse (exit 2, file and document named); check -f flags them as MSH0017', async () => {
+  const bad: [string, RegExp][] = [
+    ['metadata: {name: Web_App..-}', /deployment "Web_App\.\.-": metadata\.name "Web_App\.\.-" is not a valid name: it must be a DNS-1123 subdomain/],
+    ['metadata: {name: web, namespace: UPPER_case}', /metadata\.namespace "UPPER_case" is not a valid name: it must be a DNS-1123 label/],
+    [`metadata: {name: ${'a'.repeat(254)}}`, /must be a DNS-1123 subdomain: at most 253/],
+    ['metadata: {name: 5}', /metadata\.name must be a string, not 5/],
+  ];
+  for (const [md, re] of bad) {
+    const text = `${deploy('web')}---\n${deploy('x').replace('metadata: {name: x}', md)}`;
+    const r = await inject(text);
+    assert.equal(r.code, 2, md);
+    assert.match(r.error!.message, /in\.yaml: document 2 \(line 10\): /);
+    assert.match(r.error!.message, re);
+    assert.equal(r.out, '');
+  }
+  for (const ok of ['web', 'web.v2', 'a-1', '0web']) assert.equal((await inject(deploy(ok))).code, 0, ok);
+  // A Service's name does not stop inject (not a workload); check -f reports both.
+  const file = join(tmp(), 'names.yaml');
+  writeFileSync(file, deploy('Web_App..-'));
+  const r = await runMesh(['check', '-f', file, '-o', 'json']);
+  assert.equal(r.code, 1);
+  const findings = JSON.parse(r.stdout).findings as { code: string; resource: { name: string } }[];
+  assert.ok(findings.some((f) => f.code === 'MSH0017' && f.resource.name === 'Web_App..-'), r.stdout);
+});
