@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { chmod, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { open, realpath, rename, rm, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { MESH_CONFIG_KEY, MESH_CONFIG_NAME } from '../constants.js';
@@ -272,6 +272,29 @@ class DocWriter {
   }
 }
 
+/**
+ * Write `text` to a temporary file beside the file `file` stands for (through symlinks: the link's
+ * target, so the rename replaces the target and the link stays a link) and return both paths.
+ * The temporary file is created with the target's permission bits (never wider: umask can only
+ * remove bits, and they are restored with fchmod before any data is written), so its content is
+ * never readable by anyone the target's is not. `onCreated` learns the path as soon as it exists,
+ * so a caller can remove it if a later step fails.
+ */
+export async function stageFile(file: string, text: string, onCreated: (tmp: string, target: string) => void = () => {}): Promise<{ file: string; tmp: string }> {
+  const target = await realpath(file);
+  const mode = (await stat(target)).mode & 0o7777;
+  const tmp = join(dirname(target), `.${basename(target)}.mesh-${process.pid}.tmp`);
+  const fh = await open(tmp, 'wx', mode);
+  onCreated(tmp, target);
+  try {
+    await fh.chmod(mode);
+    await fh.writeFile(text);
+  } finally {
+    await fh.close();
+  }
+  return { file: target, tmp };
+}
+
 const PAST: Record<string, string> = { injected: 'injected', upgraded: 'upgraded', unchanged: 'unchanged', uninjected: 'uninjected', skipped: 'skipped' };
 
 function reportLine(r: InjectReport, ui: Ui): string {
@@ -343,13 +366,12 @@ export async function runInject(o: InjectRunOptions, ui: Ui, deps: InjectDeps = 
       if (!current) return;
       await current.writer.end();
       if (current.changed) {
-        const tmp = join(dirname(current.file), `.${basename(current.file)}.mesh-${process.pid}.tmp`);
-        pending.push({ file: current.file, tmp });
+        const file = current.file;
         try {
-          await writeFile(tmp, current.sink.text, { flag: 'wx' });
-          await chmod(tmp, (await stat(current.file)).mode & 0o7777);
+          // Recorded as soon as the temporary file exists, so a failure after it still removes it.
+          await stageFile(file, current.sink.text, (tmp, target) => pending.push({ file: target, tmp }));
         } catch (err) {
-          throw inputError(`cannot write ${current.file}: ${(err as Error).message}`, 'check the directory is writable', err);
+          throw inputError(`cannot write ${file}: ${(err as Error).message}`, 'check the directory is writable', err);
         }
       }
       current = undefined;

@@ -2,13 +2,13 @@
 // refused by name (file, document, field; exit 2), and a failing run writes nothing to stdout.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { captureUi } from '../support/ui.ts';
 import { runMesh } from '../support/cli.ts';
-import { runInject, type InjectDeps, type InjectRunOptions } from '../../src/commands/inject-run.ts';
+import { runInject, stageFile, type InjectDeps, type InjectRunOptions } from '../../src/commands/inject-run.ts';
 import { Spool } from '../../src/commands/spool.ts';
 import type { MeshError } from '../../src/errors.ts';
 
@@ -184,4 +184,49 @@ test('inject refuses workload names and namespaces Kubernetes would refuse (exit
   assert.equal(r.code, 1);
   const findings = JSON.parse(r.stdout).findings as { code: string; resource: { name: string } }[];
   assert.ok(findings.some((f) => f.code === 'MSH0017' && f.resource.name === 'Web_App..-'), r.stdout);
+});
+
+test('--in-place through a symlink writes the target: the link stays a link', async () => {
+  const d = tmp();
+  const target = join(d, 'real.yaml');
+  writeFileSync(target, deploy('web'));
+  mkdirSync(join(d, 'links'));
+  const link = join(d, 'links', 'deploy.yaml');
+  symlinkSync('../real.yaml', link);
+  const { ui } = captureUi();
+  const base: InjectRunOptions = { mode: 'inject', files: [join(d, 'links')], recursive: false, valuesFiles: [], sets: [], fromCluster: false, output: 'yaml', report: 'text', inPlace: true, kubeVersion: '1.30' };
+  assert.equal(await runInject(base, ui), 0);
+  assert.ok(lstatSync(link).isSymbolicLink(), 'the link is still a link');
+  assert.equal(readlinkSync(link), '../real.yaml');
+  assert.match(readFileSync(target, 'utf8'), /name: mesh-proxy/);
+  assert.deepEqual(readdirSync(d).sort(), ['links', 'real.yaml'], 'no temporary file left');
+  assert.equal(await runInject({ ...base, mode: 'uninject' }, ui), 0);
+  assert.equal(readFileSync(target, 'utf8'), deploy('web').replace('metadata: {name: web}', 'metadata:\n  name: web').replace('metadata: {labels: {app: web}}', 'metadata:\n      labels:\n        app: web').replace('containers: [{name: web, image: nginx}]', 'containers:\n      - name: web\n        image: nginx'));
+  assert.ok(lstatSync(link).isSymbolicLink());
+});
+
+test('--in-place: the temporary file has the final mode from the start, whatever the umask', async () => {
+  const d = tmp();
+  const old = process.umask(0o077);
+  try {
+    for (const mode of [0o600, 0o640, 0o755, 0o664]) {
+      const f = join(d, `m${mode.toString(8)}.yaml`);
+      writeFileSync(f, 'x');
+      chmodSync(f, mode);
+      const { tmp: staged, file } = await stageFile(f, 'hello');
+      assert.equal(file, f);
+      assert.equal(statSync(staged).mode & 0o7777, mode, `staged file of a ${mode.toString(8)} file`);
+      assert.equal(readFileSync(staged, 'utf8'), 'hello');
+      rmSync(staged);
+    }
+  } finally {
+    process.umask(old);
+  }
+  // Through inject: a 0600 file stays 0600 (and nothing else was ever wider).
+  const f = join(d, 'secret.yaml');
+  writeFileSync(f, deploy('web'), { mode: 0o600 });
+  const { ui } = captureUi();
+  await runInject({ mode: 'inject', files: [f], recursive: false, valuesFiles: [], sets: [], fromCluster: false, output: 'yaml', report: 'text', inPlace: true, kubeVersion: '1.30' }, ui);
+  assert.equal(statSync(f).mode & 0o777, 0o600);
+  assert.match(readFileSync(f, 'utf8'), /mesh-proxy/);
 });
