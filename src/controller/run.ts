@@ -106,6 +106,34 @@ export function validateControllerOptions(raw: RawControllerOptions, defaults: {
   return opts;
 }
 
+/**
+ * Why a server could not listen, as a usage error (exit 2) naming the flag: a port in use, a port
+ * that needs privileges, or an --address this machine cannot listen on. Node reports errno codes;
+ * @grpc/grpc-js only puts them in its message ("No address added ... [listen EADDRINUSE ...]"), so
+ * the code is looked for in both. Other errors pass through unchanged.
+ */
+export function listenError(err: unknown, flag: string, address: string, port: number): unknown {
+  const e = err as { code?: unknown; message?: unknown };
+  const code = typeof e.code === 'string' ? e.code : '';
+  const message = typeof e.message === 'string' ? e.message : '';
+  const text = message.includes(code) ? message : `${code}: ${message}`;
+  if (/EADDRINUSE/.test(text)) return usageError(`${flag} ${port}: ${address}:${port} is already in use`, `stop the process listening there, or give ${flag} another port (0 picks a free one)`);
+  if (/EACCES/.test(text)) return usageError(`${flag} ${port}: permission denied listening on ${address}:${port}`, `ports below 1024 need privileges: give ${flag} a higher port`);
+  if (/ENOTFOUND|EAI_AGAIN|EADDRNOTAVAIL|EAFNOSUPPORT|EINVAL|Name resolution failed|No address added/.test(text)) {
+    return usageError(`--address ${address}: cannot listen on it (${text.split('\n')[0]})`, 'give an IP address of this machine: 0.0.0.0 (all IPv4), :: (all), or 127.0.0.1 (local only)');
+  }
+  return err;
+}
+
+/** Start a server, turning a failure to listen into the usage error of {@link listenError}. */
+async function bind<T>(flag: string, address: string, port: number, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    throw listenError(err, flag, address, port);
+  }
+}
+
 /** How often the kubernetes source re-reads Secret ROOT_CA_SECRET for a rotated root. */
 export const ROOT_RECHECK_MS = 30_000;
 
@@ -203,13 +231,13 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
     });
   }
   cp.metrics.withProcessMetrics();
-  const http = await startIntrospection(cp, { host: opts.address, port: opts.metricsPort });
+  const http = await bind('--metrics-port', opts.address, opts.metricsPort, () => startIntrospection(cp, { host: opts.address, port: opts.metricsPort }));
   log(`introspection listening on ${opts.address}:${http.port} (/metrics, /debug/syncz, /debug/config_dump, /healthz, /readyz)`);
   let webhook: HttpsServer | undefined;
   let tlsXds: TlsXds | undefined;
   let xdsPort: number;
   try {
-    xdsPort = await cp.start({ host: opts.address, port: opts.xdsPort });
+    xdsPort = await bind('--xds-port', opts.address, opts.xdsPort, () => cp.start({ host: opts.address, port: opts.xdsPort }));
     elector?.start();
     if (ca) {
       const c = cluster;
@@ -217,12 +245,15 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
       tlsXds = await startTlsXds(cp, ca, readRoot, opts, setup.controllerDnsNames(opts.meshNamespace), log, () => publish());
       const { startWebhook } = await import('./webhook.js');
       const { resolveNativeSidecar } = await import('../manifests/inject.js');
-      const w = await startWebhook(tlsXds.serving, { host: opts.address, port: opts.webhookPort }, {
-        values,
-        nativeSidecar: (v) => resolveNativeSidecar(v.proxy.nativeSidecar as 'auto' | 'on' | 'off', kubeVersion).enabled,
-        namespaceLabels: async (ns) => cp.namespaceLabels(ns) ?? (c ? (await c.get('v1', 'Namespace', ns))?.metadata.labels : undefined),
-        log,
-      });
+      const serving = tlsXds.serving;
+      const w = await bind('--webhook-port', opts.address, opts.webhookPort, () =>
+        startWebhook(serving, { host: opts.address, port: opts.webhookPort }, {
+          values,
+          nativeSidecar: (v) => resolveNativeSidecar(v.proxy.nativeSidecar as 'auto' | 'on' | 'off', kubeVersion).enabled,
+          namespaceLabels: async (ns) => cp.namespaceLabels(ns) ?? (c ? (await c.get('v1', 'Namespace', ns))?.metadata.labels : undefined),
+          log,
+        }),
+      );
       webhook = w.server;
       log(`admission webhook listening on https://${opts.address}:${w.port}/inject (serving certificate for ${setup.controllerDnsNames(opts.meshNamespace).join(', ')})`);
     }
@@ -278,14 +309,14 @@ interface TlsXds {
 async function startTlsXds(cp: ControlPlane, ca: CertificateAuthority, readRoot: RootReloaderOptions['read'], opts: ControllerOptions, dnsNames: string[], log: (line: string) => void, onRootChange: () => void): Promise<TlsXds> {
   const [{ ServingCert }, { RootReloader }, { startXdsTls }, caService] = await Promise.all([import('./serving-cert.js'), import('./root-reload.js'), import('./xds-tls.js'), import('./ca-service.js')]);
   const serving = await ServingCert.create({ ca, dnsNames, log });
-  const { server, port } = await startXdsTls(
+  const { server, port } = await bind('--xds-tls-port', opts.address, opts.xdsTlsPort, () => startXdsTls(
     [
       { definition: cp.ads.serviceDefinition(), handlers: cp.ads.handlers({ transport: 'tls' }) },
       { definition: caService.certificateServiceDefinition(), handlers: caService.certificateServiceHandlers(() => ca, log) },
     ],
     serving,
     { host: opts.address, port: opts.xdsTlsPort },
-  ).catch((err: unknown) => {
+  )).catch((err: unknown) => {
     serving.stop();
     throw err;
   });
