@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { captureUi } from '../support/ui.ts';
 import { runMesh } from '../support/cli.ts';
 import { runInject, stageFile, type InjectDeps, type InjectRunOptions } from '../../src/commands/inject-run.ts';
@@ -229,4 +229,37 @@ test('--in-place: the temporary file has the final mode from the start, whatever
   await runInject({ mode: 'inject', files: [f], recursive: false, valuesFiles: [], sets: [], fromCluster: false, output: 'yaml', report: 'text', inPlace: true, kubeVersion: '1.30' }, ui);
   assert.equal(statSync(f).mode & 0o777, 0o600);
   assert.match(readFileSync(f, 'utf8'), /mesh-proxy/);
+});
+
+test('values: stdin that cannot be read, deep nesting and several documents are exit 2 naming the source, not library text', async () => {
+  const d = tmp();
+  const write = (name: string, text: string) => {
+    writeFileSync(join(d, name), text);
+    return join(d, name);
+  };
+  const cases: [string, RegExp][] = [
+    [write('deep-flow.yaml', `proxy: ${'['.repeat(20000)}${']'.repeat(20000)}\n`), /deep-flow\.yaml: values nested too deeply to read \(at most 32 levels are allowed\)/],
+    [write('deep-block.yaml', `proxy:\n${Array.from({ length: 3000 }, (_, i) => `${'  '.repeat(i + 1)}k${i}:`).join('\n')}\n`), /deep-block\.yaml: values nested (too deeply to read|deeper than 32 levels)/],
+    [write('deep-40.yaml', `proxy: ${'{a: '.repeat(40)}1${'}'.repeat(40)}\n`), /deep-40\.yaml: values nested deeper than 32 levels \(at proxy\.a\.a/],
+    [write('multi.yaml', 'proxy: {uid: 1500}\n---\nproxy: {uid: 1600}\n'), /multi\.yaml: holds more than one YAML document \(the next starts at line 2\); a values file is one mapping/],
+  ];
+  for (const [file, re] of cases) {
+    const r = await inject(deploy('web'), { valuesFiles: [file] });
+    assert.equal(r.code, 2, file);
+    assert.match(r.error!.message, re);
+    assert.doesNotMatch(r.error!.message, /Maximum call stack|parseAllDocuments/);
+    assert.equal(r.out, '');
+  }
+  // A values file that starts with "---" is still one document.
+  assert.equal((await inject(deploy('web'), { valuesFiles: [write('one.yaml', '---\nproxy: {uid: 1500}\n')] })).code, 0);
+  // stdin closed by the caller: the read fails with EBADF.
+  const closed = new Readable({
+    read() {
+      this.destroy(Object.assign(new Error('EBADF: bad file descriptor, read'), { code: 'EBADF' }));
+    },
+  });
+  const r = await inject(deploy('web'), { valuesFiles: ['-'] }, 'in.yaml', { stdin: closed });
+  assert.equal(r.code, 2);
+  assert.match(r.error!.message, /^cannot read values from stdin \(--values -\): EBADF$/);
+  assert.match(r.error!.hint ?? '', /--values - < values\.yaml/);
 });
