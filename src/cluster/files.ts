@@ -57,6 +57,7 @@ async function listDir(dir: string, recursive: boolean): Promise<string[]> {
 
 function fsError(path: string, err: unknown): MeshError {
   const code = (err as { code?: string }).code;
+  if (path === '-') return inputError(`cannot read stdin (-f -): ${code ?? (err as Error).message}`, 'pipe the manifests in (-f - < deploy.yaml) or pass a file path', err);
   if (code === 'ENOENT') return inputError(`${path}: no such file or directory`, 'check the path given to -f', err);
   if (code === 'EACCES' || code === 'EPERM') return inputError(`${path}: permission denied`, 'check the file permissions', err);
   if (code === 'EISDIR') return inputError(`${path}: is a directory`, 'pass the directory itself to -f (add -R for subdirectories)', err);

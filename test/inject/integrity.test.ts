@@ -262,4 +262,17 @@ test('values: stdin that cannot be read, deep nesting and several documents are 
   assert.equal(r.code, 2);
   assert.match(r.error!.message, /^cannot read values from stdin \(--values -\): EBADF$/);
   assert.match(r.error!.hint ?? '', /--values - < values\.yaml/);
+  // The same for the manifests read from stdin.
+  const { ui, out } = captureUi();
+  const broken = new Readable({
+    read() {
+      this.destroy(Object.assign(new Error('EBADF: bad file descriptor, read'), { code: 'EBADF' }));
+    },
+  });
+  await assert.rejects(runInject({ mode: 'inject', files: ['-'], recursive: false, valuesFiles: [], sets: [], fromCluster: false, output: 'yaml', report: 'text', inPlace: false, kubeVersion: '1.30' }, ui, { stdin: broken }), (e: MeshError) => {
+    assert.equal(e.exitCode, 2);
+    assert.equal(e.message, 'cannot read stdin (-f -): EBADF');
+    return true;
+  });
+  assert.equal(out(), '');
 });
