@@ -150,7 +150,7 @@ test("a pod beside another mesh's sidecar is skipped with the reason in the repo
     const r = await inject(text);
     assert.equal(r.code, 0);
     assert.equal(r.out, text, 'passed through unchanged');
-    assert.match(r.err, new RegExp(`pod "p" skipped: runs another mesh's sidecar \\(inject anyway with --force\\) \\(${mesh}: ${name}\\)`));
+    assert.match(r.err, new RegExp(`pod "p" skipped: runs another mesh's sidecar \\(${mesh}: ${name}; --force injects anyway\\)`));
     assert.match(r.err, /1 resource: 1 skipped \(skipped: 1 otherMesh\)/);
     const json = await inject(text, { report: 'json' });
     assert.equal(JSON.parse(json.err).resources[0].reason, 'otherMesh');

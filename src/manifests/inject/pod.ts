@@ -80,7 +80,7 @@ export function injectPod(template: PodTemplate, values: Values, opts: InjectOpt
   if (inject === undefined && opts.namespaceLabels?.[LABEL_INJECT] === 'disabled') return skip(template, 'namespaceOptedOut');
   if (template.spec.hostNetwork === true) return skip(template, 'hostNetwork');
   const others = [...(template.spec.containers ?? []), ...(template.spec.initContainers ?? [])].filter((c) => Object.hasOwn(OTHER_MESH_CONTAINERS, c.name));
-  if (others.length && !opts.force) return skip(template, 'otherMesh', others.map((c) => `${OTHER_MESH_CONTAINERS[c.name]}: ${c.name}`).join(', '));
+  if (others.length && !opts.force) return skip(template, 'otherMesh', others.map((c) => `${OTHER_MESH_CONTAINERS[c.name]}: ${c.name}`).join(', ') + '; --force injects anyway');
   const prior = readStatus(ann);
   let base = template;
   if (prior) {

@@ -91,7 +91,7 @@ export const SKIP_REASONS = {
   newerVersion: 'already injected by a newer mesh version',
   unsupportedKind: 'not a workload kind mesh injects',
   noPodTemplate: 'has no pod template',
-  otherMesh: "runs another mesh's sidecar (inject anyway with --force)",
+  otherMesh: "runs another mesh's sidecar",
   nameConflict: `has a container named ${PROXY_CONTAINER} or ${INIT_CONTAINER} that mesh did not add`,
   notInjected: 'not injected',
 } as const;
