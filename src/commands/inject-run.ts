@@ -50,7 +50,7 @@ export interface InjectDeps {
   stdin?: NodeJS.ReadableStream;
   /** How --from-cluster connects (default src/cluster connect()). */
   connect?: (opts: ConnectOptions) => Promise<Cluster>;
-  /** Output characters held in memory before spilling to a temporary file (default 8 Mi). */
+  /** Output characters held in memory before spilling to a temporary file (default 1 Mi). */
   spoolLimit?: number;
   /** Where the spill file goes (default the system temp dir). */
   spoolDir?: string;

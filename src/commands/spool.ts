@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
  * All-or-nothing output for `mesh inject` / `mesh uninject`: the documents are collected here and
  * reach stdout only when the whole input was read and transformed, so a run that fails on its
  * last document writes nothing (a pipeline into `kubectl apply` applies nothing). Memory stays
- * bounded: past `limit` characters the output spills to a temporary file (mode 0600, in its own
+ * bounded: past `limit` characters (default 1 Mi) the output spills to a temporary file (mode 0600, in its own
  * directory under the system temp dir), removed after commit or discard.
  */
 export class Spool {
@@ -21,7 +21,7 @@ export class Spool {
 
   constructor(
     /** Characters kept in memory before spilling to a temporary file. */
-    private readonly limit = 8 * 1024 * 1024,
+    private readonly limit = 1024 * 1024,
     /** Where the temporary directory is made (default the system temp dir). */
     private readonly dir = tmpdir(),
   ) {}

@@ -59,7 +59,13 @@ export function transformDoc(doc: SourceDocument, fn: (o: KubeObject) => ObjectR
       let changed = false;
       const items = (o.items as unknown[]).map((x, i) => {
         const item = listItem(x, i);
-        const r = fn(item);
+        let r: ObjectResult;
+        try {
+          r = fn(item);
+        } catch (err) {
+          if (err instanceof MeshError) throw new MeshError(`item ${i + 1} of the List: ${err.message}`, { hint: err.hint, exitCode: err.exitCode, cause: err.cause });
+          throw err;
+        }
         reports.push(r.report);
         if (r.object !== item) changed = true;
         return r.object;

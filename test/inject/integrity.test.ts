@@ -37,6 +37,7 @@ test('null or wrongly typed items and containers: exit 2 naming the file, docume
     ['apiVersion: v1\nkind: List\nitems: [null, 5]\n', /document 1 \(line 1\): item 1 of the List is null, not a Kubernetes object/],
     ['apiVersion: v1\nkind: List\nitems:\n- 5\n', /item 1 of the List is 5, not a Kubernetes object/],
     ['apiVersion: v1\nkind: List\nitems:\n- {kind: Pod}\n', /item 1 of the List has no apiVersion or kind/],
+    ['apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Pod, metadata: {name: a}, spec: {containers: [{name: a}]}}\n- {apiVersion: v1, kind: Pod, metadata: {name: b}, spec: {containers: [null]}}\n', /document 1 \(line 1\): item 2 of the List: pod "b": spec\.containers\[0\] is null/],
     [`${deploy('a')}---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [null]\n`, /document 2 \(line 10\): pod "p": spec\.containers\[0\] is null, expected a container/],
     ['apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: {name: a}\n', /pod "p": spec\.containers is a mapping, expected a list of containers/],
     ['apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{image: x}]\n', /spec\.containers\[0\]\.name is missing, expected a non-empty string/],
