@@ -1,6 +1,7 @@
 import { isList, type SourceDocument } from '../cluster/files.js';
 import type { KubeObject } from '../cluster/types.js';
 import { inputError, MeshError } from '../errors.js';
+import { isObject } from '../util/object.js';
 import { injectObject, type InjectReport, type ObjectResult } from './inject.js';
 import type { Values } from './values.js';
 
@@ -37,14 +38,11 @@ export class InjectSummary {
 
 /** An item of a List, checked to be an object inject can read (a `null` item is an input error). */
 function listItem(x: unknown, i: number): KubeObject {
-  const o = x as Partial<KubeObject> | null;
   const what = `item ${i + 1} of the List`;
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) {
-    throw inputError(`${what} is ${o === null ? 'null' : Array.isArray(o) ? 'a list' : JSON.stringify(o)}, not a Kubernetes object`, 'each item of a List must be an object with apiVersion and kind; remove empty items');
-  }
-  if (typeof o.kind !== 'string' || o.kind === '' || typeof o.apiVersion !== 'string') throw inputError(`${what} has no apiVersion or kind`, 'every Kubernetes object needs apiVersion and kind');
-  if (o.metadata !== undefined && (typeof o.metadata !== 'object' || o.metadata === null || Array.isArray(o.metadata))) throw inputError(`${what}: "metadata" must be a mapping`);
-  return o as KubeObject;
+  if (!isObject(x)) throw inputError(`${what} is ${x === null ? 'null' : Array.isArray(x) ? 'a list' : JSON.stringify(x)}, not a Kubernetes object`, 'each item of a List must be an object with apiVersion and kind; remove empty items');
+  if (typeof x.kind !== 'string' || x.kind === '' || typeof x.apiVersion !== 'string') throw inputError(`${what} has no apiVersion or kind`, 'every Kubernetes object needs apiVersion and kind');
+  if (x.metadata !== undefined && !isObject(x.metadata)) throw inputError(`${what}: "metadata" must be a mapping`);
+  return x as unknown as KubeObject;
 }
 
 /** One document through inject or uninject; a List has each item transformed. Returns the changed object, or undefined when unchanged; reports are appended to `reports`. */

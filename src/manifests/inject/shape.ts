@@ -1,4 +1,5 @@
 import { inputError } from '../../errors.js';
+import { isObject as isMap } from '../../util/object.js';
 import { PROBE_FIELDS } from './containers.js';
 import type { PodTemplate } from './types.js';
 
@@ -7,8 +8,6 @@ import type { PodTemplate } from './types.js';
  * it: a `null` container or a string where a list belongs is an input error naming the field
  * (exit 2), never a TypeError from deep inside the transform.
  */
-
-const isMap = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 /** How a value looks in an error message: `null`, `a string`, `a list`, ... */
 function describe(x: unknown): string {
