@@ -11,6 +11,7 @@ export const WATCHED_KINDS: readonly WatchKind[] = [
   { apiVersion: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts' },
   { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', plural: 'endpointslices' },
   { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', plural: 'httproutes' },
+  { apiVersion: 'gateway.networking.k8s.io/v1beta1', kind: 'ReferenceGrant', plural: 'referencegrants' },
   { apiVersion: `${MESH_DOMAIN}/v1alpha1`, kind: 'AuthorizationPolicy', plural: 'authorizationpolicies' },
 ];
 

@@ -282,6 +282,16 @@ class LiveCluster implements Cluster {
     return this.write('replace', obj, () => this.raw('PUT', obj, 'one', {}, obj, 'application/json'));
   }
 
+  replaceStatus(obj: KubeObject): Promise<KubeObject> {
+    if (!obj.metadata.resourceVersion) {
+      return Promise.reject(new MeshError(`refusing to replace the status of ${obj.kind} ${obj.metadata.name} without a resourceVersion`, { hint: 'read the object first' }));
+    }
+    return this.write('replace status of', obj, async () => {
+      const path = await this.objectPath(obj.apiVersion, obj.kind, obj.metadata, 'one');
+      return this.request<KubeObject>('PUT', `${path}/status`, {}, obj, 'application/json');
+    });
+  }
+
   /** create/replace: a 409 is a ConflictError (exists, or changed since read), never an overwrite. */
   private async write(verb: string, obj: KubeObject, fn: () => Promise<KubeObject>): Promise<KubeObject> {
     try {

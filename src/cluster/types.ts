@@ -60,6 +60,12 @@ export interface Cluster {
    * `obj.metadata.resourceVersion` is required.
    */
   replace(obj: KubeObject): Promise<KubeObject>;
+  /**
+   * Replace an object's status through its `status` subresource (PUT .../status), guarded by
+   * metadata.resourceVersion like replace(): ConflictError when it changed since read. Optional:
+   * read-only and file-backed clusters have no status to write.
+   */
+  replaceStatus?(obj: KubeObject): Promise<KubeObject>;
   /** Whether the API server serves `kind` in `apiVersion` (discovery), e.g. to tell a CRD is missing. */
   hasKind(apiVersion: string, kind: string): Promise<boolean>;
   /**

@@ -2,6 +2,7 @@ import type { Server as HttpsServer } from 'node:https';
 import { hostname } from 'node:os';
 import type { LeaderElector } from './leader.js';
 import type { TrustBundlePublisher } from './trust-bundle.js';
+import type { RouteStatusWriter } from './route-status.js';
 import type { Cluster, KubeObject } from '../cluster/types.js';
 import type { Values } from '../manifests/values.js';
 import type { CertAndKey, CertificateAuthority } from '../pki/index.js';
@@ -206,17 +207,23 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
     identity: { ca: () => ca, ...(cluster ? {} : { disabled: (await import('./identity.js')).FILES_SOURCE_NO_SDS }) },
     onModel: () => publish(),
   });
-  // Only the leader writes (the trust bundle ConfigMaps); every replica serves ADS, the webhook and the CA.
+  // Only the leader writes (the trust bundle ConfigMaps, HTTPRoute status); every replica serves
+  // ADS, the webhook and the CA.
   let elector: LeaderElector | undefined;
   let publisher: TrustBundlePublisher | undefined;
+  let routeStatus: RouteStatusWriter | undefined;
   const publish = (): void => {
-    if (ca && publisher && elector?.isLeader) void publisher.sync(injectedNamespaces(cp.sourceObjects()), ca.trustBundlePem());
+    if (!elector?.isLeader) return;
+    if (ca && publisher) void publisher.sync(injectedNamespaces(cp.sourceObjects()), ca.trustBundlePem());
+    const model = cp.currentModel();
+    if (routeStatus && model) void routeStatus.sync(cp.sourceObjects(), model.routeConditions);
   };
   if (cluster) {
     const { LeaderElector } = await import('./leader.js');
     const tb = await import('./trust-bundle.js');
     injectedNamespaces = tb.injectedNamespaces;
     publisher = new tb.TrustBundlePublisher(cluster, log);
+    routeStatus = new (await import('./route-status.js')).RouteStatusWriter(cluster, log);
     elector = new LeaderElector({
       cluster,
       namespace: opts.meshNamespace,

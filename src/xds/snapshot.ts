@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { encodeResource, type AnyBytes } from './encode.js';
 import { TYPE, TYPE_ORDER, type TypeUrl } from './protos.js';
-import type { Msg, Resources } from './translate.js';
+import { UNRESOLVED_CLUSTER_PREFIX, type Msg, type Resources } from './translate.js';
 
 /** One resource of a snapshot: its plain form (for config_dump) and its wire form. */
 export interface SnapshotResource {
@@ -187,11 +187,13 @@ export function consistent(s: Snapshot): string[] {
   }
   for (const name of routes.keys()) if (!rdsNames.has(name)) errors.push(`RDS ${name} is not named by any listener in LDS`);
   for (const name of rdsNames) if (!routes.has(name)) errors.push(`LDS names route configuration ${name}, which RDS does not have`);
+  // A route may name an `unresolved|` cluster: absent on purpose, so Envoy answers 500 for it.
+  const missing = (name: string): boolean => !clusters.has(name) && !name.startsWith(UNRESOLVED_CLUSTER_PREFIX);
   for (const r of routes.values()) {
     walk(r.msg, (o) => {
-      if (typeof o.cluster === 'string' && !clusters.has(o.cluster)) errors.push(`route ${r.name} names missing cluster ${o.cluster}`);
+      if (typeof o.cluster === 'string' && missing(o.cluster)) errors.push(`route ${r.name} names missing cluster ${o.cluster}`);
       if (Array.isArray(o.clusters)) {
-        for (const wc of o.clusters as { name?: string }[]) if (wc.name && !clusters.has(wc.name)) errors.push(`route ${r.name} names missing cluster ${wc.name}`);
+        for (const wc of o.clusters as { name?: string }[]) if (wc.name && missing(wc.name)) errors.push(`route ${r.name} names missing cluster ${wc.name}`);
       }
     });
   }

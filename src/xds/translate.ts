@@ -178,9 +178,15 @@ function faultConfig(f: FaultPolicy): Msg {
   return out;
 }
 
-/** Cluster name of a backendRef that does not resolve: no such cluster exists, so Envoy answers `cluster_not_found_response_code` (500). */
+/**
+ * Prefix of the cluster name a backendRef that does not resolve routes to. No such cluster is ever
+ * in CDS, on purpose: Envoy then answers the route's `cluster_not_found_response_code` (500) for
+ * that share, as the Gateway API requires; the snapshot consistency check knows the exception.
+ */
+export const UNRESOLVED_CLUSTER_PREFIX = 'unresolved|';
+
 function unresolvedCluster(b: RouteBackend): string {
-  return `unresolved|${b.port}||${b.service}`;
+  return `${UNRESOLVED_CLUSTER_PREFIX}${b.port}||${b.service}`;
 }
 
 function backendCluster(model: MeshModel, b: RouteBackend): string {

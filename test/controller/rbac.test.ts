@@ -1,7 +1,8 @@
 // Least privilege, proven: `mesh controller --source kubernetes` runs against the test API server as
 // its own ServiceAccount with exactly the RBAC that `mesh manifest generate` renders (plus the
 // discovery access Kubernetes gives every authenticated user), leads, publishes trust bundles,
-// reviews tokens and serves the webhook and SDS, and not one of its requests is forbidden.
+// reviews tokens, serves the webhook and SDS, and writes HTTPRoute status, and not one of its
+// requests is forbidden.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
@@ -46,7 +47,7 @@ const DISCOVERY: Rule = { verbs: ['get'], nonResourceURLs: ['/api', '/api/*', '/
 before(async () => {
   const root = await generateRoot({ trustDomain: 'cluster.local' });
   rootPem = root.certPem;
-  rendered = renderManifests(resolveValues(), loadTemplates(), { ca: root });
+  rendered = renderManifests(resolveValues(), loadTemplates(), { ca: root, gatewayApi: true });
   // No webhook configuration (the test API server would call it for the pods below) and no Deployment (no kubelet).
   const seed = rendered.filter((o) => o.kind !== 'MutatingWebhookConfiguration' && o.kind !== 'Deployment' && o.kind !== 'PodDisruptionBudget');
   c = await startApiServer({
@@ -56,6 +57,13 @@ before(async () => {
       { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'web', namespace: 'shop' } },
       { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-1', namespace: 'shop', labels: { app: 'web' } }, spec: { serviceAccountName: 'web', containers: [{ name: 'web', image: 'web' }] }, status: { phase: 'Running', podIP: '10.0.0.5' } },
       { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'shop' }, spec: { clusterIP: '10.96.0.5', selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] } },
+      {
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'HTTPRoute',
+        metadata: { name: 'web', namespace: 'shop' },
+        spec: { parentRefs: [{ group: '', kind: 'Service', name: 'web', port: 80 }], rules: [{ backendRefs: [{ name: 'web', port: 80, weight: 90 }, { name: 'web-canary', port: 80, weight: 10 }] }] },
+        status: { parents: [{ parentRef: { kind: 'Gateway', name: 'edge' }, controllerName: 'example.io/gateway', conditions: [{ type: 'Accepted', status: 'True', reason: 'Accepted', message: 'theirs', lastTransitionTime: '2026-01-01T00:00:00Z' }] }] },
+      },
     ],
   });
 });
@@ -75,23 +83,34 @@ test('the rendered RBAC is all the controller needs: leader election, trust bund
   const forbidden = (): string[] => c.server.requests.filter((r) => r.user === SA_USER && r.code === 403).map((r) => `${r.method} ${r.path}${r.query ? `?${r.query}` : ''}`);
   try {
     await Promise.race([
-      Promise.all([/became the leader/, /trust bundle: wrote ConfigMap shop\/mesh-trust-bundle/, /xDS TLS listening on [\d.]+:(\d+)/, /webhook listening/].map((re) => waitFor(re))),
+      Promise.all([/became the leader/, /trust bundle: wrote ConfigMap shop\/mesh-trust-bundle/, /route status: HTTPRoute shop\/web updated/, /xDS TLS listening on [\d.]+:(\d+)/, /webhook listening/].map((re) => waitFor(re))),
       done.then(() => Promise.reject(new Error(`controller stopped:\n${err()}`))),
       new Promise((_, reject) => setTimeout(() => reject(new Error(`the controller did not get its jobs done in 30 s; forbidden: ${JSON.stringify(forbidden())}\n${err()}`)), 30_000).unref()),
     ]);
     const cm = (await c.request('GET', '/api/v1/namespaces/shop/configmaps/mesh-trust-bundle')).json;
     assert.equal(cm.data['ca.crt'].trim(), rootPem.trim());
 
+    // The route's status: another controller's entry kept; ours for the Service parent says the
+    // route is programmed and its canary backend does not resolve (that share gets 500).
+    const route = (await c.request('GET', '/apis/gateway.networking.k8s.io/v1/namespaces/shop/httproutes/web')).json;
+    const parents = route.status.parents as { controllerName: string; parentRef: Record<string, unknown>; conditions: { type: string; status: string; reason: string; message: string }[] }[];
+    assert.deepEqual(parents.map((p) => p.controllerName), ['example.io/gateway', 'mesh.dev/mesh-controller']);
+    assert.deepEqual(parents[1]!.parentRef, { group: '', kind: 'Service', name: 'web', port: 80 });
+    assert.deepEqual(parents[1]!.conditions.map((x) => [x.type, x.status, x.reason]), [['Accepted', 'True', 'Accepted'], ['ResolvedRefs', 'False', 'BackendNotFound']]);
+    assert.match(parents[1]!.conditions[1]!.message, /backendRef Service shop\/web-canary does not exist/);
+
     // A sidecar's SDS stream: the controller reviews its pod-bound token (tokenreviews create).
     const tlsPort = Number(/xDS TLS listening on [\d.]+:(\d+)/.exec(err())![1]);
     const tr = await c.request('POST', '/api/v1/namespaces/shop/serviceaccounts/web/token', { body: JSON.stringify({ spec: { audiences: ['mesh-ca'], boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'web-1' } } }) });
     const stream = new AdsStream(new ControlPlane({ source: new MemorySource() }), tlsPort, 'web-1.shop', { namespace: 'shop', pod: 'web-1' }, { token: tr.json.status.token, rootPem, awaitAcks: false });
     streams.push(stream);
-    const leaf = new X509Certificate(secretsOf(await stream.subscribe()).default.tls_certificate.certificate_chain.inline_string);
+    const sub = await stream.subscribe().catch((e: Error) => { throw new Error(`${e.message}\n${err()}`); });
+    const leaf = new X509Certificate(secretsOf(sub).default.tls_certificate.certificate_chain.inline_string);
     assert.equal(leaf.subjectAltName, 'URI:spiffe://cluster.local/ns/shop/sa/web');
 
     const mine = c.server.requests.filter((r) => r.user === SA_USER);
     assert.ok(mine.some((r) => r.resource === 'leases') && mine.some((r) => r.resource === 'tokenreviews') && mine.some((r) => r.resource === 'configmaps' && r.namespace === 'shop'), 'the controller did its jobs as its ServiceAccount');
+    assert.equal(mine.filter((r) => r.resource === 'httproutes' && r.subresource === 'status' && r.method === 'PUT').length, 1, 'the status is written once: its own update does not make it write again');
     assert.deepEqual(forbidden(), [], `requests the rendered RBAC forbids:\n${forbidden().join('\n')}\n${err()}`);
   } finally {
     for (const s of streams) s.call.cancel();

@@ -11,6 +11,7 @@ import { buildModel } from '../../src/model/index.ts';
 import { proxylessResources, sidecarResources, type Msg } from '../../src/xds/translate.ts';
 import { TYPE, messageType } from '../../src/xds/protos.ts';
 import { encodeResource, strictCheck } from '../../src/xds/encode.ts';
+import { consistent, makeSnapshot } from '../../src/xds/snapshot.ts';
 import type { KubeObject } from '../../src/cluster/types.ts';
 import { evaluateRoute, outbound, type SimRequest, type SimResult } from '../support/envoy-sim.ts';
 
@@ -239,6 +240,11 @@ test('what mesh cannot forward fails with 500 instead of widening another rule',
   assert.equal(outcome(send(objects, { path: '/other-ns' })), 500);
   assert.equal(outcome(send(objects, { path: '/elsewhere' })), 'echo-v2');
   const model = buildModel([...base, ...objects]);
+  // The unresolved shares name clusters that are absent on purpose; the snapshot is still served.
+  for (const kind of ['sidecar', 'grpc'] as const) {
+    const res = kind === 'sidecar' ? sidecarResources(model, { id: 'c', kind, namespace: NS }) : proxylessResources(model, { id: 'c', kind, namespace: NS });
+    assert.deepEqual(consistent(makeSnapshot('1', res)), [], kind);
+  }
   const conds = model.routeConditions.filter((c) => c.route === `${NS}/r`);
   assert.deepEqual(conds.map((c) => [c.type, c.status, c.reason]), [
     ['Accepted', 'True', 'Accepted'],
