@@ -21,6 +21,7 @@ export function define(cmd: Command): void {
       const output = parseOutputFormat(g.output, ['table', 'json', 'yaml', 'name'] as const, 'table');
       const { runInstall, validateInstallOptions } = await import('../install/install.js');
       const opts = validateInstallOptions(raw, output, { kubeconfig: g.kubeconfig, context: g.context });
+      if (raw.dryRun !== true) (await import('../ui/prompts.js')).requireConsent('mesh install changes the cluster', ui);
       process.exitCode = await runInstall(opts, ui);
     });
 }

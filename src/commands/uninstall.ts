@@ -13,6 +13,7 @@ export function define(cmd: Command): void {
       const ui = makeUi(g);
       const { parseOutputFormat } = await import('../ui/format.js');
       const output = parseOutputFormat(g.output, ['table', 'json', 'yaml', 'name'] as const, 'table');
+      if (raw.dryRun !== true) (await import('../ui/prompts.js')).requireConsent('mesh uninstall deletes the mesh from the cluster', ui);
       const { runUninstall } = await import('../install/uninstall.js');
       process.exitCode = await runUninstall({ namespace: g.namespace ?? DEFAULT_NAMESPACE, purge: raw.purge === true, dryRun: raw.dryRun === true, output, kubeconfig: g.kubeconfig, context: g.context }, ui);
     });

@@ -40,6 +40,7 @@ export function define(cmd: Command): void {
         context: g.context,
       };
       validateUpgradeOptions(opts);
+      (await import('../ui/prompts.js')).requireConsent(`mesh upgrade${opts.rollback ? ' --rollback' : ''} changes the cluster`, ui);
       process.exitCode = await runUpgrade(opts, ui);
     });
 }

@@ -103,7 +103,7 @@ async function connectWith(deps: InstallDeps, opts: ConnectOptions): Promise<Clu
   return connect(opts);
 }
 
-/** Ask on a TTY; proceed without asking with --yes or when input is not interactive (CI). */
+/** Ask on a TTY (src/ui/prompts.ts); proceed with --yes. The commands refuse a run with neither before this (requireConsent). */
 export async function confirmIfInteractive(ui: Ui, deps: InstallDeps, message: string): Promise<void> {
   if (ui.yes || !ui.interactive) return;
   const ask = deps.confirm ?? (async (m: string) => (await import('../ui/prompts.js')).confirm(m, ui));

@@ -20,7 +20,7 @@ test('install, upgrade, uninstall and manifest diff --cluster exit 3 with one li
   const kc = join(mkdtempSync(join(tmpdir(), 'mesh-kc-')), 'config');
   writeFileSync(kc, `apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:${port}\n    insecure-skip-tls-verify: true\ncontexts:\n- name: c\n  context: {cluster: c, user: u}\nusers:\n- name: u\n  user: {token: t}\ncurrent-context: c\n`);
   for (const args of [['install'], ['install', '--skip-checks'], ['upgrade'], ['uninstall'], ['manifest', 'diff', '--cluster']]) {
-    const r = await runMesh(['--kubeconfig', kc, ...args]);
+    const r = await runMesh(['--kubeconfig', kc, '--yes', ...args]);
     assert.equal(r.code, 3, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, /^error: cannot reach the Kubernetes API server: .*ECONNREFUSED/m);
     assert.match(r.stderr, /hint: check --context and --kubeconfig/);
@@ -28,7 +28,7 @@ test('install, upgrade, uninstall and manifest diff --cluster exit 3 with one li
 });
 
 test('no kubeconfig at all: exit 3', async () => {
-  const r = await runMesh(['install']);
+  const r = await runMesh(['install', '--yes']);
   assert.equal(r.code, 3);
   assert.match(r.stderr, /no kubeconfig found/);
 });
