@@ -14,6 +14,7 @@ import { parseKubeVersion, resolveNativeSidecar, uninjectObject, type InjectRepo
 import { streamInjector, InjectSummary, transformDoc } from '../manifests/inject-stream.js';
 import { resolveValues, type NativeSidecar, type Values } from '../manifests/values.js';
 import { Spool } from './spool.js';
+import { SKIP_REASONS } from '../manifests/inject/types.js';
 
 /**
  * The shell around the pure transforms of src/manifests/inject-stream.ts for `mesh inject` and
@@ -38,7 +39,15 @@ export interface InjectRunOptions {
   /** --force: inject beside another mesh's sidecar. */
   force?: boolean;
   output: 'yaml' | 'json';
-  report: string;
+  /**
+   * --report: 'text' lists every resource, 'json' prints one machine-readable report;
+   * undefined prints one summary line (or the per-resource lines with -v).
+   */
+  report?: string;
+  /** -v: the per-resource lines, as --report text. */
+  verbose?: boolean;
+  /** -q: no report at all (errors still go to stderr). */
+  quiet?: boolean;
   inPlace: boolean;
   kubeconfig?: string;
   context?: string;
@@ -64,7 +73,8 @@ const isRemote = (f: string) => /^https?:\/\//i.test(f);
 export function validateInjectOptions(o: InjectRunOptions): void {
   if (o.files.length === 0) throw usageError('no input: pass -f FILE, -f DIR or -f - (stdin)', `for example: mesh ${o.mode} -f deploy.yaml | kubectl apply -f -`);
   if (o.nativeSidecar !== undefined && !NATIVE_MODES.includes(o.nativeSidecar)) throw usageError(`--native-sidecar "${o.nativeSidecar}": must be auto, on or off`);
-  if (!REPORT_FORMATS.includes(o.report)) throw usageError(`--report "${o.report}": must be text or json`);
+  if (o.report !== undefined && !REPORT_FORMATS.includes(o.report)) throw usageError(`--report "${o.report}": must be text or json`);
+  if (o.quiet && o.report !== undefined) throw usageError(`-q and --report ${o.report} contradict each other`, 'drop one: -q prints no report, --report prints one');
   if (o.kubeVersion !== undefined) parseKubeVersion(o.kubeVersion);
   if (o.inPlace) {
     const bad = o.files.find((f) => f === '-' || isRemote(f));
@@ -297,14 +307,54 @@ export async function stageFile(file: string, text: string, onCreated: (tmp: str
 
 const PAST: Record<string, string> = { injected: 'injected', upgraded: 'upgraded', unchanged: 'unchanged', uninjected: 'uninjected', skipped: 'skipped' };
 
+const resourceName = (r: InjectReport) => `${r.kind.toLowerCase()} "${r.name}"`;
+
+/** One resource's line (per-resource report); its notes are listed once at the end, see {@link NoteTally}. */
 function reportLine(r: InjectReport, ui: Ui): string {
-  const what = `${r.kind.toLowerCase()} "${r.name}"`;
+  const what = resourceName(r);
   const c = ui.color;
-  let line: string;
-  if (r.action === 'skipped') line = `${what} ${c.yellow('skipped')}: ${r.message ?? r.reason}`;
-  else if (r.action === 'unchanged') line = `${what} unchanged (already injected)`;
-  else line = `${what} ${c.green(PAST[r.action])}`;
-  return line + '\n' + r.notes.map((n) => `  ${c.yellow('note')}: ${n}\n`).join('');
+  if (r.action === 'skipped') return `${what} ${c.yellow('skipped')}: ${r.message ?? r.reason}
+`;
+  if (r.action === 'unchanged') return `${what} unchanged (already injected)
+`;
+  return `${what} ${c.green(PAST[r.action])}
+`;
+}
+
+/** Resources named per note before the rest are only counted. */
+const NOTE_NAMES = 3;
+
+/**
+ * Identical notes collapsed: each distinct note once, with the first few resources it applies to
+ * and a count of the rest (10,000 Jobs give one line, not 10,000). Memory grows with the number of
+ * distinct notes, not with the input.
+ */
+class NoteTally {
+  private readonly notes = new Map<string, { names: string[]; count: number }>();
+  add(r: InjectReport): void {
+    for (const n of r.notes) {
+      const e = this.notes.get(n) ?? { names: [], count: 0 };
+      if (e.names.length < NOTE_NAMES) e.names.push(resourceName(r));
+      e.count++;
+      this.notes.set(n, e);
+    }
+  }
+  lines(ui: Ui): string {
+    let out = '';
+    for (const [note, e] of this.notes) {
+      const more = e.count - e.names.length;
+      out += `${ui.color.yellow('note')}: ${note} (${e.names.join(', ')}${more > 0 ? ` and ${more} more` : ''})
+`;
+    }
+    return out;
+  }
+}
+
+/** The one summary line: counts by action, skips by reason in words (not the --report json codes). */
+export function summaryLine(sum: InjectSummary): string {
+  const parts = Object.entries(sum.actions).map(([a, n]) => `${n} ${a}`);
+  const skips = Object.entries(sum.skipped).map(([r, n]) => `${n} ${SKIP_REASONS[r as keyof typeof SKIP_REASONS] ?? r}`);
+  return `${sum.total} resource${sum.total === 1 ? '' : 's'}: ${parts.join(', ') || 'none'}${skips.length ? ` (skipped: ${skips.join('; ')})` : ''}\n`;
 }
 
 /**
@@ -325,17 +375,19 @@ export async function runInject(o: InjectRunOptions, ui: Ui, deps: InjectDeps = 
   let reports: InjectReport[] = [];
   const kept: InjectReport[] = [];
   const sum = new InjectSummary();
-  const text = o.report === 'text';
+  const notes = new NoteTally();
+  const json = o.report === 'json';
+  const perResource = !o.quiet && (o.report === 'text' || (o.report === undefined && o.verbose === true));
   const errSink = new Sink(ui.err);
   const report = async () => {
     for (const r of reports) {
       sum.add(r);
-      if (text) await errSink.write(reportLine(r, ui));
-      else kept.push(r);
+      notes.add(r);
+      if (perResource) await errSink.write(reportLine(r, ui));
+      else if (json) kept.push(r);
     }
     reports = [];
   };
-  if (text && native) await errSink.write(native.reason + '\n');
   const docs = readDocuments(o.files, { recursive: o.recursive, stdin: deps.stdin, expandLists: false });
 
   if (!o.inPlace) {
@@ -399,12 +451,14 @@ export async function runInject(o: InjectRunOptions, ui: Ui, deps: InjectDeps = 
     }
   }
 
-  if (text) {
-    const parts = Object.entries(sum.actions).map(([a, n]) => `${n} ${a}`);
-    const skips = Object.entries(sum.skipped).map(([r, n]) => `${n} ${r}`);
-    await errSink.write(`${sum.total} resource${sum.total === 1 ? '' : 's'}: ${parts.join(', ') || 'none'}${skips.length ? ` (skipped: ${skips.join(', ')})` : ''}\n`);
-  } else {
+  if (json) {
     await errSink.write(JSON.stringify({ ...(native ? { nativeSidecar: native } : {}), resources: kept, summary: { total: sum.total, actions: sum.actions, skipped: sum.skipped } }, null, 2) + '\n');
+  } else if (!o.quiet) {
+    await errSink.write(notes.lines(ui));
+    // The native-sidecar mode matters only when a proxy was added, and only if it was not asked for by flag.
+    const added = (sum.actions.injected ?? 0) + (sum.actions.upgraded ?? 0) > 0;
+    if (native && added && o.nativeSidecar === undefined) await errSink.write(native.reason + '\n');
+    await errSink.write(summaryLine(sum));
   }
   await errSink.flush();
   return ExitCode.Ok;

@@ -2,11 +2,13 @@ import type { Command } from 'commander';
 import type { InjectRunOptions } from './inject-run.js';
 import { globalsOf, makeUi } from '../ui/context.js';
 import { addFlags, INPUT_FLAGS, VALUES_FLAGS } from './flags.js';
+import { refuseGlobals } from './refuse.js';
 
 /** Flags shared by inject and uninject. */
 export function addInputOptions(cmd: Command): Command {
   return addFlags(cmd, INPUT_FLAGS.filename, INPUT_FLAGS.recursive)
-    .option('--report <format>', 'report on stderr: text or json', 'text')
+    .option('--report [format]', 'report every resource on stderr: text (the default with --report) or json; without it, one summary line')
+    .option('-q, --quiet', 'no report on stderr (errors still print)')
     .option('--in-place', 'write results back to the files (all or nothing: temporary files, then rename)');
 }
 
@@ -14,7 +16,8 @@ export function addInputOptions(cmd: Command): Command {
 export interface InputFlags {
   filename?: string[];
   recursive?: boolean;
-  report: string;
+  report?: string | true;
+  quiet?: boolean;
   inPlace?: boolean;
 }
 
@@ -26,10 +29,13 @@ export interface InputFlags {
 export async function runInjectCommand(mode: InjectRunOptions['mode'], flags: InputFlags, command: Command, extra: Partial<InjectRunOptions> = {}): Promise<void> {
   const g = globalsOf(command);
   const ui = makeUi(g);
+  // Offline: the documents say their own namespaces; a -n that changed nothing would mislead.
+  const offline = { why: 'it reads manifests, not a namespace (each document keeps its own metadata.namespace)', hint: `drop it; set metadata.namespace in the manifests (or "kubectl apply -n NS" the output)` };
+  refuseGlobals(command, `mesh ${mode}`, { namespace: offline, allNamespaces: offline });
   const { parseOutputFormat } = await import('../ui/format.js');
   const output = parseOutputFormat(g.output, ['yaml', 'json'] as const, 'yaml');
   const { runInject } = await import('./inject-run.js');
-  const base: InjectRunOptions = { mode, files: flags.filename ?? [], recursive: flags.recursive === true, report: flags.report, inPlace: flags.inPlace === true, output, valuesFiles: [], sets: [], fromCluster: false, kubeconfig: g.kubeconfig, context: g.context };
+  const base: InjectRunOptions = { mode, files: flags.filename ?? [], recursive: flags.recursive === true, report: flags.report === true ? 'text' : flags.report, verbose: g.verbose, quiet: flags.quiet === true, inPlace: flags.inPlace === true, output, valuesFiles: [], sets: [], fromCluster: false, kubeconfig: g.kubeconfig, context: g.context };
   process.exitCode = await runInject({ ...base, ...extra }, ui);
 }
 

@@ -13,7 +13,7 @@ const deploy = (name: string) =>
 const docs = (text: string) => parseAllDocuments(text).map((d) => d.toJS() as any);
 
 test('README first command: examples/shop injects cleanly with -R, every workload schema-valid', async () => {
-  const r = await runMesh(['inject', '-f', 'examples/shop', '-R']);
+  const r = await runMesh(['inject', '-f', 'examples/shop', '-R', '--report']);
   assert.equal(r.code, 0, r.stderr);
   const out = docs(r.stdout);
   const injected = out.filter((o) => o?.spec?.template?.metadata?.annotations?.['mesh.dev/status']);
@@ -33,7 +33,7 @@ test('stdin in, stdout out in input order; re-injecting the output changes nothi
   assert.equal(parts.length, 3);
   assert.equal(parts[1], '# keep me\napiVersion: v1\nkind: Service\nmetadata: {name: a}   # odd spacing kept\n');
   assert.deepEqual(docs(r.stdout).map((o) => o.metadata.name), ['a', 'a', 'b']);
-  const again = await runMesh(['inject', '-f', '-'], { input: r.stdout });
+  const again = await runMesh(['inject', '-f', '-', '--report'], { input: r.stdout });
   assert.equal(again.code, 0);
   assert.equal(again.stdout, r.stdout);
   assert.match(again.stderr, /deployment "a" unchanged \(already injected\)/);
@@ -42,7 +42,7 @@ test('stdin in, stdout out in input order; re-injecting the output changes nothi
 test('uninject restores the original objects', async () => {
   const input = `${deploy('a')}---\n${deploy('b')}`;
   const injected = await runMesh(['inject', '-f', '-', '--native-sidecar', 'on'], { input });
-  const r = await runMesh(['uninject', '-f', '-'], { input: injected.stdout });
+  const r = await runMesh(['uninject', '-f', '-', '-v'], { input: injected.stdout });
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(docs(r.stdout), docs(input));
   assert.match(r.stderr, /deployment "a" uninjected/);
@@ -173,7 +173,7 @@ test('offline: inject reads no kubeconfig and loads no Kubernetes client unless 
 test('Namespace documents earlier in the input opt their pods out with mesh.dev/inject=disabled', async () => {
   const ns = 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: legacy\n  labels: {mesh.dev/inject: disabled}\n';
   const input = `${ns}---\n${deploy('old').replace('name: old', 'name: old\n  namespace: legacy')}---\n${deploy('new')}`;
-  const r = await runMesh(['inject', '-f', '-'], { input });
+  const r = await runMesh(['inject', '-f', '-', '--report', 'text'], { input });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /deployment "old" skipped: its namespace is labelled mesh\.dev\/inject=disabled/);
   assert.match(r.stderr, /deployment "new" injected/);
