@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { MESH_CONFIG_KEY, MESH_CONFIG_NAME } from '../constants.js';
 import { toYaml } from '../cluster/yaml.js';
+import { editYamlDocument } from '../cluster/yaml-edit.js';
 import { YamlPool } from '../cluster/yaml-pool.js';
 import { readDocuments, type SourceDocument } from '../cluster/files.js';
 import type { Cluster, ConnectOptions, KubeObject } from '../cluster/types.js';
@@ -213,8 +214,12 @@ class DocWriter {
   private readonly queued: Promise<string>[] = [];
   constructor(
     private readonly sink: TextSink,
-    /** json: one List (-o json); json-file: a JSON file rewritten in place, objects as they are. */
-    private readonly format: 'yaml' | 'json' | 'json-file',
+    /**
+     * json: one List (-o json); json-file: a JSON file rewritten in place, objects as they are;
+     * yaml-edit: a YAML file rewritten in place, each changed document edited so its comments and
+     * indentation stay.
+     */
+    private readonly format: 'yaml' | 'json' | 'json-file' | 'yaml-edit',
     /** Worker threads for large YAML outputs (0: never). */
     private readonly workers = 0,
   ) {}
@@ -229,6 +234,7 @@ class DocWriter {
   async object(doc: SourceDocument, o: KubeObject): Promise<void> {
     if (this.format === 'json') return this.json(o);
     if (this.format === 'json-file') return this.sink.write((this.count++ > 0 ? '\n' : '') + JSON.stringify(o, null, 2) + '\n');
+    if (this.format === 'yaml-edit') return this.sink.write((this.count++ > 0 ? '---\n' : '') + editYamlDocument(doc.raw, o));
     const head = (this.count++ > 0 ? '---\n' : '') + leadingComments(doc.raw);
     if (!this.pool && this.workers > 0 && ++this.objects > PIPELINE_AFTER) this.pool = new YamlPool(this.workers);
     if (!this.pool) return this.sink.write(head + toYaml(o));
@@ -433,7 +439,7 @@ export async function runInject(o: InjectRunOptions, ui: Ui, deps: InjectDeps = 
         if (!current || current.file !== doc.source) {
           await finish();
           const sink = new Sink(null);
-          current = { file: doc.source, sink, writer: new DocWriter(sink, /\.json$/i.test(doc.source) ? 'json-file' : 'yaml'), changed: false };
+          current = { file: doc.source, sink, writer: new DocWriter(sink, /\.json$/i.test(doc.source) ? 'json-file' : 'yaml-edit'), changed: false };
         }
         const changed = doc.object ? transformDoc(doc, fn, reports) : undefined;
         if (changed) {
