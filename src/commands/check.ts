@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { globalsOf, makeUi } from '../ui/context.js';
-import { addFlags, collect, INPUT_FLAGS } from './flags.js';
+import { addFlags, collect, INPUT_FLAGS, MESH_FLAGS, refuseGlobals } from './flags.js';
 
 /** `mesh check`: health checks (live, --pre) and policy analysis (live or -f files). */
 export function define(cmd: Command): void {
@@ -11,7 +11,7 @@ export function define(cmd: Command): void {
     .option('--fail-on <severity>', 'exit 1 on failures of this severity or worse: warning|error', 'error')
     .option('--wait <duration>', 'retry until healthy or the duration passes (e.g. 5m)')
     .option('--timeout <duration>', 'time budget of each check (default 20s)')
-    .option('--mesh-namespace <ns>', 'namespace the mesh is installed in (default mesh-system)')
+    .addOption(MESH_FLAGS.meshNamespace())
     .addHelpText(
       'after',
       [
@@ -39,6 +39,12 @@ export function define(cmd: Command): void {
       const { runCheck, renderUsageErrorReport } = await import('./check-run.js');
       let opts;
       try {
+        // -n would not narrow anything: -f documents keep their own namespaces, a live run checks the whole mesh.
+        const files = flags.filename !== undefined;
+        const no = files
+          ? { why: 'with -f it analyzes the manifests given, each document keeping its own namespace', hint: 'drop -n; set metadata.namespace in the manifests' }
+          : { why: 'it checks the whole mesh, in every namespace', hint: "drop it; the mesh's own namespace is --mesh-namespace NS" };
+        refuseGlobals(command, files ? 'mesh check -f' : 'mesh check', { namespace: no, allNamespaces: no });
         opts = validateCheckOptions({
           pre: flags.pre === true,
           filename: flags.filename as string[] | undefined,

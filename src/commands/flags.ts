@@ -1,4 +1,6 @@
 import { Option, type Command } from 'commander';
+import { DEFAULT_NAMESPACE } from '../constants.js';
+import { usageError } from '../errors.js';
 
 /**
  * The flags several commands share, each spelled and described once (as linkerd's
@@ -75,3 +77,54 @@ export function globalValueFlags(): Set<string> {
   }
   return out;
 }
+
+/**
+ * The mesh's own namespace: one flag, one name, in every command that needs it (install,
+ * upgrade, uninstall, manifest, inject, check, proxy-status, proxy-config). `-n` is never the
+ * mesh's namespace: it is the namespace of the objects a command works on.
+ */
+export const MESH_FLAGS = {
+  meshNamespace: () => new Option('--mesh-namespace <ns>', `namespace the mesh control plane is installed in (default ${DEFAULT_NAMESPACE})`),
+} satisfies Record<string, OptionFactory>;
+
+/**
+ * The --set list with --mesh-namespace applied as the value `namespace` (the two stay
+ * interchangeable for commands that render values); a --set namespace= that says otherwise is a
+ * usage error rather than a silent winner.
+ */
+export function setsWithMeshNamespace(sets: readonly string[] | undefined, meshNamespace: string | undefined): string[] | undefined {
+  if (meshNamespace === undefined) return sets ? [...sets] : undefined;
+  const other = (sets ?? []).find((s) => s.startsWith('namespace=') && s !== `namespace=${meshNamespace}`);
+  if (other) throw usageError(`--mesh-namespace ${meshNamespace} and --set ${other} disagree`, 'give the mesh namespace once, with --mesh-namespace');
+  return [...(sets ?? []), `namespace=${meshNamespace}`];
+}
+
+/** The global flags a command may refuse, by commander attribute name, as users spell them. */
+const REFUSABLE = { namespace: '-n/--namespace', allNamespaces: '-A/--all-namespaces' } as const;
+
+/** A global flag a command may refuse. */
+export type RefusableFlag = keyof typeof REFUSABLE;
+
+/** True when the user gave global flag `key` (on the command line or through the environment), not a default. */
+export function givenGlobal(command: Command, key: RefusableFlag): boolean {
+  let root = command;
+  while (root.parent) root = root.parent;
+  const source = root.getOptionValueSource(key);
+  return source === 'cli' || source === 'env';
+}
+
+/**
+ * Refuse a global flag the command cannot honour (exit 2) instead of silently ignoring it: `why`
+ * says what the command works on, `hint` what to do instead (docs/cli.md, "One meaning per flag").
+ */
+export function refuseGlobals(command: Command, name: string, refused: Partial<Record<RefusableFlag, { why: string; hint: string }>>): void {
+  for (const [key, r] of Object.entries(refused) as [RefusableFlag, { why: string; hint: string }][]) {
+    if (givenGlobal(command, key)) throw usageError(`${name} does not take ${REFUSABLE[key]}: ${r.why}`, r.hint);
+  }
+}
+
+/** The refusal of -n/-A by commands whose only namespace is the mesh's own. */
+export const MESH_NAMESPACE_INSTEAD = {
+  why: "the only namespace it uses is the mesh's own, and -n means the namespace of the objects a command works on",
+  hint: 'use --mesh-namespace NS (default mesh-system)',
+} as const;

@@ -97,7 +97,7 @@ async function settle(o: InjectRunOptions, deps: InjectDeps): Promise<{ values: 
     const data = (cm?.data as Record<string, string> | undefined)?.[MESH_CONFIG_KEY];
     if (data === undefined) {
       throw new MeshError(`the mesh is not installed in namespace "${values.namespace}" (no ConfigMap ${MESH_CONFIG_NAME} with ${MESH_CONFIG_KEY})`, {
-        hint: 'install it with "mesh install", pass --set namespace=NS if it lives elsewhere, or drop --from-cluster',
+        hint: 'install it with "mesh install", pass --mesh-namespace NS if it lives elsewhere, or drop --from-cluster',
         exitCode: ExitCode.Failed,
       });
     }

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import type { InjectRunOptions } from './inject-run.js';
 import { globalsOf, makeUi } from '../ui/context.js';
-import { addFlags, INPUT_FLAGS, VALUES_FLAGS } from './flags.js';
-import { refuseGlobals } from './refuse.js';
+import { addFlags, INPUT_FLAGS, MESH_FLAGS, refuseGlobals, setsWithMeshNamespace, VALUES_FLAGS } from './flags.js';
 
 /** Flags shared by inject and uninject. */
 export function addInputOptions(cmd: Command): Command {
@@ -40,6 +39,7 @@ export async function runInjectCommand(mode: InjectRunOptions['mode'], flags: In
 }
 
 interface InjectFlags extends InputFlags {
+  meshNamespace?: string;
   values?: string[];
   set?: string[];
   profile?: string;
@@ -52,7 +52,7 @@ interface InjectFlags extends InputFlags {
 /** `mesh inject`: add the sidecar to workloads in YAML or JSON, offline. Handler: src/commands/inject-run.ts. */
 export function define(cmd: Command): void {
   // The values flags of install, spelled the same; only --values has no -f alias here (-f is the input).
-  addFlags(addInputOptions(cmd), VALUES_FLAGS.profile, VALUES_FLAGS.valuesLongOnly, VALUES_FLAGS.set)
+  addFlags(addInputOptions(cmd), VALUES_FLAGS.profile, VALUES_FLAGS.valuesLongOnly, VALUES_FLAGS.set, MESH_FLAGS.meshNamespace)
     .option('--from-cluster', "start from the installed mesh's values and the cluster's Kubernetes version (reads the kubeconfig)")
     .option('--native-sidecar <mode>', 'auto (on for Kubernetes >= 1.29), on or off (default: values proxy.nativeSidecar)')
     .option('--kube-version <version>', 'target Kubernetes version for --native-sidecar auto, e.g. 1.30')
@@ -64,7 +64,7 @@ export function define(cmd: Command): void {
     .action((opts: InjectFlags, command: Command) =>
       runInjectCommand('inject', opts, command, {
         valuesFiles: opts.values ?? [],
-        sets: opts.set ?? [],
+        sets: setsWithMeshNamespace(opts.set, opts.meshNamespace) ?? [],
         profile: opts.profile,
         fromCluster: opts.fromCluster === true,
         nativeSidecar: opts.nativeSidecar,

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { globalsOf, makeUi } from '../ui/context.js';
-import { addValuesFlags } from './flags.js';
+import { addFlags, addValuesFlags, MESH_FLAGS, MESH_NAMESPACE_INSTEAD, refuseGlobals, setsWithMeshNamespace } from './flags.js';
 
 /** `mesh install`. Handler: src/install/install.ts. */
 export function define(cmd: Command): void {
-  addValuesFlags(cmd)
+  addFlags(addValuesFlags(cmd), MESH_FLAGS.meshNamespace)
     .option('--ca-cert <file>', 'use this root CA certificate (PEM) instead of generating one; with --ca-key')
     .option('--ca-key <file>', 'private key (PEM) of --ca-cert')
     .option('--skip-checks', 'do not run the pre-install checks')
@@ -16,11 +16,12 @@ export function define(cmd: Command): void {
     .addHelpText('after', '\nExamples:\n  mesh install\n  mesh install --profile ha --set controller.logLevel=debug --yes\n  mesh install --gateway-api --yes\n  mesh install --dry-run > mesh.yaml\n  mesh install --ca-cert root.pem --ca-key root-key.pem')
     .action(async (raw: Record<string, unknown>, command: Command) => {
       const g = globalsOf(command);
+      refuseGlobals(command, 'mesh install', { namespace: MESH_NAMESPACE_INSTEAD, allNamespaces: MESH_NAMESPACE_INSTEAD });
       const ui = makeUi(g);
       const { parseOutputFormat } = await import('../ui/format.js');
       const output = parseOutputFormat(g.output, ['table', 'json', 'yaml', 'name'] as const, 'table');
       const { runInstall, validateInstallOptions } = await import('../install/install.js');
-      const opts = validateInstallOptions(raw, output, { kubeconfig: g.kubeconfig, context: g.context });
+      const opts = validateInstallOptions({ ...raw, set: setsWithMeshNamespace(raw.set as string[] | undefined, raw.meshNamespace as string | undefined) }, output, { kubeconfig: g.kubeconfig, context: g.context });
       if (raw.dryRun !== true) (await import('../ui/prompts.js')).requireConsent('mesh install changes the cluster', ui);
       process.exitCode = await runInstall(opts, ui);
     });

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { globalsOf, makeUi } from '../ui/context.js';
 import { usageError } from '../errors.js';
-import { addValuesFlags, type RawValuesFlags } from './flags.js';
+import { addFlags, addValuesFlags, MESH_FLAGS, MESH_NAMESPACE_INSTEAD, refuseGlobals, setsWithMeshNamespace, type RawValuesFlags } from './flags.js';
 
 /** Validate `mesh manifest diff` arguments: two files, or --cluster and none. */
 export function validateManifestDiffOptions(paths: readonly string[], cluster: boolean): void {
@@ -12,33 +12,35 @@ export function validateManifestDiffOptions(paths: readonly string[], cluster: b
 /** `mesh manifest generate|diff`. Handlers live in src/install/manifest.ts. */
 export function define(cmd: Command): void {
   const gen = cmd.command('generate').description('Print the control-plane manifests for a profile and values (deterministic)');
-  addValuesFlags(gen)
+  addFlags(addValuesFlags(gen), MESH_FLAGS.meshNamespace)
     .option('--ca-cert <file>', 'root CA certificate (PEM) to include; with --ca-key')
     .option('--ca-key <file>', 'root CA private key (PEM)')
     .option('--generate-ca', 'generate a new root CA and include it (Secret with its key, trust bundle, webhook caBundle): output you can apply as is')
     .option('--gateway-api', 'also render the Gateway API HTTPRoute CRD (as mesh install --gateway-api)')
     .addHelpText('after', '\nWithout --ca-cert/--ca-key or --generate-ca the root CA Secret, trust bundle and webhook caBundle are left out\n(stderr says so) and the output is the same on every run.\n\nExamples:\n  mesh manifest generate --profile ha > mesh.yaml\n  mesh manifest generate --generate-ca | kubectl apply --server-side -f -\n  mesh manifest generate -f values.yaml --set controller.replicas=2 -o json')
-    .action(async (opts: RawValuesFlags & { caCert?: string; caKey?: string; gatewayApi?: boolean; generateCa?: boolean }, command: Command) => {
+    .action(async (opts: RawValuesFlags & { caCert?: string; caKey?: string; gatewayApi?: boolean; generateCa?: boolean; meshNamespace?: string }, command: Command) => {
       const g = globalsOf(command);
+      refuseGlobals(command, 'mesh manifest generate', { namespace: MESH_NAMESPACE_INSTEAD, allNamespaces: MESH_NAMESPACE_INSTEAD });
       const ui = makeUi(g);
       const { parseOutputFormat } = await import('../ui/format.js');
       const output = parseOutputFormat(g.output, ['yaml', 'json', 'name'] as const, 'yaml');
       const { runManifestGenerate } = await import('../install/manifest.js');
-      process.exitCode = await runManifestGenerate({ profile: opts.profile, files: opts.values, sets: opts.set, caCert: opts.caCert, caKey: opts.caKey, gatewayApi: opts.gatewayApi === true, generateCa: opts.generateCa === true, output }, ui);
+      process.exitCode = await runManifestGenerate({ profile: opts.profile, files: opts.values, sets: setsWithMeshNamespace(opts.set, opts.meshNamespace), caCert: opts.caCert, caKey: opts.caKey, gatewayApi: opts.gatewayApi === true, generateCa: opts.generateCa === true, output }, ui);
     });
 
   const diff = cmd.command('diff').description('Show what differs between two renderings, or between a rendering and the cluster (exit 1 when they differ)');
-  addValuesFlags(diff)
+  addFlags(addValuesFlags(diff), MESH_FLAGS.meshNamespace)
     .argument('[files...]', 'two rendered manifests: A.yaml B.yaml')
     .option('--cluster', 'compare the rendering of the values flags with the live cluster')
     .addHelpText('after', '\nExamples:\n  mesh manifest diff old.yaml new.yaml\n  mesh manifest diff --cluster --profile ha')
-    .action(async (files: string[], opts: RawValuesFlags & { cluster?: boolean }, command: Command) => {
+    .action(async (files: string[], opts: RawValuesFlags & { cluster?: boolean; meshNamespace?: string }, command: Command) => {
       const g = globalsOf(command);
+      refuseGlobals(command, 'mesh manifest diff', { namespace: MESH_NAMESPACE_INSTEAD, allNamespaces: MESH_NAMESPACE_INSTEAD });
       const ui = makeUi(g);
       const { parseOutputFormat } = await import('../ui/format.js');
       const output = parseOutputFormat(g.output, ['table', 'json', 'yaml'] as const, 'table');
       validateManifestDiffOptions(files, opts.cluster === true);
       const { runManifestDiff } = await import('../install/manifest.js');
-      process.exitCode = await runManifestDiff({ paths: files, cluster: opts.cluster === true, profile: opts.profile, files: opts.values, sets: opts.set, kubeconfig: g.kubeconfig, context: g.context, output }, ui);
+      process.exitCode = await runManifestDiff({ paths: files, cluster: opts.cluster === true, profile: opts.profile, files: opts.values, sets: setsWithMeshNamespace(opts.set, opts.meshNamespace), kubeconfig: g.kubeconfig, context: g.context, output }, ui);
     });
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { globalsOf, makeUi } from '../ui/context.js';
-import { INPUT_FLAGS } from './flags.js';
+import { INPUT_FLAGS, MESH_FLAGS } from './flags.js';
 
 /** `mesh proxy-config (cluster|listener|route|endpoint|secret|all) POD`: the config a proxy holds. Handler: src/status/proxy-config.ts. */
 export function define(cmd: Command): void {
@@ -8,7 +8,7 @@ export function define(cmd: Command): void {
     .argument('[section]', 'cluster, listener, route, endpoint, secret or all')
     .argument('[pod]', 'the pod, as NAME or NAME.NAMESPACE')
     .addOption(INPUT_FLAGS.filename())
-    .option('--mesh-namespace <ns>', 'namespace of the mesh control plane (default mesh-system)')
+    .addOption(MESH_FLAGS.meshNamespace())
     .option('--controller-port <port>', 'port of the controller\'s /debug endpoints (default 15014)')
     .addHelpText('after', '\nSecrets show certificate metadata only (subject, SPIFFE ID, expiry), never key material.\nWith -f (directories are read recursively), the config is computed offline with the controller\'s translation.\nExamples:\n  mesh proxy-config cluster web-5d9f7 -n shop\n  mesh proxy-config all web.shop -o json\n  mesh proxy-config route web -n shop -f ./k8s/   # offline, no cluster')
     .action(async (section: string | undefined, pod: string | undefined, opts: { filename?: string[]; meshNamespace?: string; controllerPort?: string }, command: Command) => {

@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import { globalsOf, makeUi } from '../ui/context.js';
+import { MESH_FLAGS } from './flags.js';
 
 /** `mesh proxy-status [POD]`: per proxy, its controller replica and xDS sync state. Handler: src/status/proxy-status.ts. */
 export function define(cmd: Command): void {
   cmd
     .argument('[pod]', 'one pod, as NAME or NAME.NAMESPACE (default: every proxy)')
-    .option('--mesh-namespace <ns>', 'namespace of the mesh control plane (default mesh-system)')
+    .addOption(MESH_FLAGS.meshNamespace())
     .option('--controller-port <port>', 'port of the controller\'s /debug endpoints (default 15014)')
     .addHelpText('after', '\nPer xDS type: SYNCED (last push ACKed), STALE (sent, not ACKed yet), NACKED (rejected; the proxy keeps its last good config), NOT SENT, - (not subscribed).\nExamples:\n  mesh proxy-status\n  mesh proxy-status web-5d9f7.shop\n  mesh proxy-status -n shop -o json')
     .action(async (pod: string | undefined, opts: { meshNamespace?: string; controllerPort?: string }, command: Command) => {

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { DEFAULT_NAMESPACE } from '../constants.js';
 import { globalsOf, makeUi } from '../ui/context.js';
-import { addValuesFlags } from './flags.js';
+import { addFlags, addValuesFlags, MESH_FLAGS, MESH_NAMESPACE_INSTEAD, refuseGlobals } from './flags.js';
 
 /** `mesh upgrade [--rollback]`. Handler: src/install/upgrade.ts. */
 export function define(cmd: Command): void {
-  addValuesFlags(cmd)
+  addFlags(addValuesFlags(cmd), MESH_FLAGS.meshNamespace)
     .option('--rollback', 'return to the values and version recorded before the last upgrade')
     .option('--reset-values', 'start from the profile defaults instead of the installed values')
     .option('--force', 'allow a downgrade to an older version')
@@ -15,8 +15,9 @@ export function define(cmd: Command): void {
     .option('--dry-run', 'print what would change (the diff and the objects upgrade would prune); change nothing')
     .option('--gateway-api', 'also install or update the Gateway API HTTPRoute CRD (kept once mesh manages it)')
     .addHelpText('after', '\nThe installed values are kept; -f and --set change them.\n\nExamples:\n  mesh upgrade\n  mesh upgrade --set controller.replicas=3 --yes\n  mesh upgrade --rollback\n  mesh upgrade --set controller.replicas=3 --dry-run -o json')
-    .action(async (raw: { profile?: string; values?: string[]; set?: string[]; rollback?: boolean; resetValues?: boolean; force?: boolean; wait?: boolean; timeout: string; forceConflicts?: boolean; gatewayApi?: boolean; dryRun?: boolean }, command: Command) => {
+    .action(async (raw: { profile?: string; values?: string[]; set?: string[]; rollback?: boolean; resetValues?: boolean; force?: boolean; wait?: boolean; timeout: string; forceConflicts?: boolean; gatewayApi?: boolean; dryRun?: boolean; meshNamespace?: string }, command: Command) => {
       const g = globalsOf(command);
+      refuseGlobals(command, 'mesh upgrade', { namespace: MESH_NAMESPACE_INSTEAD, allNamespaces: MESH_NAMESPACE_INSTEAD });
       const ui = makeUi(g);
       const { parseOutputFormat } = await import('../ui/format.js');
       const output = parseOutputFormat(g.output, ['table', 'json', 'yaml', 'name'] as const, 'table');
@@ -26,7 +27,7 @@ export function define(cmd: Command): void {
         profile: raw.profile,
         files: raw.values,
         sets: raw.set,
-        namespace: g.namespace ?? DEFAULT_NAMESPACE,
+        namespace: raw.meshNamespace ?? DEFAULT_NAMESPACE,
         rollback: raw.rollback === true,
         force: raw.force === true,
         resetValues: raw.resetValues === true,
@@ -40,7 +41,7 @@ export function define(cmd: Command): void {
         context: g.context,
       };
       validateUpgradeOptions(opts);
-      (await import('../ui/prompts.js')).requireConsent(`mesh upgrade${opts.rollback ? ' --rollback' : ''} changes the cluster`, ui);
+      if (!opts.dryRun) (await import('../ui/prompts.js')).requireConsent(`mesh upgrade${opts.rollback ? ' --rollback' : ''} changes the cluster`, ui);
       process.exitCode = await runUpgrade(opts, ui);
     });
 }

@@ -85,7 +85,7 @@ export async function runUpgrade(opts: UpgradeOptions, ui: Ui, deps: InstallDeps
   const cluster = deps.connect ? await deps.connect(opts) : await (await import('../cluster/index.js')).connect(opts);
   const installed = await readState(cluster, opts.namespace);
   if (!installed) {
-    throw new MeshError(`mesh is not installed in namespace ${opts.namespace} (no ConfigMap ${MESH_CONFIG_NAME})`, { hint: 'run "mesh install", or pass -n with the namespace it was installed in' });
+    throw new MeshError(`mesh is not installed in namespace ${opts.namespace} (no ConfigMap ${MESH_CONFIG_NAME})`, { hint: 'run "mesh install", or pass --mesh-namespace with the namespace it was installed in' });
   }
 
   let target: { values: Values; profile: string; version: string };
