@@ -6,7 +6,7 @@ import { INPUT_FLAGS, MESH_FLAGS } from './flags.js';
 export function define(cmd: Command): void {
   cmd
     .argument('[section]', 'cluster, listener, route, endpoint, secret or all')
-    .argument('[pod]', 'the pod, as NAME or NAME.NAMESPACE')
+    .argument('[pod]', 'the pod: NAME, NAME.NAMESPACE or TYPE/NAME (pod/, deploy/, sts/, ds/; a workload stands for its first running pod, offline for its pod template)')
     .addOption(INPUT_FLAGS.filename())
     .addOption(MESH_FLAGS.meshNamespace())
     .option('--controller-port <port>', 'port of the controller\'s /debug endpoints (default 15014)')

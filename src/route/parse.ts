@@ -1,4 +1,5 @@
 import { usageError } from '../errors.js';
+import { parseResourceRef } from '../cluster/resource-ref.js';
 import { headerNameProblem, headerValueProblem, pathProblem } from '../model/routes.js';
 
 // Flag parsers for `mesh route`. Pure; every error is a usage error (exit 2) naming the flag.
@@ -47,8 +48,7 @@ export function parseBackendWeights(args: readonly string[]): { backend: string;
   for (const a of args) {
     const i = a.indexOf('=');
     if (i <= 0) throw usageError(`"${a}" is not BACKEND=WEIGHT`, 'for example web-v2=10');
-    const backend = a.slice(0, i);
-    if (!/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(backend)) throw usageError(`"${backend}" is not a Service name`, 'Service names are lower-case DNS labels');
+    const backend = parseServiceName('BACKEND', a.slice(0, i));
     if (out.some((o) => o.backend === backend)) throw usageError(`backend ${backend} is listed twice`);
     out.push({ backend, weight: parseWeight(backend, a.slice(i + 1)) });
   }
@@ -111,6 +111,12 @@ export function parseHttpStatus(flag: string, value: string): number {
 
 /** A Kubernetes Service name as a positional argument or flag value. */
 export function parseServiceName(what: string, value: string): string {
+  if (value.includes('/')) {
+    // kubectl's TYPE/NAME, read by the one parser mesh stat uses: only a Service is routed.
+    const ref = parseResourceRef(value, what);
+    if (ref.kind !== 'svc' || !ref.name) throw usageError(`${what} "${value}" must name a Service`, 'use NAME or svc/NAME (HTTPRoutes route Services, not workloads)');
+    return parseServiceName(what, ref.name);
+  }
   if (!/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(value) || value.length > 63) throw usageError(`${what} "${value}" is not a Service name`, 'Service names are lower-case DNS labels such as web or web-v2');
   return value;
 }

@@ -3,6 +3,7 @@ import type { Ui } from '../ui/context.js';
 import { ExitCode, MeshError, usageError } from '../errors.js';
 import { configDumpOf, controllerLocation, syncAll, XDS_TYPES, type ConfigDump, type ControllerLocation } from './controller-debug.js';
 import { parsePodArg } from './proxy-status.js';
+import { KINDS, parseResourceRef, type ResourceKind } from './workloads.js';
 
 /** The config sections `mesh proxy-config` shows. */
 export const SECTIONS = ['cluster', 'listener', 'route', 'endpoint', 'secret'] as const;
@@ -13,14 +14,33 @@ const TYPE_OF: Record<Section, string> = { cluster: XDS_TYPES.CDS, listener: XDS
 /** Options of `mesh proxy-config`. */
 export interface ProxyConfigOptions {
   sections: Section[];
-  /** NAME or NAME.NAMESPACE. */
+  /** NAME or NAME.NAMESPACE (of a pod, or of the workload `kind` names). */
   pod: string;
+  /** From a kubectl TYPE/NAME argument (deploy/web, sts/db, ds/agent, pod/web-1); undefined for a bare NAME. */
+  kind?: WorkloadKind;
   /** -n; live lookups default to "default", offline lookups search every namespace of the files. */
   namespace?: string;
   /** Offline: compute from these manifests instead of asking the controller. */
   files?: string[];
   output: 'table' | 'json' | 'yaml';
   controller: ControllerLocation;
+}
+
+/** The kinds whose pods run a proxy: what `mesh proxy-config TYPE/NAME` accepts. */
+export type WorkloadKind = Extract<ResourceKind, 'pod' | 'deploy' | 'sts' | 'ds'>;
+const WORKLOAD_KINDS: readonly ResourceKind[] = ['pod', 'deploy', 'sts', 'ds'];
+
+/**
+ * POD, POD.NAMESPACE or kubectl's TYPE/NAME (deploy/web, deployment/web, sts/, ds/, pod/), read
+ * with the one TYPE/NAME parser `mesh stat` uses. A Service or Namespace has no proxy of its own.
+ */
+export function parseProxyTarget(arg: string): { pod: string; kind?: WorkloadKind } {
+  if (!arg.includes('/')) return { pod: arg };
+  const ref = parseResourceRef(arg, 'POD');
+  if (!WORKLOAD_KINDS.includes(ref.kind) || !ref.name) {
+    throw usageError(`POD "${arg}" must name a pod or a workload`, 'use NAME, pod/NAME, deploy/NAME, sts/NAME or ds/NAME (a Service has no proxy of its own)');
+  }
+  return { pod: ref.name, kind: ref.kind as WorkloadKind };
 }
 
 /** Validate `mesh proxy-config` arguments (table-tested). */
@@ -30,9 +50,10 @@ export function validateProxyConfigOptions(raw: { section?: string; pod?: string
     throw usageError(`unknown config section "${raw.section ?? ''}"`, `use one of: ${[...SECTIONS, 'all'].join(', ')} (e.g. mesh proxy-config cluster web-1 -n shop)`);
   }
   if (!raw.pod) throw usageError('name the pod: mesh proxy-config SECTION POD[.NAMESPACE]');
+  const target = parseProxyTarget(raw.pod);
   return {
     sections: section === 'all' ? [...SECTIONS] : [section as Section],
-    pod: raw.pod,
+    ...target,
     namespace: raw.namespace || undefined,
     files: raw.files && raw.files.length ? raw.files : undefined,
     output: raw.output,
@@ -40,12 +61,26 @@ export function validateProxyConfigOptions(raw: { section?: string; pod?: string
   };
 }
 
+/** The first running pod (by name) of a workload, as `kubectl logs deploy/NAME` picks one. */
+async function firstPodOf(cluster: Cluster, kind: Exclude<WorkloadKind, 'pod'>, name: string, namespace: string): Promise<string> {
+  const { apiVersion, kind: k } = KINDS[kind];
+  const w = await cluster.get(apiVersion, k, name, namespace);
+  if (!w) throw new MeshError(`${k} ${namespace}/${name} not found`, { hint: `check the name and -n (kubectl get ${kind} -n ${namespace})` });
+  const labels = ((w.spec ?? {}) as { selector?: { matchLabels?: Record<string, string> } }).selector?.matchLabels ?? {};
+  const labelSelector = Object.entries(labels).map(([key, v]) => `${key}=${v}`).join(',');
+  const pods = (await cluster.list('v1', 'Pod', { namespace, labelSelector })).filter((p) => (p.status as { phase?: string } | undefined)?.phase === 'Running');
+  const first = pods.map((p) => p.metadata.name).sort()[0];
+  if (!first) throw new MeshError(`${k} ${namespace}/${name} has no running pod`, { hint: `kubectl get pods -n ${namespace} -l ${labelSelector}` });
+  return first;
+}
+
 /** Ask the controller replica that holds the proxy for its config (live). */
 export async function liveDump(cluster: Cluster, opts: ProxyConfigOptions): Promise<{ dump: ConfigDump; replica: string }> {
-  const want = parsePodArg(opts.pod, opts.namespace ?? cluster.defaultNamespace ?? 'default');
+  let want = parsePodArg(opts.pod, opts.namespace ?? cluster.defaultNamespace ?? 'default');
+  if (opts.kind && opts.kind !== 'pod') want = { ...want, name: await firstPodOf(cluster, opts.kind, want.name, want.namespace ?? 'default') };
   const replicas = await syncAll(cluster, opts.controller);
   for (const r of replicas) {
-    const p = r.syncz?.proxies.find((x) => x.id === opts.pod || (x.pod === want.name && x.namespace === want.namespace));
+    const p = r.syncz?.proxies.find((x) => (!opts.kind && x.id === opts.pod) || (x.pod === want.name && x.namespace === want.namespace));
     if (!p) continue;
     const res = await configDumpOf(cluster, opts.controller, r.pod, p.id);
     if (res.value) return { dump: res.value, replica: r.pod };
@@ -77,9 +112,12 @@ export async function offlineDump(files: string[], opts: ProxyConfigOptions): Pr
   const nsOf = (o: KubeObject) => o.metadata.namespace ?? fallbackNs;
   for (const o of objects) if (o.metadata.namespace === undefined && o.kind !== 'Namespace' && o.kind !== 'CustomResourceDefinition') o.metadata.namespace = fallbackNs;
   const inNs = (o: KubeObject) => (want.namespace ? nsOf(o) === want.namespace : true);
-  let pod = objects.find((o) => o.kind === 'Pod' && o.metadata.name === want.name && inNs(o));
+  // A TYPE/NAME argument names exactly one kind; a bare NAME is a Pod, else a workload of that name.
+  const podKinds = opts.kind ? [KINDS[opts.kind].kind] : ['Pod'];
+  const workloadKinds = opts.kind ? (opts.kind === 'pod' ? [] : [KINDS[opts.kind].kind]) : ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job'];
+  let pod = podKinds.includes('Pod') ? objects.find((o) => o.kind === 'Pod' && o.metadata.name === want.name && inNs(o)) : undefined;
   if (!pod) {
-    const w = objects.find((o) => ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job'].includes(o.kind) && o.metadata.name === want.name && inNs(o));
+    const w = objects.find((o) => workloadKinds.includes(o.kind) && o.metadata.name === want.name && inNs(o));
     if (w) {
       pod = podFromTemplate(w, want.name);
       objects.push(pod);
