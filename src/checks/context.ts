@@ -22,6 +22,8 @@ export interface LiveContext {
   pollMs: number;
   /** State kept across the rounds of `mesh check --wait` (the DNS lookup pod); absent for a single run. */
   session?: CheckSession;
+  /** Whether checks may create objects (the DNS lookup pod, --dns-probe); false keeps `mesh check` read-only. */
+  dnsProbe: boolean;
   /** List, memoised per (apiVersion, kind, options): checks asking for the same list share one request. */
   list(apiVersion: string, kind: string, opts?: ListOptions): Promise<KubeObject[]>;
   /** List that treats 404 (the kind's CRD is not installed) as an empty list. */
@@ -41,6 +43,7 @@ export interface LiveContextOptions {
   dnsPodTimeoutMs?: number;
   pollMs?: number;
   session?: CheckSession;
+  dnsProbe?: boolean;
 }
 
 /** Build the context for one run. Memoised results live as long as the context (one run). */
@@ -65,6 +68,7 @@ export function makeLiveContext(cluster: Cluster, opts: LiveContextOptions): Liv
     dnsImage: opts.dnsImage ?? 'busybox:1.36',
     dnsPodTimeoutMs: opts.dnsPodTimeoutMs ?? 30_000,
     pollMs: opts.pollMs ?? 1000,
+    dnsProbe: opts.dnsProbe === true,
     ...(opts.session ? { session: opts.session } : {}),
     list: (apiVersion, kind, o = {}) => once(`list|${apiVersion}|${kind}|${o.namespace ?? ''}|${o.labelSelector ?? ''}|${o.fieldSelector ?? ''}`, () => cluster.list(apiVersion, kind, o)),
     listOptional: async (apiVersion, kind, o) => {

@@ -20,6 +20,8 @@ export interface RawCheckOptions {
   failOn?: string;
   timeout?: string;
   meshNamespace?: string;
+  /** --dns-probe: run the in-cluster DNS lookup pod. */
+  dnsProbe?: boolean;
   kubeconfig?: string;
   context?: string;
 }
@@ -38,6 +40,8 @@ export interface CheckOptions {
   /** Per-check timeout (ms). */
   timeoutMs: number;
   meshNamespace?: string;
+  /** Run the DNS lookup pod (--dns-probe); read-only otherwise. */
+  dnsProbe: boolean;
   kubeconfig?: string;
   context?: string;
 }
@@ -50,6 +54,7 @@ export function validateCheckOptions(raw: RawCheckOptions): CheckOptions {
   const filenames = raw.filename ?? [];
   if (raw.pre && filenames.length) throw usageError('--pre and -f cannot be combined', '--pre checks a cluster before install; -f analyzes manifests without a cluster');
   if (raw.recursive && filenames.length === 0) throw usageError('-R needs -f', 'pass the directory to analyze: mesh check -f DIR -R');
+  if (raw.dnsProbe && filenames.length) throw usageError('--dns-probe cannot be used with -f', 'the DNS probe runs a pod in a cluster; -f analyzes manifests without one');
   if (raw.wait !== undefined && filenames.length) throw usageError('--wait cannot be used with -f', 'files do not change while they are analyzed; --wait retries live checks');
   const suppress: SuppressRule[] = [];
   for (const s of raw.suppress ?? []) {
@@ -73,6 +78,7 @@ export function validateCheckOptions(raw: RawCheckOptions): CheckOptions {
     waitMs,
     failOn,
     timeoutMs,
+    dnsProbe: raw.dnsProbe === true,
   };
   if (raw.meshNamespace) opts.meshNamespace = raw.meshNamespace;
   if (raw.kubeconfig) opts.kubeconfig = raw.kubeconfig;

@@ -8,6 +8,8 @@ export interface RunChecksOptions {
   timeoutMs?: number;
   /** How many checks run at once (default 16). */
   concurrency?: number;
+  /** Called as a check starts (the progress display names the checks still running). */
+  onStart?: (index: number) => void;
 }
 
 /** A finished check: its result plus any findings it produced (policy analysis). */
@@ -108,7 +110,7 @@ export async function runOne<C>(check: Check<C>, ctx: C, timeoutMs: number): Pro
  * order, so output is deterministic. A check that throws, is forbidden or times out becomes a
  * result saying so; it never stops or hides the others.
  */
-export async function runChecks<C>(catalog: readonly Check<C>[], ctx: C, onResult?: (r: RanCheck) => void, opts: RunChecksOptions = {}): Promise<RanCheck[]> {
+export async function runChecks<C>(catalog: readonly Check<C>[], ctx: C, onResult?: (r: RanCheck, index: number) => void, opts: RunChecksOptions = {}): Promise<RanCheck[]> {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const limit = Math.max(1, opts.concurrency ?? 16);
   const out: RanCheck[] = new Array<RanCheck>(catalog.length);
@@ -116,9 +118,10 @@ export async function runChecks<C>(catalog: readonly Check<C>[], ctx: C, onResul
   const worker = async (): Promise<void> => {
     while (next < catalog.length) {
       const i = next++;
+      opts.onStart?.(i);
       const r = await runOne(catalog[i]!, ctx, timeoutMs);
       out[i] = r;
-      onResult?.(r);
+      onResult?.(r, i);
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, catalog.length) }, worker));

@@ -5,6 +5,7 @@ import { parseSyncz as readSynczDocument, SYNCZ_PATH } from '../xds/syncz.js';
 import type { LiveContext } from './context.js';
 import { podReady } from './k8s.js';
 import { CheckSkipped } from './types.js';
+import { clipText } from '../util/text.js';
 import { isObject } from '../util/object.js';
 
 /**
@@ -110,7 +111,7 @@ export function readSyncz(ctx: LiveContext): Promise<ProxySync[]> {
           try {
             const res = await proxyGet(ctx.cluster, { namespace: ctx.namespace, pod: pod.metadata.name, port: SYNCZ_PORT }, SYNCZ_PATH);
             if (res.status === 403) throw new Error(`forbidden: "get pods/proxy" in ${ctx.namespace} is not allowed`);
-            if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.body.trim().split('\n')[0]?.slice(0, 200) ?? ''}`);
+            if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${clipText(res.body.trim().split('\n')[0] ?? '', 200)}`);
             all.push(...parseSyncz(res.body, pod.metadata.name));
           } catch (err) {
             errors.push(`${pod.metadata.name}: ${(err as Error).message}`);

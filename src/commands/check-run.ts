@@ -9,7 +9,7 @@ import { ExitCode, MeshError, toMeshError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { analyze } from '../analyzers/index.js';
 import type { SourcedObject } from '../analyzers/types.js';
-import { renderReport } from '../ui/render/index.js';
+import { CheckTableStream, renderReport } from '../ui/render/index.js';
 import { postInstallCatalog, preInstallCatalog, summarizeFindings } from '../checks/catalog/index.js';
 import { makeLiveContext, type LiveContext, type LiveContextOptions } from '../checks/context.js';
 import { CheckSession } from '../checks/dns-pod.js';
@@ -25,6 +25,8 @@ export interface CheckDeps {
   live?: Partial<Omit<LiveContextOptions, 'version' | 'suppress' | 'namespace'>>;
   /** Wait between --wait rounds (default: a timer). */
   sleep?: (ms: number) => Promise<void>;
+  /** Set by runCheck for table output: where a single run streams its check lines. */
+  stream?: CheckTableStream;
 }
 
 /** The files analysis as a check, so `-f` output has the same shape as a live run. */
@@ -60,18 +62,75 @@ export function needsRerun(r: RanCheck, failOn: CheckOptions['failOn']): boolean
   return r.retryable && (r.result.status === 'fail' || (failOn === 'warning' && r.result.status === 'warn'));
 }
 
-/** One round: run `catalog` on a fresh context (reads are memoised per round, never across). */
-async function runRound(catalog: readonly Check<LiveContext>[], opts: CheckOptions, ui: Ui, deps: CheckDeps, cluster: Cluster, session: CheckSession | undefined): Promise<RanCheck[]> {
+/** The category that decides whether anything else can run: with the API server unreachable, nothing can. */
+const GATE_CATEGORY = 'kubernetes-api';
+
+/**
+ * One round: run `catalog` on a fresh context (reads are memoised per round, never across). The
+ * leading kubernetes-api checks run first; when they find the API server unreachable the round
+ * stops there (the result is shorter than `catalog`) instead of every other check failing with
+ * the same connection error. `stream` gets each result in catalog order as soon as it and all
+ * before it are done; on a terminal the spinner names the earliest check still running.
+ */
+async function runRound(catalog: readonly Check<LiveContext>[], opts: CheckOptions, ui: Ui, deps: CheckDeps, cluster: Cluster, session: CheckSession | undefined, stream?: CheckTableStream): Promise<RanCheck[]> {
   // The DNS lookup pod must finish inside the check's own budget, leaving time to read and clean up.
   const dnsPodTimeoutMs = Math.max(500, opts.timeoutMs - 2000);
-  const ctx = makeLiveContext(cluster, { dnsPodTimeoutMs, ...deps.live, version: VERSION, suppress: opts.suppress, namespace: opts.meshNamespace, ...(session ? { session } : {}) });
+  const ctx = makeLiveContext(cluster, { dnsPodTimeoutMs, ...deps.live, version: VERSION, suppress: opts.suppress, namespace: opts.meshNamespace, dnsProbe: opts.dnsProbe, ...(session ? { session } : {}) });
+  const total = catalog.length;
+  const progress = opts.output === 'table' && ui.interactive ? (await import('../ui/progress.js')).startProgress(ui.err, `running ${total} checks`, { interactive: true }) : undefined;
+  const results: RanCheck[] = [];
+  const running = new Set<number>();
   let done = 0;
-  const progress = opts.output === 'table' && ui.interactive ? (await import('../ui/progress.js')).startProgress(ui.err, `running ${catalog.length} checks`, { interactive: true }) : undefined;
+  let printed = 0;
+  const label = () => {
+    const first = running.size ? Math.min(...running) : undefined;
+    return `running checks (${done}/${total})${first !== undefined ? `: ${catalog[first]!.description}` : ''}`;
+  };
+  const flush = () => {
+    while (stream && results[printed]) stream.check(results[printed++]!.result);
+  };
+  const phase = async (from: number, to: number) => {
+    await runChecks(
+      catalog.slice(from, to),
+      ctx,
+      (r, i) => {
+        running.delete(from + i);
+        results[from + i] = r;
+        done++;
+        if (progress) progress.above(flush);
+        else flush();
+        progress?.update(label());
+      },
+      {
+        timeoutMs: opts.timeoutMs,
+        onStart: (i) => {
+          running.add(from + i);
+          progress?.update(label());
+        },
+      },
+    );
+  };
   try {
-    return await runChecks(catalog, ctx, () => progress?.update(`running checks (${++done}/${catalog.length})`), { timeoutMs: opts.timeoutMs });
+    let gate = 0;
+    while (gate < total && catalog[gate]!.category === GATE_CATEGORY) gate++;
+    await phase(0, gate);
+    if (results.some((r) => r.result.reason === 'unreachable')) return results;
+    await phase(gate, total);
+    return results;
   } finally {
     progress?.stop();
   }
+}
+
+/** The report of a round the unreachable API server stopped: what ran, and one error for all of it. */
+function unreachableReport(opts: CheckOptions, ran: readonly RanCheck[], skipped: number, context: string): CheckReport {
+  const report = buildReport(opts.mode, ran, opts, context);
+  const first = ran.find((r) => r.result.reason === 'unreachable')!.result;
+  report.exitCode = ExitCode.Cluster;
+  report.ok = false;
+  report.error = { message: `${first.message} (the other ${skipped} checks were not run)` };
+  if (first.hint) report.error.hint = first.hint;
+  return report;
 }
 
 /**
@@ -86,17 +145,25 @@ async function runLive(opts: CheckOptions, ui: Ui, deps: CheckDeps, cluster: Clu
   // Only a --wait run has later rounds to keep state for; a single run cleans up after each check.
   const session = opts.waitMs > 0 ? new CheckSession(cluster, opts.waitMs + opts.timeoutMs) : undefined;
   try {
-    let ran = await runRound(catalog, opts, ui, deps, cluster, session);
+    // A single run streams its table as checks finish; --wait rounds print the final table at the end.
+    const stream = opts.waitMs === 0 ? deps.stream : undefined;
+    let ran = await runRound(catalog, opts, ui, deps, cluster, session, stream);
     for (let round = 1; ; round++) {
-      const report = buildReport(opts.mode, ran, opts, cluster.contextName);
+      const stopped = ran.length < catalog.length;
+      const report = stopped ? unreachableReport(opts, ran, catalog.length - ran.length, cluster.contextName) : buildReport(opts.mode, ran, opts, cluster.contextName);
       const left = deadline - Date.now();
-      const again = catalog.map((_, i) => i).filter((i) => needsRerun(ran[i]!, opts.failOn));
-      if (report.ok || left <= 0 || again.length === 0) return report;
-      ui.err.write(ui.color.dim(`waiting: ${again.length} check(s) not healthy yet (round ${round}); retrying them, ${Math.ceil(left / 1000)}s left\n`));
+      const again = stopped ? [] : catalog.map((_, i) => i).filter((i) => needsRerun(ran[i]!, opts.failOn));
+      if (report.ok || left <= 0 || (!stopped && again.length === 0)) return report;
+      ui.err.write(ui.color.dim(`waiting: ${stopped ? 'the API server is unreachable' : `${again.length} check(s) not healthy yet`} (round ${round}); retrying, ${Math.ceil(left / 1000)}s left\n`));
       await sleep(Math.min(2000, left));
+      if (stopped) {
+        ran = await runRound(catalog, opts, ui, deps, cluster, session);
+        continue;
+      }
       const rerun = await runRound(again.map((i) => catalog[i]!), opts, ui, deps, cluster, session);
+      // A rerun stopped by an unreachable API server keeps the earlier verdicts of the checks it did not reach.
       const next = [...ran];
-      again.forEach((i, k) => (next[i] = rerun[k]!));
+      again.forEach((i, k) => (next[i] = rerun[k] ?? next[i]!));
       ran = next;
     }
   } finally {
@@ -111,6 +178,8 @@ async function runLive(opts: CheckOptions, ui: Ui, deps: CheckDeps, cluster: Clu
  */
 export async function runCheck(opts: CheckOptions, ui: Ui, deps: CheckDeps = {}): Promise<number> {
   let report: CheckReport;
+  // The table is written as checks finish, also into a pipe or CI log (other formats are one document at the end).
+  const stream = opts.output === 'table' && opts.mode !== 'files' ? new CheckTableStream((s) => ui.out.write(s), ui.color) : undefined;
   try {
     if (opts.mode === 'files') {
       const { FilesSource } = await import('../cluster/files-source.js');
@@ -119,13 +188,14 @@ export async function runCheck(opts: CheckOptions, ui: Ui, deps: CheckDeps = {})
       report = buildReport('files', ran, opts);
     } else {
       const cluster = deps.connect ? await deps.connect() : await (await import('../cluster/index.js')).connect({ kubeconfig: opts.kubeconfig, context: opts.context, timeoutMs: opts.timeoutMs });
-      report = await runLive(opts, ui, deps, cluster);
+      report = await runLive(opts, ui, { ...deps, stream }, cluster);
     }
   } catch (err) {
     const me = toMeshError(err);
     report = errorReport(opts.mode, me, opts);
   }
-  ui.out.write(renderReport(report, opts.output, ui.color));
+  if (stream?.started) stream.end(report);
+  else ui.out.write(renderReport(report, opts.output, ui.color));
   if (report.error) {
     const { formatError } = await import('../ui/errors.js');
     ui.err.write(formatError(new MeshError(report.error.message, { hint: report.error.hint, exitCode: report.exitCode as ExitCode }), ui.verbose));

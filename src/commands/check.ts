@@ -10,6 +10,7 @@ export function define(cmd: Command): void {
     .option('--output-threshold <severity>', 'hide findings below: info|warning|error', 'info')
     .option('--fail-on <severity>', 'exit 1 on failures of this severity or worse: warning|error', 'error')
     .option('--wait <duration>', 'retry until healthy or the duration passes (e.g. 5m)')
+    .option('--dns-probe', 'also resolve meshed Services from inside the cluster with a short-lived lookup pod (deleted afterwards); without it check only reads')
     .option('--timeout <duration>', 'time budget of each check (default 20s)')
     .addOption(MESH_FLAGS.meshNamespace())
     .addHelpText(
@@ -55,6 +56,7 @@ export function define(cmd: Command): void {
           wait: flags.wait as string | undefined,
           timeout: flags.timeout as string | undefined,
           meshNamespace: flags.meshNamespace as string | undefined,
+          dnsProbe: flags.dnsProbe === true,
           output,
           kubeconfig: g.kubeconfig,
           context: g.context,

@@ -10,6 +10,8 @@ export interface Progress {
   fail(text?: string): void;
   /** Stop without a final line. */
   stop(): void;
+  /** Print other output (e.g. to stdout) without it mixing with the spinner line; the spinner is redrawn below it. */
+  above(print: () => void): void;
 }
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
@@ -28,6 +30,7 @@ export function startProgress(stream: Writable & { isTTY?: boolean }, text: stri
       succeed(t) { stream.write(`${ok} ${t ?? current}\n`); },
       fail(t) { stream.write(`${bad} ${t ?? current}\n`); },
       stop() { /* nothing was drawn */ },
+      above(print) { print(); },
     };
   }
   let frame = 0;
@@ -46,5 +49,10 @@ export function startProgress(stream: Writable & { isTTY?: boolean }, text: stri
     succeed(t) { end(`${ok} ${t ?? current}`); },
     fail(t) { end(`${bad} ${t ?? current}`); },
     stop() { end(); },
+    above(print) {
+      stream.write('\r\x1b[2K');
+      print();
+      draw();
+    },
   };
 }

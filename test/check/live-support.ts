@@ -91,7 +91,7 @@ export async function check(s: Scenario = {}): Promise<{ report: CheckReport; co
     if (syncz) cluster.server.setPodProxy('mesh-system', '*', (req) => (req.path === '/debug/syncz' ? { body: JSON.stringify(syncz), contentType: 'application/json' } : { status: 404, body: 'not found' }));
     await s.setup?.(cluster);
     const { ui, out, err } = captureUi({ yes: true });
-    const opts = validateCheckOptions({ output: 'json', timeout: '5s', ...s.flags });
+    const opts = validateCheckOptions({ output: 'json', timeout: '5s', dnsProbe: true, ...s.flags });
     const code = await runCheck(opts, ui, {
       connect: async () => {
         const c = await connect({ kubeconfig: cluster.kubeconfigPath, timeoutMs: 5000 });

@@ -123,7 +123,7 @@ test('unreachable API server: exit 3, every check says why, still one JSON docum
   assert.equal(code, 3);
   assert.equal(report.exitCode, 3);
   assert.ok(report.checks.every((c) => c.reason === 'unreachable' || c.reason === 'timeout'));
-  assert.match(stderr, /no check could run: cannot reach the Kubernetes API server/);
+  assert.match(stderr, /^error: cannot reach the Kubernetes API server/m);
 });
 
 test('runPreInstallChecks (what mesh install calls) returns results and ok, never throwing for a failed check', async () => {

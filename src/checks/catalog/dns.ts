@@ -65,6 +65,8 @@ export const serviceDns: C = {
       .filter((s) => isObject(s.spec) && typeof s.spec.clusterIP === 'string' && s.spec.clusterIP !== 'None' && s.spec.clusterIP !== '')
       .slice(0, 50);
     if (services.length === 0) return pass('no meshed Services with a ClusterIP to resolve');
+    // Read-only by default: the lookup needs a pod, so it runs only when asked.
+    if (!ctx.dnsProbe) return skip(`not probed: resolving ${services.length} Service name(s) from inside the cluster runs a short-lived pod in ${ctx.namespace}`, 'pass --dns-probe to run the lookup pod (it is deleted afterwards)');
     const can = await ctx.canI({ verb: 'create', group: '', resource: 'pods', namespace: ctx.namespace });
     const logs = await ctx.canI({ verb: 'get', group: '', resource: 'pods/log', namespace: ctx.namespace });
     if (!can.allowed || !logs.allowed) {

@@ -4,9 +4,9 @@ import { renderData } from '../output.js';
 import type { CheckOutputFormat } from '../../checks/options.js';
 import type { CheckReport } from '../../checks/report.js';
 import { renderSarif } from './sarif.js';
-import { renderTable } from './table.js';
+import { CheckTableStream, renderTable } from './table.js';
 
-export { renderJunit, renderSarif, renderTable };
+export { CheckTableStream, renderJunit, renderSarif, renderTable };
 
 /** Render a report in one format. json/junit/sarif are always exactly one document. */
 export function renderReport(report: CheckReport, format: CheckOutputFormat, color: ChalkInstance): string {

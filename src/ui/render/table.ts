@@ -33,18 +33,54 @@ function checkLines(r: CheckResult, c: ChalkInstance): string[] {
 }
 
 /**
+ * The check part of the human report, written as results arrive (in catalog order), so `mesh
+ * check` streams its lines even into a pipe or CI log: a category heading when the category
+ * changes, the check's lines, a blank line between categories. {@link renderTable} is this plus
+ * {@link renderTableTail}, so the streamed and the whole report are the same bytes.
+ */
+export class CheckTableStream {
+  private category: string | undefined;
+  constructor(
+    private readonly write: (s: string) => void,
+    private readonly c: ChalkInstance,
+  ) {}
+  /** Whether any check was written yet. */
+  get started(): boolean {
+    return this.category !== undefined;
+  }
+  /** Write one finished check. */
+  check(r: CheckResult): void {
+    let s = '';
+    if (r.category !== this.category) {
+      if (this.category !== undefined) s += '\n';
+      s += `${r.category}\n${'-'.repeat(r.category.length)}\n`;
+      this.category = r.category;
+    }
+    this.write(s + checkLines(r, this.c).join('\n') + '\n');
+  }
+  /** Close the last category and write findings and the status line. */
+  end(report: CheckReport): void {
+    this.write((this.category !== undefined ? '\n' : '') + renderTableTail(report, this.c));
+  }
+}
+
+/**
  * The human report: checks grouped by category under underlined headings, then findings, then a
  * status line. Colour only through `c` (a no-op chalk when colour is off).
  */
 export function renderTable(report: CheckReport, c: ChalkInstance): string {
-  const out: string[] = [];
+  let out = '';
+  const stream = new CheckTableStream((s) => (out += s), c);
   const categories: string[] = [];
   for (const r of report.checks) if (!categories.includes(r.category)) categories.push(r.category);
-  for (const cat of categories) {
-    out.push(cat, '-'.repeat(cat.length));
-    for (const r of report.checks.filter((x) => x.category === cat)) out.push(...checkLines(r, c));
-    out.push('');
-  }
+  for (const cat of categories) for (const r of report.checks.filter((x) => x.category === cat)) stream.check(r);
+  stream.end(report);
+  return out;
+}
+
+/** What follows the checks: policy findings and the status line. */
+export function renderTableTail(report: CheckReport, c: ChalkInstance): string {
+  const out: string[] = [];
   if (report.findings.length) {
     const title = 'policy findings';
     out.push(title, '-'.repeat(title.length));
