@@ -82,9 +82,13 @@ export function routePrinter(ui: Ui, output: RouteOutput): Emit {
       case 'rollout-resumed':
         ui.err.write(`resuming the rollout of ${e.canary} at step ${e.step}/${e.steps} (${e.weight}%)\n`);
         return;
-      case 'step-started':
-        progress = startProgress(ui.err, `${e.label}, checking in ${formatDuration(e.intervalMs)}`, { interactive: ui.interactive });
+      case 'step-started': {
+        // A CI log gets a line now saying when the next one comes, instead of an interval of silence.
+        const at = `${e.judgeAt.slice(11, 19)} UTC`;
+        if (!ui.interactive) ui.err.write(`${e.label}: waiting for next step at ${at} (gates judged every ${formatDuration(e.intervalMs)})\n`);
+        progress = startProgress(ui.err, `${e.label}, checking at ${at}`, { interactive: ui.interactive });
         return;
+      }
       case 'step-judged':
         endStep(e.reading.ok, `${e.label}: ${e.reading.ok ? 'healthy' : 'unhealthy'}${describeReading(e.reading)}`);
         return;

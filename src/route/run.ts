@@ -46,7 +46,7 @@ export type RouteEvent =
   | { type: 'rollout-planned'; step: number; steps: number; weight: number; intervalMs: number }
   | { type: 'rollout-resumed'; canary: string; step: number; steps: number; weight: number }
   /** A step's wait began; `label` names the step ("step 2/4: 25% to web-v2"). */
-  | { type: 'step-started'; label: string; intervalMs: number }
+  | { type: 'step-started'; label: string; intervalMs: number; judgeAt: string }
   /** The gates were judged at the end of a step and the next state was written. */
   | { type: 'step-judged'; label: string; reading: GateReading }
   /** The step ended without a judgement: `why` says how (interrupted, a failed write). */
@@ -256,7 +256,7 @@ async function progressiveRollout(
   const intervalMs = state.intervalMs!;
   const gates = state.gates ?? {};
   const label = (s: RolloutState) => `step ${(s.step ?? 0) + 1}/${steps.length}: ${s.canaryWeight}% to ${cfg.canary}`;
-  const stepStarted = () => emit({ type: 'step-started', label: label(state), intervalMs });
+  const stepStarted = () => emit({ type: 'step-started', label: label(state), intervalMs, judgeAt: new Date(clock.now() + intervalMs).toISOString() });
   stepStarted();
 
   const finish = (code: number): number => {
