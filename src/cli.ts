@@ -44,7 +44,7 @@ export function findSubcommand(args: readonly string[]): string | undefined {
  */
 export async function addCommands(program: Command, wanted: string | undefined): Promise<void> {
   for (const entry of COMMANDS) {
-    const cmd = program.command(entry.name).description(entry.summary);
+    const cmd = program.command(entry.name, { hidden: entry.hidden === true }).description(entry.summary);
     if (wanted === '*' || wanted === entry.name) (await entry.load()).define(cmd);
   }
 }

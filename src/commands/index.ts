@@ -7,6 +7,8 @@ import type { Command } from 'commander';
 export interface CommandEntry {
   name: string;
   summary: string;
+  /** Left out of help and completion (helpers the completion scripts call). */
+  hidden?: boolean;
   /** The module's `define` adds options, subcommands and the action to `cmd`. */
   load: () => Promise<{ define(cmd: Command): void }>;
 }
@@ -30,5 +32,6 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'grpc-agent', summary: 'Keep a proxyless gRPC workload\'s certificate and xDS bootstrap current (runs beside it)', load: () => import('./grpc-agent.js') },
   { name: 'proxy-init', summary: 'Install the traffic redirect in a pod (run by the injected mesh-init container)', load: () => import('./proxy-init.js') },
   { name: 'version', summary: 'Print the client, control plane and data plane versions', load: () => import('./version.js') },
-  { name: 'completion', summary: 'Print a shell completion script (bash, zsh or fish)', load: () => import('./completion.js') },
+  { name: 'completion', summary: 'Print a shell completion script (bash, zsh, fish or powershell)', load: () => import('./completion.js') },
+  { name: '__complete', summary: 'Names of cluster resources for the completion scripts', hidden: true, load: () => import('./complete.js') },
 ];
