@@ -27,4 +27,9 @@ console.log('injected the sample app into out/shop-injected.yaml');
 
 const checked = mesh(['check', '-f', 'out/shop-injected.yaml']);
 process.stdout.write(checked.stdout);
-console.log('next, on a cluster: mesh install (it also generates the root CA), then kubectl apply -f out/shop-injected.yaml');
+// Suggest a command that works as written: "mesh" only once `npm link` put this checkout on PATH.
+const linked = spawnSync('mesh', ['version', '--client', '-o', 'json'], { encoding: 'utf8' });
+const onPath = linked.status === 0 && linked.stdout.includes('"client"');
+const cli = onPath ? 'mesh' : './bin/mesh';
+console.log(`next, on a cluster: ${cli} install (it also generates the root CA), then kubectl apply -f out/shop-injected.yaml`);
+if (!onPath) console.log('(run "npm link" once to call it "mesh" from anywhere)');
