@@ -4,7 +4,7 @@ import type { RawCanaryFlags } from '../route/options.js';
 import type { RouteCommon, RouteDeps } from '../route/run.js';
 import type { Cluster } from '../cluster/types.js';
 import { usageError } from '../errors.js';
-import { collect, INPUT_FLAGS } from './flags.js';
+import { collect, INPUT_FLAGS, refuseGlobals } from './flags.js';
 
 /** -f/-R and --dry-run of the route commands that write: with -f they read manifests, not a cluster. */
 interface OfflineFlags {
@@ -34,6 +34,7 @@ async function routeCluster(g: GlobalOptions, offline: OfflineFlags | undefined)
 /** Connect (or read -f), resolve the namespace and output format, wire Ctrl-C, and run one route handler. */
 async function withRoute(command: Command, prometheusUrl: string | undefined, fn: (common: RouteCommon, deps: RouteDeps, ui: ReturnType<typeof makeUi>) => Promise<number>, offline?: OfflineFlags): Promise<void> {
   const g: GlobalOptions = globalsOf(command);
+  refuseGlobals(command, `mesh route ${command.name()}`, { allNamespaces: { why: 'a route belongs to one Service in one namespace', hint: 'use -n NAMESPACE' } });
   const ui = makeUi(g);
   const { parseOutputFormat } = await import('../ui/format.js');
   const output = parseOutputFormat(g.output, ['table', 'json', 'yaml'] as const, 'table');

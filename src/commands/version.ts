@@ -3,6 +3,7 @@ import type { Cluster } from '../cluster/types.js';
 import { ExitCode, type MeshError, toMeshError } from '../errors.js';
 import { collectServerVersions, type VersionReport } from '../status/version.js';
 import { globalsOf, makeUi, type Ui } from '../ui/context.js';
+import { refuseGlobals } from './flags.js';
 import { VERSION } from '../version.js';
 
 /** What `mesh version` was asked for. */
@@ -20,6 +21,9 @@ export function define(cmd: Command): void {
     .addHelpText('after', '\nExamples:\n  mesh version --client\n  mesh version -o json --context prod')
     .action(async (opts: { client?: boolean }, command: Command) => {
       const g = globalsOf(command);
+      // Versions are read cluster-wide (the control plane wherever it runs, proxies in every namespace).
+      const everywhere = { why: 'it reads versions across the whole cluster', hint: 'drop it' };
+      refuseGlobals(command, 'mesh version', { namespace: everywhere, allNamespaces: everywhere });
       const ui = makeUi(g);
       const { parseOutputFormat } = await import('../ui/format.js');
       const output = parseOutputFormat(g.output, ['table', 'json', 'yaml'] as const, 'table');
