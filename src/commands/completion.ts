@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { usageError } from '../errors.js';
 import { globalsOf } from '../ui/context.js';
 import { refuseOutputFormat } from '../ui/format.js';
+import { CHECK_OUTPUT_FORMATS } from '../checks/options.js';
 import { PROFILES } from '../manifests/values.js';
 import { SECTIONS } from '../status/proxy-config.js';
 import { completionScript, dynamic, SHELLS, type CompletionNode, type CompletionValues, type Shell } from '../ui/completion.js';
@@ -13,7 +14,7 @@ const KINDS = ['deploy', 'sts', 'ds', 'pod', 'svc', 'ns'];
 const FLAG_VALUES: Record<string, CompletionValues> = {
   '--namespace': NAMESPACES,
   '--mesh-namespace': NAMESPACES,
-  '--output': ['table', 'wide', 'json', 'yaml'],
+  '--output': ['table', 'json', 'yaml'],
   '--profile': PROFILES.map((p) => p.name),
   '--native-sidecar': ['auto', 'on', 'off'],
   '--report': ['text', 'json'],
@@ -23,13 +24,23 @@ const FLAG_VALUES: Record<string, CompletionValues> = {
   '--to': KINDS,
 };
 
-/** The `-o` formats of commands that do not take the table family (docs/cli.md). */
+/** The `-o` formats of each command (docs/cli.md, "Output"); the table family elsewhere. */
+const OBJECTS = ['table', 'json', 'yaml', 'name'];
+const MANIFESTS = ['yaml', 'json'];
+const WIDE = ['table', 'wide', 'json', 'yaml'];
 const OUTPUT_BY_COMMAND: Record<string, CompletionValues> = {
-  check: ['table', 'json', 'junit', 'sarif'],
-  inject: ['yaml', 'json'],
-  uninject: ['yaml', 'json'],
-  'manifest generate': ['yaml', 'json'],
-  stat: ['table', 'wide', 'json'],
+  install: OBJECTS,
+  upgrade: OBJECTS,
+  uninstall: OBJECTS,
+  'manifest generate': [...MANIFESTS, 'name'],
+  'profile list': WIDE,
+  'profile show': MANIFESTS,
+  inject: MANIFESTS,
+  uninject: MANIFESTS,
+  check: CHECK_OUTPUT_FORMATS,
+  stat: WIDE,
+  edges: WIDE,
+  'proxy-status': WIDE,
 };
 
 /** What positional arguments complete to, by command path. */

@@ -17,7 +17,8 @@ async function bashComplete(script: string, line: string[], env: Record<string, 
 test('bash completes flag values offline: profiles, each command\'s -o formats, proxy-config sections, shells', async () => {
   const { stdout: script } = await runMesh(['completion', 'bash']);
   assert.deepEqual(await bashComplete(script, ['mesh', 'install', '--profile', '']), ['default', 'minimal', 'demo', 'ha']);
-  assert.deepEqual(await bashComplete(script, ['mesh', 'check', '-o', '']), ['table', 'json', 'junit', 'sarif']);
+  assert.deepEqual(await bashComplete(script, ['mesh', 'check', '-o', '']), ['table', 'json', 'yaml', 'junit', 'sarif']);
+  assert.deepEqual(await bashComplete(script, ['mesh', 'version', '-o', '']), ['table', 'json', 'yaml']);
   assert.deepEqual(await bashComplete(script, ['mesh', 'inject', '-o', '']), ['yaml', 'json']);
   assert.deepEqual(await bashComplete(script, ['mesh', 'stat', '--output', 'w']), ['wide']);
   assert.deepEqual(await bashComplete(script, ['mesh', 'proxy-config', 'l']), ['listener']);
