@@ -28,8 +28,8 @@ const controllerPod = (name: string) => ({ apiVersion: 'v1', kind: 'Pod', metada
 const appPod = (name: string) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'shop', labels: { app: 'web', 'mesh.dev/proxy-version': '0.1.0' } }, spec: { containers: [] }, status: { phase: 'Running' } });
 
 /** Objects in the "cluster": two controller replicas (the second one broken), two meshed pods. */
-function cluster(replica2: (path: string) => ProxyResponse = () => ({ status: 503, body: 'connection refused' })) {
-  return fakeCluster([controllerPod('mesh-controller-a'), controllerPod('mesh-controller-b'), appPod('web-1'), appPod('web-2')], async (t, path) => {
+function cluster(replica2: (path: string) => ProxyResponse = () => ({ status: 503, body: 'connection refused' }), extra: Record<string, unknown>[] = []) {
+  return fakeCluster([controllerPod('mesh-controller-a'), controllerPod('mesh-controller-b'), appPod('web-1'), appPod('web-2'), ...extra], async (t, path) => {
     assert.equal(t.namespace, 'mesh-system');
     assert.equal(t.port, 15014);
     if (t.pod === 'mesh-controller-b') return replica2(path);
@@ -118,6 +118,17 @@ test('proxy-config cluster POD (live): the clusters the controller pushed to tha
   const eps = JSON.parse(s2.stdout).endpoints as { cluster_name: string }[];
   assert.deepEqual(eps.map((e) => e.cluster_name), ['outbound|8080||catalog.shop.svc.cluster.local']);
   assert.ok(s2.stdout.includes(`"port_value": ${backend.port}`));
+});
+
+test('proxy-config deploy/NAME (live): the workload stands for its first running pod', async () => {
+  const deploy = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'shop' }, spec: { selector: { matchLabels: { app: 'web' } } } };
+  const { ui, s } = io();
+  const opts = validateProxyConfigOptions({ section: 'cluster', pod: 'deploy/web', namespace: 'shop', output: 'table' }, DEFAULT_CONTROLLER);
+  assert.equal(await runProxyConfig(opts, ui, async () => cluster(undefined, [deploy])), 0);
+  assert.match(s.stdout, /outbound\|8080\|\|catalog\.shop\.svc\.cluster\.local/);
+  assert.match(s.stderr, /proxy grpc~127\.0\.0\.1~web-1\.shop/);
+  const missing = validateProxyConfigOptions({ section: 'cluster', pod: 'sts/web', namespace: 'shop', output: 'table' }, DEFAULT_CONTROLLER);
+  await assert.rejects(runProxyConfig(missing, io().ui, async () => cluster(undefined, [deploy])), /StatefulSet shop\/web not found/);
 });
 
 test('proxy-config for a pod no replica knows: a clear error pointing at proxy-status and -f', async () => {
