@@ -74,10 +74,16 @@ export async function reviewAdmission(body: unknown, ctx: WebhookContext): Promi
   }
 }
 
-const MAX_BODY = 8 * 1024 * 1024;
+/** The largest AdmissionReview body the webhook reads (the API server sends far less: one pod). */
+export const MAX_BODY = 8 * 1024 * 1024;
 
-/** The HTTP handler: POST /inject (AdmissionReview), GET /healthz. */
-export function webhookHandler(ctx: WebhookContext): (req: IncomingMessage, res: ServerResponse) => void {
+/**
+ * The HTTP handler: POST /inject (AdmissionReview), GET /healthz. A body over `maxBody` (default
+ * MAX_BODY) is answered 413 as soon as it crosses the limit and the connection is closed: the rest
+ * is never read, so a client cannot make the webhook swallow a gigabyte before it says no.
+ */
+export function webhookHandler(ctx: WebhookContext, limits: { maxBody?: number } = {}): (req: IncomingMessage, res: ServerResponse) => void {
+  const maxBody = limits.maxBody ?? MAX_BODY;
   return (req, res) => {
     const send = (status: number, body: unknown): void => {
       res.writeHead(status, { 'content-type': 'application/json' });
@@ -89,15 +95,24 @@ export function webhookHandler(ctx: WebhookContext): (req: IncomingMessage, res:
     if (req.method !== 'POST') return send(405, { error: 'POST an AdmissionReview to /inject' });
     const chunks: Buffer[] = [];
     let size = 0;
-    let tooBig = false;
-    req.on('data', (c: Buffer) => {
+    const tooBig = (): void => {
+      req.off('data', onData);
+      req.pause();
+      res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
+      // Once the answer is out, drop the connection rather than drain the rest of the body.
+      res.end(JSON.stringify({ error: `request body over ${maxBody} bytes` }), () => req.destroy());
+    };
+    const declared = Number(req.headers['content-length']);
+    function onData(c: Buffer): void {
       size += c.length;
-      if (size > MAX_BODY) tooBig = true;
+      if (size > maxBody) tooBig();
       else chunks.push(c);
-    });
+    }
+    if (Number.isFinite(declared) && declared > maxBody) return tooBig();
+    req.on('data', onData);
     req.on('error', () => res.destroy());
     req.on('end', () => {
-      if (tooBig) return send(413, { error: `request body over ${MAX_BODY} bytes` });
+      if (size > maxBody) return;
       let body: unknown;
       try {
         body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
