@@ -1,6 +1,7 @@
 import { watch as watchPath, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { loadObjects } from './files.js';
+import { inputError } from '../errors.js';
+import { inputFiles, loadObjects } from './files.js';
 import { listed, Watches, type Source, type SourceListOptions, type SourceObject, type SourceWatch } from './source.js';
 import type { KubeObject } from './types.js';
 
@@ -10,13 +11,23 @@ export interface FilesSourceOptions {
   recursive?: boolean;
   /** Reload when a file changes (fs.watch) while a watch runs (default true). */
   watchFiles?: boolean;
+  /** While watching, files larger than this are refused without being read (default MAX_FILE_BYTES). */
+  maxFileBytes?: number;
+  /** Diagnostic lines: a file that is readable again after an error, or removed. */
+  log?: (line: string) => void;
 }
+
+/** The largest manifest file a watching files source reads (10 MiB): a whole cluster's YAML is far smaller. */
+export const MAX_FILE_BYTES = 10 * 1024 * 1024;
 
 /**
  * The files source: every manifest in the given paths (`-` is stdin, readable once), directories
  * as `recursive` says. `list` reads them with each object's file and line. While a watch runs,
  * a changed file (fs.watch) or `reload()` (the controller calls it on SIGHUP) reads every file
- * again; a reload that fails (bad YAML) goes to onError and the last good set stays in force.
+ * again; a reload that fails (bad YAML, a file over maxFileBytes) goes to onError and the last
+ * good set stays in force; once such a file is fixed or removed, the next reload logs that it is
+ * readable again. A file over the limit is never read, so dropping a huge file into a watched
+ * folder costs no memory.
  */
 export class FilesSource implements Source {
   readonly description: string;
@@ -27,8 +38,14 @@ export class FilesSource implements Source {
   private fsWatchers: FSWatcher[] = [];
   private timer: NodeJS.Timeout | undefined;
   private loading: Promise<void> = Promise.resolve();
+  private readonly maxFileBytes: number;
+  private readonly log: ((line: string) => void) | undefined;
+  /** Files whose last read failed, so their recovery is logged once. */
+  private readonly failing = new Set<string>();
 
   constructor(paths: string[], opts: FilesSourceOptions = {}) {
+    this.maxFileBytes = opts.maxFileBytes ?? MAX_FILE_BYTES;
+    this.log = opts.log;
     this.paths = paths;
     this.recursive = opts.recursive ?? true;
     this.watchFiles = opts.watchFiles ?? true;
@@ -42,8 +59,30 @@ export class FilesSource implements Source {
     return out;
   }
 
+  /** Every file in turn (sizes checked before reading); the first failure is thrown after the rest were tried. */
   private async load(): Promise<KubeObject[]> {
-    return (await loadObjects(this.paths, { recursive: this.recursive })).map((d) => d.object);
+    const files = await inputFiles(this.paths, { recursive: this.recursive });
+    const objects: KubeObject[] = [];
+    let first: Error | undefined;
+    const failed = new Set<string>();
+    for (const file of files) {
+      try {
+        if (file !== '-' && !/^https?:\/\//i.test(file)) {
+          const { size } = await stat(file);
+          if (size > this.maxFileBytes) throw inputError(`${file}: ${size} bytes, over the files source's limit of ${this.maxFileBytes} bytes; not read`, 'split the manifests into smaller files, or remove the file from the watched folder');
+        }
+        for (const d of await loadObjects([file])) objects.push(d.object);
+      } catch (err) {
+        failed.add(file);
+        first ??= err instanceof Error ? err : new Error(String(err));
+      }
+    }
+    const listedNow = new Set(files);
+    for (const file of this.failing) if (!failed.has(file)) this.log?.(`${file}: ${listedNow.has(file) ? 'readable again' : 'removed; no longer read'}`);
+    this.failing.clear();
+    for (const file of failed) this.failing.add(file);
+    if (first) throw first;
+    return objects;
   }
 
   async watch(onChange: (objects: KubeObject[]) => void, onError: (err: Error) => void): Promise<SourceWatch> {

@@ -322,6 +322,14 @@ async function expandInputs(inputs: string[], recursive: boolean): Promise<strin
 }
 
 /**
+ * The files the inputs stand for, in the order readDocuments reads them (directories expanded to
+ * their manifests; `-` and URLs as given). Throws an input error naming a missing or unreadable path.
+ */
+export function inputFiles(inputs: string[], opts: { recursive?: boolean } = {}): Promise<string[]> {
+  return expandInputs(inputs, opts.recursive === true);
+}
+
+/**
  * Every document of every input, in order: files, directories (.yaml, .yml, .json; subdirectories
  * with `recursive`), `-` for stdin and http(s) URLs. Streams: one document is parsed and yielded
  * before the next is read. Throws an input error (exit 2) naming the source, document and line of

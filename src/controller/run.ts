@@ -159,7 +159,7 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
   let noRoot = '';
   if (opts.source === 'files') {
     const { FilesSource } = await import('../cluster/files-source.js');
-    const fs = new FilesSource(opts.paths);
+    const fs = new FilesSource(opts.paths, { log });
     source = fs;
     reload = () => fs.reload();
     const v = await setup.valuesFromFile(opts.valuesFile);
