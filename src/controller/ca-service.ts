@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { CertificateAuthority, IssuanceReason } from '../pki/index.js';
 import { IssuanceError } from '../pki/errors.js';
+import { ExpiringSet, KeyedBudget, RepeatLog, type Clock } from './throttle.js';
 
 /** The .proto of the CA service, shipped in the package (package.json "files": proto). */
 export const CA_PROTO = fileURLToPath(new URL('../../proto/mesh/ca/v1/ca.proto', import.meta.url));
@@ -44,18 +46,58 @@ export function splitPem(pem: string): string[] {
   return pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g)?.map((c) => `${c}\n`) ?? [];
 }
 
+/** Limits of {@link certificateServiceHandlers}; the defaults suit a cluster's worth of pods. */
+export interface CertificateServiceLimits {
+  /** A token a TokenReview refused is refused again without a review for this long (default 60 s). */
+  negativeTtlMs?: number;
+  /** Refused requests a peer address may make at once before it is turned away unreviewed (default 20)... */
+  peerBurst?: number;
+  /** ...and how many more per second it earns back (default 1). */
+  peerPerSecond?: number;
+  /** Refusals are logged once per peer and reason per this interval, then counted (default 10 s). */
+  logIntervalMs?: number;
+  now?: Clock;
+}
+
+/** The address of a gRPC peer without its port ("ipv4:10.0.0.7:51234" -> "10.0.0.7"): a client's new connections share it. */
+export function peerAddress(peer: string): string {
+  const p = peer.replace(/^(ipv4|ipv6):/, '');
+  const m = /^\[(.*)\]:\d+$/.exec(p) ?? /^([^:]*):\d+$/.exec(p);
+  return m ? (m[1] as string) : p;
+}
+
+/** How a refused token is remembered: a digest, never the token itself. */
+function tokenKey(token: string): string {
+  return createHash('sha256').update(token).digest('base64url');
+}
+
 /**
  * Handlers of mesh.ca.v1.CertificateService on `ca`: the caller's token comes from the
  * `authorization: Bearer TOKEN` metadata, IssuanceError reasons map to gRPC codes. Logs name the
  * identity and the outcome, never the token or any key.
+ *
+ * Garbage is cheap to refuse: a token a TokenReview rejected is remembered (by its SHA-256) for
+ * negativeTtlMs and refused again without a review; each peer address has a budget of refusals
+ * (peerBurst, refilled at peerPerSecond) and past it is answered RESOURCE_EXHAUSTED unreviewed,
+ * while issued certificates give their budget back, so pods that renew never run out; refusals
+ * are logged once per peer and reason per logIntervalMs, then as one line with their count.
  */
-export function certificateServiceHandlers(ca: () => CertificateAuthority | undefined, log: (line: string) => void = () => undefined): grpc.UntypedServiceImplementation {
+export function certificateServiceHandlers(ca: () => CertificateAuthority | undefined, log: (line: string) => void = () => undefined, limits: CertificateServiceLimits = {}): grpc.UntypedServiceImplementation {
+  const now = limits.now ?? Date.now;
+  const refusedTokens = new ExpiringSet(limits.negativeTtlMs ?? 60_000, now);
+  const budget = new KeyedBudget(limits.peerBurst ?? 20, limits.peerPerSecond ?? 1, now);
+  const refusals = new RepeatLog(log, (key, n, secs) => `CA: ${n} more certificate requests refused from ${key} in ${secs}s`, limits.logIntervalMs ?? 10_000, now);
+  const refuse = (peer: string, cb: grpc.sendUnaryData<CreateCertificateResponse>, code: grpc.status, reason: string, details: string): void => {
+    refusals.record(`${peer}: ${reason}`, () => `CA: refused ${peer}: ${reason}: ${details}`);
+    cb({ code, details });
+  };
   const CreateCertificate = (call: grpc.ServerUnaryCall<CreateCertificateRequest, CreateCertificateResponse>, cb: grpc.sendUnaryData<CreateCertificateResponse>): void => {
     const authority = ca();
     if (!authority) {
       cb({ code: grpc.status.UNAVAILABLE, details: 'the mesh CA is not configured on this controller (no root CA)' });
       return;
     }
+    const peer = peerAddress(call.getPeer());
     const auth = call.metadata.get('authorization')[0];
     const m = typeof auth === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(auth) : null;
     if (!m) {
@@ -67,16 +109,31 @@ export function certificateServiceHandlers(ca: () => CertificateAuthority | unde
       cb({ code: grpc.status.INVALID_ARGUMENT, details: 'csr must be a PEM-encoded PKCS#10 certificate request' });
       return;
     }
-    authority.issue({ token: m[1] as string, csrPem: csr }).then(
+    const token = m[1] as string;
+    const key = tokenKey(token);
+    if (refusedTokens.has(key)) {
+      refuse(peer, cb, grpc.status.UNAUTHENTICATED, 'unauthenticated', 'the ServiceAccount token was rejected (recently reviewed; not reviewed again)');
+      return;
+    }
+    // Spent before the review (concurrent calls count), given back when a certificate is issued.
+    if (!budget.take(peer)) {
+      refuse(peer, cb, grpc.status.RESOURCE_EXHAUSTED, 'rate-limited', `too many refused certificate requests from ${peer}; retry in ${budget.waitSeconds(peer)}s`);
+      return;
+    }
+    authority.issue({ token, csrPem: csr }).then(
       (r) => {
+        budget.give(peer);
         log(`CA: issued ${r.spiffeId} (serial ${r.serial}, until ${r.notAfter}) to ${call.getPeer()}`);
         cb(null, { cert_chain: splitPem(r.certChainPem), trust_bundle: r.trustBundlePem });
       },
       (err: unknown) => {
         if (err instanceof IssuanceError) {
-          log(`CA: refused ${call.getPeer()}: ${err.reason}: ${err.message}`);
-          cb({ code: STATUS[err.reason], details: err.hint ? `${err.message} (${err.hint})` : err.message });
+          if (err.reason === 'unauthenticated') refusedTokens.add(key);
+          // The API server being down is not the caller's fault.
+          if (err.reason === 'failed-precondition') budget.give(peer);
+          refuse(peer, cb, STATUS[err.reason], err.reason, err.hint ? `${err.message} (${err.hint})` : err.message);
         } else {
+          budget.give(peer);
           log(`CA: internal error for ${call.getPeer()}: ${(err as Error).message}`);
           cb({ code: grpc.status.INTERNAL, details: 'the CA failed to sign' });
         }
