@@ -4,13 +4,14 @@ import type { Source, SourceWatch } from '../cluster/source.js';
 import type { KubeObject } from '../cluster/types.js';
 import type { ModelOptions } from '../model/build.js';
 import type { MeshModel } from '../model/types.js';
-import { AdsServer } from '../xds/ads.js';
+import { AdsServer, type AdsLimits } from '../xds/ads.js';
 import { SnapshotCache } from '../xds/cache.js';
 import { TYPE } from '../xds/protos.js';
 import { synczDocument, type ConfigDump, type NodeInfo, type Syncz } from '../xds/syncz.js';
 import { ChangeScheduler, type Clock } from './debounce.js';
 import { WorkloadIdentities, type WorkloadIdentityOptions } from './identity.js';
 import { ControllerMetrics } from './metrics.js';
+import { RepeatLog } from './throttle.js';
 import { SnapshotBuilder, type BuildResult, type SnapshotSink } from './snapshots.js';
 
 /** Options of {@link ControlPlane}. */
@@ -43,6 +44,10 @@ export interface ControlPlaneOptions {
    * Without it no stream gets secrets. The control plane supplies pod existence from its objects.
    */
   identity?: Omit<WorkloadIdentityOptions, 'podExists' | 'log' | 'onEvent'>;
+  /** NACKs are logged once per stream and type per this interval, then counted (default 10 s). */
+  nackLogIntervalMs?: number;
+  /** Per-stream caps of the ADS server (default ADS_LIMITS). */
+  adsLimits?: AdsLimits;
 }
 
 /**
@@ -70,6 +75,7 @@ export class ControlPlane {
   private connectedStreams = 0;
   /** The last error building a model or snapshot (cleared by the next success). */
   lastError: string | undefined;
+  private nackLog: RepeatLog | undefined;
 
   constructor(opts: ControlPlaneOptions) {
     this.opts = opts;
@@ -78,7 +84,7 @@ export class ControlPlane {
     this.scheduler = new ChangeScheduler(opts, { rebuild: () => this.flush(), endpoints: () => this.flushEndpoints() });
     const onEvent = (e: 'first' | 'renewal' | 'refused'): void => (e === 'refused' ? this.metrics.sdsRefused.inc() : this.metrics.sdsIssued.inc({ kind: e }));
     this.identities = opts.identity ? new WorkloadIdentities({ ...opts.identity, log: this.log, onEvent, podExists: (ns, name, uid) => this.podExists(ns, name, uid) }) : undefined;
-    this.ads = new AdsServer({ cache: this.cache, onNode: (n) => this.nodeConnected(n), secrets: this.identities });
+    this.ads = new AdsServer({ cache: this.cache, onNode: (n) => this.nodeConnected(n), secrets: this.identities, ...(opts.adsLimits ? { limits: opts.adsLimits } : {}) });
     // Counted here: ads.status() copies every stream, which made 1,000 connects quadratic.
     this.ads.on('connect', (s) => {
       this.metrics.connected.set(++this.connectedStreams);
@@ -106,9 +112,12 @@ export class ControlPlane {
       m.bytes.inc(p.bytes);
       if (p.latencyMs !== undefined) m.latency.observe(p.latencyMs / 1000);
     });
+    // A proxy that NACKs every push (or a client that pretends to) is logged once per stream and
+    // type per interval, then counted: the log must not grow with what a client sends.
+    const nackLog = (this.nackLog = new RepeatLog(this.log, (key, n, secs) => `${n} more NACKs from ${key} in ${secs}s`, opts.nackLogIntervalMs ?? 10_000));
     this.ads.on('nack', (n) => {
       this.metrics.nacks.inc({ type: short(n.typeUrl) });
-      this.log(`NACK from ${n.stream.node.id} for ${short(n.typeUrl)} version ${n.version}: ${n.message}`);
+      nackLog.record(`${n.stream.node.id} (stream ${n.stream.streamId}) for ${short(n.typeUrl)}`, () => `NACK from ${n.stream.node.id} for ${short(n.typeUrl)} version ${n.version}: ${n.message}`);
     });
   }
 
@@ -162,6 +171,7 @@ export class ControlPlane {
   /** Stop the source, close every stream and the server. */
   async stop(): Promise<void> {
     this.scheduler.cancel();
+    this.nackLog?.stop();
     this.identities?.stop();
     await this.watch?.stop();
     this.watch = undefined;

@@ -120,6 +120,8 @@ function sotwProtocol(ctx: StreamContext, write: (res: DiscoveryResponse) => voi
   const { status } = ctx;
   /** Per type, the set the last response was cut from (what the proxy holds, if it acked). */
   const sentSets = new Map<string, TypeView>();
+  /** Per type, the nonce last ACKed or NACKed: a repeat of it records nothing again. */
+  const settled = new Map<string, string>();
 
   const send = (snap: Snapshot | undefined, typeUrl: string, st: TypeSync): void => {
     const t = ctx.view(snap, typeUrl);
@@ -144,7 +146,8 @@ function sotwProtocol(ctx: StreamContext, write: (res: DiscoveryResponse) => voi
       if (st && nonce && nonce !== st.sentNonce) return; // stale: answers a response we have since replaced
       const isNew = !st;
       if (!st) status.types[typeUrl] = st = { names, wildcard: names.length === 0 || names.includes('*'), pushes: 0 };
-      if (nonce) {
+      if (nonce && settled.get(typeUrl) !== nonce) {
+        settled.set(typeUrl, nonce);
         const nack = nackMessage(req.error_detail);
         if (nack !== undefined) ctx.nack(typeUrl, st, st.sentVersion ?? '', nonce, nack);
         else ctx.ack(typeUrl, st, req.version_info ?? '');
@@ -184,6 +187,35 @@ export interface AdsServerOptions {
   identifier?: string;
   /** Issues each stream's SDS Secrets; without it no stream gets secrets (and syncz says so). */
   secrets?: SecretProvider;
+  /** Per-stream caps (see AdsLimits). */
+  limits?: AdsLimits;
+}
+
+/**
+ * What one stream may ask for. A stream over a cap is closed with a status that names it: a type
+ * URL past maxTypes with RESOURCE_EXHAUSTED, more than maxNames resource names of one type with
+ * RESOURCE_EXHAUSTED. Envoy asks for 6 types and at most one name per cluster or listener.
+ */
+export interface AdsLimits {
+  /** Distinct type URLs per stream (default 32). */
+  maxTypes?: number;
+  /** Subscribed resource names per type on one stream (default 20,000). */
+  maxNames?: number;
+}
+
+/** Default caps of AdsLimits. */
+export const ADS_LIMITS: Required<AdsLimits> = { maxTypes: 32, maxNames: 20_000 };
+
+/** Why a request would take its stream over a cap, or undefined. */
+function overLimit(req: { type_url?: string; resource_names?: string[]; resource_names_subscribe?: string[] }, status: StreamStatus, limits: Required<AdsLimits>): string | undefined {
+  const typeUrl = req.type_url ?? '';
+  const st = status.types[typeUrl];
+  if (typeUrl && !st && Object.keys(status.types).length >= limits.maxTypes) {
+    return `a stream may subscribe to at most ${limits.maxTypes} type URLs; ${typeUrl} would be type ${Object.keys(status.types).length + 1}`;
+  }
+  const names = req.resource_names ? req.resource_names.length : (st?.names.length ?? 0) + (req.resource_names_subscribe?.length ?? 0);
+  if (names > limits.maxNames) return `a stream may subscribe to at most ${limits.maxNames} resource names of one type; ${typeUrl} would have ${names}`;
+  return undefined;
 }
 
 /** Options of {@link AdsServer.handlers}: what the gRPC server the handlers are added to is. */
@@ -215,6 +247,7 @@ export class AdsServer extends EventEmitter<AdsEvents> {
   private readonly onNode: ((node: NodeInfo) => void) | undefined;
   private readonly identifier: string;
   private readonly secrets: SecretProvider | undefined;
+  private readonly limits: Required<AdsLimits>;
   private readonly streams = new Map<number, StreamStatus>();
   private readonly sessions = new Map<number, StreamSecrets>();
   private nextStream = 1;
@@ -227,6 +260,7 @@ export class AdsServer extends EventEmitter<AdsEvents> {
     this.onNode = opts.onNode;
     this.identifier = opts.identifier ?? 'mesh-controller';
     this.secrets = opts.secrets;
+    this.limits = { ...ADS_LIMITS, ...opts.limits };
     const t = (name: string): protobuf.Type => envoyRoot().lookupType(`envoy.service.discovery.v3.${name}`);
     this.types = { req: t('DiscoveryRequest'), res: t('DiscoveryResponse'), deltaReq: t('DeltaDiscoveryRequest'), deltaRes: t('DeltaDiscoveryResponse') };
   }
@@ -338,7 +372,13 @@ export class AdsServer extends EventEmitter<AdsEvents> {
       if (closed) return;
       try {
         proto ??= open(req);
-        proto?.request(req);
+        if (!proto || !status) return;
+        const over = overLimit(req as Parameters<typeof overLimit>[0], status, this.limits);
+        if (over) {
+          fail(call as grpc.ServerDuplexStream<unknown, unknown>, 8, over);
+          return;
+        }
+        proto.request(req);
       } catch (err) {
         fail(call as grpc.ServerDuplexStream<unknown, unknown>, 13, `control plane error: ${err instanceof Error ? err.message : String(err)}`);
       }

@@ -23,10 +23,14 @@ export interface ErrorDetail {
   message?: string;
 }
 
-/** The NACK message of a request's error_detail, or undefined when the request is an ACK. */
+/** The longest NACK message kept (syncz, events, logs); a proxy's error_detail is its own text, of any size. */
+export const MAX_NACK_MESSAGE = 512;
+
+/** The NACK message of a request's error_detail (cut at MAX_NACK_MESSAGE), or undefined when the request is an ACK. */
 export function nackMessage(detail: ErrorDetail | undefined): string | undefined {
   if (!detail || !(detail.message || detail.code)) return undefined;
-  return detail.message || `code ${detail.code}`;
+  const m = detail.message || `code ${detail.code}`;
+  return m.length > MAX_NACK_MESSAGE ? `${m.slice(0, MAX_NACK_MESSAGE)}... (${m.length - MAX_NACK_MESSAGE} more characters)` : m;
 }
 
 /** What a stream gets of one type now: a snapshot's type set, or the stream's own secrets. */
