@@ -1,7 +1,7 @@
 import { MESH_DOMAIN } from '../constants.js';
 import { listed, type Source, type SourceListOptions, type SourceObject, type SourceWatch } from './source.js';
 import type { Cluster, ConnectOptions, KubeObject } from './types.js';
-import type { WatchKind } from './watch.js';
+import type { WatchKind, WatchOptions } from './watch.js';
 
 /** What the model reads from a live cluster: what the controller watches and `list()` reads by default. */
 export const WATCHED_KINDS: readonly WatchKind[] = [
@@ -10,9 +10,9 @@ export const WATCHED_KINDS: readonly WatchKind[] = [
   { apiVersion: 'v1', kind: 'Pod', plural: 'pods' },
   { apiVersion: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts' },
   { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', plural: 'endpointslices' },
-  { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', plural: 'httproutes' },
-  { apiVersion: 'gateway.networking.k8s.io/v1beta1', kind: 'ReferenceGrant', plural: 'referencegrants' },
-  { apiVersion: `${MESH_DOMAIN}/v1alpha1`, kind: 'AuthorizationPolicy', plural: 'authorizationpolicies' },
+  { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', plural: 'httproutes', missingHint: 'install the Gateway API CRDs, or run `mesh install --gateway-api` to add the HTTPRoute CRD' },
+  { apiVersion: 'gateway.networking.k8s.io/v1beta1', kind: 'ReferenceGrant', plural: 'referencegrants', missingHint: 'install the Gateway API CRDs (standard channel); until then cross-namespace backendRefs are refused' },
+  { apiVersion: `${MESH_DOMAIN}/v1alpha1`, kind: 'AuthorizationPolicy', plural: 'authorizationpolicies', missingHint: 'run `mesh install` (or `mesh upgrade`) to add the mesh CRDs' },
 ];
 
 /** Options of {@link KubernetesSource}. */
@@ -21,8 +21,10 @@ export interface KubernetesSourceOptions {
   connect?: ConnectOptions;
   /** A cluster already connected, used by list() (else it connects on first use). */
   cluster?: Cluster;
-  /** Diagnostic lines (watch errors and restarts). */
+  /** Diagnostic lines said once (a kind's CRD is not installed; retries go to onError only). */
   log?: (line: string) => void;
+  /** Retry timer and backoff of the watch (tests); see WatchOptions. */
+  watch?: Omit<WatchOptions, 'log'>;
 }
 
 /**
@@ -53,11 +55,8 @@ export class KubernetesSource implements Source {
 
   async watch(onChange: (objects: KubeObject[]) => void, onError: (err: Error) => void): Promise<SourceWatch> {
     const { watchObjects } = await import('./watch.js');
-    const log = this.opts.log ?? (() => undefined);
-    const watcher = await watchObjects(this.opts.connect ?? {}, [...WATCHED_KINDS], onChange, (err) => {
-      log(err.message);
-      onError(err);
-    });
+    // Retries go to onError only (the control plane logs them): one line each.
+    const watcher = await watchObjects(this.opts.connect ?? {}, [...WATCHED_KINDS], onChange, onError, { ...this.opts.watch, ...(this.opts.log ? { log: this.opts.log } : {}) });
     const handle: SourceWatch = {
       stop: async () => {
         this.running.delete(handle);

@@ -7,6 +7,43 @@ export interface WatchKind {
   apiVersion: string;
   kind: string;
   plural: string;
+  /** For a kind a CRD defines: how to install it, said once when the API server does not know the kind. */
+  missingHint?: string;
+}
+
+/** Timers of the watch's retries; tests pass their own to run retries without waiting. */
+export interface RetryTimer {
+  set(fn: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
+}
+
+/** Options of watchObjects. */
+export interface WatchOptions {
+  /** Warnings said once (a kind's CRD is not installed). */
+  log?: (line: string) => void;
+  timer?: RetryTimer;
+  /** First retry delay (default 1 s), doubled after each failed list up to maxBackoffMs (default 30 s). */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+const TIMER: RetryTimer = { set: (fn, ms) => setTimeout(fn, ms), clear: (h) => clearTimeout(h as NodeJS.Timeout) };
+
+/**
+ * One line for a client-node error: its first line, with the Status message of an API error's
+ * body (client-node's messages carry the body and the response headers on further lines).
+ */
+export function describeWatchError(err: unknown): { text: string; code?: number } {
+  if (!(err instanceof Error)) {
+    const code = typeof err === 'object' && err && 'code' in err ? Number((err as { code: unknown }).code) : undefined;
+    return code !== undefined && Number.isFinite(code) ? { text: `HTTP ${code}`, code } : { text: String(err) };
+  }
+  const first = (err.message.split('\n')[0] ?? '').trim();
+  const raw = (err as { code?: unknown }).code;
+  const code = typeof raw === 'number' ? raw : Number(/HTTP-Code: (\d+)/.exec(err.message)?.[1] ?? NaN);
+  const status = /\\?"message\\?":\\?"((?:[^"\\]|\\[^"])*)\\?"/.exec(err.message)?.[1];
+  const text = status && !first.includes(status) ? `${first} (${status})` : first;
+  return Number.isFinite(code) ? { text, code } : { text };
 }
 
 /** A running set of informers. */
@@ -21,15 +58,21 @@ function pathOf(k: WatchKind): string {
 /**
  * List+watch every kind across all namespaces with client-node informers and call `onChange` with
  * the full current set of objects after the initial lists and after every event. A watch that
- * drops (API server gone, 410 Gone, a CRD not installed yet) is reported through `onError` and
- * restarted with backoff (1 s doubling to 30 s); the last delivered set stays valid meanwhile, and
- * the re-list on restart resyncs. Resolves once every kind has been listed or has failed once.
+ * drops (API server gone, 410 Gone, a CRD not installed yet) is reported through `onError`, one
+ * line per retry, and restarted with backoff: 1 s doubling to 30 s, back to 1 s only once a list
+ * succeeds (client-node's start() resolves even when its list failed, so that cannot be the sign).
+ * A kind the API server does not know (404) with a `missingHint` is also said once through
+ * `opts.log`. The last delivered set stays valid meanwhile, and the re-list on restart resyncs.
+ * Resolves once every kind has been listed or has failed once.
  */
-export async function watchObjects(opts: ConnectOptions, kinds: WatchKind[], onChange: (objects: KubeObject[]) => void, onError: (err: Error) => void): Promise<Watcher> {
+export async function watchObjects(opts: ConnectOptions, kinds: WatchKind[], onChange: (objects: KubeObject[]) => void, onError: (err: Error) => void, wopts: WatchOptions = {}): Promise<Watcher> {
   const kc = loadKubeConfig(opts);
   const api = k8s.KubernetesObjectApi.makeApiClient(kc);
+  const timer = wopts.timer ?? TIMER;
+  const initial = wopts.backoffMs ?? 1000;
+  const max = wopts.maxBackoffMs ?? 30_000;
   let stopped = false;
-  const timers = new Set<NodeJS.Timeout>();
+  const timers = new Set<unknown>();
   const informers: { kind: WatchKind; informer: k8s.Informer<k8s.KubernetesObject> & k8s.ObjectCache<k8s.KubernetesObject> }[] = [];
   let started = false;
   const emit = (): void => {
@@ -42,26 +85,36 @@ export async function watchObjects(opts: ConnectOptions, kinds: WatchKind[], onC
   };
   const firstRuns: Promise<void>[] = [];
   for (const kind of kinds) {
+    let backoff = initial;
+    let missingSaid = false;
+    let pending: unknown;
     const listFn = async (): Promise<k8s.KubernetesListObject<k8s.KubernetesObject>> => {
       const res = await api.list(kind.apiVersion, kind.kind);
+      backoff = initial;
+      if (missingSaid) wopts.log?.(`watch ${kind.kind}: the kind is served now; watching it`);
+      missingSaid = false;
       return res as unknown as k8s.KubernetesListObject<k8s.KubernetesObject>;
     };
     const informer = k8s.makeInformer(kc, pathOf(kind), listFn);
     informers.push({ kind, informer });
-    let backoff = 1000;
     const restart = (err: unknown): void => {
-      if (stopped) return;
-      const e = err instanceof Error ? err : new Error(typeof err === 'object' && err && 'code' in err ? `HTTP ${String((err as { code: unknown }).code)}` : String(err));
-      onError(new Error(`watch ${kind.kind}: ${e.message}; retrying in ${backoff / 1000}s`));
-      const t = setTimeout(() => {
+      // client-node may report one failure twice (ERROR callback and a rejected start): one retry.
+      if (stopped || pending !== undefined) return;
+      const { text, code } = describeWatchError(err);
+      if (code === 404 && kind.missingHint && !missingSaid) {
+        missingSaid = true;
+        wopts.log?.(`warning: watch ${kind.kind}: the API server does not serve ${kind.apiVersion} ${kind.kind} (its CRD is not installed); ${kind.kind} objects are ignored until it is: ${kind.missingHint}`);
+      }
+      onError(new Error(`watch ${kind.kind}: ${text}; retrying in ${backoff / 1000}s`));
+      const t = timer.set(() => {
         timers.delete(t);
-        informer.start().then(() => {
-          backoff = 1000;
-          emit();
-        }, restart);
+        pending = undefined;
+        if (stopped) return;
+        informer.start().then(() => emit(), restart);
       }, backoff);
+      pending = t;
       timers.add(t);
-      backoff = Math.min(backoff * 2, 30_000);
+      backoff = Math.min(backoff * 2, max);
     };
     for (const verb of [k8s.ADD, k8s.UPDATE, k8s.DELETE] as const) informer.on(verb, () => emit());
     informer.on(k8s.ERROR, restart);
@@ -73,7 +126,7 @@ export async function watchObjects(opts: ConnectOptions, kinds: WatchKind[], onC
   return {
     async stop(): Promise<void> {
       stopped = true;
-      for (const t of timers) clearTimeout(t);
+      for (const t of timers) timer.clear(t);
       await Promise.all(informers.map(({ informer }) => informer.stop().catch(() => undefined)));
     },
   };
