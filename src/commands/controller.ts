@@ -7,7 +7,8 @@ export function define(cmd: Command): void {
     .argument('[paths...]', 'manifest files or directories (with --source files)')
     .option('--source <source>', 'where objects come from: files or kubernetes (default: files when paths are given)')
     .option('--address <host>', 'address to listen on', '0.0.0.0')
-    .option('--xds-port <port>', 'plaintext ADS (gRPC) port; 0 picks a free one (default: values controller.xdsPort)')
+    .option('--plaintext-xds', 'also serve ADS without TLS on --xds-port: anyone who reaches it gets config for any namespace it names (trusted networks only; off by default)')
+    .option('--xds-port <port>', 'plaintext ADS (gRPC) port, with --plaintext-xds; 0 picks a free one (default: values controller.xdsPort)')
     .option('--xds-tls-port <port>', 'TLS gRPC port: ADS and the CA service, with a root CA; 0 picks a free one (default: values controller.xdsTlsPort)')
     .option('--metrics-port <port>', 'introspection HTTP port: /metrics, /debug/syncz, /debug/config_dump, /healthz, /readyz (default: values controller.metricsPort)')
     .option('--webhook-port <port>', 'HTTPS admission webhook port (POST /inject); 0 picks a free one (default: values controller.webhookPort)')
@@ -18,19 +19,29 @@ export function define(cmd: Command): void {
     .option('--debounce <duration>', 'source changes within this window become one snapshot', '100ms')
     .option('--trust-domain <domain>', 'SPIFFE trust domain of workload identities')
     .option('--default-mtls <mode>', 'mTLS mode of namespaces without the mesh.dev/mtls annotation: STRICT, PERMISSIVE or DISABLE')
-    .addHelpText('after', '\nExamples:\n  mesh controller --source files ./k8s --xds-port 15010\n  mesh controller --source kubernetes\n  kill -HUP <pid>   # reload a files source and re-read the root CA')
-    .action(async (paths: string[], opts: Record<string, string | undefined>, command: Command) => {
+    .addHelpText('after', '\nExamples:\n  mesh controller --source files ./k8s --plaintext-xds --xds-port 15010\n  mesh controller --source kubernetes\n  kill -HUP <pid>   # reload a files source and re-read the root CA')
+    .action(async (paths: string[], opts: Record<string, string | boolean | undefined>, command: Command) => {
       const g = globalsOf(command);
       (await import('../ui/format.js')).refuseOutputFormat(g.output);
       const ui = makeUi(g);
       const { DEFAULTS } = await import('../manifests/values.js');
       const { validateControllerOptions, runController } = await import('../controller/run.js');
       const o = validateControllerOptions(
-        { source: opts.source, paths, address: opts.address, xdsPort: opts.xdsPort, xdsTlsPort: opts.xdsTlsPort, metricsPort: opts.metricsPort, debounce: opts.debounce, trustDomain: opts.trustDomain, defaultMtls: opts.defaultMtls, webhookPort: opts.webhookPort, values: opts.values, caCert: opts.caCert, caKey: opts.caKey, meshNamespace: opts.meshNamespace },
+        { ...pickStrings(opts, ['source', 'address', 'xdsPort', 'xdsTlsPort', 'metricsPort', 'debounce', 'trustDomain', 'defaultMtls', 'webhookPort', 'values', 'caCert', 'caKey', 'meshNamespace']), paths, plaintextXds: opts.plaintextXds === true },
         { xdsPort: DEFAULTS.controller.xdsPort, xdsTlsPort: DEFAULTS.controller.xdsTlsPort, metricsPort: DEFAULTS.controller.metricsPort, webhookPort: DEFAULTS.controller.webhookPort, namespace: process.env.POD_NAMESPACE || DEFAULTS.namespace },
       );
       if (g.kubeconfig) o.kubeconfig = g.kubeconfig;
       if (g.context) o.context = g.context;
       process.exitCode = await runController(o, ui);
     });
+}
+
+/** The string-valued flags among `keys` (commander leaves absent ones undefined). */
+function pickStrings<K extends string>(opts: Record<string, string | boolean | undefined>, keys: readonly K[]): Partial<Record<K, string>> {
+  const out: Partial<Record<K, string>> = {};
+  for (const k of keys) {
+    const v = opts[k];
+    if (typeof v === 'string') out[k] = v;
+  }
+  return out;
 }

@@ -68,6 +68,7 @@ export class ControlPlane {
   private readonly builder: SnapshotBuilder;
   private readonly scheduler: ChangeScheduler;
   private server: grpc.Server | undefined;
+  private started = false;
   private watch: SourceWatch | undefined;
   /** Proxies known from ADS by node ID, and how many streams each has open. */
   private readonly nodes = new Map<string, NodeInfo>();
@@ -84,7 +85,7 @@ export class ControlPlane {
     this.scheduler = new ChangeScheduler(opts, { rebuild: () => this.flush(), endpoints: () => this.flushEndpoints() });
     const onEvent = (e: 'first' | 'renewal' | 'refused'): void => (e === 'refused' ? this.metrics.sdsRefused.inc() : this.metrics.sdsIssued.inc({ kind: e }));
     this.identities = opts.identity ? new WorkloadIdentities({ ...opts.identity, log: this.log, onEvent, podExists: (ns, name, uid) => this.podExists(ns, name, uid) }) : undefined;
-    this.ads = new AdsServer({ cache: this.cache, onNode: (n) => this.nodeConnected(n), secrets: this.identities, ...(opts.adsLimits ? { limits: opts.adsLimits } : {}) });
+    this.ads = new AdsServer({ cache: this.cache, onNode: (n, key) => this.nodeConnected(n, key), secrets: this.identities, ...(opts.adsLimits ? { limits: opts.adsLimits } : {}) });
     // Counted here: ads.status() copies every stream, which made 1,000 connects quadratic.
     this.ads.on('connect', (s) => {
       this.metrics.connected.set(++this.connectedStreams);
@@ -92,12 +93,13 @@ export class ControlPlane {
     });
     this.ads.on('disconnect', (s) => {
       this.metrics.connected.set(--this.connectedStreams);
-      const left = (this.streamsOf.get(s.node.id) ?? 0) - 1;
-      if (this.nodes.has(s.node.id) && left <= 0) {
-        this.nodes.delete(s.node.id);
-        this.streamsOf.delete(s.node.id);
-        this.cache.delete(s.node.id);
-      } else if (this.nodes.has(s.node.id)) this.streamsOf.set(s.node.id, left);
+      const key = this.ads.keyOf(s.streamId) ?? s.node.id;
+      const left = (this.streamsOf.get(key) ?? 0) - 1;
+      if (this.nodes.has(key) && left <= 0) {
+        this.nodes.delete(key);
+        this.streamsOf.delete(key);
+        this.cache.delete(key);
+      } else if (this.nodes.has(key)) this.streamsOf.set(key, left);
       this.log(`proxy disconnected: ${s.node.id}`);
     });
     // One labelled child per type: an endpoint change pushes to every stream, so label lookups add up.
@@ -121,9 +123,9 @@ export class ControlPlane {
     });
   }
 
-  /** True once a model has been built and the ADS server listens. */
+  /** True once a model has been built and the ADS server listens (or the source runs, when start() was told not to listen). */
   get ready(): boolean {
-    return this.builder.model !== undefined && this.server !== undefined;
+    return this.builder.model !== undefined && this.started;
   }
 
   /** The objects the source last delivered (read-only). */
@@ -148,15 +150,12 @@ export class ControlPlane {
     return this.builder.model;
   }
 
-  /** Start the source and the ADS server on host:port (port 0 picks one); resolves to the bound port. */
-  async start(listen: { host?: string; port?: number } = {}): Promise<number> {
-    const server = new grpc.Server({ 'grpc.keepalive_time_ms': 30_000, 'grpc.keepalive_timeout_ms': 10_000, 'grpc.http2.min_ping_interval_without_data_ms': 5_000 });
-    server.addService(this.ads.serviceDefinition(), this.ads.handlers());
-    for (const s of this.opts.services ?? []) server.addService(s.definition, s.handlers);
-    const port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(`${listen.host ?? '0.0.0.0'}:${listen.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
-    });
-    this.server = server;
+  /**
+   * Start the source and the ADS server on host:port (port 0 picks one); resolves to the bound
+   * port. With `false` nothing listens here (0): the ADS service is served elsewhere (the TLS port).
+   */
+  async start(listen: { host?: string; port?: number } | false = {}): Promise<number> {
+    const port = listen === false ? 0 : await this.listen(listen);
     this.identities?.start();
     this.watch = await this.opts.source.watch(
       (objects) => this.onSourceChange(objects),
@@ -165,11 +164,24 @@ export class ControlPlane {
         this.log(`source error (serving the last snapshot): ${err.message}`);
       },
     );
+    this.started = true;
+    return port;
+  }
+
+  private async listen(listen: { host?: string; port?: number }): Promise<number> {
+    const server = new grpc.Server({ 'grpc.keepalive_time_ms': 30_000, 'grpc.keepalive_timeout_ms': 10_000, 'grpc.http2.min_ping_interval_without_data_ms': 5_000 });
+    server.addService(this.ads.serviceDefinition(), this.ads.handlers());
+    for (const s of this.opts.services ?? []) server.addService(s.definition, s.handlers);
+    const port = await new Promise<number>((resolve, reject) => {
+      server.bindAsync(`${listen.host ?? '0.0.0.0'}:${listen.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    });
+    this.server = server;
     return port;
   }
 
   /** Stop the source, close every stream and the server. */
   async stop(): Promise<void> {
+    this.started = false;
     this.scheduler.cancel();
     this.nackLog?.stop();
     this.identities?.stop();
@@ -251,13 +263,21 @@ export class ControlPlane {
     current: (id) => this.cache.get(id),
   };
 
-  private nodeConnected(node: NodeInfo): void {
-    this.nodes.set(node.id, node);
-    this.streamsOf.set(node.id, (this.streamsOf.get(node.id) ?? 0) + 1);
+  /** A stream identified its node; `key` (AdsServer's cacheKey) keeps streams with another claim to the same ID apart. */
+  private nodeConnected(node: NodeInfo, key = node.id): void {
+    this.nodes.set(key, node);
+    this.streamsOf.set(key, (this.streamsOf.get(key) ?? 0) + 1);
     const r = this.builder.snapshotFor(node, Date.now(), this.sink);
     if (!r) return;
-    if ('snapshot' in r) this.cache.set(node.id, r.snapshot);
+    if ('snapshot' in r) this.cache.set(key, r.snapshot);
     else this.sink.refused(node.id, r.error);
+  }
+
+  /** The key of a node ID's entry: the one held by a token-keyed (TLS) stream when there is one. */
+  private keyFor(id: string): string {
+    let found: string | undefined;
+    for (const [key, node] of this.nodes) if (node.id === id && (found === undefined || found === id)) found = key;
+    return found ?? id;
   }
 
   /** Per-proxy sync state for /debug/syncz and `mesh proxy-status` (format: src/xds/syncz.ts). */
@@ -267,6 +287,7 @@ export class ControlPlane {
       ready: this.ready,
       lastError: this.lastError,
       nodes: this.nodes,
+      keyOf: (s) => this.ads.keyOf(s.streamId) ?? s.node.id,
       streams: this.ads.status(),
       snapshotVersion: (id) => this.cache.get(id)?.version,
     });
@@ -274,7 +295,7 @@ export class ControlPlane {
 
   /** The config a proxy holds (plain resources by type), or undefined for an unknown proxy. Secrets are redacted. */
   configDump(id: string): ConfigDump | undefined {
-    const snap = this.cache.get(id);
+    const snap = this.cache.get(this.keyFor(id));
     if (!snap) return undefined;
     const types: ConfigDump['types'] = {};
     for (const [t, v] of Object.entries(snap.types)) {

@@ -24,7 +24,12 @@ export interface ControllerOptions {
   /** Manifest files or directories (files source). */
   paths: string[];
   address: string;
-  /** Plaintext ADS (proxyless gRPC clients with insecure channel credentials, tests). */
+  /**
+   * Serve ADS without TLS on xdsPort (proxyless gRPC clients with insecure channel credentials,
+   * tests). Off by default: anyone who reaches the port gets the config of any namespace it claims.
+   */
+  plaintextXds?: boolean;
+  /** Plaintext ADS port (only with plaintextXds). */
   xdsPort: number;
   /** TLS port: ADS and the CA service, serving certificate from our CA (only with a root CA). */
   xdsTlsPort: number;
@@ -52,6 +57,7 @@ export interface RawControllerOptions {
   source?: string;
   paths: string[];
   address?: string;
+  plaintextXds?: boolean;
   xdsPort?: string;
   xdsTlsPort?: string;
   metricsPort?: string;
@@ -81,8 +87,11 @@ export function validateControllerOptions(raw: RawControllerOptions, defaults: {
   const debounceMs = raw.debounce === undefined ? 100 : parseDuration(raw.debounce, '--debounce');
   const mtls = raw.defaultMtls?.toUpperCase();
   if (mtls !== undefined && mtls !== 'STRICT' && mtls !== 'PERMISSIVE' && mtls !== 'DISABLE') throw usageError(`--default-mtls ${raw.defaultMtls}: unknown mode`, 'use STRICT, PERMISSIVE or DISABLE');
+  if (raw.xdsPort !== undefined && !raw.plaintextXds) throw usageError(`--xds-port ${raw.xdsPort}: the plaintext xDS port is off`, 'add --plaintext-xds to serve ADS without TLS (trusted networks only), or drop --xds-port: sidecars use the TLS port (--xds-tls-port)');
+  if (source === 'files' && !raw.plaintextXds && raw.caCert === undefined) throw usageError('--source files without --ca-cert/--ca-key has no TLS xDS port, and the plaintext one is off: nothing would serve xDS', 'give the root CA (--ca-cert, --ca-key), or add --plaintext-xds (trusted networks only)');
   const opts: ControllerOptions = {
     source,
+    plaintextXds: raw.plaintextXds === true,
     paths: raw.paths,
     address: raw.address ?? '0.0.0.0',
     xdsPort: port('--xds-port', raw.xdsPort, defaults.xdsPort),
@@ -92,7 +101,7 @@ export function validateControllerOptions(raw: RawControllerOptions, defaults: {
     webhookPort: port('--webhook-port', raw.webhookPort, defaults.webhookPort ?? 15017),
     meshNamespace: raw.meshNamespace ?? defaults.namespace ?? 'mesh-system',
   };
-  const bound = [['--xds-port', opts.xdsPort], ['--xds-tls-port', opts.xdsTlsPort], ['--webhook-port', opts.webhookPort], ['--metrics-port', opts.metricsPort]] as const;
+  const bound = [['--xds-port', opts.plaintextXds ? opts.xdsPort : 0], ['--xds-tls-port', opts.xdsTlsPort], ['--webhook-port', opts.webhookPort], ['--metrics-port', opts.metricsPort]] as const;
   for (const [i, [flag, p]] of bound.entries()) {
     const same = bound.slice(i + 1).find(([, q]) => p !== 0 && q === p);
     if (same) throw usageError(`${flag} and ${same[0]} are both ${p}`, 'give each server its own port');
@@ -139,7 +148,8 @@ async function bind<T>(flag: string, address: string, port: number, start: () =>
 export const ROOT_RECHECK_MS = 30_000;
 
 /**
- * Run the control plane until SIGINT/SIGTERM: the source, plaintext ADS on --xds-port, the
+ * Run the control plane until SIGINT/SIGTERM: the source, plaintext ADS on --xds-port (only with
+ * --plaintext-xds), the
  * introspection server on --metrics-port and, with a root CA, the TLS port (ADS + CA service) on
  * --xds-tls-port and the admission webhook on --webhook-port, both serving a certificate that is
  * renewed at half-life and when the root changes. SIGHUP reloads a files source and re-reads the
@@ -244,7 +254,7 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
   let tlsXds: TlsXds | undefined;
   let xdsPort: number;
   try {
-    xdsPort = await bind('--xds-port', opts.address, opts.xdsPort, () => cp.start({ host: opts.address, port: opts.xdsPort }));
+    xdsPort = await bind('--xds-port', opts.address, opts.xdsPort, () => cp.start(opts.plaintextXds ? { host: opts.address, port: opts.xdsPort } : false));
     elector?.start();
     if (ca) {
       const c = cluster;
@@ -273,7 +283,9 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
     throw err;
   }
   const model = cp.currentModel();
-  log(`ADS listening on ${opts.address}:${xdsPort}; source ${source.description}: ${model?.services.length ?? 0} services, ${model?.routes.length ?? 0} routes`);
+  const summary = `source ${source.description}: ${model?.services.length ?? 0} services, ${model?.routes.length ?? 0} routes`;
+  if (opts.plaintextXds) log(`ADS listening on ${opts.address}:${xdsPort} (plaintext: trusted networks only); ${summary}`);
+  else log(`plaintext ADS off (--plaintext-xds, values controller.plaintextXds, turns it on for trusted networks)${tlsXds ? '' : '; with no root CA there is no TLS port either: no proxy can get config'}; ${summary}`);
   return new Promise<number>((resolve) => {
     const onHup = (): void => {
       log(`SIGHUP: reloading the source${tlsXds ? ' and the root CA' : ''}`);

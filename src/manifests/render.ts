@@ -276,7 +276,7 @@ function renderDeployment(templates: Templates, values: Values, version: string,
   container.image = c.image;
   container.args = [
     '--source', 'kubernetes',
-    '--xds-port', String(c.xdsPort),
+    ...(c.plaintextXds ? ['--plaintext-xds', '--xds-port', String(c.xdsPort)] : []),
     '--xds-tls-port', String(c.xdsTlsPort),
     '--webhook-port', String(c.webhookPort),
     '--metrics-port', String(c.metricsPort),
@@ -289,6 +289,8 @@ function renderDeployment(templates: Templates, values: Values, version: string,
     { name: 'MESH_NAMESPACE', value: values.namespace },
   ];
   const port: Record<string, number> = { 'grpc-xds': c.xdsPort, 'grpc-xds-tls': c.xdsTlsPort, 'https-webhook': c.webhookPort, 'http-metrics': c.metricsPort };
+  // No plaintext port, no container port for it: nothing should be pointed at it.
+  if (!c.plaintextXds && container.ports) container.ports = container.ports.filter((p) => p.name !== 'grpc-xds');
   for (const p of container.ports ?? []) p.containerPort = port[p.name] ?? p.containerPort;
   container.resources = structuredClone(c.resources);
   if (c.antiAffinity) {
@@ -305,8 +307,9 @@ function renderDeployment(templates: Templates, values: Values, version: string,
 
 function renderService(templates: Templates, values: Values): KubeObject {
   const s = pick(templates, 'service.yaml', 'Service');
-  const ports = (s.spec as { ports: ServicePort[] }).ports;
-  for (const p of ports) {
+  const spec = s.spec as { ports: ServicePort[] };
+  if (!values.controller.plaintextXds) spec.ports = spec.ports.filter((p) => p.name !== 'grpc-xds');
+  for (const p of spec.ports) {
     if (p.name === 'grpc-xds') p.port = values.controller.xdsPort;
     if (p.name === 'grpc-xds-tls') p.port = values.controller.xdsTlsPort;
     if (p.name === 'http-metrics') p.port = values.controller.metricsPort;

@@ -38,7 +38,13 @@ export interface Values {
     podDisruptionBudget: boolean;
     /** Spread replicas across nodes (preferred pod anti-affinity). */
     antiAffinity: boolean;
-    /** Plaintext ADS (proxyless gRPC clients, whose bootstrap uses insecure channel credentials). */
+    /**
+     * Serve ADS without TLS on xdsPort (proxyless gRPC clients, whose bootstrap uses insecure
+     * channel credentials). Off by default: trusted networks only, as anyone reaching the port
+     * gets the config of any namespace it names.
+     */
+    plaintextXds: boolean;
+    /** Plaintext ADS port (with plaintextXds). */
     xdsPort: number;
     /** TLS gRPC: ADS and the CA service (Envoy sidecars; ServiceAccount tokens never travel in clear). */
     xdsTlsPort: number;
@@ -97,6 +103,7 @@ export const DEFAULTS: Values = Object.freeze({
     resources: res('100m', '128Mi', '1', '512Mi'),
     podDisruptionBudget: false,
     antiAffinity: false,
+    plaintextXds: false,
     xdsPort: 15010,
     xdsTlsPort: 15012,
     webhookPort: 15017,

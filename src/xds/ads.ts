@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
@@ -181,8 +182,11 @@ function sotwProtocol(ctx: StreamContext, write: (res: DiscoveryResponse) => voi
 export interface AdsServerOptions {
   /** Where snapshots are read and watched; the server never writes it. */
   cache: ConfigCache;
-  /** Called when a stream has identified its node and before the server reads its snapshot, so the controller can build one. */
-  onNode?: (node: NodeInfo) => void;
+  /**
+   * Called when a stream has identified its node and before the server reads its snapshot, so the
+   * controller can build one; `key` is the stream's cache key (see cacheKey).
+   */
+  onNode?: (node: NodeInfo, key: string) => void;
   /** Reported in every response's control_plane.identifier. */
   identifier?: string;
   /** Issues each stream's SDS Secrets; without it no stream gets secrets (and syncz says so). */
@@ -229,6 +233,17 @@ export interface AdsHandlerOptions {
 }
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
+
+/**
+ * The key a stream's snapshot and status are kept under. A node id is only a claim: a stream on
+ * the TLS port that presents a bearer token is keyed by the id and a digest of that token, so a
+ * stream without that very token (any plaintext stream, another token) can never share, overwrite
+ * or steer its entry; other streams are keyed by the bare id. The digest is never shown.
+ */
+export function cacheKey(nodeId: string, transport: 'tls' | 'plaintext', token: string | undefined): string {
+  if (transport !== 'tls' || !token) return nodeId;
+  return `${nodeId}|${createHash('sha256').update(token).digest('base64url').slice(0, 22)}`;
+}
 const NO_SDS: StreamIdentity = { authenticated: false, transport: 'plaintext', reason: 'SDS is not enabled on this control plane (no CA)' };
 
 /**
@@ -244,7 +259,9 @@ const NO_SDS: StreamIdentity = { authenticated: false, transport: 'plaintext', r
  */
 export class AdsServer extends EventEmitter<AdsEvents> {
   private readonly cache: ConfigCache;
-  private readonly onNode: ((node: NodeInfo) => void) | undefined;
+  private readonly onNode: ((node: NodeInfo, key: string) => void) | undefined;
+  /** Cache key of each open stream (kept until its 'disconnect' has been emitted). */
+  private readonly keys = new Map<number, string>();
   private readonly identifier: string;
   private readonly secrets: SecretProvider | undefined;
   private readonly limits: Required<AdsLimits>;
@@ -305,6 +322,11 @@ export class AdsServer extends EventEmitter<AdsEvents> {
     });
   }
 
+  /** The cache key of an open stream (see cacheKey), or undefined once it has closed. */
+  keyOf(streamId: number): string | undefined {
+    return this.keys.get(streamId);
+  }
+
   /** The Secrets most recently served to a node's newest stream (config_dump form: keys redacted), or undefined. */
   secretsOf(nodeId: string): SecretSet | undefined {
     let newest: SecretSet | undefined;
@@ -346,6 +368,7 @@ export class AdsServer extends EventEmitter<AdsEvents> {
         this.streams.delete(status.streamId);
         this.sessions.delete(status.streamId);
         this.emit('disconnect', status);
+        this.keys.delete(status.streamId);
       }
     };
     const open = (req: Req): StreamProtocol<Req> | undefined => {
@@ -362,8 +385,10 @@ export class AdsServer extends EventEmitter<AdsEvents> {
         session = this.secrets.open({ streamId: s.streamId, node, token, transport, onChange: () => p.secretsChanged() });
         this.sessions.set(s.streamId, session);
       }
-      this.onNode?.(node);
-      unwatch = this.cache.watch(node.id, (snap) => p.snapshot(snap));
+      const key = cacheKey(node.id, transport, token);
+      this.keys.set(s.streamId, key);
+      this.onNode?.(node, key);
+      unwatch = this.cache.watch(key, (snap) => p.snapshot(snap));
       this.emit('connect', s);
       return p;
     };
@@ -394,12 +419,13 @@ export class AdsServer extends EventEmitter<AdsEvents> {
 
   /** The shared bookkeeping of one stream (see StreamContext). */
   private context(status: StreamStatus, session: () => StreamSecrets | undefined, closed: () => boolean): StreamContext {
-    const nodeId = status.node.id;
+    // Looked up when used: the key is set once the stream's node is known, after this context is made.
+    const key = (): string => this.keys.get(status.streamId) ?? status.node.id;
     return {
       status,
       identifier: this.identifier,
       closed,
-      snapshot: () => this.cache.get(nodeId),
+      snapshot: () => this.cache.get(key()),
       view: (snap, typeUrl) => {
         const own = typeUrl === TYPE.secret ? session() : undefined;
         return own ? own.current() : snap?.types[typeUrl as keyof Snapshot['types']];

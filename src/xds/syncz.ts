@@ -80,25 +80,32 @@ export interface SynczState {
   generation: number;
   ready: boolean;
   lastError?: string;
-  /** Known proxies by node ID (any order). */
+  /** Known proxies by key (any order): the node ID, or the ID and a token digest (see AdsServer's cacheKey). */
   nodes: Iterable<[string, NodeInfo]>;
+  /** The key a stream's proxy is kept under (default: its node ID). */
+  keyOf?(stream: StreamStatus): string;
   /** Every connected stream (copies: the document keeps them). */
   streams: readonly StreamStatus[];
   /** The version of the snapshot a node holds. */
   snapshotVersion(id: string): string | undefined;
 }
 
-/** Serialize the controller's state: proxies by ID, each with its streams in connection order. */
+/**
+ * Serialize the controller's state: proxies by key, each with its streams in connection order. Two
+ * entries may share a node ID (a TLS stream with a token and a stream without it): each shows its
+ * own streams, so one cannot overwrite the other's status.
+ */
 export function synczDocument(state: SynczState): Syncz {
   const byNode = new Map<string, StreamStatus[]>();
   for (const s of state.streams) {
-    const list = byNode.get(s.node.id);
+    const key = state.keyOf?.(s) ?? s.node.id;
+    const list = byNode.get(key);
     if (list) list.push(s);
-    else byNode.set(s.node.id, [s]);
+    else byNode.set(key, [s]);
   }
-  const proxies: ProxySync[] = [...state.nodes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([id, node]) => {
-    const mine = byNode.get(id) ?? [];
-    const p: ProxySync = { id, kind: node.kind, connected: mine.length > 0, streams: mine, snapshotVersion: state.snapshotVersion(id) };
+  const proxies: ProxySync[] = [...state.nodes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([key, node]) => {
+    const mine = byNode.get(key) ?? [];
+    const p: ProxySync = { id: node.id, kind: node.kind, connected: mine.length > 0, streams: mine, snapshotVersion: state.snapshotVersion(key) };
     if (node.namespace) p.namespace = node.namespace;
     if (node.pod) p.pod = node.pod;
     const newest = mine[mine.length - 1];

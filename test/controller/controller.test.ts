@@ -16,12 +16,14 @@ import type { KubeObject } from '../../src/cluster/types.ts';
 test('validateControllerOptions', () => {
   const d = { xdsPort: 15010, metricsPort: 15014 };
   const ok: [Parameters<typeof validateControllerOptions>[0], Partial<ReturnType<typeof validateControllerOptions>>][] = [
-    [{ paths: ['k8s'] }, { source: 'files', xdsPort: 15010, xdsTlsPort: 15012, metricsPort: 15014, debounceMs: 100, address: '0.0.0.0' }],
-    [{ paths: ['k8s'], xdsTlsPort: '16012' }, { xdsTlsPort: 16012 }],
-    [{ paths: ['k8s'], xdsPort: '0', xdsTlsPort: '0', webhookPort: '0', metricsPort: '0' }, { xdsPort: 0, xdsTlsPort: 0, webhookPort: 0, metricsPort: 0 }],
+    [{ paths: ['k8s'], plaintextXds: true }, { source: 'files', plaintextXds: true, xdsPort: 15010, xdsTlsPort: 15012, metricsPort: 15014, debounceMs: 100, address: '0.0.0.0' }],
+    [{ paths: [] }, { source: 'kubernetes', plaintextXds: false }],
+    [{ paths: ['k8s'], caCert: 'c', caKey: 'k' }, { plaintextXds: false }],
+    [{ paths: ['k8s'], plaintextXds: true, xdsTlsPort: '16012' }, { xdsTlsPort: 16012 }],
+    [{ paths: ['k8s'], plaintextXds: true, xdsPort: '0', xdsTlsPort: '0', webhookPort: '0', metricsPort: '0' }, { xdsPort: 0, xdsTlsPort: 0, webhookPort: 0, metricsPort: 0 }],
     [{ paths: [] }, { source: 'kubernetes', webhookPort: 15017, meshNamespace: 'mesh-system' }],
     [{ paths: ['k8s'], webhookPort: '0', caCert: 'c', caKey: 'k', values: 'v.yaml', meshNamespace: 'm' }, { webhookPort: 0, caCert: 'c', caKey: 'k', valuesFile: 'v.yaml', meshNamespace: 'm' }],
-    [{ source: 'files', paths: ['a', 'b'], xdsPort: '0', metricsPort: '9000', debounce: '5ms', defaultMtls: 'strict' }, { xdsPort: 0, metricsPort: 9000, debounceMs: 5, defaultMtls: 'STRICT' }],
+    [{ source: 'files', paths: ['a', 'b'], plaintextXds: true, xdsPort: '0', metricsPort: '9000', debounce: '5ms', defaultMtls: 'strict' }, { xdsPort: 0, metricsPort: 9000, debounceMs: 5, defaultMtls: 'STRICT' }],
   ];
   for (const [raw, want] of ok) {
     const got = validateControllerOptions(raw, d);
@@ -31,15 +33,17 @@ test('validateControllerOptions', () => {
     [{ source: 'files', paths: [] }, /needs a file or directory/],
     [{ source: 'kubernetes', paths: ['x'] }, /takes no paths/],
     [{ source: 'etcd', paths: [] }, /unknown source/],
-    [{ paths: ['x'], xdsPort: '70000' }, /not a port/],
-    [{ paths: ['x'], metricsPort: 'abc' }, /not a port/],
-    [{ paths: ['x'], debounce: '-1s' }, /--debounce "-1s" is negative/],
-    [{ paths: ['x'], debounce: '100' }, /^--debounce 100: add a unit, e.g. 100s or 100m$/],
-    [{ paths: ['x'], defaultMtls: 'maybe' }, /unknown mode/],
-    [{ paths: ['x'], webhookPort: '-3' }, /not a port/],
-    [{ paths: ['x'], xdsTlsPort: 'tls' }, /--xds-tls-port tls: not a port/],
-    [{ paths: ['x'], xdsTlsPort: '15010' }, /--xds-port and --xds-tls-port are both 15010/],
-    [{ paths: ['x'], webhookPort: '15014' }, /--webhook-port and --metrics-port are both 15014/],
+    [{ paths: ['x'], plaintextXds: true, xdsPort: '70000' }, /not a port/],
+    [{ paths: ['x'], xdsPort: '15010' }, /^--xds-port 15010: the plaintext xDS port is off$/],
+    [{ paths: ['x'] }, /no TLS xDS port, and the plaintext one is off: nothing would serve xDS/],
+    [{ paths: ['x'], plaintextXds: true, metricsPort: 'abc' }, /not a port/],
+    [{ paths: ['x'], plaintextXds: true, debounce: '-1s' }, /--debounce "-1s" is negative/],
+    [{ paths: ['x'], plaintextXds: true, debounce: '100' }, /^--debounce 100: add a unit, e.g. 100s or 100m$/],
+    [{ paths: ['x'], plaintextXds: true, defaultMtls: 'maybe' }, /unknown mode/],
+    [{ paths: ['x'], plaintextXds: true, webhookPort: '-3' }, /not a port/],
+    [{ paths: ['x'], plaintextXds: true, xdsTlsPort: 'tls' }, /--xds-tls-port tls: not a port/],
+    [{ paths: ['x'], plaintextXds: true, xdsTlsPort: '15010' }, /--xds-port and --xds-tls-port are both 15010/],
+    [{ paths: ['x'], plaintextXds: true, webhookPort: '15014' }, /--webhook-port and --metrics-port are both 15014/],
     [{ paths: ['x'], caCert: 'ca.crt' }, /go together/],
     [{ paths: [], caCert: 'ca.crt', caKey: 'ca.key' }, /only apply to --source files/],
   ];
@@ -50,7 +54,7 @@ test('mesh controller with no source paths and a missing directory fails with ex
   const r = await runMesh(['controller', '--source', 'files']);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /needs a file or directory/);
-  const r2 = await runMesh(['controller', '/nonexistent/dir', '--xds-port', '0', '--metrics-port', '0', '--address', '127.0.0.1']);
+  const r2 = await runMesh(['controller', '/nonexistent/dir', '--plaintext-xds', '--xds-port', '0', '--metrics-port', '0', '--address', '127.0.0.1']);
   assert.equal(r2.code, 2, r2.stderr);
   assert.match(r2.stderr, /no such file or directory/);
 });
@@ -72,7 +76,7 @@ before(async () => {
   [v1, v2] = await Promise.all([startBackend('v1'), startBackend('v2')]);
   dir = mkdtempSync(join(tmpdir(), 'mesh-controller-'));
   write([100, 0]);
-  child = spawn(process.execPath, [MESH_BIN, 'controller', '--source', 'files', dir, '--address', '127.0.0.1', '--xds-port', '0', '--metrics-port', '0', '--debounce', '10ms'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  child = spawn(process.execPath, [MESH_BIN, 'controller', '--source', 'files', dir, '--address', '127.0.0.1', '--plaintext-xds', '--xds-port', '0', '--metrics-port', '0', '--debounce', '10ms'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     child.stderr!.on('data', (b: Buffer) => {
       stderr += b.toString();

@@ -42,14 +42,14 @@ test('mesh controller: a port in use (gRPC and HTTP servers) and a bad --address
   const busy = (holder.address() as AddressInfo).port;
   try {
     const dir = manifests();
-    const base = ['controller', '--source', 'files', dir, '--address', '127.0.0.1', '--xds-tls-port', '0', '--webhook-port', '0'];
+    const base = ['controller', '--source', 'files', dir, '--address', '127.0.0.1', '--plaintext-xds', '--xds-tls-port', '0', '--webhook-port', '0'];
     const xds = await runMesh([...base, '--xds-port', String(busy), '--metrics-port', '0']);
     assert.equal(xds.code, 2, xds.stderr);
     assert.match(xds.stderr, new RegExp(`error: --xds-port ${busy}: 127\\.0\\.0\\.1:${busy} is already in use`));
     const metrics = await runMesh([...base, '--xds-port', '0', '--metrics-port', String(busy)]);
     assert.equal(metrics.code, 2, metrics.stderr);
     assert.match(metrics.stderr, new RegExp(`error: --metrics-port ${busy}: 127\\.0\\.0\\.1:${busy} is already in use`));
-    const address = await runMesh(['controller', '--source', 'files', dir, '--address', 'no-such-host.invalid', '--xds-port', '0', '--metrics-port', '0']);
+    const address = await runMesh(['controller', '--source', 'files', dir, '--address', 'no-such-host.invalid', '--plaintext-xds', '--xds-port', '0', '--metrics-port', '0']);
     assert.equal(address.code, 2, address.stderr);
     assert.match(address.stderr, /error: --address no-such-host\.invalid: cannot listen on it/);
     assert.doesNotMatch(address.stderr, /Kubernetes API server/);

@@ -40,7 +40,7 @@ interface Running {
 async function start(meshNamespace: string, want: RegExp[], identity?: string): Promise<Running> {
   const { ui, err, waitFor } = captureUi({ yes: true });
   const signals = new EventEmitter();
-  const opts: ControllerOptions = { source: 'kubernetes', paths: [], address: '127.0.0.1', xdsPort: 0, xdsTlsPort: 0, metricsPort: 0, webhookPort: 0, debounceMs: 10, kubeconfig: c.kubeconfigPath, meshNamespace, ...(identity ? { identity } : {}) };
+  const opts: ControllerOptions = { source: 'kubernetes', paths: [], address: '127.0.0.1', plaintextXds: true, xdsPort: 0, xdsTlsPort: 0, metricsPort: 0, webhookPort: 0, debounceMs: 10, kubeconfig: c.kubeconfigPath, meshNamespace, ...(identity ? { identity } : {}) };
   const done = runController(opts, ui, signals);
   await Promise.race([
     Promise.all(want.map((re) => waitFor(re))),

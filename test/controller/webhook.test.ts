@@ -82,7 +82,7 @@ before(async () => {
   writeFileSync(join(dir, 'values.yaml'), stringify({ proxy: { nativeSidecar: 'on', logLevel: 'debug' } }));
   mkdirSync(join(dir, 'k8s'));
   writeFileSync(join(dir, 'k8s', 'ns.yaml'), stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { 'mesh.dev/inject': 'enabled' } } }) + '---\n' + stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'legacy', labels: { 'mesh.dev/inject': 'disabled' } } }));
-  child = spawn(process.execPath, [MESH_BIN, 'controller', '--source', 'files', join(dir, 'k8s'), '--address', '127.0.0.1', '--xds-port', '0', '--xds-tls-port', '0', '--metrics-port', '0', '--webhook-port', '0', '--ca-cert', join(dir, 'ca.crt'), '--ca-key', join(dir, 'ca.key'), '--values', join(dir, 'values.yaml')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  child = spawn(process.execPath, [MESH_BIN, 'controller', '--source', 'files', join(dir, 'k8s'), '--address', '127.0.0.1', '--plaintext-xds', '--xds-port', '0', '--xds-tls-port', '0', '--metrics-port', '0', '--webhook-port', '0', '--ca-cert', join(dir, 'ca.crt'), '--ca-key', join(dir, 'ca.key'), '--values', join(dir, 'values.yaml')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     child.stderr!.on('data', (b: Buffer) => {
       stderr += b.toString();

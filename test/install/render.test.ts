@@ -147,7 +147,7 @@ test('the Deployment is hardened and sized from values; ha adds anti-affinity an
 });
 
 test('ports follow values: container, controller flags, Service (with appProtocol) and the xDS address (the TLS port)', () => {
-  const v = resolveValues({ sets: ['controller.xdsPort=16010', 'controller.xdsTlsPort=16012', 'controller.metricsPort=16014', 'controller.webhookPort=16017'] });
+  const v = resolveValues({ sets: ['controller.plaintextXds=true', 'controller.xdsPort=16010', 'controller.xdsTlsPort=16012', 'controller.metricsPort=16014', 'controller.webhookPort=16017'] });
   const objs = renderManifests(v, loadTemplates());
   const c = (objs.find((o) => o.kind === 'Deployment') as any).spec.template.spec.containers[0];
   assert.deepEqual(c.ports.map((p: any) => [p.name, p.containerPort]), [['grpc-xds', 16010], ['grpc-xds-tls', 16012], ['https-webhook', 16017], ['http-metrics', 16014]]);
@@ -158,6 +158,18 @@ test('ports follow values: container, controller flags, Service (with appProtoco
   const cm = objs.find((o) => o.metadata.name === MESH_CONFIG_NAME) as any;
   assert.equal(cm.data.xdsAddress, 'mesh-controller.mesh-system.svc:16012', 'sidecars dial the TLS port');
   assert.deepEqual(parse(cm.data[MESH_CONFIG_KEY]), v, 'mesh-config holds the full resolved values');
+});
+
+test('plaintext xDS is off by default: no --xds-port flag, no container or Service port for it', () => {
+  const objs = renderManifests(resolveValues({}), loadTemplates());
+  const c = (objs.find((o) => o.kind === 'Deployment') as any).spec.template.spec.containers[0];
+  assert.ok(!c.args.includes('--plaintext-xds') && !c.args.includes('--xds-port'), c.args.join(' '));
+  assert.deepEqual(c.ports.map((p: any) => p.name), ['grpc-xds-tls', 'https-webhook', 'http-metrics']);
+  const svc = objs.find((o) => o.kind === 'Service') as any;
+  assert.deepEqual(svc.spec.ports.map((p: any) => p.name), ['grpc-xds-tls', 'https-webhook', 'http-metrics']);
+  const on = renderManifests(resolveValues({ sets: ['controller.plaintextXds=true'] }), loadTemplates());
+  const args = (on.find((o) => o.kind === 'Deployment') as any).spec.template.spec.containers[0].args as string[];
+  assert.deepEqual(args.slice(args.indexOf('--plaintext-xds'), args.indexOf('--plaintext-xds') + 3), ['--plaintext-xds', '--xds-port', '15010']);
 });
 
 test('the webhook: namespace label selector, excludes kube-system and the mesh namespace, honours opt-out, failurePolicy from values', () => {

@@ -1,6 +1,7 @@
 // One unauthenticated ADS stream trying to make the controller log, store or remember without
 // bound: repeated NACKs of one nonce, huge error_detail, endless type URLs and resource names.
 import { after, before, test } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { MemorySource } from '../../src/cluster/source.ts';
 import { ControlPlane } from '../../src/controller/controlplane.ts';
@@ -99,4 +100,38 @@ test('a stream within the caps is served as before', async () => {
   const s = stream('fine');
   s.send({ type_url: TYPE.cluster, resource_names: Array.from({ length: 100 }, (_, i) => (i === 0 ? CA : `n${i}`)) });
   assert.equal((await s.next()).resources.length, 1);
+});
+
+test('a plaintext stream reusing the node id of a TLS stream with a token cannot overwrite its status or steer its config', async () => {
+  // The TLS port's handlers, on a second server: the transport is declared, as run.ts does.
+  const tls = new grpc.Server();
+  tls.addService(cp.ads.serviceDefinition(), cp.ads.handlers({ transport: 'tls' }));
+  const tlsPort = await new Promise<number>((resolve, reject) => tls.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  try {
+    const id = 'sidecar~10.0.0.9~web-1.shop~shop.svc.cluster.local';
+    const legit = new AdsClient(cp.ads.serviceDefinition(), tlsPort, id, { NAMESPACE: 'shop', POD_NAME: 'web-1' }, { token: 'the-pods-own-token' });
+    streams.push(legit);
+    legit.send({ type_url: TYPE.cluster, resource_names: [] });
+    await legit.next(5000);
+    const before = cp.syncz().proxies.filter((p) => p.id === id);
+    const dump = JSON.stringify(cp.configDump(id));
+    assert.equal(before.length, 1);
+    const intruder = stream(id);
+    Object.assign(intruder.metadata, { NAMESPACE: 'billing', POD_NAME: 'evil' });
+    intruder.send({ type_url: TYPE.cluster, resource_names: [] });
+    await intruder.next(5001);
+    intruder.send({ type_url: TYPE.listener, resource_names: [], error_detail: { message: 'pretend' } });
+    await intruder.next(5002);
+    const after = cp.syncz().proxies.filter((p) => p.id === id);
+    assert.equal(after.length, 2, 'the intruder has an entry of its own');
+    const mine = after.find((p) => p.namespace === 'shop');
+    assert.ok(mine, JSON.stringify(after.map((p) => p.namespace)));
+    assert.equal(mine.pod, 'web-1');
+    assert.equal(mine.streams.length, 1);
+    assert.deepEqual(Object.keys(mine.streams[0]!.types), [TYPE.cluster]);
+    assert.equal(JSON.stringify(cp.configDump(id)), dump, 'config_dump of the id shows the TLS proxy');
+    assert.equal(await legit.nothing(200), undefined, 'the TLS proxy was pushed config because of the intruder');
+  } finally {
+    tls.forceShutdown();
+  }
 });
