@@ -42,6 +42,10 @@ export const MESH_CONFIG_NAME = 'mesh-config';
 export const MESH_CONFIG_KEY = 'values.yaml';
 /** Secret (type kubernetes.io/tls plus ca.crt) holding the root CA in the mesh namespace; the key never leaves it. */
 export const ROOT_CA_SECRET = 'mesh-root-ca';
+/** Secret (key `token`) in the mesh namespace holding the token the controller's /debug endpoints ask for; the controller creates it. */
+export const DEBUG_TOKEN_SECRET = 'mesh-controller-debug';
+/** Request header carrying that token (the API server's pod proxy drops Authorization, not this). */
+export const DEBUG_TOKEN_HEADER = 'x-mesh-debug-token';
 /** ConfigMap holding the trust bundle (all current roots, PEM) that workloads trust. */
 export const TRUST_BUNDLE_CONFIGMAP = 'mesh-trust-bundle';
 

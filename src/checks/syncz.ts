@@ -1,5 +1,6 @@
 import type { KubeObject } from '../cluster/types.js';
 import { proxyGet } from '../metrics/scrape.js';
+import { debugHeaders } from '../cluster/debug-token.js';
 import { CONTROLLER_NAME, LABEL_NAME } from '../constants.js';
 import { parseSyncz as readSynczDocument, SYNCZ_PATH } from '../xds/syncz.js';
 import type { LiveContext } from './context.js';
@@ -106,10 +107,11 @@ export function readSyncz(ctx: LiveContext): Promise<ProxySync[]> {
       if (pods.length === 0) throw new SynczUnavailable(`no ready ${CONTROLLER_NAME} pod in ${ctx.namespace} to ask`);
       const errors: string[] = [];
       const all: ProxySync[] = [];
+      const headers = await debugHeaders(ctx.cluster, ctx.namespace);
       await Promise.all(
         pods.map(async (pod: KubeObject) => {
           try {
-            const res = await proxyGet(ctx.cluster, { namespace: ctx.namespace, pod: pod.metadata.name, port: SYNCZ_PORT }, SYNCZ_PATH);
+            const res = await proxyGet(ctx.cluster, { namespace: ctx.namespace, pod: pod.metadata.name, port: SYNCZ_PORT }, SYNCZ_PATH, headers);
             if (res.status === 403) throw new Error(`forbidden: "get pods/proxy" in ${ctx.namespace} is not allowed`);
             if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${clipText(res.body.trim().split('\n')[0] ?? '', 200)}`);
             all.push(...parseSyncz(res.body, pod.metadata.name));

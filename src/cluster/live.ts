@@ -327,7 +327,7 @@ class LiveCluster implements Cluster {
     return this.proxyBase;
   }
 
-  async proxyGet(target: ProxyTarget, path: string): Promise<ProxyResponse> {
+  async proxyGet(target: ProxyTarget, path: string, headers: Record<string, string> = {}): Promise<ProxyResponse> {
     const base = await this.proxyOptions();
     // kubectl writes NAME:PORT (and https:NAME:PORT) with literal colons; the API server splits on them.
     const scheme = target.scheme === 'https' ? 'https:' : '';
@@ -336,7 +336,7 @@ class LiveCluster implements Cluster {
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const what = `GET pods/${target.pod}:${target.port}/proxy${path}`;
     return new Promise<ProxyResponse>((resolve, reject) => {
-      const req = send(url, { ...base, method: 'GET', headers: { ...base.headers, Accept: 'text/plain, application/json, */*' } }, (res) => {
+      const req = send(url, { ...base, method: 'GET', headers: { ...headers, ...base.headers, Accept: 'text/plain, application/json, */*' } }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));

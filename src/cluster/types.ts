@@ -74,9 +74,10 @@ export interface Cluster {
    * resolves, whatever its status (403 is RBAC, 503 the pod not answering); only transport failures
    * (API server unreachable, timeout) reject, as MeshErrors. Safe to call concurrently.
    * Optional so other Cluster implementations (test fakes, files) need not provide it; callers use
-   * `proxyGet()` from src/metrics/scrape.ts, which says clearly when it is missing.
+   * `proxyGet()` from src/metrics/scrape.ts, which says clearly when it is missing. `headers` are
+   * passed on to the pod (the API server forwards them; it drops Authorization).
    */
-  proxyGet?(target: ProxyTarget, path: string): Promise<ProxyResponse>;
+  proxyGet?(target: ProxyTarget, path: string, headers?: Record<string, string>): Promise<ProxyResponse>;
   /**
    * Server-side apply `obj` as `opts.fieldManager`; returns the object the server holds after it.
    * A conflict with another field manager (409) throws a MeshError naming the object and manager.

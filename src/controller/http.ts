@@ -1,13 +1,40 @@
-import { createServer, type Server } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { DEBUG_TOKEN_HEADER, DEBUG_TOKEN_SECRET } from '../constants.js';
 import { CONFIG_DUMP_PATH, SYNCZ_PATH } from '../xds/syncz.js';
 import type { ControlPlane } from './controlplane.js';
+
+/** Who may read /debug/*: see {@link startIntrospection}. */
+export interface DebugAccess {
+  /** The token a request must carry in DEBUG_TOKEN_HEADER (undefined: no token is accepted). */
+  token?: () => string | undefined;
+  /** Whether requests from a loopback address need no token (default true: kubectl exec, a local controller). */
+  loopback?: boolean;
+}
+
+function isLoopback(address: string | undefined): boolean {
+  return address !== undefined && (address.startsWith('127.') || address === '::1' || address.startsWith('::ffff:127.'));
+}
+
+/** Whether a request may read /debug/*: from loopback (when allowed), or with the token. */
+export function debugAllowed(req: IncomingMessage, access: DebugAccess): boolean {
+  if (access.loopback !== false && isLoopback(req.socket.remoteAddress)) return true;
+  const want = access.token?.();
+  const got = req.headers[DEBUG_TOKEN_HEADER];
+  if (!want || typeof got !== 'string') return false;
+  const a = Buffer.from(got);
+  const b = Buffer.from(want);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
 
 /**
  * The introspection server: /metrics (Prometheus), /debug/syncz (per proxy: connected, versions
  * sent and acked per type, last NACK), /debug/config_dump?proxy=ID (secrets redacted), /healthz
- * (the process is up) and /readyz (a model is built and ADS listens).
+ * (the process is up) and /readyz (a model is built and ADS listens). /debug/* shows every proxy's
+ * config, so it answers only requests from loopback or carrying the token of Secret
+ * DEBUG_TOKEN_SECRET in DEBUG_TOKEN_HEADER (`access`); others get 401.
  */
-export function startIntrospection(cp: ControlPlane, listen: { host?: string; port?: number }): Promise<{ server: Server; port: number }> {
+export function startIntrospection(cp: ControlPlane, listen: { host?: string; port?: number }, access: DebugAccess = {}): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const json = (code: number, body: unknown): void => {
@@ -19,6 +46,9 @@ export function startIntrospection(cp: ControlPlane, listen: { host?: string; po
       res.end(body);
     };
     if (req.method !== 'GET' && req.method !== 'HEAD') return text(405, 'method not allowed\n');
+    if (url.pathname.startsWith('/debug/') && !debugAllowed(req, access)) {
+      return json(401, { error: `the /debug endpoints answer requests from localhost, or with the token of Secret ${DEBUG_TOKEN_SECRET} (key token, in the mesh namespace) in header ${DEBUG_TOKEN_HEADER}; mesh proxy-status sends it when you may read that Secret` });
+    }
     switch (url.pathname) {
       case '/healthz':
         return text(200, 'ok\n');

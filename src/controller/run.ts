@@ -10,7 +10,7 @@ import type { Server as GrpcServer } from '@grpc/grpc-js';
 import type { RootReloader, RootReloaderOptions } from './root-reload.js';
 import type { ServingCert } from './serving-cert.js';
 import type { Ui } from '../ui/context.js';
-import { CONTROLLER_NAME, DEFAULT_TRUST_DOMAIN, MESH_CONFIG_NAME, ROOT_CA_SECRET } from '../constants.js';
+import { CONTROLLER_NAME, DEBUG_TOKEN_SECRET, DEFAULT_TRUST_DOMAIN, MESH_CONFIG_NAME, ROOT_CA_SECRET } from '../constants.js';
 import { usageError } from '../errors.js';
 import { parseDuration } from '../duration.js';
 import type { MtlsMode } from '../model/types.js';
@@ -248,7 +248,16 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
     });
   }
   cp.metrics.withProcessMetrics();
-  const http = await bind('--metrics-port', opts.address, opts.metricsPort, () => startIntrospection(cp, { host: opts.address, port: opts.metricsPort }));
+  // /debug/* shows every proxy's config: loopback, or the token of a Secret only the mesh's admins read.
+  let debugToken: string | undefined;
+  if (cluster) {
+    const { ensureDebugToken } = await import('../cluster/debug-token.js');
+    debugToken = await ensureDebugToken(cluster, opts.meshNamespace).catch((err: unknown) => {
+      log(`/debug endpoints: localhost only: cannot read or create Secret ${opts.meshNamespace}/${DEBUG_TOKEN_SECRET}: ${(err as Error).message}`);
+      return undefined;
+    });
+  }
+  const http = await bind('--metrics-port', opts.address, opts.metricsPort, () => startIntrospection(cp, { host: opts.address, port: opts.metricsPort }, { token: () => debugToken }));
   log(`introspection listening on ${opts.address}:${http.port} (/metrics, /debug/syncz, /debug/config_dump, /healthz, /readyz)`);
   let webhook: HttpsServer | undefined;
   let tlsXds: TlsXds | undefined;

@@ -61,9 +61,9 @@ export function podProxyForbidden(namespace: string, pod: string, body: string):
 }
 
 /** GET through the API server's pod proxy; a Cluster without that verb is a clear error, not a crash. */
-export function proxyGet(cluster: Cluster, target: ProxyTarget, path: string): Promise<ProxyResponse> {
+export function proxyGet(cluster: Cluster, target: ProxyTarget, path: string, headers?: Record<string, string>): Promise<ProxyResponse> {
   if (!cluster.proxyGet) throw new MeshError(`this cluster connection (${cluster.contextName}) cannot reach pods through the API server proxy`, { hint: 'run against a live cluster (--context), or use --prometheus-url' });
-  return cluster.proxyGet(target, path);
+  return cluster.proxyGet(target, path, headers);
 }
 
 /** Fetch and parse one pod's stats. A 403 throws (RBAC is the same for every pod); other failures are returned. */

@@ -1,5 +1,6 @@
 import { DEFAULT_NAMESPACE, CONTROLLER_NAME, LABEL_NAME } from '../constants.js';
 import type { Cluster, KubeObject } from '../cluster/types.js';
+import { debugHeaders } from '../cluster/debug-token.js';
 import { CONFIG_DUMP_PATH, parseSyncz, SYNCZ_PATH, type ConfigDump, type Syncz } from '../xds/syncz.js';
 import { DEFAULTS } from '../manifests/values.js';
 import { ExitCode, MeshError, usageError } from '../errors.js';
@@ -41,12 +42,22 @@ export async function controllerPods(cluster: Cluster, loc: ControllerLocation):
   return pods.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
 }
 
+const tokens = new WeakMap<Cluster, Map<string, Promise<Record<string, string>>>>();
+/** The /debug token headers of a mesh namespace, read once per cluster connection (every replica shares the Secret). */
+function headersFor(cluster: Cluster, loc: ControllerLocation): Promise<Record<string, string>> {
+  let byNs = tokens.get(cluster);
+  if (!byNs) tokens.set(cluster, (byNs = new Map()));
+  let h = byNs.get(loc.meshNamespace);
+  if (!h) byNs.set(loc.meshNamespace, (h = debugHeaders(cluster, loc.meshNamespace)));
+  return h;
+}
+
 /**
  * GET a JSON debug path from one replica; 403 throws the RBAC error, other failures come back as
  * text. A 200 answer is read with `parse` (default JSON.parse); what it throws is such a failure.
  */
 export async function debugGet<T>(cluster: Cluster, loc: ControllerLocation, pod: string, path: string, parse: (text: string) => T = (t) => JSON.parse(t) as T): Promise<{ value?: T; status: number; error?: string }> {
-  const res = await proxyGet(cluster, { namespace: loc.meshNamespace, pod, port: loc.port }, path);
+  const res = await proxyGet(cluster, { namespace: loc.meshNamespace, pod, port: loc.port }, path, await headersFor(cluster, loc));
   if (res.status === 403) throw podProxyForbidden(loc.meshNamespace, pod, res.body);
   let body: unknown;
   try {

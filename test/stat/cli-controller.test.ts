@@ -14,6 +14,7 @@ import { slices, startBackend, svc, waitForAck, who, xdsClient, type Backend } f
 let kube: TestCluster;
 let backend: Backend;
 let cp: ControlPlane;
+const DEBUG_TOKEN = 'debug-token-of-the-test';
 let intro: Server;
 let client: grpc.Client;
 
@@ -21,10 +22,12 @@ before(async () => {
   backend = await startBackend('catalog');
   cp = new ControlPlane({ source: new MemorySource([svc('shop', 'catalog'), ...slices('shop', 'catalog', [backend])]), debounceMs: 10 });
   const adsPort = await cp.start({ host: '127.0.0.1', port: 0 });
-  const started = await startIntrospection(cp, { host: '127.0.0.1', port: 0 });
+  // As in a pod: the pod proxy's requests do not come from loopback; only the Secret's token opens /debug.
+  const started = await startIntrospection(cp, { host: '127.0.0.1', port: 0 }, { token: () => DEBUG_TOKEN, loopback: false });
   intro = started.server;
   kube = await startApiServer({ seed: [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'mesh-system' } },
+    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'mesh-controller-debug', namespace: 'mesh-system' }, data: { token: Buffer.from(DEBUG_TOKEN).toString('base64') } },
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } },
     { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'mesh-controller-0', namespace: 'mesh-system', labels: { 'app.kubernetes.io/name': 'mesh-controller' } }, spec: { containers: [{ name: 'controller', image: 'mesh' }] }, status: { phase: 'Running' } },
     { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-1', namespace: 'shop', labels: { app: 'web', 'mesh.dev/proxy-version': '0.1.0' } }, spec: { containers: [{ name: 'web', image: 'web' }] }, status: { phase: 'Running' } },
@@ -32,7 +35,8 @@ before(async () => {
   ] });
   kube.server.setPodProxy('mesh-system', 'mesh-controller-0', async (req) => {
     if (req.port !== '15014') return { status: 503, body: 'connection refused' };
-    const res = await fetch(`http://127.0.0.1:${started.port}${req.path}${req.query ? `?${req.query}` : ''}`);
+    const token = req.headers['x-mesh-debug-token'];
+    const res = await fetch(`http://127.0.0.1:${started.port}${req.path}${req.query ? `?${req.query}` : ''}`, { headers: token ? { 'x-mesh-debug-token': token } : {} });
     return { status: res.status, body: await res.text(), contentType: res.headers.get('content-type') ?? 'text/plain' };
   });
   const bootstrap = { xds_servers: [{ server_uri: `127.0.0.1:${adsPort}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }], node: { id: 'web-1-grpc', locality: {}, metadata: { NAMESPACE: 'shop', POD_NAME: 'web-1', PROXY_KIND: 'grpc' } } };
@@ -67,4 +71,12 @@ test('mesh proxy-status with the controller port closed: controller unreachable,
   const r = await runMesh(['proxy-status', '--controller-port', '9999', '--kubeconfig', kube.kubeconfigPath]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /error: controller unreachable: none of 1 replicas answered \/debug\/syncz \(mesh-controller-0: HTTP 503/);
+});
+
+test('without the /debug token (its Secret gone) proxy-status says how /debug is opened, and the pod proxy alone does not', async () => {
+  const del = await kube.request('DELETE', '/api/v1/namespaces/mesh-system/secrets/mesh-controller-debug');
+  assert.equal(del.status, 200, del.body);
+  const r = await runMesh(['proxy-status', '--kubeconfig', kube.kubeconfigPath]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr + r.stdout, /HTTP 401: the \/debug endpoints answer requests from localhost, or with the token of Secret mesh-controller-debug/);
 });

@@ -51,6 +51,8 @@ export interface PodProxyRequest {
   /** Raw query string without "?". */
   query: string;
   body: string;
+  /** Request headers a real API server passes on to the pod (not Authorization). */
+  headers: Record<string, string>;
 }
 /** A pod proxy answer: text (200) or a status with body. */
 export type PodProxyResponse = string | { status?: number; body?: string; contentType?: string };
@@ -636,7 +638,9 @@ export class ApiServer {
     const handler = this.proxies.get(`${t.namespace}/${pod}`) ?? this.proxies.get(`${t.namespace}/*`) ?? this.proxies.get(`*/*`);
     const ip = (isObj(obj.status) && obj.status.podIP) || '<none>';
     if (!handler) throw E.withCode(503, `error trying to reach service: dial tcp ${String(ip)}:${port ?? 80}: connect: connection refused`);
-    const r = await handler({ method: req.method ?? 'GET', namespace: t.namespace!, pod, port, path: `/${t.subpath ?? ''}`, query: url.search.slice(1), body });
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'authorization') headers[k] = v;
+    const r = await handler({ method: req.method ?? 'GET', namespace: t.namespace!, pod, port, path: `/${t.subpath ?? ''}`, query: url.search.slice(1), body, headers });
     const answer = typeof r === 'string' ? { status: 200, body: r } : r;
     res.writeHead(answer.status ?? 200, { 'Content-Type': answer.contentType ?? 'text/plain; charset=utf-8' }).end(answer.body ?? '');
   }
