@@ -3,6 +3,7 @@ import { GLOBAL_FLAGS, globalValueFlags } from './commands/flags.js';
 import { COMMANDS } from './commands/index.js';
 import { ExitCode, MeshError, toMeshError } from './errors.js';
 import { formatError } from './ui/errors.js';
+import { currentStreams, withCliStreams, type CliStreams } from './util/cli-streams.js';
 
 /** Root options that take a value: the subcommand finder must skip their values. */
 const VALUE_FLAGS = globalValueFlags();
@@ -11,7 +12,7 @@ const VALUE_FLAGS = globalValueFlags();
  * Build the root program with the kubectl-style global flags. Subcommands are added as bare names;
  * `main` fills in only the one being run.
  */
-export function buildProgram(): Command {
+export function buildProgram(streams?: CliStreams): Command {
   const program = new Command('mesh')
     .description('Install, check and operate the mesh service mesh')
     .usage('[global options] <command> [options]')
@@ -19,6 +20,8 @@ export function buildProgram(): Command {
     .showHelpAfterError(false)
     .exitOverride()
     .configureHelp({ sortSubcommands: false, showGlobalOptions: true });
+  // Subcommands inherit this, so help and usage errors go where the rest of the output goes.
+  if (streams) program.configureOutput({ writeOut: (s) => void streams.out.write(s), writeErr: (s) => void streams.err.write(s) });
   for (const make of Object.values(GLOBAL_FLAGS)) program.addOption(make());
   program.addHelpText('after', '\nRun "mesh <command> --help" for a command\'s flags. Exit codes: 0 ok, 1 failed, 2 bad usage or input, 3 cluster unreachable or forbidden.');
   return program;
@@ -49,13 +52,22 @@ export async function addCommands(program: Command, wanted: string | undefined):
   }
 }
 
-/** Entry point used by bin/mesh. Sets process.exitCode; never calls process.exit itself. */
-export async function main(argv: string[]): Promise<void> {
+/**
+ * Entry point used by bin/mesh. Sets process.exitCode; never calls process.exit itself. With
+ * `streams` (tests running the CLI in-process) everything is written there instead of to the
+ * process's stdout and stderr.
+ */
+export async function main(argv: string[], streams?: CliStreams): Promise<void> {
+  if (streams) return withCliStreams(streams, () => run(argv, streams));
   quietOnClosedPipe(process.stdout);
+  return run(argv);
+}
+
+async function run(argv: string[], streams?: CliStreams): Promise<void> {
   const args = argv.slice(2);
   const verbose = args.includes('-v') || args.includes('--verbose');
   try {
-    const program = buildProgram();
+    const program = buildProgram(streams);
     let wanted = findSubcommand(args);
     if (wanted === 'help') wanted = findSubcommand(args.slice(args.indexOf('help') + 1));
     if (wanted === 'completion') wanted = '*';
@@ -99,7 +111,7 @@ async function writeErrorDocument(err: unknown, format: string | undefined): Pro
   }
   const { renderErrorDocument } = await import('./ui/errors.js');
   const doc = await renderErrorDocument(err, me, format);
-  if (doc) process.stdout.write(doc);
+  if (doc) currentStreams().out.write(doc);
 }
 
 /**
@@ -116,7 +128,7 @@ function quietOnClosedPipe(stream: NodeJS.WriteStream): void {
 }
 
 /** Print an error the one way the CLI prints errors and return the exit code for it. */
-export function handleError(err: unknown, verbose: boolean, write: (s: string) => void = (s) => process.stderr.write(s)): number {
+export function handleError(err: unknown, verbose: boolean, write: (s: string) => void = (s) => void currentStreams().err.write(s)): number {
   if (err instanceof CommanderError) {
     // Commander has already printed its message (with any did-you-mean suggestion).
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version') return ExitCode.Ok;

@@ -5,6 +5,7 @@ import { inputError, MeshError } from '../errors.js';
 import { parseYaml, toYaml } from './yaml.js';
 import type { KubeObject } from './types.js';
 import { isObject } from '../util/object.js';
+import { currentStdin } from '../util/cli-streams.js';
 
 /**
  * The files Source: Kubernetes objects read from files, directories, https URLs and stdin, one
@@ -68,7 +69,7 @@ function fsError(path: string, err: unknown): MeshError {
 async function* chunksOf(input: string, opts: ReadOptions): AsyncGenerator<string> {
   const decoder = new TextDecoder('utf-8');
   let stream: AsyncIterable<unknown>;
-  if (input === '-') stream = (opts.stdin ?? process.stdin) as AsyncIterable<unknown>;
+  if (input === '-') stream = (opts.stdin ?? currentStdin()) as AsyncIterable<unknown>;
   else if (/^https?:\/\//i.test(input)) {
     let res: Response;
     try {

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { inputError } from '../errors.js';
+import { currentStdin } from '../util/cli-streams.js';
 
 /**
  * The one reader of values files (install, upgrade, manifest, inject --values, controller --values):
@@ -32,7 +33,7 @@ async function readSource(path: string, stdin: () => Promise<string>): Promise<s
 }
 
 /** All of `stream` (default process.stdin) as text. */
-export async function readStdin(stream: AsyncIterable<unknown> = process.stdin): Promise<string> {
+export async function readStdin(stream: AsyncIterable<unknown> = currentStdin() as AsyncIterable<unknown>): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
   return Buffer.concat(chunks).toString('utf8');

@@ -6,6 +6,7 @@ import { CHECK_OUTPUT_FORMATS } from '../checks/options.js';
 import { PROFILES } from '../manifests/values.js';
 import { SECTIONS } from '../status/proxy-config.js';
 import { completionScript, dynamic, SHELLS, type CompletionNode, type CompletionValues, type Shell } from '../ui/completion.js';
+import { currentStreams } from '../util/cli-streams.js';
 
 const NAMESPACES = [dynamic('namespaces')];
 const KINDS = ['deploy', 'sts', 'ds', 'pod', 'svc', 'ns'];
@@ -91,6 +92,6 @@ export function define(cmd: Command): void {
       if (!(SHELLS as readonly string[]).includes(shell)) throw usageError(`unsupported shell "${shell}"`, `use one of: ${SHELLS.join(', ')}`);
       let root = command;
       while (root.parent) root = root.parent;
-      process.stdout.write(completionScript(shell as Shell, toNode(root)));
+      currentStreams().out.write(completionScript(shell as Shell, toNode(root)));
     });
 }

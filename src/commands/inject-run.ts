@@ -11,6 +11,7 @@ import type { Cluster, ConnectOptions, KubeObject } from '../cluster/types.js';
 import { readStdin, readValuesFiles } from '../cluster/values-files.js';
 import { ExitCode, inputError, MeshError, usageError } from '../errors.js';
 import type { Ui } from '../ui/context.js';
+import { currentStdin } from '../util/cli-streams.js';
 import { parseKubeVersion, resolveNativeSidecar, uninjectObject, type InjectReport, type ObjectResult } from '../manifests/inject.js';
 import { streamInjector, InjectSummary, transformDoc } from '../manifests/inject-stream.js';
 import { resolveValues, type NativeSidecar, type Values } from '../manifests/values.js';
@@ -87,7 +88,7 @@ export function validateInjectOptions(o: InjectRunOptions): void {
 
 /** Resolve values and native-sidecar mode, reading the installed mesh's values with --from-cluster. */
 async function settle(o: InjectRunOptions, deps: InjectDeps): Promise<{ values: Values; native: { enabled: boolean; reason: string } }> {
-  const files = await readValuesFiles(o.valuesFiles, () => readStdin(deps.stdin ?? process.stdin));
+  const files = await readValuesFiles(o.valuesFiles, () => readStdin(deps.stdin ?? currentStdin()));
   let values = resolveValues({ profile: o.profile, files, sets: o.sets });
   let kubeVersion = o.kubeVersion;
   if (o.fromCluster) {

@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import { currentStreams } from '../util/cli-streams.js';
 import { colorEnabled, makeColor, type ChalkInstance } from './color.js';
 
 /** The kubectl-style flags every command accepts (declared once on the root program). */
@@ -48,8 +49,8 @@ export function globalsOf(command: { optsWithGlobals(): Record<string, unknown> 
 
 /** Build the Ui for a run of the CLI from the global options and the process's streams. */
 export function makeUi(g: Pick<GlobalOptions, 'color' | 'verbose' | 'yes'>, streams: { out?: Writable & { isTTY?: boolean }; err?: Writable & { isTTY?: boolean }; stdinTTY?: boolean } = {}): Ui {
-  const out = streams.out ?? process.stdout;
-  const err = streams.err ?? process.stderr;
+  const out = streams.out ?? currentStreams().out;
+  const err = streams.err ?? currentStreams().err;
   const color = makeColor(colorEnabled(out, g.color) && colorEnabled(err, g.color));
   const interactive = (streams.stdinTTY ?? process.stdin.isTTY === true) && err.isTTY === true;
   return {

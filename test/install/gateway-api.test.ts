@@ -5,7 +5,7 @@ import { HTTPROUTE_CRD, LABEL_MANAGED_BY, LABEL_PART_OF, LABEL_VERSION } from '.
 import { renderManifests } from '../../src/manifests/render.ts';
 import { resolveValues } from '../../src/manifests/values.ts';
 import { validateUpgradeOptions } from '../../src/install/upgrade.ts';
-import { runMesh } from '../support/cli.ts';
+import type { runMeshInProcess } from '../support/cli.ts';
 import type { TestCluster } from '../support/kube.ts';
 import { service } from '../route/support.ts';
 import { getJson, withCluster } from './kube-helpers.ts';
@@ -58,11 +58,11 @@ test('upgrade --rollback takes no --gateway-api', () => {
   assert.doesNotThrow(() => validateUpgradeOptions({ rollback: false, gatewayApi: true, resetValues: false }));
 });
 
-function withShop(fn: (c: TestCluster, mesh: (args: string[]) => ReturnType<typeof runMesh>) => Promise<void>, extraSeed: Record<string, unknown>[] = []): Promise<void> {
+function withShop(fn: (c: TestCluster, mesh: (args: string[]) => ReturnType<typeof runMeshInProcess>) => Promise<void>, extraSeed: Record<string, unknown>[] = []): Promise<void> {
   return withCluster(fn, { seed: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } }, ...extraSeed, service('web'), service('web-v2'), service('web-shadow')] as Record<string, unknown>[] });
 }
 
-async function roundTrip(c: TestCluster, mesh: (args: string[]) => ReturnType<typeof runMesh>, args: string[]): Promise<{ sent: any; stored: any }> {
+async function roundTrip(c: TestCluster, mesh: (args: string[]) => ReturnType<typeof runMeshInProcess>, args: string[]): Promise<{ sent: any; stored: any }> {
   const dry = await mesh([...args, '--dry-run', '-o', 'json']);
   assert.equal(dry.code, 0, dry.stderr);
   const sent = JSON.parse(dry.stdout);

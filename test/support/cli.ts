@@ -60,3 +60,53 @@ export function loadedAny(modules: readonly string[], heavy: readonly string[] =
   }
   return undefined;
 }
+
+// In-process runs change process-wide state (exitCode, env, cwd): one at a time.
+let inProcessQueue: Promise<unknown> = Promise.resolve();
+
+/**
+ * Run `mesh ARGS` in this process through the CLI's own entry point (src/cli.ts main), with
+ * stdout, stderr and stdin captured: the same parsing, handlers and error rendering as bin/mesh,
+ * without a process start (about a second of CPU each, mostly loading client-node). Env and cwd
+ * are set as {@link runMesh} sets them for the duration of the run. Tests of the process boundary
+ * itself (exit status, pipes, signals, what is loaded) use {@link runMesh}.
+ */
+export function runMeshInProcess(args: string[], opts: { env?: Record<string, string | undefined>; input?: string; cwd?: string } = {}): Promise<RunResult> {
+  const run = inProcessQueue.then(() => inProcess(args, opts));
+  inProcessQueue = run.catch(() => undefined);
+  return run;
+}
+
+async function inProcess(args: string[], opts: { env?: Record<string, string | undefined>; input?: string; cwd?: string }): Promise<RunResult> {
+  const { main } = await import('../../src/cli.ts');
+  const { PassThrough, Readable, Writable } = await import('node:stream');
+  const text = { out: '', err: '' };
+  const sink = (k: 'out' | 'err') =>
+    new Writable({
+      decodeStrings: false,
+      write(chunk: string | Buffer, _enc, cb) {
+        text[k] += typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+        cb();
+      },
+    });
+  const stdin = opts.input === undefined ? new PassThrough().end() : Readable.from([Buffer.from(opts.input)]);
+  const env: Record<string, string | undefined> = { HOME: '/nonexistent-home', KUBECONFIG: undefined, NO_COLOR: undefined, FORCE_COLOR: undefined, ...opts.env };
+  const saved = { env: Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]])), cwd: process.cwd(), exitCode: process.exitCode };
+  const setEnv = (e: Record<string, string | undefined>) => {
+    for (const [k, v] of Object.entries(e)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+  setEnv(env);
+  process.chdir(opts.cwd ?? ROOT);
+  process.exitCode = undefined;
+  try {
+    await main([process.execPath, MESH_BIN, ...args], { out: sink('out'), err: sink('err'), in: stdin });
+    return { code: Number(process.exitCode ?? 0), stdout: text.out, stderr: text.err };
+  } finally {
+    process.exitCode = saved.exitCode;
+    process.chdir(saved.cwd);
+    setEnv(saved.env);
+  }
+}
