@@ -4,7 +4,10 @@ import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
-import { loadedAny, runMesh, runMeshTraced, ROOT } from '../support/cli.ts';
+import { loadedAny, runMesh, runMeshInProcess as mesh, runMeshTraced, ROOT } from '../support/cli.ts';
+
+// Most cases run the CLI in-process (same parsing, handlers and error rendering; no process start);
+// the README command, a stdin round trip, an exit 2, a closed pipe and the import trace run bin/mesh.
 import { validateWorkload } from './schema.ts';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'mesh-inject-cli-'));
@@ -33,7 +36,7 @@ test('stdin in, stdout out in input order; re-injecting the output changes nothi
   assert.equal(parts.length, 3);
   assert.equal(parts[1], '# keep me\napiVersion: v1\nkind: Service\nmetadata: {name: a}   # odd spacing kept\n');
   assert.deepEqual(docs(r.stdout).map((o) => o.metadata.name), ['a', 'a', 'b']);
-  const again = await runMesh(['inject', '-f', '-', '--report'], { input: r.stdout });
+  const again = await mesh(['inject', '-f', '-', '--report'], { input: r.stdout });
   assert.equal(again.code, 0);
   assert.equal(again.stdout, r.stdout);
   assert.match(again.stderr, /deployment "a" unchanged \(already injected\)/);
@@ -41,15 +44,15 @@ test('stdin in, stdout out in input order; re-injecting the output changes nothi
 
 test('uninject restores the original objects', async () => {
   const input = `${deploy('a')}---\n${deploy('b')}`;
-  const injected = await runMesh(['inject', '-f', '-', '--native-sidecar', 'on'], { input });
-  const r = await runMesh(['uninject', '-f', '-', '-v'], { input: injected.stdout });
+  const injected = await mesh(['inject', '-f', '-', '--native-sidecar', 'on'], { input });
+  const r = await mesh(['uninject', '-f', '-', '-v'], { input: injected.stdout });
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(docs(r.stdout), docs(input));
   assert.match(r.stderr, /deployment "a" uninjected/);
 });
 
 test('-o json prints one List; --report json prints a machine-readable report on stderr', async () => {
-  const r = await runMesh(['inject', '-f', '-', '-o', 'json', '--report', 'json', '--kube-version', '1.30'], { input: `${deploy('a')}---\nkind: Service\napiVersion: v1\nmetadata: {name: s}\n` });
+  const r = await mesh(['inject', '-f', '-', '-o', 'json', '--report', 'json', '--kube-version', '1.30'], { input: `${deploy('a')}---\nkind: Service\napiVersion: v1\nmetadata: {name: s}\n` });
   assert.equal(r.code, 0, r.stderr);
   const list = JSON.parse(r.stdout);
   assert.equal(list.kind, 'List');
@@ -66,13 +69,13 @@ test('-o json prints one List; --report json prints a machine-readable report on
 test('--values and --set apply as for install; an unknown key is exit 2', async () => {
   const d = dir();
   writeFileSync(join(d, 'v.yaml'), 'proxy:\n  image: my/envoy:1\n  uid: 4242\n');
-  const r = await runMesh(['inject', '-f', '-', '--values', join(d, 'v.yaml'), '--set', 'proxy.uid=4343'], { input: deploy('a') });
+  const r = await mesh(['inject', '-f', '-', '--values', join(d, 'v.yaml'), '--set', 'proxy.uid=4343'], { input: deploy('a') });
   assert.equal(r.code, 0, r.stderr);
   const o = docs(r.stdout)[0];
   const proxy = o.spec.template.spec.containers.find((c: any) => c.name === 'mesh-proxy');
   assert.equal(proxy.image, 'my/envoy:1');
   assert.equal(proxy.securityContext.runAsUser, 4343);
-  const bad = await runMesh(['inject', '-f', '-', '--set', 'proxy.imag=x'], { input: deploy('a') });
+  const bad = await mesh(['inject', '-f', '-', '--set', 'proxy.imag=x'], { input: deploy('a') });
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /unknown value "proxy.imag"/);
 });
@@ -81,7 +84,7 @@ test('bad YAML: exit 2 naming file, document and line; nothing on stdout', async
   const d = dir();
   const f = join(d, 'app.yaml');
   writeFileSync(f, `${deploy('a')}---\nkind: Service\nmetadata:\n  name: x\n    bad: indent\n`);
-  const r = await runMesh(['inject', '-f', f]);
+  const r = await mesh(['inject', '-f', f]);
   assert.equal(r.code, 2);
   assert.equal(r.stdout, '');
   assert.match(r.stderr, new RegExp(`^error: ${f.replace(/[/.]/g, '\\$&')}: document 2 \\(line 15, column 8\\): invalid YAML`, 'm'));
@@ -90,7 +93,7 @@ test('bad YAML: exit 2 naming file, document and line; nothing on stdout', async
 
 test('an unknown annotation value is exit 2 naming the annotation, the object and where it is', async () => {
   const input = deploy('a').replace('metadata: {labels: {app: a}}', 'metadata: {labels: {app: a}, annotations: {mesh.dev/inject: "yes"}}');
-  const r = await runMesh(['inject', '-f', '-'], { input });
+  const r = await mesh(['inject', '-f', '-'], { input });
   assert.equal(r.code, 2);
   assert.match(r.stderr, /error: -: document 1 \(line 1\): deployment "a": annotation mesh\.dev\/inject: "yes" is not enabled or disabled/);
 });
@@ -99,10 +102,10 @@ test('missing file and bad flags: exit 2 with a hint', async () => {
   const r = await runMesh(['inject', '-f', 'nope.yaml']);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /nope\.yaml: no such file or directory/);
-  const n = await runMesh(['inject']);
+  const n = await mesh(['inject']);
   assert.equal(n.code, 2);
   assert.match(n.stderr, /no input: pass -f FILE/);
-  const o = await runMesh(['inject', '-f', '-', '-o', 'table']);
+  const o = await mesh(['inject', '-f', '-', '-o', 'table']);
   assert.equal(o.code, 2);
   assert.match(o.stderr, /this command does not print -o table\n {2}hint: use one of: yaml, json/);
 });
@@ -113,7 +116,7 @@ test('--in-place rewrites changed files via a temporary file; untouched files ke
   mkdirSync(join(d, 'more'));
   writeFileSync(join(d, 'more', 'job.yaml'), deploy('nested'));
   const before = readFileSync(join(d, 'namespace.yaml'), 'utf8');
-  const r = await runMesh(['inject', '-f', d, '-R', '--in-place']);
+  const r = await mesh(['inject', '-f', d, '-R', '--in-place']);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, '');
   assert.equal(readFileSync(join(d, 'namespace.yaml'), 'utf8'), before);
@@ -126,7 +129,7 @@ test('--in-place is all or nothing: an error in a later file leaves every file a
   const d = dir();
   writeFileSync(join(d, 'a.yaml'), deploy('a'));
   writeFileSync(join(d, 'b.yaml'), `${deploy('b')}---\n: : bad\n  - [\n`);
-  const r = await runMesh(['inject', '-f', d, '--in-place']);
+  const r = await mesh(['inject', '-f', d, '--in-place']);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /b\.yaml: document 2/);
   assert.equal(readFileSync(join(d, 'a.yaml'), 'utf8'), deploy('a'));
@@ -138,7 +141,7 @@ test('--in-place into a directory that cannot be written fails with exit 2 and w
   writeFileSync(join(d, 'a.yaml'), deploy('a'));
   chmodSync(d, 0o555);
   try {
-    const r = await runMesh(['inject', '-f', join(d, 'a.yaml'), '--in-place']);
+    const r = await mesh(['inject', '-f', join(d, 'a.yaml'), '--in-place']);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /cannot write .*a\.yaml/);
     assert.equal(readFileSync(join(d, 'a.yaml'), 'utf8'), deploy('a'));
@@ -149,7 +152,7 @@ test('--in-place into a directory that cannot be written fails with exit 2 and w
 
 test('kind: List input stays a List with its workloads injected', async () => {
   const input = `apiVersion: v1\nkind: List\nitems:\n- ${deploy('l').trimEnd().replace(/\n/g, '\n  ')}\n`;
-  const r = await runMesh(['inject', '-f', '-'], { input });
+  const r = await mesh(['inject', '-f', '-'], { input });
   assert.equal(r.code, 0, r.stderr);
   const out = parse(r.stdout);
   assert.equal(out.kind, 'List');
@@ -157,7 +160,7 @@ test('kind: List input stays a List with its workloads injected', async () => {
 });
 
 test('--from-cluster with no kubeconfig is exit 3 with a hint (it is the only flag that reads one)', async () => {
-  const r = await runMesh(['inject', '-f', '-', '--from-cluster'], { input: deploy('a') });
+  const r = await mesh(['inject', '-f', '-', '--from-cluster'], { input: deploy('a') });
   assert.equal(r.code, 3);
   assert.match(r.stderr, /no kubeconfig found/);
 });
@@ -173,7 +176,7 @@ test('offline: inject reads no kubeconfig and loads no Kubernetes client unless 
 test('Namespace documents earlier in the input opt their pods out with mesh.dev/inject=disabled', async () => {
   const ns = 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: legacy\n  labels: {mesh.dev/inject: disabled}\n';
   const input = `${ns}---\n${deploy('old').replace('name: old', 'name: old\n  namespace: legacy')}---\n${deploy('new')}`;
-  const r = await runMesh(['inject', '-f', '-', '--report', 'text'], { input });
+  const r = await mesh(['inject', '-f', '-', '--report', 'text'], { input });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /deployment "old" skipped: its namespace is labelled mesh\.dev\/inject=disabled/);
   assert.match(r.stderr, /deployment "new" injected/);
@@ -183,7 +186,7 @@ test('--in-place keeps a JSON file JSON', async () => {
   const d = dir();
   const obj = parse(deploy('j'));
   writeFileSync(join(d, 'j.json'), JSON.stringify(obj));
-  const r = await runMesh(['inject', '-f', join(d, 'j.json'), '--in-place']);
+  const r = await mesh(['inject', '-f', join(d, 'j.json'), '--in-place']);
   assert.equal(r.code, 0, r.stderr);
   const back = JSON.parse(readFileSync(join(d, 'j.json'), 'utf8'));
   assert.ok(back.spec.template.metadata.annotations['mesh.dev/status']);
@@ -207,7 +210,7 @@ test('a reader that goes away early (| head) ends the run quietly, exit 0', asyn
 test('a missing file among several fails before anything is written', async () => {
   const d = dir();
   writeFileSync(join(d, 'a.yaml'), deploy('a'));
-  const r = await runMesh(['inject', '-f', join(d, 'a.yaml'), '-f', join(d, 'missing.yaml')]);
+  const r = await mesh(['inject', '-f', join(d, 'a.yaml'), '-f', join(d, 'missing.yaml')]);
   assert.equal(r.code, 2);
   assert.equal(r.stdout, '');
   assert.match(r.stderr, /missing\.yaml: no such file or directory/);
