@@ -1,9 +1,10 @@
-// The built CLI against the test Kubernetes API server: pods serve Envoy stats through the API
-// server's pod proxy subresource, exactly the path `mesh stat` takes on a real cluster.
+// The CLI against the test Kubernetes API server: pods serve Envoy stats through the API server's
+// pod proxy subresource, exactly the path `mesh stat` takes on a real cluster. Most cases run the
+// CLI in-process (no process start); an exit 3 and an exit 2 run the built bin/mesh.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { runMesh } from '../support/cli.ts';
+import { runMesh, runMeshInProcess } from '../support/cli.ts';
 import { startApiServer, type TestCluster } from '../support/kube.ts';
 import { parsePrometheusText } from '../../src/metrics/prometheus.ts';
 import { shopObjects, shopProxyText } from './support/shop.ts';
@@ -44,7 +45,7 @@ after(async () => {
   await new Promise((r) => prom?.close(r));
 });
 
-const mesh = (args: string[]) => runMesh([...args, '--kubeconfig', kube.kubeconfigPath]);
+const mesh = (args: string[]) => runMeshInProcess([...args, '--kubeconfig', kube.kubeconfigPath]);
 
 test('mesh stat deploy -n shop -o json: counter deltas between two scrapes through the pod proxy', async () => {
   scrapes.clear();
@@ -82,7 +83,7 @@ test('mesh stat deploy/web --to svc/catalog through the CLI', async () => {
 test('RBAC forbids pods/proxy: exit 3, naming the permission', async () => {
   kube.server.auth.deny({ verbs: ['get'], apiGroups: [''], resources: ['pods/proxy'] });
   try {
-    const r = await mesh(['stat', 'deploy', '-n', 'shop', '--sample-interval', '100ms']);
+    const r = await runMesh(['stat', 'deploy', '-n', 'shop', '--sample-interval', '100ms', '--kubeconfig', kube.kubeconfigPath]);
     assert.equal(r.code, 3, r.stderr);
     assert.match(r.stderr, /error: not allowed to read proxy metrics through the API server: "get" on "pods\/proxy" in namespace shop is forbidden/);
     assert.match(r.stderr, /hint: ask for RBAC "get" on "pods\/proxy"/);
@@ -134,10 +135,10 @@ test('mesh edges deploy -n shop -o wide through the CLI', async () => {
 });
 
 test('mesh proxy-config offline (-f) needs no cluster and uses the controller translation', async () => {
-  const r = await runMesh(['proxy-config', 'cluster', 'frontend', '-n', 'shop', '-f', 'examples/shop']);
+  const r = await runMeshInProcess(['proxy-config', 'cluster', 'frontend', '-n', 'shop', '-f', 'examples/shop']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /outbound\|8080\|\|catalog\.shop\.svc\.cluster\.local\s+catalog\.shop\.svc\.cluster\.local\s+8080\s+outbound\s+EDS/);
-  const secret = await runMesh(['proxy-config', 'secret', 'frontend.shop', '-f', 'examples/shop', '-o', 'json']);
+  const secret = await runMeshInProcess(['proxy-config', 'secret', 'frontend.shop', '-f', 'examples/shop', '-o', 'json']);
   assert.deepEqual(JSON.parse(secret.stdout).secrets.map((s: { name: string }) => s.name), ['ROOTCA', 'default']);
   const missing = await runMesh(['proxy-config', 'all', 'nope', '-n', 'shop', '-f', 'examples/shop']);
   assert.equal(missing.code, 2);
