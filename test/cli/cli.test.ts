@@ -3,9 +3,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runMesh } from '../support/cli.ts';
+import { runMesh, runMeshInProcess } from '../support/cli.ts';
 import { findSubcommand } from '../../src/cli.ts';
 import { VERSION } from '../../src/version.ts';
+
+// The entry point's own behaviour (help, exit codes, usage errors, pipes) runs the built bin/mesh;
+// cases about what a command prints run the CLI in-process (no process start).
 
 test('mesh with no arguments prints help and exits 0', async () => {
   const r = await runMesh([]);
@@ -38,9 +41,9 @@ test('mesh version --client prints the package version, as a table, json and yam
   const t = await runMesh(['version', '--client']);
   assert.equal(t.code, 0);
   assert.equal(t.stdout, `Client version: ${VERSION}\n`);
-  const j = await runMesh(['version', '--client', '-o', 'json']);
+  const j = await runMeshInProcess(['version', '--client', '-o', 'json']);
   assert.equal(JSON.parse(j.stdout).client.version, VERSION);
-  const y = await runMesh(['-o', 'yaml', 'version', '--client']);
+  const y = await runMeshInProcess(['-o', 'yaml', 'version', '--client']);
   assert.match(y.stdout, new RegExp(`^client:\\n  version: ${VERSION.replace(/\./g, '\\.')}\\n`));
 });
 
@@ -57,21 +60,21 @@ test('mesh version against a refusing API server: exit 3, the hint names --conte
   const kc = join(dir, 'config');
   // Port 9 (discard) on loopback is closed: the connection is refused at once.
   writeFileSync(kc, `apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: "https://127.0.0.1:9"}\ncontexts:\n- name: ctx\n  context: {cluster: c, user: u}\ncurrent-context: ctx\nusers:\n- name: u\n  user: {token: t}\n`);
-  const r = await runMesh(['version', '-o', 'json', '--kubeconfig', kc]);
+  const r = await runMeshInProcess(['version', '-o', 'json', '--kubeconfig', kc]);
   assert.equal(r.code, 3);
   const doc = JSON.parse(r.stdout);
   assert.match(doc.note, /cannot reach the Kubernetes API server/);
   assert.match(r.stderr, /--context/);
-  const bad = await runMesh(['version', '--kubeconfig', kc, '--context', 'nope']);
+  const bad = await runMeshInProcess(['version', '--kubeconfig', kc, '--context', 'nope']);
   assert.equal(bad.code, 3);
   assert.match(bad.stderr, /context "nope" is not in the kubeconfig/);
   assert.match(bad.stderr, /known contexts: ctx/);
 });
 
 test('-v shows a stack trace for errors; without it none is shown', async () => {
-  const quiet = await runMesh(['version', '--kubeconfig', '/nonexistent/config']);
+  const quiet = await runMeshInProcess(['version', '--kubeconfig', '/nonexistent/config']);
   assert.doesNotMatch(quiet.stderr, /\n\s+at /);
-  const loud = await runMesh(['-v', 'completion', 'tcsh']);
+  const loud = await runMeshInProcess(['-v', 'completion', 'tcsh']);
   assert.equal(loud.code, 2);
   assert.match(loud.stderr, /error: unsupported shell "tcsh"/);
   assert.match(loud.stderr, /\n\s+at /);

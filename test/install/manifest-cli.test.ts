@@ -4,13 +4,16 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { runMesh } from '../support/cli.ts';
+import { runMesh, runMeshInProcess as mesh } from '../support/cli.ts';
+
+// Most cases run the CLI in-process (same parsing, handlers and error rendering; no process start);
+// bin/mesh runs where the process itself matters: output identical across processes, exit 1 of diff.
 
 const tmp = mkdtempSync(join(tmpdir(), 'mesh-manifest-'));
 const CA_CERT = 'test/fixtures/ca/root.crt';
 
 test('mesh manifest generate is byte-identical across runs and parses as Kubernetes objects', async () => {
-  const [a, b] = await Promise.all([runMesh(['manifest', 'generate', '--profile', 'ha']), runMesh(['manifest', 'generate', '--profile', 'ha'])]);
+  const [a, b] = await Promise.all([runMesh(['manifest', 'generate', '--profile', 'ha']), mesh(['manifest', 'generate', '--profile', 'ha'])]);
   assert.equal(a.code, 0, a.stderr);
   assert.equal(a.stdout, b.stdout);
   const docs = parseAllDocuments(a.stdout).map((d) => d.toJS());
@@ -22,7 +25,7 @@ test('mesh manifest generate is byte-identical across runs and parses as Kuberne
 test('-f and --set apply in order; -o json prints a v1 List', async () => {
   const f = join(tmp, 'values.yaml');
   writeFileSync(f, 'controller:\n  replicas: 5\ntrustDomain: example.org\n');
-  const r = await runMesh(['manifest', 'generate', '-f', f, '--set', 'controller.replicas=2', '-o', 'json']);
+  const r = await mesh(['manifest', 'generate', '-f', f, '--set', 'controller.replicas=2', '-o', 'json']);
   assert.equal(r.code, 0, r.stderr);
   const list = JSON.parse(r.stdout);
   assert.equal(list.kind, 'List');
@@ -40,7 +43,7 @@ const bad: [string, string[], RegExp][] = [
 ];
 for (const [name, args, message] of bad) {
   test(`values errors exit 2 with one line naming the problem: ${name}`, async () => {
-    const r = await runMesh(['manifest', 'generate', ...args]);
+    const r = await mesh(['manifest', 'generate', ...args]);
     assert.equal(r.code, 2, r.stderr);
     assert.equal(r.stdout, '');
     assert.match(r.stderr, message);
@@ -51,22 +54,22 @@ for (const [name, args, message] of bad) {
 test('a values file with broken YAML names the file and line (exit 2)', async () => {
   const f = join(tmp, 'broken.yaml');
   writeFileSync(f, 'controller:\n  replicas: [1,\n');
-  const r = await runMesh(['manifest', 'generate', '-f', f]);
+  const r = await mesh(['manifest', 'generate', '-f', f]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, new RegExp(`${f.replace(/[.]/g, '\\.')}:\\d+: not valid YAML`));
 });
 
 test('mesh profile list and show', async () => {
-  const l = await runMesh(['profile', 'list']);
+  const l = await mesh(['profile', 'list']);
   assert.equal(l.code, 0);
   assert.match(l.stdout, /^NAME\s+DESCRIPTION\n/);
   for (const p of ['default', 'minimal', 'demo', 'ha']) assert.match(l.stdout, new RegExp(`^${p}\\s`, 'm'));
-  const s = await runMesh(['profile', 'show', 'demo', '-o', 'json']);
+  const s = await mesh(['profile', 'show', 'demo', '-o', 'json']);
   assert.equal(JSON.parse(s.stdout).mtls.mode, 'PERMISSIVE');
-  const d = await runMesh(['profile', 'show', 'ha', '--diff']);
+  const d = await mesh(['profile', 'show', 'ha', '--diff']);
   assert.match(d.stdout, /replicas: 3/);
   assert.doesNotMatch(d.stdout, /trustDomain/, '--diff shows only what the profile changes');
-  const u = await runMesh(['profile', 'show', 'minmal']);
+  const u = await mesh(['profile', 'show', 'minmal']);
   assert.equal(u.code, 2);
   assert.match(u.stderr, /did you mean "minimal"/);
 });
@@ -74,9 +77,9 @@ test('mesh profile list and show', async () => {
 test('mesh manifest diff A B: exit 0 when equal, 1 with a unified diff when not', async () => {
   const a = join(tmp, 'a.yaml');
   const b = join(tmp, 'b.yaml');
-  writeFileSync(a, (await runMesh(['manifest', 'generate'])).stdout);
-  writeFileSync(b, (await runMesh(['manifest', 'generate', '--profile', 'ha'])).stdout);
-  const same = await runMesh(['manifest', 'diff', a, a]);
+  writeFileSync(a, (await mesh(['manifest', 'generate'])).stdout);
+  writeFileSync(b, (await mesh(['manifest', 'generate', '--profile', 'ha'])).stdout);
+  const same = await mesh(['manifest', 'diff', a, a]);
   assert.equal(same.code, 0, same.stderr);
   assert.equal(same.stdout, '');
   assert.match(same.stderr, /no differences/);
@@ -90,7 +93,7 @@ test('mesh manifest diff A B: exit 0 when equal, 1 with a unified diff when not'
 });
 
 test('mesh manifest diff needs two files or --cluster (exit 2)', async () => {
-  const r = await runMesh(['manifest', 'diff', 'only-one.yaml']);
+  const r = await mesh(['manifest', 'diff', 'only-one.yaml']);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /needs two files \(got 1\)/);
 });
@@ -108,12 +111,12 @@ test('--ca-cert/--ca-key are validated: not a CA, key mismatch, expired (exit 2 
     [oldCert, oldKey, /expired/],
   ];
   for (const [cert, key, re] of cases) {
-    const r = await runMesh(['manifest', 'generate', '--ca-cert', cert, '--ca-key', key]);
+    const r = await mesh(['manifest', 'generate', '--ca-cert', cert, '--ca-key', key]);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, re);
     assert.equal(r.stdout, '');
   }
-  const ok = await runMesh(['manifest', 'generate', '--ca-cert', 'test/fixtures/ca/root.crt', '--ca-key', 'test/fixtures/ca/root.key']);
+  const ok = await mesh(['manifest', 'generate', '--ca-cert', 'test/fixtures/ca/root.crt', '--ca-key', 'test/fixtures/ca/root.key']);
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(ok.stdout, /kind: Secret/);
   assert.match(ok.stdout, /caBundle: /);
