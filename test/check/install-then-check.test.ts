@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runMesh } from '../support/cli.ts';
+import { runMeshInProcess } from '../support/cli.ts';
 import { startApiServer, startKubelet } from '../support/kube.ts';
 
 // The two commands a user runs back to back: after "mesh install" on a fresh cluster (the test API
@@ -15,14 +15,14 @@ test('mesh check --pre passes on a fresh cluster, and mesh check passes right af
   const kubelet = startKubelet(cluster.server);
   try {
     const kc = ['--kubeconfig', cluster.kubeconfigPath];
-    const pre = await runMesh(['check', '--pre', ...kc, '-o', 'json']);
+    const pre = await runMeshInProcess(['check', '--pre', ...kc, '-o', 'json']);
     const preDoc = JSON.parse(pre.stdout);
     assert.deepEqual(preDoc.checks.filter((c: { status: string }) => c.status === 'fail').map((c: { id: string }) => c.id), [], pre.stdout);
     assert.equal(pre.code, 0, pre.stderr);
-    const install = await runMesh(['install', ...kc, '--timeout', '60s', '-y']);
+    const install = await runMeshInProcess(['install', ...kc, '--timeout', '60s', '-y']);
     assert.equal(install.code, 0, install.stderr);
     await kubelet.idle();
-    const r = await runMesh(['check', ...kc, '-o', 'json', '--timeout', '5s']);
+    const r = await runMeshInProcess(['check', ...kc, '-o', 'json', '--timeout', '5s']);
     const doc = JSON.parse(r.stdout);
     const bad = doc.checks.filter((c: { status: string }) => c.status === 'fail' || c.status === 'warn');
     assert.deepEqual(bad, [], JSON.stringify(bad, null, 2));

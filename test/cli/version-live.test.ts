@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runMesh } from '../support/cli.ts';
+import { runMesh, runMeshInProcess } from '../support/cli.ts';
 import { startApiServer } from '../support/kube.ts';
 import { VERSION } from '../../src/version.ts';
 
@@ -36,13 +36,13 @@ test('mesh version against a cluster: Kubernetes, control plane and proxies by v
       body: JSON.stringify({ status: { replicas: 2, readyReplicas: 2 } }),
       headers: { 'Content-Type': 'application/merge-patch+json' },
     });
-    const t = await runMesh(['version', '--kubeconfig', api.kubeconfigPath]);
+    const t = await runMeshInProcess(['version', '--kubeconfig', api.kubeconfigPath]);
     assert.equal(t.code, 0, t.stderr);
     assert.match(t.stdout, new RegExp(`^Client version: ${VERSION.replace(/\./g, '\\.')}\\nKubernetes: +v1\\.\\d+\\.\\d+ \\(context \\w+\\)\\n`));
     assert.match(t.stdout, new RegExp(`Control plane: +${VERSION.replace(/\./g, '\\.')} \\(2 ready in mesh-system\\)`));
     assert.match(t.stdout, /Data plane: +0\.0\.9 \(1 proxy\)/);
     assert.match(t.stdout, new RegExp(`Data plane: +${VERSION.replace(/\./g, '\\.')} \\(2 proxies\\)`));
-    const j = await runMesh(['version', '-o', 'json', '--kubeconfig', api.kubeconfigPath]);
+    const j = await runMeshInProcess(['version', '-o', 'json', '--kubeconfig', api.kubeconfigPath]);
     const doc = JSON.parse(j.stdout);
     assert.deepEqual(doc.controlPlane, [{ version: VERSION, replicas: 2, namespace: 'mesh-system' }]);
     assert.deepEqual(doc.dataPlane, [{ version: '0.0.9', proxies: 1 }, { version: VERSION, proxies: 2 }]);
@@ -55,7 +55,7 @@ test('mesh version against a cluster: Kubernetes, control plane and proxies by v
 test('mesh version against a cluster without the mesh says so', async () => {
   const api = await startApiServer();
   try {
-    const r = await runMesh(['version', '--kubeconfig', api.kubeconfigPath]);
+    const r = await runMeshInProcess(['version', '--kubeconfig', api.kubeconfigPath]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /Control plane: +not installed\nData plane: +no proxies\n$/);
   } finally {

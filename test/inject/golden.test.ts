@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { runMesh, ROOT } from '../support/cli.ts';
+import { runMeshInProcess, ROOT } from '../support/cli.ts';
 import { assertGolden } from '../support/golden.ts';
 import { validateWorkload } from './schema.ts';
 
-// Every test/fixtures/inject/<case>.input.yaml is injected by the built CLI with the flags on its
+// Every test/fixtures/inject/<case>.input.yaml is injected by the CLI (in-process) with the flags on its
 // first line (`# args: ...`) and must equal <case>.golden.yaml; UPDATE_GOLDEN=1 rewrites them.
 const DIR = join(ROOT, 'test/fixtures/inject');
 const cases = readdirSync(DIR).filter((f) => f.endsWith('.input.yaml')).map((f) => f.slice(0, -'.input.yaml'.length));
@@ -19,7 +19,7 @@ for (const name of cases) {
     const input = join(DIR, `${name}.input.yaml`);
     const first = readFileSync(input, 'utf8').split('\n')[0]!;
     const args = first.startsWith('# args:') ? first.slice('# args:'.length).trim().split(/\s+/).filter(Boolean) : [];
-    const r = await runMesh(['inject', '-f', `test/fixtures/inject/${name}.input.yaml`, ...args]);
+    const r = await runMeshInProcess(['inject', '-f', `test/fixtures/inject/${name}.input.yaml`, ...args]);
     assert.equal(r.code, 0, r.stderr);
     assertGolden(join(DIR, `${name}.golden.yaml`), r.stdout);
     // The output must be valid YAML, and every workload valid against its kind's schema.
@@ -31,9 +31,9 @@ for (const name of cases) {
     }
     assert.ok(workloads > 0 || name === 'skipped');
     // Injecting the golden again changes nothing; uninjecting it gives back the input's objects.
-    const again = await runMesh(['inject', '-f', `test/fixtures/inject/${name}.golden.yaml`, ...args]);
+    const again = await runMeshInProcess(['inject', '-f', `test/fixtures/inject/${name}.golden.yaml`, ...args]);
     assert.equal(again.stdout, r.stdout, `${name}: re-injection is not byte-identical`);
-    const un = await runMesh(['uninject', '-f', `test/fixtures/inject/${name}.golden.yaml`]);
+    const un = await runMeshInProcess(['uninject', '-f', `test/fixtures/inject/${name}.golden.yaml`]);
     assert.equal(un.code, 0, un.stderr);
     const objects = (text: string) => parseAllDocuments(text).map((d) => d.toJS() as unknown);
     assert.deepStrictEqual(objects(un.stdout), objects(readFileSync(input, 'utf8')), `${name}: uninject does not restore the input`);

@@ -6,7 +6,7 @@ import { parse } from 'yaml';
 import { connectLive } from '../../src/cluster/live.ts';
 import { startApiServer, type TestCluster } from '../support/kube.ts';
 import { spawn } from 'node:child_process';
-import { MESH_BIN, runMesh } from '../support/cli.ts';
+import { MESH_BIN, runMesh, runMeshInProcess } from '../support/cli.ts';
 import { defineRouteScenarios, SEED } from './scenarios.ts';
 import { captureUi, fakeClock, HTTPROUTE_CRD, scriptedMetrics } from './support.ts';
 import { validateCanaryOptions } from '../../src/route/options.ts';
@@ -35,10 +35,11 @@ defineRouteScenarios('apiserver', async () => {
   };
 });
 
-test('the built CLI: canary, show, set, promote, status and dry-run against the API server', async () => {
+// In-process (the CLI's main, no process start); the exit 1 and Ctrl-C cases below run bin/mesh.
+test('the CLI: canary, show, set, promote, status and dry-run against the API server', async () => {
   const kube = await start(true);
   try {
-    const mesh = (...args: string[]) => runMesh(['--kubeconfig', kube.kubeconfigPath, '-n', 'shop', ...args]);
+    const mesh = (...args: string[]) => runMeshInProcess(['--kubeconfig', kube.kubeconfigPath, '-n', 'shop', ...args]);
     let r = await mesh('route', 'canary', 'web', '--canary', 'web-v2', '--weight', '10', '--dry-run');
     assert.equal(r.code, 0, r.stderr);
     assert.equal(parse(r.stdout).kind, 'HTTPRoute');

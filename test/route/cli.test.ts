@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadedAny, runMesh, runMeshTraced } from '../support/cli.ts';
+import { loadedAny, runMesh, runMeshInProcess, runMeshTraced } from '../support/cli.ts';
 
 
 test('mesh route --help and mesh route canary --help load no Kubernetes or gRPC code', async () => {
@@ -22,8 +22,9 @@ test('route flags are validated before any cluster is contacted (exit 2, flag na
     [['route', 'canary', 'web', '--canary', 'web-v2', '--weight', '10', '-o', 'xml'], /unknown output format "xml"/],
     [['route', 'status', 'Web'], /SERVICE "Web" is not a Service name/],
   ];
-  for (const [args, msg] of table) {
-    const r = await runMesh(args);
+  // In-process (no process start) but for the first, which proves the exit code of bin/mesh.
+  for (const [i, [args, msg]] of table.entries()) {
+    const r = await (i === 0 ? runMesh : runMeshInProcess)(args);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, msg);
   }

@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { MemorySource } from '../../src/cluster/source.ts';
 import { ControlPlane } from '../../src/controller/controlplane.ts';
 import { startIntrospection } from '../../src/controller/http.ts';
-import { runMesh } from '../support/cli.ts';
+import { runMesh, runMeshInProcess } from '../support/cli.ts';
 import { startApiServer, type TestCluster } from '../support/kube.ts';
 import { slices, startBackend, svc, waitForAck, who, xdsClient, type Backend } from '../xds/support.ts';
 
@@ -54,14 +54,14 @@ after(async () => {
 });
 
 test('mesh proxy-status: SYNCED per type for the connected proxy, NOT CONNECTED for the other', async () => {
-  const r = await runMesh(['proxy-status', '--kubeconfig', kube.kubeconfigPath]);
+  const r = await runMeshInProcess(['proxy-status', '--kubeconfig', kube.kubeconfigPath]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /web-1\.shop\s+mesh-controller-0\s+SYNCED\s+SYNCED\s+SYNCED\s+SYNCED\s+-\n/);
   assert.match(r.stdout, /web-2\.shop\s+NOT CONNECTED/);
 });
 
 test('mesh proxy-config route web-1 -n shop: live from the controller through the pod proxy', async () => {
-  const r = await runMesh(['proxy-config', 'route', 'web-1', '-n', 'shop', '--kubeconfig', kube.kubeconfigPath]);
+  const r = await runMeshInProcess(['proxy-config', 'route', 'web-1', '-n', 'shop', '--kubeconfig', kube.kubeconfigPath]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^NAME\s+VIRTUAL HOSTS\s+DOMAINS\s+ROUTES\ncatalog\.shop\.svc\.cluster\.local:8080\s+1\s+/);
   assert.match(r.stderr, /from controller replica mesh-controller-0, proxy web-1-grpc/);

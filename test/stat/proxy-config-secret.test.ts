@@ -14,7 +14,7 @@ import { clusterReviewer } from '../../src/controller/setup.ts';
 import { connectLive } from '../../src/cluster/live.ts';
 import { TOKEN_AUDIENCE } from '../../src/constants.ts';
 import { CertificateAuthority, generateRoot } from '../../src/pki/index.ts';
-import { runMesh } from '../support/cli.ts';
+import { runMeshInProcess } from '../support/cli.ts';
 import { startApiServer, type TestCluster } from '../support/kube.ts';
 import { AdsStream, secretsOf, startTlsAds } from '../xds/sds-support.ts';
 
@@ -75,7 +75,7 @@ function assertNoKey(text: string, what: string): void {
 }
 
 test('mesh proxy-config secret web-1: subject, SPIFFE ID, serial, validity and expiry of default; the roots of ROOTCA; no key', async () => {
-  const r = await runMesh(['proxy-config', 'secret', 'web-1', '-n', 'shop', '--kubeconfig', kube.kubeconfigPath]);
+  const r = await runMeshInProcess(['proxy-config', 'secret', 'web-1', '-n', 'shop', '--kubeconfig', kube.kubeconfigPath]);
   assert.equal(r.code, 0, r.stderr);
   const serial = leaf.serialNumber.toLowerCase();
   const lines = r.stdout.split('\n');
@@ -92,7 +92,7 @@ test('mesh proxy-config secret web-1: subject, SPIFFE ID, serial, validity and e
 
 test('mesh proxy-config secret|all -o json|yaml: certificate metadata only, never key material', async () => {
   for (const args of [['secret', '-o', 'json'], ['secret', '-o', 'yaml'], ['all', '-o', 'json'], ['all', '-o', 'yaml'], ['all']]) {
-    const r = await runMesh(['proxy-config', args[0]!, 'web-1', '-n', 'shop', '--kubeconfig', kube.kubeconfigPath, ...args.slice(1)]);
+    const r = await runMeshInProcess(['proxy-config', args[0]!, 'web-1', '-n', 'shop', '--kubeconfig', kube.kubeconfigPath, ...args.slice(1)]);
     assert.equal(r.code, 0, r.stderr);
     assertNoKey(r.stdout + r.stderr, args.join(' '));
     if (args[1] === undefined) continue;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
-import { runMesh } from '../support/cli.ts';
+import { runMeshInProcess } from '../support/cli.ts';
 
 async function bashComplete(script: string, line: string[]): Promise<string[]> {
   const words = line.map((w) => `'${w}'`).join(' ');
@@ -10,7 +10,7 @@ async function bashComplete(script: string, line: string[]): Promise<string[]> {
 }
 
 test('bash completion offers commands, then that command\'s flags', async () => {
-  const { stdout: script, code } = await runMesh(['completion', 'bash']);
+  const { stdout: script, code } = await runMeshInProcess(['completion', 'bash']);
   assert.equal(code, 0);
   const top = await bashComplete(script, ['mesh', '']);
   assert.ok(top.includes('version') && top.includes('completion'), top.join(' '));
@@ -19,10 +19,10 @@ test('bash completion offers commands, then that command\'s flags', async () => 
 });
 
 test('zsh and fish scripts are generated and parse in their shells where installed', async () => {
-  const zsh = await runMesh(['completion', 'zsh']);
+  const zsh = await runMeshInProcess(['completion', 'zsh']);
   assert.equal(zsh.code, 0);
   assert.match(zsh.stdout, /^#compdef mesh/);
-  const fish = await runMesh(['completion', 'fish']);
+  const fish = await runMeshInProcess(['completion', 'fish']);
   assert.match(fish.stdout, /complete -c mesh -n __fish_use_subcommand -a version/);
   for (const [shell, script] of [['zsh', zsh.stdout], ['fish', fish.stdout]] as const) {
     const has = await execa('sh', ['-c', `command -v ${shell}`], { reject: false });
