@@ -50,6 +50,8 @@ export interface ControllerOptions {
   meshNamespace: string;
   /** Leader election identity (default $POD_NAME, else HOSTNAME-PID); tests run several replicas in one process. */
   identity?: string;
+  /** How often leader election tries to acquire or renew (default 2 s); tests of a takeover shorten it. */
+  leaderRetryMs?: number;
 }
 
 /** Raw flag values as commander hands them over. */
@@ -239,6 +241,7 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
       namespace: opts.meshNamespace,
       name: CONTROLLER_NAME,
       identity: opts.identity ?? (process.env.POD_NAME || `${hostname()}-${process.pid}`),
+      ...(opts.leaderRetryMs === undefined ? {} : { retryMs: opts.leaderRetryMs }),
       log,
       onChange: (leader) => {
         if (!leader) return;

@@ -37,10 +37,10 @@ interface Running {
   signal: (sig: string) => void;
 }
 
-async function start(meshNamespace: string, want: RegExp[], identity?: string): Promise<Running> {
+async function start(meshNamespace: string, want: RegExp[], identity?: string, extra: Partial<ControllerOptions> = {}): Promise<Running> {
   const { ui, err, waitFor } = captureUi({ yes: true });
   const signals = new EventEmitter();
-  const opts: ControllerOptions = { source: 'kubernetes', paths: [], address: '127.0.0.1', plaintextXds: true, xdsPort: 0, xdsTlsPort: 0, metricsPort: 0, webhookPort: 0, debounceMs: 10, kubeconfig: c.kubeconfigPath, meshNamespace, ...(identity ? { identity } : {}) };
+  const opts: ControllerOptions = { source: 'kubernetes', paths: [], address: '127.0.0.1', plaintextXds: true, xdsPort: 0, xdsTlsPort: 0, metricsPort: 0, webhookPort: 0, debounceMs: 10, kubeconfig: c.kubeconfigPath, meshNamespace, ...(identity ? { identity } : {}), ...extra };
   const done = runController(opts, ui, signals);
   await Promise.race([
     Promise.all(want.map((re) => waitFor(re))),
@@ -216,8 +216,9 @@ test('kubernetes source without the root CA Secret: webhook and CA disabled, wit
 });
 
 test('two replicas: both serve the webhook, one leads; when it stops the other takes over', async () => {
+  // The follower retries every 100 ms (2 s by default): the takeover is waited for, not slept through.
   const r1 = await start('mesh-system', [/webhook listening/, /became the leader/], 'replica-1');
-  const r2 = await start('mesh-system', [/webhook listening/], 'replica-2');
+  const r2 = await start('mesh-system', [/webhook listening/], 'replica-2', { leaderRetryMs: 100 });
   try {
     for (const [r, uid] of [[r1, 'r1'], [r2, 'r2']] as const) {
       const a = await admit(r.ports.webhook!, uid, 'shop');
