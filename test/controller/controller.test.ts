@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import * as grpc from '@grpc/grpc-js';
 import { validateControllerOptions } from '../../src/controller/run.ts';
-import { MESH_BIN, ROOT, runMesh } from '../support/cli.ts';
+import { MESH_BIN, ROOT, runMeshInProcess } from '../support/cli.ts';
 import { many, route, slices, startBackend, svc, tally, until, who, xdsClient, type Backend } from '../xds/support.ts';
 import type { KubeObject } from '../../src/cluster/types.ts';
 
@@ -50,11 +50,12 @@ test('validateControllerOptions', () => {
   for (const [raw, re] of bad) assert.throws(() => validateControllerOptions(raw, d), (e: any) => re.test(e.message) && e.exitCode === 2, JSON.stringify(raw));
 });
 
+// In-process (the CLI's main); the controller below runs as bin/mesh for its signals and exit code.
 test('mesh controller with no source paths and a missing directory fails with exit 2', async () => {
-  const r = await runMesh(['controller', '--source', 'files']);
+  const r = await runMeshInProcess(['controller', '--source', 'files']);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /needs a file or directory/);
-  const r2 = await runMesh(['controller', '/nonexistent/dir', '--plaintext-xds', '--xds-port', '0', '--metrics-port', '0', '--address', '127.0.0.1']);
+  const r2 = await runMeshInProcess(['controller', '/nonexistent/dir', '--plaintext-xds', '--xds-port', '0', '--metrics-port', '0', '--address', '127.0.0.1']);
   assert.equal(r2.code, 2, r2.stderr);
   assert.match(r2.stderr, /no such file or directory/);
 });
