@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { generateRoot } from '../../src/pki/index.ts';
 import { AGENT_FILES, grpcBootstrap, runGrpcAgent, tokenClaims, validateGrpcAgentOptions, type GrpcAgentOptions } from '../../src/agent/grpc-agent.ts';
 import { captureUi } from '../support/ui.ts';
-import { runMesh } from '../support/cli.ts';
+import { runMesh, runMeshInProcess } from '../support/cli.ts';
 import { CA_SERVER_NAME, saToken, startTlsCa, type TlsCa } from '../support/ca-server.ts';
 
 const TD = 'cluster.local';
@@ -161,7 +161,8 @@ test('validateGrpcAgentOptions: defaults point at the controller Service in $MES
 
 test('the CLI: mesh grpc-agent --once writes the files; a bad flag exits 2 naming it', async () => {
   const o = options('cli', 'tok-web-front');
-  const r = await runMesh(['grpc-agent', '--once', '--out-dir', o.outDir, '--ca-address', o.caAddress, '--ca-server-name', CA_SERVER_NAME, '--trust-bundle', o.trustBundleFile, '--token-file', o.tokenFile], { env: POD });
+  // In-process (the CLI's main); the usage error below runs bin/mesh for its exit code.
+  const r = await runMeshInProcess(['grpc-agent', '--once', '--out-dir', o.outDir, '--ca-address', o.caAddress, '--ca-server-name', CA_SERVER_NAME, '--trust-bundle', o.trustBundleFile, '--token-file', o.tokenFile], { env: POD });
   assert.equal(r.code, 0, r.stderr);
   assert.match(new X509Certificate(readFileSync(join(o.outDir, AGENT_FILES.cert))).subjectAltName!, /ns\/web\/sa\/front/);
   const bad = await runMesh(['grpc-agent', '--ca-address', 'x']);

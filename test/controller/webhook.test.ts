@@ -16,7 +16,7 @@ import { reviewAdmission, type WebhookContext } from '../../src/controller/webho
 import { resolveValues } from '../../src/manifests/values.ts';
 import { generateRoot } from '../../src/pki/index.ts';
 import { applyPatch } from '../support/json-patch.ts';
-import { MESH_BIN, ROOT, runMesh } from '../support/cli.ts';
+import { MESH_BIN, ROOT, runMeshInProcess } from '../support/cli.ts';
 
 let dir: string;
 let child: ChildProcess;
@@ -114,7 +114,7 @@ test('a Deployment-made pod: the patch, applied, equals `mesh inject` output; ui
   assert.equal(res.allowed, true);
   assert.equal(res.patchType, 'JSONPatch');
   const patched = applyPatch(deploymentPod, JSON.parse(Buffer.from(res.patch, 'base64').toString('utf8')));
-  const cli = await runMesh(['inject', '-f', '-', '--values', join(dir, 'values.yaml')], { input: stringify(deploymentPod) });
+  const cli = await runMeshInProcess(['inject', '-f', '-', '--values', join(dir, 'values.yaml')], { input: stringify(deploymentPod) });
   assert.equal(cli.code, 0, cli.stderr);
   assert.deepStrictEqual(patched, parse(cli.stdout));
   // The values file asked for native sidecars: the proxy is an init container with restartPolicy Always.

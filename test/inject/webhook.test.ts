@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import { toYaml } from '../../src/cluster/yaml.ts';
 import { injectObject, jsonPatch, webhookPatch } from '../../src/manifests/inject.ts';
 import { resolveValues } from '../../src/manifests/values.ts';
-import { runMesh } from '../support/cli.ts';
+import { runMeshInProcess } from '../support/cli.ts';
 import { applyPatch } from '../support/json-patch.ts';
 import { workload } from './arbitraries.ts';
 
@@ -42,7 +42,7 @@ test('webhook patch == what the CLI (`mesh inject`) prints for the same pod', as
     },
   };
   for (const mode of ['on', 'off'] as const) {
-    const r = await runMesh(['inject', '-f', '-', '--native-sidecar', mode], { input: toYaml(pod) });
+    const r = await runMeshInProcess(['inject', '-f', '-', '--native-sidecar', mode], { input: toYaml(pod) });
     assert.equal(r.code, 0, r.stderr);
     const cli = parse(r.stdout);
     const { patch } = webhookPatch(pod, values, { nativeSidecar: mode === 'on' });

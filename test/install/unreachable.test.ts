@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runMesh } from '../support/cli.ts';
+import { runMesh, runMeshInProcess } from '../support/cli.ts';
 
 /** A loopback port nothing listens on (bound then closed). */
 async function deadPort(): Promise<number> {
@@ -19,8 +19,9 @@ test('install, upgrade, uninstall and manifest diff --cluster exit 3 with one li
   const port = await deadPort();
   const kc = join(mkdtempSync(join(tmpdir(), 'mesh-kc-')), 'config');
   writeFileSync(kc, `apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:${port}\n    insecure-skip-tls-verify: true\ncontexts:\n- name: c\n  context: {cluster: c, user: u}\nusers:\n- name: u\n  user: {token: t}\ncurrent-context: c\n`);
-  for (const args of [['install'], ['install', '--skip-checks'], ['upgrade'], ['uninstall'], ['manifest', 'diff', '--cluster']]) {
-    const r = await runMesh(['--kubeconfig', kc, '--yes', ...args]);
+  // The first through bin/mesh (the exit status of the real process), the rest in-process.
+  for (const [i, args] of [['install'], ['install', '--skip-checks'], ['upgrade'], ['uninstall'], ['manifest', 'diff', '--cluster']].entries()) {
+    const r = await (i === 0 ? runMesh : runMeshInProcess)(['--kubeconfig', kc, '--yes', ...args]);
     assert.equal(r.code, 3, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, /^error: cannot reach the Kubernetes API server: .*ECONNREFUSED/m);
     assert.match(r.stderr, /hint: check --context and --kubeconfig/);
