@@ -1,7 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseAllDocuments } from 'yaml';
-import { runMesh } from '../support/cli.ts';
+import { runMesh, runMeshInProcess } from '../support/cli.ts';
+
+// In-process (the CLI's main, HOME empty as for runMesh); bin/mesh where the process matters: one
+// of the two renders compared, and the exit 2.
 import { getJson, withCluster } from './kube-helpers.ts';
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; data?: Record<string, string>; webhooks?: { clientConfig: { caBundle?: string } }[] };
@@ -10,8 +13,8 @@ const find = (objs: Obj[], kind: string, name: string) => objs.find((o) => o.kin
 const b64pem = (s: string | undefined) => Buffer.from(s ?? '', 'base64').toString('utf8');
 
 test('install --dry-run with no cluster prints what install creates: root CA Secret (redacted), trust bundle, webhook caBundle', async () => {
-  // runMesh points HOME at an empty directory: there is no kubeconfig at all.
-  const r = await runMesh(['install', '--dry-run']);
+  // HOME points at an empty directory (as runMesh sets it): there is no kubeconfig at all.
+  const r = await runMeshInProcess(['install', '--dry-run']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /no cluster .*showing what install creates on a new cluster/);
   const objs = docs(r.stdout);
@@ -26,7 +29,7 @@ test('install --dry-run with no cluster prints what install creates: root CA Sec
 });
 
 test('install --dry-run -o json prints a v1 List of the same objects; -o name their names', async () => {
-  const [j, n] = await Promise.all([runMesh(['install', '--dry-run', '-o', 'json']), runMesh(['install', '--dry-run', '-o', 'name'])]);
+  const [j, n] = await Promise.all([runMeshInProcess(['install', '--dry-run', '-o', 'json']), runMeshInProcess(['install', '--dry-run', '-o', 'name'])]);
   assert.equal(j.code, 0, j.stderr);
   const list = JSON.parse(j.stdout) as { kind: string; items: Obj[] };
   assert.equal(list.kind, 'List');
@@ -38,7 +41,7 @@ test('install --dry-run -o json prints a v1 List of the same objects; -o name th
 });
 
 test('manifest generate without a CA says on stderr what is left out and how to add it; output stays the same', async () => {
-  const [a, b] = await Promise.all([runMesh(['manifest', 'generate']), runMesh(['manifest', 'generate'])]);
+  const [a, b] = await Promise.all([runMesh(['manifest', 'generate']), runMeshInProcess(['manifest', 'generate'])]);
   assert.equal(a.code, 0, a.stderr);
   assert.equal(a.stdout, b.stdout);
   const objs = docs(a.stdout);
@@ -51,7 +54,7 @@ test('manifest generate without a CA says on stderr what is left out and how to 
 });
 
 test('manifest generate --generate-ca renders everything needed to run: Secret with key, trust bundle, caBundle', async () => {
-  const r = await runMesh(['manifest', 'generate', '--generate-ca']);
+  const r = await runMeshInProcess(['manifest', 'generate', '--generate-ca']);
   assert.equal(r.code, 0, r.stderr);
   const objs = docs(r.stdout);
   const secret = find(objs, 'Secret', 'mesh-root-ca');
