@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { KINDS } from '../cluster/resource-ref.js';
 import { globalsOf } from '../ui/context.js';
 import { RESOURCE_KINDS, type ResourceKindName } from '../ui/completion.js';
+import { currentStreams } from '../util/cli-streams.js';
 
 /** How long completion waits for the cluster: a shell must never hang on TAB. */
 const COMPLETE_TIMEOUT_MS = 2000;
@@ -24,7 +25,7 @@ export function define(cmd: Command): void {
       const list = cluster.list(k.apiVersion, k.kind, namespace ? { namespace } : {});
       const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), COMPLETE_TIMEOUT_MS).unref());
       const names = (await Promise.race([list, timeout])).map((o) => o.metadata.name).sort();
-      process.stdout.write(names.map((n) => `${n}\n`).join(''));
+      currentStreams().out.write(names.map((n) => `${n}\n`).join(''));
     } catch {
       // No cluster, no names: completion falls back to the fixed words.
     }
