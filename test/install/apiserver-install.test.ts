@@ -6,7 +6,7 @@ import { getJson, withCluster, writes } from './kube-helpers.ts';
 
 test('install creates everything and waits for the rollout; a second install changes nothing and says so', async () => {
   await withCluster(async (c, mesh) => {
-    const r = await mesh(['install']);
+    const r = await mesh(['install', '--yes']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^14 created, 0 configured, 0 unchanged$/m);
     assert.match(r.stderr, /^✔ can reach the Kubernetes API server \(https:\/\/127\.0\.0\.1:\d+, Kubernetes v1\.\d+/m);
@@ -24,7 +24,7 @@ test('install creates everything and waits for the rollout; a second install cha
     assert.deepEqual(crd.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.action.enum, ['ALLOW', 'DENY'], 'the schema arrives intact');
 
     const rootBefore = JSON.stringify(secret.data);
-    const again = await mesh(['install']);
+    const again = await mesh(['install', '--yes']);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /^nothing changed: all 14 objects unchanged$/m);
     const s2 = await getJson(c, '/api/v1/namespaces/mesh-system/secrets/mesh-root-ca');
@@ -51,14 +51,14 @@ test('install --dry-run writes nothing', async () => {
 test('without cluster DNS install refuses before writing anything (exit 1, the check\'s message); --skip-checks goes on', async () => {
   await withCluster(
     async (c, mesh) => {
-      const r = await mesh(['install']);
+      const r = await mesh(['install', '--yes']);
       assert.equal(r.code, 1, r.stderr);
       assert.match(r.stderr, /^✖ cluster DNS \(kube-dns\/CoreDNS\) has ready endpoints: no kube-dns or coredns Service in kube-system$/m);
       assert.match(r.stderr, /^error: pre-install check failed: cluster DNS \(kube-dns\/CoreDNS\) has ready endpoints: no kube-dns or coredns Service in kube-system$/m);
       assert.match(r.stderr, /hint: .*--skip-checks to install anyway/);
       assert.equal(r.stdout, '');
       assert.equal(writes(c), 0, 'the server saw no writes');
-      const skipped = await mesh(['install', '--skip-checks']);
+      const skipped = await mesh(['install', '--yes', '--skip-checks']);
       assert.equal(skipped.code, 0, skipped.stderr);
       assert.doesNotMatch(skipped.stderr, /cluster DNS/);
       assert.match(skipped.stdout, /^14 created, 0 configured, 0 unchanged$/m);
@@ -70,14 +70,14 @@ test('without cluster DNS install refuses before writing anything (exit 1, the c
 test('an install interrupted by a server error lists what was applied; re-running completes it', async () => {
   await withCluster(async (c, mesh) => {
     c.server.addFault({ verb: 'patch', resource: 'deployments', code: 500, message: 'etcdserver: request timed out', times: 1 });
-    const r = await mesh(['install']);
+    const r = await mesh(['install', '--yes']);
     assert.equal(r.code, 1, r.stderr);
     // The Service is applied in the same stage as the Deployment, so it is in; the webhook is not.
     assert.match(r.stderr, /^error: etcdserver: request timed out — stopped after applying 12 of 14 objects: CustomResourceDefinition\/authorizationpolicies\.mesh\.dev \(created\), .*Service\/mesh-system\/mesh-controller \(created\)$/m);
     assert.doesNotMatch(r.stderr, /Deployment\/mesh-system\/mesh-controller \(/);
     assert.match(r.stderr, /hint: .*re-run the same mesh install command/);
     assert.equal(await getJson(c, '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/mesh-sidecar-injector'), undefined, 'the webhook is not applied before the controller');
-    const again = await mesh(['install']);
+    const again = await mesh(['install', '--yes']);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /^Deployment\/mesh-system\/mesh-controller created$/m);
     assert.match(again.stdout, /^2 created, 0 configured, 12 unchanged$/m);
@@ -90,12 +90,12 @@ test('a forbidden verb: exit 3 naming verb and resource, from the checks and fro
     const token = c.server.addUser('installer', everything);
     c.server.auth.deny({ verbs: ['create', 'patch'], apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'] }, 'installer');
     const kc = c.kubeconfigFor(token, 'installer');
-    const r = await mesh(['install'], kc);
+    const r = await mesh(['install', '--yes'], kc);
     assert.equal(r.code, 3, r.stderr);
     assert.match(r.stderr, /^error: forbidden: not allowed to create clusterroles\.rbac\.authorization\.k8s\.io \(cluster-wide\), patch clusterroles\.rbac\.authorization\.k8s\.io \(cluster-wide\)$/m);
     assert.match(r.stderr, /^✖ can create and update clusterroles\.rbac\.authorization\.k8s\.io: /m);
     assert.equal(writes(c), 0, 'nothing applied');
-    const skipped = await mesh(['install', '--skip-checks'], kc);
+    const skipped = await mesh(['install', '--yes', '--skip-checks'], kc);
     assert.equal(skipped.code, 3, skipped.stderr);
     assert.match(skipped.stderr, /clusterroles/);
     assert.match(skipped.stderr, /forbidden/i);
@@ -114,7 +114,7 @@ test('a rollout that never becomes ready: exit 1 with the pods\' reasons and eve
         );
       });
       try {
-        const r = await mesh(['install', '--timeout', '3s']);
+        const r = await mesh(['install', '--yes', '--timeout', '3s']);
         assert.equal(r.code, 1, r.stderr);
         assert.match(r.stderr, /^error: Deployment mesh-system\/mesh-controller did not roll out within 3s \(0\/1 ready\): pod mesh-controller-\S+ Running: controller not ready, Unhealthy: Readiness probe failed: HTTP probe failed with statuscode: 503/m);
         assert.match(r.stderr, /hint: inspect with "kubectl -n mesh-system describe pods -l app\.kubernetes\.io\/name=mesh-controller"/);

@@ -75,7 +75,7 @@ test('manifest generate --generate-ca with --ca-cert is refused (exit 2)', async
 
 test('upgrade --dry-run prints the diff and the prune list and writes nothing (test API server)', async () => {
   await withCluster(async (c, mesh) => {
-    assert.equal((await mesh(['install', '--profile', 'ha'])).code, 0);
+    assert.equal((await mesh(['install', '--yes', '--profile', 'ha'])).code, 0);
     const start = c.server.requests.length;
     const dry = await mesh(['upgrade', '--set', 'controller.podDisruptionBudget=false', '--set', 'controller.replicas=2', '--dry-run']);
     assert.equal(dry.code, 0, dry.stderr);
