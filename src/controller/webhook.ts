@@ -25,6 +25,11 @@ export interface AdmissionAnswer {
 
 const API_VERSION = 'admission.k8s.io/v1';
 
+/** A request field for a message: String() throws on JSON such as {"toString": null}, JSON.stringify does not. */
+function show(x: unknown): string {
+  return typeof x === 'string' ? x : (JSON.stringify(x) ?? String(x)).slice(0, 100);
+}
+
 /**
  * Answer one AdmissionReview (admission.k8s.io/v1). A Pod CREATE gets the JSON patch of
  * webhookPatch (the very injection `mesh inject` does); anything else is allowed unchanged with a
@@ -39,17 +44,17 @@ export async function reviewAdmission(body: unknown, ctx: WebhookContext): Promi
   const uid = req.uid as string;
   const answer = (response: Record<string, unknown>): AdmissionAnswer => ({ status: 200, body: { apiVersion: API_VERSION, kind: 'AdmissionReview', response: { uid, ...response } } });
   const pass = (warning: string): AdmissionAnswer => answer({ allowed: true, warnings: [warning] });
-  if (body.apiVersion !== API_VERSION) return pass(`mesh: AdmissionReview ${String(body.apiVersion)} is not ${API_VERSION}; not injected`);
+  if (body.apiVersion !== API_VERSION) return pass(`mesh: AdmissionReview ${show(body.apiVersion)} is not ${API_VERSION}; not injected`);
   const kind = isObject(req.kind) ? req.kind : {};
-  if (kind.kind !== 'Pod' || (kind.group ?? '') !== '') return pass(`mesh: only pods are injected, not ${String(kind.kind ?? 'unknown kind')}`);
-  if (req.operation !== 'CREATE') return pass(`mesh: pods are injected on CREATE only, not ${String(req.operation)}`);
-  if (req.subResource) return pass(`mesh: subresource ${String(req.subResource)} is not injected`);
+  if (kind.kind !== 'Pod' || (kind.group ?? '') !== '') return pass(`mesh: only pods are injected, not ${show(kind.kind ?? 'unknown kind')}`);
+  if (req.operation !== 'CREATE') return pass(`mesh: pods are injected on CREATE only, not ${show(req.operation)}`);
+  if (req.subResource) return pass(`mesh: subresource ${show(req.subResource)} is not injected`);
   const obj = req.object;
   if (!isObject(obj) || !isObject(obj.spec) || !Array.isArray(obj.spec.containers)) return pass('mesh: the request has no pod object with containers; not injected');
   // apiVersion and kind are filled in when missing: equal on both sides, they produce no patch op.
   const pod = { apiVersion: 'v1', kind: 'Pod', ...obj, metadata: isObject(obj.metadata) ? obj.metadata : {} } as unknown as KubeObject;
   const namespace = typeof req.namespace === 'string' ? req.namespace : typeof pod.metadata.namespace === 'string' ? pod.metadata.namespace : undefined;
-  const who = `${namespace ?? '?'}/${String(pod.metadata.name ?? pod.metadata.generateName ?? '')}`;
+  const who = `${namespace ?? '?'}/${show(pod.metadata.name ?? pod.metadata.generateName ?? '')}`;
   let values: Values;
   try {
     values = await ctx.values();
@@ -119,7 +124,11 @@ export function webhookHandler(ctx: WebhookContext, limits: { maxBody?: number }
       } catch {
         return send(400, { error: 'the body is not JSON: expected an AdmissionReview' });
       }
-      void reviewAdmission(body, ctx).then((a) => send(a.status, a.body));
+      // reviewAdmission never throws by contract; should it still, the API server gets an answer, not a hang.
+      reviewAdmission(body, ctx).then(
+        (a) => send(a.status, a.body),
+        (err: unknown) => send(500, { error: `mesh: ${(err as Error).message}` }),
+      );
     });
   };
 }

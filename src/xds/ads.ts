@@ -141,7 +141,8 @@ function sotwProtocol(ctx: StreamContext, write: (res: DiscoveryResponse) => voi
     request(req) {
       const typeUrl = req.type_url ?? '';
       if (!typeUrl) return;
-      let st = status.types[typeUrl];
+      // Own keys only: a type URL such as "toString" names nothing a stream subscribed to.
+      let st = Object.hasOwn(status.types, typeUrl) ? status.types[typeUrl] : undefined;
       const names = [...(req.resource_names ?? [])].sort();
       const nonce = req.response_nonce ?? '';
       if (st && nonce && nonce !== st.sentNonce) return; // stale: answers a response we have since replaced
@@ -167,7 +168,7 @@ function sotwProtocol(ctx: StreamContext, write: (res: DiscoveryResponse) => voi
     snapshot(snap) {
       for (const [typeUrl, st] of Object.entries(status.types)) {
         if (ctx.ownSecrets(typeUrl)) continue; // the session pushes its own changes
-        if (needsPush(sentSets.get(typeUrl), snap.types[typeUrl as keyof Snapshot['types']], st)) send(snap, typeUrl, st);
+        if (needsPush(sentSets.get(typeUrl), ctx.view(snap, typeUrl), st)) send(snap, typeUrl, st);
       }
     },
     secretsChanged() {
@@ -428,7 +429,7 @@ export class AdsServer extends EventEmitter<AdsEvents> {
       snapshot: () => this.cache.get(key()),
       view: (snap, typeUrl) => {
         const own = typeUrl === TYPE.secret ? session() : undefined;
-        return own ? own.current() : snap?.types[typeUrl as keyof Snapshot['types']];
+        return own ? own.current() : snap && Object.hasOwn(snap.types, typeUrl) ? snap.types[typeUrl as keyof Snapshot['types']] : undefined;
       },
       ownSecrets: (typeUrl) => typeUrl === TYPE.secret && session() !== undefined,
       wantSecrets: () => session()?.want(),

@@ -168,7 +168,7 @@ export function deltaProtocol(ctx: StreamContext, write: (res: DeltaDiscoveryRes
     snapshot(snap) {
       for (const [typeUrl, st] of Object.entries(status.types)) {
         const ds = states.get(typeUrl);
-        const next = snap.types[typeUrl as keyof Snapshot['types']];
+        const next = Object.hasOwn(snap.types, typeUrl) ? snap.types[typeUrl as keyof Snapshot['types']] : undefined;
         if (!ds || !next || ctx.ownSecrets(typeUrl) || next === ds.synced) continue;
         reconcile(snap, typeUrl, st, ds, ds.synced ? changedNames(ds.synced, next) : undefined);
       }
