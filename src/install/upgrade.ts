@@ -135,13 +135,18 @@ export async function runUpgrade(opts: UpgradeOptions, ui: Ui, deps: InstallDeps
   }
   await confirmIfInteractive(ui, deps, `${opts.rollback ? 'Roll back' : 'Upgrade'} mesh in ${cluster.contextName} to ${target.version}?`);
 
-  // Record the rollback point before changing anything, unless the cluster already holds the
-  // target (a re-run after an interrupted upgrade must not overwrite the real previous state).
+  // Record the rollback point, unless the cluster already holds the target (a re-run after an
+  // interrupted upgrade must not overwrite the real previous state). An upgrade records it before
+  // changing anything; a rollback only after it is done, because the record is what it reads: an
+  // interrupted rollback that had replaced it would, re-run, "roll back" to the upgrade it undoes.
   const targetConfig = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === MESH_CONFIG_NAME)!;
   // Compare as sorted entries: the API server returns map keys in its own order.
   const sorted = (d: unknown) => JSON.stringify(Object.entries((d ?? {}) as Record<string, string>).sort(([a], [b]) => a.localeCompare(b)));
   const sameAsTarget = sorted(targetConfig.data) === sorted(installed.data);
-  if (!sameAsTarget) await cluster.apply(previousConfig(installed, opts.namespace), { fieldManager: FIELD_MANAGER, force: true });
+  const recordPrevious = async (): Promise<void> => {
+    if (!sameAsTarget) await cluster.apply(previousConfig(installed, opts.namespace), { fieldManager: FIELD_MANAGER, force: true });
+  };
+  if (!opts.rollback) await recordPrevious();
 
   const progress = progressHooks(ui);
   let records: ApplyRecord[];
@@ -160,6 +165,7 @@ export async function runUpgrade(opts: UpgradeOptions, ui: Ui, deps: InstallDeps
     await cluster.delete(o.apiVersion, o.kind, o.metadata.name, o.metadata.namespace);
     pruned.push(objectRef(o));
   }
+  if (opts.rollback) await recordPrevious();
   printSummary(ui, records, opts.output, { from: installed.version, to: target.version, rollback: opts.rollback, pruned }, objects);
   if (opts.output === 'table') {
     for (const p of pruned) ui.out.write(`${p} pruned\n`);
