@@ -1,7 +1,7 @@
 import type { Server as HttpsServer } from 'node:https';
 import { hostname } from 'node:os';
 import type { LeaderElector } from './leader.js';
-import type { TrustBundlePublisher } from './trust-bundle.js';
+import type { TrustBundlePublisher, WebhookCaBundle } from './trust-bundle.js';
 import type { RouteStatusWriter } from './route-status.js';
 import type { Cluster, KubeObject } from '../cluster/types.js';
 import type { Values } from '../manifests/values.js';
@@ -52,6 +52,8 @@ export interface ControllerOptions {
   identity?: string;
   /** How often leader election tries to acquire or renew (default 2 s); tests of a takeover shorten it. */
   leaderRetryMs?: number;
+  /** How often the kubernetes source re-reads the root CA Secret (default ROOT_RECHECK_MS); tests shorten it. */
+  rootRecheckMs?: number;
 }
 
 /** Raw flag values as commander hands them over. */
@@ -200,14 +202,16 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
   }
   // --trust-domain wins; else the installed values' (the same the proxies were injected with).
   const trustDomain = opts.trustDomain ?? (await values().then((v) => v.trustDomain, () => DEFAULT_TRUST_DOMAIN));
-  let ca: CertificateAuthority | undefined;
-  if (root) {
+  const recheckMs = opts.rootRecheckMs ?? ROOT_RECHECK_MS;
+  const makeCa = async (r: CertAndKey): Promise<CertificateAuthority> => {
     const { CertificateAuthority } = await import('../pki/index.js');
-    ca = await CertificateAuthority.create(root, { trustDomain, reviewer: cluster ? setup.clusterReviewer(cluster) : setup.NO_REVIEWER });
-    log(`CA: signing as "${ca.root.subject}" for trust domain ${trustDomain}`);
-  } else {
-    log(`CA, admission webhook and xDS TLS port disabled: ${noRoot} (no root CA to sign with)`);
-  }
+    const made = await CertificateAuthority.create(r, { trustDomain, reviewer: cluster ? setup.clusterReviewer(cluster) : setup.NO_REVIEWER });
+    log(`CA: signing as "${made.root.subject}" for trust domain ${trustDomain}`);
+    return made;
+  };
+  let ca: CertificateAuthority | undefined;
+  if (root) ca = await makeCa(root);
+  else log(`CA, admission webhook and xDS TLS port disabled: ${noRoot} (no root CA to sign with${cluster ? `; the Secret is re-read every ${recheckMs / 1000} s` : ''})`);
   let injectedNamespaces: (objects: readonly KubeObject[]) => string[] = () => [];
   // No extra services on the plaintext port: the CA service (ServiceAccount tokens) is on the TLS port only.
   const cp = new ControlPlane({
@@ -224,9 +228,13 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
   let elector: LeaderElector | undefined;
   let publisher: TrustBundlePublisher | undefined;
   let routeStatus: RouteStatusWriter | undefined;
+  let caBundle: WebhookCaBundle | undefined;
   const publish = (): void => {
+    const injected = injectedNamespaces(cp.sourceObjects());
+    publisher?.observe(injected);
     if (!elector?.isLeader) return;
-    if (ca && publisher) void publisher.sync(injectedNamespaces(cp.sourceObjects()), ca.trustBundlePem());
+    if (ca && publisher) void publisher.sync(injected, ca.trustBundlePem());
+    if (ca) void caBundle?.sync(ca.trustBundlePem());
     const model = cp.currentModel();
     if (routeStatus && model) void routeStatus.sync(cp.sourceObjects(), model.routeConditions);
   };
@@ -236,6 +244,7 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
     injectedNamespaces = tb.injectedNamespaces;
     publisher = new tb.TrustBundlePublisher(cluster, log);
     routeStatus = new (await import('./route-status.js')).RouteStatusWriter(cluster, log);
+    caBundle = new tb.WebhookCaBundle(cluster, opts.meshNamespace, log);
     elector = new LeaderElector({
       cluster,
       namespace: opts.meshNamespace,
@@ -246,6 +255,7 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
       onChange: (leader) => {
         if (!leader) return;
         publisher?.reset();
+        caBundle?.reset();
         publish();
       },
     });
@@ -265,28 +275,72 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
   let webhook: HttpsServer | undefined;
   let tlsXds: TlsXds | undefined;
   let xdsPort: number;
+  /** Start the TLS port and the webhook, serving certificates from `authority`. */
+  const startSecure = async (authority: CertificateAuthority): Promise<void> => {
+    const c = cluster;
+    const readRoot = c ? () => setup.rootFromSecret(c, opts.meshNamespace) : () => setup.rootFromFiles(opts.caCert as string, opts.caKey as string).then((root) => ({ root }));
+    tlsXds = await startTlsXds(cp, authority, readRoot, opts, setup.controllerDnsNames(opts.meshNamespace), log, () => publish());
+    const { startWebhook } = await import('./webhook.js');
+    const { resolveNativeSidecar } = await import('../manifests/inject.js');
+    const serving = tlsXds.serving;
+    const w = await bind('--webhook-port', opts.address, opts.webhookPort, () =>
+      startWebhook(serving, { host: opts.address, port: opts.webhookPort }, {
+        values,
+        nativeSidecar: (v) => resolveNativeSidecar(v.proxy.nativeSidecar as 'auto' | 'on' | 'off', kubeVersion).enabled,
+        namespaceLabels: async (ns) => cp.namespaceLabels(ns) ?? (c ? (await c.get('v1', 'Namespace', ns))?.metadata.labels : undefined),
+        log,
+      }),
+    );
+    webhook = w.server;
+    log(`admission webhook listening on https://${opts.address}:${w.port}/inject (serving certificate for ${setup.controllerDnsNames(opts.meshNamespace).join(', ')})`);
+  };
+  // Started without a root (kubernetes source): the Secret may appear later (mesh install creates
+  // it after the Deployment may have started); read it again until it does, then start the secure
+  // side without a restart.
+  let waitForRoot: NodeJS.Timeout | undefined;
+  let lastNoRoot = noRoot;
+  let checkingRoot = false;
+  const checkForRoot = async (): Promise<void> => {
+    const c = cluster;
+    if (ca || !c || checkingRoot) return;
+    checkingRoot = true;
+    try {
+      const r = await setup.rootFromSecret(c, opts.meshNamespace).catch((err: unknown) => ({ root: undefined, why: `cannot read Secret ${opts.meshNamespace}/${ROOT_CA_SECRET}: ${(err as Error).message}` }));
+      if (!r.root) {
+        if (r.why && r.why !== lastNoRoot) log(`CA still disabled: ${r.why}`);
+        lastNoRoot = r.why ?? '';
+        return;
+      }
+      log(`CA: Secret ${opts.meshNamespace}/${ROOT_CA_SECRET} appeared: enabling the CA, the admission webhook and the xDS TLS port`);
+      const made = await makeCa(r.root);
+      await startSecure(made);
+      ca = made;
+      if (waitForRoot) clearInterval(waitForRoot);
+      waitForRoot = undefined;
+      publish();
+    } catch (err) {
+      log(`CA: cannot start with the root from Secret ${opts.meshNamespace}/${ROOT_CA_SECRET} (will retry): ${(err as Error).message}`);
+      webhook?.close();
+      webhook = undefined;
+      tlsXds?.stop();
+      tlsXds = undefined;
+    } finally {
+      checkingRoot = false;
+    }
+  };
+  // The leader's writes are retried on a timer too, not only on the next model change.
+  const republish = setInterval(publish, recheckMs);
+  republish.unref();
   try {
     xdsPort = await bind('--xds-port', opts.address, opts.xdsPort, () => cp.start(opts.plaintextXds ? { host: opts.address, port: opts.xdsPort } : false));
     elector?.start();
-    if (ca) {
-      const c = cluster;
-      const readRoot = c ? () => setup.rootFromSecret(c, opts.meshNamespace) : () => setup.rootFromFiles(opts.caCert as string, opts.caKey as string).then((root) => ({ root }));
-      tlsXds = await startTlsXds(cp, ca, readRoot, opts, setup.controllerDnsNames(opts.meshNamespace), log, () => publish());
-      const { startWebhook } = await import('./webhook.js');
-      const { resolveNativeSidecar } = await import('../manifests/inject.js');
-      const serving = tlsXds.serving;
-      const w = await bind('--webhook-port', opts.address, opts.webhookPort, () =>
-        startWebhook(serving, { host: opts.address, port: opts.webhookPort }, {
-          values,
-          nativeSidecar: (v) => resolveNativeSidecar(v.proxy.nativeSidecar as 'auto' | 'on' | 'off', kubeVersion).enabled,
-          namespaceLabels: async (ns) => cp.namespaceLabels(ns) ?? (c ? (await c.get('v1', 'Namespace', ns))?.metadata.labels : undefined),
-          log,
-        }),
-      );
-      webhook = w.server;
-      log(`admission webhook listening on https://${opts.address}:${w.port}/inject (serving certificate for ${setup.controllerDnsNames(opts.meshNamespace).join(', ')})`);
+    if (ca) await startSecure(ca);
+    else if (cluster) {
+      waitForRoot = setInterval(() => void checkForRoot(), recheckMs);
+      waitForRoot.unref();
     }
   } catch (err) {
+    clearInterval(republish);
     await elector?.stop();
     http.server.close();
     webhook?.close();
@@ -303,12 +357,15 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
       log(`SIGHUP: reloading the source${tlsXds ? ' and the root CA' : ''}`);
       void reload?.();
       void tlsXds?.reloader.check();
+      void checkForRoot();
     };
     const stop = (sig: string): void => {
       log(`${sig}: shutting down`);
       signals.off('SIGHUP', onHup);
       signals.off('SIGINT', onInt);
       signals.off('SIGTERM', onTerm);
+      clearInterval(republish);
+      if (waitForRoot) clearInterval(waitForRoot);
       http.server.close();
       http.server.closeAllConnections();
       webhook?.close();
@@ -354,7 +411,7 @@ async function startTlsXds(cp: ControlPlane, ca: CertificateAuthority, readRoot:
   const reloader = new RootReloader({
     ca,
     read: readRoot,
-    everyMs: opts.source === 'kubernetes' ? ROOT_RECHECK_MS : 0,
+    everyMs: opts.source === 'kubernetes' ? (opts.rootRecheckMs ?? ROOT_RECHECK_MS) : 0,
     log,
     onRotated: async () => {
       await serving.refresh();

@@ -118,6 +118,8 @@ test('RBAC has no wildcards, and mutating access is limited to what the controll
         (r.resources.every((x) => x.endsWith('/status'))) ||
         // the trust bundle ConfigMap in injected namespaces: create (RBAC cannot name it), get/patch only by name
         (r.resources.join() === 'configmaps' && (writes.every((v) => v === 'create') || r.resourceNames?.join() === 'mesh-trust-bundle')) ||
+        // our webhook's caBundle follows root rotations: update, by name only
+        (r.resources.join() === 'mutatingwebhookconfigurations' && r.resourceNames?.join() === 'mesh-sidecar-injector' && writes.every((v) => v === 'update')) ||
         (o.kind === 'Role' && r.resources.every((x) => ['leases', 'events'].includes(x))) ||
         // the /debug token Secret, in the mesh namespace only: create (RBAC cannot name it); reads only by name
         (o.kind === 'Role' && r.resources.join() === 'secrets' && writes.every((v) => v === 'create'));
