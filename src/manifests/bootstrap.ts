@@ -15,16 +15,22 @@ import type { Values, XdsMode } from './values.js';
  * identity from the downward-API env, and writes `envoyBootstrap(...)` as JSON for `envoy -c`.
  */
 
-/** A kubelet HTTP probe served by the proxy's readiness port and forwarded to the app. */
+/**
+ * A kubelet probe served by the proxy's readiness port: an HTTP probe is forwarded to the app; a
+ * TCP probe (`tcp: true`) answers 200 while the proxy can connect to the app's port (Envoy's TCP
+ * health check of a local cluster, read by the health_check filter) and 503 otherwise.
+ */
 export interface AppProbe {
   /** The path on the readiness port (`/app-health/<container>/<readyz|livez|startupz>`). */
   path: string;
   /** The app's port on 127.0.0.1. */
   port: number;
-  /** The app's own probe path. */
+  /** The app's own probe path ('' for a TCP probe). */
   originalPath: string;
   https: boolean;
   headers: { name: string; value: string }[];
+  /** A TCP probe: connect to the port, send nothing. */
+  tcp?: boolean;
 }
 
 /** The pod the proxy runs in (the downward API's metadata.name, metadata.namespace, status.podIP, spec.serviceAccountName). */
@@ -72,7 +78,7 @@ export function bootstrapSettings(values: Values, version: string, probes: AppPr
 
 const ROUTER = { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } };
 
-function httpListener(name: string, port: number, routes: unknown[]): unknown {
+function httpListener(name: string, port: number, routes: unknown[], filters: unknown[] = []): unknown {
   return {
     name,
     address: { socket_address: { address: '0.0.0.0', port_value: port } },
@@ -85,7 +91,7 @@ function httpListener(name: string, port: number, routes: unknown[]): unknown {
               '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
               stat_prefix: name,
               route_config: { name, virtual_hosts: [{ name, domains: ['*'], routes }] },
-              http_filters: [ROUTER],
+              http_filters: [...filters, ROUTER],
             },
           },
         ],
@@ -106,6 +112,14 @@ function localCluster(name: string, port: number, https: boolean): unknown {
   };
 }
 
+/** A local cluster whose one host is checked by connecting every second (a kubelet TCP probe, done by the proxy). */
+function tcpCheckedCluster(name: string, port: number): unknown {
+  return {
+    ...(localCluster(name, port, false) as Record<string, unknown>),
+    health_checks: [{ timeout: '1s', interval: '1s', unhealthy_threshold: 1, healthy_threshold: 1, tcp_health_check: {} }],
+  };
+}
+
 /**
  * The Envoy bootstrap of one pod's proxy (pure, deterministic). The proxy reaches the control
  * plane's xDS Service over TLS (trust bundle ConfigMap) and presents its projected ServiceAccount
@@ -113,7 +127,21 @@ function localCluster(name: string, port: number, https: boolean): unknown {
  */
 export function envoyBootstrap(o: BootstrapOptions): Record<string, unknown> {
   const appClusters = new Map<string, unknown>();
-  const probeRoutes = o.probes.map((pr) => {
+  const tcpFilters = o.probes.filter((pr) => pr.tcp).map((pr) => {
+    const cluster = `app-tcp-${pr.port}`;
+    appClusters.set(cluster, tcpCheckedCluster(cluster, pr.port));
+    // Answers the probe path itself (no pass-through): 200 while the cluster's one host passes its TCP check.
+    return {
+      name: 'envoy.filters.http.health_check',
+      typed_config: {
+        '@type': 'type.googleapis.com/envoy.extensions.filters.http.health_check.v3.HealthCheck',
+        pass_through_mode: false,
+        headers: [{ name: ':path', string_match: { exact: pr.path } }],
+        cluster_min_healthy_percentages: { [cluster]: { value: 100 } },
+      },
+    };
+  });
+  const probeRoutes = o.probes.filter((pr) => !pr.tcp).map((pr) => {
     const cluster = `app-health-${pr.port}${pr.https ? '-tls' : ''}`;
     appClusters.set(cluster, localCluster(cluster, pr.port, pr.https));
     return {
@@ -165,7 +193,7 @@ export function envoyBootstrap(o: BootstrapOptions): Record<string, unknown> {
     static_resources: {
       listeners: [
         httpListener('mesh-stats', o.statsPort, [{ match: { prefix: '/stats/prometheus' }, route: { cluster: 'mesh-admin' } }]),
-        httpListener('mesh-readiness', o.readinessPort, [{ match: { path: '/healthz/ready' }, route: { cluster: 'mesh-admin', prefix_rewrite: '/ready' } }, ...probeRoutes]),
+        httpListener('mesh-readiness', o.readinessPort, [{ match: { path: '/healthz/ready' }, route: { cluster: 'mesh-admin', prefix_rewrite: '/ready' } }, ...probeRoutes], tcpFilters),
       ],
       clusters: [localCluster('mesh-admin', o.adminPort, false), ...[...appClusters.keys()].sort().map((k) => appClusters.get(k))],
     },
@@ -232,6 +260,7 @@ function isAppProbe(x: unknown): x is AppProbe {
     typeof p.port === 'number' && Number.isInteger(p.port) && p.port >= 1 && p.port <= 65535 &&
     typeof p.originalPath === 'string' &&
     typeof p.https === 'boolean' &&
+    (p.tcp === undefined || typeof p.tcp === 'boolean') &&
     Array.isArray(p.headers) && p.headers.every((h: unknown) => typeof h === 'object' && h !== null && typeof (h as Record<string, unknown>).name === 'string' && typeof (h as Record<string, unknown>).value === 'string')
   );
 }

@@ -166,7 +166,7 @@ for (const [key, value, message] of badAnnotations) {
   });
 }
 
-test('probes: HTTP probes go through the readiness port; named ports resolve; tcp and exec probes stay; originals recorded', () => {
+test('probes: HTTP and TCP probes go through the readiness port; named ports resolve; exec probes stay; originals recorded', () => {
   const c = {
     name: 'web',
     image: 'nginx',
@@ -179,14 +179,35 @@ test('probes: HTTP probes go through the readiness port; named ports resolve; tc
   const { object, report } = injectObject(input, values, { nativeSidecar: true });
   const web = find(podSpec(object).containers, 'web')!;
   assert.deepEqual(web.readinessProbe, { httpGet: { path: '/app-health/web/readyz', port: 15021, scheme: 'HTTP' }, periodSeconds: 3 });
-  assert.deepEqual(web.livenessProbe, c.livenessProbe);
+  assert.deepEqual(web.livenessProbe, { httpGet: { path: '/app-health/web/livez', port: 15021, scheme: 'HTTP' } }, 'a TCP probe through the proxy too');
   assert.deepEqual(web.startupProbe, c.startupProbe, 'a probe on an unknown named port is left alone');
   assert.ok(report.notes.some((n) => n.includes('startupProbe of container "web" not rewritten')));
+  assert.ok(report.changes.includes('rewrote 1 HTTP probe through port 15021') && report.changes.includes('rewrote 1 TCP probe through port 15021'), report.changes.join('; '));
   const status = readStatus(podMeta(object).annotations)!;
-  assert.deepEqual(status.probes, { web: { readinessProbe: c.readinessProbe } });
-  const routes = bootstrapOf(find(podSpec(object).initContainers, 'mesh-init')!).static_resources.listeners[1].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes;
-  assert.deepEqual(routes[1], { match: { path: '/app-health/web/readyz' }, route: { cluster: 'app-health-8080', prefix_rewrite: '/ready', timeout: '10s' } });
+  assert.deepEqual(status.probes, { web: { readinessProbe: c.readinessProbe, livenessProbe: c.livenessProbe } });
+  const boot = bootstrapOf(find(podSpec(object).initContainers, 'mesh-init')!);
+  const hcm = boot.static_resources.listeners[1].filter_chains[0].filters[0].typed_config;
+  assert.deepEqual(hcm.route_config.virtual_hosts[0].routes[1], { match: { path: '/app-health/web/readyz' }, route: { cluster: 'app-health-8080', prefix_rewrite: '/ready', timeout: '10s' } });
+  // The TCP probe: answered by the proxy, 200 while its TCP health check of 127.0.0.1:8080 passes.
+  assert.deepEqual(hcm.http_filters[0].typed_config.headers, [{ name: ':path', string_match: { exact: '/app-health/web/livez' } }]);
+  assert.equal(hcm.http_filters[0].typed_config.pass_through_mode, false);
+  assert.deepEqual(hcm.http_filters[0].typed_config.cluster_min_healthy_percentages, { 'app-tcp-8080': { value: 100 } });
+  assert.equal(hcm.http_filters.at(-1).name, 'envoy.filters.http.router');
+  const tcpCluster = boot.static_resources.clusters.find((x: { name: string }) => x.name === 'app-tcp-8080');
+  assert.deepEqual(tcpCluster.health_checks[0].tcp_health_check, {});
+  assert.equal(tcpCluster.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value, 8080);
   assert.deepEqual(uninjectObject(object).object, input);
+});
+
+test('probes: exec probes and TCP probes on another host stay as they are (noted); the annotation turns rewriting off', () => {
+  const c = { name: 'db', image: 'postgres', readinessProbe: { exec: { command: ['pg_isready'] } }, livenessProbe: { tcpSocket: { port: 5432, host: 'db.example' } } };
+  const { object, report } = injectObject(deployment({ spec: { containers: [c] } }), values, { nativeSidecar: true });
+  const db = find(podSpec(object).containers, 'db')!;
+  assert.deepEqual(db.readinessProbe, c.readinessProbe);
+  assert.deepEqual(db.livenessProbe, c.livenessProbe);
+  assert.ok(report.notes.some((n) => n.includes('livenessProbe of container "db" not rewritten: it targets another host')));
+  const off = injectObject(deployment({ metadata: { annotations: { 'mesh.dev/rewrite-app-probes': 'false' } }, spec: { containers: [{ name: 'db', image: 'x', livenessProbe: { tcpSocket: { port: 5432 } } }] } }), values, { nativeSidecar: true });
+  assert.deepEqual(find(podSpec(off.object).containers, 'db')!.livenessProbe, { tcpSocket: { port: 5432 } });
 });
 
 test('skip reasons are data: hostNetwork, opted out, kinds without pods, name conflicts, another mesh', () => {

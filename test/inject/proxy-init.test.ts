@@ -94,6 +94,7 @@ spec:
     ports: [{containerPort: 8080}]
     readinessProbe: {httpGet: {path: /r, port: 8080, httpHeaders: [{name: X-A, value: "1"}]}}
     livenessProbe: {httpGet: {path: /l, port: 8443, scheme: HTTPS}}
+    startupProbe: {tcpSocket: {port: 8080}}
 `;
 
 test('mesh proxy-init --dry-run with the mesh-init arguments and env prints the rules and exactly envoyBootstrap() for the same inputs', async () => {
@@ -109,6 +110,7 @@ test('mesh proxy-init --dry-run with the mesh-init arguments and env prints the 
   const probes = [
     { path: '/app-health/app/readyz', port: 8080, originalPath: '/r', https: false, headers: [{ name: 'X-A', value: '1' }] },
     { path: '/app-health/app/livez', port: 8443, originalPath: '/l', https: true, headers: [] },
+    { path: '/app-health/app/startupz', port: 8080, originalPath: '', https: false, headers: [], tcp: true },
   ];
   const expected = envoyBootstrap({ ...bootstrapSettings(resolveValues({ sets: ['namespace=mesh', 'trustDomain=example.org'] }), '0.1.0', probes), pod });
   assert.deepEqual(JSON.parse(rest!), expected);

@@ -121,13 +121,32 @@ function freshInject(template: PodTemplate, values: Values, version: string, nat
   const changes: string[] = [];
   const notes: string[] = [];
 
-  // Rewrite kubelet HTTP probes to go through the proxy's readiness port (kubelet has no mesh certificate).
+  // Rewrite kubelet HTTP and TCP probes to go through the proxy's readiness port: kubelet has no
+  // mesh certificate (an HTTP probe would fail under STRICT mTLS), and a TCP connect would reach
+  // the proxy's inbound listener, which accepts whether or not the app listens. Exec probes run
+  // inside the app container and need nothing.
   const probes: AppProbe[] = [];
   const originals: Record<string, Record<string, Probe>> = {};
+  let tcpProbes = 0;
   if (s.rewriteProbes) {
     for (const c of spec.containers) {
       for (const [field, short] of PROBE_FIELDS) {
         const probe = c[field];
+        const tcp = probe?.tcpSocket;
+        if (probe && tcp && !probe.httpGet) {
+          const port = probePort(c, tcp.port);
+          if (port === undefined || tcp.host) {
+            notes.push(`${field} of container "${c.name}" not rewritten: ${tcp.host ? 'it targets another host' : `port "${tcp.port}" is not a port of the container`}`);
+            continue;
+          }
+          const path = `${APP_HEALTH_PREFIX}/${c.name}/${short}`;
+          probes.push({ path, port, originalPath: '', https: false, headers: [], tcp: true });
+          (originals[c.name] ??= {})[field] = clone(probe);
+          const { tcpSocket: _tcp, ...rest } = probe;
+          c[field] = { ...rest, httpGet: { path, port: values.proxy.readinessPort, scheme: 'HTTP' } };
+          tcpProbes++;
+          continue;
+        }
         const get = probe?.httpGet;
         if (!probe || !get) continue;
         const port = probePort(c, get.port);
@@ -141,7 +160,9 @@ function freshInject(template: PodTemplate, values: Values, version: string, nat
         c[field] = { ...probe, httpGet: { path, port: values.proxy.readinessPort, scheme: 'HTTP' } };
       }
     }
-    if (probes.length) changes.push(`rewrote ${probes.length} HTTP probe${probes.length > 1 ? 's' : ''} through port ${values.proxy.readinessPort}`);
+    const http = probes.length - tcpProbes;
+    if (http) changes.push(`rewrote ${http} HTTP probe${http > 1 ? 's' : ''} through port ${values.proxy.readinessPort}`);
+    if (tcpProbes) changes.push(`rewrote ${tcpProbes} TCP probe${tcpProbes > 1 ? 's' : ''} through port ${values.proxy.readinessPort}`);
   }
 
   const proxy = proxyContainer(values, s, native);

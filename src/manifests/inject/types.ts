@@ -16,9 +16,16 @@ export interface HttpGetAction {
   httpHeaders?: { name: string; value: string }[];
 }
 
-/** A container probe; only httpGet is read. */
+/** A kubelet tcpSocket probe action. */
+export interface TcpSocketAction {
+  port: number | string;
+  host?: string;
+}
+
+/** A container probe; httpGet and tcpSocket are read (exec runs in the container and is left alone). */
 export interface Probe {
   httpGet?: HttpGetAction;
+  tcpSocket?: TcpSocketAction;
   [key: string]: unknown;
 }
 
