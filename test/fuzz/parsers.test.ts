@@ -17,10 +17,11 @@ import { parseSet, resolveValues } from '../../src/manifests/values.ts';
 import { streamInjector, transformDoc } from '../../src/manifests/inject-stream.ts';
 import { uninjectObject, webhookPatch } from '../../src/manifests/inject.ts';
 import type { InjectReport } from '../../src/manifests/inject.ts';
-import { parseGoDuration } from '../../src/duration.ts';
+import { parseDuration, parseGatewayDuration, parsePositiveDuration, durationValue, formatDuration } from '../../src/duration.ts';
 import * as route from '../../src/route/parse.ts';
 import { reviewAdmission, type WebhookContext } from '../../src/controller/webhook.ts';
-import { ControlPlane, MemorySource } from '../../src/controller/controlplane.ts';
+import { ControlPlane } from '../../src/controller/controlplane.ts';
+import { MemorySource } from '../../src/cluster/source.ts';
 import { buildModel } from '../../src/model/build.ts';
 import { TYPE } from '../../src/xds/protos.ts';
 import type { KubeObject } from '../../src/cluster/types.ts';
@@ -193,15 +194,20 @@ test('fuzz: mesh.dev/* annotations on pods (inject, uninject, webhook) and on se
   );
 });
 
-test('fuzz: durations: a number of ms or undefined; route flags: a value or exit 2', () => {
+test('fuzz: durations and route flags: a value or exit 2; a parsed duration prints back to itself', () => {
   const durationish = fc.oneof(fc.string({ maxLength: 12 }), fc.stringMatching(/^[0-9.]{0,6}(ms|h|m|s|us|){0,3}$/), fc.constantFrom('1h', '1m30s', '1.5s', '.5s', '5.s', '999999999999999999999h', ' 1s', '1s ', ''));
   fc.assert(
     fc.property(durationish, fc.string({ maxLength: 12 }), fc.array(fc.string({ maxLength: 10 }), { maxLength: 3 }), (d, s, list) => {
-      const ms = parseGoDuration(d);
-      assert.ok(ms === undefined || (typeof ms === 'number' && ms >= 0), `parseGoDuration(${JSON.stringify(d)}) = ${ms}`);
       for (const v of [d, s]) {
-        const dur = refusedOrFine(`--timeout ${v}`, () => route.parseDurationFlag('--timeout', v));
-        if (dur !== undefined) assert.ok(Number.isFinite(dur) && dur >= 0, `--timeout ${v} gave ${dur}`);
+        const dur = refusedOrFine(`--timeout ${v}`, () => parseDuration(v, '--timeout'));
+        if (dur !== undefined) {
+          assert.ok(Number.isSafeInteger(dur) && dur >= 0, `--timeout ${v} gave ${dur}`);
+          assert.equal(parseDuration(formatDuration(dur)), dur, `${v} -> ${formatDuration(dur)}`);
+        }
+        refusedOrFine(`--interval ${v}`, () => parsePositiveDuration(v, '--interval'));
+        refusedOrFine(`timeouts.request ${v}`, () => parseGatewayDuration(v, 'timeouts.request'));
+        const dv = durationValue(v, 'perTryTimeout');
+        assert.ok(typeof dv === 'number' || (dv instanceof MeshError && dv.exitCode === 2), `durationValue(${JSON.stringify(v)})`);
         refusedOrFine(`--weight ${v}`, () => route.parseWeight('--weight', v));
         refusedOrFine(`--max-error-rate ${v}`, () => route.parsePercentFlag('--max-error-rate', v));
         refusedOrFine(`--steps ${v}`, () => route.parseSteps(v));
