@@ -46,7 +46,7 @@ interface Controller {
 
 /** Start `mesh controller --source files FILE`; resolves once ADS listens. */
 function startController(file: string): Promise<Controller> {
-  const child = spawn(process.execPath, [MESH_BIN, 'controller', '--source', 'files', file, '--address', '127.0.0.1', '--xds-port', '0', '--xds-tls-port', '0', '--metrics-port', '0', '--webhook-port', '0', '--debounce', '10'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, HOME: '/nonexistent-home' } });
+  const child = spawn(process.execPath, [MESH_BIN, 'controller', '--source', 'files', file, '--address', '127.0.0.1', '--xds-port', '0', '--xds-tls-port', '0', '--metrics-port', '0', '--webhook-port', '0', '--debounce', '10ms'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, HOME: '/nonexistent-home' } });
   let err = '';
   return new Promise((resolve, reject) => {
     child.stderr!.on('data', (d: Buffer) => {
@@ -55,6 +55,8 @@ function startController(file: string): Promise<Controller> {
       if (m) resolve({ child, port: Number(m[1]) });
     });
     child.on('exit', (code) => reject(new Error(`controller exited ${code}:\n${err}`)));
+    // Only a bound against a hang: a controller that never listens fails the test with its log.
+    setTimeout(() => reject(new Error(`controller not listening within 30 s:\n${err}`)), 30_000).unref();
   });
 }
 
@@ -145,10 +147,11 @@ test('one controller SIGKILLed under load: no call fails, every client re-syncs 
   writeConfig(file, [100, 0]);
   const fwd = new Forwarder();
   const port = await fwd.listen();
-  let ctl = await startController(file);
-  fwd.live = [ctl.port];
+  let ctl: Controller | undefined;
   const callers = Array.from({ length: CLIENTS }, (_, i) => new Caller(`kill-one-${i}`, port));
   try {
+    ctl = await startController(file);
+    fwd.live = [ctl.port];
     for (const c of callers) c.start();
     await waitUntil(() => callers.every((c) => c.lastName === 'v1'), 30_000, () => stats(callers));
     const before = callers.map((c) => c.calls);
@@ -171,7 +174,7 @@ test('one controller SIGKILLed under load: no call fails, every client re-syncs 
     console.log(`kill one: ${total} calls, 0 failed; slowest client re-synced ${resync} ms after the restart listened`);
   } finally {
     await Promise.all(callers.map((c) => c.stop()));
-    if (ctl.child.exitCode === null) await kill(ctl);
+    if (ctl && ctl.child.exitCode === null && ctl.child.signalCode === null) await kill(ctl);
     fwd.close();
   }
 });
@@ -181,10 +184,13 @@ test('two replicas, one SIGKILLed under load: no call fails, its clients re-sync
   writeConfig(file, [100, 0]);
   const fwd = new Forwarder();
   const port = await fwd.listen();
-  const [a, b] = await Promise.all([startController(file), startController(file)]);
-  fwd.live = [a.port, b.port];
+  const started = [startController(file), startController(file)];
   const callers = Array.from({ length: CLIENTS }, (_, i) => new Caller(`kill-two-${i}`, port));
+  let a: Controller | undefined;
   try {
+    const [first, b] = await Promise.all(started);
+    a = first;
+    fwd.live = [a.port, b.port];
     for (const c of callers) c.start();
     await waitUntil(() => callers.every((c) => c.lastName === 'v1'), 30_000, () => stats(callers));
     await kill(a);
@@ -201,7 +207,10 @@ test('two replicas, one SIGKILLed under load: no call fails, its clients re-sync
     console.log(`kill one of two: ${total} calls, 0 failed; slowest client re-synced ${resync} ms after the kill`);
   } finally {
     await Promise.all(callers.map((c) => c.stop()));
-    for (const c of [a, b]) if (c.child.exitCode === null && c.child.signalCode === null) await kill(c);
+    for (const p of started) {
+      const c = await p.catch(() => undefined);
+      if (c && c.child.exitCode === null && c.child.signalCode === null) await kill(c);
+    }
     fwd.close();
   }
 });
