@@ -46,7 +46,7 @@ interface Controller {
 
 /** Start `mesh controller --source files FILE`; resolves once ADS listens. */
 function startController(file: string): Promise<Controller> {
-  const child = spawn(process.execPath, [MESH_BIN, 'controller', '--source', 'files', file, '--address', '127.0.0.1', '--xds-port', '0', '--xds-tls-port', '0', '--metrics-port', '0', '--webhook-port', '0', '--debounce', '10ms'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, HOME: '/nonexistent-home' } });
+  const child = spawn(process.execPath, [MESH_BIN, 'controller', '--source', 'files', file, '--address', '127.0.0.1', '--plaintext-xds', '--xds-port', '0', '--xds-tls-port', '0', '--metrics-port', '0', '--webhook-port', '0', '--debounce', '10ms'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, HOME: '/nonexistent-home' } });
   let err = '';
   return new Promise((resolve, reject) => {
     child.stderr!.on('data', (d: Buffer) => {
