@@ -4,6 +4,7 @@ import { ExitCode, MeshError, usageError } from '../errors.js';
 import { parsePrometheusUrl } from '../metrics/prometheus-api.js';
 import { addWindows, emptyWindow, parseClusterName, sideWindow, summarize, type ProxyReading, type WindowTraffic } from '../metrics/envoy.js';
 import { DEFAULT_CONCURRENCY, podKey, type PodRead, type TimedReading } from '../metrics/scrape.js';
+import type { StatTableRow } from '../ui/render/stat.js';
 import { isMeshed, isRunning, parseResourceRef, podsOf, refText, servicesOf, targetPortsOf, type Inventory, type ResourceRef } from './workloads.js';
 
 /** Flags of `mesh stat` as commander hands them over (strings, unvalidated). */
@@ -90,24 +91,11 @@ export interface StatMethod {
   description: string;
 }
 
-/** One row of `mesh stat -o json`. Numbers are null when there is nothing to compute them from. */
-export interface StatRow {
-  namespace: string;
+/** One row of `mesh stat -o json`: the table's fields plus the resource kind. Numbers are null when there is nothing to compute them from. */
+export interface StatRow extends StatTableRow {
   kind: string;
-  name: string;
   /** inbound: what the resource's proxies served; outbound: what a client's proxies sent (with --from/--to). */
   direction: 'inbound' | 'outbound';
-  pods: number;
-  meshedPods: number;
-  /** Meshed pods whose stats could not be read. */
-  unreachablePods: number;
-  requests: number;
-  failures: number;
-  rps: number;
-  successRate: number | null;
-  latencyMs: { p50: number | null; p95: number | null; p99: number | null };
-  tcpConnections: number;
-  mtlsShare: number | null;
 }
 
 /** The stable shape of `mesh stat -o json`. */
