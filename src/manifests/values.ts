@@ -1,7 +1,8 @@
 import { tryParseDuration } from '../duration.js';
 import { DEFAULT_NAMESPACE, DEFAULT_TRUST_DOMAIN } from '../constants.js';
 import { inputError } from '../errors.js';
-import { checkTrustDomain, isNamespaceName } from '../pki/spiffe.js';
+import { isDns1123Label } from '../names.js';
+import { checkTrustDomain } from '../pki/spiffe.js';
 import { closest } from '../suggest.js';
 import { VERSION } from '../version.js';
 import { isObject } from '../util/object.js';
@@ -212,7 +213,7 @@ function checkLeaf(path: string, value: unknown): string | undefined {
     if (typeof ms !== 'number') return `must be a duration such as 24h or 90m: ${ms.message.trim()}`;
   }
   if (path.includes('.resources.') && !QUANTITY.test(value)) return `must be a Kubernetes quantity such as 100m or 128Mi (got "${value}")`;
-  if (path === 'namespace' && !isNamespaceName(value)) return `must be a Kubernetes namespace name: lowercase letters, digits and "-", at most 63 (got "${value}")`;
+  if (path === 'namespace' && !isDns1123Label(value)) return `must be a Kubernetes namespace name: lowercase letters, digits and "-", at most 63 (got "${value}")`;
   if (path === 'trustDomain') {
     try {
       checkTrustDomain(value);

@@ -1,4 +1,5 @@
 import { inputError } from '../errors.js';
+import { isDns1123Label, isDns1123Subdomain } from '../names.js';
 
 /**
  * SPIFFE identities of the mesh: `spiffe://TRUST_DOMAIN/ns/NAMESPACE/sa/SERVICEACCOUNT`.
@@ -15,14 +16,6 @@ export interface SpiffeIdentity {
 // SPIFFE ID spec: trust domain is lowercase letters, digits, '.', '-', '_'; as a DNS-style name
 // it has no empty label (no leading, trailing or doubled dot).
 const TRUST_DOMAIN = /^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/;
-// Kubernetes namespace (DNS-1123 label) and ServiceAccount (DNS-1123 subdomain) names.
-const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const SERVICE_ACCOUNT = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
-
-/** Whether `name` is a valid Kubernetes namespace name (a DNS-1123 label). */
-export function isNamespaceName(name: string): boolean {
-  return NAMESPACE.test(name);
-}
 
 /** Throws inputError unless `td` is a valid SPIFFE trust domain (e.g. `cluster.local`). */
 export function checkTrustDomain(td: string): string {
@@ -44,8 +37,8 @@ export function formatSpiffeId(trustDomain: string, ns: string, sa: string): str
 /** The SPIFFE ID of ServiceAccount `sa` in namespace `ns`; throws inputError for invalid names. */
 export function spiffeId(trustDomain: string, ns: string, sa: string): string {
   checkTrustDomain(trustDomain);
-  if (!NAMESPACE.test(ns)) throw inputError(`invalid namespace name "${ns}" for a SPIFFE ID`, 'namespaces are DNS-1123 labels');
-  if (!SERVICE_ACCOUNT.test(sa)) throw inputError(`invalid ServiceAccount name "${sa}" for a SPIFFE ID`, 'ServiceAccount names are DNS-1123 subdomains');
+  if (!isDns1123Label(ns)) throw inputError(`invalid namespace name "${ns}" for a SPIFFE ID`, 'namespaces are DNS-1123 labels');
+  if (!isDns1123Subdomain(sa)) throw inputError(`invalid ServiceAccount name "${sa}" for a SPIFFE ID`, 'ServiceAccount names are DNS-1123 subdomains');
   return formatSpiffeId(trustDomain, ns, sa);
 }
 
