@@ -118,3 +118,14 @@ export function failing(r: CheckReport): string[] {
   return r.checks.filter((c) => c.status === 'fail' || c.status === 'warn').map((c) => c.id);
 }
 
+/** A `wrap` for check(): the cluster as it is, with every object it is asked to create pushed onto `created`. */
+export function recordCreates(created: Obj[]): (c: Cluster) => Cluster {
+  return (c) => {
+    const w = Object.create(c) as Cluster;
+    w.create = async (o) => {
+      created.push(o);
+      return c.create(o);
+    };
+    return w;
+  };
+}

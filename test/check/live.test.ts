@@ -4,7 +4,7 @@ import type { Cluster } from '../../src/cluster/types.ts';
 import { connect } from '../../src/cluster/index.ts';
 import { VERSION } from '../../src/version.ts';
 import { startApiServer, type TestCluster } from '../support/kube.ts';
-import { check, failing, healthy, ready, status, useRoots, type Obj } from './live-support.ts';
+import { check, failing, healthy, ready, recordCreates, status, useRoots, type Obj } from './live-support.ts';
 
 useRoots();
 
@@ -146,14 +146,7 @@ test('runPreInstallChecks (what mesh install calls) returns results and ok, neve
 test('the DNS lookup pod is labelled as ours, opted out of injection, unprivileged and bounded in time', async () => {
   const created: Obj[] = [];
   await check({
-    wrap: (c) => {
-      const w = Object.create(c) as Cluster;
-      w.create = async (o) => {
-        created.push(o);
-        return c.create(o);
-      };
-      return w;
-    },
+    wrap: recordCreates(created),
   });
   assert.equal(created.length, 1);
   const pod = created[0]!;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Cluster } from '../../src/cluster/types.ts';
 import { ROUND_END } from '../../src/checks/dns-pod.ts';
 import type { TestCluster } from '../support/kube.ts';
-import { check, failing, healthy, ready, status, useRoots, type Obj } from './live-support.ts';
+import { check, failing, healthy, ready, recordCreates, status, useRoots, type Obj } from './live-support.ts';
 
 useRoots();
 
@@ -69,14 +69,7 @@ test('the kept lookup pod repeats its lookups and is bounded by the --wait time'
   const created: Obj[] = [];
   await check({
     flags: { wait: '2m' },
-    wrap: (c) => {
-      const w = Object.create(c) as Cluster;
-      w.create = async (o) => {
-        created.push(o);
-        return c.create(o);
-      };
-      return w;
-    },
+    wrap: recordCreates(created),
   });
   assert.equal(created.length, 1);
   const spec = created[0]!.spec;

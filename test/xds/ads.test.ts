@@ -13,6 +13,7 @@ import { consistent, makeSnapshot } from '../../src/xds/snapshot.ts';
 import { decodeResource } from '../../src/xds/encode.ts';
 import type { KubeObject } from '../../src/cluster/types.ts';
 import { AdsClient } from '../support/ads-client.ts';
+import { recorded } from './support.ts';
 
 const svc = (name: string, ip = '10.0.0.1'): KubeObject => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'shop' }, spec: { clusterIP: '10.96.0.1', ports: [{ name: 'grpc', port: 8080 }] }, _ip: ip });
 const slice = (name: string, ip: string): KubeObject => ({
@@ -33,20 +34,6 @@ function stream(nodeId: string): AdsClient {
   return s;
 }
 
-/**
- * Resolves once the server has recorded an ACK (or NACK) of `typeUrl` from `nodeId`. Call it
- * before sending: the wait is on the event, not on a pause that a busy machine can outrun.
- */
-function recorded(event: 'ack' | 'nack', nodeId: string, typeUrl: string): Promise<void> {
-  return new Promise((resolve) => {
-    const seen = (e: { stream: { node: { id: string } }; typeUrl: string }): void => {
-      if (e.stream.node.id !== nodeId || e.typeUrl !== typeUrl) return;
-      cp.ads.off(event, seen);
-      resolve();
-    };
-    cp.ads.on(event, seen);
-  });
-}
 
 /**
  * Responses of `typeUrl` the server has written on the node's stream. The server answers a
@@ -83,7 +70,7 @@ test('version, nonce and ACK: a response per request, none after its ACK', async
   assert.equal(r.resources.length, 1);
   assert.equal(decodeResource(TYPE.listener, r.resources[0]!.value).name, LA);
   const sent = pushes('ack', TYPE.listener);
-  const acked = recorded('ack', 'ack', TYPE.listener);
+  const acked = recorded(cp, 'ack', 'ack', TYPE.listener);
   s.send({ type_url: TYPE.listener, resource_names: [LA], version_info: r.version_info, response_nonce: r.nonce });
   await acked;
   assert.equal(pushes('ack', TYPE.listener), sent, 'an ACK gets no response');
@@ -117,14 +104,14 @@ test('NACK keeps the last good config, is recorded with its error, and the next 
   const s = stream('nack');
   s.send({ type_url: TYPE.endpoint, resource_names: [CA] });
   const r1 = await s.next();
-  const acked = recorded('ack', 'nack', TYPE.endpoint);
+  const acked = recorded(cp, 'ack', 'nack', TYPE.endpoint);
   s.send({ type_url: TYPE.endpoint, resource_names: [CA], version_info: r1.version_info, response_nonce: r1.nonce });
   await acked;
   source.set([svc('a'), slice('a', '10.1.0.9'), svc('b'), slice('b', '10.1.0.2')]);
   const r2 = await s.next();
   assert.notEqual(r2.version_info, r1.version_info);
   const sent = pushes('nack', TYPE.endpoint);
-  const nacked = recorded('nack', 'nack', TYPE.endpoint);
+  const nacked = recorded(cp, 'nack', 'nack', TYPE.endpoint);
   s.send({ type_url: TYPE.endpoint, resource_names: [CA], version_info: r1.version_info, response_nonce: r2.nonce, error_detail: { code: 3, message: 'endpoint rejected' } });
   await nacked;
   assert.equal(pushes('nack', TYPE.endpoint), sent, 'no resend of the rejected version');
@@ -144,7 +131,7 @@ test('a stale nonce is ignored; only changed types are pushed', async () => {
   s.send({ type_url: TYPE.cluster, resource_names: [CA] });
   const e1 = await s.next();
   const c1 = await s.next();
-  const acked = Promise.all([recorded('ack', 'stale', TYPE.endpoint), recorded('ack', 'stale', TYPE.cluster)]);
+  const acked = Promise.all([recorded(cp, 'ack', 'stale', TYPE.endpoint), recorded(cp, 'ack', 'stale', TYPE.cluster)]);
   s.send({ type_url: TYPE.endpoint, resource_names: [CA], version_info: e1.version_info, response_nonce: e1.nonce });
   s.send({ type_url: TYPE.cluster, resource_names: [CA], version_info: c1.version_info, response_nonce: c1.nonce });
   await acked;
@@ -173,7 +160,7 @@ test('source changes inside the debounce window become one snapshot', async () =
   const s = stream('debounce');
   s.send({ type_url: TYPE.endpoint, resource_names: [CA] });
   const r1 = await s.next();
-  const acked = recorded('ack', 'debounce', TYPE.endpoint);
+  const acked = recorded(cp, 'ack', 'debounce', TYPE.endpoint);
   s.send({ type_url: TYPE.endpoint, resource_names: [CA], version_info: r1.version_info, response_nonce: r1.nonce });
   await acked;
   const gen = cp.syncz().generation;

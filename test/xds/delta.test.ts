@@ -24,6 +24,7 @@ import fc from 'fast-check';
 import { decodeResource, strictCheck } from '../../src/xds/encode.ts';
 import { TYPE } from '../../src/xds/protos.ts';
 import { DeltaAdsClient } from '../support/ads-client.ts';
+import { recorded } from './support.ts';
 import { startApiServer } from '../support/kube.ts';
 import { startTlsAds } from './sds-support.ts';
 import { fakeCluster } from '../stat/support/fake-cluster.ts';
@@ -78,22 +79,11 @@ async function ask(s: DeltaAdsClient, req: Parameters<DeltaAdsClient['send']>[0]
 
 /** ACK and wait until the server recorded this stream's ACK of that type. */
 async function ack(s: DeltaAdsClient, r: DeltaDiscoveryResponse): Promise<void> {
-  const acked = recorded('ack', s.nodeId, r.type_url);
+  const acked = recorded(cp, 'ack', s.nodeId, r.type_url);
   s.ack(r);
   await acked;
 }
 
-/** Resolves once the server has recorded an ACK (or NACK) of `typeUrl` from `nodeId` (set up before sending). */
-function recorded(event: 'ack' | 'nack', nodeId: string, typeUrl: string): Promise<void> {
-  return new Promise((resolve) => {
-    const seen = (e: { stream: { node: { id: string } }; typeUrl: string }): void => {
-      if (e.stream.node.id !== nodeId || e.typeUrl !== typeUrl) return;
-      cp.ads.off(event, seen);
-      resolve();
-    };
-    cp.ads.on(event, seen);
-  });
-}
 
 /** Resolves once `check()` holds, looking again every millisecond (for server state no event announces); bounded against a hang. */
 async function until(check: () => boolean, what: string): Promise<void> {
@@ -268,7 +258,7 @@ test('NACK: recorded with its error (as SotW records it), counted, nothing resen
   apply();
   const r2 = await s.next();
   const sent = syncOf('nack', TYPE.endpoint).pushes;
-  const nacked = recorded('nack', 'nack', TYPE.endpoint);
+  const nacked = recorded(cp, 'nack', 'nack', TYPE.endpoint);
   s.send({ type_url: TYPE.endpoint, response_nonce: r2.nonce, error_detail: { code: 3, message: 'endpoint rejected' } });
   await nacked;
   assert.equal(syncOf('nack', TYPE.endpoint).pushes, sent, 'no resend after a NACK');

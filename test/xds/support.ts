@@ -106,6 +106,21 @@ export function tally(results: CallResult[]): Record<string, number> {
   return t;
 }
 
+/**
+ * Resolves once the server has recorded an ACK (or NACK) of `typeUrl` from `nodeId`; set it up
+ * before sending, so the wait is on the event, not on a pause a busy machine can outrun.
+ */
+export function recorded(cp: ControlPlane, event: 'ack' | 'nack', nodeId: string, typeUrl: string): Promise<void> {
+  return new Promise((resolve) => {
+    const seen = (e: { stream: { node: { id: string } }; typeUrl: string }): void => {
+      if (e.stream.node.id !== nodeId || e.typeUrl !== typeUrl) return;
+      cp.ads.off(event, seen);
+      resolve();
+    };
+    cp.ads.on(event, seen);
+  });
+}
+
 /** Wait until the node has ACKed every type whose current snapshot version differs from what it acked (the config is live in the client); event-driven, `timeoutMs` only bounds a hang. */
 export function waitForAck(cp: ControlPlane, nodeId: string, timeoutMs = 60_000): Promise<void> {
   return new Promise((resolve, reject) => {
