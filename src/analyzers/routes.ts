@@ -1,3 +1,4 @@
+import { routeOrder } from '../model/routes.js';
 import { CODES } from './codes.js';
 import { arr, describeRef, refOf, str, where, type AnalysisIndex } from './lookup.js';
 import { isObject } from '../util/object.js';
@@ -139,12 +140,8 @@ export const routeConflicts: Analyzer<AnalysisIndex> = {
 };
 
 function precedence(a: SourcedObject, b: SourcedObject): number {
-  const ta = a.object.metadata.creationTimestamp ?? '';
-  const tb = b.object.metadata.creationTimestamp ?? '';
-  if (ta !== tb) return ta === '' ? 1 : tb === '' ? -1 : ta < tb ? -1 : 1;
-  const ka = `${a.object.metadata.namespace}/${a.object.metadata.name}`;
-  const kb = `${b.object.metadata.namespace}/${b.object.metadata.name}`;
-  return ka < kb ? -1 : ka > kb ? 1 : 0;
+  const key = (o: SourcedObject): { createdAt?: string; namespace: string; name: string } => ({ createdAt: o.object.metadata.creationTimestamp, namespace: o.object.metadata.namespace ?? '', name: o.object.metadata.name });
+  return routeOrder(key(a), key(b));
 }
 
 /**

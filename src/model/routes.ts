@@ -75,6 +75,18 @@ export function regexProblem(pattern: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The Gateway API's tie-break between routes: the older (creationTimestamp) first, then
+ * alphabetically by "{namespace}/{name}" as one string; a route without a timestamp sorts after
+ * those with one.
+ */
+export function routeOrder(a: { createdAt?: string; namespace: string; name: string }, b: { createdAt?: string; namespace: string; name: string }): number {
+  const ta = a.createdAt ?? '';
+  const tb = b.createdAt ?? '';
+  if (ta !== tb) return ta === '' ? 1 : tb === '' ? -1 : ta < tb ? -1 : 1;
+  return cmp(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`);
+}
+
 /** A problem that keeps a route off a parent (Accepted=False) rather than only off one rule. */
 class Refused extends Error {}
 

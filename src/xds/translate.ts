@@ -1,4 +1,5 @@
 import { isHttp, policiesFor, reachableServices, serviceKey } from '../model/build.js';
+import { routeOrder } from '../model/routes.js';
 import { principalId } from '../model/authz.js';
 import type {
   AuthzOperation,
@@ -303,14 +304,6 @@ function matchRank(m: RouteMatch): number[] {
   const exact = p?.type === 'Exact' ? 1 : 0;
   const prefixLen = !p ? 1 : p.type === 'RegularExpression' ? 1.5 : p.value.length;
   return [exact, prefixLen, m.method ? 1 : 0, m.headers.length, m.query.length];
-}
-
-/** Older routes first (creationTimestamp), then by namespace/name: the spec's tie-break between routes. */
-function routeOrder(a: MeshRoute, b: MeshRoute): number {
-  const ta = a.createdAt ?? '';
-  const tb = b.createdAt ?? '';
-  if (ta !== tb) return ta === '' ? 1 : tb === '' ? -1 : ta < tb ? -1 : 1;
-  return a.namespace === b.namespace ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.namespace < b.namespace ? -1 : 1;
 }
 
 /**
