@@ -85,6 +85,8 @@ export function globalValueFlags(): Set<string> {
  */
 export const MESH_FLAGS = {
   meshNamespace: () => new Option('--mesh-namespace <ns>', `namespace the mesh control plane is installed in (default ${DEFAULT_NAMESPACE})`),
+  gatewayApi: () => new Option('--gateway-api', 'also install the official Gateway API CRDs (standard channel) of the release mesh pins, downloaded and verified by SHA-256 (docs/install.md)'),
+  gatewayApiCrds: () => new Option('--gateway-api-crds <file>', "that release's standard-install.yaml from disk instead of downloading it (air-gapped; implies --gateway-api)"),
 } satisfies Record<string, OptionFactory>;
 
 /**

@@ -4,7 +4,7 @@ import { addFlags, addValuesFlags, MESH_FLAGS, MESH_NAMESPACE_INSTEAD, refuseGlo
 
 /** `mesh install`. Handler: src/install/install.ts. */
 export function define(cmd: Command): void {
-  addFlags(addValuesFlags(cmd), MESH_FLAGS.meshNamespace)
+  addFlags(addValuesFlags(cmd), MESH_FLAGS.meshNamespace, MESH_FLAGS.gatewayApi, MESH_FLAGS.gatewayApiCrds)
     .option('--ca-cert <file>', 'use this root CA certificate (PEM) instead of generating one; with --ca-key')
     .option('--ca-key <file>', 'private key (PEM) of --ca-cert')
     .option('--skip-checks', 'do not run the pre-install checks')
@@ -12,8 +12,7 @@ export function define(cmd: Command): void {
     .option('--no-wait', 'do not wait for the control plane to become ready')
     .option('--timeout <duration>', 'how long to wait for CRDs and the rollout', '5m')
     .option('--force-conflicts', 'take over fields another field manager owns')
-    .option('--gateway-api', 'also install the Gateway API HTTPRoute CRD (for clusters without Gateway API; see docs/install.md)')
-    .addHelpText('after', '\nExamples:\n  mesh install\n  mesh install --profile ha --set controller.logLevel=debug --yes\n  mesh install --gateway-api --yes\n  mesh install --dry-run > mesh.yaml\n  mesh install --ca-cert root.pem --ca-key root-key.pem')
+    .addHelpText('after', '\nExamples:\n  mesh install\n  mesh install --profile ha --set controller.logLevel=debug --yes\n  mesh install --gateway-api --yes\n  mesh install --gateway-api-crds standard-install.yaml --yes\n  mesh install --dry-run > mesh.yaml\n  mesh install --ca-cert root.pem --ca-key root-key.pem')
     .action(async (raw: Record<string, unknown>, command: Command) => {
       const g = globalsOf(command);
       refuseGlobals(command, 'mesh install', { namespace: MESH_NAMESPACE_INSTEAD, allNamespaces: MESH_NAMESPACE_INSTEAD });

@@ -1,6 +1,7 @@
 import semver from 'semver';
 import type { Cluster, ConnectOptions, KubeObject } from '../cluster/types.js';
-import { HTTPROUTE_CRD, LABEL_MANAGED_BY, MANAGED_BY, ROOT_CA_SECRET } from '../constants.js';
+import { ROOT_CA_SECRET } from '../constants.js';
+import { assertGatewayApiInstallable, loadGatewayApiBundle, type GatewayApiDeps } from './gateway-api.js';
 import { parsePositiveDuration } from '../duration.js';
 import { withInterrupt } from '../util/interrupt.js';
 import { objectRef, renderManifests, type CaMaterial } from '../manifests/render.js';
@@ -25,8 +26,10 @@ export interface InstallOptions extends ValuesFlags, ConnectOptions {
   wait: boolean;
   timeoutMs: number;
   forceConflicts: boolean;
-  /** Also install the Gateway API HTTPRoute CRD (templates/gateway-api.yaml). */
+  /** Also install the official Gateway API CRDs of the pinned release (src/install/gateway-api.ts). */
   gatewayApi?: boolean;
+  /** The release's standard-install.yaml on disk instead of downloading it (air-gapped). */
+  gatewayApiCrds?: string;
   output: 'table' | 'json' | 'yaml' | 'name';
 }
 
@@ -38,6 +41,8 @@ export interface InstallDeps {
   version?: string;
   /** Per-check time budget of the pre-install checks (default 20 s); tests shorten it. */
   checkTimeoutMs?: number;
+  /** How --gateway-api gets its bundle (tests: a local file pinned by its own digest). */
+  gatewayApi?: GatewayApiDeps;
 }
 
 /** Raw flags of install as commander gives them. */
@@ -53,6 +58,7 @@ export interface RawInstallFlags {
   timeout?: string;
   forceConflicts?: boolean;
   gatewayApi?: boolean;
+  gatewayApiCrds?: string;
 }
 
 /** Validate and normalise install flags (one place, table-tested). */
@@ -69,7 +75,8 @@ export function validateInstallOptions(raw: RawInstallFlags, output: InstallOpti
     wait: raw.wait !== false,
     timeoutMs: parsePositiveDuration(raw.timeout ?? '5m', '--timeout'),
     forceConflicts: raw.forceConflicts === true,
-    gatewayApi: raw.gatewayApi === true,
+    gatewayApi: raw.gatewayApi === true || Boolean(raw.gatewayApiCrds),
+    gatewayApiCrds: raw.gatewayApiCrds,
     output,
     kubeconfig: conn.kubeconfig,
     context: conn.context,
@@ -77,24 +84,11 @@ export function validateInstallOptions(raw: RawInstallFlags, output: InstallOpti
 }
 
 /**
- * With --gateway-api: refuse to take over an HTTPRoute CRD that mesh does not manage (the upstream
- * Gateway API CRDs, usually). Applying ours over it would replace its schema with our minimal one.
+ * With --gateway-api: the verified bundle to apply (read or downloaded and checked before the
+ * cluster is touched). Undefined without the flag.
  */
-export async function assertGatewayApiCrdOurs(cluster: Cluster): Promise<void> {
-  const live = await cluster.get('apiextensions.k8s.io/v1', 'CustomResourceDefinition', HTTPROUTE_CRD);
-  if (!live) return;
-  const managedBy = live.metadata.labels?.[LABEL_MANAGED_BY];
-  if (managedBy === MANAGED_BY) return;
-  throw new MeshError(`CustomResourceDefinition ${HTTPROUTE_CRD} already exists and is not managed by mesh (${LABEL_MANAGED_BY}: ${managedBy ?? '<none>'}): --gateway-api will not overwrite it`, {
-    hint: 'the cluster already has the Gateway API CRDs, which mesh route uses as they are: run the command again without --gateway-api',
-    exitCode: ExitCode.Failed,
-  });
-}
-
-/** True when the cluster holds the HTTPRoute CRD rendered by mesh (a --gateway-api install), which upgrade keeps rendering. */
-export async function hasMeshGatewayApiCrd(cluster: Cluster): Promise<boolean> {
-  const live = await cluster.get('apiextensions.k8s.io/v1', 'CustomResourceDefinition', HTTPROUTE_CRD);
-  return live?.metadata.labels?.[LABEL_MANAGED_BY] === MANAGED_BY;
+export async function gatewayApiBundle(opts: { gatewayApi?: boolean; gatewayApiCrds?: string }, deps: GatewayApiDeps = {}): Promise<KubeObject[] | undefined> {
+  return opts.gatewayApi ? loadGatewayApiBundle(opts.gatewayApiCrds, deps) : undefined;
 }
 
 async function connectWith(deps: InstallDeps, opts: ConnectOptions): Promise<Cluster> {
@@ -237,8 +231,8 @@ function assertNoDowngrade(installed: { version: string } | undefined, version: 
  * API server does not answer) it prints what install creates on a new cluster. Without an existing
  * or supplied root, a root is generated for the printout only: install generates its own.
  */
-async function dryRunInstall(opts: InstallOptions, ui: Ui, deps: InstallDeps, r: { values: Values; supplied: CaMaterial | undefined; version: string }): Promise<number> {
-  const { values, supplied, version } = r;
+async function dryRunInstall(opts: InstallOptions, ui: Ui, deps: InstallDeps, r: { values: Values; supplied: CaMaterial | undefined; version: string; gatewayApi: KubeObject[] | undefined }): Promise<number> {
+  const { values, supplied, version, gatewayApi } = r;
   let cluster: Cluster | undefined;
   let installed: Awaited<ReturnType<typeof readState>>;
   try {
@@ -253,12 +247,12 @@ async function dryRunInstall(opts: InstallOptions, ui: Ui, deps: InstallDeps, r:
   let existing: CaMaterial | undefined;
   if (cluster) {
     if (!opts.skipChecks) await checkBeforeInstall(cluster, ui, { namespace: values.namespace, version, timeoutMs: deps.checkTimeoutMs });
-    if (opts.gatewayApi) await assertGatewayApiCrdOurs(cluster);
+    if (gatewayApi) await assertGatewayApiInstallable(cluster, deps.gatewayApi?.pin);
     assertNoDowngrade(installed, version);
     existing = await readRootCa(cluster, values.namespace);
   }
   const ca = existing ?? supplied ?? (await generateCa(values.trustDomain, values.ca.rootCertTTL));
-  const objects = redactSecrets(renderManifests(values, loadTemplates(), { ca, version, profile: opts.profile, gatewayApi: opts.gatewayApi }));
+  const objects = redactSecrets(renderManifests(values, loadTemplates(), { ca, version, profile: opts.profile, gatewayApi }));
   if (cluster) {
     const c = cluster;
     const got = await Promise.all(objects.map((o) => c.get(o.apiVersion, o.kind, o.metadata.name, o.metadata.namespace)));
@@ -277,12 +271,13 @@ export async function runInstall(opts: InstallOptions, ui: Ui, deps: InstallDeps
   const version = deps.version ?? VERSION;
   const values = await loadValues(opts);
   const supplied = await loadSuppliedCa(opts.caCert, opts.caKey, (l) => ui.err.write(l + '\n'));
-  if (opts.dryRun) return dryRunInstall(opts, ui, deps, { values, supplied, version });
+  const gatewayApi = await gatewayApiBundle(opts, deps.gatewayApi);
+  if (opts.dryRun) return dryRunInstall(opts, ui, deps, { values, supplied, version, gatewayApi });
   const cluster = await connectWith(deps, opts);
 
   if (!opts.skipChecks) await checkBeforeInstall(cluster, ui, { namespace: values.namespace, version, timeoutMs: deps.checkTimeoutMs });
 
-  if (opts.gatewayApi) await assertGatewayApiCrdOurs(cluster);
+  if (gatewayApi) await assertGatewayApiInstallable(cluster, deps.gatewayApi?.pin);
   const installed = await readState(cluster, values.namespace);
   assertNoDowngrade(installed, version);
   if (installed && installed.version !== version) {
@@ -292,7 +287,7 @@ export async function runInstall(opts: InstallOptions, ui: Ui, deps: InstallDeps
   await confirmIfInteractive(ui, deps, `Install mesh ${version} into ${cluster.contextName} (namespace ${values.namespace})?`);
   const { ca, source } = await chooseCa(cluster, values, supplied);
   if (source === 'generated') ui.err.write(`generated a new root CA for trust domain ${values.trustDomain}\n`);
-  const objects = renderManifests(values, loadTemplates(), { ca, version, profile: opts.profile, gatewayApi: opts.gatewayApi });
+  const objects = renderManifests(values, loadTemplates(), { ca, version, profile: opts.profile, gatewayApi });
   const progress = progressHooks(ui);
   let records: ApplyRecord[];
   try {

@@ -16,8 +16,9 @@ import { loadTemplates } from './templates.js';
 export interface ManifestGenerateOptions extends ValuesFlags {
   caCert?: string;
   caKey?: string;
-  /** Also render the Gateway API HTTPRoute CRD. */
+  /** Also render the official Gateway API CRDs of the pinned release (downloaded, or gatewayApiCrds). */
   gatewayApi?: boolean;
+  gatewayApiCrds?: string;
   /** Generate a new root CA and include it (the output is then no longer the same on each run). */
   generateCa?: boolean;
   output: 'yaml' | 'json' | 'name';
@@ -48,7 +49,8 @@ export async function runManifestGenerate(opts: ManifestGenerateOptions, ui: Ui)
     ca = await generateCa(values.trustDomain, values.ca.rootCertTTL);
     ui.err.write(`generated a new root CA for trust domain ${values.trustDomain}: the output holds its private key (Secret ${values.namespace}/${ROOT_CA_SECRET}); keep it out of version control or seal it\n`);
   }
-  const objects = renderManifests(values, loadTemplates(), { ca, gatewayApi: opts.gatewayApi });
+  const gatewayApi = opts.gatewayApi ? await (await import('./gateway-api.js')).loadGatewayApiBundle(opts.gatewayApiCrds) : undefined;
+  const objects = renderManifests(values, loadTemplates(), { ca, gatewayApi });
   ui.out.write(renderObjects(objects, opts.output));
   if (!ca) ui.err.write(missingCaNote(values.namespace));
   return ExitCode.Ok;
@@ -137,9 +139,8 @@ export async function runManifestDiff(opts: ManifestDiffOptions, ui: Ui, connect
     const cluster = connect ? await connect() : await (await import('../cluster/index.js')).connect({ kubeconfig: opts.kubeconfig, context: opts.context });
     const { readRootCa } = await import('./ca.js');
     const ca = await readRootCa(cluster, values.namespace);
-    // A mesh-managed HTTPRoute CRD (--gateway-api) is part of what upgrade renders, so compare it too.
-    const { hasMeshGatewayApiCrd } = await import('./install.js');
-    after = renderManifests(values, loadTemplates(), { ca, gatewayApi: await hasMeshGatewayApiCrd(cluster) });
+    // The Gateway API CRDs (--gateway-api) are not part of the release: upgrade neither renders nor prunes them.
+    after = renderManifests(values, loadTemplates(), { ca });
     before = await liveCounterparts(cluster, after, values.namespace);
   } else {
     before = await readObjects(opts.paths[0]!);

@@ -1,5 +1,5 @@
 import type { Cluster, ConnectOptions, KubeObject } from '../cluster/types.js';
-import { HTTPROUTE_CRD, MESH_DOMAIN } from '../constants.js';
+import { MESH_DOMAIN } from '../constants.js';
 import { objectRef, OWNED_SELECTOR, RENDERED_KINDS, STAGES, stageOf, type Stage } from '../manifests/render.js';
 import type { Ui } from '../ui/context.js';
 import { ExitCode } from '../errors.js';
@@ -24,8 +24,9 @@ export async function uninstallPlan(cluster: Cluster, namespace: string, purge: 
   const kinds = RENDERED_KINDS.filter((k) => purge || k.kind !== 'CustomResourceDefinition');
   const lists = await Promise.all(kinds.map((k) => cluster.list(k.apiVersion, k.kind, { labelSelector: OWNED_SELECTOR, namespace: k.namespaced ? namespace : undefined })));
   const all = lists.flat().filter((o) => o.kind !== 'Namespace' || o.metadata.name === namespace);
-  // Only CRDs of our group (and the HTTPRoute CRD --gateway-api installed, labelled ours), never another group's.
-  const owned = all.filter((o) => o.kind !== 'CustomResourceDefinition' || o.metadata.name.endsWith(`.${MESH_DOMAIN}`) || o.metadata.name === HTTPROUTE_CRD);
+  // Only CRDs of our group, never another group's: the Gateway API CRDs --gateway-api installed
+  // are shared with every gateway controller and stay (they are not labelled part of the release).
+  const owned = all.filter((o) => o.kind !== 'CustomResourceDefinition' || o.metadata.name.endsWith(`.${MESH_DOMAIN}`));
   return UNINSTALL_ORDER.map((stage) => ({ stage, objects: owned.filter((o) => stageOf(o) === stage).sort((a, b) => objectRef(a).localeCompare(objectRef(b))) })).filter((g) => g.objects.length > 0);
 }
 
@@ -63,7 +64,7 @@ export async function runUninstall(opts: UninstallOptions, ui: Ui, deps: Install
     }
   }
   deleted.sort();
-  const kept = opts.purge ? [] : ['CustomResourceDefinitions authorizationpolicies.mesh.dev, mtlspolicies.mesh.dev and all mesh policies (and httproutes.gateway.networking.k8s.io with every HTTPRoute, if --gateway-api installed it)'];
+  const kept = opts.purge ? [] : ['CustomResourceDefinitions authorizationpolicies.mesh.dev, mtlspolicies.mesh.dev and all mesh policies (the Gateway API CRDs are never removed by mesh: they may serve other controllers)'];
   if (opts.output === 'name') ui.out.write(renderObjects(plan.flatMap((g) => g.objects).filter((o) => deleted.includes(objectRef(o))), 'name'));
   else if (opts.output !== 'table') ui.out.write(renderData({ deleted, kept }, opts.output));
   else {

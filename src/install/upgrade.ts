@@ -12,7 +12,8 @@ import { ExitCode, MeshError, usageError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { ApplyInterrupted, applyStaged, type ApplyRecord } from './apply.js';
 import { readRootCa } from './ca.js';
-import { assertGatewayApiCrdOurs, confirmIfInteractive, hasMeshGatewayApiCrd, interruptedError, printSummary, progressHooks, type InstallDeps } from './install.js';
+import { assertGatewayApiInstallable } from './gateway-api.js';
+import { confirmIfInteractive, gatewayApiBundle, interruptedError, printSummary, progressHooks, type InstallDeps } from './install.js';
 import { withInterrupt } from '../util/interrupt.js';
 import { hideSecretData, liveCounterparts } from './manifest.js';
 import { parseState, PREVIOUS_CONFIG_NAME, readState, type InstalledState } from './state.js';
@@ -29,8 +30,9 @@ export interface UpgradeOptions extends ValuesFlags, ConnectOptions {
   wait: boolean;
   timeoutMs: number;
   forceConflicts: boolean;
-  /** Also apply the Gateway API HTTPRoute CRD; without it, a mesh-managed one is kept and updated. */
+  /** Also apply the official Gateway API CRDs of the pinned release; without it they are left as they are (never pruned). */
   gatewayApi?: boolean;
+  gatewayApiCrds?: string;
   /** Print what would change (diff and prune list) and stop before writing anything. */
   dryRun?: boolean;
   output: 'table' | 'json' | 'yaml' | 'name';
@@ -110,10 +112,10 @@ export async function runUpgrade(opts: UpgradeOptions, ui: Ui, deps: InstallDeps
   const ca = await readRootCa(cluster, opts.namespace);
   if (!ca) throw new MeshError(`the root CA Secret is missing from namespace ${opts.namespace}`, { hint: 'run "mesh install" to restore it (it creates a new root only when none exists)' });
   if (target.values.namespace !== opts.namespace) throw usageError(`upgrade cannot move the mesh from namespace ${opts.namespace} to ${target.values.namespace}`, 'uninstall and install again to change the namespace');
-  // The HTTPRoute CRD is never dropped by an upgrade (that would delete every user HTTPRoute):
-  // once mesh manages it, upgrades keep rendering it, with or without --gateway-api.
-  if (opts.gatewayApi) await assertGatewayApiCrdOurs(cluster);
-  const gatewayApi = opts.gatewayApi === true || (await hasMeshGatewayApiCrd(cluster));
+  // The Gateway API CRDs are never dropped by an upgrade (that would delete every user route):
+  // CRDs are never pruned, so without --gateway-api they stay as they are.
+  const gatewayApi = await gatewayApiBundle(opts, deps.gatewayApi);
+  if (gatewayApi) await assertGatewayApiInstallable(cluster, deps.gatewayApi?.pin);
   const objects = renderManifests(target.values, loadTemplates(), { ca, version: target.version, profile: target.profile, gatewayApi });
 
   const live = await liveCounterparts(cluster, objects, opts.namespace);

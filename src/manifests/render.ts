@@ -38,8 +38,8 @@ export interface RenderOptions {
   version?: string;
   /** Profile the values were resolved from, recorded so upgrade can re-resolve (default "default"). */
   profile?: string;
-  /** Also render the Gateway API HTTPRoute CRD (templates/gateway-api.yaml), for `--gateway-api`. */
-  gatewayApi?: boolean;
+  /** The verified objects of the pinned Gateway API bundle (src/install/gateway-api.ts), for `--gateway-api`: applied with the CRDs. */
+  gatewayApi?: readonly KubeObject[];
 }
 
 /** Apply stages, in the order install applies them (uninstall goes the other way, webhook first). */
@@ -48,7 +48,7 @@ export const STAGES = ['crds', 'namespace', 'rbac', 'config', 'workloads', 'webh
 export type Stage = (typeof STAGES)[number];
 
 /** Kinds that live outside any namespace. */
-const CLUSTER_SCOPED = new Set(['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']);
+const CLUSTER_SCOPED = new Set(['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
 
 /** Every kind the renderer can emit, with its apiVersion: what upgrade lists to find objects to prune. */
 export const RENDERED_KINDS: readonly { apiVersion: string; kind: string; namespaced: boolean }[] = [
@@ -83,7 +83,10 @@ export function stageOf(obj: Pick<KubeObject, 'kind'>): Stage {
     case 'ConfigMap':
     case 'Secret':
       return 'config';
+    // The webhook, and the Gateway API bundle's admission policy: after what they guard.
     case 'MutatingWebhookConfiguration':
+    case 'ValidatingAdmissionPolicy':
+    case 'ValidatingAdmissionPolicyBinding':
       return 'webhook';
     default:
       return 'workloads';
@@ -101,7 +104,7 @@ export function objectRef(obj: Pick<KubeObject, 'kind' | 'metadata'>): string {
 }
 
 /** The files under templates/ that renderManifests fills. */
-export const TEMPLATE_FILES = ['crds.yaml', 'gateway-api.yaml', 'namespace.yaml', 'serviceaccount.yaml', 'rbac.yaml', 'config.yaml', 'controller.yaml', 'service.yaml', 'pdb.yaml', 'webhook.yaml'] as const;
+export const TEMPLATE_FILES = ['crds.yaml', 'namespace.yaml', 'serviceaccount.yaml', 'rbac.yaml', 'config.yaml', 'controller.yaml', 'service.yaml', 'pdb.yaml', 'webhook.yaml'] as const;
 /** One template file name. */
 export type TemplateFile = (typeof TEMPLATE_FILES)[number];
 /**
@@ -206,7 +209,6 @@ export function renderManifests(values: Values, templates: Templates, opts: Rend
   const objects: KubeObject[] = [];
 
   objects.push(...templateObjects(templates, 'crds.yaml'));
-  if (opts.gatewayApi) objects.push(...templateObjects(templates, 'gateway-api.yaml'));
 
   const namespace = pick(templates, 'namespace.yaml', 'Namespace');
   namespace.metadata.name = ns;
@@ -251,6 +253,12 @@ export function renderManifests(values: Values, templates: Templates, opts: Rend
   for (const o of objects) {
     if (!isClusterScoped(o.kind)) o.metadata.namespace = ns;
     o.metadata.labels = { ...o.metadata.labels, ...meshLabels(version) };
+  }
+  if (opts.gatewayApi) {
+    // With the CRDs, but not labelled part of the release: upgrade never prunes them and
+    // uninstall never deletes them (other gateway controllers may serve them too).
+    const at = objects.findIndex((o) => o.kind !== 'CustomResourceDefinition');
+    objects.splice(at, 0, ...opts.gatewayApi.map((o) => structuredClone(o)));
   }
   return objects;
 }

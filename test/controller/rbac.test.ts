@@ -3,6 +3,7 @@
 // discovery access Kubernetes gives every authenticated user), leads, publishes trust bundles,
 // reviews tokens, serves the webhook and SDS, and writes HTTPRoute status, and not one of its
 // requests is forbidden.
+import { gatewayApiCrds } from '../support/gateway-api.ts';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
@@ -47,7 +48,7 @@ const DISCOVERY: Rule = { verbs: ['get'], nonResourceURLs: ['/api', '/api/*', '/
 before(async () => {
   const root = await generateRoot({ trustDomain: 'cluster.local' });
   rootPem = root.certPem;
-  rendered = renderManifests(resolveValues(), loadTemplates(), { ca: root, gatewayApi: true });
+  rendered = renderManifests(resolveValues(), loadTemplates(), { ca: root, gatewayApi: gatewayApiCrds() });
   // No webhook configuration (the test API server would call it for the pods below) and no Deployment (no kubelet).
   const seed = rendered.filter((o) => o.kind !== 'MutatingWebhookConfiguration' && o.kind !== 'Deployment' && o.kind !== 'PodDisruptionBudget');
   c = await startApiServer({

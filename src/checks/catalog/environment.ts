@@ -7,21 +7,29 @@ import type { KubeObject } from '../../cluster/types.js';
 import { namespaceLabels, few, selectorMatches } from '../k8s.js';
 import { type C, fail, type Obj, pass, SYSTEM_NAMESPACES, warn } from './shared.js';
 import { isObject } from '../../util/object.js';
+import semver from 'semver';
+import { BUNDLE_VERSION, CHANNEL, GATEWAY_API, GATEWAY_API_MINIMUM } from '../../install/gateway-api.js';
 
 /** Other meshes' injection webhooks, by MutatingWebhookConfiguration name prefix. */
 export const KNOWN_MESH_INJECTORS = ['istio-sidecar-injector', 'istio-revision-tag', 'linkerd-proxy-injector', 'kuma-admission-mutating-webhook-configuration', 'consul-connect-injector', 'osm-webhook', 'aws-appmesh-inject'];
 
-/** gateway-api.httproute-crd: the Gateway API HTTPRoute CRD is installed. */
+/** gateway-api.httproute-crd: the Gateway API CRDs are installed, from an official release mesh works with. */
 export const httpRouteCrd: C = {
   id: 'gateway-api.httproute-crd',
   category: 'gateway-api',
-  description: 'the Gateway API HTTPRoute CRD is installed',
+  description: `the Gateway API CRDs are installed, release ${GATEWAY_API_MINIMUM} or later`,
   severity: 'warning',
   hintAnchor: 'gateway-api-httproute-crd',
   async run(ctx) {
     const crd = await ctx.get('apiextensions.k8s.io/v1', 'CustomResourceDefinition', 'httproutes.gateway.networking.k8s.io');
-    if (!crd) return warn('httproutes.gateway.networking.k8s.io is missing: routing, canaries and retries need it', 'run "mesh install --gateway-api" or install the Gateway API standard CRDs');
-    return pass('httproutes.gateway.networking.k8s.io is installed');
+    const hint = `run "mesh install --gateway-api" (Gateway API ${GATEWAY_API.version}, standard channel) or install the Gateway API standard CRDs of ${GATEWAY_API_MINIMUM} or later`;
+    if (!crd) return warn('httproutes.gateway.networking.k8s.io is missing: routing, canaries, retries and the ingress gateway need the Gateway API CRDs', hint);
+    const release = crd.metadata.annotations?.[BUNDLE_VERSION];
+    const version = semver.valid(semver.coerce(release ?? ''));
+    if (!version) return warn(`httproutes.gateway.networking.k8s.io has no ${BUNDLE_VERSION} annotation: not an official Gateway API release, so its schema may differ from what mesh writes`, hint);
+    if (semver.lt(version, semver.coerce(GATEWAY_API_MINIMUM)!)) return warn(`the Gateway API CRDs are ${release}, older than ${GATEWAY_API_MINIMUM} (GRPCRoute and HTTPRoute v1 are missing)`, hint);
+    const channel = crd.metadata.annotations?.[CHANNEL] ?? 'unknown';
+    return pass(`the Gateway API CRDs are ${release} (${channel} channel)`);
   },
 };
 
