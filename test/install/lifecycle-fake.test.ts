@@ -97,7 +97,7 @@ test('pre-install checks: warnings and checks that could not run are shown and d
   const { ui, out, err } = captureUi();
   assert.equal(await runInstall(installOpts({ dryRun: true }), ui, { ...deps(c), checkTimeoutMs: 200 }), 0);
   assert.match(err(), /^‼ Pod Security admission allows the proxy init container's NET_ADMIN: 1 namespace\(s\) would reject injected pods/m);
-  assert.match(err(), /^‼ the Gateway API HTTPRoute CRD is installed: /m);
+  assert.match(err(), /^‼ the Gateway API CRDs are installed, release v1.1.0 or later: /m);
   assert.match(err(), /^○ no other mesh's injection webhook would also inject pods: not allowed: webhooks are forbidden$/m);
   assert.match(err(), /^○ mesh\.dev CRDs are absent or owned by a compatible version: could not run: timed out after 200ms/m);
   assert.match(err(), /^pre-install checks passed \(2 warnings, 2 could not run: they do not stop install\)$/m);
