@@ -14,6 +14,7 @@ import { encodeResource, strictCheck } from '../../src/xds/encode.ts';
 import { consistent, makeSnapshot } from '../../src/xds/snapshot.ts';
 import type { KubeObject } from '../../src/cluster/types.ts';
 import { evaluateRoute, outbound, type SimRequest, type SimResult } from '../support/envoy-sim.ts';
+import { validateRules } from '../support/pgv.ts';
 
 const NS = 'gateway-conformance-mesh';
 const CONSUMER = 'gateway-conformance-mesh-consumer';
@@ -465,7 +466,10 @@ test('GRPCRoute method matches: exact, service-only, method-only and RE2 matches
   const name = `echo.${NS}.svc.cluster.local:7070`;
   const sidecar = sidecarResources(model, { id: 's', kind: 'sidecar', namespace: NS })[TYPE.route][name]!;
   const grpc = proxylessResources(model, { id: 'g', kind: 'grpc', namespace: NS })[TYPE.route][name]!;
-  for (const rc of [sidecar, grpc]) assert.deepEqual(strictCheck('envoy.config.route.v3.RouteConfiguration', rc), []);
+  for (const rc of [sidecar, grpc]) {
+    assert.deepEqual(strictCheck('envoy.config.route.v3.RouteConfiguration', rc), []);
+    assert.deepEqual(validateRules(TYPE.route, rc), []);
+  }
   for (const [service, method, headers, want] of cases) {
     const req = { host: 'echo:7070', path: `/${service}/${method}`, method: 'POST', headers };
     const route = (r: SimResult): string => (r.kind === 'not-found' ? 'none' : r.route.replace(/^[^.]+\./, '').replace(/\.\d+$/, ''));
@@ -552,7 +556,14 @@ test('backend-level header filters: each weighted backend gets its own edits, wh
   assert.match(model.routeConditions.find((c) => c.type === 'PartiallyInvalid')!.message, /rule 3: backendRef gateway-conformance-mesh\/echo-v1 filter URLRewrite is not supported/);
   const sidecar = sidecarResources(model, { id: 's', kind: 'sidecar', namespace: NS });
   const grpc = proxylessResources(model, { id: 'g', kind: 'grpc', namespace: NS });
-  for (const res of [sidecar, grpc]) for (const [type, byName] of Object.entries(res)) for (const [n, m] of Object.entries(byName)) assert.deepEqual(strictCheck(type.slice(type.lastIndexOf('/') + 1), m), [], n);
+  for (const res of [sidecar, grpc]) {
+    for (const [type, byName] of Object.entries(res)) {
+      for (const [n, m] of Object.entries(byName)) {
+        assert.deepEqual(strictCheck(type.slice(type.lastIndexOf('/') + 1), m), [], n);
+        assert.deepEqual(validateRules(type, m), [], n);
+      }
+    }
+  }
   // grpc-js applies no header mutation: the rule ends its calls with UNKNOWN instead of ignoring the filters.
   const rc = grpc[TYPE.route][`echo.${NS}.svc.cluster.local:80`]!;
   const got = evaluateRoute(rc, { host: 'echo', path: '/split/a' }, { port: 80 });
