@@ -58,18 +58,6 @@ before(async () => {
       { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'web', namespace: 'shop' } },
       { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-1', namespace: 'shop', labels: { app: 'web' } }, spec: { serviceAccountName: 'web', containers: [{ name: 'web', image: 'web' }] }, status: { phase: 'Running', podIP: '10.0.0.5' } },
       { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'shop' }, spec: { clusterIP: '10.96.0.5', selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] } },
-      // The GRPCRoute CRD as far as the API server needs it to serve the kind (schema left open).
-      {
-        apiVersion: 'apiextensions.k8s.io/v1',
-        kind: 'CustomResourceDefinition',
-        metadata: { name: 'grpcroutes.gateway.networking.k8s.io' },
-        spec: {
-          group: 'gateway.networking.k8s.io',
-          scope: 'Namespaced',
-          names: { plural: 'grpcroutes', singular: 'grpcroute', kind: 'GRPCRoute', listKind: 'GRPCRouteList' },
-          versions: [{ name: 'v1', served: true, storage: true, subresources: { status: {} }, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
-        },
-      },
       { apiVersion: 'v1', kind: 'Service', metadata: { name: 'api', namespace: 'shop' }, spec: { clusterIP: '10.96.0.6', selector: { app: 'api' }, ports: [{ name: 'grpc', port: 7070 }] } },
       {
         apiVersion: 'gateway.networking.k8s.io/v1',
