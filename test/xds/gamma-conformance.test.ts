@@ -18,7 +18,7 @@ import { validateRules } from '../support/pgv.ts';
 
 const NS = 'gateway-conformance-mesh';
 const CONSUMER = 'gateway-conformance-mesh-consumer';
-const IPS: Record<string, string> = { echo: '10.96.0.10', 'echo-v1': '10.96.0.11', 'echo-v2': '10.96.0.12' };
+const IPS: Record<string, string> = { echo: '10.96.0.10', 'echo-v1': '10.96.0.11', 'echo-v2': '10.96.0.12', 'echo-v3': '10.96.0.13' };
 
 function service(name: string): KubeObject {
   return {
@@ -321,8 +321,11 @@ test('proxyless gRPC clients get the same routing without the matchers grpc-js r
 
 // GRPCRoute (conformance/tests/mesh/grpcroute-*.go): the echo Services' gRPC port 7070, calls sent
 // as gRPC sends them (POST, `:path` /package.Service/Method, content-type application/grpc).
+// MeshGRPCRouteWeight is in the releases (v1.5.0, which mesh pins, to v1.6.1); the header modifier
+// test is on the Gateway API's main branch (not yet released) and the mirror test in a proposed
+// change (kubernetes-sigs/gateway-api 4398603): restated from there.
 const GRPC_SVC = 'gateway_api_conformance.echo_basic.grpcecho.GrpcEcho';
-const grpcBase = ['echo', 'echo-v1', 'echo-v2'].map((name): KubeObject => ({
+const grpcBase = ['echo', 'echo-v1', 'echo-v2', 'echo-v3'].map((name): KubeObject => ({
   apiVersion: 'v1',
   kind: 'Service',
   metadata: { name, namespace: NS },
@@ -342,8 +345,8 @@ function call(objects: KubeObject[], method: string, headers: Record<string, str
   return outbound(res, { ip: IPS.echo!, port: 7070 }, { host: 'echo:7070', path: `/${service}/${method}`, method: 'POST', headers: { 'content-type': 'application/grpc', ...headers } });
 }
 
-test('MeshGRPCRouteWeight: a 70/30 GRPCRoute splits calls to echo-v1 and echo-v2 in that ratio', () => {
-  const r = call([grpcRouteOf('mesh-grpc-weighted-backends', [{ backendRefs: [{ name: 'echo-v1', port: 7070, weight: 70 }, { name: 'echo-v2', port: 7070, weight: 30 }] }])], 'Echo');
+test('MeshGRPCRouteWeight: a 70/30/0 GRPCRoute splits calls to echo-v1 and echo-v2 in that ratio, none to echo-v3', () => {
+  const r = call([grpcRouteOf('mesh-grpc-weighted-backends', [{ backendRefs: [{ name: 'echo-v1', port: 7070, weight: 70 }, { name: 'echo-v2', port: 7070, weight: 30 }, { name: 'echo-v3', port: 7070, weight: 0 }] }])], 'Echo');
   assert.equal(r.kind, 'route');
   if (r.kind !== 'route') return;
   assert.deepEqual(r.upstreams.map((u) => [u.cluster, u.weight, u.missingStatus]), [
@@ -354,20 +357,20 @@ test('MeshGRPCRouteWeight: a 70/30 GRPCRoute splits calls to echo-v1 and echo-v2
 
 test('MeshGRPCRouteRequestHeaderModifier: set, add and remove reach the backend the method and header match pick', () => {
   // The rules of the conformance manifest, told apart by the x-test-case header the test's calls carry.
-  const rule = (testCase: string, method: string, mods: unknown, backend: string): unknown => ({
-    matches: [{ method: { service: GRPC_SVC, method }, headers: [{ name: 'x-test-case', value: testCase }] }],
+  const rule = (testCase: string, mods: unknown, backend: string): unknown => ({
+    matches: [{ headers: [{ name: 'x-test-case', value: testCase }] }],
     filters: [{ type: 'RequestHeaderModifier', requestHeaderModifier: mods }],
     backendRefs: [{ name: backend, port: 7070 }],
   });
   const objects = [
     grpcRouteOf('grpc-request-header-modifier', [
-      rule('set', 'Echo', { set: [{ name: 'X-Header-Set', value: 'set-overwrites-values' }] }, 'echo-v1'),
-      rule('add', 'Echo', { add: [{ name: 'X-Header-Add', value: 'add-appends-values' }] }, 'echo-v1'),
-      rule('remove', 'Echo', { remove: ['X-Header-Remove'] }, 'echo-v1'),
-      rule('multi', 'Echo', {
-        set: [{ name: 'X-Header-Set-1', value: 'header-set-1' }, { name: 'X-Header-Set-2', value: 'header-set-2' }],
-        add: [{ name: 'X-Header-Add-1', value: 'header-add-1' }, { name: 'X-Header-Add-2', value: 'header-add-2' }],
-        remove: ['X-Header-Remove-1', 'X-Header-Remove-2'],
+      rule('set', { set: [{ name: 'x-header-set', value: 'set-overwrites-values' }] }, 'echo-v1'),
+      rule('add', { add: [{ name: 'x-header-add', value: 'add-appends-values' }] }, 'echo-v1'),
+      rule('remove', { remove: ['x-header-remove'] }, 'echo-v1'),
+      rule('multi', {
+        set: [{ name: 'x-header-set-1', value: 'header-set-1' }, { name: 'x-header-set-2', value: 'header-set-2' }],
+        add: [{ name: 'x-header-add-1', value: 'header-add-1' }, { name: 'x-header-add-2', value: 'header-add-2' }],
+        remove: ['x-header-remove-1', 'x-header-remove-2'],
       }, 'echo-v2'),
     ]),
   ];
@@ -387,8 +390,8 @@ test('MeshGRPCRouteRequestHeaderModifier: set, add and remove reach the backend 
     if (r.kind !== 'route') continue;
     for (const [name, value] of Object.entries(want)) assert.deepEqual(r.headers[name], value, `${headers['x-test-case']}: ${name}`);
   }
-  // The method is part of the match: another method of the service matches no rule.
-  assert.equal(outcome(call(objects, 'EchoTwo', { 'x-test-case': 'set' })), 404);
+  // A call no rule matches reaches no backend.
+  assert.equal(outcome(call(objects, 'Echo', { 'x-test-case': 'other' })), 404);
 });
 
 test('MeshGRPCRouteRequestMirror: matching calls reach echo-v1 and are mirrored to echo-v2, with the rule\'s header edits', () => {
