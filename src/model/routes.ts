@@ -476,9 +476,9 @@ function settleKinds(routes: MeshRoute[], conditions: RouteCondition[], warnings
     a.parent === b.parent && (a.port === undefined || b.port === undefined || a.port === b.port) && a.consumer === b.consumer && (!a.consumer || a.namespace === b.namespace);
   const refused = new Set<MeshRoute>();
   for (const r of routes) {
-    const rivals = routes.filter((o) => (o.kind ?? 'HTTPRoute') !== (r.kind ?? 'HTTPRoute') && meet(r, o));
-    const winner = [r, ...rivals].sort(routeOrder)[0]!;
-    if (winner !== r) {
+    // The kind of the oldest route the parent has decides, so a third route cannot revive a refused kind.
+    const winner = routes.filter((o) => o === r || meet(r, o)).sort(routeOrder)[0]!;
+    if ((winner.kind ?? 'HTTPRoute') !== (r.kind ?? 'HTTPRoute')) {
       refused.add(r);
       const kind = r.kind ?? 'HTTPRoute';
       const parent = `${r.parent}${r.port !== undefined ? `:${r.port}` : ''}`;

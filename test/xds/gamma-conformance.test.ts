@@ -588,3 +588,13 @@ test('proxyless: a backendRequest timeout without retries becomes the call deadl
   const sa = ((sc.virtual_hosts as Msg[])[0]!.routes as Msg[])[0]!.route as Msg;
   assert.deepEqual((sa.retry_policy as Msg).per_try_timeout, { seconds: 0, nanos: 300_000_000 });
 });
+
+test('three routes on one parent: the kind of the oldest decides, so a newer HTTPRoute stays attached beside the oldest one', () => {
+  const at = (o: KubeObject, t: string): KubeObject => ({ ...o, metadata: { ...o.metadata, creationTimestamp: t } });
+  const a = at(route('a', [{ matches: [{ path: { type: 'PathPrefix', value: '/a' } }], backendRefs: [{ name: 'echo-v1', port: 7070 }] }], { port: 7070 }), '2026-01-01T00:00:00Z');
+  const b = at(grpcRouteOf('b', [{ backendRefs: [{ name: 'echo-v2', port: 7070 }] }]), '2026-02-01T00:00:00Z');
+  const c = at(route('c', [{ backendRefs: [{ name: 'echo-v2', port: 7070 }] }], { port: 7070 }), '2026-03-01T00:00:00Z');
+  const model = buildModel([...grpcBase, a, b, c]);
+  assert.deepEqual(model.routes.map((r) => `${r.kind ?? 'HTTPRoute'} ${r.name}`), ['HTTPRoute a', 'HTTPRoute c']);
+  assert.deepEqual(model.routeConditions.filter((x) => x.reason === 'Conflicted').map((x) => `${x.kind} ${x.route}`), [`GRPCRoute ${NS}/b`]);
+});
