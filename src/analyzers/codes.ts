@@ -5,12 +5,12 @@ import type { FindingCode } from './types.js';
  * a test keeps the two in step. Codes are never reused or renumbered.
  */
 export const CODES = {
-  routeParentMissing: { code: 'MSH0001', severity: 'error', title: 'HTTPRoute parent Service not found', hint: "fix the parentRef's name or namespace, or create the Service" },
-  routeParentPort: { code: 'MSH0002', severity: 'error', title: 'HTTPRoute parent port not on the Service', hint: "use one of the Service's ports, or drop port to attach to all of them" },
-  routeBackendMissing: { code: 'MSH0003', severity: 'error', title: 'HTTPRoute backend Service not found', hint: "fix the backendRef or create the Service (e.g. the canary's)" },
-  routeBackendPort: { code: 'MSH0004', severity: 'error', title: 'HTTPRoute backend port missing or not on the Service', hint: "set port to one of the backend Service's ports" },
-  routeZeroWeights: { code: 'MSH0005', severity: 'error', title: 'HTTPRoute rule weights sum to zero', hint: "give at least one backend a weight above 0" },
-  routeConflict: { code: 'MSH0006', severity: 'warning', title: 'Two HTTPRoutes claim the same parent and match', hint: "merge the two routes, or make their matches differ" },
+  routeParentMissing: { code: 'MSH0001', severity: 'error', title: 'Route parent Service not found', hint: "fix the parentRef's name or namespace, or create the Service" },
+  routeParentPort: { code: 'MSH0002', severity: 'error', title: 'Route parent port not on the Service', hint: "use one of the Service's ports, or drop port to attach to all of them" },
+  routeBackendMissing: { code: 'MSH0003', severity: 'error', title: 'Route backend Service not found', hint: "fix the backendRef or create the Service (e.g. the canary's)" },
+  routeBackendPort: { code: 'MSH0004', severity: 'error', title: 'Route backend port missing or not on the Service', hint: "set port to one of the backend Service's ports" },
+  routeZeroWeights: { code: 'MSH0005', severity: 'error', title: 'Route rule weights sum to zero', hint: "give at least one backend a weight above 0" },
+  routeConflict: { code: 'MSH0006', severity: 'warning', title: 'Two routes claim the same parent and match', hint: "merge the two routes, or make their matches differ (an HTTPRoute and a GRPCRoute cannot share a parent at all)" },
   authzNoWorkload: { code: 'MSH0007', severity: 'warning', title: 'AuthorizationPolicy selects no workload', hint: "fix spec.selector.matchLabels to match the pods' labels" },
   authzUnknownAccount: { code: 'MSH0008', severity: 'warning', title: 'AuthorizationPolicy names an unknown service account', hint: "fix the principal (TRUST_DOMAIN/ns/NS/sa/SA) or create the ServiceAccount" },
   strictUninjectedCaller: { code: 'MSH0009', severity: 'error', title: 'STRICT mTLS service called by a workload without a sidecar', hint: "inject the caller (label its namespace mesh.dev/inject=enabled), or make the target PERMISSIVE" },
@@ -18,9 +18,9 @@ export const CODES = {
   workloadNoService: { code: 'MSH0011', severity: 'info', title: 'Workload selected by no Service', hint: "add a Service selecting it if it serves traffic; hide with --output-threshold warning" },
   annotationUnknown: { code: 'MSH0012', severity: 'warning', title: 'Unknown mesh.dev annotation', hint: "fix the key (see docs/annotations.md) or remove it" },
   annotationInvalid: { code: 'MSH0013', severity: 'error', title: 'Invalid mesh.dev annotation value', hint: "fix the value (see docs/annotations.md)" },
-  routeNotProgrammed: { code: 'MSH0014', severity: 'error', title: 'HTTPRoute not programmed: a match mesh cannot translate', hint: 'fix the match the message names (the route is Accepted=False and unused until then)' },
-  routeRuleFails: { code: 'MSH0015', severity: 'error', title: 'HTTPRoute rule answers HTTP 500: it cannot forward', hint: 'remove the unsupported filter (supported: RequestHeaderModifier, ResponseHeaderModifier, RequestRedirect, URLRewrite, RequestMirror) or give the rule a backend' },
-  routeRefNotPermitted: { code: 'MSH0016', severity: 'error', title: 'HTTPRoute backendRef not permitted or not a Service', hint: 'add a ReferenceGrant in the backend namespace allowing HTTPRoutes from the route namespace, or point at a Service' },
+  routeNotProgrammed: { code: 'MSH0014', severity: 'error', title: 'Route not programmed: a match mesh cannot translate', hint: 'fix the match the message names (the route is Accepted=False and unused until then)' },
+  routeRuleFails: { code: 'MSH0015', severity: 'error', title: 'Route rule answers HTTP 500: it cannot forward', hint: 'remove the unsupported filter (supported: RequestHeaderModifier, ResponseHeaderModifier, RequestMirror, on HTTPRoutes also RequestRedirect and URLRewrite; on a backendRef: the two header modifiers) or give the rule a backend' },
+  routeRefNotPermitted: { code: 'MSH0016', severity: 'error', title: 'Route backendRef not permitted or not a Service', hint: 'add a ReferenceGrant in the backend namespace allowing the route kind from the route namespace, or point at a Service' },
   nameInvalid: { code: 'MSH0017', severity: 'error', title: 'Object name Kubernetes would refuse', hint: 'rename it: lowercase letters, digits and "-" (and "." where a subdomain is allowed), starting and ending with a letter or digit' },
 } as const satisfies Record<string, FindingCode>;
 

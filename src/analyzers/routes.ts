@@ -1,4 +1,4 @@
-import { routeOrder } from '../model/routes.js';
+import { isMeshRouteKind, routeOrder } from '../model/routes.js';
 import { CODES } from './codes.js';
 import { arr, describeRef, refOf, str, where, type AnalysisIndex } from './lookup.js';
 import { isObject } from '../util/object.js';
@@ -17,8 +17,14 @@ function servicePorts(svc: SourcedObject | undefined): number[] {
   return arr(spec.ports).map((p) => p.port).filter((p): p is number => typeof p === 'number');
 }
 
-function httpRoutes(index: AnalysisIndex): SourcedObject[] {
-  return (index.kinds.get('HTTPRoute') ?? []).filter((s) => s.object.apiVersion.startsWith('gateway.networking.k8s.io/'));
+/** The HTTPRoutes and GRPCRoutes of the input. */
+function meshRouteObjects(index: AnalysisIndex): SourcedObject[] {
+  return [...(index.kinds.get('HTTPRoute') ?? []), ...(index.kinds.get('GRPCRoute') ?? [])].filter((s) => isMeshRouteKind(s.object));
+}
+
+/** The model's `Kind NS/NAME` of a route (conditions and routes carry no kind for HTTPRoutes). */
+function kindKey(kind: string | undefined, ns: string, name: string): string {
+  return `${kind ?? 'HTTPRoute'} ${ns}/${name}`;
 }
 
 function finding(code: { code: string; severity: Finding['severity'] }, src: SourcedObject, message: string): Finding {
@@ -26,7 +32,7 @@ function finding(code: { code: string; severity: Finding['severity'] }, src: Sou
 }
 
 /**
- * HTTPRoute references (GAMMA: parentRef kind Service): parents and backends must name an existing
+ * HTTPRoute and GRPCRoute references (GAMMA: parentRef kind Service): parents and backends must name an existing
  * Service and one of its ports (MSH0001-0004); a rule's weights must not sum to zero (MSH0005).
  */
 export const routeReferences: Analyzer<AnalysisIndex> = {
@@ -34,7 +40,7 @@ export const routeReferences: Analyzer<AnalysisIndex> = {
   codes: [CODES.routeParentMissing, CODES.routeParentPort, CODES.routeBackendMissing, CODES.routeBackendPort, CODES.routeZeroWeights],
   analyze(index) {
     const out: Finding[] = [];
-    for (const r of httpRoutes(index)) {
+    for (const r of meshRouteObjects(index)) {
       const ns = r.object.metadata.namespace ?? 'default';
       const spec = isObject(r.object.spec) ? r.object.spec : {};
       for (const p of arr(spec.parentRefs)) {
@@ -82,10 +88,16 @@ export const routeReferences: Analyzer<AnalysisIndex> = {
   },
 };
 
-/** A match normalised so equal matches compare equal (a rule without matches matches PathPrefix /). */
-function matchKeys(rule: Obj): string[] {
+/** A match normalised so equal matches compare equal (a rule without matches matches PathPrefix /, or every gRPC method). */
+function matchKeys(rule: Obj, kind: string): string[] {
   const ms = arr(rule.matches);
+  const grpc = (m: Obj): string => {
+    const method = isObject(m.method) ? m.method : {};
+    const headers = arr(m.headers).map((h) => `${(str(h.name) ?? '').toLowerCase()}:${str(h.type) ?? 'Exact'}:${String(h.value)}`).sort();
+    return JSON.stringify(['gRPC method', `${str(method.type) ?? 'Exact'} ${str(method.service) ?? '*'}/${str(method.method) ?? '*'}`, '', headers, []]);
+  };
   const norm = (m: Obj): string => {
+    if (kind === 'GRPCRoute') return grpc(m);
     const path = isObject(m.path) ? { type: str(m.path.type) ?? 'PathPrefix', value: str(m.path.value) ?? '/' } : { type: 'PathPrefix', value: '/' };
     const headers = arr(m.headers).map((h) => `${(str(h.name) ?? '').toLowerCase()}:${str(h.type) ?? 'Exact'}:${String(h.value)}`).sort();
     const query = arr(m.queryParams).map((q) => `${str(q.name) ?? ''}:${str(q.type) ?? 'Exact'}:${String(q.value)}`).sort();
@@ -104,10 +116,10 @@ export const routeConflicts: Analyzer<AnalysisIndex> = {
   codes: [CODES.routeConflict],
   analyze(index) {
     const claims = new Map<string, SourcedObject[]>();
-    for (const r of httpRoutes(index)) {
+    for (const r of meshRouteObjects(index)) {
       const ns = r.object.metadata.namespace ?? 'default';
       const spec = isObject(r.object.spec) ? r.object.spec : {};
-      const keys = new Set(arr(spec.rules).flatMap(matchKeys));
+      const keys = new Set(arr(spec.rules).flatMap((rule) => matchKeys(rule, r.object.kind)));
       for (const p of arr(spec.parentRefs)) {
         if (!isServiceRef({ ...p, kind: p.kind ?? 'Gateway' })) continue;
         const parent = `${str(p.namespace) ?? ns}/${str(p.name) ?? ''}:${typeof p.port === 'number' ? p.port : '*'}`;
@@ -147,14 +159,15 @@ function precedence(a: SourcedObject, b: SourcedObject): number {
 /**
  * What the mesh model decided about each route (the same decision the control plane programs):
  * a route refused for a match it cannot translate (MSH0014), rules that answer 500 because they
- * cannot forward (MSH0015), and backendRefs refused by ReferenceGrant or kind (MSH0016). Missing
+ * cannot forward (MSH0015), backendRefs refused by ReferenceGrant or kind (MSH0016), and an
+ * HTTPRoute or GRPCRoute refused because the other kind, older, holds the parent (MSH0006). Missing
  * parents and backends are MSH0001-0004 above.
  */
 export const routeProgramming: Analyzer<AnalysisIndex> = {
   name: 'route programming',
-  codes: [CODES.routeNotProgrammed, CODES.routeRuleFails, CODES.routeRefNotPermitted],
+  codes: [CODES.routeNotProgrammed, CODES.routeRuleFails, CODES.routeRefNotPermitted, CODES.routeConflict],
   analyze(index) {
-    const byKey = new Map(httpRoutes(index).map((r) => [`${r.object.metadata.namespace ?? 'default'}/${r.object.metadata.name}`, r]));
+    const byKey = new Map(meshRouteObjects(index).map((r) => [kindKey(r.object.kind, r.object.metadata.namespace ?? 'default', r.object.metadata.name), r]));
     const out: Finding[] = [];
     const seen = new Set<string>();
     const once = (code: { code: string; severity: Finding['severity'] }, src: SourcedObject, message: string): void => {
@@ -164,16 +177,17 @@ export const routeProgramming: Analyzer<AnalysisIndex> = {
       out.push(finding(code, src, message));
     };
     for (const c of index.model.routeConditions) {
-      const src = byKey.get(c.route);
+      const src = byKey.get(`${c.kind ?? 'HTTPRoute'} ${c.route}`);
       if (!src || c.status === (c.type === 'PartiallyInvalid' ? 'False' : 'True')) continue;
-      if (c.type === 'Accepted' && c.reason === 'UnsupportedValue') once(CODES.routeNotProgrammed, src, `not programmed (Accepted=False, UnsupportedValue): ${c.message}`);
+      if (c.type === 'Accepted' && c.reason === 'Conflicted') once(CODES.routeConflict, src, `not attached to Service ${c.parent} (Accepted=False, Conflicted): ${c.message}`);
+      else if (c.type === 'Accepted' && c.reason === 'UnsupportedValue') once(CODES.routeNotProgrammed, src, `not programmed (Accepted=False, UnsupportedValue): ${c.message}`);
       else if (c.type === 'PartiallyInvalid') once(CODES.routeRuleFails, src, c.message);
       else if (c.type === 'ResolvedRefs' && c.reason !== 'BackendNotFound') {
         for (const part of c.message.split('; ')) if (/another namespace|is not a Service/.test(part)) once(CODES.routeRefNotPermitted, src, `${part} (ResolvedRefs=False, ${c.reason})`);
       }
     }
     for (const r of index.model.routes) {
-      const src = byKey.get(`${r.namespace}/${r.name}`);
+      const src = byKey.get(kindKey(r.kind, r.namespace, r.name));
       if (!src) continue;
       for (const rule of r.rules) if (rule.failure?.reason === 'NoBackends' && !/weight 0/.test(rule.failure.message)) once(CODES.routeRuleFails, src, `${rule.failure.message}, so requests it matches get HTTP 500`);
     }

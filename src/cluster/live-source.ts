@@ -11,6 +11,7 @@ export const WATCHED_KINDS: readonly WatchKind[] = [
   { apiVersion: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts' },
   { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', plural: 'endpointslices' },
   { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', plural: 'httproutes', missingHint: 'install the Gateway API CRDs, or run `mesh install --gateway-api` to add the HTTPRoute CRD' },
+  { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GRPCRoute', plural: 'grpcroutes', missingHint: 'run `mesh install --gateway-api` (or install the Gateway API standard CRDs, v1.1.0 or later) to route gRPC with GRPCRoutes' },
   { apiVersion: 'gateway.networking.k8s.io/v1beta1', kind: 'ReferenceGrant', plural: 'referencegrants', missingHint: 'install the Gateway API CRDs (standard channel); until then cross-namespace backendRefs are refused' },
   { apiVersion: `${MESH_DOMAIN}/v1alpha1`, kind: 'AuthorizationPolicy', plural: 'authorizationpolicies', missingHint: 'run `mesh install` (or `mesh upgrade`) to add the mesh CRDs' },
 ];

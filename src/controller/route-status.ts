@@ -1,6 +1,7 @@
 import type { Cluster, KubeObject } from '../cluster/types.js';
 import { ConflictError } from '../cluster/conflict.js';
 import { MESH_DOMAIN } from '../constants.js';
+import { isMeshRouteKind } from '../model/routes.js';
 import type { RouteCondition } from '../model/types.js';
 import { deepEqual, isObject } from '../util/object.js';
 
@@ -17,7 +18,7 @@ function parentKey(ref: Obj, routeNs: string): string | undefined {
 }
 
 /**
- * The `status` an HTTPRoute should have after mesh reports `conditions` for its Service parents:
+ * The `status` an HTTPRoute or GRPCRoute should have after mesh reports `conditions` for its Service parents:
  * one `status.parents` entry per Service parentRef (the parentRef echoed as written), entries of
  * other controllers kept as they are, `lastTransitionTime` kept where a condition's status did not
  * change, `observedGeneration` the route's generation. Undefined when the route already has it,
@@ -57,7 +58,7 @@ export function routeStatus(route: KubeObject, conditions: readonly RouteConditi
 }
 
 /**
- * Keeps the status of every HTTPRoute with a Service parent in step with the model: writes through
+ * Keeps the status of every HTTPRoute and GRPCRoute with a Service parent in step with the model: writes through
  * the status subresource, guarded by resourceVersion (a conflict is retried at the next sync with
  * the newer object). Only the leader should call sync(); calls are serialized.
  */
@@ -74,19 +75,19 @@ export class RouteStatusWriter {
   sync(objects: readonly KubeObject[], conditions: readonly RouteCondition[]): Promise<void> {
     const replaceStatus = this.cluster.replaceStatus?.bind(this.cluster);
     if (!replaceStatus) return this.chain;
-    const routes = objects.filter((o) => o.kind === 'HTTPRoute' && o.apiVersion.startsWith('gateway.networking.k8s.io/'));
+    const routes = objects.filter(isMeshRouteKind);
     this.chain = this.chain.then(async () => {
       const now = this.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
       for (const r of routes) {
         const key = `${r.metadata.namespace ?? 'default'}/${r.metadata.name}`;
-        const status = routeStatus(r, conditions.filter((c) => c.route === key), now);
+        const status = routeStatus(r, conditions.filter((c) => c.route === key && (c.kind ?? 'HTTPRoute') === r.kind), now);
         if (!status) continue;
         try {
           await replaceStatus({ ...r, status });
-          this.log(`route status: HTTPRoute ${key} updated`);
+          this.log(`route status: ${r.kind} ${key} updated`);
         } catch (err) {
           const why = err instanceof ConflictError ? 'changed meanwhile' : (err as Error).message;
-          this.log(`route status: cannot write HTTPRoute ${key} (will retry): ${why}`);
+          this.log(`route status: cannot write ${r.kind} ${key} (will retry): ${why}`);
         }
       }
     });

@@ -263,7 +263,7 @@ export function buildModel(objects: readonly KubeObject[], opts: ModelOptions = 
     warnings,
   );
 
-  // HTTPRoutes attached to Services (GAMMA).
+  // HTTPRoutes and GRPCRoutes attached to Services (GAMMA).
   const grants = new Map<string, KubeObject[]>();
   for (const g of of('ReferenceGrant', 'gateway.networking.k8s.io')) {
     const gns = g.metadata.namespace ?? 'default';

@@ -1,6 +1,7 @@
 import type { KubeObject } from '../cluster/types.js';
 import { ANNOTATION_FAULT, ANNOTATION_RETRY } from '../constants.js';
 import { isObject } from '../util/object.js';
+import { GRPC_FILTERS, grpcMethodMatch } from './grpc-routes.js';
 import { arr, byNsName, cmp, describe, durationField, jsonAnnotation, keyOf, num, str, type Obj, type Warn } from './objects.js';
 import type {
   FaultPolicy,
@@ -17,6 +18,7 @@ import type {
   RouteRedirect,
   RouteRewrite,
   RouteRule,
+  RouteKind,
   ValueMatch,
 } from './types.js';
 
@@ -284,10 +286,11 @@ function mirrorOf(f: Obj, route: KubeObject, ctx: RouteContext, parents: Readonl
   return { service: ref.service, port: ref.port, percent: Math.max(0, Math.min(100, percent)) };
 }
 
-/** The filters of a rule applied to `out`; a filter mesh cannot apply throws, and the rule then fails its requests. */
-function applyFilters(filters: Obj[], out: RouteRule, route: KubeObject, ctx: RouteContext, parents: ReadonlySet<string>, dropped: NonNullable<RouteBackend['unresolved']>[]): void {
+/** The filters of a rule applied to `out`; a filter mesh cannot apply (or `kind` does not allow) throws, and the rule then fails its requests. */
+function applyFilters(kind: RouteKind, filters: Obj[], out: RouteRule, route: KubeObject, ctx: RouteContext, parents: ReadonlySet<string>, dropped: NonNullable<RouteBackend['unresolved']>[]): void {
   const mirrors: RouteMirror[] = [];
   for (const f of filters) {
+    if (kind === 'GRPCRoute' && !GRPC_FILTERS.includes(String(f.type))) throw new Error(`filter ${String(f.type)} is not supported by mesh on a GRPCRoute (${GRPC_FILTERS.join(', ')})`);
     switch (f.type) {
       case 'RequestHeaderModifier':
         out.requestHeaders = headerEdits(f.requestHeaderModifier, 'RequestHeaderModifier');
@@ -320,7 +323,31 @@ function applyFilters(filters: Obj[], out: RouteRule, route: KubeObject, ctx: Ro
   if (mirrors.length) out.mirrors = mirrors;
 }
 
+/** Backend-level filters onto their backend: header modifiers only (Envoy applies them per weighted cluster); anything else throws. */
+function backendFilters(refs: Obj[], backends: RouteBackend[]): void {
+  refs.forEach((b, i) => {
+    for (const f of arr(b.filters)) {
+      const target = backends[i]!;
+      if (f.type === 'RequestHeaderModifier') target.requestHeaders = headerEdits(f.requestHeaderModifier, `backendRef ${target.service} RequestHeaderModifier`);
+      else if (f.type === 'ResponseHeaderModifier') target.responseHeaders = headerEdits(f.responseHeaderModifier, `backendRef ${target.service} ResponseHeaderModifier`);
+      else throw new Error(`backendRef ${target.service} filter ${String(f.type)} is not supported by mesh (backendRef filters: RequestHeaderModifier, ResponseHeaderModifier)`);
+    }
+  });
+}
+
+/** The match of one HTTPRoute or GRPCRoute match entry. */
+function anyMatchOf(kind: RouteKind, m: Obj): RouteMatch {
+  if (kind === 'HTTPRoute') return matchOf(m);
+  const headers = valueMatches(m.headers, 'header', true);
+  try {
+    return { ...grpcMethodMatch(m.method, regexProblem), headers, query: [] };
+  } catch (e) {
+    throw new Refused((e as Error).message);
+  }
+}
+
 function ruleOf(
+  kind: RouteKind,
   rule: Obj,
   index: number,
   route: KubeObject,
@@ -333,26 +360,27 @@ function ruleOf(
   const ms = arr(rule.matches);
   const matches: RouteMatch[] = ms.map((m, j) => {
     try {
-      return matchOf(m);
+      return anyMatchOf(kind, m);
     } catch (e) {
       throw new Refused(`rule ${index + 1} match ${j + 1}: ${(e as Error).message}`);
     }
   });
   const out: RouteRule = { matches, backends: arr(rule.backendRefs).map((b) => resolveRef(b, route, ctx, parents)) };
-  const timeouts = isObject(rule.timeouts) ? rule.timeouts : {};
+  // GRPCRoute rules have no timeouts or retry in the Gateway API: only the route-wide annotations apply.
+  const timeouts = kind === 'HTTPRoute' && isObject(rule.timeouts) ? rule.timeouts : {};
   const t = durationField(timeouts.request, 'timeouts.request', warn, true);
   if (t !== undefined) out.timeoutMs = t;
   const bt = durationField(timeouts.backendRequest, 'timeouts.backendRequest', warn, true);
   if (bt !== undefined) out.backendTimeoutMs = bt;
   // Gateway API's (experimental) rule.retry wins over our route-wide annotation.
-  if (isObject(rule.retry)) out.retry = retryFrom({ ...ann.retry, ...rule.retry }, warn);
+  if (kind === 'HTTPRoute' && isObject(rule.retry)) out.retry = retryFrom({ ...ann.retry, ...rule.retry }, warn);
   else if (ann.retry) out.retry = retryFrom(ann.retry, warn);
   if (ann.fault) out.fault = faultFrom(ann.fault, warn);
   try {
     const mine: NonNullable<RouteBackend['unresolved']>[] = [];
-    applyFilters(arr(rule.filters), out, route, ctx, parents, mine);
+    applyFilters(kind, arr(rule.filters), out, route, ctx, parents, mine);
     dropped.push(...mine.map((d) => ({ ...d, message: `rule ${index + 1}: ${d.message}` })));
-    if (arr(rule.backendRefs).some((b) => arr(b.filters).length > 0)) throw new Error('backendRef filters are not supported by mesh yet');
+    backendFilters(arr(rule.backendRefs), out.backends);
   } catch (e) {
     out.failure = { reason: 'UnsupportedValue', message: `rule ${index + 1}: ${(e as Error).message}` };
     return out;
@@ -364,14 +392,20 @@ function ruleOf(
   return out;
 }
 
-/** The routes, their conditions and warnings from every HTTPRoute with a Service parent (GAMMA). Pure. */
+/** Whether an object is a Gateway API route mesh programs on Service parents (HTTPRoute, GRPCRoute). */
+export function isMeshRouteKind(o: KubeObject): o is KubeObject & { kind: RouteKind } {
+  return (o.kind === 'HTTPRoute' || o.kind === 'GRPCRoute') && o.apiVersion.startsWith(`${GATEWAY_GROUP}/`);
+}
+
+/** The routes, their conditions and warnings from every HTTPRoute and GRPCRoute with a Service parent (GAMMA). Pure. */
 export function meshRoutes(objects: readonly KubeObject[], ctx: RouteContext, warnings: ModelWarning[]): { routes: MeshRoute[]; conditions: RouteCondition[] } {
   const routes: MeshRoute[] = [];
   const conditions: RouteCondition[] = [];
   const httpRoutes = objects
-    .filter((o) => o.kind === 'HTTPRoute' && o.apiVersion.startsWith(`${GATEWAY_GROUP}/`))
-    .sort((a, b) => cmp(a.metadata.namespace ?? '', b.metadata.namespace ?? '') || cmp(a.metadata.name, b.metadata.name));
+    .filter(isMeshRouteKind)
+    .sort((a, b) => cmp(a.kind, b.kind) || cmp(a.metadata.namespace ?? '', b.metadata.namespace ?? '') || cmp(a.metadata.name, b.metadata.name));
   for (const r of httpRoutes) {
+    const kind = r.kind;
     const ns = r.metadata.namespace ?? 'default';
     const spec = isObject(r.spec) ? r.spec : {};
     const parents = arr(spec.parentRefs).filter((p) => p.kind === 'Service' && (p.group === undefined || p.group === '' || p.group === 'core'));
@@ -382,7 +416,7 @@ export function meshRoutes(objects: readonly KubeObject[], ctx: RouteContext, wa
     let refused: string | undefined;
     try {
       const parentKeys = new Set(parents.map((p) => keyOf(str(p.namespace) ?? ns, str(p.name) ?? '?')));
-      rules = arr(spec.rules).map((rule, i) => ruleOf(rule, i, r, ctx, parentKeys, ann, droppedMirrors, (message) => warnings.push({ object: describe(r), message })));
+      rules = arr(spec.rules).map((rule, i) => ruleOf(kind, rule, i, r, ctx, parentKeys, ann, droppedMirrors, (message) => warnings.push({ object: describe(r), message })));
     } catch (e) {
       if (!(e instanceof Refused)) throw e;
       refused = e.message;
@@ -400,7 +434,7 @@ export function meshRoutes(objects: readonly KubeObject[], ctx: RouteContext, wa
       const port = num(p.port);
       const parent = `${keyOf(pns, name)}${port !== undefined ? `:${port}` : ''}`;
       const cond = (type: RouteCondition['type'], status: RouteCondition['status'], reason: string, message: string): void => {
-        conditions.push({ route: routeKey, parent, type, status, reason, message });
+        conditions.push({ ...(kind === 'GRPCRoute' ? { kind } : {}), route: routeKey, parent, type, status, reason, message });
       };
       const svc = ctx.services.get(keyOf(pns, name));
       if (!svc || (port !== undefined && !svc.ports.some((sp) => sp.port === port))) {
@@ -418,12 +452,45 @@ export function meshRoutes(objects: readonly KubeObject[], ctx: RouteContext, wa
       else cond('ResolvedRefs', 'True', 'ResolvedRefs', 'every backendRef resolves');
       const unsupported = failures.filter((f) => f.reason === 'UnsupportedValue');
       if (unsupported.length) cond('PartiallyInvalid', 'True', 'UnsupportedValue', `${unsupported.map((f) => f.message).join('; ')}; requests those rules match get HTTP 500`);
-      const route: MeshRoute = { name: r.metadata.name, namespace: ns, parent: keyOf(pns, name), consumer: pns !== ns, rules };
+      const route: MeshRoute = { ...(kind === 'GRPCRoute' ? { kind } : {}), name: r.metadata.name, namespace: ns, parent: keyOf(pns, name), consumer: pns !== ns, rules };
       if (port !== undefined) route.port = port;
       if (r.metadata.creationTimestamp) route.createdAt = r.metadata.creationTimestamp;
       routes.push(route);
     }
   }
-  routes.sort((a, b) => byNsName(a, b) || cmp(a.parent, b.parent) || (a.port ?? 0) - (b.port ?? 0));
-  return { routes, conditions };
+  const kept = settleKinds(routes, conditions, warnings);
+  kept.sort((a, b) => byNsName(a, b) || cmp(a.kind ?? '', b.kind ?? '') || cmp(a.parent, b.parent) || (a.port ?? 0) - (b.port ?? 0));
+  return { routes: kept, conditions };
+}
+
+/**
+ * The Gateway API's rule for an HTTPRoute and a GRPCRoute on the same parent (for a Service parent,
+ * with no hostnames, they always intersect): exactly one kind is accepted, that of the oldest route
+ * (creationTimestamp, then "{namespace}/{name}"); the routes of the other kind there get
+ * Accepted=False and are not programmed. Routes meet when their parents overlap (same Service,
+ * same port or either on every port) and the same clients see them (producer routes, or consumer
+ * routes of one namespace).
+ */
+function settleKinds(routes: MeshRoute[], conditions: RouteCondition[], warnings: ModelWarning[]): MeshRoute[] {
+  const meet = (a: MeshRoute, b: MeshRoute): boolean =>
+    a.parent === b.parent && (a.port === undefined || b.port === undefined || a.port === b.port) && a.consumer === b.consumer && (!a.consumer || a.namespace === b.namespace);
+  const refused = new Set<MeshRoute>();
+  for (const r of routes) {
+    // The kind of the oldest route the parent has decides, so a third route cannot revive a refused kind.
+    const winner = routes.filter((o) => o === r || meet(r, o)).sort(routeOrder)[0]!;
+    if ((winner.kind ?? 'HTTPRoute') !== (r.kind ?? 'HTTPRoute')) {
+      refused.add(r);
+      const kind = r.kind ?? 'HTTPRoute';
+      const parent = `${r.parent}${r.port !== undefined ? `:${r.port}` : ''}`;
+      const message = `${winner.kind ?? 'HTTPRoute'} ${winner.namespace}/${winner.name} is older and already routes parent Service ${r.parent}; an HTTPRoute and a GRPCRoute cannot share a parent`;
+      warnings.push({ object: `${kind} ${r.namespace}/${r.name}`, message: `${message}; not attached` });
+      const key = keyOf(r.namespace, r.name);
+      const mine = (c: RouteCondition): boolean => (c.kind ?? 'HTTPRoute') === kind && c.route === key && c.parent === parent;
+      const first = conditions.findIndex(mine);
+      const others = conditions.filter((c) => !mine(c));
+      conditions.length = 0;
+      conditions.push(...others.slice(0, first), { ...(r.kind ? { kind: r.kind } : {}), route: key, parent, type: 'Accepted', status: 'False', reason: 'Conflicted', message }, ...others.slice(first));
+    }
+  }
+  return routes.filter((r) => !refused.has(r));
 }

@@ -85,10 +85,23 @@ export interface ValueMatch {
   value: string;
 }
 
-/** A Gateway API HTTPRoute match: every part given must hold (AND). */
+/** A GRPCRoute method match as written, kept for GRPCRoute precedence (characters of service, then of method). */
+export interface GrpcMethodMatch {
+  type: 'Exact' | 'RegularExpression';
+  service?: string;
+  method?: string;
+}
+
+/** A Gateway API HTTPRoute match (or a GRPCRoute match, as the path it implies): every part given must hold (AND). */
 export interface RouteMatch {
-  /** `PathPrefix` matches whole path segments (`/v2` matches `/v2` and `/v2/x`, not `/v2x`); its value has no trailing `/` except the root. */
-  path?: { type: 'Exact' | 'PathPrefix' | 'RegularExpression'; value: string };
+  /**
+   * `PathPrefix` matches whole path segments (`/v2` matches `/v2` and `/v2/x`, not `/v2x`); its value
+   * has no trailing `/` except the root. `Prefix` is a plain string prefix (a GRPCRoute service-only
+   * match: `/pkg.Service/`).
+   */
+  path?: { type: 'Exact' | 'PathPrefix' | 'RegularExpression' | 'Prefix'; value: string };
+  /** Set on GRPCRoute matches: the method match the path was made from. */
+  grpc?: GrpcMethodMatch;
   /** Header names lower-cased; the first of equal names only (as the spec says). */
   headers: ValueMatch[];
   /** Query parameter names are case-sensitive. */
@@ -107,6 +120,10 @@ export interface RouteBackend {
    * RefNotPermitted, InvalidKind); its share of requests gets HTTP 500, as the spec requires.
    */
   unresolved?: { reason: 'BackendNotFound' | 'RefNotPermitted' | 'InvalidKind'; message: string };
+  /** Backend-level RequestHeaderModifier: applied only to requests sent to this backend. */
+  requestHeaders?: HeaderEdits;
+  /** Backend-level ResponseHeaderModifier: applied only to responses from this backend. */
+  responseHeaders?: HeaderEdits;
 }
 
 /** Header edits of a RequestHeaderModifier or ResponseHeaderModifier filter. */
@@ -186,8 +203,13 @@ export interface RouteRule {
   failure?: { reason: 'UnsupportedValue' | 'NoBackends'; message: string };
 }
 
-/** An HTTPRoute attached to a Service port (GAMMA). */
+/** The Gateway API route kinds mesh programs on Service parents. */
+export type RouteKind = 'HTTPRoute' | 'GRPCRoute';
+
+/** An HTTPRoute or GRPCRoute attached to a Service port (GAMMA). */
 export interface MeshRoute {
+  /** Absent: HTTPRoute. */
+  kind?: 'GRPCRoute';
   name: string;
   namespace: string;
   /** `NS/NAME` of the parent Service. */
@@ -209,7 +231,9 @@ export interface MeshRoute {
  * Accepted, ResolvedRefs or PartiallyInvalid, with the spec's reason.
  */
 export interface RouteCondition {
-  /** `NS/NAME` of the HTTPRoute. */
+  /** Absent: HTTPRoute. */
+  kind?: 'GRPCRoute';
+  /** `NS/NAME` of the route. */
   route: string;
   /** `NS/NAME` of the parent Service, with `:PORT` when the parentRef names one. */
   parent: string;
@@ -274,7 +298,7 @@ export interface MeshModel {
   endpoints: Record<string, Endpoint[]>;
   workloads: Workload[];
   routes: MeshRoute[];
-  /** Conditions of every HTTPRoute with a Service parent, in route then parent order. */
+  /** Conditions of every HTTPRoute and GRPCRoute with a Service parent, in kind, route then parent order. */
   routeConditions: RouteCondition[];
   authz: AuthzPolicy[];
   warnings: ModelWarning[];

@@ -8,3 +8,8 @@ export function clipText(text: string, max: number): string {
   const space = cut.search(/\s\S*$/);
   return `${(space > 0 ? cut.slice(0, space) : cut).trimEnd()} …`;
 }
+
+/** `s` with every regular-expression metacharacter escaped (the same in RE2 and JavaScript), so it matches itself literally. */
+export function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

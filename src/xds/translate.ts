@@ -1,5 +1,7 @@
 import { isHttp, policiesFor, reachableServices, serviceKey } from '../model/build.js';
 import { routeOrder } from '../model/routes.js';
+import { grpcMatchRank } from '../model/grpc-routes.js';
+import { escapeRegex } from '../util/text.js';
 import { principalId } from '../model/authz.js';
 import type {
   AuthzOperation,
@@ -138,6 +140,7 @@ function pathMatchers(m: RouteMatch, client: Client): Msg[] {
   const p = m.path;
   if (!p || (p.type === 'PathPrefix' && p.value === '/')) return [{ prefix: '/' }];
   if (p.type === 'Exact') return [{ path: p.value }];
+  if (p.type === 'Prefix') return [{ prefix: p.value }];
   if (p.type === 'RegularExpression') return [{ safe_regex: { regex: p.value } }];
   return client === 'sidecar' ? [{ path_separated_prefix: p.value }] : [{ path: p.value }, { prefix: `${p.value}/` }];
 }
@@ -203,7 +206,7 @@ function backendCluster(model: MeshModel, b: RouteBackend): string {
  */
 function prefixRewrite(prefix: string, replacement: string): Msg {
   const value = replacement.replace(/\/+$/, '');
-  if (value === '') return { regex_rewrite: { pattern: { regex: `^${escapeRe(prefix === '/' ? '' : prefix)}/*` }, substitution: '/' } };
+  if (value === '') return { regex_rewrite: { pattern: { regex: `^${escapeRegex(prefix === '/' ? '' : prefix)}/*` }, substitution: '/' } };
   if (prefix === '/') return { regex_rewrite: { pattern: { regex: '^/' }, substitution: `${value}/` } };
   return { prefix_rewrite: value };
 }
@@ -236,9 +239,34 @@ function headersToAdd(e: HeaderEdits): Msg[] {
 /** gRPC status a proxyless client gets for a rule it cannot follow: UNKNOWN, gRPC's mapping of HTTP 500 and of redirects. */
 const GRPC_UNKNOWN = 2;
 
-/** Whether the rule can only fail for gRPC clients: they cannot follow redirects or rewrite the path (method). */
+/** Whether a backend carries backend-level header filters. */
+function editsHeaders(b: RouteBackend): boolean {
+  return b.requestHeaders !== undefined || b.responseHeaders !== undefined;
+}
+
+/**
+ * Whether the rule can only fail for gRPC clients: they cannot follow redirects or rewrite the path
+ * (method), and apply no header mutation, so a backend-level header filter (which exists to treat
+ * one backend differently) is refused rather than silently dropped.
+ */
 function grpcCannotServe(rule: RouteRule): boolean {
-  return rule.failure !== undefined || rule.redirect !== undefined || rule.rewrite?.path !== undefined;
+  return rule.failure !== undefined || rule.redirect !== undefined || rule.rewrite?.path !== undefined || rule.backends.some((b) => b.weight > 0 && editsHeaders(b));
+}
+
+/** Envoy header mutation fields (`request_headers_to_add`, ...) of request and response edits, on a Route or a ClusterWeight. */
+function headerMutations(request: HeaderEdits | undefined, response: HeaderEdits | undefined): Msg {
+  const out: Msg = {};
+  if (request) {
+    const add = headersToAdd(request);
+    if (add.length) out.request_headers_to_add = add;
+    if (request.remove.length) out.request_headers_to_remove = request.remove;
+  }
+  if (response) {
+    const add = headersToAdd(response);
+    if (add.length) out.response_headers_to_add = add;
+    if (response.remove.length) out.response_headers_to_remove = response.remove;
+  }
+  return out;
 }
 
 /** The Envoy route entry of one rule and one of its matches (the path matcher comes from the caller). */
@@ -256,39 +284,35 @@ function routeEntry(model: MeshModel, s: MeshService, port: number, rule: RouteR
     out.direct_response = { status: 500 };
     return out;
   }
-  if (rule.requestHeaders) {
-    const add = headersToAdd(rule.requestHeaders);
-    if (add.length) out.request_headers_to_add = add;
-    if (rule.requestHeaders.remove.length) out.request_headers_to_remove = rule.requestHeaders.remove;
-  }
-  if (rule.responseHeaders) {
-    const add = headersToAdd(rule.responseHeaders);
-    if (add.length) out.response_headers_to_add = add;
-    if (rule.responseHeaders.remove.length) out.response_headers_to_remove = rule.responseHeaders.remove;
-  }
+  Object.assign(out, headerMutations(rule.requestHeaders, rule.responseHeaders));
   if (rule.redirect) {
     out.redirect = redirectAction(rule.redirect, match, port);
     return out;
   }
   const live = rule.backends.filter((b) => b.weight > 0);
   const action: Msg = {};
-  if (live.length === 1) action.cluster = backendCluster(model, live[0]!);
-  else action.weighted_clusters = { clusters: live.map((b) => ({ name: backendCluster(model, b), weight: { value: b.weight } })) };
+  // Backend-level filters live on a ClusterWeight, so a backend with them is always a weighted cluster.
+  if (live.length === 1 && !editsHeaders(live[0]!)) action.cluster = backendCluster(model, live[0]!);
+  else action.weighted_clusters = { clusters: live.map((b) => ({ name: backendCluster(model, b), weight: { value: b.weight }, ...headerMutations(b.requestHeaders, b.responseHeaders) })) };
   if (live.some((b) => b.unresolved)) action.cluster_not_found_response_code = 'INTERNAL_SERVER_ERROR';
   if (rule.rewrite?.hostname) action.host_rewrite_literal = rule.rewrite.hostname;
   if (rule.rewrite?.path) Object.assign(action, pathRewrite(rule.rewrite.path, match));
-  if (rule.timeoutMs !== undefined) {
-    // Envoy reads `timeout`; gRPC reads max_stream_duration (gRFC A31). 0 means no timeout in both.
-    action.timeout = duration(rule.timeoutMs);
-    action.max_stream_duration = { max_stream_duration: duration(rule.timeoutMs) };
-  }
+  // Envoy reads `timeout`; gRPC reads max_stream_duration (gRFC A31) and never per_try_timeout, so
+  // for gRPC a backendRequest timeout without retries (one attempt) bounds the call itself. 0 means no timeout.
+  const retries = rule.retry !== undefined && rule.retry.attempts > 0;
+  let streamMs = rule.timeoutMs;
+  const bt = rule.backendTimeoutMs;
+  if (client === 'grpc' && !retries && bt !== undefined && bt > 0 && (streamMs === undefined || streamMs === 0 || bt < streamMs)) streamMs = bt;
+  if (rule.timeoutMs !== undefined) action.timeout = duration(rule.timeoutMs);
+  if (streamMs !== undefined) action.max_stream_duration = { max_stream_duration: duration(streamMs) };
   const mirrors = (rule.mirrors ?? []).map((m) => ({ cluster: backendCluster(model, { service: m.service, port: m.port, weight: 1 }), runtime_fraction: { default_value: fraction(m.percent) } }));
   if (mirrors.length) action.request_mirror_policies = mirrors;
   const retry = rule.retry ?? (rule.backendTimeoutMs !== undefined ? { attempts: 0, retryOn: [], codes: [] } : undefined);
   if (retry) {
     const rp = retryPolicy(retry);
     if (rule.backendTimeoutMs !== undefined && retry.perTryTimeoutMs === undefined) rp.per_try_timeout = duration(rule.backendTimeoutMs);
-    if (retry.attempts > 0 || rule.backendTimeoutMs !== undefined) action.retry_policy = rp;
+    // grpc-js rejects (NACKs) a retry policy of zero retries, which Envoy reads as a per-try timeout only.
+    if (retry.attempts > 0 || (client === 'sidecar' && rule.backendTimeoutMs !== undefined)) action.retry_policy = rp;
   }
   out.route = action;
   return out;
@@ -312,6 +336,7 @@ function matchRank(m: RouteMatch): number[] {
  * match. With routes attached, a request no rule matches gets 404; with none, the service itself.
  */
 function virtualHostRoutes(model: MeshModel, s: MeshService, port: number, client: Client, clientNs: string | undefined): Msg[] {
+  // Only one route kind is ever attached to a parent for a client (model/routes.ts settleKinds), so ranks compare within a kind.
   const attached = routesOf(model, s, port, clientNs).sort(routeOrder);
   if (!attached.length) {
     return [{ name: 'default', match: { prefix: '/' }, route: { cluster: clusterName(s, port) } }];
@@ -329,7 +354,7 @@ function virtualHostRoutes(model: MeshModel, s: MeshService, port: number, clien
           const headers = headerMatchers(m);
           if (headers.length) match.headers = headers;
           if (m.query.length) match.query_parameters = m.query.map((q) => ({ name: q.name, string_match: stringMatch(q) }));
-          entries.push({ rank: matchRank(m), order: entries.length, msg: { name: `${r.namespace}.${r.name}.${i}.${j}`, match, ...entry } });
+          entries.push({ rank: r.kind === 'GRPCRoute' ? grpcMatchRank(m) : matchRank(m), order: entries.length, msg: { name: `${r.namespace}.${r.name}.${i}.${j}`, match, ...entry } });
         }
       });
     });
@@ -345,10 +370,14 @@ function virtualHostRoutes(model: MeshModel, s: MeshService, port: number, clien
 function routeConfig(model: MeshModel, s: MeshService, port: number, client: Client, clientNs: string | undefined): Msg {
   const short = [s.name, `${s.name}.${s.namespace}`, `${s.name}.${s.namespace}.svc`, s.fqdn];
   const domains = [...short.flatMap((d) => [d, `${d}:${port}`]), ...(s.clusterIP ? [`${s.clusterIP}:${port}`] : []), '*'];
-  return {
-    name: apiListenerName(s, port),
-    virtual_hosts: [{ name: apiListenerName(s, port), domains, routes: virtualHostRoutes(model, s, port, client, clientNs) }],
-  };
+  const routes = virtualHostRoutes(model, s, port, client, clientNs);
+  const out: Msg = { name: apiListenerName(s, port), virtual_hosts: [{ name: apiListenerName(s, port), domains, routes }] };
+  // A backend-level filter is the more specific one, so it must win over the rule's filter on the
+  // same header; Envoy applies the least specific last unless told otherwise.
+  if (client === 'sidecar' && routesOf(model, s, port, clientNs).some((r) => r.rules.some((rule) => rule.backends.some((x) => x.weight > 0 && editsHeaders(x))))) {
+    out.most_specific_header_mutations_wins = true;
+  }
+  return out;
 }
 
 /** The route configuration of a service port for a client kind in a namespace, memoized per model and per distinct view. */
@@ -567,14 +596,11 @@ function principalIds(trustDomain: string, src: AuthzSource): Msg[] {
   }
   for (const ns of src.namespaces) {
     if (ns === '*') ids.push({ any: true });
-    else ids.push({ authenticated: { principal_name: { safe_regex: { regex: `spiffe://${escapeRe(trustDomain)}/ns/${escapeRe(ns)}/.*` } } } });
+    else ids.push({ authenticated: { principal_name: { safe_regex: { regex: `spiffe://${escapeRegex(trustDomain)}/ns/${escapeRegex(ns)}/.*` } } } });
   }
   return ids;
 }
 
-function escapeRe(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
 
 function pathMatcher(p: string): Msg {
   if (p === '*') return { prefix: '/' };

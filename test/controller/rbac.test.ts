@@ -1,7 +1,7 @@
 // Least privilege, proven: `mesh controller --source kubernetes` runs against the test API server as
 // its own ServiceAccount with exactly the RBAC that `mesh manifest generate` renders (plus the
 // discovery access Kubernetes gives every authenticated user), leads, publishes trust bundles,
-// reviews tokens, serves the webhook and SDS, and writes HTTPRoute status, and not one of its
+// reviews tokens, serves the webhook and SDS, and writes HTTPRoute and GRPCRoute status, and not one of its
 // requests is forbidden.
 import { gatewayApiCrds } from '../support/gateway-api.ts';
 import { after, before, test } from 'node:test';
@@ -58,6 +58,13 @@ before(async () => {
       { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'web', namespace: 'shop' } },
       { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-1', namespace: 'shop', labels: { app: 'web' } }, spec: { serviceAccountName: 'web', containers: [{ name: 'web', image: 'web' }] }, status: { phase: 'Running', podIP: '10.0.0.5' } },
       { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'shop' }, spec: { clusterIP: '10.96.0.5', selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] } },
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'api', namespace: 'shop' }, spec: { clusterIP: '10.96.0.6', selector: { app: 'api' }, ports: [{ name: 'grpc', port: 7070 }] } },
+      {
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'GRPCRoute',
+        metadata: { name: 'api', namespace: 'shop' },
+        spec: { parentRefs: [{ group: '', kind: 'Service', name: 'api', port: 7070 }], rules: [{ matches: [{ method: { service: 'shop.Api' } }], backendRefs: [{ name: 'api', port: 7070 }] }] },
+      },
       {
         apiVersion: 'gateway.networking.k8s.io/v1',
         kind: 'HTTPRoute',
@@ -84,7 +91,7 @@ test('the rendered RBAC is all the controller needs: leader election, trust bund
   const forbidden = (): string[] => c.server.requests.filter((r) => r.user === SA_USER && r.code === 403).map((r) => `${r.method} ${r.path}${r.query ? `?${r.query}` : ''}`);
   try {
     await Promise.race([
-      Promise.all([/became the leader/, /trust bundle: wrote ConfigMap shop\/mesh-trust-bundle/, /route status: HTTPRoute shop\/web updated/, /xDS TLS listening on [\d.]+:(\d+)/, /webhook listening/].map((re) => waitFor(re))),
+      Promise.all([/became the leader/, /trust bundle: wrote ConfigMap shop\/mesh-trust-bundle/, /route status: HTTPRoute shop\/web updated/, /route status: GRPCRoute shop\/api updated/, /xDS TLS listening on [\d.]+:(\d+)/, /webhook listening/].map((re) => waitFor(re))),
       done.then(() => Promise.reject(new Error(`controller stopped:\n${err()}`))),
       new Promise((_, reject) => setTimeout(() => reject(new Error(`the controller did not get its jobs done in 30 s; forbidden: ${JSON.stringify(forbidden())}\n${err()}`)), 30_000).unref()),
     ]);
@@ -99,6 +106,9 @@ test('the rendered RBAC is all the controller needs: leader election, trust bund
     assert.deepEqual(parents[1]!.parentRef, { group: '', kind: 'Service', name: 'web', port: 80 });
     assert.deepEqual(parents[1]!.conditions.map((x) => [x.type, x.status, x.reason]), [['Accepted', 'True', 'Accepted'], ['ResolvedRefs', 'False', 'BackendNotFound']]);
     assert.match(parents[1]!.conditions[1]!.message, /backendRef Service shop\/web-canary does not exist/);
+
+    const grpcRoute = (await c.request('GET', '/apis/gateway.networking.k8s.io/v1/namespaces/shop/grpcroutes/api')).json;
+    assert.deepEqual((grpcRoute.status.parents as typeof parents).map((p) => [p.controllerName, p.conditions.map((x) => `${x.type}=${x.status}`).join(',')]), [['mesh.dev/mesh-controller', 'Accepted=True,ResolvedRefs=True']]);
 
     // A sidecar's SDS stream: the controller reviews its pod-bound token (tokenreviews create).
     const tlsPort = Number(/xDS TLS listening on [\d.]+:(\d+)/.exec(err())![1]);

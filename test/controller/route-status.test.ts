@@ -40,3 +40,20 @@ test('routeStatus: our stale entries for parents the route no longer names are d
   assert.equal(s.extra, 1);
   assert.deepEqual((s.parents as { parentRef: { name: string } }[]).map((p) => p.parentRef.name), ['web']);
 });
+
+test('RouteStatusWriter: an HTTPRoute and a GRPCRoute of the same name each get their own kind\'s conditions', async () => {
+  const { RouteStatusWriter } = await import('../../src/controller/route-status.ts');
+  const written: KubeObject[] = [];
+  const cluster = { replaceStatus: async (o: KubeObject) => { written.push(o); return o; } } as unknown as ConstructorParameters<typeof RouteStatusWriter>[0];
+  const writer = new RouteStatusWriter(cluster, () => undefined, () => new Date(T0));
+  const ref = { group: '', kind: 'Service', name: 'web', port: 80 };
+  const http: KubeObject = { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'r', namespace: 'shop' }, spec: { parentRefs: [ref] } };
+  const grpc: KubeObject = { ...http, kind: 'GRPCRoute' };
+  const conds: RouteCondition[] = [
+    { ...cond('shop/web:80', 'Accepted', 'True', 'Accepted') },
+    { ...cond('shop/web:80', 'Accepted', 'False', 'Conflicted'), kind: 'GRPCRoute' },
+  ];
+  await writer.sync([http, grpc], conds);
+  const reasons = (o: KubeObject): string[] => ((o.status as { parents: { conditions: { reason: string }[] }[] }).parents[0]!.conditions).map((c) => c.reason);
+  assert.deepEqual(written.map((o) => [o.kind, reasons(o)]), [['HTTPRoute', ['Accepted']], ['GRPCRoute', ['Conflicted']]]);
+});

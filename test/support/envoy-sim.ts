@@ -24,6 +24,10 @@ export interface SimUpstream {
   weight: number;
   /** Status Envoy answers instead when the cluster does not exist (cluster_not_found_response_code). */
   missingStatus?: number;
+  /** Request headers this upstream receives: the route's and this ClusterWeight's mutations, in Envoy's order. */
+  headers: Record<string, string[]>;
+  /** Response header mutations when this upstream answered (route and ClusterWeight levels, in Envoy's order). */
+  responseHeaders: HeaderOps;
 }
 
 /** What Envoy does with the request. */
@@ -220,15 +224,32 @@ export function evaluateRoute(rc: Msg, req: SimRequest, opts: { port: number; cl
   const action = route.route as Msg;
   if (!isMsg(action)) throw new Error(`envoy-sim: route ${name} has no action`);
   const notFound = action.cluster_not_found_response_code === 'INTERNAL_SERVER_ERROR' ? 500 : action.cluster_not_found_response_code === 'NOT_FOUND' ? 404 : 503;
-  const up = (cluster: string, weight: number): SimUpstream => (opts.clusters && !opts.clusters.has(cluster) ? { cluster, weight, missingStatus: notFound } : { cluster, weight });
-  const upstreams = typeof action.cluster === 'string' ? [up(action.cluster, 1)] : msgs((action.weighted_clusters as Msg | undefined)?.clusters).map((c) => up(String(c.name), num(c.weight) ?? 0));
-  const headers: Record<string, string[]> = {};
-  for (const [k, v] of Object.entries(req.headers ?? {})) headers[k.toLowerCase()] = [v];
-  applyHeaderOps(headers, msgs(route.request_headers_to_add), route.request_headers_to_remove);
-  const responseHeaders: HeaderOps = {
-    add: msgs(route.response_headers_to_add).map((a) => ({ name: String((a.header as Msg).key).toLowerCase(), value: String((a.header as Msg).value), append: a.append_action !== 'OVERWRITE_IF_EXISTS_OR_ADD' })),
-    remove: Array.isArray(route.response_headers_to_remove) ? route.response_headers_to_remove.map((x) => String(x).toLowerCase()) : [],
+  // Header mutation levels (RouteConfiguration.most_specific_header_mutations_wins): by default the
+  // most specific level (the ClusterWeight) is applied first, so the Route's overrides it; with
+  // the flag the order is reversed and the ClusterWeight's wins.
+  const levels = (cw: Msg | undefined): Msg[] => (cw ? (rc.most_specific_header_mutations_wins === true ? [route, cw] : [cw, route]) : [route]);
+  const requestHeaders = (cw: Msg | undefined): Record<string, string[]> => {
+    const h: Record<string, string[]> = {};
+    for (const [k, v] of Object.entries(req.headers ?? {})) h[k.toLowerCase()] = [v];
+    for (const level of levels(cw)) applyHeaderOps(h, msgs(level.request_headers_to_add), level.request_headers_to_remove);
+    return h;
   };
+  const responseOps = (cw: Msg | undefined): HeaderOps => {
+    const ops: HeaderOps = { add: [], remove: [] };
+    for (const level of levels(cw)) {
+      ops.remove.push(...(Array.isArray(level.response_headers_to_remove) ? level.response_headers_to_remove.map((x) => String(x).toLowerCase()) : []));
+      ops.add.push(...msgs(level.response_headers_to_add).map((a) => ({ name: String((a.header as Msg).key).toLowerCase(), value: String((a.header as Msg).value), append: a.append_action !== 'OVERWRITE_IF_EXISTS_OR_ADD' })));
+    }
+    return ops;
+  };
+  const up = (cluster: string, weight: number, cw?: Msg): SimUpstream => {
+    const u: SimUpstream = { cluster, weight, headers: requestHeaders(cw), responseHeaders: responseOps(cw) };
+    if (opts.clusters && !opts.clusters.has(cluster)) u.missingStatus = notFound;
+    return u;
+  };
+  const upstreams = typeof action.cluster === 'string' ? [up(action.cluster, 1)] : msgs((action.weighted_clusters as Msg | undefined)?.clusters).map((c) => up(String(c.name), num(c.weight) ?? 0, c));
+  const headers = requestHeaders(undefined);
+  const responseHeaders = responseOps(undefined);
   const out: SimResult = {
     kind: 'route',
     route: name,

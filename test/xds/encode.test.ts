@@ -9,6 +9,7 @@ import { decodeResource, encodeResource, strictCheck } from '../../src/xds/encod
 import { messageType } from '../../src/xds/protos.ts';
 import { secretMessages } from '../../src/xds/secrets.ts';
 import type { KubeObject } from '../../src/cluster/types.ts';
+import { validateRules } from '../support/pgv.ts';
 
 const objects = parseAllDocuments(readFileSync(new URL('../fixtures/xds/shop.yaml', import.meta.url), 'utf8')).map((d) => d.toJS() as KubeObject);
 const model = buildModel(objects);
@@ -51,6 +52,7 @@ function roundTripAll(res: Resources): { kinds: Set<string>; embedded: Set<strin
     for (const [name, r] of Object.entries(byName)) {
       const where = `${typeUrl.split('.').pop()} ${name}`;
       assert.deepEqual(strictCheck(typeUrl.slice(typeUrl.lastIndexOf('/') + 1), r), [], where);
+      assert.deepEqual(validateRules(typeUrl, r), [], `${where}: Envoy's validate rules`);
       const any = encodeResource(typeUrl, r);
       const back = decodeResource(typeUrl, any.value);
       assert.deepEqual(lossless(r, back, where), [], where);
@@ -78,6 +80,19 @@ test('every resource and embedded config we emit encodes and decodes against the
   const embedded = new Set([...grpc.embedded, ...sidecar.embedded]);
   for (const t of EMBEDDED_TYPES) assert.ok(embedded.has(t), `fixture exercises ${t}`);
   assert.ok(grpc.count > 4 && sidecar.count > 10);
+});
+
+test('validateRules applies Envoy\'s protoc-gen-validate rules: lengths, list sizes, required oneofs, header values', () => {
+  const rc = { name: 'x', virtual_hosts: [{ name: '', domains: [], routes: [{ match: {}, route: { weighted_clusters: { clusters: [{ name: 'a', weight: { value: 1 }, request_headers_to_add: [{ header: { key: '', value: 'a\nb' } }] }] } } }] }] };
+  assert.deepEqual(validateRules(TYPE.route, rc).map((e) => e.replace(/^.*?\.virtual_hosts\[0\]\./, '')), [
+    'name: must have at least 1 characters',
+    'domains: needs at least 1 items',
+    'routes[0].match: one of prefix, path, safe_regex, connect_matcher, path_separated_prefix, path_match_policy is required',
+    'routes[0].route.weighted_clusters.clusters[0].request_headers_to_add[0].header.key: must have at least 1 characters',
+    'routes[0].route.weighted_clusters.clusters[0].request_headers_to_add[0].header.value: is not a valid HTTP_HEADER_VALUE',
+  ]);
+  // An unset scalar is checked as its default value ('' is too short for a VirtualHost name).
+  assert.deepEqual(validateRules('envoy.config.route.v3.VirtualHost', { domains: ['*'] }), ['envoy.config.route.v3.VirtualHost.name: must have at least 1 characters']);
 });
 
 test('strictCheck catches misspelled fields, bad enums, double oneofs and unknown Any types, nested in Any', () => {

@@ -14,10 +14,11 @@ import { encodeResource, strictCheck } from '../../src/xds/encode.ts';
 import { consistent, makeSnapshot } from '../../src/xds/snapshot.ts';
 import type { KubeObject } from '../../src/cluster/types.ts';
 import { evaluateRoute, outbound, type SimRequest, type SimResult } from '../support/envoy-sim.ts';
+import { validateRules } from '../support/pgv.ts';
 
 const NS = 'gateway-conformance-mesh';
 const CONSUMER = 'gateway-conformance-mesh-consumer';
-const IPS: Record<string, string> = { echo: '10.96.0.10', 'echo-v1': '10.96.0.11', 'echo-v2': '10.96.0.12' };
+const IPS: Record<string, string> = { echo: '10.96.0.10', 'echo-v1': '10.96.0.11', 'echo-v2': '10.96.0.12', 'echo-v3': '10.96.0.13' };
 
 function service(name: string): KubeObject {
   return {
@@ -316,4 +317,284 @@ test('proxyless gRPC clients get the same routing without the matchers grpc-js r
   // The query-only routes of echo-v2 can never match a gRPC call, so only the /path5 rule remains.
   const v2 = res[TYPE.route][`echo-v2.${NS}.svc.cluster.local:80`]!;
   assert.equal(evaluateRoute(v2, { host: 'echo-v2', path: '/pkg.Svc/Method' }, { port: 80 }).kind, 'not-found');
+});
+
+// GRPCRoute (conformance/tests/mesh/grpcroute-*.go): the echo Services' gRPC port 7070, calls sent
+// as gRPC sends them (POST, `:path` /package.Service/Method, content-type application/grpc).
+// MeshGRPCRouteWeight is in the releases (v1.5.0, which mesh pins, to v1.6.1); the header modifier
+// test is on the Gateway API's main branch (not yet released) and the mirror test in a proposed
+// change (kubernetes-sigs/gateway-api 4398603): restated from there.
+const GRPC_SVC = 'gateway_api_conformance.echo_basic.grpcecho.GrpcEcho';
+const grpcBase = ['echo', 'echo-v1', 'echo-v2', 'echo-v3'].map((name): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name, namespace: NS },
+  spec: { clusterIP: IPS[name], selector: { app: name }, ports: [{ name: 'grpc', port: 7070, appProtocol: 'grpc' }] },
+}));
+
+function grpcRouteOf(name: string, rules: unknown[], opts: { created?: string; parent?: string } = {}): KubeObject {
+  const metadata: KubeObject['metadata'] = { name, namespace: NS };
+  if (opts.created) metadata.creationTimestamp = opts.created;
+  return { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GRPCRoute', metadata, spec: { parentRefs: [{ group: '', kind: 'Service', name: opts.parent ?? 'echo', port: 7070 }], rules } };
+}
+
+/** A gRPC call of `method` on `service` through a sidecar of the conformance namespace, to echo:7070. */
+function call(objects: KubeObject[], method: string, headers: Record<string, string> = {}, service = GRPC_SVC): ReturnType<typeof send> {
+  const model = buildModel([...grpcBase, ...objects]);
+  const res = sidecarResources(model, { id: 'client', kind: 'sidecar', namespace: NS });
+  return outbound(res, { ip: IPS.echo!, port: 7070 }, { host: 'echo:7070', path: `/${service}/${method}`, method: 'POST', headers: { 'content-type': 'application/grpc', ...headers } });
+}
+
+test('MeshGRPCRouteWeight: a 70/30/0 GRPCRoute splits calls to echo-v1 and echo-v2 in that ratio, none to echo-v3', () => {
+  const r = call([grpcRouteOf('mesh-grpc-weighted-backends', [{ backendRefs: [{ name: 'echo-v1', port: 7070, weight: 70 }, { name: 'echo-v2', port: 7070, weight: 30 }, { name: 'echo-v3', port: 7070, weight: 0 }] }])], 'Echo');
+  assert.equal(r.kind, 'route');
+  if (r.kind !== 'route') return;
+  assert.deepEqual(r.upstreams.map((u) => [u.cluster, u.weight, u.missingStatus]), [
+    [`outbound|7070||echo-v1.${NS}.svc.cluster.local`, 70, undefined],
+    [`outbound|7070||echo-v2.${NS}.svc.cluster.local`, 30, undefined],
+  ]);
+});
+
+test('MeshGRPCRouteRequestHeaderModifier: set, add and remove reach the backend the method and header match pick', () => {
+  // The rules of the conformance manifest, told apart by the x-test-case header the test's calls carry.
+  const rule = (testCase: string, mods: unknown, backend: string): unknown => ({
+    matches: [{ headers: [{ name: 'x-test-case', value: testCase }] }],
+    filters: [{ type: 'RequestHeaderModifier', requestHeaderModifier: mods }],
+    backendRefs: [{ name: backend, port: 7070 }],
+  });
+  const objects = [
+    grpcRouteOf('grpc-request-header-modifier', [
+      rule('set', { set: [{ name: 'x-header-set', value: 'set-overwrites-values' }] }, 'echo-v1'),
+      rule('add', { add: [{ name: 'x-header-add', value: 'add-appends-values' }] }, 'echo-v1'),
+      rule('remove', { remove: ['x-header-remove'] }, 'echo-v1'),
+      rule('multi', {
+        set: [{ name: 'x-header-set-1', value: 'header-set-1' }, { name: 'x-header-set-2', value: 'header-set-2' }],
+        add: [{ name: 'x-header-add-1', value: 'header-add-1' }, { name: 'x-header-add-2', value: 'header-add-2' }],
+        remove: ['x-header-remove-1', 'x-header-remove-2'],
+      }, 'echo-v2'),
+    ]),
+  ];
+  const cases: [Record<string, string>, string, Record<string, string[] | undefined>][] = [
+    [{ 'x-test-case': 'set', 'some-other-header': 'this-header-should-be-set', 'x-header-set': 'this-value-should-be-overwritten' }, 'echo-v1', { 'some-other-header': ['this-header-should-be-set'], 'x-header-set': ['set-overwrites-values'] }],
+    [{ 'x-test-case': 'add', 'x-header-add': 'this-value-should-be-appended' }, 'echo-v1', { 'x-header-add': ['this-value-should-be-appended', 'add-appends-values'] }],
+    [{ 'x-test-case': 'remove', 'x-header-remove': 'this-should-be-removed' }, 'echo-v1', { 'x-header-remove': undefined }],
+    [
+      { 'x-test-case': 'multi', 'x-header-set-2': 'set-header-2', 'x-header-add-2': 'add-header-2', 'x-header-remove-2': 'should-be-removed-2' },
+      'echo-v2',
+      { 'x-header-set-1': ['header-set-1'], 'x-header-set-2': ['header-set-2'], 'x-header-add-1': ['header-add-1'], 'x-header-add-2': ['add-header-2', 'header-add-2'], 'x-header-remove-1': undefined, 'x-header-remove-2': undefined },
+    ],
+  ];
+  for (const [headers, backend, want] of cases) {
+    const r = call(objects, 'Echo', headers);
+    assert.equal(outcome(r), backend, JSON.stringify(headers));
+    if (r.kind !== 'route') continue;
+    for (const [name, value] of Object.entries(want)) assert.deepEqual(r.headers[name], value, `${headers['x-test-case']}: ${name}`);
+  }
+  // A call no rule matches reaches no backend.
+  assert.equal(outcome(call(objects, 'Echo', { 'x-test-case': 'other' })), 404);
+});
+
+test('MeshGRPCRouteRequestMirror: matching calls reach echo-v1 and are mirrored to echo-v2, with the rule\'s header edits', () => {
+  const mirror = { type: 'RequestMirror', requestMirror: { backendRef: { name: 'echo-v2', port: 7070 } } };
+  const objects = [
+    grpcRouteOf('mesh-grpc-request-mirror', [
+      { matches: [{ headers: [{ name: 'x-mirror-only', value: 'true' }] }], filters: [mirror], backendRefs: [{ name: 'echo-v1', port: 7070 }] },
+      {
+        matches: [{ headers: [{ name: 'x-mirror-and-modify', value: 'true' }] }],
+        filters: [
+          { type: 'RequestHeaderModifier', requestHeaderModifier: { set: [{ name: 'X-Header-Set', value: 'set-overwrites-values' }], add: [{ name: 'X-Header-Add', value: 'header-val-1' }, { name: 'X-Header-Add-Append', value: 'header-val-2' }], remove: ['X-Header-Remove'] } },
+          mirror,
+        ],
+        backendRefs: [{ name: 'echo-v1', port: 7070 }],
+      },
+    ]),
+  ];
+  const v2 = `outbound|7070||echo-v2.${NS}.svc.cluster.local`;
+  const only = call(objects, 'Echo', { 'x-mirror-only': 'true' });
+  assert.equal(outcome(only), 'echo-v1');
+  assert.ok(only.kind === 'route' && only.mirrors.length === 1 && only.mirrors[0] === v2);
+  const modify = call(objects, 'Echo', { 'x-mirror-and-modify': 'true', 'X-Header-Remove': 'remove-val', 'X-Header-Add-Append': 'append-val-1' });
+  assert.equal(outcome(modify), 'echo-v1');
+  assert.ok(modify.kind === 'route' && modify.mirrors[0] === v2);
+  if (modify.kind === 'route') {
+    assert.deepEqual(modify.headers['x-header-set'], ['set-overwrites-values']);
+    assert.deepEqual(modify.headers['x-header-add'], ['header-val-1']);
+    assert.deepEqual(modify.headers['x-header-add-append'], ['append-val-1', 'header-val-2']);
+    assert.equal(modify.headers['x-header-remove'], undefined);
+  }
+  assert.equal(outcome(call(objects, 'Echo')), 404, 'a call no rule matches gets 404 (gRPC UNIMPLEMENTED), not a backend');
+});
+
+// grpc-js-xds's own decoding and validation of a RouteConfiguration: what it would NACK. The
+// package entry sets up its proto loading, and register() its filters (fault injection included).
+(require('@grpc/grpc-js-xds') as { register(): void }).register();
+const { RouteConfigurationResourceType } = require('@grpc/grpc-js-xds/build/src/xds-resource-type/route-config-resource-type.js') as {
+  RouteConfigurationResourceType: { get(): { decode(ctx: unknown, r: { type_url: string; value: Uint8Array }): { value?: ReturnType<typeof asGrpcDecodes>; error?: string } } };
+};
+
+/** The route grpc-js-xds picks for a call (by its own matcher), after checking it accepts the configuration. */
+function grpcJsPick(rc: Msg, path: string, headers: Record<string, string> = {}): string {
+  const any = encodeResource(TYPE.route, rc);
+  const got = RouteConfigurationResourceType.get().decode({}, { type_url: TYPE.route, value: any.value });
+  assert.ok(got.value, `grpc-js would NACK: ${got.error}`);
+  const md = new Metadata();
+  for (const [k, v] of Object.entries(headers)) md.add(k.toLowerCase(), v);
+  return got.value.virtual_hosts[0]!.routes.find((r) => grpcRoute.getPredicateForMatcher(r.match).apply(path, md))?.name ?? 'none';
+}
+
+test('GRPCRoute method matches: exact, service-only, method-only and RE2 matches, in GRPCRoute precedence, for sidecars and grpc-js alike', () => {
+  const objects = [
+    grpcRouteOf('m', [
+      { matches: [{ method: { service: GRPC_SVC, method: 'Echo' } }], backendRefs: [{ name: 'echo-v1', port: 7070 }] },
+      { matches: [{ method: { service: GRPC_SVC } }], backendRefs: [{ name: 'echo-v2', port: 7070 }] },
+      { matches: [{ method: { method: 'Ping' } }], backendRefs: [{ name: 'echo-v1', port: 7070 }] },
+      { matches: [{ method: { type: 'RegularExpression', service: 'other\\.v[0-9]+\\.Store', method: 'Get.*' } }], backendRefs: [{ name: 'echo-v2', port: 7070 }] },
+      { matches: [{ method: { service: GRPC_SVC, method: 'Echo' }, headers: [{ name: 'x-canary', value: 'yes' }] }], backendRefs: [{ name: 'echo-v2', port: 7070 }] },
+    ]),
+  ];
+  // [service, method, headers, rule index (m.N.0) or none]
+  const cases: [string, string, Record<string, string>, string][] = [
+    [GRPC_SVC, 'Echo', {}, 'm.0'],
+    [GRPC_SVC, 'Echo', { 'x-canary': 'yes' }, 'm.4'], // more header matches win on equal method matches
+    [GRPC_SVC, 'EchoTwo', {}, 'm.1'], // the service alone, not a prefix of the method name
+    [`${GRPC_SVC}Extra`, 'Echo', {}, 'none'], // a longer service name is another service
+    ['a.b.Anything', 'Ping', {}, 'm.2'],
+    ['a.b.Anything', 'PingPong', {}, 'none'],
+    [GRPC_SVC, 'Ping', {}, 'm.1'], // an exact service outranks a method-only match
+    ['other.v2.Store', 'GetItem', {}, 'm.3'],
+    ['other.v2.Store', 'PutItem', {}, 'none'],
+    ['xother.v2.Store', 'GetItem', {}, 'none'], // RE2 full match, not a search
+  ];
+  const model = buildModel([...grpcBase, ...objects]);
+  const name = `echo.${NS}.svc.cluster.local:7070`;
+  const sidecar = sidecarResources(model, { id: 's', kind: 'sidecar', namespace: NS })[TYPE.route][name]!;
+  const grpc = proxylessResources(model, { id: 'g', kind: 'grpc', namespace: NS })[TYPE.route][name]!;
+  for (const rc of [sidecar, grpc]) {
+    assert.deepEqual(strictCheck('envoy.config.route.v3.RouteConfiguration', rc), []);
+    assert.deepEqual(validateRules(TYPE.route, rc), []);
+  }
+  for (const [service, method, headers, want] of cases) {
+    const req = { host: 'echo:7070', path: `/${service}/${method}`, method: 'POST', headers };
+    const route = (r: SimResult): string => (r.kind === 'not-found' ? 'none' : r.route.replace(/^[^.]+\./, '').replace(/\.\d+$/, ''));
+    assert.equal(route(evaluateRoute(sidecar, req, { port: 7070 })), want, `sidecar ${req.path} ${JSON.stringify(headers)}`);
+    assert.equal(route(evaluateRoute(grpc, req, { port: 7070 })), want, `proxyless ${req.path}`);
+    assert.equal(grpcJsPick(grpc, req.path, headers).replace(/^[^.]+\./, '').replace(/\.\d+$/, ''), want, `grpc-js ${req.path}`);
+  }
+});
+
+test('GRPCRoute precedence between routes and with an HTTPRoute on the same parent: the older route wins, the other kind is not attached', () => {
+  const older = grpcRouteOf('zz-older', [{ matches: [{ method: { service: GRPC_SVC } }], backendRefs: [{ name: 'echo-v1', port: 7070 }] }], { created: '2026-01-01T00:00:00Z' });
+  const newer = grpcRouteOf('aa-newer', [{ matches: [{ method: { service: GRPC_SVC } }], backendRefs: [{ name: 'echo-v2', port: 7070 }] }], { created: '2026-06-01T00:00:00Z' });
+  assert.equal(outcome(call([newer, older], 'Echo')), 'echo-v1');
+  // An HTTPRoute made after the GRPCRoute on the same Service: refused (Accepted=False), the GRPCRoute keeps routing.
+  const http = { ...route('web', [{ backendRefs: [{ name: 'echo-v2', port: 7070 }] }], { port: 7070 }), metadata: { name: 'web', namespace: NS, creationTimestamp: '2026-07-01T00:00:00Z' } };
+  const model = buildModel([...grpcBase, older, http]);
+  assert.deepEqual(model.routes.map((r) => `${r.kind ?? 'HTTPRoute'} ${r.name}`), ['GRPCRoute zz-older']);
+  const refused = model.routeConditions.filter((c) => c.kind === undefined && c.route === `${NS}/web`);
+  assert.deepEqual(refused.map((c) => [c.type, c.status, c.reason]), [['Accepted', 'False', 'Conflicted']]);
+  assert.match(refused[0]!.message, /GRPCRoute gateway-conformance-mesh\/zz-older is older/);
+  assert.equal(outcome(call([older, http], 'Echo')), 'echo-v1');
+  // Made before it, the HTTPRoute wins instead and the GRPCRoute is the one refused.
+  const first = { ...http, metadata: { ...http.metadata, creationTimestamp: '2025-01-01T00:00:00Z' } };
+  const m2 = buildModel([...grpcBase, older, first]);
+  assert.deepEqual(m2.routes.map((r) => `${r.kind ?? 'HTTPRoute'} ${r.name}`), ['HTTPRoute web']);
+  assert.deepEqual(m2.routeConditions.filter((c) => c.kind === 'GRPCRoute').map((c) => [c.route, c.type, c.status, c.reason]), [[`${NS}/zz-older`, 'Accepted', 'False', 'Conflicted']]);
+  // A consumer GRPCRoute in another namespace is another view: no conflict with a producer HTTPRoute.
+  const consumer: KubeObject = { ...grpcRouteOf('c', [{ backendRefs: [{ name: 'echo-v1', namespace: NS, port: 7070 }] }]), metadata: { name: 'c', namespace: CONSUMER } };
+  (consumer.spec as { parentRefs: Record<string, unknown>[] }).parentRefs[0]!.namespace = NS;
+  const m3 = buildModel([...grpcBase, first, consumer]);
+  assert.equal(m3.routes.length, 2);
+});
+
+test('GRPCRoute: a method match the CRD rejects refuses the route; a filter mesh cannot apply fails the rule instead of widening', () => {
+  const bad = buildModel([...grpcBase, grpcRouteOf('bad', [{ matches: [{ method: { service: 'no spaces allowed' } }], backendRefs: [{ name: 'echo-v1', port: 7070 }] }])]);
+  assert.equal(bad.routes.length, 0);
+  assert.deepEqual(bad.routeConditions.map((c) => [c.kind, c.type, c.status, c.reason]), [['GRPCRoute', 'Accepted', 'False', 'UnsupportedValue']]);
+  assert.match(bad.routeConditions[0]!.message, /rule 1 match 1: service "no spaces allowed" is not a valid gRPC service name/);
+  const noMethod = buildModel([...grpcBase, grpcRouteOf('x', [{ matches: [{ method: { type: 'Exact' } }], backendRefs: [{ name: 'echo-v1', port: 7070 }] }])]);
+  assert.match(noMethod.routeConditions[0]!.message, /needs a service, a method or both/);
+  const objects = [
+    grpcRouteOf('f', [
+      { matches: [{ method: { service: GRPC_SVC, method: 'Echo' } }], filters: [{ type: 'ExtensionRef', extensionRef: { group: 'example.io', kind: 'Thing', name: 'x' } }], backendRefs: [{ name: 'echo-v1', port: 7070 }] },
+      { matches: [{ method: { service: GRPC_SVC, method: 'Rewrite' } }], filters: [{ type: 'URLRewrite', urlRewrite: { hostname: 'x' } }], backendRefs: [{ name: 'echo-v1', port: 7070 }] },
+      { backendRefs: [{ name: 'echo-v2', port: 7070 }] },
+    ]),
+  ];
+  assert.equal(outcome(call(objects, 'Echo')), 500);
+  assert.equal(outcome(call(objects, 'Rewrite')), 500);
+  assert.equal(outcome(call(objects, 'Other')), 'echo-v2');
+  const conds = buildModel([...grpcBase, ...objects]).routeConditions;
+  assert.deepEqual(conds.map((c) => [c.type, c.status, c.reason]), [['Accepted', 'True', 'Accepted'], ['ResolvedRefs', 'True', 'ResolvedRefs'], ['PartiallyInvalid', 'True', 'UnsupportedValue']]);
+  assert.match(conds[2]!.message, /rule 2: filter URLRewrite is not supported by mesh on a GRPCRoute/);
+});
+
+test('backend-level header filters: each weighted backend gets its own edits, which win over the rule\'s; grpc-js clients refuse the rule', () => {
+  const mods = (value: string): unknown[] => [
+    { type: 'RequestHeaderModifier', requestHeaderModifier: { set: [{ name: 'x-backend', value }], remove: ['x-drop'] } },
+    { type: 'ResponseHeaderModifier', responseHeaderModifier: { add: [{ name: 'x-served-by', value }] } },
+  ];
+  const objects = [
+    route('split', [
+      {
+        matches: [{ path: { type: 'PathPrefix', value: '/split' } }],
+        filters: [{ type: 'RequestHeaderModifier', requestHeaderModifier: { set: [{ name: 'x-backend', value: 'rule' }, { name: 'x-rule', value: 'yes' }] } }],
+        backendRefs: [{ name: 'echo-v1', port: 80, weight: 50, filters: mods('v1') }, { name: 'echo-v2', port: 80, weight: 50, filters: mods('v2') }],
+      },
+      { matches: [{ path: { type: 'PathPrefix', value: '/one' } }], backendRefs: [{ name: 'echo-v1', port: 80, filters: mods('only') }] },
+      { matches: [{ path: { type: 'PathPrefix', value: '/unsupported' } }], backendRefs: [{ name: 'echo-v1', port: 80, filters: [{ type: 'URLRewrite', urlRewrite: { hostname: 'x' } }] }] },
+      { backendRefs: [{ name: 'echo-v2', port: 80 }] },
+    ]),
+  ];
+  const r = send(objects, { path: '/split/a', headers: { 'x-drop': '1', 'x-keep': '1' } });
+  assert.equal(r.kind, 'route');
+  if (r.kind !== 'route') return;
+  assert.deepEqual(r.upstreams.map((u) => [u.cluster.split('||')[1]!.split('.')[0], u.weight, u.headers['x-backend'], u.headers['x-rule'], u.headers['x-drop'], u.headers['x-keep'], u.responseHeaders.add.map((h) => `${h.name}=${h.value}`)]), [
+    ['echo-v1', 50, ['v1'], ['yes'], undefined, ['1'], ['x-served-by=v1']],
+    ['echo-v2', 50, ['v2'], ['yes'], undefined, ['1'], ['x-served-by=v2']],
+  ]);
+  const one = send(objects, { path: '/one' });
+  assert.ok(one.kind === 'route' && one.upstreams.length === 1 && one.upstreams[0]!.headers['x-backend']![0] === 'only', 'a single backend with filters is still programmed');
+  assert.equal(outcome(send(objects, { path: '/unsupported' })), 500);
+  const model = buildModel([...base, ...objects]);
+  assert.match(model.routeConditions.find((c) => c.type === 'PartiallyInvalid')!.message, /rule 3: backendRef gateway-conformance-mesh\/echo-v1 filter URLRewrite is not supported/);
+  const sidecar = sidecarResources(model, { id: 's', kind: 'sidecar', namespace: NS });
+  const grpc = proxylessResources(model, { id: 'g', kind: 'grpc', namespace: NS });
+  for (const res of [sidecar, grpc]) {
+    for (const [type, byName] of Object.entries(res)) {
+      for (const [n, m] of Object.entries(byName)) {
+        assert.deepEqual(strictCheck(type.slice(type.lastIndexOf('/') + 1), m), [], n);
+        assert.deepEqual(validateRules(type, m), [], n);
+      }
+    }
+  }
+  // grpc-js applies no header mutation: the rule ends its calls with UNKNOWN instead of ignoring the filters.
+  const rc = grpc[TYPE.route][`echo.${NS}.svc.cluster.local:80`]!;
+  const got = evaluateRoute(rc, { host: 'echo', path: '/split/a' }, { port: 80 });
+  assert.deepEqual(got.kind === 'abort' ? got.grpcStatus : got, 2);
+  assert.equal(grpcJsPick(rc, '/split/a').replace(/\.\d+$/, ''), `${NS}.split.0`);
+  assert.equal(evaluateRoute(rc, { host: 'echo', path: '/else' }, { port: 80 }).kind, 'route');
+});
+
+test('proxyless: a backendRequest timeout without retries becomes the call deadline, never a zero-retry policy grpc-js would NACK', () => {
+  const objects = [route('t', [{ timeouts: { request: '5s', backendRequest: '300ms' }, backendRefs: [{ name: 'echo-v1', port: 80 }] }])];
+  const model = buildModel([...base, ...objects]);
+  const rc = proxylessResources(model, { id: 'g', kind: 'grpc', namespace: NS })[TYPE.route][`echo.${NS}.svc.cluster.local:80`]!;
+  const action = ((rc.virtual_hosts as Msg[])[0]!.routes as Msg[])[0]!.route as Msg;
+  assert.equal(action.retry_policy, undefined);
+  assert.deepEqual(action.max_stream_duration, { max_stream_duration: { seconds: 0, nanos: 300_000_000 } });
+  grpcJsPick(rc, '/x');
+  // Sidecars keep Envoy's per-try timeout.
+  const sc = sidecarResources(model, { id: 's', kind: 'sidecar', namespace: NS })[TYPE.route][`echo.${NS}.svc.cluster.local:80`]!;
+  const sa = ((sc.virtual_hosts as Msg[])[0]!.routes as Msg[])[0]!.route as Msg;
+  assert.deepEqual((sa.retry_policy as Msg).per_try_timeout, { seconds: 0, nanos: 300_000_000 });
+});
+
+test('three routes on one parent: the kind of the oldest decides, so a newer HTTPRoute stays attached beside the oldest one', () => {
+  const at = (o: KubeObject, t: string): KubeObject => ({ ...o, metadata: { ...o.metadata, creationTimestamp: t } });
+  const a = at(route('a', [{ matches: [{ path: { type: 'PathPrefix', value: '/a' } }], backendRefs: [{ name: 'echo-v1', port: 7070 }] }], { port: 7070 }), '2026-01-01T00:00:00Z');
+  const b = at(grpcRouteOf('b', [{ backendRefs: [{ name: 'echo-v2', port: 7070 }] }]), '2026-02-01T00:00:00Z');
+  const c = at(route('c', [{ backendRefs: [{ name: 'echo-v2', port: 7070 }] }], { port: 7070 }), '2026-03-01T00:00:00Z');
+  const model = buildModel([...grpcBase, a, b, c]);
+  assert.deepEqual(model.routes.map((r) => `${r.kind ?? 'HTTPRoute'} ${r.name}`), ['HTTPRoute a', 'HTTPRoute c']);
+  assert.deepEqual(model.routeConditions.filter((x) => x.reason === 'Conflicted').map((x) => `${x.kind} ${x.route}`), [`GRPCRoute ${NS}/b`]);
 });

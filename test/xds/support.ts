@@ -68,6 +68,16 @@ export function who(client: grpc.Client, opts: { delayMs?: number; deadlineMs?: 
   });
 }
 
+/** One Who call sent on another method path (`/pkg.Service/Method`) through the same channel; resolves with the status code. */
+export function callPath(client: grpc.Client, path: string, metadata: Record<string, string> = {}): Promise<CallResult> {
+  const def = pkg.meshtest.Echo.service.Who as grpc.MethodDefinition<{ delay_ms: number }, { name: string }>;
+  const md = new grpc.Metadata();
+  for (const [k, v] of Object.entries(metadata)) md.set(k, v);
+  return new Promise((resolve) => {
+    client.makeUnaryRequest(path, def.requestSerialize, def.responseDeserialize, { delay_ms: 0 }, md, (err, reply) => resolve(err ? { code: err.code } : { name: reply!.name, code: 0 }));
+  });
+}
+
 /** `n` calls, `concurrency` at a time. */
 export async function many(client: grpc.Client, n: number, opts: Parameters<typeof who>[1] = {}, concurrency = 50): Promise<CallResult[]> {
   const out: CallResult[] = [];
