@@ -22,6 +22,7 @@ import type {
   Workload,
 } from '../model/types.js';
 import { TYPE, type TypeUrl } from './protos.js';
+import { hcmTelemetry, tcpAccessLog, telemetryClusters, type TelemetryScope } from './observability.js';
 
 /**
  * An Envoy message as plain JSON-shaped data: snake_case field names as in Envoy's docs, Duration
@@ -52,7 +53,6 @@ const T = {
   tcpProxy: 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy',
   originalDst: 'type.googleapis.com/envoy.extensions.filters.listener.original_dst.v3.OriginalDst',
   tlsInspector: 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector',
-  stdoutLog: 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog',
   upstreamTls: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
   downstreamTls: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
   httpOptions: 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
@@ -367,14 +367,13 @@ function httpFilters(model: MeshModel): Msg[] {
   return hasFault(model) ? [{ name: FAULT_FILTER, typed_config: { '@type': T.fault } }, ROUTER] : [ROUTER];
 }
 
-const ACCESS_LOG: Msg[] = [{ name: 'envoy.access_loggers.stdout', typed_config: { '@type': T.stdoutLog } }];
-
-function hcm(statPrefix: string, route: { rds: string } | { inline: Msg }, filters: Msg[], sidecar: boolean): Msg {
+/** A sidecar's HCMs carry its tracing and access log (observability.ts); proxyless and admin ones carry neither. */
+function hcm(statPrefix: string, route: { rds: string } | { inline: Msg }, filters: Msg[], sidecar: ReturnType<typeof hcmTelemetry> | false): Msg {
   const out: Msg = { '@type': T.hcm, stat_prefix: statPrefix, http_filters: filters };
   if ('rds' in route) out.rds = { config_source: ADS, route_config_name: route.rds };
   else out.route_config = route.inline;
   if (sidecar) {
-    out.access_log = ACCESS_LOG;
+    Object.assign(out, sidecar);
     out.use_remote_address = { value: false };
   }
   return out;
@@ -614,8 +613,9 @@ export function rbacConfig(trustDomain: string, policies: AuthzPolicy[], action:
   return { action, policies: out };
 }
 
-function inboundChains(model: MeshModel, w: Workload, res: Resources): Msg[] {
+function inboundChains(model: MeshModel, w: Workload, res: Resources, scope: TelemetryScope): Msg[] {
   const policies = policiesFor(model, w);
+  const telemetry = hcmTelemetry(model, scope);
   const chains: Msg[] = [];
   for (const p of w.ports) {
     const clusterName = `inbound|${p.port}||`;
@@ -639,13 +639,13 @@ function inboundChains(model: MeshModel, w: Workload, res: Resources): Msg[] {
         name: clusterName,
         virtual_hosts: [{ name: 'inbound', domains: ['*'], routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster: clusterName, timeout: duration(0) } }] }],
       };
-      filters.push({ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm(`inbound_${p.port}`, { inline: route }, httpFilters, true) });
+      filters.push({ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm(`inbound_${p.port}`, { inline: route }, httpFilters, telemetry) });
     } else {
       for (const action of ['DENY', 'ALLOW'] as const) {
         const rules = rbacConfig(model.trustDomain, policies, action, false);
         if (rules) filters.push({ name: `envoy.filters.network.rbac.${action.toLowerCase()}`, typed_config: { '@type': T.rbacNet, stat_prefix: `inbound_${p.port}_rbac`, rules } });
       }
-      filters.push({ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': T.tcpProxy, stat_prefix: `inbound_${p.port}`, cluster: clusterName, access_log: ACCESS_LOG } });
+      filters.push({ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': T.tcpProxy, stat_prefix: `inbound_${p.port}`, cluster: clusterName, ...tcpAccessLog(model, scope) } });
     }
     for (const transport of transportsFor(w.mtls)) {
       const chain: Msg = {
@@ -689,6 +689,10 @@ export function sidecarResources(model: MeshModel, proxy: ProxyInfo): Resources 
   const res = emptyResources();
   const services = reachableServices(model, proxy.namespace);
   addOutbound(model, services, res, true);
+  const scope: TelemetryScope = { namespace: proxy.namespace, pod: proxy.pod };
+  const telemetry = hcmTelemetry(model, scope);
+  const tcpLog = tcpAccessLog(model, scope);
+  Object.assign(res[TYPE.cluster], telemetryClusters(model, scope));
   res[TYPE.cluster].PassthroughCluster = { name: 'PassthroughCluster', type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED', connect_timeout: duration(10_000) };
   res[TYPE.cluster].BlackHoleCluster = { name: 'BlackHoleCluster', type: 'STATIC', connect_timeout: duration(10_000) };
   res[TYPE.cluster].prometheus_stats = staticCluster('prometheus_stats', SIDECAR.adminPort);
@@ -702,9 +706,9 @@ export function sidecarResources(model: MeshModel, proxy: ProxyInfo): Resources 
       let filter: Msg;
       if (isHttp(sp.protocol)) {
         res[TYPE.route][name] = routeConfigFor(model, s, sp.port, 'sidecar', proxy.namespace);
-        filter = { name: 'envoy.filters.network.http_connection_manager', typed_config: hcm(`outbound_${name}`, { rds: name }, httpFilters(model), true) };
+        filter = { name: 'envoy.filters.network.http_connection_manager', typed_config: hcm(`outbound_${name}`, { rds: name }, httpFilters(model), telemetry) };
       } else {
-        filter = { name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': T.tcpProxy, stat_prefix: `outbound_${name}`, cluster: clusterName(s, sp.port), access_log: ACCESS_LOG } };
+        filter = { name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': T.tcpProxy, stat_prefix: `outbound_${name}`, cluster: clusterName(s, sp.port), ...tcpLog } };
       }
       outChains.push({ name, filter_chain_match: match, filters: [filter] });
     }
@@ -715,7 +719,7 @@ export function sidecarResources(model: MeshModel, proxy: ProxyInfo): Resources 
     use_original_dst: { value: true },
     listener_filters: [{ name: 'envoy.filters.listener.original_dst', typed_config: { '@type': T.originalDst } }],
     filter_chains: outChains,
-    default_filter_chain: { name: 'passthrough', filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': T.tcpProxy, stat_prefix: 'PassthroughCluster', cluster: 'PassthroughCluster', access_log: ACCESS_LOG } }] },
+    default_filter_chain: { name: 'passthrough', filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': T.tcpProxy, stat_prefix: 'PassthroughCluster', cluster: 'PassthroughCluster', ...tcpLog } }] },
     traffic_direction: 'OUTBOUND',
   };
 
@@ -729,11 +733,11 @@ export function sidecarResources(model: MeshModel, proxy: ProxyInfo): Resources 
       { name: 'envoy.filters.listener.original_dst', typed_config: { '@type': T.originalDst } },
       { name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': T.tlsInspector } },
     ],
-    filter_chains: w ? inboundChains(model, w, res) : [],
+    filter_chains: w ? inboundChains(model, w, res, scope) : [],
     // Ports no Service exposes stay reachable only where mTLS is not STRICT.
     default_filter_chain: {
       name: 'inbound-passthrough',
-      filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': T.tcpProxy, stat_prefix: 'InboundPassthrough', cluster: w?.mtls === 'STRICT' ? 'BlackHoleCluster' : 'InboundPassthroughCluster' } }],
+      filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': T.tcpProxy, stat_prefix: 'InboundPassthrough', cluster: w?.mtls === 'STRICT' ? 'BlackHoleCluster' : 'InboundPassthroughCluster', ...tcpLog } }],
     },
     traffic_direction: 'INBOUND',
   };
