@@ -295,6 +295,7 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
         nativeSidecar: (v) => resolveNativeSidecar(v.proxy.nativeSidecar as 'auto' | 'on' | 'off', kubeVersion).enabled,
         namespaceLabels: async (ns) => cp.namespaceLabels(ns) ?? (c ? (await c.get('v1', 'Namespace', ns))?.metadata.labels : undefined),
         log,
+        observe: (outcome, seconds) => cp.metrics.observeWebhook(outcome, seconds),
       }),
     );
     webhook = w.server;
@@ -406,7 +407,7 @@ async function startTlsXds(cp: ControlPlane, ca: CertificateAuthority, readRoot:
   const { server, port } = await bind('--xds-tls-port', opts.address, opts.xdsTlsPort, () => startXdsTls(
     [
       { definition: cp.ads.serviceDefinition(), handlers: cp.ads.handlers({ transport: 'tls' }) },
-      { definition: caService.certificateServiceDefinition(), handlers: caService.certificateServiceHandlers(() => ca, log) },
+      { definition: caService.certificateServiceDefinition(), handlers: caService.certificateServiceHandlers(() => ca, log, {}, (failure) => (failure === undefined ? cp.metrics.certsIssued.inc({ service: 'csr' }) : cp.metrics.certsFailed.inc({ service: 'csr', reason: failure }))) },
     ],
     serving,
     { host: opts.address, port: opts.xdsTlsPort },
