@@ -8,6 +8,7 @@ import { VERSION } from '../version.js';
 import type { AccessLogConfig, MeshTelemetry, TracingConfig } from '../model/types.js';
 import type { ModelOptions } from '../model/index.js';
 import { isObject } from '../util/object.js';
+import { parseHostPort } from '../util/host-port.js';
 
 /**
  * The typed values model shared by `mesh install`, `mesh manifest`, `mesh inject` and the webhook.
@@ -200,20 +201,6 @@ const HOST_PORT_KEYS = new Set(['tracing.endpoint']);
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const TAG_NAME = /^[A-Za-z0-9_.\-/]+$/;
-
-/**
- * Whether `value` is `host:port`: a DNS name or IPv4 address, or a bracketed IPv6 address, and a
- * port from 1 to 65535. Returns the parts, or undefined.
- */
-export function parseHostPort(value: string): { host: string; port: number } | undefined {
-  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)):(\d{1,5})$/.exec(value);
-  if (!m) return undefined;
-  const port = Number(m[4]);
-  if (port < 1 || port > 65535) return undefined;
-  const host = m[1] ?? m[2] ?? '';
-  if (m[2] && host.split('.').some((l) => l === '' || l.length > 63)) return undefined;
-  return { host, port };
-}
 
 function checkCustomTags(value: unknown): string | undefined {
   if (!isObject(value)) return `must be a mapping of tag name to {literal: VALUE}, {header: NAME, default: VALUE} or {environment: NAME, default: VALUE} (got ${JSON.stringify(value)})`;

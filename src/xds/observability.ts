@@ -1,5 +1,6 @@
 import type { AccessLogConfig, CustomTag, MeshModel, TelemetryOverride, TracingConfig, Workload } from '../model/types.js';
 import type { Msg } from './translate.js';
+import { parseHostPort } from '../util/host-port.js';
 
 /**
  * Tracing and access logs of a proxy's listeners, from the mesh's telemetry settings (values
@@ -153,12 +154,6 @@ export function tcpAccessLog(model: MeshModel, scope: TelemetryScope): { access_
   return log ? { access_log: log } : {};
 }
 
-/** Host and port of `host:port` (IPv6 in brackets); the values validation guarantees the shape. */
-function splitEndpoint(endpoint: string): { host: string; port: number } {
-  const i = endpoint.lastIndexOf(':');
-  return { host: endpoint.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(endpoint.slice(i + 1)) };
-}
-
 /**
  * The clusters a traced proxy needs: the collector at `tracing.endpoint` (HTTP/2 for OTLP gRPC,
  * HTTP/1.1 for Zipkin), resolved by DNS unless it is an IP address. Empty when not traced.
@@ -166,7 +161,10 @@ function splitEndpoint(endpoint: string): { host: string; port: number } {
 export function telemetryClusters(model: MeshModel, scope: TelemetryScope): Record<string, Msg> {
   const t = model.telemetry?.tracing;
   if (!t || effectiveSampling(model, scope) === undefined) return {};
-  const { host, port } = splitEndpoint(t.endpoint);
+  const hp = parseHostPort(t.endpoint);
+  // The values validation refuses such an endpoint; a model built otherwise fails the snapshot, never a proxy.
+  if (!hp) throw new Error(`tracing.endpoint "${t.endpoint}" is not host:port`);
+  const { host, port } = hp;
   const ip = /^[\d.]+$/.test(host) || host.includes(':');
   const c: Msg = {
     name: TRACING_CLUSTER,
