@@ -5,10 +5,10 @@ import { parseHostPort } from '../util/host-port.js';
 /**
  * Tracing and access logs of a proxy's listeners, from the mesh's telemetry settings (values
  * `tracing.*`, `accessLog.*`) refined by the `mesh.dev/trace-sampling` and `mesh.dev/access-log`
- * annotations of the proxy's namespace, then of its pod. Every HTTP connection manager builder
- * (sidecar inbound and outbound, gateways) spreads {@link hcmTelemetry} into the HCM and every
- * tcp_proxy takes {@link tcpAccessLog}; the proxy's clusters take {@link telemetryClusters}.
- * Pure. See docs/observability.md.
+ * annotations of the proxy's namespace, then of its pod. A proxy's builder resolves
+ * {@link proxyTelemetry} once, spreads its `hcm` into every HTTP connection manager (sidecar
+ * inbound and outbound, gateways: or call {@link hcmTelemetry}) and its `tcp` into every
+ * tcp_proxy, and adds its `clusters`. Pure. See docs/observability.md.
  */
 
 const T = {
@@ -66,6 +66,31 @@ export const ACCESS_LOG_TEXT: string = (() => {
   return `${head} ${rest.join(' ')}\n`;
 })();
 
+/** Per model: whether anything (values or an annotation) asks for telemetry; most meshes ask nothing, and 1,000 proxies need not look. */
+const anyTelemetry = new WeakMap<MeshModel, boolean>();
+function hasTelemetry(model: MeshModel): boolean {
+  let v = anyTelemetry.get(model);
+  if (v === undefined) anyTelemetry.set(model, (v = model.telemetry !== undefined || model.namespaces.some((n) => n.telemetry) || model.workloads.some((w) => w.telemetry)));
+  return v;
+}
+
+/** The collector cluster by tracing settings, shared by every proxy (encoded once). */
+const collectors = new WeakMap<TracingConfig, Record<string, Msg>>();
+
+/** What one proxy's telemetry comes to, resolved once per proxy (the model is searched once). */
+export interface ProxyTelemetry {
+  /** Sampling percentage, or undefined when the proxy is not traced. */
+  sampling?: number;
+  /** Access log format, or undefined when the proxy logs nothing. */
+  accessLog?: AccessLogConfig['format'];
+  /** Spread into every HTTP connection manager of the proxy. */
+  hcm: { tracing?: Msg; access_log?: Msg[] };
+  /** Spread into every tcp_proxy of the proxy. */
+  tcp: { access_log?: Msg[] };
+  /** Clusters the proxy needs for it (the tracer's collector). */
+  clusters: Record<string, Msg>;
+}
+
 /** The effective override of a proxy: its pod's annotations over its namespace's. */
 function overrideOf(model: MeshModel, scope: TelemetryScope): { override: TelemetryOverride; workload?: Workload } {
   const ns = scope.namespace === undefined ? undefined : model.namespaces.find((n) => n.name === scope.namespace);
@@ -73,13 +98,16 @@ function overrideOf(model: MeshModel, scope: TelemetryScope): { override: Teleme
   return { override: { ...ns?.telemetry, ...workload?.telemetry }, ...(workload ? { workload } : {}) };
 }
 
-/** The sampling percentage a proxy uses, or undefined when it is not traced. */
-export function effectiveSampling(model: MeshModel, scope: TelemetryScope): number | undefined {
-  const t = model.telemetry?.tracing;
-  if (!t?.enabled) return undefined;
-  const s = overrideOf(model, scope).override.traceSampling;
-  if (s === 'off') return undefined;
-  return s ?? t.sampling;
+function sampling(t: TracingConfig | undefined, o: TelemetryOverride): number | undefined {
+  if (!t?.enabled || o.traceSampling === 'off') return undefined;
+  return o.traceSampling ?? t.sampling;
+}
+
+function accessLogFormat(a: AccessLogConfig | undefined, o: TelemetryOverride): AccessLogConfig['format'] | undefined {
+  if (o.accessLog === 'off') return undefined;
+  if (o.accessLog === 'text' || o.accessLog === 'json') return o.accessLog;
+  if (o.accessLog === 'on' || a?.enabled) return a?.format ?? 'text';
+  return undefined;
 }
 
 function customTag(tag: string, spec: CustomTag): Msg {
@@ -102,65 +130,55 @@ function provider(t: TracingConfig, serviceName: string): Msg {
   };
 }
 
+// google.protobuf.Value comes from protobufjs's built-in definitions, which spell fields in camelCase.
+// One object per format, shared by every proxy (encoded once).
+const ACCESS_LOGS: Record<AccessLogConfig['format'], Msg[]> = {
+  text: [{ name: 'envoy.access_loggers.stdout', typed_config: { '@type': T.stdoutLog, log_format: { text_format_source: { inline_string: ACCESS_LOG_TEXT } } } }],
+  json: [{ name: 'envoy.access_loggers.stdout', typed_config: { '@type': T.stdoutLog, log_format: { json_format: { fields: Object.fromEntries(ACCESS_LOG_FIELDS.map(([k, v]) => [k, { stringValue: v }])) } } } }],
+};
+
 /**
- * The HCM `tracing` of a proxy, or undefined when it is not traced (tracing off mesh-wide, or
- * `mesh.dev/trace-sampling: off` on its namespace or pod). Spans carry the service name
- * SERVICEACCOUNT.NAMESPACE (the bootstrap's node.cluster) and the custom tags.
+ * Tracing and access logs of one proxy: its HCMs get `tracing` (provider, `random_sampling`,
+ * custom tags; spans named SERVICEACCOUNT.NAMESPACE, the bootstrap's node.cluster) unless tracing
+ * is off mesh-wide or `mesh.dev/trace-sampling: off` applies, and its HCMs and tcp_proxies the
+ * stdout access log in its format; plus the collector cluster when traced.
  */
-export function tracingFor(model: MeshModel, scope: TelemetryScope): Msg | undefined {
+export function proxyTelemetry(model: MeshModel, scope: TelemetryScope): ProxyTelemetry {
+  if (!hasTelemetry(model)) return { hcm: {}, tcp: {}, clusters: {} };
+  const { override, workload } = overrideOf(model, scope);
   const t = model.telemetry?.tracing;
-  const sampling = effectiveSampling(model, scope);
-  if (!t || sampling === undefined) return undefined;
-  const { workload } = overrideOf(model, scope);
-  const serviceName = `${workload?.serviceAccount ?? scope.pod ?? 'unknown'}.${scope.namespace ?? 'default'}`;
-  const out: Msg = { provider: provider(t, serviceName), random_sampling: { value: sampling } };
-  const tags = Object.entries(t.customTags).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  if (tags.length) out.custom_tags = tags.map(([tag, spec]) => customTag(tag, spec));
+  const pct = sampling(t, override);
+  const format = accessLogFormat(model.telemetry?.accessLog, override);
+  const out: ProxyTelemetry = { hcm: {}, tcp: {}, clusters: {} };
+  if (t && pct !== undefined) {
+    out.sampling = pct;
+    const serviceName = `${workload?.serviceAccount ?? scope.pod ?? 'unknown'}.${scope.namespace ?? 'default'}`;
+    const tracing: Msg = { provider: provider(t, serviceName), random_sampling: { value: pct } };
+    const tags = Object.entries(t.customTags).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    if (tags.length) tracing.custom_tags = tags.map(([tag, spec]) => customTag(tag, spec));
+    out.hcm.tracing = tracing;
+    let clusters = collectors.get(t);
+    if (!clusters) collectors.set(t, (clusters = collectorClusters(t)));
+    out.clusters = clusters;
+  }
+  if (format) {
+    out.accessLog = format;
+    out.hcm.access_log = ACCESS_LOGS[format];
+    out.tcp.access_log = ACCESS_LOGS[format];
+  }
   return out;
 }
 
-/** The access log format a proxy uses, or undefined when it logs nothing. */
-export function effectiveAccessLog(model: MeshModel, scope: TelemetryScope): AccessLogConfig['format'] | undefined {
-  const a = model.telemetry?.accessLog;
-  const o = overrideOf(model, scope).override.accessLog;
-  if (o === 'off') return undefined;
-  if (o === 'text' || o === 'json') return o;
-  if (o === 'on' || a?.enabled) return a?.format ?? 'text';
-  return undefined;
-}
-
-/** Envoy's stdout access log in the proxy's format, or undefined when it logs nothing. */
-export function accessLogFor(model: MeshModel, scope: TelemetryScope): Msg[] | undefined {
-  const format = effectiveAccessLog(model, scope);
-  if (!format) return undefined;
-  // google.protobuf.Value comes from protobufjs's built-in definitions, which spell fields in camelCase.
-  const logFormat =
-    format === 'json'
-      ? { json_format: { fields: Object.fromEntries(ACCESS_LOG_FIELDS.map(([k, v]) => [k, { stringValue: v }])) } }
-      : { text_format_source: { inline_string: ACCESS_LOG_TEXT } };
-  return [{ name: 'envoy.access_loggers.stdout', typed_config: { '@type': T.stdoutLog, log_format: logFormat } }];
-}
-
-/** What an HTTP connection manager of this proxy carries: spread it into the HCM. */
-export function hcmTelemetry(model: MeshModel, scope: TelemetryScope): { tracing?: Msg; access_log?: Msg[] } {
-  const tracing = tracingFor(model, scope);
-  const log = accessLogFor(model, scope);
-  return { ...(tracing ? { tracing } : {}), ...(log ? { access_log: log } : {}) };
-}
-
-/** What a tcp_proxy of this proxy carries: spread it into the TcpProxy. */
-export function tcpAccessLog(model: MeshModel, scope: TelemetryScope): { access_log?: Msg[] } {
-  const log = accessLogFor(model, scope);
-  return log ? { access_log: log } : {};
+/** What an HTTP connection manager of this proxy carries: spread it into the HCM (sidecars, gateways). */
+export function hcmTelemetry(model: MeshModel, scope: TelemetryScope): ProxyTelemetry['hcm'] {
+  return proxyTelemetry(model, scope).hcm;
 }
 
 /**
  * The clusters a traced proxy needs: the collector at `tracing.endpoint` (HTTP/2 for OTLP gRPC,
- * HTTP/1.1 for Zipkin), resolved by DNS unless it is an IP address. Empty when not traced.
+ * HTTP/1.1 for Zipkin), resolved by DNS unless it is an IP address.
  */
-export function telemetryClusters(model: MeshModel, scope: TelemetryScope): Record<string, Msg> {
-  const t = model.telemetry?.tracing;
-  if (!t || effectiveSampling(model, scope) === undefined) return {};
+function collectorClusters(t: TracingConfig): Record<string, Msg> {
   const hp = parseHostPort(t.endpoint);
   // The values validation refuses such an endpoint; a model built otherwise fails the snapshot, never a proxy.
   if (!hp) throw new Error(`tracing.endpoint "${t.endpoint}" is not host:port`);

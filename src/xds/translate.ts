@@ -22,7 +22,7 @@ import type {
   Workload,
 } from '../model/types.js';
 import { TYPE, type TypeUrl } from './protos.js';
-import { hcmTelemetry, tcpAccessLog, telemetryClusters, type TelemetryScope } from './observability.js';
+import { proxyTelemetry, type ProxyTelemetry } from './observability.js';
 
 /**
  * An Envoy message as plain JSON-shaped data: snake_case field names as in Envoy's docs, Duration
@@ -368,7 +368,7 @@ function httpFilters(model: MeshModel): Msg[] {
 }
 
 /** A sidecar's HCMs carry its tracing and access log (observability.ts); proxyless and admin ones carry neither. */
-function hcm(statPrefix: string, route: { rds: string } | { inline: Msg }, filters: Msg[], sidecar: ReturnType<typeof hcmTelemetry> | false): Msg {
+function hcm(statPrefix: string, route: { rds: string } | { inline: Msg }, filters: Msg[], sidecar: ProxyTelemetry['hcm'] | false): Msg {
   const out: Msg = { '@type': T.hcm, stat_prefix: statPrefix, http_filters: filters };
   if ('rds' in route) out.rds = { config_source: ADS, route_config_name: route.rds };
   else out.route_config = route.inline;
@@ -613,9 +613,8 @@ export function rbacConfig(trustDomain: string, policies: AuthzPolicy[], action:
   return { action, policies: out };
 }
 
-function inboundChains(model: MeshModel, w: Workload, res: Resources, scope: TelemetryScope): Msg[] {
+function inboundChains(model: MeshModel, w: Workload, res: Resources, telemetry: ProxyTelemetry): Msg[] {
   const policies = policiesFor(model, w);
-  const telemetry = hcmTelemetry(model, scope);
   const chains: Msg[] = [];
   for (const p of w.ports) {
     const clusterName = `inbound|${p.port}||`;
@@ -639,13 +638,13 @@ function inboundChains(model: MeshModel, w: Workload, res: Resources, scope: Tel
         name: clusterName,
         virtual_hosts: [{ name: 'inbound', domains: ['*'], routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster: clusterName, timeout: duration(0) } }] }],
       };
-      filters.push({ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm(`inbound_${p.port}`, { inline: route }, httpFilters, telemetry) });
+      filters.push({ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm(`inbound_${p.port}`, { inline: route }, httpFilters, telemetry.hcm) });
     } else {
       for (const action of ['DENY', 'ALLOW'] as const) {
         const rules = rbacConfig(model.trustDomain, policies, action, false);
         if (rules) filters.push({ name: `envoy.filters.network.rbac.${action.toLowerCase()}`, typed_config: { '@type': T.rbacNet, stat_prefix: `inbound_${p.port}_rbac`, rules } });
       }
-      filters.push({ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': T.tcpProxy, stat_prefix: `inbound_${p.port}`, cluster: clusterName, ...tcpAccessLog(model, scope) } });
+      filters.push({ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': T.tcpProxy, stat_prefix: `inbound_${p.port}`, cluster: clusterName, ...telemetry.tcp } });
     }
     for (const transport of transportsFor(w.mtls)) {
       const chain: Msg = {
@@ -689,10 +688,9 @@ export function sidecarResources(model: MeshModel, proxy: ProxyInfo): Resources 
   const res = emptyResources();
   const services = reachableServices(model, proxy.namespace);
   addOutbound(model, services, res, true);
-  const scope: TelemetryScope = { namespace: proxy.namespace, pod: proxy.pod };
-  const telemetry = hcmTelemetry(model, scope);
-  const tcpLog = tcpAccessLog(model, scope);
-  Object.assign(res[TYPE.cluster], telemetryClusters(model, scope));
+  const telemetry = proxyTelemetry(model, { namespace: proxy.namespace, pod: proxy.pod });
+  const tcpLog = telemetry.tcp;
+  Object.assign(res[TYPE.cluster], telemetry.clusters);
   res[TYPE.cluster].PassthroughCluster = { name: 'PassthroughCluster', type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED', connect_timeout: duration(10_000) };
   res[TYPE.cluster].BlackHoleCluster = { name: 'BlackHoleCluster', type: 'STATIC', connect_timeout: duration(10_000) };
   res[TYPE.cluster].prometheus_stats = staticCluster('prometheus_stats', SIDECAR.adminPort);
@@ -706,7 +704,7 @@ export function sidecarResources(model: MeshModel, proxy: ProxyInfo): Resources 
       let filter: Msg;
       if (isHttp(sp.protocol)) {
         res[TYPE.route][name] = routeConfigFor(model, s, sp.port, 'sidecar', proxy.namespace);
-        filter = { name: 'envoy.filters.network.http_connection_manager', typed_config: hcm(`outbound_${name}`, { rds: name }, httpFilters(model), telemetry) };
+        filter = { name: 'envoy.filters.network.http_connection_manager', typed_config: hcm(`outbound_${name}`, { rds: name }, httpFilters(model), telemetry.hcm) };
       } else {
         filter = { name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': T.tcpProxy, stat_prefix: `outbound_${name}`, cluster: clusterName(s, sp.port), ...tcpLog } };
       }
@@ -733,7 +731,7 @@ export function sidecarResources(model: MeshModel, proxy: ProxyInfo): Resources 
       { name: 'envoy.filters.listener.original_dst', typed_config: { '@type': T.originalDst } },
       { name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': T.tlsInspector } },
     ],
-    filter_chains: w ? inboundChains(model, w, res, scope) : [],
+    filter_chains: w ? inboundChains(model, w, res, telemetry) : [],
     // Ports no Service exposes stay reachable only where mTLS is not STRICT.
     default_filter_chain: {
       name: 'inbound-passthrough',
