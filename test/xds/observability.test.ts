@@ -56,7 +56,7 @@ test('tracing and access logs decode against the Envoy protos with no unknown fi
   const seen = new Set<string>();
   for (const provider of ['opentelemetry', 'zipkin'] as const) {
     for (const format of ['text', 'json'] as const) {
-      const customTags = { env: { literal: 'prod' }, user: { header: 'x-user-id', default: 'anonymous' }, node: { environment: 'NODE_NAME' } };
+      const customTags = { env: { literal: 'prod' }, user: { header: 'x-user-id', default: 'anonymous' }, pod: { environment: 'POD_NAME' } };
       const model = buildModel(shop, { telemetry: telemetry({ tracing: { provider, sampling: 12.5, endpoint: 'collector.observability.svc:4317', customTags }, accessLog: { enabled: true, format } }) });
       const res = sidecarResources(model, proxy);
       for (const [typeUrl, byName] of Object.entries(res)) {
@@ -72,7 +72,7 @@ test('tracing and access logs decode against the Envoy protos with no unknown fi
       const decoded = decodeResource(TYPE.listener, encodeResource(TYPE.listener, res[TYPE.listener].inbound as Msg).value);
       const inbound = [...walk(decoded)].find(([, m]) => m['@type'] === HCM)?.[1] as any;
       assert.equal(inbound.tracing.random_sampling.value, 12.5, 'the sampling survives the wire');
-      assert.deepEqual(inbound.tracing.custom_tags.map((t: any) => t.tag), ['env', 'node', 'user']);
+      assert.deepEqual(inbound.tracing.custom_tags.map((t: any) => t.tag), ['env', 'pod', 'user']);
       assert.equal(inbound.tracing.provider.name, provider === 'zipkin' ? 'envoy.tracers.zipkin' : 'envoy.tracers.opentelemetry');
       assert.ok(hcm.length >= 2);
     }
