@@ -89,6 +89,10 @@ export const ANNOTATION_REWRITE_PROBES = `${MESH_DOMAIN}/rewrite-app-probes`;
 export const ANNOTATION_MTLS = `${MESH_DOMAIN}/mtls`;
 /** Namespace annotation scoping what its proxies receive: comma-separated namespaces (own always included). */
 export const ANNOTATION_REACHABLE = `${MESH_DOMAIN}/reachable-namespaces`;
+/** Namespace or pod annotation: trace sampling in percent (`0`..`100`) or `off` (no tracing), over `tracing.sampling`. */
+export const ANNOTATION_TRACE_SAMPLING = `${MESH_DOMAIN}/trace-sampling`;
+/** Namespace or pod annotation: access log `on` (the mesh's format), `text`, `json` or `off`, over `accessLog.*`. */
+export const ANNOTATION_ACCESS_LOG = `${MESH_DOMAIN}/access-log`;
 /** HTTPRoute annotation (JSON): retry policy for every rule without a Gateway API `retry` field. */
 export const ANNOTATION_RETRY = `${MESH_DOMAIN}/retry`;
 /** HTTPRoute annotation (JSON): fault injection (abort, delay) for every rule. */
@@ -144,4 +148,6 @@ export const KNOWN_MESH_ANNOTATIONS: readonly string[] = [
   ANNOTATION_ROLLOUT,
   ANNOTATION_CONFIG_HASH,
   ANNOTATION_CHECK_SUPPRESS,
+  ANNOTATION_TRACE_SAMPLING,
+  ANNOTATION_ACCESS_LOG,
 ];

@@ -8,6 +8,7 @@ import { CERT_PROVIDER } from '../xds/translate.js';
 import { parsePositiveDuration } from '../duration.js';
 import { ExitCode, MeshError, usageError } from '../errors.js';
 import type { Ui } from '../ui/context.js';
+import { parseHostPort } from '../util/host-port.js';
 
 /** The files the agent keeps current in --out-dir (file_watcher reads these names). */
 export const AGENT_FILES = { cert: 'cert.pem', key: 'key.pem', ca: 'ca.pem', bootstrap: 'bootstrap.json' } as const;
@@ -44,8 +45,6 @@ export interface RawGrpcAgentOptions {
   timeout?: string;
 }
 
-const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
-
 /** Validate the flags (pure); `env` supplies the mesh namespace the defaults point at. */
 export function validateGrpcAgentOptions(raw: RawGrpcAgentOptions, env: NodeJS.ProcessEnv = {}): GrpcAgentOptions {
   const ns = env.MESH_NAMESPACE || DEFAULT_NAMESPACE;
@@ -53,14 +52,13 @@ export function validateGrpcAgentOptions(raw: RawGrpcAgentOptions, env: NodeJS.P
   const caAddress = raw.caAddress ?? `${service}:${XDS_TLS_PORT}`;
   const xdsAddress = raw.xdsAddress ?? `${service}:${XDS_PLAINTEXT_PORT}`;
   for (const [flag, v] of [['--ca-address', caAddress], ['--xds-address', xdsAddress]] as const) {
-    const m = HOST_PORT.exec(v);
-    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw usageError(`${flag} ${JSON.stringify(v)} is not host:port`, `e.g. ${flag} ${service}:${flag === '--ca-address' ? XDS_TLS_PORT : XDS_PLAINTEXT_PORT}`);
+    if (!parseHostPort(v)) throw usageError(`${flag} ${JSON.stringify(v)} is not host:port`, `e.g. ${flag} ${service}:${flag === '--ca-address' ? XDS_TLS_PORT : XDS_PLAINTEXT_PORT}`);
   }
   const timeoutMs = parsePositiveDuration(raw.timeout ?? '10s', '--timeout');
   return {
     outDir: raw.outDir ?? '/var/run/mesh/grpc',
     caAddress,
-    caServerName: raw.caServerName ?? HOST_PORT.exec(caAddress)![1]!.replace(/^\[|\]$/g, ''),
+    caServerName: raw.caServerName ?? parseHostPort(caAddress)!.host,
     xdsAddress,
     trustBundleFile: raw.trustBundle ?? `${TRUST_BUNDLE_MOUNT_PATH}/${TRUST_BUNDLE_KEY}`,
     tokenFile: raw.tokenFile ?? `${TOKEN_MOUNT_PATH}/${TOKEN_FILE}`,

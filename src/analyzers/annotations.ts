@@ -3,6 +3,7 @@ import { closest } from '../suggest.js';
 import { isObject } from '../util/object.js';
 import { durationValue } from '../duration.js';
 import { CODES } from './codes.js';
+import { parseSamplingAnnotation } from '../model/index.js';
 import { refOf, where, type AnalysisIndex } from './lookup.js';
 import type { Analyzer, Finding, SourcedObject } from './types.js';
 
@@ -62,6 +63,8 @@ const VALIDATORS: Record<string, Validator> = {
   [`${MESH_DOMAIN}/hold-application-until-proxy-starts`]: oneOf('true', 'false'),
   [`${MESH_DOMAIN}/rewrite-app-probes`]: oneOf('true', 'false'),
   [`${MESH_DOMAIN}/config-hash`]: quantity(/^[0-9a-f]{8,64}$/, 'a hex digest'),
+  [`${MESH_DOMAIN}/trace-sampling`]: (v) => (parseSamplingAnnotation(v) === undefined ? 'must be a percentage from 0 to 100 (e.g. 10 or 0.5) or off' : undefined),
+  [`${MESH_DOMAIN}/access-log`]: (v) => oneOf('on', 'off', 'text', 'json')(v.toLowerCase()),
   [`${MESH_DOMAIN}/check-suppress`]: list((s) => /^MSH\d{4}$/.test(s), 'a finding code (MSHnnnn)'),
 };
 

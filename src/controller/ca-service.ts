@@ -82,18 +82,26 @@ function tokenKey(token: string): string {
  * while issued certificates give their budget back, so pods that renew never run out; refusals
  * are logged once per peer and reason per logIntervalMs, then as one line with their count.
  */
-export function certificateServiceHandlers(ca: () => CertificateAuthority | undefined, log: (line: string) => void = () => undefined, limits: CertificateServiceLimits = {}): grpc.UntypedServiceImplementation {
+export function certificateServiceHandlers(
+  ca: () => CertificateAuthority | undefined,
+  log: (line: string) => void = () => undefined,
+  limits: CertificateServiceLimits = {},
+  /** Told each call's result (metrics): undefined when a certificate was issued, else why not. */
+  onResult: (failure: string | undefined) => void = () => undefined,
+): grpc.UntypedServiceImplementation {
   const now = limits.now ?? Date.now;
   const refusedTokens = new ExpiringSet(limits.negativeTtlMs ?? 60_000, now);
   const budget = new KeyedBudget(limits.peerBurst ?? 20, limits.peerPerSecond ?? 1, now);
   const refusals = new RepeatLog(log, (key, n, secs) => `CA: ${n} more certificate requests refused from ${key} in ${secs}s`, limits.logIntervalMs ?? 10_000, now);
   const refuse = (peer: string, cb: grpc.sendUnaryData<CreateCertificateResponse>, code: grpc.status, reason: string, details: string): void => {
     refusals.record(`${peer}: ${reason}`, () => `CA: refused ${peer}: ${reason}: ${details}`);
+    onResult(reason);
     cb({ code, details });
   };
   const CreateCertificate = (call: grpc.ServerUnaryCall<CreateCertificateRequest, CreateCertificateResponse>, cb: grpc.sendUnaryData<CreateCertificateResponse>): void => {
     const authority = ca();
     if (!authority) {
+      onResult('no-ca');
       cb({ code: grpc.status.UNAVAILABLE, details: 'the mesh CA is not configured on this controller (no root CA)' });
       return;
     }
@@ -101,11 +109,13 @@ export function certificateServiceHandlers(ca: () => CertificateAuthority | unde
     const auth = call.metadata.get('authorization')[0];
     const m = typeof auth === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(auth) : null;
     if (!m) {
+      onResult('no-token');
       cb({ code: grpc.status.UNAUTHENTICATED, details: 'no ServiceAccount token: send it as "authorization: Bearer TOKEN" metadata' });
       return;
     }
     const csr = call.request.csr ?? '';
     if (!csr.includes('CERTIFICATE REQUEST')) {
+      onResult('invalid-csr');
       cb({ code: grpc.status.INVALID_ARGUMENT, details: 'csr must be a PEM-encoded PKCS#10 certificate request' });
       return;
     }
@@ -124,6 +134,7 @@ export function certificateServiceHandlers(ca: () => CertificateAuthority | unde
       (r) => {
         budget.give(peer);
         log(`CA: issued ${r.spiffeId} (serial ${r.serial}, until ${r.notAfter}) to ${call.getPeer()}`);
+        onResult(undefined);
         cb(null, { cert_chain: splitPem(r.certChainPem), trust_bundle: r.trustBundlePem });
       },
       (err: unknown) => {
@@ -135,6 +146,7 @@ export function certificateServiceHandlers(ca: () => CertificateAuthority | unde
         } else {
           budget.give(peer);
           log(`CA: internal error for ${call.getPeer()}: ${(err as Error).message}`);
+          onResult('internal');
           cb({ code: grpc.status.INTERNAL, details: 'the CA failed to sign' });
         }
       },

@@ -50,6 +50,9 @@ export interface ControlPlaneOptions {
   adsLimits?: AdsLimits;
 }
 
+/** Distinct proxy versions mesh_xds_connected_proxies labels before it says "other". */
+export const MAX_VERSION_LABELS = 16;
+
 /**
  * The control plane process: source -> {@link SnapshotBuilder} (objects -> model -> per-proxy
  * snapshots), paced by a {@link ChangeScheduler} (structural changes debounced, endpoint changes
@@ -73,7 +76,7 @@ export class ControlPlane {
   /** Proxies known from ADS by node ID, and how many streams each has open. */
   private readonly nodes = new Map<string, NodeInfo>();
   private readonly streamsOf = new Map<string, number>();
-  private connectedStreams = 0;
+  private readonly versionLabels = new Set<string>();
   /** The last error building a model or snapshot (cleared by the next success). */
   lastError: string | undefined;
   private nackLog: RepeatLog | undefined;
@@ -83,16 +86,21 @@ export class ControlPlane {
     this.log = opts.log ?? (() => undefined);
     this.builder = new SnapshotBuilder({ model: opts.model, memo: this.cache.memo, time: () => this.metrics.buildSeconds.startTimer() });
     this.scheduler = new ChangeScheduler(opts, { rebuild: () => this.flush(), endpoints: () => this.flushEndpoints() });
-    const onEvent = (e: 'first' | 'renewal' | 'refused'): void => (e === 'refused' ? this.metrics.sdsRefused.inc() : this.metrics.sdsIssued.inc({ kind: e }));
+    const onEvent = (e: 'first' | 'renewal' | 'refused' | 'failed'): void => {
+      if (e === 'refused') this.metrics.sdsRefused.inc();
+      else if (e !== 'failed') this.metrics.sdsIssued.inc({ kind: e });
+      if (e === 'first' || e === 'renewal') this.metrics.certsIssued.inc({ service: 'sds' });
+      else this.metrics.certsFailed.inc({ service: 'sds', reason: e });
+    };
     this.identities = opts.identity ? new WorkloadIdentities({ ...opts.identity, log: this.log, onEvent, podExists: (ns, name, uid) => this.podExists(ns, name, uid) }) : undefined;
     this.ads = new AdsServer({ cache: this.cache, onNode: (n, key) => this.nodeConnected(n, key), secrets: this.identities, ...(opts.adsLimits ? { limits: opts.adsLimits } : {}) });
     // Counted here: ads.status() copies every stream, which made 1,000 connects quadratic.
     this.ads.on('connect', (s) => {
-      this.metrics.connected.set(++this.connectedStreams);
+      this.metrics.connected.inc(this.proxyLabels(s.node));
       this.log(`proxy connected: ${s.node.id} (${s.node.kind}${s.node.namespace ? `, ${s.node.namespace}` : ''})`);
     });
     this.ads.on('disconnect', (s) => {
-      this.metrics.connected.set(--this.connectedStreams);
+      this.metrics.connected.dec(this.proxyLabels(s.node));
       const key = this.ads.keyOf(s.streamId) ?? s.node.id;
       const left = (this.streamsOf.get(key) ?? 0) - 1;
       if (this.nodes.has(key) && left <= 0) {
@@ -121,6 +129,16 @@ export class ControlPlane {
       this.metrics.nacks.inc({ type: short(n.typeUrl) });
       nackLog.record(`${n.stream.node.id} (stream ${n.stream.streamId}) for ${short(n.typeUrl)}`, () => `NACK from ${n.stream.node.id} for ${short(n.typeUrl)} version ${n.version}: ${n.message}`);
     });
+  }
+
+  /**
+   * The connected-proxies labels of a node. Versions are what clients report, so past
+   * MAX_VERSION_LABELS distinct ones the rest count as "other": a client cannot grow the series.
+   */
+  private proxyLabels(node: NodeInfo): { type: string; version: string } {
+    const v = node.version ?? 'unknown';
+    if (!this.versionLabels.has(v) && this.versionLabels.size < MAX_VERSION_LABELS) this.versionLabels.add(v);
+    return { type: node.kind, version: this.versionLabels.has(v) ? v : 'other' };
   }
 
   /** True once a model has been built and the ADS server listens (or the source runs, when start() was told not to listen). */

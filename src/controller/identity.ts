@@ -23,8 +23,8 @@ export interface WorkloadIdentityOptions {
   checkIntervalMs?: number;
   /** Diagnostic lines; identities, serials and reasons only, never a token or key. */
   log?: (line: string) => void;
-  /** Counts for metrics: a certificate issued (`first` or `renewal`), or a stream refused. */
-  onEvent?: (event: 'first' | 'renewal' | 'refused') => void;
+  /** Counts for metrics: a certificate issued (`first` or `renewal`), a stream refused, or the CA failing to sign. */
+  onEvent?: (event: 'first' | 'renewal' | 'refused' | 'failed') => void;
 }
 
 /** Why the files source serves no secrets (syncz shows it per stream). */
@@ -228,6 +228,7 @@ class IdentitySession implements StreamSecrets {
       if (this.closed) return;
       const msg = err instanceof IssuanceError ? `${err.reason}: ${err.message}` : 'the CA failed to sign';
       this.reason = `cannot issue: ${msg}`;
+      this.owner.opts.onEvent?.('failed');
       this.owner.log(`SDS: ${this.label}: cannot issue ${ca.trustDomain}/${caller.namespace}/${caller.serviceAccount}: ${msg}`);
       if (!this.set) this.info.onChange();
       return;

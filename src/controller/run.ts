@@ -202,6 +202,12 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
   }
   // --trust-domain wins; else the installed values' (the same the proxies were injected with).
   const trustDomain = opts.trustDomain ?? (await values().then((v) => v.trustDomain, () => DEFAULT_TRUST_DOMAIN));
+  // Tracing and access logs as installed; a values change rolls the controller (config-hash), so read once.
+  const { telemetryOf } = await import('../manifests/values.js');
+  const telemetry = await values().then(telemetryOf, (err: unknown) => {
+    log(`tracing and access logs off: cannot read the mesh values: ${(err as Error).message}`);
+    return undefined;
+  });
   const recheckMs = opts.rootRecheckMs ?? ROOT_RECHECK_MS;
   const makeCa = async (r: CertAndKey): Promise<CertificateAuthority> => {
     const { CertificateAuthority } = await import('../pki/index.js');
@@ -217,7 +223,7 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
   const cp = new ControlPlane({
     source,
     debounceMs: opts.debounceMs,
-    model: { trustDomain, defaultMtls: opts.defaultMtls },
+    model: { trustDomain, defaultMtls: opts.defaultMtls, ...(telemetry ? { telemetry } : {}) },
     log,
     // SDS on the ADS stream: secrets only for TLS streams with a reviewed token (the files source cannot review one).
     identity: { ca: () => ca, ...(cluster ? {} : { disabled: (await import('./identity.js')).FILES_SOURCE_NO_SDS }) },
@@ -289,6 +295,7 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
         nativeSidecar: (v) => resolveNativeSidecar(v.proxy.nativeSidecar as 'auto' | 'on' | 'off', kubeVersion).enabled,
         namespaceLabels: async (ns) => cp.namespaceLabels(ns) ?? (c ? (await c.get('v1', 'Namespace', ns))?.metadata.labels : undefined),
         log,
+        observe: (outcome, seconds) => cp.metrics.observeWebhook(outcome, seconds),
       }),
     );
     webhook = w.server;
@@ -400,7 +407,7 @@ async function startTlsXds(cp: ControlPlane, ca: CertificateAuthority, readRoot:
   const { server, port } = await bind('--xds-tls-port', opts.address, opts.xdsTlsPort, () => startXdsTls(
     [
       { definition: cp.ads.serviceDefinition(), handlers: cp.ads.handlers({ transport: 'tls' }) },
-      { definition: caService.certificateServiceDefinition(), handlers: caService.certificateServiceHandlers(() => ca, log) },
+      { definition: caService.certificateServiceDefinition(), handlers: caService.certificateServiceHandlers(() => ca, log, {}, (failure) => (failure === undefined ? cp.metrics.certsIssued.inc({ service: 'csr' }) : cp.metrics.certsFailed.inc({ service: 'csr', reason: failure }))) },
     ],
     serving,
     { host: opts.address, port: opts.xdsTlsPort },

@@ -15,12 +15,26 @@ export interface WebhookContext {
   /** Labels of a namespace, or undefined when it is unknown. */
   namespaceLabels(namespace: string): Promise<Record<string, string> | undefined>;
   log?: (line: string) => void;
+  /** Called once per POST /inject with its outcome and how long the answer took (metrics). */
+  observe?: (outcome: WebhookOutcome, seconds: number) => void;
+}
+
+/**
+ * What became of one admission request: `injected` (a patch), `skipped` (allowed unchanged: not a
+ * pod CREATE, opted out...), `denied` (the pod is refused), `failed-open` (injection failed and
+ * failurePolicy Ignore let the pod through without a sidecar) or `error` (no AdmissionReview answer:
+ * HTTP 4xx/5xx). All but the first two carry a reason.
+ */
+export interface WebhookOutcome {
+  kind: 'injected' | 'skipped' | 'denied' | 'failed-open' | 'error';
+  reason?: 'no-config' | 'inject-failed' | 'bad-request' | 'too-large' | 'internal';
 }
 
 /** The body and HTTP status of an answer to one POST /inject. */
 export interface AdmissionAnswer {
   status: number;
   body: unknown;
+  outcome: WebhookOutcome;
 }
 
 const API_VERSION = 'admission.k8s.io/v1';
@@ -38,11 +52,11 @@ function show(x: unknown): string {
  */
 export async function reviewAdmission(body: unknown, ctx: WebhookContext): Promise<AdmissionAnswer> {
   if (!isObject(body) || body.kind !== 'AdmissionReview' || !isObject(body.request) || typeof body.request.uid !== 'string') {
-    return { status: 400, body: { error: 'expected an AdmissionReview (admission.k8s.io/v1) with request.uid' } };
+    return { status: 400, body: { error: 'expected an AdmissionReview (admission.k8s.io/v1) with request.uid' }, outcome: { kind: 'error', reason: 'bad-request' } };
   }
   const req = body.request;
   const uid = req.uid as string;
-  const answer = (response: Record<string, unknown>): AdmissionAnswer => ({ status: 200, body: { apiVersion: API_VERSION, kind: 'AdmissionReview', response: { uid, ...response } } });
+  const answer = (response: Record<string, unknown>, outcome: WebhookOutcome = { kind: 'skipped' }): AdmissionAnswer => ({ status: 200, body: { apiVersion: API_VERSION, kind: 'AdmissionReview', response: { uid, ...response } }, outcome });
   const pass = (warning: string): AdmissionAnswer => answer({ allowed: true, warnings: [warning] });
   if (body.apiVersion !== API_VERSION) return pass(`mesh: AdmissionReview ${show(body.apiVersion)} is not ${API_VERSION}; not injected`);
   const kind = isObject(req.kind) ? req.kind : {};
@@ -61,7 +75,7 @@ export async function reviewAdmission(body: unknown, ctx: WebhookContext): Promi
   } catch (err) {
     ctx.log?.(`webhook: cannot read the mesh values for pod ${who}: ${(err as Error).message}`);
     // No values, no injection: honour the mesh's own policy for a webhook that cannot work.
-    return answer({ allowed: false, status: { code: 500, message: `mesh: cannot read the mesh configuration: ${(err as Error).message}` } });
+    return answer({ allowed: false, status: { code: 500, message: `mesh: cannot read the mesh configuration: ${(err as Error).message}` } }, { kind: 'denied', reason: 'no-config' });
   }
   try {
     const labels = namespace ? await ctx.namespaceLabels(namespace).catch(() => undefined) : undefined;
@@ -70,12 +84,12 @@ export async function reviewAdmission(body: unknown, ctx: WebhookContext): Promi
     if (!isObject(obj.metadata) && ops.length) ops.unshift({ op: 'add', path: '/metadata', value: {} });
     ctx.log?.(`webhook: pod ${who}: ${report.action}${report.reason ? ` (${report.reason})` : ''}`);
     if (ops.length === 0) return answer({ allowed: true });
-    return answer({ allowed: true, patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(ops)).toString('base64') });
+    return answer({ allowed: true, patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(ops)).toString('base64') }, { kind: 'injected' });
   } catch (err) {
     const msg = err instanceof MeshError ? `${err.message}${err.hint ? ` (${err.hint})` : ''}` : (err as Error).message;
     ctx.log?.(`webhook: cannot inject pod ${who}: ${msg}`);
-    if (values.webhook.failurePolicy === 'Ignore') return answer({ allowed: true, warnings: [`mesh: not injected: ${msg}`] });
-    return answer({ allowed: false, status: { code: 400, message: `mesh: cannot inject: ${msg}` } });
+    if (values.webhook.failurePolicy === 'Ignore') return answer({ allowed: true, warnings: [`mesh: not injected: ${msg}`] }, { kind: 'failed-open', reason: 'inject-failed' });
+    return answer({ allowed: false, status: { code: 400, message: `mesh: cannot inject: ${msg}` } }, { kind: 'denied', reason: 'inject-failed' });
   }
 }
 
@@ -90,9 +104,15 @@ export const MAX_BODY = 8 * 1024 * 1024;
 export function webhookHandler(ctx: WebhookContext, limits: { maxBody?: number } = {}): (req: IncomingMessage, res: ServerResponse) => void {
   const maxBody = limits.maxBody ?? MAX_BODY;
   return (req, res) => {
+    const started = process.hrtime.bigint();
     const send = (status: number, body: unknown): void => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
+    };
+    /** Answer POST /inject, counting the outcome. */
+    const done = (status: number, body: unknown, outcome: WebhookOutcome): void => {
+      send(status, body);
+      ctx.observe?.(outcome, Number(process.hrtime.bigint() - started) / 1e9);
     };
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz' && req.method === 'GET') return send(200, { status: 'ok' });
@@ -106,6 +126,7 @@ export function webhookHandler(ctx: WebhookContext, limits: { maxBody?: number }
       res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
       // Once the answer is out, drop the connection rather than drain the rest of the body.
       res.end(JSON.stringify({ error: `request body over ${maxBody} bytes` }), () => req.destroy());
+      ctx.observe?.({ kind: 'error', reason: 'too-large' }, Number(process.hrtime.bigint() - started) / 1e9);
     };
     const declared = Number(req.headers['content-length']);
     function onData(c: Buffer): void {
@@ -122,12 +143,12 @@ export function webhookHandler(ctx: WebhookContext, limits: { maxBody?: number }
       try {
         body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
       } catch {
-        return send(400, { error: 'the body is not JSON: expected an AdmissionReview' });
+        return done(400, { error: 'the body is not JSON: expected an AdmissionReview' }, { kind: 'error', reason: 'bad-request' });
       }
       // reviewAdmission never throws by contract; should it still, the API server gets an answer, not a hang.
       reviewAdmission(body, ctx).then(
-        (a) => send(a.status, a.body),
-        (err: unknown) => send(500, { error: `mesh: ${(err as Error).message}` }),
+        (a) => done(a.status, a.body, a.outcome),
+        (err: unknown) => done(500, { error: `mesh: ${(err as Error).message}` }, { kind: 'error', reason: 'internal' }),
       );
     });
   };

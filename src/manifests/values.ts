@@ -5,7 +5,10 @@ import { isDns1123Label } from '../names.js';
 import { checkTrustDomain } from '../pki/spiffe.js';
 import { closest } from '../suggest.js';
 import { VERSION } from '../version.js';
+import type { AccessLogConfig, MeshTelemetry, TracingConfig } from '../model/types.js';
+import type { ModelOptions } from '../model/index.js';
 import { isObject } from '../util/object.js';
+import { parseHostPort } from '../util/host-port.js';
 
 /**
  * The typed values model shared by `mesh install`, `mesh manifest`, `mesh inject` and the webhook.
@@ -22,6 +25,11 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type NativeSidecar = 'auto' | 'on' | 'off';
 /** How the Envoy sidecar speaks ADS: state of the world (`sotw`, api_type GRPC) or incremental (`delta`, DELTA_GRPC). */
 export type XdsMode = 'sotw' | 'delta';
+/** Envoy tracer the sidecars report spans to: OpenTelemetry (OTLP/gRPC, W3C traceparent) or Zipkin (HTTP JSON v2, B3). */
+export type TracingProvider = TracingConfig['provider'];
+/** Format of the sidecars' stdout access log. */
+export type AccessLogFormat = AccessLogConfig['format'];
+export type { CustomTag } from '../model/types.js';
 
 export interface Values {
   /** Namespace the control plane runs in. */
@@ -85,6 +93,10 @@ export interface Values {
     /** Lifetime of a root generated at install. */
     rootCertTTL: string;
   };
+  /** Distributed tracing of every sidecar HTTP connection manager (docs/observability.md). */
+  tracing: TracingConfig;
+  /** Envoy access logs of every sidecar listener; off by default for the data-path cost (docs/observability.md). */
+  accessLog: AccessLogConfig;
 }
 
 const res = (cpu: string, memory: string, limCpu: string, limMemory: string): Resources => ({
@@ -130,6 +142,8 @@ export const DEFAULTS: Values = Object.freeze({
   },
   webhook: { failurePolicy: 'Fail', timeoutSeconds: 10 },
   ca: { workloadCertTTL: '24h', rootCertTTL: '87600h' },
+  tracing: { enabled: false, sampling: 1, provider: 'opentelemetry', endpoint: 'jaeger-collector.mesh-system.svc:4317', customTags: {} },
+  accessLog: { enabled: false, format: 'text' },
 } satisfies Values) as Values;
 
 /** A deep-partial of Values, as profiles and user files give them. */
@@ -174,7 +188,37 @@ const ENUMS: Record<string, readonly string[]> = {
   'proxy.nativeSidecar': ['auto', 'on', 'off'],
   'proxy.xdsMode': ['sotw', 'delta'],
   'webhook.failurePolicy': ['Fail', 'Ignore'],
+  'tracing.provider': ['opentelemetry', 'zipkin'],
+  'accessLog.format': ['text', 'json'],
 };
+
+/** Keys whose value is a map of user-chosen names, checked as a whole by their own function. */
+const MAP_KEYS: Record<string, (value: unknown) => string | undefined> = { 'tracing.customTags': checkCustomTags };
+/** Number keys that take fractions. */
+const PERCENT_KEYS = new Set(['tracing.sampling']);
+const HOST_PORT_KEYS = new Set(['tracing.endpoint']);
+/** An HTTP header name (RFC 9110 token), as Envoy's HTTP_HEADER_NAME rule accepts. */
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const TAG_NAME = /^[A-Za-z0-9_.\-/]+$/;
+
+function checkCustomTags(value: unknown): string | undefined {
+  if (!isObject(value)) return `must be a mapping of tag name to {literal: VALUE}, {header: NAME, default: VALUE} or {environment: NAME, default: VALUE} (got ${JSON.stringify(value)})`;
+  for (const [tag, spec] of Object.entries(value)) {
+    if (!TAG_NAME.test(tag)) return `has a tag name "${tag}" that is not letters, digits, "_", ".", "-" or "/"`;
+    const kinds = isObject(spec) ? ['literal', 'header', 'environment'].filter((k) => spec[k] !== undefined) : [];
+    if (!isObject(spec) || kinds.length !== 1) return `tag "${tag}" must have exactly one of literal, header or environment (got ${JSON.stringify(spec)})`;
+    const kind = kinds[0] as 'literal' | 'header' | 'environment';
+    const extra = Object.keys(spec).filter((k) => k !== kind && !(k === 'default' && kind !== 'literal'));
+    if (extra.length) return `tag "${tag}" has unknown key "${extra[0]}" (${kind} takes ${kind === 'literal' ? 'nothing else' : 'only default'})`;
+    const v = spec[kind];
+    if (typeof v !== 'string' || v === '') return `tag "${tag}": ${kind} must be a non-empty string (got ${JSON.stringify(v)})`;
+    if (kind === 'header' && !HEADER_NAME.test(v)) return `tag "${tag}": header "${v}" is not an HTTP header name`;
+    if (kind === 'environment' && !ENV_NAME.test(v)) return `tag "${tag}": environment "${v}" is not an environment variable name`;
+    if (spec.default !== undefined && typeof spec.default !== 'string') return `tag "${tag}": default must be a string (got ${JSON.stringify(spec.default)})`;
+  }
+  return undefined;
+}
 
 const DURATION_KEYS = new Set(['ca.workloadCertTTL', 'ca.rootCertTTL']);
 const QUANTITY = /^\d+(\.\d+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$/;
@@ -201,6 +245,9 @@ function checkLeaf(path: string, value: unknown): string | undefined {
   const def = leafAt(path);
   const en = Object.hasOwn(ENUMS, path) ? ENUMS[path] : undefined;
   if (en) return en.includes(value as string) ? undefined : `must be one of ${en.join(', ')} (got ${JSON.stringify(value)})`;
+  if (PERCENT_KEYS.has(path)) {
+    return typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= 100 ? undefined : `must be a percentage from 0 to 100 (got ${JSON.stringify(value)})`;
+  }
   if (typeof def === 'number') {
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) return `must be a whole number (got ${JSON.stringify(value)})`;
     if (PORT_KEYS.test(path) && (value < 1 || value > 65535)) return `must be a port from 1 to 65535 (got ${value})`;
@@ -212,6 +259,7 @@ function checkLeaf(path: string, value: unknown): string | undefined {
     const ms = tryParseDuration(value, '');
     if (typeof ms !== 'number') return `must be a duration such as 24h or 90m: ${ms.message.trim()}`;
   }
+  if (HOST_PORT_KEYS.has(path) && !parseHostPort(value)) return `must be host:port, e.g. jaeger-collector.mesh-system.svc:4317 (got "${value}")`;
   if (path.includes('.resources.') && !QUANTITY.test(value)) return `must be a Kubernetes quantity such as 100m or 128Mi (got "${value}")`;
   if (path === 'namespace' && !isDns1123Label(value)) return `must be a Kubernetes namespace name: lowercase letters, digits and "-", at most 63 (got "${value}")`;
   if (path === 'trustDomain') {
@@ -239,7 +287,11 @@ export function validateOverride(override: unknown, source: string, prefix = '')
       const suggestion = near ? (near.includes('.') ? near : prefix ? `${prefix}.${near}` : near) : undefined;
       throw inputError(`${source}: unknown value "${path}"`, suggestion ? `did you mean "${suggestion}"? (see docs/values.md)` : 'see docs/values.md for the keys');
     }
-    if (isObject(def)) {
+    const mapCheck = Object.hasOwn(MAP_KEYS, path) ? MAP_KEYS[path] : undefined;
+    if (mapCheck) {
+      const problem = mapCheck(v);
+      if (problem) throw inputError(`${source}: value "${path}" ${problem}`, 'see docs/values.md');
+    } else if (isObject(def)) {
       validateOverride(v, source, path);
     } else {
       const problem = checkLeaf(path, v);
@@ -264,6 +316,7 @@ export function parseSet(expr: string): ValuesOverride {
   const def = leafAt(path);
   let value: unknown = raw;
   if (typeof def === 'number' && /^-?\d+$/.test(raw)) value = Number(raw);
+  else if (PERCENT_KEYS.has(path) && /^-?\d+(\.\d+)?$/.test(raw)) value = Number(raw);
   else if (typeof def === 'boolean' && (raw === 'true' || raw === 'false')) value = raw === 'true';
   const override: Record<string, unknown> = {};
   let cur = override;
@@ -325,4 +378,14 @@ export function diffFromDefaults(v: Values, base: unknown = DEFAULTS): ValuesOve
     } else if (val !== b) out[k] = val;
   }
   return out as ValuesOverride;
+}
+
+/** The mesh-wide telemetry (tracing, access logs) the controller translates under these values. */
+export function telemetryOf(v: Values): MeshTelemetry {
+  return { tracing: v.tracing, accessLog: v.accessLog };
+}
+
+/** The model options a controller installed with these values runs with (its --trust-domain and --default-mtls, which render.ts passes, and the telemetry). */
+export function modelOptionsOf(v: Values): ModelOptions {
+  return { trustDomain: v.trustDomain, defaultMtls: v.mtls.mode, telemetry: telemetryOf(v) };
 }

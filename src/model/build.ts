@@ -7,6 +7,8 @@ import { meshRoutes } from './routes.js';
 import {
   ANNOTATION_CIRCUIT_BREAKER,
   ANNOTATION_MTLS,
+  ANNOTATION_ACCESS_LOG,
+  ANNOTATION_TRACE_SAMPLING,
   ANNOTATION_OUTLIER,
   ANNOTATION_REACHABLE,
   DEFAULT_TRUST_DOMAIN,
@@ -22,11 +24,13 @@ import type {
   MeshModel,
   MeshNamespace,
   MeshService,
+  MeshTelemetry,
   ModelWarning,
   MtlsMode,
   OutlierPolicy,
   Protocol,
   ServicePort,
+  TelemetryOverride,
   Workload,
 } from './types.js';
 
@@ -38,6 +42,33 @@ export interface ModelOptions {
   defaultMtls?: MtlsMode;
   /** Cluster DNS suffix (default cluster.local). */
   clusterDomain?: string;
+  /** Tracing and access logs mesh-wide (default: both off). */
+  telemetry?: MeshTelemetry;
+}
+
+/**
+ * The telemetry a namespace or pod annotation asks for, or undefined when it sets none. A value
+ * that does not parse is ignored here (the mesh's setting holds) and reported by `mesh check`
+ * (MSH0013).
+ */
+export function telemetryOverride(annotations: Record<string, string> | undefined): TelemetryOverride | undefined {
+  const out: TelemetryOverride = {};
+  const sampling = annotations?.[ANNOTATION_TRACE_SAMPLING]?.trim();
+  if (sampling !== undefined) {
+    const pct = parseSamplingAnnotation(sampling);
+    if (pct !== undefined) out.traceSampling = pct;
+  }
+  const log = annotations?.[ANNOTATION_ACCESS_LOG]?.trim().toLowerCase();
+  if (log === 'on' || log === 'off' || log === 'text' || log === 'json') out.accessLog = log;
+  return Object.keys(out).length ? out : undefined;
+}
+
+/** `mesh.dev/trace-sampling`: a percentage from 0 to 100 (fractions allowed) or `off`; undefined when neither. */
+export function parseSamplingAnnotation(value: string): number | 'off' | undefined {
+  if (value.toLowerCase() === 'off') return 'off';
+  if (!/^\d+(\.\d+)?$/.test(value)) return undefined;
+  const n = Number(value);
+  return n <= 100 ? n : undefined;
 }
 
 
@@ -124,6 +155,8 @@ export function namespacesFrom(objects: readonly KubeObject[], defaultMtls: Mtls
     const mtls = parseMtls(ann[ANNOTATION_MTLS]) ?? defaultMtls;
     const reach = ann[ANNOTATION_REACHABLE];
     const ns: MeshNamespace = { name, mtls };
+    const telemetry = telemetryOverride(ann);
+    if (telemetry) ns.telemetry = telemetry;
     if (reach !== undefined) {
       ns.reachable = [...new Set([name, ...reach.split(',').map((s) => s.trim()).filter(Boolean)])].sort();
     }
@@ -199,6 +232,8 @@ export function workloadsFrom(pods: readonly KubeObject[], services: readonly Me
     };
     const ip = str(status.podIP);
     if (ip) w.ip = ip;
+    const telemetry = telemetryOverride(p.metadata.annotations);
+    if (telemetry) w.telemetry = telemetry;
     workloads.push(w);
   }
   workloads.sort(byNsName);
@@ -273,7 +308,9 @@ export function buildModel(objects: readonly KubeObject[], opts: ModelOptions = 
 
   const authz = authzFrom(objects, warnings);
 
-  return { trustDomain, namespaces, services, endpoints: sortKeys(endpoints), workloads, routes, routeConditions, authz, warnings };
+  const model: MeshModel = { trustDomain, namespaces, services, endpoints: sortKeys(endpoints), workloads, routes, routeConditions, authz, warnings };
+  if (opts.telemetry) model.telemetry = opts.telemetry;
+  return model;
 }
 
 function sortKeys<T>(r: Record<string, T>): Record<string, T> {

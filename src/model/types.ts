@@ -76,6 +76,46 @@ export interface Workload {
   mtls: MtlsMode;
   /** Inbound ports: target ports of Services selecting this pod, with their protocol. */
   ports: { port: number; protocol: Protocol; service: string }[];
+  /** Telemetry set by the pod's annotations (over its namespace's and the mesh's). */
+  telemetry?: TelemetryOverride;
+}
+
+/**
+ * A span tag taken from one place: a fixed `literal`, a request `header` or an `environment`
+ * variable of the proxy, the last two with a `default` when absent (Envoy's CustomTag).
+ */
+export type CustomTag = { literal: string } | { header: string; default?: string } | { environment: string; default?: string };
+
+/** Distributed tracing of every sidecar HTTP connection manager (values `tracing.*`, docs/observability.md). */
+export interface TracingConfig {
+  enabled: boolean;
+  /** Share of requests that start a trace, in percent (0-100, fractions allowed). */
+  sampling: number;
+  /** opentelemetry: OTLP/gRPC, W3C traceparent; zipkin: Zipkin v2 JSON over HTTP, B3 headers. */
+  provider: 'opentelemetry' | 'zipkin';
+  /** Collector address as host:port. */
+  endpoint: string;
+  /** Span tags by tag name. */
+  customTags: Record<string, CustomTag>;
+}
+
+/** Envoy stdout access logs of every sidecar listener (values `accessLog.*`). */
+export interface AccessLogConfig {
+  /** Off by default: a line per request and connection costs proxy CPU and node disk. */
+  enabled: boolean;
+  format: 'text' | 'json';
+}
+
+/** The mesh-wide telemetry settings (from the installed values). */
+export interface MeshTelemetry {
+  tracing: TracingConfig;
+  accessLog: AccessLogConfig;
+}
+
+/** What a namespace or pod annotation changes: sampling (`off`: no tracing at all) and the access log. */
+export interface TelemetryOverride {
+  traceSampling?: number | 'off';
+  accessLog?: 'on' | 'off' | 'text' | 'json';
 }
 
 /** A string comparison of a Gateway API match: `Exact` (case-sensitive) or an RE2 `RegularExpression`. */
@@ -276,6 +316,8 @@ export interface AuthzPolicy {
 export interface MeshNamespace {
   name: string;
   mtls: MtlsMode;
+  /** Telemetry set by the namespace's annotations (over the mesh's, under a pod's). */
+  telemetry?: TelemetryOverride;
   /**
    * Namespaces whose services proxies here may reach (own namespace always included), from the
    * `mesh.dev/reachable-namespaces` annotation; undefined means the whole mesh.
@@ -292,6 +334,8 @@ export interface ModelWarning {
 /** The whole model. Arrays are sorted by namespace then name so equal inputs give equal models. */
 export interface MeshModel {
   trustDomain: string;
+  /** Tracing and access logs mesh-wide (undefined: both off); annotations refine it per namespace and pod. */
+  telemetry?: MeshTelemetry;
   namespaces: MeshNamespace[];
   services: MeshService[];
   /** `NS/NAME` of a Service -> its endpoints (from all of its EndpointSlices). */

@@ -1,4 +1,5 @@
 import type { Cluster, KubeObject } from '../cluster/types.js';
+import type { ModelOptions } from '../model/index.js';
 import type { Ui } from '../ui/context.js';
 import { ExitCode, MeshError, usageError } from '../errors.js';
 import { configDumpOf, controllerLocation, syncAll, XDS_TYPES, type ConfigDump, type ControllerLocation } from './controller-debug.js';
@@ -130,11 +131,27 @@ export async function offlineDump(files: string[], opts: ProxyConfigOptions): Pr
     });
   }
   const namespace = nsOf(pod);
-  const model = buildModel(objects);
+  const model = buildModel(objects, await installedModelOptions(objects));
   const res = resourcesFor(model, { id: `sidecar~${want.name}.${namespace}`, kind: 'sidecar', namespace, pod: want.name });
   const types: ConfigDump['types'] = {};
   for (const [t, byName] of Object.entries(res)) types[t] = { resources: Object.values(byName) as Record<string, unknown>[] };
   return { id: `sidecar~${want.name}.${namespace}`, snapshotVersion: 'offline', types };
+}
+
+/**
+ * The model options of the mesh installed by the rendered install among `objects` (the mesh-config
+ * ConfigMap that `mesh manifest generate` writes): its trust domain, default mTLS, tracing and
+ * access logs, as the controller would run with them. Defaults when the files hold no install.
+ */
+export async function installedModelOptions(objects: readonly KubeObject[]): Promise<ModelOptions> {
+  const { MESH_CONFIG_KEY, MESH_CONFIG_NAME } = await import('../constants.js');
+  const cm = objects.find((o) => o.kind === 'ConfigMap' && o.apiVersion === 'v1' && o.metadata.name === MESH_CONFIG_NAME && typeof (o.data as Record<string, unknown> | undefined)?.[MESH_CONFIG_KEY] === 'string');
+  const { parseValuesYaml } = await import('../cluster/values-files.js');
+  const { modelOptionsOf, resolveValues } = await import('../manifests/values.js');
+  if (!cm) return {};
+  const text = (cm.data as Record<string, string>)[MESH_CONFIG_KEY] as string;
+  const source = `ConfigMap ${cm.metadata.namespace ?? ''}/${MESH_CONFIG_NAME}`;
+  return modelOptionsOf(resolveValues({ files: [{ source, values: parseValuesYaml(text, source) }] }));
 }
 
 type Msg = Record<string, unknown>;

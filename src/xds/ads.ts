@@ -74,6 +74,10 @@ export function parseNode(node: DiscoveryRequest['node']): NodeInfo {
   if (namespace) info.namespace = namespace;
   if (pod) info.pod = pod;
   if (ua) info.userAgent = ua;
+  const sv = node?.user_agent_build_version?.version;
+  const version = node?.user_agent_version || (sv ? `${sv.major_number ?? 0}.${sv.minor_number ?? 0}.${sv.patch ?? 0}` : undefined);
+  // A client names its own version: keep it short, it ends up in logs and metric labels.
+  if (version) info.version = version.slice(0, 32);
   return info;
 }
 

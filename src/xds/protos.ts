@@ -36,6 +36,8 @@ const FILES = [
   'envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto',
   'envoy/extensions/transport_sockets/tls/v3/tls.proto',
   'envoy/extensions/access_loggers/stream/v3/stream.proto',
+  'envoy/config/trace/v3/opentelemetry.proto',
+  'envoy/config/trace/v3/zipkin.proto',
 ];
 
 let cached: protobuf.Root | undefined;

@@ -14,6 +14,10 @@ export interface RequestNode {
   id?: string;
   cluster?: string;
   user_agent_name?: string;
+  /** gRPC clients send their version here... */
+  user_agent_version?: string;
+  /** ...Envoy sends its build's semantic version here. */
+  user_agent_build_version?: { version?: { major_number?: number; minor_number?: number; patch?: number } };
   metadata?: { fields?: Record<string, StructValue> };
 }
 

@@ -18,6 +18,8 @@ export const CONFIG_DUMP_PATH = '/debug/config_dump';
 /** The xDS node a proxy identifies itself with (first request of a stream). */
 export interface NodeInfo extends ProxyInfo {
   userAgent?: string;
+  /** The proxy's own version (Envoy's build version, a gRPC library's user agent version), as it reports it. */
+  version?: string;
 }
 
 /** Per-type state of one stream. */

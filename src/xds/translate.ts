@@ -24,6 +24,7 @@ import type {
   Workload,
 } from '../model/types.js';
 import { TYPE, type TypeUrl } from './protos.js';
+import { proxyTelemetry, type ProxyTelemetry } from './observability.js';
 
 /**
  * An Envoy message as plain JSON-shaped data: snake_case field names as in Envoy's docs, Duration
@@ -54,7 +55,6 @@ const T = {
   tcpProxy: 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy',
   originalDst: 'type.googleapis.com/envoy.extensions.filters.listener.original_dst.v3.OriginalDst',
   tlsInspector: 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector',
-  stdoutLog: 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog',
   upstreamTls: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
   downstreamTls: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
   httpOptions: 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
@@ -396,14 +396,13 @@ function httpFilters(model: MeshModel): Msg[] {
   return hasFault(model) ? [{ name: FAULT_FILTER, typed_config: { '@type': T.fault } }, ROUTER] : [ROUTER];
 }
 
-const ACCESS_LOG: Msg[] = [{ name: 'envoy.access_loggers.stdout', typed_config: { '@type': T.stdoutLog } }];
-
-function hcm(statPrefix: string, route: { rds: string } | { inline: Msg }, filters: Msg[], sidecar: boolean): Msg {
+/** A sidecar's HCMs carry its tracing and access log (observability.ts); proxyless and admin ones carry neither. */
+function hcm(statPrefix: string, route: { rds: string } | { inline: Msg }, filters: Msg[], sidecar: ProxyTelemetry['hcm'] | false): Msg {
   const out: Msg = { '@type': T.hcm, stat_prefix: statPrefix, http_filters: filters };
   if ('rds' in route) out.rds = { config_source: ADS, route_config_name: route.rds };
   else out.route_config = route.inline;
   if (sidecar) {
-    out.access_log = ACCESS_LOG;
+    Object.assign(out, sidecar);
     out.use_remote_address = { value: false };
   }
   return out;
@@ -640,7 +639,7 @@ export function rbacConfig(trustDomain: string, policies: AuthzPolicy[], action:
   return { action, policies: out };
 }
 
-function inboundChains(model: MeshModel, w: Workload, res: Resources): Msg[] {
+function inboundChains(model: MeshModel, w: Workload, res: Resources, telemetry: ProxyTelemetry): Msg[] {
   const policies = policiesFor(model, w);
   const chains: Msg[] = [];
   for (const p of w.ports) {
@@ -665,13 +664,13 @@ function inboundChains(model: MeshModel, w: Workload, res: Resources): Msg[] {
         name: clusterName,
         virtual_hosts: [{ name: 'inbound', domains: ['*'], routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster: clusterName, timeout: duration(0) } }] }],
       };
-      filters.push({ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm(`inbound_${p.port}`, { inline: route }, httpFilters, true) });
+      filters.push({ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm(`inbound_${p.port}`, { inline: route }, httpFilters, telemetry.hcm) });
     } else {
       for (const action of ['DENY', 'ALLOW'] as const) {
         const rules = rbacConfig(model.trustDomain, policies, action, false);
         if (rules) filters.push({ name: `envoy.filters.network.rbac.${action.toLowerCase()}`, typed_config: { '@type': T.rbacNet, stat_prefix: `inbound_${p.port}_rbac`, rules } });
       }
-      filters.push({ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': T.tcpProxy, stat_prefix: `inbound_${p.port}`, cluster: clusterName, access_log: ACCESS_LOG } });
+      filters.push({ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': T.tcpProxy, stat_prefix: `inbound_${p.port}`, cluster: clusterName, ...telemetry.tcp } });
     }
     for (const transport of transportsFor(w.mtls)) {
       const chain: Msg = {
@@ -715,6 +714,9 @@ export function sidecarResources(model: MeshModel, proxy: ProxyInfo): Resources 
   const res = emptyResources();
   const services = reachableServices(model, proxy.namespace);
   addOutbound(model, services, res, true);
+  const telemetry = proxyTelemetry(model, { namespace: proxy.namespace, pod: proxy.pod });
+  const tcpLog = telemetry.tcp;
+  Object.assign(res[TYPE.cluster], telemetry.clusters);
   res[TYPE.cluster].PassthroughCluster = { name: 'PassthroughCluster', type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED', connect_timeout: duration(10_000) };
   res[TYPE.cluster].BlackHoleCluster = { name: 'BlackHoleCluster', type: 'STATIC', connect_timeout: duration(10_000) };
   res[TYPE.cluster].prometheus_stats = staticCluster('prometheus_stats', SIDECAR.adminPort);
@@ -728,9 +730,9 @@ export function sidecarResources(model: MeshModel, proxy: ProxyInfo): Resources 
       let filter: Msg;
       if (isHttp(sp.protocol)) {
         res[TYPE.route][name] = routeConfigFor(model, s, sp.port, 'sidecar', proxy.namespace);
-        filter = { name: 'envoy.filters.network.http_connection_manager', typed_config: hcm(`outbound_${name}`, { rds: name }, httpFilters(model), true) };
+        filter = { name: 'envoy.filters.network.http_connection_manager', typed_config: hcm(`outbound_${name}`, { rds: name }, httpFilters(model), telemetry.hcm) };
       } else {
-        filter = { name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': T.tcpProxy, stat_prefix: `outbound_${name}`, cluster: clusterName(s, sp.port), access_log: ACCESS_LOG } };
+        filter = { name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': T.tcpProxy, stat_prefix: `outbound_${name}`, cluster: clusterName(s, sp.port), ...tcpLog } };
       }
       outChains.push({ name, filter_chain_match: match, filters: [filter] });
     }
@@ -741,7 +743,7 @@ export function sidecarResources(model: MeshModel, proxy: ProxyInfo): Resources 
     use_original_dst: { value: true },
     listener_filters: [{ name: 'envoy.filters.listener.original_dst', typed_config: { '@type': T.originalDst } }],
     filter_chains: outChains,
-    default_filter_chain: { name: 'passthrough', filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': T.tcpProxy, stat_prefix: 'PassthroughCluster', cluster: 'PassthroughCluster', access_log: ACCESS_LOG } }] },
+    default_filter_chain: { name: 'passthrough', filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': T.tcpProxy, stat_prefix: 'PassthroughCluster', cluster: 'PassthroughCluster', ...tcpLog } }] },
     traffic_direction: 'OUTBOUND',
   };
 
@@ -755,11 +757,11 @@ export function sidecarResources(model: MeshModel, proxy: ProxyInfo): Resources 
       { name: 'envoy.filters.listener.original_dst', typed_config: { '@type': T.originalDst } },
       { name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': T.tlsInspector } },
     ],
-    filter_chains: w ? inboundChains(model, w, res) : [],
+    filter_chains: w ? inboundChains(model, w, res, telemetry) : [],
     // Ports no Service exposes stay reachable only where mTLS is not STRICT.
     default_filter_chain: {
       name: 'inbound-passthrough',
-      filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': T.tcpProxy, stat_prefix: 'InboundPassthrough', cluster: w?.mtls === 'STRICT' ? 'BlackHoleCluster' : 'InboundPassthroughCluster' } }],
+      filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': T.tcpProxy, stat_prefix: 'InboundPassthrough', cluster: w?.mtls === 'STRICT' ? 'BlackHoleCluster' : 'InboundPassthroughCluster', ...tcpLog } }],
     },
     traffic_direction: 'INBOUND',
   };

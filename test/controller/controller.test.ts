@@ -128,7 +128,7 @@ test('serves ADS from the files, follows edits, reloads on SIGHUP, and exposes i
   assert.equal((await get('/debug/config_dump')).status, 400);
 
   const metrics = (await get('/metrics')).body;
-  assert.match(metrics, /mesh_xds_connected_proxies 1/);
+  assert.match(metrics, /mesh_xds_connected_proxies\{type="grpc",version="\d+\.\d+\.\d+"\} 1/);
   assert.match(metrics, /mesh_xds_pushes_total\{type="Listener"\} \d+/);
   assert.match(metrics, /mesh_xds_push_latency_seconds_bucket/);
   assert.match(metrics, /mesh_xds_nacks_total/);

@@ -22,10 +22,13 @@ import { captureUi } from '../support/ui.ts';
 import { MemorySource } from '../../src/cluster/source.ts';
 import { ControlPlane } from '../../src/controller/controlplane.ts';
 import { AdsStream, secretsOf } from '../xds/sds-support.ts';
+import { decodeResource } from '../../src/xds/encode.ts';
+import { TYPE } from '../../src/xds/protos.ts';
+import { TRACING_CLUSTER } from '../../src/xds/observability.ts';
 
 let c: TestCluster;
 let rootPem = '';
-const installed = { proxy: { nativeSidecar: 'off', logLevel: 'warn' }, trustDomain: 'corp.example' };
+const installed = { proxy: { nativeSidecar: 'off', logLevel: 'warn' }, trustDomain: 'corp.example', tracing: { enabled: true, sampling: 5 } };
 
 interface Running {
   log: () => string;
@@ -50,7 +53,7 @@ async function start(meshNamespace: string, want: RegExp[], identity?: string, e
     ),
   ]);
   const ports: Record<string, number> = {};
-  for (const [name, re] of [['xds', /ADS listening on [\d.]+:(\d+)/], ['xdsTls', /xDS TLS listening on [\d.]+:(\d+)/], ['webhook', /webhook listening on https:\/\/[\d.]+:(\d+)/]] as const) {
+  for (const [name, re] of [['metrics', /introspection listening on [\d.]+:(\d+)/], ['xds', /ADS listening on [\d.]+:(\d+)/], ['xdsTls', /xDS TLS listening on [\d.]+:(\d+)/], ['webhook', /webhook listening on https:\/\/[\d.]+:(\d+)/]] as const) {
     const m = re.exec(err());
     if (m) ports[name] = Number(m[1]);
   }
@@ -261,6 +264,85 @@ test('a root replaced in the Secret: the CA signs with it and the webhook and TL
     assert.ok(res.trust_bundle.includes(old.trim().split('\n')[1]), 'the old root stays trusted');
     assert.doesNotMatch(run.log(), /PRIVATE KEY/);
   } finally {
+    assert.equal(await run.stop(), 0);
+  }
+});
+
+/** POST a raw body to the webhook over TLS; resolves to the HTTP status. */
+function postRaw(port: number, body: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/inject', method: 'POST', ca: rootPem, servername: 'mesh-controller.mesh-system.svc' }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** The controller's /metrics as series -> value (`name{labels}` as exposed). */
+async function scrape(port: number): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const m = /^([a-z_]+(?:\{[^}]*\})?) (\S+)$/.exec(line);
+    if (m) out.set(m[1]!, Number(m[2]));
+  }
+  return out;
+}
+
+test('/metrics after real activity: connected proxies by type and version, pushes and their latency, NACKs by type, certificates issued and failed (SDS and CSR), webhook latency and failures, snapshot build time; the installed tracing reaches the proxy', async () => {
+  const run = await start('mesh-system', [/ADS listening/, /xDS TLS listening/, /webhook listening/]);
+  const streams: AdsStream[] = [];
+  try {
+    const before = await scrape(run.ports.metrics!);
+    await c.request('POST', '/api/v1/namespaces/shop/serviceaccounts', { body: JSON.stringify({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'web', namespace: 'shop' } }) });
+    await c.request('POST', '/api/v1/namespaces/shop/pods', { body: JSON.stringify({ ...pod('shop'), metadata: { name: 'web-metrics', namespace: 'shop', labels: { app: 'web' } } }) });
+    const tr = await c.request('POST', '/api/v1/namespaces/shop/serviceaccounts/web/token', { body: JSON.stringify({ spec: { audiences: ['mesh-ca'], boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'web-metrics' } } }) });
+    const token = tr.json.status.token as string;
+    const defs = new ControlPlane({ source: new MemorySource() });
+    const sidecar = new AdsStream(defs, run.ports.xdsTls!, 'web-metrics.shop', { namespace: 'shop', pod: 'web-metrics' }, { token, rootPem, awaitAcks: false, buildVersion: '1.32.3' });
+    streams.push(sidecar);
+    // CDS: the tracer's collector cluster, from tracing.enabled in the mesh-config ConfigMap.
+    sidecar.send({ type_url: TYPE.cluster, resource_names: [] });
+    const cds = await sidecar.next();
+    assert.ok(cds.resources.some((r) => (decodeResource(TYPE.cluster, r.value) as { name: string }).name === TRACING_CLUSTER), 'the installed tracing reaches the sidecar');
+    await sidecar.ack(cds);
+    // LDS, rejected: a NACK as Envoy sends one.
+    sidecar.send({ type_url: TYPE.listener, resource_names: [] });
+    const lds = await sidecar.next();
+    sidecar.send({ type_url: TYPE.listener, resource_names: [], response_nonce: lds.nonce, version_info: '', error_detail: { code: 3, message: 'test: rejected' } } as never);
+    await run.waitLog(/NACK from web-metrics\.shop/);
+    sidecar.send({ type_url: TYPE.secret, resource_names: ['default', 'ROOTCA'] });
+    assert.ok(secretsOf(await sidecar.next()).default, 'SDS issued a certificate');
+
+    const { csrPem } = await createCsr({ spiffeId: 'spiffe://corp.example/ns/shop/sa/web' });
+    const tls = { ca: rootPem, servername: 'mesh-controller.mesh-system.svc' };
+    await createCertificate(run.ports.xdsTls!, c.server.auth.addServiceAccountToken('shop', 'web', { audiences: ['mesh-ca'] }), csrPem, tls);
+    await assert.rejects(createCertificate(run.ports.xdsTls!, 'not-a-token', csrPem, tls), (e: grpc.ServiceError) => e.code === grpc.status.UNAUTHENTICATED);
+
+    assert.ok((await admit(run.ports.webhook!, 'm-1', 'shop')).response.patch, 'injected');
+    assert.equal(await postRaw(run.ports.webhook!, 'not json'), 400);
+
+    const after = await scrape(run.ports.metrics!);
+    const moved = (series: string, by?: number): void => {
+      const d = (after.get(series) ?? 0) - (before.get(series) ?? 0);
+      if (by === undefined) assert.ok(d > 0, `${series} moved (before ${before.get(series)}, after ${after.get(series)})`);
+      else assert.equal(d, by, `${series} moved by ${by}`);
+    };
+    moved('mesh_xds_connected_proxies{type="sidecar",version="1.32.3"}', 1);
+    moved('mesh_xds_pushes_total{type="Cluster"}');
+    moved('mesh_xds_push_latency_seconds_count{type="Cluster"}');
+    moved('mesh_xds_nacks_total{type="Listener"}', 1);
+    moved('mesh_ca_certificates_issued_total{service="sds"}', 1);
+    moved('mesh_ca_certificates_issued_total{service="csr"}', 1);
+    moved('mesh_ca_certificates_failed_total{service="csr",reason="unauthenticated"}', 1);
+    moved('mesh_webhook_request_duration_seconds_count{outcome="injected"}', 1);
+    moved('mesh_webhook_request_duration_seconds_count{outcome="error"}', 1);
+    moved('mesh_webhook_failures_total{reason="bad-request"}', 1);
+    moved('mesh_xds_snapshot_build_seconds_count');
+  } finally {
+    for (const s of streams) s.call.cancel();
     assert.equal(await run.stop(), 0);
   }
 });

@@ -15,6 +15,8 @@ export interface AdsClientOptions {
   rootPem?: string;
   /** Node user agent (Envoy sends "envoy"; default "test"). */
   userAgent?: string;
+  /** Build version as Envoy reports it (user_agent_build_version), e.g. "1.32.3". */
+  buildVersion?: string;
   /** Open DeltaAggregatedResources instead of StreamAggregatedResources (use DeltaAdsClient for the types). */
   delta?: boolean;
 }
@@ -55,7 +57,9 @@ export class AdsClient<Req extends { node?: DiscoveryRequest['node'] } = Discove
   /** The node every request carries (protobufjs spells Struct values in camelCase). */
   get node(): DiscoveryRequest['node'] {
     const fields = Object.fromEntries(Object.entries(this.metadata).map(([k, v]) => [k, { stringValue: v }]));
-    return { id: this.nodeId, user_agent_name: this.opts.userAgent ?? 'test', metadata: { fields } } as DiscoveryRequest['node'];
+    const [major_number, minor_number, patch] = (this.opts.buildVersion ?? '').split('.').map(Number);
+    const build = this.opts.buildVersion ? { user_agent_build_version: { version: { major_number, minor_number, patch } } } : {};
+    return { id: this.nodeId, user_agent_name: this.opts.userAgent ?? 'test', ...build, metadata: { fields } } as DiscoveryRequest['node'];
   }
 
   send(req: Req): void {

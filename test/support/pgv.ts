@@ -1,158 +1,173 @@
-// Envoy's protoc-gen-validate rules (`(validate.rules)` on fields, `(validate.required)` on oneofs),
-// checked on the plain JSON-shaped resources mesh emits: what Envoy's own validation would reject
-// at config load (it refuses the whole resource then). Read from the shipped .proto files through
-// protobufjs' parsed options, so the rules are Envoy's, not restated here. Covers the rule kinds
-// Envoy's route, listener, cluster and endpoint protos use: string, numbers, enum, message
-// required, repeated, map, duration, Any and wrapper types; an unknown rule kind fails loudly.
+// What Envoy checks before it takes a config: the protoc-gen-validate rules written on its protos
+// (`[(validate.rules).string = {min_len: 1}]`, `option (validate.required)` on a oneof), read from
+// the shipped .proto files through protobufjs's parsed options. A test-side check, so the rules
+// apply to our JSON-shaped messages as Envoy's generated Validate() would to the decoded proto.
+// Rules this checker does not know fail the check (never a silent pass), and so does a field
+// marked deprecated (Envoy rejects those with --reject-deprecated and warns otherwise).
 import protobuf from 'protobufjs';
-import { envoyRoot } from '../../src/xds/protos.ts';
+import { envoyRoot, messageType } from '../../src/xds/protos.ts';
 
-type Rules = Record<string, unknown>;
-type Obj = Record<string, unknown>;
+type Rules = Record<string, Record<string, unknown>>;
 
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** Envoy's well-known header regexes (validate.proto, non-strict as Envoy builds them). */
+const WELL_KNOWN: Record<string, Pick<RegExp, 'test'>> = {
+  HTTP_HEADER_NAME: /^:?[0-9a-zA-Z!#$%&'*+\-.^_|~`]+$/,
+  // No control characters but horizontal tab (checked by code point, not a control-character regex).
+  HTTP_HEADER_VALUE: { test: (s: string) => ![...s].some((ch) => { const c = ch.codePointAt(0)!; return (c < 0x20 && c !== 0x09) || c === 0x7f; }) },
+};
 
-function rulesOf(options: unknown, name: string): Rules | undefined {
-  if (!Array.isArray(options)) return undefined;
-  for (const o of options) if (isObj(o) && isObj(o[name])) return o[name];
+const WRAPPER_INNER = new Set(['DoubleValue', 'FloatValue', 'Int64Value', 'UInt64Value', 'Int32Value', 'UInt32Value', 'BoolValue', 'StringValue', 'BytesValue']);
+
+function fieldRules(field: protobuf.Field): Rules | undefined {
+  const parsed = (field as unknown as { parsedOptions?: Record<string, unknown>[] }).parsedOptions ?? [];
+  for (const o of parsed) if (o['(validate.rules)']) return o['(validate.rules)'] as Rules;
   return undefined;
 }
 
-function required(options: unknown, name: string): boolean {
-  return Array.isArray(options) && options.some((o) => isObj(o) && o[name] === true);
+function deprecated(field: protobuf.Field): boolean {
+  return field.options?.deprecated === true;
 }
 
-// PGV's well-known header regexes in non-strict mode: only NUL, CR and LF are refused.
-const LOOSE_HEADER = /^[^\0\r\n]*$/;
-const STRICT_NAME = /^:?[0-9a-zA-Z!#$%&'*+\-.^_|~`]+$/;
+/** A repeated option with one value comes back as that value. */
+const list = (w: unknown): unknown[] => (Array.isArray(w) ? w : [w]);
 
-function durationMs(v: unknown): number {
-  return isObj(v) ? Number(v.seconds ?? 0) * 1000 + Number(v.nanos ?? 0) / 1e6 : NaN;
-}
-
-function numberRules(r: Rules, v: number, p: string, errors: string[], asNumber: (x: unknown) => number = Number): void {
-  if (r.const !== undefined && v !== asNumber(r.const)) errors.push(`${p}: must be ${String(r.const)}`);
-  if (r.gt !== undefined && !(v > asNumber(r.gt))) errors.push(`${p}: must be > ${JSON.stringify(r.gt)}`);
-  if (r.gte !== undefined && !(v >= asNumber(r.gte))) errors.push(`${p}: must be >= ${JSON.stringify(r.gte)}`);
-  if (r.lt !== undefined && !(v < asNumber(r.lt))) errors.push(`${p}: must be < ${JSON.stringify(r.lt)}`);
-  if (r.lte !== undefined && !(v <= asNumber(r.lte))) errors.push(`${p}: must be <= ${JSON.stringify(r.lte)}`);
-  if (Array.isArray(r.in) && !r.in.map(asNumber).includes(v)) errors.push(`${p}: must be one of ${JSON.stringify(r.in)}`);
-  if (Array.isArray(r.not_in) && r.not_in.map(asNumber).includes(v)) errors.push(`${p}: must not be one of ${JSON.stringify(r.not_in)}`);
-}
-
-function stringRules(r: Rules, v: string, p: string, errors: string[]): void {
-  const len = [...v].length;
-  const bytes = Buffer.byteLength(v);
-  if (r.len !== undefined && len !== Number(r.len)) errors.push(`${p}: must be ${String(r.len)} characters`);
-  if (r.min_len !== undefined && len < Number(r.min_len)) errors.push(`${p}: must have at least ${String(r.min_len)} characters`);
-  if (r.max_len !== undefined && len > Number(r.max_len)) errors.push(`${p}: must have at most ${String(r.max_len)} characters`);
-  if (r.min_bytes !== undefined && bytes < Number(r.min_bytes)) errors.push(`${p}: must have at least ${String(r.min_bytes)} bytes`);
-  if (r.max_bytes !== undefined && bytes > Number(r.max_bytes)) errors.push(`${p}: must have at most ${String(r.max_bytes)} bytes`);
-  if (typeof r.prefix === 'string' && !v.startsWith(r.prefix)) errors.push(`${p}: must start with ${r.prefix}`);
-  if (typeof r.suffix === 'string' && !v.endsWith(r.suffix)) errors.push(`${p}: must end with ${r.suffix}`);
-  if (typeof r.contains === 'string' && !v.includes(r.contains)) errors.push(`${p}: must contain ${r.contains}`);
-  if (typeof r.pattern === 'string' && !new RegExp(r.pattern.replace(/\(\?P</g, '(?<'), 'u').test(v)) errors.push(`${p}: must match ${r.pattern}`);
-  if (Array.isArray(r.in) && !r.in.includes(v)) errors.push(`${p}: must be one of ${JSON.stringify(r.in)}`);
-  if (Array.isArray(r.not_in) && r.not_in.includes(v)) errors.push(`${p}: must not be one of ${JSON.stringify(r.not_in)}`);
-  if (r.well_known_regex !== undefined) {
-    const strict = r.strict !== false;
-    const ok = r.well_known_regex === 'HTTP_HEADER_NAME' && strict ? STRICT_NAME.test(v) : LOOSE_HEADER.test(v);
-    if (!ok) errors.push(`${p}: is not a valid ${String(r.well_known_regex)}`);
-  }
-}
-
-const WRAPPERS: Record<string, string> = {
-  '.google.protobuf.UInt32Value': 'uint32',
-  '.google.protobuf.UInt64Value': 'uint64',
-  '.google.protobuf.Int32Value': 'int32',
-  '.google.protobuf.Int64Value': 'int64',
-  '.google.protobuf.DoubleValue': 'double',
-  '.google.protobuf.FloatValue': 'float',
-  '.google.protobuf.BoolValue': 'bool',
-  '.google.protobuf.StringValue': 'string',
+const seconds = (d: unknown): number => {
+  if (typeof d === 'string') return Number(d.replace(/s$/, ''));
+  const o = (d ?? {}) as { seconds?: number | string; nanos?: number };
+  return Number(o.seconds ?? 0) + Number(o.nanos ?? 0) / 1e9;
 };
 
-/** One value of a field against the field's rules (for repeated fields, `items` rules). */
-function valueRules(field: protobuf.Field, r: Rules | undefined, v: unknown, p: string, errors: string[]): void {
+/** Check a scalar (or a wrapper's inner value, or a duration) against one kind of rules. */
+function scalarRules(kind: string, rules: Record<string, unknown>, v: unknown, path: string, enumType?: protobuf.Enum): string[] {
+  const errs: string[] = [];
+  const bad = (rule: string, want: unknown): void => void errs.push(`${path}: ${JSON.stringify(v)} breaks ${kind}.${rule} ${JSON.stringify(want)}`);
+  for (const [rule, want] of Object.entries(rules)) {
+    if (rule === 'ignore_empty' || rule === 'strict') continue;
+    if (kind === 'string') {
+      const s = String(v ?? '');
+      if (rules.ignore_empty && s === '') continue;
+      const len = [...s].length;
+      if (rule === 'min_len' && len < Number(want)) bad(rule, want);
+      else if (rule === 'max_len' && len > Number(want)) bad(rule, want);
+      else if (rule === 'len' && len !== Number(want)) bad(rule, want);
+      else if (rule === 'min_bytes' && Buffer.byteLength(s) < Number(want)) bad(rule, want);
+      else if (rule === 'max_bytes' && Buffer.byteLength(s) > Number(want)) bad(rule, want);
+      else if (rule === 'prefix' && !s.startsWith(String(want))) bad(rule, want);
+      else if (rule === 'suffix' && !s.endsWith(String(want))) bad(rule, want);
+      else if (rule === 'contains' && !s.includes(String(want))) bad(rule, want);
+      else if (rule === 'in' && !list(want).includes(s)) bad(rule, want);
+      else if (rule === 'not_in' && list(want).includes(s)) bad(rule, want);
+      else if (rule === 'well_known_regex') {
+        const re = WELL_KNOWN[String(want)];
+        if (!re) errs.push(`${path}: rule string.well_known_regex ${String(want)} not checked`);
+        else if (s !== '' && !re.test(s)) bad(rule, want);
+      } else if (rule === 'pattern') {
+        // RE2 syntax: the patterns Envoy uses here are plain enough for JavaScript.
+        if (!new RegExp(String(want), 'u').test(s)) bad(rule, want);
+      } else if (!['min_len', 'max_len', 'len', 'min_bytes', 'max_bytes', 'prefix', 'suffix', 'contains', 'in', 'not_in'].includes(rule)) errs.push(`${path}: rule string.${rule} not checked`);
+    } else if (kind === 'enum') {
+      const name = typeof v === 'number' ? enumType?.valuesById[v] : String(v ?? Object.keys(enumType?.values ?? {})[0]);
+      const num = typeof v === 'number' ? v : enumType?.values[String(name)];
+      if (rule === 'defined_only' && want && (name === undefined || num === undefined)) bad(rule, want);
+      else if (rule === 'in' && !list(want).map(Number).includes(Number(num))) bad(rule, want);
+      else if (rule === 'not_in' && list(want).map(Number).includes(Number(num))) bad(rule, want);
+      else if (!['defined_only', 'in', 'not_in'].includes(rule)) errs.push(`${path}: rule enum.${rule} not checked`);
+    } else if (kind === 'duration' || kind === 'timestamp') {
+      if (rule === 'required') continue;
+      const n = seconds(v);
+      const w = seconds(want);
+      if ((rule === 'gt' && !(n > w)) || (rule === 'gte' && !(n >= w)) || (rule === 'lt' && !(n < w)) || (rule === 'lte' && !(n <= w))) bad(rule, want);
+      else if (!['gt', 'gte', 'lt', 'lte'].includes(rule)) errs.push(`${path}: rule ${kind}.${rule} not checked`);
+    } else if (['double', 'float', 'int32', 'int64', 'uint32', 'uint64', 'sint32', 'sint64', 'fixed32', 'fixed64', 'sfixed32', 'sfixed64'].includes(kind)) {
+      const n = Number(v ?? 0);
+      const w = Number(want);
+      if ((rule === 'gt' && !(n > w)) || (rule === 'gte' && !(n >= w)) || (rule === 'lt' && !(n < w)) || (rule === 'lte' && !(n <= w)) || (rule === 'const' && n !== w)) bad(rule, want);
+      else if (rule === 'in' && !list(want).map(Number).includes(n)) bad(rule, want);
+      else if (rule === 'not_in' && list(want).map(Number).includes(n)) bad(rule, want);
+      else if (!['gt', 'gte', 'lt', 'lte', 'const', 'in', 'not_in'].includes(rule)) errs.push(`${path}: rule ${kind}.${rule} not checked`);
+    } else if (kind === 'bool') {
+      if (rule === 'const' && Boolean(v) !== want) bad(rule, want);
+    } else errs.push(`${path}: rules of kind ${kind} not checked`);
+  }
+  return errs;
+}
+
+/** Rules on one value of a field (an item of a repeated field, a map value, or the field itself). */
+function valueRules(field: protobuf.Field, rules: Rules | undefined, v: unknown, path: string): string[] {
+  const errs: string[] = [];
   const rt = field.resolvedType;
-  if (r) {
-    for (const [kind, rule] of Object.entries(r)) {
-      if (!isObj(rule)) {
-        if (kind === 'message') continue;
-        throw new Error(`pgv: unsupported rule ${kind} at ${p}`);
-      }
-      if (kind === 'message') {
-        if (rule.required === true && (v === undefined || v === null)) errors.push(`${p}: is required`);
+  if (rules) {
+    for (const [kind, r] of Object.entries(rules)) {
+      if (kind === 'message') continue; // presence, handled by the caller
+      if (kind === 'repeated' || kind === 'map') continue;
+      if (kind === 'any') {
+        const url = (v as Record<string, unknown> | undefined)?.['@type'];
+        if (r.in && !(r.in as string[]).includes(String(url))) errs.push(`${path}: Any ${String(url)} not in ${JSON.stringify(r.in)}`);
         continue;
       }
-      if (v === undefined || v === null) continue;
-      if (kind === 'string') stringRules(rule, isObj(v) ? String(v.value ?? '') : String(v), p, errors);
-      else if (['uint32', 'uint64', 'int32', 'int64', 'double', 'float', 'fixed32', 'fixed64', 'sint32', 'sint64', 'sfixed32', 'sfixed64'].includes(kind)) numberRules(rule, Number(isObj(v) ? (v.value ?? 0) : v), p, errors);
-      else if (kind === 'enum') {
-        if (rt instanceof protobuf.Enum) {
-          const n = typeof v === 'string' ? rt.values[v] : Number(v);
-          if (rule.defined_only === true && (n === undefined || !Object.values(rt.values).includes(n))) errors.push(`${p}: ${String(v)} is not a defined ${rt.name}`);
-          const names = (xs: unknown): unknown[] => (Array.isArray(xs) ? xs : []);
-          if (Array.isArray(rule.in) && !names(rule.in).map(Number).includes(n!)) errors.push(`${p}: must be one of ${JSON.stringify(rule.in)}`);
-          if (Array.isArray(rule.not_in) && names(rule.not_in).map(Number).includes(n!)) errors.push(`${p}: must not be one of ${JSON.stringify(rule.not_in)}`);
-        }
-      } else if (kind === 'duration') {
-        if (rule.required === true && !isObj(v)) errors.push(`${p}: is required`);
-        if (isObj(v)) numberRules(rule, durationMs(v), p, errors, (x) => durationMs(x));
-      } else if (kind === 'any') {
-        if (Array.isArray(rule.in) && isObj(v) && !rule.in.includes(v['@type'])) errors.push(`${p}: Any type must be one of ${JSON.stringify(rule.in)}`);
-      } else if (kind === 'bool' || kind === 'bytes' || kind === 'timestamp') {
-        if (kind === 'bool' && rule.const !== undefined && Boolean(isObj(v) ? v.value : v) !== rule.const) errors.push(`${p}: must be ${String(rule.const)}`);
-      } else if (kind !== 'repeated' && kind !== 'map') throw new Error(`pgv: unsupported rule kind ${kind} at ${p}`);
+      if (rt instanceof protobuf.Type && WRAPPER_INNER.has(rt.name)) errs.push(...scalarRules(kind, r, (v as { value?: unknown } | undefined)?.value, path));
+      else errs.push(...scalarRules(kind, r, v, path, rt instanceof protobuf.Enum ? rt : undefined));
     }
   }
-  if (v !== undefined && v !== null && rt instanceof protobuf.Type && !WRAPPERS[rt.fullName]) errors.push(...check(rt, v, p));
+  if (rt instanceof protobuf.Type && v !== undefined && v !== null) errs.push(...check(rt, v, path));
+  return errs;
 }
 
 function check(type: protobuf.Type, obj: unknown, path: string): string[] {
-  if (!isObj(obj)) return [];
+  if (typeof obj !== 'object' || obj === null) return [];
+  const o = obj as Record<string, unknown>;
   if (type.fullName === '.google.protobuf.Any') {
-    const url = obj['@type'];
-    if (typeof url !== 'string') return [`${path}: Any without @type`];
-    const { '@type': _t, ...rest } = obj;
-    return check(envoyRoot().lookupType(url.slice(url.lastIndexOf('/') + 1)), rest, `${path}<${url.slice(url.lastIndexOf('.') + 1)}>`);
+    const url = String(o['@type'] ?? '');
+    const inner = envoyRoot().lookupType(url.slice(url.lastIndexOf('/') + 1));
+    const { '@type': _t, ...rest } = o;
+    return check(inner, rest, `${path}<${inner.name}>`);
   }
-  const errors: string[] = [];
+  // google.protobuf.Struct/Value carry user data and no rules.
+  if (type.fullName.startsWith('.google.protobuf.')) return [];
+  const errs: string[] = [];
   for (const field of type.fieldsArray) {
     field.resolve();
-    const rules = rulesOf(field.parsedOptions, '(validate.rules)');
-    const v = obj[field.name];
+    const v = o[field.name];
     const p = `${path}.${field.name}`;
-    if (field.map) {
-      const entries = isObj(v) ? Object.entries(v) : [];
-      const mr = isObj(rules?.map) ? rules.map : undefined;
-      if (mr?.min_pairs !== undefined && entries.length < Number(mr.min_pairs)) errors.push(`${p}: needs at least ${String(mr.min_pairs)} entries`);
-      for (const [k, x] of entries) valueRules(field, isObj(mr?.values) ? mr.values : undefined, x, `${p}[${k}]`, errors);
-    } else if (field.repeated) {
-      const items = Array.isArray(v) ? v : [];
-      const rr = isObj(rules?.repeated) ? rules.repeated : undefined;
-      if (rr?.min_items !== undefined && items.length < Number(rr.min_items)) errors.push(`${p}: needs at least ${String(rr.min_items)} items`);
-      if (rr?.max_items !== undefined && items.length > Number(rr.max_items)) errors.push(`${p}: allows at most ${String(rr.max_items)} items`);
-      if (rr?.unique === true && new Set(items.map((x) => JSON.stringify(x))).size !== items.length) errors.push(`${p}: items must be unique`);
-      items.forEach((x, i) => valueRules(field, isObj(rr?.items) ? rr.items : undefined, x, `${p}[${i}]`, errors));
-    } else if ((v === undefined || v === null) && field.partOf) {
-      // An unset oneof member is not validated (its rules, `required` included, apply once it is the one set).
+    const present = v !== undefined && v !== null;
+    if (present && deprecated(field)) errs.push(`${p}: deprecated field`);
+    // A oneof member's rules apply only when it is the member set.
+    if (!present && field.partOf && !field.partOf.name.startsWith('_')) continue;
+    const rules = fieldRules(field);
+    if (field.repeated || field.map) {
+      const items = field.map ? Object.values((v ?? {}) as Record<string, unknown>) : ((v ?? []) as unknown[]);
+      const rep = rules?.[field.map ? 'map' : 'repeated'] as Record<string, unknown> | undefined;
+      for (const [rule, want] of Object.entries(rep ?? {})) {
+        if ((rule === 'min_items' || rule === 'min_pairs') && items.length < Number(want)) errs.push(`${p}: ${items.length} items breaks ${rule} ${String(want)}`);
+        else if ((rule === 'max_items' || rule === 'max_pairs') && items.length > Number(want)) errs.push(`${p}: ${items.length} items breaks ${rule} ${String(want)}`);
+        else if (rule === 'unique' && new Set(items.map((x) => JSON.stringify(x))).size !== items.length) errs.push(`${p}: items not unique`);
+        else if (rule === 'ignore_empty') continue;
+        else if (rule === 'keys' && field.map) for (const k of Object.keys((v ?? {}) as object)) errs.push(...scalarRules(Object.keys(want as object)[0]!, Object.values(want as object)[0] as Record<string, unknown>, k, `${p}[${k}]`));
+        else if (!['min_items', 'max_items', 'min_pairs', 'max_pairs', 'unique', 'items', 'values', 'keys'].includes(rule)) errs.push(`${p}: rule ${rule} not checked`);
+      }
+      const itemRules = (rep?.items ?? rep?.values) as Rules | undefined;
+      items.forEach((x, i) => errs.push(...valueRules(field, itemRules, x, `${p}[${i}]`)));
       continue;
-    } else if ((v === undefined || v === null) && !(field.resolvedType instanceof protobuf.Type)) {
-      // An unset proto3 scalar is its default value, and PGV checks that too (a oneof member unset is not checked).
-      valueRules(field, rules, field.resolvedType instanceof protobuf.Enum ? 0 : field.type === 'string' ? '' : field.type === 'bool' ? false : 0, p, errors);
-    } else {
-      valueRules(field, rules, v, p, errors);
     }
+    const msgRules = rules?.message as { required?: boolean; skip?: boolean } | undefined;
+    const required = msgRules?.required || (rules?.duration as { required?: boolean } | undefined)?.required || (rules?.any as { required?: boolean } | undefined)?.required;
+    if (required && !present) {
+      errs.push(`${p}: required`);
+      continue;
+    }
+    if (msgRules?.skip) continue;
+    // Scalars are checked at their default when absent (as proto3 reads them); absent messages only for presence.
+    if (!present && field.resolvedType instanceof protobuf.Type) continue;
+    errs.push(...valueRules(field, rules, v, p));
   }
   for (const oneof of type.oneofsArray) {
-    if (required(oneof.parsedOptions, '(validate.required)') && !oneof.oneof.some((n) => obj[n] !== undefined && obj[n] !== null)) errors.push(`${path}: one of ${oneof.oneof.join(', ')} is required`);
+    const req = (oneof as unknown as { parsedOptions?: Record<string, unknown>[] }).parsedOptions?.some((x) => x['(validate.required)'] === true) ?? oneof.options?.['(validate.required)'] === true;
+    if (req && !oneof.oneof.some((n) => o[n] !== undefined && o[n] !== null)) errs.push(`${path}: one of ${oneof.oneof.join(', ')} is required`);
   }
-  return errors;
+  return errs;
 }
 
-/** Every protoc-gen-validate rule a resource of `typeName` (fully qualified, or a type URL) breaks; [] when Envoy would accept it. */
+/** Every protoc-gen-validate rule (and deprecated field) `obj` breaks as a `typeName` message; empty when Envoy would accept it. */
 export function validateRules(typeName: string, obj: unknown): string[] {
-  const name = typeName.slice(typeName.lastIndexOf('/') + 1);
-  return check(envoyRoot().lookupType(name), obj, name);
+  return check(messageType(typeName), obj, typeName.slice(typeName.lastIndexOf('.') + 1));
 }

@@ -39,8 +39,8 @@ export class AdsStream extends AdsClient {
    * unless `awaitAcks` is false (a controller in another process or behind runController), the
    * 'ack' events ack() waits for.
    */
-  constructor(readonly cp: ControlPlane, port: number, nodeId: string, readonly meta: { namespace: string; pod: string }, opts: { token?: string; rootPem?: string; awaitAcks?: boolean } = {}) {
-    super(cp.ads.serviceDefinition(), port, nodeId, { NAMESPACE: meta.namespace, POD_NAME: meta.pod, PROXY_KIND: 'sidecar' }, { token: opts.token, rootPem: opts.rootPem, userAgent: 'envoy' });
+  constructor(readonly cp: ControlPlane, port: number, nodeId: string, readonly meta: { namespace: string; pod: string }, opts: { token?: string; rootPem?: string; awaitAcks?: boolean; buildVersion?: string } = {}) {
+    super(cp.ads.serviceDefinition(), port, nodeId, { NAMESPACE: meta.namespace, POD_NAME: meta.pod, PROXY_KIND: 'sidecar' }, { token: opts.token, rootPem: opts.rootPem, userAgent: 'envoy', ...(opts.buildVersion ? { buildVersion: opts.buildVersion } : {}) });
     this.awaitAcks = opts.awaitAcks ?? true;
   }
 
