@@ -87,6 +87,16 @@ function scalarRules(kind: string, rules: Record<string, unknown>, v: unknown, p
       else if (!['gt', 'gte', 'lt', 'lte', 'const', 'in', 'not_in'].includes(rule)) errs.push(`${path}: rule ${kind}.${rule} not checked`);
     } else if (kind === 'bool') {
       if (rule === 'const' && Boolean(v) !== want) bad(rule, want);
+    } else if (kind === 'bytes') {
+      // proto3 JSON carries bytes as base64; unset is empty.
+      const b = v instanceof Uint8Array ? Buffer.from(v) : typeof v === 'string' ? Buffer.from(v, 'base64') : Buffer.alloc(0);
+      if (rules.ignore_empty && b.length === 0) continue;
+      if ((rule === 'min_len' && b.length < Number(want)) || (rule === 'max_len' && b.length > Number(want)) || (rule === 'len' && b.length !== Number(want))) bad(rule, want);
+      else if (rule === 'well_known_regex') {
+        const re = WELL_KNOWN[String(want)];
+        if (!re) errs.push(`${path}: rule bytes.well_known_regex ${String(want)} not checked`);
+        else if (b.length && !re.test(b.toString('latin1'))) bad(rule, want);
+      } else if (!['min_len', 'max_len', 'len', 'well_known_regex'].includes(rule)) errs.push(`${path}: rule bytes.${rule} not checked`);
     } else errs.push(`${path}: rules of kind ${kind} not checked`);
   }
   return errs;
