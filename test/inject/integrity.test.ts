@@ -1,3 +1,4 @@
+// test: own process (sets MESH_INJECT_WORKERS=0 for the whole process; scripts/test.mjs)
 // Bad input to `mesh inject` / `mesh uninject` (issue 16, "Data integrity"): every bad document is
 // refused by name (file, document, field; exit 2), and a failing run writes nothing to stdout.
 import { test } from 'node:test';

@@ -1,3 +1,4 @@
+// test: own process (grpc-js-xds reads GRPC_XDS_EXPERIMENTAL_RBAC once, when it loads; scripts/test.mjs)
 // THE PROOF, part 4: mTLS between a proxyless gRPC client and an xDS-enabled gRPC server with
 // certificates from our CA (fetched by `mesh grpc-agent`, as a workload does), configured only by
 // our control plane (STRICT namespace), and RBAC on SPIFFE identities: the right principal is allowed, others denied, plaintext refused.

@@ -1,3 +1,4 @@
+// test: own process (grpc-js-xds reads GRPC_XDS_EXPERIMENTAL_RBAC once, when it loads; scripts/test.mjs)
 // THE PROOF, part 3: an xDS-enabled gRPC server (XdsServer from @grpc/grpc-js-xds) configured only
 // by our control plane (server listener for its pod's port), and our AuthorizationPolicy enforced
 // by it: DENY and ALLOW rules, changed at runtime. Plaintext: identity-based rules need mTLS, which

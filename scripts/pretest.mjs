@@ -1,0 +1,27 @@
+// `npm test`'s pretest: build (dist/, what bin/mesh runs), typecheck + compile the suite
+// (scripts/build-tests.mjs: .test-build/) and lint, side by side: they are independent, and run
+// one after another they cost the 2-core CI machine about 20 s of idle core. Each step's output is
+// printed when it ends, whole (never interleaved); the first failure fails the run, after all end.
+import { spawn } from 'node:child_process';
+
+const STEPS = [
+  ['build', ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json']],
+  ['typecheck', ['scripts/build-tests.mjs']],
+  ['lint', ['node_modules/eslint/bin/eslint.js', '--max-warnings', '0', 'src', 'test', 'bench', 'scripts']],
+];
+
+const run = ([name, args]) =>
+  new Promise((resolve) => {
+    const started = Date.now();
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('close', (code) => {
+      process.stdout.write(`${name}: ${code === 0 ? 'ok' : `failed (exit ${code})`} in ${((Date.now() - started) / 1000).toFixed(1)} s\n${out}`);
+      resolve(code ?? 1);
+    });
+  });
+
+const codes = await Promise.all(STEPS.map(run));
+process.exitCode = codes.find((c) => c !== 0) ?? 0;
