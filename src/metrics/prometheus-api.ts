@@ -17,6 +17,8 @@ interface QueryResponse {
 
 /** Labels that carry a series' pod (the usual kubernetes_sd relabelling, as Istio and Linkerd configure it). */
 export const PROMETHEUS_POD_LABELS = { namespace: 'namespace', pod: 'pod' } as const;
+/** Label the mesh Prometheus addon puts on pod series: the pod's workload (Deployment, StatefulSet, ...) name. */
+export const PROMETHEUS_WORKLOAD_LABEL = 'workload';
 
 const URL_HINT = 'e.g. --prometheus-url http://127.0.0.1:9090';
 
