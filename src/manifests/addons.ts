@@ -140,7 +140,7 @@ export function prometheusConfig(values: Values): Record<string, unknown> {
 
 /** prometheus.yml text for `values` (deterministic). */
 export function prometheusConfigYaml(values: Values): string {
-  return stringify(prometheusConfig(values), { lineWidth: 0 });
+  return stringify(prometheusConfig(values), { lineWidth: 0, aliasDuplicateObjects: false });
 }
 
 /** Grafana's provisioning: the addon's Prometheus as the default datasource, and the mesh dashboards folder. */

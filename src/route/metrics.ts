@@ -49,7 +49,10 @@ export class PrometheusMetrics implements MetricsSource {
 
   async backendStats(ns: string, service: string, windowSec: number): Promise<BackendStats | undefined> {
     const q = backendQueries(ns, service, windowSec);
-    const [rps, errors, p99] = await Promise.all([this.client.scalar(q.rps), this.client.scalar(q.errors), this.client.scalar(q.p99)]);
+    // One evaluation instant for the three: queries evaluated apart read different windows, and
+    // their ratio (the success rate) would mix them.
+    const at = Date.now() / 1000;
+    const [rps, errors, p99] = await Promise.all([this.client.scalar(q.rps, at), this.client.scalar(q.errors, at), this.client.scalar(q.p99, at)]);
     if (rps === undefined) return undefined;
     const successRate = rps > 0 ? Math.max(0, 1 - (errors ?? 0) / rps) : 1;
     const out: BackendStats = { rps, successRate };
