@@ -255,3 +255,20 @@ test('mesh manifest generate --dashboards DIR writes the dashboards as JSON file
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('configuredPrometheusUrl: the installed metrics.prometheusUrl; nothing when unset, not installed or not readable (the commands then behave as before)', async () => {
+  const { configuredPrometheusUrl } = await import('../../src/metrics/configured.ts');
+  const { fakeCluster } = await import('../support/fake-cluster.ts');
+  const withConfig = (values: string | undefined, fail = false) => fakeCluster({
+    async get(_a: string, _k: string, name: string, ns?: string) {
+      if (fail) throw new Error('forbidden');
+      return values === undefined || name !== 'mesh-config' || ns !== 'mesh-system' ? undefined : { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { 'values.yaml': values } };
+    },
+  });
+  assert.equal(await configuredPrometheusUrl(withConfig('metrics:\n  prometheusUrl: https://prom.example.com\n')), 'https://prom.example.com');
+  assert.equal(await configuredPrometheusUrl(withConfig('metrics:\n  prometheusUrl: ""\n')), undefined);
+  assert.equal(await configuredPrometheusUrl(withConfig('namespace: mesh-system\n')), undefined);
+  assert.equal(await configuredPrometheusUrl(withConfig(undefined)), undefined);
+  assert.equal(await configuredPrometheusUrl(withConfig('x', true)), undefined);
+  assert.equal(await configuredPrometheusUrl(withConfig('metrics:\n  prometheusUrl: https://prom.example.com\n'), 'elsewhere'), undefined);
+});
