@@ -17,6 +17,7 @@ import { PrometheusClient } from '../../src/metrics/prometheus-api.ts';
 import { PrometheusMetrics } from '../../src/route/metrics.ts';
 import { validateStatOptions, type RawStatOptions, type StatReport } from '../../src/status/stat.ts';
 import { runStat } from '../../src/commands/stat-run.ts';
+import { collectEdges, validateEdgesOptions } from '../../src/status/edges.ts';
 import { captureUi } from '../support/ui.ts';
 import { fakeCluster } from '../stat/support/fake-cluster.ts';
 import { concreteTargets, envoyAt, freePort, PROMETHEUS_MISSING, renderLegend, startPrometheus, waitUntil, type FakeEnvoy, type Flow, type RunningPrometheus } from './support.ts';
@@ -194,6 +195,7 @@ function shopObjects(): Record<string, unknown>[] {
   return [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } },
     deploy('web'), deploy('catalog'),
+    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'catalog', namespace: 'shop' }, spec: { selector: { app: 'catalog' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] } },
     ...PODS.filter((p) => p.labels.app === 'web' || p.labels.app === 'catalog').map((p) => ({
       apiVersion: 'v1', kind: 'Pod',
       metadata: { name: p.name, namespace: 'shop', labels: p.labels },
@@ -248,6 +250,22 @@ test('mesh stat --prometheus-url reports RPS (within 5%), success rate and p50/p
     near(p.successRate, d.successRate!, 0.001, `${p.name}: prometheus vs direct success`);
     near(p.latencyMs.p99, d.latencyMs.p99!, 0.01, `${p.name}: prometheus vs direct p99`);
   }
+});
+
+test('mesh edges --prometheus-url finds the same edges as the direct scrape, with the same counts (within one scrape) and mTLS', { skip }, async () => {
+  const byName = new Map(PODS.map((p) => [p.name, p]));
+  const read = async (prometheusUrl?: string) => {
+    const at = Date.now();
+    const cluster = fakeCluster(shopObjects(), (t) => (byName.get(t.pod)?.envoy ? { status: 200, body: envoyAt(byName.get(t.pod)!.envoy!, (at - start) / 1000) } : { status: 404, body: 'no such pod' }));
+    return (await collectEdges(cluster, validateEdgesOptions({ resource: 'deploy', namespace: 'shop', allNamespaces: false, output: 'json', prometheusUrl }))).edges;
+  };
+  const [viaProm, direct] = [await read(prom!.url), await read()];
+  assert.deepEqual(viaProm.map((e) => `${e.src}->${e.dst}`), ['web->catalog']);
+  assert.deepEqual(direct.map((e) => `${e.src}->${e.dst}`), ['web->catalog']);
+  // Counts since the proxies started: Prometheus's latest sample is at most one scrape (250 ms) older.
+  near(viaProm[0]!.requests, direct[0]!.requests, 0.05, 'requests');
+  assert.equal(viaProm[0]!.mtlsShare, 1);
+  assert.equal(viaProm[0]!.secured, 'yes');
 });
 
 test('the route gates\' PromQL (route show, canary --max-error-rate/--max-p99) reads the clients\' view of a Service from this Prometheus', { skip }, async () => {
