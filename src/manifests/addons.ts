@@ -39,9 +39,16 @@ export const JAEGER_OTLP_HTTP_PORT = 4318;
 /** Jaeger's Zipkin receiver port (for `tracing.provider: zipkin`). */
 export const JAEGER_ZIPKIN_PORT = 9411;
 
-/** `jaeger.NS.svc:4317`: where sidecars send OTLP spans when the Jaeger addon is the trace backend. */
+/** The Jaeger addon's Service receiving spans (OTLP and Zipkin); its UI is Service `jaeger`. */
+export const JAEGER_COLLECTOR_SERVICE = 'jaeger-collector';
+
+/**
+ * `jaeger-collector.NS.svc:4317`: where sidecars send OTLP spans when the Jaeger addon is the
+ * trace backend (the default of values tracing.endpoint names it in mesh-system); pass
+ * JAEGER_ZIPKIN_PORT for tracing.provider zipkin.
+ */
 export function jaegerOtlpEndpoint(namespace: string, port: number = JAEGER_OTLP_GRPC_PORT): string {
-  return `${ADDON_UI.jaeger.service}.${namespace}.svc:${port}`;
+  return `${JAEGER_COLLECTOR_SERVICE}.${namespace}.svc:${port}`;
 }
 
 /** `prometheus.NS.svc:9090` as a URL: what in-cluster readers of the addon's Prometheus use. */

@@ -14,7 +14,7 @@ import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Service } from 'kubernetes-models/v1/Service';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import type { KubeObject } from '../../src/cluster/types.ts';
-import { ADDON_NAMES, ADDON_UI, addonSets, jaegerOtlpEndpoint, LABEL_ADDON, prometheusConfig, SCRAPE_JOBS } from '../../src/manifests/addons.ts';
+import { ADDON_NAMES, ADDON_UI, addonSets, JAEGER_ZIPKIN_PORT, jaegerOtlpEndpoint, LABEL_ADDON, prometheusConfig, SCRAPE_JOBS } from '../../src/manifests/addons.ts';
 import { dashboardFiles, GRAFANA_DATASOURCE_UID, meshDashboards } from '../../src/manifests/dashboards.ts';
 import { meshImages } from '../../src/manifests/images.ts';
 import { renderManifests, toYamlStream } from '../../src/manifests/render.ts';
@@ -77,7 +77,7 @@ test('every addon object validates against its Kubernetes schema, sits in the me
   assert.deepEqual(objs.map(ref), [
     'ServiceAccount/prometheus', 'ClusterRole/mesh-prometheus', 'ClusterRoleBinding/mesh-prometheus', 'ConfigMap/prometheus', 'Deployment/prometheus', 'Service/prometheus',
     'ServiceAccount/grafana', 'ConfigMap/grafana', 'ConfigMap/grafana-dashboards', 'Deployment/grafana', 'Service/grafana',
-    'ServiceAccount/jaeger', 'Deployment/jaeger', 'Service/jaeger',
+    'ServiceAccount/jaeger', 'Deployment/jaeger', 'Service/jaeger', 'Service/jaeger-collector',
   ]);
   for (const o of objs) {
     const Model = MODELS[o.kind];
@@ -132,16 +132,19 @@ test('addon images are pinned, listed in the one image list, and every container
   assert.deepEqual(meshImages(resolveValues()).map((i) => i.usedBy), ['controller', 'proxy', 'proxyInit'], 'no addon, no addon image');
 });
 
-test('each addon UI named by mesh dashboard is a port of its Service; Jaeger receives OTLP at jaeger.NS.svc:4317', () => {
+test('each addon UI named by mesh dashboard is a port of its Service; Jaeger receives OTLP at jaeger-collector.NS.svc:4317 (and Zipkin at :9411)', () => {
   const objs = addonObjects(render());
   for (const [name, ui] of Object.entries(ADDON_UI)) {
     const svc = objs.find((o) => o.kind === 'Service' && o.metadata.name === ui.service);
     assert.ok(svc, name);
     assert.ok((svc.spec as { ports: { port: number }[] }).ports.some((p) => p.port === ui.port), `${name} port ${ui.port}`);
   }
-  const jaeger = objs.find((o) => o.kind === 'Service' && o.metadata.name === 'jaeger')!;
-  assert.ok((jaeger.spec as { ports: { port: number; name: string }[] }).ports.some((p) => p.port === 4317 && p.name === 'grpc-otlp'));
-  assert.equal(jaegerOtlpEndpoint('mesh-system'), 'jaeger.mesh-system.svc:4317');
+  const collector = objs.find((o) => o.kind === 'Service' && o.metadata.name === 'jaeger-collector')!;
+  assert.deepEqual((collector.spec as { ports: { port: number; name: string }[] }).ports.map((p) => `${p.name}:${p.port}`), ['grpc-otlp:4317', 'http-otlp:4318', 'http-zipkin:9411']);
+  const pod = (objs.find((o) => o.kind === 'Deployment' && o.metadata.name === 'jaeger')!.spec as { template: { spec: { containers: { ports: { name: string; containerPort: number }[] }[] } } }).template.spec.containers[0]!;
+  for (const p of (collector.spec as { ports: { port: number; targetPort: string }[] }).ports) assert.equal(pod.ports.find((c) => c.name === p.targetPort)?.containerPort, p.port, `${p.targetPort} is a container port`);
+  assert.equal(jaegerOtlpEndpoint('mesh-system'), 'jaeger-collector.mesh-system.svc:4317');
+  assert.equal(jaegerOtlpEndpoint('obs', JAEGER_ZIPKIN_PORT), 'jaeger-collector.obs.svc:9411');
 });
 
 test('Grafana is provisioned with the addon Prometheus as datasource and exactly the shipped dashboards; a changed config rolls the pod', () => {
