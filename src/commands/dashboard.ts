@@ -15,6 +15,7 @@ export function define(cmd: Command): void {
     .action(async (addon: string | undefined, opts: { address?: string; port?: string; open?: boolean; meshNamespace?: string }, command: Command) => {
       const g = globalsOf(command);
       refuseGlobals(command, 'mesh dashboard', { namespace: { why: 'the addons run in the mesh namespace', hint: 'use --mesh-namespace NS when the mesh is not in mesh-system' }, allNamespaces: { why: 'the addons run in the mesh namespace', hint: 'drop -A' } });
+      if (g.output !== undefined) throw usageError('mesh dashboard does not take -o: it forwards a web UI', 'the URL is printed on stdout');
       if (addon === undefined) throw usageError('mesh dashboard without an addon: the web dashboard is not built in this branch', 'name an addon: mesh dashboard grafana|jaeger|prometheus');
       const ui = makeUi(g);
       const { validateAddonDashboardOptions, runAddonDashboard } = await import('./dashboard-addons.js');
