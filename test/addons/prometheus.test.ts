@@ -154,11 +154,13 @@ before(async () => {
   }
   await writeFile(join(dir, 'prometheus.yml'), stringify(config, { aliasDuplicateObjects: false }));
   prom = await startPrometheus(join(dir, 'prometheus.yml'), join(dir, 'data'));
-  // Enough history for the windows below (3 s for stat, 2 s for rate()): 14 samples (3.25 s) of every target.
+  // Enough history for the 3 s windows below: 15 samples (3.5 s) of every target. Queries with a
+  // window are evaluated at this instant: the history before it was scraped while this process
+  // only waited, so a busy moment of a later test cannot leave a gap in it.
   await waitUntil(async () => {
-    const r = await prom!.api<{ data: { result: { value: [number, string] }[] } }>(`/api/v1/query?query=${encodeURIComponent('count_over_time(up[30s]) >= 14')}`);
+    const r = await prom!.api<{ data: { result: { value: [number, string] }[] } }>(`/api/v1/query?query=${encodeURIComponent('count_over_time(up[30s]) >= 15')}`);
     return r.data.result.length === SCRAPED.length + 1;
-  }, 20_000, () => `targets did not collect 14 samples each: ${prom!.log()}`);
+  }, 20_000, () => `targets did not collect 15 samples each: ${prom!.log()}`);
   ready = Date.now();
 });
 
@@ -269,13 +271,13 @@ test('mesh edges --prometheus-url finds the same edges as the direct scrape, wit
 });
 
 test('the route gates\' PromQL (route show, canary --max-error-rate/--max-p99) reads the clients\' view of a Service from this Prometheus', { skip }, async () => {
-  const s = await new PrometheusMetrics(prom!.url).backendStats('shop', 'catalog', 2);
+  const s = await new PrometheusMetrics(prom!.url).backendStats('shop', 'catalog', 3, ready / 1000);
   // Two web pods each send 50 rps to catalog, 2% of them 5xx, latency DIST (p99 235 ms).
   assert.ok(s, 'stats for catalog');
   near(s.rps, 100, 0.05, 'rps');
   near(s.successRate, 0.98, 0.001, 'success');
   near(s.p99Ms, 235, 0.01, 'p99');
-  assert.equal(await new PrometheusMetrics(prom!.url).backendStats('shop', 'nothing', 2), undefined, 'a Service nobody calls has no data');
+  assert.equal(await new PrometheusMetrics(prom!.url).backendStats('shop', 'nothing', 3, ready / 1000), undefined, 'a Service nobody calls has no data');
 });
 
 /** What each dashboard query must return: its series (by rendered legend) and their true values, with a tolerance. */
@@ -326,11 +328,11 @@ const EXPECTED: Record<string, { series: Record<string, number>; tol: number }> 
 
 test('every query of every shipped dashboard runs on this Prometheus and returns exactly the expected series, at the true values', { skip }, async () => {
   const client = new PrometheusClient(prom!.url);
-  const targets = concreteTargets({ 'mesh-overview': { namespace: '.*' }, 'mesh-service': { namespace: 'shop', service: 'catalog' }, 'mesh-workload': { namespace: 'shop', workload: 'web' } }, '2s');
+  const targets = concreteTargets({ 'mesh-overview': { namespace: '.*' }, 'mesh-service': { namespace: 'shop', service: 'catalog' }, 'mesh-workload': { namespace: 'shop', workload: 'web' } }, '3s');
   assert.deepEqual(targets.map((t) => t.key).sort(), Object.keys(EXPECTED).sort(), 'every dashboard query has an expectation here, and every expectation a query');
   for (const t of targets) {
     const want = EXPECTED[t.key]!;
-    const result = await client.query(t.expr);
+    const result = await client.query(t.expr, ready / 1000);
     const got = Object.fromEntries(result.map((r) => [renderLegend(t.legendFormat, r.metric), Number(r.value[1])]));
     assert.deepEqual(Object.keys(got).sort(), Object.keys(want.series).sort(), `${t.key}: series of ${t.expr}`);
     for (const [legend, v] of Object.entries(want.series)) {
