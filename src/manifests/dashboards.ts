@@ -225,14 +225,19 @@ function workload(): Dashboard {
 
 function controlPlane(): Dashboard {
   const q = (p: number, m: string) => `histogram_quantile(${p}, sum by (le) (rate(${m}_bucket[${RATE}])))`;
+  const quantiles = (m: string): DashboardTarget[] => [{ refId: 'A', expr: q(0.5, m), legendFormat: 'p50' }, { refId: 'B', expr: q(0.99, m), legendFormat: 'p99' }];
   return dashboard('mesh-control-plane', 'Mesh control plane', [], [
     { type: 'stat', w: 8, title: 'Connected proxies', unit: 'short', description: 'ADS streams open on all controller replicas', targets: [{ refId: 'A', expr: 'sum(mesh_xds_connected_proxies)', legendFormat: 'proxies' }] },
-    { type: 'stat', w: 8, title: 'Certificates issued/s', unit: 'short', description: 'Workload certificates issued over SDS (first issue and renewals)', targets: [{ refId: 'A', expr: `sum(rate(mesh_sds_certificates_issued_total[${RATE}]))`, legendFormat: 'issued/s' }] },
+    { type: 'stat', w: 8, title: 'Certificates issued/s', unit: 'short', description: 'Workload certificates signed (SDS for sidecars, the CertificateService for proxyless agents)', targets: [{ refId: 'A', expr: `sum(rate(mesh_ca_certificates_issued_total[${RATE}]))`, legendFormat: 'issued/s' }] },
     { type: 'stat', w: 8, title: 'NACKs/s', unit: 'short', description: 'Configuration proxies rejected; anything above 0 needs a look (mesh proxy-status)', targets: [{ refId: 'A', expr: `sum(rate(mesh_xds_nacks_total[${RATE}]))`, legendFormat: 'NACKs/s' }] },
+    { type: 'timeseries', w: 12, title: 'Connected proxies by type and version', unit: 'short', description: 'ADS streams by proxy type (sidecar, grpc) and the version each proxy reports', targets: [{ refId: 'A', expr: 'sum by (type, version) (mesh_xds_connected_proxies)', legendFormat: '{{type}} {{version}}' }] },
     { type: 'timeseries', w: 12, title: 'Pushes/s by type', unit: 'short', description: 'DiscoveryResponses sent, by resource type', targets: [{ refId: 'A', expr: `sum by (type) (rate(mesh_xds_pushes_total[${RATE}]))`, legendFormat: '{{type}}' }] },
     { type: 'timeseries', w: 12, title: 'NACKs/s by type', unit: 'short', description: 'DiscoveryRequests rejecting the config, by resource type', targets: [{ refId: 'A', expr: `sum by (type) (rate(mesh_xds_nacks_total[${RATE}]))`, legendFormat: '{{type}}' }] },
-    { type: 'timeseries', w: 12, title: 'Push latency', unit: 's', description: 'From a source change to the response carrying it written to a stream', targets: [{ refId: 'A', expr: q(0.5, 'mesh_xds_push_latency_seconds'), legendFormat: 'p50' }, { refId: 'B', expr: q(0.99, 'mesh_xds_push_latency_seconds'), legendFormat: 'p99' }] },
-    { type: 'timeseries', w: 12, title: 'Snapshot build time', unit: 's', description: 'Time to translate and encode one snapshot', targets: [{ refId: 'A', expr: q(0.5, 'mesh_xds_snapshot_build_seconds'), legendFormat: 'p50' }, { refId: 'B', expr: q(0.99, 'mesh_xds_snapshot_build_seconds'), legendFormat: 'p99' }] },
+    { type: 'timeseries', w: 12, title: 'Push latency', unit: 's', description: 'From a source change to the response carrying it written to a stream', targets: quantiles('mesh_xds_push_latency_seconds') },
+    { type: 'timeseries', w: 12, title: 'Snapshot build time', unit: 's', description: 'Time to translate and encode one snapshot', targets: quantiles('mesh_xds_snapshot_build_seconds') },
+    { type: 'timeseries', w: 12, title: 'Certificate failures/s by reason', unit: 'short', description: 'Certificate requests refused or failed, by service (sds, csr) and reason', targets: [{ refId: 'A', expr: `sum by (service, reason) (rate(mesh_ca_certificates_failed_total[${RATE}]))`, legendFormat: '{{service}} {{reason}}' }] },
+    { type: 'timeseries', w: 12, title: 'Webhook latency', unit: 's', description: 'Time to answer one admission request (sidecar injection)', targets: quantiles('mesh_webhook_request_duration_seconds') },
+    { type: 'timeseries', w: 12, title: 'Webhook failures/s by reason', unit: 'short', description: 'Admission requests not injected for a failure', targets: [{ refId: 'A', expr: `sum by (reason) (rate(mesh_webhook_failures_total[${RATE}]))`, legendFormat: '{{reason}}' }] },
   ]);
 }
 

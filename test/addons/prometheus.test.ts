@@ -66,15 +66,20 @@ function advanceController(t: number): void {
     const n = want(perSec) - have;
     if (n > 0) fn(n);
   };
-  metrics.connected.set(5);
-  add(counts.cds, 100, (n) => { metrics.pushes.inc({ type: 'cds' }, n); counts.cds += n; });
-  add(counts.eds, 200, (n) => { metrics.pushes.inc({ type: 'eds' }, n); counts.eds += n; });
-  add(counts.nack, 20, (n) => { metrics.nacks.inc({ type: 'eds' }, n); counts.nack += n; });
-  add(counts.certs, 50, (n) => { metrics.sdsIssued.inc({ kind: 'workload' }, n); counts.certs += n; });
-  add(counts.lat, 200, (n) => { for (let i = 0; i < n; i++) metrics.pushLatency.observe({ type: 'eds' }, 0.02); counts.lat += n; });
+  metrics.connected.set({ type: 'sidecar', version: '1.32.3' }, 4);
+  metrics.connected.set({ type: 'grpc', version: '1.14.1' }, 1);
+  add(counts.cds, 100, (n) => { metrics.pushes.inc({ type: 'Cluster' }, n); counts.cds += n; });
+  add(counts.eds, 200, (n) => { metrics.pushes.inc({ type: 'ClusterLoadAssignment' }, n); counts.eds += n; });
+  add(counts.nack, 20, (n) => { metrics.nacks.inc({ type: 'ClusterLoadAssignment' }, n); counts.nack += n; });
+  add(counts.sds, 40, (n) => { metrics.certsIssued.inc({ service: 'sds' }, n); counts.sds += n; });
+  add(counts.csr, 10, (n) => { metrics.certsIssued.inc({ service: 'csr' }, n); counts.csr += n; });
+  add(counts.certFail, 20, (n) => { metrics.certsFailed.inc({ service: 'csr', reason: 'unauthenticated' }, n); counts.certFail += n; });
+  add(counts.lat, 200, (n) => { for (let i = 0; i < n; i++) metrics.pushLatency.observe({ type: 'ClusterLoadAssignment' }, 0.02); counts.lat += n; });
   add(counts.build, 40, (n) => { for (let i = 0; i < n; i++) metrics.buildSeconds.observe(0.003); counts.build += n; });
+  add(counts.hook, 40, (n) => { for (let i = 0; i < n; i++) metrics.webhookLatency.observe({ outcome: 'injected' }, 0.03); counts.hook += n; });
+  add(counts.hookFail, 20, (n) => { metrics.webhookFailures.inc({ reason: 'bad-request' }, n); counts.hookFail += n; });
 }
-const counts = { cds: 0, eds: 0, nack: 0, certs: 0, lat: 0, build: 0 };
+const counts = { cds: 0, eds: 0, nack: 0, sds: 0, csr: 0, certFail: 0, lat: 0, build: 0, hook: 0, hookFail: 0 };
 
 /** One loopback server per pod IP, all on `port`: a pod's proxy at /stats/prometheus, the controller at /metrics. */
 async function listenAll(port: number): Promise<void> {
@@ -312,18 +317,25 @@ const EXPECTED: Record<string, { series: Record<string, number>; tol: number }> 
   'mesh-workload/Inbound requests/s by pod/A': { series: { 'web-5d9f7c6b8d-abcde': 30, 'web-5d9f7c6b8d-fghij': 30 }, tol: 0.05 },
   'mesh-workload/Outbound requests/s by destination/A': { series: { [CATALOG]: 100 }, tol: 0.05 },
   'mesh-workload/Outbound success rate by destination/A': { series: { [CATALOG]: 0.98 }, tol: 0.001 },
-  // Controller: 5 proxies; pushes 100/s cds + 200/s eds; 20 NACKs/s (eds); 50 certificates/s; every
-  // push 20 ms (bucket 10..25 ms: p50 = 17.5 ms, p99 = 24.85 ms); every build 3 ms (1..5 ms: p50 3, p99 4.96).
-  // Counters move in whole events per scrape, hence the wider tolerance on rates.
+  // Controller: 4 sidecars and 1 gRPC client; pushes 100/s Cluster + 200/s ClusterLoadAssignment; 20 NACKs/s;
+  // 40 + 10 certificates/s, 20 refused/s; every push 20 ms (bucket 10..25 ms: p50 = 17.5 ms,
+  // p99 = 24.85 ms); every build 3 ms (1..5 ms: p50 3, p99 4.96); every webhook call 30 ms
+  // (25..50 ms: p50 37.5, p99 49.75), 20 failures/s. Counters move in whole events per scrape,
+  // hence the wider tolerance on rates.
   'mesh-control-plane/Connected proxies/A': { series: { proxies: 5 }, tol: 0 },
+  'mesh-control-plane/Connected proxies by type and version/A': { series: { 'sidecar 1.32.3': 4, 'grpc 1.14.1': 1 }, tol: 0 },
   'mesh-control-plane/Certificates issued/s/A': { series: { 'issued/s': 50 }, tol: 0.1 },
   'mesh-control-plane/NACKs/s/A': { series: { 'NACKs/s': 20 }, tol: 0.1 },
-  'mesh-control-plane/Pushes/s by type/A': { series: { cds: 100, eds: 200 }, tol: 0.1 },
-  'mesh-control-plane/NACKs/s by type/A': { series: { eds: 20 }, tol: 0.1 },
+  'mesh-control-plane/Pushes/s by type/A': { series: { Cluster: 100, ClusterLoadAssignment: 200 }, tol: 0.1 },
+  'mesh-control-plane/NACKs/s by type/A': { series: { ClusterLoadAssignment: 20 }, tol: 0.1 },
   'mesh-control-plane/Push latency/A': { series: { p50: 0.0175 }, tol: 0.01 },
   'mesh-control-plane/Push latency/B': { series: { p99: 0.02485 }, tol: 0.01 },
   'mesh-control-plane/Snapshot build time/A': { series: { p50: 0.003 }, tol: 0.01 },
   'mesh-control-plane/Snapshot build time/B': { series: { p99: 0.00496 }, tol: 0.01 },
+  'mesh-control-plane/Certificate failures/s by reason/A': { series: { 'csr unauthenticated': 20 }, tol: 0.1 },
+  'mesh-control-plane/Webhook latency/A': { series: { p50: 0.0375 }, tol: 0.01 },
+  'mesh-control-plane/Webhook latency/B': { series: { p99: 0.04975 }, tol: 0.01 },
+  'mesh-control-plane/Webhook failures/s by reason/A': { series: { 'bad-request': 20 }, tol: 0.1 },
 };
 
 test('every query of every shipped dashboard runs on this Prometheus and returns exactly the expected series, at the true values', { skip }, async () => {
