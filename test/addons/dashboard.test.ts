@@ -1,7 +1,6 @@
 // `mesh dashboard ADDON`: the target pod and port behind the addon's Service, the error paths,
-// and the local forward end to end with a stand-in for the API server's portforward tunnel (the
-// test API server has no portforward subresource, so the tunnel itself is client-node's
-// PortForward against a real cluster only).
+// the local forward with a stand-in tunnel, and the real tunnel: client-node's PortForward
+// through the test API server's portforward subresource (WebSocket, v4.channel.k8s.io).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer as createHttpServer } from 'node:http';
@@ -16,6 +15,8 @@ import type { MeshError } from '../../src/errors.ts';
 import { fakeCluster } from '../support/fake-cluster.ts';
 import { captureUi } from '../support/ui.ts';
 import { runMeshInProcess as mesh } from '../support/cli.ts';
+import { startApiServer } from '../support/kube.ts';
+import { connect as connectCluster } from '../../src/cluster/index.ts';
 
 /** The rendered addon Services, and pods made from the rendered Deployments' templates. */
 function cluster(opts: { addons?: string[]; ready?: boolean; forward?: (t: { namespace: string; pod: string; port: number }, s: Duplex) => Promise<void> } = {}) {
@@ -90,7 +91,7 @@ async function podServer() {
     socket.pipe(upstream).pipe(socket);
     socket.once('close', () => upstream.destroy());
   };
-  return { seen, forwarded, forward, close: () => new Promise<void>((r) => http.close(() => r())) };
+  return { port, seen, forwarded, forward, close: () => new Promise<void>((r) => http.close(() => r())) };
 }
 
 test('the forward serves the addon on the local port until stopped: URL on stdout, bytes both ways, the browser only when interactive', async () => {
@@ -135,4 +136,48 @@ test('a port in use is exit 2 naming it; a tunnel that fails closes that connect
   await c.waitFor(/Forbidden/);
   ac.abort();
   assert.equal(await run, 0);
+});
+
+test('through the API server: client-node\'s PortForward tunnels each local connection to the pod; without RBAC create on pods/portforward the connection is refused with the RBAC hint', async () => {
+  const pod = await podServer();
+  const objs = renderManifests(resolveValues({ sets: ['addons.grafana.enabled=true'] }), loadTemplates());
+  const svc = objs.find((o) => o.kind === 'Service' && o.metadata.name === 'grafana')!;
+  const tpl = (objs.find((o) => o.kind === 'Deployment' && o.metadata.name === 'grafana')!.spec as { template: { metadata: { labels: Record<string, string> }; spec: Record<string, unknown> } }).template;
+  const kube = await startApiServer({
+    seed: [
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'mesh-system' } },
+      svc,
+      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'grafana-5f6d7-a', namespace: 'mesh-system', labels: tpl.metadata.labels }, spec: tpl.spec, status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } },
+    ],
+  });
+  const asked: number[] = [];
+  kube.server.setPodPortForward('mesh-system', 'grafana-5f6d7-a', ({ port }) => {
+    asked.push(port);
+    return netConnect(pod.port, '127.0.0.1');
+  });
+  try {
+    const run1 = async (kubeconfig: string) => {
+      const c = captureUi();
+      const ac = new AbortController();
+      let url = '';
+      const cluster = await connectCluster({ kubeconfig });
+      const done = runAddonDashboard(validateAddonDashboardOptions({ addon: 'grafana', port: '0' }), c.ui, { cluster, signal: ac.signal, onListening: (u) => void (url = u) });
+      await c.waitFor(/^http:/m, 'out');
+      return { url, c, stop: async () => { ac.abort(); assert.equal(await done, 0); } };
+    };
+    const ok = await run1(kube.kubeconfigPath);
+    const res = await fetch(ok.url);
+    assert.equal(await res.text(), 'Grafana home');
+    assert.deepEqual(asked, [3000], 'the container port behind the Service\'s named targetPort');
+    await ok.stop();
+    const token = kube.server.addUser('viewer', [{ verbs: ['get', 'list', 'watch'], apiGroups: [''], resources: ['services', 'pods'] }]);
+    const denied = await run1(kube.kubeconfigFor(token, 'viewer'));
+    await assert.rejects(fetch(denied.url));
+    await denied.c.waitFor(/cannot port-forward to pod mesh-system\/grafana-5f6d7-a:3000/);
+    await denied.stop();
+    assert.deepEqual(asked, [3000], 'the refused user never reached the pod');
+  } finally {
+    await kube.stop();
+    await pod.close();
+  }
 });
