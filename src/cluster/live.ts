@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
+import type { Duplex } from 'node:stream';
 import * as k8s from '@kubernetes/client-node';
 import { ExitCode, MeshError, toMeshError } from '../errors.js';
 import { ConflictError } from './conflict.js';
@@ -347,6 +348,22 @@ class LiveCluster implements Cluster {
       req.end();
     });
   }
+  async portForward(target: { namespace: string; pod: string; port: number }, socket: Duplex): Promise<void> {
+    const what = `port-forward to pod ${target.namespace}/${target.pod}:${target.port}`;
+    let ws: { close(): void } | null;
+    try {
+      const opened = await new k8s.PortForward(this.kc).portForward(target.namespace, target.pod, [target.port], socket, null, socket);
+      ws = typeof opened === 'function' ? opened() : opened;
+    } catch (err) {
+      throw new MeshError(`cannot ${what}: ${err instanceof Error ? err.message : String(err)}`, {
+        hint: `port-forwarding needs RBAC "create" on "pods/portforward" (kubectl auth can-i create pods/portforward -n ${target.namespace})`,
+        exitCode: ExitCode.Cluster,
+        cause: err,
+      });
+    }
+    socket.once('close', () => ws?.close());
+  }
+
   podLogs(namespace: string, name: string, container?: string): Promise<string> {
     const api = this.kc.makeApiClient(k8s.CoreV1Api);
     return this.call(`logs ${namespace}/${name}`, async () => {

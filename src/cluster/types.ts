@@ -1,3 +1,5 @@
+import type { Duplex } from 'node:stream';
+
 /** The shape every Kubernetes object has; kinds add their own fields. */
 export interface ObjectMeta {
   name: string;
@@ -78,6 +80,14 @@ export interface Cluster {
    * passed on to the pod (the API server forwards them; it drops Authorization).
    */
   proxyGet?(target: ProxyTarget, path: string, headers?: Record<string, string>): Promise<ProxyResponse>;
+  /**
+   * Tunnel one TCP connection (`socket`) to a pod's port through the API server's portforward
+   * subresource (`kubectl port-forward`; RBAC: create on pods/portforward). Resolves once the
+   * tunnel is open; bytes then flow both ways until either side closes, and a tunnel failure
+   * destroys `socket`. Rejects (MeshError) when the tunnel cannot be opened. Optional: file-backed
+   * and test clusters have no pods to reach.
+   */
+  portForward?(target: { namespace: string; pod: string; port: number }, socket: Duplex): Promise<void>;
   /**
    * Server-side apply `obj` as `opts.fieldManager`; returns the object the server holds after it.
    * A conflict with another field manager (409) throws a MeshError naming the object and manager.

@@ -46,6 +46,8 @@ export const VALUES_FLAGS = {
   /** --values without the -f alias, for commands whose -f is --filename (inject). */
   valuesLongOnly: () => new Option('--values <file>', VALUES_FILE_DESCRIPTION).argParser(collect),
   set: () => new Option('--set <key=value>', 'set one value, repeatable, applied last (e.g. controller.replicas=3)').argParser(collect),
+  /** The observability addons: the same as --set addons.NAME.enabled=true for each NAME, before --set. */
+  addons: () => new Option('--addons <names>', 'observability addons to enable, comma-separated: prometheus, grafana, jaeger (docs/observability.md)').argParser(collect),
 } satisfies Record<string, OptionFactory>;
 
 /** Add several shared flags to `cmd`, in the order given. */
@@ -54,9 +56,9 @@ export function addFlags(cmd: Command, ...factories: OptionFactory[]): Command {
   return cmd;
 }
 
-/** Add --profile, -f/--values and --set (install, upgrade, manifest). */
+/** Add --profile, -f/--values, --set and --addons (install, upgrade, manifest). */
 export function addValuesFlags(cmd: Command): Command {
-  return addFlags(cmd, VALUES_FLAGS.profile, VALUES_FLAGS.values, VALUES_FLAGS.set);
+  return addFlags(cmd, VALUES_FLAGS.profile, VALUES_FLAGS.values, VALUES_FLAGS.set, VALUES_FLAGS.addons);
 }
 
 /** Raw values flags as commander parses them. */
@@ -64,6 +66,17 @@ export interface RawValuesFlags {
   profile?: string;
   values?: string[];
   set?: string[];
+  addons?: string[];
+}
+
+/**
+ * The --set list a values command resolves: --addons (as addons.NAME.enabled=true, so a later
+ * --set can still turn one off), then --set, then --mesh-namespace. An unknown addon is exit 2.
+ */
+export async function valuesSets(raw: RawValuesFlags, meshNamespace: string | undefined): Promise<string[] | undefined> {
+  const addons = raw.addons ? (await import('../manifests/addons.js')).addonSets(raw.addons) : [];
+  const sets = setsWithMeshNamespace(raw.set, meshNamespace);
+  return addons.length ? [...addons, ...(sets ?? [])] : sets;
 }
 
 /** Root-level flags that take a value: the subcommand finder in src/cli.ts must skip their values. */

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { globalsOf, makeUi } from '../ui/context.js';
-import { addFlags, addValuesFlags, MESH_FLAGS, MESH_NAMESPACE_INSTEAD, refuseGlobals, setsWithMeshNamespace } from './flags.js';
+import { addFlags, addValuesFlags, MESH_FLAGS, MESH_NAMESPACE_INSTEAD, refuseGlobals, valuesSets, type RawValuesFlags } from './flags.js';
 
 /** `mesh install`. Handler: src/install/install.ts. */
 export function define(cmd: Command): void {
@@ -12,7 +12,7 @@ export function define(cmd: Command): void {
     .option('--no-wait', 'do not wait for the control plane to become ready')
     .option('--timeout <duration>', 'how long to wait for CRDs and the rollout', '5m')
     .option('--force-conflicts', 'take over fields another field manager owns')
-    .addHelpText('after', '\nExamples:\n  mesh install\n  mesh install --profile ha --set controller.logLevel=debug --yes\n  mesh install --gateway-api --yes\n  mesh install --gateway-api-crds standard-install.yaml --yes\n  mesh install --dry-run > mesh.yaml\n  mesh install --ca-cert root.pem --ca-key root-key.pem')
+    .addHelpText('after', '\nExamples:\n  mesh install\n  mesh install --profile ha --set controller.logLevel=debug --yes\n  mesh install --gateway-api --yes\n  mesh install --gateway-api-crds standard-install.yaml --yes\n  mesh install --addons prometheus,grafana,jaeger --yes\n  mesh install --dry-run > mesh.yaml\n  mesh install --ca-cert root.pem --ca-key root-key.pem')
     .action(async (raw: Record<string, unknown>, command: Command) => {
       const g = globalsOf(command);
       refuseGlobals(command, 'mesh install', { namespace: MESH_NAMESPACE_INSTEAD, allNamespaces: MESH_NAMESPACE_INSTEAD });
@@ -20,7 +20,7 @@ export function define(cmd: Command): void {
       const { parseOutputFormat } = await import('../ui/format.js');
       const output = parseOutputFormat(g.output, ['table', 'json', 'yaml', 'name'] as const, 'table');
       const { runInstall, validateInstallOptions } = await import('../install/install.js');
-      const opts = validateInstallOptions({ ...raw, set: setsWithMeshNamespace(raw.set as string[] | undefined, raw.meshNamespace as string | undefined) }, output, { kubeconfig: g.kubeconfig, context: g.context });
+      const opts = validateInstallOptions({ ...raw, set: await valuesSets(raw as RawValuesFlags, raw.meshNamespace as string | undefined) }, output, { kubeconfig: g.kubeconfig, context: g.context });
       if (raw.dryRun !== true) (await import('../ui/prompts.js')).requireConsent('mesh install changes the cluster', ui);
       process.exitCode = await runInstall(opts, ui);
     });

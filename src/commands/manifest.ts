@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { globalsOf, makeUi } from '../ui/context.js';
 import { usageError } from '../errors.js';
-import { addFlags, addValuesFlags, MESH_FLAGS, MESH_NAMESPACE_INSTEAD, refuseGlobals, setsWithMeshNamespace, type RawValuesFlags } from './flags.js';
+import { addFlags, addValuesFlags, MESH_FLAGS, MESH_NAMESPACE_INSTEAD, refuseGlobals, valuesSets, type RawValuesFlags } from './flags.js';
 
 /** Validate `mesh manifest diff` arguments: two files, or --cluster and none. */
 export function validateManifestDiffOptions(paths: readonly string[], cluster: boolean): void {
@@ -16,15 +16,20 @@ export function define(cmd: Command): void {
     .option('--ca-cert <file>', 'root CA certificate (PEM) to include; with --ca-key')
     .option('--ca-key <file>', 'root CA private key (PEM)')
     .option('--generate-ca', 'generate a new root CA and include it (Secret with its key, trust bundle, webhook caBundle): output you can apply as is')
-    .addHelpText('after', '\nWithout --ca-cert/--ca-key or --generate-ca the root CA Secret, trust bundle and webhook caBundle are left out\n(stderr says so) and the output is the same on every run.\n\nExamples:\n  mesh manifest generate --profile ha > mesh.yaml\n  mesh manifest generate --generate-ca | kubectl apply --server-side -f -\n  mesh manifest generate -f values.yaml --set controller.replicas=2 -o json')
-    .action(async (opts: RawValuesFlags & { caCert?: string; caKey?: string; gatewayApi?: boolean; gatewayApiCrds?: string; generateCa?: boolean; meshNamespace?: string }, command: Command) => {
+    .option('--dashboards <dir>', 'write the mesh Grafana dashboards as JSON files into DIR (created if missing) instead of printing manifests')
+    .addHelpText('after', '\nWithout --ca-cert/--ca-key or --generate-ca the root CA Secret, trust bundle and webhook caBundle are left out\n(stderr says so) and the output is the same on every run.\n\nExamples:\n  mesh manifest generate --profile ha > mesh.yaml\n  mesh manifest generate --generate-ca | kubectl apply --server-side -f -\n  mesh manifest generate -f values.yaml --set controller.replicas=2 -o json\n  mesh manifest generate --addons prometheus,grafana,jaeger > mesh.yaml\n  mesh manifest generate --dashboards ./grafana-dashboards')
+    .action(async (opts: RawValuesFlags & { caCert?: string; caKey?: string; gatewayApi?: boolean; gatewayApiCrds?: string; generateCa?: boolean; meshNamespace?: string; dashboards?: string }, command: Command) => {
       const g = globalsOf(command);
       refuseGlobals(command, 'mesh manifest generate', { namespace: MESH_NAMESPACE_INSTEAD, allNamespaces: MESH_NAMESPACE_INSTEAD });
       const ui = makeUi(g);
       const { parseOutputFormat } = await import('../ui/format.js');
       const output = parseOutputFormat(g.output, ['yaml', 'json', 'name'] as const, 'yaml');
-      const { runManifestGenerate } = await import('../install/manifest.js');
-      process.exitCode = await runManifestGenerate({ profile: opts.profile, files: opts.values, sets: setsWithMeshNamespace(opts.set, opts.meshNamespace), caCert: opts.caCert, caKey: opts.caKey, gatewayApi: opts.gatewayApi === true || Boolean(opts.gatewayApiCrds), gatewayApiCrds: opts.gatewayApiCrds, generateCa: opts.generateCa === true, output }, ui);
+      const { runManifestGenerate, runWriteDashboards } = await import('../install/manifest.js');
+      if (opts.dashboards !== undefined) {
+        process.exitCode = await runWriteDashboards(opts.dashboards, ui);
+        return;
+      }
+      process.exitCode = await runManifestGenerate({ profile: opts.profile, files: opts.values, sets: await valuesSets(opts, opts.meshNamespace), caCert: opts.caCert, caKey: opts.caKey, gatewayApi: opts.gatewayApi === true || Boolean(opts.gatewayApiCrds), gatewayApiCrds: opts.gatewayApiCrds, generateCa: opts.generateCa === true, output }, ui);
     });
 
   const diff = cmd.command('diff').description('Show what differs between two renderings, or between a rendering and the cluster (exit 1 when they differ)');
@@ -40,6 +45,6 @@ export function define(cmd: Command): void {
       const output = parseOutputFormat(g.output, ['table', 'json', 'yaml'] as const, 'table');
       validateManifestDiffOptions(files, opts.cluster === true);
       const { runManifestDiff } = await import('../install/manifest.js');
-      process.exitCode = await runManifestDiff({ paths: files, cluster: opts.cluster === true, profile: opts.profile, files: opts.values, sets: setsWithMeshNamespace(opts.set, opts.meshNamespace), kubeconfig: g.kubeconfig, context: g.context, output }, ui);
+      process.exitCode = await runManifestDiff({ paths: files, cluster: opts.cluster === true, profile: opts.profile, files: opts.values, sets: await valuesSets(opts, opts.meshNamespace), kubeconfig: g.kubeconfig, context: g.context, output }, ui);
     });
 }

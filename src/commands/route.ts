@@ -40,6 +40,8 @@ async function withRoute(command: Command, prometheusUrl: string | undefined, fn
   const output = parseOutputFormat(g.output, ['table', 'json', 'yaml'] as const, 'table');
   const cluster = await routeCluster(g, offline);
   const deps: RouteDeps = { cluster };
+  // No flag: the installed mesh's metrics.prometheusUrl, when it names one (docs/observability.md).
+  prometheusUrl ??= await (await import('../metrics/configured.js')).configuredPrometheusUrl(cluster);
   if (prometheusUrl) {
     const { PrometheusMetrics } = await import('../route/metrics.js');
     deps.metrics = new PrometheusMetrics(prometheusUrl);

@@ -10,7 +10,7 @@ export function define(cmd: Command): void {
     .option('--from <resource>', 'only traffic from this resource (measured at its proxies), e.g. deploy/web')
     .option('--to <resource>', 'only traffic to this resource (measured at the shown resource\'s proxies), e.g. svc/catalog')
     .option('-w, --watch', 'refresh in place every sample interval (Ctrl-C stops)')
-    .option('--prometheus-url <url>', 'read from this Prometheus server instead of the pods, e.g. http://127.0.0.1:9090')
+    .option('--prometheus-url <url>', 'read from this Prometheus server instead of the pods, e.g. http://127.0.0.1:9090 (default: the installed mesh\'s metrics.prometheusUrl, else the pods)')
     .option('--concurrency <n>', 'pods scraped in parallel (default 16)')
     .addHelpText('after', '\nColumns: MESHED pods with a proxy/all, SUCCESS non-5xx share, RPS, LATENCY_P50/P95/P99, TCP_CONN open connections, MTLS share of connections.\nExamples:\n  mesh stat deploy -n shop\n  mesh stat ns -A\n  mesh stat deploy/web -n shop --to svc/catalog\n  mesh stat deploy -n shop --prometheus-url http://127.0.0.1:9090 --window 5m -o json')
     .action(async (resource: string | undefined, opts: { window?: string; sampleInterval?: string; from?: string; to?: string; watch?: boolean; prometheusUrl?: string; concurrency?: string }, command: Command) => {
@@ -20,12 +20,18 @@ export function define(cmd: Command): void {
       const output = parseOutputFormat(g.output, ['table', 'wide', 'json', 'yaml'] as const, 'table');
       const { validateStatOptions } = await import('../status/stat.js');
       const { runStat } = await import('./stat-run.js');
-      const options = validateStatOptions({
+      const raw = {
         resource, namespace: g.namespace, allNamespaces: g.allNamespaces, window: opts.window, windowExplicit: command.getOptionValueSource('window') === 'cli',
         sampleInterval: opts.sampleInterval, from: opts.from, to: opts.to, watch: opts.watch === true, output, prometheusUrl: opts.prometheusUrl, concurrency: opts.concurrency,
-      });
+      };
+      let options = validateStatOptions(raw);
       const { connect } = await import('../cluster/index.js');
       const cluster = await connect({ kubeconfig: g.kubeconfig, context: g.context });
+      // No flag: the installed mesh's metrics.prometheusUrl, when it names one (docs/observability.md).
+      if (opts.prometheusUrl === undefined) {
+        const configured = await (await import('../metrics/configured.js')).configuredPrometheusUrl(cluster);
+        if (configured) options = validateStatOptions({ ...raw, prometheusUrl: configured });
+      }
       const { withInterrupt } = await import('../util/interrupt.js');
       // Only --watch stops cleanly on Ctrl-C; a one-shot read just ends.
       process.exitCode = await withInterrupt((signal) => runStat(options, ui, { cluster, signal }), options.watch ? ['SIGINT'] : []);

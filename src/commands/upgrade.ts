@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { DEFAULT_NAMESPACE } from '../constants.js';
 import { globalsOf, makeUi } from '../ui/context.js';
-import { addFlags, addValuesFlags, MESH_FLAGS, MESH_NAMESPACE_INSTEAD, refuseGlobals } from './flags.js';
+import { addFlags, addValuesFlags, MESH_FLAGS, MESH_NAMESPACE_INSTEAD, refuseGlobals, valuesSets } from './flags.js';
 
 /** `mesh upgrade [--rollback]`. Handler: src/install/upgrade.ts. */
 export function define(cmd: Command): void {
@@ -14,7 +14,7 @@ export function define(cmd: Command): void {
     .option('--force-conflicts', 'take over fields another field manager owns')
     .option('--dry-run', 'print what would change (the diff and the objects upgrade would prune); change nothing')
     .addHelpText('after', '\nThe installed values are kept; -f and --set change them.\n\nExamples:\n  mesh upgrade\n  mesh upgrade --set controller.replicas=3 --yes\n  mesh upgrade --rollback\n  mesh upgrade --set controller.replicas=3 --dry-run -o json')
-    .action(async (raw: { profile?: string; values?: string[]; set?: string[]; rollback?: boolean; resetValues?: boolean; force?: boolean; wait?: boolean; timeout: string; forceConflicts?: boolean; gatewayApi?: boolean; gatewayApiCrds?: string; dryRun?: boolean; meshNamespace?: string }, command: Command) => {
+    .action(async (raw: { profile?: string; values?: string[]; set?: string[]; addons?: string[]; rollback?: boolean; resetValues?: boolean; force?: boolean; wait?: boolean; timeout: string; forceConflicts?: boolean; gatewayApi?: boolean; gatewayApiCrds?: string; dryRun?: boolean; meshNamespace?: string }, command: Command) => {
       const g = globalsOf(command);
       refuseGlobals(command, 'mesh upgrade', { namespace: MESH_NAMESPACE_INSTEAD, allNamespaces: MESH_NAMESPACE_INSTEAD });
       const ui = makeUi(g);
@@ -25,7 +25,7 @@ export function define(cmd: Command): void {
       const opts = {
         profile: raw.profile,
         files: raw.values,
-        sets: raw.set,
+        sets: await valuesSets({ set: raw.set, addons: raw.addons }, undefined),
         namespace: raw.meshNamespace ?? DEFAULT_NAMESPACE,
         rollback: raw.rollback === true,
         force: raw.force === true,

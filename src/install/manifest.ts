@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { Cluster, KubeObject } from '../cluster/types.js';
 import { diffDocument, diffObjects, formatDiffs, projectLive } from '../manifests/diff.js';
@@ -11,6 +12,7 @@ import { ExitCode, inputError, usageError } from '../errors.js';
 import { ROOT_CA_SECRET, TRUST_BUNDLE_CONFIGMAP, WEBHOOK_NAME } from '../constants.js';
 import { generateCa, loadSuppliedCa } from './ca.js';
 import { loadTemplates } from './templates.js';
+import { dashboardFiles } from '../manifests/dashboards.js';
 
 /** Options of `mesh manifest generate`. */
 export interface ManifestGenerateOptions extends ValuesFlags {
@@ -53,6 +55,27 @@ export async function runManifestGenerate(opts: ManifestGenerateOptions, ui: Ui)
   const objects = renderManifests(values, loadTemplates(), { ca, gatewayApi });
   ui.out.write(renderObjects(objects, opts.output));
   if (!ca) ui.err.write(missingCaNote(values.namespace));
+  return ExitCode.Ok;
+}
+
+/**
+ * `mesh manifest generate --dashboards DIR`: the Grafana dashboards the addon provisions, as JSON
+ * files for a Grafana of your own (DIR is created when missing; files of the same name are
+ * replaced). stdout lists the files written, one per line.
+ */
+export async function runWriteDashboards(dir: string, ui: Ui): Promise<number> {
+  try {
+    await mkdir(dir, { recursive: true });
+    for (const [name, text] of Object.entries(dashboardFiles())) {
+      const path = join(dir, name);
+      await writeFile(path, text);
+      ui.out.write(`${path}\n`);
+    }
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw inputError(`--dashboards ${dir}: cannot write there: ${e.code === 'ENOTDIR' || e.code === 'EEXIST' ? 'not a directory' : e.message}`, 'give a directory you can write to', err);
+  }
+  ui.err.write('import them in Grafana (Dashboards > New > Import), choosing your Prometheus as the datasource; see docs/observability.md\n');
   return ExitCode.Ok;
 }
 

@@ -17,6 +17,7 @@ import {
 import type { KubeObject } from '../cluster/types.js';
 import { VERSION } from '../version.js';
 import { diffFromDefaults, resolveValues, type Values } from './values.js';
+import { renderAddons } from './addons.js';
 
 /**
  * Rendering of the control plane: the plain YAML under templates/ is parsed and filled by typed
@@ -104,7 +105,7 @@ export function objectRef(obj: Pick<KubeObject, 'kind' | 'metadata'>): string {
 }
 
 /** The files under templates/ that renderManifests fills. */
-export const TEMPLATE_FILES = ['crds.yaml', 'namespace.yaml', 'serviceaccount.yaml', 'rbac.yaml', 'config.yaml', 'controller.yaml', 'service.yaml', 'pdb.yaml', 'webhook.yaml'] as const;
+export const TEMPLATE_FILES = ['crds.yaml', 'namespace.yaml', 'serviceaccount.yaml', 'rbac.yaml', 'config.yaml', 'controller.yaml', 'service.yaml', 'pdb.yaml', 'webhook.yaml', 'addons.yaml'] as const;
 /** One template file name. */
 export type TemplateFile = (typeof TEMPLATE_FILES)[number];
 /**
@@ -237,6 +238,7 @@ export function renderManifests(values: Values, templates: Templates, opts: Rend
   objects.push(renderDeployment(templates, values, version, vy));
   objects.push(renderService(templates, values));
   if (values.controller.podDisruptionBudget) objects.push(pick(templates, 'pdb.yaml', 'PodDisruptionBudget'));
+  objects.push(...renderAddons(values, templateObjects(templates, 'addons.yaml')));
 
   const webhookConfig = pick(templates, 'webhook.yaml', 'MutatingWebhookConfiguration');
   for (const w of webhookConfig.webhooks as Webhook[]) {

@@ -9,6 +9,7 @@ import type { AccessLogConfig, MeshTelemetry, TracingConfig } from '../model/typ
 import type { ModelOptions } from '../model/index.js';
 import { isObject } from '../util/object.js';
 import { parseHostPort } from '../util/host-port.js';
+import { ADDON_IMAGES, imageRef } from './images.js';
 
 /**
  * The typed values model shared by `mesh install`, `mesh manifest`, `mesh inject` and the webhook.
@@ -97,6 +98,29 @@ export interface Values {
   tracing: TracingConfig;
   /** Envoy access logs of every sidecar listener; off by default for the data-path cost (docs/observability.md). */
   accessLog: AccessLogConfig;
+  /** The observability addons (`mesh install --addons prometheus,grafana,jaeger`, docs/observability.md). */
+  addons: {
+    /** Prometheus scraping sidecars, gateways and the control plane. */
+    prometheus: Addon;
+    /** Grafana with the Prometheus datasource and the mesh dashboards. */
+    grafana: Addon;
+    /** Jaeger all-in-one (in memory), receiving OTLP and Zipkin spans. */
+    jaeger: Addon;
+  };
+  metrics: {
+    /**
+     * A Prometheus the CLI reads (stat, route gates) when no --prometheus-url is given, e.g. your
+     * own (https://prometheus.example.com). Empty: read the proxies directly.
+     */
+    prometheusUrl: string;
+  };
+}
+
+/** One addon's values. */
+export interface Addon {
+  enabled: boolean;
+  image: string;
+  resources: Resources;
 }
 
 const res = (cpu: string, memory: string, limCpu: string, limMemory: string): Resources => ({
@@ -144,6 +168,12 @@ export const DEFAULTS: Values = Object.freeze({
   ca: { workloadCertTTL: '24h', rootCertTTL: '87600h' },
   tracing: { enabled: false, sampling: 1, provider: 'opentelemetry', endpoint: 'jaeger-collector.mesh-system.svc:4317', customTags: {} },
   accessLog: { enabled: false, format: 'text' },
+  addons: {
+    prometheus: { enabled: false, image: imageRef(ADDON_IMAGES.prometheus), resources: res('200m', '512Mi', '1', '2Gi') },
+    grafana: { enabled: false, image: imageRef(ADDON_IMAGES.grafana), resources: res('50m', '128Mi', '500m', '512Mi') },
+    jaeger: { enabled: false, image: imageRef(ADDON_IMAGES.jaeger), resources: res('100m', '256Mi', '1', '1Gi') },
+  },
+  metrics: { prometheusUrl: '' },
 } satisfies Values) as Values;
 
 /** A deep-partial of Values, as profiles and user files give them. */
@@ -254,6 +284,7 @@ function checkLeaf(path: string, value: unknown): string | undefined {
     return undefined;
   }
   if (typeof def === 'boolean') return typeof value === 'boolean' ? undefined : `must be true or false (got ${JSON.stringify(value)})`;
+  if (path === 'metrics.prometheusUrl') return checkHttpUrl(value);
   if (typeof value !== 'string' || value === '') return `must be a non-empty string (got ${JSON.stringify(value)})`;
   if (DURATION_KEYS.has(path)) {
     const ms = tryParseDuration(value, '');
@@ -270,6 +301,19 @@ function checkLeaf(path: string, value: unknown): string | undefined {
     }
   }
   return undefined;
+}
+
+/** An http(s) URL, or empty (the one optional string value). */
+function checkHttpUrl(value: unknown): string | undefined {
+  if (value === '') return undefined;
+  const bad = `must be an http or https URL such as http://prometheus.monitoring:9090, or empty (got ${JSON.stringify(value)})`;
+  if (typeof value !== 'string') return bad;
+  try {
+    const u = new URL(value);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? undefined : bad;
+  } catch {
+    return bad;
+  }
 }
 
 /**

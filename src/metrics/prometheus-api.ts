@@ -17,6 +17,8 @@ interface QueryResponse {
 
 /** Labels that carry a series' pod (the usual kubernetes_sd relabelling, as Istio and Linkerd configure it). */
 export const PROMETHEUS_POD_LABELS = { namespace: 'namespace', pod: 'pod' } as const;
+/** Label the mesh Prometheus addon puts on pod series: the pod's workload (Deployment, StatefulSet, ...) name. */
+export const PROMETHEUS_WORKLOAD_LABEL = 'workload';
 
 const URL_HINT = 'e.g. --prometheus-url http://127.0.0.1:9090';
 
@@ -88,13 +90,24 @@ export class PrometheusClient {
 
 /**
  * Read every Envoy counter mesh needs at instant `time`, for the pods in `namespaces` (all when
- * undefined), grouped into one reading per `ns/pod`. Two such readings `--window` apart give the
- * same window math as two scrapes.
+ * undefined), grouped into one reading per `ns/pod`. Each reading is stamped with the time of the
+ * pod's latest scrape (not `time`), so two readings `--window` apart give the same window math as
+ * two scrapes even when a scrape was late or missed (a missed 15 s scrape in a 1 m window would
+ * otherwise be 25% off).
  */
 export async function readingsAt(prometheus: PrometheusClient, time: number, namespaces: readonly string[] | undefined): Promise<Map<string, TimedReading>> {
   const names = ENVOY_METRIC_NAMES.map(escapeRegex).join('|');
   const nsMatcher = namespaces ? `,${PROMETHEUS_POD_LABELS.namespace}=~"${namespaces.map(escapeRegex).join('|')}"` : '';
-  const result = await prometheus.query(`{__name__=~"${names}"${nsMatcher}}`, time);
+  const selector = `{__name__=~"${names}"${nsMatcher}}`;
+  const { namespace: NS, pod: POD } = PROMETHEUS_POD_LABELS;
+  const [result, stamps] = await Promise.all([prometheus.query(selector, time), prometheus.query(`max by (${NS}, ${POD}) (timestamp(label_replace(${selector}, "mesh_metric", "$1", "__name__", "(.+)")))`, time)]);
+  // timestamp() drops the metric name; the name kept as a label keeps the series apart until max by.
+  const scrapedAt = new Map<string, number>();
+  for (const r of stamps) {
+    const t = Number(r.value[1]);
+    // Only the aggregate's own series (no metric name), and only a time this instant can have seen.
+    if (r.metric.__name__ === undefined && r.metric[NS] && r.metric[POD] && Number.isFinite(t) && t <= time + 1 && t > time - 3600) scrapedAt.set(`${r.metric[NS]}/${r.metric[POD]}`, t);
+  }
   const byPod = new Map<string, Sample[]>();
   for (const r of result) {
     const { __name__: name, ...labels } = r.metric;
@@ -106,7 +119,7 @@ export async function readingsAt(prometheus: PrometheusClient, time: number, nam
     if (!list) byPod.set(k, (list = []));
     list.push({ name, labels, value: parseNumber(r.value[1]) });
   }
-  return new Map([...byPod].map(([k, samples]) => [k, { reading: readProxy(samples), at: time * 1000 }]));
+  return new Map([...byPod].map(([k, samples]) => [k, { reading: readProxy(samples), at: (scrapedAt.get(k) ?? time) * 1000 }]));
 }
 
 /** Escape for a PromQL regex inside a double-quoted string (a regex backslash is written twice). */

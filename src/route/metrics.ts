@@ -11,9 +11,10 @@ export interface MetricsSource {
   /**
    * Requests/s, success rate and p99 of calls to Service `service` in `ns` over the last
    * `windowSec` seconds, summed over every client proxy; undefined when the source has no data
-   * for it. Throws a MeshError when the source cannot be reached.
+   * for it. Throws a MeshError when the source cannot be reached. `at`: the evaluation instant
+   * (seconds since the epoch), default now.
    */
-  backendStats(ns: string, service: string, windowSec: number): Promise<BackendStats | undefined>;
+  backendStats(ns: string, service: string, windowSec: number, at?: number): Promise<BackendStats | undefined>;
 }
 
 /** Escape a string for a PromQL regex inside a double-quoted label matcher. */
@@ -47,9 +48,11 @@ export class PrometheusMetrics implements MetricsSource {
     this.describe = this.client.describe;
   }
 
-  async backendStats(ns: string, service: string, windowSec: number): Promise<BackendStats | undefined> {
+  async backendStats(ns: string, service: string, windowSec: number, at: number = Date.now() / 1000): Promise<BackendStats | undefined> {
     const q = backendQueries(ns, service, windowSec);
-    const [rps, errors, p99] = await Promise.all([this.client.scalar(q.rps), this.client.scalar(q.errors), this.client.scalar(q.p99)]);
+    // One evaluation instant for the three: queries evaluated apart read different windows, and
+    // their ratio (the success rate) would mix them.
+    const [rps, errors, p99] = await Promise.all([this.client.scalar(q.rps, at), this.client.scalar(q.errors, at), this.client.scalar(q.p99, at)]);
     if (rps === undefined) return undefined;
     const successRate = rps > 0 ? Math.max(0, 1 - (errors ?? 0) / rps) : 1;
     const out: BackendStats = { rps, successRate };

@@ -5,7 +5,8 @@ import type { Ui } from '../ui/context.js';
 import { ExitCode, MeshError, usageError } from '../errors.js';
 import { parseClusterName } from '../metrics/envoy.js';
 import { formatSpiffeId } from '../pki/spiffe.js';
-import { DEFAULT_CONCURRENCY, podKey, scrapePods } from '../metrics/scrape.js';
+import { DEFAULT_CONCURRENCY, podKey, scrapePods, type PodRead } from '../metrics/scrape.js';
+import { parsePrometheusUrl } from '../metrics/prometheus-api.js';
 import { DEFAULT_CONTROLLER, syncAll, type ControllerLocation } from './controller-debug.js';
 import { isMeshed, isRunning, KINDS, loadInventory, parseResourceRef, podsOf, podSelectorOf, refText, selectorMatches, type ResourceRef } from './workloads.js';
 
@@ -20,16 +21,20 @@ export interface EdgesOptions {
   concurrency: number;
   /** Where the controller's /debug/syncz is (the identities proxies actually hold); default mesh-system:15014. */
   controller?: ControllerLocation;
+  /** Read the proxies' counters from this Prometheus (its latest samples) instead of scraping the pods. */
+  prometheusUrl?: string;
 }
 
 /** Validate `mesh edges` flags (table-tested with stat's). */
-export function validateEdgesOptions(raw: { resource?: string; namespace?: string; allNamespaces: boolean; output: 'table' | 'wide' | 'json' | 'yaml'; trustDomain?: string }): EdgesOptions {
+export function validateEdgesOptions(raw: { resource?: string; namespace?: string; allNamespaces: boolean; output: 'table' | 'wide' | 'json' | 'yaml'; trustDomain?: string; prometheusUrl?: string }): EdgesOptions {
   if (!raw.resource) throw usageError('name what to show: mesh edges (deploy|sts|ds|pod|svc|ns)', 'e.g. mesh edges deploy -n shop');
   const resource = parseResourceRef(raw.resource);
   if (resource.name) throw usageError(`mesh edges takes a kind, not ${refText(resource)}`, 'edges are shown between all resources of the kind in the namespace: mesh edges deploy -n shop');
   const td = raw.trustDomain ?? DEFAULT_TRUST_DOMAIN;
   if (!/^[a-z0-9.-]+$/.test(td)) throw usageError(`--trust-domain "${td}" is not a trust domain`, 'lower-case letters, digits, dots and dashes, e.g. cluster.local');
-  return { resource, namespace: raw.allNamespaces ? undefined : raw.namespace || undefined, allNamespaces: raw.allNamespaces, output: raw.output, trustDomain: td, concurrency: DEFAULT_CONCURRENCY };
+  const out: EdgesOptions = { resource, namespace: raw.allNamespaces ? undefined : raw.namespace || undefined, allNamespaces: raw.allNamespaces, output: raw.output, trustDomain: td, concurrency: DEFAULT_CONCURRENCY };
+  if (raw.prometheusUrl !== undefined) out.prometheusUrl = parsePrometheusUrl(raw.prometheusUrl);
+  return out;
 }
 
 /** One edge of `mesh edges -o json`: traffic since the client proxies started. */
@@ -78,6 +83,14 @@ async function issuedIds(cluster: Cluster, loc: ControllerLocation): Promise<{ i
   }
 }
 
+/** The pods' latest counters as Prometheus holds them: the same readings one scrape of each pod gives. */
+async function prometheusReads(url: string, pods: readonly KubeObject[], namespace: string | undefined): Promise<Map<string, PodRead>> {
+  const { PrometheusClient, readingsAt } = await import('../metrics/prometheus-api.js');
+  const got: Map<string, PodRead> = await readingsAt(new PrometheusClient(url), Date.now() / 1000, namespace ? [namespace] : undefined);
+  for (const p of pods) if (!got.has(podKey(p))) got.set(podKey(p), { error: 'Prometheus has no Envoy series for this pod' });
+  return got;
+}
+
 /** The resource (of the shown kind) a pod belongs to, or the pod name when none does. */
 function ownerOf(pod: KubeObject, targets: readonly KubeObject[], kind: ResourceRef['kind']): string {
   if (kind === 'pod') return pod.metadata.name;
@@ -111,7 +124,7 @@ export async function collectEdges(cluster: Cluster, options: EdgesOptions): Pro
     warnings.push(`no proxies found: no running meshed pods in ${opts.namespace ? `namespace ${opts.namespace}` : 'any namespace'}; inject workloads with "mesh inject" and restart them`);
     return { edges: [], warnings };
   }
-  const [reads, issued] = await Promise.all([scrapePods(cluster, sources, opts.concurrency), issuedIds(cluster, opts.controller ?? DEFAULT_CONTROLLER)]);
+  const [reads, issued] = await Promise.all([opts.prometheusUrl ? prometheusReads(opts.prometheusUrl, sources, opts.namespace) : scrapePods(cluster, sources, opts.concurrency), issuedIds(cluster, opts.controller ?? DEFAULT_CONTROLLER)]);
   if (issued.warning) warnings.push(issued.warning);
   /** A pod's identity, counted on `e` as issued (a certificate the controller reports) or derived. */
   const idOf = (pod: KubeObject, e: { cert: number; sa: number }): string => {

@@ -3,6 +3,8 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { admit, hasWebhooks, type WebhookServices } from './admission.ts';
 import { Api, PATCH_TYPES, type WriteOptions } from './api.ts';
@@ -54,6 +56,9 @@ export interface PodProxyRequest {
   /** Request headers a real API server passes on to the pod (not Authorization). */
   headers: Record<string, string>;
 }
+/** What a pod port-forward reaches: the connection for one forwarded stream, or undefined (refused). */
+export type PodPortForwardHandler = (req: { namespace: string; pod: string; port: number }) => Duplex | undefined;
+
 /** A pod proxy answer: text (200) or a status with body. */
 export type PodProxyResponse = string | { status?: number; body?: string; contentType?: string };
 /** Answers pod proxy requests for the pods it is registered for. */
@@ -114,6 +119,7 @@ export class ApiServer {
 
   private readonly faults: Fault[] = [];
   private readonly proxies = new Map<string, PodProxyHandler>();
+  private readonly forwards = new Map<string, PodPortForwardHandler>();
   private readonly logs = new Map<string, string>();
   private readonly watches = new Set<ServerResponse>();
   private readonly sockets = new Set<Socket>();
@@ -165,6 +171,7 @@ export class ApiServer {
 
   private listen(): Promise<void> {
     const srv = createServer({ key: this.certs!.keyPem, cert: this.certs!.certPem }, (req, res) => void this.handle(req, res));
+    srv.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.portForward(req, socket, head));
     srv.on('connection', (s: Socket) => {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
@@ -277,6 +284,61 @@ export class ApiServer {
     const k = `${namespace}/${pod}`;
     if (handler) this.proxies.set(k, handler);
     else this.proxies.delete(k);
+  }
+
+  /**
+   * Answer pod port-forwards (`kubectl port-forward`, client-node's PortForward) for NS/POD ("*"
+   * as for setPodProxy): `handler` opens the connection a forwarded stream talks to.
+   */
+  setPodPortForward(namespace: string, pod: string, handler: PodPortForwardHandler | undefined): void {
+    const k = `${namespace}/${pod}`;
+    if (handler) this.forwards.set(k, handler);
+    else this.forwards.delete(k);
+  }
+
+  /**
+   * GET /api/v1/namespaces/NS/pods/NAME/portforward?ports=P upgraded to a WebSocket
+   * (v4.channel.k8s.io, as the real server speaks it to WebSocket clients): the first frame of
+   * channels 0 (data) and 1 (error) carries the port, little-endian; then each binary message is
+   * a channel byte and data. RBAC: create on pods/portforward. One port per request.
+   */
+  private portForward(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const refuse = (code: number, text: string) => {
+      socket.end(`HTTP/1.1 ${code} ${text}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+    };
+    const url = new URL(req.url ?? '/', 'https://x');
+    const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/portforward$/.exec(url.pathname);
+    if (!m) return refuse(404, 'Not Found');
+    const [namespace, pod] = [decodeURIComponent(m[1]!), decodeURIComponent(m[2]!)];
+    let user: UserInfo;
+    try {
+      user = this.impersonate(req, this.authenticate(req));
+    } catch {
+      return refuse(401, 'Unauthorized');
+    }
+    if (!this.auth.authorize(user, { verb: 'create', group: '', resource: 'pods', subresource: 'portforward', namespace, name: pod })) return refuse(403, 'Forbidden');
+    const handler = this.forwards.get(`${namespace}/${pod}`) ?? this.forwards.get(`${namespace}/*`) ?? this.forwards.get('*/*');
+    const port = Number(url.searchParams.get('ports'));
+    if (!handler || !Number.isInteger(port) || port < 1 || port > 65535) return refuse(handler ? 400 : 404, handler ? 'Bad Request' : 'Not Found');
+    const wss = new WebSocketServer({ noServer: true, handleProtocols: (offered) => (offered.has('v4.channel.k8s.io') ? 'v4.channel.k8s.io' : false) });
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const portBytes = [port & 0xff, port >> 8];
+      ws.send(Buffer.from([0, ...portBytes]));
+      ws.send(Buffer.from([1, ...portBytes]));
+      const conn = handler({ namespace, pod, port });
+      if (!conn) {
+        ws.send(Buffer.concat([Buffer.from([1]), Buffer.from(`error forwarding port ${port} to pod ${pod}: connection refused`)]));
+        ws.close();
+        return;
+      }
+      conn.on('data', (d: Buffer) => ws.send(Buffer.concat([Buffer.from([0]), d])));
+      conn.on('close', () => ws.close());
+      conn.on('error', () => ws.close());
+      ws.on('message', (data: Buffer, isBinary: boolean) => {
+        if (isBinary && data[0] === 0) conn.write(data.subarray(1));
+      });
+      ws.on('close', () => conn.destroy());
+    });
   }
 
   /** Text `kubectl logs` / GET pods/NAME/log returns for a pod's container. */
