@@ -12,6 +12,7 @@ import {
   ANNOTATION_OUTLIER,
   ANNOTATION_REACHABLE,
   DEFAULT_TRUST_DOMAIN,
+  LABEL_DEFAULT_DENY,
   MESH_DOMAIN,
 } from '../constants.js';
 import type {
@@ -44,6 +45,8 @@ export interface ModelOptions {
   clusterDomain?: string;
   /** Tracing and access logs mesh-wide (default: both off). */
   telemetry?: MeshTelemetry;
+  /** Deny by default in namespaces without the `mesh.dev/default-deny` label (values `authorization.defaultDeny`; default false). */
+  defaultDeny?: boolean;
 }
 
 /**
@@ -145,7 +148,7 @@ function objectsOf(objects: readonly KubeObject[], kind: string, group: string):
 }
 
 /** Namespaces: explicit ones, plus any namespace an object lives in (files often omit Namespace), sorted by name. */
-export function namespacesFrom(objects: readonly KubeObject[], defaultMtls: MtlsMode): MeshNamespace[] {
+export function namespacesFrom(objects: readonly KubeObject[], defaultMtls: MtlsMode, defaultDeny = false): MeshNamespace[] {
   const nsObjects = new Map<string, KubeObject>();
   for (const o of objectsOf(objects, 'Namespace', 'v1')) nsObjects.set(o.metadata.name, o);
   const nsNames = new Set<string>(nsObjects.keys());
@@ -154,7 +157,8 @@ export function namespacesFrom(objects: readonly KubeObject[], defaultMtls: Mtls
     const ann = nsObjects.get(name)?.metadata.annotations ?? {};
     const mtls = parseMtls(ann[ANNOTATION_MTLS]) ?? defaultMtls;
     const reach = ann[ANNOTATION_REACHABLE];
-    const ns: MeshNamespace = { name, mtls };
+    const deny = nsObjects.get(name)?.metadata.labels?.[LABEL_DEFAULT_DENY];
+    const ns: MeshNamespace = { name, mtls, defaultDeny: deny === 'true' ? true : deny === 'false' ? false : defaultDeny };
     const telemetry = telemetryOverride(ann);
     if (telemetry) ns.telemetry = telemetry;
     if (reach !== undefined) {
@@ -283,7 +287,7 @@ export function buildModel(objects: readonly KubeObject[], opts: ModelOptions = 
   const warnings: ModelWarning[] = [];
   const of = (kind: string, group: string): KubeObject[] => objectsOf(objects, kind, group);
 
-  const namespaces = namespacesFrom(objects, defaultMtls);
+  const namespaces = namespacesFrom(objects, defaultMtls, opts.defaultDeny === true);
   const services = servicesFrom(of('Service', 'v1'), clusterDomain, warnings);
   const serviceByKey = new Map(services.map((s) => [keyOf(s.namespace, s.name), s]));
   const pods = of('Pod', 'v1');

@@ -323,6 +323,11 @@ export interface MeshNamespace {
    * `mesh.dev/reachable-namespaces` annotation; undefined means the whole mesh.
    */
   reachable?: string[];
+  /**
+   * Workloads here are denied every call no ALLOW policy allows (label `mesh.dev/default-deny`,
+   * else the mesh-wide `authorization.defaultDeny` value).
+   */
+  defaultDeny: boolean;
 }
 
 /** Something in the input the model could not use; the object is skipped or the field ignored. */
