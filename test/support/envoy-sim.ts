@@ -58,7 +58,8 @@ function fullMatch(regex: string, value: string): boolean {
   return new RegExp(`^(?:${regex.replace(/\(\?P</g, '(?<')})$`).test(value);
 }
 
-function stringMatches(m: Msg, value: string): boolean {
+/** Envoy StringMatcher (type.matcher.v3): exact, prefix, suffix, contains or a full-match safe_regex; ignore_case. */
+export function stringMatches(m: Msg, value: string): boolean {
   const ci = m.ignore_case === true;
   const v = ci ? value.toLowerCase() : value;
   const s = (x: unknown): string => (ci ? String(x).toLowerCase() : String(x));
