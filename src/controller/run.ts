@@ -82,6 +82,11 @@ function port(flag: string, v: string | undefined, dflt: number): number {
   return n;
 }
 
+/** The model options that come from the installed values (docs/authz.md, docs/egress.md). */
+export function modelValues(v: Values): { defaultDeny: boolean; registryOnly: boolean } {
+  return { defaultDeny: v.authorization?.defaultDeny === true, registryOnly: v.outboundTrafficPolicy === 'registry-only' };
+}
+
 /** Validate and normalise `mesh controller` flags (pure; throws usage errors, exit 2). */
 export function validateControllerOptions(raw: RawControllerOptions, defaults: { xdsPort: number; xdsTlsPort?: number; metricsPort: number; webhookPort?: number; namespace?: string }): ControllerOptions {
   const source = raw.source ?? (raw.paths.length ? 'files' : 'kubernetes');
@@ -223,7 +228,8 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
   const cp = new ControlPlane({
     source,
     debounceMs: opts.debounceMs,
-    model: { trustDomain, defaultMtls: opts.defaultMtls, ...(telemetry ? { telemetry } : {}) },
+    // Values read once: an upgrade that changes them rolls the controller pods (config-hash).
+    model: { trustDomain, defaultMtls: opts.defaultMtls, ...(telemetry ? { telemetry } : {}), ...(await values().then(modelValues, () => ({}))) },
     log,
     // SDS on the ADS stream: secrets only for TLS streams with a reviewed token (the files source cannot review one).
     identity: { ca: () => ca, ...(cluster ? {} : { disabled: (await import('./identity.js')).FILES_SOURCE_NO_SDS }) },

@@ -59,6 +59,7 @@ export interface PermissionMatch {
 
 /** One policy rule as enforced: matches when any principal and any permission match. */
 export interface RuleMatch {
+  action: 'ALLOW' | 'DENY';
   /** `NS/NAME` of the policy. */
   policy: string;
   /** Index of the rule in the policy's spec.rules. */
@@ -141,7 +142,7 @@ export function actionRules(trustDomain: string, policies: readonly AuthzPolicy[
       const principals = r.from.length ? r.from.flatMap((src) => sourceMatches(trustDomain, src)) : [{ kind: 'any' as const }];
       if (!permissions.length) out.dropped.push({ policy, rule, why: ops.find((x): x is string => typeof x === 'string') ?? 'no operation can match' });
       else if (!principals.length) out.dropped.push({ policy, rule, why: 'its from clauses name no principal or namespace' });
-      else out.rules.push({ policy, rule, principals, permissions });
+      else out.rules.push({ action, policy, rule, principals, permissions });
     });
   }
   return out;
@@ -219,4 +220,13 @@ export function decide(authz: PortAuthz, req: AuthzRequest): AuthzDecision {
     ? `no rule of the ALLOW policies (${authz.allow.policies.join(', ')}) matches${authz.allow.defaultDeny ? ', and the namespace denies by default' : ''}`
     : 'the namespace denies by default and no ALLOW policy applies';
   return { allowed: false, by: 'default', reason: why };
+}
+
+/**
+ * Rules of a port that match the caller and port of `req` but only some requests (they name
+ * methods or paths): when there are any, the decision for one request does not hold for all.
+ */
+export function requestDependentRules(authz: PortAuthz, req: AuthzRequest): RuleMatch[] {
+  const layers = [authz.deny, authz.allow].filter((l): l is ActionRules => l !== undefined);
+  return layers.flatMap((l) => l.rules.filter((r) => r.principals.some((m) => idMatches(m, req.principal)) && r.permissions.some((p) => (p.methods.length > 0 || p.paths.length > 0) && (!p.ports.length || p.ports.includes(req.port)))));
 }

@@ -4,6 +4,6 @@ export { namesCaller, parsePrincipal, policyApplies, principalId } from './authz
 export { authzFrom, buildModel, isEndpointSlice, namespacesFrom, parseSamplingAnnotation, telemetryOverride, servicesFrom, workloadsFrom, isHttp, policiesFor, portProtocol, reachableServices, sameEndpoints, serviceKey, sliceService, updateEndpoints } from './build.js';
 export type { PodLookup } from './build.js';
 export type { ModelOptions } from './build.js';
-export { actionRules, decide, firstMatch, permissionMatches, portAuthz, sourceMatches } from './authz.js';
+export { actionRules, decide, firstMatch, permissionMatches, portAuthz, requestDependentRules, sourceMatches } from './authz.js';
 export type { ActionRules, AuthzDecision, AuthzRequest, DroppedRule, IdMatch, PathMatch, PermissionMatch, PortAuthz, RuleMatch } from './authz.js';
 export { defaultDenies, inboundDecision, inboundPort, inboundPortAuthz } from './inbound-authz.js';
