@@ -1,5 +1,6 @@
 import type { KubeObject } from '../cluster/types.js';
 import { isObject } from '../util/object.js';
+import { isDns1123Subdomain } from '../names.js';
 import { formatSpiffeId } from '../pki/spiffe.js';
 import { policyApplies } from './authz.js';
 import { arr, byNsName, cmp, describe, durationField, jsonAnnotation, keyOf, num, str, strMap, type Obj, type Warn } from './objects.js';
@@ -22,6 +23,8 @@ import type {
   AuthzSource,
   CircuitBreakerPolicy,
   Endpoint,
+  ExternalPort,
+  ExternalService,
   MeshModel,
   MeshNamespace,
   MeshService,
@@ -47,6 +50,8 @@ export interface ModelOptions {
   telemetry?: MeshTelemetry;
   /** Deny by default in namespaces without the `mesh.dev/default-deny` label (values `authorization.defaultDeny`; default false). */
   defaultDeny?: boolean;
+  /** values `outboundTrafficPolicy: registry-only` (default allow-any). */
+  registryOnly?: boolean;
 }
 
 /**
@@ -275,6 +280,49 @@ export function authzFrom(objects: readonly KubeObject[], warnings: ModelWarning
   return authz;
 }
 
+const EXTERNAL_PROTOCOLS: Record<string, ExternalPort['protocol']> = { HTTP: 'http', HTTP2: 'http', GRPC: 'http', HTTPS: 'tls', TLS: 'tls', TCP: 'tcp' };
+
+/**
+ * ExternalServices (mesh.dev): hosts are DNS names (no wildcards: they become DNS clusters), ports
+ * 1-65535 with HTTP, HTTP2, GRPC, HTTPS, TLS or TCP; TLS origination needs an HTTP port. A bad
+ * host or port is dropped with a warning; a service left with no host or port is skipped.
+ */
+export function externalServicesFrom(objects: readonly KubeObject[], warnings: ModelWarning[]): ExternalService[] {
+  const out: ExternalService[] = [];
+  for (const o of objects.filter((x) => x.kind === 'ExternalService' && x.apiVersion.startsWith(`${MESH_DOMAIN}/`))) {
+    const spec = isObject(o.spec) ? o.spec : {};
+    const warn = (m: string) => warnings.push({ object: describe(o), message: m });
+    const hosts: string[] = [];
+    for (const h of Array.isArray(spec.hosts) ? spec.hosts : []) {
+      const host = typeof h === 'string' ? h.toLowerCase() : '';
+      if (isDns1123Subdomain(host) && host.includes('.')) hosts.push(host);
+      else warn(`host ${JSON.stringify(h)} is not a DNS name (such as api.example.com; wildcards are not supported); host ignored`);
+    }
+    const tlsOrigination = isObject(spec.tls) && String(spec.tls.mode ?? '').toUpperCase() === 'ORIGINATE';
+    const ports: ExternalPort[] = [];
+    for (const p of arr(spec.ports)) {
+      const number = num(p.number);
+      const protocol = EXTERNAL_PROTOCOLS[String(p.protocol ?? 'TCP').toUpperCase()];
+      const targetPort = num(p.targetPort) ?? number;
+      if (number === undefined || !Number.isInteger(number) || number < 1 || number > 65535 || targetPort === undefined || !Number.isInteger(targetPort) || targetPort < 1 || targetPort > 65535) {
+        warn(`port ${JSON.stringify(p.number)} (targetPort ${JSON.stringify(p.targetPort)}) is not a port from 1 to 65535; port ignored`);
+      } else if (!protocol) {
+        warn(`port ${number}: protocol ${JSON.stringify(p.protocol)} is not one of ${Object.keys(EXTERNAL_PROTOCOLS).join(', ')}; port ignored`);
+      } else if (tlsOrigination && protocol !== 'http') {
+        warn(`port ${number}: TLS origination needs an HTTP port (the application speaks plain HTTP), not ${String(p.protocol)}; port ignored`);
+      } else {
+        ports.push({ number, name: str(p.name) ?? `${protocol}-${number}`, protocol, targetPort });
+      }
+    }
+    if (!hosts.length || !ports.length) {
+      warn(`no usable ${hosts.length ? 'port' : 'host'}; ExternalService skipped`);
+      continue;
+    }
+    out.push({ name: o.metadata.name, namespace: o.metadata.namespace ?? 'default', hosts, ports, tlsOrigination });
+  }
+  return out.sort(byNsName);
+}
+
 /**
  * Build the mesh model from Kubernetes objects. Pure and deterministic: the same objects in any
  * order give an equal model. Objects it cannot use are skipped with a warning, never thrown on, so
@@ -311,9 +359,12 @@ export function buildModel(objects: readonly KubeObject[], opts: ModelOptions = 
   const { routes, conditions: routeConditions } = meshRoutes(objects, { services: serviceByKey, grants }, warnings);
 
   const authz = authzFrom(objects, warnings);
+  const externalServices = externalServicesFrom(objects, warnings);
 
   const model: MeshModel = { trustDomain, namespaces, services, endpoints: sortKeys(endpoints), workloads, routes, routeConditions, authz, warnings };
   if (opts.telemetry) model.telemetry = opts.telemetry;
+  if (externalServices.length) model.externalServices = externalServices;
+  if (opts.registryOnly) model.registryOnly = true;
   return model;
 }
 

@@ -312,6 +312,28 @@ export interface AuthzPolicy {
   rules: AuthzRule[];
 }
 
+/** A port of an ExternalService. */
+export interface ExternalPort {
+  /** Port the application connects to. */
+  number: number;
+  name: string;
+  /** `http` (routed by Host), `tls` (routed by SNI), `tcp` (by port alone). */
+  protocol: 'http' | 'tls' | 'tcp';
+  /** Port on the external host (differs from `number` with TLS origination, e.g. 80 -> 443). */
+  targetPort: number;
+}
+
+/** An ExternalService (mesh.dev/v1alpha1): hosts outside the mesh that sidecars may reach, also under registry-only. */
+export interface ExternalService {
+  name: string;
+  namespace: string;
+  /** DNS names, lower case. */
+  hosts: string[];
+  ports: ExternalPort[];
+  /** The sidecar originates TLS (SNI: the host) on `http` ports: the application speaks plain HTTP. */
+  tlsOrigination: boolean;
+}
+
 /** A namespace's mesh settings. */
 export interface MeshNamespace {
   name: string;
@@ -350,5 +372,9 @@ export interface MeshModel {
   /** Conditions of every HTTPRoute and GRPCRoute with a Service parent, in kind, route then parent order. */
   routeConditions: RouteCondition[];
   authz: AuthzPolicy[];
+  /** ExternalServices, sorted by namespace and name (absent: none). */
+  externalServices?: ExternalService[];
+  /** values `outboundTrafficPolicy: registry-only`: calls to unknown destinations are refused. */
+  registryOnly?: boolean;
   warnings: ModelWarning[];
 }

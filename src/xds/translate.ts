@@ -4,6 +4,7 @@ import { grpcMatchRank } from '../model/grpc-routes.js';
 import { escapeRegex } from '../util/text.js';
 import { inboundPortAuthz } from '../model/inbound-authz.js';
 import { RBAC_TYPES, rbacFilters } from './rbac.js';
+import { egressResources } from './egress.js';
 import type {
   FaultPolicy,
   HeaderEdits,
@@ -669,13 +670,19 @@ export function sidecarResources(model: MeshModel, proxy: ProxyInfo): Resources 
       outChains.push({ name, filter_chain_match: match, filters: [filter] });
     }
   }
+  // Egress (docs/egress.md): ExternalService hosts and, under registry-only, a default chain that refuses.
+  const egress = egressResources(model, telemetry);
+  for (const c of egress.clusters) res[TYPE.cluster][String(c.name)] = c;
   res[TYPE.listener].outbound = {
     name: 'outbound',
     address: { socket_address: { address: '0.0.0.0', port_value: SIDECAR.outboundPort } },
     use_original_dst: { value: true },
-    listener_filters: [{ name: 'envoy.filters.listener.original_dst', typed_config: { '@type': T.originalDst } }],
-    filter_chains: outChains,
-    default_filter_chain: { name: 'passthrough', filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': T.tcpProxy, stat_prefix: 'PassthroughCluster', cluster: 'PassthroughCluster', ...tcpLog } }] },
+    listener_filters: [
+      { name: 'envoy.filters.listener.original_dst', typed_config: { '@type': T.originalDst } },
+      ...(egress.tlsInspector ? [{ name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': T.tlsInspector } }] : []),
+    ],
+    filter_chains: [...outChains, ...egress.chains],
+    default_filter_chain: egress.defaultChain,
     traffic_direction: 'OUTBOUND',
   };
 
