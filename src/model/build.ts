@@ -318,7 +318,10 @@ export function externalServicesFrom(objects: readonly KubeObject[], warnings: M
       warn(`no usable ${hosts.length ? 'port' : 'host'}; ExternalService skipped`);
       continue;
     }
-    out.push({ name: o.metadata.name, namespace: o.metadata.namespace ?? 'default', hosts, ports, tlsOrigination });
+    const e: ExternalService = { name: o.metadata.name, namespace: o.metadata.namespace ?? 'default', hosts, ports, tlsOrigination };
+    const created = str(o.metadata.creationTimestamp);
+    if (created) e.createdAt = created;
+    out.push(e);
   }
   return out.sort(byNsName);
 }

@@ -1,3 +1,4 @@
+import { routeOrder } from './routes.js';
 import type { ExternalPort, MeshModel } from './types.js';
 
 // Egress as the sidecar enforces it, decided once: which ExternalService host and port gets a
@@ -35,13 +36,13 @@ export interface EgressPlan {
 }
 
 /**
- * The egress plan: ExternalServices in namespace/name order, first claim wins. A port carries one
+ * The egress plan: ExternalServices oldest first (then namespace/name, as routes), first claim wins. A port carries one
  * protocol (HTTP routes by Host, TLS by SNI, TCP cannot tell hosts apart so one host per port); a
  * host and port is registered once. Later claims that disagree are conflicts, never a NACKed config.
  */
 export function egressPlan(model: MeshModel): EgressPlan {
   const plan: EgressPlan = { entries: [], ports: [], conflicts: [] };
-  for (const s of model.externalServices ?? []) {
+  for (const s of [...(model.externalServices ?? [])].sort(routeOrder)) {
     const service = `${s.namespace}/${s.name}`;
     for (const p of s.ports) {
       const claimed = plan.ports.find((x) => x.port === p.number);

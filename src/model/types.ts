@@ -332,6 +332,8 @@ export interface ExternalService {
   ports: ExternalPort[];
   /** The sidecar originates TLS (SNI: the host) on `http` ports: the application speaks plain HTTP. */
   tlsOrigination: boolean;
+  /** metadata.creationTimestamp: when two claim the same host and port, the oldest wins. */
+  createdAt?: string;
 }
 
 /** A namespace's mesh settings. */
