@@ -289,7 +289,7 @@ const EXTERNAL_PROTOCOLS: Record<string, ExternalPort['protocol']> = { HTTP: 'ht
  */
 export function externalServicesFrom(objects: readonly KubeObject[], warnings: ModelWarning[]): ExternalService[] {
   const out: ExternalService[] = [];
-  for (const o of objects.filter((x) => x.kind === 'ExternalService' && x.apiVersion.startsWith(`${MESH_DOMAIN}/`))) {
+  for (const o of objects.filter((x) => x.kind === 'ExternalService' && x.apiVersion.startsWith(`${MESH_DOMAIN}/`)).sort((a, b) => cmp(`${a.metadata.namespace ?? ''}/${a.metadata.name}`, `${b.metadata.namespace ?? ''}/${b.metadata.name}`))) {
     const spec = isObject(o.spec) ? o.spec : {};
     const warn = (m: string) => warnings.push({ object: describe(o), message: m });
     const hosts: string[] = [];
@@ -512,4 +512,31 @@ export function reachableServices(model: MeshModel, namespace: string | undefine
 /** The key `NS/NAME` the model uses for services. */
 export function serviceKey(s: { namespace: string; name: string }): string {
   return keyOf(s.namespace, s.name);
+}
+
+const WORKLOAD_TYPES: readonly string[] = ['Deployment', 'StatefulSet', 'DaemonSet'];
+
+
+/**
+ * Objects with a Pod for each workload object that has none in the input (its pod template,
+ * named after the workload): manifests usually hold Deployments, not Pods.
+ */
+export function withTemplatePods(objects: readonly KubeObject[]): KubeObject[] {
+  const pods = objects.filter((o) => o.kind === 'Pod');
+  const out = [...objects];
+  for (const w of objects) {
+    if (!WORKLOAD_TYPES.includes(w.kind) || pods.some((p) => p.metadata.namespace === w.metadata.namespace && selectsPod(w, p))) continue;
+    const t = ((w.spec ?? {}) as { template?: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: unknown } }).template ?? {};
+    out.push({ apiVersion: 'v1', kind: 'Pod', metadata: { name: w.metadata.name, namespace: w.metadata.namespace, labels: t.metadata?.labels ?? {}, annotations: t.metadata?.annotations ?? {} }, spec: t.spec ?? {}, status: { phase: 'Running' } });
+  }
+  return out;
+}
+
+
+/** Whether a workload object's matchLabels selector selects a pod (matchExpressions are not read: such workloads get a template pod). */
+function selectsPod(w: KubeObject, pod: KubeObject): boolean {
+  const spec = isObject(w.spec) ? w.spec : {};
+  const sel = isObject(spec.selector) ? strMap(spec.selector.matchLabels) : undefined;
+  const labels = pod.metadata.labels ?? {};
+  return sel !== undefined && Object.keys(sel).length > 0 && Object.entries(sel).every(([k, v]) => labels[k] === v);
 }

@@ -4,6 +4,7 @@ import type { KubeObject } from '../cluster/types.js';
 import { ExitCode, MeshError, usageError } from '../errors.js';
 import {
   buildModel,
+  withTemplatePods,
   inboundDecision,
   inboundPortAuthz,
   requestDependentRules,
@@ -106,8 +107,6 @@ export function validateAuthzCheckOptions(raw: {
   return opts;
 }
 
-const WORKLOAD_TYPES: readonly string[] = ['Deployment', 'StatefulSet', 'DaemonSet'];
-
 /** What authz reads: the model's kinds plus the workload kinds FROM and TO may name. */
 export const AUTHZ_KINDS = [
   { apiVersion: 'v1', kind: 'Namespace' },
@@ -119,21 +118,6 @@ export const AUTHZ_KINDS = [
   KINDS.sts,
   KINDS.ds,
 ] as const;
-
-/**
- * Objects with a Pod for each workload object that has none in the input (its pod template,
- * named after the workload): manifests usually hold Deployments, not Pods.
- */
-export function withTemplatePods(objects: readonly KubeObject[]): KubeObject[] {
-  const pods = objects.filter((o) => o.kind === 'Pod');
-  const out = [...objects];
-  for (const w of objects) {
-    if (!WORKLOAD_TYPES.includes(w.kind) || podsOf(w, pods).length) continue;
-    const t = ((w.spec ?? {}) as { template?: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: unknown } }).template ?? {};
-    out.push({ apiVersion: 'v1', kind: 'Pod', metadata: { name: w.metadata.name, namespace: w.metadata.namespace, labels: t.metadata?.labels ?? {}, annotations: t.metadata?.annotations ?? {} }, spec: t.spec ?? {}, status: { phase: 'Running' } });
-  }
-  return out;
-}
 
 /** The model and objects one authz command works on. */
 export interface AuthzInput {
