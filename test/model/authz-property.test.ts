@@ -9,34 +9,10 @@ import fc from 'fast-check';
 import { inboundDecision, type AuthzPolicy, type MeshModel, type MtlsMode, type Workload } from '../../src/model/index.ts';
 import { sidecarResources } from '../../src/xds/translate.ts';
 import { inboundVerdict, type RbacSimRequest } from '../support/rbac-sim.ts';
+import { policiesArb, requestArb, TD } from '../support/authz-arbitraries.ts';
 
-const TD = 'cluster.local';
-const PRINCIPALS = ['*', 'cluster.local/ns/b/sa/x', 'spiffe://cluster.local/ns/a/sa/y', 'cluster.local/ns/a/sa/*', '*/sa/x', 'other.td/ns/a/sa/x'];
-const NAMESPACES = ['a', 'b', '*'];
-const PORTS = [8080, 9090, 7000];
-const METHODS = ['GET', 'POST'];
-const PATHS = ['/api/*', '/admin', '*', '*.json'];
-
-const subset = <T>(xs: readonly T[]) => fc.subarray([...xs]);
-const source = fc.record({ principals: subset(PRINCIPALS), namespaces: subset(NAMESPACES) });
-const operation = fc.record({ ports: subset(PORTS), methods: subset(METHODS), paths: subset(PATHS) });
-const rule = fc.record({ from: fc.array(source, { maxLength: 2 }), to: fc.array(operation, { maxLength: 2 }) });
-const policy = fc.record({
-  namespace: fc.constantFrom('a', 'a', 'b'),
-  selector: fc.option(fc.constantFrom({ app: 'api' }, { app: 'other' }), { nil: undefined }),
-  action: fc.constantFrom<'ALLOW' | 'DENY'>('ALLOW', 'DENY'),
-  rules: fc.array(rule, { maxLength: 3 }),
-});
-const request = fc.record({
-  principal: fc.constantFrom(undefined, 'spiffe://cluster.local/ns/a/sa/x', 'spiffe://cluster.local/ns/a/sa/y', 'spiffe://cluster.local/ns/b/sa/x', 'spiffe://other.td/ns/a/sa/x'),
-  port: fc.constantFrom(...PORTS),
-  method: fc.constantFrom('GET', 'POST', 'PUT'),
-  path: fc.constantFrom('/', '/api/v1', '/admin', '/admin?debug=1', '/x.json'),
-});
-
-function modelOf(policies: { namespace: string; selector: Record<string, string> | undefined; action: 'ALLOW' | 'DENY'; rules: AuthzPolicy['rules'] }[], mtls: MtlsMode, defaultDeny: boolean): { model: MeshModel; w: Workload } {
+function modelOf(authz: AuthzPolicy[], mtls: MtlsMode, defaultDeny: boolean): { model: MeshModel; w: Workload } {
   const w: Workload = { name: 'api-1', namespace: 'a', serviceAccount: 'api', identity: `spiffe://${TD}/ns/a/sa/api`, labels: { app: 'api' }, mtls, ports: [{ port: 8080, protocol: 'http', service: 'api' }, { port: 9090, protocol: 'tcp', service: 'api' }] };
-  const authz: AuthzPolicy[] = policies.map((p, i) => ({ name: `p${i}`, namespace: p.namespace, action: p.action, rules: p.rules, ...(p.selector ? { selector: p.selector } : {}) }));
   const model: MeshModel = {
     trustDomain: TD,
     namespaces: [{ name: 'a', mtls, defaultDeny }, { name: 'b', mtls: 'PERMISSIVE', defaultDeny: false }],
@@ -47,7 +23,7 @@ function modelOf(policies: { namespace: string; selector: Record<string, string>
 
 test('property: the authz evaluator and the emitted Envoy RBAC agree on every request', () => {
   fc.assert(
-    fc.property(fc.array(policy, { maxLength: 3 }), fc.constantFrom<MtlsMode>('STRICT', 'PERMISSIVE', 'DISABLE'), fc.boolean(), fc.array(request, { minLength: 1, maxLength: 6 }), (policies, mtls, defaultDeny, requests) => {
+    fc.property(policiesArb, fc.constantFrom<MtlsMode>('STRICT', 'PERMISSIVE', 'DISABLE'), fc.boolean(), fc.array(requestArb, { minLength: 1, maxLength: 6 }), (policies, mtls, defaultDeny, requests) => {
       const { model, w } = modelOf(policies, mtls, defaultDeny);
       const res = sidecarResources(model, { id: 'x', kind: 'sidecar', namespace: 'a', pod: 'api-1' });
       for (const r of requests) {
