@@ -9,6 +9,7 @@ import { sidecarResources } from '../../src/xds/translate.ts';
 import { TYPE } from '../../src/xds/protos.ts';
 import { encodeResource, strictCheck } from '../../src/xds/encode.ts';
 import { outbound } from '../support/envoy-sim.ts';
+import { validateRules } from '../support/pgv.ts';
 import type { KubeObject } from '../../src/cluster/types.ts';
 
 const ext = (name: string, spec: Record<string, unknown>, created = '2026-01-01T00:00:00Z'): KubeObject => ({ apiVersion: 'mesh.dev/v1alpha1', kind: 'ExternalService', metadata: { name, namespace: 'shop', creationTimestamp: created }, spec });
@@ -70,12 +71,13 @@ test('allow-any: unknown destinations pass through, registered ones still get th
   assert.equal(res[TYPE.cluster].BlockedByRegistryOnly, undefined);
 });
 
-test('every egress resource is valid Envoy config: no unknown field, encodes', () => {
+test('every egress resource is valid Envoy config: no unknown field, validate rules hold, encodes', () => {
   for (const registryOnly of [true, false]) {
     const { res } = resources(registryOnly);
     for (const t of [TYPE.listener, TYPE.cluster] as const) {
       for (const [name, r] of Object.entries(res[t])) {
         assert.deepEqual(strictCheck(t.slice(t.lastIndexOf('/') + 1), r), [], name);
+        assert.deepEqual(validateRules(t, r), [], `${name}: Envoy's validate rules`);
         assert.ok(encodeResource(t, r).value.length > 0, name);
       }
     }
