@@ -7,6 +7,7 @@ import {
   withTemplatePods,
   inboundDecision,
   inboundPortAuthz,
+  isHttp,
   requestDependentRules,
   policiesFor,
   type AuthzDecision,
@@ -215,7 +216,7 @@ export function checkAuthz(input: AuthzInput, opts: AuthzCheckOptions): AuthzChe
     const principal = tls ? caller.principal : undefined;
     for (const port of [...new Set(ports)]) {
       const p = w.ports.find((x) => x.port === port);
-      const http = p !== undefined && (p.protocol === 'http' || p.protocol === 'http2' || p.protocol === 'grpc');
+      const http = p !== undefined && isHttp(p.protocol);
       const request = http ? { method: opts.method ?? 'GET', path: opts.path ?? '/' } : null;
       const d = inboundDecision(input.model, w, { port, ...(principal ? { principal } : {}), ...(request ?? {}) });
       out.push({
@@ -272,7 +273,7 @@ export function listAuthz(input: AuthzInput, ref: PartyRef, namespace: string): 
   const policies = policiesFor(model, w).map((p) => ({ policy: `${p.namespace}/${p.name}`, action: p.action, rules: p.rules.map(ruleText) }));
   const identities = [...new Set(model.workloads.map((x) => x.identity))].sort();
   const ask = (callerId: string | undefined, label: string, target: Workload): AuthzListRow[] => target.ports.map((p) => {
-    const http = p.protocol === 'http' || p.protocol === 'http2' || p.protocol === 'grpc';
+    const http = isHttp(p.protocol);
     const tls = model.namespaces.find((n) => n.name === target.namespace)?.mtls !== 'DISABLE';
     const principal = tls ? callerId : undefined;
     const request = http ? { method: 'GET', path: '/' } : null;
