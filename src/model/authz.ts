@@ -118,6 +118,7 @@ function pathMatch(p: string): PathMatch {
  * ignores them (fail closed).
  */
 function operationMatch(op: AuthzOperation, http: boolean, action: 'ALLOW' | 'DENY'): PermissionMatch | string {
+  if (op.invalidPorts && action === 'ALLOW') return 'its ports are not ports from 1 to 65535';
   const httpFields = op.methods.length > 0 || op.paths.length > 0;
   if (httpFields && !http && action === 'ALLOW') return 'it names methods or paths, which an opaque (TCP) port cannot check';
   return { ports: [...op.ports], methods: http ? [...op.methods] : [], paths: http ? op.paths.map(pathMatch) : [] };

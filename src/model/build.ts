@@ -267,8 +267,12 @@ export function authzFrom(objects: readonly KubeObject[], warnings: ModelWarning
       }),
       to: arr(rule.to).map((t): AuthzOperation => {
         const op = isObject(t.operation) ? t.operation : t;
-        const ports = Array.isArray(op.ports) ? op.ports.map((x) => Number(x)).filter((x) => Number.isInteger(x)) : [];
-        return { ports, methods: strs(op.methods), paths: strs(op.paths) };
+        const listed = Array.isArray(op.ports) ? op.ports : [];
+        const ports = listed.map((x) => Number(x)).filter((x) => Number.isInteger(x) && x >= 1 && x <= 65535);
+        const out: AuthzOperation = { ports, methods: strs(op.methods), paths: strs(op.paths) };
+        if (ports.length < listed.length) warnings.push({ object: describe(a), message: `ports ${JSON.stringify(listed.filter((x) => !ports.includes(Number(x))))} are not ports from 1 to 65535; ignored` });
+        if (listed.length && !ports.length) out.invalidPorts = true;
+        return out;
       }),
     }));
     const policy: AuthzPolicy = { name: a.metadata.name, namespace: a.metadata.namespace ?? 'default', action, rules };

@@ -294,6 +294,8 @@ export interface AuthzOperation {
   ports: number[];
   methods: string[];
   paths: string[];
+  /** Every port it listed was outside 1-65535: an ALLOW on it never matches, a DENY applies to any port (fail closed). */
+  invalidPorts?: true;
 }
 
 /** One AuthorizationPolicy rule: matches when any `from` and any `to` match (empty lists match all). */
