@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { LeaderElector } from './leader.js';
 import type { TrustBundlePublisher, WebhookCaBundle } from './trust-bundle.js';
 import type { RouteStatusWriter } from './route-status.js';
+import type { PolicyStatusWriter } from './policy-status.js';
 import type { Cluster, KubeObject } from '../cluster/types.js';
 import type { Values } from '../manifests/values.js';
 import type { CertAndKey, CertificateAuthority } from '../pki/index.js';
@@ -240,6 +241,7 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
   let elector: LeaderElector | undefined;
   let publisher: TrustBundlePublisher | undefined;
   let routeStatus: RouteStatusWriter | undefined;
+  let policyStatus: PolicyStatusWriter | undefined;
   let caBundle: WebhookCaBundle | undefined;
   const publish = (): void => {
     const injected = injectedNamespaces(cp.sourceObjects());
@@ -249,6 +251,7 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
     if (ca) void caBundle?.sync(ca.trustBundlePem());
     const model = cp.currentModel();
     if (routeStatus && model) void routeStatus.sync(cp.sourceObjects(), model.routeConditions);
+    if (policyStatus && model) void policyStatus.sync(cp.sourceObjects(), model);
   };
   if (cluster) {
     const { LeaderElector } = await import('./leader.js');
@@ -256,6 +259,7 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
     injectedNamespaces = tb.injectedNamespaces;
     publisher = new tb.TrustBundlePublisher(cluster, log);
     routeStatus = new (await import('./route-status.js')).RouteStatusWriter(cluster, log);
+    policyStatus = new (await import('./policy-status.js')).PolicyStatusWriter(cluster, log);
     caBundle = new tb.WebhookCaBundle(cluster, opts.meshNamespace, log);
     elector = new LeaderElector({
       cluster,
