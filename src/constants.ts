@@ -87,6 +87,8 @@ export const ANNOTATION_HOLD_APPLICATION = `${MESH_DOMAIN}/hold-application-unti
 export const ANNOTATION_REWRITE_PROBES = `${MESH_DOMAIN}/rewrite-app-probes`;
 /** Namespace or pod annotation: mTLS mode of inbound traffic (`STRICT`, `PERMISSIVE`, `DISABLE`). */
 export const ANNOTATION_MTLS = `${MESH_DOMAIN}/mtls`;
+/** Namespace label: `true` denies every call no ALLOW AuthorizationPolicy allows (`false` opts out of the mesh-wide default). */
+export const LABEL_DEFAULT_DENY = `${MESH_DOMAIN}/default-deny`;
 /** Namespace annotation scoping what its proxies receive: comma-separated namespaces (own always included). */
 export const ANNOTATION_REACHABLE = `${MESH_DOMAIN}/reachable-namespaces`;
 /** Namespace or pod annotation: trace sampling in percent (`0`..`100`) or `off` (no tracing), over `tracing.sampling`. */

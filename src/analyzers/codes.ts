@@ -22,6 +22,11 @@ export const CODES = {
   routeRuleFails: { code: 'MSH0015', severity: 'error', title: 'Route rule answers HTTP 500: it cannot forward', hint: 'remove the unsupported filter (supported: RequestHeaderModifier, ResponseHeaderModifier, RequestMirror, on HTTPRoutes also RequestRedirect and URLRewrite; on a backendRef: the two header modifiers) or give the rule a backend' },
   routeRefNotPermitted: { code: 'MSH0016', severity: 'error', title: 'Route backendRef not permitted or not a Service', hint: 'add a ReferenceGrant in the backend namespace allowing the route kind from the route namespace, or point at a Service' },
   nameInvalid: { code: 'MSH0017', severity: 'error', title: 'Object name Kubernetes would refuse', hint: 'rename it: lowercase letters, digits and "-" (and "." where a subdomain is allowed), starting and ending with a letter or digit' },
+  // MSH0030-0039: authorization and egress (issue 20); numbered apart so parallel work does not collide.
+  authzBadIdentity: { code: 'MSH0030', severity: 'error', title: 'AuthorizationPolicy principal or namespace that can match no caller', hint: 'write principals as TRUST_DOMAIN/ns/NS/sa/SA (or spiffe://..., *, PREFIX*, *SUFFIX) in the mesh trust domain, and namespaces as names or *' },
+  authzIneffective: { code: 'MSH0031', severity: 'warning', title: 'AuthorizationPolicy rule that never takes effect', hint: 'drop the methods/paths on opaque ports (name the port http-... or set appProtocol), or narrow the DENY rule that shadows the ALLOW policy' },
+  externalServiceInvalid: { code: 'MSH0032', severity: 'error', title: 'ExternalService host or port mesh cannot program', hint: 'use DNS names (no wildcards), ports 1-65535 with HTTP, HTTP2, GRPC, HTTPS, TLS or TCP, one protocol per port, each host:port once' },
+  egressUnregistered: { code: 'MSH0033', severity: 'info', title: 'Workload calls a host that registry-only would block', hint: 'register the host with an ExternalService before setting outboundTrafficPolicy: registry-only (docs/egress.md)' },
 } as const satisfies Record<string, FindingCode>;
 
 /** All codes in order. */

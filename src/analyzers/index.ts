@@ -1,6 +1,7 @@
 import { ANNOTATION_CHECK_SUPPRESS } from '../constants.js';
 import { annotations } from './annotations.js';
-import { authorization } from './authz.js';
+import { authorization, authorizationEffect, authorizationIdentities } from './authz.js';
+import { egressDestinations, externalServiceChecks } from './egress.js';
 import { buildIndex, type AnalysisIndex, type IndexOptions } from './lookup.js';
 import { objectNames } from './names.js';
 import { routeConflicts, routeProgramming, routeReferences } from './routes.js';
@@ -12,7 +13,7 @@ export { buildIndex } from './lookup.js';
 export type * from './types.js';
 
 /** Every analyzer, run in this order. Adding an analyzer is adding it here (and its codes to codes.ts). */
-export const ANALYZERS: readonly Analyzer<AnalysisIndex>[] = [routeReferences, routeConflicts, routeProgramming, authorization, strictMtls, portProtocols, unselectedWorkloads, annotations, objectNames];
+export const ANALYZERS: readonly Analyzer<AnalysisIndex>[] = [routeReferences, routeConflicts, routeProgramming, authorization, authorizationIdentities, authorizationEffect, strictMtls, portProtocols, unselectedWorkloads, annotations, objectNames, externalServiceChecks, egressDestinations];
 
 /** A `--suppress CODE=kind/ns/name` rule; each part may use `*` wildcards. */
 export interface SuppressRule {

@@ -14,6 +14,7 @@ export const WATCHED_KINDS: readonly WatchKind[] = [
   { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GRPCRoute', plural: 'grpcroutes', missingHint: 'run `mesh install --gateway-api` (or install the Gateway API standard CRDs, v1.1.0 or later) to route gRPC with GRPCRoutes' },
   { apiVersion: 'gateway.networking.k8s.io/v1beta1', kind: 'ReferenceGrant', plural: 'referencegrants', missingHint: 'install the Gateway API CRDs (standard channel); until then cross-namespace backendRefs are refused' },
   { apiVersion: `${MESH_DOMAIN}/v1alpha1`, kind: 'AuthorizationPolicy', plural: 'authorizationpolicies', missingHint: 'run `mesh install` (or `mesh upgrade`) to add the mesh CRDs' },
+  { apiVersion: `${MESH_DOMAIN}/v1alpha1`, kind: 'ExternalService', plural: 'externalservices', missingHint: 'run `mesh upgrade` to add the ExternalService CRD' },
 ];
 
 /** Options of {@link KubernetesSource}. */

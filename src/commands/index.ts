@@ -27,6 +27,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'stat', summary: 'Show traffic per workload: requests/s, success, latency, connections, mTLS', load: () => import('./stat.js') },
   { name: 'edges', summary: 'Show who talks to whom, with the mTLS identities on each side', load: () => import('./edges.js') },
   { name: 'dashboard', summary: 'Open an addon\'s UI (grafana, jaeger, prometheus) through a port-forward', load: () => import('./dashboard.js') },
+  { name: 'authz', summary: 'Explain authorization: may FROM call TO (check), who may call a workload (list)', load: () => import('./authz.js') },
   { name: 'proxy-status', summary: 'Show every proxy, its controller replica and xDS sync state (SYNCED/STALE/NACKED)', load: () => import('./proxy-status.js') },
   { name: 'proxy-config', summary: 'Show the clusters, listeners, routes, endpoints or secrets a proxy holds (live or offline with -f)', load: () => import('./proxy-config.js') },
   { name: 'controller', summary: 'Run the control plane (xDS for sidecars and proxyless gRPC) from Kubernetes or manifests on disk', load: () => import('./controller.js') },

@@ -16,9 +16,10 @@ export function define(cmd: Command): void {
     .option('--ca-cert <file>', 'root CA certificate (PEM) to include; with --ca-key')
     .option('--ca-key <file>', 'root CA private key (PEM)')
     .option('--generate-ca', 'generate a new root CA and include it (Secret with its key, trust bundle, webhook caBundle): output you can apply as is')
+    .option('--network-policies <path>', 'instead of the control plane: Kubernetes NetworkPolicies admitting at L4 what the AuthorizationPolicies in these manifests allow (repeatable; docs/authz.md)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--dashboards <dir>', 'write the mesh Grafana dashboards as JSON files into DIR (created if missing) instead of printing manifests')
     .addHelpText('after', '\nWithout --ca-cert/--ca-key or --generate-ca the root CA Secret, trust bundle and webhook caBundle are left out\n(stderr says so) and the output is the same on every run.\n\nExamples:\n  mesh manifest generate --profile ha > mesh.yaml\n  mesh manifest generate --generate-ca | kubectl apply --server-side -f -\n  mesh manifest generate -f values.yaml --set controller.replicas=2 -o json\n  mesh manifest generate --addons prometheus,grafana,jaeger > mesh.yaml\n  mesh manifest generate --dashboards ./grafana-dashboards')
-    .action(async (opts: RawValuesFlags & { caCert?: string; caKey?: string; gatewayApi?: boolean; gatewayApiCrds?: string; generateCa?: boolean; meshNamespace?: string; dashboards?: string }, command: Command) => {
+    .action(async (opts: RawValuesFlags & { caCert?: string; caKey?: string; gatewayApi?: boolean; gatewayApiCrds?: string; generateCa?: boolean; meshNamespace?: string; dashboards?: string; networkPolicies?: string[] }, command: Command) => {
       const g = globalsOf(command);
       refuseGlobals(command, 'mesh manifest generate', { namespace: MESH_NAMESPACE_INSTEAD, allNamespaces: MESH_NAMESPACE_INSTEAD });
       const ui = makeUi(g);
@@ -29,7 +30,7 @@ export function define(cmd: Command): void {
         process.exitCode = await runWriteDashboards(opts.dashboards, ui);
         return;
       }
-      process.exitCode = await runManifestGenerate({ profile: opts.profile, files: opts.values, sets: await valuesSets(opts, opts.meshNamespace), caCert: opts.caCert, caKey: opts.caKey, gatewayApi: opts.gatewayApi === true || Boolean(opts.gatewayApiCrds), gatewayApiCrds: opts.gatewayApiCrds, generateCa: opts.generateCa === true, output }, ui);
+      process.exitCode = await runManifestGenerate({ profile: opts.profile, files: opts.values, sets: await valuesSets(opts, opts.meshNamespace), caCert: opts.caCert, caKey: opts.caKey, gatewayApi: opts.gatewayApi === true || Boolean(opts.gatewayApiCrds), gatewayApiCrds: opts.gatewayApiCrds, generateCa: opts.generateCa === true, networkPolicies: opts.networkPolicies, output }, ui);
     });
 
   const diff = cmd.command('diff').description('Show what differs between two renderings, or between a rendering and the cluster (exit 1 when they differ)');

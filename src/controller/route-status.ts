@@ -64,6 +64,11 @@ export function routeStatus(route: KubeObject, conditions: readonly RouteConditi
  */
 export class RouteStatusWriter {
   private chain: Promise<void> = Promise.resolve();
+  /**
+   * Route key -> resourceVersion of the object last written from: a sync that still sees that
+   * version (the watch has not delivered our own update yet) would only get a conflict, so it waits.
+   */
+  private readonly writtenFrom = new Map<string, string>();
 
   constructor(
     private readonly cluster: Cluster,
@@ -78,12 +83,17 @@ export class RouteStatusWriter {
     const routes = objects.filter(isMeshRouteKind);
     this.chain = this.chain.then(async () => {
       const now = this.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
+      const present = new Set(routes.map((r) => `${r.metadata.namespace ?? 'default'}/${r.metadata.name}`));
+      for (const k of [...this.writtenFrom.keys()]) if (!present.has(k)) this.writtenFrom.delete(k);
       for (const r of routes) {
         const key = `${r.metadata.namespace ?? 'default'}/${r.metadata.name}`;
         const status = routeStatus(r, conditions.filter((c) => c.route === key && (c.kind ?? 'HTTPRoute') === r.kind), now);
         if (!status) continue;
+        const version = r.metadata.resourceVersion;
+        if (version !== undefined && this.writtenFrom.get(key) === version) continue;
         try {
           await replaceStatus({ ...r, status });
+          if (version !== undefined) this.writtenFrom.set(key, version);
           this.log(`route status: ${r.kind} ${key} updated`);
         } catch (err) {
           const why = err instanceof ConflictError ? 'changed meanwhile' : (err as Error).message;

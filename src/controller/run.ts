@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { LeaderElector } from './leader.js';
 import type { TrustBundlePublisher, WebhookCaBundle } from './trust-bundle.js';
 import type { RouteStatusWriter } from './route-status.js';
+import type { PolicyStatusWriter } from './policy-status.js';
 import type { Cluster, KubeObject } from '../cluster/types.js';
 import type { Values } from '../manifests/values.js';
 import type { CertAndKey, CertificateAuthority } from '../pki/index.js';
@@ -80,6 +81,11 @@ function port(flag: string, v: string | undefined, dflt: number): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw usageError(`${flag} ${v}: not a port number`, `give 0-65535 (0 picks a free port), e.g. ${flag} ${dflt}`);
   return n;
+}
+
+/** The model options that come from the installed values (docs/authz.md, docs/egress.md). */
+export function modelValues(v: Values): { defaultDeny: boolean; registryOnly: boolean } {
+  return { defaultDeny: v.authorization?.defaultDeny === true, registryOnly: v.outboundTrafficPolicy === 'registry-only' };
 }
 
 /** Validate and normalise `mesh controller` flags (pure; throws usage errors, exit 2). */
@@ -223,7 +229,8 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
   const cp = new ControlPlane({
     source,
     debounceMs: opts.debounceMs,
-    model: { trustDomain, defaultMtls: opts.defaultMtls, ...(telemetry ? { telemetry } : {}) },
+    // Values read once: an upgrade that changes them rolls the controller pods (config-hash).
+    model: { trustDomain, defaultMtls: opts.defaultMtls, ...(telemetry ? { telemetry } : {}), ...(await values().then(modelValues, () => ({}))) },
     log,
     // SDS on the ADS stream: secrets only for TLS streams with a reviewed token (the files source cannot review one).
     identity: { ca: () => ca, ...(cluster ? {} : { disabled: (await import('./identity.js')).FILES_SOURCE_NO_SDS }) },
@@ -234,6 +241,7 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
   let elector: LeaderElector | undefined;
   let publisher: TrustBundlePublisher | undefined;
   let routeStatus: RouteStatusWriter | undefined;
+  let policyStatus: PolicyStatusWriter | undefined;
   let caBundle: WebhookCaBundle | undefined;
   const publish = (): void => {
     const injected = injectedNamespaces(cp.sourceObjects());
@@ -243,6 +251,7 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
     if (ca) void caBundle?.sync(ca.trustBundlePem());
     const model = cp.currentModel();
     if (routeStatus && model) void routeStatus.sync(cp.sourceObjects(), model.routeConditions);
+    if (policyStatus && model) void policyStatus.sync(cp.sourceObjects(), model);
   };
   if (cluster) {
     const { LeaderElector } = await import('./leader.js');
@@ -250,6 +259,7 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
     injectedNamespaces = tb.injectedNamespaces;
     publisher = new tb.TrustBundlePublisher(cluster, log);
     routeStatus = new (await import('./route-status.js')).RouteStatusWriter(cluster, log);
+    policyStatus = new (await import('./policy-status.js')).PolicyStatusWriter(cluster, log);
     caBundle = new tb.WebhookCaBundle(cluster, opts.meshNamespace, log);
     elector = new LeaderElector({
       cluster,

@@ -23,6 +23,8 @@ export interface ManifestGenerateOptions extends ValuesFlags {
   gatewayApiCrds?: string;
   /** Generate a new root CA and include it (the output is then no longer the same on each run). */
   generateCa?: boolean;
+  /** Instead of the control plane: NetworkPolicies for the workloads and AuthorizationPolicies in these manifests. */
+  networkPolicies?: string[];
   output: 'yaml' | 'json' | 'name';
 }
 
@@ -46,6 +48,14 @@ export function missingCaNote(namespace: string): string {
 export async function runManifestGenerate(opts: ManifestGenerateOptions, ui: Ui): Promise<number> {
   if (opts.generateCa && (opts.caCert || opts.caKey)) throw usageError('--generate-ca and --ca-cert/--ca-key exclude each other', 'use your own root with --ca-cert/--ca-key, or --generate-ca for a new one');
   const values = await loadValues(opts);
+  if (opts.networkPolicies?.length) {
+    if (opts.generateCa || opts.caCert || opts.gatewayApi) throw usageError('--network-policies prints only NetworkPolicies', 'drop --generate-ca, --ca-cert/--ca-key and --gateway-api, or render the control plane in a second run');
+    const [{ FilesSource }, { buildModel, withTemplatePods }, { networkPolicies }] = await Promise.all([import('../cluster/files-source.js'), import('../model/index.js'), import('../manifests/network-policies.js')]);
+    const objects = (await new FilesSource(opts.networkPolicies, { watchFiles: false }).list()).map((o) => o.object);
+    const model = buildModel(withTemplatePods(objects), { trustDomain: values.trustDomain, defaultMtls: values.mtls.mode, defaultDeny: values.authorization.defaultDeny });
+    ui.out.write(renderObjects(networkPolicies(model, { proxyInboundPort: values.proxy.inboundPort }), opts.output));
+    return ExitCode.Ok;
+  }
   let ca = await loadSuppliedCa(opts.caCert, opts.caKey, (l) => ui.err.write(l + '\n'));
   if (opts.generateCa) {
     ca = await generateCa(values.trustDomain, values.ca.rootCertTTL);

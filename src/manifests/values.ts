@@ -22,6 +22,8 @@ export interface Resources {
 }
 
 export type MtlsMode = 'STRICT' | 'PERMISSIVE';
+/** values `outboundTrafficPolicy`: what sidecars do with calls to unregistered destinations. */
+export type OutboundTrafficPolicy = 'allow-any' | 'registry-only';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type NativeSidecar = 'auto' | 'on' | 'off';
 /** How the Envoy sidecar speaks ADS: state of the world (`sotw`, api_type GRPC) or incremental (`delta`, DELTA_GRPC). */
@@ -39,6 +41,19 @@ export interface Values {
   trustDomain: string;
   /** Mesh-wide default for inbound mTLS; namespaces and workloads may override. */
   mtls: { mode: MtlsMode };
+  authorization: {
+    /**
+     * Deny every call no ALLOW AuthorizationPolicy allows, in every namespace without the
+     * `mesh.dev/default-deny` label (docs/authz.md). Off by default: no policy allows everything.
+     */
+    defaultDeny: boolean;
+  };
+  /**
+   * Where sidecars send calls to destinations the mesh does not know: `allow-any` passes them
+   * through; `registry-only` refuses them (BlackHoleCluster) unless an ExternalService registers
+   * the host (docs/egress.md).
+   */
+  outboundTrafficPolicy: OutboundTrafficPolicy;
   controller: {
     image: string;
     replicas: number;
@@ -133,6 +148,8 @@ export const DEFAULTS: Values = Object.freeze({
   namespace: DEFAULT_NAMESPACE,
   trustDomain: DEFAULT_TRUST_DOMAIN,
   mtls: { mode: 'STRICT' },
+  authorization: { defaultDeny: false },
+  outboundTrafficPolicy: 'allow-any',
   controller: {
     image: `ghcr.io/mesh-dev/mesh:${VERSION}`,
     replicas: 1,
@@ -213,6 +230,7 @@ export const PROFILES: readonly Profile[] = [
 /** Keys whose values are one of a fixed set. */
 const ENUMS: Record<string, readonly string[]> = {
   'mtls.mode': ['STRICT', 'PERMISSIVE'],
+  outboundTrafficPolicy: ['allow-any', 'registry-only'],
   'controller.logLevel': ['debug', 'info', 'warn', 'error'],
   'proxy.logLevel': ['debug', 'info', 'warn', 'error'],
   'proxy.nativeSidecar': ['auto', 'on', 'off'],

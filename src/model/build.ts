@@ -1,5 +1,6 @@
 import type { KubeObject } from '../cluster/types.js';
 import { isObject } from '../util/object.js';
+import { isDns1123Subdomain } from '../names.js';
 import { formatSpiffeId } from '../pki/spiffe.js';
 import { policyApplies } from './authz.js';
 import { arr, byNsName, cmp, describe, durationField, jsonAnnotation, keyOf, num, str, strMap, type Obj, type Warn } from './objects.js';
@@ -12,6 +13,7 @@ import {
   ANNOTATION_OUTLIER,
   ANNOTATION_REACHABLE,
   DEFAULT_TRUST_DOMAIN,
+  LABEL_DEFAULT_DENY,
   MESH_DOMAIN,
 } from '../constants.js';
 import type {
@@ -21,6 +23,8 @@ import type {
   AuthzSource,
   CircuitBreakerPolicy,
   Endpoint,
+  ExternalPort,
+  ExternalService,
   MeshModel,
   MeshNamespace,
   MeshService,
@@ -44,6 +48,10 @@ export interface ModelOptions {
   clusterDomain?: string;
   /** Tracing and access logs mesh-wide (default: both off). */
   telemetry?: MeshTelemetry;
+  /** Deny by default in namespaces without the `mesh.dev/default-deny` label (values `authorization.defaultDeny`; default false). */
+  defaultDeny?: boolean;
+  /** values `outboundTrafficPolicy: registry-only` (default allow-any). */
+  registryOnly?: boolean;
 }
 
 /**
@@ -145,7 +153,7 @@ function objectsOf(objects: readonly KubeObject[], kind: string, group: string):
 }
 
 /** Namespaces: explicit ones, plus any namespace an object lives in (files often omit Namespace), sorted by name. */
-export function namespacesFrom(objects: readonly KubeObject[], defaultMtls: MtlsMode): MeshNamespace[] {
+export function namespacesFrom(objects: readonly KubeObject[], defaultMtls: MtlsMode, defaultDeny = false): MeshNamespace[] {
   const nsObjects = new Map<string, KubeObject>();
   for (const o of objectsOf(objects, 'Namespace', 'v1')) nsObjects.set(o.metadata.name, o);
   const nsNames = new Set<string>(nsObjects.keys());
@@ -154,7 +162,8 @@ export function namespacesFrom(objects: readonly KubeObject[], defaultMtls: Mtls
     const ann = nsObjects.get(name)?.metadata.annotations ?? {};
     const mtls = parseMtls(ann[ANNOTATION_MTLS]) ?? defaultMtls;
     const reach = ann[ANNOTATION_REACHABLE];
-    const ns: MeshNamespace = { name, mtls };
+    const deny = nsObjects.get(name)?.metadata.labels?.[LABEL_DEFAULT_DENY];
+    const ns: MeshNamespace = { name, mtls, defaultDeny: deny === 'true' ? true : deny === 'false' ? false : defaultDeny };
     const telemetry = telemetryOverride(ann);
     if (telemetry) ns.telemetry = telemetry;
     if (reach !== undefined) {
@@ -258,8 +267,12 @@ export function authzFrom(objects: readonly KubeObject[], warnings: ModelWarning
       }),
       to: arr(rule.to).map((t): AuthzOperation => {
         const op = isObject(t.operation) ? t.operation : t;
-        const ports = Array.isArray(op.ports) ? op.ports.map((x) => Number(x)).filter((x) => Number.isInteger(x)) : [];
-        return { ports, methods: strs(op.methods), paths: strs(op.paths) };
+        const listed = Array.isArray(op.ports) ? op.ports : [];
+        const ports = listed.map((x) => Number(x)).filter((x) => Number.isInteger(x) && x >= 1 && x <= 65535);
+        const out: AuthzOperation = { ports, methods: strs(op.methods), paths: strs(op.paths) };
+        if (ports.length < listed.length) warnings.push({ object: describe(a), message: `ports ${JSON.stringify(listed.filter((x) => !ports.includes(Number(x))))} are not ports from 1 to 65535; ignored` });
+        if (listed.length && !ports.length) out.invalidPorts = true;
+        return out;
       }),
     }));
     const policy: AuthzPolicy = { name: a.metadata.name, namespace: a.metadata.namespace ?? 'default', action, rules };
@@ -269,6 +282,52 @@ export function authzFrom(objects: readonly KubeObject[], warnings: ModelWarning
   }
   authz.sort(byNsName);
   return authz;
+}
+
+const EXTERNAL_PROTOCOLS: Record<string, ExternalPort['protocol']> = { HTTP: 'http', HTTP2: 'http', GRPC: 'http', HTTPS: 'tls', TLS: 'tls', TCP: 'tcp' };
+
+/**
+ * ExternalServices (mesh.dev): hosts are DNS names (no wildcards: they become DNS clusters), ports
+ * 1-65535 with HTTP, HTTP2, GRPC, HTTPS, TLS or TCP; TLS origination needs an HTTP port. A bad
+ * host or port is dropped with a warning; a service left with no host or port is skipped.
+ */
+export function externalServicesFrom(objects: readonly KubeObject[], warnings: ModelWarning[]): ExternalService[] {
+  const out: ExternalService[] = [];
+  for (const o of objects.filter((x) => x.kind === 'ExternalService' && x.apiVersion.startsWith(`${MESH_DOMAIN}/`)).sort((a, b) => cmp(`${a.metadata.namespace ?? ''}/${a.metadata.name}`, `${b.metadata.namespace ?? ''}/${b.metadata.name}`))) {
+    const spec = isObject(o.spec) ? o.spec : {};
+    const warn = (m: string) => warnings.push({ object: describe(o), message: m });
+    const hosts: string[] = [];
+    for (const h of Array.isArray(spec.hosts) ? spec.hosts : []) {
+      const host = typeof h === 'string' ? h.toLowerCase() : '';
+      if (isDns1123Subdomain(host) && host.includes('.')) hosts.push(host);
+      else warn(`host ${JSON.stringify(h)} is not a DNS name (such as api.example.com; wildcards are not supported); host ignored`);
+    }
+    const tlsOrigination = isObject(spec.tls) && String(spec.tls.mode ?? '').toUpperCase() === 'ORIGINATE';
+    const ports: ExternalPort[] = [];
+    for (const p of arr(spec.ports)) {
+      const number = num(p.number);
+      const protocol = EXTERNAL_PROTOCOLS[String(p.protocol ?? 'TCP').toUpperCase()];
+      const targetPort = num(p.targetPort) ?? number;
+      if (number === undefined || !Number.isInteger(number) || number < 1 || number > 65535 || targetPort === undefined || !Number.isInteger(targetPort) || targetPort < 1 || targetPort > 65535) {
+        warn(`port ${JSON.stringify(p.number)} (targetPort ${JSON.stringify(p.targetPort)}) is not a port from 1 to 65535; port ignored`);
+      } else if (!protocol) {
+        warn(`port ${number}: protocol ${JSON.stringify(p.protocol)} is not one of ${Object.keys(EXTERNAL_PROTOCOLS).join(', ')}; port ignored`);
+      } else if (tlsOrigination && protocol !== 'http') {
+        warn(`port ${number}: TLS origination needs an HTTP port (the application speaks plain HTTP), not ${String(p.protocol)}; port ignored`);
+      } else {
+        ports.push({ number, name: str(p.name) ?? `${protocol}-${number}`, protocol, targetPort });
+      }
+    }
+    if (!hosts.length || !ports.length) {
+      warn(`no usable ${hosts.length ? 'port' : 'host'}; ExternalService skipped`);
+      continue;
+    }
+    const e: ExternalService = { name: o.metadata.name, namespace: o.metadata.namespace ?? 'default', hosts, ports, tlsOrigination };
+    const created = str(o.metadata.creationTimestamp);
+    if (created) e.createdAt = created;
+    out.push(e);
+  }
+  return out.sort(byNsName);
 }
 
 /**
@@ -283,7 +342,7 @@ export function buildModel(objects: readonly KubeObject[], opts: ModelOptions = 
   const warnings: ModelWarning[] = [];
   const of = (kind: string, group: string): KubeObject[] => objectsOf(objects, kind, group);
 
-  const namespaces = namespacesFrom(objects, defaultMtls);
+  const namespaces = namespacesFrom(objects, defaultMtls, opts.defaultDeny === true);
   const services = servicesFrom(of('Service', 'v1'), clusterDomain, warnings);
   const serviceByKey = new Map(services.map((s) => [keyOf(s.namespace, s.name), s]));
   const pods = of('Pod', 'v1');
@@ -307,9 +366,12 @@ export function buildModel(objects: readonly KubeObject[], opts: ModelOptions = 
   const { routes, conditions: routeConditions } = meshRoutes(objects, { services: serviceByKey, grants }, warnings);
 
   const authz = authzFrom(objects, warnings);
+  const externalServices = externalServicesFrom(objects, warnings);
 
   const model: MeshModel = { trustDomain, namespaces, services, endpoints: sortKeys(endpoints), workloads, routes, routeConditions, authz, warnings };
   if (opts.telemetry) model.telemetry = opts.telemetry;
+  if (externalServices.length) model.externalServices = externalServices;
+  if (opts.registryOnly) model.registryOnly = true;
   return model;
 }
 
@@ -454,4 +516,31 @@ export function reachableServices(model: MeshModel, namespace: string | undefine
 /** The key `NS/NAME` the model uses for services. */
 export function serviceKey(s: { namespace: string; name: string }): string {
   return keyOf(s.namespace, s.name);
+}
+
+const WORKLOAD_TYPES: readonly string[] = ['Deployment', 'StatefulSet', 'DaemonSet'];
+
+
+/**
+ * Objects with a Pod for each workload object that has none in the input (its pod template,
+ * named after the workload): manifests usually hold Deployments, not Pods.
+ */
+export function withTemplatePods(objects: readonly KubeObject[]): KubeObject[] {
+  const pods = objects.filter((o) => o.kind === 'Pod');
+  const out = [...objects];
+  for (const w of objects) {
+    if (!WORKLOAD_TYPES.includes(w.kind) || pods.some((p) => p.metadata.namespace === w.metadata.namespace && selectsPod(w, p))) continue;
+    const t = ((w.spec ?? {}) as { template?: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: unknown } }).template ?? {};
+    out.push({ apiVersion: 'v1', kind: 'Pod', metadata: { name: w.metadata.name, namespace: w.metadata.namespace, labels: t.metadata?.labels ?? {}, annotations: t.metadata?.annotations ?? {} }, spec: t.spec ?? {}, status: { phase: 'Running' } });
+  }
+  return out;
+}
+
+
+/** Whether a workload object's matchLabels selector selects a pod (matchExpressions are not read: such workloads get a template pod). */
+function selectsPod(w: KubeObject, pod: KubeObject): boolean {
+  const spec = isObject(w.spec) ? w.spec : {};
+  const sel = isObject(spec.selector) ? strMap(spec.selector.matchLabels) : undefined;
+  const labels = pod.metadata.labels ?? {};
+  return sel !== undefined && Object.keys(sel).length > 0 && Object.entries(sel).every(([k, v]) => labels[k] === v);
 }

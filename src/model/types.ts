@@ -294,6 +294,8 @@ export interface AuthzOperation {
   ports: number[];
   methods: string[];
   paths: string[];
+  /** Every port it listed was outside 1-65535: an ALLOW on it never matches, a DENY applies to any port (fail closed). */
+  invalidPorts?: true;
 }
 
 /** One AuthorizationPolicy rule: matches when any `from` and any `to` match (empty lists match all). */
@@ -312,6 +314,30 @@ export interface AuthzPolicy {
   rules: AuthzRule[];
 }
 
+/** A port of an ExternalService. */
+export interface ExternalPort {
+  /** Port the application connects to. */
+  number: number;
+  name: string;
+  /** `http` (routed by Host), `tls` (routed by SNI), `tcp` (by port alone). */
+  protocol: 'http' | 'tls' | 'tcp';
+  /** Port on the external host (differs from `number` with TLS origination, e.g. 80 -> 443). */
+  targetPort: number;
+}
+
+/** An ExternalService (mesh.dev/v1alpha1): hosts outside the mesh that sidecars may reach, also under registry-only. */
+export interface ExternalService {
+  name: string;
+  namespace: string;
+  /** DNS names, lower case. */
+  hosts: string[];
+  ports: ExternalPort[];
+  /** The sidecar originates TLS (SNI: the host) on `http` ports: the application speaks plain HTTP. */
+  tlsOrigination: boolean;
+  /** metadata.creationTimestamp: when two claim the same host and port, the oldest wins. */
+  createdAt?: string;
+}
+
 /** A namespace's mesh settings. */
 export interface MeshNamespace {
   name: string;
@@ -323,6 +349,11 @@ export interface MeshNamespace {
    * `mesh.dev/reachable-namespaces` annotation; undefined means the whole mesh.
    */
   reachable?: string[];
+  /**
+   * Workloads here are denied every call no ALLOW policy allows (label `mesh.dev/default-deny`,
+   * else the mesh-wide `authorization.defaultDeny` value).
+   */
+  defaultDeny: boolean;
 }
 
 /** Something in the input the model could not use; the object is skipped or the field ignored. */
@@ -345,5 +376,9 @@ export interface MeshModel {
   /** Conditions of every HTTPRoute and GRPCRoute with a Service parent, in kind, route then parent order. */
   routeConditions: RouteCondition[];
   authz: AuthzPolicy[];
+  /** ExternalServices, sorted by namespace and name (absent: none). */
+  externalServices?: ExternalService[];
+  /** values `outboundTrafficPolicy: registry-only`: calls to unknown destinations are refused. */
+  registryOnly?: boolean;
   warnings: ModelWarning[];
 }

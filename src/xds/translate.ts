@@ -1,12 +1,11 @@
-import { isHttp, policiesFor, reachableServices, serviceKey } from '../model/build.js';
+import { isHttp, reachableServices, serviceKey } from '../model/build.js';
 import { routeOrder } from '../model/routes.js';
 import { grpcMatchRank } from '../model/grpc-routes.js';
 import { escapeRegex } from '../util/text.js';
-import { principalId } from '../model/authz.js';
+import { inboundPortAuthz } from '../model/inbound-authz.js';
+import { RBAC_TYPES, rbacFilters } from './rbac.js';
+import { egressResources } from './egress.js';
 import type {
-  AuthzOperation,
-  AuthzPolicy,
-  AuthzSource,
   FaultPolicy,
   HeaderEdits,
   MeshModel,
@@ -50,8 +49,6 @@ const T = {
   hcm: 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
   router: 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router',
   fault: 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault',
-  rbacHttp: 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC',
-  rbacNet: 'type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC',
   tcpProxy: 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy',
   originalDst: 'type.googleapis.com/envoy.extensions.filters.listener.original_dst.v3.OriginalDst',
   tlsInspector: 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector',
@@ -61,7 +58,9 @@ const T = {
 } as const;
 
 /** Every Any-typed message URL the translation can emit inside a resource (the encode test walks them all). */
-export const EMBEDDED_TYPES: readonly string[] = Object.values(T);
+export const EMBEDDED_TYPES: readonly string[] = [...Object.values(T), ...RBAC_TYPES];
+
+export { rbacConfig } from './rbac.js';
 
 /** Well-known names shared with the injected sidecar's bootstrap and iptables rules. */
 export const SIDECAR = {
@@ -532,15 +531,9 @@ export function serverListenerName(address: string, port: number): string {
  * mTLS (STRICT workloads) through the bootstrap's certificate provider `default`.
  */
 function serverListeners(model: MeshModel, w: Workload, res: Resources): void {
-  const policies = policiesFor(model, w);
   for (const p of w.ports) {
     if (!isHttp(p.protocol)) continue;
-    const filters: Msg[] = [];
-    for (const action of ['DENY', 'ALLOW'] as const) {
-      const rules = rbacConfig(model.trustDomain, policies, action, true);
-      if (rules) filters.push({ name: `envoy.filters.http.rbac.${action.toLowerCase()}`, typed_config: { '@type': T.rbacHttp, rules } });
-    }
-    filters.push(ROUTER);
+    const filters: Msg[] = [...rbacFilters(inboundPortAuthz(model, w, p.port), true, `inbound_${p.port}_rbac`), ROUTER];
     const route = { name: `inbound|${p.port}`, virtual_hosts: [{ name: 'inbound', domains: ['*'], routes: [{ name: 'default', match: { prefix: '/' }, non_forwarding_action: {} }] }] };
     const hcmConfig = hcm(`inbound_${p.port}`, { inline: route }, filters, false);
     for (const address of [...new Set(['0.0.0.0', '::', ...(w.ip ? [w.ip] : [])])]) {
@@ -587,60 +580,7 @@ export function proxylessResources(model: MeshModel, proxy: ProxyInfo): Resource
   return res;
 }
 
-function principalIds(trustDomain: string, src: AuthzSource): Msg[] {
-  const ids: Msg[] = [];
-  for (const p of src.principals) {
-    if (p === '*') ids.push({ any: true });
-    else ids.push({ authenticated: { principal_name: { exact: principalId(p) } } });
-  }
-  for (const ns of src.namespaces) {
-    if (ns === '*') ids.push({ any: true });
-    else ids.push({ authenticated: { principal_name: { safe_regex: { regex: `spiffe://${escapeRegex(trustDomain)}/ns/${escapeRegex(ns)}/.*` } } } });
-  }
-  return ids;
-}
-
-
-function pathMatcher(p: string): Msg {
-  if (p === '*') return { prefix: '/' };
-  if (p.endsWith('*')) return { prefix: p.slice(0, -1) };
-  if (p.startsWith('*')) return { suffix: p.slice(1) };
-  return { exact: p };
-}
-
-/** Permission for one `to` clause, or undefined when it can never match on this (TCP) port. */
-function permission(op: AuthzOperation, http: boolean, action: 'ALLOW' | 'DENY'): Msg | undefined {
-  const parts: Msg[] = [];
-  if (op.ports.length) parts.push({ or_rules: { rules: op.ports.map((p) => ({ destination_port: p })) } });
-  if (op.methods.length || op.paths.length) {
-    // On an opaque port HTTP fields cannot be checked: an ALLOW on them never matches, a DENY ignores them (fail closed).
-    if (!http && action === 'ALLOW') return undefined;
-    if (http && op.methods.length) parts.push({ or_rules: { rules: op.methods.map((m) => ({ header: { name: ':method', string_match: { exact: m } } })) } });
-    if (http && op.paths.length) parts.push({ or_rules: { rules: op.paths.map((p) => ({ url_path: { path: pathMatcher(p) } })) } });
-  }
-  if (!parts.length) return { any: true };
-  return parts.length === 1 ? parts[0] : { and_rules: { rules: parts } };
-}
-
-/** envoy.config.rbac.v3.RBAC for the policies of one action, or undefined when there are none. */
-export function rbacConfig(trustDomain: string, policies: AuthzPolicy[], action: 'ALLOW' | 'DENY', http: boolean): Msg | undefined {
-  const selected = policies.filter((p) => p.action === action);
-  if (!selected.length) return undefined;
-  const out: Record<string, Msg> = {};
-  for (const p of selected) {
-    p.rules.forEach((rule, i) => {
-      const perms = rule.to.length ? rule.to.map((op) => permission(op, http, action)).filter((x): x is Msg => x !== undefined) : [{ any: true }];
-      const principals = rule.from.length ? rule.from.flatMap((src) => principalIds(trustDomain, src)) : [{ any: true }];
-      if (!perms.length || !principals.length) return;
-      out[`${p.namespace}.${p.name}.${i}`] = { permissions: perms, principals };
-    });
-  }
-  // An ALLOW policy with no usable rule allows nothing, which RBAC expresses as no policies.
-  return { action, policies: out };
-}
-
 function inboundChains(model: MeshModel, w: Workload, res: Resources, telemetry: ProxyTelemetry): Msg[] {
-  const policies = policiesFor(model, w);
   const chains: Msg[] = [];
   for (const p of w.ports) {
     const clusterName = `inbound|${p.port}||`;
@@ -653,11 +593,7 @@ function inboundChains(model: MeshModel, w: Workload, res: Resources, telemetry:
     const http = isHttp(p.protocol);
     const filters: Msg[] = [];
     if (http) {
-      const httpFilters: Msg[] = [];
-      for (const action of ['DENY', 'ALLOW'] as const) {
-        const rules = rbacConfig(model.trustDomain, policies, action, true);
-        if (rules) httpFilters.push({ name: `envoy.filters.http.rbac.${action.toLowerCase()}`, typed_config: { '@type': T.rbacHttp, rules } });
-      }
+      const httpFilters: Msg[] = rbacFilters(inboundPortAuthz(model, w, p.port), true, `inbound_${p.port}_rbac`);
       if (hasFault(model)) httpFilters.push({ name: FAULT_FILTER, typed_config: { '@type': T.fault } });
       httpFilters.push(ROUTER);
       const route = {
@@ -666,10 +602,7 @@ function inboundChains(model: MeshModel, w: Workload, res: Resources, telemetry:
       };
       filters.push({ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm(`inbound_${p.port}`, { inline: route }, httpFilters, telemetry.hcm) });
     } else {
-      for (const action of ['DENY', 'ALLOW'] as const) {
-        const rules = rbacConfig(model.trustDomain, policies, action, false);
-        if (rules) filters.push({ name: `envoy.filters.network.rbac.${action.toLowerCase()}`, typed_config: { '@type': T.rbacNet, stat_prefix: `inbound_${p.port}_rbac`, rules } });
-      }
+      filters.push(...rbacFilters(inboundPortAuthz(model, w, p.port), false, `inbound_${p.port}_rbac`));
       filters.push({ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': T.tcpProxy, stat_prefix: `inbound_${p.port}`, cluster: clusterName, ...telemetry.tcp } });
     }
     for (const transport of transportsFor(w.mtls)) {
@@ -737,13 +670,19 @@ export function sidecarResources(model: MeshModel, proxy: ProxyInfo): Resources 
       outChains.push({ name, filter_chain_match: match, filters: [filter] });
     }
   }
+  // Egress (docs/egress.md): ExternalService hosts and, under registry-only, a default chain that refuses.
+  const egress = egressResources(model, telemetry);
+  for (const c of egress.clusters) res[TYPE.cluster][String(c.name)] = c;
   res[TYPE.listener].outbound = {
     name: 'outbound',
     address: { socket_address: { address: '0.0.0.0', port_value: SIDECAR.outboundPort } },
     use_original_dst: { value: true },
-    listener_filters: [{ name: 'envoy.filters.listener.original_dst', typed_config: { '@type': T.originalDst } }],
-    filter_chains: outChains,
-    default_filter_chain: { name: 'passthrough', filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': T.tcpProxy, stat_prefix: 'PassthroughCluster', cluster: 'PassthroughCluster', ...tcpLog } }] },
+    listener_filters: [
+      { name: 'envoy.filters.listener.original_dst', typed_config: { '@type': T.originalDst } },
+      ...(egress.tlsInspector ? [{ name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': T.tlsInspector } }] : []),
+    ],
+    filter_chains: [...outChains, ...egress.chains],
+    default_filter_chain: egress.defaultChain,
     traffic_direction: 'OUTBOUND',
   };
 
@@ -758,10 +697,14 @@ export function sidecarResources(model: MeshModel, proxy: ProxyInfo): Resources 
       { name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': T.tlsInspector } },
     ],
     filter_chains: w ? inboundChains(model, w, res, telemetry) : [],
-    // Ports no Service exposes stay reachable only where mTLS is not STRICT.
+    // Ports no Service exposes stay reachable only where mTLS is not STRICT, and only as far as the
+    // workload's authorization allows an opaque connection (so default-deny covers them too).
     default_filter_chain: {
       name: 'inbound-passthrough',
-      filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': T.tcpProxy, stat_prefix: 'InboundPassthrough', cluster: w?.mtls === 'STRICT' ? 'BlackHoleCluster' : 'InboundPassthroughCluster', ...tcpLog } }],
+      filters: [
+        ...(w ? rbacFilters(inboundPortAuthz(model, w, undefined), false, 'inbound_passthrough_rbac') : []),
+        { name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': T.tcpProxy, stat_prefix: 'InboundPassthrough', cluster: w?.mtls === 'STRICT' ? 'BlackHoleCluster' : 'InboundPassthroughCluster', ...tcpLog } },
+      ],
     },
     traffic_direction: 'INBOUND',
   };

@@ -26,7 +26,7 @@ test('the mesh namespace is one flag, --mesh-namespace, spelled and described th
   const users = await commandsWith('--mesh-namespace');
   // The controller runs inside the mesh namespace: its default is $POD_NAMESPACE, so it says so.
   const cli = users.filter((u) => u.path !== 'controller');
-  assert.deepEqual(cli.map((u) => u.path).sort(), ['check', 'dashboard', 'inject', 'install', 'manifest diff', 'manifest generate', 'proxy-config', 'proxy-status', 'uninstall', 'upgrade']);
+  assert.deepEqual(cli.map((u) => u.path).sort(), ['authz check', 'authz list', 'check', 'dashboard', 'inject', 'install', 'manifest diff', 'manifest generate', 'proxy-config', 'proxy-status', 'uninstall', 'upgrade']);
   for (const u of cli) assert.equal(u.description, `${shared.flags} ${shared.description}`, `mesh ${u.path}`);
 });
 

@@ -59,6 +59,8 @@ before(async () => {
       { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-1', namespace: 'shop', labels: { app: 'web' } }, spec: { serviceAccountName: 'web', containers: [{ name: 'web', image: 'web' }] }, status: { phase: 'Running', podIP: '10.0.0.5' } },
       { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'shop' }, spec: { clusterIP: '10.96.0.5', selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] } },
       { apiVersion: 'v1', kind: 'Service', metadata: { name: 'api', namespace: 'shop' }, spec: { clusterIP: '10.96.0.6', selector: { app: 'api' }, ports: [{ name: 'grpc', port: 7070 }] } },
+      { apiVersion: 'mesh.dev/v1alpha1', kind: 'AuthorizationPolicy', metadata: { name: 'web', namespace: 'shop' }, spec: { action: 'ALLOW', selector: { matchLabels: { app: 'web' } }, rules: [{}] } },
+      { apiVersion: 'mesh.dev/v1alpha1', kind: 'ExternalService', metadata: { name: 'payments', namespace: 'shop' }, spec: { hosts: ['api.payments.example'], ports: [{ number: 443, protocol: 'TLS' }] } },
       {
         apiVersion: 'gateway.networking.k8s.io/v1',
         kind: 'GRPCRoute',
@@ -91,7 +93,7 @@ test('the rendered RBAC is all the controller needs: leader election, trust bund
   const forbidden = (): string[] => c.server.requests.filter((r) => r.user === SA_USER && r.code === 403).map((r) => `${r.method} ${r.path}${r.query ? `?${r.query}` : ''}`);
   try {
     await Promise.race([
-      Promise.all([/became the leader/, /trust bundle: wrote ConfigMap shop\/mesh-trust-bundle/, /route status: HTTPRoute shop\/web updated/, /route status: GRPCRoute shop\/api updated/, /xDS TLS listening on [\d.]+:(\d+)/, /webhook listening/].map((re) => waitFor(re))),
+      Promise.all([/became the leader/, /trust bundle: wrote ConfigMap shop\/mesh-trust-bundle/, /route status: HTTPRoute shop\/web updated/, /route status: GRPCRoute shop\/api updated/, /policy status: AuthorizationPolicy shop\/web accepted/, /policy status: ExternalService shop\/payments accepted/, /xDS TLS listening on [\d.]+:(\d+)/, /webhook listening/].map((re) => waitFor(re))),
       done.then(() => Promise.reject(new Error(`controller stopped:\n${err()}`))),
       new Promise((_, reject) => setTimeout(() => reject(new Error(`the controller did not get its jobs done in 30 s; forbidden: ${JSON.stringify(forbidden())}\n${err()}`)), 30_000).unref()),
     ]);

@@ -16,6 +16,8 @@ export interface SimRequest {
   /** Request headers; names are case-insensitive. */
   headers?: Record<string, string>;
   scheme?: 'http' | 'https';
+  /** TLS server name of the connection: set, the connection is TLS (`transport_protocol: tls`) and opaque to routes. */
+  sni?: string;
 }
 
 /** One upstream a routed request may go to, with the request as the upstream sees it. */
@@ -58,7 +60,8 @@ function fullMatch(regex: string, value: string): boolean {
   return new RegExp(`^(?:${regex.replace(/\(\?P</g, '(?<')})$`).test(value);
 }
 
-function stringMatches(m: Msg, value: string): boolean {
+/** Envoy StringMatcher (type.matcher.v3): exact, prefix, suffix, contains or a full-match safe_regex; ignore_case. */
+export function stringMatches(m: Msg, value: string): boolean {
   const ci = m.ignore_case === true;
   const v = ci ? value.toLowerCase() : value;
   const s = (x: unknown): string => (ci ? String(x).toLowerCase() : String(x));
@@ -282,21 +285,34 @@ function cidrContains(range: Msg, ip: string): boolean {
 export function outbound(res: Resources, dst: { ip: string; port: number }, req: SimRequest): SimResult | { kind: 'tcp'; cluster: string; chain: string } {
   const listener = res[TYPE.listener].outbound;
   if (!listener) throw new Error('envoy-sim: no outbound listener');
+  const inspects = msgs(listener.listener_filters).some((f) => f.name === 'envoy.filters.listener.tls_inspector');
+  // Without the TLS inspector Envoy knows neither the SNI nor the transport: chains that need them never match.
+  const transport = inspects ? (req.sni !== undefined ? 'tls' : 'raw_buffer') : undefined;
   const chains = msgs(listener.filter_chains).filter((c) => {
     const m = (c.filter_chain_match ?? {}) as Msg;
     const port = num(m.destination_port);
     if (port !== undefined && port !== dst.port) return false;
     const ranges = msgs(m.prefix_ranges);
-    return !ranges.length || ranges.some((r) => cidrContains(r, dst.ip));
+    if (ranges.length && !ranges.some((r) => cidrContains(r, dst.ip))) return false;
+    const names = Array.isArray(m.server_names) ? m.server_names.map(String) : [];
+    if (names.length && (transport === undefined || req.sni === undefined || !names.includes(req.sni))) return false;
+    return m.transport_protocol === undefined || m.transport_protocol === transport;
   });
-  const specificity = (c: Msg): number => ((num((c.filter_chain_match as Msg | undefined)?.destination_port) !== undefined ? 1000 : 0) + Math.max(0, ...msgs((c.filter_chain_match as Msg | undefined)?.prefix_ranges).map((r) => num(r.prefix_len) ?? 0)));
-  const chain = chains.sort((a, b) => specificity(b) - specificity(a))[0] ?? (listener.default_filter_chain as Msg);
+  // Envoy's order: destination port, then the longest prefix, then server name, then transport protocol.
+  const key = (c: Msg): number[] => {
+    const m = (c.filter_chain_match ?? {}) as Msg;
+    return [num(m.destination_port) !== undefined ? 1 : 0, Math.max(-1, ...msgs(m.prefix_ranges).map((r) => num(r.prefix_len) ?? 0)), Array.isArray(m.server_names) && m.server_names.length ? 1 : 0, m.transport_protocol !== undefined ? 1 : 0];
+  };
+  const cmp = (a: number[], b: number[]): number => a.reduce((d, x, i) => d || x - b[i]!, 0);
+  const chain = chains.sort((a, b) => cmp(key(b), key(a)))[0] ?? (listener.default_filter_chain as Msg);
   const filter = msgs(chain.filters)[0]!;
   const cfg = filter.typed_config as Msg;
   if (String(filter.name) === 'envoy.filters.network.tcp_proxy') return { kind: 'tcp', cluster: String(cfg.cluster), chain: String(chain.name) };
+  const faultFilter = msgs(cfg.http_filters).some((f) => f.name === 'envoy.filters.http.fault');
+  const clusters = new Set(Object.keys(res[TYPE.cluster]));
+  if (isMsg(cfg.route_config)) return evaluateRoute(cfg.route_config, req, { port: dst.port, clusters, faultFilter });
   const rds = String((cfg.rds as Msg).route_config_name);
   const rc = res[TYPE.route][rds];
   if (!rc) throw new Error(`envoy-sim: RDS ${rds} is not in the snapshot`);
-  const faultFilter = msgs(cfg.http_filters).some((f) => f.name === 'envoy.filters.http.fault');
-  return evaluateRoute(rc, req, { port: dst.port, clusters: new Set(Object.keys(res[TYPE.cluster])), faultFilter });
+  return evaluateRoute(rc, req, { port: dst.port, clusters, faultFilter });
 }

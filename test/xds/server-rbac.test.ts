@@ -87,3 +87,11 @@ test('ALLOW policies: a matching path allows, an unauthenticated caller is not i
   source.set(objects([policy('allow-web', { action: 'ALLOW', rules: [{ from: [{ source: { namespaces: ['web'] } }] }] })]));
   await until(client, (t) => t[DENIED] === 50);
 });
+
+test('default deny: the namespace label denies every call no ALLOW policy allows; an ALLOW rule lets its calls through', async () => {
+  const ns = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS, labels: { 'mesh.dev/default-deny': 'true' } } } as KubeObject;
+  source.set([ns, ...objects([])]);
+  await until(client, (t) => t[DENIED] === 50);
+  source.set([ns, ...objects([policy('allow-echo', { action: 'ALLOW', rules: [{ to: [{ operation: { paths: ['/meshtest.Echo/*'] } }] }] })])]);
+  await until(client, (t) => t.secure === 50);
+});

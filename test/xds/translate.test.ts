@@ -67,7 +67,7 @@ test('rbacConfig: principals, namespaces, ports, methods, paths; HTTP-only field
   const p = allow.policies['shop.allow-web.0'];
   assert.deepEqual(p.principals.map((x: any) => x.authenticated.principal_name), [
     { exact: 'spiffe://cluster.local/ns/ops/sa/admin' },
-    { safe_regex: { regex: 'spiffe://cluster\\.local/ns/web/.*' } },
+    { prefix: 'spiffe://cluster.local/ns/web/' },
   ]);
   assert.equal(p.permissions[0].and_rules.rules.length, 3);
   const tcpAllow = rbacConfig('cluster.local', pols, 'ALLOW', false) as any;
