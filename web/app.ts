@@ -25,7 +25,6 @@ const charts: Record<string, uPlot> = {};
 
 const pct = (v: number | null | undefined): string => (v === null || v === undefined ? '-' : `${(v * 100).toFixed(v === 1 ? 0 : 1)}%`);
 const num = (v: number | null | undefined, unit = ''): string => (v === null || v === undefined ? '-' : `${Number(v.toFixed(v < 10 ? 2 : 1))}${unit}`);
-const short = (id: string): string => id.split('/').slice(2).join('/') || id;
 
 function cell(row: HTMLTableRowElement, text: string, cls?: string): HTMLTableCellElement {
   const td = row.insertCell();
@@ -109,8 +108,8 @@ function renderTables(): void {
   for (const e of edges) {
     const r = eb.insertRow();
     r.dataset.edge = e.id;
-    cell(r, short(e.source));
-    cell(r, short(e.target));
+    cell(r, e.source);
+    cell(r, e.target);
     cell(r, e.kind === 'route' || e.kind === 'ingress' ? `${e.kind} ${e.percent ?? '-'}%` : e.kind);
     cell(r, num(e.metrics?.rps));
     cell(r, pct(e.metrics?.successRate), `health-${e.health}`);
