@@ -3,12 +3,24 @@
 // only, so names from the cluster cannot inject markup.
 import cytoscape from 'cytoscape';
 import uPlot from 'uplot';
-import type { DashboardData, GraphEdge, GraphNode, Golden, MetricsPoint } from '../src/dashboard/model.js';
+import type { DashboardData, GraphEdge, GraphNode } from '../src/dashboard/model.js';
+import type { HistoryPoint } from '../src/dashboard/hub.js';
 
 interface Initial {
   data: DashboardData;
-  history: MetricsPoint[];
   csrf: string | null;
+}
+
+/** Above this many elements the graph drops what costs most to draw: edge labels (shown on the selected node's edges) and curves. */
+const LARGE = 600;
+/** Rows a table shows before it asks for a filter: thousands of rows re-rendered every refresh would cost more than they tell. */
+const MAX_ROWS = 300;
+
+/** When rows were left out, a last row saying how many and how to see them. */
+function capNote(body: HTMLTableSectionElement, total: number, cols: number): void {
+  if (total <= MAX_ROWS) return;
+  const c = cell(body.insertRow(), `${total - MAX_ROWS} more not shown: pick a namespace or search by name.`);
+  c.colSpan = cols;
 }
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -16,7 +28,8 @@ const HEALTH_COLOUR: Record<string, string> = { ok: '#1a7f37', warn: '#9a6700', 
 const KIND_SHAPE: Record<string, cytoscape.Css.NodeShape> = { svc: 'round-rectangle', deploy: 'ellipse', sts: 'ellipse', ds: 'ellipse', gateway: 'diamond' };
 
 let data: DashboardData;
-let history: MetricsPoint[] = [];
+/** The selected node's time series: fetched when it is opened, then one point per update with new metrics. */
+let history: HistoryPoint[] = [];
 let csrf: string | null = null;
 let cy: cytoscape.Core | undefined;
 let layoutKey = '';
@@ -33,6 +46,27 @@ function cell(row: HTMLTableRowElement, text: string, cls?: string): HTMLTableCe
   return td;
 }
 
+/** A padlock drawn in SVG (no emoji font needed), with the word for screen readers and the tests. */
+function lockIcon(): HTMLSpanElement {
+  const span = document.createElement('span');
+  span.className = 'lock';
+  span.title = 'mTLS on every connection';
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  svg.setAttribute('viewBox', '0 0 16 16');
+  svg.setAttribute('width', '14');
+  svg.setAttribute('height', '14');
+  svg.setAttribute('aria-hidden', 'true');
+  const path = document.createElementNS('http://www.w3.org/2000/svg', 'path');
+  path.setAttribute('d', 'M4 7V5a4 4 0 0 1 8 0v2h1v8H3V7h1zm2 0h4V5a2 2 0 0 0-4 0v2z');
+  path.setAttribute('fill', '#1a7f37');
+  svg.append(path);
+  const text = document.createElement('span');
+  text.className = 'visually-hidden';
+  text.textContent = 'mTLS';
+  span.append(svg, text);
+  return span;
+}
+
 function nsFilter(): string {
   return ($('ns') as HTMLSelectElement).value;
 }
@@ -47,7 +81,7 @@ function edgeLabel(e: GraphEdge): string {
   if (e.kind === 'route' || e.kind === 'ingress') return e.percent === undefined ? '' : `${e.percent}%`;
   const m = e.metrics;
   if (!m) return '';
-  return `${num(m.rps)} rps · ${pct(m.successRate)} · p99 ${num(m.p99Ms, 'ms')}${m.mtls !== null && m.mtls >= 0.999 ? ' 🔒' : ''}`;
+  return `${num(m.rps)} rps · ${pct(m.successRate)} · p99 ${num(m.p99Ms, 'ms')}${m.mtls !== null && m.mtls >= 0.999 ? ' · mTLS' : ''}`;
 }
 
 function visible(): { nodes: GraphNode[]; edges: GraphEdge[] } {
@@ -58,9 +92,10 @@ function visible(): { nodes: GraphNode[]; edges: GraphEdge[] } {
 
 function renderGraph(): void {
   const { nodes, edges } = visible();
+  const large = nodes.length + edges.length > LARGE;
   const elements: cytoscape.ElementDefinition[] = [
-    ...nodes.map((n) => ({ group: 'nodes' as const, data: { id: n.id, label: n.kind === 'svc' ? n.name : `${n.name} (${n.kind})`, colour: HEALTH_COLOUR[n.health], shape: KIND_SHAPE[n.kind] } })),
-    ...edges.map((e) => ({ group: 'edges' as const, data: { id: e.id, source: e.source, target: e.target, label: edgeLabel(e), colour: HEALTH_COLOUR[e.health], kind: e.kind } })),
+    ...nodes.map((n) => ({ group: 'nodes' as const, data: { id: n.id, label: n.kind === 'svc' ? n.name : `${n.name} (${n.kind})`, colour: HEALTH_COLOUR[n.health], shape: KIND_SHAPE[n.kind] }, classes: large ? 'fast' : '' })),
+    ...edges.map((e) => ({ group: 'edges' as const, data: { id: e.id, source: e.source, target: e.target, label: edgeLabel(e), colour: HEALTH_COLOUR[e.health], kind: e.kind }, classes: large ? 'fast' : '' })),
   ];
   const key = [...nodes.map((n) => n.id), ...edges.map((e) => e.id)].join('\n');
   const started = performance.now();
@@ -70,42 +105,63 @@ function renderGraph(): void {
       elements,
       // Fast on large graphs: no animation, textures while panning, edges hidden while moving.
       textureOnViewport: true,
-      hideEdgesOnViewport: elements.length > 400,
+      hideEdgesOnViewport: elements.length > LARGE,
       pixelRatio: 1,
       minZoom: 0.05,
       maxZoom: 4,
       style: [
         { selector: 'node', style: { label: 'data(label)', 'background-color': 'data(colour)', shape: 'data(shape)' as unknown as cytoscape.Css.NodeShape, 'font-size': 11, color: '#1f2328', 'text-valign': 'bottom', 'text-margin-y': 4, width: 22, height: 22 } },
-        { selector: 'edge', style: { width: 2, 'line-color': 'data(colour)', 'target-arrow-color': 'data(colour)', 'target-arrow-shape': 'triangle', 'curve-style': 'bezier', label: 'data(label)', 'font-size': 10, color: '#1f2328', 'text-background-color': '#ffffff', 'text-background-opacity': 0.85, 'text-background-padding': '2px' } },
+        { selector: 'node', style: { 'min-zoomed-font-size': 8 } },
+        { selector: 'edge', style: { width: 2, 'line-color': 'data(colour)', 'target-arrow-color': 'data(colour)', 'target-arrow-shape': 'triangle', 'curve-style': 'bezier', label: 'data(label)', 'font-size': 10, 'min-zoomed-font-size': 8, color: '#1f2328', 'text-background-color': '#ffffff', 'text-background-opacity': 0.85, 'text-background-padding': '2px' } },
+        { selector: 'edge.fast', style: { 'curve-style': 'straight', label: '' } },
+        // Large graphs: names only once zoomed in enough to read them (measuring 1,000 labels up front costs seconds).
+        { selector: 'node.fast', style: { label: '' } },
+        { selector: 'node.fast.near, node.fast:selected', style: { label: 'data(label)' } },
+        { selector: 'edge.fast.focus', style: { label: 'data(label)' } },
         { selector: 'edge[kind = "selects"]', style: { 'line-style': 'dashed', width: 1, 'target-arrow-shape': 'none' } },
         { selector: 'node:selected', style: { 'border-width': 3, 'border-color': '#0969da' } },
       ],
     });
-    cy.on('tap', 'node', (ev) => select(ev.target.id() as string));
+    cy.on('tap', 'node', (ev) => void select(ev.target.id() as string));
+    cy.on('zoom', () => {
+      const near = cy!.zoom() >= 0.8;
+      if (near !== cy!.scratch('near')) {
+        cy!.scratch('near', near);
+        cy!.batch(() => void (near ? cy!.nodes('.fast').addClass('near') : cy!.nodes('.near').removeClass('near')));
+      }
+    });
   } else if (key !== layoutKey) {
-    cy.elements().remove();
-    cy.add(elements);
+    const c = cy;
+    c.batch(() => {
+      c.elements().remove();
+      c.add(elements);
+    });
   } else {
     // Same elements: only labels and colours change, positions stay where the user left them.
-    for (const e of elements) cy.getElementById(e.data.id!).data(e.data);
+    const c = cy;
+    c.batch(() => {
+      for (const e of elements) c.getElementById(e.data.id!).data(e.data);
+    });
   }
   if (key !== layoutKey) {
     layoutKey = key;
     const roots = cy.nodes().filter((n) => n.indegree(false) === 0);
+    const tl = performance.now();
     cy.layout({ name: 'breadthfirst', directed: true, roots, spacingFactor: 1.1, animate: false, fit: true, padding: 20 } as cytoscape.LayoutOptions).run();
+    document.body.dataset.timings += ` init ${Math.round(tl - started)} layout ${Math.round(performance.now() - tl)}`;
   }
   const g = $('graph');
   g.dataset.nodes = String(cy.nodes().length);
   g.dataset.edges = String(cy.edges().length);
   g.dataset.renderMs = String(Math.round(performance.now() - started));
+  g.dataset.firstRenderMs ??= g.dataset.renderMs;
 }
 
 function renderTables(): void {
   const { nodes, edges } = visible();
-  const names = new Map(data.nodes.map((n) => [n.id, n]));
   const eb = ($('edges') as HTMLTableElement).tBodies[0]!;
   eb.replaceChildren();
-  for (const e of edges) {
+  for (const e of edges.slice(0, MAX_ROWS)) {
     const r = eb.insertRow();
     r.dataset.edge = e.id;
     cell(r, e.source);
@@ -114,19 +170,21 @@ function renderTables(): void {
     cell(r, num(e.metrics?.rps));
     cell(r, pct(e.metrics?.successRate), `health-${e.health}`);
     cell(r, num(e.metrics?.p99Ms, ' ms'));
-    const lock = cell(r, e.metrics?.mtls === undefined || e.metrics.mtls === null ? '-' : e.metrics.mtls >= 0.999 ? '🔒' : pct(e.metrics.mtls));
-    if (lock.textContent === '🔒') lock.setAttribute('aria-label', 'mTLS on every connection');
+    const mtls = e.metrics?.mtls;
+    if (mtls !== undefined && mtls !== null && mtls >= 0.999) r.insertCell().append(lockIcon());
+    else cell(r, mtls === undefined || mtls === null ? '-' : pct(mtls));
   }
+  capNote(eb, edges.length, 7);
   const nb = ($('nodes') as HTMLTableElement).tBodies[0]!;
   nb.replaceChildren();
-  for (const n of nodes) {
+  for (const n of nodes.slice(0, MAX_ROWS)) {
     const r = nb.insertRow();
     r.dataset.node = n.id;
     const b = document.createElement('button');
     b.type = 'button';
     b.className = 'link';
     b.textContent = n.name;
-    b.addEventListener('click', () => select(n.id));
+    b.addEventListener('click', () => void select(n.id));
     r.insertCell().append(b);
     cell(r, n.kind);
     cell(r, n.namespace);
@@ -134,7 +192,7 @@ function renderTables(): void {
     cell(r, pct(n.metrics?.successRate), `health-${n.health}`);
     cell(r, num(n.metrics?.p99Ms, ' ms'));
   }
-  void names;
+  capNote(nb, nodes.length, 6);
   renderRoutes();
   renderProxies();
   renderFindings();
@@ -256,10 +314,8 @@ async function showConfig(namespace: string, target: string): Promise<void> {
   document.dispatchEvent(new CustomEvent('mesh:config'));
 }
 
-function series(id: string): [number[], (number | null)[], (number | null)[], (number | null)[]] {
-  const pts = history.filter((p) => p.nodes[id]);
-  const g = (p: MetricsPoint): Golden => p.nodes[id]!;
-  return [pts.map((p) => p.t / 1000), pts.map((p) => g(p).rps), pts.map((p) => (g(p).successRate === null ? null : g(p).successRate! * 100)), pts.map((p) => g(p).p99Ms)];
+function series(): [number[], (number | null)[], (number | null)[], (number | null)[]] {
+  return [history.map((p) => p.t / 1000), history.map((p) => p.rps), history.map((p) => (p.successRate === null ? null : p.successRate * 100)), history.map((p) => p.p99Ms)];
 }
 
 function renderService(): void {
@@ -269,7 +325,7 @@ function renderService(): void {
   if (!n) return;
   $('service-title').textContent = `${n.kind} ${n.namespace}/${n.name}`;
   $('service-now').textContent = n.metrics ? `now: ${num(n.metrics.rps)} rps, ${pct(n.metrics.successRate)} success, p99 ${num(n.metrics.p99Ms, ' ms')}` : data.mode === 'offline' ? 'offline: no metrics' : 'no traffic measured yet';
-  const [t, rps, ok, p99] = series(n.id);
+  const [t, rps, ok, p99] = series();
   const make = (key: string, values: (number | null)[], colour: string) => {
     const el = $(`chart-${key}`);
     const width = Math.max(200, Math.floor((el.parentElement?.clientWidth ?? 300) - 8));
@@ -286,11 +342,21 @@ function renderService(): void {
   make('p99', p99, '#8250df');
 }
 
-function select(id: string): void {
+async function select(id: string): Promise<void> {
   selected = id;
   cy?.$(':selected').unselect();
-  cy?.getElementById(id).select();
+  cy?.edges('.focus').removeClass('focus');
+  cy?.getElementById(id).select().connectedEdges().addClass('focus');
+  const res = await fetch(`/api/history?node=${encodeURIComponent(id)}`, { credentials: 'same-origin' });
+  history = res.ok ? ((await res.json()) as HistoryPoint[]) : [];
   renderService();
+}
+
+/** Append the selected node's newest metrics to its series (once per metrics reading). */
+function extendHistory(previousAt: number | null): void {
+  if (!selected || data.metricsAt === null || data.metricsAt === previousAt) return;
+  const m = data.nodes.find((n) => n.id === selected)?.metrics;
+  if (m && history.at(-1)?.t !== data.metricsAt) history = [...history, { t: data.metricsAt, ...m }].slice(-150);
 }
 
 function setStatus(text: string): void {
@@ -308,9 +374,13 @@ function renderAll(): void {
   setStatus(`${data.mode === 'live' ? 'live' : 'offline'}: ${data.source} · ${data.nodes.length} nodes, ${data.edges.length} edges · metrics: ${data.metricsMethod} · ${data.actions ? 'actions allowed' : 'read-only'} · updated ${new Date(data.generatedAt).toLocaleTimeString()}`);
   const w = $('warnings');
   w.replaceChildren(...data.warnings.map((x) => Object.assign(document.createElement('p'), { className: 'warning', textContent: `warning: ${x}` })));
+  const t0 = performance.now();
   renderGraph();
+  const t1 = performance.now();
   renderTables();
+  const t2 = performance.now();
   renderService();
+  document.body.dataset.timings = `${document.body.dataset.timings ?? ''} graph ${Math.round(t1 - t0)} tables ${Math.round(t2 - t1)};`;
 }
 
 function showTab(name: string): void {
@@ -327,8 +397,8 @@ async function main(): Promise<void> {
   const params = new URLSearchParams(location.search);
   const res = await fetch('/api/data', { credentials: 'same-origin' });
   const initial = (await res.json()) as Initial;
+  document.body.dataset.timings = `data ${Math.round(performance.now())};`;
   data = initial.data;
-  history = initial.history;
   csrf = initial.csrf;
   const ns = params.get('ns');
   if (ns) {
@@ -346,11 +416,12 @@ async function main(): Promise<void> {
   showTab('graph');
   renderAll();
   document.body.dataset.ready = 'true';
+  document.body.dataset.timings += ` ready ${Math.round(performance.now())};`;
   const events = new EventSource('/api/events');
   events.addEventListener('update', (ev) => {
-    const u = JSON.parse((ev as MessageEvent<string>).data) as { data: DashboardData; point?: MetricsPoint };
-    data = u.data;
-    if (u.point) history = [...history, u.point].slice(-150);
+    const previousAt = data.metricsAt;
+    data = JSON.parse((ev as MessageEvent<string>).data) as DashboardData;
+    extendHistory(previousAt);
     renderAll();
     document.body.dataset.updates = String(Number(document.body.dataset.updates ?? '0') + 1);
     document.dispatchEvent(new CustomEvent('mesh:update'));

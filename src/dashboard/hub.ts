@@ -4,7 +4,7 @@ import { isMeshed, isRunning } from '../status/workloads.js';
 import type { ControllerLocation } from '../status/controller-debug.js';
 import type { ProxyStatusReport } from '../status/proxy-status.js';
 import type { PodRead, TimedReading } from '../metrics/scrape.js';
-import { buildDashboard, findingsOf, type BuildOptions, type DashboardData, type FindingView, type MetricsPoint } from './model.js';
+import { buildDashboard, findingsOf, type BuildOptions, type DashboardData, type FindingView, type Golden, type MetricsPoint } from './model.js';
 
 /**
  * The dashboard's state: objects from a Source (watched), proxy readings and the controllers' sync
@@ -34,10 +34,16 @@ export interface HubOptions {
   log?: (line: string) => void;
 }
 
-/** What a subscriber receives: the whole data after any change, and the new metrics point when there is one. */
+/** What a subscriber receives: the whole data after any change (its nodes carry the latest metrics). */
 export interface HubUpdate {
   data: DashboardData;
-  point?: MetricsPoint;
+  /** `data` as JSON, serialized once however many pages listen. */
+  json(): string;
+}
+
+/** One node's metrics at one time: a point of the service page's time series. */
+export interface HistoryPoint extends Golden {
+  t: number;
 }
 
 /** The dashboard's state and its refresh loop; see the module comment. */
@@ -82,9 +88,14 @@ export class DashboardHub {
     await this.running;
   }
 
-  /** The data now, and the metrics history. */
-  current(): { data: DashboardData; history: MetricsPoint[] } {
-    return { data: this.data ?? this.build().data, history: [...this.history] };
+  /** The data now. */
+  current(): DashboardData {
+    return this.data ?? this.build().data;
+  }
+
+  /** The kept metrics of one node, oldest first (the page asks when a service is opened, then appends live). */
+  historyOf(nodeId: string): HistoryPoint[] {
+    return this.history.flatMap((p) => (p.nodes[nodeId] ? [{ t: p.t, ...p.nodes[nodeId] }] : []));
   }
 
   /** The objects the source delivered last (for actions and proxy config). */
@@ -149,11 +160,13 @@ export class DashboardHub {
       const t = now() / 1000;
       const [before, after] = await Promise.all([readingsAt(client, t - m.windowSeconds, undefined), readingsAt(client, t, undefined)]);
       this.readings = { before, after };
+      this.readingsAt = t * 1000;
       this.metricsMethod = `Prometheus ${m.url}: counters at now-${m.windowSeconds}s and now`;
     }
   }
 
   private metricsMethod: string | undefined;
+  private readingsAt: number | undefined;
 
   private build(withPoint = false): ReturnType<typeof buildDashboard> {
     const now = (this.opts.now ?? Date.now)();
@@ -163,7 +176,7 @@ export class DashboardHub {
       actions: this.opts.actions,
       now,
       findings: this.findings,
-      ...(this.readings ? { readings: this.readings } : {}),
+      ...(this.readings ? { readings: this.readings, ...(this.readingsAt !== undefined ? { readingsAt: this.readingsAt } : {}) } : {}),
       ...(this.metricsMethod ? { metricsMethod: this.metricsMethod } : {}),
       ...(this.proxyStatus ? { proxyStatus: this.proxyStatus } : {}),
       ...(this.certificates ? { certificates: this.certificates } : {}),
@@ -180,7 +193,8 @@ export class DashboardHub {
       const max = this.opts.historyPoints ?? 150;
       if (this.history.length > max) this.history.splice(0, this.history.length - max);
     }
-    const update: HubUpdate = built.point ? { data: built.data, point: built.point } : { data: built.data };
+    let text: string | undefined;
+    const update: HubUpdate = { data: built.data, json: () => (text ??= JSON.stringify(built.data)) };
     for (const l of this.listeners) l(update);
   }
 

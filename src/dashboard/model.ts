@@ -117,6 +117,8 @@ export interface DashboardData {
   proxies: ProxyView[];
   findings: FindingView[];
   certificates: CertView[];
+  /** When the metrics shown were read (ms since the epoch); null without metrics. The page appends a chart point when it changes. */
+  metricsAt: number | null;
   /** How metrics were read ("none offline", a pod scrape, Prometheus). */
   metricsMethod: string;
   /** Problems reading a part (controller unreachable, scrape errors): shown on the page, never fatal. */
@@ -143,6 +145,8 @@ export interface BuildOptions {
   actions: boolean;
   now: number;
   readings?: Readings;
+  /** When `readings` were taken (default `now`). */
+  readingsAt?: number;
   metricsMethod?: string;
   proxyStatus?: ProxyStatusReport;
   /** The controllers' served certificates per proxy id (live). */
@@ -339,6 +343,7 @@ export function buildDashboard(objects: readonly KubeObject[], opts: BuildOption
     proxies: proxyViews(objects, workloads, opts),
     findings,
     certificates: certViews(workloads, opts),
+    metricsAt: r ? opts.readingsAt ?? opts.now : null,
     metricsMethod: opts.metricsMethod ?? (opts.mode === 'offline' ? 'none: computed from manifests' : 'none yet'),
     warnings: [...(opts.warnings ?? [])],
   };

@@ -154,7 +154,8 @@ export async function startDashboardServer(opts: DashboardServerOptions): Promis
       res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': TYPES[asset.split('.').pop()!]! }).end(body);
       return;
     }
-    if (url.pathname === '/api/data') return sendJson(res, 200, { ...opts.hub.current(), csrf: opts.action ? csrf : null });
+    if (url.pathname === '/api/data') return sendJson(res, 200, { data: opts.hub.current(), csrf: opts.action ? csrf : null });
+    if (url.pathname === '/api/history') return sendJson(res, 200, opts.hub.historyOf(url.searchParams.get('node') ?? ''));
     if (url.pathname === '/api/events') return events(req, res);
     if (url.pathname === '/api/proxy-config') {
       const ns = url.searchParams.get('namespace');
@@ -190,7 +191,7 @@ export async function startDashboardServer(opts: DashboardServerOptions): Promis
     res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/event-stream', connection: 'keep-alive' });
     res.write(': mesh dashboard\n\n');
     streams.add(res);
-    const write = (u: HubUpdate) => void res.write(`event: update\ndata: ${JSON.stringify(u)}\n\n`);
+    const write = (u: HubUpdate) => void res.write(`event: update\ndata: ${u.json()}\n\n`);
     const unsubscribe = opts.hub.subscribe(write);
     const keepAlive = setInterval(() => void res.write(': keep-alive\n\n'), (opts.keepAliveSeconds ?? 15) * 1000);
     keepAlive.unref();
