@@ -50,7 +50,7 @@ export const benchmark: Benchmark = {
   async run(): Promise<BenchResult[]> {
     if (!existsSync(CHROMIUM)) return [{ name: `skipped: ${CHROMIUM} is not installed`, value: 0, unit: '' }];
     const { chromium } = await import('playwright-core');
-    const { dir } = await buildBundle();
+    const { dir } = await buildBundle('assets-bench');
     const scrapes = new Map<string, number>();
     const cluster = fakeCluster({
       contextName: 'bench',

@@ -41,7 +41,7 @@ before(async () => {
   if (skip) return;
   const { chromium } = await import('playwright-core');
   const [bundle, shop, b] = await Promise.all([
-    buildBundle(),
+    buildBundle('assets-browser'),
     startShopCluster(),
     chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--headless=new', '--disable-gpu'] }),
   ]);

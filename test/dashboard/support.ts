@@ -17,9 +17,9 @@ export const CHROMIUM = '/usr/bin/chromium';
 export const HAVE_CHROMIUM = existsSync(CHROMIUM);
 export const SHOP = join(ROOT, 'examples', 'shop');
 
-/** Build the page with the project's build script into the test output folder; returns its folder and file sizes. */
-export async function buildBundle(): Promise<{ dir: string; sizes: Record<string, number> }> {
-  const dir = join(OUT, 'assets');
+/** Build the page with the project's build script into `OUT/<folder>` (one per test file: files run in parallel); returns its folder and file sizes. */
+export async function buildBundle(folder: string): Promise<{ dir: string; sizes: Record<string, number> }> {
+  const dir = join(OUT, folder);
   mkdirSync(dir, { recursive: true });
   const script = pathToFileURL(join(ROOT, 'scripts', 'build-web.mjs')).href;
   const { buildWeb } = (await import(script)) as { buildWeb: (o: { outDir: string }) => Promise<Record<string, number>> };
