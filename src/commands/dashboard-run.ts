@@ -26,7 +26,7 @@ export async function validateDashboardOptions(raw: RawDashboardFlags): Promise<
   const { parsePrometheusUrl } = await import('../metrics/prometheus-api.js');
   const { DEFAULT_CONTROLLER, controllerLocation } = await import('../status/controller-debug.js');
   return {
-    ...(files ? { files, recursive: raw.recursive !== false } : {}),
+    ...(files ? { files } : {}),
     address, port, open: raw.open !== false, allowActions: raw.allowActions === true,
     ...(raw.prometheusUrl !== undefined ? { prometheusUrl: parsePrometheusUrl(raw.prometheusUrl) } : {}),
     windowSeconds, refreshMs, concurrency,

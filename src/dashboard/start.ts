@@ -13,8 +13,8 @@ import { startDashboardServer, type DashboardServer, type ProxyConfigReader, typ
 /** Validated options of `mesh dashboard`. */
 export interface DashboardOptions {
   /** Offline from these manifests; live when undefined. */
+  /** Directories are read recursively, as `mesh proxy-config -f` reads them. */
   files?: string[];
-  recursive?: boolean;
   address: string;
   port: number;
   open: boolean;
@@ -58,7 +58,7 @@ export async function startDashboard(opts: DashboardOptions, deps: DashboardDeps
   if (opts.files) {
     if (!source) {
       const { FilesSource } = await import('../cluster/files-source.js');
-      source = new FilesSource(opts.files, { recursive: opts.recursive ?? true, watchFiles: true, ...(deps.log ? { log: deps.log } : {}) });
+      source = new FilesSource(opts.files, { recursive: true, watchFiles: true, ...(deps.log ? { log: deps.log } : {}) });
     }
   } else {
     cluster ??= await (await import('../cluster/index.js')).connect(deps.connect ?? {});
