@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runMeshInProcess } from '../support/cli.ts';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { MESH_BIN, runMeshInProcess } from '../support/cli.ts';
 import { startDashboard, type RunningDashboard } from '../../src/dashboard/start.ts';
 import { buildDashboard, healthOf } from '../../src/dashboard/model.ts';
 import { validateDashboardOptions } from '../../src/commands/dashboard-run.ts';
@@ -71,7 +73,7 @@ test('flags: a non-IP --address, a bad --port, -f with --allow-actions or --prom
   assert.deepEqual([ok.address, ok.port, ok.open, ok.allowActions, ok.refreshMs, ok.namespace], ['127.0.0.1', 0, true, false, 5000, 'shop']);
   const r = await runMeshInProcess(['dashboard', '-o', 'json']);
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /does not take -o/);
+  assert.match(r.stderr, /takes no -o/);
   const a = await runMeshInProcess(['dashboard', '-A']);
   assert.equal(a.code, 2);
 });
@@ -95,4 +97,24 @@ test('the model: traffic edges and node metrics from two readings, coloured by s
   assert.equal(data.metricsAt, 5000);
   assert.deepEqual(Object.keys(point!.nodes).sort(), ['deploy/shop/catalog', 'deploy/shop/frontend', 'svc/shop/catalog', 'svc/shop/frontend']);
   assert.deepEqual([healthOf({ rps: 1, successRate: 0.995, p99Ms: 1, mtls: 1 }), healthOf({ rps: 1, successRate: 0.96, p99Ms: 1, mtls: 1 }), healthOf(undefined)], ['ok', 'warn', 'unknown']);
+});
+
+test('bin/mesh dashboard -f examples/shop --no-open: prints the URL on stdout, serves it with the token only, stops on SIGINT with exit 0', async () => {
+  const child = spawn(process.execPath, [MESH_BIN, 'dashboard', '-f', SHOP, '--no-open'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => void (stderr += String(c)));
+  let stdout = '';
+  for await (const chunk of child.stdout) {
+    stdout += String(chunk);
+    if (stdout.includes('\n')) break;
+  }
+  const url = stdout.trim();
+  assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{43}$/);
+  const u = new URL(url);
+  assert.equal((await fetch(`${u.origin}/api/data`)).status, 401);
+  assert.equal((await fetch(url, { redirect: 'manual' })).status, 303);
+  assert.match(stderr, /offline from .*examples\/shop, read-only/);
+  child.kill('SIGINT');
+  const [code] = await once(child, 'exit');
+  assert.equal(code, 0, stderr);
 });
