@@ -355,8 +355,9 @@ function proxyViews(objects: readonly KubeObject[], workloads: readonly KubeObje
     const pods = new Map(objects.filter((o) => o.kind === 'Pod').map((p) => [podKey(p), p]));
     return opts.proxyStatus.proxies.map((p) => {
       const pod = p.pod && p.namespace ? pods.get(`${p.namespace}/${p.pod}`) : undefined;
-      const states = Object.values(p.types);
-      const state = !p.connected ? 'NOT CONNECTED' : states.includes('NACKED') ? 'NACKED' : states.includes('STALE') ? 'STALE' : states.every((s) => s === 'SYNCED' || s === 'NOT SENT') ? 'SYNCED' : String(states.find((s) => s !== 'SYNCED') ?? 'SYNCED');
+      // The worst state over the types the proxy subscribed to ('-': not subscribed).
+      const states = Object.values(p.types).filter((s) => s !== '-');
+      const state = !p.connected ? 'NOT CONNECTED' : states.includes('NACKED') ? 'NACKED' : states.includes('STALE') ? 'STALE' : states.includes('NOT SENT') ? 'NOT SENT' : 'SYNCED';
       return {
         name: p.name, namespace: p.namespace ?? '', pod: p.pod, controller: p.controller, state, version: p.snapshotVersion,
         proxyVersion: pod?.metadata.labels?.[LABEL_PROXY_VERSION] ?? null,

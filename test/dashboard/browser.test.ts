@@ -48,6 +48,13 @@ before(async () => {
   assets = bundle.dir;
   ({ kube, kubelet } = shop);
   browser = b;
+  // A controller replica whose /debug/syncz (the format src/xds/syncz.ts defines) reports a synced
+  // frontend proxy with its certificate and a catalog-v2 proxy whose last route push was NACKed.
+  const pods = ((await kube.request('GET', '/api/v1/namespaces/shop/pods')).json.items as { metadata: { name: string } }[]).map((p) => p.metadata.name);
+  const frontend = pods.find((p) => p.startsWith('frontend'))!;
+  const v2 = pods.find((p) => p.startsWith('catalog-v2'))!;
+  kube.server.seed([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'mesh-system' } }, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'mesh-controller-0', namespace: 'mesh-system', labels: { 'app.kubernetes.io/name': 'mesh-controller' } }, spec: { containers: [{ name: 'controller', image: 'mesh' }] }, status: { phase: 'Running' } }]);
+  kube.server.setPodProxy('mesh-system', 'mesh-controller-0', (req) => (req.path === '/debug/syncz' ? JSON.stringify(syncz(frontend, v2)) : { status: 404, body: 'no such proxy' }));
   // The canary route, made the way users make it.
   const r = await runMeshInProcess(['--kubeconfig', kube.kubeconfigPath, '-n', 'shop', 'route', 'canary', 'catalog', '--canary', 'catalog-v2', '--stable', 'catalog-v1', '--weight', '10']);
   assert.equal(r.code, 0, r.stderr);
@@ -71,6 +78,21 @@ after(async () => {
   kubelet?.stop();
   await kube?.stop();
 });
+
+const types = (nackRoutes: boolean) => Object.fromEntries(['clusters', 'listeners', 'routes', 'endpoints', 'secrets'].map((t) => {
+  const url = `type.googleapis.com/envoy.${t === 'clusters' ? 'config.cluster.v3.Cluster' : t === 'listeners' ? 'config.listener.v3.Listener' : t === 'routes' ? 'config.route.v3.RouteConfiguration' : t === 'endpoints' ? 'config.endpoint.v3.ClusterLoadAssignment' : 'extensions.transport_sockets.tls.v3.Secret'}`;
+  const nack = nackRoutes && t === 'routes';
+  return [url, { names: [], wildcard: true, sentVersion: nack ? '8' : '7', sentNonce: nack ? 'n8' : 'n7', ackedVersion: '7', pushes: 3, ...(nack ? { lastNack: { version: '8', nonce: 'n8', message: 'route catalog: duplicate domain', at: '2026-01-01T00:00:00Z' } } : {}) }];
+}));
+function syncz(frontend: string, v2: string) {
+  const proxy = (pod: string, nack: boolean, sa: string) => ({
+    id: `sidecar~${pod}.shop`, kind: 'sidecar', namespace: 'shop', pod, connected: true, snapshotVersion: nack ? '8' : '7',
+    streams: [{ streamId: 1, mode: 'sotw', node: { id: `sidecar~${pod}.shop`, kind: 'sidecar', namespace: 'shop', pod }, connectedAt: '2026-01-01T00:00:00Z', types: types(nack) }],
+    identity: { authenticated: true, transport: 'tls', spiffeId: `spiffe://cluster.local/ns/shop/sa/${sa}` },
+    certificate: { serial: '01', notBefore: new Date(Date.now() - 3_600_000).toISOString(), notAfter: new Date(Date.now() + 23 * 3_600_000).toISOString(), renewAt: new Date(Date.now() + 11 * 3_600_000).toISOString(), renewing: true, issued: 1 },
+  });
+  return { generation: 3, ready: true, proxies: [proxy(frontend, false, 'frontend'), proxy(v2, true, 'catalog')] };
+}
 
 async function open(d: RunningDashboard): Promise<void> {
   await page.goto(d.url);
@@ -189,13 +211,24 @@ describe('mesh dashboard in Chromium', { skip }, () => {
     await axe('routes');
   });
 
-  test('live: proxies, findings and certificates views say what they know (no controller installed here)', async () => {
+  test('live: proxies with their xDS sync state (a NACK shown with its message), certificates per identity', async () => {
     await tab('proxies');
-    assert.match(await page.textContent('#warnings') ?? '', /proxy status: controller unreachable/);
+    // Workload pods are named by the stand-in kubelet (frontend-HASH-HASH): compare on the workload.
+    const rows = (await rowText('#proxies tbody tr')).map((r) => [r[0]!.replace(/-[a-z0-9]+-[a-z0-9]+\.shop$/, ''), r[2], r[3], r[5]].join(' | ')).sort();
+    assert.deepEqual(rows, [
+      'catalog-v1 | NOT CONNECTED | - | -',
+      'catalog-v1 | NOT CONNECTED | - | -',
+      'catalog-v2 | NACKED: RDS 8: route catalog: duplicate domain | 8 | mesh-controller-0',
+      'frontend | NOT CONNECTED | - | -',
+      'frontend | SYNCED | 7 | mesh-controller-0',
+      'redis-0.shop | NOT CONNECTED | - | -',
+    ]);
     await shot('proxies-live');
     await tab('findings');
     await shot('findings-live');
     await tab('certs');
+    const certs = (await rowText('#certs tbody tr')).map((r) => `${r[0]} ${r[1]} ${r[4]}`);
+    assert.deepEqual(certs, ['spiffe://cluster.local/ns/shop/sa/catalog 1 23.0 h', 'spiffe://cluster.local/ns/shop/sa/frontend 1 23.0 h']);
     await shot('certificates-live');
     await axe('proxies, findings, certificates');
   });
