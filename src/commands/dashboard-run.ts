@@ -52,17 +52,22 @@ function openBrowser(url: string): void {
 export async function runDashboard(opts: DashboardOptions, ui: Ui, deps: { connect: ConnectOptions; signal?: AbortSignal }): Promise<number> {
   const { startDashboard } = await import('../dashboard/start.js');
   if (!isLoopback(opts.address)) ui.err.write(ui.color.yellow(`warning: listening on ${opts.address}: anyone who can reach this address and learns the URL's token sees the mesh${opts.allowActions ? ' and can promote or roll back canaries' : ''}`) + '\n');
-  const running = await startDashboard(opts, { connect: deps.connect, log: (line) => void ui.err.write(ui.color.dim(line) + '\n') });
-  ui.err.write(ui.color.dim(`mesh dashboard (${opts.files ? `offline from ${opts.files.join(', ')}` : 'live'}${opts.allowActions ? ', actions allowed' : ', read-only'}); Ctrl-C stops it`) + '\n');
-  ui.out.write(`${running.url}\n`);
-  if (opts.open && ui.interactive) openBrowser(running.url);
   const { withInterrupt } = await import('../util/interrupt.js');
-  await withInterrupt((signal) => new Promise<void>((resolve) => {
-    const done = () => resolve();
-    if (signal.aborted || deps.signal?.aborted) return resolve();
-    signal.addEventListener('abort', done, { once: true });
-    deps.signal?.addEventListener('abort', done, { once: true });
-  }), ['SIGINT', 'SIGTERM']);
-  await running.stop();
+  // Ctrl-C is handled from before the URL is printed: whoever reads it may stop the server at once.
+  await withInterrupt(async (signal) => {
+    const running = await startDashboard(opts, { connect: deps.connect, log: (line) => void ui.err.write(ui.color.dim(line) + '\n') });
+    try {
+      ui.err.write(ui.color.dim(`mesh dashboard (${opts.files ? `offline from ${opts.files.join(', ')}` : 'live'}${opts.allowActions ? ', actions allowed' : ', read-only'}); Ctrl-C stops it`) + '\n');
+      ui.out.write(`${running.url}\n`);
+      if (opts.open && ui.interactive) openBrowser(running.url);
+      await new Promise<void>((resolve) => {
+        if (signal.aborted || deps.signal?.aborted) return resolve();
+        signal.addEventListener('abort', () => resolve(), { once: true });
+        deps.signal?.addEventListener('abort', () => resolve(), { once: true });
+      });
+    } finally {
+      await running.stop();
+    }
+  }, ['SIGINT', 'SIGTERM']);
   return ExitCode.Ok;
 }
