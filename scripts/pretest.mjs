@@ -7,7 +7,10 @@ import { spawn } from 'node:child_process';
 const STEPS = [
   ['build', ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json']],
   ['typecheck', ['scripts/build-tests.mjs']],
-  ['lint', ['node_modules/eslint/bin/eslint.js', '--max-warnings', '0', 'src', 'test', 'bench', 'scripts']],
+  ['lint', ['node_modules/eslint/bin/eslint.js', '--max-warnings', '0', 'src', 'test', 'bench', 'scripts', 'web']],
+  // The dashboard page (web/): type-checked for the browser, and bundled into dist/ as npm run build does.
+  ['web', ['node_modules/typescript/bin/tsc', '-p', 'web/tsconfig.json']],
+  ['bundle', ['scripts/build-web.mjs']],
 ];
 
 const run = ([name, args]) =>

@@ -25,6 +25,8 @@ export interface KubernetesSourceOptions {
   cluster?: Cluster;
   /** Diagnostic lines said once (a kind's CRD is not installed; retries go to onError only). */
   log?: (line: string) => void;
+  /** The kinds list() reads by default and watch() watches (default WATCHED_KINDS; the dashboard adds workloads and Gateways). */
+  kinds?: readonly WatchKind[];
   /** Retry timer and backoff of the watch (tests); see WatchOptions. */
   watch?: Omit<WatchOptions, 'log'>;
 }
@@ -48,7 +50,7 @@ export class KubernetesSource implements Source {
   async list(opts: SourceListOptions = {}): Promise<SourceObject[]> {
     this.cluster ??= import('./index.js').then((m) => m.connect(this.opts.connect ?? {}));
     const cluster = await this.cluster;
-    const kinds = opts.kinds ?? WATCHED_KINDS;
+    const kinds = opts.kinds ?? this.opts.kinds ?? WATCHED_KINDS;
     const lists = await Promise.all(kinds.map((k) => cluster.list(k.apiVersion, k.kind, opts.namespace === undefined ? {} : { namespace: opts.namespace })));
     const out: SourceObject[] = [];
     for (const list of lists) for (const object of list) if (listed(object, { namespace: opts.namespace })) out.push({ object });
@@ -58,7 +60,7 @@ export class KubernetesSource implements Source {
   async watch(onChange: (objects: KubeObject[]) => void, onError: (err: Error) => void): Promise<SourceWatch> {
     const { watchObjects } = await import('./watch.js');
     // Retries go to onError only (the control plane logs them): one line each.
-    const watcher = await watchObjects(this.opts.connect ?? {}, [...WATCHED_KINDS], onChange, onError, { ...this.opts.watch, ...(this.opts.log ? { log: this.opts.log } : {}) });
+    const watcher = await watchObjects(this.opts.connect ?? {}, [...(this.opts.kinds ?? WATCHED_KINDS)], onChange, onError, { ...this.opts.watch, ...(this.opts.log ? { log: this.opts.log } : {}) });
     const handle: SourceWatch = {
       stop: async () => {
         this.running.delete(handle);

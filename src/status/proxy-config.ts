@@ -287,6 +287,19 @@ async function sectionTable(section: Section, resources: readonly Msg[], dump: C
   }
 }
 
+/**
+ * What `mesh proxy-config -o json` prints (and the dashboard shows): the proxy, its snapshot version
+ * and each section as canonical proto3 JSON; secrets as certificate metadata only.
+ */
+export async function proxyConfigData(dump: ConfigDump, sections: readonly Section[]): Promise<Record<string, unknown>> {
+  const resourcesOf = (s: Section) => (dump.types[TYPE_OF[s]]?.resources ?? []) as Msg[];
+  const data: Record<string, unknown> = { proxy: dump.id, snapshotVersion: dump.snapshotVersion ?? null };
+  // Canonical proto3 JSON, as Envoy's config_dump prints it ("10s", bare wrapper values), so it diffs against a real Envoy.
+  const { toProto3Json } = await import('../xds/json.js');
+  for (const s of sections) data[`${s}s`] = s === 'secret' ? await secretViews(resourcesOf(s), dump.snapshotVersion === 'offline' ? sdsRefs(dump) : []) : resourcesOf(s).map((r) => toProto3Json(TYPE_OF[s], r));
+  return data;
+}
+
 /** Run `mesh proxy-config`: live from the controller, or offline from `-f` manifests. */
 export async function runProxyConfig(opts: ProxyConfigOptions, ui: Ui, connect: () => Promise<Cluster>, now = Date.now()): Promise<number> {
   let dump: ConfigDump;
@@ -301,11 +314,7 @@ export async function runProxyConfig(opts: ProxyConfigOptions, ui: Ui, connect: 
   const resourcesOf = (s: Section) => (dump.types[TYPE_OF[s]]?.resources ?? []) as Msg[];
   if (opts.output !== 'table') {
     const { renderData } = await import('../ui/output.js');
-    const data: Record<string, unknown> = { proxy: dump.id, snapshotVersion: dump.snapshotVersion ?? null };
-    // Canonical proto3 JSON, as Envoy's config_dump prints it ("10s", bare wrapper values), so it diffs against a real Envoy.
-    const { toProto3Json } = await import('../xds/json.js');
-    for (const s of opts.sections) data[`${s}s`] = s === 'secret' ? await secretViews(resourcesOf(s), dump.snapshotVersion === 'offline' ? sdsRefs(dump) : []) : resourcesOf(s).map((r) => toProto3Json(TYPE_OF[s], r));
-    ui.out.write(renderData(data, opts.output));
+    ui.out.write(renderData(await proxyConfigData(dump, opts.sections), opts.output));
     return ExitCode.Ok;
   }
   const parts: string[] = [];

@@ -63,9 +63,10 @@ test('flags: unknown addon, bad --port or --address are exit 2; the default loca
   for (const [raw, re] of [[{ addon: 'kiali' }, /unknown addon "kiali"/], [{ addon: 'grafana', port: '70000' }, /--port 70000/], [{ addon: 'grafana', address: 'localhost' }, /--address localhost is not an IP/]] as const) {
     assert.throws(() => validateAddonDashboardOptions(raw), (e: MeshError) => e.exitCode === 2 && re.test(e.message), JSON.stringify(raw));
   }
-  const none = await mesh(['dashboard']);
-  assert.equal(none.code, 2);
-  assert.match(none.stderr, /the web dashboard is not built in this branch/);
+  // Without an addon, `mesh dashboard` is the web dashboard (test/dashboard/): its flags are refused with an addon.
+  const webFlags = await mesh(['dashboard', 'grafana', '--allow-actions', '-f', 'examples/shop']);
+  assert.equal(webFlags.code, 2);
+  assert.match(webFlags.stderr, /mesh dashboard grafana does not take --filename, --allow-actions: those are the web dashboard's/);
   const bad = await mesh(['dashboard', 'grafna']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /unknown addon "grafna"[\s\S]*did you mean "grafana"/);

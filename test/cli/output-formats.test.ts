@@ -69,6 +69,7 @@ const COMMANDS: { args: string[]; formats: string[] }[] = [
   { args: ['version'], formats: TABLE },
   { args: ['controller', '--source', 'files', 'examples/shop'], formats: [] },
   { args: ['grpc-agent', '--once'], formats: [] },
+  { args: ['dashboard', '-f', 'examples/shop', '--no-open'], formats: [] },
   { args: ['proxy-init', '--dry-run'], formats: [] },
   { args: ['completion', 'bash'], formats: [] },
 ];
