@@ -3,6 +3,7 @@ import { annotations } from './annotations.js';
 import { authorization, authorizationEffect, authorizationIdentities } from './authz.js';
 import { egressDestinations, externalServiceChecks } from './egress.js';
 import { buildIndex, type AnalysisIndex, type IndexOptions } from './lookup.js';
+import { meshedJobs } from './jobs.js';
 import { objectNames } from './names.js';
 import { routeConflicts, routeProgramming, routeReferences } from './routes.js';
 import { portProtocols, strictMtls, unselectedWorkloads } from './services.js';
@@ -13,7 +14,7 @@ export { buildIndex } from './lookup.js';
 export type * from './types.js';
 
 /** Every analyzer, run in this order. Adding an analyzer is adding it here (and its codes to codes.ts). */
-export const ANALYZERS: readonly Analyzer<AnalysisIndex>[] = [routeReferences, routeConflicts, routeProgramming, authorization, authorizationIdentities, authorizationEffect, strictMtls, portProtocols, unselectedWorkloads, annotations, objectNames, externalServiceChecks, egressDestinations];
+export const ANALYZERS: readonly Analyzer<AnalysisIndex>[] = [routeReferences, routeConflicts, routeProgramming, authorization, authorizationIdentities, authorizationEffect, strictMtls, portProtocols, unselectedWorkloads, annotations, objectNames, externalServiceChecks, egressDestinations, meshedJobs];
 
 /** A `--suppress CODE=kind/ns/name` rule; each part may use `*` wildcards. */
 export interface SuppressRule {

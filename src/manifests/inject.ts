@@ -60,7 +60,7 @@ function transform(obj: KubeObject, fn: (t: PodTemplate) => PodResult): ObjectRe
   const report: InjectReport = { ...ident, ...r.report };
   if (r.report.action === 'skipped' || r.report.action === 'unchanged') return { object: obj, report };
   if (r.report.action !== 'uninjected' && (obj.kind === 'Job' || obj.kind === 'CronJob') && !(getPath(r.template, ['spec', 'initContainers']) as Container[]).some((c) => c.name === PROXY_CONTAINER)) {
-    report.notes.push('a Job pod with a classic sidecar does not complete when its app exits: use --native-sidecar on (Kubernetes >= 1.29)');
+    report.notes.push('a Job pod with a classic sidecar: the proxy exits once the app containers have (shared PID namespace); --native-sidecar on (Kubernetes >= 1.29) needs neither');
   }
   let out: KubeObject;
   if (path.length === 0) {

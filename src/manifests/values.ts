@@ -93,6 +93,8 @@ export interface Values {
     nativeSidecar: NativeSidecar;
     /** ADS variant of the sidecar's bootstrap: sotw (default) or delta (incremental xDS). */
     xdsMode: XdsMode;
+    /** How long the proxy drains inbound on termination before it may stop (Go duration; whole seconds). */
+    drainDuration: string;
   };
   proxyInit: {
     image: string;
@@ -176,6 +178,7 @@ export const DEFAULTS: Values = Object.freeze({
     holdApplicationUntilProxyStarts: true,
     nativeSidecar: 'auto',
     xdsMode: 'sotw',
+    drainDuration: '5s',
   },
   proxyInit: {
     image: `ghcr.io/mesh-dev/mesh:${VERSION}`,
@@ -268,7 +271,7 @@ function checkCustomTags(value: unknown): string | undefined {
   return undefined;
 }
 
-const DURATION_KEYS = new Set(['ca.workloadCertTTL', 'ca.rootCertTTL']);
+const DURATION_KEYS = new Set(['ca.workloadCertTTL', 'ca.rootCertTTL', 'proxy.drainDuration']);
 const QUANTITY = /^\d+(\.\d+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$/;
 const PORT_KEYS = /Port$/;
 

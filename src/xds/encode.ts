@@ -19,7 +19,24 @@ export function strictCheck(typeName: string, obj: unknown, path = ''): string[]
   return check(messageType(typeName), obj, path || typeName);
 }
 
-function check(type: protobuf.Type, obj: unknown, path: string): string[] {
+/**
+ * strictCheck for a document in proto3's JSON mapping (what Envoy reads from a bootstrap file):
+ * the same checks, with the well-known types in their JSON forms (a Duration as "1s", a Struct
+ * as any JSON object).
+ */
+export function strictCheckJson(typeName: string, obj: unknown, path = ''): string[] {
+  return check(messageType(typeName), obj, path || typeName, true);
+}
+
+const JSON_FORMS: Record<string, (v: unknown) => boolean> = {
+  '.google.protobuf.Duration': (v) => typeof v === 'string' && /^-?\d+(\.\d{1,9})?s$/.test(v),
+  '.google.protobuf.Struct': (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
+  '.google.protobuf.Value': () => true,
+};
+
+function check(type: protobuf.Type, obj: unknown, path: string, json = false): string[] {
+  const form = json ? JSON_FORMS[type.fullName] : undefined;
+  if (form) return form(obj) ? [] : [`${path}: ${JSON.stringify(obj)} is not the JSON form of ${type.name}`];
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return [`${path}: expected a ${type.name} message, got ${JSON.stringify(obj)}`];
   const errors: string[] = [];
   const o = obj as Record<string, unknown>;
@@ -33,7 +50,7 @@ function check(type: protobuf.Type, obj: unknown, path: string): string[] {
       return [`${path}: @type ${url} is not a known message`];
     }
     const { '@type': _t, ...rest } = o;
-    return check(inner, rest, `${path}<${inner.name}>`);
+    return check(inner, rest, `${path}<${inner.name}>`, json);
   }
   for (const [key, value] of Object.entries(o)) {
     const field = type.fields[key];
@@ -45,7 +62,7 @@ function check(type: protobuf.Type, obj: unknown, path: string): string[] {
     field.resolve();
     const one = (v: unknown, p: string): void => {
       const rt = field.resolvedType;
-      if (rt instanceof protobuf.Type) errors.push(...check(rt, v, p));
+      if (rt instanceof protobuf.Type) errors.push(...check(rt, v, p, json));
       else if (rt instanceof protobuf.Enum) {
         if (typeof v === 'string' ? !(v in rt.values) : typeof v !== 'number') errors.push(`${p}: ${JSON.stringify(v)} is not a value of ${rt.name}`);
       } else if (field.type === 'string' && typeof v !== 'string') errors.push(`${p}: expected a string`);

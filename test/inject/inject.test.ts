@@ -49,7 +49,7 @@ test('hold off: proxy last, no postStart', () => {
   const v = resolveValues({ sets: ['proxy.holdApplicationUntilProxyStarts=false'] });
   const spec = podSpec(injectObject(deployment(), v, { nativeSidecar: false }).object);
   assert.deepEqual(spec.containers.map((c) => c.name), ['web', 'mesh-proxy']);
-  assert.equal(spec.containers[1]!.lifecycle, undefined);
+  assert.equal((spec.containers[1]!.lifecycle as { postStart?: unknown }).postStart, undefined);
 });
 
 test('native sidecar: proxy is an init container with restartPolicy Always after mesh-init, with a startupProbe', () => {

@@ -19,6 +19,8 @@ import type { Values } from '../values.js';
 import { clone } from '../../util/object.js';
 import type { PodSettings } from './settings.js';
 import type { Container } from './types.js';
+import { parseDuration } from '../../duration.js';
+import { drainArgs, drainPreStop, exitWithAppCommand } from './lifecycle.js';
 
 /** What the proxy gets: the sidecar and mesh-init containers, volumes, and the probe rewrite's port lookup. */
 
@@ -32,16 +34,26 @@ export const PROBE_FIELDS = [
 const fieldEnv = (name: string, fieldPath: string) => ({ name, valueFrom: { fieldRef: { fieldPath } } });
 const podEnv = () => Object.entries(POD_ENV).map(([name, path]) => fieldEnv(name, path));
 
-/** The proxy sidecar container for this pod (`native`: an init container with restartPolicy Always). */
-export function proxyContainer(values: Values, s: PodSettings, native: boolean): Container {
+/** Seconds the proxy drains for (values.proxy.drainDuration, rounded up to whole seconds as Envoy takes them). */
+export function drainSeconds(values: Values): number {
+  return Math.ceil(parseDuration(values.proxy.drainDuration, 'proxy.drainDuration') / 1000);
+}
+
+/**
+ * The proxy sidecar container for this pod (`native`: an init container with restartPolicy Always).
+ * `exitWithApp`: the pod shares its PID namespace and the proxy stops once the app containers have
+ * exited (run-to-completion pods with a classic sidecar; see lifecycle.ts).
+ */
+export function proxyContainer(values: Values, s: PodSettings, native: boolean, exitWithApp = false): Container {
   const p = values.proxy;
   const ready = { httpGet: { path: '/healthz/ready', port: p.readinessPort } };
+  const drain = drainSeconds(values);
+  // mesh-init wrote this file (BOOTSTRAP_PATH on the shared PROXY_CONFIG_VOLUME) before the proxy starts.
+  const envoyArgs = ['-c', BOOTSTRAP_PATH, '--log-level', p.logLevel, '--disable-hot-restart', ...drainArgs(drain)];
   const c: Container = {
     name: PROXY_CONTAINER,
     image: p.image,
-    command: ['envoy'],
-    // mesh-init wrote this file (BOOTSTRAP_PATH on the shared PROXY_CONFIG_VOLUME) before the proxy starts.
-    args: ['-c', BOOTSTRAP_PATH, '--log-level', p.logLevel, '--disable-hot-restart', '--drain-time-s', '5'],
+    ...(exitWithApp ? { command: exitWithAppCommand(envoyArgs) } : { command: ['envoy'], args: envoyArgs }),
     env: podEnv(),
     ports: [
       { name: 'mesh-metrics', containerPort: p.statsPort, protocol: 'TCP' },
@@ -49,6 +61,9 @@ export function proxyContainer(values: Values, s: PodSettings, native: boolean):
     ],
     readinessProbe: { ...ready, initialDelaySeconds: 1, periodSeconds: 2, timeoutSeconds: 3, failureThreshold: 30 },
   };
+  // kubelet sends the proxy SIGTERM only once this returns: inbound drains while outbound keeps working.
+  const preStop = { exec: { command: drainPreStop(p.adminPort, drain, exitWithApp) } };
+  c.lifecycle = { preStop };
   if (native) {
     c.restartPolicy = 'Always';
     // kubelet starts the next init container and the app only once a sidecar's startupProbe passes.
@@ -56,6 +71,7 @@ export function proxyContainer(values: Values, s: PodSettings, native: boolean):
   } else if (s.hold) {
     // kubelet starts the next container only when postStart returns: wait for the readiness port.
     c.lifecycle = {
+      preStop,
       postStart: {
         exec: {
           command: ['bash', '-c', `for i in $(seq 1 600); do (exec 3<>/dev/tcp/127.0.0.1/${p.readinessPort}) 2>/dev/null && exit 0; sleep 0.1; done; exit 1`],

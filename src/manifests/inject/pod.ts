@@ -13,7 +13,7 @@ import {
 import { VERSION } from '../../version.js';
 import type { AppProbe } from '../bootstrap.js';
 import type { Values } from '../values.js';
-import { initContainer, PROBE_FIELDS, probePort, proxyContainer, volumes } from './containers.js';
+import { drainSeconds, initContainer, PROBE_FIELDS, probePort, proxyContainer, volumes } from './containers.js';
 import { clone, deepEqual } from '../../util/object.js';
 import { badAnnotation, isNewerVersion, readStatus, settings } from './settings.js';
 import { OTHER_MESH_CONTAINERS, SKIP_REASONS, type InjectOptions, type InjectReport, type InjectStatus, type PodTemplate, type Probe, type SkipReason } from './types.js';
@@ -58,6 +58,7 @@ export function uninjectPod(template: PodTemplate): PodResult {
   const empty = (x: unknown) => x === undefined || (Array.isArray(x) ? x.length === 0 : typeof x === 'object' && x !== null && Object.keys(x).length === 0);
   if (status.absent.includes('spec.initContainers') && empty(spec.initContainers)) delete spec.initContainers;
   if (status.absent.includes('spec.volumes') && empty(spec.volumes)) delete spec.volumes;
+  if (status.absent.includes('spec.shareProcessNamespace')) delete spec.shareProcessNamespace;
   if (status.absent.includes('metadata.annotations') && empty(md.annotations)) delete md.annotations;
   if (status.absent.includes('metadata.labels') && empty(md.labels)) delete md.labels;
   if (status.absent.includes('metadata') && empty(t.metadata)) delete t.metadata;
@@ -165,7 +166,19 @@ function freshInject(template: PodTemplate, values: Values, version: string, nat
     if (tcpProbes) changes.push(`rewrote ${tcpProbes} TCP probe${tcpProbes > 1 ? 's' : ''} through port ${values.proxy.readinessPort}`);
   }
 
-  const proxy = proxyContainer(values, s, native);
+  // A run-to-completion pod (a Job's) with a classic sidecar: the proxy watches the app containers
+  // through a shared PID namespace and exits after them, or the pod would never complete.
+  const runsToCompletion = spec.restartPolicy === 'Never' || spec.restartPolicy === 'OnFailure';
+  const exitWithApp = !native && runsToCompletion && spec.shareProcessNamespace !== false;
+  if (!native && runsToCompletion && !exitWithApp) notes.push('shareProcessNamespace: false keeps the proxy from seeing the app exit: this pod will not complete (use --native-sidecar on, Kubernetes >= 1.29)');
+  if (exitWithApp && spec.shareProcessNamespace === undefined) {
+    absent.push('spec.shareProcessNamespace');
+    spec.shareProcessNamespace = true;
+    changes.push('shared the pod\'s PID namespace so the proxy exits when the app containers have');
+  }
+  const grace = typeof spec.terminationGracePeriodSeconds === 'number' ? spec.terminationGracePeriodSeconds : 30;
+  if (grace < drainSeconds(values)) notes.push(`terminationGracePeriodSeconds ${grace} is shorter than proxy.drainDuration ${values.proxy.drainDuration}: kubelet stops the proxy before its drain ends`);
+  const proxy = proxyContainer(values, s, native, exitWithApp);
   const init = initContainer(values, s, version, probes);
   if (!spec.initContainers) absent.push('spec.initContainers');
   const userInits = spec.initContainers ?? [];
@@ -201,6 +214,7 @@ function freshInject(template: PodTemplate, values: Values, version: string, nat
   const status: InjectStatus = {
     version,
     nativeSidecar: native,
+    exitWithApp,
     containers: native ? [] : [PROXY_CONTAINER],
     initContainers: native ? [INIT_CONTAINER, PROXY_CONTAINER] : [INIT_CONTAINER],
     volumes: [TOKEN_VOLUME, TRUST_BUNDLE_VOLUME, PROXY_CONFIG_VOLUME],

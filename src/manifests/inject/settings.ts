@@ -137,6 +137,7 @@ export function readStatus(ann: Record<string, string> | undefined): InjectStatu
   return {
     version: st.version,
     nativeSidecar: st.nativeSidecar === true,
+    exitWithApp: st.exitWithApp === true,
     containers: st.containers,
     initContainers: st.initContainers ?? [],
     volumes: st.volumes ?? [],

@@ -46,6 +46,9 @@ export interface PodSpec {
   initContainers?: Container[];
   volumes?: { name: string; [key: string]: unknown }[];
   hostNetwork?: boolean;
+  restartPolicy?: string;
+  shareProcessNamespace?: boolean;
+  terminationGracePeriodSeconds?: number;
   [key: string]: unknown;
 }
 
@@ -128,6 +131,8 @@ export interface InjectReport {
 export interface InjectStatus {
   version: string;
   nativeSidecar: boolean;
+  /** The classic proxy stops when the app containers have exited (run-to-completion pods; see inject/lifecycle.ts). */
+  exitWithApp: boolean;
   containers: string[];
   initContainers: string[];
   volumes: string[];
