@@ -1,5 +1,6 @@
 import { counterIncrease, histogramIncrease, histogramQuantile, share, successRate, sumHistograms } from './math.js';
 import { histogramBuckets, type Bucket, type Sample } from './prometheus.js';
+import { FLAG_STATS } from './response-flags.js';
 
 /**
  * Envoy's stats as its /stats/prometheus endpoint names them, with Envoy's default tag
@@ -36,6 +37,7 @@ export const ENVOY_METRIC_NAMES: readonly string[] = [
   ENVOY.downstreamRq, ENVOY.downstreamRqXx, `${ENVOY.downstreamRqTime}_bucket`, ENVOY.downstreamCxActive, ENVOY.downstreamCxTotal, ENVOY.downstreamCxSsl,
   ENVOY.upstreamRq, ENVOY.upstreamRqXx, `${ENVOY.upstreamRqTime}_bucket`, ENVOY.upstreamCxActive, ENVOY.upstreamCxTotal, ENVOY.clusterSslHandshake,
   ENVOY.listenerCxActive, ENVOY.listenerCxTotal, ENVOY.listenerSslHandshake,
+  ...Object.keys(FLAG_STATS),
 ];
 
 const WANTED = new Set([...ENVOY_METRIC_NAMES, `${ENVOY.downstreamRqTime}`, `${ENVOY.upstreamRqTime}`]);
@@ -59,6 +61,8 @@ export interface Side {
   cxTotal: number;
   /** Connections that completed a TLS handshake (counter). */
   tls: number;
+  /** Failures by Envoy response flag (UH, UF, RBAC, ...: metrics/response-flags.ts), from the counters that count them. */
+  flags: Record<string, number>;
 }
 
 /** Everything mesh reads from one proxy at one instant. */
@@ -72,7 +76,7 @@ export interface ProxyReading {
 }
 
 function emptySide(): Side {
-  return { requests: 0, failures: 0, latencyMs: [], cxActive: 0, cxTotal: 0, tls: 0 };
+  return { requests: 0, failures: 0, latencyMs: [], cxActive: 0, cxTotal: 0, tls: 0, flags: {} };
 }
 
 /** `inbound_8080` -> 8080; anything else -> undefined. */
@@ -115,6 +119,12 @@ export function readProxy(samples: readonly Sample[]): ProxyReading {
       case ENVOY.listenerCxActive: if (labels[ENVOY.listenerAddress] === ENVOY.inboundListener) inboundListener.cxActive += value; break;
       case ENVOY.listenerCxTotal: if (labels[ENVOY.listenerAddress] === ENVOY.inboundListener) inboundListener.cxTotal += value; break;
       case ENVOY.listenerSslHandshake: if (labels[ENVOY.listenerAddress] === ENVOY.inboundListener) inboundListener.tls += value; break;
+      default: {
+        const flag = Object.hasOwn(FLAG_STATS, name) ? FLAG_STATS[name]! : undefined;
+        if (!flag) break;
+        const side = isOut ? outSide(cluster) : port !== undefined ? inSide(port) : undefined;
+        if (side) side.flags[flag] = (side.flags[flag] ?? 0) + value;
+      }
     }
   }
   const inHist = histogramBuckets(samples, ENVOY.downstreamRqTime, (l) => {
@@ -141,11 +151,13 @@ export interface WindowTraffic {
   /** Connections and TLS handshakes since the proxies started (when none were opened in the window). */
   cxLifetime: number;
   tlsLifetime: number;
+  /** Failures by response flag during the window. */
+  flags: Record<string, number>;
 }
 
 /** An empty window (no proxies). */
 export function emptyWindow(): WindowTraffic {
-  return { rps: 0, requests: 0, failures: 0, latencyMs: [], cxActive: 0, cxNew: 0, tlsNew: 0, cxLifetime: 0, tlsLifetime: 0 };
+  return { rps: 0, requests: 0, failures: 0, latencyMs: [], cxActive: 0, cxNew: 0, tlsNew: 0, cxLifetime: 0, tlsLifetime: 0, flags: {} };
 }
 
 /**
@@ -165,6 +177,7 @@ export function sideWindow(before: Side | undefined, after: Side, seconds: numbe
     tlsNew: counterIncrease(b.tls, after.tls),
     cxLifetime: after.cxTotal,
     tlsLifetime: after.tls,
+    flags: Object.fromEntries(Object.entries(after.flags).map(([f, n]) => [f, counterIncrease(b.flags[f] ?? 0, n)])),
   };
 }
 
@@ -180,6 +193,7 @@ export function addWindows(ws: readonly WindowTraffic[]): WindowTraffic {
     out.tlsNew += w.tlsNew;
     out.cxLifetime += w.cxLifetime;
     out.tlsLifetime += w.tlsLifetime;
+    for (const [f, n] of Object.entries(w.flags)) out.flags[f] = (out.flags[f] ?? 0) + n;
   }
   out.latencyMs = sumHistograms(ws.map((w) => w.latencyMs));
   return out;

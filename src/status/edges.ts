@@ -4,6 +4,7 @@ import type { Cluster, KubeObject } from '../cluster/types.js';
 import type { Ui } from '../ui/context.js';
 import { ExitCode, MeshError, usageError } from '../errors.js';
 import { parseClusterName } from '../metrics/envoy.js';
+import { flagCounts, formatFlagCounts, type FlagCount } from '../metrics/response-flags.js';
 import { formatSpiffeId } from '../pki/spiffe.js';
 import { DEFAULT_CONCURRENCY, podKey, scrapePods, type PodRead } from '../metrics/scrape.js';
 import { parsePrometheusUrl } from '../metrics/prometheus-api.js';
@@ -56,6 +57,8 @@ export interface Edge {
   mtlsShare: number | null;
   requests: number;
   connections: number;
+  /** Failures by Envoy response flag since the client proxies started, in words (metrics/response-flags.ts). */
+  errors: FlagCount[];
 }
 
 /** The SPIFFE ID the CA issues for a pod's ServiceAccount (the only identity it will sign for that pod). */
@@ -139,13 +142,13 @@ export async function collectEdges(cluster: Cluster, options: EdgesOptions): Pro
     throw new MeshError(`metrics unreachable: none of the ${sources.length} meshed pods answered (${k}: ${'error' in r ? r.error : ''})`, { hint: 'check the proxies listen on :15090/stats/prometheus', exitCode: ExitCode.Failed });
   }
   if (failed.length) warnings.push(`${failed.length} of ${sources.length} meshed pods could not be read: ${failed.slice(0, 3).map(([k]) => k).join(', ')}`);
-  const edges = new Map<string, Edge & { tls: number; clients: Set<string>; servers: Set<string>; cert: number; sa: number }>();
+  const edges = new Map<string, Edge & { flags: Record<string, number>; tls: number; clients: Set<string>; servers: Set<string>; cert: number; sa: number }>();
   for (const pod of sources) {
     const r = reads.get(podKey(pod));
     if (!r || 'error' in r) continue;
     const src = ownerOf(pod, opts.resource.kind === 'svc' ? inv.services : inv.targets, opts.resource.kind);
     for (const [name, side] of r.reading.outbound) {
-      if (side.requests === 0 && side.cxTotal === 0 && side.cxActive === 0) continue;
+      if (side.requests === 0 && side.cxTotal === 0 && side.cxActive === 0 && Object.keys(side.flags).length === 0) continue;
       const c = parseClusterName(name);
       if (!c) continue;
       const svc = allServices.find((s) => s.metadata.namespace === c.namespace && s.metadata.name === c.service);
@@ -156,21 +159,22 @@ export async function collectEdges(cluster: Cluster, options: EdgesOptions): Pro
         const key = `${pod.metadata.namespace}/${srcName}>${c.namespace}/${dst}`;
         let e = edges.get(key);
         if (!e) {
-          e = { src: srcName, srcNamespace: pod.metadata.namespace ?? '', dst, dstNamespace: c.namespace, clientIds: [], serverIds: [], identitySource: 'serviceaccounts', secured: 'no', mtlsShare: null, requests: 0, connections: 0, tls: 0, clients: new Set(), servers: new Set(), cert: 0, sa: 0 };
+          e = { src: srcName, srcNamespace: pod.metadata.namespace ?? '', dst, dstNamespace: c.namespace, clientIds: [], serverIds: [], identitySource: 'serviceaccounts', secured: 'no', mtlsShare: null, requests: 0, connections: 0, errors: [], flags: {}, tls: 0, clients: new Set(), servers: new Set(), cert: 0, sa: 0 };
           edges.set(key, e);
         }
         e.requests += side.requests / dstNames.length || 0;
         e.connections += side.cxTotal;
         e.tls += side.tls;
+        for (const [f, n] of Object.entries(side.flags)) e.flags[f] = (e.flags[f] ?? 0) + n / dstNames.length;
         e.clients.add(idOf(pod, e));
         for (const p of dstPods) if (opts.resource.kind === 'svc' || ownerOf(p, targetsAll, opts.resource.kind) === dst) e.servers.add(idOf(p, e));
       }
     }
   }
-  const out: Edge[] = [...edges.values()].map(({ tls, clients, servers, cert, sa, ...e }) => {
+  const out: Edge[] = [...edges.values()].map(({ flags, tls, clients, servers, cert, sa, ...e }) => {
     const share = e.connections > 0 ? Math.min(1, tls / e.connections) : null;
     const identitySource = cert && sa ? 'mixed' : cert ? 'certificates' : 'serviceaccounts';
-    return { ...e, clientIds: [...clients].sort(), serverIds: [...servers].sort(), identitySource, mtlsShare: share, secured: share === 1 ? 'yes' : share === null || share === 0 ? 'no' : 'partial', requests: Math.round(e.requests) };
+    return { ...e, clientIds: [...clients].sort(), serverIds: [...servers].sort(), identitySource, mtlsShare: share, secured: share === 1 ? 'yes' : share === null || share === 0 ? 'no' : 'partial', requests: Math.round(e.requests), errors: flagCounts(flags) };
   });
   out.sort((a, b) => a.srcNamespace.localeCompare(b.srcNamespace) || a.src.localeCompare(b.src) || a.dstNamespace.localeCompare(b.dstNamespace) || a.dst.localeCompare(b.dst));
   return { edges: out, warnings };
@@ -195,6 +199,7 @@ export async function runEdges(options: EdgesOptions, ui: Ui, cluster: Cluster):
     { header: 'CLIENT_ID', value: (e) => e.clientIds.join(','), wide: true },
     { header: 'SERVER_ID', value: (e) => e.serverIds.join(',') || '-', wide: true },
     { header: 'REQUESTS', value: (e) => String(e.requests), wide: true },
+    { header: 'ERRORS', value: (e) => formatFlagCounts(e.errors), wide: true },
   ], { wide: opts.output === 'wide', emptyMessage: `No edges found${opts.namespace ? ` in namespace ${opts.namespace}` : ''}.` }));
   return ExitCode.Ok;
 }

@@ -1,6 +1,7 @@
 import { parseDuration } from '../duration.js';
 import type { KubeObject } from '../cluster/types.js';
 import { ExitCode, MeshError, usageError } from '../errors.js';
+import { flagCounts } from '../metrics/response-flags.js';
 import { parsePrometheusUrl } from '../metrics/prometheus-api.js';
 import { addWindows, emptyWindow, parseClusterName, sideWindow, summarize, type ProxyReading, type WindowTraffic } from '../metrics/envoy.js';
 import { DEFAULT_CONCURRENCY, podKey, type PodRead, type TimedReading } from '../metrics/scrape.js';
@@ -210,6 +211,7 @@ export function computeRows(plans: readonly Plan[], before: ReadonlyMap<string, 
       latencyMs: { p50: nullable(s.latencyMs.p50), p95: nullable(s.latencyMs.p95), p99: nullable(s.latencyMs.p99) },
       tcpConnections: s.tcpConnections,
       mtlsShare: windows.length ? nullable(s.mtlsShare) : null,
+      errors: flagCounts(w.flags),
     };
   });
 }

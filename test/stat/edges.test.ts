@@ -22,7 +22,7 @@ test('edges deploy: web -> catalog with both SPIFFE identities, secured when eve
   assert.deepEqual(edges, [{
     src: 'web', srcNamespace: 'shop', dst: 'catalog', dstNamespace: 'shop',
     clientIds: ['spiffe://cluster.local/ns/shop/sa/web'], serverIds: ['spiffe://cluster.local/ns/shop/sa/catalog'], identitySource: 'serviceaccounts',
-    secured: 'yes', mtlsShare: 1, requests: 100, connections: 2,
+    secured: 'yes', mtlsShare: 1, requests: 100, connections: 2, errors: [],
   }]);
 });
 
@@ -55,7 +55,7 @@ test('edges: plain-text connections show as not secured; pods and services as ki
 test('edges table and wide output; no proxies is a warning, not an error', async () => {
   const c = captureUi({ yes: true });
   await runEdges(validateEdgesOptions({ resource: 'deploy', namespace: 'shop', allNamespaces: false, output: 'wide' }), c.ui, shop());
-  assert.match(c.out(), /^SRC\s+DST\s+SRC_NS\s+DST_NS\s+SECURED\s+CLIENT_ID\s+SERVER_ID\s+REQUESTS\nweb\s+catalog\s+shop\s+shop\s+√\s+spiffe:\/\/cluster.local\/ns\/shop\/sa\/web\s+spiffe:\/\/cluster.local\/ns\/shop\/sa\/catalog\s+100\n$/);
+  assert.match(c.out(), /^SRC\s+DST\s+SRC_NS\s+DST_NS\s+SECURED\s+CLIENT_ID\s+SERVER_ID\s+REQUESTS\s+ERRORS\nweb\s+catalog\s+shop\s+shop\s+√\s+spiffe:\/\/cluster.local\/ns\/shop\/sa\/web\s+spiffe:\/\/cluster.local\/ns\/shop\/sa\/catalog\s+100\s+-\n$/);
   const e = captureUi({ yes: true });
   const empty = fakeCluster([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bare' } }], () => ({ status: 500, body: '' }));
   await runEdges(validateEdgesOptions({ resource: 'deploy', namespace: 'bare', allNamespaces: false, output: 'table' }), e.ui, empty);

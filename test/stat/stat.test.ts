@@ -128,7 +128,7 @@ test('stat ns -A: one row per namespace, table with NAMESPACE column; unmeshed a
 test('-o wide adds direction, counts and unreachable pods', async () => {
   const s = setup();
   await runStat(validateStatOptions({ ...base, resource: 'deploy/catalog', output: 'wide' }), s.ui, s.deps);
-  assert.match(s.text().stdout, /DIRECTION\s+REQUESTS\s+FAILED\s+UNREACHABLE\n.*inbound\s+120\s+6\s+0\n$/);
+  assert.match(s.text().stdout, /DIRECTION\s+REQUESTS\s+FAILED\s+UNREACHABLE\s+ERRORS\n.*inbound\s+120\s+6\s+0\s+-\n$/);
 });
 
 test('a pod proxy 403 is exit 3 naming get pods/proxy and the namespace', async () => {

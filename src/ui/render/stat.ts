@@ -3,6 +3,8 @@
  * is declared here, as what the table reads, so ui/ does not import status/ (which sits above it).
  */
 
+import { formatFlagCounts, type FlagCount } from '../../metrics/response-flags.js';
+
 /** The fields of one stat row (src/status/stat.ts StatRow) the table shows. */
 export interface StatTableRow {
   namespace: string;
@@ -18,6 +20,8 @@ export interface StatTableRow {
   latencyMs: { p50: number | null; p95: number | null; p99: number | null };
   tcpConnections: number;
   mtlsShare: number | null;
+  /** Failures in the window by Envoy response flag, in words (metrics/response-flags.ts), most frequent first. */
+  errors: FlagCount[];
 }
 
 /** Format a share in [0,1] as a percentage ("98.50%"), "-" when unknown. */
@@ -52,5 +56,6 @@ export async function renderStatTable(report: { rows: readonly StatTableRow[] },
     { header: 'REQUESTS', value: (r) => String(r.requests), wide: true },
     { header: 'FAILED', value: (r) => String(r.failures), wide: true },
     { header: 'UNREACHABLE', value: (r) => String(r.unreachablePods), wide: true },
+    { header: 'ERRORS', value: (r) => formatFlagCounts(r.errors), wide: true },
   ], { wide: opts.wide, emptyMessage: `No resources found${opts.allNamespaces ? '' : ' in this namespace'}.` });
 }
