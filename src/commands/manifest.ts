@@ -33,6 +33,20 @@ export function define(cmd: Command): void {
       process.exitCode = await runManifestGenerate({ profile: opts.profile, files: opts.values, sets: await valuesSets(opts, opts.meshNamespace), caCert: opts.caCert, caKey: opts.caKey, gatewayApi: opts.gatewayApi === true || Boolean(opts.gatewayApiCrds), gatewayApiCrds: opts.gatewayApiCrds, generateCa: opts.generateCa === true, networkPolicies: opts.networkPolicies, output }, ui);
     });
 
+  const images = cmd.command('images').description('List every image mesh can deploy (control plane, proxy, init container), after global.registry: what an air-gapped mirror needs');
+  addValuesFlags(images)
+    .addHelpText('after', '\nDIGEST is the sha256 a reference pins ("-": not pinned; pin with --set proxy.image=IMAGE@sha256:...).\n\nExamples:\n  mesh manifest images\n  mesh manifest images --set global.registry=registry.corp:5000/mesh -o json')
+    .action(async (opts: RawValuesFlags, command: Command) => {
+      const g = globalsOf(command);
+      const noNs = { why: 'the images mesh deploys do not depend on a namespace', hint: 'drop the flag' };
+      refuseGlobals(command, 'mesh manifest images', { namespace: noNs, allNamespaces: noNs });
+      const ui = makeUi(g);
+      const { parseOutputFormat } = await import('../ui/format.js');
+      const output = parseOutputFormat(g.output, ['table', 'json', 'yaml'] as const, 'table');
+      const { runManifestImages } = await import('../install/manifest.js');
+      process.exitCode = await runManifestImages({ profile: opts.profile, files: opts.values, sets: opts.set, output }, ui);
+    });
+
   const diff = cmd.command('diff').description('Show what differs between two renderings, or between a rendering and the cluster (exit 1 when they differ)');
   addFlags(addValuesFlags(diff), MESH_FLAGS.meshNamespace)
     .argument('[files...]', 'two rendered manifests: A.yaml B.yaml')

@@ -13,6 +13,7 @@ import { ROOT_CA_SECRET, TRUST_BUNDLE_CONFIGMAP, WEBHOOK_NAME } from '../constan
 import { generateCa, loadSuppliedCa } from './ca.js';
 import { loadTemplates } from './templates.js';
 import { dashboardFiles } from '../manifests/dashboards.js';
+import { meshImages, type MeshImage } from './images.js';
 
 /** Options of `mesh manifest generate`. */
 export interface ManifestGenerateOptions extends ValuesFlags {
@@ -86,6 +87,21 @@ export async function runWriteDashboards(dir: string, ui: Ui): Promise<number> {
     throw inputError(`--dashboards ${dir}: cannot write there: ${e.code === 'ENOTDIR' || e.code === 'EEXIST' ? 'not a directory' : e.message}`, 'give a directory you can write to', err);
   }
   ui.err.write('import them in Grafana (Dashboards > New > Import), choosing your Prometheus as the datasource; see docs/observability.md\n');
+  return ExitCode.Ok;
+}
+
+/** Print `mesh manifest images`: every image the values deploy (src/install/images.ts). */
+export async function runManifestImages(opts: ValuesFlags & { output: 'table' | 'json' | 'yaml' }, ui: Ui): Promise<number> {
+  const values = await loadValues(opts);
+  const images = meshImages(values);
+  if (opts.output === 'table') {
+    const { renderTable } = await import('../ui/output.js');
+    ui.out.write(renderTable<MeshImage>(images, [
+      { header: 'COMPONENT', value: (i) => i.component },
+      { header: 'IMAGE', value: (i) => i.image },
+      { header: 'DIGEST', value: (i) => i.digest ?? '-' },
+    ], {}));
+  } else ui.out.write(renderData({ images }, opts.output));
   return ExitCode.Ok;
 }
 

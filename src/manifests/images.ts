@@ -47,3 +47,29 @@ export function meshImages(values: Values): ImageUse[] {
   for (const [name, a] of Object.entries(values.addons)) if (a.enabled) out.push({ image: a.image, usedBy: `addons.${name}` });
   return out;
 }
+
+// Where the images come from, for every pod mesh renders or injects: `global.registry` replaces
+// each image's registry (air-gapped mirrors), `global.imagePullSecrets` is added to each pod spec.
+
+/**
+ * An image reference pulled from `registry` instead of its own: the registry part (a first path
+ * component with a "." or ":", or "localhost") is dropped and the rest kept, so
+ * `envoyproxy/envoy:v1.32.3` and `ghcr.io/mesh-dev/mesh:0.1.0` become `REGISTRY/envoyproxy/envoy:v1.32.3`
+ * and `REGISTRY/mesh-dev/mesh:0.1.0`. An empty registry leaves the image as it is.
+ */
+export function withRegistry(image: string, registry: string): string {
+  if (registry === '') return image;
+  const [first, ...rest] = image.split('/');
+  const hasRegistry = rest.length > 0 && (first!.includes('.') || first!.includes(':') || first === 'localhost');
+  return `${registry.replace(/\/+$/, '')}/${hasRegistry ? rest.join('/') : image}`;
+}
+
+/** The image a values image key resolves to, after global.registry. */
+export function imageFor(values: Values, image: string): string {
+  return withRegistry(image, values.global.registry);
+}
+
+/** global.imagePullSecrets as pod-spec entries (empty when unset). */
+export function pullSecrets(values: Values): { name: string }[] {
+  return values.global.imagePullSecrets.split(',').map((n) => n.trim()).filter(Boolean).map((name) => ({ name }));
+}

@@ -1,3 +1,4 @@
+import { imageFor, pullSecrets } from './images.js';
 import { createHash } from 'node:crypto';
 import { parseAllDocuments, stringify } from 'yaml';
 import {
@@ -255,6 +256,7 @@ export function renderManifests(values: Values, templates: Templates, opts: Rend
   for (const o of objects) {
     if (!isClusterScoped(o.kind)) o.metadata.namespace = ns;
     o.metadata.labels = { ...o.metadata.labels, ...meshLabels(version) };
+    applyImageSource(o, values);
   }
   if (opts.gatewayApi) {
     // With the CRDs, but not labelled part of the release: upgrade never prunes them and
@@ -263,6 +265,15 @@ export function renderManifests(values: Values, templates: Templates, opts: Rend
     objects.splice(at, 0, ...opts.gatewayApi.map((o) => structuredClone(o)));
   }
   return objects;
+}
+
+/** global.registry and global.imagePullSecrets on every pod template we render (control plane and addons alike). */
+function applyImageSource(o: KubeObject, values: Values): void {
+  const spec = (o.spec as { template?: { spec?: { containers?: { image?: string }[]; initContainers?: { image?: string }[]; imagePullSecrets?: { name: string }[] } } } | undefined)?.template?.spec;
+  if (!spec) return;
+  for (const c of [...(spec.containers ?? []), ...(spec.initContainers ?? [])]) if (c.image) c.image = imageFor(values, c.image);
+  const secrets = pullSecrets(values);
+  if (secrets.length) spec.imagePullSecrets = secrets;
 }
 
 /** The labels every object we create carries (upgrade finds and prunes by them). */

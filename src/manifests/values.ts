@@ -35,6 +35,13 @@ export type AccessLogFormat = AccessLogConfig['format'];
 export type { CustomTag } from '../model/types.js';
 
 export interface Values {
+  /** Settings every rendered pod and the injected sidecar share (air-gapped installs: docs/install.md#air-gapped). */
+  global: {
+    /** Registry (host[/path]) every mesh image is pulled from instead of its own; '' = the images' own registries. */
+    registry: string;
+    /** Comma-separated Secret names added as imagePullSecrets to every pod mesh renders or injects; '' = none. */
+    imagePullSecrets: string;
+  };
   /** Namespace the control plane runs in. */
   namespace: string;
   /** SPIFFE trust domain: identities are spiffe://TRUST_DOMAIN/ns/NS/sa/SA. */
@@ -147,6 +154,7 @@ const res = (cpu: string, memory: string, limCpu: string, limMemory: string): Re
 
 /** The defaults (the `default` profile). Never mutate: resolveValues returns copies. */
 export const DEFAULTS: Values = Object.freeze({
+  global: { registry: '', imagePullSecrets: '' },
   namespace: DEFAULT_NAMESPACE,
   trustDomain: DEFAULT_TRUST_DOMAIN,
   mtls: { mode: 'STRICT' },
@@ -271,6 +279,14 @@ function checkCustomTags(value: unknown): string | undefined {
   return undefined;
 }
 
+/** String values where '' means "not set". */
+const OPTIONAL_STRING_KEYS = new Set(['global.registry', 'global.imagePullSecrets']);
+function optionalStringProblem(path: string, value: string): string | undefined {
+  if (value === '') return undefined;
+  if (path === 'global.registry' && !/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)*$/i.test(value)) return `must be a registry such as registry.example.com:5000/mirror (got "${value}")`;
+  if (path === 'global.imagePullSecrets' && value.split(',').some((n) => !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(n.trim()))) return `must be comma-separated Secret names (got "${value}")`;
+  return undefined;
+}
 const DURATION_KEYS = new Set(['ca.workloadCertTTL', 'ca.rootCertTTL', 'proxy.drainDuration']);
 const QUANTITY = /^\d+(\.\d+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$/;
 const PORT_KEYS = /Port$/;
@@ -306,6 +322,7 @@ function checkLeaf(path: string, value: unknown): string | undefined {
   }
   if (typeof def === 'boolean') return typeof value === 'boolean' ? undefined : `must be true or false (got ${JSON.stringify(value)})`;
   if (path === 'metrics.prometheusUrl') return checkHttpUrl(value);
+  if (OPTIONAL_STRING_KEYS.has(path)) return typeof value === 'string' ? optionalStringProblem(path, value) : `must be a string (got ${JSON.stringify(value)})`;
   if (typeof value !== 'string' || value === '') return `must be a non-empty string (got ${JSON.stringify(value)})`;
   if (DURATION_KEYS.has(path)) {
     const ms = tryParseDuration(value, '');

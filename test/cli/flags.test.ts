@@ -65,7 +65,7 @@ test('shared flags have the same spelling and description on every command that 
   // Where each set is used: a command that stops using the shared flag must show up here.
   assert.deepEqual(seen.get('--filename'), ['check', 'inject', 'uninject', 'route canary', 'route set', 'route promote', 'route rollback', 'dashboard', 'authz check', 'authz list', 'proxy-config']);
   assert.deepEqual(seen.get('--recursive'), ['check', 'inject', 'uninject', 'route canary', 'route set', 'route promote', 'route rollback']);
-  const valuesUsers = ['install', 'upgrade', 'manifest generate', 'manifest diff', 'inject'];
+  const valuesUsers = ['install', 'upgrade', 'manifest generate', 'manifest images', 'manifest diff', 'inject'];
   assert.deepEqual(seen.get('--values'), valuesUsers);
   assert.deepEqual(seen.get('--set'), valuesUsers);
   assert.deepEqual(seen.get('--profile'), valuesUsers);

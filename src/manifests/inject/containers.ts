@@ -20,6 +20,7 @@ import { clone } from '../../util/object.js';
 import type { PodSettings } from './settings.js';
 import type { Container } from './types.js';
 import { parseDuration } from '../../duration.js';
+import { imageFor } from '../images.js';
 import { drainArgs, drainPreStop, exitWithAppCommand } from './lifecycle.js';
 
 /** What the proxy gets: the sidecar and mesh-init containers, volumes, and the probe rewrite's port lookup. */
@@ -52,7 +53,7 @@ export function proxyContainer(values: Values, s: PodSettings, native: boolean, 
   const envoyArgs = ['-c', BOOTSTRAP_PATH, '--log-level', p.logLevel, '--disable-hot-restart', ...drainArgs(drain)];
   const c: Container = {
     name: PROXY_CONTAINER,
-    image: p.image,
+    image: imageFor(values, p.image),
     ...(exitWithApp ? { command: exitWithAppCommand(envoyArgs) } : { command: ['envoy'], args: envoyArgs }),
     env: podEnv(),
     ports: [
@@ -118,7 +119,7 @@ export function initContainer(values: Values, s: PodSettings, version: string, p
   args.push(...bootstrapArgs(bootstrapSettings(values, version, probes), BOOTSTRAP_PATH));
   return {
     name: INIT_CONTAINER,
-    image: values.proxyInit.image,
+    image: imageFor(values, values.proxyInit.image),
     command: ['mesh'],
     args,
     // The bootstrap's node id and metadata name the pod: mesh proxy-init reads them from here.

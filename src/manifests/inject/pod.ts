@@ -13,6 +13,7 @@ import {
 import { VERSION } from '../../version.js';
 import type { AppProbe } from '../bootstrap.js';
 import type { Values } from '../values.js';
+import { pullSecrets } from '../images.js';
 import { drainSeconds, initContainer, PROBE_FIELDS, probePort, proxyContainer, volumes } from './containers.js';
 import { clone, deepEqual } from '../../util/object.js';
 import { badAnnotation, isNewerVersion, readStatus, settings } from './settings.js';
@@ -59,6 +60,11 @@ export function uninjectPod(template: PodTemplate): PodResult {
   if (status.absent.includes('spec.initContainers') && empty(spec.initContainers)) delete spec.initContainers;
   if (status.absent.includes('spec.volumes') && empty(spec.volumes)) delete spec.volumes;
   if (status.absent.includes('spec.shareProcessNamespace')) delete spec.shareProcessNamespace;
+  if (status.imagePullSecrets?.length && Array.isArray(spec.imagePullSecrets)) {
+    const kept = (spec.imagePullSecrets as { name?: string }[]).filter((x) => !status.imagePullSecrets!.includes(x.name ?? ''));
+    if (status.absent.includes('spec.imagePullSecrets') && kept.length === 0) delete spec.imagePullSecrets;
+    else spec.imagePullSecrets = kept;
+  }
   if (status.absent.includes('metadata.annotations') && empty(md.annotations)) delete md.annotations;
   if (status.absent.includes('metadata.labels') && empty(md.labels)) delete md.labels;
   if (status.absent.includes('metadata') && empty(t.metadata)) delete t.metadata;
@@ -192,6 +198,15 @@ function freshInject(template: PodTemplate, values: Values, version: string, nat
     if (userInits.length) notes.push(`init containers ${userInits.map((c) => `"${c.name}"`).join(', ')} run before the proxy: their traffic is redirected but not served (use --native-sidecar on, Kubernetes >= 1.29)`);
   }
   changes.push(`added init container ${INIT_CONTAINER}`);
+  // Pods pull the proxy images from global.registry with global.imagePullSecrets (air-gapped installs).
+  const addedSecrets: string[] = [];
+  const have = new Set((Array.isArray(spec.imagePullSecrets) ? (spec.imagePullSecrets as { name?: string }[]) : []).map((x) => x.name));
+  const wanted = pullSecrets(values).filter((x) => !have.has(x.name));
+  if (wanted.length) {
+    if (!Array.isArray(spec.imagePullSecrets)) absent.push('spec.imagePullSecrets');
+    spec.imagePullSecrets = [...((spec.imagePullSecrets as { name: string }[] | undefined) ?? []), ...wanted];
+    addedSecrets.push(...wanted.map((x) => x.name));
+  }
   if (!spec.volumes) absent.push('spec.volumes');
   spec.volumes = [...(spec.volumes ?? []), ...volumes()];
 
@@ -215,6 +230,7 @@ function freshInject(template: PodTemplate, values: Values, version: string, nat
     version,
     nativeSidecar: native,
     exitWithApp,
+    ...(addedSecrets.length ? { imagePullSecrets: addedSecrets } : {}),
     containers: native ? [] : [PROXY_CONTAINER],
     initContainers: native ? [INIT_CONTAINER, PROXY_CONTAINER] : [INIT_CONTAINER],
     volumes: [TOKEN_VOLUME, TRUST_BUNDLE_VOLUME, PROXY_CONFIG_VOLUME],

@@ -138,6 +138,7 @@ export function readStatus(ann: Record<string, string> | undefined): InjectStatu
     version: st.version,
     nativeSidecar: st.nativeSidecar === true,
     exitWithApp: st.exitWithApp === true,
+    ...(Array.isArray(st.imagePullSecrets) && st.imagePullSecrets.every((x) => typeof x === 'string') ? { imagePullSecrets: st.imagePullSecrets } : {}),
     containers: st.containers,
     initContainers: st.initContainers ?? [],
     volumes: st.volumes ?? [],

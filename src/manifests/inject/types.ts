@@ -133,6 +133,8 @@ export interface InjectStatus {
   nativeSidecar: boolean;
   /** The classic proxy stops when the app containers have exited (run-to-completion pods; see inject/lifecycle.ts). */
   exitWithApp: boolean;
+  /** imagePullSecrets injection added (global.imagePullSecrets), removed again by uninject. */
+  imagePullSecrets?: string[];
   containers: string[];
   initContainers: string[];
   volumes: string[];
