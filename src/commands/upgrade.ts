@@ -12,9 +12,10 @@ export function define(cmd: Command): void {
     .option('--no-wait', 'do not wait for the control plane to become ready')
     .option('--timeout <duration>', 'how long to wait for CRDs and the rollout', '5m')
     .option('--force-conflicts', 'take over fields another field manager owns')
+    .option('--take-over-crds', 'overwrite CRDs another tool (Helm, a controller) manages, and let mesh manage them')
     .option('--dry-run', 'print what would change (the diff and the objects upgrade would prune); change nothing')
     .addHelpText('after', '\nThe installed values are kept; -f and --set change them.\n\nExamples:\n  mesh upgrade\n  mesh upgrade --set controller.replicas=3 --yes\n  mesh upgrade --rollback\n  mesh upgrade --set controller.replicas=3 --dry-run -o json')
-    .action(async (raw: { profile?: string; values?: string[]; set?: string[]; addons?: string[]; rollback?: boolean; resetValues?: boolean; force?: boolean; wait?: boolean; timeout: string; forceConflicts?: boolean; gatewayApi?: boolean; gatewayApiCrds?: string; dryRun?: boolean; meshNamespace?: string }, command: Command) => {
+    .action(async (raw: { profile?: string; values?: string[]; set?: string[]; addons?: string[]; rollback?: boolean; resetValues?: boolean; force?: boolean; wait?: boolean; timeout: string; forceConflicts?: boolean; takeOverCrds?: boolean; gatewayApi?: boolean; gatewayApiCrds?: string; dryRun?: boolean; meshNamespace?: string }, command: Command) => {
       const g = globalsOf(command);
       refuseGlobals(command, 'mesh upgrade', { namespace: MESH_NAMESPACE_INSTEAD, allNamespaces: MESH_NAMESPACE_INSTEAD });
       const ui = makeUi(g);
@@ -33,6 +34,7 @@ export function define(cmd: Command): void {
         wait: raw.wait !== false,
         timeoutMs: parsePositiveDuration(raw.timeout, '--timeout'),
         forceConflicts: raw.forceConflicts === true,
+        takeOverCrds: raw.takeOverCrds === true,
         gatewayApi: raw.gatewayApi === true || Boolean(raw.gatewayApiCrds),
         gatewayApiCrds: raw.gatewayApiCrds,
         dryRun: raw.dryRun === true,

@@ -18,6 +18,7 @@ import { withInterrupt } from '../util/interrupt.js';
 import { hideSecretData, liveCounterparts } from './manifest.js';
 import { parseState, PREVIOUS_CONFIG_NAME, readState, type InstalledState } from './state.js';
 import { loadTemplates } from './templates.js';
+import { assertCrdsUpgradable, crdOwners } from './crd-ownership.js';
 
 /** Options of `mesh upgrade`. */
 export interface UpgradeOptions extends ValuesFlags, ConnectOptions {
@@ -33,6 +34,8 @@ export interface UpgradeOptions extends ValuesFlags, ConnectOptions {
   /** Also apply the official Gateway API CRDs of the pinned release; without it they are left as they are (never pruned). */
   gatewayApi?: boolean;
   gatewayApiCrds?: string;
+  /** Overwrite CRDs another tool (Helm, a controller) manages, and manage them from now on. */
+  takeOverCrds?: boolean;
   /** Print what would change (diff and prune list) and stop before writing anything. */
   dryRun?: boolean;
   output: 'table' | 'json' | 'yaml' | 'name';
@@ -119,6 +122,11 @@ export async function runUpgrade(opts: UpgradeOptions, ui: Ui, deps: InstallDeps
   const objects = renderManifests(target.values, loadTemplates(), { ca, version: target.version, profile: target.profile, gatewayApi });
 
   const live = await liveCounterparts(cluster, objects, opts.namespace);
+  // Before anything is written: who manages each CRD, and whether the upgrade may touch it.
+  const rawCrds = await Promise.all(objects.filter((o) => o.kind === 'CustomResourceDefinition').map((o) => cluster.get(o.apiVersion, o.kind, o.metadata.name)));
+  const crds = crdOwners(objects, rawCrds.filter((o): o is KubeObject => o !== undefined));
+  if (opts.output === 'table') for (const o of crds) ui.err.write(`CRD ${o.name}: ${o.manager === 'absent' ? 'not installed (created by this upgrade)' : `managed by ${o.detail}`}\n`);
+  assertCrdsUpgradable(crds, opts.takeOverCrds === true);
   const diffs = diffObjects(hideSecretData(live.filter((o) => !(o.kind === 'ConfigMap' && o.metadata.name === PREVIOUS_CONFIG_NAME))), hideSecretData(objects));
   if (opts.output === 'table') {
     ui.err.write(`upgrading mesh ${installed.version} -> ${target.version}${opts.rollback ? ' (rollback)' : ''} in namespace ${opts.namespace}\n`);
@@ -131,7 +139,7 @@ export async function runUpgrade(opts: UpgradeOptions, ui: Ui, deps: InstallDeps
     else if (opts.output === 'name') {
       const changed = new Set(diffs.filter((d) => d.change !== 'removed').map((d) => d.ref));
       ui.out.write(renderObjects(objects.filter((o) => changed.has(objectRef(o))), 'name'));
-    } else ui.out.write(renderData({ from: installed.version, to: target.version, rollback: opts.rollback, ...diffDocument(diffs), prune }, opts.output));
+    } else ui.out.write(renderData({ from: installed.version, to: target.version, rollback: opts.rollback, ...diffDocument(diffs), prune, crds }, opts.output));
     ui.err.write('dry run: nothing was changed\n');
     return ExitCode.Ok;
   }
@@ -149,6 +157,13 @@ export async function runUpgrade(opts: UpgradeOptions, ui: Ui, deps: InstallDeps
     if (!sameAsTarget) await cluster.apply(previousConfig(installed, opts.namespace), { fieldManager: FIELD_MANAGER, force: true });
   };
   if (!opts.rollback) await recordPrevious();
+
+  // --take-over-crds: take the fields another manager (Helm, a controller) holds on those CRDs
+  // first, so the staged apply below owns them without forcing anything else.
+  const foreign = new Set(crds.filter((o) => o.manager === 'helm' || o.manager === 'other').map((o) => o.name));
+  for (const o of objects) {
+    if (o.kind === 'CustomResourceDefinition' && foreign.has(o.metadata.name)) await cluster.apply(o, { fieldManager: FIELD_MANAGER, force: true });
+  }
 
   const progress = progressHooks(ui);
   let records: ApplyRecord[];
