@@ -4,6 +4,7 @@ import { authorization, authorizationEffect, authorizationIdentities } from './a
 import { egressDestinations, externalServiceChecks } from './egress.js';
 import { buildIndex, type AnalysisIndex, type IndexOptions } from './lookup.js';
 import { objectNames } from './names.js';
+import { trafficPolicy } from './policy.js';
 import { routeConflicts, routeProgramming, routeReferences } from './routes.js';
 import { portProtocols, strictMtls, unselectedWorkloads } from './services.js';
 import type { Analyzer, Finding, FindingSeverity, ResourceRef, SourcedObject } from './types.js';
@@ -13,7 +14,7 @@ export { buildIndex } from './lookup.js';
 export type * from './types.js';
 
 /** Every analyzer, run in this order. Adding an analyzer is adding it here (and its codes to codes.ts). */
-export const ANALYZERS: readonly Analyzer<AnalysisIndex>[] = [routeReferences, routeConflicts, routeProgramming, authorization, authorizationIdentities, authorizationEffect, strictMtls, portProtocols, unselectedWorkloads, annotations, objectNames, externalServiceChecks, egressDestinations];
+export const ANALYZERS: readonly Analyzer<AnalysisIndex>[] = [routeReferences, routeConflicts, routeProgramming, authorization, authorizationIdentities, authorizationEffect, trafficPolicy, strictMtls, portProtocols, unselectedWorkloads, annotations, objectNames, externalServiceChecks, egressDestinations];
 
 /** A `--suppress CODE=kind/ns/name` rule; each part may use `*` wildcards. */
 export interface SuppressRule {

@@ -49,7 +49,7 @@ test('workloadsFrom: identity from the service account, ports from the selecting
   const got = workloadsFrom([pod('web-2', { app: 'web' }, { 'mesh.dev/mtls': 'DISABLE' }, 'web'), pod('other', { app: 'other' })], services, new Map([['shop', 'STRICT']]), 'td.example', 'PERMISSIVE');
   assert.deepEqual(got.map((w) => [w.name, w.identity, w.mtls, w.ports, w.ip]), [
     ['other', 'spiffe://td.example/ns/shop/sa/default', 'STRICT', [], '10.1.0.7'],
-    ['web-2', 'spiffe://td.example/ns/shop/sa/web', 'DISABLE', [{ port: 8080, protocol: 'http', service: 'shop/web' }], '10.1.0.7'],
+    ['web-2', 'spiffe://td.example/ns/shop/sa/web', 'DISABLE', [{ port: 8080, protocol: 'http', service: 'shop/web', servicePort: 80 }], '10.1.0.7'],
   ]);
 });
 
