@@ -29,6 +29,9 @@ export const CODES = {
   authzIneffective: { code: 'MSH0031', severity: 'warning', title: 'AuthorizationPolicy rule that never takes effect', hint: 'drop the methods/paths on opaque ports (name the port http-... or set appProtocol), or narrow the DENY rule that shadows the ALLOW policy' },
   externalServiceInvalid: { code: 'MSH0032', severity: 'error', title: 'ExternalService host or port mesh cannot program', hint: 'use DNS names (no wildcards), ports 1-65535 with HTTP, HTTP2, GRPC, HTTPS, TLS or TCP, one protocol per port, each host:port once' },
   egressUnregistered: { code: 'MSH0033', severity: 'info', title: 'Workload calls a host that registry-only would block', hint: 'register the host with an ExternalService before setting outboundTrafficPolicy: registry-only (docs/egress.md)' },
+  policyTargetMissing: { code: 'MSH0034', severity: 'error', title: 'TrafficPolicy targets nothing', hint: 'fix targetRefs (a Service or HTTPRoute in the policy namespace; sectionName a port name or rule name), or create the target' },
+  policyConflict: { code: 'MSH0035', severity: 'warning', title: 'TrafficPolicy conflicts with an older policy on the same target', hint: 'merge the two policies, or point this one at another target or sectionName; the oldest policy wins' },
+  policyInvalid: { code: 'MSH0036', severity: 'error', title: 'TrafficPolicy value mesh refuses', hint: 'fix the field the message names (limits are whole numbers of at least 1, durations longer than 0; see docs/policy.md)' },
 } as const satisfies Record<string, FindingCode>;
 
 /** All codes in order. */

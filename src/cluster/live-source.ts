@@ -15,6 +15,7 @@ export const WATCHED_KINDS: readonly WatchKind[] = [
   { apiVersion: 'gateway.networking.k8s.io/v1beta1', kind: 'ReferenceGrant', plural: 'referencegrants', missingHint: 'install the Gateway API CRDs (standard channel); until then cross-namespace backendRefs are refused' },
   { apiVersion: `${MESH_DOMAIN}/v1alpha1`, kind: 'AuthorizationPolicy', plural: 'authorizationpolicies', missingHint: 'run `mesh install` (or `mesh upgrade`) to add the mesh CRDs' },
   { apiVersion: `${MESH_DOMAIN}/v1alpha1`, kind: 'ExternalService', plural: 'externalservices', missingHint: 'run `mesh upgrade` to add the ExternalService CRD' },
+  { apiVersion: `${MESH_DOMAIN}/v1alpha1`, kind: 'TrafficPolicy', plural: 'trafficpolicies', missingHint: 'run `mesh install` (or `mesh upgrade`) to add the TrafficPolicy CRD' },
 ];
 
 /** Options of {@link KubernetesSource}. */

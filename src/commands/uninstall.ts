@@ -6,7 +6,7 @@ import { addFlags, MESH_FLAGS, MESH_NAMESPACE_INSTEAD, refuseGlobals } from './f
 /** `mesh uninstall [--purge]`. Handler: src/install/uninstall.ts. */
 export function define(cmd: Command): void {
   addFlags(cmd, MESH_FLAGS.meshNamespace)
-    .option('--purge', 'also delete the mesh CRDs and with them every AuthorizationPolicy and MTLSPolicy (and the HTTPRoute CRD, with every HTTPRoute, if --gateway-api installed it)')
+    .option('--purge', 'also delete the mesh CRDs and with them every AuthorizationPolicy, MTLSPolicy and TrafficPolicy (and the HTTPRoute CRD, with every HTTPRoute, if --gateway-api installed it)')
     .option('--dry-run', 'list what would be deleted; change nothing')
     .addHelpText('after', '\nExamples:\n  mesh uninstall\n  mesh uninstall --purge --yes')
     .action(async (raw: { purge?: boolean; dryRun?: boolean; meshNamespace?: string }, command: Command) => {

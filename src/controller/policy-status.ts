@@ -5,7 +5,7 @@ import { principalProblem } from '../analyzers/authz.js';
 import { egressPlan, policyApplies, type MeshModel } from '../model/index.js';
 import { deepEqual, isObject } from '../util/object.js';
 
-// The `Accepted` condition on AuthorizationPolicies and ExternalServices: what the controller made
+// The `Accepted` condition on AuthorizationPolicies, ExternalServices and TrafficPolicies: what the controller made
 // of each (the same readings `mesh check` reports as findings), so `kubectl get authz -o yaml`
 // says why a policy does nothing. Written by the leader through the status subresource.
 
@@ -19,7 +19,7 @@ export interface PolicyCondition {
   message: string;
 }
 
-const isMeshPolicy = (o: KubeObject): boolean => (o.kind === 'AuthorizationPolicy' || o.kind === 'ExternalService') && o.apiVersion.startsWith(`${MESH_DOMAIN}/`);
+const isMeshPolicy = (o: KubeObject): boolean => (o.kind === 'AuthorizationPolicy' || o.kind === 'ExternalService' || o.kind === 'TrafficPolicy') && o.apiVersion.startsWith(`${MESH_DOMAIN}/`);
 const keyOf = (o: KubeObject): string => `${o.kind} ${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
 
 /** The Accepted condition of every AuthorizationPolicy and ExternalService in `objects` under `model` (built from them). Pure. */
@@ -31,6 +31,12 @@ export function policyConditions(objects: readonly KubeObject[], model: MeshMode
     const key = keyOf(o);
     const ns = o.metadata.namespace ?? 'default';
     const warnings = warningsOf(key);
+    if (o.kind === 'TrafficPolicy') {
+      // The model judges TrafficPolicies itself (GEP-713 reasons: TargetNotFound, Conflicted, Invalid).
+      const c = (model.policyConditions ?? []).find((x) => x.policy === `${ns}/${o.metadata.name}`);
+      if (c) out.set(key, { status: c.status, reason: c.reason, message: c.message });
+      continue;
+    }
     if (o.kind === 'AuthorizationPolicy') {
       const p = model.authz.find((x) => x.namespace === ns && x.name === o.metadata.name);
       if (!p) {

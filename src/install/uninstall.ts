@@ -64,7 +64,7 @@ export async function runUninstall(opts: UninstallOptions, ui: Ui, deps: Install
     }
   }
   deleted.sort();
-  const kept = opts.purge ? [] : ['CustomResourceDefinitions authorizationpolicies.mesh.dev, mtlspolicies.mesh.dev, externalservices.mesh.dev and all mesh policies (the Gateway API CRDs are never removed by mesh: they may serve other controllers)'];
+  const kept = opts.purge ? [] : ['CustomResourceDefinitions authorizationpolicies.mesh.dev, mtlspolicies.mesh.dev, externalservices.mesh.dev, trafficpolicies.mesh.dev and all mesh policies (the Gateway API CRDs are never removed by mesh: they may serve other controllers)'];
   if (opts.output === 'name') ui.out.write(renderObjects(plan.flatMap((g) => g.objects).filter((o) => deleted.includes(objectRef(o))), 'name'));
   else if (opts.output !== 'table') ui.out.write(renderData({ deleted, kept }, opts.output));
   else {

@@ -24,6 +24,12 @@ export const ENVOY = {
   listenerCxActive: 'envoy_listener_downstream_cx_active',
   listenerCxTotal: 'envoy_listener_downstream_cx_total',
   listenerSslHandshake: 'envoy_listener_ssl_handshake',
+  /**
+   * Requests the local rate limit answered 429: the filter's `<stat_prefix>.http_local_rate_limit.rate_limited`
+   * with stat_prefix `http.inbound_PORT.rate_limit` (src/xds/policy.ts), which Envoy's
+   * http_conn_manager_prefix tag extraction turns into this name with the port's HCM prefix label.
+   */
+  rateLimited: 'envoy_http_rate_limit_http_local_rate_limit_rate_limited',
   /** Label values. */
   hcmPrefix: 'envoy_http_conn_manager_prefix',
   clusterName: 'envoy_cluster_name',
@@ -36,7 +42,7 @@ export const ENVOY = {
 export const ENVOY_METRIC_NAMES: readonly string[] = [
   ENVOY.downstreamRq, ENVOY.downstreamRqXx, `${ENVOY.downstreamRqTime}_bucket`, ENVOY.downstreamCxActive, ENVOY.downstreamCxTotal, ENVOY.downstreamCxSsl,
   ENVOY.upstreamRq, ENVOY.upstreamRqXx, `${ENVOY.upstreamRqTime}_bucket`, ENVOY.upstreamCxActive, ENVOY.upstreamCxTotal, ENVOY.clusterSslHandshake,
-  ENVOY.listenerCxActive, ENVOY.listenerCxTotal, ENVOY.listenerSslHandshake,
+  ENVOY.listenerCxActive, ENVOY.listenerCxTotal, ENVOY.listenerSslHandshake, ENVOY.rateLimited,
   ...Object.keys(FLAG_STATS),
 ];
 
@@ -63,6 +69,8 @@ export interface Side {
   tls: number;
   /** Failures by Envoy response flag (UH, UF, RBAC, ...: metrics/response-flags.ts), from the counters that count them. */
   flags: Record<string, number>;
+  /** Requests the local rate limit refused with 429 (counter; inbound ports only). */
+  rateLimited: number;
 }
 
 /** Everything mesh reads from one proxy at one instant. */
@@ -76,7 +84,7 @@ export interface ProxyReading {
 }
 
 function emptySide(): Side {
-  return { requests: 0, failures: 0, latencyMs: [], cxActive: 0, cxTotal: 0, tls: 0, flags: {} };
+  return { requests: 0, failures: 0, latencyMs: [], cxActive: 0, cxTotal: 0, tls: 0, rateLimited: 0, flags: {} };
 }
 
 /** `inbound_8080` -> 8080; anything else -> undefined. */
@@ -111,6 +119,7 @@ export function readProxy(samples: readonly Sample[]): ProxyReading {
       case ENVOY.downstreamCxActive: if (port !== undefined) inSide(port).cxActive += value; break;
       case ENVOY.downstreamCxTotal: if (port !== undefined) inSide(port).cxTotal += value; break;
       case ENVOY.downstreamCxSsl: if (port !== undefined) inSide(port).tls += value; break;
+      case ENVOY.rateLimited: if (port !== undefined) inSide(port).rateLimited += value; break;
       case ENVOY.upstreamRq: if (isOut) outSide(cluster).requests += value; break;
       case ENVOY.upstreamRqXx: if (isOut && labels[ENVOY.codeClass] === '5') outSide(cluster).failures += value; break;
       case ENVOY.upstreamCxActive: if (isOut) outSide(cluster).cxActive += value; break;
@@ -143,6 +152,8 @@ export interface WindowTraffic {
   rps: number;
   requests: number;
   failures: number;
+  /** Requests refused by the local rate limit (429) in the window. */
+  rateLimited: number;
   latencyMs: Bucket[];
   cxActive: number;
   /** Connections opened during the window, and how many of them completed TLS. */
@@ -157,7 +168,7 @@ export interface WindowTraffic {
 
 /** An empty window (no proxies). */
 export function emptyWindow(): WindowTraffic {
-  return { rps: 0, requests: 0, failures: 0, latencyMs: [], cxActive: 0, cxNew: 0, tlsNew: 0, cxLifetime: 0, tlsLifetime: 0, flags: {} };
+  return { rps: 0, requests: 0, failures: 0, rateLimited: 0, latencyMs: [], cxActive: 0, cxNew: 0, tlsNew: 0, cxLifetime: 0, tlsLifetime: 0, flags: {} };
 }
 
 /**
@@ -171,6 +182,7 @@ export function sideWindow(before: Side | undefined, after: Side, seconds: numbe
     rps: seconds > 0 ? requests / seconds : 0,
     requests,
     failures: counterIncrease(b.failures, after.failures),
+    rateLimited: counterIncrease(b.rateLimited, after.rateLimited),
     latencyMs: histogramIncrease(b.latencyMs, after.latencyMs),
     cxActive: after.cxActive,
     cxNew: counterIncrease(b.cxTotal, after.cxTotal),
@@ -188,6 +200,7 @@ export function addWindows(ws: readonly WindowTraffic[]): WindowTraffic {
     out.rps += w.rps;
     out.requests += w.requests;
     out.failures += w.failures;
+    out.rateLimited += w.rateLimited;
     out.cxActive += w.cxActive;
     out.cxNew += w.cxNew;
     out.tlsNew += w.tlsNew;

@@ -5,6 +5,7 @@ import { formatSpiffeId } from '../pki/spiffe.js';
 import { policyApplies } from './authz.js';
 import { arr, byNsName, cmp, describe, durationField, jsonAnnotation, keyOf, num, str, strMap, type Obj, type Warn } from './objects.js';
 import { meshRoutes } from './routes.js';
+import { trafficPolicies } from './policy.js';
 import {
   ANNOTATION_CIRCUIT_BREAKER,
   ANNOTATION_MTLS,
@@ -226,7 +227,7 @@ export function workloadsFrom(pods: readonly KubeObject[], services: readonly Me
       for (const sp of svc.ports) {
         const target = typeof sp.targetPort === 'number' ? sp.targetPort : num(containerPorts.find((cp) => cp.name === sp.targetPort)?.containerPort);
         if (target === undefined) continue;
-        if (!ports.some((x) => x.port === target)) ports.push({ port: target, protocol: sp.protocol, service: keyOf(svc.namespace, svc.name) });
+        if (!ports.some((x) => x.port === target)) ports.push({ port: target, protocol: sp.protocol, service: keyOf(svc.namespace, svc.name), servicePort: sp.port });
       }
     }
     ports.sort((a, b) => a.port - b.port);
@@ -363,12 +364,23 @@ export function buildModel(objects: readonly KubeObject[], opts: ModelOptions = 
     const gns = g.metadata.namespace ?? 'default';
     grants.set(gns, [...(grants.get(gns) ?? []), g]);
   }
-  const { routes, conditions: routeConditions } = meshRoutes(objects, { services: serviceByKey, grants }, warnings);
+  const { routes: plainRoutes, conditions: routeConditions } = meshRoutes(objects, { services: serviceByKey, grants }, warnings);
+
+  // TrafficPolicies (policy attachment): backend settings onto Services, faults and rate limits onto route rules.
+  const policy = trafficPolicies(objects, serviceByKey, plainRoutes, warnings);
+  const withPolicies = services.map((s) => {
+    const p = policy.backends.get(keyOf(s.namespace, s.name));
+    if (!p) return s;
+    const out: MeshService = { ...s };
+    if (p.all) out.policy = p.all;
+    if (p.ports.size) out.portPolicies = Object.fromEntries([...p.ports].sort((a, b) => a[0] - b[0]));
+    return out;
+  });
 
   const authz = authzFrom(objects, warnings);
   const externalServices = externalServicesFrom(objects, warnings);
 
-  const model: MeshModel = { trustDomain, namespaces, services, endpoints: sortKeys(endpoints), workloads, routes, routeConditions, authz, warnings };
+  const model: MeshModel = { trustDomain, namespaces, services: withPolicies, endpoints: sortKeys(endpoints), workloads, routes: policy.routes, routeConditions, authz, policyConditions: policy.conditions, warnings };
   if (opts.telemetry) model.telemetry = opts.telemetry;
   if (externalServices.length) model.externalServices = externalServices;
   if (opts.registryOnly) model.registryOnly = true;

@@ -10,3 +10,5 @@ export { defaultDenies, inboundDecision, inboundPort, inboundPortAuthz } from '.
 export { egressPlan, egressVerdict, EGRESS_BLOCKED_CLUSTER } from './egress.js';
 export type { EgressConflict, EgressEntry, EgressPlan, EgressVerdict } from './egress.js';
 export { externalServicesFrom } from './build.js';
+export { backendPolicy, trafficPolicies, TRAFFIC_POLICY_KIND, LB_TYPES } from './policy.js';
+export type { PolicyResult } from './policy.js';

@@ -366,6 +366,8 @@ function ruleOf(
     }
   });
   const out: RouteRule = { matches, backends: arr(rule.backendRefs).map((b) => resolveRef(b, route, ctx, parents)) };
+  const name = str(rule.name);
+  if (name) out.name = name;
   // GRPCRoute rules have no timeouts or retry in the Gateway API: only the route-wide annotations apply.
   const timeouts = kind === 'HTTPRoute' && isObject(rule.timeouts) ? rule.timeouts : {};
   const t = durationField(timeouts.request, 'timeouts.request', warn, true);

@@ -40,6 +40,44 @@ export interface CircuitBreakerPolicy {
   maxRetries?: number;
 }
 
+/** How a cluster picks an endpoint; RingHash and Maglev hash one request property so equal values stick to one endpoint. */
+export interface LoadBalancerPolicy {
+  type: 'RoundRobin' | 'LeastRequest' | 'RingHash' | 'Maglev' | 'Random';
+  /** Exactly one key, for RingHash and Maglev. Header names lower-cased. */
+  hash?: { header: string } | { cookie: { name: string; ttlMs?: number } } | { sourceIP: true };
+}
+
+/** Local rate limit: a token bucket per pod (Envoy local_ratelimit); excess requests get 429. */
+export interface RateLimitPolicy {
+  /** Tokens added per interval. */
+  requests: number;
+  intervalMs: number;
+  /** Bucket size (max_tokens); at least `requests`. */
+  burst: number;
+}
+
+/** What a TrafficPolicy (or the older Service annotations) sets for a Service port's clients and pods. */
+export interface BackendPolicy {
+  /** Circuit breaking: Envoy cluster circuit_breakers thresholds. */
+  connectionPool?: CircuitBreakerPolicy;
+  outlier?: OutlierPolicy;
+  loadBalancer?: LoadBalancerPolicy;
+  idleTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  /** Enforced by the sidecars of the pods behind the port (inbound). */
+  rateLimit?: RateLimitPolicy;
+}
+
+/** The Accepted condition of a TrafficPolicy (GEP-713 reasons). */
+export interface PolicyCondition {
+  /** `NS/NAME` of the policy. */
+  policy: string;
+  type: 'Accepted';
+  status: 'True' | 'False';
+  reason: 'Accepted' | 'Conflicted' | 'Invalid' | 'TargetNotFound';
+  message: string;
+}
+
 /** A Service in the mesh. */
 export interface MeshService {
   name: string;
@@ -51,6 +89,10 @@ export interface MeshService {
   selector?: Record<string, string>;
   outlier?: OutlierPolicy;
   circuitBreaker?: CircuitBreakerPolicy;
+  /** TrafficPolicy for every port (read through `backendPolicy(service, port)`, which merges the annotations). */
+  policy?: BackendPolicy;
+  /** TrafficPolicy per port number (a targetRef with sectionName), block by block over `policy`. */
+  portPolicies?: Record<number, BackendPolicy>;
 }
 
 /** One address behind a Service, with its port numbers by Service port name. */
@@ -74,8 +116,8 @@ export interface Workload {
   ip?: string;
   labels: Record<string, string>;
   mtls: MtlsMode;
-  /** Inbound ports: target ports of Services selecting this pod, with their protocol. */
-  ports: { port: number; protocol: Protocol; service: string }[];
+  /** Inbound ports: target ports of Services selecting this pod, with their protocol (and the Service port that targets it). */
+  ports: { port: number; protocol: Protocol; service: string; servicePort?: number }[];
   /** Telemetry set by the pod's annotations (over its namespace's and the mesh's). */
   telemetry?: TelemetryOverride;
 }
@@ -224,6 +266,8 @@ export interface RouteMirror {
 
 /** One rule of an HTTPRoute, translated: first match wins in order. */
 export interface RouteRule {
+  /** The rule's `name` (Gateway API), what a policy's sectionName refers to. */
+  name?: string;
   matches: RouteMatch[];
   backends: RouteBackend[];
   /** RequestMirror filters (Envoy request_mirror_policies; proxyless gRPC has no mirroring). */
@@ -232,6 +276,8 @@ export interface RouteRule {
   backendTimeoutMs?: number;
   retry?: RetryPolicy;
   fault?: FaultPolicy;
+  /** Local rate limit of the rule's requests at the parent Service's pods (TrafficPolicy on the route or rule). */
+  rateLimit?: RateLimitPolicy;
   requestHeaders?: HeaderEdits;
   responseHeaders?: HeaderEdits;
   redirect?: RouteRedirect;
@@ -380,5 +426,7 @@ export interface MeshModel {
   externalServices?: ExternalService[];
   /** values `outboundTrafficPolicy: registry-only`: calls to unknown destinations are refused. */
   registryOnly?: boolean;
+  /** The Accepted condition of every TrafficPolicy, by policy (buildModel always sets it). */
+  policyConditions?: PolicyCondition[];
   warnings: ModelWarning[];
 }

@@ -13,6 +13,7 @@ import type {
   MeshService,
   MtlsMode,
   PathModifier,
+  RateLimitPolicy,
   RetryPolicy,
   RouteBackend,
   RouteMatch,
@@ -24,13 +25,12 @@ import type {
 } from '../model/types.js';
 import { TYPE, type TypeUrl } from './protos.js';
 import { proxyTelemetry, type ProxyTelemetry } from './observability.js';
+import { backendPolicy } from '../model/policy.js';
+import { applyBackendPolicy, hashPolicy, LOCAL_RATELIMIT_FILTER, LOCAL_RATELIMIT_TYPE, localRateLimit } from './policy.js';
 
-/**
- * An Envoy message as plain JSON-shaped data: snake_case field names as in Envoy's docs, Duration
- * as `{seconds, nanos}`, and Any-typed fields as `{'@type': URL, ...fields}`. `encode.ts` turns it
- * into protobuf bytes against the shipped .proto files.
- */
-export type Msg = { [key: string]: unknown };
+import { duration, type Msg } from './msg.js';
+
+export { duration, type Msg };
 
 /** Resources of one proxy: type URL -> resource name -> resource. */
 export type Resources = Record<TypeUrl, Record<string, Msg>>;
@@ -55,6 +55,7 @@ const T = {
   upstreamTls: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
   downstreamTls: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
   httpOptions: 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+  localRateLimit: LOCAL_RATELIMIT_TYPE,
 } as const;
 
 /** Every Any-typed message URL the translation can emit inside a resource (the encode test walks them all). */
@@ -91,12 +92,6 @@ function memoized(model: MeshModel, key: string, build: () => Msg): Msg {
   let v = m.get(key);
   if (!v) m.set(key, (v = build()));
   return v;
-}
-
-/** Duration message from milliseconds. */
-export function duration(ms: number): Msg {
-  const seconds = Math.floor(ms / 1000);
-  return { seconds, nanos: Math.round((ms - seconds * 1000) * 1e6) };
 }
 
 /** Listener (and route configuration) name a proxyless gRPC client asks for: `xds:///NAME.NS.svc.cluster.local:PORT`. */
@@ -190,6 +185,16 @@ export const UNRESOLVED_CLUSTER_PREFIX = 'unresolved|';
 
 function unresolvedCluster(b: RouteBackend): string {
   return `${UNRESOLVED_CLUSTER_PREFIX}${b.port}||${b.service}`;
+}
+
+/** The hash policy of the first backend whose TrafficPolicy hashes requests (a route action has one list for all its clusters). */
+function backendHash(model: MeshModel, backends: RouteBackend[], client: Client): Msg[] | undefined {
+  for (const b of backends) {
+    const s = b.unresolved ? undefined : model.services.find((x) => serviceKey(x) === b.service);
+    const h = s ? hashPolicy(backendPolicy(s, b.port), client) : undefined;
+    if (h) return h;
+  }
+  return undefined;
 }
 
 function backendCluster(model: MeshModel, b: RouteBackend): string {
@@ -294,6 +299,8 @@ function routeEntry(model: MeshModel, s: MeshService, port: number, rule: RouteR
   if (live.length === 1 && !editsHeaders(live[0]!)) action.cluster = backendCluster(model, live[0]!);
   else action.weighted_clusters = { clusters: live.map((b) => ({ name: backendCluster(model, b), weight: { value: b.weight }, ...headerMutations(b.requestHeaders, b.responseHeaders) })) };
   if (live.some((b) => b.unresolved)) action.cluster_not_found_response_code = 'INTERNAL_SERVER_ERROR';
+  const hash = backendHash(model, live, client);
+  if (hash) action.hash_policy = hash;
   if (rule.rewrite?.hostname) action.host_rewrite_literal = rule.rewrite.hostname;
   if (rule.rewrite?.path) Object.assign(action, pathRewrite(rule.rewrite.path, match));
   // Envoy reads `timeout`; gRPC reads max_stream_duration (gRFC A31) and never per_try_timeout, so
@@ -338,16 +345,26 @@ function virtualHostRoutes(model: MeshModel, s: MeshService, port: number, clien
   // Only one route kind is ever attached to a parent for a client (model/routes.ts settleKinds), so ranks compare within a kind.
   const attached = routesOf(model, s, port, clientNs).sort(routeOrder);
   if (!attached.length) {
-    return [{ name: 'default', match: { prefix: '/' }, route: { cluster: clusterName(s, port) } }];
+    const hash = hashPolicy(backendPolicy(s, port), client);
+    return [{ name: 'default', match: { prefix: '/' }, route: { cluster: clusterName(s, port), ...(hash ? { hash_policy: hash } : {}) } }];
   }
+  return ruleRoutes(attached, client, (rule, m) => routeEntry(model, s, port, rule, m, client));
+}
+
+/**
+ * Envoy routes for every rule and match of `routes` (ordered by routeOrder), most specific first
+ * (Gateway API precedence), so the first Envoy match is the spec's match; `entryOf` gives the
+ * action part of each entry.
+ */
+function ruleRoutes(routes: readonly MeshRoute[], client: Client, entryOf: (rule: RouteRule, m: RouteMatch) => Msg): Msg[] {
   const entries: { rank: number[]; order: number; msg: Msg }[] = [];
-  for (const r of attached) {
+  for (const r of routes) {
     r.rules.forEach((rule, i) => {
       const matches: RouteMatch[] = rule.matches.length ? rule.matches : [{ headers: [], query: [] }];
       matches.forEach((m, j) => {
         // gRPC requests carry no query string, so a query match can never hold for them.
         if (client === 'grpc' && m.query.length) return;
-        const entry = routeEntry(model, s, port, rule, m, client);
+        const entry = entryOf(rule, m);
         for (const pm of pathMatchers(m, client)) {
           const match: Msg = { ...pm };
           const headers = headerMatchers(m);
@@ -416,35 +433,6 @@ function cluster(model: MeshModel, s: MeshService, sp: ServicePort, sidecar: boo
     lb_policy: 'ROUND_ROBIN',
     connect_timeout: duration(10_000),
   };
-  const o = s.outlier;
-  if (o) {
-    const od: Msg = {
-      interval: duration(o.intervalMs),
-      base_ejection_time: duration(o.baseEjectionTimeMs),
-      max_ejection_percent: { value: o.maxEjectionPercent },
-      // Success-rate ejection is on by default in Envoy and gRPC; we do not expose it, and gRPC
-      // (grpc-js 1.14) crashes evaluating it with unset minimum hosts, so it is off explicitly.
-      enforcing_success_rate: { value: 0 },
-    };
-    if (o.consecutive5xx !== undefined) od.consecutive_5xx = { value: o.consecutive5xx };
-    if (o.consecutiveGatewayErrors !== undefined) od.consecutive_gateway_failure = { value: o.consecutiveGatewayErrors };
-    if (o.failurePercentageThreshold !== undefined) {
-      od.failure_percentage_threshold = { value: o.failurePercentageThreshold };
-      od.enforcing_failure_percentage = { value: o.enforcingFailurePercentage ?? 100 };
-      od.failure_percentage_minimum_hosts = { value: o.failurePercentageMinimumHosts ?? 5 };
-      od.failure_percentage_request_volume = { value: o.failurePercentageRequestVolume ?? 50 };
-    }
-    c.outlier_detection = od;
-  }
-  const cb = s.circuitBreaker;
-  if (cb) {
-    const t: Msg = { priority: 'DEFAULT' };
-    if (cb.maxConnections !== undefined) t.max_connections = { value: cb.maxConnections };
-    if (cb.maxPendingRequests !== undefined) t.max_pending_requests = { value: cb.maxPendingRequests };
-    if (cb.maxRequests !== undefined) t.max_requests = { value: cb.maxRequests };
-    if (cb.maxRetries !== undefined) t.max_retries = { value: cb.maxRetries };
-    c.circuit_breakers = { thresholds: [t] };
-  }
   if (!sidecar && nsMtls(model, s.namespace) === 'STRICT') {
     // Proxyless mTLS (gRFC A29): certificates come from the client's bootstrap certificate provider
     // `default` (our bootstrap writes it); the server must present an identity of this service.
@@ -474,6 +462,7 @@ function cluster(model: MeshModel, s: MeshService, sp: ServicePort, sidecar: boo
       };
     }
   }
+  applyBackendPolicy(c, backendPolicy(s, sp.port), sidecar ? 'sidecar' : 'grpc', sp.protocol === 'grpc' || sp.protocol === 'http2' ? 'http2' : 'http1');
   return c;
 }
 
@@ -595,10 +584,17 @@ function inboundChains(model: MeshModel, w: Workload, res: Resources, telemetry:
     if (http) {
       const httpFilters: Msg[] = rbacFilters(inboundPortAuthz(model, w, p.port), true, `inbound_${p.port}_rbac`);
       if (hasFault(model)) httpFilters.push({ name: FAULT_FILTER, typed_config: { '@type': T.fault } });
+      const limits = inboundLimits(model, p);
+      // After RBAC, so denied requests do not spend tokens.
+      if (limits) httpFilters.push({ name: LOCAL_RATELIMIT_FILTER, typed_config: localRateLimit(limits.port, p.port) });
       httpFilters.push(ROUTER);
+      const forward = { route: { cluster: clusterName, timeout: duration(0) } };
+      const ruleLimited = limits?.routes.length
+        ? ruleRoutes(limits.routes, 'sidecar', (rule) => (rule.rateLimit ? { ...forward, typed_per_filter_config: { [LOCAL_RATELIMIT_FILTER]: localRateLimit(rule.rateLimit, p.port) } } : forward))
+        : [];
       const route = {
         name: clusterName,
-        virtual_hosts: [{ name: 'inbound', domains: ['*'], routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster: clusterName, timeout: duration(0) } }] }],
+        virtual_hosts: [{ name: 'inbound', domains: ['*'], routes: [...ruleLimited, { name: 'default', match: { prefix: '/' }, ...forward }] }],
       };
       filters.push({ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm(`inbound_${p.port}`, { inline: route }, httpFilters, telemetry.hcm) });
     } else {
@@ -621,6 +617,22 @@ function inboundChains(model: MeshModel, w: Workload, res: Resources, telemetry:
     }
   }
   return chains;
+}
+
+/**
+ * The local rate limits of an inbound port: the TrafficPolicy of the Service port that targets it,
+ * and the producer routes of that Service with a rate-limited rule (the inbound side repeats their
+ * matches in the same precedence, so a request counts against the rule its client matched).
+ * Undefined when nothing limits the port.
+ */
+function inboundLimits(model: MeshModel, p: Workload['ports'][number]): { port?: RateLimitPolicy; routes: MeshRoute[] } | undefined {
+  const s = model.services.find((x) => serviceKey(x) === p.service);
+  if (!s || p.servicePort === undefined) return undefined;
+  const port = backendPolicy(s, p.servicePort)?.rateLimit;
+  const routes = model.routes
+    .filter((r) => r.parent === p.service && !r.consumer && (r.port === undefined || r.port === p.servicePort) && r.rules.some((rule) => rule.rateLimit))
+    .sort(routeOrder);
+  return port || routes.length ? { ...(port ? { port } : {}), routes } : undefined;
 }
 
 function transportsFor(mode: MtlsMode): string[] {

@@ -50,3 +50,15 @@ test('PolicyStatusWriter writes each policy once through the status subresource,
     'ExternalService late Conflicted', 'ExternalService payments Accepted',
   ]);
 });
+
+test('policyConditions: a TrafficPolicy carries the condition the model judged it with (GEP-713 reasons)', () => {
+  const tp = (name: string, created: string, spec: Record<string, unknown>): KubeObject => ({ apiVersion: 'mesh.dev/v1alpha1', kind: 'TrafficPolicy', metadata: { name, namespace: 'shop', creationTimestamp: created }, spec });
+  const svc: KubeObject = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'shop' }, spec: { ports: [{ name: 'http', port: 80 }] } };
+  const objs = [svc, tp('first', '2026-01-01T00:00:00Z', { targetRefs: [{ group: '', kind: 'Service', name: 'web' }], connectionPool: { maxRequests: 5 } }),
+    tp('second', '2026-02-01T00:00:00Z', { targetRefs: [{ group: '', kind: 'Service', name: 'web' }], connectionPool: { maxRequests: 9 } }),
+    tp('ghost', '2026-01-01T00:00:00Z', { targetRefs: [{ group: '', kind: 'Service', name: 'nope' }], connectionPool: { maxRequests: 1 } }),
+    tp('zero', '2026-01-01T00:00:00Z', { targetRefs: [{ group: '', kind: 'Service', name: 'web', sectionName: 'http' }], rateLimit: { requests: 0 } })];
+  const c = policyConditions(objs, buildModel(objs));
+  const r = (k: string) => [c.get(`TrafficPolicy shop/${k}`)?.status, c.get(`TrafficPolicy shop/${k}`)?.reason];
+  assert.deepEqual([r('first'), r('second'), r('ghost'), r('zero')], [['True', 'Accepted'], ['False', 'Conflicted'], ['False', 'TargetNotFound'], ['False', 'Invalid']]);
+});

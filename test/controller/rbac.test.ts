@@ -1,7 +1,7 @@
 // Least privilege, proven: `mesh controller --source kubernetes` runs against the test API server as
 // its own ServiceAccount with exactly the RBAC that `mesh manifest generate` renders (plus the
 // discovery access Kubernetes gives every authenticated user), leads, publishes trust bundles,
-// reviews tokens, serves the webhook and SDS, and writes HTTPRoute and GRPCRoute status, and not one of its
+// reviews tokens, serves the webhook and SDS, and writes HTTPRoute, GRPCRoute and TrafficPolicy status, and not one of its
 // requests is forbidden.
 import { gatewayApiCrds } from '../support/gateway-api.ts';
 import { after, before, test } from 'node:test';
@@ -74,6 +74,8 @@ before(async () => {
         spec: { parentRefs: [{ group: '', kind: 'Service', name: 'web', port: 80 }], rules: [{ backendRefs: [{ name: 'web', port: 80, weight: 90 }, { name: 'web-canary', port: 80, weight: 10 }] }] },
         status: { parents: [{ parentRef: { kind: 'Gateway', name: 'edge' }, controllerName: 'example.io/gateway', conditions: [{ type: 'Accepted', status: 'True', reason: 'Accepted', message: 'theirs', lastTransitionTime: '2026-01-01T00:00:00Z' }] }] },
       },
+      // A policy whose target does not exist: the leader reports it on the policy (Accepted=False).
+      { apiVersion: 'mesh.dev/v1alpha1', kind: 'TrafficPolicy', metadata: { name: 'ghost', namespace: 'shop', generation: 1 }, spec: { targetRefs: [{ group: '', kind: 'Service', name: 'nope' }], connectionPool: { maxRequests: 10 } } },
     ],
   });
 });
@@ -93,7 +95,7 @@ test('the rendered RBAC is all the controller needs: leader election, trust bund
   const forbidden = (): string[] => c.server.requests.filter((r) => r.user === SA_USER && r.code === 403).map((r) => `${r.method} ${r.path}${r.query ? `?${r.query}` : ''}`);
   try {
     await Promise.race([
-      Promise.all([/became the leader/, /trust bundle: wrote ConfigMap shop\/mesh-trust-bundle/, /route status: HTTPRoute shop\/web updated/, /route status: GRPCRoute shop\/api updated/, /policy status: AuthorizationPolicy shop\/web accepted/, /policy status: ExternalService shop\/payments accepted/, /xDS TLS listening on [\d.]+:(\d+)/, /webhook listening/].map((re) => waitFor(re))),
+      Promise.all([/became the leader/, /trust bundle: wrote ConfigMap shop\/mesh-trust-bundle/, /route status: HTTPRoute shop\/web updated/, /route status: GRPCRoute shop\/api updated/, /policy status: AuthorizationPolicy shop\/web accepted/, /policy status: ExternalService shop\/payments accepted/, /policy status: TrafficPolicy shop\/ghost not accepted \(TargetNotFound\)/, /xDS TLS listening on [\d.]+:(\d+)/, /webhook listening/].map((re) => waitFor(re))),
       done.then(() => Promise.reject(new Error(`controller stopped:\n${err()}`))),
       new Promise((_, reject) => setTimeout(() => reject(new Error(`the controller did not get its jobs done in 30 s; forbidden: ${JSON.stringify(forbidden())}\n${err()}`)), 30_000).unref()),
     ]);
@@ -112,6 +114,10 @@ test('the rendered RBAC is all the controller needs: leader election, trust bund
     const grpcRoute = (await c.request('GET', '/apis/gateway.networking.k8s.io/v1/namespaces/shop/grpcroutes/api')).json;
     assert.deepEqual((grpcRoute.status.parents as typeof parents).map((p) => [p.controllerName, p.conditions.map((x) => `${x.type}=${x.status}`).join(',')]), [['mesh.dev/mesh-controller', 'Accepted=True,ResolvedRefs=True']]);
 
+    const policy = (await c.request('GET', '/apis/mesh.dev/v1alpha1/namespaces/shop/trafficpolicies/ghost')).json;
+    assert.deepEqual(policy.status.conditions.map((x: { type: string; status: string; reason: string }) => [x.type, x.status, x.reason]), [['Accepted', 'False', 'TargetNotFound']]);
+    assert.match(policy.status.conditions[0].message, /targetRef Service shop\/nope does not exist/);
+
     // A sidecar's SDS stream: the controller reviews its pod-bound token (tokenreviews create).
     const tlsPort = Number(/xDS TLS listening on [\d.]+:(\d+)/.exec(err())![1]);
     const tr = await c.request('POST', '/api/v1/namespaces/shop/serviceaccounts/web/token', { body: JSON.stringify({ spec: { audiences: ['mesh-ca'], boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'web-1' } } }) });
@@ -124,6 +130,7 @@ test('the rendered RBAC is all the controller needs: leader election, trust bund
     const mine = c.server.requests.filter((r) => r.user === SA_USER);
     assert.ok(mine.some((r) => r.resource === 'leases') && mine.some((r) => r.resource === 'tokenreviews') && mine.some((r) => r.resource === 'configmaps' && r.namespace === 'shop'), 'the controller did its jobs as its ServiceAccount');
     assert.equal(mine.filter((r) => r.resource === 'httproutes' && r.subresource === 'status' && r.method === 'PUT').length, 1, 'the status is written once: its own update does not make it write again');
+    assert.equal(mine.filter((r) => r.resource === 'trafficpolicies' && r.subresource === 'status' && r.method === 'PUT').length, 1, 'the policy status is written once too');
     assert.deepEqual(forbidden(), [], `requests the rendered RBAC forbids:\n${forbidden().join('\n')}\n${err()}`);
   } finally {
     for (const s of streams) s.call.cancel();

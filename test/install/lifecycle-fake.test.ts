@@ -254,10 +254,10 @@ test('an abort (Ctrl-C) stops between stages and lists exactly what was applied'
   await assert.rejects(applyStaged(c, objects, { wait: true, timeoutMs: 1000, signal: ac.signal }), (e: InstanceType<typeof ApplyInterrupted>) => {
     assert.ok(e instanceof ApplyInterrupted);
     assert.match(e.message, /interrupted \(Ctrl-C\)/);
-    assert.deepEqual(e.applied.map((r) => r.kind), ['CustomResourceDefinition', 'CustomResourceDefinition', 'CustomResourceDefinition', 'Namespace']);
+    assert.deepEqual(e.applied.map((r) => r.kind), ['CustomResourceDefinition', 'CustomResourceDefinition', 'CustomResourceDefinition', 'CustomResourceDefinition', 'Namespace']);
     return true;
   });
-  assert.equal(c.applies, 4, 'no stage after the abort started');
+  assert.equal(c.applies, 5, 'no stage after the abort started');
 });
 
 test('an interrupted upgrade lists what was applied, how to resume and how to roll back; the re-run keeps the rollback point', async () => {
@@ -283,7 +283,7 @@ test('-o json prints a stable summary; uninstall --dry-run lists and deletes not
   assert.equal(await runInstall(installOpts({ output: 'json' }), j.ui, deps(c)), 0);
   const report = JSON.parse(j.out());
   assert.deepEqual(Object.keys(report), ['version', 'namespace', 'counts', 'objects']);
-  assert.equal(report.counts.created, 14);
+  assert.equal(report.counts.created, 15);
   assert.deepEqual(report.objects[0], { ref: 'CustomResourceDefinition/authorizationpolicies.mesh.dev', stage: 'crds', action: 'created' });
   c.log.length = 0;
   const dry = captureUi();
@@ -301,7 +301,7 @@ test('install will not silently downgrade a newer installed mesh', async () => {
   await runInstall(installOpts(), captureUi().ui, deps(c, '0.3.0'));
   c.log.length = 0;
   // The pre-install check sees the newer CRDs first; with --skip-checks install's own guard still refuses.
-  await rejects(runInstall(installOpts(), captureUi().ui, deps(c, '0.2.0')), 1, /^pre-install check failed: mesh\.dev CRDs are absent or owned by a compatible version: 3 CRD\(s\) belong to an incompatible version/);
+  await rejects(runInstall(installOpts(), captureUi().ui, deps(c, '0.2.0')), 1, /^pre-install check failed: mesh\.dev CRDs are absent or owned by a compatible version: 4 CRD\(s\) belong to an incompatible version/);
   await rejects(runInstall(installOpts({ skipChecks: true }), captureUi().ui, deps(c, '0.2.0')), 1, /mesh 0\.3\.0 is installed, newer than this CLI \(0\.2\.0\)/);
   assert.equal(c.log.length, 0);
 });

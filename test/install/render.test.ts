@@ -212,7 +212,7 @@ test('CRDs are structural: every schema node has a type, and the status subresou
     if (node.additionalProperties && typeof node.additionalProperties === 'object') walk(node.additionalProperties, `${path}{}`);
   };
   const crds = renderCase({}).filter((o) => o.kind === 'CustomResourceDefinition') as any[];
-  assert.deepEqual(crds.map((c) => c.spec.names.kind), ['AuthorizationPolicy', 'MTLSPolicy', 'ExternalService']);
+  assert.deepEqual(crds.map((c) => c.spec.names.kind), ['AuthorizationPolicy', 'MTLSPolicy', 'ExternalService', 'TrafficPolicy']);
   for (const crd of crds) {
     for (const v of crd.spec.versions) {
       walk(v.schema.openAPIV3Schema, crd.metadata.name);

@@ -69,7 +69,7 @@ test('buildModel: services, ports, endpoints with readiness and identities', () 
   assert.equal(eps[0]!.identity, 'spiffe://example.org/ns/shop/sa/catalog-sa');
   const w = m.workloads[0]!;
   assert.equal(w.identity, 'spiffe://example.org/ns/shop/sa/catalog-sa');
-  assert.deepEqual(w.ports, [{ port: 5432, protocol: 'tcp', service: 'shop/catalog' }, { port: 9090, protocol: 'grpc', service: 'shop/catalog' }], 'named targetPort resolves to the container port');
+  assert.deepEqual(w.ports, [{ port: 5432, protocol: 'tcp', service: 'shop/catalog', servicePort: 5432 }, { port: 9090, protocol: 'grpc', service: 'shop/catalog', servicePort: 8080 }], 'named targetPort resolves to the container port');
 });
 
 test('buildModel: is deterministic whatever the input order', () => {

@@ -16,9 +16,9 @@ test('namespacesFrom: explicit Namespaces and the namespaces objects live in, so
     obj('Namespace', undefined, 'empty'),
   ];
   assert.deepEqual(namespacesFrom(objects, 'PERMISSIVE'), [
-    { name: 'billing', mtls: 'PERMISSIVE' },
-    { name: 'empty', mtls: 'PERMISSIVE' },
-    { name: 'shop', mtls: 'STRICT', reachable: ['db', 'payments', 'shop'] },
+    { name: 'billing', mtls: 'PERMISSIVE', defaultDeny: false },
+    { name: 'empty', mtls: 'PERMISSIVE', defaultDeny: false },
+    { name: 'shop', mtls: 'STRICT', defaultDeny: false, reachable: ['db', 'payments', 'shop'] },
   ]);
   assert.equal(namespacesFrom([obj('Namespace', undefined, 'a', {}, { 'mesh.dev/mtls': 'bogus' })], 'STRICT')[0]!.mtls, 'STRICT', 'an unknown mode falls back to the default');
 });
@@ -49,7 +49,7 @@ test('workloadsFrom: identity from the service account, ports from the selecting
   const got = workloadsFrom([pod('web-2', { app: 'web' }, { 'mesh.dev/mtls': 'DISABLE' }, 'web'), pod('other', { app: 'other' })], services, new Map([['shop', 'STRICT']]), 'td.example', 'PERMISSIVE');
   assert.deepEqual(got.map((w) => [w.name, w.identity, w.mtls, w.ports, w.ip]), [
     ['other', 'spiffe://td.example/ns/shop/sa/default', 'STRICT', [], '10.1.0.7'],
-    ['web-2', 'spiffe://td.example/ns/shop/sa/web', 'DISABLE', [{ port: 8080, protocol: 'http', service: 'shop/web' }], '10.1.0.7'],
+    ['web-2', 'spiffe://td.example/ns/shop/sa/web', 'DISABLE', [{ port: 8080, protocol: 'http', service: 'shop/web', servicePort: 80 }], '10.1.0.7'],
   ]);
 });
 
@@ -66,5 +66,6 @@ test('authzFrom: ALLOW by default, DENY kept, other actions skipped with a warni
     { name: 'a-allow', namespace: 'shop', action: 'ALLOW', selector: { app: 'web' }, rules: [{ from: [{ principals: ['spiffe://td/ns/shop/sa/web'], namespaces: [] }, { principals: [], namespaces: ['ops'] }], to: [] }] },
     { name: 'b-deny', namespace: 'shop', action: 'DENY', rules: [{ from: [], to: [{ ports: [8080], methods: ['POST'], paths: [] }] }] },
   ]);
-  assert.deepEqual(warnings.map((w) => w.message), ['action AUDIT is not ALLOW or DENY; policy skipped']);
+  // A port that is not one is named (the rest of the rule still applies), like a skipped action.
+  assert.deepEqual(warnings.map((w) => w.message), ['ports ["x"] are not ports from 1 to 65535; ignored', 'action AUDIT is not ALLOW or DENY; policy skipped']);
 });

@@ -68,8 +68,8 @@ test('mesh stat ns -A and -o wide: a row per namespace with a NAMESPACE column',
   const r = await mesh(['stat', 'ns', '-A', '--sample-interval', '200ms', '-o', 'wide']);
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.trim().split('\n');
-  assert.match(lines[0]!, /^NAMESPACE\s+NAME\s+MESHED\s+SUCCESS\s+RPS\s+LATENCY_P50\s+LATENCY_P95\s+LATENCY_P99\s+TCP_CONN\s+MTLS\s+DIRECTION\s+REQUESTS\s+FAILED\s+UNREACHABLE\s+ERRORS$/);
-  assert.match(r.stdout, /\nshop\s+shop\s+5\/6\s+95\.00%\s+\S+\s+37\.5ms\s+48\.8ms\s+49\.8ms\s+6\s+100%\s+inbound\s+120\s+6\s+0\s+-\n/);
+  assert.match(lines[0]!, /^NAMESPACE\s+NAME\s+MESHED\s+SUCCESS\s+RPS\s+LATENCY_P50\s+LATENCY_P95\s+LATENCY_P99\s+TCP_CONN\s+MTLS\s+DIRECTION\s+REQUESTS\s+FAILED\s+RATE_LIMITED\s+UNREACHABLE\s+ERRORS$/);
+  assert.match(r.stdout, /\nshop\s+shop\s+5\/6\s+95\.00%\s+\S+\s+37\.5ms\s+48\.8ms\s+49\.8ms\s+6\s+100%\s+inbound\s+120\s+6\s+4\s+0\s+-\n/);
   assert.match(r.stdout, /\nplain\s+plain\s+0\/1\s+-/);
 });
 

@@ -41,7 +41,8 @@ test('an Envoy reading: inbound per port, outbound per cluster, inbound listener
   assert.deepEqual([...r.outbound.keys()].sort(), ['outbound|5432||db.shop.svc.cluster.local', PRICING], 'prometheus_stats is not an outbound cluster');
   assert.equal(r.outbound.get(PRICING)!.requests, 1200);
   assert.equal(r.outbound.get(PRICING)!.failures, 12);
-  assert.deepEqual(r.inboundListener, { requests: 0, failures: 0, latencyMs: [], cxActive: 6, cxTotal: 22, tls: 15, flags: {} });
+  assert.deepEqual(r.inboundListener, { requests: 0, failures: 0, latencyMs: [], cxActive: 6, cxTotal: 22, tls: 15, rateLimited: 0, flags: {} });
+  assert.equal(in8080.rateLimited, 42, 'the local rate limit counter of port 8080 (Envoy tags it with the HCM prefix)');
 });
 
 test('summary of a reading against an empty one: hand-computed success, quantiles and mTLS share', () => {

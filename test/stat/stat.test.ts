@@ -125,10 +125,11 @@ test('stat ns -A: one row per namespace, table with NAMESPACE column; unmeshed a
   assert.equal(s.scrapes.get('catalog-1'), 2);
 });
 
-test('-o wide adds direction, counts and unreachable pods', async () => {
+test('-o wide adds direction, counts, rate-limited requests and unreachable pods', async () => {
   const s = setup();
   await runStat(validateStatOptions({ ...base, resource: 'deploy/catalog', output: 'wide' }), s.ui, s.deps);
-  assert.match(s.text().stdout, /DIRECTION\s+REQUESTS\s+FAILED\s+UNREACHABLE\s+ERRORS\n.*inbound\s+120\s+6\s+0\s+-\n$/);
+  // Two pods, each +2 requests refused by the local rate limit (429) in the window.
+  assert.match(s.text().stdout, /DIRECTION\s+REQUESTS\s+FAILED\s+RATE_LIMITED\s+UNREACHABLE\s+ERRORS\n.*inbound\s+120\s+6\s+4\s+0\s+-\n$/);
 });
 
 test('a pod proxy 403 is exit 3 naming get pods/proxy and the namespace', async () => {

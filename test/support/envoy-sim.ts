@@ -3,7 +3,8 @@
 // this evaluator, written from Envoy's documented semantics (config.route.v3: VirtualHost domain
 // selection, RouteMatch path specifiers / headers / query_parameters, RouteAction rewrites and
 // weighted clusters, RedirectAction, DirectResponseAction, header mutation; listener filter chain
-// match on destination address and port). It reads the plain JSON-shaped resources mesh emits.
+// match on destination address and port; the HTTP local rate limit filter's token buckets). It
+// reads the plain JSON-shaped resources mesh emits.
 import type { Msg, Resources } from '../../src/xds/translate.ts';
 import { TYPE } from '../../src/xds/protos.ts';
 
@@ -315,4 +316,77 @@ export function outbound(res: Resources, dst: { ip: string; port: number }, req:
   const rc = res[TYPE.route][rds];
   if (!rc) throw new Error(`envoy-sim: RDS ${rds} is not in the snapshot`);
   return evaluateRoute(rc, req, { port: dst.port, clusters, faultFilter });
+}
+
+/** A request arriving at a sidecar's inbound port at a time (ms since the config was loaded). */
+export interface TimedRequest {
+  atMs: number;
+  req: SimRequest;
+}
+
+/** The local rate limit's verdict on one request: 429 when its bucket had no token, with the x-ratelimit-* headers (DRAFT_VERSION_03). */
+export interface RateLimitVerdict {
+  status: 200 | 429;
+  /** Name of the inbound route the request matched. */
+  route: string;
+  /** Response headers the filter adds; empty when the request was not rate limited by any bucket. */
+  headers: Record<string, string>;
+}
+
+/**
+ * Envoy's HTTP local rate limit (extensions.filters.http.local_ratelimit.v3) on a sidecar's
+ * inbound port, for requests in time order. From the documented semantics: a bucket starts with
+ * max_tokens; at the end of every fill_interval tokens_per_fill are added, never above
+ * max_tokens; a request takes one token or, with none left, gets 429. The filter-level bucket
+ * applies to requests whose route has no typed_per_filter_config of the filter; a route with one
+ * has its own bucket. A config applies only where filter_enabled and filter_enforced are 100 %
+ * (mesh sets both or neither). DRAFT_VERSION_03 headers: x-ratelimit-limit (max_tokens),
+ * x-ratelimit-remaining (tokens left after the request), x-ratelimit-reset (seconds until the
+ * next fill, rounded up).
+ */
+export function inboundRateLimit(res: Resources, port: number, requests: readonly TimedRequest[]): RateLimitVerdict[] {
+  const listener = res[TYPE.listener].inbound;
+  if (!listener) throw new Error('envoy-sim: no inbound listener');
+  const chain = msgs(listener.filter_chains).find((c) => num((c.filter_chain_match as Msg | undefined)?.destination_port) === port);
+  if (!chain) throw new Error(`envoy-sim: no inbound filter chain for port ${port}`);
+  const hcm = msgs(chain.filters)[0]!.typed_config as Msg;
+  const filterName = 'envoy.filters.http.local_ratelimit';
+  const filter = msgs(hcm.http_filters).find((f) => f.name === filterName);
+  const routes = msgs(selectVirtualHost(hcm.route_config as Msg, '*')?.routes);
+  const buckets = new Map<string, { cfg: Msg; tokens: number; fills: number }>();
+  const active = (cfg: Msg | undefined): cfg is Msg => {
+    const full = (f: unknown): boolean => isMsg(f) && isMsg(f.default_value) && f.default_value.numerator === 100 && f.default_value.denominator === 'HUNDRED';
+    return cfg !== undefined && isMsg(cfg.token_bucket) && full(cfg.filter_enabled) && full(cfg.filter_enforced);
+  };
+  let last = -Infinity;
+  return requests.map(({ atMs, req }) => {
+    if (atMs < last) throw new Error('envoy-sim: requests must come in time order');
+    last = atMs;
+    const route = routes.find((r) => routeMatches(r.match as Msg, req));
+    if (!route) throw new Error(`envoy-sim: no inbound route for ${req.path}`);
+    const perRoute = isMsg(route.typed_per_filter_config) ? (route.typed_per_filter_config[filterName] as Msg | undefined) : undefined;
+    const key = perRoute ? `route:${String(route.name)}` : 'filter';
+    const cfg = filter ? (perRoute ?? (filter.typed_config as Msg)) : undefined;
+    if (!active(cfg)) return { status: 200, route: String(route.name), headers: {} };
+    const tb = cfg.token_bucket as Msg;
+    const max = Number(tb.max_tokens);
+    const perFill = num(tb.tokens_per_fill) ?? 1;
+    const interval = ms(tb.fill_interval)!;
+    let b = buckets.get(key);
+    if (!b) buckets.set(key, (b = { cfg, tokens: max, fills: 0 }));
+    const fills = Math.floor(atMs / interval);
+    if (fills > b.fills) {
+      b.tokens = Math.min(max, b.tokens + (fills - b.fills) * perFill);
+      b.fills = fills;
+    }
+    const allowed = b.tokens > 0;
+    if (allowed) b.tokens--;
+    const headers: Record<string, string> = {};
+    if (cfg.enable_x_ratelimit_headers === 'DRAFT_VERSION_03') {
+      headers['x-ratelimit-limit'] = String(max);
+      headers['x-ratelimit-remaining'] = String(b.tokens);
+      headers['x-ratelimit-reset'] = String(Math.ceil(((fills + 1) * interval - atMs) / 1000));
+    }
+    return { status: allowed ? 200 : 429, route: String(route.name), headers };
+  });
 }

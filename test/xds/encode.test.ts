@@ -116,3 +116,40 @@ test('strictCheck catches misspelled fields, bad enums, double oneofs and unknow
   }
   assert.throws(() => encodeResource(TYPE.cluster, { name: 'c', lb_polcy: 'X' }), /lb_polcy/);
 });
+
+test('every TrafficPolicy setting (each load balancer and hash, limits, timeouts, rate limits, faults) encodes and holds Envoy\'s validate rules, for sidecars and gRPC', () => {
+  const svc = (name: string): KubeObject => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'p' }, spec: { clusterIP: '10.96.1.1', selector: { app: name }, ports: [{ name: 'http', port: 80, targetPort: 8080 }, { name: 'grpc', port: 90, targetPort: 9090 }] } });
+  const tp = (name: string, spec: Record<string, unknown>): KubeObject => ({ apiVersion: 'mesh.dev/v1alpha1', kind: 'TrafficPolicy', metadata: { name, namespace: 'p' }, spec: { targetRefs: [{ group: '', kind: 'Service', name }], ...spec } });
+  const lbs: Record<string, unknown>[] = [
+    { type: 'RoundRobin' }, { type: 'LeastRequest' }, { type: 'Random' },
+    { type: 'RingHash', hash: { header: { name: 'X-User' } } }, { type: 'Maglev', hash: { cookie: { name: 'sid', ttl: '1h' } } }, { type: 'RingHash', hash: { sourceIP: true } },
+  ];
+  const objs: KubeObject[] = lbs.flatMap((lb, i) => [svc(`s${i}`), tp(`s${i}`, {
+    loadBalancer: lb, connectionPool: { maxConnections: 1, maxPendingRequests: 1, maxRequests: 1, maxRetries: 1 },
+    outlierDetection: { consecutive5xx: 1, consecutiveGatewayErrors: 1, interval: '1ms', baseEjectionTime: '1s', maxEjectionPercent: 100, failurePercentage: { threshold: 0, minimumHosts: 1, requestVolume: 1 } },
+    timeouts: { idle: '1s', connect: '1ms' }, rateLimit: { requests: 1, interval: '50ms' },
+  })]);
+  objs.push({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 's0-1', namespace: 'p', labels: { app: 's0' } }, spec: {}, status: { podIP: '10.1.1.1' } });
+  objs.push({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 's0', namespace: 'p' }, spec: { parentRefs: [{ group: '', kind: 'Service', name: 's0' }], rules: [{ name: 'a', backendRefs: [{ name: 's3', port: 80 }] }] } });
+  objs.push({ apiVersion: 'mesh.dev/v1alpha1', kind: 'TrafficPolicy', metadata: { name: 'rule', namespace: 'p' }, spec: { targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: 's0', sectionName: 'a' }], fault: { abort: { percentage: 0.5, httpStatus: 429 }, delay: { fixedDelay: '1ms' } }, rateLimit: { requests: 3, burst: 9 } } });
+  const m = buildModel(objs);
+  assert.deepEqual(m.policyConditions!.filter((c) => c.status !== 'True'), []);
+  const sidecar = sidecarResources(m, { id: 's', kind: 'sidecar', namespace: 'p', pod: 's0-1' });
+  const grpc = proxylessResources(m, { id: 'g', kind: 'grpc', namespace: 'p' });
+  roundTripAll(sidecar);
+  roundTripAll(grpc, { proxyless: true });
+  const lbOf = (res: Resources, i: number) => (res[TYPE.cluster][`outbound|80||s${i}.p.svc.cluster.local`] as Msg).lb_policy;
+  assert.deepEqual(lbs.map((_, i) => lbOf(sidecar, i)), ['ROUND_ROBIN', 'LEAST_REQUEST', 'RANDOM', 'RING_HASH', 'MAGLEV', 'RING_HASH']);
+  assert.deepEqual(lbs.map((_, i) => lbOf(grpc, i)), ['ROUND_ROBIN', 'ROUND_ROBIN', 'ROUND_ROBIN', 'RING_HASH', 'RING_HASH', 'RING_HASH'], 'gRPC 1.14 accepts only ROUND_ROBIN and RING_HASH');
+  const hashOf = (res: Resources, i: number) => ((res[TYPE.route][`s${i}.p.svc.cluster.local:80`] as any).virtual_hosts[0].routes[0].route.hash_policy);
+  assert.deepEqual([3, 4, 5].map((i) => hashOf(sidecar, i)), [[{ header: { header_name: 'x-user' } }], [{ cookie: { name: 'sid', ttl: { seconds: 3600, nanos: 0 } } }], [{ connection_properties: { source_ip: true } }]]);
+  assert.deepEqual([3, 4, 5].map((i) => hashOf(grpc, i)), [[{ header: { header_name: 'x-user' } }], [{ filter_state: { key: 'io.grpc.channel_id' } }], [{ filter_state: { key: 'io.grpc.channel_id' } }]]);
+  assert.deepEqual(hashOf(sidecar, 0), [{ header: { header_name: 'x-user' } }], 'a route rule to s3 hashes as s3 says');
+});
+
+test('the validate rules guard what a TrafficPolicy emits: a token bucket of 0, a 0 s connect timeout, protocol options without a protocol', () => {
+  assert.deepEqual(validateRules('envoy.type.v3.TokenBucket', { max_tokens: 0, tokens_per_fill: { value: 0 }, fill_interval: { seconds: 1 } }).length, 2);
+  assert.match(validateRules('envoy.type.v3.TokenBucket', { max_tokens: 1 }).join(), /fill_interval/);
+  assert.match(validateRules('envoy.config.cluster.v3.Cluster', { name: 'c', connect_timeout: { seconds: 0 } }).join(), /connect_timeout/);
+  assert.match(validateRules('envoy.extensions.upstreams.http.v3.HttpProtocolOptions', { common_http_protocol_options: {} }).join(), /upstream_protocol_options|explicit_http_config/);
+});

@@ -16,15 +16,34 @@ export interface Backend {
   name: string;
   port: number;
   calls: number;
-  /** 'ok' answers; 'flaky' fails the first attempt of every call with UNAVAILABLE (retries succeed); 'down' always fails. */
-  mode: 'ok' | 'flaky' | 'down';
+  /** 'ok' answers; 'flaky' fails the first attempt of every call with UNAVAILABLE (retries succeed); 'down' always fails; 'hold' answers only on release(). */
+  mode: 'ok' | 'flaky' | 'down' | 'hold';
+  /** Calls a 'hold' backend is holding now. */
+  held: number;
+  /** Answer every held call. */
+  release(): void;
+  /** Resolves once the backend holds `n` calls (event-driven: checked as each call arrives). */
+  holding(n: number): Promise<void>;
   stop(): Promise<void>;
 }
 
 /** A plain grpc-js server on 127.0.0.1 answering Who with its name. */
 export async function startBackend(name: string, mode: Backend['mode'] = 'ok'): Promise<Backend> {
   const server = new grpc.Server();
-  const b: Backend = { name, port: 0, calls: 0, mode, stop: () => new Promise((r) => server.tryShutdown(() => r())) };
+  const waiting: (() => void)[] = [];
+  const watchers: { n: number; resolve: () => void }[] = [];
+  const b: Backend = {
+    name, port: 0, calls: 0, mode, held: 0,
+    release: () => {
+      for (const answer of waiting.splice(0)) answer();
+      b.held = 0;
+    },
+    holding: (n) => (b.held >= n ? Promise.resolve() : new Promise((resolve) => watchers.push({ n, resolve }))),
+    stop: () => {
+      b.release();
+      return new Promise((r) => server.tryShutdown(() => r()));
+    },
+  };
   server.addService(pkg.meshtest.Echo.service, {
     Who: (call: grpc.ServerUnaryCall<{ delay_ms?: number }, unknown>, cb: grpc.sendUnaryData<{ name: string }>) => {
       b.calls++;
@@ -32,7 +51,14 @@ export async function startBackend(name: string, mode: Backend['mode'] = 'ok'): 
       const fail = b.mode === 'down' || (b.mode === 'flaky' && call.metadata.get('grpc-previous-rpc-attempts').length === 0);
       const answer = (): void => (fail ? cb({ code: grpc.status.UNAVAILABLE, details: `${name} is ${b.mode}` }) : cb(null, { name }));
       const d = call.request.delay_ms ?? 0;
-      if (d > 0) setTimeout(answer, d);
+      if (b.mode === 'hold') {
+        waiting.push(answer);
+        b.held = waiting.length;
+        for (const w of watchers.filter((x) => b.held >= x.n)) {
+          watchers.splice(watchers.indexOf(w), 1);
+          w.resolve();
+        }
+      } else if (d > 0) setTimeout(answer, d);
       else answer();
     },
   });

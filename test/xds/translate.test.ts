@@ -50,7 +50,7 @@ test('sidecar: outbound capture with a chain per service port, inbound mTLS per 
   assert.deepEqual(inbound.listener_filters.map((f: any) => f.name), ['envoy.filters.listener.original_dst', 'envoy.filters.listener.tls_inspector']);
   const grpcChain = inbound.filter_chains.find((c: any) => c.filter_chain_match.destination_port.value === 9090);
   const filters = grpcChain.filters[0].typed_config.http_filters.map((f: any) => f.name);
-  assert.deepEqual(filters, ['envoy.filters.http.rbac.deny', 'envoy.filters.http.rbac.allow', 'envoy.filters.http.fault', 'envoy.filters.http.router']);
+  assert.deepEqual(filters, ['envoy.filters.http.rbac.deny', 'envoy.filters.http.rbac.allow', 'envoy.filters.http.fault', 'envoy.filters.http.local_ratelimit', 'envoy.filters.http.router'], 'the rate limit runs after RBAC: denied requests spend no tokens');
   // RequestMirror (mesh route --mirror): Envoy copies 25 % of that rule's requests to catalog-v2.
   const routes = Object.values(res[TYPE.route]).flatMap((rc: any) => rc.virtual_hosts.flatMap((vh: any) => vh.routes));
   const mirrored = routes.filter((r: any) => r.route?.request_mirror_policies);

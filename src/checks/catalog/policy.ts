@@ -16,6 +16,7 @@ const LIVE_KINDS: [string, string][] = [
 const LIVE_OPTIONAL_KINDS: [string, string][] = [
   ['gateway.networking.k8s.io/v1', 'HTTPRoute'],
   [`${MESH_DOMAIN}/v1alpha1`, 'AuthorizationPolicy'],
+  [`${MESH_DOMAIN}/v1alpha1`, 'TrafficPolicy'],
 ];
 
 /** The policy analysis check: lists what the analyzers read and runs them. Exported for `-f` mode's twin. */

@@ -15,6 +15,8 @@ export interface StatTableRow {
   unreachablePods: number;
   requests: number;
   failures: number;
+  /** Requests the pods' sidecars refused with 429 (local rate limit, TrafficPolicy rateLimit). */
+  rateLimited: number;
   rps: number;
   successRate: number | null;
   latencyMs: { p50: number | null; p95: number | null; p99: number | null };
@@ -55,6 +57,7 @@ export async function renderStatTable(report: { rows: readonly StatTableRow[] },
     { header: 'DIRECTION', value: (r) => r.direction, wide: true },
     { header: 'REQUESTS', value: (r) => String(r.requests), wide: true },
     { header: 'FAILED', value: (r) => String(r.failures), wide: true },
+    { header: 'RATE_LIMITED', value: (r) => String(r.rateLimited), wide: true },
     { header: 'UNREACHABLE', value: (r) => String(r.unreachablePods), wide: true },
     { header: 'ERRORS', value: (r) => formatFlagCounts(r.errors), wide: true },
   ], { wide: opts.wide, emptyMessage: `No resources found${opts.allNamespaces ? '' : ' in this namespace'}.` });

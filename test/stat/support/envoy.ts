@@ -14,6 +14,8 @@ export interface FakeSide {
   cxActive?: number;
   cxTotal?: number;
   tls?: number;
+  /** Requests the local rate limit refused (inbound only; no series when undefined, as without a rate limit). */
+  rateLimited?: number;
 }
 
 export interface FakeProxy {
@@ -66,6 +68,8 @@ export function envoyText(p: FakeProxy): string {
   L.push('# TYPE envoy_http_downstream_rq_total counter');
   for (const [port, s] of inbound) L.push(`envoy_http_downstream_rq_total{envoy_http_conn_manager_prefix="inbound_${port}"} ${s.requests}`);
   L.push('envoy_http_downstream_rq_total{envoy_http_conn_manager_prefix="prometheus"} 4242');
+  L.push('# TYPE envoy_http_rate_limit_http_local_rate_limit_rate_limited counter');
+  for (const [port, s] of inbound) if (s.rateLimited !== undefined) L.push(`envoy_http_rate_limit_http_local_rate_limit_rate_limited{envoy_http_conn_manager_prefix="inbound_${port}"} ${s.rateLimited}`);
   L.push('# TYPE envoy_http_downstream_rq_xx counter');
   for (const [port, s] of inbound) {
     for (const cls of ['1', '2', '3', '4', '5']) {

@@ -49,7 +49,7 @@ export const CATALOG_CLUSTER = 'outbound|80||catalog.shop.svc.cluster.local';
 export function shopProxyText(name: string, n: number): string {
   if (name.startsWith('catalog')) {
     return envoyText({
-      inbound: { 8080: { requests: 100 + 60 * n, failures: 3 * n, latencies: [...Array(100).fill(3), ...Array(60 * n).fill(40)], cxActive: 3, cxTotal: 10 + 4 * n, tls: 10 + 4 * n } },
+      inbound: { 8080: { requests: 100 + 60 * n, failures: 3 * n, rateLimited: 7 + 2 * n, latencies: [...Array(100).fill(3), ...Array(60 * n).fill(40)], cxActive: 3, cxTotal: 10 + 4 * n, tls: 10 + 4 * n } },
       listener: { cxActive: 3, cxTotal: 10 + 4 * n, tls: 10 + 4 * n },
     });
   }
