@@ -5,6 +5,7 @@ import { formatSpiffeId } from '../pki/spiffe.js';
 import { policyApplies } from './authz.js';
 import { arr, byNsName, cmp, describe, durationField, jsonAnnotation, keyOf, num, str, strMap, type Obj, type Warn } from './objects.js';
 import { meshRoutes } from './routes.js';
+import { gatewaysFrom } from './gateway.js';
 import {
   ANNOTATION_CIRCUIT_BREAKER,
   ANNOTATION_MTLS,
@@ -367,8 +368,9 @@ export function buildModel(objects: readonly KubeObject[], opts: ModelOptions = 
 
   const authz = authzFrom(objects, warnings);
   const externalServices = externalServicesFrom(objects, warnings);
+  const gw = gatewaysFrom(objects, { services: serviceByKey, grants }, trustDomain, warnings);
 
-  const model: MeshModel = { trustDomain, namespaces, services, endpoints: sortKeys(endpoints), workloads, routes, routeConditions, authz, warnings };
+  const model: MeshModel = { trustDomain, namespaces, services, endpoints: sortKeys(endpoints), workloads, routes, routeConditions, authz, ...gw, warnings };
   if (opts.telemetry) model.telemetry = opts.telemetry;
   if (externalServices.length) model.externalServices = externalServices;
   if (opts.registryOnly) model.registryOnly = true;

@@ -3,6 +3,8 @@
  * translation, analyzers and status commands consume. Plain data, sorted, no I/O.
  */
 
+import type { GatewayRouteCondition, MeshGateway, MeshGatewayClass } from './gateway.js';
+
 /** How a port's traffic is treated: HTTP-aware (routes, retries, RBAC on paths) or opaque TCP. */
 export type Protocol = 'http' | 'http2' | 'grpc' | 'tcp' | 'tls';
 
@@ -380,5 +382,9 @@ export interface MeshModel {
   externalServices?: ExternalService[];
   /** values `outboundTrafficPolicy: registry-only`: calls to unknown destinations are refused. */
   registryOnly?: boolean;
+  /** GatewayClasses (all, `ours` marks mesh's), Gateways of mesh's classes, and conditions of routes on them (src/model/gateway.ts). */
+  gatewayClasses: MeshGatewayClass[];
+  gateways: MeshGateway[];
+  gatewayRouteConditions: GatewayRouteCondition[];
   warnings: ModelWarning[];
 }
