@@ -1,3 +1,4 @@
+// The Gateway API's base conformance tests for HTTPRoute on a Gateway that mesh claims, routed
 // through the configuration mesh emits for the gateway's Envoy. Each table restates one test of
 // kubernetes-sigs/gateway-api (conformance/tests/<name>.go with its manifest, and the shared
 // conformance/base/manifests.yaml): the same Gateways and routes, the same requests, the same
