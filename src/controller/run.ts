@@ -4,6 +4,7 @@ import type { LeaderElector } from './leader.js';
 import type { TrustBundlePublisher, WebhookCaBundle } from './trust-bundle.js';
 import type { RouteStatusWriter } from './route-status.js';
 import type { PolicyStatusWriter } from './policy-status.js';
+import type { GatewayStatusWriter } from './gateway-status.js';
 import type { Cluster, KubeObject } from '../cluster/types.js';
 import type { Values } from '../manifests/values.js';
 import type { CertAndKey, CertificateAuthority } from '../pki/index.js';
@@ -242,6 +243,7 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
   let publisher: TrustBundlePublisher | undefined;
   let routeStatus: RouteStatusWriter | undefined;
   let policyStatus: PolicyStatusWriter | undefined;
+  let gatewayStatus: GatewayStatusWriter | undefined;
   let caBundle: WebhookCaBundle | undefined;
   const publish = (): void => {
     const injected = injectedNamespaces(cp.sourceObjects());
@@ -250,8 +252,11 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
     if (ca && publisher) void publisher.sync(injected, ca.trustBundlePem());
     if (ca) void caBundle?.sync(ca.trustBundlePem());
     const model = cp.currentModel();
-    if (routeStatus && model) void routeStatus.sync(cp.sourceObjects(), model.routeConditions);
-    if (policyStatus && model) void policyStatus.sync(cp.sourceObjects(), model);
+    if (!model) return;
+    if (policyStatus) void policyStatus.sync(cp.sourceObjects(), model);
+    const gamma = routeStatus?.sync(cp.sourceObjects(), model.routeConditions) ?? Promise.resolve();
+    // After the GAMMA writer: a route with both kinds of parent may conflict once and is retried at the next sync.
+    void gamma.then(() => gatewayStatus?.sync(cp.sourceObjects(), model));
   };
   if (cluster) {
     const { LeaderElector } = await import('./leader.js');
@@ -260,6 +265,7 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
     publisher = new tb.TrustBundlePublisher(cluster, log);
     routeStatus = new (await import('./route-status.js')).RouteStatusWriter(cluster, log);
     policyStatus = new (await import('./policy-status.js')).PolicyStatusWriter(cluster, log);
+    gatewayStatus = new (await import('./gateway-status.js')).GatewayStatusWriter(cluster, log);
     caBundle = new tb.WebhookCaBundle(cluster, opts.meshNamespace, log);
     elector = new LeaderElector({
       cluster,
