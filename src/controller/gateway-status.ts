@@ -92,12 +92,22 @@ export class GatewayStatusWriter {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  /** Bring every object to the status the model calls for. Failures are logged, never thrown. */
-  sync(objects: readonly KubeObject[], model: Pick<MeshModel, 'gatewayClasses' | 'gateways' | 'gatewayRouteConditions'>): Promise<void> {
+  private queued = false;
+
+  /**
+   * Bring every object to the status the model calls for. `state` is read when the write runs, not
+   * when it is asked for, and asks made while one waits are folded into it: a write never works
+   * from objects older than the last one wrote. Failures are logged, never thrown.
+   */
+  sync(state: () => { objects: readonly KubeObject[]; model: Pick<MeshModel, 'gatewayClasses' | 'gateways' | 'gatewayRouteConditions'> | undefined }): Promise<void> {
     const replaceStatus = this.cluster.replaceStatus?.bind(this.cluster);
-    if (!replaceStatus) return this.chain;
+    if (!replaceStatus || this.queued) return this.chain;
+    this.queued = true;
     const gw = (o: KubeObject): boolean => o.apiVersion.startsWith('gateway.networking.k8s.io/');
     this.chain = this.chain.then(async () => {
+      this.queued = false;
+      const { objects, model } = state();
+      if (!model) return;
       const now = this.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
       const writes: [KubeObject, Obj | undefined][] = [];
       for (const o of objects) {

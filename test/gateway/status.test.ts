@@ -64,6 +64,6 @@ test('HTTPRoute status: one entry per Gateway parentRef with the spec reasons; B
 test('the writer updates our GatewayClass, Gateway and route through the status subresource, and nothing of another class', async () => {
   const written: string[] = [];
   const cluster = { replaceStatus: async (o: KubeObject) => (written.push(`${o.kind} ${o.metadata.name}`), o) } as unknown as Cluster;
-  await new GatewayStatusWriter(cluster, () => undefined, () => new Date(T0)).sync(objects, model);
+  await new GatewayStatusWriter(cluster, () => undefined, () => new Date(T0)).sync(() => ({ objects, model }));
   assert.deepEqual(written, ['GatewayClass mesh', 'Gateway edge', 'HTTPRoute web']);
 });
