@@ -370,7 +370,7 @@ export function gatewaysFrom(objects: readonly KubeObject[], ctx: RouteContext, 
     const hostnames = (Array.isArray(spec.hostnames) ? spec.hostnames : []).filter((h): h is string => typeof h === 'string' && h !== '');
     // Gateway routes have no GAMMA parent, so a backend elsewhere always needs a ReferenceGrant.
     const serviceParent = arr(spec.parentRefs).some((ref) => ref.kind === 'Service');
-    const t = translateRoute(r, ctx, new Set(), serviceParent ? [] : warnings);
+    const t = translateRoute({ ...r, kind: 'HTTPRoute' }, ctx, new Set(), serviceParent ? [] : warnings);
     const routeKey = keyOf(ns, r.metadata.name);
     for (const ref of refs) {
       const { gw, listeners } = drafts.get(keyOf(str(ref.namespace) ?? ns, str(ref.name) ?? '?'))!;

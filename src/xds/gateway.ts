@@ -2,7 +2,8 @@ import { serviceKey } from '../model/build.js';
 import type { GatewayListener, MeshGateway } from '../model/gateway.js';
 import type { MeshModel } from '../model/types.js';
 import { TYPE } from './protos.js';
-import { ACCESS_LOG, ADS, T, addOutbound, emptyResources, httpFilters, ruleRoutes, type Msg, type ProxyInfo, type Resources } from './translate.js';
+import { proxyTelemetry, type ProxyTelemetry } from './observability.js';
+import { ADS, T, addOutbound, emptyResources, httpFilters, ruleRoutes, type Msg, type ProxyInfo, type Resources } from './translate.js';
 
 /**
  * Envoy resources of an ingress Gateway's proxies (one shared set per Gateway): a listener per
@@ -47,13 +48,14 @@ export function gatewayOf(model: MeshModel, proxy: Pick<ProxyInfo, 'namespace' |
   return model.gateways.find((g) => g.name === proxy.gateway && g.namespace === proxy.namespace);
 }
 
-function hcm(statPrefix: string, routeName: string, model: MeshModel): Msg {
+/** The HCM of a listener; `telemetry` is the proxy's tracing and access log (observability.ts), as sidecars get theirs. */
+function hcm(statPrefix: string, routeName: string, model: MeshModel, telemetry: ProxyTelemetry['hcm']): Msg {
   return {
     '@type': T.hcm,
     stat_prefix: statPrefix,
     rds: { config_source: ADS, route_config_name: routeName },
     http_filters: httpFilters(model),
-    access_log: ACCESS_LOG,
+    ...telemetry,
     // The edge: the client address is the peer's, and a Host port does not change the virtual host.
     use_remote_address: { value: true },
     strip_any_host_port: true,
@@ -76,10 +78,10 @@ function routeConfig(model: MeshModel, gw: MeshGateway, name: string, port: numb
   return { name, virtual_hosts: virtualHosts };
 }
 
-function httpsChain(l: GatewayListener, model: MeshModel): Msg {
+function httpsChain(l: GatewayListener, model: MeshModel, telemetry: ProxyTelemetry['hcm']): Msg {
   const chain: Msg = {
     name: l.name,
-    filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm(`gateway_${l.port}_${l.name}`, gatewayRouteName(l.port, l), model) }],
+    filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm(`gateway_${l.port}_${l.name}`, gatewayRouteName(l.port, l), model, telemetry) }],
     transport_socket: {
       name: 'envoy.transport_sockets.tls',
       typed_config: {
@@ -104,6 +106,8 @@ export function gatewayResources(model: MeshModel, proxy: ProxyInfo): Resources 
   const res = emptyResources();
   const gw = gatewayOf(model, proxy);
   if (!gw) return res;
+  const telemetry = proxyTelemetry(model, { namespace: proxy.namespace, pod: proxy.pod });
+  Object.assign(res[TYPE.cluster], telemetry.clusters);
   const programmed = gw.listeners.filter((l) => l.programmed);
   const ports = [...new Set(programmed.map((l) => l.port))].sort((a, b) => a - b);
   for (const port of ports) {
@@ -113,10 +117,10 @@ export function gatewayResources(model: MeshModel, proxy: ProxyInfo): Resources 
     if (onPort[0]!.protocol === 'HTTPS') {
       listener.listener_filters = [{ name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': T.tlsInspector } }];
       // Most specific server name first is Envoy's own order; the list order only keeps output stable.
-      listener.filter_chains = onPort.map((l) => httpsChain(l, model));
+      listener.filter_chains = onPort.map((l) => httpsChain(l, model, telemetry.hcm));
       for (const l of onPort) res[TYPE.route][gatewayRouteName(port, l)] = routeConfig(model, gw, gatewayRouteName(port, l), port, [l]);
     } else {
-      listener.filter_chains = [{ name: `http.${port}`, filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm(`gateway_${port}`, gatewayRouteName(port), model) }] }];
+      listener.filter_chains = [{ name: `http.${port}`, filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm(`gateway_${port}`, gatewayRouteName(port), model, telemetry.hcm) }] }];
       res[TYPE.route][gatewayRouteName(port)] = routeConfig(model, gw, gatewayRouteName(port), port, onPort);
     }
     res[TYPE.listener][name] = listener;
