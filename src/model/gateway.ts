@@ -171,6 +171,14 @@ export function selectorMatches(selector: Obj, labels: Record<string, string>): 
   });
 }
 
+/** Lowest port an unprivileged Envoy may bind; Gateway ports below it are bound at PORT + 8000. */
+const PRIVILEGED_PORTS = 1024;
+
+/** The port the gateway's Envoy binds (and the provisioned Service targets) for a listener port: 80 -> 8080, 443 -> 8443, others as they are (the proxy runs as non-root). */
+export function gatewayBindPort(port: number): number {
+  return port < PRIVILEGED_PORTS ? port + 8000 : port;
+}
+
 /** Listener protocols mesh's gateway serves. */
 const PROTOCOLS = ['HTTP', 'HTTPS'];
 
@@ -245,6 +253,11 @@ function listenersOf(gw: KubeObject, secrets: ReadonlyMap<string, KubeObject>, g
   for (const d of drafts) {
     const same = drafts.filter((o) => o !== d && o.listener.port === d.listener.port);
     let conflict: GatewayCondition = cond('Conflicted', false, 'NoConflicts', 'no other listener conflicts with it');
+    const clash = drafts.find((o) => o.listener.port !== d.listener.port && gatewayBindPort(o.listener.port) === gatewayBindPort(d.listener.port));
+    if (clash) {
+      // 80 is bound at 8080 by the non-root proxy: a listener on 8080 too cannot both be served.
+      d.listener.conditions[0] = cond('Accepted', false, 'PortUnavailable', `port ${d.listener.port} is served on ${gatewayBindPort(d.listener.port)} in the proxy, as is port ${clash.listener.port} of listener ${clash.listener.name}`);
+    }
     if (same.some((o) => o.listener.protocol !== d.listener.protocol)) conflict = cond('Conflicted', true, 'ProtocolConflict', `another listener on port ${d.listener.port} has another protocol`);
     else if (same.some((o) => o.listener.hostname === d.listener.hostname)) conflict = cond('Conflicted', true, 'HostnameConflict', `another listener on port ${d.listener.port} has the same hostname`);
     d.listener.conditions.push(conflict);

@@ -1,5 +1,5 @@
 import { serviceKey } from '../model/build.js';
-import type { GatewayListener, MeshGateway } from '../model/gateway.js';
+import { gatewayBindPort, type GatewayListener, type MeshGateway } from '../model/gateway.js';
 import type { MeshModel } from '../model/types.js';
 import { TYPE } from './protos.js';
 import { proxyTelemetry, type ProxyTelemetry } from './observability.js';
@@ -13,15 +13,7 @@ import { ADS, T, addOutbound, emptyResources, httpFilters, ruleRoutes, type Msg,
  * the attached routes (the gateway's own SPIFFE certificate, SDS `default`). Pure.
  */
 
-/** Lowest port an unprivileged Envoy may bind; Gateway ports below it are bound at PORT + GATEWAY_PORT_OFFSET. */
-const PRIVILEGED_PORTS = 1024;
-/** Offset of the container port of a privileged Gateway port (80 -> 8080, 443 -> 8443): the proxy runs as non-root. */
-export const GATEWAY_PORT_OFFSET = 8000;
-
-/** The port the gateway's Envoy binds (and the provisioned Service targets) for a listener port. */
-export function gatewayBindPort(port: number): number {
-  return port < PRIVILEGED_PORTS ? port + GATEWAY_PORT_OFFSET : port;
-}
+export { gatewayBindPort } from '../model/gateway.js';
 
 /** SDS name of a TLS Secret `NS/NAME` a listener terminates with (served to the gateway's own streams only). */
 export function gatewaySecretName(key: string): string {

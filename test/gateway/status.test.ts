@@ -17,7 +17,7 @@ const objects: KubeObject[] = [
     spec: { gatewayClassName: 'mesh', listeners: [
       { name: 'http', port: 80, protocol: 'HTTP', allowedRoutes: { namespaces: { from: 'All' } } },
       { name: 'https', port: 443, protocol: 'HTTPS', tls: { certificateRefs: [{ name: 'missing' }] } },
-      { name: 'https-other-ns', port: 8443, protocol: 'HTTPS', hostname: 'a.example', tls: { certificateRefs: [{ name: 'cert', namespace: 'certs' }] } },
+      { name: 'https-other-ns', port: 9443, protocol: 'HTTPS', hostname: 'a.example', tls: { certificateRefs: [{ name: 'cert', namespace: 'certs' }] } },
       { name: 'tcp', port: 9000, protocol: 'TCP' },
     ] },
   },
@@ -66,4 +66,9 @@ test('the writer updates our GatewayClass, Gateway and route through the status 
   const cluster = { replaceStatus: async (o: KubeObject) => (written.push(`${o.kind} ${o.metadata.name}`), o) } as unknown as Cluster;
   await new GatewayStatusWriter(cluster, () => undefined, () => new Date(T0)).sync(() => ({ objects, model }));
   assert.deepEqual(written, ['GatewayClass mesh', 'Gateway edge', 'HTTPRoute web']);
+});
+
+test('listeners on 80 and 8080 cannot both be served (80 is bound at 8080 by the non-root proxy): PortUnavailable', () => {
+  const m = buildModel([objects[0]!, { apiVersion: GW, kind: 'Gateway', metadata: { name: 'g', namespace: 'ingress' }, spec: { gatewayClassName: 'mesh', listeners: [{ name: 'a', port: 80, protocol: 'HTTP' }, { name: 'b', port: 8080, protocol: 'HTTP' }, { name: 'c', port: 9090, protocol: 'HTTP' }] } }]);
+  assert.deepEqual(m.gateways[0]!.listeners.map((l) => [l.name, l.conditions[0]!.reason, l.programmed]), [['a', 'PortUnavailable', false], ['b', 'PortUnavailable', false], ['c', 'Accepted', true]]);
 });
