@@ -20,14 +20,14 @@ export const gateways: Analyzer<AnalysisIndex> = {
     const out: Finding[] = [];
     const byKey = (kind: string): Map<string, SourcedObject> => new Map((index.kinds.get(kind) ?? []).filter((s) => s.object.apiVersion.startsWith('gateway.networking.k8s.io/')).map((s) => [`${s.object.metadata.namespace ?? 'default'}/${s.object.metadata.name}`, s]));
     const routes = byKey('HTTPRoute');
-    for (const c of index.model.gatewayRouteConditions) {
+    for (const c of index.model.gatewayRouteConditions ?? []) {
       const src = routes.get(c.route);
       if (!src || c.status === 'True' || c.type === 'PartiallyInvalid') continue;
       const what = c.type === 'Accepted' ? 'not attached to' : 'has unresolved backends on';
       out.push(finding(CODES.gatewayRouteNotAttached, src, `${what} Gateway ${c.parent} (${c.type}=False, ${c.reason}): ${c.message}`));
     }
     const gws = byKey('Gateway');
-    for (const gw of index.model.gateways) {
+    for (const gw of index.model.gateways ?? []) {
       const src = gws.get(`${gw.namespace}/${gw.name}`);
       if (!src) continue;
       for (const l of gw.listeners) {

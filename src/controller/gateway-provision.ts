@@ -62,11 +62,11 @@ export class GatewayProvisioner {
       this.queued = false;
       const { objects, model } = state();
       if (!model) return;
-      for (const gw of model.gateways) {
+      for (const gw of model.gateways ?? []) {
         const obj = objects.find((o) => o.kind === 'Gateway' && o.metadata.name === gw.name && o.metadata.namespace === gw.namespace && o.apiVersion.startsWith('gateway.networking.k8s.io/'));
         const uid = obj?.metadata.uid;
         if (!obj || !uid) continue;
-        const cls = model.gatewayClasses.find((c) => c.name === gw.className);
+        const cls = (model.gatewayClasses ?? []).find((c) => c.name === gw.className);
         const params = await this.parameters(cls?.parametersRef);
         for (const want of gatewayObjects(gw, { apiVersion: obj.apiVersion, uid }, params, values, this.version)) {
           const what = `${want.kind} ${gw.namespace}/${want.metadata.name}`;

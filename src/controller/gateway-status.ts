@@ -113,14 +113,14 @@ export class GatewayStatusWriter {
       for (const o of objects) {
         if (!gw(o)) continue;
         if (o.kind === 'GatewayClass') {
-          const c = model.gatewayClasses.find((x) => x.ours && x.name === o.metadata.name);
+          const c = (model.gatewayClasses ?? []).find((x) => x.ours && x.name === o.metadata.name);
           if (c) writes.push([o, gatewayClassStatus(o, c, now)]);
         } else if (o.kind === 'Gateway') {
-          const g = model.gateways.find((x) => x.name === o.metadata.name && x.namespace === (o.metadata.namespace ?? 'default'));
+          const g = (model.gateways ?? []).find((x) => x.name === o.metadata.name && x.namespace === (o.metadata.namespace ?? 'default'));
           if (g) writes.push([o, gatewayStatus(o, g, now)]);
         } else if (o.kind === 'HTTPRoute') {
           const key = `${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
-          const conds = model.gatewayRouteConditions.filter((c) => c.route === key);
+          const conds = (model.gatewayRouteConditions ?? []).filter((c) => c.route === key);
           if (conds.length) writes.push([o, gatewayRouteStatus(o, conds, now)]);
         }
       }

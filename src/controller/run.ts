@@ -252,7 +252,7 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
   let caBundle: WebhookCaBundle | undefined;
   const publish = (): void => {
     // Gateway proxies read the trust bundle too: their namespaces get it like injected ones.
-    const gatewayNs = cp.currentModel()?.gateways.map((g) => g.namespace) ?? [];
+    const gatewayNs = (cp.currentModel()?.gateways ?? []).map((g) => g.namespace) ?? [];
     const injected = [...new Set([...injectedNamespaces(cp.sourceObjects()), ...gatewayNs])].sort();
     publisher?.observe(injected);
     if (!elector?.isLeader) return;

@@ -382,9 +382,9 @@ export interface MeshModel {
   externalServices?: ExternalService[];
   /** values `outboundTrafficPolicy: registry-only`: calls to unknown destinations are refused. */
   registryOnly?: boolean;
-  /** GatewayClasses (all, `ours` marks mesh's), Gateways of mesh's classes, and conditions of routes on them (src/model/gateway.ts). */
-  gatewayClasses: MeshGatewayClass[];
-  gateways: MeshGateway[];
-  gatewayRouteConditions: GatewayRouteCondition[];
+  /** GatewayClasses (all, `ours` marks mesh's), Gateways of mesh's classes, and conditions of routes on them (src/model/gateway.ts); buildModel always sets them, absent reads as none. */
+  gatewayClasses?: MeshGatewayClass[];
+  gateways?: MeshGateway[];
+  gatewayRouteConditions?: GatewayRouteCondition[];
   warnings: ModelWarning[];
 }

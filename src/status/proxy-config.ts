@@ -140,7 +140,7 @@ export async function offlineDump(files: string[], opts: ProxyConfigOptions): Pr
     if (!gw) throw new MeshError(`no Gateway named ${want.name}${want.namespace ? ` in namespace ${want.namespace}` : ''} in ${files.join(', ')}`, { hint: 'name a Gateway from the files (gateway/NAME -n NAMESPACE)', exitCode: ExitCode.Usage });
     const model = buildModel(objects);
     const namespace = nsOf(gw);
-    if (!model.gateways.some((g) => g.name === want.name && g.namespace === namespace)) {
+    if (!(model.gateways ?? []).some((g) => g.name === want.name && g.namespace === namespace)) {
       throw new MeshError(`Gateway ${namespace}/${want.name} is not of a mesh GatewayClass (controllerName mesh.dev/gateway-controller) in ${files.join(', ')}`, { hint: 'include its GatewayClass in the files', exitCode: ExitCode.Usage });
     }
     const id = `gateway~${want.name}.${namespace}`;

@@ -37,7 +37,7 @@ export function gatewayRouteName(port: number, listener?: GatewayListener): stri
 
 /** The Gateway a gateway proxy serves, or undefined when the model has none of that name. */
 export function gatewayOf(model: MeshModel, proxy: Pick<ProxyInfo, 'namespace' | 'gateway'>): MeshGateway | undefined {
-  return model.gateways.find((g) => g.name === proxy.gateway && g.namespace === proxy.namespace);
+  return (model.gateways ?? []).find((g) => g.name === proxy.gateway && g.namespace === proxy.namespace);
 }
 
 /** The HCM of a listener; `telemetry` is the proxy's tracing and access log (observability.ts), as sidecars get theirs. */

@@ -351,11 +351,11 @@ for (const c of cases) {
     const model = modelOf(c.objects);
     for (const [gw, req, want] of c.requests) assert.equal(outcome(model, gw, req), want, `${gw} ${JSON.stringify(req)}`);
     for (const [r, parent, type, status, reason] of c.conditions ?? []) {
-      const got = model.gatewayRouteConditions.find((x) => x.route === `${r.includes('/') ? r : `${c.objects.find((o) => o.metadata.name === r)?.metadata.namespace ?? INFRA}/${r}`}` && x.parent === parent && x.type === type);
+      const got = model.gatewayRouteConditions!.find((x) => x.route === `${r.includes('/') ? r : `${c.objects.find((o) => o.metadata.name === r)?.metadata.namespace ?? INFRA}/${r}`}` && x.parent === parent && x.type === type);
       assert.deepEqual(got && [got.status, got.reason], [status, reason], `${r} on ${parent}: ${type} (${got?.message ?? 'absent'})`);
     }
     for (const [gw, listener, n] of c.attached ?? []) {
-      const l = model.gateways.find((g) => g.name === gw)?.listeners.find((x) => x.name === listener);
+      const l = model.gateways!.find((g) => g.name === gw)?.listeners.find((x) => x.name === listener);
       assert.equal(l?.attachedRoutes, n, `${gw}/${listener} attachedRoutes`);
     }
   });
@@ -402,7 +402,7 @@ test('HTTPRouteWeight: 70/30/0 as weighted clusters, the zero-weight backend nev
 test('gateway resources decode against the Envoy protos with no unknown field, satisfy their validate rules, and the snapshot is consistent', () => {
   const model = modelOf(cases.flatMap((c) => c.objects));
   const seen = new Set<string>();
-  for (const gw of model.gateways) {
+  for (const gw of model.gateways!) {
     const res = resourcesOf(model, gw.name);
     for (const [typeUrl, byName] of Object.entries(res)) {
       for (const [name, msg] of Object.entries(byName)) {
@@ -434,6 +434,6 @@ test('HTTPS listeners: one TLS filter chain per listener, by SNI, with its certi
   ]);
   const upstream = JSON.stringify(res[TYPE.cluster]['outbound|8080||infra-backend-v1.gateway-conformance-infra.svc.cluster.local']);
   assert.match(upstream, /"tls_certificate_sds_secret_configs":\[\{"name":"default"/);
-  const gw = model.gateways.find((g) => g.name === 'same-namespace-with-https-listener')!;
+  const gw = model.gateways!.find((g) => g.name === 'same-namespace-with-https-listener')!;
   assert.equal(gw.identity, `spiffe://cluster.local/ns/${INFRA}/sa/same-namespace-with-https-listener-mesh`);
 });

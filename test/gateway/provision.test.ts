@@ -18,7 +18,7 @@ const model = buildModel([
   },
 ] as KubeObject[]);
 const values = resolveValues();
-const [sa, deploy, svc] = gatewayObjects(model.gateways[0]!, { apiVersion: 'gateway.networking.k8s.io/v1', uid: 'uid-1' }, { replicas: 3, serviceType: 'NodePort' }, values, '1.2.3') as [KubeObject, KubeObject & { spec: any }, KubeObject & { spec: any }];
+const [sa, deploy, svc] = gatewayObjects(model.gateways![0]!, { apiVersion: 'gateway.networking.k8s.io/v1', uid: 'uid-1' }, { replicas: 3, serviceType: 'NodePort' }, values, '1.2.3') as [KubeObject, KubeObject & { spec: any }, KubeObject & { spec: any }];
 
 test('the ServiceAccount, Deployment and Service are owned by the Gateway, carry its infrastructure labels and are never pruned by mesh upgrade', () => {
   for (const o of [sa, deploy, svc]) {

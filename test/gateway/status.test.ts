@@ -29,7 +29,7 @@ const objects: KubeObject[] = [
 const model = buildModel(objects);
 
 test('Gateway status: addresses from the provisioned Service, listener conditions with the spec reasons, attachedRoutes', () => {
-  const s = gatewayStatus(objects[2]!, model.gateways[0]!, T0)!;
+  const s = gatewayStatus(objects[2]!, model.gateways![0]!, T0)!;
   assert.deepEqual(s.addresses, [{ type: 'IPAddress', value: '203.0.113.7' }]);
   const conds = (c: unknown) => (c as Record<string, unknown>[]).map((x) => `${String(x.type)}=${String(x.status)}/${String(x.reason)}`);
   assert.deepEqual(conds(s.conditions), ['Accepted=True/ListenersNotValid', 'Programmed=True/Programmed']);
@@ -41,17 +41,17 @@ test('Gateway status: addresses from the provisioned Service, listener condition
     ['tcp', 0, ['Accepted=False/UnsupportedProtocol', 'ResolvedRefs=True/ResolvedRefs', 'Conflicted=False/NoConflicts', 'Programmed=False/Invalid']],
   ]);
   assert.deepEqual(listeners[0]!.supportedKinds, [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute' }]);
-  assert.equal(gatewayStatus({ ...objects[2]!, status: s }, model.gateways[0]!, '2027-01-01T00:00:00Z'), undefined, 'nothing new: nothing to write');
+  assert.equal(gatewayStatus({ ...objects[2]!, status: s }, model.gateways![0]!, '2027-01-01T00:00:00Z'), undefined, 'nothing new: nothing to write');
 });
 
 test('a ReferenceGrant from the Gateway lets a listener use a Secret of another namespace', () => {
   const grant: KubeObject = { apiVersion: 'gateway.networking.k8s.io/v1beta1', kind: 'ReferenceGrant', metadata: { name: 'g', namespace: 'certs' }, spec: { from: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', namespace: 'ingress' }], to: [{ group: '', kind: 'Secret' }] } };
-  const l = buildModel([...objects, grant]).gateways[0]!.listeners.find((x) => x.name === 'https-other-ns')!;
+  const l = buildModel([...objects, grant]).gateways![0]!.listeners.find((x) => x.name === 'https-other-ns')!;
   assert.deepEqual([l.programmed, l.certificates], [true, ['certs/cert']]);
 });
 
 test('HTTPRoute status: one entry per Gateway parentRef with the spec reasons; BackendNotFound names the backend', () => {
-  const s = gatewayRouteStatus(objects[6]!, model.gatewayRouteConditions, T0)!;
+  const s = gatewayRouteStatus(objects[6]!, model.gatewayRouteConditions!, T0)!;
   const parents = s.parents as { parentRef: Record<string, unknown>; controllerName: string; conditions: Record<string, unknown>[] }[];
   assert.deepEqual(parents.map((p) => [p.parentRef.sectionName, p.controllerName, p.conditions.map((c) => `${String(c.type)}=${String(c.status)}/${String(c.reason)}`)]), [
     ['http', 'mesh.dev/gateway-controller', ['Accepted=True/Accepted', 'ResolvedRefs=False/BackendNotFound']],
@@ -70,5 +70,5 @@ test('the writer updates our GatewayClass, Gateway and route through the status 
 
 test('listeners on 80 and 8080 cannot both be served (80 is bound at 8080 by the non-root proxy): PortUnavailable', () => {
   const m = buildModel([objects[0]!, { apiVersion: GW, kind: 'Gateway', metadata: { name: 'g', namespace: 'ingress' }, spec: { gatewayClassName: 'mesh', listeners: [{ name: 'a', port: 80, protocol: 'HTTP' }, { name: 'b', port: 8080, protocol: 'HTTP' }, { name: 'c', port: 9090, protocol: 'HTTP' }] } }]);
-  assert.deepEqual(m.gateways[0]!.listeners.map((l) => [l.name, l.conditions[0]!.reason, l.programmed]), [['a', 'PortUnavailable', false], ['b', 'PortUnavailable', false], ['c', 'Accepted', true]]);
+  assert.deepEqual(m.gateways![0]!.listeners.map((l) => [l.name, l.conditions[0]!.reason, l.programmed]), [['a', 'PortUnavailable', false], ['b', 'PortUnavailable', false], ['c', 'Accepted', true]]);
 });
