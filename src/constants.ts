@@ -107,6 +107,12 @@ export const ANNOTATION_CIRCUIT_BREAKER = `${MESH_DOMAIN}/circuit-breaker`;
 /** API group/version and kind of the Gateway API HTTPRoute that `mesh route` writes (GAMMA: parentRef a Service). */
 export const HTTPROUTE_API_VERSION = 'gateway.networking.k8s.io/v1';
 export const HTTPROUTE_KIND = 'HTTPRoute';
+/** The Gateway API controllerName of mesh's GatewayClasses (the ingress gateway controller). */
+export const GATEWAY_CLASS_CONTROLLER = `${MESH_DOMAIN}/gateway-controller`;
+/** The GatewayClass `mesh install` creates. */
+export const GATEWAY_CLASS_NAME = 'mesh';
+/** Suffix of the Deployment, Service and ServiceAccount provisioned for a Gateway (`NAME-mesh`). */
+export const GATEWAY_WORKLOAD_SUFFIX = '-mesh';
 /** Name of the HTTPRoute CRD, which `mesh install --gateway-api` installs. */
 export const HTTPROUTE_CRD = 'httproutes.gateway.networking.k8s.io';
 /** HTTPRoute annotation (JSON): the canary set-up `mesh route canary` rendered the route from (docs/routing.md). */

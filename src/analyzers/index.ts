@@ -8,6 +8,7 @@ import { serverFirstPorts } from './server-first.js';
 import { objectNames } from './names.js';
 import { trafficPolicy } from './policy.js';
 import { routeConflicts, routeProgramming, routeReferences } from './routes.js';
+import { gateways } from './gateways.js';
 import { portProtocols, strictMtls, unselectedWorkloads } from './services.js';
 import type { Analyzer, Finding, FindingSeverity, ResourceRef, SourcedObject } from './types.js';
 
@@ -16,7 +17,7 @@ export { buildIndex } from './lookup.js';
 export type * from './types.js';
 
 /** Every analyzer, run in this order. Adding an analyzer is adding it here (and its codes to codes.ts). */
-export const ANALYZERS: readonly Analyzer<AnalysisIndex>[] = [routeReferences, routeConflicts, routeProgramming, authorization, authorizationIdentities, authorizationEffect, trafficPolicy, strictMtls, portProtocols, unselectedWorkloads, annotations, objectNames, externalServiceChecks, egressDestinations, meshedJobs, serverFirstPorts];
+export const ANALYZERS: readonly Analyzer<AnalysisIndex>[] = [routeReferences, routeConflicts, routeProgramming, authorization, authorizationIdentities, authorizationEffect, trafficPolicy, strictMtls, portProtocols, unselectedWorkloads, annotations, objectNames, externalServiceChecks, egressDestinations, meshedJobs, serverFirstPorts, gateways];
 
 /** A `--suppress CODE=kind/ns/name` rule; each part may use `*` wildcards. */
 export interface SuppressRule {

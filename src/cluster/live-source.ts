@@ -12,7 +12,11 @@ export const WATCHED_KINDS: readonly WatchKind[] = [
   { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', plural: 'endpointslices' },
   { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', plural: 'httproutes', missingHint: 'install the Gateway API CRDs, or run `mesh install --gateway-api` to add the HTTPRoute CRD' },
   { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GRPCRoute', plural: 'grpcroutes', missingHint: 'run `mesh install --gateway-api` (or install the Gateway API standard CRDs, v1.1.0 or later) to route gRPC with GRPCRoutes' },
+  { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass', plural: 'gatewayclasses', missingHint: 'install the Gateway API CRDs (standard channel); until then no ingress Gateway is served' },
+  { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', plural: 'gateways', missingHint: 'install the Gateway API CRDs (standard channel); until then no ingress Gateway is served' },
   { apiVersion: 'gateway.networking.k8s.io/v1beta1', kind: 'ReferenceGrant', plural: 'referencegrants', missingHint: 'install the Gateway API CRDs (standard channel); until then cross-namespace backendRefs are refused' },
+  // TLS Secrets only, for the certificates of Gateway listeners (served over SDS to gateway proxies).
+  { apiVersion: 'v1', kind: 'Secret', plural: 'secrets', fieldSelector: 'type=kubernetes.io/tls', optional: true },
   { apiVersion: `${MESH_DOMAIN}/v1alpha1`, kind: 'AuthorizationPolicy', plural: 'authorizationpolicies', missingHint: 'run `mesh install` (or `mesh upgrade`) to add the mesh CRDs' },
   { apiVersion: `${MESH_DOMAIN}/v1alpha1`, kind: 'ExternalService', plural: 'externalservices', missingHint: 'run `mesh upgrade` to add the ExternalService CRD' },
   { apiVersion: `${MESH_DOMAIN}/v1alpha1`, kind: 'TrafficPolicy', plural: 'trafficpolicies', missingHint: 'run `mesh install` (or `mesh upgrade`) to add the TrafficPolicy CRD' },
@@ -52,7 +56,13 @@ export class KubernetesSource implements Source {
     this.cluster ??= import('./index.js').then((m) => m.connect(this.opts.connect ?? {}));
     const cluster = await this.cluster;
     const kinds = opts.kinds ?? this.opts.kinds ?? WATCHED_KINDS;
-    const lists = await Promise.all(kinds.map((k) => cluster.list(k.apiVersion, k.kind, opts.namespace === undefined ? {} : { namespace: opts.namespace })));
+    const lists = await Promise.all(
+      kinds.map((k) => {
+        const list = cluster.list(k.apiVersion, k.kind, { ...(opts.namespace === undefined ? {} : { namespace: opts.namespace }), ...(k.fieldSelector ? { fieldSelector: k.fieldSelector } : {}) });
+        // An optional kind the caller may not read (Secrets) is left out rather than failing the list.
+        return k.optional ? list.catch(() => []) : list;
+      }),
+    );
     const out: SourceObject[] = [];
     for (const list of lists) for (const object of list) if (listed(object, { namespace: opts.namespace })) out.push({ object });
     return out;

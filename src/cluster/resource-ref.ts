@@ -42,3 +42,17 @@ export function parseResourceRef(arg: string, flag = 'resource'): ResourceRef {
   }
   return name ? { kind, name } : { kind };
 }
+
+/** kubectl's names of the Gateway API Gateway (`gateway/NAME`, `gateways/NAME`, `gtw/NAME`). */
+const GATEWAY_ALIASES = new Set(['gateway', 'gateways', 'gtw']);
+
+/**
+ * The NAME of a `gateway/NAME` argument (kubectl's TYPE/NAME form for a Gateway API Gateway), or
+ * undefined when `arg` names another kind. Only commands that can show a Gateway's proxies take it.
+ */
+export function gatewayRefName(arg: string, flag = 'resource'): string | undefined {
+  const [k, name, extra] = arg.split('/');
+  if (!GATEWAY_ALIASES.has((k ?? '').toLowerCase())) return undefined;
+  if (!name || extra !== undefined) throw usageError(`${flag} "${arg}" is not gateway/NAME`, 'e.g. gateway/edge -n ingress');
+  return name;
+}

@@ -12,6 +12,10 @@ import type { KubeObject } from './types.js';
 export interface SourceKind {
   apiVersion: string;
   kind: string;
+  /** Only objects matching this field selector (live sources). */
+  fieldSelector?: string;
+  /** Left out, not an error, when the caller may not read it (live sources). */
+  optional?: boolean;
 }
 
 /** What {@link Source.list} reads: these kinds only, in this namespace only (either may be left out: everything). */

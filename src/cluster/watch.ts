@@ -9,6 +9,10 @@ export interface WatchKind {
   plural: string;
   /** For a kind a CRD defines: how to install it, said once when the API server does not know the kind. */
   missingHint?: string;
+  /** Only objects matching this field selector (e.g. `type=kubernetes.io/tls` for Secrets). */
+  fieldSelector?: string;
+  /** A one-off list (`mesh check`) goes on without this kind when it may not be read (e.g. Secrets). */
+  optional?: boolean;
 }
 
 /** Timers of the watch's retries; tests pass their own to run retries without waiting. */
@@ -89,13 +93,14 @@ export async function watchObjects(opts: ConnectOptions, kinds: WatchKind[], onC
     let missingSaid = false;
     let pending: unknown;
     const listFn = async (): Promise<k8s.KubernetesListObject<k8s.KubernetesObject>> => {
-      const res = await api.list(kind.apiVersion, kind.kind);
+      const res = await api.list(kind.apiVersion, kind.kind, undefined, undefined, undefined, undefined, kind.fieldSelector);
       backoff = initial;
       if (missingSaid) wopts.log?.(`watch ${kind.kind}: the kind is served now; watching it`);
       missingSaid = false;
       return res as unknown as k8s.KubernetesListObject<k8s.KubernetesObject>;
     };
-    const informer = k8s.makeInformer(kc, pathOf(kind), listFn);
+    // ListWatch rather than makeInformer: only it passes a field selector on to the watch.
+    const informer = new k8s.ListWatch(pathOf(kind), new k8s.Watch(kc), listFn, false, undefined, kind.fieldSelector);
     informers.push({ kind, informer });
     const restart = (err: unknown): void => {
       // client-node may report one failure twice (ERROR callback and a rejected start): one retry.

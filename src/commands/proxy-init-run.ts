@@ -41,7 +41,11 @@ async function writeAtomically(path: string, text: string): Promise<void> {
  * prints the rules and the bootstrap instead.
  */
 export async function runProxyInit(flags: ProxyInitFlags & BootstrapFlags & { dryRun: boolean }, ui: Ui, env: Readonly<Record<string, string | undefined>>): Promise<number> {
-  const { v4, v6, bootstrap } = planProxyInit(flags, env);
+  const { v4, v6, bootstrap, redirect } = planProxyInit(flags, env);
+  if (flags.dryRun && !redirect) {
+    if (bootstrap) ui.out.write(`# envoy bootstrap -> ${bootstrap.out}\n${bootstrap.json}`);
+    return ExitCode.Ok;
+  }
   if (flags.dryRun) {
     ui.out.write(`# iptables-restore --noflush\n${v4}# ip6tables-restore --noflush\n${v6}`);
     if (bootstrap) ui.out.write(`# envoy bootstrap -> ${bootstrap.out}\n${bootstrap.json}`);
@@ -51,6 +55,7 @@ export async function runProxyInit(flags: ProxyInitFlags & BootstrapFlags & { dr
     await writeAtomically(bootstrap.out, bootstrap.json);
     ui.err.write(`envoy bootstrap written to ${bootstrap.out}\n`);
   }
+  if (!redirect) return ExitCode.Ok;
   const r4 = await runWithInput('iptables-restore', ['--noflush'], v4);
   if (r4.code !== 0) {
     throw new MeshError(`iptables-restore failed: ${r4.stderr.trim() || `exit ${r4.code}`}`, {

@@ -21,6 +21,7 @@ export function define(cmd: Command): void {
     .option('--stats-port <port>', 'bootstrap: the Prometheus stats port')
     .option('--readiness-port <port>', 'bootstrap: the readiness (and rewritten app probe) port')
     .option('--app-probes <json>', 'bootstrap: rewritten kubelet probes, as mesh inject writes them')
+    .option('--gateway-name <name>', "bootstrap of an ingress Gateway's proxy (PROXY_KIND=gateway): no redirect is installed")
     .option('--dry-run', 'print the iptables-restore input (and the bootstrap) instead of applying (writing) it')
     .addHelpText(
       'after',

@@ -10,6 +10,7 @@ import { TYPE } from '../xds/protos.js';
 import { synczDocument, type ConfigDump, type NodeInfo, type Syncz } from '../xds/syncz.js';
 import { ChangeScheduler, type Clock } from './debounce.js';
 import { WorkloadIdentities, type WorkloadIdentityOptions } from './identity.js';
+import { GatewaySecrets } from './gateway-secrets.js';
 import { ControllerMetrics } from './metrics.js';
 import { RepeatLog } from './throttle.js';
 import { SnapshotBuilder, type BuildResult, type SnapshotSink } from './snapshots.js';
@@ -69,6 +70,7 @@ export class ControlPlane {
   private readonly opts: ControlPlaneOptions;
   private readonly log: (line: string) => void;
   private readonly builder: SnapshotBuilder;
+  private readonly gatewaySecrets: GatewaySecrets | undefined;
   private readonly scheduler: ChangeScheduler;
   private server: grpc.Server | undefined;
   private started = false;
@@ -93,7 +95,11 @@ export class ControlPlane {
       else this.metrics.certsFailed.inc({ service: 'sds', reason: e });
     };
     this.identities = opts.identity ? new WorkloadIdentities({ ...opts.identity, log: this.log, onEvent, podExists: (ns, name, uid) => this.podExists(ns, name, uid) }) : undefined;
-    this.ads = new AdsServer({ cache: this.cache, onNode: (n, key) => this.nodeConnected(n, key), secrets: this.identities, ...(opts.adsLimits ? { limits: opts.adsLimits } : {}) });
+    // Gateway proxies also get their listeners' TLS Secrets (src/controller/gateway-secrets.ts).
+    this.gatewaySecrets = this.identities
+      ? new GatewaySecrets(this.identities, { model: () => this.builder.model, secret: (ns, name) => this.builder.object(`v1|Secret|${ns}|${name}`) })
+      : undefined;
+    this.ads = new AdsServer({ cache: this.cache, onNode: (n, key) => this.nodeConnected(n, key), secrets: this.gatewaySecrets, ...(opts.adsLimits ? { limits: opts.adsLimits } : {}) });
     // Counted here: ads.status() copies every stream, which made 1,000 connects quadratic.
     this.ads.on('connect', (s) => {
       this.metrics.connected.inc(this.proxyLabels(s.node));
@@ -249,6 +255,7 @@ export class ControlPlane {
     if (built.ok) this.lastError = undefined;
     // A new model may have deleted pods or come with a new trust bundle: renew (or stop renewing) now.
     void this.identities?.sweep();
+    this.gatewaySecrets?.refresh();
     this.opts.onModel?.(built.model, built.generation);
   }
 

@@ -4,8 +4,11 @@ import type { LeaderElector } from './leader.js';
 import type { TrustBundlePublisher, WebhookCaBundle } from './trust-bundle.js';
 import type { RouteStatusWriter } from './route-status.js';
 import type { PolicyStatusWriter } from './policy-status.js';
+import type { GatewayStatusWriter } from './gateway-status.js';
+import type { GatewayProvisioner } from './gateway-provision.js';
 import type { Cluster, KubeObject } from '../cluster/types.js';
 import type { Values } from '../manifests/values.js';
+import { VERSION } from '../version.js';
 import type { CertAndKey, CertificateAuthority } from '../pki/index.js';
 import type { Server as GrpcServer } from '@grpc/grpc-js';
 import type { RootReloader, RootReloaderOptions } from './root-reload.js';
@@ -242,16 +245,37 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
   let publisher: TrustBundlePublisher | undefined;
   let routeStatus: RouteStatusWriter | undefined;
   let policyStatus: PolicyStatusWriter | undefined;
+  let gatewayStatus: GatewayStatusWriter | undefined;
+  let provisioner: GatewayProvisioner | undefined;
+  let statusQueued = false;
+  let statusChain: Promise<void> = Promise.resolve();
   let caBundle: WebhookCaBundle | undefined;
   const publish = (): void => {
-    const injected = injectedNamespaces(cp.sourceObjects());
+    // Gateway proxies read the trust bundle too: their namespaces get it like injected ones.
+    const gatewayNs = (cp.currentModel()?.gateways ?? []).map((g) => g.namespace) ?? [];
+    const injected = [...new Set([...injectedNamespaces(cp.sourceObjects()), ...gatewayNs])].sort();
     publisher?.observe(injected);
     if (!elector?.isLeader) return;
     if (ca && publisher) void publisher.sync(injected, ca.trustBundlePem());
     if (ca) void caBundle?.sync(ca.trustBundlePem());
-    const model = cp.currentModel();
-    if (routeStatus && model) void routeStatus.sync(cp.sourceObjects(), model.routeConditions);
-    if (policyStatus && model) void policyStatus.sync(cp.sourceObjects(), model);
+    if (!cp.currentModel()) return;
+    const current = (): { objects: readonly KubeObject[]; model: ReturnType<typeof cp.currentModel> } => ({ objects: cp.sourceObjects(), model: cp.currentModel() });
+    // Status writes read the objects when they run, and asks made while one waits fold into it: a
+    // write from objects older than the previous write would only conflict (and write again).
+    if (!statusQueued) {
+      statusQueued = true;
+      statusChain = statusChain.then(async () => {
+        statusQueued = false;
+        const { objects, model } = current();
+        if (!model) return;
+        if (policyStatus) void policyStatus.sync(objects, model);
+        await routeStatus?.sync(objects, model.routeConditions);
+        // After the GAMMA writer: a route with both kinds of parent is written by both in turn.
+        await gatewayStatus?.sync(current);
+      });
+    }
+    // Every Gateway of a mesh class gets its Envoy Deployment and Service (values: image, ports).
+    if (provisioner) void values().then((v) => provisioner?.sync(current, v), (err: unknown) => log(`gateway: no values to provision with: ${(err as Error).message}`));
   };
   if (cluster) {
     const { LeaderElector } = await import('./leader.js');
@@ -260,6 +284,8 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
     publisher = new tb.TrustBundlePublisher(cluster, log);
     routeStatus = new (await import('./route-status.js')).RouteStatusWriter(cluster, log);
     policyStatus = new (await import('./policy-status.js')).PolicyStatusWriter(cluster, log);
+    gatewayStatus = new (await import('./gateway-status.js')).GatewayStatusWriter(cluster, log);
+    provisioner = new (await import('./gateway-provision.js')).GatewayProvisioner(cluster, VERSION, log);
     caBundle = new tb.WebhookCaBundle(cluster, opts.meshNamespace, log);
     elector = new LeaderElector({
       cluster,

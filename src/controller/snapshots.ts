@@ -267,6 +267,8 @@ export class SnapshotBuilder {
   /** Proxies with equal keys get equal resources: gRPC clients differ only by what their namespace may reach. */
   private classKey(node: NodeInfo): string {
     if (node.kind === 'sidecar') return `sidecar|${node.namespace ?? ''}|${node.pod ?? ''}`;
+    // Every proxy of one Gateway (its replicas) shares one snapshot.
+    if (node.kind === 'gateway') return `gateway|${node.namespace ?? ''}|${node.gateway ?? ''}`;
     const namespaces = this.current?.namespaces ?? [];
     // By namespace list (incremental models share it): this runs for every proxy on every update.
     let reachable = this.reachable.get(namespaces);

@@ -54,6 +54,11 @@ export interface BootstrapSettings {
   statsPort: number;
   readinessPort: number;
   probes: AppProbe[];
+  /**
+   * Set for the proxy of an ingress Gateway (in the pod's namespace): the node then says
+   * PROXY_KIND=gateway and GATEWAY_NAME, and the control plane serves it that Gateway's config.
+   */
+  gateway?: string;
 }
 
 /** Everything envoyBootstrap needs. */
@@ -155,7 +160,15 @@ export function envoyBootstrap(o: BootstrapOptions): Record<string, unknown> {
     node: {
       id: `${pod.name}.${pod.namespace}`,
       cluster: `${pod.serviceAccount}.${pod.namespace}`,
-      metadata: { MESH_VERSION: o.version, POD_NAME: pod.name, NAMESPACE: pod.namespace, POD_IP: pod.ip, SERVICE_ACCOUNT: pod.serviceAccount, TRUST_DOMAIN: o.trustDomain },
+      metadata: {
+        MESH_VERSION: o.version,
+        POD_NAME: pod.name,
+        NAMESPACE: pod.namespace,
+        POD_IP: pod.ip,
+        SERVICE_ACCOUNT: pod.serviceAccount,
+        TRUST_DOMAIN: o.trustDomain,
+        ...(o.gateway ? { PROXY_KIND: 'gateway', GATEWAY_NAME: o.gateway } : {}),
+      },
     },
     admin: { address: { socket_address: { address: '127.0.0.1', port_value: o.adminPort } } },
     dynamic_resources: {
@@ -221,6 +234,8 @@ export interface BootstrapFlags {
   readinessPort?: string;
   /** JSON array of AppProbe. */
   appProbes?: string;
+  /** The Gateway this proxy serves (an ingress gateway: bootstrap only, no redirect). */
+  gatewayName?: string;
 }
 
 /** The `mesh proxy-init` arguments that make it write the bootstrap for `s` to `out` (what mesh inject puts on mesh-init). */
@@ -237,6 +252,7 @@ export function bootstrapArgs(s: BootstrapSettings, out: string): string[] {
   // Only when not the default, so pods injected before the switch existed keep identical arguments.
   if (s.xdsMode !== 'sotw') args.push('--xds-mode', s.xdsMode);
   if (s.probes.length) args.push('--app-probes', JSON.stringify(s.probes));
+  if (s.gateway) args.push('--gateway-name', s.gateway);
   return args;
 }
 
@@ -271,7 +287,7 @@ function isAppProbe(x: unknown): x is AppProbe {
  * usage error naming the flag or variable (exit 2).
  */
 export function validateBootstrapFlags(f: BootstrapFlags, env: Readonly<Record<string, string | undefined>>): { out: string; options: BootstrapOptions } | undefined {
-  const keys = ['meshVersion', 'trustDomain', 'xdsAddress', 'xdsMode', 'adminPort', 'statsPort', 'readinessPort', 'appProbes'] as const;
+  const keys = ['meshVersion', 'trustDomain', 'xdsAddress', 'xdsMode', 'adminPort', 'statsPort', 'readinessPort', 'appProbes', 'gatewayName'] as const;
   const set = keys.filter((k) => f[k] !== undefined).map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
   if (f.bootstrapOut === undefined) {
     if (set.length) throw usageError(`${set[0]} needs --bootstrap-out PATH`, HINT);
@@ -304,9 +320,11 @@ export function validateBootstrapFlags(f: BootstrapFlags, env: Readonly<Record<s
     if (v === undefined || v === '') throw usageError(`environment variable ${name} is not set (the pod's ${POD_ENV[name]})`, HINT);
     return v;
   };
+  if (f.gatewayName !== undefined && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(f.gatewayName)) throw usageError(`--gateway-name "${f.gatewayName}": not a Gateway name`);
   return {
     out: f.bootstrapOut,
     options: {
+      ...(f.gatewayName ? { gateway: f.gatewayName } : {}),
       version: need('--mesh-version', f.meshVersion),
       trustDomain: need('--trust-domain', f.trustDomain),
       xdsAddress,

@@ -6,6 +6,8 @@ export interface ProxyInitPlan {
   v4: string;
   v6: string;
   bootstrap?: { out: string; json: string };
+  /** False for an ingress gateway's proxy (--gateway-name): it only needs its bootstrap, nothing is captured. */
+  redirect: boolean;
 }
 
 /**
@@ -13,9 +15,13 @@ export interface ProxyInitPlan {
  * identity). Applying it (files, iptables-restore) is src/commands/proxy-init-run.ts.
  */
 export function planProxyInit(flags: ProxyInitFlags & BootstrapFlags, env: Readonly<Record<string, string | undefined>>): ProxyInitPlan {
-  const opts = validateProxyInitOptions(flags);
   const bootstrap = validateBootstrapFlags(flags, env);
-  const plan: ProxyInitPlan = { v4: iptablesRules(opts, 4), v6: iptablesRules(opts, 6) };
+  if (flags.gatewayName !== undefined) {
+    // validateBootstrapFlags refused --gateway-name without --bootstrap-out.
+    return { v4: '', v6: '', bootstrap: { out: bootstrap!.out, json: bootstrapJson(bootstrap!.options) }, redirect: false };
+  }
+  const opts = validateProxyInitOptions(flags);
+  const plan: ProxyInitPlan = { v4: iptablesRules(opts, 4), v6: iptablesRules(opts, 6), redirect: true };
   if (bootstrap) plan.bootstrap = { out: bootstrap.out, json: bootstrapJson(bootstrap.options) };
   return plan;
 }

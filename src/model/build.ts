@@ -6,6 +6,7 @@ import { policyApplies } from './authz.js';
 import { arr, byNsName, cmp, describe, durationField, jsonAnnotation, keyOf, num, str, strMap, type Obj, type Warn } from './objects.js';
 import { meshRoutes } from './routes.js';
 import { trafficPolicies } from './policy.js';
+import { gatewaysFrom } from './gateway.js';
 import {
   ANNOTATION_CIRCUIT_BREAKER,
   ANNOTATION_MTLS,
@@ -379,8 +380,9 @@ export function buildModel(objects: readonly KubeObject[], opts: ModelOptions = 
 
   const authz = authzFrom(objects, warnings);
   const externalServices = externalServicesFrom(objects, warnings);
+  const gw = gatewaysFrom(objects, { services: serviceByKey, grants }, trustDomain, warnings);
 
-  const model: MeshModel = { trustDomain, namespaces, services: withPolicies, endpoints: sortKeys(endpoints), workloads, routes: policy.routes, routeConditions, authz, policyConditions: policy.conditions, warnings };
+  const model: MeshModel = { trustDomain, namespaces, services: withPolicies, endpoints: sortKeys(endpoints), workloads, routes: policy.routes, routeConditions, authz, policyConditions: policy.conditions, ...gw, warnings };
   if (opts.telemetry) model.telemetry = opts.telemetry;
   if (externalServices.length) model.externalServices = externalServices;
   if (opts.registryOnly) model.registryOnly = true;

@@ -237,14 +237,22 @@ export interface RouteContext {
   grants: ReadonlyMap<string, readonly KubeObject[]>;
 }
 
-/** Whether a ReferenceGrant in the target's namespace lets `kind` objects of `fromNs` refer to Service `name`. */
-function granted(ctx: RouteContext, fromKind: string, fromNs: string, toNs: string, toName: string): boolean {
-  return (ctx.grants.get(toNs) ?? []).some((g) => {
+/**
+ * Whether a ReferenceGrant in `toNs` lets `fromKind` objects (Gateway API group) of `fromNs` refer
+ * to the core-group `toKind` object `toName` (a Service for backendRefs, a Secret for a Gateway's
+ * certificateRefs).
+ */
+export function referenceGranted(grants: RouteContext['grants'], fromKind: string, fromNs: string, toKind: string, toNs: string, toName: string): boolean {
+  return (grants.get(toNs) ?? []).some((g) => {
     const spec = isObject(g.spec) ? g.spec : {};
     const from = arr(spec.from).some((f) => f.group === GATEWAY_GROUP && f.kind === fromKind && f.namespace === fromNs);
-    const to = arr(spec.to).some((t) => (t.group ?? '') === '' && t.kind === 'Service' && (t.name === undefined || t.name === toName));
+    const to = arr(spec.to).some((t) => (t.group ?? '') === '' && t.kind === toKind && (t.name === undefined || t.name === toName));
     return from && to;
   });
+}
+
+function granted(ctx: RouteContext, fromKind: string, fromNs: string, toNs: string, toName: string): boolean {
+  return referenceGranted(ctx.grants, fromKind, fromNs, 'Service', toNs, toName);
 }
 
 /** A Service backendRef (or mirror backendRef) resolved against the model, with the spec's reason when it cannot be used. */
@@ -399,6 +407,47 @@ export function isMeshRouteKind(o: KubeObject): o is KubeObject & { kind: RouteK
   return (o.kind === 'HTTPRoute' || o.kind === 'GRPCRoute') && o.apiVersion.startsWith(`${GATEWAY_GROUP}/`);
 }
 
+/** A route's rules (HTTPRoute or GRPCRoute) as translated once for all of its parents (GAMMA Services and Gateways alike). */
+export interface TranslatedRoute {
+  /** Undefined when the route is refused as a whole (`refused` says why). */
+  rules?: RouteRule[];
+  refused?: string;
+  /** Rules that fail their requests (HTTP 500). */
+  failures: NonNullable<RouteRule['failure']>[];
+  /** backendRefs (and dropped mirrors) that do not resolve, with the spec's reason. */
+  unresolved: NonNullable<RouteBackend['unresolved']>[];
+}
+
+/**
+ * The rules of one HTTPRoute or GRPCRoute with the Gateway API's semantics (matches, filters, weights,
+ * backendRef resolution); `parents` are the `NS/NAME` keys of Service parents a consumer route may
+ * send to without a ReferenceGrant. Problems are also recorded in `warnings`. Pure.
+ */
+export function translateRoute(r: KubeObject & { kind: RouteKind }, ctx: RouteContext, parents: ReadonlySet<string>, warnings: ModelWarning[]): TranslatedRoute {
+  const kind = r.kind;
+  const spec = isObject(r.spec) ? r.spec : {};
+  const ann = { retry: jsonAnnotation(r, ANNOTATION_RETRY, warnings), fault: jsonAnnotation(r, ANNOTATION_FAULT, warnings) };
+  let rules: RouteRule[] | undefined;
+  const droppedMirrors: NonNullable<RouteBackend['unresolved']>[] = [];
+  let refused: string | undefined;
+  try {
+    rules = arr(spec.rules).map((rule, i) => ruleOf(kind, rule, i, r, ctx, parents, ann, droppedMirrors, (message) => warnings.push({ object: describe(r), message })));
+  } catch (e) {
+    if (!(e instanceof Refused)) throw e;
+    refused = e.message;
+    warnings.push({ object: describe(r), message: `${refused}; the route is not used` });
+  }
+  const failures = (rules ?? []).flatMap((rule) => (rule.failure ? [rule.failure] : []));
+  const unresolved = (rules ?? []).flatMap((rule, i) => rule.backends.flatMap((b) => (b.unresolved ? [{ ...b.unresolved, message: `rule ${i + 1}: ${b.unresolved.message}; its share of requests gets HTTP 500` }] : [])));
+  unresolved.push(...droppedMirrors);
+  for (const f of failures) warnings.push({ object: describe(r), message: `${f.message}; requests it matches get HTTP 500` });
+  for (const u of unresolved) warnings.push({ object: describe(r), message: u.message });
+  const out: TranslatedRoute = { failures, unresolved };
+  if (rules) out.rules = rules;
+  if (refused !== undefined) out.refused = refused;
+  return out;
+}
+
 /** The routes, their conditions and warnings from every HTTPRoute and GRPCRoute with a Service parent (GAMMA). Pure. */
 export function meshRoutes(objects: readonly KubeObject[], ctx: RouteContext, warnings: ModelWarning[]): { routes: MeshRoute[]; conditions: RouteCondition[] } {
   const routes: MeshRoute[] = [];
@@ -412,23 +461,7 @@ export function meshRoutes(objects: readonly KubeObject[], ctx: RouteContext, wa
     const spec = isObject(r.spec) ? r.spec : {};
     const parents = arr(spec.parentRefs).filter((p) => p.kind === 'Service' && (p.group === undefined || p.group === '' || p.group === 'core'));
     if (!parents.length) continue;
-    const ann = { retry: jsonAnnotation(r, ANNOTATION_RETRY, warnings), fault: jsonAnnotation(r, ANNOTATION_FAULT, warnings) };
-    let rules: RouteRule[] | undefined;
-    const droppedMirrors: NonNullable<RouteBackend['unresolved']>[] = [];
-    let refused: string | undefined;
-    try {
-      const parentKeys = new Set(parents.map((p) => keyOf(str(p.namespace) ?? ns, str(p.name) ?? '?')));
-      rules = arr(spec.rules).map((rule, i) => ruleOf(kind, rule, i, r, ctx, parentKeys, ann, droppedMirrors, (message) => warnings.push({ object: describe(r), message })));
-    } catch (e) {
-      if (!(e instanceof Refused)) throw e;
-      refused = e.message;
-      warnings.push({ object: describe(r), message: `${refused}; the route is not used` });
-    }
-    const failures = (rules ?? []).flatMap((rule) => (rule.failure ? [rule.failure] : []));
-    const unresolved = (rules ?? []).flatMap((rule, i) => rule.backends.flatMap((b) => (b.unresolved ? [{ ...b.unresolved, message: `rule ${i + 1}: ${b.unresolved.message}; its share of requests gets HTTP 500` }] : [])));
-    unresolved.push(...droppedMirrors);
-    for (const f of failures) warnings.push({ object: describe(r), message: `${f.message}; requests it matches get HTTP 500` });
-    for (const u of unresolved) warnings.push({ object: describe(r), message: u.message });
+    const { rules, refused, failures, unresolved } = translateRoute(r, ctx, new Set(parents.map((p) => keyOf(str(p.namespace) ?? ns, str(p.name) ?? '?'))), warnings);
     const routeKey = keyOf(ns, r.metadata.name);
     for (const p of parents) {
       const pns = str(p.namespace) ?? ns;

@@ -3,6 +3,8 @@
  * translation, analyzers and status commands consume. Plain data, sorted, no I/O.
  */
 
+import type { GatewayRouteCondition, MeshGateway, MeshGatewayClass } from './gateway.js';
+
 /** How a port's traffic is treated: HTTP-aware (routes, retries, RBAC on paths) or opaque TCP. */
 export type Protocol = 'http' | 'http2' | 'grpc' | 'tcp' | 'tls';
 
@@ -428,5 +430,9 @@ export interface MeshModel {
   registryOnly?: boolean;
   /** The Accepted condition of every TrafficPolicy, by policy (buildModel always sets it). */
   policyConditions?: PolicyCondition[];
+  /** GatewayClasses (all, `ours` marks mesh's), Gateways of mesh's classes, and conditions of routes on them (src/model/gateway.ts); buildModel always sets them, absent reads as none. */
+  gatewayClasses?: MeshGatewayClass[];
+  gateways?: MeshGateway[];
+  gatewayRouteConditions?: GatewayRouteCondition[];
   warnings: ModelWarning[];
 }

@@ -5,6 +5,8 @@ import { ExitCode, MeshError, usageError } from '../errors.js';
 import { configDumpOf, controllerLocation, syncAll, XDS_TYPES, type ConfigDump, type ControllerLocation } from './controller-debug.js';
 import { parsePodArg } from './proxy-status.js';
 import { KINDS, parseResourceRef, type ResourceKind } from './workloads.js';
+import { gatewayRefName } from '../cluster/resource-ref.js';
+import { gatewaySecretKey } from '../xds/gateway.js';
 
 /** The config sections `mesh proxy-config` shows. */
 export const SECTIONS = ['cluster', 'listener', 'route', 'endpoint', 'secret'] as const;
@@ -17,8 +19,8 @@ export interface ProxyConfigOptions {
   sections: Section[];
   /** NAME or NAME.NAMESPACE (of a pod, or of the workload `kind` names). */
   pod: string;
-  /** From a kubectl TYPE/NAME argument (deploy/web, sts/db, ds/agent, pod/web-1); undefined for a bare NAME. */
-  kind?: WorkloadKind;
+  /** From a kubectl TYPE/NAME argument (deploy/web, sts/db, ds/agent, pod/web-1, gateway/edge); undefined for a bare NAME. */
+  kind?: WorkloadKind | 'gateway';
   /** -n; live lookups default to "default", offline lookups search every namespace of the files. */
   namespace?: string;
   /** Offline: compute from these manifests instead of asking the controller. */
@@ -35,11 +37,14 @@ const WORKLOAD_KINDS: readonly ResourceKind[] = ['pod', 'deploy', 'sts', 'ds'];
  * POD, POD.NAMESPACE or kubectl's TYPE/NAME (deploy/web, deployment/web, sts/, ds/, pod/), read
  * with the one TYPE/NAME parser `mesh stat` uses. A Service or Namespace has no proxy of its own.
  */
-export function parseProxyTarget(arg: string): { pod: string; kind?: WorkloadKind } {
+export function parseProxyTarget(arg: string): { pod: string; kind?: WorkloadKind | 'gateway' } {
   if (!arg.includes('/')) return { pod: arg };
+  // gateway/NAME: the proxies of an ingress Gateway (one shared config per Gateway).
+  const gateway = gatewayRefName(arg, 'POD');
+  if (gateway) return { pod: gateway, kind: 'gateway' };
   const ref = parseResourceRef(arg, 'POD');
   if (!WORKLOAD_KINDS.includes(ref.kind) || !ref.name) {
-    throw usageError(`POD "${arg}" must name a pod or a workload`, 'use NAME, pod/NAME, deploy/NAME, sts/NAME or ds/NAME (a Service has no proxy of its own)');
+    throw usageError(`POD "${arg}" must name a pod, a workload or a Gateway`, 'use NAME, pod/NAME, deploy/NAME, sts/NAME, ds/NAME or gateway/NAME (a Service has no proxy of its own)');
   }
   return { pod: ref.name, kind: ref.kind as WorkloadKind };
 }
@@ -78,6 +83,7 @@ async function firstPodOf(cluster: Cluster, kind: Exclude<WorkloadKind, 'pod'>, 
 /** Ask the controller replica that holds the proxy for its config (live). */
 export async function liveDump(cluster: Cluster, opts: ProxyConfigOptions): Promise<{ dump: ConfigDump; replica: string }> {
   let want = parsePodArg(opts.pod, opts.namespace ?? cluster.defaultNamespace ?? 'default');
+  if (opts.kind === 'gateway') return gatewayDump(cluster, opts, want.namespace ?? 'default', want.name);
   if (opts.kind && opts.kind !== 'pod') want = { ...want, name: await firstPodOf(cluster, opts.kind, want.name, want.namespace ?? 'default') };
   const replicas = await syncAll(cluster, opts.controller);
   for (const r of replicas) {
@@ -89,6 +95,21 @@ export async function liveDump(cluster: Cluster, opts: ProxyConfigOptions): Prom
   }
   throw new MeshError(`no controller replica has a proxy for pod ${want.name} in namespace ${want.namespace}`, {
     hint: `check "mesh proxy-status ${want.name}.${want.namespace}"; to see the config it would get, use -f with your manifests`,
+  });
+}
+
+/** The config of a Gateway's proxies: every replica shares it, so the first connected one answers. */
+async function gatewayDump(cluster: Cluster, opts: ProxyConfigOptions, namespace: string, name: string): Promise<{ dump: ConfigDump; replica: string }> {
+  const replicas = await syncAll(cluster, opts.controller);
+  for (const r of replicas) {
+    const p = r.syncz?.proxies.find((x) => x.kind === 'gateway' && x.gateway === name && x.namespace === namespace && x.connected);
+    if (!p) continue;
+    const res = await configDumpOf(cluster, opts.controller, r.pod, p.id);
+    if (res.value) return { dump: res.value, replica: r.pod };
+    throw new MeshError(`controller replica ${r.pod} has no config for gateway proxy ${p.id}: ${res.error}`, { hint: 'the proxy may have just disconnected: run "mesh proxy-status" and retry' });
+  }
+  throw new MeshError(`no proxy of Gateway ${namespace}/${name} is connected to a controller replica`, {
+    hint: `check its Deployment (kubectl get deploy ${name}-mesh -n ${namespace}) and "mesh proxy-status"; to see the config it would get, use -f with your manifests`,
   });
 }
 
@@ -111,11 +132,27 @@ export async function offlineDump(files: string[], opts: ProxyConfigOptions): Pr
   const objects = (await new FilesSource(files, { watchFiles: false }).list()).map((o) => o.object);
   const fallbackNs = opts.namespace ?? 'default';
   const nsOf = (o: KubeObject) => o.metadata.namespace ?? fallbackNs;
-  for (const o of objects) if (o.metadata.namespace === undefined && o.kind !== 'Namespace' && o.kind !== 'CustomResourceDefinition') o.metadata.namespace = fallbackNs;
+  const clusterScoped = new Set(['Namespace', 'CustomResourceDefinition', 'GatewayClass']);
+  for (const o of objects) if (o.metadata.namespace === undefined && !clusterScoped.has(o.kind)) o.metadata.namespace = fallbackNs;
   const inNs = (o: KubeObject) => (want.namespace ? nsOf(o) === want.namespace : true);
+  if (opts.kind === 'gateway') {
+    const gw = objects.find((o) => o.kind === 'Gateway' && o.apiVersion.startsWith('gateway.networking.k8s.io/') && o.metadata.name === want.name && inNs(o));
+    if (!gw) throw new MeshError(`no Gateway named ${want.name}${want.namespace ? ` in namespace ${want.namespace}` : ''} in ${files.join(', ')}`, { hint: 'name a Gateway from the files (gateway/NAME -n NAMESPACE)', exitCode: ExitCode.Usage });
+    const model = buildModel(objects);
+    const namespace = nsOf(gw);
+    if (!(model.gateways ?? []).some((g) => g.name === want.name && g.namespace === namespace)) {
+      throw new MeshError(`Gateway ${namespace}/${want.name} is not of a mesh GatewayClass (controllerName mesh.dev/gateway-controller) in ${files.join(', ')}`, { hint: 'include its GatewayClass in the files', exitCode: ExitCode.Usage });
+    }
+    const id = `gateway~${want.name}.${namespace}`;
+    const res = resourcesFor(model, { id, kind: 'gateway', namespace, gateway: want.name });
+    const types: ConfigDump['types'] = {};
+    for (const [t, byName] of Object.entries(res)) types[t] = { resources: Object.values(byName) as Record<string, unknown>[] };
+    return { id, snapshotVersion: 'offline', types };
+  }
   // A TYPE/NAME argument names exactly one kind; a bare NAME is a Pod, else a workload of that name.
-  const podKinds = opts.kind ? [KINDS[opts.kind].kind] : ['Pod'];
-  const workloadKinds = opts.kind ? (opts.kind === 'pod' ? [] : [KINDS[opts.kind].kind]) : ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job'];
+  const kind = opts.kind;
+  const podKinds = kind ? [KINDS[kind].kind] : ['Pod'];
+  const workloadKinds = kind ? (kind === 'pod' ? [] : [KINDS[kind].kind]) : ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job'];
   let pod = podKinds.includes('Pod') ? objects.find((o) => o.kind === 'Pod' && o.metadata.name === want.name && inNs(o)) : undefined;
   if (!pod) {
     const w = objects.find((o) => workloadKinds.includes(o.kind) && o.metadata.name === want.name && inNs(o));
@@ -205,7 +242,13 @@ export async function secretViews(resources: readonly Msg[], offlineRefs: readon
     }
     out.push(view);
   }
-  for (const name of offlineRefs) if (!out.some((v) => v.name === name)) out.push({ name, type: 'sds', certificates: [], note: 'issued at run time by the mesh CA over SDS (not in manifests)' });
+  for (const name of offlineRefs) {
+    if (out.some((v) => v.name === name)) continue;
+    const secret = gatewaySecretKey(name);
+    // A Gateway listener's certificate: the Secret's own, never read or shown offline (it holds the key).
+    const note = secret ? `TLS Secret ${secret}, served over SDS to the Gateway's own proxies only` : 'issued at run time by the mesh CA over SDS (not in manifests)';
+    out.push({ name, type: 'sds', certificates: [], note });
+  }
   return out;
 }
 

@@ -52,8 +52,9 @@ function str(fields: Record<string, StructValue> | undefined, key: string): stri
 }
 
 /**
- * Who a node is. Metadata wins (`NAMESPACE`, `POD_NAME`, `PROXY_KIND` = sidecar|grpc, as our
- * bootstrap and injector write them); otherwise an Istio-style ID `sidecar~IP~POD.NS~...`; the
+ * Who a node is. Metadata wins (`NAMESPACE`, `POD_NAME`, `PROXY_KIND` = sidecar|grpc|gateway, as
+ * our bootstrap and injector write them; a gateway also names its Gateway in `GATEWAY_NAME`, in
+ * its NAMESPACE); otherwise an Istio-style ID `sidecar~IP~POD.NS~...`; the
  * kind defaults to proxyless gRPC for gRPC user agents and sidecar for Envoy.
  */
 export function parseNode(node: DiscoveryRequest['node']): NodeInfo {
@@ -69,10 +70,12 @@ export function parseNode(node: DiscoveryRequest['node']): NodeInfo {
   }
   const ua = node?.user_agent_name;
   const declared = str(f, 'PROXY_KIND');
-  const kind = declared === 'sidecar' || declared === 'grpc' ? declared : parts[0] === 'sidecar' || ua === 'envoy' ? 'sidecar' : 'grpc';
+  const kind = declared === 'sidecar' || declared === 'grpc' || declared === 'gateway' ? declared : parts[0] === 'sidecar' || ua === 'envoy' ? 'sidecar' : 'grpc';
   const info: NodeInfo = { id, kind };
   if (namespace) info.namespace = namespace;
   if (pod) info.pod = pod;
+  const gateway = kind === 'gateway' ? str(f, 'GATEWAY_NAME') : undefined;
+  if (gateway) info.gateway = gateway;
   if (ua) info.userAgent = ua;
   const sv = node?.user_agent_build_version?.version;
   const version = node?.user_agent_version || (sv ? `${sv.major_number ?? 0}.${sv.minor_number ?? 0}.${sv.patch ?? 0}` : undefined);

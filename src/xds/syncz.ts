@@ -57,6 +57,8 @@ export interface ProxySync {
   connected: boolean;
   streams: StreamStatus[];
   snapshotVersion?: string;
+  /** The Gateway (in `namespace`) a gateway proxy serves. */
+  gateway?: string;
   /** The identity of the newest stream (SDS), and the certificate it holds, if any. */
   identity?: StreamIdentity;
   certificate?: ServedCertificate;
@@ -110,6 +112,7 @@ export function synczDocument(state: SynczState): Syncz {
     const p: ProxySync = { id: node.id, kind: node.kind, connected: mine.length > 0, streams: mine, snapshotVersion: state.snapshotVersion(key) };
     if (node.namespace) p.namespace = node.namespace;
     if (node.pod) p.pod = node.pod;
+    if (node.gateway) p.gateway = node.gateway;
     const newest = mine[mine.length - 1];
     if (newest?.identity) {
       p.identity = newest.identity;

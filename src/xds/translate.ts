@@ -27,6 +27,7 @@ import { TYPE, type TypeUrl } from './protos.js';
 import { proxyTelemetry, type ProxyTelemetry } from './observability.js';
 import { backendPolicy } from '../model/policy.js';
 import { applyBackendPolicy, hashPolicy, LOCAL_RATELIMIT_FILTER, LOCAL_RATELIMIT_TYPE, localRateLimit } from './policy.js';
+import { gatewayResources } from './gateway.js';
 
 import { duration, type Msg } from './msg.js';
 
@@ -38,14 +39,17 @@ export type Resources = Record<TypeUrl, Record<string, Msg>>;
 /** What the control plane knows about a connected proxy (from its xDS node). */
 export interface ProxyInfo {
   id: string;
-  /** `grpc`: proxyless gRPC (API listeners); `sidecar`: an Envoy next to a pod. */
-  kind: 'grpc' | 'sidecar';
+  /** `grpc`: proxyless gRPC (API listeners); `sidecar`: an Envoy next to a pod; `gateway`: the Envoy of an ingress Gateway. */
+  kind: 'grpc' | 'sidecar' | 'gateway';
   namespace?: string;
+  /** Name of the Gateway (in `namespace`) a gateway proxy serves. */
+  gateway?: string;
   /** Pod name of a sidecar, for its inbound side. */
   pod?: string;
 }
 
-const T = {
+/** Type URLs of the Any-typed messages the translation embeds. */
+export const T = {
   hcm: 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
   router: 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router',
   fault: 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault',
@@ -74,11 +78,13 @@ export const SIDECAR = {
   rootSecret: 'ROOTCA',
 } as const;
 
-const ADS = { ads: {}, resource_api_version: 'V3' };
+/** ConfigSource of every xDS resource a proxy fetches: the ADS stream. */
+export const ADS = { ads: {}, resource_api_version: 'V3' };
 /** Certificate provider instance proxyless gRPC bootstraps must define for mTLS (file_watcher with the workload's SVID). */
 export const CERT_PROVIDER = 'default';
 const FAULT_FILTER = 'envoy.filters.http.fault';
-const ROUTER = { name: 'envoy.filters.http.router', typed_config: { '@type': T.router } };
+/** The terminal HTTP filter. */
+export const ROUTER = { name: 'envoy.filters.http.router', typed_config: { '@type': T.router } };
 
 /**
  * Per-model memo of per-service resources: every proxy of a generation shares the same objects,
@@ -104,8 +110,8 @@ export function clusterName(s: MeshService, port: number): string {
   return `outbound|${port}||${s.fqdn}`;
 }
 
-/** Which client a route configuration is built for: Envoy sidecars and proxyless gRPC differ in what they can express. */
-type Client = 'sidecar' | 'grpc';
+/** Which client a route configuration is built for: Envoy (sidecars and gateways) and proxyless gRPC differ in what they can express. */
+export type Client = 'sidecar' | 'grpc';
 
 /**
  * The routes of a service port that a client in `clientNs` uses (GAMMA): the consumer routes of
@@ -274,13 +280,13 @@ function headerMutations(request: HeaderEdits | undefined, response: HeaderEdits
 }
 
 /** The Envoy route entry of one rule and one of its matches (the path matcher comes from the caller). */
-function routeEntry(model: MeshModel, s: MeshService, port: number, rule: RouteRule, match: RouteMatch, client: Client): Msg {
+function routeEntry(model: MeshModel, ownCluster: string, port: number, rule: RouteRule, match: RouteMatch, client: Client): Msg {
   const out: Msg = {};
   if (rule.fault) out.typed_per_filter_config = { [FAULT_FILTER]: faultConfig(rule.fault) };
   if (client === 'grpc' && grpcCannotServe(rule)) {
     // grpc-js rejects a whole RouteConfiguration with a redirect or direct response, so the
     // rule's requests are failed by the fault filter instead; the cluster is never reached.
-    out.route = { cluster: clusterName(s, port) };
+    out.route = { cluster: ownCluster };
     out.typed_per_filter_config = { [FAULT_FILTER]: { '@type': T.fault, abort: { percentage: fraction(100), grpc_status: GRPC_UNKNOWN } } };
     return out;
   }
@@ -348,7 +354,21 @@ function virtualHostRoutes(model: MeshModel, s: MeshService, port: number, clien
     const hash = hashPolicy(backendPolicy(s, port), client);
     return [{ name: 'default', match: { prefix: '/' }, route: { cluster: clusterName(s, port), ...(hash ? { hash_policy: hash } : {}) } }];
   }
-  return ruleRoutes(attached, client, (rule, m) => routeEntry(model, s, port, rule, m, client));
+  return ruleRoutes(model, attached, port, client, clusterName(s, port));
+}
+
+/** What {@link ruleRoutes} reads of a route: its rules and what orders it among others. */
+export type RulesOf = Pick<MeshRoute, 'name' | 'namespace' | 'createdAt' | 'rules'> & { kind?: MeshRoute['kind'] };
+
+/**
+ * The Envoy routes of a set of HTTPRoutes sharing one virtual host (a GAMMA service port or a
+ * Gateway hostname): every rule and match, most specific first (Gateway API precedence; equal
+ * matches by route age, then namespace/name), so Envoy's first match is the spec's match.
+ * `port` is the port requests arrive on (redirects default to it); `ownCluster` is what a rule a
+ * gRPC client cannot follow names while it fails. A request no entry matches gets Envoy's 404.
+ */
+export function ruleRoutes(model: MeshModel, routes: readonly RulesOf[], port: number, client: Client, ownCluster: string): Msg[] {
+  return ruleEntries([...routes].sort(routeOrder), client, (rule, m) => routeEntry(model, ownCluster, port, rule, m, client));
 }
 
 /**
@@ -356,7 +376,7 @@ function virtualHostRoutes(model: MeshModel, s: MeshService, port: number, clien
  * (Gateway API precedence), so the first Envoy match is the spec's match; `entryOf` gives the
  * action part of each entry.
  */
-function ruleRoutes(routes: readonly MeshRoute[], client: Client, entryOf: (rule: RouteRule, m: RouteMatch) => Msg): Msg[] {
+function ruleEntries(routes: readonly RulesOf[], client: Client, entryOf: (rule: RouteRule, m: RouteMatch) => Msg): Msg[] {
   const entries: { rank: number[]; order: number; msg: Msg }[] = [];
   for (const r of routes) {
     r.rules.forEach((rule, i) => {
@@ -407,7 +427,8 @@ function hasFault(model: MeshModel): boolean {
   return model.routes.some((r) => r.rules.some((rule) => rule.fault || grpcCannotServe(rule)));
 }
 
-function httpFilters(model: MeshModel): Msg[] {
+/** The HTTP filters of an Envoy HCM that serves routes: the fault filter when any rule needs it, then the router. */
+export function httpFilters(model: MeshModel): Msg[] {
   // The fault filter is only there to carry per-route overrides; with no override it does nothing.
   return hasFault(model) ? [{ name: FAULT_FILTER, typed_config: { '@type': T.fault } }, ROUTER] : [ROUTER];
 }
@@ -493,12 +514,13 @@ function loadAssignment(model: MeshModel, s: MeshService, sp: ServicePort): Msg 
   return { cluster_name: clusterName(s, sp.port), endpoints: lb.length ? [{ locality: {}, lb_endpoints: lb, load_balancing_weight: { value: 1 } }] : [] };
 }
 
-function emptyResources(): Resources {
+/** A Resources with every type present and empty. */
+export function emptyResources(): Resources {
   return { [TYPE.listener]: {}, [TYPE.route]: {}, [TYPE.cluster]: {}, [TYPE.endpoint]: {}, [TYPE.secret]: {} } as Resources;
 }
 
-/** Clusters and endpoints of every port of the given services (shared by both proxy kinds). */
-function addOutbound(model: MeshModel, services: MeshService[], res: Resources, sidecar: boolean): void {
+/** Clusters and endpoints of every port of the given services (shared by every proxy kind; `sidecar`: Envoy's mTLS clusters). */
+export function addOutbound(model: MeshModel, services: MeshService[], res: Resources, sidecar: boolean): void {
   for (const s of services) {
     for (const sp of s.ports) {
       const name = clusterName(s, sp.port);
@@ -590,7 +612,7 @@ function inboundChains(model: MeshModel, w: Workload, res: Resources, telemetry:
       httpFilters.push(ROUTER);
       const forward = { route: { cluster: clusterName, timeout: duration(0) } };
       const ruleLimited = limits?.routes.length
-        ? ruleRoutes(limits.routes, 'sidecar', (rule) => (rule.rateLimit ? { ...forward, typed_per_filter_config: { [LOCAL_RATELIMIT_FILTER]: localRateLimit(rule.rateLimit, p.port) } } : forward))
+        ? ruleEntries(limits.routes, 'sidecar', (rule) => (rule.rateLimit ? { ...forward, typed_per_filter_config: { [LOCAL_RATELIMIT_FILTER]: localRateLimit(rule.rateLimit, p.port) } } : forward))
         : [];
       const route = {
         name: clusterName,
@@ -759,5 +781,6 @@ export function endpointChange(prev: MeshModel, next: MeshModel, services: reado
 
 /** The resources a proxy gets, by its kind. */
 export function resourcesFor(model: MeshModel, proxy: ProxyInfo): Resources {
+  if (proxy.kind === 'gateway') return gatewayResources(model, proxy);
   return proxy.kind === 'sidecar' ? sidecarResources(model, proxy) : proxylessResources(model, proxy);
 }

@@ -19,7 +19,7 @@ test('proxy-config takes kubectl TYPE/NAME: deploy/, deployment/ and pod/ name t
 });
 
 test('proxy-config refuses a TYPE/NAME without a proxy of its own (svc/, ns/) and an unknown TYPE, exit 2', async () => {
-  for (const [arg, re] of [['svc/frontend', /must name a pod or a workload/], ['ns/shop', /must name a pod or a workload/], ['cronjob/x', /is not KIND\[\/NAME\]/]] as const) {
+  for (const [arg, re] of [['svc/frontend', /must name a pod, a workload or a Gateway/], ['ns/shop', /must name a pod, a workload or a Gateway/], ['cronjob/x', /is not KIND\[\/NAME\]/]] as const) {
     const r = await runMesh(['proxy-config', 'cluster', arg, '-f', 'examples/shop']);
     assert.equal(r.code, 2, arg);
     assert.match(r.stderr, re);

@@ -76,6 +76,23 @@ before(async () => {
       },
       // A policy whose target does not exist: the leader reports it on the policy (Accepted=False).
       { apiVersion: 'mesh.dev/v1alpha1', kind: 'TrafficPolicy', metadata: { name: 'ghost', namespace: 'shop', generation: 1 }, spec: { targetRefs: [{ group: '', kind: 'Service', name: 'nope' }], connectionPool: { maxRequests: 10 } } },
+      // An ingress Gateway of the mesh class: provisioned, and its status written, as the controller.
+      ...['GatewayClass', 'Gateway'].map((kind) => ({
+        apiVersion: 'apiextensions.k8s.io/v1',
+        kind: 'CustomResourceDefinition',
+        metadata: { name: `${kind === 'Gateway' ? 'gateways' : 'gatewayclasses'}.gateway.networking.k8s.io` },
+        spec: {
+          group: 'gateway.networking.k8s.io',
+          scope: kind === 'Gateway' ? 'Namespaced' : 'Cluster',
+          names: { kind, plural: kind === 'Gateway' ? 'gateways' : 'gatewayclasses', singular: kind.toLowerCase(), listKind: `${kind}List` },
+          versions: [{ name: 'v1', served: true, storage: true, subresources: { status: {} }, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+        },
+      })),
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ingress' } },
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'gateway-params', namespace: NS }, data: { replicas: '2', serviceType: 'ClusterIP' } },
+      { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass', metadata: { name: 'mesh' }, spec: { controllerName: 'mesh.dev/gateway-controller', parametersRef: { group: '', kind: 'ConfigMap', name: 'gateway-params', namespace: NS } } },
+      { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'edge', namespace: 'ingress' }, spec: { gatewayClassName: 'mesh', listeners: [{ name: 'http', port: 80, protocol: 'HTTP', allowedRoutes: { namespaces: { from: 'All' } } }] } },
+      { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'edge-web', namespace: 'shop' }, spec: { parentRefs: [{ name: 'edge', namespace: 'ingress' }], rules: [{ backendRefs: [{ name: 'web', port: 80 }] }] } },
     ],
   });
 });
@@ -95,7 +112,7 @@ test('the rendered RBAC is all the controller needs: leader election, trust bund
   const forbidden = (): string[] => c.server.requests.filter((r) => r.user === SA_USER && r.code === 403).map((r) => `${r.method} ${r.path}${r.query ? `?${r.query}` : ''}`);
   try {
     await Promise.race([
-      Promise.all([/became the leader/, /trust bundle: wrote ConfigMap shop\/mesh-trust-bundle/, /route status: HTTPRoute shop\/web updated/, /route status: GRPCRoute shop\/api updated/, /policy status: AuthorizationPolicy shop\/web accepted/, /policy status: ExternalService shop\/payments accepted/, /policy status: TrafficPolicy shop\/ghost not accepted \(TargetNotFound\)/, /xDS TLS listening on [\d.]+:(\d+)/, /webhook listening/].map((re) => waitFor(re))),
+      Promise.all([/became the leader/, /trust bundle: wrote ConfigMap shop\/mesh-trust-bundle/, /route status: HTTPRoute shop\/web updated/, /route status: GRPCRoute shop\/api updated/, /policy status: AuthorizationPolicy shop\/web accepted/, /policy status: ExternalService shop\/payments accepted/, /policy status: TrafficPolicy shop\/ghost not accepted \(TargetNotFound\)/, /gateway: created Service ingress\/edge-mesh/, /gateway status: HTTPRoute shop\/edge-web updated/, /xDS TLS listening on [\d.]+:(\d+)/, /webhook listening/].map((re) => waitFor(re))),
       done.then(() => Promise.reject(new Error(`controller stopped:\n${err()}`))),
       new Promise((_, reject) => setTimeout(() => reject(new Error(`the controller did not get its jobs done in 30 s; forbidden: ${JSON.stringify(forbidden())}\n${err()}`)), 30_000).unref()),
     ]);
@@ -118,6 +135,17 @@ test('the rendered RBAC is all the controller needs: leader election, trust bund
     assert.deepEqual(policy.status.conditions.map((x: { type: string; status: string; reason: string }) => [x.type, x.status, x.reason]), [['Accepted', 'False', 'TargetNotFound']]);
     assert.match(policy.status.conditions[0].message, /targetRef Service shop\/nope does not exist/);
 
+    // The Gateway's proxies: a Deployment and Service owned by the Gateway, as the class's parameters say.
+    const gwObj = (await c.request('GET', '/apis/gateway.networking.k8s.io/v1/namespaces/ingress/gateways/edge')).json;
+    const deploy = (await c.request('GET', '/apis/apps/v1/namespaces/ingress/deployments/edge-mesh')).json;
+    assert.deepEqual(deploy.metadata.ownerReferences.map((o: { kind: string; uid: string }) => [o.kind, o.uid]), [['Gateway', gwObj.metadata.uid]]);
+    assert.equal(deploy.spec.replicas, 2);
+    assert.ok(deploy.spec.template.spec.initContainers[0].args.includes('--gateway-name'));
+    const gsvc = (await c.request('GET', '/api/v1/namespaces/ingress/services/edge-mesh')).json;
+    assert.deepEqual([gsvc.spec.type, gsvc.spec.ports.map((p: { port: number; targetPort: number }) => [p.port, p.targetPort])], ['ClusterIP', [[80, 8080]]]);
+    const edgeWeb = (await c.request('GET', '/apis/gateway.networking.k8s.io/v1/namespaces/shop/httproutes/edge-web')).json;
+    assert.deepEqual(edgeWeb.status.parents.map((p: { controllerName: string; conditions: { type: string; status: string }[] }) => [p.controllerName, p.conditions.map((x) => `${x.type}=${x.status}`)]), [['mesh.dev/gateway-controller', ['Accepted=True', 'ResolvedRefs=True']]]);
+
     // A sidecar's SDS stream: the controller reviews its pod-bound token (tokenreviews create).
     const tlsPort = Number(/xDS TLS listening on [\d.]+:(\d+)/.exec(err())![1]);
     const tr = await c.request('POST', '/api/v1/namespaces/shop/serviceaccounts/web/token', { body: JSON.stringify({ spec: { audiences: ['mesh-ca'], boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'web-1' } } }) });
@@ -129,7 +157,9 @@ test('the rendered RBAC is all the controller needs: leader election, trust bund
 
     const mine = c.server.requests.filter((r) => r.user === SA_USER);
     assert.ok(mine.some((r) => r.resource === 'leases') && mine.some((r) => r.resource === 'tokenreviews') && mine.some((r) => r.resource === 'configmaps' && r.namespace === 'shop'), 'the controller did its jobs as its ServiceAccount');
-    assert.equal(mine.filter((r) => r.resource === 'httproutes' && r.subresource === 'status' && r.method === 'PUT').length, 1, 'the status is written once: its own update does not make it write again');
+    for (const route of ['web', 'edge-web']) {
+      assert.equal(mine.filter((r) => r.resource === 'httproutes' && r.subresource === 'status' && r.method === 'PUT' && r.path.includes(`/httproutes/${route}/`)).length, 1, `the status of ${route} is written once: its own update does not make it write again: ${JSON.stringify(mine.filter((r) => r.subresource === 'status').map((r) => [r.path, r.code]))}`);
+    }
     assert.equal(mine.filter((r) => r.resource === 'trafficpolicies' && r.subresource === 'status' && r.method === 'PUT').length, 1, 'the policy status is written once too');
     assert.deepEqual(forbidden(), [], `requests the rendered RBAC forbids:\n${forbidden().join('\n')}\n${err()}`);
   } finally {

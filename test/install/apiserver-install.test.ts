@@ -8,7 +8,7 @@ test('install creates everything and waits for the rollout; a second install cha
   await withCluster(async (c, mesh) => {
     const r = await mesh(['install', '--yes']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^16 created, 0 configured, 0 unchanged$/m);
+    assert.match(r.stdout, /^18 created, 0 configured, 0 unchanged$/m);
     assert.match(r.stderr, /^✔ can reach the Kubernetes API server \(https:\/\/127\.0\.0\.1:\d+, Kubernetes v1\.\d+/m);
     assert.match(r.stderr, /^✔ cluster DNS \(kube-dns\/CoreDNS\) has ready endpoints/m);
     assert.match(r.stderr, /^pre-install checks passed/m);
@@ -26,7 +26,7 @@ test('install creates everything and waits for the rollout; a second install cha
     const rootBefore = JSON.stringify(secret.data);
     const again = await mesh(['install', '--yes']);
     assert.equal(again.code, 0, again.stderr);
-    assert.match(again.stdout, /^nothing changed: all 16 objects unchanged$/m);
+    assert.match(again.stdout, /^nothing changed: all 18 objects unchanged$/m);
     const s2 = await getJson(c, '/api/v1/namespaces/mesh-system/secrets/mesh-root-ca');
     assert.equal(JSON.stringify(s2.data), rootBefore, 'the root CA was not regenerated');
 
@@ -61,7 +61,7 @@ test('without cluster DNS install refuses before writing anything (exit 1, the c
       const skipped = await mesh(['install', '--yes', '--skip-checks']);
       assert.equal(skipped.code, 0, skipped.stderr);
       assert.doesNotMatch(skipped.stderr, /cluster DNS/);
-      assert.match(skipped.stdout, /^16 created, 0 configured, 0 unchanged$/m);
+      assert.match(skipped.stdout, /^18 created, 0 configured, 0 unchanged$/m);
     },
     { dns: false },
   );
@@ -73,14 +73,14 @@ test('an install interrupted by a server error lists what was applied; re-runnin
     const r = await mesh(['install', '--yes']);
     assert.equal(r.code, 1, r.stderr);
     // The Service is applied in the same stage as the Deployment, so it is in; the webhook is not.
-    assert.match(r.stderr, /^error: etcdserver: request timed out — stopped after applying 14 of 16 objects: CustomResourceDefinition\/authorizationpolicies\.mesh\.dev \(created\), .*Service\/mesh-system\/mesh-controller \(created\)$/m);
+    assert.match(r.stderr, /^error: etcdserver: request timed out — stopped after applying 16 of 18 objects: CustomResourceDefinition\/authorizationpolicies\.mesh\.dev \(created\), .*Service\/mesh-system\/mesh-controller \(created\)$/m);
     assert.doesNotMatch(r.stderr, /Deployment\/mesh-system\/mesh-controller \(/);
     assert.match(r.stderr, /hint: .*re-run the same mesh install command/);
     assert.equal(await getJson(c, '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/mesh-sidecar-injector'), undefined, 'the webhook is not applied before the controller');
     const again = await mesh(['install', '--yes']);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /^Deployment\/mesh-system\/mesh-controller created$/m);
-    assert.match(again.stdout, /^2 created, 0 configured, 14 unchanged$/m);
+    assert.match(again.stdout, /^2 created, 0 configured, 16 unchanged$/m);
   });
 });
 

@@ -283,7 +283,7 @@ test('-o json prints a stable summary; uninstall --dry-run lists and deletes not
   assert.equal(await runInstall(installOpts({ output: 'json' }), j.ui, deps(c)), 0);
   const report = JSON.parse(j.out());
   assert.deepEqual(Object.keys(report), ['version', 'namespace', 'counts', 'objects']);
-  assert.equal(report.counts.created, 15);
+  assert.equal(report.counts.created, 17);
   assert.deepEqual(report.objects[0], { ref: 'CustomResourceDefinition/authorizationpolicies.mesh.dev', stage: 'crds', action: 'created' });
   c.log.length = 0;
   const dry = captureUi();

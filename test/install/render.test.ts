@@ -122,7 +122,9 @@ test('RBAC has no wildcards, and mutating access is limited to what the controll
         (r.resources.join() === 'mutatingwebhookconfigurations' && r.resourceNames?.join() === 'mesh-sidecar-injector' && writes.every((v) => v === 'update')) ||
         (o.kind === 'Role' && r.resources.every((x) => ['leases', 'events'].includes(x))) ||
         // the /debug token Secret, in the mesh namespace only: create (RBAC cannot name it); reads only by name
-        (o.kind === 'Role' && r.resources.join() === 'secrets' && writes.every((v) => v === 'create'));
+        (o.kind === 'Role' && r.resources.join() === 'secrets' && writes.every((v) => v === 'create')) ||
+        // the proxies of ingress Gateways: create and update (never delete; owner GC does) of these three kinds only
+        (o.metadata.name === 'mesh-gateway-provisioner' && r.resources.every((x) => ['deployments', 'services', 'serviceaccounts'].includes(x)) && writes.every((v) => v === 'create' || v === 'update'));
       assert.ok(ok, `unexpected write access in ${o.kind}: ${JSON.stringify(r)}`);
     }
   }

@@ -390,3 +390,67 @@ export function inboundRateLimit(res: Resources, port: number, requests: readonl
     return { status: allowed ? 200 : 429, route: String(route.name), headers };
   });
 }
+
+/** A connection to a gateway listener: the port Envoy binds, and the SNI of a TLS client (undefined: plaintext). */
+export interface SimConnection {
+  port: number;
+  sni?: string;
+}
+
+/** What Envoy does with a connection no filter chain takes: it closes it. */
+export type SimRefused = { kind: 'refused'; why: string };
+
+/**
+ * Envoy's filter chain selection by server name (FilterChainMatch.server_names): the exact name,
+ * then wildcards from the longest suffix (`a.b.example.com` tries `*.b.example.com`, then
+ * `*.example.com`, then `*.com`), then a chain with no server_names.
+ */
+export function selectServerNameChain(chains: Msg[], sni: string | undefined): Msg | undefined {
+  const names = (c: Msg): string[] => (Array.isArray((c.filter_chain_match as Msg | undefined)?.server_names) ? ((c.filter_chain_match as Msg).server_names as unknown[]).map((n) => String(n).toLowerCase()) : []);
+  if (sni !== undefined) {
+    const host = sni.toLowerCase();
+    const exact = chains.find((c) => names(c).includes(host));
+    if (exact) return exact;
+    const labels = host.split('.');
+    for (let i = 1; i < labels.length; i++) {
+      const wildcard = `*.${labels.slice(i).join('.')}`;
+      const hit = chains.find((c) => names(c).includes(wildcard));
+      if (hit) return hit;
+    }
+  }
+  return chains.find((c) => names(c).length === 0);
+}
+
+/**
+ * A gateway's handling of `req` on a connection to `conn.port`: the listener bound there, the
+ * filter chain (by SNI when the chains terminate TLS; a plaintext connection to a TLS-only
+ * listener is refused), the HCM's route configuration (Host port stripped when the HCM says so),
+ * then the route as {@link evaluateRoute} answers it.
+ */
+export function gatewayRequest(res: Resources, conn: SimConnection, req: SimRequest): SimResult | SimRefused {
+  const listener = Object.values(res[TYPE.listener]).find((l) => num(((l.address as Msg).socket_address as Msg).port_value) === conn.port);
+  if (!listener) return { kind: 'refused', why: `no listener on port ${conn.port}` };
+  const chains = msgs(listener.filter_chains);
+  const tlsChains = chains.filter((c) => isMsg(c.transport_socket));
+  let chain: Msg | undefined;
+  if (conn.sni !== undefined || tlsChains.length) {
+    if (!tlsChains.length) return { kind: 'refused', why: 'a TLS connection to a plaintext listener' };
+    if (conn.sni === undefined && tlsChains.length === chains.length) return { kind: 'refused', why: 'a plaintext connection to a TLS listener' };
+    chain = selectServerNameChain(tlsChains, conn.sni);
+  } else chain = chains[0];
+  if (!chain) return { kind: 'refused', why: `no filter chain for server name ${conn.sni ?? '(none)'}` };
+  const cfg = msgs(chain.filters)[0]!.typed_config as Msg;
+  const rds = String((cfg.rds as Msg).route_config_name);
+  const rc = res[TYPE.route][rds];
+  if (!rc) throw new Error(`envoy-sim: RDS ${rds} is not in the snapshot`);
+  const host = cfg.strip_any_host_port === true ? req.host.replace(/:\d+$/, '') : req.host;
+  const faultFilter = msgs(cfg.http_filters).some((f) => f.name === 'envoy.filters.http.fault');
+  return evaluateRoute(rc, { ...req, host, scheme: conn.sni !== undefined ? 'https' : (req.scheme ?? 'http') }, { port: conn.port, clusters: new Set(Object.keys(res[TYPE.cluster])), faultFilter });
+}
+
+/** The certificates (SDS names) a TLS filter chain presents. */
+export function chainCertificates(chain: Msg): string[] {
+  const ts = chain.transport_socket as Msg | undefined;
+  const ctx = ((ts?.typed_config as Msg | undefined)?.common_tls_context ?? {}) as Msg;
+  return msgs(ctx.tls_certificate_sds_secret_configs).map((s) => String(s.name));
+}
