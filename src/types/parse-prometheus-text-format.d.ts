@@ -1,5 +1,6 @@
 /**
- * Types for parse-prometheus-text-format 1.1 (the package ships none). It returns prom2json-style
+ * Types for parse-prometheus-text-format 1.1 (the package ships none; only test/stat/prom-text.test.ts
+ * uses it now, as the reference src/metrics/prom-text.ts must agree with). It returns prom2json-style
  * families; numbers stay strings. See src/metrics/prometheus.ts for the quirks we work around.
  */
 declare module 'parse-prometheus-text-format' {
