@@ -1,0 +1,56 @@
+// toYaml writes manifests with src/cluster/yaml-emit.ts when it can and js-yaml otherwise; every
+// output must be byte for byte what js-yaml's dump() writes with the same options.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { dump } from 'js-yaml';
+import { DUMP_OPTIONS, toYaml } from '../../src/cluster/yaml.ts';
+
+const reference = (v: unknown) => dump(v, DUMP_OPTIONS);
+
+/** Strings YAML styles in many ways: numbers, booleans, 1.1 look-alikes, indicators, quotes, line breaks, unicode. */
+const tricky = fc.oneof(
+  fc.string(),
+  fc.constantFrom('', ' ', 'null', 'Null', '~', 'true', 'yes', 'NO', 'on', 'y', '1', '0x1F', '1_000', '0.1.0', '1:20', '2001-1-5', '<<', '=', '.inf', '-.5', '1e3', 'e3', '- item', '-', '? x', ': x', 'a: b', 'a #b', '#x', '"q"', "'s'", '[a]', '{a}', 'a,b', '*ref', '&a', '!tag', '%x', '@x', '`x', '|', '>', 'x ', ' x', 'multi\nline', 'trailing\n', '\n', 'crlf\r\n', 'tab\tin', 'é', '日本', '\u2028', '\u0085', 'x'.repeat(1100)),
+  fc.constantFrom('8080', '5432', 'http', 'ghcr.io/mesh-dev/mesh:0.1.0', '/app-health/web/readyz', '{"k":[1,2]}'),
+);
+const key = fc.oneof(fc.string(), tricky);
+const data = fc.letrec((tie) => ({
+  value: fc.oneof({ depthSize: 'small', withCrossShrink: true }, tricky, fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constant(-0), tie('array'), tie('object')),
+  array: fc.array(fc.oneof(tie('value'), fc.constant(undefined)), { maxLength: 4 }),
+  object: fc.dictionary(key, fc.oneof(tie('value'), fc.constant(undefined)), { maxKeys: 5 }),
+}));
+
+test('toYaml writes what js-yaml dump writes, for any JSON-like data (strings of every style, nesting, undefined, -0)', () => {
+  fc.assert(
+    fc.property(data.value, (v) => {
+      assert.equal(toYaml(v), reference(v));
+    }),
+    { numRuns: 3000 },
+  );
+});
+
+test('toYaml: a Kubernetes object with the shapes inject writes (sequences level with their key, lists of mappings, empty ones)', () => {
+  const pod = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', labels: { app: 'web', 'mesh.dev/proxy-version': '0.1.0' }, annotations: { 'mesh.dev/status': '{"version":"0.1.0"}', empty: '' } },
+    spec: {
+      replicas: 2,
+      template: {
+        spec: {
+          containers: [{ name: 'web', args: ['--port', '8080'], ports: [{ containerPort: 8080 }], env: [], resources: {} }],
+          initContainers: [{ name: 'init', command: [['nested'], []], securityContext: { runAsUser: 1337, privileged: false } }],
+          volumes: [{ name: 'v', emptyDir: {} }],
+        },
+      },
+    },
+  };
+  assert.equal(toYaml(pod), reference(pod));
+  assert.equal(toYaml([pod, [], {}, 'x']), reference([pod, [], {}, 'x']));
+});
+
+test('toYaml: a value js-yaml refuses is still refused the same way', () => {
+  assert.throws(() => toYaml({ f: () => 1 }), /unacceptable kind of an object to dump/);
+  assert.throws(() => toYaml({ d: new Date(0) }), /unacceptable kind of an object to dump/);
+});
