@@ -16,7 +16,22 @@ export function authzPolicies(index: AnalysisIndex): SourcedObject[] {
  */
 export function modelPolicy(index: AnalysisIndex, o: SourcedObject): AuthzPolicy | undefined {
   const ns = o.object.metadata.namespace ?? 'default';
-  return index.model.authz.find((p) => p.namespace === ns && p.name === o.object.metadata.name);
+  return policiesByName(index).get(`${ns}/${o.object.metadata.name}`);
+}
+
+/** `NS/NAME` -> the model's policy (the first of that name, as a search in order finds), per model. */
+const byName = new WeakMap<readonly AuthzPolicy[], Map<string, AuthzPolicy>>();
+function policiesByName(index: AnalysisIndex): Map<string, AuthzPolicy> {
+  let m = byName.get(index.model.authz);
+  if (!m) {
+    m = new Map();
+    for (const p of index.model.authz) {
+      const key = `${p.namespace}/${p.name}`;
+      if (!m.has(key)) m.set(key, p);
+    }
+    byName.set(index.model.authz, m);
+  }
+  return m;
 }
 
 /**
@@ -34,7 +49,9 @@ export const authorization: Analyzer<AnalysisIndex> = {
       if (!policy) continue;
       const ns = policy.namespace;
       const sel = policy.selector;
-      const selected = index.workloadsIn(ns).filter((w) => policyApplies(policy, ns, w.labels));
+      // A selector with labels: only the workloads carrying them can match; none: the whole namespace.
+      const candidates = sel && Object.keys(sel).length > 0 ? index.selectedBy(ns, sel) : index.workloadsIn(ns);
+      const selected = candidates.filter((w) => policyApplies(policy, ns, w.labels));
       if (selected.length === 0) {
         const what = sel ? `selector ${Object.entries(sel).map(([k, v]) => `${k}=${v}`).join(',')}` : 'the whole namespace';
         out.push({ code: CODES.authzNoWorkload.code, severity: CODES.authzNoWorkload.severity, message: `${what} matches no workload in namespace ${ns}, so the policy applies to nothing`, resource: refOf(p.object), ...where(p) });

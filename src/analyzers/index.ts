@@ -81,11 +81,16 @@ export interface AnalyzeOptions extends IndexOptions {
   suppress?: readonly SuppressRule[];
 }
 
-function compareFindings(a: Finding, b: Finding): number {
-  const k = (f: Finding): string => `${f.file ?? '\uffff'}\u0000${String(f.line ?? 0).padStart(8, '0')}\u0000${f.code}\u0000${f.resource.kind}\u0000${f.resource.namespace ?? ''}\u0000${f.resource.name}\u0000${f.message}`;
-  const ka = k(a);
-  const kb = k(b);
-  return ka < kb ? -1 : ka > kb ? 1 : 0;
+/** The sort key of a finding: file, line, code, resource, message. */
+function findingKey(f: Finding): string {
+  return `${f.file ?? '\uffff'}\u0000${String(f.line ?? 0).padStart(8, '0')}\u0000${f.code}\u0000${f.resource.kind}\u0000${f.resource.namespace ?? ''}\u0000${f.resource.name}\u0000${f.message}`;
+}
+
+/** Findings sorted by {@link findingKey}, each key built once (not once per comparison). */
+function sortFindings(findings: Finding[]): Finding[] {
+  const keyed = findings.map((f) => ({ f, k: findingKey(f) }));
+  keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
+  return keyed.map((x) => x.f);
 }
 
 /**
@@ -98,7 +103,6 @@ export function analyze(objects: readonly SourcedObject[], opts: AnalyzeOptions 
   const rules = opts.suppress ?? [];
   const byRef = new Map<string, SourcedObject>();
   for (const s of index.objects) byRef.set(refKey(s.object.kind, s.object.metadata.namespace, s.object.metadata.name), s);
-  const findings = all.filter((f) => !rules.some((r) => ruleMatches(r, f)) && !suppressedByAnnotation(byRef, f.resource, f.code));
-  findings.sort(compareFindings);
+  const findings = sortFindings(all.filter((f) => !rules.some((r) => ruleMatches(r, f)) && !suppressedByAnnotation(byRef, f.resource, f.code)));
   return { findings, suppressed: all.length - findings.length, objects: index.objects.length };
 }

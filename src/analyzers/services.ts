@@ -1,5 +1,5 @@
 import { CODES } from './codes.js';
-import { namesCaller, policyApplies } from '../model/index.js';
+import { namesCaller, policyApplies, type MtlsMode } from '../model/index.js';
 import { authzPolicies, modelPolicy } from './authz.js';
 import { arr, describeRef, refOf, selects, str, where, type AnalysisIndex, type WorkloadInfo } from './lookup.js';
 import { isObject } from '../util/object.js';
@@ -48,16 +48,15 @@ export const unselectedWorkloads: Analyzer<AnalysisIndex> = {
   name: 'unselected workloads',
   codes: [CODES.workloadNoService],
   analyze(index) {
-    const selectors = new Map<string, Record<string, string>[]>();
+    // Every workload some Service selects, found from the Services' side through the label index.
+    const selected = new Set<WorkloadInfo>();
     for (const s of index.services.values()) {
-      const sel = serviceSelector(s);
-      const ns = s.object.metadata.namespace ?? 'default';
-      if (sel) selectors.set(ns, [...(selectors.get(ns) ?? []), sel]);
+      for (const w of index.selectedBy(s.object.metadata.namespace ?? 'default', serviceSelector(s))) selected.add(w);
     }
     const out: Finding[] = [];
     for (const w of index.workloads) {
       if (!w.serves) continue;
-      if ((selectors.get(w.namespace) ?? []).some((sel) => selects(sel, w.labels))) continue;
+      if (selected.has(w)) continue;
       out.push({ code: CODES.workloadNoService.code, severity: CODES.workloadNoService.severity, message: `no Service in namespace ${w.namespace} selects its pods (labels ${Object.entries(w.labels).map(([k, v]) => `${k}=${v}`).join(',') || 'none'})`, resource: w.ref, ...where(w.src) });
     }
     return out;
@@ -107,11 +106,13 @@ export const strictMtls: Analyzer<AnalysisIndex> = {
   codes: [CODES.strictUninjectedCaller],
   analyze(index) {
     const strictServices = new Map<string, SourcedObject>();
+    const nsModes = new Map<string, MtlsMode>();
+    for (const n of index.model.namespaces) if (!nsModes.has(n.name)) nsModes.set(n.name, n.mtls);
     for (const [key, s] of index.services) {
       const sel = serviceSelector(s);
       const ns = s.object.metadata.namespace ?? 'default';
-      const backends = index.workloadsIn(ns).filter((w) => selects(sel, w.labels));
-      const nsMode = index.model.namespaces.find((n) => n.name === ns)?.mtls ?? 'PERMISSIVE';
+      const backends = index.selectedBy(ns, sel);
+      const nsMode = nsModes.get(ns) ?? 'PERMISSIVE';
       const strict = backends.length ? backends.some((w) => w.mtls === 'STRICT') : nsMode === 'STRICT';
       if (strict) strictServices.set(key, s);
     }
