@@ -1,11 +1,23 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HEAVY_MODULES as HEAVY, runMeshTraced } from '../support/cli.ts';
+import { HEAVY_MODULES as HEAVY, runMesh, runMeshTraced } from '../support/cli.ts';
 
-async function loadedModules(args: string[]): Promise<{ code: number; urls: string[] }> {
-  const r = await runMeshTraced(args);
-  return { code: r.code, urls: r.modules };
+/** MESH_CLI_CACHE=off: load the CLI even where bin/mesh could print a recorded answer (dist/cli-cache.json). */
+async function loadedModules(args: string[], env: Record<string, string> = { MESH_CLI_CACHE: 'off' }): Promise<{ code: number; urls: string[]; stdout: string }> {
+  const r = await runMeshTraced(args, { env });
+  return { code: r.code, urls: r.modules, stdout: r.stdout };
 }
+
+test('mesh --help and version --client to a pipe are printed from the build\'s recorded answers, byte for byte what the CLI prints, loading nothing', async () => {
+  for (const args of [['--help'], ['version', '--client'], ['inject', '--help']]) {
+    const fast = await loadedModules(args, {});
+    const full = await runMesh(args, { env: { MESH_CLI_CACHE: 'off' } });
+    assert.equal(fast.code, full.code);
+    assert.equal(fast.stdout, full.stdout, `mesh ${args.join(' ')}`);
+    assert.ok(fast.stdout.length > 0);
+    assert.equal(fast.urls.filter((u) => u.includes('/dist/')).length, 0, `mesh ${args.join(' ')} loaded ${fast.urls.filter((u) => u.includes('/dist/')).join(', ')}`);
+  }
+});
 
 for (const args of [['--help'], ['version', '--client'], ['version', '--client', '-o', 'json']]) {
   test(`mesh ${args.join(' ')} loads no Kubernetes, gRPC, protobuf or prompt code`, async () => {
