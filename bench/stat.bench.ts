@@ -56,8 +56,9 @@ export const benchmark: Benchmark = {
     let pageBytes = 0;
     kube.server.setPodProxy('*', '*', () => {
       scrapes++;
-      pageBytes = noise.length;
-      return noise + '\n' + envoyText({ inbound: { 8080: { requests: 100 + scrapes, latencies: [1, 3, 7, 12, 40] } }, outbound, listener: { cxActive: 2, cxTotal: 10, tls: 10 } });
+      const page = noise + '\n' + envoyText({ inbound: { 8080: { requests: 100 + scrapes, latencies: [1, 3, 7, 12, 40] } }, outbound, listener: { cxActive: 2, cxTotal: 10, tls: 10 } });
+      pageBytes = page.length;
+      return page;
     });
     const env = { ...process.env, HOME: '/nonexistent-home', KUBECONFIG: kube.kubeconfigPath, NO_COLOR: '1' };
     const out: BenchResult[] = [];
