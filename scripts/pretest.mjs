@@ -4,8 +4,10 @@
 // printed when it ends, whole (never interleaved); the first failure fails the run, after all end.
 import { spawn } from 'node:child_process';
 
+// A step is a name and the node argument lists it runs one after another.
 const STEPS = [
-  ['build', ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json']],
+  // As `npm run build`: tsc, then the recorded help answers bin/mesh prints (dist/cli-cache.json).
+  ['build', ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], ['scripts/build-help-cache.mjs']],
   ['typecheck', ['scripts/build-tests.mjs']],
   ['lint', ['node_modules/eslint/bin/eslint.js', '--max-warnings', '0', 'src', 'test', 'bench', 'scripts', 'web']],
   // The dashboard page (web/): type-checked for the browser, and bundled into dist/ as npm run build does.
@@ -13,18 +15,25 @@ const STEPS = [
   ['bundle', ['scripts/build-web.mjs']],
 ];
 
-const run = ([name, args]) =>
+const exec = (args, sink) =>
   new Promise((resolve) => {
-    const started = Date.now();
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.on('close', (code) => {
-      process.stdout.write(`${name}: ${code === 0 ? 'ok' : `failed (exit ${code})`} in ${((Date.now() - started) / 1000).toFixed(1)} s\n${out}`);
-      resolve(code ?? 1);
-    });
+    child.stdout.on('data', sink);
+    child.stderr.on('data', sink);
+    child.on('close', (code) => resolve(code ?? 1));
   });
+
+const run = async ([name, ...commands]) => {
+  const started = Date.now();
+  let out = '';
+  let code = 0;
+  for (const args of commands) {
+    code = await exec(args, (d) => (out += d));
+    if (code !== 0) break;
+  }
+  process.stdout.write(`${name}: ${code === 0 ? 'ok' : `failed (exit ${code})`} in ${((Date.now() - started) / 1000).toFixed(1)} s\n${out}`);
+  return code;
+};
 
 const codes = await Promise.all(STEPS.map(run));
 process.exitCode = codes.find((c) => c !== 0) ?? 0;
