@@ -17,6 +17,8 @@ const FALLBACK = Symbol('fallback');
 
 /** Remembered scalar texts; cleared when full, so memory stays bounded on any input. */
 const MAX_CACHED = 50_000;
+/** Strings longer than this are styled each time, not remembered. */
+const MAX_CACHED_LENGTH = 256;
 
 /** A YAML writer for one set of dump options (the cache belongs to those options). */
 export class YamlEmitter {
@@ -44,6 +46,8 @@ export class YamlEmitter {
       if (s.includes('\n') || s.includes('\r')) throw FALLBACK;
       text = dump(s, this.options).slice(0, -1);
       if (text.includes('\n')) throw FALLBACK;
+      // Long texts (certificates, blobs) rarely repeat: not worth holding on to.
+      if (s.length > MAX_CACHED_LENGTH) return text;
       if (this.scalars.size >= MAX_CACHED) this.scalars.clear();
       this.scalars.set(s, text);
     }
