@@ -2,15 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HEAVY_MODULES as HEAVY, runMesh, runMeshTraced } from '../support/cli.ts';
 
-/** MESH_CLI_CACHE=off: load the CLI even where bin/mesh could print a recorded answer (dist/cli-cache.json). */
-async function loadedModules(args: string[], env: Record<string, string> = { MESH_CLI_CACHE: 'off' }): Promise<{ code: number; urls: string[]; stdout: string }> {
+/** By default the CLI runs even where bin/mesh could print a recorded answer (dist/cli-cache.json). */
+async function loadedModules(args: string[], env: Record<string, string> = {}): Promise<{ code: number; urls: string[]; stdout: string }> {
   const r = await runMeshTraced(args, { env });
   return { code: r.code, urls: r.modules, stdout: r.stdout };
 }
 
 test('mesh --help and version --client to a pipe are printed from the build\'s recorded answers, byte for byte what the CLI prints, loading nothing', async () => {
   for (const args of [['--help'], ['version', '--client'], ['inject', '--help']]) {
-    const fast = await loadedModules(args, {});
+    const fast = await loadedModules(args, { MESH_CLI_CACHE: 'on' });
     const full = await runMesh(args, { env: { MESH_CLI_CACHE: 'off' } });
     assert.equal(fast.code, full.code);
     assert.equal(fast.stdout, full.stdout, `mesh ${args.join(' ')}`);

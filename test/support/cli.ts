@@ -35,14 +35,15 @@ export const HEAVY_MODULES = ['@kubernetes/client-node', '@grpc/', 'protobufjs',
 
 /**
  * Run `mesh ARGS` recording every module URL it resolves (test/support/trace-imports.mjs), so a
- * test can prove what a command does not load.
+ * test can prove what a command does not load. The CLI always runs (MESH_CLI_CACHE=off: bin/mesh
+ * does not answer --help from the build's recorded answers) unless opts.env sets MESH_CLI_CACHE.
  */
 export async function runMeshTraced(args: string[], opts: Parameters<typeof runMesh>[1] = {}): Promise<RunResult & { modules: string[] }> {
   const { mkdtempSync, readFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const trace = join(mkdtempSync(join(tmpdir(), 'mesh-trace-')), 'trace.txt');
-  const r = await runMesh(args, { ...opts, env: { ...opts.env, MESH_TRACE_FILE: trace }, nodeArgs: [...(opts.nodeArgs ?? []), '--import', join(ROOT, 'test/support/trace-imports.mjs')] });
+  const r = await runMesh(args, { ...opts, env: { MESH_CLI_CACHE: 'off', ...opts.env, MESH_TRACE_FILE: trace }, nodeArgs: [...(opts.nodeArgs ?? []), '--import', join(ROOT, 'test/support/trace-imports.mjs')] });
   let modules: string[] = [];
   try {
     modules = readFileSync(trace, 'utf8').split('\n').filter(Boolean);
