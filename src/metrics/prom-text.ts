@@ -4,7 +4,8 @@
  * with none of its per-character string building: `mesh stat` reads two scrapes of every pod, and
  * the library spent about 4 ms per sidecar-sized page, most of `mesh stat`'s time (docs/bench.md).
  * Histogram and summary TYPE lines are read as untyped, so every `_bucket`/`_sum`/`_count` series
- * keeps its own labels.
+ * keeps its own labels (also for an indented TYPE line, which the old code's demotion missed and
+ * the library then merged: the one input where the two differ).
  */
 
 /**
