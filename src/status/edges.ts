@@ -87,9 +87,9 @@ async function issuedIds(cluster: Cluster, loc: ControllerLocation): Promise<{ i
 }
 
 /** The pods' latest counters as Prometheus holds them: the same readings one scrape of each pod gives. */
-async function prometheusReads(url: string, pods: readonly KubeObject[], namespace: string | undefined): Promise<Map<string, PodRead>> {
+async function prometheusReads(url: string, pods: readonly KubeObject[], namespace: string | undefined, now: () => number): Promise<Map<string, PodRead>> {
   const { PrometheusClient, readingsAt } = await import('../metrics/prometheus-api.js');
-  const got: Map<string, PodRead> = await readingsAt(new PrometheusClient(url), Date.now() / 1000, namespace ? [namespace] : undefined);
+  const got: Map<string, PodRead> = await readingsAt(new PrometheusClient(url), now() / 1000, namespace ? [namespace] : undefined);
   for (const p of pods) if (!got.has(podKey(p))) got.set(podKey(p), { error: 'Prometheus has no Envoy series for this pod' });
   return got;
 }
@@ -109,7 +109,7 @@ function ownerOf(pod: KubeObject, targets: readonly KubeObject[], kind: Resource
  * Who talks to whom: every meshed pod's outbound clusters with traffic, mapped to the destination
  * Service's pods and grouped by resource. One scrape: counts are since each proxy started.
  */
-export async function collectEdges(cluster: Cluster, options: EdgesOptions): Promise<{ edges: Edge[]; warnings: string[] }> {
+export async function collectEdges(cluster: Cluster, options: EdgesOptions, deps: { now?: () => number } = {}): Promise<{ edges: Edge[]; warnings: string[] }> {
   const opts: EdgesOptions = { ...options, namespace: options.allNamespaces ? undefined : (options.namespace ?? cluster.defaultNamespace ?? 'default') };
   const source = new KubernetesSource({ cluster });
   const inv = await loadInventory(source, opts.resource, opts.namespace);
@@ -127,7 +127,7 @@ export async function collectEdges(cluster: Cluster, options: EdgesOptions): Pro
     warnings.push(`no proxies found: no running meshed pods in ${opts.namespace ? `namespace ${opts.namespace}` : 'any namespace'}; inject workloads with "mesh inject" and restart them`);
     return { edges: [], warnings };
   }
-  const [reads, issued] = await Promise.all([opts.prometheusUrl ? prometheusReads(opts.prometheusUrl, sources, opts.namespace) : scrapePods(cluster, sources, opts.concurrency), issuedIds(cluster, opts.controller ?? DEFAULT_CONTROLLER)]);
+  const [reads, issued] = await Promise.all([opts.prometheusUrl ? prometheusReads(opts.prometheusUrl, sources, opts.namespace, deps.now ?? Date.now) : scrapePods(cluster, sources, opts.concurrency), issuedIds(cluster, opts.controller ?? DEFAULT_CONTROLLER)]);
   if (issued.warning) warnings.push(issued.warning);
   /** A pod's identity, counted on `e` as issued (a certificate the controller reports) or derived. */
   const idOf = (pod: KubeObject, e: { cert: number; sa: number }): string => {
