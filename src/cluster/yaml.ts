@@ -60,7 +60,26 @@ const emitter = new YamlEmitter(DUMP_OPTIONS);
  * bytes are js-yaml's (dump with DUMP_OPTIONS); yaml-emit.ts writes them faster when it can.
  */
 export function toYaml(value: unknown): string {
-  return emitter.emit(value) ?? dump(value, DUMP_OPTIONS);
+  const fast = emitter.emit(value);
+  if (fast !== undefined) return fast;
+  // js-yaml writes a multi-line string with a line of only blanks after its last text (" \n") as
+  // a block scalar that other readers (the `yaml` package, libyaml) read back without the blanks:
+  // such a document gets every string double-quoted instead (rare, and still the same data).
+  return dump(value, hasBlankTail(value) ? { ...DUMP_OPTIONS, forceQuotes: true } : DUMP_OPTIONS);
+}
+
+/** Whether `value` holds a multi-line string ending in a line of only blanks (and any empty lines). */
+function hasBlankTail(value: unknown): boolean {
+  if (typeof value === 'string') {
+    if (!value.includes('\n')) return false;
+    const lines = value.split('\n');
+    let last = lines.length - 1;
+    while (last >= 0 && !/[^ \t]/.test(lines[last]!)) last--;
+    return lines.slice(last + 1).some((l) => l.length > 0);
+  }
+  if (Array.isArray(value)) return value.some(hasBlankTail);
+  if (value !== null && typeof value === 'object') return Object.entries(value).some(([k, v]) => hasBlankTail(k) || hasBlankTail(v));
+  return false;
 }
 
 /**

@@ -37,6 +37,16 @@ test('property: toYaml output reads back exactly as written by YAML 1.1 and 1.2 
   );
 });
 
+test('toYaml: a multi-line string ending in a line of blanks reads back whole in every reader (js-yaml alone would write a block scalar others shorten)', () => {
+  for (const s of [' \n', '  \n  \n', 'a\n \n', '\n ', ' \n\n']) {
+    const text = toYaml({ k: s, other: 'x\ny\n' });
+    assert.deepStrictEqual(parse(text), { k: s, other: 'x\ny\n' }, text);
+    assert.deepStrictEqual(parse(text, { version: '1.1' }), { k: s, other: 'x\ny\n' }, text);
+    assert.deepStrictEqual(parseYaml(text), { k: s, other: 'x\ny\n' }, text);
+  }
+  assert.equal(toYaml({ k: 'x\ny\n' }), 'k: |\n  x\n  y\n', 'other multi-line strings keep their block form');
+});
+
 test('toYaml quotes every tricky string for a YAML 1.1 reader', () => {
   for (const s of TRICKY) {
     const text = toYaml({ [s]: s });
