@@ -1,5 +1,5 @@
 import type { Cluster, KubeObject } from '../cluster/types.js';
-import { ConflictError } from '../cluster/conflict.js';
+import { StatusWriter } from './status-writer.js';
 import { MESH_DOMAIN } from '../constants.js';
 import { principalProblem } from '../analyzers/authz.js';
 import { egressPlan, policyApplies, type MeshModel } from '../model/index.js';
@@ -73,43 +73,22 @@ export function policyStatus(o: KubeObject, c: PolicyCondition, now: string): Ob
 
 /** Keeps the Accepted condition of AuthorizationPolicies and ExternalServices in step with the model (leader only; calls serialized; failures logged). */
 export class PolicyStatusWriter {
-  private chain: Promise<void> = Promise.resolve();
-  /** `KIND NS/NAME` -> resourceVersion last written from (see RouteStatusWriter). */
-  private readonly writtenFrom = new Map<string, string>();
+  private readonly writer: StatusWriter;
 
-  constructor(
-    private readonly cluster: Cluster,
-    private readonly log: (line: string) => void = () => undefined,
-    private readonly now: () => Date = () => new Date(),
-  ) {}
+  constructor(cluster: Cluster, log: (line: string) => void = () => undefined, now: () => Date = () => new Date()) {
+    this.writer = new StatusWriter(cluster, 'policy status', log, now);
+  }
 
   /** Bring every policy in `objects` to the condition `model` calls for. */
   sync(objects: readonly KubeObject[], model: MeshModel): Promise<void> {
-    const replaceStatus = this.cluster.replaceStatus?.bind(this.cluster);
-    if (!replaceStatus) return this.chain;
     const policies = objects.filter(isMeshPolicy);
     const conditions = policyConditions(policies, model);
-    this.chain = this.chain.then(async () => {
-      const now = this.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
-      const present = new Set(policies.map(keyOf));
-      for (const k of [...this.writtenFrom.keys()]) if (!present.has(k)) this.writtenFrom.delete(k);
-      for (const o of policies) {
+    return this.writer.sync((now) =>
+      policies.map((o) => {
         const key = keyOf(o);
         const c = conditions.get(key);
-        const status = c && policyStatus(o, c, now);
-        if (!status) continue;
-        const version = o.metadata.resourceVersion;
-        if (version !== undefined && this.writtenFrom.get(key) === version) continue;
-        try {
-          await replaceStatus({ ...o, status });
-          if (version !== undefined) this.writtenFrom.set(key, version);
-          this.log(`policy status: ${key} ${c.status === 'True' ? 'accepted' : `not accepted (${c.reason})`}`);
-        } catch (err) {
-          const why = err instanceof ConflictError ? 'changed meanwhile' : (err as Error).message;
-          this.log(`policy status: cannot write ${key} (will retry): ${why}`);
-        }
-      }
-    });
-    return this.chain;
+        return { object: o, key, status: c && policyStatus(o, c, now), written: `${key} ${c?.status === 'True' ? 'accepted' : `not accepted (${c?.reason})`}` };
+      }),
+    );
   }
 }

@@ -1,5 +1,5 @@
 import type { Cluster, KubeObject } from '../cluster/types.js';
-import { ConflictError } from '../cluster/conflict.js';
+import { StatusWriter } from './status-writer.js';
 import { MESH_DOMAIN } from '../constants.js';
 import { isMeshRouteKind } from '../model/routes.js';
 import type { RouteCondition } from '../model/types.js';
@@ -63,44 +63,20 @@ export function routeStatus(route: KubeObject, conditions: readonly RouteConditi
  * the newer object). Only the leader should call sync(); calls are serialized.
  */
 export class RouteStatusWriter {
-  private chain: Promise<void> = Promise.resolve();
-  /**
-   * Route key -> resourceVersion of the object last written from: a sync that still sees that
-   * version (the watch has not delivered our own update yet) would only get a conflict, so it waits.
-   */
-  private readonly writtenFrom = new Map<string, string>();
+  private readonly writer: StatusWriter;
 
-  constructor(
-    private readonly cluster: Cluster,
-    private readonly log: (line: string) => void = () => undefined,
-    private readonly now: () => Date = () => new Date(),
-  ) {}
+  constructor(cluster: Cluster, log: (line: string) => void = () => undefined, now: () => Date = () => new Date()) {
+    this.writer = new StatusWriter(cluster, 'route status', log, now);
+  }
 
   /** Bring each route in `objects` to the status `conditions` call for. Failures are logged, never thrown. */
   sync(objects: readonly KubeObject[], conditions: readonly RouteCondition[]): Promise<void> {
-    const replaceStatus = this.cluster.replaceStatus?.bind(this.cluster);
-    if (!replaceStatus) return this.chain;
     const routes = objects.filter(isMeshRouteKind);
-    this.chain = this.chain.then(async () => {
-      const now = this.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
-      const present = new Set(routes.map((r) => `${r.metadata.namespace ?? 'default'}/${r.metadata.name}`));
-      for (const k of [...this.writtenFrom.keys()]) if (!present.has(k)) this.writtenFrom.delete(k);
-      for (const r of routes) {
+    return this.writer.sync((now) =>
+      routes.map((r) => {
         const key = `${r.metadata.namespace ?? 'default'}/${r.metadata.name}`;
-        const status = routeStatus(r, conditions.filter((c) => c.route === key && (c.kind ?? 'HTTPRoute') === r.kind), now);
-        if (!status) continue;
-        const version = r.metadata.resourceVersion;
-        if (version !== undefined && this.writtenFrom.get(key) === version) continue;
-        try {
-          await replaceStatus({ ...r, status });
-          if (version !== undefined) this.writtenFrom.set(key, version);
-          this.log(`route status: ${r.kind} ${key} updated`);
-        } catch (err) {
-          const why = err instanceof ConflictError ? 'changed meanwhile' : (err as Error).message;
-          this.log(`route status: cannot write ${r.kind} ${key} (will retry): ${why}`);
-        }
-      }
-    });
-    return this.chain;
+        return { object: r, key: `${r.kind} ${key}`, status: routeStatus(r, conditions.filter((c) => c.route === key && (c.kind ?? 'HTTPRoute') === r.kind), now), written: `${r.kind} ${key} updated` };
+      }),
+    );
   }
 }
