@@ -1,3 +1,4 @@
+// test: own process (it patches net and dns for the whole process and records every connection: another file's leftover client in a shared worker would count; scripts/test.mjs)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import dns from 'node:dns';
