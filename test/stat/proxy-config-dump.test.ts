@@ -17,6 +17,7 @@ import { startIntrospection } from '../../src/controller/http.ts';
 import { strictCheckJson } from '../../src/xds/encode.ts';
 import { loadAdminProtos, TYPE } from '../../src/xds/protos.ts';
 import { toProto3Json } from '../../src/xds/json.ts';
+import { redactSensitive } from '../../src/xds/redact.ts';
 import { runMeshInProcess } from '../support/cli.ts';
 import { startApiServer, type TestCluster } from '../support/kube.ts';
 import { AdsStream } from '../xds/sds-support.ts';
@@ -234,4 +235,16 @@ test('log: --level and --logger change the proxy\'s levels through POST /logging
   const unknown = await mesh('log', 'web-1', '--logger', 'nosuch=debug');
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /refused logger nosuch: HTTP 400 error: unknown logger name/);
+});
+
+test('the controller\'s config_dump redacts as Envoy does, by the protos\' sensitive annotation: a header key stays, a private key inside a cluster\'s TLS context does not', () => {
+  const route = { name: 'r', virtual_hosts: [{ name: 'v', domains: ['*'], request_headers_to_add: [{ header: { key: 'x-canary', value: 'on' } }] }] };
+  assert.deepEqual(redactSensitive(TYPE.route, route), route);
+  const cluster = {
+    name: 'c',
+    transport_socket: { name: 'tls', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', common_tls_context: { tls_certificates: [{ certificate_chain: { inline_string: 'CERT' }, private_key: { inline_string: 'KEY' } }] } } },
+  };
+  const out = redactSensitive(TYPE.cluster, cluster) as typeof cluster;
+  const cert = out.transport_socket.typed_config.common_tls_context.tls_certificates[0]!;
+  assert.deepEqual(cert, { certificate_chain: { inline_string: 'CERT' }, private_key: { inline_string: '[redacted]' } });
 });
