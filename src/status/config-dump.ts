@@ -2,7 +2,7 @@ import protobuf from 'protobufjs';
 import { stringify } from 'yaml';
 import { unifiedDiff, type ObjectDiff } from '../manifests/diff.js';
 import { toProto3Json } from '../xds/json.js';
-import { loadAdminProtos, messageType, TYPE } from '../xds/protos.js';
+import { loadAdminProtos, messageType, TYPE, typeAt } from '../xds/protos.js';
 import type { ConfigDump } from '../xds/syncz.js';
 
 const XDS_TYPES = { CDS: TYPE.cluster, LDS: TYPE.listener, RDS: TYPE.route, SDS: TYPE.secret, EDS: TYPE.endpoint } as const;
@@ -175,14 +175,7 @@ const DEFAULT_SCALARS = new Set<unknown>([false, 0, '', '0']);
 function canonical(type: protobuf.Type | undefined, v: unknown): unknown {
   if (Array.isArray(v)) return v.map((x) => canonical(type, x));
   if (!isMsg(v)) return v;
-  let t = type;
-  if (typeof v['@type'] === 'string') {
-    try {
-      t = messageType(v['@type']);
-    } catch {
-      t = undefined;
-    }
-  }
+  const t = typeAt(v, type);
   const out: Msg = {};
   for (const k of Object.keys(v).sort()) {
     const x = v[k];

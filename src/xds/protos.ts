@@ -112,3 +112,13 @@ export function loadAdminProtos(): protobuf.Root {
   adminLoaded = true;
   return root;
 }
+
+/** The message type of a plain message: the one its `@type` names (an Any's content), else `fallback`; undefined for a type not loaded. */
+export function typeAt(v: Record<string, unknown>, fallback: protobuf.Type | undefined): protobuf.Type | undefined {
+  if (typeof v['@type'] !== 'string') return fallback;
+  try {
+    return messageType(v['@type']);
+  } catch {
+    return undefined;
+  }
+}

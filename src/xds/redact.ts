@@ -1,5 +1,5 @@
 import protobuf from 'protobufjs';
-import { messageType } from './protos.js';
+import { messageType, typeAt } from './protos.js';
 
 /**
  * Redaction as Envoy's own config_dump does it: by the `(udpa.annotations.sensitive)` annotation
@@ -24,14 +24,7 @@ function blank(v: unknown): unknown {
 function walk(type: protobuf.Type | undefined, v: unknown): unknown {
   if (Array.isArray(v)) return v.map((x) => walk(type, x));
   if (!isMsg(v)) return v;
-  let t = type;
-  if (typeof v['@type'] === 'string') {
-    try {
-      t = messageType(v['@type']);
-    } catch {
-      t = undefined;
-    }
-  }
+  const t = typeAt(v, type);
   const out: Msg = {};
   for (const [k, x] of Object.entries(v)) {
     const f = t?.fields[k];
