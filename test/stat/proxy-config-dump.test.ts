@@ -248,3 +248,18 @@ test('the controller\'s config_dump redacts as Envoy does, by the protos\' sensi
   const cert = out.transport_socket.typed_config.common_tls_context.tls_certificates[0]!;
   assert.deepEqual(cert, { certificate_chain: { inline_string: 'CERT' }, private_key: { inline_string: '[redacted]' } });
 });
+
+test('validateProxyConfigOptions: diff and log verbs, their flags only with them, levels and NAME=LEVEL checked (exit 2 naming the flag)', async () => {
+  const { validateProxyConfigOptions } = await import('../../src/status/proxy-config.ts');
+  const { DEFAULT_CONTROLLER } = await import('../../src/status/controller-debug.ts');
+  const v = (raw: Partial<Parameters<typeof validateProxyConfigOptions>[0]>) => validateProxyConfigOptions({ output: 'table', pod: 'web-1', ...raw }, DEFAULT_CONTROLLER);
+  assert.equal(v({ section: 'diff' }).mode, 'diff');
+  assert.deepEqual(v({ section: 'log', level: 'WARN', logger: ['http=debug'] }), { ...v({ section: 'log' }), level: 'warning', loggers: [{ name: 'http', level: 'debug' }] });
+  const usage = (raw: Partial<Parameters<typeof validateProxyConfigOptions>[0]>, re: RegExp) => assert.throws(() => v(raw), (e: { exitCode: number; message: string }) => e.exitCode === 2 && re.test(e.message));
+  usage({ section: 'cluster', from: 'd.json' }, /--from is for "mesh proxy-config diff"/);
+  usage({ section: 'all', level: 'debug' }, /--level and --logger are for "mesh proxy-config log"/);
+  usage({ section: 'log', files: ['k8s/'] }, /takes no -f/);
+  usage({ section: 'log', logger: ['http'] }, /--logger "http": not NAME=LEVEL/);
+  usage({ section: 'log', logger: ['http=chatty'] }, /--logger http: unknown log level "chatty"/);
+  usage({ section: 'diff', pod: undefined }, /mesh proxy-config diff POD/);
+});
