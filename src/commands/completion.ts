@@ -46,7 +46,7 @@ const OUTPUT_BY_COMMAND: Record<string, CompletionValues> = {
 
 /** What positional arguments complete to, by command path. */
 const ARG_VALUES: Record<string, CompletionValues> = {
-  'proxy-config': [...SECTIONS, 'all', dynamic('pods')],
+  'proxy-config': [...SECTIONS, 'all', 'diff', 'log', dynamic('pods')],
   'proxy-status': [dynamic('pods')],
   stat: KINDS,
   edges: KINDS,

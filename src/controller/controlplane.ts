@@ -7,6 +7,7 @@ import type { MeshModel } from '../model/types.js';
 import { AdsServer, type AdsLimits } from '../xds/ads.js';
 import { SnapshotCache } from '../xds/cache.js';
 import { TYPE } from '../xds/protos.js';
+import { redactSensitive } from '../xds/redact.js';
 import { synczDocument, type ConfigDump, type NodeInfo, type Syncz } from '../xds/syncz.js';
 import { ChangeScheduler, type Clock } from './debounce.js';
 import { WorkloadIdentities, type WorkloadIdentityOptions } from './identity.js';
@@ -324,7 +325,8 @@ export class ControlPlane {
     if (!snap) return undefined;
     const types: ConfigDump['types'] = {};
     for (const [t, v] of Object.entries(snap.types)) {
-      types[t] = { version: v.version, resources: [...v.resources.values()].map((r) => redact(r.msg) as Record<string, unknown>) };
+      // By the protos' sensitive annotations, as Envoy redacts: a route's header `key` is no secret.
+      types[t] = { version: v.version, resources: [...v.resources.values()].map((r) => redactSensitive(t, r.msg) as Record<string, unknown>) };
     }
     // Secrets are per stream (each holds its own key): the newest stream's, already redacted, redacted again to be sure.
     const secrets = this.ads.secretsOf(id);

@@ -3,6 +3,8 @@ import type { ModelOptions } from '../model/index.js';
 import type { Ui } from '../ui/context.js';
 import { ExitCode, MeshError, usageError } from '../errors.js';
 import { configDumpOf, controllerLocation, syncAll, XDS_TYPES, type ConfigDump, type ControllerLocation } from './controller-debug.js';
+import type { ProxySync } from '../xds/syncz.js';
+import type { Values } from '../manifests/values.js';
 import { parsePodArg } from './proxy-status.js';
 import { KINDS, parseResourceRef, type ResourceKind } from './workloads.js';
 import { gatewayRefName } from '../cluster/resource-ref.js';
@@ -27,6 +29,24 @@ export interface ProxyConfigOptions {
   files?: string[];
   output: 'table' | 'json' | 'yaml';
   controller: ControllerLocation;
+  /** `show` a section (or all), `diff` the proxy against the control plane, change or show its `log` levels. */
+  mode: 'show' | 'diff' | 'log';
+  /** diff --from: a saved config_dump (JSON or YAML) stands in for the live proxy. */
+  from?: string;
+  /** log --level: every logger's new level. */
+  level?: LogLevel;
+  /** log --logger NAME=LEVEL: one logger's new level (applied after --level). */
+  loggers?: { name: string; level: LogLevel }[];
+}
+
+/** Envoy's log levels, as its admin /logging takes them. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warning', 'error', 'critical', 'off'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+function logLevel(v: string, flag: string): LogLevel {
+  const l = v.toLowerCase() === 'warn' ? 'warning' : v.toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(l)) throw usageError(`${flag}: unknown log level "${v}"`, `use one of: ${LOG_LEVELS.join(', ')}`);
+  return l as LogLevel;
 }
 
 /** The kinds whose pods run a proxy: what `mesh proxy-config TYPE/NAME` accepts. */
@@ -50,20 +70,35 @@ export function parseProxyTarget(arg: string): { pod: string; kind?: WorkloadKin
 }
 
 /** Validate `mesh proxy-config` arguments (table-tested). */
-export function validateProxyConfigOptions(raw: { section?: string; pod?: string; namespace?: string; files?: string[]; output: 'table' | 'json' | 'yaml'; meshNamespace?: string; controllerPort?: string }, defaults: ControllerLocation): ProxyConfigOptions {
+export function validateProxyConfigOptions(raw: { section?: string; pod?: string; namespace?: string; files?: string[]; output: 'table' | 'json' | 'yaml'; meshNamespace?: string; controllerPort?: string; from?: string; level?: string; logger?: string[] }, defaults: ControllerLocation): ProxyConfigOptions {
+  const verb = raw.section?.toLowerCase();
+  const mode = verb === 'diff' || verb === 'log' ? verb : 'show';
   const section = raw.section?.toLowerCase().replace(/s$/, '');
-  if (!section || (section !== 'all' && !(SECTIONS as readonly string[]).includes(section))) {
-    throw usageError(`unknown config section "${raw.section ?? ''}"`, `use one of: ${[...SECTIONS, 'all'].join(', ')} (e.g. mesh proxy-config cluster web-1 -n shop)`);
+  if (mode === 'show' && (!section || (section !== 'all' && !(SECTIONS as readonly string[]).includes(section)))) {
+    throw usageError(`unknown config section "${raw.section ?? ''}"`, `use one of: ${[...SECTIONS, 'all', 'diff', 'log'].join(', ')} (e.g. mesh proxy-config cluster web-1 -n shop)`);
   }
-  if (!raw.pod) throw usageError('name the pod: mesh proxy-config SECTION POD[.NAMESPACE]');
+  if (!raw.pod) throw usageError(`name the pod: mesh proxy-config ${mode === 'show' ? 'SECTION' : mode} POD[.NAMESPACE]`);
   const target = parseProxyTarget(raw.pod);
+  const files = raw.files && raw.files.length ? raw.files : undefined;
+  if (raw.from !== undefined && mode !== 'diff') throw usageError('--from is for "mesh proxy-config diff"', 'mesh proxy-config diff POD --from saved-config-dump.json [-f DIR]');
+  if ((raw.level !== undefined || raw.logger?.length) && mode !== 'log') throw usageError('--level and --logger are for "mesh proxy-config log"', 'mesh proxy-config log POD --level debug');
+  if (mode === 'log' && files) throw usageError('mesh proxy-config log changes a running proxy: it takes no -f', 'drop -f and name a running pod');
+  const loggers = (raw.logger ?? []).map((l) => {
+    const eq = l.indexOf('=');
+    if (eq <= 0) throw usageError(`--logger "${l}": not NAME=LEVEL`, 'e.g. --logger http=debug --logger upstream=trace');
+    return { name: l.slice(0, eq), level: logLevel(l.slice(eq + 1), `--logger ${l.slice(0, eq)}`) };
+  });
   return {
-    sections: section === 'all' ? [...SECTIONS] : [section as Section],
+    sections: section === 'all' || mode !== 'show' ? [...SECTIONS] : [section as Section],
     ...target,
     namespace: raw.namespace || undefined,
-    files: raw.files && raw.files.length ? raw.files : undefined,
+    files,
     output: raw.output,
     controller: controllerLocation(raw, defaults),
+    mode,
+    ...(raw.from !== undefined ? { from: raw.from } : {}),
+    ...(raw.level !== undefined ? { level: logLevel(raw.level, '--level') } : {}),
+    ...(loggers.length ? { loggers } : {}),
   };
 }
 
@@ -80,17 +115,30 @@ async function firstPodOf(cluster: Cluster, kind: Exclude<WorkloadKind, 'pod'>, 
   return first;
 }
 
-/** Ask the controller replica that holds the proxy for its config (live). */
-export async function liveDump(cluster: Cluster, opts: ProxyConfigOptions): Promise<{ dump: ConfigDump; replica: string }> {
-  let want = parsePodArg(opts.pod, opts.namespace ?? cluster.defaultNamespace ?? 'default');
-  if (opts.kind === 'gateway') return gatewayDump(cluster, opts, want.namespace ?? 'default', want.name);
-  if (opts.kind && opts.kind !== 'pod') want = { ...want, name: await firstPodOf(cluster, opts.kind, want.name, want.namespace ?? 'default') };
+/** The pod (name and namespace) POD or TYPE/NAME stands for, live. */
+async function livePodRef(cluster: Cluster, opts: ProxyConfigOptions): Promise<{ name: string; namespace: string }> {
+  const want = parsePodArg(opts.pod, opts.namespace ?? cluster.defaultNamespace ?? 'default');
+  const namespace = want.namespace ?? 'default';
+  if (opts.kind === 'gateway') {
+    throw usageError(`gateway/${want.name} has several proxies: name one of its pods for diff and log`, `kubectl get pods -n ${namespace} (the pods of Deployment ${want.name}-mesh), then mesh proxy-config ${opts.mode} POD -n ${namespace}`);
+  }
+  if (opts.kind && opts.kind !== 'pod') return { name: await firstPodOf(cluster, opts.kind, want.name, namespace), namespace };
+  return { name: want.name, namespace };
+}
+
+/** Ask the controller replica that holds the proxy for its config (live), with the proxy's sync state (when it got each type). */
+export async function liveDump(cluster: Cluster, opts: ProxyConfigOptions): Promise<{ dump: ConfigDump; replica: string; proxy: ProxySync }> {
+  if (opts.kind === 'gateway') {
+    const g = parsePodArg(opts.pod, opts.namespace ?? cluster.defaultNamespace ?? 'default');
+    return gatewayDump(cluster, opts, g.namespace ?? 'default', g.name);
+  }
+  const want = await livePodRef(cluster, opts);
   const replicas = await syncAll(cluster, opts.controller);
   for (const r of replicas) {
     const p = r.syncz?.proxies.find((x) => (!opts.kind && x.id === opts.pod) || (x.pod === want.name && x.namespace === want.namespace));
     if (!p) continue;
     const res = await configDumpOf(cluster, opts.controller, r.pod, p.id);
-    if (res.value) return { dump: res.value, replica: r.pod };
+    if (res.value) return { dump: res.value, replica: r.pod, proxy: p };
     throw new MeshError(`controller replica ${r.pod} has no config for proxy ${p.id}: ${res.error}`, { hint: 'the proxy may have just disconnected: run "mesh proxy-status" and retry' });
   }
   throw new MeshError(`no controller replica has a proxy for pod ${want.name} in namespace ${want.namespace}`, {
@@ -99,13 +147,13 @@ export async function liveDump(cluster: Cluster, opts: ProxyConfigOptions): Prom
 }
 
 /** The config of a Gateway's proxies: every replica shares it, so the first connected one answers. */
-async function gatewayDump(cluster: Cluster, opts: ProxyConfigOptions, namespace: string, name: string): Promise<{ dump: ConfigDump; replica: string }> {
+async function gatewayDump(cluster: Cluster, opts: ProxyConfigOptions, namespace: string, name: string): Promise<{ dump: ConfigDump; replica: string; proxy: ProxySync }> {
   const replicas = await syncAll(cluster, opts.controller);
   for (const r of replicas) {
     const p = r.syncz?.proxies.find((x) => x.kind === 'gateway' && x.gateway === name && x.namespace === namespace && x.connected);
     if (!p) continue;
     const res = await configDumpOf(cluster, opts.controller, r.pod, p.id);
-    if (res.value) return { dump: res.value, replica: r.pod };
+    if (res.value) return { dump: res.value, replica: r.pod, proxy: p };
     throw new MeshError(`controller replica ${r.pod} has no config for gateway proxy ${p.id}: ${res.error}`, { hint: 'the proxy may have just disconnected: run "mesh proxy-status" and retry' });
   }
   throw new MeshError(`no proxy of Gateway ${namespace}/${name} is connected to a controller replica`, {
@@ -125,6 +173,11 @@ function podFromTemplate(w: KubeObject, name: string): KubeObject {
  * DaemonSet (its pod template stands in for the pod).
  */
 export async function offlineDump(files: string[], opts: ProxyConfigOptions): Promise<ConfigDump> {
+  return (await offlineConfig(files, opts)).dump;
+}
+
+/** offlineDump with the pod it computed for and every object of the files (for the bootstrap). */
+async function offlineConfig(files: string[], opts: ProxyConfigOptions): Promise<{ dump: ConfigDump; pod?: KubeObject; objects: KubeObject[] }> {
   const { FilesSource } = await import('../cluster/files-source.js');
   const { buildModel } = await import('../model/index.js');
   const { resourcesFor } = await import('../xds/translate.js');
@@ -147,7 +200,8 @@ export async function offlineDump(files: string[], opts: ProxyConfigOptions): Pr
     const res = resourcesFor(model, { id, kind: 'gateway', namespace, gateway: want.name });
     const types: ConfigDump['types'] = {};
     for (const [t, byName] of Object.entries(res)) types[t] = { resources: Object.values(byName) as Record<string, unknown>[] };
-    return { id, snapshotVersion: 'offline', types };
+    // A Gateway's proxies are not pods of the files: no pod, no bootstrap.
+    return { dump: { id, snapshotVersion: 'offline', types }, objects };
   }
   // A TYPE/NAME argument names exactly one kind; a bare NAME is a Pod, else a workload of that name.
   const kind = opts.kind;
@@ -172,7 +226,7 @@ export async function offlineDump(files: string[], opts: ProxyConfigOptions): Pr
   const res = resourcesFor(model, { id: `sidecar~${want.name}.${namespace}`, kind: 'sidecar', namespace, pod: want.name });
   const types: ConfigDump['types'] = {};
   for (const [t, byName] of Object.entries(res)) types[t] = { resources: Object.values(byName) as Record<string, unknown>[] };
-  return { id: `sidecar~${want.name}.${namespace}`, snapshotVersion: 'offline', types };
+  return { dump: { id: `sidecar~${want.name}.${namespace}`, snapshotVersion: 'offline', types }, pod, objects };
 }
 
 /**
@@ -181,14 +235,36 @@ export async function offlineDump(files: string[], opts: ProxyConfigOptions): Pr
  * access logs, as the controller would run with them. Defaults when the files hold no install.
  */
 export async function installedModelOptions(objects: readonly KubeObject[]): Promise<ModelOptions> {
+  const values = await installedValues(objects);
+  if (!values) return {};
+  const { modelOptionsOf } = await import('../manifests/values.js');
+  return modelOptionsOf(values);
+}
+
+/** The values of the rendered install among `objects` (its mesh-config ConfigMap), or undefined when the files hold none. */
+async function installedValues(objects: readonly KubeObject[]): Promise<Values | undefined> {
   const { MESH_CONFIG_KEY, MESH_CONFIG_NAME } = await import('../constants.js');
   const cm = objects.find((o) => o.kind === 'ConfigMap' && o.apiVersion === 'v1' && o.metadata.name === MESH_CONFIG_NAME && typeof (o.data as Record<string, unknown> | undefined)?.[MESH_CONFIG_KEY] === 'string');
+  if (!cm) return undefined;
   const { parseValuesYaml } = await import('../cluster/values-files.js');
-  const { modelOptionsOf, resolveValues } = await import('../manifests/values.js');
-  if (!cm) return {};
+  const { resolveValues } = await import('../manifests/values.js');
   const text = (cm.data as Record<string, string>)[MESH_CONFIG_KEY] as string;
   const source = `ConfigMap ${cm.metadata.namespace ?? ''}/${MESH_CONFIG_NAME}`;
-  return modelOptionsOf(resolveValues({ files: [{ source, values: parseValuesYaml(text, source) }] }));
+  return resolveValues({ files: [{ source, values: parseValuesYaml(text, source) }] });
+}
+
+/**
+ * The bootstrap of a pod from files: its own mesh-init flags when the manifests are injected, else
+ * the ones `mesh inject` would give it with the installed values (defaults without an install).
+ */
+async function offlineBootstrap(pod: KubeObject, objects: readonly KubeObject[]): Promise<Record<string, unknown> | undefined> {
+  const { bootstrapJsonOfPod } = await import('./proxy-admin.js');
+  const own = bootstrapJsonOfPod(pod);
+  if (own) return own;
+  const { injectObject } = await import('../manifests/inject.js');
+  const { resolveValues } = await import('../manifests/values.js');
+  const values = (await installedValues(objects)) ?? resolveValues({});
+  return bootstrapJsonOfPod(injectObject(structuredClone(pod), values, { nativeSidecar: false }).object);
 }
 
 type Msg = Record<string, unknown>;
@@ -345,19 +421,14 @@ export async function proxyConfigData(dump: ConfigDump, sections: readonly Secti
 
 /** Run `mesh proxy-config`: live from the controller, or offline from `-f` manifests. */
 export async function runProxyConfig(opts: ProxyConfigOptions, ui: Ui, connect: () => Promise<Cluster>, now = Date.now()): Promise<number> {
-  let dump: ConfigDump;
-  if (opts.files) {
-    dump = await offlineDump(opts.files, opts);
-    ui.err.write(ui.color.dim(`computed offline from ${opts.files.join(', ')} with the controller's translation (proxy ${dump.id})`) + '\n');
-  } else {
-    const live = await liveDump(await connect(), opts);
-    dump = live.dump;
-    ui.err.write(ui.color.dim(`from controller replica ${live.replica}, proxy ${dump.id}, snapshot ${dump.snapshotVersion ?? '-'}`) + '\n');
-  }
+  if (opts.mode === 'log') return runProxyLog(opts, ui, await connect());
+  if (opts.mode === 'diff') return runProxyDiff(opts, ui, connect, now);
+  const { dump, envoy } = await planeConfig(opts, ui, connect, now);
   const resourcesOf = (s: Section) => (dump.types[TYPE_OF[s]]?.resources ?? []) as Msg[];
   if (opts.output !== 'table') {
     const { renderData } = await import('../ui/output.js');
-    ui.out.write(renderData(await proxyConfigData(dump, opts.sections), opts.output));
+    // `all` is Envoy's own /config_dump document (envoy.admin.v3.ConfigDump); one section keeps its list form.
+    ui.out.write(renderData(opts.sections.length === SECTIONS.length ? envoy() : await proxyConfigData(dump, opts.sections), opts.output));
     return ExitCode.Ok;
   }
   const parts: string[] = [];
@@ -366,5 +437,166 @@ export async function runProxyConfig(opts: ProxyConfigOptions, ui: Ui, connect: 
     parts.push(opts.sections.length > 1 ? `${s.toUpperCase()}S\n${table}` : table);
   }
   ui.out.write(parts.join('\n'));
+  return ExitCode.Ok;
+}
+
+/**
+ * The config the control plane gives the proxy: live from the controller replica that holds it, or
+ * offline from `-f`; `envoy()` builds it as Envoy's ConfigDump, with the pod's bootstrap and, live,
+ * when the proxy got each type (its ACK, else the push), offline the time it was computed.
+ */
+async function planeConfig(opts: ProxyConfigOptions, ui: Ui, connect: () => Promise<Cluster>, now: number): Promise<{ dump: ConfigDump; envoy: () => import('./config-dump.js').EnvoyConfigDump }> {
+  const { envoyConfigDump } = await import('./config-dump.js');
+  if (opts.files) {
+    const off = await offlineConfig(opts.files, opts);
+    ui.err.write(ui.color.dim(`computed offline from ${opts.files.join(', ')} with the controller's translation (proxy ${off.dump.id})`) + '\n');
+    const bootstrap = off.pod ? await offlineBootstrap(off.pod, off.objects) : undefined;
+    const at = new Date(now).toISOString();
+    return { dump: off.dump, envoy: () => envoyConfigDump(off.dump, { ...(bootstrap ? { bootstrap } : {}), updatedAt: () => at }) };
+  }
+  const cluster = await connect();
+  const live = await liveDump(cluster, opts);
+  ui.err.write(ui.color.dim(`from controller replica ${live.replica}, proxy ${live.dump.id}, snapshot ${live.dump.snapshotVersion ?? '-'}`) + '\n');
+  const { bootstrapJsonOfPod } = await import('./proxy-admin.js');
+  const pod = live.proxy.pod ? await cluster.get('v1', 'Pod', live.proxy.pod, live.proxy.namespace ?? 'default') : undefined;
+  const bootstrap = pod ? bootstrapJsonOfPod(pod) : undefined;
+  const newest = live.proxy.streams[live.proxy.streams.length - 1];
+  const updatedAt = (t: string): string | undefined => {
+    const ts = newest?.types[t];
+    if (t === 'bootstrap') return newest?.connectedAt || undefined;
+    return (ts?.ackedVersion !== undefined && ts.ackedVersion === ts.sentVersion ? ts.ackedAt : ts?.sentAt) || undefined;
+  };
+  return { dump: live.dump, envoy: () => envoyConfigDump(live.dump, { ...(bootstrap ? { bootstrap } : {}), updatedAt }) };
+}
+
+/** The pod behind POD / TYPE/NAME on the live cluster (for its admin port). */
+async function livePod(cluster: Cluster, opts: ProxyConfigOptions): Promise<KubeObject> {
+  const ref = await livePodRef(cluster, opts);
+  const pod = await cluster.get('v1', 'Pod', ref.name, ref.namespace);
+  if (!pod) throw new MeshError(`pod ${ref.namespace}/${ref.name} not found`, { hint: `check the name and -n (kubectl get pods -n ${ref.namespace})` });
+  return pod;
+}
+
+/** GET a pod proxy's own /config_dump (with EDS) through its admin port. */
+async function proxyHeldDump(cluster: Cluster, pod: KubeObject): Promise<unknown> {
+  const { adminPortOf, adminRequest } = await import('./proxy-admin.js');
+  const target = { namespace: pod.metadata.namespace ?? 'default', pod: pod.metadata.name, port: adminPortOf(pod) };
+  const res = await adminRequest(cluster, target, 'GET', '/config_dump?include_eds');
+  if (res.status !== 200) throw new MeshError(`the proxy of pod ${target.namespace}/${target.pod} answered /config_dump with HTTP ${res.status}: ${res.body.trim().split('\n')[0]?.slice(0, 200) ?? ''}`, { hint: 'is the pod meshed (mesh-proxy container running)?' });
+  try {
+    return JSON.parse(res.body) as unknown;
+  } catch {
+    throw new MeshError(`the proxy of pod ${target.namespace}/${target.pod} answered /config_dump with something that is not JSON`, { hint: `is port ${target.port} the proxy's admin port?` });
+  }
+}
+
+/** Read a saved config_dump (JSON or YAML, e.g. `kubectl exec POD -c mesh-proxy -- curl -s localhost:15000/config_dump?include_eds > dump.json`). */
+async function savedDump(file: string): Promise<unknown> {
+  const { readFile } = await import('node:fs/promises');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new MeshError(`--from ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, { hint: 'save one with: kubectl exec POD -c mesh-proxy -- curl -s "localhost:15000/config_dump?include_eds" > dump.json', exitCode: ExitCode.Usage });
+  }
+  const { parse } = await import('yaml');
+  try {
+    return parse(text) as unknown;
+  } catch (err) {
+    throw new MeshError(`--from ${file}: not JSON or YAML (${(err as Error).message.split('\n')[0]})`, { exitCode: ExitCode.Usage });
+  }
+}
+
+/**
+ * `mesh proxy-config diff POD`: what the proxy holds (its admin /config_dump, or --from a saved one)
+ * against what the control plane would send it now (the controller's per-proxy config, or -f
+ * offline), resource by resource. Exit 0 same, 1 differs, as `kubectl diff`.
+ */
+async function runProxyDiff(opts: ProxyConfigOptions, ui: Ui, connect: () => Promise<Cluster>, now: number): Promise<number> {
+  const { diffResources, dynamicResources } = await import('./config-dump.js');
+  const { diffDocument, formatDiffs } = await import('../manifests/diff.js');
+  let connected: Promise<Cluster> | undefined;
+  const once = () => (connected ??= connect());
+  const plane = await planeConfig(opts, ui, once, now);
+  let heldDoc: unknown;
+  let heldFrom: string;
+  if (opts.from) {
+    heldDoc = await savedDump(opts.from);
+    heldFrom = opts.from;
+  } else {
+    const cluster = await once();
+    const pod = await livePod(cluster, opts);
+    heldDoc = await proxyHeldDump(cluster, pod);
+    heldFrom = `the proxy of pod ${pod.metadata.namespace ?? 'default'}/${pod.metadata.name}`;
+  }
+  let held;
+  try {
+    held = dynamicResources(heldDoc);
+  } catch (err) {
+    throw new MeshError(`${heldFrom}: ${(err as Error).message}`, { hint: 'give Envoy\'s /config_dump output (envoy.admin.v3.ConfigDump)', exitCode: opts.from ? ExitCode.Usage : ExitCode.Failed });
+  }
+  const wanted = dynamicResources(plane.envoy());
+  // Offline there are no secrets to compare: the CA issues them to the running proxy over SDS.
+  const ignoreTypes = opts.files ? [XDS_TYPES.SDS] : [];
+  if (opts.files) ui.err.write(ui.color.dim('secrets not compared: offline there are none (issued at run time over SDS)') + '\n');
+  const diffs = diffResources(held, wanted, { ignoreTypes });
+  const compared = new Set([...held, ...wanted].filter((r) => !ignoreTypes.includes(r.typeUrl as typeof XDS_TYPES.SDS)).map((r) => r.ref)).size;
+  if (opts.output !== 'table') {
+    const { renderData } = await import('../ui/output.js');
+    ui.out.write(renderData({ proxy: plane.dump.id, held: heldFrom, compared, ...diffDocument(diffs) }, opts.output));
+  } else if (diffs.length) {
+    ui.out.write(formatDiffs(diffs, ui.color));
+    const n = (c: string) => diffs.filter((d) => d.change === c).length;
+    ui.err.write(`${heldFrom} differs from what the control plane would send: ${n('changed')} changed, ${n('added')} to add, ${n('removed')} to remove (of ${compared} resources)\n`);
+  } else {
+    ui.out.write(`same: ${heldFrom} holds what the control plane would send (${compared} resources)\n`);
+  }
+  return diffs.length ? ExitCode.Failed : ExitCode.Ok;
+}
+
+/** Envoy's POST /logging answer ("active loggers:" then "  NAME: LEVEL" lines) as logger -> level. */
+export function parseLoggers(body: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of body.split('\n')) {
+    const m = /^\s+([\w.:-]+):\s*(\w+)\s*$/.exec(line);
+    if (m) out[m[1]!] = m[2]!;
+  }
+  return out;
+}
+
+/**
+ * `mesh proxy-config log POD [--level L] [--logger NAME=L ...]`: change the proxy's log levels at
+ * run time through its admin port (POST /logging?level=L, then ?NAME=L each), then print every
+ * logger's level (POST /logging with no change returns them).
+ */
+async function runProxyLog(opts: ProxyConfigOptions, ui: Ui, cluster: Cluster): Promise<number> {
+  const { adminPortOf, adminRequest } = await import('./proxy-admin.js');
+  const pod = await livePod(cluster, opts);
+  const target = { namespace: pod.metadata.namespace ?? 'default', pod: pod.metadata.name, port: adminPortOf(pod) };
+  const who = `the proxy of pod ${target.namespace}/${target.pod}`;
+  const changes = [...(opts.level ? [{ query: `level=${opts.level}`, what: `level ${opts.level}` }] : []), ...(opts.loggers ?? []).map((l) => ({ query: `${encodeURIComponent(l.name)}=${l.level}`, what: `logger ${l.name}` }))];
+  for (const c of changes) {
+    const res = await adminRequest(cluster, target, 'POST', `/logging?${c.query}`);
+    if (res.status !== 200) {
+      throw new MeshError(`${who} refused ${c.what}: HTTP ${res.status} ${res.body.trim().split('\n')[0]?.slice(0, 200) ?? ''}`, {
+        hint: `"mesh proxy-config log ${target.pod} -n ${target.namespace}" lists its loggers`,
+        exitCode: res.status === 400 || res.status === 404 ? ExitCode.Usage : ExitCode.Failed,
+      });
+    }
+  }
+  const res = await adminRequest(cluster, target, 'POST', '/logging');
+  if (res.status !== 200) throw new MeshError(`${who} answered /logging with HTTP ${res.status}`, { hint: 'is the pod meshed (mesh-proxy container running)?' });
+  const loggers = parseLoggers(res.body);
+  if (changes.length) ui.err.write(ui.color.dim(`${who}: set ${changes.map((c) => c.what).join(', ')}`) + '\n');
+  if (opts.output !== 'table') {
+    const { renderData } = await import('../ui/output.js');
+    ui.out.write(renderData({ pod: target.pod, namespace: target.namespace, loggers }, opts.output));
+    return ExitCode.Ok;
+  }
+  const { renderTable } = await import('../ui/output.js');
+  ui.out.write(renderTable(Object.entries(loggers).sort(([a], [b]) => a.localeCompare(b)), [
+    { header: 'LOGGER', value: ([n]) => n },
+    { header: 'LEVEL', value: ([, l]) => l },
+  ], { emptyMessage: 'No loggers.' }));
   return ExitCode.Ok;
 }

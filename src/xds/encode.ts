@@ -32,6 +32,17 @@ const JSON_FORMS: Record<string, (v: unknown) => boolean> = {
   '.google.protobuf.Duration': (v) => typeof v === 'string' && /^-?\d+(\.\d{1,9})?s$/.test(v),
   '.google.protobuf.Struct': (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
   '.google.protobuf.Value': () => true,
+  '.google.protobuf.Timestamp': (v) => typeof v === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/.test(v),
+  // Wrappers are their bare value in JSON (64-bit ones as strings or numbers).
+  '.google.protobuf.BoolValue': (v) => typeof v === 'boolean',
+  '.google.protobuf.StringValue': (v) => typeof v === 'string',
+  '.google.protobuf.BytesValue': (v) => typeof v === 'string',
+  '.google.protobuf.UInt32Value': (v) => Number.isInteger(v),
+  '.google.protobuf.Int32Value': (v) => Number.isInteger(v),
+  '.google.protobuf.UInt64Value': (v) => Number.isInteger(v) || (typeof v === 'string' && /^\d+$/.test(v)),
+  '.google.protobuf.Int64Value': (v) => Number.isInteger(v) || (typeof v === 'string' && /^-?\d+$/.test(v)),
+  '.google.protobuf.DoubleValue': (v) => typeof v === 'number' || v === 'NaN' || v === 'Infinity' || v === '-Infinity',
+  '.google.protobuf.FloatValue': (v) => typeof v === 'number' || v === 'NaN' || v === 'Infinity' || v === '-Infinity',
 };
 
 function check(type: protobuf.Type, obj: unknown, path: string, json = false): string[] {
@@ -50,6 +61,8 @@ function check(type: protobuf.Type, obj: unknown, path: string, json = false): s
       return [`${path}: @type ${url} is not a known message`];
     }
     const { '@type': _t, ...rest } = o;
+    // In JSON, an Any holding a well-known type with a special form carries it under "value".
+    if (json && JSON_FORMS[inner.fullName]) return check(inner, rest.value, `${path}<${inner.name}>`, json);
     return check(inner, rest, `${path}<${inner.name}>`, json);
   }
   for (const [key, value] of Object.entries(o)) {

@@ -89,3 +89,36 @@ export function messageType(typeUrlOrName: string): protobuf.Type {
   const name = typeUrlOrName.slice(typeUrlOrName.lastIndexOf('/') + 1);
   return envoyRoot().lookupType(name);
 }
+
+/** The admin and bootstrap .proto files behind Envoy's /config_dump (and the types its bootstrap embeds). */
+const ADMIN_FILES = [
+  'envoy/admin/v3/config_dump.proto',
+  'envoy/config/bootstrap/v3/bootstrap.proto',
+  'envoy/config/grpc_credential/v3/file_based_metadata.proto',
+  'envoy/extensions/filters/http/health_check/v3/health_check.proto',
+];
+let adminLoaded = false;
+
+/**
+ * Add envoy.admin.v3 (ConfigDump and its per-type dumps) and the bootstrap types to
+ * {@link envoyRoot}, once per process, so {@link messageType}, toProto3Json and strictCheckJson
+ * know them. Only `mesh proxy-config` needs them; the controller never loads them.
+ */
+export function loadAdminProtos(): protobuf.Root {
+  const root = envoyRoot();
+  if (adminLoaded) return root;
+  root.loadSync(ADMIN_FILES.map((f) => join(protoDepsDir(), 'envoy-api', f)), { keepCase: true });
+  root.resolveAll();
+  adminLoaded = true;
+  return root;
+}
+
+/** The message type of a plain message: the one its `@type` names (an Any's content), else `fallback`; undefined for a type not loaded. */
+export function typeAt(v: Record<string, unknown>, fallback: protobuf.Type | undefined): protobuf.Type | undefined {
+  if (typeof v['@type'] !== 'string') return fallback;
+  try {
+    return messageType(v['@type']);
+  } catch {
+    return undefined;
+  }
+}

@@ -46,8 +46,11 @@ function leftovers(v: unknown, path = '$'): string[] {
 test('proxy-config all -o json of examples/shop has no {seconds, nanos} or {"value": x} left', async () => {
   const r = await runMesh(['proxy-config', 'all', 'frontend', '-n', 'shop', '-f', 'examples/shop', '-o', 'json']);
   assert.equal(r.code, 0, r.stderr);
-  const dump = JSON.parse(r.stdout) as { clusters: { connect_timeout?: unknown }[]; listeners: unknown[] };
-  assert.ok(dump.clusters.length > 0 && dump.listeners.length > 0, 'the shop gives clusters and listeners (else this proves nothing)');
-  assert.deepEqual(leftovers(dump), []);
-  for (const c of dump.clusters) if (c.connect_timeout !== undefined) assert.match(String(c.connect_timeout), /^\d+(\.\d{3}|\.\d{6}|\.\d{9})?s$/);
+  // Envoy's ConfigDump: clusters and listeners inside their per-type dumps.
+  const doc = JSON.parse(r.stdout) as { configs: { dynamic_active_clusters?: { cluster: { connect_timeout?: unknown } }[]; dynamic_listeners?: unknown[] }[] };
+  const clusters = doc.configs.flatMap((c) => c.dynamic_active_clusters ?? []).map((c) => c.cluster);
+  const listeners = doc.configs.flatMap((c) => c.dynamic_listeners ?? []);
+  assert.ok(clusters.length > 0 && listeners.length > 0, 'the shop gives clusters and listeners (else this proves nothing)');
+  assert.deepEqual(leftovers(doc), []);
+  for (const c of clusters) if (c.connect_timeout !== undefined) assert.match(String(c.connect_timeout), /^\d+(\.\d{3}|\.\d{6}|\.\d{9})?s$/);
 });

@@ -15,6 +15,8 @@ import { connectLive } from '../../src/cluster/live.ts';
 import { TOKEN_AUDIENCE } from '../../src/constants.ts';
 import { CertificateAuthority, generateRoot } from '../../src/pki/index.ts';
 import { runMeshInProcess } from '../support/cli.ts';
+import { strictCheckJson } from '../../src/xds/encode.ts';
+import { loadAdminProtos } from '../../src/xds/protos.ts';
 import { startApiServer, type TestCluster } from '../support/kube.ts';
 import { AdsStream, secretsOf, startTlsAds } from '../xds/sds-support.ts';
 
@@ -91,12 +93,23 @@ test('mesh proxy-config secret web-1: subject, SPIFFE ID, serial, validity and e
 });
 
 test('mesh proxy-config secret|all -o json|yaml: certificate metadata only, never key material', async () => {
+  loadAdminProtos();
   for (const args of [['secret', '-o', 'json'], ['secret', '-o', 'yaml'], ['all', '-o', 'json'], ['all', '-o', 'yaml'], ['all']]) {
     const r = await runMeshInProcess(['proxy-config', args[0]!, 'web-1', '-n', 'shop', '--kubeconfig', kube.kubeconfigPath, ...args.slice(1)]);
     assert.equal(r.code, 0, r.stderr);
     assertNoKey(r.stdout + r.stderr, args.join(' '));
     if (args[1] === undefined) continue;
     const doc = args[2] === 'json' ? JSON.parse(r.stdout) : parse(r.stdout);
+    if (args[0] === 'all') {
+      // Envoy's /config_dump form: the SDS secrets with their certificates, the key a redacted DataSource.
+      assert.deepEqual(strictCheckJson('envoy.admin.v3.ConfigDump', doc), []);
+      const sds = (doc.configs as { '@type': string; dynamic_active_secrets?: { name: string; secret: any }[] }[]).find((c) => c['@type'].endsWith('.SecretsConfigDump'))!;
+      const secret = Object.fromEntries(sds.dynamic_active_secrets!.map((s) => [s.name, s.secret])) as Record<string, any>;
+      assert.deepEqual(secret.default.tls_certificate.private_key, { inline_string: '[redacted]' });
+      assert.equal(new X509Certificate(secret.default.tls_certificate.certificate_chain.inline_string).serialNumber, leaf.serialNumber);
+      assert.match(secret.ROOTCA.validation_context.trusted_ca.inline_string, /BEGIN CERTIFICATE/);
+      continue;
+    }
     const byName = Object.fromEntries((doc.secrets as { name: string }[]).map((s) => [s.name, s])) as Record<string, any>;
     assert.equal(byName.default.type, 'certificate');
     assert.equal(byName.default.certificates[0].spiffeId, 'spiffe://cluster.local/ns/shop/sa/web');

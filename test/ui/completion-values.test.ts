@@ -21,7 +21,7 @@ test('bash completes flag values offline: profiles, each command\'s -o formats, 
   assert.deepEqual(await bashComplete(script, ['mesh', 'version', '-o', '']), ['table', 'json', 'yaml']);
   assert.deepEqual(await bashComplete(script, ['mesh', 'inject', '-o', '']), ['yaml', 'json']);
   assert.deepEqual(await bashComplete(script, ['mesh', 'stat', '--output', 'w']), ['wide']);
-  assert.deepEqual(await bashComplete(script, ['mesh', 'proxy-config', 'l']), ['listener']);
+  assert.deepEqual(await bashComplete(script, ['mesh', 'proxy-config', 'l']), ['listener', 'log']);
   assert.deepEqual(await bashComplete(script, ['mesh', 'completion', 'p']), ['powershell']);
   assert.deepEqual(await bashComplete(script, ['mesh', 'inject', '--native-sidecar', '']), ['auto', 'on', 'off']);
 });
@@ -54,6 +54,6 @@ test('powershell: a native argument completer with the same tables', async () =>
   assert.equal(r.code, 0);
   assert.match(r.stdout, /Register-ArgumentCompleter -Native -CommandName mesh/);
   assert.match(r.stdout, /'install\|--profile' = @\('default', 'minimal', 'demo', 'ha'\)/);
-  assert.match(r.stdout, /'proxy-config' = @\('cluster', 'listener', 'route', 'endpoint', 'secret', 'all', '@pods'\)/);
+  assert.match(r.stdout, /'proxy-config' = @\('cluster', 'listener', 'route', 'endpoint', 'secret', 'all', 'diff', 'log', '@pods'\)/);
   assert.doesNotMatch(r.stdout, /__complete'/, 'the hidden helper is not offered');
 });
