@@ -9,6 +9,7 @@ import type { Snapshot, SnapshotResource } from './snapshot.js';
 import { nackMessage, type ErrorDetail, type RequestNode, type StreamContext, type StreamProtocol, type StructValue, type TypeView } from './stream.js';
 import type { NodeInfo, StreamStatus, TypeSync } from './syncz.js';
 import { Admission, type AdmissionTicket } from './admission.js';
+import { encodeDeltaResponse, encodeSotwResponse } from './wire.js';
 import { deltaProtocol, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse } from './delta.js';
 
 export type { DeltaDiscoveryRequest, DeltaDiscoveryResponse } from './delta.js';
@@ -303,19 +304,20 @@ export class AdsServer extends EventEmitter<AdsEvents> {
 
   /** The grpc-js service definition to pass to `server.addService` (both methods). */
   serviceDefinition(): grpc.ServiceDefinition {
-    const method = (name: string, req: protobuf.Type, res: protobuf.Type): grpc.MethodDefinition<unknown, unknown> => ({
+    const method = (name: string, req: protobuf.Type, res: protobuf.Type, encode: (m: never) => Buffer): grpc.MethodDefinition<unknown, unknown> => ({
       path: `${ADS_SERVICE}/${name}`,
       requestStream: true,
       responseStream: true,
       requestSerialize: (m: unknown) => Buffer.from(req.encode(req.fromObject(m as Record<string, unknown>)).finish()),
       requestDeserialize: (b: Buffer) => req.toObject(req.decode(b), { defaults: false, arrays: true }),
-      responseSerialize: (m: unknown) => Buffer.from(res.encode(res.create(m as Record<string, unknown>)).finish()),
+      // Written from per-resource encodings shared by every stream (wire.ts), not encoded per stream.
+      responseSerialize: (m: unknown) => encode(m as never),
       responseDeserialize: (b: Buffer) => res.toObject(res.decode(b), { arrays: true }),
       originalName: name.charAt(0).toLowerCase() + name.slice(1),
     });
     return {
-      StreamAggregatedResources: method('StreamAggregatedResources', this.types.req, this.types.res),
-      DeltaAggregatedResources: method('DeltaAggregatedResources', this.types.deltaReq, this.types.deltaRes),
+      StreamAggregatedResources: method('StreamAggregatedResources', this.types.req, this.types.res, encodeSotwResponse),
+      DeltaAggregatedResources: method('DeltaAggregatedResources', this.types.deltaReq, this.types.deltaRes, encodeDeltaResponse),
     };
   }
 
