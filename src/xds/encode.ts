@@ -88,6 +88,7 @@ function check(type: protobuf.Type, obj: unknown, path: string, json = false): s
 /** Message types by type URL: encodeResource runs for every resource of every snapshot. */
 const types = new Map<string, protobuf.Type>();
 const INTEGER = /int|fixed/;
+let anyType: protobuf.Type | undefined;
 
 /**
  * Whether `check` would find no problem, without building a path or message per field: encoding
@@ -97,7 +98,9 @@ const INTEGER = /int|fixed/;
 export function valid(type: protobuf.Type, obj: unknown): boolean {
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return false;
   const o = obj as Record<string, unknown>;
-  if (type.fullName === `.${ANY}`) {
+  // By identity: protobufjs builds fullName from the parents on every read.
+  anyType ??= envoyRoot().lookupType(ANY);
+  if (type === anyType) {
     const url = o['@type'];
     if (typeof url !== 'string') return false;
     let inner: protobuf.Type;
