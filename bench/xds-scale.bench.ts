@@ -1,4 +1,5 @@
-// Control plane at scale (issue 22): a controller process (bench/xds-scale-server.ts) serving a
+// Control plane at scale (issue 22): a controller process (bench/xds-scale-server.mjs, on dist/:
+// `npm run bench` builds it first; after `npm run build`, `node --import tsx bench/run.ts xds-scale`) serving a
 // scoped mesh of 2,000 services and 50,000 endpoints over 50 namespaces to N ADS streams (half
 // state of the world, half delta; each subscribed to CDS and EDS as a wildcard) opened by this
 // process. Per N (BENCH_XDS_SCALE, default "1000,5000"):
@@ -12,6 +13,7 @@
 //   for BENCH_XDS_CHURN_S seconds (default 20): push latency and event-loop delay per third of the
 //   run (a growing queue shows as a growing latency), the controller's CPU share;
 // - the controller's resident memory (peak).
+// BENCH_XDS_MAX_OPENING sets the ADS server's maxOpening (streams opening at once).
 // BENCH_XDS_PROF=DIR writes the controller's CPU profile of each phase into DIR/<time>/<phase>.cpuprofile.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -19,13 +21,59 @@ import * as grpc from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
 import { envoyRoot, TYPE } from '../src/xds/protos.ts';
 import { median, type Benchmark, type BenchResult } from './harness.ts';
-import type { ServerReply, ServerRequest, ServerStats } from './xds-scale-server.ts';
+import type { KubeObject } from '../src/cluster/types.ts';
+import { scopedMesh } from './xds-fixture.ts';
+
+/** What the bench sends the controller process. */
+type ServerRequest =
+  | { objects: KubeObject[] }
+  | { change: { index: number; object: KubeObject }[] }
+  | { stats: true }
+  | { profile: string }
+  | { stop: true };
+
+/** What the controller process answers. */
+type ServerReply = { port: number } | { stats: ServerStats };
+
+/** The control plane's own figures since the last stats request (CPU, pushes) or peak (memory). */
+interface ServerStats {
+  cpuMs: number;
+  rssMiB: number;
+  maxRssMiB: number;
+  heapMiB: number;
+  pushes: number;
+  /** Push latencies (source change to write) since the last stats request, ms. */
+  pushLatencies: number[];
+  /** Event-loop delay p99 since the last stats request, ms. */
+  loopDelayP99: number;
+}
 
 const SERVICES = 2000;
 const ENDPOINTS = 25;
 const NAMESPACES = 50;
 /** Proxies in ns0, the namespace whose services change in the endpoint-change measure, at every N. */
 const AFFECTED = 100;
+
+/** The mesh the controller serves; the bench keeps it to make each change from the last state. */
+const mesh = scopedMesh(SERVICES, ENDPOINTS, NAMESPACES);
+const sliceAt = new Map<number, number>();
+mesh.forEach((o, i) => {
+  if (o.kind === 'EndpointSlice') sliceAt.set(Number(o.metadata.name.slice(3, -2)), i);
+});
+const moves = new Map<number, number>();
+
+/** Service i's slice with its next endpoint moved to a new address (one pod replaced, as in a rollout). */
+function moved(i: number): { index: number; object: KubeObject } {
+  const index = sliceAt.get(i)!;
+  const o = mesh[index]!;
+  const g = (moves.get(i) ?? 0) + 1;
+  moves.set(i, g);
+  const eps = (o as unknown as { endpoints: { addresses: string[] }[] }).endpoints;
+  const e = g % eps.length;
+  const object = { ...o, endpoints: eps.map((ep, k) => (k === e ? { ...ep, addresses: [ep.addresses[0]!.replace(/\.\d+$/, `.${100 + (g % 150)}`)] } : ep)) } as KubeObject;
+  mesh[index] = object;
+  return { index, object };
+}
 
 function pct(xs: number[], p: number): number {
   if (!xs.length) return 0;
@@ -40,11 +88,11 @@ class Server {
   readonly port: Promise<number>;
   constructor(maxOpening?: number) {
     const prof = process.env.BENCH_XDS_PROF;
-    const execArgv = process.execArgv;
-    const file = fileURLToPath(new URL('./xds-scale-server.ts', import.meta.url));
-    this.child = fork(file, [JSON.stringify({ services: SERVICES, endpoints: ENDPOINTS, namespaces: NAMESPACES, maxOpening })], { execArgv, env: { ...process.env, BENCH_XDS_PROF: prof ? `${prof}/${Date.now()}` : '' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const file = fileURLToPath(new URL('./xds-scale-server.mjs', import.meta.url));
+    this.child = fork(file, [JSON.stringify({ maxOpening })], { execArgv: [], env: { ...process.env, BENCH_XDS_PROF: prof ? `${prof}/${Date.now()}` : '' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.child.on('message', (m: ServerReply) => this.waiting.shift()?.(m));
     this.port = this.next().then((m) => ('port' in m ? m.port : Promise.reject(new Error('expected the port'))));
+    this.send({ objects: mesh });
   }
   private next(): Promise<ServerReply> {
     return new Promise((r) => this.waiting.push(r));
@@ -109,7 +157,7 @@ function namespaceOf(i: number): number {
 }
 
 async function scale(n: number): Promise<BenchResult[]> {
-  const server = new Server();
+  const server = new Server(process.env.BENCH_XDS_MAX_OPENING ? Number(process.env.BENCH_XDS_MAX_OPENING) : undefined);
   const port = await server.port;
   const def = clientDefinition();
   const Client = grpc.makeGenericClientConstructor(def, 'ADS');
@@ -174,7 +222,7 @@ async function scale(n: number): Promise<BenchResult[]> {
     });
     if (round === 0) await server.stats();
     const t = performance.now();
-    server.send({ change: [ns0Services[(round + 5) % ns0Services.length]!] });
+    server.send({ change: [moved(ns0Services[(round + 5) % ns0Services.length]!)] });
     await finished;
     if (round >= 0) lat.push(performance.now() - t);
   }
@@ -204,7 +252,7 @@ async function scale(n: number): Promise<BenchResult[]> {
         sent++;
       }
       // One delivery per endpoint event, as an informer delivers them.
-      for (const svc of batch) server.send({ change: [svc] });
+      for (const svc of batch) server.send({ change: [moved(svc)] });
       if (third <= 3 && elapsed >= (third * churnS) / 3) {
         third++;
         void server.stats().then((s) => {
@@ -231,7 +279,7 @@ async function scale(n: number): Promise<BenchResult[]> {
   out.push({
     name: `${at}: storm, all streams open at once -> every one has CDS and EDS`, value: stormMs / 1000, unit: 's',
     ...(stormGoal ? { target: { max: stormGoal / 1000 }, pass: stormMs <= stormGoal } : {}),
-    detail: `per stream p50 ${(median(times) / 1000).toFixed(2)} s, p99 ${(pct(times, 99) / 1000).toFixed(2)} s; the ${n} clients used ${((clientCpu.user + clientCpu.system) / 1e6).toFixed(1)} CPU-s`,
+    detail: `per stream p10 ${(pct(times, 10) / 1000).toFixed(2)} s, p50 ${(median(times) / 1000).toFixed(2)} s, p99 ${(pct(times, 99) / 1000).toFixed(2)} s; the ${n} clients used ${((clientCpu.user + clientCpu.system) / 1e6).toFixed(1)} CPU-s`,
   });
   out.push({ name: `${at}: storm, controller CPU (model, snapshots, every stream's first responses)`, value: stormCpu / 1000, unit: 'CPU-s', detail: 'controller process only: does not grow with machine load, unlike the wall time' });
   const latGoal = n >= 5000 ? 250 : 50;
