@@ -241,11 +241,13 @@ async function scale(n: number): Promise<BenchResult[]> {
   let sent = 0;
   let seed = 1;
   const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  // Thirds are cut by events sent, so a stalled bench process (a loaded machine) cannot leave one empty.
+  const total = Math.round(churnS * perSecond);
   await new Promise<void>((resolve) => {
     let third = 1;
     const tick = setInterval(() => {
       const elapsed = (performance.now() - churnStart) / 1000;
-      const due = Math.floor(elapsed * perSecond);
+      const due = Math.min(total, Math.floor(elapsed * perSecond), Math.ceil((third * total) / 3));
       const batch: number[] = [];
       while (sent < due) {
         batch.push(Math.floor(random() * SERVICES));
@@ -253,7 +255,7 @@ async function scale(n: number): Promise<BenchResult[]> {
       }
       // One delivery per endpoint event, as an informer delivers them.
       for (const svc of batch) server.send({ change: [moved(svc)] });
-      if (third <= 3 && elapsed >= (third * churnS) / 3) {
+      if (third <= 3 && sent >= (third * total) / 3) {
         third++;
         void server.stats().then((s) => {
           thirds.push(s);
