@@ -17,6 +17,11 @@ let source;
 let cp;
 let pushes = 0;
 let latencies = [];
+// Churn, by the third of the run the last delivered change belongs to: how late each change was
+// taken from the IPC queue (ms after the bench sent it) and each push's latency (ms after its change was taken).
+let third = 0;
+const lag = [[], [], []];
+const pushLat = [[], [], []];
 const loop = monitorEventLoopDelay({ resolution: 5 });
 loop.enable();
 let cpu = process.cpuUsage();
@@ -46,6 +51,7 @@ async function start(objects) {
   cp.ads.on('push', (p) => {
     pushes++;
     if (p.latencyMs !== undefined) latencies.push(p.latencyMs);
+    if (third && p.latencyMs !== undefined) pushLat[third - 1].push(p.latencyMs);
   });
   const port = await cp.start({ host: '127.0.0.1', port: 0 });
   process.send({ port });
@@ -63,6 +69,7 @@ function stats() {
     pushes,
     pushLatencies: latencies,
     loopDelayP99: loop.percentile(99) / 1e6,
+    churn: { lag, pushLatencies: pushLat },
   };
   latencies = [];
   pushes = 0;
@@ -73,6 +80,10 @@ function stats() {
 process.on('message', (m) => {
   if (m.objects) void start(m.objects);
   else if (m.change) {
+    if (m.third) {
+      third = m.third;
+      lag[third - 1].push(Date.now() - m.sentAt);
+    }
     for (const { index, object } of m.change) cached[index] = object;
     source.set(cached.map((o) => ({ ...o })));
   } else if (m.stats) stats();
