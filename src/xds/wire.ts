@@ -1,5 +1,6 @@
 import protobuf from 'protobufjs';
 import type { AnyBytes } from './encode.js';
+import type { DiscoveryResponse } from './ads.js';
 import type { DeltaDiscoveryResponse, DeltaResource } from './delta.js';
 
 /**
@@ -10,21 +11,12 @@ import type { DeltaDiscoveryResponse, DeltaResource } from './delta.js';
  * are those protobufjs writes for the same message (fields in number order) (test/xds/wire.test.ts).
  */
 
-/** A DiscoveryResponse as the SotW protocol writes it (see ads.ts). */
-export interface SotwResponse {
-  version_info: string;
-  resources: AnyBytes[];
-  type_url: string;
-  nonce: string;
-  control_plane: { identifier: string };
-}
-
 /** google.protobuf.Any of each resource, by its AnyBytes (one encoding per resource, shared). */
 const anys = new WeakMap<AnyBytes, Uint8Array>();
 /** envoy.service.discovery.v3.Resource of a delta resource, by its AnyBytes, with the name and version it was made with. */
 const wrapped = new WeakMap<AnyBytes, { name: string; version: string; bytes: Uint8Array }>();
 
-function anyOf(a: AnyBytes): Uint8Array {
+function anyOf(a: { type_url: string; value: Uint8Array }): Uint8Array {
   let b = anys.get(a);
   if (!b) {
     // Any: type_url = 1, value = 2.
@@ -61,7 +53,7 @@ function controlPlane(w: protobuf.Writer, field: number, identifier: string): vo
 }
 
 /** A DiscoveryResponse: version_info = 1, resources = 2, type_url = 4, nonce = 5, control_plane = 6. */
-export function encodeSotwResponse(r: SotwResponse): Buffer {
+export function encodeSotwResponse(r: DiscoveryResponse): Buffer {
   const w = protobuf.Writer.create();
   if (r.version_info) w.uint32(10).string(r.version_info);
   for (const a of r.resources) w.uint32(18).bytes(anyOf(a));
