@@ -1,9 +1,9 @@
-// The controller side of the scale bench (bench/xds-scale.bench.ts), run as a child process on the
+// The controller side of the scale bench (bench/xds.scale.bench.ts), run as a child process on the
 // built dist/ (as `mesh controller` runs: no TypeScript loader in the process), so its CPU time
 // and resident memory are the control plane's alone; the client streams run in the parent. The
 // parent sends the mesh, then EndpointSlice changes, delivered as the Kubernetes source delivers
 // them: a shallow copy of every cached object, the changed slices new. Messages: see
-// ServerRequest and ServerReply in xds-scale.bench.ts.
+// ServerRequest and ServerReply in xds.scale.bench.ts.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';

@@ -23,7 +23,8 @@ function anyOf(a: { type_url: string; value: Uint8Array }): Uint8Array {
     const w = protobuf.Writer.create();
     if (a.type_url) w.uint32(10).string(a.type_url);
     if (a.value.length) w.uint32(18).bytes(a.value);
-    anys.set(a, (b = w.finish()));
+    // A copy of its own: a small Buffer shares Node's 8 KB allocation pool, and a kept slice would pin the whole slab.
+    anys.set(a, (b = new Uint8Array(w.finish())));
   }
   return b;
 }
@@ -36,7 +37,7 @@ function resourceOf(r: DeltaResource): Uint8Array {
   if (r.version) w.uint32(10).string(r.version);
   w.uint32(18).bytes(anyOf(r.resource));
   if (r.name) w.uint32(26).string(r.name);
-  const bytes = w.finish();
+  const bytes = new Uint8Array(w.finish());
   wrapped.set(r.resource, { name: r.name, version: r.version, bytes });
   return bytes;
 }

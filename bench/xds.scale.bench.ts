@@ -1,5 +1,5 @@
 // Control plane at scale (issue 22): a controller process (bench/xds-scale-server.mjs, on dist/:
-// `npm run bench` builds it first; after `npm run build`, `node --import tsx bench/run.ts xds-scale`) serving a
+// `npm run bench` builds it first; after `npm run build`, `node --import tsx bench/run.ts xds.scale`) serving a
 // scoped mesh of 2,000 services and 50,000 endpoints over 50 namespaces to N ADS streams (half
 // state of the world, half delta; each subscribed to CDS and EDS as a wildcard) opened by this
 // process. Per N (BENCH_XDS_SCALE, default "1000,5000"):
