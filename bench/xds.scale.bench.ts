@@ -278,26 +278,29 @@ async function scale(n: number): Promise<BenchResult[]> {
   const stormGoal = n >= 5000 ? 10_000 : undefined;
   out.push({
     name: `${at}: storm, all streams open at once -> every one has CDS and EDS`, value: stormMs / 1000, unit: 's',
-    ...(stormGoal ? { target: { max: stormGoal / 1000 }, pass: stormMs <= stormGoal } : {}),
+    ...(stormGoal ? { target: { max: stormGoal / 1000 } } : {}),
     detail: `per stream p10 ${(pct(times, 10) / 1000).toFixed(2)} s, p50 ${(median(times) / 1000).toFixed(2)} s, p99 ${(pct(times, 99) / 1000).toFixed(2)} s; the ${n} clients used ${((clientCpu.user + clientCpu.system) / 1e6).toFixed(1)} CPU-s`,
   });
   out.push({ name: `${at}: storm, controller CPU (model, snapshots, every stream's first responses)`, value: stormCpu / 1000, unit: 'CPU-s', detail: 'controller process only: does not grow with machine load, unlike the wall time' });
   const latGoal = n >= 5000 ? 250 : 50;
   out.push({ name: `${at}: endpoint change -> all ${affected.length} affected proxies hold it, p50`, value: median(lat), unit: 'ms', detail: `${rounds} changes of ns0 services` });
-  out.push({ name: `${at}: endpoint change -> all affected hold it, p99`, value: pct(lat, 99), unit: 'ms', target: { max: latGoal }, pass: pct(lat, 99) <= latGoal, detail: `max ${Math.max(...lat).toFixed(1)} ms` });
+  out.push({ name: `${at}: endpoint change -> all affected hold it, p99`, value: pct(lat, 99), unit: 'ms', target: { max: latGoal }, detail: `max ${Math.max(...lat).toFixed(1)} ms` });
   out.push({ name: `${at}: controller CPU per endpoint change`, value: cpuMs / rounds, unit: 'ms', detail: `controller process only (process.cpuUsage); compare across N; idle with ${n} streams: ${idleCpuPerS.toFixed(1)} ms CPU per second` });
-  const quiet = unaffectedGot === 0 && affectedGot === (rounds + 5) * affected.length;
-  out.push({ name: `${at}: responses to unaffected proxies during the changes`, value: unaffectedGot, unit: '', target: { max: 0 }, pass: quiet, detail: `affected got ${affectedGot} (expected ${(rounds + 5) * affected.length}: one EDS push per change each)` });
+  const expected = (rounds + 5) * affected.length;
+  out.push({
+    name: `${at}: responses to unaffected proxies during the changes (plus any missing or extra to the affected)`, value: unaffectedGot + Math.abs(affectedGot - expected), unit: '', target: { max: 0 },
+    detail: `unaffected got ${unaffectedGot}; affected got ${affectedGot} (expected ${expected}: one EDS push per change each)`,
+  });
   // Change sent -> taken -> pushed, per third: sustained means the last third is no later than the first (or under 250 ms).
   const ends = [0, 1, 2].map((k) => pct(churnStats.churn.lag[k]!, 99) + pct(churnStats.churn.pushLatencies[k]!, 99));
   const bound = Math.max(250, 2 * ends[0]!);
   out.push({
     name: `${at}: churn 10%/min (${perSecond.toFixed(0)} endpoint events/s, ${churnS} s), change sent -> pushed, p99 in the last third`, value: ends[2]!, unit: 'ms',
-    target: { max: bound }, pass: ends[2]! <= bound,
+    target: { max: bound },
     detail: `by third ${ends.map((x) => x.toFixed(0)).join(' / ')} ms (queue lag p99 ${churnStats.churn.lag.map((l) => pct(l, 99).toFixed(0)).join(' / ')}); controller CPU ${((churnCpu / churnWall) * 100).toFixed(0)}% of a core`,
   });
   const rssGoal = n >= 5000 ? 1024 : 300;
-  out.push({ name: `${at}: controller resident memory, peak`, value: final.maxRssMiB, unit: 'MiB', target: { max: rssGoal }, pass: final.maxRssMiB <= rssGoal, detail: `now ${final.rssMiB.toFixed(0)} MiB, heap ${final.heapMiB.toFixed(0)} MiB` });
+  out.push({ name: `${at}: controller resident memory, peak`, value: final.maxRssMiB, unit: 'MiB', target: { max: rssGoal }, detail: `now ${final.rssMiB.toFixed(0)} MiB, heap ${final.heapMiB.toFixed(0)} MiB` });
   return out;
 }
 
