@@ -11,11 +11,10 @@ import { buildModel } from '../src/model/index.ts';
 import { proxylessResources, sidecarResources } from '../src/xds/translate.ts';
 import { EncodeMemo, makeSnapshot, type Snapshot } from '../src/xds/snapshot.ts';
 import { TYPE } from '../src/xds/protos.ts';
-import type { Source, SourceObject, SourceWatch } from '../src/cluster/source.ts';
 import { ControlPlane } from '../src/controller/controlplane.ts';
 import type { DeltaDiscoveryResponse, DiscoveryResponse } from '../src/xds/ads.ts';
 import { median, type Benchmark, type BenchResult } from './harness.ts';
-import { slice, syntheticMesh } from './xds-fixture.ts';
+import { PushSource, slice, syntheticMesh } from './xds-fixture.ts';
 import type { KubeObject } from '../src/cluster/types.ts';
 
 function bytes(s: Snapshot): number {
@@ -28,32 +27,6 @@ function time<T>(f: () => T): [T, number] {
   const t0 = process.hrtime.bigint();
   const r = f();
   return [r, Number(process.hrtime.bigint() - t0) / 1e6];
-}
-
-/**
- * Delivers whatever the bench hands it and keeps nothing, as the files and Kubernetes sources do
- * (MemorySource keeps the last set for watch(), which would hold every round's fresh copy alive).
- */
-class PushSource implements Source {
-  readonly description = 'bench';
-  private onChange: ((objects: KubeObject[]) => void) | undefined;
-  constructor(private first: KubeObject[] | undefined) {}
-  async list(): Promise<SourceObject[]> {
-    return [];
-  }
-  async watch(onChange: (objects: KubeObject[]) => void): Promise<SourceWatch> {
-    this.onChange = onChange;
-    const first = this.first!;
-    this.first = undefined;
-    onChange(first);
-    return { stop: () => this.stop() };
-  }
-  async stop(): Promise<void> {
-    this.onChange = undefined;
-  }
-  set(objects: KubeObject[]): void {
-    this.onChange?.(objects);
-  }
 }
 
 function pct(xs: number[], p: number): number {

@@ -6,6 +6,30 @@ export function objectKey(o: KubeObject): string {
   return `${o.apiVersion}|${o.kind}|${o.metadata.namespace ?? ''}|${o.metadata.name}`;
 }
 
+/** The last key made for a metadata object, with what it was made from. */
+interface KeyMemo {
+  apiVersion: string;
+  kind: string;
+  namespace: string | undefined;
+  name: string;
+  key: string;
+}
+const keyMemo = new WeakMap<object, KeyMemo>();
+
+/**
+ * objectKey, remembered per metadata object (an informer's copies share it): every delivery keys
+ * every object, and the string built each time was a third of the diff. Checked against the
+ * fields it was made from, so an object altered in place still gets its right key.
+ */
+function heldKey(o: KubeObject): string {
+  const m = o.metadata;
+  const hit = keyMemo.get(m);
+  if (hit && hit.name === m.name && hit.namespace === m.namespace && hit.kind === o.kind && hit.apiVersion === o.apiVersion) return hit.key;
+  const key = objectKey(o);
+  keyMemo.set(m, { apiVersion: o.apiVersion, kind: o.kind, namespace: m.namespace, name: m.name, key });
+  return key;
+}
+
 /**
  * Whether two versions of an object have equal content. Informers hand out shallow copies whose
  * fields are the cached objects, so the comparison, which stops at identical references, settles
@@ -15,12 +39,25 @@ export function sameObject(a: KubeObject, b: KubeObject): boolean {
   return a === b || deepEqual(a, b);
 }
 
+/** Same own fields holding the very same values (an informer's shallow copy); no arrays made: this runs for every object of every delivery. */
 function shallowSame(a: KubeObject, b: KubeObject): boolean {
   if (a === b) return true;
   const ao = a as unknown as Record<string, unknown>;
   const bo = b as unknown as Record<string, unknown>;
-  const keys = Object.keys(ao);
-  return keys.length === Object.keys(bo).length && keys.every((k) => ao[k] === bo[k]);
+  let n = 0;
+  for (const k in ao) {
+    if (!Object.hasOwn(ao, k)) continue;
+    if (ao[k] !== bo[k] || !Object.hasOwn(bo, k)) return false;
+    n++;
+  }
+  for (const k in bo) if (Object.hasOwn(bo, k)) n--;
+  return n === 0;
+}
+
+/** A held object and the delivery that last named its key. */
+interface Held {
+  object: KubeObject;
+  stamp: number;
 }
 
 /**
@@ -29,14 +66,13 @@ function shallowSame(a: KubeObject, b: KubeObject): boolean {
  * lived long enough to be promoted and made the full GCs that showed in the push latency's tail.
  */
 export class SourceIndex {
-  private readonly objects = new Map<string, KubeObject>();
-  /** The delivery that last named each key: keys missing from a delivery are removed. */
-  private readonly stamps = new Map<string, number>();
+  /** By key, with the delivery that last named it (keys missing from a delivery are removed): one lookup per object per delivery. */
+  private readonly objects = new Map<string, Held>();
   private generation = 0;
 
   /** The held object of a key. */
   get(key: string): KubeObject | undefined {
-    return this.objects.get(key);
+    return this.objects.get(key)?.object;
   }
 
   /** Whether a key is held. */
@@ -45,13 +81,15 @@ export class SourceIndex {
   }
 
   /** The held objects (live view: do not keep across deliveries). */
-  values(): IterableIterator<KubeObject> {
-    return this.objects.values();
+  *values(): IterableIterator<KubeObject> {
+    for (const h of this.objects.values()) yield h.object;
   }
 
   /** A copy of the index as a map. */
   snapshot(): Map<string, KubeObject> {
-    return new Map(this.objects);
+    const out = new Map<string, KubeObject>();
+    for (const [key, h] of this.objects) out.set(key, h.object);
+    return out;
   }
 
   /**
@@ -67,29 +105,35 @@ export class SourceIndex {
     let duplicates = false;
     let unique = 0;
     for (const o of delivered) {
-      const key = objectKey(o);
-      const old = this.objects.get(key);
-      if (this.stamps.get(key) === gen) {
+      const key = heldKey(o);
+      const held = this.objects.get(key);
+      if (!held) {
+        this.objects.set(key, { object: o, stamp: gen });
+        changed.set(key, undefined);
+        unique++;
+        continue;
+      }
+      const old = held.object;
+      if (held.stamp === gen) {
         duplicates = true;
         if (old !== o) {
           if (!changed.has(key)) changed.set(key, old);
-          this.objects.set(key, o);
+          held.object = o;
         }
         continue;
       }
-      this.stamps.set(key, gen);
+      held.stamp = gen;
       unique++;
-      if (!old || !sameObject(old, o)) {
-        changed.set(key, old);
-        this.objects.set(key, o);
-      } else if (!shallowSame(old, o)) this.objects.set(key, o);
+      // Shallow first: an informer's copy of an unchanged object settles here.
+      if (shallowSame(old, o)) continue;
+      if (!sameObject(old, o)) changed.set(key, old);
+      held.object = o;
     }
     if (unique !== this.objects.size) {
-      for (const [key, o] of this.objects) {
-        if (this.stamps.get(key) === gen) continue;
-        changed.set(key, o);
+      for (const [key, h] of this.objects) {
+        if (h.stamp === gen) continue;
+        changed.set(key, h.object);
         this.objects.delete(key);
-        this.stamps.delete(key);
       }
     }
     return { changed, duplicates };

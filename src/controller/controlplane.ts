@@ -293,7 +293,7 @@ export class ControlPlane {
   private nodeConnected(node: NodeInfo, key = node.id): void {
     this.nodes.set(key, node);
     this.streamsOf.set(key, (this.streamsOf.get(key) ?? 0) + 1);
-    const r = this.builder.snapshotFor(node, Date.now(), this.sink);
+    const r = this.builder.snapshotFor(node, Date.now(), this.sink, undefined, key);
     if (!r) return;
     if ('snapshot' in r) this.cache.set(key, r.snapshot);
     else this.sink.refused(node.id, r.error);

@@ -81,6 +81,15 @@ export class SnapshotBuilder {
   private applied = new Map<string, KubeObject>();
   /** Keys of EndpointSlices changed and not yet applied. */
   private readonly pendingSlices = new Set<string>();
+  /** Keys of the applied EndpointSlices by the service they name: an endpoint change reads only its services' slices. */
+  private slicesOf = new Map<string, Set<string>>();
+  /**
+   * Node ids by proxy class, and each id's class, as last computed; an incremental update visits
+   * only the nodes of classes whose snapshot changed. Entries of nodes gone (or moved to another
+   * class) are dropped when met, so disconnects need no call here.
+   */
+  private members = new Map<string, Set<string>>();
+  private readonly classOf = new Map<string, string>();
   private readonly reachable = new WeakMap<readonly MeshNamespace[], Map<string, string[] | undefined>>();
 
   constructor(opts: SnapshotBuilderOptions) {
@@ -141,6 +150,10 @@ export class SnapshotBuilder {
   rebuild(nodes: ReadonlyMap<string, NodeInfo>, changedAt: number, sink: SnapshotSink): BuildResult {
     this.pendingSlices.clear();
     this.applied = this.latest.snapshot();
+    this.slicesOf = new Map();
+    for (const [key, o] of this.applied) this.indexSlice(key, o, true);
+    this.members = new Map();
+    this.classOf.clear();
     const model = buildModel(this.objects(), this.opts.model);
     this.current = model;
     this.gen++;
@@ -152,7 +165,7 @@ export class SnapshotBuilder {
     for (const snap of previous.values()) seedInterner(this.interner, snap);
     let ok = true;
     for (const [id, node] of nodes) {
-      const r = this.snapshotFor(node, changedAt, sink, previous);
+      const r = this.snapshotFor(node, changedAt, sink, previous, id);
       if (r && 'snapshot' in r) sink.set(id, r.snapshot);
       else if (r) {
         ok = false;
@@ -187,29 +200,28 @@ export class SnapshotBuilder {
         touched.set(svc, []);
         namespaces.add(o.metadata.namespace ?? 'default');
       }
-      if (after) this.applied.set(key, after);
-      else this.applied.delete(key);
+      if (before) this.indexSlice(key, before, false);
+      if (after) {
+        this.applied.set(key, after);
+        this.indexSlice(key, after, true);
+      } else this.applied.delete(key);
     }
     // buildModel derives namespaces from every object: a slice must not be what makes one exist.
     const serviceNamespaces = new Set(prev.services.map((s) => s.namespace));
     for (const ns of namespaces) {
       if (!serviceNamespaces.has(ns) && !this.applied.has(`v1|Namespace||${ns}`)) return { kind: 'fallback', why: `namespace ${ns} has no Service or Namespace object` };
     }
-    for (const o of this.applied.values()) {
-      if (!isEndpointSlice(o)) continue;
-      const svc = sliceService(o);
-      if (svc) touched.get(svc)?.push(o);
-    }
+    for (const [svc, list] of touched) for (const key of this.slicesOf.get(svc) ?? []) list.push(this.applied.get(key)!);
     const { model, changed } = updateEndpoints(prev, touched, (ns, name) => this.applied.get(`v1|Pod|${ns}|${name}`));
     if (!changed.length) return { kind: 'unchanged' };
     const eds = endpointChange(prev, model, changed);
+    const changedClasses: string[] = [];
     if (!eds) return { kind: 'fallback', why: `clusters of ${changed.join(', ')} depend on their endpoints` };
     try {
       this.current = model;
       this.gen++;
       const version = String(this.gen);
       const patched = new Map<TypeResources, TypeResources>();
-      const next = new Map<string, Snapshot>();
       for (const [key, snap] of this.shared) {
         const set = snap.types[TYPE.endpoint];
         let p = patched.get(set);
@@ -217,20 +229,38 @@ export class SnapshotBuilder {
           p = patchType(TYPE.endpoint, set, eds, this.interner, this.opts.memo);
           patched.set(set, p);
         }
-        next.set(key, p === set ? snap : withType(snap, version, TYPE.endpoint, p, changedAt));
+        if (p !== set) changedClasses.push(key);
       }
-      this.shared = next;
+      // Applied once every set is patched: a throw above leaves the snapshots as they were.
+      for (const key of changedClasses) {
+        const snap = this.shared.get(key)!;
+        this.shared.set(key, withType(snap, version, TYPE.endpoint, patched.get(snap.types[TYPE.endpoint])!, changedAt));
+      }
     } catch (err) {
       return { kind: 'fallback', why: (err as Error).message };
     }
+    // Only the nodes of classes whose snapshot changed, and of classes that have none (refused
+    // before: the new model may build), get anything: the work grows with the affected proxies.
+    for (const key of this.members.keys()) if (!this.shared.has(key)) changedClasses.push(key);
     let ok = true;
-    for (const [id, node] of nodes) {
-      const r = this.snapshotFor(node, changedAt, sink);
-      if (r && 'snapshot' in r) sink.set(id, r.snapshot);
-      else if (r) {
-        ok = false;
-        sink.refused(id, r.error);
+    for (const key of changedClasses) {
+      const ids = this.members.get(key);
+      if (!ids) continue;
+      for (const id of ids) {
+        const node = nodes.get(id);
+        if (!node || this.classOf.get(id) !== key) {
+          ids.delete(id);
+          if (!node) this.classOf.delete(id);
+          continue;
+        }
+        const r = this.snapshotFor(node, changedAt, sink);
+        if (r && 'snapshot' in r) sink.set(id, r.snapshot);
+        else if (r) {
+          ok = false;
+          sink.refused(id, r.error);
+        }
       }
+      if (!ids.size) this.members.delete(key);
     }
     return { kind: 'updated', model, generation: this.gen, ok };
   }
@@ -241,9 +271,15 @@ export class SnapshotBuilder {
    * holds in `held`) is returned instead of an equal new one, so a cache holding it does not notify.
    * No closure per node: this runs for every proxy on every update.
    */
-  snapshotFor(node: NodeInfo, changedAt: number, held?: Pick<SnapshotSink, 'current'>, previous?: ReadonlyMap<string, Snapshot>): { snapshot: Snapshot } | { error: string } | undefined {
+  snapshotFor(node: NodeInfo, changedAt: number, held?: Pick<SnapshotSink, 'current'>, previous?: ReadonlyMap<string, Snapshot>, id?: string): { snapshot: Snapshot } | { error: string } | undefined {
     if (!this.current) return undefined;
     const key = this.classKey(node);
+    if (id !== undefined && this.classOf.get(id) !== key) {
+      this.classOf.set(id, key);
+      let ids = this.members.get(key);
+      if (!ids) this.members.set(key, (ids = new Set()));
+      ids.add(id);
+    }
     const cached = this.shared.get(key);
     if (cached) return { snapshot: cached };
     const end = this.time();
@@ -261,6 +297,20 @@ export class SnapshotBuilder {
       return { error: (err as Error).message };
     } finally {
       end();
+    }
+  }
+
+  /** Add or drop a slice in the by-service index of applied slices. */
+  private indexSlice(key: string, o: KubeObject, add: boolean): void {
+    const svc = isEndpointSlice(o) ? sliceService(o) : undefined;
+    if (!svc) return;
+    let keys = this.slicesOf.get(svc);
+    if (add) {
+      if (!keys) this.slicesOf.set(svc, (keys = new Set()));
+      keys.add(key);
+    } else if (keys) {
+      keys.delete(key);
+      if (!keys.size) this.slicesOf.delete(svc);
     }
   }
 

@@ -8,6 +8,8 @@ import type { SecretProvider, SecretSet, StreamIdentity, StreamSecrets } from '.
 import type { Snapshot, SnapshotResource } from './snapshot.js';
 import { nackMessage, type ErrorDetail, type RequestNode, type StreamContext, type StreamProtocol, type StructValue, type TypeView } from './stream.js';
 import type { NodeInfo, StreamStatus, TypeSync } from './syncz.js';
+import { Admission, type AdmissionTicket } from './admission.js';
+import { encodeDeltaResponse, encodeSotwResponse } from './wire.js';
 import { deltaProtocol, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse } from './delta.js';
 
 export type { DeltaDiscoveryRequest, DeltaDiscoveryResponse } from './delta.js';
@@ -213,10 +215,17 @@ export interface AdsLimits {
   maxTypes?: number;
   /** Subscribed resource names per type on one stream (default 20,000). */
   maxNames?: number;
+  /**
+   * Streams opening at once, server-wide (default 100): later ones wait, in arrival order, until
+   * an opening stream answers its first response, closes, or has held its slot `openHoldMs`
+   * (default 5 s). See src/xds/admission.ts.
+   */
+  maxOpening?: number;
+  openHoldMs?: number;
 }
 
 /** Default caps of AdsLimits. */
-export const ADS_LIMITS: Required<AdsLimits> = { maxTypes: 32, maxNames: 20_000 };
+export const ADS_LIMITS: Required<AdsLimits> = { maxTypes: 32, maxNames: 20_000, maxOpening: 100, openHoldMs: 5_000 };
 
 /** Why a request would take its stream over a cap, or undefined. */
 function overLimit(req: { type_url?: string; resource_names?: string[]; resource_names_subscribe?: string[] }, status: StreamStatus, limits: Required<AdsLimits>): string | undefined {
@@ -273,6 +282,8 @@ export class AdsServer extends EventEmitter<AdsEvents> {
   private readonly identifier: string;
   private readonly secrets: SecretProvider | undefined;
   private readonly limits: Required<AdsLimits>;
+  /** Streams opening at once (limits.maxOpening), admitted in arrival order. */
+  readonly admission: Admission;
   private readonly streams = new Map<number, StreamStatus>();
   private readonly sessions = new Map<number, StreamSecrets>();
   private nextStream = 1;
@@ -286,25 +297,27 @@ export class AdsServer extends EventEmitter<AdsEvents> {
     this.identifier = opts.identifier ?? 'mesh-controller';
     this.secrets = opts.secrets;
     this.limits = { ...ADS_LIMITS, ...opts.limits };
+    this.admission = new Admission(this.limits.maxOpening, this.limits.openHoldMs);
     const t = (name: string): protobuf.Type => envoyRoot().lookupType(`envoy.service.discovery.v3.${name}`);
     this.types = { req: t('DiscoveryRequest'), res: t('DiscoveryResponse'), deltaReq: t('DeltaDiscoveryRequest'), deltaRes: t('DeltaDiscoveryResponse') };
   }
 
   /** The grpc-js service definition to pass to `server.addService` (both methods). */
   serviceDefinition(): grpc.ServiceDefinition {
-    const method = (name: string, req: protobuf.Type, res: protobuf.Type): grpc.MethodDefinition<unknown, unknown> => ({
+    const method = (name: string, req: protobuf.Type, res: protobuf.Type, encode: (m: never) => Buffer): grpc.MethodDefinition<unknown, unknown> => ({
       path: `${ADS_SERVICE}/${name}`,
       requestStream: true,
       responseStream: true,
       requestSerialize: (m: unknown) => Buffer.from(req.encode(req.fromObject(m as Record<string, unknown>)).finish()),
       requestDeserialize: (b: Buffer) => req.toObject(req.decode(b), { defaults: false, arrays: true }),
-      responseSerialize: (m: unknown) => Buffer.from(res.encode(res.create(m as Record<string, unknown>)).finish()),
+      // Written from per-resource encodings shared by every stream (wire.ts), not encoded per stream.
+      responseSerialize: (m: unknown) => encode(m as never),
       responseDeserialize: (b: Buffer) => res.toObject(res.decode(b), { arrays: true }),
       originalName: name.charAt(0).toLowerCase() + name.slice(1),
     });
     return {
-      StreamAggregatedResources: method('StreamAggregatedResources', this.types.req, this.types.res),
-      DeltaAggregatedResources: method('DeltaAggregatedResources', this.types.deltaReq, this.types.deltaRes),
+      StreamAggregatedResources: method('StreamAggregatedResources', this.types.req, this.types.res, encodeSotwResponse),
+      DeltaAggregatedResources: method('DeltaAggregatedResources', this.types.deltaReq, this.types.deltaRes, encodeDeltaResponse),
     };
   }
 
@@ -370,6 +383,7 @@ export class AdsServer extends EventEmitter<AdsEvents> {
     const close = (): void => {
       if (closed) return;
       closed = true;
+      ticket.release();
       unwatch?.();
       session?.close();
       if (status) {
@@ -388,7 +402,7 @@ export class AdsServer extends EventEmitter<AdsEvents> {
       const s: StreamStatus = { streamId: this.nextStream++, mode, node, connectedAt: new Date().toISOString(), types: {}, identity: { ...NO_SDS, transport } };
       status = s;
       this.streams.set(s.streamId, s);
-      const p = protocol(this.context(s, () => session, () => closed), (res) => call.write(res));
+      const p = protocol(this.context(s, () => session, () => closed, () => ticket.release()), (res) => call.write(res));
       if (this.secrets) {
         session = this.secrets.open({ streamId: s.streamId, node, token, transport, onChange: () => p.secretsChanged() });
         this.sessions.set(s.streamId, session);
@@ -401,7 +415,7 @@ export class AdsServer extends EventEmitter<AdsEvents> {
       return p;
     };
 
-    call.on('data', (req: Req) => {
+    const onData = (req: Req): void => {
       if (closed) return;
       try {
         proto ??= open(req);
@@ -415,6 +429,10 @@ export class AdsServer extends EventEmitter<AdsEvents> {
       } catch (err) {
         fail(call as grpc.ServerDuplexStream<unknown, unknown>, 13, `control plane error: ${err instanceof Error ? err.message : String(err)}`);
       }
+    };
+    // Requests are read once the stream is admitted; until then grpc-js holds them.
+    const ticket: AdmissionTicket = this.admission.enter(() => {
+      if (!closed) call.on('data', onData);
     });
     call.on('end', () => {
       close();
@@ -426,7 +444,7 @@ export class AdsServer extends EventEmitter<AdsEvents> {
   }
 
   /** The shared bookkeeping of one stream (see StreamContext). */
-  private context(status: StreamStatus, session: () => StreamSecrets | undefined, closed: () => boolean): StreamContext {
+  private context(status: StreamStatus, session: () => StreamSecrets | undefined, closed: () => boolean, answered: () => void): StreamContext {
     // Looked up when used: the key is set once the stream's node is known, after this context is made.
     const key = (): string => this.keys.get(status.streamId) ?? status.node.id;
     return {
@@ -449,11 +467,13 @@ export class AdsServer extends EventEmitter<AdsEvents> {
         this.emit('push', { stream: status, typeUrl, version, bytes, latencyMs: snap && typeUrl !== TYPE.secret ? Date.now() - snap.changedAt : undefined });
       },
       ack: (typeUrl, st, version) => {
+        answered();
         st.ackedVersion = version;
         st.ackedAt = isoNow();
         this.emit('ack', { stream: status, typeUrl, version });
       },
       nack: (typeUrl, st, version, nonce, message) => {
+        answered();
         st.lastNack = { version, nonce, message, at: new Date().toISOString() };
         this.emit('nack', { stream: status, typeUrl, version, message });
       },

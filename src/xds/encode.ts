@@ -98,11 +98,89 @@ function check(type: protobuf.Type, obj: unknown, path: string, json = false): s
   return errors;
 }
 
+/** Message types by type URL: encodeResource runs for every resource of every snapshot. */
+const types = new Map<string, protobuf.Type>();
+const INTEGER = /int|fixed/;
+let anyType: protobuf.Type | undefined;
+
+/**
+ * Whether `check` would find no problem, without building a path or message per field: encoding
+ * a large mesh checks hundreds of thousands of fields, and the strings were most of its cost.
+ * Must accept exactly what check accepts (test/xds/encode.test.ts compares them).
+ */
+export function valid(type: protobuf.Type, obj: unknown): boolean {
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return false;
+  const o = obj as Record<string, unknown>;
+  // By identity: protobufjs builds fullName from the parents on every read.
+  anyType ??= envoyRoot().lookupType(ANY);
+  if (type === anyType) {
+    const url = o['@type'];
+    if (typeof url !== 'string') return false;
+    let inner: protobuf.Type;
+    try {
+      inner = envoyRoot().lookupType(url.slice(url.lastIndexOf('/') + 1));
+    } catch {
+      return false;
+    }
+    for (const key in o) {
+      if (key === '@type' || !Object.hasOwn(o, key)) continue;
+      if (!validField(inner, key, o[key])) return false;
+    }
+    return validOneofs(inner, o, '@type');
+  }
+  for (const key in o) {
+    if (Object.hasOwn(o, key) && !validField(type, key, o[key])) return false;
+  }
+  return validOneofs(type, o);
+}
+
+function validField(type: protobuf.Type, key: string, value: unknown): boolean {
+  const field = type.fields[key];
+  if (!field) return false;
+  if (value === undefined || value === null) return true;
+  field.resolve();
+  if (field.map) {
+    if (typeof value !== 'object' || Array.isArray(value)) return false;
+    for (const k in value as Record<string, unknown>) if (Object.hasOwn(value, k) && !validValue(field, (value as Record<string, unknown>)[k])) return false;
+    return true;
+  }
+  if (field.repeated) {
+    if (!Array.isArray(value)) return false;
+    for (const v of value) if (!validValue(field, v)) return false;
+    return true;
+  }
+  return validValue(field, value);
+}
+
+function validValue(field: protobuf.Field, v: unknown): boolean {
+  const rt = field.resolvedType;
+  if (rt instanceof protobuf.Type) return valid(rt, v);
+  if (rt instanceof protobuf.Enum) return typeof v === 'string' ? v in rt.values : typeof v === 'number';
+  if (field.type === 'string') return typeof v === 'string';
+  if (field.type === 'bool') return typeof v === 'boolean';
+  if (INTEGER.test(field.type)) return typeof v === 'number' || typeof v === 'string';
+  if (field.type === 'double' || field.type === 'float') return typeof v === 'number';
+  return true;
+}
+
+function validOneofs(type: protobuf.Type, o: Record<string, unknown>, skip?: string): boolean {
+  for (const oneof of type.oneofsArray) {
+    let set = 0;
+    for (const n of oneof.oneof) if (n !== skip && o[n] !== undefined && o[n] !== null) set++;
+    if (set > 1) return false;
+  }
+  return true;
+}
+
 /** Encode a plain resource as an Any (throws on any strictCheck problem: we never send what we cannot stand behind). */
 export function encodeResource(typeUrl: string, obj: Msg): AnyBytes {
-  const type = messageType(typeUrl);
-  const errors = strictCheck(typeUrl.slice(typeUrl.lastIndexOf('/') + 1), obj);
-  if (errors.length) throw new Error(`invalid ${type.name} ${String(obj.name ?? obj.cluster_name ?? '')}: ${errors.slice(0, 5).join('; ')}`);
+  let type = types.get(typeUrl);
+  if (!type) types.set(typeUrl, (type = messageType(typeUrl)));
+  // The fast check says only whether; the full one, which names every problem, runs on failure.
+  if (!valid(type, obj)) {
+    const errors = strictCheck(typeUrl.slice(typeUrl.lastIndexOf('/') + 1), obj);
+    throw new Error(`invalid ${type.name} ${String(obj.name ?? obj.cluster_name ?? '')}: ${errors.slice(0, 5).join('; ')}`);
+  }
   const msg = type.fromObject(obj);
   const bad = type.verify(msg);
   if (bad) throw new Error(`invalid ${type.name}: ${bad}`);

@@ -44,3 +44,16 @@ test('SourceIndex: a shallow copy (what informers deliver) leaves the held objec
   assert.equal(index.apply([relisted]).changed.size, 0);
   assert.equal(index.get(objectKey(a)), relisted);
 });
+
+test('SourceIndex: copies that share one metadata object are keyed by their own kind and name, even when it is altered in place', () => {
+  const meta = { name: 'a', namespace: 'shop' };
+  const svc: KubeObject = { apiVersion: 'v1', kind: 'Service', metadata: meta };
+  const map: KubeObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta };
+  const index = new SourceIndex();
+  index.apply([svc, map]);
+  assert.deepEqual([...index.values()].map(objectKey).sort(), ['v1|ConfigMap|shop|a', 'v1|Service|shop|a']);
+  meta.name = 'b';
+  const d = index.apply([{ ...svc }, { ...map }]);
+  assert.deepEqual([...d.changed.keys()].sort(), ['v1|ConfigMap|shop|a', 'v1|ConfigMap|shop|b', 'v1|Service|shop|a', 'v1|Service|shop|b']);
+  assert.deepEqual([...index.values()].map(objectKey).sort(), ['v1|ConfigMap|shop|b', 'v1|Service|shop|b']);
+});

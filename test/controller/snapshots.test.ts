@@ -73,3 +73,33 @@ test('before any model there is no snapshot for a node', () => {
   const { builder } = setup();
   assert.equal(builder.snapshotFor({ id: 'x', kind: 'grpc', namespace: 'shop' }, 0), undefined);
 });
+
+test('an endpoint change visits only the proxies whose scope holds the service: others, and proxies gone, get nothing', () => {
+  const cache = new SnapshotCache();
+  const visited: string[] = [];
+  const sink: SnapshotSink = { set: (id, s) => { visited.push(id); cache.set(id, s); }, refused: (id, m) => assert.fail(`${id}: ${m}`), current: (id) => cache.get(id) };
+  const builder = new SnapshotBuilder({ memo: cache.memo });
+  const scoped = (name: string): KubeObject => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, annotations: { 'mesh.dev/reachable-namespaces': name } } });
+  const objects = (address: string): KubeObject[] => [scoped('shop'), scoped('blog'), svc('shop', 'catalog'), slice('shop', 'catalog', address), svc('blog', 'posts'), slice('blog', 'posts', '10.2.0.1')];
+  const nodes = new Map<string, NodeInfo>([
+    ['a', { id: 'a', kind: 'grpc', namespace: 'shop' }],
+    ['b', { id: 'b', kind: 'grpc', namespace: 'blog' }],
+    ['s', { id: 's', kind: 'sidecar', namespace: 'shop', pod: 'web-1' }],
+  ]);
+  builder.deliver(objects('10.1.0.1'));
+  builder.rebuild(nodes, 1, sink);
+  // A proxy that connects after the build is indexed too (the control plane passes its key).
+  const late: NodeInfo = { id: 'c', kind: 'grpc', namespace: 'shop' };
+  nodes.set('c', late);
+  const r = builder.snapshotFor(late, 1, sink, undefined, 'c');
+  assert.ok(r && 'snapshot' in r);
+  sink.set('c', r.snapshot);
+  const blog = cache.get('b');
+  nodes.delete('a');
+  visited.length = 0;
+  builder.deliver(objects('10.1.0.2'));
+  assert.equal(builder.updateEndpoints(nodes, 2, sink).kind, 'updated');
+  assert.deepEqual(visited.sort(), ['c', 's'], 'the shop proxies still connected, not blog, not the one gone');
+  assert.equal(cache.get('b'), blog);
+  assert.ok(JSON.stringify(cache.get('c')!.types[TYPE.endpoint].resources.get('outbound|8080||catalog.shop.svc.cluster.local')?.msg).includes('10.1.0.2'));
+});

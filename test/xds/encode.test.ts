@@ -5,7 +5,7 @@ import { parseAllDocuments } from 'yaml';
 import { buildModel } from '../../src/model/index.ts';
 import { proxylessResources, sidecarResources, EMBEDDED_TYPES, type Msg, type Resources } from '../../src/xds/translate.ts';
 import { TYPE } from '../../src/xds/protos.ts';
-import { decodeResource, encodeResource, strictCheck } from '../../src/xds/encode.ts';
+import { decodeResource, encodeResource, strictCheck, valid } from '../../src/xds/encode.ts';
 import { messageType } from '../../src/xds/protos.ts';
 import { secretMessages } from '../../src/xds/secrets.ts';
 import type { KubeObject } from '../../src/cluster/types.ts';
@@ -57,6 +57,7 @@ function roundTripAll(res: Resources, opts: { proxyless?: boolean } = {}): { kin
       const where = `${typeUrl.split('.').pop()} ${name}`;
       assert.deepEqual(strictCheck(typeUrl.slice(typeUrl.lastIndexOf('/') + 1), r), [], where);
       assert.deepEqual(validateRules(typeUrl, r).filter((e) => !(opts.proxyless && PROXYLESS_DEPRECATED.test(e))), [], `${where}: Envoy's validate rules`);
+      assert.equal(valid(messageType(typeUrl), r), true, `fast check agrees: ${where}`);
       const any = encodeResource(typeUrl, r);
       const back = decodeResource(typeUrl, any.value);
       assert.deepEqual(lossless(r, back, where), [], where);
@@ -113,6 +114,8 @@ test('strictCheck catches misspelled fields, bad enums, double oneofs and unknow
   for (const [type, obj, re] of cases) {
     const errors = strictCheck(type, obj);
     assert.ok(errors.some((e) => re.test(e)), `${type}: ${errors.join('; ')}`);
+    // encodeResource's fast check (no messages) must refuse whatever the full check refuses.
+    assert.equal(valid(messageType(type), obj), false, `fast check refuses: ${type} ${JSON.stringify(obj)}`);
   }
   assert.throws(() => encodeResource(TYPE.cluster, { name: 'c', lb_polcy: 'X' }), /lb_polcy/);
 });
