@@ -62,8 +62,8 @@ export async function generateCa(trustDomain: string, ttl: string): Promise<CaMa
  * it is only read, never validated. Returns the material and a line saying what became of the old root.
  */
 export async function replacementCa(supplied: CaMaterial, current: CaMaterial | undefined, now: Date): Promise<{ ca: CaMaterial; note: string }> {
-  const { X509Certificate } = await import('node:crypto');
-  const blocks = (current?.certPem ?? '').match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  const [{ X509Certificate }, { pemBlocks }] = await Promise.all([import('node:crypto'), import('../pki/pem.js')]);
+  const blocks = pemBlocks(current?.certPem ?? '', 'CERTIFICATE');
   let old: InstanceType<typeof X509Certificate> | undefined;
   try {
     old = blocks.length ? new X509Certificate(blocks[blocks.length - 1]!) : undefined;
