@@ -24,6 +24,8 @@ export interface LiveContext {
   session?: CheckSession;
   /** Whether checks may create objects (the DNS lookup pod, --dns-probe); false keeps `mesh check` read-only. */
   dnsProbe: boolean;
+  /** Above this latency (ms) the webhook dry-run warns (default WEBHOOK_SLOW_MS); tests lower it. */
+  webhookSlowMs?: number;
   /** List, memoised per (apiVersion, kind, options): checks asking for the same list share one request. */
   list(apiVersion: string, kind: string, opts?: ListOptions): Promise<KubeObject[]>;
   /** List that treats 404 (the kind's CRD is not installed) as an empty list. */
@@ -44,6 +46,7 @@ export interface LiveContextOptions {
   pollMs?: number;
   session?: CheckSession;
   dnsProbe?: boolean;
+  webhookSlowMs?: number;
 }
 
 /** Build the context for one run. Memoised results live as long as the context (one run). */
@@ -69,6 +72,7 @@ export function makeLiveContext(cluster: Cluster, opts: LiveContextOptions): Liv
     dnsPodTimeoutMs: opts.dnsPodTimeoutMs ?? 30_000,
     pollMs: opts.pollMs ?? 1000,
     dnsProbe: opts.dnsProbe === true,
+    ...(opts.webhookSlowMs !== undefined ? { webhookSlowMs: opts.webhookSlowMs } : {}),
     ...(opts.session ? { session: opts.session } : {}),
     list: (apiVersion, kind, o = {}) => once(`list|${apiVersion}|${kind}|${o.namespace ?? ''}|${o.labelSelector ?? ''}|${o.fieldSelector ?? ''}`, () => cluster.list(apiVersion, kind, o)),
     listOptional: async (apiVersion, kind, o) => {

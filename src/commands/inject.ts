@@ -47,6 +47,20 @@ interface InjectFlags extends InputFlags {
   nativeSidecar?: string;
   kubeVersion?: string;
   force?: boolean;
+  explain?: string;
+}
+
+/** `mesh inject --explain REF`: would the webhook inject it, and why (src/commands/inject-explain-run.ts). */
+async function runExplainCommand(opts: InjectFlags, command: Command): Promise<void> {
+  const g = globalsOf(command);
+  const ui = makeUi(g);
+  refuseGlobals(command, 'mesh inject --explain', { allNamespaces: { why: 'it explains one workload', hint: 'name it with -n NS' } });
+  if (opts.inPlace || opts.report !== undefined || opts.force) throw (await import('../errors.js')).usageError('--explain prints an explanation: drop --in-place, --report and --force');
+  const { parseOutputFormat } = await import('../ui/format.js');
+  const output = parseOutputFormat<'text' | 'json' | 'yaml'>(g.output, ['json', 'yaml'], 'text');
+  const [{ runExplain }, { readValuesFiles, readStdin }, { currentStdin }] = await Promise.all([import('./inject-explain-run.js'), import('../cluster/values-files.js'), import('../util/cli-streams.js')]);
+  const valuesFiles = await readValuesFiles(opts.values ?? [], () => readStdin(currentStdin()));
+  process.exitCode = await runExplain({ ref: opts.explain!, namespace: g.namespace, files: opts.filename ?? [], recursive: opts.recursive === true, output, sets: setsWithMeshNamespace(opts.set, opts.meshNamespace) ?? [], valuesFiles, profile: opts.profile, kubeconfig: g.kubeconfig, context: g.context }, ui);
 }
 
 /** `mesh inject`: add the sidecar to workloads in YAML or JSON, offline. Handler: src/commands/inject-run.ts. */
@@ -57,12 +71,13 @@ export function define(cmd: Command): void {
     .option('--native-sidecar <mode>', 'auto (on for Kubernetes >= 1.29), on or off (default: values proxy.nativeSidecar)')
     .option('--kube-version <version>', 'target Kubernetes version for --native-sidecar auto, e.g. 1.30')
     .option('--force', "inject pods that already run another mesh's sidecar (linkerd-proxy, istio-proxy, ...); skipped otherwise")
+    .option('--explain <workload>', 'say whether and why the webhook would inject POD, deploy/NAME, sts/NAME, ds/NAME, job/NAME or cronjob/NAME (-n NS); live, or offline with -f')
     .addHelpText(
       'after',
-      '\nOutput goes to stdout in input order; documents not injected pass through unchanged. A report goes to stderr.\n\nExamples:\n  mesh inject -f deploy.yaml | kubectl apply -f -\n  mesh inject -f k8s/ -R --kube-version 1.30 --in-place\n  kubectl get deploy web -o yaml | mesh inject -f - --from-cluster | kubectl apply -f -',
+      '\nOutput goes to stdout in input order; documents not injected pass through unchanged. A report goes to stderr.\n\nExamples:\n  mesh inject -f deploy.yaml | kubectl apply -f -\n  mesh inject -f k8s/ -R --kube-version 1.30 --in-place\n  kubectl get deploy web -o yaml | mesh inject -f - --from-cluster | kubectl apply -f -\n  mesh inject --explain deploy/web -n shop\n  mesh inject --explain deploy/web -n shop -f k8s/ -o yaml',
     )
     .action((opts: InjectFlags, command: Command) =>
-      runInjectCommand('inject', opts, command, {
+      opts.explain !== undefined ? runExplainCommand(opts, command) : runInjectCommand('inject', opts, command, {
         valuesFiles: opts.values ?? [],
         sets: setsWithMeshNamespace(opts.set, opts.meshNamespace) ?? [],
         profile: opts.profile,

@@ -13,9 +13,11 @@ export function define(cmd: Command): void {
     .option('--timeout <duration>', 'how long to wait for CRDs and the rollout', '5m')
     .option('--force-conflicts', 'take over fields another field manager owns')
     .option('--take-over-crds', 'overwrite CRDs another tool (Helm, a controller) manages, and let mesh manage them')
+    .option('--ca-cert <file>', 'replace the root CA with this certificate (PEM), even when the current one has expired; with --ca-key')
+    .option('--ca-key <file>', 'private key (PEM) of --ca-cert')
     .option('--dry-run', 'print what would change (the diff and the objects upgrade would prune); change nothing')
-    .addHelpText('after', '\nThe installed values are kept; -f and --set change them.\n\nExamples:\n  mesh upgrade\n  mesh upgrade --set controller.replicas=3 --yes\n  mesh upgrade --rollback\n  mesh upgrade --set controller.replicas=3 --dry-run -o json')
-    .action(async (raw: { profile?: string; values?: string[]; set?: string[]; addons?: string[]; rollback?: boolean; resetValues?: boolean; force?: boolean; wait?: boolean; timeout: string; forceConflicts?: boolean; takeOverCrds?: boolean; gatewayApi?: boolean; gatewayApiCrds?: string; dryRun?: boolean; meshNamespace?: string }, command: Command) => {
+    .addHelpText('after', '\nThe installed values are kept; -f and --set change them.\n\nExamples:\n  mesh upgrade\n  mesh upgrade --set controller.replicas=3 --yes\n  mesh upgrade --rollback\n  mesh upgrade --ca-cert new-root.pem --ca-key new-root-key.pem\n  mesh upgrade --set controller.replicas=3 --dry-run -o json')
+    .action(async (raw: { profile?: string; values?: string[]; set?: string[]; addons?: string[]; rollback?: boolean; resetValues?: boolean; force?: boolean; wait?: boolean; timeout: string; forceConflicts?: boolean; takeOverCrds?: boolean; gatewayApi?: boolean; gatewayApiCrds?: string; dryRun?: boolean; meshNamespace?: string; caCert?: string; caKey?: string }, command: Command) => {
       const g = globalsOf(command);
       refuseGlobals(command, 'mesh upgrade', { namespace: MESH_NAMESPACE_INSTEAD, allNamespaces: MESH_NAMESPACE_INSTEAD });
       const ui = makeUi(g);
@@ -38,6 +40,8 @@ export function define(cmd: Command): void {
         gatewayApi: raw.gatewayApi === true || Boolean(raw.gatewayApiCrds),
         gatewayApiCrds: raw.gatewayApiCrds,
         dryRun: raw.dryRun === true,
+        ...(raw.caCert !== undefined ? { caCert: raw.caCert } : {}),
+        ...(raw.caKey !== undefined ? { caKey: raw.caKey } : {}),
         output,
         kubeconfig: g.kubeconfig,
         context: g.context,

@@ -53,3 +53,28 @@ export async function generateCa(trustDomain: string, ttl: string): Promise<CaMa
   // keyPem is non-enumerable on purpose (it must not leak into logs): copy it explicitly.
   return { certPem: root.certPem, keyPem: root.keyPem };
 }
+
+/**
+ * A root replacing `current` (`mesh upgrade --ca-cert/--ca-key`): the new root signs from now on;
+ * the trust bundle keeps the current root beside it while the current root is still valid, so
+ * workloads holding certificates it signed keep being trusted until they rotate, and drops it once
+ * it has expired (nothing it signed can still be valid). `current` may be expired, broken or absent:
+ * it is only read, never validated. Returns the material and a line saying what became of the old root.
+ */
+export async function replacementCa(supplied: CaMaterial, current: CaMaterial | undefined, now: Date): Promise<{ ca: CaMaterial; note: string }> {
+  const [{ X509Certificate }, { pemBlocks }] = await Promise.all([import('node:crypto'), import('../pki/pem.js')]);
+  const blocks = pemBlocks(current?.certPem ?? '', 'CERTIFICATE');
+  let old: InstanceType<typeof X509Certificate> | undefined;
+  try {
+    old = blocks.length ? new X509Certificate(blocks[blocks.length - 1]!) : undefined;
+  } catch {
+    old = undefined;
+  }
+  const fresh = new X509Certificate(supplied.certPem);
+  if (!old) return { ca: supplied, note: 'the root CA is replaced (the old one could not be read: it is not kept in the trust bundle)' };
+  if (old.fingerprint256 === fresh.fingerprint256) return { ca: supplied, note: 'the root CA is unchanged (--ca-cert is the installed root)' };
+  const until = new Date(old.validTo);
+  if (until.getTime() <= now.getTime()) return { ca: supplied, note: `the root CA is replaced; the old root expired on ${until.toISOString()} and is dropped from the trust bundle` };
+  const bundlePem = `${supplied.certPem.trim()}\n${old.toString().trim()}\n`;
+  return { ca: { ...supplied, bundlePem }, note: `the root CA is replaced; the old root stays in the trust bundle until it expires on ${until.toISOString()} (run "mesh upgrade" again after that to drop it)` };
+}

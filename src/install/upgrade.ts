@@ -11,7 +11,7 @@ import type { Ui } from '../ui/context.js';
 import { ExitCode, MeshError, usageError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { ApplyInterrupted, applyStaged, type ApplyRecord } from './apply.js';
-import { readRootCa } from './ca.js';
+import { loadSuppliedCa, readRootCa, replacementCa } from './ca.js';
 import { assertGatewayApiInstallable } from './gateway-api.js';
 import { confirmIfInteractive, gatewayApiBundle, interruptedError, printSummary, progressHooks, type InstallDeps } from './install.js';
 import { withInterrupt } from '../util/interrupt.js';
@@ -39,10 +39,15 @@ export interface UpgradeOptions extends ValuesFlags, ConnectOptions {
   /** Print what would change (diff and prune list) and stop before writing anything. */
   dryRun?: boolean;
   output: 'table' | 'json' | 'yaml' | 'name';
+  /** --ca-cert/--ca-key: replace the root CA, even an expired one (see replacementCa). */
+  caCert?: string;
+  caKey?: string;
 }
 
 /** Validate upgrade flag combinations. */
-export function validateUpgradeOptions(o: Pick<UpgradeOptions, 'rollback' | 'profile' | 'files' | 'sets' | 'resetValues'> & { gatewayApi?: boolean }): void {
+export function validateUpgradeOptions(o: Pick<UpgradeOptions, 'rollback' | 'profile' | 'files' | 'sets' | 'resetValues' | 'caCert' | 'caKey'> & { gatewayApi?: boolean }): void {
+  if (Boolean(o.caCert) !== Boolean(o.caKey)) throw usageError(`${o.caCert ? '--ca-key' : '--ca-cert'} is missing`, '--ca-cert and --ca-key go together');
+  if (o.rollback && o.caCert) throw usageError('--rollback cannot replace the root CA', 'replace it with "mesh upgrade --ca-cert FILE --ca-key FILE"');
   if (o.rollback && (o.profile || o.files?.length || o.sets?.length || o.resetValues || o.gatewayApi)) {
     throw usageError('--rollback takes no values flags', 'it restores exactly the values recorded before the last upgrade');
   }
@@ -112,7 +117,15 @@ export async function runUpgrade(opts: UpgradeOptions, ui: Ui, deps: InstallDeps
     target = { ...(await upgradeValues(installed, opts)), version };
   }
 
-  const ca = await readRootCa(cluster, opts.namespace);
+  // A supplied root replaces the current one, which is then only read (it may be expired or broken).
+  const supplied = await loadSuppliedCa(opts.caCert, opts.caKey, (l) => ui.err.write(l + '\n'));
+  const current = supplied ? await readRootCa(cluster, opts.namespace).catch(() => undefined) : await readRootCa(cluster, opts.namespace);
+  let ca = current;
+  if (supplied) {
+    const r = await replacementCa(supplied, current, new Date());
+    ca = r.ca;
+    if (opts.output === 'table') ui.err.write(`${r.note}\n`);
+  }
   if (!ca) throw new MeshError(`the root CA Secret is missing from namespace ${opts.namespace}`, { hint: 'run "mesh install" to restore it (it creates a new root only when none exists)' });
   if (target.values.namespace !== opts.namespace) throw usageError(`upgrade cannot move the mesh from namespace ${opts.namespace} to ${target.values.namespace}`, 'uninstall and install again to change the namespace');
   // The Gateway API CRDs are never dropped by an upgrade (that would delete every user route):

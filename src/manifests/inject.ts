@@ -32,7 +32,8 @@ export interface ObjectResult {
   report: InjectReport;
 }
 
-function getPath(o: unknown, path: readonly string[]): unknown {
+/** The value at `path` under `o`, or undefined when a step is missing. */
+export function getPath(o: unknown, path: readonly string[]): unknown {
   let cur = o;
   for (const p of path) {
     if (typeof cur !== 'object' || cur === null) return undefined;

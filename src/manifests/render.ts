@@ -30,6 +30,11 @@ import { renderAddons } from './addons.js';
 export interface CaMaterial {
   certPem: string;
   keyPem: string;
+  /**
+   * The trust bundle (mesh-trust-bundle and the webhook's caBundle) when it is more than certPem:
+   * during a root replacement, the new root and the old one while it is still valid.
+   */
+  bundlePem?: string;
 }
 
 /** Options of renderManifests. */
@@ -229,7 +234,7 @@ export function renderManifests(values: Values, templates: Templates, opts: Rend
   objects.push(config);
   if (opts.ca) {
     const bundle = pick(templates, 'config.yaml', 'ConfigMap', TRUST_BUNDLE_CONFIGMAP);
-    bundle.data = { 'ca.crt': opts.ca.certPem };
+    bundle.data = { 'ca.crt': opts.ca.bundlePem ?? opts.ca.certPem };
     objects.push(bundle);
     const secret = pick(templates, 'config.yaml', 'Secret', ROOT_CA_SECRET);
     secret.data = { 'tls.crt': b64(opts.ca.certPem), 'tls.key': b64(opts.ca.keyPem), 'ca.crt': b64(opts.ca.certPem) };
@@ -246,7 +251,7 @@ export function renderManifests(values: Values, templates: Templates, opts: Rend
     w.failurePolicy = values.webhook.failurePolicy;
     w.timeoutSeconds = values.webhook.timeoutSeconds;
     w.clientConfig.service.namespace = ns;
-    if (opts.ca) w.clientConfig.caBundle = b64(opts.ca.certPem);
+    if (opts.ca) w.clientConfig.caBundle = b64(opts.ca.bundlePem ?? opts.ca.certPem);
     for (const e of w.namespaceSelector.matchExpressions) {
       if (e.operator === 'NotIn') e.values = ['kube-system', ns].filter((x, i, a) => a.indexOf(x) === i);
     }

@@ -12,10 +12,13 @@ import { VERSION } from '../../src/version.ts';
 import { clusterDnsObjects } from '../support/cluster-dns.ts';
 import { startApiServer, type TestCluster } from '../support/kube.ts';
 import { captureUi } from '../support/ui.ts';
+import { servingCerts, type ServingCerts } from '../support/apiserver/certs.ts';
+import { startWebhook } from '../../src/controller/webhook.ts';
+import { resolveValues } from '../../src/manifests/values.ts';
 
 export type Obj = Record<string, any>;
 
-export const roots = { ROOT_PEM: '', OTHER_PEM: '', ROOT_NOT_AFTER: new Date() };
+export const roots = { ROOT_PEM: '', OTHER_PEM: '', ROOT_NOT_AFTER: new Date(), WEBHOOK: undefined as unknown as ServingCerts };
 
 /** Generate the two roots once per test file (call from the file's top level). */
 export function useRoots(): void {
@@ -23,6 +26,7 @@ export function useRoots(): void {
     roots.ROOT_PEM = (await generateRoot({ trustDomain: 'cluster.local', ttl: '8760h' })).certPem;
     roots.OTHER_PEM = (await generateRoot({ trustDomain: 'other.local' })).certPem;
     roots.ROOT_NOT_AFTER = new Date(new (await import('node:crypto')).X509Certificate(roots.ROOT_PEM).validTo);
+    roots.WEBHOOK = await servingCerts();
   });
 }
 
@@ -49,7 +53,7 @@ export function healthy(): Obj[] {
       apiVersion: 'admissionregistration.k8s.io/v1',
       kind: 'MutatingWebhookConfiguration',
       metadata: { name: 'mesh-sidecar-injector' },
-      webhooks: [{ name: 'sidecar-injector.mesh.dev', admissionReviewVersions: ['v1'], sideEffects: 'None', clientConfig: { service: { name: 'mesh-controller', namespace: 'mesh-system', path: '/inject', port: 443 }, caBundle: b64(roots.ROOT_PEM) }, rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] }], namespaceSelector: { matchLabels: { 'mesh.dev/inject': 'enabled' } } }],
+      webhooks: [{ name: 'sidecar-injector.mesh.dev', admissionReviewVersions: ['v1'], sideEffects: 'None', clientConfig: { service: { name: 'mesh-controller', namespace: 'mesh-system', path: '/inject', port: 443 }, caBundle: b64(roots.ROOT_PEM + roots.WEBHOOK.caPem) }, rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] }], namespaceSelector: { matchLabels: { 'mesh.dev/inject': 'enabled' } } }],
     },
     { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'mesh-root-ca', namespace: 'mesh-system' }, type: 'Opaque', data: { 'tls.crt': b64(roots.ROOT_PEM), 'ca.crt': b64(roots.ROOT_PEM) } },
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'mesh-trust-bundle', namespace: 'mesh-system' }, data: { 'ca.crt': roots.ROOT_PEM } },
@@ -86,6 +90,10 @@ export interface Scenario {
 export async function check(s: Scenario = {}): Promise<{ report: CheckReport; code: number; stderr: string; cluster: TestCluster }> {
   const seed = s.seed ?? (s.edit ? s.edit(healthy()) : healthy());
   const cluster = await startApiServer({ seed });
+  // The real injection webhook, where the API server calls the mesh-controller Service (its
+  // caBundle above trusts this serving certificate beside the mesh root); setup() may remap it.
+  const { server: hook, port } = await startWebhook(roots.WEBHOOK, { host: '127.0.0.1', port: 0 }, { values: () => Promise.resolve(resolveValues()), nativeSidecar: () => false, namespaceLabels: () => Promise.resolve(undefined) });
+  cluster.server.webhookServices.set('mesh-system/mesh-controller', `https://127.0.0.1:${port}`);
   try {
     const syncz = s.syncz === undefined ? SYNCED() : s.syncz;
     if (syncz) cluster.server.setPodProxy('mesh-system', '*', (req) => (req.path === '/debug/syncz' ? { body: JSON.stringify(syncz), contentType: 'application/json' } : { status: 404, body: 'not found' }));
@@ -104,6 +112,8 @@ export async function check(s: Scenario = {}): Promise<{ report: CheckReport; co
     });
     return { report: JSON.parse(out()) as CheckReport, code, stderr: err(), cluster };
   } finally {
+    hook.close();
+    hook.closeAllConnections();
     await cluster.stop();
   }
 }

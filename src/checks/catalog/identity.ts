@@ -2,6 +2,7 @@
 import { X509Certificate } from 'node:crypto';
 import { ROOT_CA_SECRET, TRUST_BUNDLE_CONFIGMAP } from '../../constants.js';
 import type { LiveContext } from '../context.js';
+import { formatDuration } from '../../duration.js';
 import { secretValue } from '../k8s.js';
 import { readSyncz, SynczUnavailable } from '../syncz.js';
 import type { CheckOutcome } from '../types.js';
@@ -39,26 +40,48 @@ export async function rootCert(ctx: LiveContext): Promise<{ cert?: X509Certifica
 
 const DAY = 86_400_000;
 
-/** identity.root-ca: the root CA is valid for more than ROOT_WARN_DAYS days. */
+/** A CA certificate's remaining validity against the thresholds: the outcome level and the sentence. */
+function caCountdown(what: string, cert: X509Certificate, now: Date): { level: 'pass' | 'warn' | 'fail'; text: string } {
+  const notAfter = new Date(cert.validTo);
+  const notBefore = new Date(cert.validFrom);
+  const left = notAfter.getTime() - now.getTime();
+  const days = Math.floor(left / DAY);
+  if (notBefore.getTime() > now.getTime()) return { level: 'fail', text: `the ${what} is not valid until ${notBefore.toISOString()}` };
+  if (left <= 0) return { level: 'fail', text: `the ${what} expired on ${notAfter.toISOString()}` };
+  const text = `the ${what} expires in ${days} day(s), on ${notAfter.toISOString()}`;
+  return { level: left < ROOT_ERROR_DAYS * DAY ? 'fail' : left < ROOT_WARN_DAYS * DAY ? 'warn' : 'pass', text };
+}
+
+/**
+ * identity.root-ca: the root CA, and the issuer when it is an intermediate (the first certificate
+ * of tls.crt when that holds a chain), are valid for more than ROOT_WARN_DAYS days. Both countdowns
+ * are in the message; the worse of the two decides.
+ */
 export const rootCa: C = {
   id: 'identity.root-ca',
   category: 'identity',
-  description: `the root CA is valid for more than ${ROOT_WARN_DAYS} days`,
+  description: `the root CA and the issuer are valid for more than ${ROOT_WARN_DAYS} days`,
   severity: 'error',
   hintAnchor: 'identity-root-ca',
   async run(ctx) {
     const { cert, problem } = await rootCert(ctx);
     if (problem) return problem;
-    const notAfter = new Date(cert!.validTo);
-    const notBefore = new Date(cert!.validFrom);
-    const left = notAfter.getTime() - ctx.now.getTime();
-    const days = Math.floor(left / DAY);
-    const hint = 'rotate the root: add a new root beside the old one (the trust bundle holds both), then retire the old';
-    if (notBefore.getTime() > ctx.now.getTime()) return fail(`the root CA is not valid until ${notBefore.toISOString()}`, 'check the clocks, or regenerate the root');
-    if (left <= 0) return fail(`the root CA expired on ${notAfter.toISOString()}`, hint);
-    if (left < ROOT_ERROR_DAYS * DAY) return fail(`the root CA expires in ${days} day(s), on ${notAfter.toISOString()}`, hint);
-    if (left < ROOT_WARN_DAYS * DAY) return warn(`the root CA expires in ${days} day(s), on ${notAfter.toISOString()}`, hint);
-    return pass(`valid until ${notAfter.toISOString()} (${days} days)`);
+    const secret = await ctx.get('v1', 'Secret', ROOT_CA_SECRET, ctx.namespace);
+    const chain = certsIn((secret && secretValue(secret, 'tls.crt')) ?? '');
+    // The root: the last certificate of the chain, or ca.crt's when tls.crt holds the issuer alone.
+    const selfSigned = (c: X509Certificate) => c.checkIssued(c);
+    const root = chain.findLast(selfSigned) ?? certsIn((secret && secretValue(secret, 'ca.crt')) ?? '').find(selfSigned) ?? cert!;
+    const issuer = chain[0] ?? cert!;
+    const counts = [caCountdown('root CA', root, ctx.now)];
+    const same = issuer.fingerprint256 === root.fingerprint256;
+    if (!same) counts.push(caCountdown(`issuer (intermediate ${issuer.subject.replace(/\n/g, ', ')})`, issuer, ctx.now));
+    const details = [...counts.map((c) => c.text), same ? 'the root is also the issuer: mesh signs workload certificates with it directly' : 'workload certificates are signed by the intermediate'];
+    const hint = 'replace it: "mesh upgrade --ca-cert NEW.pem --ca-key NEW-key.pem" (also when it has already expired; docs/pki.md#replacing-the-root)';
+    const worst = counts.find((c) => c.level === 'fail') ?? counts.find((c) => c.level === 'warn');
+    if (worst?.level === 'fail') return fail(worst.text, hint, details);
+    if (worst) return warn(worst.text, hint, details);
+    const days = Math.floor((new Date(root.validTo).getTime() - ctx.now.getTime()) / DAY);
+    return pass(`valid until ${new Date(root.validTo).toISOString()} (${days} days)${same ? '; the root is also the issuer' : `; issuer valid until ${new Date(issuer.validTo).toISOString()}`}`, details);
   },
 };
 
@@ -123,6 +146,8 @@ export const proxyCerts: C = {
         stale.map((p) => `${name(p)}: expires ${p.certificate!.notAfter}${p.certificate!.renewing === false ? ', not renewed' : ''}`),
       );
     }
-    return pass(`${withCert.length} proxy certificate(s) current`);
+    // The certificate closest to expiry (the oldest issued): its countdown, so a stuck rotation shows early.
+    const soonest = withCert.reduce((a, b) => (Date.parse(b.certificate!.notAfter) < Date.parse(a.certificate!.notAfter) ? b : a));
+    return pass(`${withCert.length} proxy certificate(s) current; the oldest, ${name(soonest)}, expires in ${formatDuration(Math.round((Date.parse(soonest.certificate!.notAfter) - now) / 60_000) * 60_000)} (${soonest.certificate!.notAfter})`);
   },
 };

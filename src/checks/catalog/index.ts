@@ -11,7 +11,7 @@ import { proxyCerts, rootCa, trustBundle } from './identity.js';
 import { permissionChecks } from './permissions.js';
 import { policyAnalysis } from './policy.js';
 import type { C } from './shared.js';
-import { webhookCaBundle, webhookEndpoints } from './webhook.js';
+import { webhookCaBundle, webhookDryRun, webhookEndpoints } from './webhook.js';
 
 export { MIN_KUBE_MINOR } from '../install-access.js';
 export { parseLookups } from './dns.js';
@@ -35,6 +35,7 @@ export function postInstallCatalog(): C[] {
     crdsEstablished,
     webhookEndpoints,
     webhookCaBundle,
+    webhookDryRun,
     rootCa,
     trustBundle,
     proxyCerts,

@@ -1,9 +1,7 @@
 import {
-  ANNOTATION_INJECT,
   ANNOTATION_STATUS,
   APP_HEALTH_PREFIX,
   INIT_CONTAINER,
-  LABEL_INJECT,
   LABEL_PROXY_VERSION,
   PROXY_CONFIG_VOLUME,
   PROXY_CONTAINER,
@@ -16,7 +14,8 @@ import type { Values } from '../values.js';
 import { pullSecrets } from '../images.js';
 import { drainSeconds, initContainer, PROBE_FIELDS, probePort, proxyContainer, volumes } from './containers.js';
 import { clone, deepEqual } from '../../util/object.js';
-import { badAnnotation, isNewerVersion, readStatus, settings } from './settings.js';
+import { readStatus, settings } from './settings.js';
+import { podDecision } from './decision.js';
 import { OTHER_MESH_CONTAINERS, SKIP_REASONS, type InjectOptions, type InjectReport, type InjectStatus, type PodTemplate, type Probe, type SkipReason } from './types.js';
 
 /** The pod-template transformations: inject (fresh or upgrade) and uninject, each with its report. */
@@ -80,23 +79,11 @@ export function uninjectPod(template: PodTemplate): PodResult {
  */
 export function injectPod(template: PodTemplate, values: Values, opts: InjectOptions): PodResult {
   const version = opts.version ?? VERSION;
-  const ann = template.metadata?.annotations ?? {};
-  const inject = ann[ANNOTATION_INJECT];
-  if (inject !== undefined && inject !== 'enabled' && inject !== 'disabled') badAnnotation(ANNOTATION_INJECT, inject, 'enabled or disabled');
-  if (inject === 'disabled') return skip(template, 'optedOut');
-  if (inject === undefined && opts.namespaceLabels?.[LABEL_INJECT] === 'disabled') return skip(template, 'namespaceOptedOut');
-  if (template.spec.hostNetwork === true) return skip(template, 'hostNetwork');
+  const decision = podDecision(template, opts, version);
+  if (decision.skip) return skip(template, decision.skip.reason, decision.skip.detail);
   const others = [...(template.spec.containers ?? []), ...(template.spec.initContainers ?? [])].filter((c) => Object.hasOwn(OTHER_MESH_CONTAINERS, c.name));
-  if (others.length && !opts.force) return skip(template, 'otherMesh', others.map((c) => `${OTHER_MESH_CONTAINERS[c.name]}: ${c.name}`).join(', ') + '; --force injects anyway');
-  const prior = readStatus(ann);
-  let base = template;
-  if (prior) {
-    if (isNewerVersion(prior.version, version)) return skip(template, 'newerVersion', `${prior.version}; this is ${version}`);
-    base = uninjectPod(template).template;
-  } else {
-    const names = [...(template.spec.containers ?? []), ...(template.spec.initContainers ?? [])].map((c) => c.name);
-    if (names.includes(PROXY_CONTAINER) || names.includes(INIT_CONTAINER)) return skip(template, 'nameConflict');
-  }
+  const prior = decision.prior;
+  const base = prior ? uninjectPod(template).template : template;
   const result = freshInject(base, values, version, opts.nativeSidecar);
   if (others.length) result.report.notes.push(`injected beside another mesh's sidecar (${others.map((c) => c.name).join(', ')}) because of --force: both proxies capture the pod's traffic`);
   if (prior) {
