@@ -159,3 +159,6 @@ export const KNOWN_MESH_ANNOTATIONS: readonly string[] = [
   ANNOTATION_TRACE_SAMPLING,
   ANNOTATION_ACCESS_LOG,
 ];
+
+/** The endpoint-less cluster outboundTrafficPolicy registry-only routes unregistered calls to (model/egress.ts); stat and edges read its stats as BLOCKED. */
+export const EGRESS_BLOCKED_CLUSTER = 'BlockedByRegistryOnly';

@@ -1,5 +1,6 @@
 import { counterIncrease, histogramIncrease, histogramQuantile, share, successRate, sumHistograms } from './math.js';
 import { histogramBuckets, type Bucket, type Sample } from './prometheus.js';
+import { EGRESS_BLOCKED_CLUSTER } from '../constants.js';
 import { FLAG_STATS } from './response-flags.js';
 
 /**
@@ -129,9 +130,11 @@ export function readProxy(samples: readonly Sample[]): ProxyReading {
       case ENVOY.listenerCxTotal: if (labels[ENVOY.listenerAddress] === ENVOY.inboundListener) inboundListener.cxTotal += value; break;
       case ENVOY.listenerSslHandshake: if (labels[ENVOY.listenerAddress] === ENVOY.inboundListener) inboundListener.tls += value; break;
       default: {
-        const flag = Object.hasOwn(FLAG_STATS, name) ? FLAG_STATS[name]! : undefined;
+        let flag = Object.hasOwn(FLAG_STATS, name) ? FLAG_STATS[name]! : undefined;
         if (!flag) break;
-        const side = isOut ? outSide(cluster) : port !== undefined ? inSide(port) : undefined;
+        const blocked = cluster === EGRESS_BLOCKED_CLUSTER;
+        if (blocked) flag = flag === 'UH' ? 'BLOCKED' : flag;
+        const side = isOut || blocked ? outSide(cluster!) : port !== undefined ? inSide(port) : undefined;
         if (side) side.flags[flag] = (side.flags[flag] ?? 0) + value;
       }
     }

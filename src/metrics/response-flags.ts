@@ -43,7 +43,12 @@ export const RESPONSE_FLAGS: readonly ResponseFlag[] = [
   // Not a flag in the access log: Envoy's RBAC filters answer 403 with the response code
   // details "rbac_access_denied_matched_policy[NAME]"; the stats count it as rbac.denied.
   { flag: 'RBAC', long: 'RbacAccessDenied', words: 'denied by AuthorizationPolicy (RBAC)' },
+  // Not a flag either: a call registry-only refuses is routed to the endpoint-less cluster
+  // BlockedByRegistryOnly (src/xds/egress.ts), so Envoy logs UH with that upstream cluster and
+  // counts it as that cluster's upstream_cx_none_healthy.
+  { flag: 'BLOCKED', long: 'BlockedByRegistryOnly', words: 'blocked by outboundTrafficPolicy registry-only (no ExternalService registers the host)' },
 ];
+
 
 const BY_FLAG = new Map(RESPONSE_FLAGS.map((f) => [f.flag, f]));
 

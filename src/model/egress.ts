@@ -5,8 +5,7 @@ import type { ExternalPort, MeshModel } from './types.js';
 // cluster and filter chain (the xDS translation, src/xds/egress.ts, renders this plan) and what a
 // call to a host and port comes to (`mesh check` asks this for each workload's declared destinations).
 
-/** The cluster refused calls go to under registry-only: no endpoints, so its stats count them. */
-export const EGRESS_BLOCKED_CLUSTER = 'BlockedByRegistryOnly';
+export { EGRESS_BLOCKED_CLUSTER } from '../constants.js';
 
 /** One external host and port that gets a DNS cluster. */
 export interface EgressEntry {

@@ -1,4 +1,4 @@
-import { DEFAULT_TRUST_DOMAIN } from '../constants.js';
+import { DEFAULT_TRUST_DOMAIN, EGRESS_BLOCKED_CLUSTER } from '../constants.js';
 import { KubernetesSource } from '../cluster/live-source.js';
 import type { Cluster, KubeObject } from '../cluster/types.js';
 import type { Ui } from '../ui/context.js';
@@ -94,6 +94,9 @@ async function prometheusReads(url: string, pods: readonly KubeObject[], namespa
   return got;
 }
 
+/** The destination edges name for calls outboundTrafficPolicy registry-only refused (their errors say BLOCKED). */
+export const BLOCKED_DESTINATION = 'blocked-by-registry-only';
+
 /** The resource (of the shown kind) a pod belongs to, or the pod name when none does. */
 function ownerOf(pod: KubeObject, targets: readonly KubeObject[], kind: ResourceRef['kind']): string {
   if (kind === 'pod') return pod.metadata.name;
@@ -149,13 +152,14 @@ export async function collectEdges(cluster: Cluster, options: EdgesOptions, deps
     const src = ownerOf(pod, opts.resource.kind === 'svc' ? inv.services : inv.targets, opts.resource.kind);
     for (const [name, side] of r.reading.outbound) {
       if (side.requests === 0 && side.cxTotal === 0 && side.cxActive === 0 && Object.keys(side.flags).length === 0) continue;
-      const c = parseClusterName(name);
+      // Calls registry-only refused: an edge to no Service, so they show where they were headed from.
+      const c = name === EGRESS_BLOCKED_CLUSTER ? { namespace: pod.metadata.namespace ?? '', service: BLOCKED_DESTINATION } : parseClusterName(name);
       if (!c) continue;
       const svc = allServices.find((s) => s.metadata.namespace === c.namespace && s.metadata.name === c.service);
       const dstPods = svc ? podsOf(svc, allPods) : [];
       const srcName = src;
       const dstNames = opts.resource.kind === 'svc' ? [c.service] : [...new Set(dstPods.map((p) => ownerOf(p, targetsAll, opts.resource.kind)))];
-      for (const dst of dstNames.length ? dstNames : [`svc/${c.service}`]) {
+      for (const dst of dstNames.length ? dstNames : [name === EGRESS_BLOCKED_CLUSTER ? BLOCKED_DESTINATION : `svc/${c.service}`]) {
         const key = `${pod.metadata.namespace}/${srcName}>${c.namespace}/${dst}`;
         let e = edges.get(key);
         if (!e) {
@@ -165,7 +169,7 @@ export async function collectEdges(cluster: Cluster, options: EdgesOptions, deps
         e.requests += side.requests / dstNames.length || 0;
         e.connections += side.cxTotal;
         e.tls += side.tls;
-        for (const [f, n] of Object.entries(side.flags)) e.flags[f] = (e.flags[f] ?? 0) + n / dstNames.length;
+        for (const [f, n] of Object.entries(side.flags)) e.flags[f] = (e.flags[f] ?? 0) + n / Math.max(1, dstNames.length);
         e.clients.add(idOf(pod, e));
         for (const p of dstPods) if (opts.resource.kind === 'svc' || ownerOf(p, targetsAll, opts.resource.kind) === dst) e.servers.add(idOf(p, e));
       }

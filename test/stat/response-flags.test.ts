@@ -51,6 +51,24 @@ test('mesh edges: each edge says how its calls failed, in words', async () => {
   assert.match(c.out(), /UH no healthy upstream/);
 });
 
+test('calls outboundTrafficPolicy registry-only refused show as BLOCKED: an edge of their own in mesh edges, in words', async () => {
+  let n = 0;
+  const cluster = fakeCluster(shopObjects(), (t) => {
+    n++;
+    let body = shopProxyText(t.pod, 0);
+    // What Envoy counts when a call is routed to the endpoint-less BlockedByRegistryOnly cluster.
+    if (t.pod.startsWith('web')) body += `envoy_cluster_upstream_cx_none_healthy{envoy_cluster_name="BlockedByRegistryOnly"} 4\n`;
+    return { status: 200, body };
+  });
+  const { edges } = await collectEdges(cluster, validateEdgesOptions({ resource: 'deploy', namespace: 'shop', allNamespaces: false, output: 'wide' }));
+  assert.ok(n > 0);
+  const e = edges.find((x) => x.src === 'web' && x.dst === 'blocked-by-registry-only')!;
+  assert.ok(e, `an edge to the blocked destination: ${JSON.stringify(edges.map((x) => `${x.src}->${x.dst}`))}`);
+  // Two web pods, 4 refused calls each.
+  assert.deepEqual(e.errors, [{ flag: 'BLOCKED', words: 'blocked by outboundTrafficPolicy registry-only (no ExternalService registers the host)', count: 8 }]);
+  assert.ok(!edges.some((x) => x.dst === 'catalog' && x.errors.some((f) => f.flag === 'BLOCKED')), 'only that edge');
+});
+
 test('access-log response flags decode with the same table; unknown codes are kept', () => {
   assert.deepEqual(decodeResponseFlags('UF,URX').map((f) => f.words), ['upstream connect failure', 'retry limit exceeded']);
   assert.deepEqual(decodeResponseFlags('-'), []);
