@@ -1,14 +1,15 @@
-// `npm test`'s pretest: build (dist/, what bin/mesh runs), typecheck + compile the suite
-// (scripts/build-tests.mjs: .test-build/) and lint, side by side: they are independent, and run
-// one after another they cost the 2-core CI machine about 20 s of idle core. Each step's output is
+// `npm test`'s pretest: typecheck + compile the suite (scripts/build-tests.mjs: .test-build/, from
+// which dist/, what bin/mesh runs, is copied), lint, and the dashboard page, side by side: they are
+// independent, and run one after another they cost the 2-core CI machine about 20 s of idle core. Each step's output is
 // printed when it ends, whole (never interleaved); the first failure fails the run, after all end.
 import { spawn } from 'node:child_process';
 
 // A step is a name and the node argument lists it runs one after another.
 const STEPS = [
-  // As `npm run build`: tsc, then the recorded help answers bin/mesh prints (dist/cli-cache.json).
-  ['build', ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], ['scripts/build-help-cache.mjs']],
-  ['typecheck', ['scripts/build-tests.mjs']],
+  // One tsc pass type-checks and compiles src, test and bench (.test-build/); dist/ is copied from
+  // it (scripts/dist-from-tests.mjs: the same JavaScript `npm run build` emits, without compiling
+  // src twice), then the recorded help answers bin/mesh prints (dist/cli-cache.json).
+  ['typecheck + build', ['scripts/build-tests.mjs'], ['scripts/dist-from-tests.mjs'], ['scripts/build-help-cache.mjs']],
   ['lint', ['node_modules/eslint/bin/eslint.js', '--max-warnings', '0', 'src', 'test', 'bench', 'scripts', 'web']],
   // The dashboard page (web/): type-checked for the browser, and bundled into dist/ as npm run build does.
   ['web', ['node_modules/typescript/bin/tsc', '-p', 'web/tsconfig.json']],
