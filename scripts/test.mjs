@@ -61,11 +61,17 @@ async function runWhole(files) {
   const started = Date.now();
   const cacheDir = join('node_modules', '.cache', 'mesh-test');
   const cacheFile = join(cacheDir, 'durations.json');
+  // The last run's durations here, else those of a run on a quiet 2-core machine kept in the
+  // repository (scripts/test-durations.json, refreshed by hand: they only balance the workers),
+  // else file sizes.
   let last = {};
-  try {
-    last = JSON.parse(readFileSync(cacheFile, 'utf8'));
-  } catch {
-    // first run here: share out by size
+  for (const f of [cacheFile, new URL('./test-durations.json', import.meta.url)]) {
+    try {
+      last = JSON.parse(readFileSync(f, 'utf8'));
+      break;
+    } catch {
+      // not there: try the next
+    }
   }
   const weight = (f) => last[f] ?? statSync(f).size / 10;
   const workers = Math.max(1, Number(process.env.MESH_TEST_WORKERS) || 4);
