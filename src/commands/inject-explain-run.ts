@@ -1,6 +1,6 @@
 import { MESH_CONFIG_KEY, MESH_CONFIG_NAME, WEBHOOK_NAME } from '../constants.js';
 import type { Cluster, ConnectOptions, KubeObject } from '../cluster/types.js';
-import { parseResourceRef } from '../cluster/resource-ref.js';
+import { KINDS as REF_KINDS, parseResourceRef } from '../cluster/resource-ref.js';
 import { inputError, usageError } from '../errors.js';
 import type { Ui } from '../ui/context.js';
 import { explainInjection, type ExplainInput, type InjectExplanation, type WebhookOrigin } from '../manifests/inject-explain.js';
@@ -36,11 +36,12 @@ export interface ExplainDeps {
   connect?: (opts: ConnectOptions) => Promise<Cluster>;
 }
 
+// The workload kinds of TYPE/NAME (src/cluster/resource-ref.ts), and the batch kinds it does not name.
 const KINDS: Record<string, { apiVersion: string; kind: string }> = {
-  pod: { apiVersion: 'v1', kind: 'Pod' },
-  deploy: { apiVersion: 'apps/v1', kind: 'Deployment' },
-  sts: { apiVersion: 'apps/v1', kind: 'StatefulSet' },
-  ds: { apiVersion: 'apps/v1', kind: 'DaemonSet' },
+  pod: REF_KINDS.pod,
+  deploy: REF_KINDS.deploy,
+  sts: REF_KINDS.sts,
+  ds: REF_KINDS.ds,
   job: { apiVersion: 'batch/v1', kind: 'Job' },
   cronjob: { apiVersion: 'batch/v1', kind: 'CronJob' },
 };
