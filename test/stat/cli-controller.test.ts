@@ -8,6 +8,7 @@ import { MemorySource } from '../../src/cluster/source.ts';
 import { ControlPlane } from '../../src/controller/controlplane.ts';
 import { startIntrospection } from '../../src/controller/http.ts';
 import { runMesh, runMeshInProcess } from '../support/cli.ts';
+import { proxyControllerIntrospection } from './support/controller-proxy.ts';
 import { startApiServer, type TestCluster } from '../support/kube.ts';
 import { slices, startBackend, svc, waitForAck, who, xdsClient, type Backend } from '../xds/support.ts';
 
@@ -33,12 +34,7 @@ before(async () => {
     { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-1', namespace: 'shop', labels: { app: 'web', 'mesh.dev/proxy-version': '0.1.0' } }, spec: { containers: [{ name: 'web', image: 'web' }] }, status: { phase: 'Running' } },
     { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-2', namespace: 'shop', labels: { app: 'web', 'mesh.dev/proxy-version': '0.1.0' } }, spec: { containers: [{ name: 'web', image: 'web' }] }, status: { phase: 'Running' } },
   ] });
-  kube.server.setPodProxy('mesh-system', 'mesh-controller-0', async (req) => {
-    if (req.port !== '15014') return { status: 503, body: 'connection refused' };
-    const token = req.headers['x-mesh-debug-token'];
-    const res = await fetch(`http://127.0.0.1:${started.port}${req.path}${req.query ? `?${req.query}` : ''}`, { headers: token ? { 'x-mesh-debug-token': token } : {} });
-    return { status: res.status, body: await res.text(), contentType: res.headers.get('content-type') ?? 'text/plain' };
-  });
+  proxyControllerIntrospection(kube, started.port);
   const bootstrap = { xds_servers: [{ server_uri: `127.0.0.1:${adsPort}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }], node: { id: 'web-1-grpc', locality: {}, metadata: { NAMESPACE: 'shop', POD_NAME: 'web-1', PROXY_KIND: 'grpc' } } };
   client = new (xdsClient('catalog.shop.svc.cluster.local:8080', adsPort, 'x', 'shop').constructor as typeof grpc.Client)('xds:///catalog.shop.svc.cluster.local:8080', grpc.credentials.createInsecure(), { 'grpc.TEST_ONLY_DO_NOT_USE_IN_PROD.xds_bootstrap_config': JSON.stringify(bootstrap) });
   assert.equal((await who(client, { deadlineMs: 30_000 })).name, 'catalog');

@@ -19,6 +19,7 @@ import { loadAdminProtos, TYPE } from '../../src/xds/protos.ts';
 import { toProto3Json } from '../../src/xds/json.ts';
 import { redactSensitive } from '../../src/xds/redact.ts';
 import { runMeshInProcess } from '../support/cli.ts';
+import { proxyControllerIntrospection } from './support/controller-proxy.ts';
 import { startApiServer, type TestCluster } from '../support/kube.ts';
 import { AdsStream } from '../xds/sds-support.ts';
 import { slices, svc, type Backend } from '../xds/support.ts';
@@ -78,11 +79,7 @@ before(async () => {
   const adsPort = await cp.start({ host: '127.0.0.1', port: 0 });
   const started = await startIntrospection(cp, { host: '127.0.0.1', port: 0 });
   intro = started.server;
-  kube.server.setPodProxy('mesh-system', 'mesh-controller-0', async (req) => {
-    if (req.port !== '15014') return { status: 503, body: 'connection refused' };
-    const res = await fetch(`http://127.0.0.1:${started.port}${req.path}${req.query ? `?${req.query}` : ''}`);
-    return { status: res.status, body: await res.text(), contentType: res.headers.get('content-type') ?? 'text/plain' };
-  });
+  proxyControllerIntrospection(kube, started.port);
   stream = new AdsStream(cp, adsPort, 'web-1.shop', { namespace: 'shop', pod: 'web-1' });
   stream.send({ type_url: TYPE.cluster, resource_names: [] });
   await stream.ack(await stream.next());

@@ -17,6 +17,7 @@ import { CertificateAuthority, generateRoot } from '../../src/pki/index.ts';
 import { runMeshInProcess } from '../support/cli.ts';
 import { strictCheckJson } from '../../src/xds/encode.ts';
 import { loadAdminProtos } from '../../src/xds/protos.ts';
+import { proxyControllerIntrospection } from './support/controller-proxy.ts';
 import { startApiServer, type TestCluster } from '../support/kube.ts';
 import { AdsStream, secretsOf, startTlsAds } from '../xds/sds-support.ts';
 
@@ -46,11 +47,7 @@ before(async () => {
   await cp.start({ host: '127.0.0.1', port: 0 });
   const started = await startIntrospection(cp, { host: '127.0.0.1', port: 0 });
   intro = started.server;
-  kube.server.setPodProxy('mesh-system', 'mesh-controller-0', async (req) => {
-    if (req.port !== '15014') return { status: 503, body: 'connection refused' };
-    const res = await fetch(`http://127.0.0.1:${started.port}${req.path}${req.query ? `?${req.query}` : ''}`);
-    return { status: res.status, body: await res.text(), contentType: res.headers.get('content-type') ?? 'text/plain' };
-  });
+  proxyControllerIntrospection(kube, started.port);
   let port: number;
   ({ server: tls, port } = await startTlsAds(cp, ca));
   const tr = await kube.request('POST', '/api/v1/namespaces/shop/serviceaccounts/web/token', { body: JSON.stringify({ spec: { audiences: [TOKEN_AUDIENCE], boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'web-1' } } }) });
