@@ -4,7 +4,7 @@ import { formatSpiffeId } from '../pki/spiffe.js';
 import { isObject } from '../util/object.js';
 import { arr, byNsName, cmp, describe, keyOf, num, str, strMap, type Obj } from './objects.js';
 import { referenceGranted, translateRoute, type RouteContext } from './routes.js';
-import type { ModelWarning, RouteRule } from './types.js';
+import type { ModelWarning, RouteCondition, RouteRule } from './types.js';
 
 /**
  * The ingress side of the Gateway API: GatewayClasses of mesh's controller, their Gateways (HTTP
@@ -88,16 +88,10 @@ export interface MeshGateway {
   infrastructure: { labels: Record<string, string>; annotations: Record<string, string> };
 }
 
-/** A condition of an HTTPRoute for one Gateway parentRef. */
-export interface GatewayRouteCondition {
-  /** `NS/NAME` of the HTTPRoute. */
-  route: string;
+/** A condition of an HTTPRoute for one Gateway parentRef: a route condition whose parent is a Gateway. */
+export interface GatewayRouteCondition extends Omit<RouteCondition, 'kind' | 'parent'> {
   /** {@link gatewayParentKey} of the parentRef. */
   parent: string;
-  type: 'Accepted' | 'ResolvedRefs' | 'PartiallyInvalid';
-  status: 'True' | 'False';
-  reason: string;
-  message: string;
 }
 
 /** What {@link gatewaysFrom} derives. */
