@@ -9,7 +9,7 @@ COPY tsconfig.json ./
 COPY src ./src
 # The build also records help texts (dist/cli-cache.json) by running the launcher.
 COPY bin ./bin
-COPY scripts/build-help-cache.mjs ./scripts/
+COPY scripts/build-kubeconfig.mjs scripts/build-help-cache.mjs ./scripts/
 RUN npm run build
 
 # Runtime stage: production dependencies only, the compiled code, the launcher and templates.

@@ -8,8 +8,9 @@ import { spawn } from 'node:child_process';
 const STEPS = [
   // One tsc pass type-checks and compiles src, test and bench (.test-build/); dist/ is copied from
   // it (scripts/dist-from-tests.mjs: the same JavaScript `npm run build` emits, without compiling
-  // src twice), then the recorded help answers bin/mesh prints (dist/cli-cache.json).
-  ['typecheck + build', ['scripts/build-tests.mjs'], ['scripts/dist-from-tests.mjs'], ['scripts/build-help-cache.mjs']],
+  // src twice), client-node's KubeConfig bundled alone (scripts/build-kubeconfig.mjs), then the
+  // recorded help answers bin/mesh prints (dist/cli-cache.json).
+  ['typecheck + build', ['scripts/build-tests.mjs'], ['scripts/dist-from-tests.mjs'], ['scripts/build-kubeconfig.mjs'], ['scripts/build-help-cache.mjs']],
   ['lint', ['node_modules/eslint/bin/eslint.js', '--max-warnings', '0', 'src', 'test', 'bench', 'scripts', 'web']],
   // The dashboard page (web/): type-checked for the browser, and bundled into dist/ as npm run build does.
   ['web', ['node_modules/typescript/bin/tsc', '-p', 'web/tsconfig.json']],

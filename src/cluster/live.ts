@@ -4,15 +4,20 @@ import { join } from 'node:path';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
 import type { Duplex } from 'node:stream';
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
+import { KubeConfig } from './kubeconfig-lib.js';
 import { ExitCode, MeshError, toMeshError } from '../errors.js';
 import { ConflictError } from './conflict.js';
 import { ClusterUnreachableError } from './errors.js';
 import type { AccessAttributes, AccessResult, ApplyOptions, Cluster, ConnectOptions, DeleteOptions, KubeObject, ListOptions, ProxyResponse, ProxyTarget, ServerVersion, TokenReviewAnswer } from './types.js';
 
-/** Load the kubeconfig the way kubectl does, with errors that say which file and context. */
-export function loadKubeConfig(opts: ConnectOptions): k8s.KubeConfig {
-  const kc = new k8s.KubeConfig();
+/**
+ * Load the kubeconfig the way kubectl does, with errors that say which file and context. The
+ * class defaults to the bundled KubeConfig (kubeconfig-lib.ts); code handing the result to
+ * client-node's own clients (informers, typed APIs) passes the package's class.
+ */
+export function loadKubeConfig(opts: ConnectOptions, Config: new () => k8s.KubeConfig = KubeConfig): k8s.KubeConfig {
+  const kc = new Config();
   const explicit = opts.kubeconfig ?? process.env.KUBECONFIG;
   try {
     if (explicit) {
@@ -45,6 +50,9 @@ export function loadKubeConfig(opts: ConnectOptions): k8s.KubeConfig {
   }
   return kc;
 }
+
+/** client-node's PatchStrategy.ServerSideApply, the content type of a server-side apply. */
+const SERVER_SIDE_APPLY = 'application/apply-patch+yaml';
 
 interface ApiErrorLike {
   code?: number | string;
@@ -221,10 +229,29 @@ class LiveCluster implements Cluster {
     return this.request<KubeObject>(method, path, query, body, contentType);
   }
 
+  /** client-node's typed clients, loaded on first use (kubeconfig-lib.ts says why). */
+  private library?: Promise<{ k8s: typeof import('@kubernetes/client-node'); kc: k8s.KubeConfig }>;
+
+  /**
+   * The whole client-node package and this cluster's kubeconfig as an object of its KubeConfig
+   * class: the same clusters, users and contexts, already loaded (no second read or path change).
+   */
+  private typed(): Promise<{ k8s: typeof import('@kubernetes/client-node'); kc: k8s.KubeConfig }> {
+    this.library ??= import('@kubernetes/client-node').then((lib) => {
+      const { clusters, users, contexts, currentContext } = this.kc;
+      // Unbundled (tests, a bare tsc) it is already the package's class: keep its state (exec tokens).
+      if (this.kc instanceof lib.KubeConfig) return { k8s: lib, kc: this.kc };
+      const kc = new lib.KubeConfig();
+      kc.loadFromOptions({ clusters, users, contexts, currentContext });
+      return { k8s: lib, kc };
+    });
+    return this.library;
+  }
+
   serverVersion(): Promise<ServerVersion> {
-    const api = this.kc.makeApiClient(k8s.VersionApi);
     return this.call('GET /version', async () => {
-      const v = await api.getCode();
+      const { k8s, kc } = await this.typed();
+      const v = await kc.makeApiClient(k8s.VersionApi).getCode();
       return { major: v.major, minor: v.minor, gitVersion: v.gitVersion };
     });
   }
@@ -249,7 +276,7 @@ class LiveCluster implements Cluster {
   async apply(obj: KubeObject, opts: ApplyOptions): Promise<KubeObject> {
     try {
       const res = await withTimeout(
-        this.raw('PATCH', obj, 'one', { fieldManager: opts.fieldManager, force: opts.force ? 'true' : undefined, dryRun: opts.dryRun ? 'All' : undefined }, obj, k8s.PatchStrategy.ServerSideApply),
+        this.raw('PATCH', obj, 'one', { fieldManager: opts.fieldManager, force: opts.force ? 'true' : undefined, dryRun: opts.dryRun ? 'All' : undefined }, obj, SERVER_SIDE_APPLY),
         this.timeoutMs,
         `apply ${obj.kind}/${obj.metadata.name}`,
       );
@@ -352,7 +379,8 @@ class LiveCluster implements Cluster {
     const what = `port-forward to pod ${target.namespace}/${target.pod}:${target.port}`;
     let ws: { close(): void } | null;
     try {
-      const opened = await new k8s.PortForward(this.kc).portForward(target.namespace, target.pod, [target.port], socket, null, socket);
+      const { k8s, kc } = await this.typed();
+      const opened = await new k8s.PortForward(kc).portForward(target.namespace, target.pod, [target.port], socket, null, socket);
       ws = typeof opened === 'function' ? opened() : opened;
     } catch (err) {
       throw new MeshError(`cannot ${what}: ${err instanceof Error ? err.message : String(err)}`, {
@@ -365,18 +393,18 @@ class LiveCluster implements Cluster {
   }
 
   podLogs(namespace: string, name: string, container?: string): Promise<string> {
-    const api = this.kc.makeApiClient(k8s.CoreV1Api);
     return this.call(`logs ${namespace}/${name}`, async () => {
-      const body: unknown = await api.readNamespacedPodLog({ name, namespace, container });
+      const { k8s, kc } = await this.typed();
+      const body: unknown = await kc.makeApiClient(k8s.CoreV1Api).readNamespacedPodLog({ name, namespace, container });
       return typeof body === 'string' ? body : JSON.stringify(body);
     });
   }
 
   tokenReview(token: string, audiences: string[]): Promise<TokenReviewAnswer> {
-    const api = this.kc.makeApiClient(k8s.AuthenticationV1Api);
     // The error path goes through apiError, which never sees the request body (the token).
     return this.call('create TokenReview', async () => {
-      const r = await api.createTokenReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences } } });
+      const { k8s, kc } = await this.typed();
+      const r = await kc.makeApiClient(k8s.AuthenticationV1Api).createTokenReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences } } });
       const st = r.status ?? {};
       const out: TokenReviewAnswer = { authenticated: st.authenticated === true };
       if (st.user?.username) out.username = st.user.username;
@@ -417,7 +445,10 @@ export function applyConflictError(obj: KubeObject, message: string): MeshError 
   );
 }
 
-/** Connect using client-node. Performs no request: the first call tells if the server answers. */
-export function connectLive(opts: ConnectOptions): Cluster {
-  return new LiveCluster(loadKubeConfig(opts), opts.timeoutMs ?? 10_000);
+/**
+ * Connect using client-node's KubeConfig (by default the bundled one: kubeconfig-lib.ts; tests
+ * pass either class). Performs no request: the first call tells if the server answers.
+ */
+export function connectLive(opts: ConnectOptions, Config: new () => k8s.KubeConfig = KubeConfig): Cluster {
+  return new LiveCluster(loadKubeConfig(opts, Config), opts.timeoutMs ?? 10_000);
 }

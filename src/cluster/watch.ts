@@ -70,7 +70,7 @@ function pathOf(k: WatchKind): string {
  * Resolves once every kind has been listed or has failed once.
  */
 export async function watchObjects(opts: ConnectOptions, kinds: WatchKind[], onChange: (objects: KubeObject[]) => void, onError: (err: Error) => void, wopts: WatchOptions = {}): Promise<Watcher> {
-  const kc = loadKubeConfig(opts);
+  const kc = loadKubeConfig(opts, k8s.KubeConfig);
   const api = k8s.KubernetesObjectApi.makeApiClient(kc);
   const timer = wopts.timer ?? TIMER;
   const initial = wopts.backoffMs ?? 1000;

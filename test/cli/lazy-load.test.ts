@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HEAVY_MODULES as HEAVY, runMesh, runMeshTraced } from '../support/cli.ts';
+import { startApiServer } from '../support/kube.ts';
+import { HTTPROUTE_CRD, service } from '../route/support.ts';
 
 /** By default the CLI runs even where bin/mesh could print a recorded answer (dist/cli-cache.json). */
 async function loadedModules(args: string[], env: Record<string, string> = {}): Promise<{ code: number; urls: string[]; stdout: string }> {
@@ -28,10 +30,26 @@ for (const args of [['--help'], ['version', '--client'], ['version', '--client',
       const hit = urls.find((u) => u.includes(`/node_modules/${heavy}`));
       assert.equal(hit, undefined, `${heavy} was loaded: ${hit}`);
     }
+    assert.equal(urls.find((u) => u.endsWith('/dist/cluster/kubeconfig-lib.js')), undefined, 'the bundled Kubernetes client was loaded');
   });
 }
 
 test('mesh version (with a cluster asked for) does load the Kubernetes client: the trace can see it', async () => {
   const { urls } = await loadedModules(['version']);
-  assert.ok(urls.some((u) => u.includes('/node_modules/@kubernetes/client-node')));
+  // Built, the client is client-node's KubeConfig bundled alone (scripts/build-kubeconfig.mjs).
+  assert.ok(urls.some((u) => u.endsWith('/dist/cluster/kubeconfig-lib.js')));
+});
+
+test('mesh route canary against an API server loads client-node\'s KubeConfig bundled alone, not the package (about 1,900 modules)', async () => {
+  const kube = await startApiServer({ seed: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } }, HTTPROUTE_CRD, service('web'), service('web-v2')] as unknown as Record<string, unknown>[] });
+  try {
+    const r = await runMeshTraced(['--kubeconfig', kube.kubeconfigPath, '-n', 'shop', 'route', 'canary', 'web', '--canary', 'web-v2', '--weight', '10']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /httproute\/web created in shop: web 90%, web-v2 10%/);
+    assert.ok(r.modules.some((u) => u.endsWith('/dist/cluster/kubeconfig-lib.js')), 'the trace must see the client load');
+    const pkg = r.modules.filter((u) => u.includes('/node_modules/@kubernetes/client-node/'));
+    assert.equal(pkg.length, 0, `loaded ${pkg.length} modules of the package (e.g. ${pkg[0]}); a bare tsc leaves dist/cluster/kubeconfig-lib.js unbundled: run npm run build`);
+  } finally {
+    await kube.stop();
+  }
 });
