@@ -127,6 +127,15 @@ interface SvcPort {
   name?: string;
 }
 
+/**
+ * A read started before it is awaited (independent reads in parallel). It may never be awaited,
+ * when an earlier step throws: its failure is then not an unhandled rejection.
+ */
+function early<T>(read: Promise<T>): Promise<T> {
+  read.catch(() => undefined);
+  return read;
+}
+
 async function servicePorts(cluster: Cluster, ns: string, name: string, role: string): Promise<SvcPort[]> {
   const svc = await cluster.get('v1', 'Service', name, ns);
   if (!svc) throw new MeshError(`${role} Service ${ns}/${name} does not exist`, { hint: `create the Service first (kubectl get svc -n ${ns})` });
@@ -166,16 +175,25 @@ export async function canaryRoute(opts: CanaryOptions & RouteCommon, deps: Route
   if (opts.steps && gatesNeedData && !deps.metrics) {
     throw new MeshError('metrics unavailable: pass --prometheus-url', { hint: 'the --max-error-rate / --max-p99 gates are judged on live metrics; without gates a rollout advances on time alone', exitCode: ExitCode.Usage });
   }
-  await requireHttpRouteCrd(cluster);
-  const parentPorts = await servicePorts(cluster, ns, opts.service, 'parent');
-  const existing = await cluster.get(HTTPROUTE_API_VERSION, HTTPROUTE_KIND, opts.service, ns);
+  // Every read that does not depend on another starts now (one round trip instead of six); each is
+  // awaited where it is needed, so the first failure reported is the same as one after another.
+  const crdServed = early(requireHttpRouteCrd(cluster));
+  const parentRead = early(servicePorts(cluster, ns, opts.service, 'parent'));
+  const existingRead = early(cluster.get(HTTPROUTE_API_VERSION, HTTPROUTE_KIND, opts.service, ns));
+  const routesRead = early(cluster.list(HTTPROUTE_API_VERSION, HTTPROUTE_KIND, { namespace: ns }));
+  const stableRead = opts.stable !== undefined && opts.stable !== opts.service ? early(servicePorts(cluster, ns, opts.stable, 'stable')) : undefined;
+  const canaryRead = early(servicePorts(cluster, ns, opts.canary, 'canary'));
+  const mirrorRead = opts.mirror ? early(servicePorts(cluster, ns, opts.mirror, 'mirror')) : undefined;
+  await crdServed;
+  const parentPorts = await parentRead;
+  const existing = await existingRead;
   const prevCfg = existing ? readCanaryConfig(existing) : undefined;
   if (existing && !prevCfg) {
     throw new MeshError(`${routeName(ns, opts.service)} exists and was not created by "mesh route canary"; its rules would be replaced`, {
       hint: `change its weights with "mesh route set ${opts.service} BACKEND=WEIGHT...", or delete it (kubectl delete httproute ${opts.service} -n ${ns}) to let mesh manage it`,
     });
   }
-  const others = (await cluster.list(HTTPROUTE_API_VERSION, HTTPROUTE_KIND, { namespace: ns })).filter(
+  const others = (await routesRead).filter(
     (r) => r.metadata.name !== opts.service && JSON.stringify((r.spec as { parentRefs?: unknown } | undefined)?.parentRefs ?? []).includes(`"name":"${opts.service}"`),
   );
   for (const o of others) emit({ type: 'warning', message: `${routeName(ns, o.metadata.name)} also attaches to Service ${opts.service}; both routes apply` });
@@ -185,8 +203,8 @@ export async function canaryRoute(opts: CanaryOptions & RouteCommon, deps: Route
   if (parentPort !== undefined && !parentPorts.some((p) => p.port === parentPort)) {
     throw new MeshError(`Service ${ns}/${opts.service} has no port ${parentPort}`, { hint: `its ports: ${parentPorts.map((p) => p.port).join(', ')}`, exitCode: ExitCode.Usage });
   }
-  const stablePort = stable === opts.service ? refPort : pickPort(await servicePorts(cluster, ns, stable, 'stable'), refPort, ns, stable);
-  const canaryPort = pickPort(await servicePorts(cluster, ns, opts.canary, 'canary'), refPort, ns, opts.canary);
+  const stablePort = stable === opts.service ? refPort : pickPort(await (stable === opts.stable && stableRead ? stableRead : servicePorts(cluster, ns, stable, 'stable')), refPort, ns, stable);
+  const canaryPort = pickPort(await canaryRead, refPort, ns, opts.canary);
   const cfg: CanaryConfig = {
     service: opts.service,
     stable,
@@ -201,7 +219,7 @@ export async function canaryRoute(opts: CanaryOptions & RouteCommon, deps: Route
   const timeoutMs = opts.timeoutMs ?? prevCfg?.timeoutMs;
   if (timeoutMs !== undefined) cfg.timeoutMs = timeoutMs;
   if (opts.mirror) {
-    cfg.mirror = { service: opts.mirror, port: pickPort(await servicePorts(cluster, ns, opts.mirror, 'mirror'), refPort, ns, opts.mirror) };
+    cfg.mirror = { service: opts.mirror, port: pickPort(await mirrorRead!, refPort, ns, opts.mirror) };
     // Envoy sidecars mirror; proxyless gRPC has no mirroring (gRPC does not implement it).
     emit({ type: 'note', message: 'requests are mirrored by Envoy sidecars; proxyless gRPC clients do not mirror (docs/routing.md)' });
   } else if (prevCfg?.mirror) {
