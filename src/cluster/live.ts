@@ -97,6 +97,28 @@ interface ApiResource {
   namespaced: boolean;
 }
 
+/**
+ * A failed GET /version as client-node's VersionApi reported it: node-fetch words a connection
+ * failure "request to URL failed, reason: ..." (same code), and a 401 carries no body.
+ */
+function versionApiError(err: unknown, url: string): unknown {
+  const e = err as ApiErrorLike & { message?: string };
+  if (e?.code === 401) return { code: 401 };
+  if (typeof e?.code === 'string') return Object.assign(new Error(`request to ${url} failed, reason: ${e.message}`), { code: e.code, errno: e.code, type: 'system' });
+  return err;
+}
+
+/** Agent options alike: the same keys, Buffers (CA, certificate, key) with the same bytes. */
+function sameOptions(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const k of keys) {
+    const x = a[k];
+    const y = b[k];
+    if (Buffer.isBuffer(x) && Buffer.isBuffer(y) ? !x.equals(y) : x !== y) return false;
+  }
+  return true;
+}
+
 /** The path of a kind's API group version: /api/v1 or /apis/GROUP/VERSION. */
 function groupVersionPath(apiVersion: string): string {
   return apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
@@ -199,6 +221,7 @@ class LiveCluster implements Cluster {
     const url = new URL(`${this.server.replace(/\/$/, '')}${path}${qs ? `?${qs}` : ''}`);
     const opts: RequestOptions = { method, headers: { Accept: 'application/json', ...(contentType ? { 'Content-Type': contentType } : {}) } };
     await this.kc.applyToHTTPSOptions(opts);
+    this.shareAgent(opts);
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
     return new Promise<T>((resolve, reject) => {
@@ -221,6 +244,23 @@ class LiveCluster implements Cluster {
       req.on('error', reject);
       req.end(payload);
     });
+  }
+
+  /** The keep-alive agent requests share, with the TLS options it was made from. */
+  private shared?: { tls: Record<string, unknown>; agent: HttpsAgent };
+
+  /**
+   * client-node gives every request a new https.Agent: a new TLS context and a new connection (a
+   * full handshake) per request, most of the CPU of a command that makes a hundred (install).
+   * Requests with the same TLS options (credentials are per request, in headers) share one
+   * keep-alive agent made from those options instead. A proxy's agent (a subclass) stays as given.
+   */
+  private shareAgent(opts: RequestOptions): void {
+    const given = opts.agent;
+    if (!(given instanceof HttpsAgent) || Object.getPrototypeOf(given) !== HttpsAgent.prototype) return;
+    const tls = { ...given.options } as Record<string, unknown>;
+    if (!this.shared || !sameOptions(this.shared.tls, tls)) this.shared = { tls, agent: new HttpsAgent({ ...tls, keepAlive: true }) };
+    opts.agent = this.shared.agent;
   }
 
   /** A request for one object (or its collection, for create) of `obj`'s kind. */
@@ -248,10 +288,16 @@ class LiveCluster implements Cluster {
     return this.library;
   }
 
+  /**
+   * GET /version with the JSON helper: install, check and inject ask it first, and client-node's
+   * VersionApi would load the whole package for it. Its failures read as the VersionApi's did: a
+   * connection failure in node-fetch's words, a 401 without the Status body.
+   */
   serverVersion(): Promise<ServerVersion> {
     return this.call('GET /version', async () => {
-      const { k8s, kc } = await this.typed();
-      const v = await kc.makeApiClient(k8s.VersionApi).getCode();
+      const v = await this.request<ServerVersion>('GET', '/version', {}).catch((err: unknown) => {
+        throw versionApiError(err, `${this.server.replace(/\/$/, '')}/version`);
+      });
       return { major: v.major, minor: v.minor, gitVersion: v.gitVersion };
     });
   }

@@ -140,7 +140,9 @@ test('a live cluster on the bundle reads, writes, reviews tokens and reports ver
   const file = kubeconfig('live', { server: kube.url, 'certificate-authority-data': Buffer.from(kube.server.caPem).toString('base64') }, { token: kube.token });
   const both = [Bundled, k8s.KubeConfig].map((Config) => connectLive({ kubeconfig: file }, Config));
   const [ours, theirs] = both as [ReturnType<typeof connectLive>, ReturnType<typeof connectLive>];
-  assert.deepEqual(await ours.serverVersion(), await theirs.serverVersion());
+  const lib = load(k8s.KubeConfig, file).makeApiClient(k8s.VersionApi);
+  const v = await lib.getCode();
+  assert.deepEqual(await ours.serverVersion(), { major: v.major, minor: v.minor, gitVersion: v.gitVersion }, 'GET /version as the VersionApi reads it');
   assert.deepEqual(await ours.tokenReview(kube.token, []), await theirs.tokenReview(kube.token, []));
   assert.equal((await ours.get('v1', 'ConfigMap', 'a'))?.metadata.namespace, 'shop', 'the context namespace applies');
   const applied = await ours.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'b', namespace: 'shop' }, data: { x: '1' } }, { fieldManager: 'mesh-test' });
@@ -154,6 +156,22 @@ test('a live cluster on the bundle reads, writes, reviews tokens and reports ver
     const [a, b] = await Promise.all([Bundled, k8s.KubeConfig].map((Config) => failure(() => call(connectLive({ kubeconfig: closed }, Config)))));
     assert.deepEqual(a, b);
     assert.equal(a!.exitCode, 3, a!.message);
+  }
+  // GET /version no longer goes through client-node's VersionApi: its failures still read the same.
+  const libFailure = (kubeconfigFile: string) => load(k8s.KubeConfig, kubeconfigFile).makeApiClient(k8s.VersionApi).getCode().then(() => assert.fail('expected a failure'), (e: Error & { code?: unknown; body?: unknown }) => e);
+  const unreachable = await libFailure(closed);
+  assert.equal((await failure(() => connectLive({ kubeconfig: closed }, Bundled).serverVersion())).message, `cannot reach the Kubernetes API server: ${unreachable.message}`);
+  const badToken = kubeconfig('bad-token', { server: kube.url, 'certificate-authority-data': Buffer.from(kube.server.caPem).toString('base64') }, { token: 'not-a-token' });
+  const denied = await libFailure(badToken);
+  assert.deepEqual([denied.code, denied.body], [401, undefined], 'the VersionApi drops a 401\'s body');
+  assert.deepEqual(await failure(() => connectLive({ kubeconfig: badToken }, Bundled).serverVersion()), { message: 'the Kubernetes API server refused the request: HTTP 401', hint: 'your credentials were rejected: log in again or pick another --context', exitCode: 3 });
+  const removeFault = kube.server.addFault({ path: '/version', code: 500, message: 'etcd is sad' });
+  try {
+    const body = (await libFailure(file)).body;
+    assert.equal((typeof body === 'string' ? (JSON.parse(body) as { message?: string }) : (body as { message?: string })).message, 'etcd is sad', 'the VersionApi keeps the Status of other failures');
+    assert.equal((await failure(() => ours.serverVersion())).message, 'etcd is sad');
+  } finally {
+    removeFault();
   }
   // A bad kubeconfig, a missing context, a file that does not exist.
   const bad = join(dir, 'bad.yaml');
