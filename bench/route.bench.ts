@@ -28,6 +28,8 @@ const WORKERS = 8;
 const FLIPS = 6;
 const CLI_RUNS = 5;
 const MESH = fileURLToPath(new URL('../bin/mesh', import.meta.url));
+/** Issue 22's goal: `mesh route canary` end to end against an API server within 500 ms (process start included). */
+const CLI_GOAL_MS = 500;
 
 interface Sample {
   start: number;
@@ -173,8 +175,8 @@ export const benchmark: Benchmark = {
       { name: 'route canary returned -> 99% of calls follow (direct)', value: median(d.follow), unit: 'ms', detail: detail(d.follow) + '; no API server' },
       { name: 'route canary returned -> 99% of calls follow (API server + watch)', value: median(a.follow), unit: 'ms', detail: detail(a.follow) + '; test API server, controller informers as the source' },
       { name: 'route canary handler applying over HTTPS', value: median(a.apply), unit: 'ms', detail: `median of ${FLIPS}; discovery, 3 Service reads, get, list, replace` },
-      { name: 'mesh route canary (built CLI) wall time', value: cli0, unit: 'ms', detail: `median of ${CLI_RUNS} spawns against the test API server` },
-      { name: 'mesh route canary (built CLI), 20 ms API latency', value: cli20, unit: 'ms', detail: `median of ${CLI_RUNS}; 20 ms added to every API request` },
+      { name: 'mesh route canary (built CLI) wall time', value: cli0, unit: 'ms', target: { max: CLI_GOAL_MS }, detail: `median of ${CLI_RUNS} spawns against the test API server; goal absolute, as issue 22 states it` },
+      { name: 'mesh route canary (built CLI), 20 ms API latency', value: cli20, unit: 'ms', target: { max: CLI_GOAL_MS }, detail: `median of ${CLI_RUNS}; 20 ms added to every API request` },
     ];
   },
 };
