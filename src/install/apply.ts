@@ -102,6 +102,23 @@ const STAGE_TEXT: Record<Stage, string> = {
   webhook: 'sidecar-injection webhook',
 };
 
+/**
+ * What each stage's objects need in the cluster before they are sent: namespaced objects their
+ * namespace; the Deployment its ServiceAccount, RBAC, ConfigMaps and Secret, and Established CRDs
+ * (the controller watches them); the webhook a rolled-out controller (it answers the webhook).
+ * A stage is sent as soon as the stages it needs are applied (and waited for), so the namespace
+ * goes out with the CRDs and RBAC with the configuration; progress is still reported stage by
+ * stage, in STAGES order.
+ */
+const NEEDS: Record<Stage, readonly Stage[]> = {
+  crds: [],
+  namespace: [],
+  rbac: ['namespace'],
+  config: ['namespace'],
+  workloads: ['crds', 'namespace', 'rbac', 'config'],
+  webhook: ['crds', 'namespace', 'rbac', 'config', 'workloads'],
+};
+
 /** Apply `objects` stage by stage. Returns every record, in apply order within each stage's input order. */
 export async function applyStaged(cluster: Cluster, objects: readonly KubeObject[], opts: StagedApplyOptions): Promise<ApplyRecord[]> {
   const applied: ApplyRecord[] = [];
@@ -114,13 +131,44 @@ export async function applyStaged(cluster: Cluster, objects: readonly KubeObject
     p.catch(() => undefined); // a failed read is reported when its stage awaits it
     befores.set(o, p);
   }
+  const batches = new Map(STAGES.map((stage) => [stage, objects.filter((o) => stageOf(o) === stage)] as const));
+  // A stage is ready once applied without failure and, for CRDs and workloads, waited for.
+  const ready = new Set<Stage>(STAGES.filter((stage) => batches.get(stage)!.length === 0));
+  const sent = new Map<Stage, Promise<PromiseSettledResult<ApplyRecord>[]>>();
+  let stopped = false;
+  const send = (stage: Stage) => {
+    let results = sent.get(stage);
+    if (!results) {
+      results = Promise.allSettled(batches.get(stage)!.map((o) => applyOne(cluster, o, opts.force === true, befores.get(o))));
+      sent.set(stage, results);
+      // A stage with nothing to wait for is ready when its applies are; CRDs and workloads are
+      // ready after their waits, in the loop below (their progress line shows the wait).
+      if (stage !== 'crds' && stage !== 'workloads') {
+        void results.then((rs) => {
+          if (rs.every((r) => r.status === 'fulfilled')) {
+            ready.add(stage);
+            sendReady();
+          }
+        });
+      }
+    }
+    return results;
+  };
+  // Send every stage whose needs are met; never after a failure or Ctrl-C.
+  function sendReady(): void {
+    if (stopped || opts.signal?.aborted) return;
+    for (const stage of STAGES) if (!ready.has(stage) && !sent.has(stage) && NEEDS[stage].every((n) => ready.has(n))) void send(stage);
+  }
+  const reported = new Set<Stage>();
   try {
+    sendReady();
     for (const stage of STAGES) {
-      const batch = objects.filter((o) => stageOf(o) === stage);
+      const batch = batches.get(stage)!;
       if (batch.length === 0) continue;
       checkAborted(opts.signal);
       opts.onStage?.(stage, STAGE_TEXT[stage]);
-      const results = await Promise.allSettled(batch.map((o) => applyOne(cluster, o, opts.force === true, befores.get(o))));
+      const results = await send(stage);
+      reported.add(stage);
       for (const r of results) {
         if (r.status === 'fulfilled') {
           applied.push(r.value);
@@ -133,8 +181,17 @@ export async function applyStaged(cluster: Cluster, objects: readonly KubeObject
       if (stage === 'workloads' && opts.wait) {
         for (const d of batch.filter((o) => o.kind === 'Deployment')) await waitForRollout(cluster, d.metadata.name, d.metadata.namespace ?? '', deadline, opts);
       }
+      ready.add(stage);
+      sendReady();
     }
   } catch (err) {
+    stopped = true;
+    // Stages sent ahead of the one that failed may have reached the cluster too: list them.
+    for (const stage of STAGES) {
+      const results = sent.get(stage);
+      if (!results || reported.has(stage)) continue;
+      for (const r of await results) if (r.status === 'fulfilled') applied.push(r.value);
+    }
     throw new ApplyInterrupted(applied, objects.length, toMeshError(err));
   }
   return applied;
