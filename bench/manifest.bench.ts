@@ -8,6 +8,8 @@ const MESH = fileURLToPath(new URL('../bin/mesh', import.meta.url));
 const GENERATE_RUNS = 15;
 const INSTALL_RUNS = 3;
 const LATENCY_MS = 20;
+/** Issue 22's goal: `mesh install` with 20 ms API latency within 1.5 s (process start and pre-install checks included). */
+const INSTALL_GOAL_MS = 1500;
 
 /** `mesh manifest generate` end to end: process start, values, templates, rendering, YAML out. */
 function generate(env: NodeJS.ProcessEnv): BenchResult[] {
@@ -41,7 +43,8 @@ async function freshCluster(latency: number): Promise<{ c: TestCluster; stop: ()
  */
 async function install(env: NodeJS.ProcessEnv): Promise<BenchResult[]> {
   const out: BenchResult[] = [];
-  for (const [args, latency] of [[['install'], 0], [['install'], LATENCY_MS], [['install', '--skip-checks'], LATENCY_MS]] as const) {
+  // --yes: a pipe is not a terminal, and install asks before changing a cluster.
+  for (const [args, latency] of [[['install', '--yes'], 0], [['install', '--yes'], LATENCY_MS], [['install', '--yes', '--skip-checks'], LATENCY_MS]] as const) {
     const times: number[] = [];
     let requests = 0;
     for (let i = 0; i < INSTALL_RUNS; i++) {
@@ -55,11 +58,14 @@ async function install(env: NodeJS.ProcessEnv): Promise<BenchResult[]> {
       await stop();
       if (r.exitCode !== 0) throw new Error(`mesh ${args.join(' ')} exited ${r.exitCode}: ${r.stderr}`);
     }
+    // The goal is the issue's: a plain install (checks included) with 20 ms per request.
+    const goal = latency === LATENCY_MS && !(args as readonly string[]).includes('--skip-checks');
     out.push({
       name: `mesh ${args.join(' ')} (+${latency} ms/request)`,
       value: median(times),
       unit: 'ms',
-      detail: `median of ${INSTALL_RUNS}; ${requests} requests${latency ? `, ${requests * latency} ms of latency if made one after another` : ''}`,
+      ...(goal ? { target: { max: INSTALL_GOAL_MS } } : {}),
+      detail: `median of ${INSTALL_RUNS}; ${requests} requests${latency ? `, ${requests * latency} ms of latency if made one after another` : ''}${goal ? '; goal absolute, as issue 22 states it' : ''}`,
     });
   }
   return out;
