@@ -51,6 +51,9 @@ export function loadKubeConfig(opts: ConnectOptions, Config: new () => k8s.KubeC
   return kc;
 }
 
+/** How long a kept-alive connection to the API server may sit idle before it is closed. */
+const IDLE_CONNECTION_MS = 2000;
+
 /** client-node's PatchStrategy.ServerSideApply, the content type of a server-side apply. */
 const SERVER_SIDE_APPLY = 'application/apply-patch+yaml';
 
@@ -224,8 +227,10 @@ class LiveCluster implements Cluster {
     this.shareAgent(opts);
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
-    return new Promise<T>((resolve, reject) => {
+    const attempt = (again: boolean): Promise<T> => new Promise<T>((resolve, reject) => {
+      let answered = false;
       const req = send(url, opts, (res) => {
+        answered = true;
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
@@ -241,9 +246,15 @@ class LiveCluster implements Cluster {
         });
         res.on('error', reject);
       });
-      req.on('error', reject);
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        // A kept-alive connection the server closed meanwhile fails before the server read
+        // anything: send once more, on a new connection (node's documented pattern).
+        if (again && req.reusedSocket && !answered && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) resolve(attempt(false));
+        else reject(err);
+      });
       req.end(payload);
     });
+    return attempt(true);
   }
 
   /** The keep-alive agent requests share, with the TLS options it was made from. */
@@ -259,7 +270,9 @@ class LiveCluster implements Cluster {
     const given = opts.agent;
     if (!(given instanceof HttpsAgent) || Object.getPrototypeOf(given) !== HttpsAgent.prototype) return;
     const tls = { ...given.options } as Record<string, unknown>;
-    if (!this.shared || !sameOptions(this.shared.tls, tls)) this.shared = { tls, agent: new HttpsAgent({ ...tls, keepAlive: true }) };
+    // An idle connection is closed after 2 s: reuse is for bursts (install's hundred requests), so a
+    // long wait (a rollout step) never meets a connection a load balancer dropped in silence.
+    if (!this.shared || !sameOptions(this.shared.tls, tls)) this.shared = { tls, agent: new HttpsAgent({ ...tls, keepAlive: true, timeout: IDLE_CONNECTION_MS }) };
     opts.agent = this.shared.agent;
   }
 
