@@ -7,9 +7,11 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
 COPY tsconfig.json ./
 COPY src ./src
+# The dashboard page (web/) is bundled into dist/ by the build.
+COPY web ./web
 # The build also records help texts (dist/cli-cache.json) by running the launcher.
 COPY bin ./bin
-COPY scripts/build-kubeconfig.mjs scripts/build-help-cache.mjs ./scripts/
+COPY scripts/build-kubeconfig.mjs scripts/build-help-cache.mjs scripts/build-web.mjs ./scripts/
 RUN npm run build
 
 # Runtime stage: production dependencies only, the compiled code, the launcher and templates.
