@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import { ControlPlane } from '../dist/controller/controlplane.js';
 import { MemorySource } from '../dist/cluster/source.js';
 
@@ -25,6 +25,22 @@ const pushLat = [[], [], []];
 const loop = monitorEventLoopDelay({ resolution: 5 });
 loop.enable();
 let cpu = process.cpuUsage();
+// Garbage collections since the last stats request (BENCH_XDS_GC_LOG: each one on stderr, on the wall clock).
+const gc = { minor: 0, minorMs: 0, major: 0, majorMs: 0 };
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    // Kinds (perf_hooks constants): 1 scavenge, 4 mark-compact, 8 incremental marking, 16 weak callbacks.
+    const kind = e.detail?.kind;
+    if (kind === 1) {
+      gc.minor++;
+      gc.minorMs += e.duration;
+    } else {
+      if (kind === 4) gc.major++;
+      gc.majorMs += e.duration;
+    }
+    if (process.env.BENCH_XDS_GC_LOG) process.stderr.write(`gc controller kind ${kind} at ${(performance.timeOrigin + e.startTime).toFixed(1)} ${e.duration.toFixed(1)} ms\n`);
+  }
+}).observe({ entryTypes: ['gc'] });
 
 // BENCH_XDS_PROF=DIR: a CPU profile per phase (the parent names them), written as DIR/PHASE.cpuprofile.
 const profDir = process.env.BENCH_XDS_PROF;
@@ -70,7 +86,9 @@ function stats() {
     pushLatencies: latencies,
     loopDelayP99: loop.percentile(99) / 1e6,
     churn: { lag, pushLatencies: pushLat },
+    gc: { ...gc },
   };
+  gc.minor = gc.minorMs = gc.major = gc.majorMs = 0;
   latencies = [];
   pushes = 0;
   loop.reset();

@@ -1,8 +1,9 @@
 // Control plane at scale (issue 22): a controller process (bench/xds-scale-server.mjs, on dist/:
 // `npm run bench` builds it first; after `npm run build`, `node --import tsx bench/run.ts xds.scale`) serving a
 // scoped mesh of 2,000 services and 50,000 endpoints over 50 namespaces to N ADS streams (half
-// state of the world, half delta; each subscribed to CDS and EDS as a wildcard) opened by this
-// process. Per N (BENCH_XDS_SCALE, default "1000,5000"):
+// state of the world, half delta; each subscribed to CDS and EDS as a wildcard) opened by a
+// proxies process (bench/xds-scale-proxies.mjs: why a process of its own is said there). This
+// process holds the mesh and sends the changes. Per N (BENCH_XDS_SCALE, default "1000,5000"):
 // - storm: all N streams open at once against a freshly started controller (as after a controller
 //   restart); time until every stream has its first CDS and EDS response, and per stream;
 // - endpoint change: an EndpointSlice of a service in ns0 changes (one endpoint moved), delivered
@@ -15,11 +16,10 @@
 // - the controller's resident memory (peak).
 // BENCH_XDS_MAX_OPENING sets the ADS server's maxOpening (streams opening at once).
 // BENCH_XDS_PROF=DIR writes the controller's CPU profile of each phase into DIR/<time>/<phase>.cpuprofile.
+// BENCH_XDS_GC_LOG=1 logs every GC of both processes and every endpoint change on stderr, with
+// wall-clock times (ms), to tell which change a collection fell into.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import * as grpc from '@grpc/grpc-js';
-import type protobuf from 'protobufjs';
-import { envoyRoot, TYPE } from '../src/xds/protos.ts';
 import { median, type Benchmark, type BenchResult } from './harness.ts';
 import type { KubeObject } from '../src/cluster/types.ts';
 import { scopedMesh } from './xds-fixture.ts';
@@ -35,6 +35,14 @@ type ServerRequest =
 /** What the controller process answers. */
 type ServerReply = { port: number } | { stats: ServerStats };
 
+/** Garbage collections of a process since it was last asked: scavenges, mark-compacts, and their pauses (ms). */
+interface GcCounts {
+  minor: number;
+  minorMs: number;
+  major: number;
+  majorMs: number;
+}
+
 /** The control plane's own figures since the last stats request (CPU, pushes) or peak (memory). */
 interface ServerStats {
   cpuMs: number;
@@ -48,6 +56,7 @@ interface ServerStats {
   loopDelayP99: number;
   /** Per third of the churn: how late each change left the IPC queue (ms after it was sent), and push latencies (ms after the change was taken). */
   churn: { lag: number[][]; pushLatencies: number[][] };
+  gc: GcCounts;
 }
 
 const SERVICES = 2000;
@@ -75,6 +84,11 @@ function moved(i: number): { index: number; object: KubeObject } {
   const object = { ...o, endpoints: eps.map((ep, k) => (k === e ? { ...ep, addresses: [ep.addresses[0]!.replace(/\.\d+$/, `.${100 + (g % 150)}`)] } : ep)) } as KubeObject;
   mesh[index] = object;
   return { index, object };
+}
+
+/** Milliseconds on the wall clock with sub-millisecond resolution: the proxies process stamps receipts on the same clock. */
+function now(): number {
+  return performance.timeOrigin + performance.now();
 }
 
 function pct(xs: number[], p: number): number {
@@ -116,41 +130,64 @@ class Server {
   }
 }
 
-interface Response {
-  version_info?: string;
-  system_version_info?: string;
-  nonce: string;
-  type_url: string;
-}
+/** What the proxies process answers (see bench/xds-scale-proxies.mjs). */
+type ProxiesReply =
+  | { ready: true }
+  | { served: { times: number[]; ms: number; cpuMs: number } }
+  | { round: number; at: number }
+  | { counts: { unaffected: number; affected: number; gc: GcCounts } };
 
-/** A client definition that decodes responses without converting them to plain objects (the Any bodies stay bytes). */
-function clientDefinition(): grpc.ServiceDefinition {
-  const t = (name: string): protobuf.Type => envoyRoot().lookupType(`envoy.service.discovery.v3.${name}`);
-  const method = (name: string, req: protobuf.Type, res: protobuf.Type): grpc.MethodDefinition<unknown, unknown> => ({
-    path: `/envoy.service.discovery.v3.AggregatedDiscoveryService/${name}`,
-    requestStream: true,
-    responseStream: true,
-    requestSerialize: (m: unknown) => Buffer.from(req.encode(req.fromObject(m as Record<string, unknown>)).finish()),
-    requestDeserialize: (b: Buffer) => req.decode(b),
-    responseSerialize: (m: unknown) => Buffer.from(res.encode(m as protobuf.Message).finish()),
-    responseDeserialize: (b: Buffer) => res.decode(b),
-  });
-  return {
-    StreamAggregatedResources: method('StreamAggregatedResources', t('DiscoveryRequest'), t('DiscoveryResponse')),
-    DeltaAggregatedResources: method('DeltaAggregatedResources', t('DeltaDiscoveryRequest'), t('DeltaDiscoveryResponse')),
-  };
-}
-
-/** One proxy's stream: CDS and EDS as wildcards, every response ACKed, responses counted. */
-interface Proxy {
-  ns: number;
-  call: grpc.ClientDuplexStream<unknown, Response>;
-  /** First CDS and EDS responses received. */
-  served: number;
-  servedAt: number;
-  /** Responses since the counter was last reset. */
-  responses: number;
-  onEds?: () => void;
+/** The proxies child process (its own heap and event loop: see bench/xds-scale-proxies.mjs) and its IPC. */
+class Proxies {
+  private readonly child: ChildProcess;
+  private readonly waiting = new Map<string, ((r: ProxiesReply) => void)[]>();
+  /** EDS rounds completed by every ns0 proxy: round number -> receipt of the last push (wall clock, ms). */
+  private readonly rounds = new Map<number, number>();
+  private roundWaiter: { k: number; resolve: (at: number) => void } | undefined;
+  private readonly ready = this.next('ready');
+  constructor() {
+    const file = fileURLToPath(new URL('./xds-scale-proxies.mjs', import.meta.url));
+    // A young generation that outlives a change's in-flight messages: see the file's header.
+    this.child = fork(file, [], { execArgv: ['--max-semi-space-size=64'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child.on('message', (m: ProxiesReply) => {
+      if ('round' in m) {
+        this.rounds.set(m.round, m.at);
+        if (this.roundWaiter?.k === m.round) this.roundWaiter.resolve(m.at);
+        return;
+      }
+      this.waiting.get(Object.keys(m)[0]!)?.shift()?.(m);
+    });
+  }
+  private next<K extends string>(key: K): Promise<Extract<ProxiesReply, Record<K, unknown>>> {
+    return new Promise((r) => {
+      const list = this.waiting.get(key) ?? [];
+      list.push(r as (m: ProxiesReply) => void);
+      this.waiting.set(key, list);
+    });
+  }
+  async open(port: number, namespaces: number[]): Promise<{ times: number[]; ms: number; cpuMs: number }> {
+    await this.ready;
+    const served = this.next('served');
+    this.child.send({ open: { port, namespaces } });
+    return (await served).served;
+  }
+  /** When every ns0 proxy held its k-th EDS push (receipt of the last one, wall clock). */
+  round(k: number): Promise<number> {
+    const at = this.rounds.get(k);
+    if (at !== undefined) return Promise.resolve(at);
+    return new Promise((resolve) => (this.roundWaiter = { k, resolve }));
+  }
+  /** Responses after the first CDS and EDS, and GCs, since the last call (then reset). */
+  async counts(): Promise<{ unaffected: number; affected: number; gc: GcCounts }> {
+    const r = this.next('counts');
+    this.child.send({ counts: true });
+    return (await r).counts;
+  }
+  async close(): Promise<void> {
+    const exited = new Promise((r) => this.child.once('exit', r));
+    this.child.send({ close: true });
+    await exited;
+  }
 }
 
 /** Proxy i's namespace: the first AFFECTED in ns0, the rest spread over the other namespaces. */
@@ -161,81 +198,43 @@ function namespaceOf(i: number): number {
 async function scale(n: number): Promise<BenchResult[]> {
   const server = new Server(process.env.BENCH_XDS_MAX_OPENING ? Number(process.env.BENCH_XDS_MAX_OPENING) : undefined);
   const port = await server.port;
-  const def = clientDefinition();
-  const Client = grpc.makeGenericClientConstructor(def, 'ADS');
-  // One HTTP/2 connection per 50 streams, as many proxies would have.
-  const clients = Array.from({ length: Math.ceil(n / 50) }, () => new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()));
-  const proxies: Proxy[] = [];
-  let servedCount = 0;
-  let allServed: (() => void) | undefined;
-  const served = new Promise<void>((r) => (allServed = r));
+  const proxies = new Proxies();
   // Storm: every stream opens at once.
-  const t0 = performance.now();
-  const clientCpu0 = process.cpuUsage();
-  for (let i = 0; i < n; i++) {
-    const delta = i % 2 === 1;
-    const ns = namespaceOf(i);
-    const c = clients[i % clients.length] as unknown as Record<string, () => grpc.ClientDuplexStream<unknown, Response>>;
-    const call = delta ? c.DeltaAggregatedResources!() : c.StreamAggregatedResources!();
-    const p: Proxy = { ns, call, served: 0, servedAt: 0, responses: 0 };
-    proxies.push(p);
-    call.on('data', (r: Response) => {
-      call.write(delta ? { type_url: r.type_url, response_nonce: r.nonce } : { type_url: r.type_url, version_info: r.version_info, response_nonce: r.nonce });
-      if (p.served < 2) {
-        if (++p.served === 2) {
-          p.servedAt = performance.now() - t0;
-          if (++servedCount === n) allServed?.();
-        }
-        return;
-      }
-      p.responses++;
-      if (r.type_url === TYPE.endpoint) p.onEds?.();
-    });
-    call.on('error', () => undefined);
-    const node = { id: `proxy-${i}`, user_agent_name: 'bench', metadata: { fields: { NAMESPACE: { stringValue: `ns${ns}` }, PROXY_KIND: { stringValue: 'grpc' } } } };
-    for (const [k, type_url] of [TYPE.cluster, TYPE.endpoint].entries()) {
-      call.write(delta ? { ...(k === 0 ? { node } : {}), type_url, resource_names_subscribe: [] } : { ...(k === 0 ? { node } : {}), type_url, resource_names: [] });
-    }
-  }
-  await served;
-  const stormMs = performance.now() - t0;
+  const namespaces = Array.from({ length: n }, (_, i) => namespaceOf(i));
+  const storm = await proxies.open(port, namespaces);
+  const stormMs = storm.ms;
   server.send({ profile: 'changes' });
-  const times = proxies.map((p) => p.servedAt);
-  const clientCpu = process.cpuUsage(clientCpu0);
+  const times = storm.times;
   // The controller's CPU from its start: the model, each class's snapshot, every stream's first responses.
   const stormCpu = (await server.stats()).cpuMs;
   // Idle: what N open streams cost with nothing changing (keepalives, timers), to tell it apart from the per-change work.
   await new Promise((r) => setTimeout(r, 2000));
   const idleCpuPerS = (await server.stats()).cpuMs / 2;
 
-  // Endpoint changes of ns0's services, one at a time.
+  // Endpoint changes of ns0's services, one at a time: from when this process sends the change to
+  // when the proxies process received the EDS push on the last of the affected streams.
   const rounds = Number(process.env.BENCH_XDS_ROUNDS ?? 50);
   const ns0Services = Array.from({ length: SERVICES / NAMESPACES }, (_, k) => k * NAMESPACES);
-  const affected = proxies.filter((p) => p.ns === 0);
+  const affected = namespaces.filter((ns) => ns === 0).length;
   const lat: number[] = [];
-  for (const p of proxies) p.responses = 0;
-  let cpuMs = 0;
+  await proxies.counts();
+  const log = process.env.BENCH_XDS_GC_LOG ? (line: string) => process.stderr.write(`${line}\n`) : undefined;
   for (let round = -5; round < rounds; round++) {
-    let pending = affected.length;
-    const finished = new Promise<void>((r) => {
-      for (const p of affected) {
-        p.onEds = () => {
-          p.onEds = undefined;
-          if (--pending === 0) r();
-        };
-      }
-    });
     if (round === 0) await server.stats();
-    const t = performance.now();
+    const k = round + 6;
+    const t = now();
     server.send({ change: [moved(ns0Services[(round + 5) % ns0Services.length]!)] });
-    await finished;
-    if (round >= 0) lat.push(performance.now() - t);
+    const ms = (await proxies.round(k)) - t;
+    if (round >= 0) lat.push(ms);
+    log?.(`change ${round} at ${t.toFixed(1)} ${ms.toFixed(1)} ms`);
   }
   // Whatever the last change still sends has had time to arrive: the ACKs of the affected came back.
   await new Promise((r) => setTimeout(r, 200));
-  cpuMs = (await server.stats()).cpuMs;
-  const unaffectedGot = proxies.filter((p) => p.ns !== 0).reduce((s, p) => s + p.responses, 0);
-  const affectedGot = affected.reduce((s, p) => s + p.responses, 0);
+  const changes = await server.stats();
+  const cpuMs = changes.cpuMs;
+  const got = await proxies.counts();
+  const unaffectedGot = got.unaffected;
+  const affectedGot = got.affected;
 
   // Churn: 10% of the endpoints per minute, one endpoint per EndpointSlice event, spread evenly.
   const churnS = Number(process.env.BENCH_XDS_CHURN_S ?? 20);
@@ -269,8 +268,7 @@ async function scale(n: number): Promise<BenchResult[]> {
   const churnWall = (performance.now() - churnStart) / 1000;
   server.send({ profile: '' });
   const final = await server.stats();
-  for (const c of clients) c.close();
-  for (const p of proxies) p.call.cancel();
+  await proxies.close();
   await server.stop();
 
   const out: BenchResult[] = [];
@@ -279,14 +277,18 @@ async function scale(n: number): Promise<BenchResult[]> {
   out.push({
     name: `${at}: storm, all streams open at once -> every one has CDS and EDS`, value: stormMs / 1000, unit: 's',
     ...(stormGoal ? { target: { max: stormGoal / 1000 } } : {}),
-    detail: `per stream p10 ${(pct(times, 10) / 1000).toFixed(2)} s, p50 ${(median(times) / 1000).toFixed(2)} s, p99 ${(pct(times, 99) / 1000).toFixed(2)} s; the ${n} clients used ${((clientCpu.user + clientCpu.system) / 1e6).toFixed(1)} CPU-s`,
+    detail: `per stream p10 ${(pct(times, 10) / 1000).toFixed(2)} s, p50 ${(median(times) / 1000).toFixed(2)} s, p99 ${(pct(times, 99) / 1000).toFixed(2)} s; the ${n} clients used ${(storm.cpuMs / 1000).toFixed(1)} CPU-s`,
   });
   out.push({ name: `${at}: storm, controller CPU (model, snapshots, every stream's first responses)`, value: stormCpu / 1000, unit: 'CPU-s', detail: 'controller process only: does not grow with machine load, unlike the wall time' });
   const latGoal = n >= 5000 ? 250 : 50;
-  out.push({ name: `${at}: endpoint change -> all ${affected.length} affected proxies hold it, p50`, value: median(lat), unit: 'ms', detail: `${rounds} changes of ns0 services` });
-  out.push({ name: `${at}: endpoint change -> all affected hold it, p99`, value: pct(lat, 99), unit: 'ms', target: { max: latGoal }, detail: `max ${Math.max(...lat).toFixed(1)} ms` });
+  const gcText = (g: GcCounts): string => `${g.minor} scavenges (${g.minorMs.toFixed(0)} ms), ${g.major} mark-compacts (${g.majorMs.toFixed(0)} ms)`;
+  out.push({ name: `${at}: endpoint change -> all ${affected} affected proxies hold it, p50`, value: median(lat), unit: 'ms', detail: `${rounds} changes of ns0 services; sent -> received by the proxies process` });
+  out.push({
+    name: `${at}: endpoint change -> all affected hold it, p99`, value: pct(lat, 99), unit: 'ms', target: { max: latGoal },
+    detail: `max ${Math.max(...lat).toFixed(1)} ms; GC during the changes: controller ${gcText(changes.gc)}, proxies ${gcText(got.gc)}`,
+  });
   out.push({ name: `${at}: controller CPU per endpoint change`, value: cpuMs / rounds, unit: 'ms', detail: `controller process only (process.cpuUsage); compare across N; idle with ${n} streams: ${idleCpuPerS.toFixed(1)} ms CPU per second` });
-  const expected = (rounds + 5) * affected.length;
+  const expected = (rounds + 5) * affected;
   out.push({
     name: `${at}: responses to unaffected proxies during the changes (plus any missing or extra to the affected)`, value: unaffectedGot + Math.abs(affectedGot - expected), unit: '', target: { max: 0 },
     detail: `unaffected got ${unaffectedGot}; affected got ${affectedGot} (expected ${expected}: one EDS push per change each)`,
