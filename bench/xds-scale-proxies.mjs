@@ -1,26 +1,35 @@
-// The proxies of the scale bench (bench/xds.scale.bench.ts): N ADS streams (half state of the
-// world, half delta; CDS and EDS as wildcards), run in a process of their own on the built dist/.
-// Why not in the bench process: 1,000 simulated proxies in one V8 heap share one garbage
-// collector, which real proxies do not (each is its own process; Envoy has no GC). In the bench
-// process, with the default young generation, each push's 30 KB messages were still in flight
-// at a scavenge, got promoted, and every ~12 changes their external memory started a mark-compact
-// of the whole bench heap (fixture, harness, Envoy protos: 36-46 MB), which held every simulated
-// proxy's receipt back by 40-90 ms: the 1,000-proxy p99 measured the bench's GC, not the control
-// plane. Here the heap holds the streams only, the young generation (--max-semi-space-size, set by
-// the bench) outlives a change's messages, responses are read only as far as an ACK needs (version,
-// type, nonce; the resources are skipped, not decoded), and each EDS push is stamped at receipt
-// on the shared wall clock (performance.timeOrigin + performance.now()), so the bench compares it
-// with when it sent the change. GC of this process is counted (BENCH_XDS_GC_LOG logs each one).
+// Proxies of the scale bench (bench/xds.scale.bench.ts): ADS streams (state of the world for even
+// proxy numbers, delta for odd ones; CDS and EDS as wildcards) in a process of their own, on the
+// built dist/. The bench runs two: one with the 100 proxies of ns0 (the ones every measured
+// endpoint change reaches) and one with all the others.
 //
-// Messages from the bench: { open: { port, namespaces } } (namespaces[i]: proxy i's namespace
-// number; 0 is the one whose services change), { counts: true } (and reset them), { close: true }. Answers:
-// { served: { times, ms, cpuMs } } once every stream has its first CDS and EDS; { round: k, at }
-// when every ns0 proxy holds its k-th EDS push (at: receipt of the last); { counts: {...} }.
+// Why not in the bench process: simulated proxies in one V8 heap share one garbage collector,
+// which real proxies do not (each is its own process; Envoy has no GC). There, the 30 KB EDS
+// messages of each push (and node's HTTP/2 read buffers) stayed referenced past the scavenges,
+// their external memory started a mark-compact of the whole bench heap (fixture, harness, Envoy
+// protos, 1,000 streams: 36-46 MB) every ~12 changes, and each held every simulated proxy's
+// receipt back by 40-90 ms: the 1,000-proxy p99 measured the bench's GC, not the control plane.
+// Why the 100 measured proxies apart from the rest: that collection is still there (it follows
+// the bytes received, whatever the young generation's size), but its pause follows the heap it
+// marks, and 100 streams make a small one.
+//
+// Responses are read only as far as an ACK needs (version, type, nonce; the resources are
+// skipped, not decoded). Each EDS push is stamped at receipt on the wall clock
+// (performance.timeOrigin + performance.now(), which the bench process shares) so the bench
+// compares it with when it sent the change. GCs of this process are counted (BENCH_XDS_GC_LOG
+// logs each one).
+//
+// Messages from the bench: { open: { port, proxies: [[number, namespace]...], connections, t0 } }
+// (namespace 0 is the one whose services change; t0: when the storm started, wall clock),
+// { counts: true } (answered, then reset), { close: true }. Answers: { ready: true };
+// { served: { times, at, cpuMs } } once every stream has its first CDS and EDS (times: per stream,
+// ms after t0; at: the last); { round: k, at } when every ns0 proxy here holds its k-th EDS push
+// (at: receipt of the last); { counts: { unaffected, affected, gc } }.
 import { Buffer } from 'node:buffer';
 import { performance, PerformanceObserver } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
-import { envoyRoot, TYPE } from '../dist/xds/protos.js';
+import { TYPE } from '../dist/xds/protos.js';
 
 /** Milliseconds on the wall clock, with sub-millisecond resolution: comparable across processes. */
 const now = () => performance.timeOrigin + performance.now();
@@ -59,23 +68,58 @@ function header(b) {
   return out;
 }
 
+/** An envoy.config.core.v3.Node (id = 1, metadata = 3: a Struct of string Values, user_agent_name = 6) as field `field`. */
+function writeNode(w, field, id, namespace) {
+  w.uint32((field << 3) | 2).fork();
+  w.uint32(10).string(id);
+  w.uint32(26).fork();
+  for (const [k, v] of [['NAMESPACE', namespace], ['PROXY_KIND', 'grpc']]) {
+    // Struct.fields = 1, a map entry (key = 1, value = 2), Value.string_value = 3.
+    w.uint32(10).fork().uint32(10).string(k).uint32(18).fork().uint32(26).string(v).ldelim().ldelim();
+  }
+  w.ldelim();
+  w.uint32(50).string('bench');
+  w.ldelim();
+}
+
+/**
+ * Requests written by hand, so this process never loads the Envoy protos (a smaller heap to mark):
+ * DiscoveryRequest (version_info = 1, node = 2, type_url = 4, response_nonce = 5) and
+ * DeltaDiscoveryRequest (node = 1, type_url = 2, response_nonce = 6); the wildcard subscriptions
+ * have no names. `node`: [id, namespace] on a stream's first request.
+ */
+function sotwRequest({ version, node, type_url, nonce }) {
+  const w = protobuf.Writer.create();
+  if (version) w.uint32(10).string(version);
+  if (node) writeNode(w, 2, node[0], node[1]);
+  w.uint32(34).string(type_url);
+  if (nonce) w.uint32(42).string(nonce);
+  return Buffer.from(w.finish());
+}
+
+function deltaRequest({ node, type_url, nonce }) {
+  const w = protobuf.Writer.create();
+  if (node) writeNode(w, 1, node[0], node[1]);
+  w.uint32(18).string(type_url);
+  if (nonce) w.uint32(50).string(nonce);
+  return Buffer.from(w.finish());
+}
+
 function definition() {
-  const t = (name) => envoyRoot().lookupType(`envoy.service.discovery.v3.${name}`);
-  const method = (name, req) => ({
+  const method = (name, requestSerialize) => ({
     path: `/envoy.service.discovery.v3.AggregatedDiscoveryService/${name}`,
     requestStream: true,
     responseStream: true,
-    requestSerialize: (m) => Buffer.from(req.encode(req.fromObject(m)).finish()),
-    requestDeserialize: (b) => req.decode(b),
+    requestSerialize,
+    requestDeserialize: () => {
+      throw new Error('client only');
+    },
     responseSerialize: () => {
       throw new Error('client only');
     },
     responseDeserialize: header,
   });
-  return {
-    StreamAggregatedResources: method('StreamAggregatedResources', t('DiscoveryRequest')),
-    DeltaAggregatedResources: method('DeltaAggregatedResources', t('DeltaDiscoveryRequest')),
-  };
+  return { StreamAggregatedResources: method('StreamAggregatedResources', sotwRequest), DeltaAggregatedResources: method('DeltaAggregatedResources', deltaRequest) };
 }
 
 let clients = [];
@@ -85,32 +129,30 @@ const got = [];
 const last = [];
 let affected = 0;
 
-function open({ port, namespaces }) {
+function open({ port, proxies: list, connections, t0 }) {
   const Client = grpc.makeGenericClientConstructor(definition(), 'ADS');
-  const n = namespaces.length;
-  // One HTTP/2 connection per 50 streams, as many proxies would have.
-  clients = Array.from({ length: Math.ceil(n / 50) }, () => new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()));
-  affected = namespaces.filter((ns) => ns === 0).length;
+  const n = list.length;
+  clients = Array.from({ length: connections }, () => new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()));
+  affected = list.filter(([, ns]) => ns === 0).length;
   const times = [];
   let served = 0;
-  const t0 = now();
   const cpu0 = process.cpuUsage();
-  for (let i = 0; i < n; i++) {
+  for (let j = 0; j < n; j++) {
+    const [i, ns] = list[j];
     const delta = i % 2 === 1;
-    const ns = namespaces[i];
-    const c = clients[i % clients.length];
+    const c = clients[j % clients.length];
     const call = delta ? c.DeltaAggregatedResources() : c.StreamAggregatedResources();
     const p = { ns, call, served: 0, responses: 0, eds: 0 };
     proxies.push(p);
     call.on('data', (r) => {
       const at = now();
-      call.write(delta ? { type_url: r.type_url, response_nonce: r.nonce } : { type_url: r.type_url, version_info: r.version, response_nonce: r.nonce });
+      call.write({ type_url: r.type_url, version: r.version, nonce: r.nonce });
       if (p.served < 2) {
         if (++p.served === 2) {
           times.push(at - t0);
           if (++served === n) {
             const c1 = process.cpuUsage(cpu0);
-            process.send({ served: { times, ms: at - t0, cpuMs: (c1.user + c1.system) / 1000 } });
+            process.send({ served: { times, at, cpuMs: (c1.user + c1.system) / 1000 } });
           }
         }
         return;
@@ -123,10 +165,8 @@ function open({ port, namespaces }) {
       if (got[k] === affected) process.send({ round: k, at: last[k] });
     });
     call.on('error', () => undefined);
-    const node = { id: `proxy-${i}`, user_agent_name: 'bench', metadata: { fields: { NAMESPACE: { stringValue: `ns${ns}` }, PROXY_KIND: { stringValue: 'grpc' } } } };
-    for (const [k, type_url] of [TYPE.cluster, TYPE.endpoint].entries()) {
-      call.write(delta ? { ...(k === 0 ? { node } : {}), type_url, resource_names_subscribe: [] } : { ...(k === 0 ? { node } : {}), type_url, resource_names: [] });
-    }
+    call.write({ node: [`proxy-${i}`, `ns${ns}`], type_url: TYPE.cluster });
+    call.write({ type_url: TYPE.endpoint });
   }
 }
 

@@ -1,9 +1,9 @@
 // Control plane at scale (issue 22): a controller process (bench/xds-scale-server.mjs, on dist/:
 // `npm run bench` builds it first; after `npm run build`, `node --import tsx bench/run.ts xds.scale`) serving a
 // scoped mesh of 2,000 services and 50,000 endpoints over 50 namespaces to N ADS streams (half
-// state of the world, half delta; each subscribed to CDS and EDS as a wildcard) opened by a
-// proxies process (bench/xds-scale-proxies.mjs: why a process of its own is said there). This
-// process holds the mesh and sends the changes. Per N (BENCH_XDS_SCALE, default "1000,5000"):
+// state of the world, half delta; each subscribed to CDS and EDS as a wildcard) opened by two
+// proxies processes, the 100 of ns0 in one and the rest in the other (bench/xds-scale-proxies.mjs
+// says why). This process holds the mesh and sends the changes. Per N (BENCH_XDS_SCALE, default "1000,5000"):
 // - storm: all N streams open at once against a freshly started controller (as after a controller
 //   restart); time until every stream has its first CDS and EDS response, and per stream;
 // - endpoint change: an EndpointSlice of a service in ns0 changes (one endpoint moved), delivered
@@ -16,6 +16,8 @@
 // - the controller's resident memory (peak).
 // BENCH_XDS_MAX_OPENING sets the ADS server's maxOpening (streams opening at once).
 // BENCH_XDS_PROF=DIR writes the controller's CPU profile of each phase into DIR/<time>/<phase>.cpuprofile.
+// BENCH_XDS_CONTROLLER_ARGS and BENCH_XDS_PROXIES_ARGS pass node flags to the controller process
+// and to the proxies processes (e.g. "--trace-gc").
 // BENCH_XDS_GC_LOG=1 logs every GC of both processes and every endpoint change on stderr, with
 // wall-clock times (ms), to tell which change a collection fell into.
 import { fork, type ChildProcess } from 'node:child_process';
@@ -105,7 +107,7 @@ class Server {
   constructor(maxOpening?: number) {
     const prof = process.env.BENCH_XDS_PROF;
     const file = fileURLToPath(new URL('./xds-scale-server.mjs', import.meta.url));
-    this.child = fork(file, [JSON.stringify({ maxOpening })], { execArgv: [], env: { ...process.env, BENCH_XDS_PROF: prof ? `${prof}/${Date.now()}` : '' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child = fork(file, [JSON.stringify({ maxOpening })], { execArgv: (process.env.BENCH_XDS_CONTROLLER_ARGS ?? '').split(' ').filter(Boolean), env: { ...process.env, BENCH_XDS_PROF: prof ? `${prof}/${Date.now()}` : '' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.child.on('message', (m: ServerReply) => this.waiting.shift()?.(m));
     this.port = this.next().then((m) => ('port' in m ? m.port : Promise.reject(new Error('expected the port'))));
     this.send({ objects: mesh });
@@ -130,10 +132,17 @@ class Server {
   }
 }
 
+/** A proxies process's storm: per stream, ms after the storm began; when its last stream was served (wall clock); its CPU. */
+interface Served {
+  times: number[];
+  at: number;
+  cpuMs: number;
+}
+
 /** What the proxies process answers (see bench/xds-scale-proxies.mjs). */
 type ProxiesReply =
   | { ready: true }
-  | { served: { times: number[]; ms: number; cpuMs: number } }
+  | { served: Served }
   | { round: number; at: number }
   | { counts: { unaffected: number; affected: number; gc: GcCounts } };
 
@@ -147,8 +156,7 @@ class Proxies {
   private readonly ready = this.next('ready');
   constructor() {
     const file = fileURLToPath(new URL('./xds-scale-proxies.mjs', import.meta.url));
-    // A young generation that outlives a change's in-flight messages: see the file's header.
-    this.child = fork(file, [], { execArgv: ['--max-semi-space-size=64'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child = fork(file, [], { execArgv: (process.env.BENCH_XDS_PROXIES_ARGS ?? '').split(' ').filter(Boolean), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.child.on('message', (m: ProxiesReply) => {
       if ('round' in m) {
         this.rounds.set(m.round, m.at);
@@ -165,11 +173,15 @@ class Proxies {
       this.waiting.set(key, list);
     });
   }
-  async open(port: number, namespaces: number[]): Promise<{ times: number[]; ms: number; cpuMs: number }> {
-    await this.ready;
+  /** Open the streams of `proxies` ([proxy number, namespace]) over `connections` HTTP/2 connections; resolves once all are served. */
+  async open(port: number, proxies: [number, number][], connections: number, t0: number): Promise<Served> {
     const served = this.next('served');
-    this.child.send({ open: { port, namespaces } });
+    this.child.send({ open: { port, proxies, connections, t0 } });
     return (await served).served;
+  }
+  /** Resolves once the process is up (its modules loaded). */
+  started(): Promise<unknown> {
+    return this.ready;
   }
   /** When every ns0 proxy held its k-th EDS push (receipt of the last one, wall clock). */
   round(k: number): Promise<number> {
@@ -198,13 +210,20 @@ function namespaceOf(i: number): number {
 async function scale(n: number): Promise<BenchResult[]> {
   const server = new Server(process.env.BENCH_XDS_MAX_OPENING ? Number(process.env.BENCH_XDS_MAX_OPENING) : undefined);
   const port = await server.port;
-  const proxies = new Proxies();
-  // Storm: every stream opens at once.
+  // The 100 proxies every measured change reaches, over 20 connections (as at 1,000 before they
+  // had a process of their own), apart from the rest (one connection per 50 streams).
   const namespaces = Array.from({ length: n }, (_, i) => namespaceOf(i));
-  const storm = await proxies.open(port, namespaces);
-  const stormMs = storm.ms;
+  const groups = [Array.from({ length: AFFECTED }, (_, i): [number, number] => [i, 0]), namespaces.slice(AFFECTED).map((ns, k): [number, number] => [AFFECTED + k, ns])];
+  const procs = groups.map(() => new Proxies());
+  await Promise.all(procs.map((p) => p.started()));
+  const [measured] = procs as [Proxies, Proxies];
+  // Storm: every stream opens at once.
+  const t0 = now();
+  const served = await Promise.all(procs.map((p, k) => p.open(port, groups[k]!, k === 0 ? 20 : Math.max(1, Math.ceil(groups[k]!.length / 50)), t0)));
+  const stormMs = Math.max(...served.map((x) => x.at)) - t0;
+  const times = served.flatMap((x) => x.times);
+  const clientCpuMs = served.reduce((a, x) => a + x.cpuMs, 0);
   server.send({ profile: 'changes' });
-  const times = storm.times;
   // The controller's CPU from its start: the model, each class's snapshot, every stream's first responses.
   const stormCpu = (await server.stats()).cpuMs;
   // Idle: what N open streams cost with nothing changing (keepalives, timers), to tell it apart from the per-change work.
@@ -217,14 +236,14 @@ async function scale(n: number): Promise<BenchResult[]> {
   const ns0Services = Array.from({ length: SERVICES / NAMESPACES }, (_, k) => k * NAMESPACES);
   const affected = namespaces.filter((ns) => ns === 0).length;
   const lat: number[] = [];
-  await proxies.counts();
+  await Promise.all(procs.map((p) => p.counts()));
   const log = process.env.BENCH_XDS_GC_LOG ? (line: string) => process.stderr.write(`${line}\n`) : undefined;
   for (let round = -5; round < rounds; round++) {
     if (round === 0) await server.stats();
     const k = round + 6;
     const t = now();
     server.send({ change: [moved(ns0Services[(round + 5) % ns0Services.length]!)] });
-    const ms = (await proxies.round(k)) - t;
+    const ms = (await measured.round(k)) - t;
     if (round >= 0) lat.push(ms);
     log?.(`change ${round} at ${t.toFixed(1)} ${ms.toFixed(1)} ms`);
   }
@@ -232,9 +251,9 @@ async function scale(n: number): Promise<BenchResult[]> {
   await new Promise((r) => setTimeout(r, 200));
   const changes = await server.stats();
   const cpuMs = changes.cpuMs;
-  const got = await proxies.counts();
-  const unaffectedGot = got.unaffected;
-  const affectedGot = got.affected;
+  const got = await Promise.all(procs.map((p) => p.counts()));
+  const unaffectedGot = got[0]!.unaffected + got[1]!.unaffected;
+  const affectedGot = got[0]!.affected + got[1]!.affected;
 
   // Churn: 10% of the endpoints per minute, one endpoint per EndpointSlice event, spread evenly.
   const churnS = Number(process.env.BENCH_XDS_CHURN_S ?? 20);
@@ -268,7 +287,7 @@ async function scale(n: number): Promise<BenchResult[]> {
   const churnWall = (performance.now() - churnStart) / 1000;
   server.send({ profile: '' });
   const final = await server.stats();
-  await proxies.close();
+  await Promise.all(procs.map((p) => p.close()));
   await server.stop();
 
   const out: BenchResult[] = [];
@@ -277,7 +296,7 @@ async function scale(n: number): Promise<BenchResult[]> {
   out.push({
     name: `${at}: storm, all streams open at once -> every one has CDS and EDS`, value: stormMs / 1000, unit: 's',
     ...(stormGoal ? { target: { max: stormGoal / 1000 } } : {}),
-    detail: `per stream p10 ${(pct(times, 10) / 1000).toFixed(2)} s, p50 ${(median(times) / 1000).toFixed(2)} s, p99 ${(pct(times, 99) / 1000).toFixed(2)} s; the ${n} clients used ${(storm.cpuMs / 1000).toFixed(1)} CPU-s`,
+    detail: `per stream p10 ${(pct(times, 10) / 1000).toFixed(2)} s, p50 ${(median(times) / 1000).toFixed(2)} s, p99 ${(pct(times, 99) / 1000).toFixed(2)} s; the ${n} clients used ${(clientCpuMs / 1000).toFixed(1)} CPU-s`,
   });
   out.push({ name: `${at}: storm, controller CPU (model, snapshots, every stream's first responses)`, value: stormCpu / 1000, unit: 'CPU-s', detail: 'controller process only: does not grow with machine load, unlike the wall time' });
   const latGoal = n >= 5000 ? 250 : 50;
@@ -285,7 +304,7 @@ async function scale(n: number): Promise<BenchResult[]> {
   out.push({ name: `${at}: endpoint change -> all ${affected} affected proxies hold it, p50`, value: median(lat), unit: 'ms', detail: `${rounds} changes of ns0 services; sent -> received by the proxies process` });
   out.push({
     name: `${at}: endpoint change -> all affected hold it, p99`, value: pct(lat, 99), unit: 'ms', target: { max: latGoal },
-    detail: `max ${Math.max(...lat).toFixed(1)} ms; GC during the changes: controller ${gcText(changes.gc)}, proxies ${gcText(got.gc)}`,
+    detail: `max ${Math.max(...lat).toFixed(1)} ms; GC during the changes: controller ${gcText(changes.gc)}; the 100 proxies' process ${gcText(got[0]!.gc)}, the others' ${gcText(got[1]!.gc)}`,
   });
   out.push({ name: `${at}: controller CPU per endpoint change`, value: cpuMs / rounds, unit: 'ms', detail: `controller process only (process.cpuUsage); compare across N; idle with ${n} streams: ${idleCpuPerS.toFixed(1)} ms CPU per second` });
   const expected = (rounds + 5) * affected;
