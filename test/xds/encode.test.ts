@@ -7,6 +7,7 @@ import { proxylessResources, sidecarResources, EMBEDDED_TYPES, type Msg, type Re
 import { TYPE } from '../../src/xds/protos.ts';
 import { decodeResource, encodeResource, strictCheck, valid } from '../../src/xds/encode.ts';
 import { messageType } from '../../src/xds/protos.ts';
+import { EncodeMemo } from '../../src/xds/snapshot.ts';
 import { secretMessages } from '../../src/xds/secrets.ts';
 import type { KubeObject } from '../../src/cluster/types.ts';
 import { validateRules } from '../support/pgv.ts';
@@ -155,4 +156,15 @@ test('the validate rules guard what a TrafficPolicy emits: a token bucket of 0, 
   assert.match(validateRules('envoy.type.v3.TokenBucket', { max_tokens: 1 }).join(), /fill_interval/);
   assert.match(validateRules('envoy.config.cluster.v3.Cluster', { name: 'c', connect_timeout: { seconds: 0 } }).join(), /connect_timeout/);
   assert.match(validateRules('envoy.extensions.upstreams.http.v3.HttpProtocolOptions', { common_http_protocol_options: {} }).join(), /upstream_protocol_options|explicit_http_config/);
+});
+
+test('the encode memo: equal content in distinct messages gives the very same encoding object; other content another', () => {
+  const memo = new EncodeMemo();
+  const cla = (ip: string): Msg => ({ cluster_name: 'c', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: ip, port_value: 80 } } } }] }] });
+  const a = memo.encode(TYPE.endpoint, cla('10.0.0.1'));
+  assert.equal(memo.encode(TYPE.endpoint, cla('10.0.0.1')), a);
+  const b = memo.encode(TYPE.endpoint, cla('10.0.0.2'));
+  assert.notEqual(b, a);
+  assert.notDeepEqual(b.value, a.value);
+  assert.deepEqual(b.value, encodeResource(TYPE.endpoint, cla('10.0.0.2')).value);
 });
