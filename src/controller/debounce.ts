@@ -13,11 +13,22 @@ export interface Clock {
   clearTimeout(handle: unknown): void;
 }
 
-/** The process clock. */
+/** A wait of the process clock: a timer, or for no delay an immediate. */
+type SystemWait = { timer: NodeJS.Timeout } | { immediate: NodeJS.Immediate };
+
+/**
+ * The process clock. A wait of 0 ms is a setImmediate: it runs after the I/O already pending, on
+ * this turn of the event loop, where a 0 ms timer waits for the next turn's timers and at least
+ * 1 ms (an endpoint change after a quiet interval waited that long before it was applied).
+ */
 export const SYSTEM_CLOCK: Clock = {
   now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+  setTimeout: (fn, ms): SystemWait => (ms <= 0 ? { immediate: setImmediate(fn) } : { timer: setTimeout(fn, ms) }),
+  clearTimeout: (h) => {
+    const w = h as SystemWait;
+    if ('immediate' in w) clearImmediate(w.immediate);
+    else clearTimeout(w.timer);
+  },
 };
 
 /** Options of {@link ChangeScheduler}. */

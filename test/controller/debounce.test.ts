@@ -2,7 +2,8 @@
 // the maximum delay, endpoint changes throttled, and each flush reports its oldest change.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ChangeScheduler, type Clock } from '../../src/controller/debounce.ts';
+import { stat } from 'node:fs';
+import { ChangeScheduler, SYSTEM_CLOCK, type Clock } from '../../src/controller/debounce.ts';
 
 /** A clock whose time moves only when the test says; due timers run in time order. */
 class ManualClock implements Clock {
@@ -110,4 +111,20 @@ test('the endpoint interval defaults to 10 ms, never more than the debounce', ()
   assert.equal(events.length, 1);
   clock.advance(1);
   assert.deepEqual(events, ['endpoints@1000 since 1000', 'endpoints@1004 since 1000']);
+});
+
+test('the process clock: a 0 ms wait runs on this turn of the event loop, before a 1 ms timer; either kind of wait can be cancelled', async () => {
+  const ran: string[] = [];
+  let done!: Promise<void>;
+  // From an I/O callback, as the controller's source deliveries come: the order is then fixed.
+  await new Promise<void>((scheduled) => stat('.', () => {
+    done = new Promise<void>((resolve) => SYSTEM_CLOCK.setTimeout(() => resolve(), 20));
+    SYSTEM_CLOCK.setTimeout(() => ran.push('timer 1 ms'), 1);
+    SYSTEM_CLOCK.setTimeout(() => ran.push('wait 0 ms'), 0);
+    SYSTEM_CLOCK.clearTimeout(SYSTEM_CLOCK.setTimeout(() => ran.push('cancelled 0 ms'), 0));
+    SYSTEM_CLOCK.clearTimeout(SYSTEM_CLOCK.setTimeout(() => ran.push('cancelled 5 ms'), 5));
+    scheduled();
+  }));
+  await done;
+  assert.deepEqual(ran, ['wait 0 ms', 'timer 1 ms']);
 });
