@@ -757,6 +757,13 @@ export function sidecarResources(model: MeshModel, proxy: ProxyInfo): Resources 
 }
 
 /**
+ * Services by key, per services list: the models of the incremental endpoint path share their
+ * list, so an endpoint change looks its services up instead of keying all of them (2,000 keys
+ * built per change in the scale bench).
+ */
+const servicesByKey = new WeakMap<readonly MeshService[], Map<string, MeshService>>();
+
+/**
  * What an endpoint-only change (`next` = `prev` with new endpoints for `services`, the keys
  * `updateEndpoints` reported) does to every proxy's resources: the new ClusterLoadAssignments by
  * EDS name, shared by every proxy that has that name. Undefined when the change reaches beyond
@@ -765,9 +772,11 @@ export function sidecarResources(model: MeshModel, proxy: ProxyInfo): Resources 
  */
 export function endpointChange(prev: MeshModel, next: MeshModel, services: readonly string[]): Map<string, Msg> | undefined {
   const out = new Map<string, Msg>();
-  const changed = new Set(services);
-  for (const s of next.services) {
-    if (!changed.has(serviceKey(s))) continue;
+  let byKey = servicesByKey.get(next.services);
+  if (!byKey) servicesByKey.set(next.services, (byKey = new Map(next.services.map((s) => [serviceKey(s), s]))));
+  for (const key of services) {
+    const s = byKey.get(key);
+    if (!s) continue;
     for (const sp of s.ports) {
       for (const sidecar of [false, true]) {
         if (JSON.stringify(cluster(prev, s, sp, sidecar)) !== JSON.stringify(cluster(next, s, sp, sidecar))) return undefined;
