@@ -1,6 +1,6 @@
 import type { KubeObject } from '../cluster/types.js';
 import { buildModel, isEndpointSlice, sliceService, updateEndpoints, type ModelOptions } from '../model/build.js';
-import type { MeshModel, MeshNamespace } from '../model/types.js';
+import type { MeshModel, MeshNamespace, MeshService } from '../model/types.js';
 import { TYPE } from '../xds/protos.js';
 import { consistent, makeSnapshot, patchType, seedInterner, withType, type EncodeMemo, type Snapshot, type TypeInterner, type TypeResources } from '../xds/snapshot.js';
 import type { NodeInfo } from '../xds/syncz.js';
@@ -91,6 +91,8 @@ export class SnapshotBuilder {
   private members = new Map<string, Set<string>>();
   private readonly classOf = new Map<string, string>();
   private readonly reachable = new WeakMap<readonly MeshNamespace[], Map<string, string[] | undefined>>();
+  /** The namespaces that have a Service, per services list (incremental models share it): made once, not per endpoint change. */
+  private readonly serviceNamespaces = new WeakMap<readonly MeshService[], Set<string>>();
 
   constructor(opts: SnapshotBuilderOptions) {
     this.opts = opts;
@@ -207,7 +209,8 @@ export class SnapshotBuilder {
       } else this.applied.delete(key);
     }
     // buildModel derives namespaces from every object: a slice must not be what makes one exist.
-    const serviceNamespaces = new Set(prev.services.map((s) => s.namespace));
+    let serviceNamespaces = this.serviceNamespaces.get(prev.services);
+    if (!serviceNamespaces) this.serviceNamespaces.set(prev.services, (serviceNamespaces = new Set(prev.services.map((s) => s.namespace))));
     for (const ns of namespaces) {
       if (!serviceNamespaces.has(ns) && !this.applied.has(`v1|Namespace||${ns}`)) return { kind: 'fallback', why: `namespace ${ns} has no Service or Namespace object` };
     }
