@@ -37,3 +37,29 @@ test('SotW and delta responses are encoded as protobufjs encodes them, also when
   }
   assert.equal(checked, 8);
 });
+
+test('generated responses: multi-byte strings, lengths past one- and two-byte varints, empty removed names; empty singular fields left out', () => {
+  const t = (name: string) => envoyRoot().lookupType(`envoy.service.discovery.v3.${name}`);
+  const [sotw, delta] = [t('DiscoveryResponse'), t('DeltaDiscoveryResponse')];
+  let seed = 7;
+  const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+  const chars = ['a', 'Z', '0', '/', '.', 'é', '€', '😀', '\u0000'];
+  const str = (lengths = [1, 5, 39, 40, 130, 20_000]): string => Array.from({ length: lengths[rand(lengths.length)]! }, () => chars[rand(chars.length)]).join('');
+  const bytes = (): Uint8Array => Uint8Array.from({ length: [1, 127, 128, 16_383, 16_384, 70_000][rand(6)]! }, () => rand(256));
+  for (let i = 0; i < 40; i++) {
+    const anys = Array.from({ length: rand(6) }, () => ({ type_url: str(), value: bytes() }));
+    const s = { version_info: str(), resources: anys, type_url: str(), nonce: str(), control_plane: { identifier: str() } };
+    assert.deepEqual(encodeSotwResponse(s), Buffer.from(sotw.encode(sotw.create(s)).finish()), `SotW case ${i}`);
+    const d = {
+      system_version_info: str(), type_url: str(), nonce: str(), control_plane: { identifier: str() },
+      resources: anys.map((any) => ({ name: str(), version: str(), resource: any })),
+      removed_resources: Array.from({ length: rand(4) }, () => str([0, 1, 40])),
+    };
+    assert.deepEqual(encodeDeltaResponse(d), Buffer.from(delta.encode(delta.create(d)).finish()), `delta case ${i}`);
+  }
+  // protobufjs writes a singular field set to '' (or an Any's empty value); proto3 reads it as unset, which is what is written here.
+  const empty = { version_info: '', resources: [{ type_url: 'x', value: new Uint8Array(0) }], type_url: '', nonce: '', control_plane: { identifier: '' } };
+  const ours = encodeSotwResponse(empty);
+  assert.ok(ours.length < sotw.encode(sotw.create(empty)).finish().length);
+  assert.deepEqual(sotw.toObject(sotw.decode(ours), { defaults: true }), sotw.toObject(sotw.decode(sotw.encode(sotw.create(empty)).finish()), { defaults: true }));
+});
