@@ -37,7 +37,7 @@ export function define(cmd: Command): void {
     .option('--prometheus-url <url>', 'web dashboard: read metrics from this Prometheus server instead of scraping the proxies through the API server')
     .option('--window <duration>', 'web dashboard, with --prometheus-url: the range each refresh reads (default 1m)')
     .option('--refresh <duration>', 'web dashboard: time between metric refreshes; scraping the proxies, the window of each reading (default 2s)')
-    .option('--concurrency <n>', 'web dashboard: pods scraped in parallel (default 16)')
+    .option('--concurrency <n>', 'web dashboard: pods scraped in parallel (default 64)')
     .addOption(MESH_FLAGS.meshNamespace())
     .option('--controller-port <port>', 'port of the controller\'s /debug endpoints (default 15014)')
     .addHelpText('after', '\nWithout an addon: serves a local web page (service graph, canaries, proxies, findings, certificates, proxy config) with a random\naccess token in its URL; -n picks the namespace it shows first. With an addon: forwards a local port to the addon\'s Service in the\nmesh namespace (install it with mesh install --addons NAME). Either prints the URL, opens it on an interactive terminal, runs until Ctrl-C.\nExamples:\n  mesh dashboard\n  mesh dashboard -n shop --prometheus-url http://127.0.0.1:9090\n  mesh dashboard -f examples/shop --no-open     # offline: topology, routes, policies, computed proxy config\n  mesh dashboard --allow-actions                # promote/rollback buttons (with a confirmation)\n  mesh dashboard grafana\n  mesh dashboard jaeger --port 16686')

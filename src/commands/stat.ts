@@ -11,7 +11,7 @@ export function define(cmd: Command): void {
     .option('--to <resource>', 'only traffic to this resource (measured at the shown resource\'s proxies), e.g. svc/catalog')
     .option('-w, --watch', 'refresh in place every sample interval (Ctrl-C stops)')
     .option('--prometheus-url <url>', 'read from this Prometheus server instead of the pods, e.g. http://127.0.0.1:9090 (default: the installed mesh\'s metrics.prometheusUrl, else the pods)')
-    .option('--concurrency <n>', 'pods scraped in parallel (default 16)')
+    .option('--concurrency <n>', 'pods scraped in parallel (default 64)')
     .addHelpText('after', '\nColumns: MESHED pods with a proxy/all, SUCCESS non-5xx share, RPS, LATENCY_P50/P95/P99, TCP_CONN open connections, MTLS share of connections.\nExamples:\n  mesh stat deploy -n shop\n  mesh stat ns -A\n  mesh stat deploy/web -n shop --to svc/catalog\n  mesh stat deploy -n shop --prometheus-url http://127.0.0.1:9090 --window 5m -o json')
     .action(async (resource: string | undefined, opts: { window?: string; sampleInterval?: string; from?: string; to?: string; watch?: boolean; prometheusUrl?: string; concurrency?: string }, command: Command) => {
       const g = globalsOf(command);

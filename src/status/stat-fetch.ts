@@ -1,7 +1,7 @@
 import { KubernetesSource } from '../cluster/live-source.js';
 import type { Source } from '../cluster/source.js';
 import type { Cluster, KubeObject } from '../cluster/types.js';
-import { podKey, scrapePods, type PodRead, type TimedReading } from '../metrics/scrape.js';
+import { podKey, scrapePods, scrapePodsTwice, type PodRead, type TimedReading } from '../metrics/scrape.js';
 import { fmtSeconds, planRows, statReport, type StatMethod, type StatOptions, type StatReport } from './stat.js';
 import { KINDS, loadInventory } from './workloads.js';
 
@@ -73,10 +73,12 @@ export async function collectStat(opts: StatOptions, deps: StatDeps, prev: Map<s
     method = { source: 'prometheus', intervalSeconds: opts.windowSeconds, prometheusUrl: opts.prometheusUrl, description: `Prometheus ${opts.prometheusUrl}: counters at now-${fmtSeconds(opts.windowSeconds)} and now` };
   } else {
     const now = deps.now ?? Date.now;
-    const started = now();
-    before = prev ?? (await scrapePods(cluster, pods, opts.concurrency, now));
-    if (!prev) await sleep(Math.max(0, opts.sampleSeconds * 1000 - (now() - started)), deps.signal);
-    after = await scrapePods(cluster, pods, opts.concurrency, now);
+    if (prev) {
+      before = prev;
+      after = await scrapePods(cluster, pods, opts.concurrency, now);
+    } else {
+      ({ before, after } = await scrapePodsTwice(cluster, pods, opts.concurrency, opts.sampleSeconds * 1000, { now, sleep, signal: deps.signal }));
+    }
     method = { source: 'pod-proxy', intervalSeconds: opts.sampleSeconds, description: `proxies' /stats/prometheus via the API server, two scrapes ${fmtSeconds(opts.sampleSeconds)} apart (${pods.length} pods, ${opts.concurrency} in parallel)` };
   }
   return { report: statReport(opts, plans, { pods, before, after, method }), last: after };

@@ -7,10 +7,13 @@ import { createServer, type Server } from 'node:http';
 import { runMesh, runMeshInProcess } from '../support/cli.ts';
 import { startApiServer, type TestCluster } from '../support/kube.ts';
 import { parsePrometheusText } from '../../src/metrics/prometheus.ts';
+import { ENVOY_STATS_FILTER } from '../../src/metrics/stats-filter.ts';
 import { shopObjects, shopProxyText } from './support/shop.ts';
 
 let kube: TestCluster;
 const scrapes = new Map<string, number>();
+/** The query string of each pod proxy request (what the sidecar would be asked). */
+const queries: string[] = [];
 let prom: Server;
 let promUrl: string;
 const promQueries: URLSearchParams[] = [];
@@ -22,7 +25,8 @@ before(async () => {
     const k = `${req.namespace}/${req.pod}`;
     const n = scrapes.get(k) ?? 0;
     scrapes.set(k, n + 1);
-    return shopProxyText(req.pod, n);
+    queries.push(req.query);
+    return shopProxyText(req.pod, n, req.query);
   });
   // A stand-in Prometheus: the CLI asks for the counters at now-30s and at now; the first get the
   // counters of scrape 0, the second those of scrape 1. Which is which is judged against the time
@@ -62,6 +66,8 @@ test('mesh stat deploy -n shop -o json: counter deltas between two scrapes throu
   const paths = kube.server.requests.filter((q) => q.path.includes('/proxy/')).map((q) => q.path);
   assert.ok(paths.includes('/api/v1/namespaces/shop/pods/catalog-1:15090/proxy/stats/prometheus'), paths.join('\n'));
   assert.match(r.stderr, /method: proxies' \/stats\/prometheus via the API server, two scrapes 0\.3s apart/);
+  // The sidecars were asked for the stats mesh reads only, and the query came through the API server intact.
+  assert.ok(queries.length > 0 && queries.every((q) => new URLSearchParams(q).get('filter') === ENVOY_STATS_FILTER), queries[0]);
 });
 
 test('mesh stat ns -A and -o wide: a row per namespace with a NAMESPACE column', async () => {

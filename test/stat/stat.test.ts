@@ -52,11 +52,11 @@ test('--window and --sample-interval read the one duration grammar (a bare numbe
 function setup(overrides: (t: ProxyTarget, n: number) => ProxyResponse | undefined = () => undefined) {
   const scrapes = new Map<string, number>();
   const cluster = fakeCluster(shopObjects(), (t, path) => {
-    assert.equal(path, '/stats/prometheus');
+    assert.equal(path.split('?')[0], '/stats/prometheus');
     assert.equal(t.port, 15090);
     const n = scrapes.get(t.pod) ?? 0;
     scrapes.set(t.pod, n + 1);
-    return overrides(t, n) ?? { status: 200, body: shopProxyText(t.pod, n) };
+    return overrides(t, n) ?? { status: 200, body: shopProxyText(t.pod, n, path.split('?')[1]) };
   });
   let clock = 1_000_000;
   const deps = { cluster, now: () => clock, sleep: async (ms: number) => { clock += ms; } };

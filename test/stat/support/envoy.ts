@@ -1,9 +1,11 @@
-// Builds /stats/prometheus text the way Envoy prints it (metric and label names after Envoy's
-// default tag extraction, histograms in milliseconds with Envoy's default buckets), so tests can
-// serve "proxies" whose counters they control.
+// Fake sidecars' /stats/prometheus: a FakeProxy says what traffic a proxy saw; envoyStats turns it
+// into the internal stats a real Envoy would hold for mesh's sidecar config (inbound HTTP
+// connection managers `inbound_PORT`, outbound clusters `outbound|PORT||FQDN`, the inbound
+// listener on 0.0.0.0:15006), and test/support/envoy-stats.ts renders them the way Envoy's admin
+// does, query (`filter`, `usedonly`) included.
+import { prometheusPage, type EnvoyStat } from '../../support/envoy-stats.ts';
 
-/** Envoy's default histogram bucket bounds (ms). */
-export const ENVOY_BUCKETS = [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000];
+export { ENVOY_BUCKETS } from '../../support/envoy-stats.ts';
 
 export interface FakeSide {
   requests: number;
@@ -16,6 +18,11 @@ export interface FakeSide {
   tls?: number;
   /** Requests the local rate limit refused (inbound only; no series when undefined, as without a rate limit). */
   rateLimited?: number;
+  /**
+   * Failure counters by the stat's name inside its scope (`upstream_cx_none_healthy`,
+   * `rbac.denied`, ...): what Envoy counts for response flags (src/metrics/response-flags.ts).
+   */
+  flags?: Record<string, number>;
 }
 
 export interface FakeProxy {
@@ -25,71 +32,53 @@ export interface FakeProxy {
   outbound?: Record<string, FakeSide>;
   /** Inbound listener connections. */
   listener?: { cxActive: number; cxTotal: number; tls: number };
+  /** More stats (noise a real sidecar prints, or what a test needs beside the above). */
+  extra?: readonly EnvoyStat[];
 }
 
-function histogram(name: string, labels: string, latencies: number[]): string[] {
-  const out: string[] = [];
-  let sum = 0;
-  for (const le of ENVOY_BUCKETS) out.push(`${name}_bucket{${labels},le="${le}"} ${latencies.filter((v) => v <= le).length}`);
-  for (const v of latencies) sum += v;
-  out.push(`${name}_bucket{${labels},le="+Inf"} ${latencies.length}`);
-  out.push(`${name}_sum{${labels}} ${sum}`);
-  out.push(`${name}_count{${labels}} ${latencies.length}`);
-  return out;
-}
+const counter = (name: string, value: number): EnvoyStat => ({ name, type: 'counter', value });
+const gauge = (name: string, value: number): EnvoyStat => ({ name, type: 'gauge', value });
 
-/** Prometheus text for a fake proxy, with the noise a real Envoy prints around it. */
-export function envoyText(p: FakeProxy): string {
-  const L: string[] = [];
-  const inbound = Object.entries(p.inbound ?? {});
-  const outbound = Object.entries(p.outbound ?? {});
-  L.push('# TYPE envoy_cluster_upstream_cx_active gauge');
-  for (const [c, s] of outbound) L.push(`envoy_cluster_upstream_cx_active{envoy_cluster_name="${c}"} ${s.cxActive ?? 0}`);
-  L.push('envoy_cluster_upstream_cx_active{envoy_cluster_name="prometheus_stats"} 1');
-  L.push('# TYPE envoy_cluster_upstream_cx_total counter');
-  for (const [c, s] of outbound) L.push(`envoy_cluster_upstream_cx_total{envoy_cluster_name="${c}"} ${s.cxTotal ?? 0}`);
-  L.push('# TYPE envoy_cluster_ssl_handshake counter');
-  for (const [c, s] of outbound) L.push(`envoy_cluster_ssl_handshake{envoy_cluster_name="${c}"} ${s.tls ?? 0}`);
-  L.push('# TYPE envoy_cluster_upstream_rq_total counter');
-  for (const [c, s] of outbound) L.push(`envoy_cluster_upstream_rq_total{envoy_cluster_name="${c}"} ${s.requests}`);
-  L.push('envoy_cluster_upstream_rq_total{envoy_cluster_name="prometheus_stats"} 4242');
-  L.push('# TYPE envoy_cluster_upstream_rq_xx counter');
-  for (const [c, s] of outbound) {
-    L.push(`envoy_cluster_upstream_rq_xx{envoy_response_code_class="2",envoy_cluster_name="${c}"} ${s.requests - (s.failures ?? 0)}`);
-    L.push(`envoy_cluster_upstream_rq_xx{envoy_response_code_class="5",envoy_cluster_name="${c}"} ${s.failures ?? 0}`);
+/** The internal stats of a fake proxy, with the neighbours a real sidecar prints beside them. */
+export function envoyStats(p: FakeProxy): EnvoyStat[] {
+  const S: EnvoyStat[] = [];
+  for (const [c, s] of Object.entries(p.outbound ?? {})) {
+    const at = `cluster.${c}.`;
+    const ok = s.requests - (s.failures ?? 0);
+    S.push(gauge(`${at}upstream_cx_active`, s.cxActive ?? 0), counter(`${at}upstream_cx_total`, s.cxTotal ?? 0), counter(`${at}ssl.handshake`, s.tls ?? 0));
+    S.push(counter(`${at}upstream_rq_total`, s.requests), counter(`${at}upstream_rq_2xx`, ok), counter(`${at}upstream_rq_5xx`, s.failures ?? 0));
+    // Per status code (envoy_cluster_upstream_rq{envoy_response_code=...}): printed, never read.
+    S.push(counter(`${at}upstream_rq_200`, ok), counter(`${at}upstream_rq_503`, s.failures ?? 0), counter(`${at}upstream_rq_completed`, s.requests));
+    for (const [f, n] of Object.entries(s.flags ?? {})) S.push(counter(`${at}${f}`, n));
+    S.push({ name: `${at}upstream_rq_time`, type: 'histogram', values: s.latencies ?? [] });
   }
-  L.push('# TYPE envoy_http_downstream_cx_active gauge');
-  for (const [port, s] of inbound) L.push(`envoy_http_downstream_cx_active{envoy_http_conn_manager_prefix="inbound_${port}"} ${s.cxActive ?? 0}`);
-  L.push('envoy_http_downstream_cx_active{envoy_http_conn_manager_prefix="prometheus"} 1');
-  L.push('# TYPE envoy_http_downstream_cx_total counter');
-  for (const [port, s] of inbound) L.push(`envoy_http_downstream_cx_total{envoy_http_conn_manager_prefix="inbound_${port}"} ${s.cxTotal ?? 0}`);
-  L.push('# TYPE envoy_http_downstream_cx_ssl_total counter');
-  for (const [port, s] of inbound) L.push(`envoy_http_downstream_cx_ssl_total{envoy_http_conn_manager_prefix="inbound_${port}"} ${s.tls ?? 0}`);
-  L.push('# TYPE envoy_http_downstream_rq_total counter');
-  for (const [port, s] of inbound) L.push(`envoy_http_downstream_rq_total{envoy_http_conn_manager_prefix="inbound_${port}"} ${s.requests}`);
-  L.push('envoy_http_downstream_rq_total{envoy_http_conn_manager_prefix="prometheus"} 4242');
-  L.push('# TYPE envoy_http_rate_limit_http_local_rate_limit_rate_limited counter');
-  for (const [port, s] of inbound) if (s.rateLimited !== undefined) L.push(`envoy_http_rate_limit_http_local_rate_limit_rate_limited{envoy_http_conn_manager_prefix="inbound_${port}"} ${s.rateLimited}`);
-  L.push('# TYPE envoy_http_downstream_rq_xx counter');
-  for (const [port, s] of inbound) {
-    for (const cls of ['1', '2', '3', '4', '5']) {
-      const v = cls === '5' ? (s.failures ?? 0) : cls === '2' ? s.requests - (s.failures ?? 0) : 0;
-      L.push(`envoy_http_downstream_rq_xx{envoy_response_code_class="${cls}",envoy_http_conn_manager_prefix="inbound_${port}"} ${v}`);
-    }
+  S.push(gauge('cluster.prometheus_stats.upstream_cx_active', 1), counter('cluster.prometheus_stats.upstream_rq_total', 4242));
+  for (const [port, s] of Object.entries(p.inbound ?? {})) {
+    const at = `http.inbound_${port}.`;
+    S.push(gauge(`${at}downstream_cx_active`, s.cxActive ?? 0), counter(`${at}downstream_cx_total`, s.cxTotal ?? 0), counter(`${at}downstream_cx_ssl_total`, s.tls ?? 0));
+    S.push(counter(`${at}downstream_rq_total`, s.requests));
+    for (const cls of [1, 2, 3, 4, 5]) S.push(counter(`${at}downstream_rq_${cls}xx`, cls === 5 ? (s.failures ?? 0) : cls === 2 ? s.requests - (s.failures ?? 0) : 0));
+    // The local rate limit's stat_prefix is `http.inbound_PORT.rate_limit` (src/xds/policy.ts).
+    if (s.rateLimited !== undefined) S.push(counter(`${at}rate_limit.http_local_rate_limit.rate_limited`, s.rateLimited));
+    for (const [f, n] of Object.entries(s.flags ?? {})) S.push(counter(`${at}${f}`, n));
+    S.push({ name: `${at}downstream_rq_time`, type: 'histogram', values: s.latencies ?? [] });
   }
+  S.push(gauge('http.prometheus.downstream_cx_active', 1), counter('http.prometheus.downstream_rq_total', 4242));
   if (p.listener) {
-    L.push('# TYPE envoy_listener_downstream_cx_active gauge');
-    L.push(`envoy_listener_downstream_cx_active{envoy_listener_address="0.0.0.0_15006"} ${p.listener.cxActive}`);
-    L.push(`envoy_listener_downstream_cx_active{envoy_listener_address="0.0.0.0_15090"} 1`);
-    L.push('# TYPE envoy_listener_downstream_cx_total counter');
-    L.push(`envoy_listener_downstream_cx_total{envoy_listener_address="0.0.0.0_15006"} ${p.listener.cxTotal}`);
-    L.push('# TYPE envoy_listener_ssl_handshake counter');
-    L.push(`envoy_listener_ssl_handshake{envoy_listener_address="0.0.0.0_15006"} ${p.listener.tls}`);
+    S.push(gauge('listener.0.0.0.0_15006.downstream_cx_active', p.listener.cxActive), counter('listener.0.0.0.0_15006.downstream_cx_total', p.listener.cxTotal), counter('listener.0.0.0.0_15006.ssl.handshake', p.listener.tls));
+    S.push(gauge('listener.0.0.0.0_15090.downstream_cx_active', 1));
   }
-  L.push('# TYPE envoy_server_uptime gauge', 'envoy_server_uptime{} 3600');
-  L.push('# TYPE envoy_cluster_upstream_rq_time histogram');
-  for (const [c, s] of outbound) L.push(...histogram('envoy_cluster_upstream_rq_time', `envoy_cluster_name="${c}"`, s.latencies ?? []));
-  L.push('# TYPE envoy_http_downstream_rq_time histogram');
-  for (const [port, s] of inbound) L.push(...histogram('envoy_http_downstream_rq_time', `envoy_http_conn_manager_prefix="inbound_${port}"`, s.latencies ?? []));
-  return L.join('\n') + '\n';
+  S.push(gauge('server.uptime', 3600));
+  if (p.extra) S.push(...p.extra);
+  return S;
+}
+
+/** A fake proxy's `/stats/prometheus` answer to `query` (the raw query string, without `?`). */
+export function envoyPage(p: FakeProxy, query = ''): { status: number; body: string } {
+  return prometheusPage(envoyStats(p), query);
+}
+
+/** Prometheus text for a fake proxy, with the noise a real Envoy prints around it (no query). */
+export function envoyText(p: FakeProxy): string {
+  return envoyPage(p).body;
 }

@@ -1,6 +1,6 @@
 // A small meshed app ("shop") as Kubernetes objects, and proxies whose counters grow with every
 // scrape, so two scrapes show known deltas. Shared by the in-process and the API-server tests.
-import { envoyText } from './envoy.ts';
+import { envoyPage, type FakeProxy } from './envoy.ts';
 
 const LABEL_PROXY = 'mesh.dev/proxy-version';
 
@@ -42,23 +42,28 @@ export function shopObjects(): Record<string, unknown>[] {
 export const CATALOG_CLUSTER = 'outbound|80||catalog.shop.svc.cluster.local';
 
 /**
- * The stats text of pod `name` at its n-th scrape (n = 0, 1, ...). Per scrape:
+ * The proxy of pod `name` at its n-th scrape (n = 0, 1, ...). Per scrape:
  * catalog pods serve 60 requests (3 of them 5xx), all taking 40 ms, and open 4 TLS connections;
  * web pods send 20 requests to catalog (1 of them 5xx) taking 8 ms, over 1 new TLS connection.
  */
-export function shopProxyText(name: string, n: number): string {
+export function shopProxy(name: string, n: number): FakeProxy {
   if (name.startsWith('catalog')) {
-    return envoyText({
+    return {
       inbound: { 8080: { requests: 100 + 60 * n, failures: 3 * n, rateLimited: 7 + 2 * n, latencies: [...Array(100).fill(3), ...Array(60 * n).fill(40)], cxActive: 3, cxTotal: 10 + 4 * n, tls: 10 + 4 * n } },
       listener: { cxActive: 3, cxTotal: 10 + 4 * n, tls: 10 + 4 * n },
-    });
+    };
   }
   if (name.startsWith('web')) {
-    return envoyText({
+    return {
       inbound: { 8080: { requests: 0, cxActive: 0, cxTotal: 0, tls: 0 } },
       outbound: { [CATALOG_CLUSTER]: { requests: 50 + 20 * n, failures: n, latencies: [...Array(50).fill(2), ...Array(20 * n).fill(8)], cxActive: 1, cxTotal: 1 + n, tls: 1 + n } },
       listener: { cxActive: 0, cxTotal: 0, tls: 0 },
-    });
+    };
   }
-  return envoyText({ inbound: { 9000: { requests: 7 * n, latencies: Array(7 * n).fill(1) } }, listener: { cxActive: 1, cxTotal: 1, tls: 0 } });
+  return { inbound: { 9000: { requests: 7 * n, latencies: Array(7 * n).fill(1) } }, listener: { cxActive: 1, cxTotal: 1, tls: 0 } };
+}
+
+/** The stats text of pod `name` at its n-th scrape, as its sidecar answers `query` (raw, without "?"). */
+export function shopProxyText(name: string, n: number, query = ''): string {
+  return envoyPage(shopProxy(name, n), query).body;
 }
