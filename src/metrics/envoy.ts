@@ -1,5 +1,5 @@
 import { counterIncrease, histogramIncrease, histogramQuantile, share, successRate, sumHistograms } from './math.js';
-import { histogramBuckets, type Bucket, type Sample } from './prometheus.js';
+import { parseNumber, sortedBuckets, type Bucket, type Sample } from './prometheus.js';
 import { EGRESS_BLOCKED_CLUSTER } from '../constants.js';
 import { FLAG_STATS } from './response-flags.js';
 
@@ -54,6 +54,16 @@ export function isEnvoyMetricWanted(name: string): boolean {
   return WANTED.has(name);
 }
 
+const CANONICAL = new Map([...WANTED].map((n) => [n, n]));
+
+/**
+ * The wanted name equal to `name` as the one string readProxy compares with (so its comparisons
+ * are by identity, not by content), or undefined when `name` is not wanted.
+ */
+export function wantedEnvoyMetric(name: string): string | undefined {
+  return CANONICAL.get(name);
+}
+
 /** Counters and gauges of one direction of traffic (one inbound port, one outbound cluster, or a sum). */
 export interface Side {
   /** Requests (counter). */
@@ -94,59 +104,127 @@ function inboundPort(prefix: string | undefined): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-/** Turn the samples of one proxy's /stats/prometheus into a reading. Unknown metrics are ignored. */
-export function readProxy(samples: readonly Sample[]): ProxyReading {
-  const inboundPorts = new Map<number, Side>();
-  const outbound = new Map<string, Side>();
-  const inboundListener = emptySide();
-  const inSide = (port: number) => {
-    let s = inboundPorts.get(port);
-    if (!s) inboundPorts.set(port, (s = emptySide()));
+/** The labels of a sample readProxy looks at (the rest do not change a reading). */
+export interface ReadLabels {
+  prefix: string | undefined;
+  cluster: string | undefined;
+  codeClass: string | undefined;
+  address: string | undefined;
+  le: string | undefined;
+}
+
+const IN_BUCKET = `${ENVOY.downstreamRqTime}_bucket`;
+const OUT_BUCKET = `${ENVOY.upstreamRqTime}_bucket`;
+
+/**
+ * Builds one proxy's reading from its samples, one at a time and in page order: readProxy feeds
+ * it Sample objects, envoy-text.ts feeds it straight from the text. Histogram buckets are summed
+ * by group and `le` as they come (histogramBuckets' sums, in the same order) and turned into
+ * latencies last, inbound then outbound, as readProxy always did.
+ */
+export class ReadingBuilder {
+  private readonly inboundPorts = new Map<number, Side>();
+  private readonly outbound = new Map<string, Side>();
+  private readonly inboundListener = emptySide();
+  /** Bucket counts by group (port, cluster) and `le`, in order of first appearance. */
+  private readonly inHist = new Map<number, Map<number, number>>();
+  private readonly outHist = new Map<string, Map<number, number>>();
+  /** inboundPort() per prefix, parseNumber() per `le`: a page repeats a few of each hundreds of times. */
+  private readonly ports = new Map<string, number | undefined>();
+  private readonly les = new Map<string, number>();
+
+  private le(text: string): number {
+    let v = this.les.get(text);
+    if (v === undefined) this.les.set(text, (v = parseNumber(text)));
+    return v;
+  }
+
+  private bucket<K>(acc: Map<K, Map<number, number>>, group: K, le: string, value: number): void {
+    const at = this.le(le);
+    let m = acc.get(group);
+    if (!m) acc.set(group, (m = new Map()));
+    m.set(at, (m.get(at) ?? 0) + value);
+  }
+
+  private port(prefix: string | undefined): number | undefined {
+    if (prefix === undefined) return undefined;
+    if (this.ports.has(prefix)) return this.ports.get(prefix);
+    const p = inboundPort(prefix);
+    this.ports.set(prefix, p);
+    return p;
+  }
+
+  private inSide(port: number): Side {
+    let s = this.inboundPorts.get(port);
+    if (!s) this.inboundPorts.set(port, (s = emptySide()));
     return s;
-  };
-  const outSide = (cluster: string) => {
-    let s = outbound.get(cluster);
-    if (!s) outbound.set(cluster, (s = emptySide()));
+  }
+
+  private outSide(cluster: string): Side {
+    let s = this.outbound.get(cluster);
+    if (!s) this.outbound.set(cluster, (s = emptySide()));
     return s;
-  };
-  for (const { name, labels, value } of samples) {
-    if (!Number.isFinite(value)) continue;
-    const port = inboundPort(labels[ENVOY.hcmPrefix]);
-    const cluster = labels[ENVOY.clusterName];
+  }
+
+  /** Count one sample. Unknown metrics are ignored. */
+  add(name: string, l: ReadLabels, value: number): void {
+    // Buckets count whatever their value (histogramBuckets never skipped a non-finite one).
+    if (l.le !== undefined) {
+      if (name === OUT_BUCKET) {
+        if (l.cluster?.startsWith('outbound|')) this.bucket(this.outHist, l.cluster, l.le, value);
+        return;
+      }
+      if (name === IN_BUCKET) {
+        const p = this.port(l.prefix);
+        if (p !== undefined) this.bucket(this.inHist, p, l.le, value);
+        return;
+      }
+    }
+    if (!Number.isFinite(value)) return;
+    const port = this.port(l.prefix);
+    const cluster = l.cluster;
     const isOut = cluster !== undefined && cluster.startsWith('outbound|');
     switch (name) {
-      case ENVOY.downstreamRq: if (port !== undefined) inSide(port).requests += value; break;
-      case ENVOY.downstreamRqXx: if (port !== undefined && labels[ENVOY.codeClass] === '5') inSide(port).failures += value; break;
-      case ENVOY.downstreamCxActive: if (port !== undefined) inSide(port).cxActive += value; break;
-      case ENVOY.downstreamCxTotal: if (port !== undefined) inSide(port).cxTotal += value; break;
-      case ENVOY.downstreamCxSsl: if (port !== undefined) inSide(port).tls += value; break;
-      case ENVOY.rateLimited: if (port !== undefined) inSide(port).rateLimited += value; break;
-      case ENVOY.upstreamRq: if (isOut) outSide(cluster).requests += value; break;
-      case ENVOY.upstreamRqXx: if (isOut && labels[ENVOY.codeClass] === '5') outSide(cluster).failures += value; break;
-      case ENVOY.upstreamCxActive: if (isOut) outSide(cluster).cxActive += value; break;
-      case ENVOY.upstreamCxTotal: if (isOut) outSide(cluster).cxTotal += value; break;
-      case ENVOY.clusterSslHandshake: if (isOut) outSide(cluster).tls += value; break;
-      case ENVOY.listenerCxActive: if (labels[ENVOY.listenerAddress] === ENVOY.inboundListener) inboundListener.cxActive += value; break;
-      case ENVOY.listenerCxTotal: if (labels[ENVOY.listenerAddress] === ENVOY.inboundListener) inboundListener.cxTotal += value; break;
-      case ENVOY.listenerSslHandshake: if (labels[ENVOY.listenerAddress] === ENVOY.inboundListener) inboundListener.tls += value; break;
+      case ENVOY.downstreamRq: if (port !== undefined) this.inSide(port).requests += value; break;
+      case ENVOY.downstreamRqXx: if (port !== undefined && l.codeClass === '5') this.inSide(port).failures += value; break;
+      case ENVOY.downstreamCxActive: if (port !== undefined) this.inSide(port).cxActive += value; break;
+      case ENVOY.downstreamCxTotal: if (port !== undefined) this.inSide(port).cxTotal += value; break;
+      case ENVOY.downstreamCxSsl: if (port !== undefined) this.inSide(port).tls += value; break;
+      case ENVOY.rateLimited: if (port !== undefined) this.inSide(port).rateLimited += value; break;
+      case ENVOY.upstreamRq: if (isOut) this.outSide(cluster).requests += value; break;
+      case ENVOY.upstreamRqXx: if (isOut && l.codeClass === '5') this.outSide(cluster).failures += value; break;
+      case ENVOY.upstreamCxActive: if (isOut) this.outSide(cluster).cxActive += value; break;
+      case ENVOY.upstreamCxTotal: if (isOut) this.outSide(cluster).cxTotal += value; break;
+      case ENVOY.clusterSslHandshake: if (isOut) this.outSide(cluster).tls += value; break;
+      case ENVOY.listenerCxActive: if (l.address === ENVOY.inboundListener) this.inboundListener.cxActive += value; break;
+      case ENVOY.listenerCxTotal: if (l.address === ENVOY.inboundListener) this.inboundListener.cxTotal += value; break;
+      case ENVOY.listenerSslHandshake: if (l.address === ENVOY.inboundListener) this.inboundListener.tls += value; break;
       default: {
         let flag = Object.hasOwn(FLAG_STATS, name) ? FLAG_STATS[name]! : undefined;
         if (!flag) break;
         const blocked = cluster === EGRESS_BLOCKED_CLUSTER;
         if (blocked) flag = flag === 'UH' ? 'BLOCKED' : flag;
-        const side = isOut || blocked ? outSide(cluster!) : port !== undefined ? inSide(port) : undefined;
+        const side = isOut || blocked ? this.outSide(cluster!) : port !== undefined ? this.inSide(port) : undefined;
         if (side) side.flags[flag] = (side.flags[flag] ?? 0) + value;
       }
     }
   }
-  const inHist = histogramBuckets(samples, ENVOY.downstreamRqTime, (l) => {
-    const p = inboundPort(l[ENVOY.hcmPrefix]);
-    return p === undefined ? undefined : String(p);
-  });
-  for (const [p, b] of inHist) inSide(Number(p)).latencyMs = b;
-  const outHist = histogramBuckets(samples, ENVOY.upstreamRqTime, (l) => (l[ENVOY.clusterName]?.startsWith('outbound|') ? l[ENVOY.clusterName] : undefined));
-  for (const [c, b] of outHist) outSide(c).latencyMs = b;
-  return { inboundPorts, inboundListener, outbound };
+
+  /** The reading of everything added. */
+  finish(): ProxyReading {
+    for (const [p, m] of this.inHist) this.inSide(p).latencyMs = sortedBuckets(m);
+    for (const [c, m] of this.outHist) this.outSide(c).latencyMs = sortedBuckets(m);
+    return { inboundPorts: this.inboundPorts, inboundListener: this.inboundListener, outbound: this.outbound };
+  }
+}
+
+/** Turn the samples of one proxy's /stats/prometheus into a reading. Unknown metrics are ignored. */
+export function readProxy(samples: readonly Sample[]): ProxyReading {
+  const b = new ReadingBuilder();
+  for (const { name, labels, value } of samples) {
+    b.add(name, { prefix: labels[ENVOY.hcmPrefix], cluster: labels[ENVOY.clusterName], codeClass: labels[ENVOY.codeClass], address: labels[ENVOY.listenerAddress], le: labels.le }, value);
+  }
+  return b.finish();
 }
 
 /** Traffic of one or more proxies over a window: increases of counters, current gauges. */

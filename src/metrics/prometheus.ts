@@ -79,6 +79,11 @@ export function histogramBuckets(samples: readonly Sample[], base: string, group
     m.set(le, (m.get(le) ?? 0) + s.value);
   }
   const out = new Map<string, Bucket[]>();
-  for (const [g, m] of acc) out.set(g, [...m].map(([le, count]) => ({ le, count })).sort((a, b) => a.le - b.le));
+  for (const [g, m] of acc) out.set(g, sortedBuckets(m));
   return out;
+}
+
+/** Buckets from counts by `le`, sorted by `le` (what histogramBuckets returns per group). */
+export function sortedBuckets(m: ReadonlyMap<number, number>): Bucket[] {
+  return [...m].map(([le, count]) => ({ le, count })).sort((a, b) => a.le - b.le);
 }

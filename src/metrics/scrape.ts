@@ -1,7 +1,8 @@
+import { setMaxListeners } from 'node:events';
 import type { Cluster, KubeObject, ProxyResponse, ProxyTarget } from '../cluster/types.js';
 import { ExitCode, MeshError } from '../errors.js';
-import { isEnvoyMetricWanted, readProxy, type ProxyReading } from './envoy.js';
-import { parsePrometheusText, type Sample } from './prometheus.js';
+import type { ProxyReading } from './envoy.js';
+import { readEnvoyText } from './envoy-text.js';
 import { ENVOY_STATS_FILTER } from './stats-filter.js';
 
 /** Where a sidecar serves its stats (the Prometheus listener of src/xds's sidecar config). */
@@ -82,13 +83,13 @@ export async function scrapePod(cluster: Cluster, pod: KubeObject, now: () => nu
   const res = await proxyGet(cluster, { namespace, pod: pod.metadata.name, port: PROXY_METRICS_PORT }, PROXY_SCRAPE_PATH);
   if (res.status === 403) throw podProxyForbidden(namespace, pod.metadata.name, res.body);
   if (res.status !== 200) return { error: `HTTP ${res.status}: ${statusMessage(res.body)}` };
-  let samples: Sample[];
+  let reading: ProxyReading;
   try {
-    samples = parsePrometheusText(res.body, `pod ${namespace}/${pod.metadata.name}`, isEnvoyMetricWanted);
+    reading = readEnvoyText(res.body, `pod ${namespace}/${pod.metadata.name}`);
   } catch (err) {
     return { error: (err as Error).message };
   }
-  return { reading: readProxy(samples), at: now() };
+  return { reading, at: now() };
 }
 
 function statusMessage(body: string): string {
@@ -125,6 +126,8 @@ export async function scrapePodsTwice(cluster: Cluster, pods: readonly KubeObjec
   const before = new Map<string, PodRead>();
   const after = new Map<string, PodRead>();
   const stop = new AbortController();
+  // Every pod's wait listens to it: thousands of listeners on purpose, not a leak.
+  setMaxListeners(0, stop.signal);
   const onAbort = () => stop.abort();
   clock.signal?.addEventListener('abort', onAbort, { once: true });
   let active = 0;
