@@ -3,7 +3,7 @@ import type { Cluster, KubeObject, ProxyResponse, ProxyTarget } from '../cluster
 import { ExitCode, MeshError } from '../errors.js';
 import type { ProxyReading } from './envoy.js';
 import { readEnvoyText } from './envoy-text.js';
-import { ENVOY_STATS_FILTER } from './stats-filter.js';
+import { ENVOY_STATS_FILTER, envoyStatsFilter, type ReadingSide } from './stats-filter.js';
 
 /** Where a sidecar serves its stats (the Prometheus listener of src/xds's sidecar config). */
 export const PROXY_METRICS_PORT = 15090;
@@ -14,6 +14,11 @@ export const PROXY_METRICS_PATH = '/stats/prometheus';
  * included, and the API server's pod proxy passes the query on as it came.
  */
 export const PROXY_SCRAPE_PATH = `${PROXY_METRICS_PATH}?filter=${encodeURIComponent(ENVOY_STATS_FILTER)}`;
+
+/** The scrape path for one side of a reading (stats-filter.ts): a sidecar sends only what that side reads. */
+export function proxyScrapePath(side: ReadingSide): string {
+  return side === 'all' ? PROXY_SCRAPE_PATH : `${PROXY_METRICS_PATH}?filter=${encodeURIComponent(envoyStatsFilter(side))}`;
+}
 /**
  * Default bound on parallel pod proxy requests: enough to hide 20 ms of API latency for 2,000
  * pods within a second per round (docs/bench.md), and the keep-alive agent's socket count.
@@ -77,10 +82,13 @@ export function proxyGet(cluster: Cluster, target: ProxyTarget, path: string, he
   return cluster.proxyGet(target, path, headers);
 }
 
-/** Fetch and parse one pod's stats. A 403 throws (RBAC is the same for every pod); other failures are returned. */
-export async function scrapePod(cluster: Cluster, pod: KubeObject, now: () => number = Date.now): Promise<PodRead> {
+/**
+ * Fetch and parse one pod's stats (`path`: proxyScrapePath of the side needed). A 403 throws
+ * (RBAC is the same for every pod); other failures are returned.
+ */
+export async function scrapePod(cluster: Cluster, pod: KubeObject, now: () => number = Date.now, path = PROXY_SCRAPE_PATH): Promise<PodRead> {
   const namespace = pod.metadata.namespace ?? 'default';
-  const res = await proxyGet(cluster, { namespace, pod: pod.metadata.name, port: PROXY_METRICS_PORT }, PROXY_SCRAPE_PATH);
+  const res = await proxyGet(cluster, { namespace, pod: pod.metadata.name, port: PROXY_METRICS_PORT }, path);
   if (res.status === 403) throw podProxyForbidden(namespace, pod.metadata.name, res.body);
   if (res.status !== 200) return { error: `HTTP ${res.status}: ${statusMessage(res.body)}` };
   let reading: ProxyReading;
@@ -102,36 +110,45 @@ function statusMessage(body: string): string {
   return body.trim().split('\n')[0]?.slice(0, 200) ?? '';
 }
 
-/** Scrape pods in parallel (at most `concurrency` at once). */
-export async function scrapePods(cluster: Cluster, pods: readonly KubeObject[], concurrency: number, now: () => number = Date.now): Promise<Map<string, PodRead>> {
-  const reads = await mapBounded(pods, concurrency, (p) => scrapePod(cluster, p, now));
+/** Scrape pods in parallel (at most `concurrency` at once), for one side of their readings or all. */
+export async function scrapePods(cluster: Cluster, pods: readonly KubeObject[], concurrency: number, now: () => number = Date.now, side: ReadingSide = 'all'): Promise<Map<string, PodRead>> {
+  const path = proxyScrapePath(side);
+  const reads = await mapBounded(pods, concurrency, (p) => scrapePod(cluster, p, now, path));
   return new Map(pods.map((p, i) => [podKey(p), reads[i]!]));
 }
+
+/** How finely scrapePodsTwice schedules second scrapes (ms). */
+const WAKE_MS = 10;
 
 /** Clock and sleep of a two-scrape reading (tests pass a fake clock). */
 export interface ScrapeClock {
   now: () => number;
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   signal?: AbortSignal;
+  /** The side of the readings needed (default all). */
+  side?: ReadingSide;
 }
 
 /**
  * Read every pod twice, `intervalMs` apart per pod: each pod's second scrape is due
- * `intervalMs` after its own first answer, so the whole takes about the interval plus one round,
- * not two rounds plus the interval. At most `concurrency` requests are in flight (first scrapes
- * go first, as they were queued first); rates divide by each pod's own two timestamps. A 403
- * rejects the whole and starts nothing more, like scrapePods.
+ * `intervalMs` after its own first answer, so every pod's window is the interval asked for
+ * however the rounds are paced, and the whole takes about the interval plus one round. At most
+ * `concurrency` requests are in flight (first scrapes go first, as they were queued first); rates
+ * divide by each pod's own two timestamps. A 403 rejects the whole and starts nothing more, like
+ * scrapePods.
  */
 export async function scrapePodsTwice(cluster: Cluster, pods: readonly KubeObject[], concurrency: number, intervalMs: number, clock: ScrapeClock): Promise<{ before: Map<string, PodRead>; after: Map<string, PodRead> }> {
   const before = new Map<string, PodRead>();
   const after = new Map<string, PodRead>();
+  const path = proxyScrapePath(clock.side ?? 'all');
   const stop = new AbortController();
-  // Every pod's wait listens to it: thousands of listeners on purpose, not a leak.
+  // Every wait listens to it: hundreds of listeners on purpose, not a leak.
   setMaxListeners(0, stop.signal);
   const onAbort = () => stop.abort();
   clock.signal?.addEventListener('abort', onAbort, { once: true });
   let active = 0;
   const waiting: (() => void)[] = [];
+  const waits = new Map<number, Promise<void>>();
   /** One scrape within the bound, and when its answer came (a failed read has no `at` of its own). */
   const bounded = async (pod: KubeObject): Promise<{ read: PodRead; answered: number }> => {
     while (active >= concurrency) await new Promise<void>((wake) => waiting.push(wake));
@@ -141,7 +158,7 @@ export async function scrapePodsTwice(cluster: Cluster, pods: readonly KubeObjec
     }
     active++;
     try {
-      const read = await scrapePod(cluster, pod, clock.now);
+      const read = await scrapePod(cluster, pod, clock.now, path);
       return { read, answered: 'at' in read ? read.at : clock.now() };
     } finally {
       active--;
@@ -152,7 +169,12 @@ export async function scrapePodsTwice(cluster: Cluster, pods: readonly KubeObjec
     const key = podKey(pod);
     const first = await bounded(pod);
     before.set(key, first.read);
-    await clock.sleep(Math.max(0, first.answered + intervalMs - clock.now()), stop.signal);
+    // Pods due within the same WAKE_MS share one wait (answers come in bursts; a wait per pod
+    // was thousands of timers and abort listeners). Each still waits at least the interval.
+    const due = Math.ceil((first.answered + intervalMs) / WAKE_MS) * WAKE_MS;
+    let wait = waits.get(due);
+    if (!wait) waits.set(due, (wait = clock.sleep(Math.max(0, due - clock.now()), stop.signal)));
+    await wait;
     after.set(key, (await bounded(pod)).read);
   };
   try {

@@ -31,11 +31,18 @@ const literal = (s: string) => s.replace(/[\\^$.|?*+()[\]{}]/g, '\\$&');
  * The scopes readProxy reads, with the tag values it uses: outbound clusters (and the cluster
  * registry-only routes refused calls to), `inbound_PORT` connection managers, the inbound listener.
  */
-const SCOPES: readonly { prefix: string; scope: string; tag: string }[] = [
-  { prefix: 'envoy_cluster_', scope: 'cluster', tag: `(?:outbound\\|.+|${literal(EGRESS_BLOCKED_CLUSTER)})` },
-  { prefix: 'envoy_http_', scope: 'http', tag: 'inbound_[0-9]+' },
-  { prefix: 'envoy_listener_', scope: 'listener', tag: literal(ENVOY.inboundListener) },
+const SCOPES: readonly { prefix: string; scope: string; tag: string; side: 'inbound' | 'outbound' }[] = [
+  { prefix: 'envoy_cluster_', scope: 'cluster', tag: `(?:outbound\\|.+|${literal(EGRESS_BLOCKED_CLUSTER)})`, side: 'outbound' },
+  { prefix: 'envoy_http_', scope: 'http', tag: 'inbound_[0-9]+', side: 'inbound' },
+  { prefix: 'envoy_listener_', scope: 'listener', tag: literal(ENVOY.inboundListener), side: 'inbound' },
 ];
+
+/**
+ * What a scrape needs: `all` of a reading, or only its `inbound` side (ports and the inbound
+ * listener: `mesh stat` rows of what a resource served) or its `outbound` side (clusters: rows
+ * with --from/--to, `mesh edges`). A reading of one side has the other side empty.
+ */
+export type ReadingSide = 'all' | 'inbound' | 'outbound';
 
 /** The internal-name pattern of the part of a metric name after its scope. */
 function restPattern(rest: string): string {
@@ -47,9 +54,10 @@ function restPattern(rest: string): string {
 }
 
 /** Build the filter regex for Prometheus metric names (histograms by their `_bucket` name). */
-export function statsFilterFor(metricNames: readonly string[]): string {
+export function statsFilterFor(metricNames: readonly string[], side: ReadingSide = 'all'): string {
   const alternatives: string[] = [];
-  for (const { prefix, scope, tag } of SCOPES) {
+  for (const { prefix, scope, tag, side: of } of SCOPES) {
+    if (side !== 'all' && side !== of) continue;
     const rests = new Set<string>();
     for (const raw of metricNames) {
       const name = raw.replace(/_bucket$/, '');
@@ -62,5 +70,12 @@ export function statsFilterFor(metricNames: readonly string[]): string {
   return `^(?:${alternatives.join('|')})$`;
 }
 
+const READ = [...ENVOY_METRIC_NAMES, ENVOY.downstreamRqTime, ENVOY.upstreamRqTime];
+
 /** The filter for everything `readProxy` reads (src/metrics/envoy.ts). */
-export const ENVOY_STATS_FILTER = statsFilterFor([...ENVOY_METRIC_NAMES, ENVOY.downstreamRqTime, ENVOY.upstreamRqTime]);
+export const ENVOY_STATS_FILTER = statsFilterFor(READ);
+
+/** The filter for one side of a reading (`all`: ENVOY_STATS_FILTER). */
+export function envoyStatsFilter(side: ReadingSide): string {
+  return side === 'all' ? ENVOY_STATS_FILTER : statsFilterFor(READ, side);
+}

@@ -130,7 +130,7 @@ export async function collectEdges(cluster: Cluster, options: EdgesOptions, deps
     warnings.push(`no proxies found: no running meshed pods in ${opts.namespace ? `namespace ${opts.namespace}` : 'any namespace'}; inject workloads with "mesh inject" and restart them`);
     return { edges: [], warnings };
   }
-  const [reads, issued] = await Promise.all([opts.prometheusUrl ? prometheusReads(opts.prometheusUrl, sources, opts.namespace, deps.now ?? Date.now) : scrapePods(cluster, sources, opts.concurrency), issuedIds(cluster, opts.controller ?? DEFAULT_CONTROLLER)]);
+  const [reads, issued] = await Promise.all([opts.prometheusUrl ? prometheusReads(opts.prometheusUrl, sources, opts.namespace, deps.now ?? Date.now) : scrapePods(cluster, sources, opts.concurrency, Date.now, 'outbound'), issuedIds(cluster, opts.controller ?? DEFAULT_CONTROLLER)]);
   if (issued.warning) warnings.push(issued.warning);
   /** A pod's identity, counted on `e` as issued (a certificate the controller reports) or derived. */
   const idOf = (pod: KubeObject, e: { cert: number; sa: number }): string => {

@@ -75,11 +75,13 @@ export async function collectStat(opts: StatOptions, deps: StatDeps, prev: Map<s
     method = { source: 'prometheus', intervalSeconds: opts.windowSeconds, prometheusUrl: opts.prometheusUrl, description: `Prometheus ${opts.prometheusUrl}: counters at now-${fmtSeconds(opts.windowSeconds)} and now` };
   } else {
     const now = deps.now ?? Date.now;
+    // Rows with --from/--to read the clients' outbound clusters, the others what pods served (planRows).
+    const side = opts.from || opts.to ? 'outbound' : 'inbound';
     if (prev) {
       before = prev;
-      after = await scrapePods(cluster, pods, opts.concurrency, now);
+      after = await scrapePods(cluster, pods, opts.concurrency, now, side);
     } else {
-      ({ before, after } = await scrapePodsTwice(cluster, pods, opts.concurrency, opts.sampleSeconds * 1000, { now, sleep, signal: deps.signal }));
+      ({ before, after } = await scrapePodsTwice(cluster, pods, opts.concurrency, opts.sampleSeconds * 1000, { now, sleep, signal: deps.signal, side }));
     }
     method = { source: 'pod-proxy', intervalSeconds: opts.sampleSeconds, description: `proxies' /stats/prometheus via the API server, two scrapes ${fmtSeconds(opts.sampleSeconds)} apart (${pods.length} pods, ${opts.concurrency} in parallel)` };
   }

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import { runMesh, runMeshInProcess } from '../support/cli.ts';
 import { startApiServer, type TestCluster } from '../support/kube.ts';
 import { parsePrometheusText } from '../../src/metrics/prometheus.ts';
-import { ENVOY_STATS_FILTER } from '../../src/metrics/stats-filter.ts';
+import { envoyStatsFilter } from '../../src/metrics/stats-filter.ts';
 import { shopObjects, shopProxyText } from './support/shop.ts';
 
 let kube: TestCluster;
@@ -66,8 +66,9 @@ test('mesh stat deploy -n shop -o json: counter deltas between two scrapes throu
   const paths = kube.server.requests.filter((q) => q.path.includes('/proxy/')).map((q) => q.path);
   assert.ok(paths.includes('/api/v1/namespaces/shop/pods/catalog-1:15090/proxy/stats/prometheus'), paths.join('\n'));
   assert.match(r.stderr, /method: proxies' \/stats\/prometheus via the API server, two scrapes 0\.3s apart/);
-  // The sidecars were asked for the stats mesh reads only, and the query came through the API server intact.
-  assert.ok(queries.length > 0 && queries.every((q) => new URLSearchParams(q).get('filter') === ENVOY_STATS_FILTER), queries[0]);
+  // The sidecars were asked for the stats these rows read only (what the pods served), and the
+  // query came through the API server intact.
+  assert.ok(queries.length > 0 && queries.every((q) => new URLSearchParams(q).get('filter') === envoyStatsFilter('inbound')), queries[0]);
 });
 
 test('mesh stat ns -A and -o wide: a row per namespace with a NAMESPACE column', async () => {
