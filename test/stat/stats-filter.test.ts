@@ -101,3 +101,13 @@ test('mesh stat and mesh edges give the same report from filtered pages as from 
   assert.deepEqual(fe.edges, we.edges);
   assert.ok(fe.edges.some((e) => e.errors.length > 0));
 });
+
+test('the model of the admin page: usedonly leaves out stats never written, keeps a gauge that went back to 0', () => {
+  const page = prometheusPage([
+    { name: 'cluster.outbound|80||a.b.svc.cluster.local.upstream_rq_total', type: 'counter', value: 0 },
+    { name: 'cluster.outbound|80||a.b.svc.cluster.local.upstream_cx_active', type: 'gauge', value: 0, used: true },
+    { name: 'http.inbound_8080.downstream_rq_total', type: 'counter', value: 4 },
+    { name: 'http.inbound_8080.downstream_rq_time', type: 'histogram', values: [] },
+  ], 'usedonly').body;
+  assert.equal(page, '# TYPE envoy_http_downstream_rq_total counter\nenvoy_http_downstream_rq_total{envoy_http_conn_manager_prefix="inbound_8080"} 4\n# TYPE envoy_cluster_upstream_cx_active gauge\nenvoy_cluster_upstream_cx_active{envoy_cluster_name="outbound|80||a.b.svc.cluster.local"} 0\n');
+});
