@@ -6,6 +6,7 @@ import {
   TRUST_BUNDLE_MOUNT_PATH,
 } from '../constants.js';
 import { usageError } from '../errors.js';
+import { envoyStatsConfig } from '../metrics/stats-tags.js';
 import type { Values, XdsMode } from './values.js';
 
 /**
@@ -171,6 +172,8 @@ export function envoyBootstrap(o: BootstrapOptions): Record<string, unknown> {
       },
     },
     admin: { address: { socket_address: { address: '127.0.0.1', port_value: o.adminPort } } },
+    // Whole cluster names in `envoy_cluster_name` (src/metrics/stats-tags.ts).
+    stats_config: envoyStatsConfig(),
     dynamic_resources: {
       ads_config: {
         api_type: o.xdsMode === 'delta' ? 'DELTA_GRPC' : 'GRPC',

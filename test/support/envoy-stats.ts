@@ -15,13 +15,12 @@
 // - Stats are grouped by tag-extracted name, one `# TYPE` line per group; counters first, then
 //   gauges, then histograms, each phase in name order (grouped_stats_request.cc, stats_request.cc).
 //
-// One deviation, on purpose: the `envoy.cluster_name` extractor. Envoy's default regex
-// `^cluster\.(([^\.]+)\.).*` stops at the first dot, so `outbound|8080||web.shop.svc.cluster.local`
-// would come out as `outbound|8080||web` and the rest of the FQDN would land in the metric name.
-// mesh's readers (src/metrics/envoy.ts) expect the whole cluster name in `envoy_cluster_name`,
-// which takes a `stats_config.stats_tags` override in the sidecar bootstrap (as Istio's
-// `^cluster\.((.+?(\..+?\.svc\.cluster\.local)?)\.)`); this model applies such an override
-// (CLUSTER_NAME_TAG). The filter mesh sends matches internal names, so it does not depend on it.
+// - Tag extraction follows the proxies' bootstrap `stats_config` (src/metrics/stats-tags.ts):
+//   `use_all_default_tags: false`, Envoy's default regexes for the names it lists, and mesh's own
+//   cluster-name regex, which keeps `outbound|8080||web.shop.svc.cluster.local` whole (Envoy's
+//   default stops at the first dot: ENVOY_DEFAULT_CLUSTER_NAME_TAG, kept to show why).
+
+import { envoyStatsConfig } from '../../src/metrics/stats-tags.ts';
 
 /** One stat as Envoy's store holds it. */
 export interface EnvoyStat {
@@ -45,21 +44,48 @@ export interface TagExtractor {
   re: RegExp;
 }
 
-/**
- * The cluster-name extractor the fake assumes (see the header: Envoy's default stops at the first
- * dot; this one keeps `NAME.NS.svc.cluster.local` whole).
- */
-export const CLUSTER_NAME_TAG: TagExtractor = { tag: 'envoy.cluster_name', re: /^cluster\.((.+?(?:\..+?\.svc\.cluster\.local)?)\.)/ };
+/** Envoy's default cluster-name extractor (`cluster.$.**`: one dot-free token). */
+export const ENVOY_DEFAULT_CLUSTER_NAME_TAG: TagExtractor = { tag: 'envoy.cluster_name', re: /^cluster\.(([^.]+)\.)/ };
 
-/** Envoy's default extractors for the stat families the fake prints, in Envoy's order (well_known_names.cc). */
-export const TAG_EXTRACTORS: readonly TagExtractor[] = [
-  { tag: 'envoy.response_code', re: /_rq(_(\d{3}))$/ },
-  { tag: 'envoy.response_code_class', re: /_rq_(\d)xx$/ },
-  CLUSTER_NAME_TAG,
-  { tag: 'envoy.http_conn_manager_prefix', re: /^(?:|listener(?=\.).*?\.)http\.((.*?)\.)/ },
-  { tag: 'envoy.listener_address', re: /^listener\.(((?:[_.0-9]*|[_[\]aAbBcCdDeEfF0-9]*))\.)/ },
-  { tag: 'envoy.worker_id', re: /^listener_manager\.((worker_\d+)\.)/ },
-];
+/**
+ * Envoy's default extractors for the stat families the fake prints, by tag name, in Envoy's order
+ * (well_known_names.cc); a name Envoy has whose stats the fake never prints maps to no extractor.
+ */
+const ENVOY_DEFAULTS = new Map<string, TagExtractor[]>([
+  ['envoy.response_code', [{ tag: 'envoy.response_code', re: /_rq(_(\d{3}))$/ }]],
+  ['envoy.response_code_class', [{ tag: 'envoy.response_code_class', re: /_rq_(\d)xx$/ }]],
+  ['envoy.cluster_name', [ENVOY_DEFAULT_CLUSTER_NAME_TAG]],
+  ['envoy.http_conn_manager_prefix', [{ tag: 'envoy.http_conn_manager_prefix', re: /^(?:|listener(?=\.).*?\.)http\.((.*?)\.)/ }]],
+  ['envoy.listener_address', [{ tag: 'envoy.listener_address', re: /^listener\.(((?:[_.0-9]*|[_[\]aAbBcCdDeEfF0-9]*))\.)/ }]],
+  ['envoy.worker_id', [{ tag: 'envoy.worker_id', re: /^listener_manager\.((worker_\d+)\.)/ }]],
+]);
+
+/**
+ * Every default tag name in Envoy's source/common/config/well_known_names.h both in 2019 and today
+ * (a TagSpecifier naming anything else without a regex is a configuration error).
+ */
+export const ENVOY_DEFAULT_TAG_NAMES: ReadonlySet<string> = new Set([
+  'envoy.cluster_name', 'envoy.listener_address', 'envoy.http_conn_manager_prefix', 'envoy.http_user_agent',
+  'envoy.ssl_cipher', 'cipher_suite', 'envoy.clientssl_prefix', 'envoy.mongo_prefix', 'envoy.mongo_cmd',
+  'envoy.mongo_collection', 'envoy.mongo_callsite', 'envoy.ratelimit_prefix', 'envoy.tcp_prefix', 'envoy.udp_prefix',
+  'envoy.fault_downstream_cluster', 'envoy.dynamo_operation', 'envoy.dynamo_table', 'envoy.dynamo_partition_id',
+  'envoy.grpc_bridge_service', 'envoy.grpc_bridge_method', 'envoy.virtual_host', 'envoy.virtual_cluster',
+  'envoy.response_code', 'envoy.response_code_class', 'envoy.rds_route_config', 'envoy.worker_id',
+]);
+
+/** The extractors a proxy runs under a bootstrap `stats_config` (TagProducerImpl: defaults first, then stats_tags in order). */
+export function extractorsFor(config?: { use_all_default_tags?: boolean; stats_tags?: readonly { tag_name: string; regex?: string }[] }): TagExtractor[] {
+  const out: TagExtractor[] = config?.use_all_default_tags === false ? [] : [...ENVOY_DEFAULTS.values()].flat();
+  for (const t of config?.stats_tags ?? []) {
+    if (t.regex) out.push({ tag: t.tag_name, re: new RegExp(t.regex) });
+    else if (!ENVOY_DEFAULT_TAG_NAMES.has(t.tag_name)) throw new Error(`envoy-stats model: no default regex for tag name '${t.tag_name}' (Envoy rejects the bootstrap)`);
+    else out.push(...(ENVOY_DEFAULTS.get(t.tag_name) ?? []));
+  }
+  return out;
+}
+
+/** The extractors of mesh's sidecars and gateways (their bootstrap's stats_config). */
+export const TAG_EXTRACTORS: readonly TagExtractor[] = extractorsFor(envoyStatsConfig());
 
 const indexed = new Map<RegExp, RegExp>();
 /** `re` with the `d` flag, so a match says where group 1 is. */
