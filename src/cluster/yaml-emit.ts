@@ -6,9 +6,10 @@ import { dump, type DumpOptions } from 'js-yaml';
  * several times faster: js-yaml decides the style of every scalar it writes anew, and `mesh inject`
  * writes the same keys and values (container names, images, probe fields) thousands of times.
  * Here the structure is laid out directly and each distinct one-line scalar is styled once by
- * js-yaml itself and remembered. Anything else (a string with a line break, which is written as a
- * block scalar indented by depth; a key over 1,024 characters; a value that is not JSON data) makes
- * {@link emitYaml} return undefined, and the caller uses js-yaml for that document.
+ * js-yaml itself and remembered; a string with a line break is written as a block scalar indented
+ * by depth, styled by js-yaml once per depth. Anything else (a key with a line break or over 1,024
+ * characters, a value that is not JSON data, a multi-line string ending in blanks) makes
+ * {@link YamlEmitter.emit} return undefined, and the caller uses js-yaml for that document.
  * test/cluster/yaml-emit.test.ts compares the two on generated data.
  */
 
@@ -20,9 +21,28 @@ const MAX_CACHED = 50_000;
 /** Strings longer than this are styled each time, not remembered. */
 const MAX_CACHED_LENGTH = 256;
 
+/** Multi-line strings (scripts, config files) longer than this are styled each time. */
+const MAX_CACHED_BLOCK = 16_384;
+
+/**
+ * Whether `s` is a multi-line string ending in a line of only blanks (and any empty lines): js-yaml
+ * writes it as a block scalar that other readers (the `yaml` package, libyaml) read back without
+ * the blanks, so toYaml writes a document holding one with every string double-quoted, and
+ * the emitter leaves such documents to it.
+ */
+export function blankTail(s: string): boolean {
+  if (!s.includes('\n')) return false;
+  const lines = s.split('\n');
+  let last = lines.length - 1;
+  while (last >= 0 && !/[^ \t]/.test(lines[last]!)) last--;
+  return lines.slice(last + 1).some((l) => l.length > 0);
+}
+
 /** A YAML writer for one set of dump options (the cache belongs to those options). */
 export class YamlEmitter {
   private readonly scalars = new Map<string, string>();
+  /** Multi-line strings by indentation level (their block scalar is indented by depth). */
+  private readonly blocks: Map<string, string>[] = [];
   private readonly numbers = new Map<number, string>();
   /** "\n" and the indentation of each level. */
   private readonly indents: string[] = [];
@@ -54,12 +74,41 @@ export class YamlEmitter {
     return text;
   }
 
+  /**
+   * A string with a line break (or a carriage return) as a value at `level`: js-yaml writes it as a
+   * block scalar indented by `2 * max(1, level)`, so it is styled by js-yaml nested that deep in
+   * one-key mappings and cut out of the result, once per distinct string and depth (the proxy's
+   * preStop script is the same in every injected pod).
+   */
+  private block(s: string, level: number): string {
+    // toYaml writes a document holding such a string with every string quoted (see blankTail).
+    if (blankTail(s)) throw FALLBACK;
+    const depth = Math.max(1, level);
+    const cache = (this.blocks[depth] ??= new Map());
+    let text = cache.get(s);
+    if (text === undefined) {
+      let wrapped: unknown = s;
+      let prefix = '';
+      for (let i = 0; i < depth; i++) {
+        wrapped = { a: wrapped };
+        prefix += '  '.repeat(i) + (i === depth - 1 ? 'a: ' : 'a:\n');
+      }
+      const out = dump(wrapped, this.options);
+      if (!out.startsWith(prefix)) throw FALLBACK;
+      text = out.slice(prefix.length, -1);
+      if (s.length > MAX_CACHED_BLOCK) return text;
+      if (cache.size >= MAX_CACHED) cache.clear();
+      cache.set(s, text);
+    }
+    return text;
+  }
+
   /** js-yaml's writeNode for block context at `level`: what follows "key:" or "-". */
   private node(v: unknown, level: number, compact: boolean, inSequence: boolean): string {
     if (v === null) return 'null';
     switch (typeof v) {
       case 'string':
-        return this.string(v);
+        return v.includes('\n') || v.includes('\r') ? this.block(v, level) : this.string(v);
       case 'boolean':
         return v ? 'true' : 'false';
       case 'number': {
