@@ -18,11 +18,13 @@ const FALLBACK = Symbol('fallback');
 
 /** Remembered scalar texts; cleared when full, so memory stays bounded on any input. */
 const MAX_CACHED = 50_000;
-/** Strings longer than this are styled each time, not remembered. */
-const MAX_CACHED_LENGTH = 256;
-
-/** Multi-line strings (scripts, config files) longer than this are styled each time. */
-const MAX_CACHED_BLOCK = 16_384;
+/**
+ * Strings longer than this are styled each time, not remembered: long texts (certificates, blobs)
+ * rarely repeat, though some do (inject's status annotation is the same for pods with the same probes).
+ */
+const MAX_CACHED_LENGTH = 16_384;
+/** Characters of remembered strings (keys and texts) before the caches start afresh. */
+const MAX_CACHED_CHARS = 8_000_000;
 
 /**
  * Whether `s` is a multi-line string ending in a line of only blanks (and any empty lines): js-yaml
@@ -44,6 +46,10 @@ export class YamlEmitter {
   /** Multi-line strings by indentation level (their block scalar is indented by depth). */
   private readonly blocks: Map<string, string>[] = [];
   private readonly numbers = new Map<number, string>();
+  /** Characters held by scalars and blocks. */
+  private cachedChars = 0;
+  /** Texts of shared (deep-frozen) values by layout, see {@link YamlEmitter.share}. */
+  private readonly shared = new WeakMap<object, Map<number, string>>();
   /** "\n" and the indentation of each level. */
   private readonly indents: string[] = [];
   constructor(private readonly options: DumpOptions) {}
@@ -59,6 +65,25 @@ export class YamlEmitter {
     }
   }
 
+  /**
+   * Remember the text of `value` (deep-frozen by the caller, so it cannot change) for each layout it
+   * is written in: inject puts the same sidecar containers into thousands of pods.
+   */
+  share(value: object): void {
+    if (!Object.isFrozen(value)) throw new Error('YamlEmitter.share: the value must be deep-frozen');
+    if (!this.shared.has(value)) this.shared.set(value, new Map());
+  }
+
+  /** Make room for `chars` more characters in `cache`: everything remembered is dropped when a bound is reached. */
+  private room(cache: Map<string, string>, chars: number): void {
+    if (cache.size >= MAX_CACHED || this.cachedChars + chars > MAX_CACHED_CHARS) {
+      this.scalars.clear();
+      this.blocks.length = 0;
+      this.cachedChars = 0;
+    }
+    this.cachedChars += chars;
+  }
+
   /** A one-line string as js-yaml styles it (plain, or quoted when it would read as something else). */
   private string(s: string): string {
     let text = this.scalars.get(s);
@@ -68,7 +93,7 @@ export class YamlEmitter {
       if (text.includes('\n')) throw FALLBACK;
       // Long texts (certificates, blobs) rarely repeat: not worth holding on to.
       if (s.length > MAX_CACHED_LENGTH) return text;
-      if (this.scalars.size >= MAX_CACHED) this.scalars.clear();
+      this.room(this.scalars, s.length + text.length);
       this.scalars.set(s, text);
     }
     return text;
@@ -81,12 +106,11 @@ export class YamlEmitter {
    * preStop script is the same in every injected pod).
    */
   private block(s: string, level: number): string {
-    // toYaml writes a document holding such a string with every string quoted (see blankTail).
-    if (blankTail(s)) throw FALLBACK;
     const depth = Math.max(1, level);
-    const cache = (this.blocks[depth] ??= new Map());
-    let text = cache.get(s);
+    let text = this.blocks[depth]?.get(s);
     if (text === undefined) {
+      // toYaml writes a document holding such a string with every string quoted (see blankTail).
+      if (blankTail(s)) throw FALLBACK;
       let wrapped: unknown = s;
       let prefix = '';
       for (let i = 0; i < depth; i++) {
@@ -96,9 +120,9 @@ export class YamlEmitter {
       const out = dump(wrapped, this.options);
       if (!out.startsWith(prefix)) throw FALLBACK;
       text = out.slice(prefix.length, -1);
-      if (s.length > MAX_CACHED_BLOCK) return text;
-      if (cache.size >= MAX_CACHED) cache.clear();
-      cache.set(s, text);
+      if (s.length > MAX_CACHED_LENGTH) return text;
+      this.room(this.blocks[depth] ?? this.scalars, s.length + text.length);
+      (this.blocks[depth] ??= new Map()).set(s, text);
     }
     return text;
   }
@@ -127,6 +151,21 @@ export class YamlEmitter {
       default:
         throw FALLBACK;
     }
+    const memo = this.shared.get(v);
+    if (memo) {
+      const layout = level * 4 + (compact ? 2 : 0) + (inSequence ? 1 : 0);
+      let text = memo.get(layout);
+      if (text === undefined) {
+        text = this.collection(v, level, compact, inSequence);
+        memo.set(layout, text);
+      }
+      return text;
+    }
+    return this.collection(v, level, compact, inSequence);
+  }
+
+  /** A mapping or sequence at `level` (see node). */
+  private collection(v: object, level: number, compact: boolean, inSequence: boolean): string {
     if (Array.isArray(v)) {
       if (v.length === 0) return '[]';
       // Sequences sit level with their key (noArrayIndent), except inside another sequence.

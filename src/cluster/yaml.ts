@@ -1,5 +1,6 @@
 import { CORE_SCHEMA, dump, load, Type, type DumpOptions } from 'js-yaml';
 import { blankTail, YamlEmitter } from './yaml-emit.js';
+import { deepFreeze } from '../util/object.js';
 
 /**
  * How manifests are read by the files Source and written by `mesh inject` (js-yaml, chosen for
@@ -61,6 +62,15 @@ const emitter = new YamlEmitter(DUMP_OPTIONS);
  */
 export function toYaml(value: unknown): string {
   return emitter.emit(value) ?? toYamlByJsYaml(value);
+}
+
+/**
+ * `value` deep-frozen, its YAML text remembered by toYaml for each place it is written at (the same
+ * bytes, written once): for parts shared by many documents, such as inject's sidecar containers.
+ */
+export function sharedYaml<T extends object>(value: T): T {
+  emitter.share(deepFreeze(value));
+  return value;
 }
 
 /**

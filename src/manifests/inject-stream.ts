@@ -3,6 +3,8 @@ import type { KubeObject } from '../cluster/types.js';
 import { inputError, MeshError } from '../errors.js';
 import { isObject } from '../util/object.js';
 import { injectObject, type InjectReport, type ObjectResult } from './inject.js';
+import { SharedParts } from './inject/containers.js';
+import { sharedYaml } from '../cluster/yaml.js';
 import type { Values } from './values.js';
 
 /**
@@ -17,10 +19,13 @@ import type { Values } from './values.js';
  */
 export function streamInjector(values: Values, nativeSidecar: boolean, force = false): (obj: KubeObject) => ObjectResult {
   const namespaces = new Map<string, Record<string, string>>();
+  // The sidecar containers and volumes are the same in most pods: built once each, and toYaml
+  // writes each one's text once.
+  const parts = new SharedParts(values, sharedYaml);
   return (obj) => {
     if (obj.kind === 'Namespace' && obj.metadata?.name) namespaces.set(obj.metadata.name, obj.metadata.labels ?? {});
     const ns = obj.metadata?.namespace;
-    return injectObject(obj, values, { nativeSidecar, namespaceLabels: ns ? namespaces.get(ns) : undefined, ...(force ? { force } : {}) });
+    return injectObject(obj, values, { nativeSidecar, namespaceLabels: ns ? namespaces.get(ns) : undefined, ...(force ? { force } : {}), parts });
   };
 }
 
