@@ -330,6 +330,42 @@ export function inputFiles(inputs: string[], opts: { recursive?: boolean } = {})
   return expandInputs(inputs, opts.recursive === true);
 }
 
+/** One document's text as read from an input, before parsing. */
+export interface RawDocument {
+  /** The file path, URL or '-' (stdin). */
+  source: string;
+  /** 0-based index of the document in its source (empty documents are not counted). */
+  index: number;
+  /** 1-based line of the source where the document starts. */
+  line: number;
+  /** The document's exact text (see SourceDocument.raw). */
+  text: string;
+}
+
+/**
+ * The documents of every input as text, in order, unparsed (see readDocuments): for callers that
+ * parse them elsewhere (mesh inject's worker threads). Throws an input error naming the path that
+ * cannot be read.
+ */
+export async function* readRawDocuments(inputs: string[], opts: ReadOptions = {}): AsyncGenerator<RawDocument> {
+  const files = await expandInputs(inputs, opts.recursive === true);
+  for (const source of files) {
+    let index = 0;
+    for await (const d of splitDocuments(chunksOf(source, opts))) yield { source, index: index++, line: d.line, text: d.text };
+  }
+}
+
+/**
+ * Parse one document read by readRawDocuments, as readDocuments does (a `kind: List` is not
+ * expanded). Throws an input error (exit 2) naming the source, document and line of bad YAML or
+ * of a document that is not a Kubernetes object.
+ */
+export function parseRawDocument(d: RawDocument): SourceDocument {
+  const parsed = parseDocumentText(d.text, d.source, d.index, d.line);
+  if (parsed === null || parsed === undefined) return { source: d.source, index: d.index, line: d.line, object: null, raw: d.text };
+  return { source: d.source, index: d.index, line: d.line, object: checkObject(parsed, d.source, d.index, d.line), raw: d.text };
+}
+
 /**
  * Every document of every input, in order: files, directories (.yaml, .yml, .json; subdirectories
  * with `recursive`), `-` for stdin and http(s) URLs. Streams: one document is parsed and yielded
@@ -337,27 +373,18 @@ export function inputFiles(inputs: string[], opts: { recursive?: boolean } = {})
  * bad YAML, or the path that cannot be read.
  */
 export async function* readDocuments(inputs: string[], opts: ReadOptions = {}): AsyncGenerator<SourceDocument> {
-  const files = await expandInputs(inputs, opts.recursive === true);
-  for (const source of files) {
-    let index = 0;
-    for await (const d of splitDocuments(chunksOf(source, opts))) {
-      const parsed = parseDocumentText(d.text, source, index, d.line);
-      if (parsed === null || parsed === undefined) {
-        yield { source, index: index++, line: d.line, object: null, raw: d.text };
-        continue;
+  for await (const d of readRawDocuments(inputs, opts)) {
+    const doc = parseRawDocument(d);
+    const object = doc.object;
+    if (object && opts.expandLists !== false && isList(object)) {
+      const items = object.items as unknown[];
+      for (let i = 0; i < items.length; i++) {
+        const item = checkObject(items[i], d.source, d.index, d.line, `, item ${i + 1} of the List`);
+        yield { source: d.source, index: d.index, line: d.line, object: item, raw: toYaml(item) };
       }
-      const object = checkObject(parsed, source, index, d.line);
-      if (opts.expandLists !== false && isList(object)) {
-        const items = object.items as unknown[];
-        for (let i = 0; i < items.length; i++) {
-          const item = checkObject(items[i], source, index, d.line, `, item ${i + 1} of the List`);
-          yield { source, index, line: d.line, object: item, raw: toYaml(item) };
-        }
-        index++;
-        continue;
-      }
-      yield { source, index: index++, line: d.line, object, raw: d.text };
+      continue;
     }
+    yield doc;
   }
 }
 
