@@ -1,10 +1,10 @@
 import { Worker } from 'node:worker_threads';
 import { isList, parseRawDocument, type RawDocument } from '../cluster/files.js';
 import type { KubeObject } from '../cluster/types.js';
-import type { InjectReport } from '../manifests/inject.js';
+import type { InjectReport, ObjectResult } from '../manifests/inject.js';
 import { namespaceEntry } from '../manifests/inject-stream.js';
 import { isObject } from '../util/object.js';
-import { receiveError, type BatchRequest, type BatchResult } from './inject-batch.js';
+import { receiveError, runBatch, type BatchRequest, type BatchResult } from './inject-batch.js';
 import type { InjectWorkerInit } from './inject-worker.js';
 
 /**
@@ -21,8 +21,11 @@ import type { InjectWorkerInit } from './inject-worker.js';
 export const PIPELINE_BATCH = 64;
 /** Characters of input per batch at most (a batch always holds at least one document). */
 const BATCH_CHARS = 256 * 1024;
-/** Batches outstanding per worker: one being worked on, one waiting, so a worker never idles on the main thread. */
-const IN_FLIGHT = 2;
+/**
+ * Batches outstanding per worker: enough that a worker never idles while the main thread runs a
+ * batch itself or waits on the output file.
+ */
+const IN_FLIGHT = 4;
 
 /** A document whose text may hold a Namespace: the word itself, or an escape that could spell it. */
 const mayHoldNamespace = (text: string) => text.includes('Namespace') || text.includes('\\');
@@ -50,20 +53,34 @@ export interface PipelineOutput {
   reports(rs: InjectReport[]): Promise<void>;
 }
 
+/** Where the main thread runs a batch itself: its own inject function and the Namespaces it feeds. */
+export interface LocalRunner {
+  fn: (o: KubeObject) => ObjectResult;
+  namespaces: Map<string, Record<string, string>>;
+}
+
+/** A batch in flight, in input order. */
+interface Pending {
+  done: Promise<BatchResult>;
+  ready: boolean;
+}
+
+/** Batches in flight at most, worker and main-thread ones together, so memory stays bounded. */
+const MAX_QUEUED_EXTRA = 4;
+
 /** Worker threads fed batches of one output's documents in order; see the file comment. */
 export class InjectPipeline {
   private readonly workers: Worker[] = [];
   /** Per worker, the callbacks of its batches not answered yet, oldest first. */
   private readonly waiting: { resolve: (r: BatchResult) => void; reject: (e: Error) => void }[][] = [];
   /** Results in input order, oldest first (each already has a rejection handler). */
-  private readonly queued: Promise<BatchResult>[] = [];
+  private readonly queued: Pending[] = [];
   private failed: Error | undefined;
-  private next = 0;
   private docs: RawDocument[] = [];
   private chars = 0;
   /** Namespaces of the documents in the batch being collected: sent with later batches only. */
   private pendingNamespaces: [string, Record<string, string>][] = [];
-  /** Namespaces in input order, and how far each worker has been sent them. */
+  /** Namespaces in input order, and how far each worker (and, last, the main thread) has been given them. */
   private readonly namespaces: [string, Record<string, string>][] = [];
   private readonly sent: number[] = [];
 
@@ -73,8 +90,10 @@ export class InjectPipeline {
     private readonly out: PipelineOutput,
     /** The first document sent is the output's first. */
     private first: boolean,
-    /** Namespaces of the documents before the first one sent. */
+    /** Namespaces of the documents before the first one sent (the main thread's injector has seen them). */
     earlier: [string, Record<string, string>][],
+    /** The main thread runs a batch itself whenever every worker has IN_FLIGHT batches. */
+    private readonly local: LocalRunner,
   ) {
     this.namespaces.push(...earlier);
     // Built: dist/commands/inject-worker.js next to this file; from source (tests run through tsx,
@@ -92,6 +111,7 @@ export class InjectPipeline {
       this.waiting.push(queue);
       this.sent.push(0);
     }
+    this.sent.push(earlier.length);
   }
 
   private fail(err: Error): void {
@@ -107,9 +127,8 @@ export class InjectPipeline {
     if (this.docs.length >= PIPELINE_BATCH || this.chars >= BATCH_CHARS) await this.dispatch();
   }
 
-  private async dispatch(): Promise<void> {
-    if (this.docs.length === 0) return;
-    const i = this.next++ % this.workers.length;
+  /** The request for the batch collected so far, for runner `i`, with the Namespaces it has not been given. */
+  private request(i: number): BatchRequest {
     const req: BatchRequest = { docs: this.docs, first: this.first, namespaces: this.namespaces.slice(this.sent[i]) };
     this.sent[i] = this.namespaces.length;
     this.namespaces.push(...this.pendingNamespaces);
@@ -117,21 +136,43 @@ export class InjectPipeline {
     this.docs = [];
     this.chars = 0;
     this.first = false;
-    const done = this.failed
-      ? Promise.reject(this.failed)
-      : new Promise<BatchResult>((resolve, reject) => {
-          this.waiting[i]!.push({ resolve, reject });
-          this.workers[i]!.postMessage(req);
-        });
+    return req;
+  }
+
+  private async dispatch(): Promise<void> {
+    if (this.docs.length === 0) return;
+    // Write out what is done, then give the batch to the least busy worker with room, or run it here.
+    while (this.queued[0]?.ready) await this.take();
+    while (this.queued.length >= IN_FLIGHT * this.workers.length + MAX_QUEUED_EXTRA) await this.take();
+    let best = -1;
+    for (let i = 0; i < this.workers.length; i++) if (this.waiting[i]!.length < IN_FLIGHT && (best < 0 || this.waiting[i]!.length < this.waiting[best]!.length)) best = i;
+    let done: Promise<BatchResult>;
+    if (best < 0) {
+      const req = this.request(this.workers.length);
+      for (const [name, labels] of req.namespaces) this.local.namespaces.set(name, labels);
+      done = Promise.resolve(runBatch(req, this.local.fn));
+    } else if (this.failed) {
+      done = Promise.reject(this.failed);
+    } else {
+      const req = this.request(best);
+      const w = best;
+      done = new Promise<BatchResult>((resolve, reject) => {
+        this.waiting[w]!.push({ resolve, reject });
+        this.workers[w]!.postMessage(req);
+      });
+    }
+    const p: Pending = { done, ready: false };
     // Awaited later, in order; until then a failure must not count as unhandled.
-    done.catch(() => {});
-    this.queued.push(done);
-    while (this.queued.length > IN_FLIGHT * this.workers.length) await this.take();
+    done.then(
+      () => (p.ready = true),
+      () => (p.ready = true),
+    );
+    this.queued.push(p);
   }
 
   /** Write the oldest batch's text and reports; its error, if any, is thrown after them. */
   private async take(): Promise<void> {
-    const r = await this.queued.shift()!;
+    const r = await this.queued.shift()!.done;
     await this.out.text(r.text);
     await this.out.reports(r.reports);
     if (r.error) throw receiveError(r.error);

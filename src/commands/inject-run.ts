@@ -168,14 +168,13 @@ export { PIPELINE_BATCH } from './inject-pool.js';
 
 /**
  * How many worker threads to use: MESH_INJECT_WORKERS (0 = none, e.g. to compare with the
- * single-threaded path), else 2 when there is more than one core.
+ * single-threaded path), else one per core beyond the first (the main thread runs batches too
+ * whenever the workers are busy), at most 8.
  */
 export function yamlWorkerCount(env: NodeJS.ProcessEnv = process.env): number {
   const v = env.MESH_INJECT_WORKERS;
   if (v !== undefined && /^\d+$/.test(v)) return Math.min(Number(v), 8);
-  // The main thread only splits the input and writes the output: two workers keep both of 2 cores
-  // busy; on one core threads only add overhead.
-  return availableParallelism() > 1 ? 2 : 0;
+  return Math.min(availableParallelism() - 1, 8);
 }
 
 /** Writes documents of one output (stdout or one file) as YAML or a JSON List. */
@@ -308,10 +307,12 @@ export async function runInject(o: InjectRunOptions, ui: Ui, deps: InjectDeps = 
   let fn: (obj: KubeObject) => ObjectResult;
   let native: { enabled: boolean; reason: string } | undefined;
   let settled: { values: Values; native: { enabled: boolean; reason: string } } | undefined;
+  /** The Namespaces the main thread's injector has seen (worker threads feed it theirs, see InjectPipeline). */
+  const namespaceLabels = new Map<string, Record<string, string>>();
   if (o.mode === 'inject') {
     settled = await settle(o, deps);
     native = settled.native;
-    fn = streamInjector(settled.values, settled.native.enabled, o.force === true);
+    fn = streamInjector(settled.values, settled.native.enabled, o.force === true, namespaceLabels);
   } else fn = uninjectObject;
 
   // Text reports are printed as they happen and only counted, so memory does not grow with the input.
@@ -362,7 +363,7 @@ export async function runInject(o: InjectRunOptions, ui: Ui, deps: InjectDeps = 
         const raw = next.value;
         const found = o.mode === 'inject' && workers > 0 ? namespacesIn(raw) : [];
         if (!pipeline && workers > 0 && ++seen > PIPELINE_AFTER) {
-          pipeline = new InjectPipeline(workers, init, { text: (t) => w.text(t), reports: reportAll }, !w.started, namespaces);
+          pipeline = new InjectPipeline(workers, init, { text: (t) => w.text(t), reports: reportAll }, !w.started, namespaces, { fn, namespaces: namespaceLabels });
         }
         if (pipeline) {
           await pipeline.add(raw, found);

@@ -116,8 +116,8 @@ test('an error in a document the workers handle: the same message, exit code and
   assert.equal(pooled.stderr, single.stderr);
 });
 
-test('MESH_INJECT_WORKERS sets the number of worker threads; otherwise 2 on more than one core', () => {
-  const auto = availableParallelism() > 1 ? 2 : 0;
+test('MESH_INJECT_WORKERS sets the number of worker threads; otherwise one per core beyond the first', () => {
+  const auto = Math.min(availableParallelism() - 1, 8);
   const cases: [string | undefined, number][] = [['0', 0], ['1', 1], ['3', 3], ['64', 8], [undefined, auto], ['', auto], ['two', auto], ['-1', auto]];
   for (const [v, want] of cases) assert.equal(yamlWorkerCount(v === undefined ? {} : { MESH_INJECT_WORKERS: v }), want, `MESH_INJECT_WORKERS=${v}`);
 });
