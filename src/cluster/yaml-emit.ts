@@ -16,15 +16,19 @@ import { dump, type DumpOptions } from 'js-yaml';
 /** Thrown inside the emitter when a value needs js-yaml's own layout. */
 const FALLBACK = Symbol('fallback');
 
-/** Remembered scalar texts; cleared when full, so memory stays bounded on any input. */
-const MAX_CACHED = 50_000;
+/**
+ * Remembered scalar texts; cleared when full, so memory stays bounded on any input (and the live
+ * heap of a 100,000-document inject stays level: names differ per document, the strings worth
+ * remembering are the few that recur, soon remembered again).
+ */
+const MAX_CACHED = 10_000;
 /**
  * Strings longer than this are styled each time, not remembered: long texts (certificates, blobs)
  * rarely repeat, though some do (inject's status annotation is the same for pods with the same probes).
  */
 const MAX_CACHED_LENGTH = 16_384;
 /** Characters of remembered strings (keys and texts) before the caches start afresh. */
-const MAX_CACHED_CHARS = 8_000_000;
+const MAX_CACHED_CHARS = 1_000_000;
 
 /**
  * Whether `s` is a multi-line string ending in a line of only blanks (and any empty lines): js-yaml

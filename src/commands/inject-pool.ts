@@ -66,7 +66,7 @@ interface Pending {
 }
 
 /** Batches in flight at most, worker and main-thread ones together, so memory stays bounded. */
-const MAX_QUEUED_EXTRA = 4;
+const MAX_QUEUED_EXTRA = 2;
 
 /** Worker threads fed batches of one output's documents in order; see the file comment. */
 export class InjectPipeline {
