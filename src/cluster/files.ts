@@ -203,6 +203,12 @@ function yamlError(source: string, index: number, docLine: number, err: { reason
  */
 const MAX_EXPANSION = 100;
 
+/**
+ * Whether a text can hold an alias: js-yaml reads `*` followed by at least one character that is
+ * not a blank, a line break or a flow indicator as one. A cron schedule's `* * *` cannot.
+ */
+const MAY_HAVE_ALIAS = /\*[^ \t\r\n,[\]{}]/;
+
 function expandedSize(v: unknown, budget: number): number {
   let n = 0;
   const stack: unknown[] = [v];
@@ -269,7 +275,7 @@ export function parseDocumentText(text: string, source: string, index: number, l
   // A placeholder in a quoted string or a block scalar is text (a ConfigMap may hold a Go template);
   // an unquoted one is read as nested flow mappings, which no Kubernetes field is.
   if (templated && hasMappingKey(v)) throw templateError(text, source, index, line) || inputError(`${source}: document ${index + 1} (line ${line}): a mapping is used as a key`, 'quote the key');
-  if (text.includes('*')) {
+  if (MAY_HAVE_ALIAS.test(text)) {
     const budget = 1000 + MAX_EXPANSION * text.length;
     if (expandedSize(v, budget) > budget) {
       throw inputError(`${source}: document ${index + 1} (line ${line}): invalid YAML: its aliases expand to more than ${budget} nodes`, 'write the repeated parts out instead of using anchors (&) and aliases (*)');
