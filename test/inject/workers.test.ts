@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runMesh } from '../support/cli.ts';
-import { availableParallelism } from 'node:os';
 import { PIPELINE_AFTER, PIPELINE_BATCH, yamlWorkerCount } from '../../src/commands/inject-run.ts';
 
 // Large inputs are parsed, injected and written on worker threads; the output and the report must
@@ -116,8 +115,11 @@ test('an error in a document the workers handle: the same message, exit code and
   assert.equal(pooled.stderr, single.stderr);
 });
 
-test('MESH_INJECT_WORKERS sets the number of worker threads; otherwise one per core beyond the first', () => {
-  const auto = Math.min(availableParallelism() - 1, 8);
-  const cases: [string | undefined, number][] = [['0', 0], ['1', 1], ['3', 3], ['64', 8], [undefined, auto], ['', auto], ['two', auto], ['-1', auto]];
-  for (const [v, want] of cases) assert.equal(yamlWorkerCount(v === undefined ? {} : { MESH_INJECT_WORKERS: v }), want, `MESH_INJECT_WORKERS=${v}`);
+test('MESH_INJECT_WORKERS sets the number of worker threads; otherwise one per idle core beyond the first', () => {
+  const cases: [string | undefined, number][] = [['0', 0], ['1', 1], ['3', 3], ['64', 8], [undefined, 1], ['', 1], ['two', 1], ['-1', 1]];
+  for (const [v, want] of cases) assert.equal(yamlWorkerCount(v === undefined ? {} : { MESH_INJECT_WORKERS: v }, 2, 0.3), want, `MESH_INJECT_WORKERS=${v}`);
+  // cores, load average -> workers: none on one core or when no core is idle.
+  const auto: [number, number, number][] = [[2, 0, 1], [2, 0.9, 1], [2, 1.1, 0], [2, 9, 0], [1, 0, 0], [8, 2.5, 5], [32, 0, 8]];
+  for (const [cores, load, want] of auto) assert.equal(yamlWorkerCount({}, cores, load), want, `${cores} cores, load ${load}`);
+  assert.equal(yamlWorkerCount({ MESH_INJECT_WORKERS: '2' }, 2, 9), 2, 'the variable wins over the load');
 });
