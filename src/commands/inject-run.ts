@@ -1,6 +1,5 @@
 import { once } from 'node:events';
 import { open, realpath, rename, rm, stat } from 'node:fs/promises';
-import { availableParallelism, loadavg } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { MESH_CONFIG_KEY, MESH_CONFIG_NAME } from '../constants.js';
 import { editYamlDocument } from '../cluster/yaml-edit.js';
@@ -167,16 +166,14 @@ export const PIPELINE_AFTER = 256;
 export { PIPELINE_BATCH } from './inject-pool.js';
 
 /**
- * How many worker threads to use: MESH_INJECT_WORKERS (0 = none, e.g. to compare with the
- * single-threaded path), else one per idle core beyond the first (cores minus the 1-minute load
- * average, at most 8). Workers cost about a third more CPU in all (each warms up its own parser
- * and caches), so on a busy machine they only slow the run down; the main thread also runs
- * batches whenever the workers are busy.
+ * How many worker threads to use: MESH_INJECT_WORKERS (at most 8), else none. Workers cost about a
+ * third more CPU in all (each warms up its own parser and caches), so they pay only with an idle
+ * core: under load one worker was slower than none in every interleaved run (docs/bench.md), and
+ * the load average cannot tell (a run's own threads raise it).
  */
-export function yamlWorkerCount(env: NodeJS.ProcessEnv = process.env, cores = availableParallelism(), load = loadavg()[0] ?? 0): number {
+export function yamlWorkerCount(env: NodeJS.ProcessEnv = process.env): number {
   const v = env.MESH_INJECT_WORKERS;
-  if (v !== undefined && /^\d+$/.test(v)) return Math.min(Number(v), 8);
-  return Math.max(0, Math.min(cores - 1, Math.floor(cores - load), 8));
+  return v !== undefined && /^\d+$/.test(v) ? Math.min(Number(v), 8) : 0;
 }
 
 /** Writes documents of one output (stdout or one file) as YAML or a JSON List. */
