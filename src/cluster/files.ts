@@ -203,6 +203,12 @@ function yamlError(source: string, index: number, docLine: number, err: { reason
  */
 const MAX_EXPANSION = 100;
 
+/**
+ * Whether a text can hold an alias: js-yaml reads `*` followed by at least one character that is
+ * not a blank, a line break or a flow indicator as one. A cron schedule's `* * *` cannot.
+ */
+const MAY_HAVE_ALIAS = /\*[^ \t\r\n,[\]{}]/;
+
 function expandedSize(v: unknown, budget: number): number {
   let n = 0;
   const stack: unknown[] = [v];
@@ -269,7 +275,7 @@ export function parseDocumentText(text: string, source: string, index: number, l
   // A placeholder in a quoted string or a block scalar is text (a ConfigMap may hold a Go template);
   // an unquoted one is read as nested flow mappings, which no Kubernetes field is.
   if (templated && hasMappingKey(v)) throw templateError(text, source, index, line) || inputError(`${source}: document ${index + 1} (line ${line}): a mapping is used as a key`, 'quote the key');
-  if (text.includes('*')) {
+  if (MAY_HAVE_ALIAS.test(text)) {
     const budget = 1000 + MAX_EXPANSION * text.length;
     if (expandedSize(v, budget) > budget) {
       throw inputError(`${source}: document ${index + 1} (line ${line}): invalid YAML: its aliases expand to more than ${budget} nodes`, 'write the repeated parts out instead of using anchors (&) and aliases (*)');
@@ -330,6 +336,42 @@ export function inputFiles(inputs: string[], opts: { recursive?: boolean } = {})
   return expandInputs(inputs, opts.recursive === true);
 }
 
+/** One document's text as read from an input, before parsing. */
+export interface RawDocument {
+  /** The file path, URL or '-' (stdin). */
+  source: string;
+  /** 0-based index of the document in its source (empty documents are not counted). */
+  index: number;
+  /** 1-based line of the source where the document starts. */
+  line: number;
+  /** The document's exact text (see SourceDocument.raw). */
+  text: string;
+}
+
+/**
+ * The documents of every input as text, in order, unparsed (see readDocuments): for callers that
+ * parse them elsewhere (mesh inject's worker threads). Throws an input error naming the path that
+ * cannot be read.
+ */
+export async function* readRawDocuments(inputs: string[], opts: ReadOptions = {}): AsyncGenerator<RawDocument> {
+  const files = await expandInputs(inputs, opts.recursive === true);
+  for (const source of files) {
+    let index = 0;
+    for await (const d of splitDocuments(chunksOf(source, opts))) yield { source, index: index++, line: d.line, text: d.text };
+  }
+}
+
+/**
+ * Parse one document read by readRawDocuments, as readDocuments does (a `kind: List` is not
+ * expanded). Throws an input error (exit 2) naming the source, document and line of bad YAML or
+ * of a document that is not a Kubernetes object.
+ */
+export function parseRawDocument(d: RawDocument): SourceDocument {
+  const parsed = parseDocumentText(d.text, d.source, d.index, d.line);
+  if (parsed === null || parsed === undefined) return { source: d.source, index: d.index, line: d.line, object: null, raw: d.text };
+  return { source: d.source, index: d.index, line: d.line, object: checkObject(parsed, d.source, d.index, d.line), raw: d.text };
+}
+
 /**
  * Every document of every input, in order: files, directories (.yaml, .yml, .json; subdirectories
  * with `recursive`), `-` for stdin and http(s) URLs. Streams: one document is parsed and yielded
@@ -337,27 +379,18 @@ export function inputFiles(inputs: string[], opts: { recursive?: boolean } = {})
  * bad YAML, or the path that cannot be read.
  */
 export async function* readDocuments(inputs: string[], opts: ReadOptions = {}): AsyncGenerator<SourceDocument> {
-  const files = await expandInputs(inputs, opts.recursive === true);
-  for (const source of files) {
-    let index = 0;
-    for await (const d of splitDocuments(chunksOf(source, opts))) {
-      const parsed = parseDocumentText(d.text, source, index, d.line);
-      if (parsed === null || parsed === undefined) {
-        yield { source, index: index++, line: d.line, object: null, raw: d.text };
-        continue;
+  for await (const d of readRawDocuments(inputs, opts)) {
+    const doc = parseRawDocument(d);
+    const object = doc.object;
+    if (object && opts.expandLists !== false && isList(object)) {
+      const items = object.items as unknown[];
+      for (let i = 0; i < items.length; i++) {
+        const item = checkObject(items[i], d.source, d.index, d.line, `, item ${i + 1} of the List`);
+        yield { source: d.source, index: d.index, line: d.line, object: item, raw: toYaml(item) };
       }
-      const object = checkObject(parsed, source, index, d.line);
-      if (opts.expandLists !== false && isList(object)) {
-        const items = object.items as unknown[];
-        for (let i = 0; i < items.length; i++) {
-          const item = checkObject(items[i], source, index, d.line, `, item ${i + 1} of the List`);
-          yield { source, index, line: d.line, object: item, raw: toYaml(item) };
-        }
-        index++;
-        continue;
-      }
-      yield { source, index: index++, line: d.line, object, raw: d.text };
+      continue;
     }
+    yield doc;
   }
 }
 

@@ -6,24 +6,54 @@ import { dump, type DumpOptions } from 'js-yaml';
  * several times faster: js-yaml decides the style of every scalar it writes anew, and `mesh inject`
  * writes the same keys and values (container names, images, probe fields) thousands of times.
  * Here the structure is laid out directly and each distinct one-line scalar is styled once by
- * js-yaml itself and remembered. Anything else (a string with a line break, which is written as a
- * block scalar indented by depth; a key over 1,024 characters; a value that is not JSON data) makes
- * {@link emitYaml} return undefined, and the caller uses js-yaml for that document.
+ * js-yaml itself and remembered; a string with a line break is written as a block scalar indented
+ * by depth, styled by js-yaml once per depth. Anything else (a key with a line break or over 1,024
+ * characters, a value that is not JSON data, a multi-line string ending in blanks) makes
+ * {@link YamlEmitter.emit} return undefined, and the caller uses js-yaml for that document.
  * test/cluster/yaml-emit.test.ts compares the two on generated data.
  */
 
 /** Thrown inside the emitter when a value needs js-yaml's own layout. */
 const FALLBACK = Symbol('fallback');
 
-/** Remembered scalar texts; cleared when full, so memory stays bounded on any input. */
-const MAX_CACHED = 50_000;
-/** Strings longer than this are styled each time, not remembered. */
-const MAX_CACHED_LENGTH = 256;
+/**
+ * Remembered scalar texts; cleared when full, so memory stays bounded on any input (and the live
+ * heap of a 100,000-document inject stays level: names differ per document, the strings worth
+ * remembering are the few that recur, soon remembered again).
+ */
+const MAX_CACHED = 10_000;
+/**
+ * Strings longer than this are styled each time, not remembered: long texts (certificates, blobs)
+ * rarely repeat, though some do (inject's status annotation is the same for pods with the same probes).
+ */
+const MAX_CACHED_LENGTH = 16_384;
+/** Characters of remembered strings (keys and texts) before the caches start afresh. */
+const MAX_CACHED_CHARS = 1_000_000;
+
+/**
+ * Whether `s` is a multi-line string ending in a line of only blanks (and any empty lines): js-yaml
+ * writes it as a block scalar that other readers (the `yaml` package, libyaml) read back without
+ * the blanks, so toYaml writes a document holding one with every string double-quoted, and
+ * the emitter leaves such documents to it.
+ */
+export function blankTail(s: string): boolean {
+  if (!s.includes('\n')) return false;
+  const lines = s.split('\n');
+  let last = lines.length - 1;
+  while (last >= 0 && !/[^ \t]/.test(lines[last]!)) last--;
+  return lines.slice(last + 1).some((l) => l.length > 0);
+}
 
 /** A YAML writer for one set of dump options (the cache belongs to those options). */
 export class YamlEmitter {
   private readonly scalars = new Map<string, string>();
+  /** Multi-line strings by indentation level (their block scalar is indented by depth). */
+  private readonly blocks: Map<string, string>[] = [];
   private readonly numbers = new Map<number, string>();
+  /** Characters held by scalars and blocks. */
+  private cachedChars = 0;
+  /** Texts of shared (deep-frozen) values by layout, see {@link YamlEmitter.share}. */
+  private readonly shared = new WeakMap<object, Map<number, string>>();
   /** "\n" and the indentation of each level. */
   private readonly indents: string[] = [];
   constructor(private readonly options: DumpOptions) {}
@@ -39,6 +69,25 @@ export class YamlEmitter {
     }
   }
 
+  /**
+   * Remember the text of `value` (deep-frozen by the caller, so it cannot change) for each layout it
+   * is written in: inject puts the same sidecar containers into thousands of pods.
+   */
+  share(value: object): void {
+    if (!Object.isFrozen(value)) throw new Error('YamlEmitter.share: the value must be deep-frozen');
+    if (!this.shared.has(value)) this.shared.set(value, new Map());
+  }
+
+  /** Make room for `chars` more characters in `cache`: everything remembered is dropped when a bound is reached. */
+  private room(cache: Map<string, string>, chars: number): void {
+    if (cache.size >= MAX_CACHED || this.cachedChars + chars > MAX_CACHED_CHARS) {
+      this.scalars.clear();
+      this.blocks.length = 0;
+      this.cachedChars = 0;
+    }
+    this.cachedChars += chars;
+  }
+
   /** A one-line string as js-yaml styles it (plain, or quoted when it would read as something else). */
   private string(s: string): string {
     let text = this.scalars.get(s);
@@ -48,8 +97,36 @@ export class YamlEmitter {
       if (text.includes('\n')) throw FALLBACK;
       // Long texts (certificates, blobs) rarely repeat: not worth holding on to.
       if (s.length > MAX_CACHED_LENGTH) return text;
-      if (this.scalars.size >= MAX_CACHED) this.scalars.clear();
+      this.room(this.scalars, s.length + text.length);
       this.scalars.set(s, text);
+    }
+    return text;
+  }
+
+  /**
+   * A string with a line break (or a carriage return) as a value at `level`: js-yaml writes it as a
+   * block scalar indented by `2 * max(1, level)`, so it is styled by js-yaml nested that deep in
+   * one-key mappings and cut out of the result, once per distinct string and depth (the proxy's
+   * preStop script is the same in every injected pod).
+   */
+  private block(s: string, level: number): string {
+    const depth = Math.max(1, level);
+    let text = this.blocks[depth]?.get(s);
+    if (text === undefined) {
+      // toYaml writes a document holding such a string with every string quoted (see blankTail).
+      if (blankTail(s)) throw FALLBACK;
+      let wrapped: unknown = s;
+      let prefix = '';
+      for (let i = 0; i < depth; i++) {
+        wrapped = { a: wrapped };
+        prefix += '  '.repeat(i) + (i === depth - 1 ? 'a: ' : 'a:\n');
+      }
+      const out = dump(wrapped, this.options);
+      if (!out.startsWith(prefix)) throw FALLBACK;
+      text = out.slice(prefix.length, -1);
+      if (s.length > MAX_CACHED_LENGTH) return text;
+      this.room(this.blocks[depth] ?? this.scalars, s.length + text.length);
+      (this.blocks[depth] ??= new Map()).set(s, text);
     }
     return text;
   }
@@ -59,7 +136,7 @@ export class YamlEmitter {
     if (v === null) return 'null';
     switch (typeof v) {
       case 'string':
-        return this.string(v);
+        return v.includes('\n') || v.includes('\r') ? this.block(v, level) : this.string(v);
       case 'boolean':
         return v ? 'true' : 'false';
       case 'number': {
@@ -78,6 +155,21 @@ export class YamlEmitter {
       default:
         throw FALLBACK;
     }
+    const memo = this.shared.get(v);
+    if (memo) {
+      const layout = level * 4 + (compact ? 2 : 0) + (inSequence ? 1 : 0);
+      let text = memo.get(layout);
+      if (text === undefined) {
+        text = this.collection(v, level, compact, inSequence);
+        memo.set(layout, text);
+      }
+      return text;
+    }
+    return this.collection(v, level, compact, inSequence);
+  }
+
+  /** A mapping or sequence at `level` (see node). */
+  private collection(v: object, level: number, compact: boolean, inSequence: boolean): string {
     if (Array.isArray(v)) {
       if (v.length === 0) return '[]';
       // Sequences sit level with their key (noArrayIndent), except inside another sequence.

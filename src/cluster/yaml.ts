@@ -1,5 +1,6 @@
 import { CORE_SCHEMA, dump, load, Type, type DumpOptions } from 'js-yaml';
-import { YamlEmitter } from './yaml-emit.js';
+import { blankTail, YamlEmitter } from './yaml-emit.js';
+import { deepFreeze } from '../util/object.js';
 
 /**
  * How manifests are read by the files Source and written by `mesh inject` (js-yaml, chosen for
@@ -60,23 +61,31 @@ const emitter = new YamlEmitter(DUMP_OPTIONS);
  * bytes are js-yaml's (dump with DUMP_OPTIONS); yaml-emit.ts writes them faster when it can.
  */
 export function toYaml(value: unknown): string {
-  const fast = emitter.emit(value);
-  if (fast !== undefined) return fast;
-  // js-yaml writes a multi-line string with a line of only blanks after its last text (" \n") as
-  // a block scalar that other readers (the `yaml` package, libyaml) read back without the blanks:
-  // such a document gets every string double-quoted instead (rare, and still the same data).
+  return emitter.emit(value) ?? toYamlByJsYaml(value);
+}
+
+/**
+ * `value` deep-frozen, its YAML text remembered by toYaml for each place it is written at (the same
+ * bytes, written once): for parts shared by many documents, such as inject's sidecar containers.
+ */
+export function sharedYaml<T extends object>(value: T): T {
+  emitter.share(deepFreeze(value));
+  return value;
+}
+
+/**
+ * What toYaml writes, always by js-yaml's dump (the reference yaml-emit.ts is tested against).
+ * js-yaml writes a multi-line string with a line of only blanks after its last text (" \n") as a
+ * block scalar that other readers (the `yaml` package, libyaml) read back without the blanks: such
+ * a document gets every string double-quoted instead (rare, and still the same data).
+ */
+export function toYamlByJsYaml(value: unknown): string {
   return dump(value, hasBlankTail(value) ? { ...DUMP_OPTIONS, forceQuotes: true } : DUMP_OPTIONS);
 }
 
 /** Whether `value` holds a multi-line string ending in a line of only blanks (and any empty lines). */
 function hasBlankTail(value: unknown): boolean {
-  if (typeof value === 'string') {
-    if (!value.includes('\n')) return false;
-    const lines = value.split('\n');
-    let last = lines.length - 1;
-    while (last >= 0 && !/[^ \t]/.test(lines[last]!)) last--;
-    return lines.slice(last + 1).some((l) => l.length > 0);
-  }
+  if (typeof value === 'string') return blankTail(value);
   if (Array.isArray(value)) return value.some(hasBlankTail);
   if (value !== null && typeof value === 'object') return Object.entries(value).some(([k, v]) => hasBlankTail(k) || hasBlankTail(v));
   return false;

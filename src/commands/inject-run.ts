@@ -1,12 +1,9 @@
 import { once } from 'node:events';
 import { open, realpath, rename, rm, stat } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { MESH_CONFIG_KEY, MESH_CONFIG_NAME } from '../constants.js';
-import { toYaml } from '../cluster/yaml.js';
 import { editYamlDocument } from '../cluster/yaml-edit.js';
-import { YamlPool } from '../cluster/yaml-pool.js';
-import { readDocuments, type SourceDocument } from '../cluster/files.js';
+import { parseRawDocument, readDocuments, readRawDocuments, type RawDocument, type SourceDocument } from '../cluster/files.js';
 import type { Cluster, ConnectOptions, KubeObject } from '../cluster/types.js';
 import { readStdin, readValuesFiles } from '../cluster/values-files.js';
 import { ExitCode, inputError, MeshError, usageError } from '../errors.js';
@@ -16,6 +13,9 @@ import { parseKubeVersion, resolveNativeSidecar, uninjectObject, type InjectRepo
 import { streamInjector, InjectSummary, transformDoc } from '../manifests/inject-stream.js';
 import { resolveValues, type NativeSidecar, type Values } from '../manifests/values.js';
 import { Spool } from './spool.js';
+import { documentYaml } from './inject-batch.js';
+import { InjectPipeline, namespacesIn } from './inject-pool.js';
+import type { InjectWorkerInit } from './inject-worker.js';
 import { SKIP_REASONS } from '../manifests/inject/types.js';
 
 /**
@@ -158,61 +158,27 @@ class Sink implements TextSink {
   }
 }
 
-/** The document's leading comment lines, kept above a re-serialised document. */
-function leadingComments(raw: string): string {
-  let out = '';
-  let i = 0;
-  while (i < raw.length) {
-    const nl = raw.indexOf('\n', i);
-    const line = raw.slice(i, nl < 0 ? raw.length : nl + 1);
-    const t = line.trim();
-    if (t !== '' && !t.startsWith('#')) break;
-    if (t !== '') out += line.endsWith('\n') ? line : line + '\n';
-    i += line.length;
-  }
-  return out;
-}
-
 /**
- * Large YAML outputs are serialised on worker threads (YamlPool), since writing YAML is most of
- * inject's CPU time: after the first PIPELINE_AFTER injected objects (small inputs keep their fast
- * start), injected objects go to the pool in batches of PIPELINE_BATCH, at most IN_FLIGHT batches per
- * worker at a time so memory stays bounded, and results are written strictly in input order.
+ * Large YAML outputs are parsed, injected and written on worker threads (InjectPipeline) after the
+ * first PIPELINE_AFTER documents, which small inputs keep on the main thread for their fast start.
  */
 export const PIPELINE_AFTER = 256;
-/** Injected objects per batch sent to a YAML worker. */
-export const PIPELINE_BATCH = 64;
-const IN_FLIGHT = 1;
-/** Pass-through text collected behind a pending batch before it is queued on its own. */
-const RAW_LIMIT = 1 << 20;
+export { PIPELINE_BATCH } from './inject-pool.js';
 
 /**
- * How many YAML worker threads to use: MESH_INJECT_WORKERS (0 = none, e.g. to compare with the
- * single-threaded path), else 2 when there is more than one core.
+ * How many worker threads to use: MESH_INJECT_WORKERS (at most 8), else none. Workers cost about a
+ * third more CPU in all (each warms up its own parser and caches), so they pay only with an idle
+ * core: under load one worker was slower than none in every interleaved run (docs/bench.md), and
+ * the load average cannot tell (a run's own threads raise it).
  */
 export function yamlWorkerCount(env: NodeJS.ProcessEnv = process.env): number {
   const v = env.MESH_INJECT_WORKERS;
-  if (v !== undefined && /^\d+$/.test(v)) return Math.min(Number(v), 8);
-  // Serialising takes more CPU than reading and injecting, so two workers (not one) keep both of
-  // 2 cores busy while the main thread waits on them; on one core threads only add overhead.
-  return availableParallelism() > 1 ? 2 : 0;
-}
-
-/** One batch being collected: text pieces in order, `null` where the next object's YAML goes. */
-interface Batch {
-  parts: (string | null)[];
-  objects: KubeObject[];
-  rawSize: number;
+  return v !== undefined && /^\d+$/.test(v) ? Math.min(Number(v), 8) : 0;
 }
 
 /** Writes documents of one output (stdout or one file) as YAML or a JSON List. */
 class DocWriter {
   private count = 0;
-  private objects = 0;
-  private pool: YamlPool | undefined;
-  private batch: Batch | undefined;
-  /** Output queued behind the pool, oldest first (each already has a rejection handler). */
-  private readonly queued: Promise<string>[] = [];
   constructor(
     private readonly sink: TextSink,
     /**
@@ -221,52 +187,30 @@ class DocWriter {
      * indentation stay.
      */
     private readonly format: 'yaml' | 'json' | 'json-file' | 'yaml-edit',
-    /** Worker threads for large YAML outputs (0: never). */
-    private readonly workers = 0,
   ) {}
+  /** Whether a document was written (the next one is separated from it). */
+  get started(): boolean {
+    return this.count > 0;
+  }
   async raw(doc: SourceDocument): Promise<void> {
     if (this.format === 'json') {
       if (doc.object) await this.json(doc.object);
       return;
     }
+    if (this.format === 'yaml') return this.sink.write((this.count++ > 0 ? '---\n' : '') + documentYaml(doc, undefined));
     const sep = this.count++ > 0 ? (this.format === 'json-file' ? '\n' : '---\n') : '';
-    await this.text(sep + (doc.raw.endsWith('\n') ? doc.raw : doc.raw + '\n'));
+    await this.sink.write(sep + (doc.raw.endsWith('\n') ? doc.raw : doc.raw + '\n'));
   }
   async object(doc: SourceDocument, o: KubeObject): Promise<void> {
     if (this.format === 'json') return this.json(o);
     if (this.format === 'json-file') return this.sink.write((this.count++ > 0 ? '\n' : '') + JSON.stringify(o, null, 2) + '\n');
     if (this.format === 'yaml-edit') return this.sink.write((this.count++ > 0 ? '---\n' : '') + editYamlDocument(doc.raw, o));
-    const head = (this.count++ > 0 ? '---\n' : '') + leadingComments(doc.raw);
-    if (!this.pool && this.workers > 0 && ++this.objects > PIPELINE_AFTER) this.pool = new YamlPool(this.workers);
-    if (!this.pool) return this.sink.write(head + toYaml(o));
-    const b = (this.batch ??= { parts: [], objects: [], rawSize: 0 });
-    b.parts.push(head, null);
-    b.objects.push(o);
-    if (b.objects.length >= PIPELINE_BATCH) await this.dispatch();
+    await this.sink.write((this.count++ > 0 ? '---\n' : '') + documentYaml(doc, o));
   }
-  /** Text in order: straight to the sink unless earlier output is still queued behind the pool. */
-  private async text(s: string): Promise<void> {
-    if (!this.batch && this.queued.length === 0) return this.sink.write(s);
-    const b = (this.batch ??= { parts: [], objects: [], rawSize: 0 });
-    b.parts.push(s);
-    b.rawSize += s.length;
-    if (b.rawSize >= RAW_LIMIT) await this.dispatch();
-  }
-  /** Queue the current batch; when too many are queued, write the oldest (waiting for it). */
-  private async dispatch(): Promise<void> {
-    const b = this.batch;
-    if (!b) return;
-    this.batch = undefined;
-    const parts = b.parts;
-    // The objects are copied to the worker by dump(); only the text pieces are kept here.
-    const done = b.objects.length === 0 || !this.pool ? Promise.resolve(parts.join('')) : this.pool.dump(b.objects).then((texts) => {
-      let i = 0;
-      return parts.map((p) => p ?? texts[i++]).join('');
-    });
-    // Awaited later, in order; until then a failure must not count as unhandled.
-    done.catch(() => {});
-    this.queued.push(done);
-    while (this.queued.length > IN_FLIGHT * this.workers) await this.sink.write(await this.queued.shift()!);
+  /** YAML documents written elsewhere (the worker threads), already separated, in order after this writer's. */
+  async text(s: string): Promise<void> {
+    if (s !== '') this.count++;
+    await this.sink.write(s);
   }
   private async json(o: KubeObject): Promise<void> {
     const body = JSON.stringify(o, null, 2).replace(/^/gm, '    ');
@@ -274,18 +218,7 @@ class DocWriter {
   }
   async end(): Promise<void> {
     if (this.format === 'json') await this.sink.write(this.count === 0 ? '{\n  "apiVersion": "v1",\n  "kind": "List",\n  "items": []\n}\n' : '\n  ]\n}\n');
-    await this.dispatch();
-    while (this.queued.length) await this.sink.write(await this.queued.shift()!);
     await this.sink.flush();
-    await this.close();
-  }
-  /** Stop the worker threads, if any (also after an error). */
-  async close(): Promise<void> {
-    const p = this.pool;
-    this.pool = undefined;
-    this.queued.length = 0;
-    this.batch = undefined;
-    await p?.close();
   }
 }
 
@@ -372,10 +305,13 @@ export async function runInject(o: InjectRunOptions, ui: Ui, deps: InjectDeps = 
   validateInjectOptions(o);
   let fn: (obj: KubeObject) => ObjectResult;
   let native: { enabled: boolean; reason: string } | undefined;
+  let settled: { values: Values; native: { enabled: boolean; reason: string } } | undefined;
+  /** The Namespaces the main thread's injector has seen (worker threads feed it theirs, see InjectPipeline). */
+  const namespaceLabels = new Map<string, Record<string, string>>();
   if (o.mode === 'inject') {
-    const s = await settle(o, deps);
-    native = s.native;
-    fn = streamInjector(s.values, s.native.enabled, o.force === true);
+    settled = await settle(o, deps);
+    native = settled.native;
+    fn = streamInjector(settled.values, settled.native.enabled, o.force === true, namespaceLabels);
   } else fn = uninjectObject;
 
   // Text reports are printed as they happen and only counted, so memory does not grow with the input.
@@ -386,38 +322,72 @@ export async function runInject(o: InjectRunOptions, ui: Ui, deps: InjectDeps = 
   const json = o.report === 'json';
   const perResource = !o.quiet && (o.report === 'text' || (o.report === undefined && o.verbose === true));
   const errSink = new Sink(ui.err);
-  const report = async () => {
-    for (const r of reports) {
+  const reportAll = async (rs: InjectReport[]) => {
+    for (const r of rs) {
       sum.add(r);
       notes.add(r);
       if (perResource) await errSink.write(reportLine(r, ui));
       else if (json) kept.push(r);
     }
-    reports = [];
   };
-  const docs = readDocuments(o.files, { recursive: o.recursive, stdin: deps.stdin, expandLists: false });
+  const report = async () => {
+    const rs = reports;
+    reports = [];
+    await reportAll(rs);
+  };
 
   if (!o.inPlace) {
     // All or nothing: stdout gets the documents only once every one of them was read and
     // transformed, so a broken last document leaves no half output for `kubectl apply`.
     const spool = new Spool(deps.spoolLimit, deps.spoolDir);
-    const w = new DocWriter(spool, o.output, o.output === 'yaml' ? yamlWorkerCount() : 0);
+    const w = new DocWriter(spool, o.output);
+    const workers = o.output === 'yaml' ? yamlWorkerCount() : 0;
+    const init: InjectWorkerInit = settled ? { mode: 'inject', values: settled.values, nativeSidecar: settled.native.enabled, force: o.force === true } : { mode: 'uninject' };
+    /** Namespaces of the documents done on this thread, for the workers (inject only). */
+    const namespaces: [string, Record<string, string>][] = [];
+    let pipeline: InjectPipeline | undefined;
+    let seen = 0;
+    const raws = readRawDocuments(o.files, { recursive: o.recursive, stdin: deps.stdin })[Symbol.asyncIterator]();
     try {
-      for await (const doc of docs) {
+      for (;;) {
+        let next: IteratorResult<RawDocument>;
+        try {
+          next = await raws.next();
+        } catch (err) {
+          // A read error comes after the documents already sent: theirs (an earlier error, their reports) first.
+          await pipeline?.end();
+          throw err;
+        }
+        if (next.done) break;
+        const raw = next.value;
+        const found = o.mode === 'inject' && workers > 0 ? namespacesIn(raw) : [];
+        if (!pipeline && workers > 0 && ++seen > PIPELINE_AFTER) {
+          pipeline = new InjectPipeline(workers, init, { text: (t) => w.text(t), reports: reportAll }, !w.started, namespaces, { fn, namespaces: namespaceLabels });
+        }
+        if (pipeline) {
+          await pipeline.add(raw, found);
+          continue;
+        }
+        namespaces.push(...found);
+        const doc = parseRawDocument(raw);
         const changed = doc.object ? transformDoc(doc, fn, reports) : undefined;
         if (changed) await w.object(doc, changed);
         else await w.raw(doc);
         await report();
       }
+      await pipeline?.end();
       await w.end();
     } catch (err) {
-      await w.close();
       await spool.discard();
       await errSink.flush();
       throw err;
+    } finally {
+      await raws.return?.(undefined);
+      await pipeline?.close();
     }
     await spool.commit(ui.out);
   } else {
+    const docs = readDocuments(o.files, { recursive: o.recursive, stdin: deps.stdin, expandLists: false });
     // Every file is transformed into a temporary file first; only when all succeeded are they renamed.
     const pending: { file: string; tmp: string }[] = [];
     let current: { file: string; sink: Sink; writer: DocWriter; changed: boolean } | undefined;

@@ -10,12 +10,16 @@ import { pipeline } from 'node:stream/promises';
  * reach stdout only when the whole input was read and transformed, so a run that fails on its
  * last document writes nothing (a pipeline into `kubectl apply` applies nothing). Memory stays
  * bounded: past `limit` characters (default 1 Mi) the output spills to a temporary file (mode 0600, in its own
- * directory under the system temp dir), removed after commit or discard.
+ * directory under the system temp dir), removed after commit or discard. Half the limit is collected
+ * while the other half is being written, so the caller goes on working during the write.
  */
 export class Spool {
   private mem: string[] = [];
   private memSize = 0;
   private file: { dir: string; path: string; fh: FileHandle } | undefined;
+  /** The write to the file under way (at most one), and its size in characters. */
+  private writing: Promise<unknown> = Promise.resolve();
+  private writingSize = 0;
   /** The most characters held in memory at once (tests read it to see memory stays bounded). */
   maxBuffered = 0;
 
@@ -36,8 +40,8 @@ export class Spool {
     if (s === '') return;
     this.mem.push(s);
     this.memSize += s.length;
-    this.maxBuffered = Math.max(this.maxBuffered, this.memSize);
-    if (this.memSize >= this.limit) await this.spill();
+    this.maxBuffered = Math.max(this.maxBuffered, this.memSize + this.writingSize);
+    if (this.memSize >= this.limit / 2) await this.spill();
   }
 
   /** Nothing reaches the reader before commit(); present so the spool stands where a stream sink would. */
@@ -52,7 +56,13 @@ export class Spool {
     const text = this.mem.join('');
     this.mem = [];
     this.memSize = 0;
-    await this.file.fh.write(text);
+    await this.writing;
+    this.writingSize = text.length;
+    this.writing = this.file.fh.write(text).then(() => {
+      this.writingSize = 0;
+    });
+    // Its failure is thrown by the next spill, commit or discard's wait; never unhandled.
+    this.writing.catch(() => {});
   }
 
   /**
@@ -66,6 +76,7 @@ export class Spool {
     try {
       if (this.file) {
         await this.spill();
+        await this.writing;
         await this.file.fh.close();
         await pipeline(createReadStream(this.file.path), out, { end: false });
       } else {
@@ -85,6 +96,9 @@ export class Spool {
     const f = this.file;
     this.file = undefined;
     if (!f) return;
+    await this.writing.catch(() => {});
+    this.writing = Promise.resolve();
+    this.writingSize = 0;
     await f.fh.close().catch(() => {});
     await rm(f.dir, { recursive: true, force: true });
   }

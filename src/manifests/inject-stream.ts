@@ -3,6 +3,8 @@ import type { KubeObject } from '../cluster/types.js';
 import { inputError, MeshError } from '../errors.js';
 import { isObject } from '../util/object.js';
 import { injectObject, type InjectReport, type ObjectResult } from './inject.js';
+import { SharedParts } from './inject/containers.js';
+import { sharedYaml } from '../cluster/yaml.js';
 import type { Values } from './values.js';
 
 /**
@@ -11,16 +13,25 @@ import type { Values } from './values.js';
  * src/commands/inject-run.ts.
  */
 
+/** The labels a Namespace object gives its pods' namespace, by name, or undefined for any other object. */
+export function namespaceEntry(obj: KubeObject): [string, Record<string, string>] | undefined {
+  return obj.kind === 'Namespace' && obj.metadata?.name ? [obj.metadata.name, obj.metadata.labels ?? {}] : undefined;
+}
+
 /**
  * An inject function for a stream of objects in input order: Namespaces seen earlier in the input
- * are remembered, so their labels can opt their pods out (streaming: only earlier ones count).
+ * are remembered in `namespaces`, so their labels can opt their pods out (streaming: only earlier
+ * ones count). A caller injecting part of a stream passes the Namespaces of the parts before.
  */
-export function streamInjector(values: Values, nativeSidecar: boolean, force = false): (obj: KubeObject) => ObjectResult {
-  const namespaces = new Map<string, Record<string, string>>();
+export function streamInjector(values: Values, nativeSidecar: boolean, force = false, namespaces = new Map<string, Record<string, string>>()): (obj: KubeObject) => ObjectResult {
+  // The sidecar containers and volumes are the same in most pods: built once each, and toYaml
+  // writes each one's text once.
+  const parts = new SharedParts(values, sharedYaml);
   return (obj) => {
-    if (obj.kind === 'Namespace' && obj.metadata?.name) namespaces.set(obj.metadata.name, obj.metadata.labels ?? {});
+    const entry = namespaceEntry(obj);
+    if (entry) namespaces.set(entry[0], entry[1]);
     const ns = obj.metadata?.namespace;
-    return injectObject(obj, values, { nativeSidecar, namespaceLabels: ns ? namespaces.get(ns) : undefined, ...(force ? { force } : {}) });
+    return injectObject(obj, values, { nativeSidecar, namespaceLabels: ns ? namespaces.get(ns) : undefined, ...(force ? { force } : {}), parts });
   };
 }
 

@@ -15,6 +15,13 @@ export function clone<T>(x: T): T {
   return out as T;
 }
 
+/** `x` with every object and array in it frozen (plain data), so it can be shared and its derived forms remembered. */
+export function deepFreeze<T>(x: T): T {
+  if (typeof x !== 'object' || x === null || Object.isFrozen(x)) return x;
+  for (const v of Object.values(x)) deepFreeze(v);
+  return Object.freeze(x);
+}
+
 /**
  * Structural equality of plain data. A key whose value is undefined counts as absent (as it does
  * once serialised), so `{a: 1, b: undefined}` equals `{a: 1}`. Stops at identical references, so

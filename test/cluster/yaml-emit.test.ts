@@ -4,9 +4,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { dump } from 'js-yaml';
-import { DUMP_OPTIONS, toYaml } from '../../src/cluster/yaml.ts';
+import { DUMP_OPTIONS, toYaml, toYamlByJsYaml } from '../../src/cluster/yaml.ts';
+import { YamlEmitter } from '../../src/cluster/yaml-emit.ts';
 
 const reference = (v: unknown) => dump(v, DUMP_OPTIONS);
+
+/** Multi-line strings: block scalars with every chomping, leading blanks (an indentation indicator), blank tails, CRLF. */
+const multiLine = fc.oneof(
+  fc.constantFrom('a\nb', 'a\nb\n', 'a\nb\n\n', '\n', '\n\n', '\nlead', '  indented\nx', 'x\n  more\n', 'x\n \n', 'x\n\t', 'crlf\r\nline', 'cr\ronly', 'a\n\u0085b', 'tab\tx\ny', '- a\n- b', 'k: v\nk2: v2', '# c\nx', 'x\n# c\n', "set -e\n{ exec 3<>/dev/tcp/127.0.0.1/15000 && printf '%s' x >&3; } 2>/dev/null\nuntil [ $S -ge $e ]; do sleep \"${P:-1}\"; done"),
+  fc.array(fc.oneof(fc.string(), fc.constantFrom('', ' ', '  x', '\t', 'y: z', '"')), { minLength: 2, maxLength: 5 }).map((lines) => lines.join('\n')),
+);
 
 /** Strings YAML styles in many ways: numbers, booleans, 1.1 look-alikes, indicators, quotes, line breaks, unicode. */
 const tricky = fc.oneof(
@@ -16,18 +23,33 @@ const tricky = fc.oneof(
 );
 const key = fc.oneof(fc.string(), tricky);
 const data = fc.letrec((tie) => ({
-  value: fc.oneof({ depthSize: 'small', withCrossShrink: true }, tricky, fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constant(-0), tie('array'), tie('object')),
+  value: fc.oneof({ depthSize: 'small', withCrossShrink: true }, tricky, multiLine, fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constant(-0), tie('array'), tie('object')),
   array: fc.array(fc.oneof(tie('value'), fc.constant(undefined)), { maxLength: 4 }),
   object: fc.dictionary(key, fc.oneof(tie('value'), fc.constant(undefined)), { maxKeys: 5 }),
 }));
 
-test('toYaml writes what js-yaml dump writes, for any JSON-like data (strings of every style, nesting, undefined, -0)', () => {
+test('toYaml writes what js-yaml dump writes, for any JSON-like data (strings of every style, multi-line strings at every depth, nesting, undefined, -0)', () => {
   fc.assert(
     fc.property(data.value, (v) => {
-      assert.equal(toYaml(v), reference(v));
+      assert.equal(toYaml(v), toYamlByJsYaml(v));
     }),
     { numRuns: 3000 },
   );
+});
+
+test('toYaml: a multi-line string is a block scalar indented by its depth, the same text js-yaml writes at each depth', () => {
+  const script = 'until ready; do\n  sleep 1\ndone\n';
+  // The emitter itself, so a fall-back to js-yaml cannot hide a difference.
+  const emitter = new YamlEmitter(DUMP_OPTIONS);
+  let v: unknown = script;
+  for (let depth = 0; depth < 8; depth++) {
+    assert.equal(emitter.emit(v), reference(v));
+    assert.equal(emitter.emit([v, { k: [v] }]), reference([v, { k: [v] }]));
+    assert.equal(emitter.emit([v, { k: [v] }]), reference([v, { k: [v] }]), 'the second time, from the cache');
+    v = depth % 2 ? { a: v } : [v];
+  }
+  // A string ending in a line of blanks: the whole document is quoted (toYaml's own rule), not a block scalar.
+  assert.equal(toYaml({ a: 'x', b: 'y\n \n' }), 'a: "x"\nb: "y\\n \\n"\n');
 });
 
 test('toYaml: a Kubernetes object with the shapes inject writes (sequences level with their key, lists of mappings, empty ones)', () => {

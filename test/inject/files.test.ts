@@ -99,6 +99,13 @@ test('aliases that expand past a bound are an input error; modest ones are fine'
   await fails(all([join(d, 'bomb.yaml')]), /bomb\.yaml: document 2 \(line 6\): invalid YAML: its aliases expand to more than \d+ nodes/, /anchors/);
   writeFileSync(join(d, 'cycle.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: &m {name: x, self: *m}\n');
   await fails(all([join(d, 'cycle.yaml')]), /cycle\.yaml: document 1 \(line 1\): invalid YAML: its aliases expand/);
+  // Aliases however they are written (block sequence items, a tab before, a name of unusual characters) are counted.
+  const block = ['a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1]', ...'bcdef'.split('').map((k, i) => `${k}: &${k}\n${Array(9).fill(`  -\t*${'abcdef'[i]}`).join('\n')}`)].join('\n').replace(/&f\n/, '&é\n').replaceAll('*f', '*é');
+  writeFileSync(join(d, 'block.yaml'), `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n${block.replace(/^/gm, '  ')}\n`);
+  await fails(all([join(d, 'block.yaml')]), /block\.yaml: document 1 \(line 1\): invalid YAML: its aliases expand/);
+  // A cron schedule's asterisks are not aliases.
+  writeFileSync(join(d, 'cron.yaml'), 'apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: x}\nspec: {schedule: 0 3 * * *}\n');
+  assert.equal(((await all([join(d, 'cron.yaml')]))[0]!.object!.spec as { schedule: string }).schedule, '0 3 * * *');
   writeFileSync(join(d, 'ok.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, labels: &l {app: x}}\ndata: *l\n');
   assert.deepEqual((await all([join(d, 'ok.yaml')]))[0]!.object!.data, { app: 'x' });
 });

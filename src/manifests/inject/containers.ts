@@ -16,7 +16,7 @@ import {
 } from '../../constants.js';
 import { bootstrapArgs, bootstrapSettings, POD_ENV, type AppProbe } from '../bootstrap.js';
 import type { Values } from '../values.js';
-import { clone } from '../../util/object.js';
+import { clone, deepFreeze } from '../../util/object.js';
 import type { PodSettings } from './settings.js';
 import type { Container } from './types.js';
 import { parseDuration } from '../../duration.js';
@@ -154,4 +154,54 @@ export function probePort(c: Container, port: number | string): number | undefin
   if (typeof port === 'number') return port;
   if (/^\d+$/.test(port)) return Number(port);
   return c.ports?.find((p) => p.name === port)?.containerPort;
+}
+
+/** Distinct parts remembered per stream before the memo starts afresh (memory stays bounded on any input). */
+const MAX_SHARED = 1000;
+
+/**
+ * The injected parts for a stream of pods injected with one Values (`mesh inject`): each distinct
+ * proxy container, init container and volume is built once, deep-frozen and shared by every pod
+ * whose inputs (pod settings, native mode, version, rewritten probes) are the same, and `onShared`
+ * learns it (mesh inject has toYaml remember its text, so each is written once). The same objects
+ * as proxyContainer, initContainer and volumes build.
+ */
+export class SharedParts {
+  private readonly proxies = new Map<string, Container>();
+  private readonly inits = new Map<string, Container>();
+  private shared: { name: string; [key: string]: unknown }[] | undefined;
+  constructor(
+    private readonly values: Values,
+    private readonly onShared: (part: object) => void = () => {},
+  ) {}
+
+  private remember<T extends object>(memo: Map<string, T>, key: string, build: () => T): T {
+    let part = memo.get(key);
+    if (part === undefined) {
+      part = deepFreeze(build());
+      this.onShared(part);
+      if (memo.size >= MAX_SHARED) memo.clear();
+      memo.set(key, part);
+    }
+    return part;
+  }
+
+  /** proxyContainer(values, s, native, exitWithApp), shared. */
+  proxy(s: PodSettings, native: boolean, exitWithApp: boolean): Container {
+    return this.remember(this.proxies, JSON.stringify([s, native, exitWithApp]), () => proxyContainer(this.values, s, native, exitWithApp));
+  }
+
+  /** initContainer(values, s, version, probes), shared. */
+  init(s: PodSettings, version: string, probes: AppProbe[]): Container {
+    return this.remember(this.inits, JSON.stringify([s, version, probes]), () => initContainer(this.values, s, version, probes));
+  }
+
+  /** volumes(), each shared. */
+  volumes(): { name: string; [key: string]: unknown }[] {
+    if (!this.shared) {
+      this.shared = volumes().map((v) => deepFreeze(v));
+      for (const v of this.shared) this.onShared(v);
+    }
+    return this.shared;
+  }
 }

@@ -12,7 +12,7 @@ import { VERSION } from '../../version.js';
 import type { AppProbe } from '../bootstrap.js';
 import type { Values } from '../values.js';
 import { pullSecrets } from '../images.js';
-import { drainSeconds, initContainer, PROBE_FIELDS, probePort, proxyContainer, volumes } from './containers.js';
+import { drainSeconds, initContainer, PROBE_FIELDS, probePort, proxyContainer, volumes, type SharedParts } from './containers.js';
 import { clone, deepEqual } from '../../util/object.js';
 import { readStatus, settings } from './settings.js';
 import { podDecision } from './decision.js';
@@ -84,7 +84,7 @@ export function injectPod(template: PodTemplate, values: Values, opts: InjectOpt
   const others = [...(template.spec.containers ?? []), ...(template.spec.initContainers ?? [])].filter((c) => Object.hasOwn(OTHER_MESH_CONTAINERS, c.name));
   const prior = decision.prior;
   const base = prior ? uninjectPod(template).template : template;
-  const result = freshInject(base, values, version, opts.nativeSidecar);
+  const result = freshInject(base, values, version, opts.nativeSidecar, opts.parts);
   if (others.length) result.report.notes.push(`injected beside another mesh's sidecar (${others.map((c) => c.name).join(', ')}) because of --force: both proxies capture the pod's traffic`);
   if (prior) {
     if (prior.version !== version) result.report.action = 'upgraded';
@@ -93,7 +93,7 @@ export function injectPod(template: PodTemplate, values: Values, opts: InjectOpt
   return result;
 }
 
-function freshInject(template: PodTemplate, values: Values, version: string, native: boolean): PodResult {
+function freshInject(template: PodTemplate, values: Values, version: string, native: boolean, parts: SharedParts | undefined): PodResult {
   const t = clone(template);
   const absent: string[] = [];
   if (!t.metadata) {
@@ -171,8 +171,8 @@ function freshInject(template: PodTemplate, values: Values, version: string, nat
   }
   const grace = typeof spec.terminationGracePeriodSeconds === 'number' ? spec.terminationGracePeriodSeconds : 30;
   if (grace < drainSeconds(values)) notes.push(`terminationGracePeriodSeconds ${grace} is shorter than proxy.drainDuration ${values.proxy.drainDuration}: kubelet stops the proxy before its drain ends`);
-  const proxy = proxyContainer(values, s, native, exitWithApp);
-  const init = initContainer(values, s, version, probes);
+  const proxy = parts ? parts.proxy(s, native, exitWithApp) : proxyContainer(values, s, native, exitWithApp);
+  const init = parts ? parts.init(s, version, probes) : initContainer(values, s, version, probes);
   if (!spec.initContainers) absent.push('spec.initContainers');
   const userInits = spec.initContainers ?? [];
   if (native) {
@@ -195,7 +195,7 @@ function freshInject(template: PodTemplate, values: Values, version: string, nat
     addedSecrets.push(...wanted.map((x) => x.name));
   }
   if (!spec.volumes) absent.push('spec.volumes');
-  spec.volumes = [...(spec.volumes ?? []), ...volumes()];
+  spec.volumes = [...(spec.volumes ?? []), ...(parts ? parts.volumes() : volumes())];
 
   const addedAnnotations: string[] = [];
   const addAnnotation = (k: string, v: string) => {

@@ -4,6 +4,7 @@ import {
   LABEL_INJECT,
   PROXY_CONTAINER,
 } from '../../constants.js';
+import type { SharedParts } from './containers.js';
 
 /** Injection's data: pod shapes, options, reports and skip reasons (shared by the CLI, the webhook and tests). */
 
@@ -74,6 +75,11 @@ export interface InjectOptions {
   namespaceLabels?: Record<string, string>;
   /** Inject even beside another mesh's sidecar (`mesh inject --force`); default false: skipped. */
   force?: boolean;
+  /**
+   * Build the injected containers and volumes through this memo (deep-frozen, shared between pods)
+   * instead of afresh per pod; it must have been made with the same Values. For streams of pods.
+   */
+  parts?: SharedParts;
 }
 
 /**
