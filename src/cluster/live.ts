@@ -9,6 +9,7 @@ import { KubeConfig } from './kubeconfig-lib.js';
 import { ExitCode, MeshError, toMeshError } from '../errors.js';
 import { ConflictError } from './conflict.js';
 import { ClusterUnreachableError } from './errors.js';
+import { listPages, type ListPage } from './paging.js';
 import type { AccessAttributes, AccessResult, ApplyOptions, Cluster, ConnectOptions, DeleteOptions, KubeObject, ListOptions, ProxyResponse, ProxyTarget, ServerVersion, TokenReviewAnswer } from './types.js';
 
 /**
@@ -318,8 +319,8 @@ class LiveCluster implements Cluster {
   list(apiVersion: string, kind: string, opts: ListOptions = {}): Promise<KubeObject[]> {
     return this.call(`list ${kind}`, async () => {
       const path = await this.objectPath(apiVersion, kind, { namespace: opts.namespace }, 'list');
-      const res = await this.request<{ items?: KubeObject[] }>('GET', path, { fieldSelector: opts.fieldSelector, labelSelector: opts.labelSelector });
-      return (res.items ?? []).map((o) => ({ ...o, apiVersion, kind }));
+      const items = await listPages((page) => this.request<ListPage>('GET', path, { fieldSelector: opts.fieldSelector, labelSelector: opts.labelSelector, ...page }));
+      return items.map((o) => ({ ...o, apiVersion, kind }));
     });
   }
 
