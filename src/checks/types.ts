@@ -38,8 +38,19 @@ export interface Check<C = unknown> {
   severity: Severity;
   /** Anchor in docs/checks.md (without '#'). */
   hintAnchor: string;
+  /**
+   * Kinds the check lists in every namespace. A live round lists each of them once and serves every
+   * narrower list of it (one namespace, a label selector) from that list, so no kind is read twice.
+   */
+  lists?: readonly ListedKind[];
   /** Run the check. Honour `signal` (aborted on timeout) where a request can be cancelled. */
   run(ctx: C, signal: AbortSignal): Promise<CheckOutcome>;
+}
+
+/** An API version and kind a check lists. */
+export interface ListedKind {
+  apiVersion: string;
+  kind: string;
 }
 
 /**
