@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connectLive } from '../../src/cluster/live.ts';
 import { KubernetesSource } from '../../src/cluster/live-source.ts';
-import { LIST_PAGE_SIZE, listPages, type ListPage } from '../../src/cluster/paging.ts';
+import { LIST_PAGE_SIZE, listPages, peekContinue } from '../../src/cluster/paging.ts';
 import type { KubeObject } from '../../src/cluster/types.ts';
 import { startApiServer } from '../support/kube.ts';
 
@@ -37,21 +37,46 @@ test('live cluster: a list larger than a page is read in pages of 500 (limit, th
 
 test('listPages: a continue token that expired (410) reads the list again whole, as client-go does; other errors fail the list', async () => {
   const obj = (name: string): KubeObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name } });
+  const page = (names: string[], token?: string) => JSON.stringify({ kind: 'ConfigMapList', apiVersion: 'v1', metadata: { resourceVersion: '9', ...(token ? { continue: token } : {}) }, items: names.map(obj) });
   const asked: { limit?: string; continue?: string }[] = [];
   const items = await listPages(async (q) => {
     asked.push(q);
     if (q.continue) throw Object.assign(new Error('Gone'), { code: 410 });
-    return q.limit ? { items: [obj('a'), obj('b')], metadata: { continue: 't1' } } : { items: [obj('a'), obj('b'), obj('c')], metadata: {} };
+    return q.limit ? page(['a', 'b'], 't1') : page(['a', 'b', 'c']);
   }, 2);
   assert.deepEqual(items.map((o) => o.metadata.name), ['a', 'b', 'c']);
-  assert.deepEqual(asked, [{ limit: '2', continue: undefined }, { limit: '2', continue: 't1' }, {}]);
-  const first: (q: { continue?: string }) => Promise<ListPage> = async () => {
+  assert.deepEqual(asked, [{ limit: '2' }, { limit: '2', continue: 't1' }, {}]);
+  const gone = async (): Promise<string> => {
     throw Object.assign(new Error('Gone'), { code: 410 });
   };
-  await assert.rejects(listPages(first, 2), /Gone/, 'a 410 on the first page is the caller\'s to report');
-  const forbidden: (q: { continue?: string }) => Promise<ListPage> = async (q) => {
+  await assert.rejects(listPages(gone, 2), /Gone/, 'a 410 on the first page is the caller\'s to report');
+  const forbidden = async (q: { continue?: string }): Promise<string> => {
     if (q.continue) throw Object.assign(new Error('Forbidden'), { code: 403 });
-    return { items: [obj('a')], metadata: { continue: 't' } };
+    return page(['a'], 't');
   };
   await assert.rejects(listPages(forbidden, 1), /Forbidden/);
+});
+
+test('listPages: the token is read from the head of a page when the server writes metadata first, and from the parsed page otherwise; both page right', async () => {
+  // Pages as the API server writes them (metadata first), and with items first, which must still page right.
+  for (const metadataFirst of [true, false]) {
+    const names = Array.from({ length: 7 }, (_, i) => `cm-${i}`);
+    const asked: (string | undefined)[] = [];
+    const items = await listPages(async (q) => {
+      asked.push(q.continue);
+      const start = q.continue ? Number(q.continue.slice(1)) : 0;
+      const chunk = names.slice(start, start + 3).map((name) => ({ metadata: { name } }));
+      const metadata = start + 3 < names.length ? { continue: `t${start + 3}` } : {};
+      const text = JSON.stringify(metadataFirst ? { metadata, items: chunk } : { items: chunk, metadata });
+      return text;
+    }, 3);
+    assert.deepEqual(items.map((o) => o.metadata.name), names, `metadata first: ${metadataFirst}`);
+    assert.deepEqual(asked, [undefined, 't3', 't6']);
+  }
+  for (const [text, want] of [
+    ['{"kind":"PodList","metadata":{"resourceVersion":"5","continue":"eyJydiI6MX0"},"items":[]}', 'eyJydiI6MX0'],
+    ['{"kind":"PodList","metadata":{"resourceVersion":"5"},"items":[{"metadata":{"continue":"x"}}]}', null],
+    ['{"items":[],"metadata":{"continue":"x"}}', undefined],
+    ['{"metadata":{"continue":"a\\"b"},"items":[]}', undefined],
+  ] as const) assert.equal(peekContinue(text), want, text);
 });
