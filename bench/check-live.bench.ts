@@ -143,7 +143,7 @@ export function requestChain(records: readonly { startMs?: number; endMs?: numbe
   let end = -Infinity;
   for (const r of done) {
     if (r.startMs! < end) continue;
-    paths.push(`${r.path}${r.query ? `?${r.query}` : ''}`);
+    paths.push(r.path);
     end = r.endMs!;
   }
   return { length: paths.length, paths };
@@ -238,7 +238,9 @@ export const benchmark: Benchmark = {
       const summary = ['pass', 'warn', 'fail', 'skip'].map((s) => `${verdicts.filter((v) => v === s).length} ${s}`).join(', ');
       const ms = median(runs.map((r) => r.ms));
       const cpu = median(runs.map((r) => r.cpu));
-      process.stderr.write(`check-live: request chain (${chain.length}): ${chain.paths.join(' -> ')}\n`);
+      // Pages of one list one after another print once, with their count.
+      const steps = chain.paths.reduce<{ path: string; n: number }[]>((acc, p) => (acc.at(-1)?.path === p ? (acc.at(-1)!.n++, acc) : [...acc, { path: p, n: 1 }]), []);
+      process.stderr.write(`check-live: ${chain.length} requests one after another: ${steps.map((x) => (x.n > 1 ? `${x.path} x${x.n}` : x.path)).join(' -> ')}\n`);
       out.push({
         name: `mesh check, ${pods} meshed pods, ${LATENCY_MS} ms/request`,
         value: ms / 1000,
