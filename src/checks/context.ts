@@ -1,8 +1,10 @@
-import type { AccessAttributes, AccessResult, Cluster, KubeObject, ListOptions } from '../cluster/types.js';
+import type { AccessAttributes, AccessResult, Cluster, KubeObject, ListOptions, ServerVersion } from '../cluster/types.js';
 import { classifyClusterError } from '../cluster/errors.js';
 import { DEFAULT_NAMESPACE } from '../constants.js';
 import type { SuppressRule } from '../analyzers/index.js';
 import type { CheckSession } from './dns-pod.js';
+import { parseLabelSelector, selectorMatches } from './k8s.js';
+import type { ListedKind } from './types.js';
 
 /** What live checks get: the cluster, settings, and memoised reads shared between checks. */
 export interface LiveContext {
@@ -26,11 +28,21 @@ export interface LiveContext {
   dnsProbe: boolean;
   /** Above this latency (ms) the webhook dry-run warns (default WEBHOOK_SLOW_MS); tests lower it. */
   webhookSlowMs?: number;
-  /** List, memoised per (apiVersion, kind, options): checks asking for the same list share one request. */
+  /**
+   * List, memoised per (apiVersion, kind, options): checks asking for the same list share one
+   * request. A kind of {@link LiveContextOptions.shared} is listed once in every namespace, and a
+   * list of it in one namespace, or in all by a label selector, is that list filtered, unless the
+   * whole list cannot be read (then it is asked for as it is, so a namespace-scoped reader still
+   * sees it). A label selector within one namespace is asked for as it is.
+   */
   list(apiVersion: string, kind: string, opts?: ListOptions): Promise<KubeObject[]>;
   /** List that treats 404 (the kind's CRD is not installed) as an empty list. */
   listOptional(apiVersion: string, kind: string, opts?: ListOptions): Promise<KubeObject[]>;
   get(apiVersion: string, kind: string, name: string, namespace?: string): Promise<KubeObject | undefined>;
+  /** Start reading every shared kind now, all at once, so none waits for the check that needs it to start. */
+  prefetch(): void;
+  /** The API server's version, memoised. */
+  serverVersion(): Promise<ServerVersion>;
   /** SelfSubjectAccessReview, memoised. */
   canI(a: AccessAttributes): Promise<AccessResult>;
 }
@@ -47,6 +59,8 @@ export interface LiveContextOptions {
   session?: CheckSession;
   dnsProbe?: boolean;
   webhookSlowMs?: number;
+  /** Kinds the run lists in every namespace anyway (the checks' {@link Check.lists}): every list of them is served from that one list. */
+  shared?: readonly ListedKind[];
 }
 
 /** Build the context for one run. Memoised results live as long as the context (one run). */
@@ -62,6 +76,7 @@ export function makeLiveContext(cluster: Cluster, opts: LiveContextOptions): Liv
     }
     return p;
   };
+  const shared = new Set((opts.shared ?? []).map((k) => `${k.apiVersion}|${k.kind}`));
   const ctx: LiveContext = {
     cluster,
     namespace: opts.namespace ?? DEFAULT_NAMESPACE,
@@ -74,7 +89,17 @@ export function makeLiveContext(cluster: Cluster, opts: LiveContextOptions): Liv
     dnsProbe: opts.dnsProbe === true,
     ...(opts.webhookSlowMs !== undefined ? { webhookSlowMs: opts.webhookSlowMs } : {}),
     ...(opts.session ? { session: opts.session } : {}),
-    list: (apiVersion, kind, o = {}) => once(`list|${apiVersion}|${kind}|${o.namespace ?? ''}|${o.labelSelector ?? ''}|${o.fieldSelector ?? ''}`, () => cluster.list(apiVersion, kind, o)),
+    list: (apiVersion, kind, o = {}) => {
+      const own = () => cluster.list(apiVersion, kind, o);
+      const key = `list|${apiVersion}|${kind}|${o.namespace ?? ''}|${o.labelSelector ?? ''}|${o.fieldSelector ?? ''}`;
+      // A label selector within one namespace (the controller's pods, a Service's EndpointSlices)
+      // selects a handful of objects: one small request that need not wait for the whole list.
+      const filtered = (o.namespace === undefined) !== (o.labelSelector === undefined);
+      const selector = o.labelSelector === undefined ? {} : parseLabelSelector(o.labelSelector);
+      if (!filtered || o.fieldSelector !== undefined || selector === undefined || !shared.has(`${apiVersion}|${kind}`)) return once(key, own);
+      const within = (x: KubeObject) => (o.namespace === undefined || x.metadata.namespace === o.namespace) && selectorMatches(selector, x.metadata.labels ?? {});
+      return once(key, () => ctx.list(apiVersion, kind).then((all) => all.filter(within), own));
+    },
     listOptional: async (apiVersion, kind, o) => {
       try {
         return await ctx.list(apiVersion, kind, o);
@@ -84,6 +109,11 @@ export function makeLiveContext(cluster: Cluster, opts: LiveContextOptions): Liv
       }
     },
     get: (apiVersion, kind, name, namespace) => once(`get|${apiVersion}|${kind}|${namespace ?? ''}|${name}`, () => cluster.get(apiVersion, kind, name, namespace)),
+    prefetch: () => {
+      // Failures are not kept: the check that reads the kind asks again and reports its own error.
+      for (const k of opts.shared ?? []) ctx.list(k.apiVersion, k.kind).catch(() => undefined);
+    },
+    serverVersion: () => once('version', () => cluster.serverVersion()),
     canI: (a) => once(`can|${a.verb}|${a.group}|${a.resource}|${a.namespace ?? ''}|${a.name ?? ''}`, () => cluster.canI(a)),
   };
   return ctx;

@@ -58,6 +58,29 @@ export function selectorMatches(sel: unknown, labels: Record<string, string>): b
   return true;
 }
 
+const LABEL_KEY = '[A-Za-z0-9][-A-Za-z0-9_./]*';
+/** One equality-based selector term: `!key`, or `key` with an optional `=`/`==`/`!=` value. */
+const SELECTOR_TERM = new RegExp(`^(?:(!)\\s*(${LABEL_KEY})|(${LABEL_KEY})\\s*(?:(==?|!=)\\s*([-A-Za-z0-9_.]*))?)$`);
+
+/**
+ * A label selector string in its equality-based forms (`k`, `!k`, `k=v`, `k==v`, `k!=v`, joined
+ * by commas) as a {@link LabelSelector} that {@link selectorMatches} evaluates the way the API
+ * server does; undefined for any other form (set-based `in`/`notin`), which callers leave to the server.
+ */
+export function parseLabelSelector(text: string): LabelSelector | undefined {
+  const sel: Required<LabelSelector> = { matchLabels: {}, matchExpressions: [] };
+  for (const raw of text.split(',')) {
+    const term = raw.trim();
+    if (term === '') continue;
+    const m = SELECTOR_TERM.exec(term);
+    if (!m) return undefined;
+    if (m[1]) sel.matchExpressions.push({ key: m[2]!, operator: 'DoesNotExist' });
+    else if (m[4] === undefined) sel.matchExpressions.push({ key: m[3]!, operator: 'Exists' });
+    else sel.matchExpressions.push({ key: m[3]!, operator: m[4] === '!=' ? 'NotIn' : 'In', values: [m[5]!] });
+  }
+  return sel;
+}
+
 /** Labels of a namespace, including the automatic kubernetes.io/metadata.name. */
 export function namespaceLabels(ns: KubeObject): Record<string, string> {
   return { 'kubernetes.io/metadata.name': ns.metadata.name, ...(ns.metadata.labels ?? {}) };

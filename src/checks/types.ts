@@ -1,4 +1,5 @@
 import type { Finding } from '../analyzers/types.js';
+import type { SourceKind } from '../cluster/source.js';
 
 /** How bad a failing check is: `error` fails the run, `warning` only with --fail-on warning. */
 export type Severity = 'error' | 'warning';
@@ -38,9 +39,18 @@ export interface Check<C = unknown> {
   severity: Severity;
   /** Anchor in docs/checks.md (without '#'). */
   hintAnchor: string;
+  /**
+   * Kinds the check lists in every namespace. A live round lists each of them once and serves the
+   * lists of it in one namespace, or in all by a label selector, from that list (see
+   * LiveContext.list), so no kind is read twice.
+   */
+  lists?: readonly ListedKind[];
   /** Run the check. Honour `signal` (aborted on timeout) where a request can be cancelled. */
   run(ctx: C, signal: AbortSignal): Promise<CheckOutcome>;
 }
+
+/** An API version and kind a check lists (a Source's kind without selector or optional flag). */
+export type ListedKind = Pick<SourceKind, 'apiVersion' | 'kind'>;
 
 /**
  * Thrown by a check that cannot give a verdict here (what it inspects is absent or unreadable for a

@@ -9,6 +9,7 @@ import { KubeConfig } from './kubeconfig-lib.js';
 import { ExitCode, MeshError, toMeshError } from '../errors.js';
 import { ConflictError } from './conflict.js';
 import { ClusterUnreachableError } from './errors.js';
+import { listPages } from './paging.js';
 import type { AccessAttributes, AccessResult, ApplyOptions, Cluster, ConnectOptions, DeleteOptions, KubeObject, ListOptions, ProxyResponse, ProxyTarget, ServerVersion, TokenReviewAnswer } from './types.js';
 
 /**
@@ -218,7 +219,7 @@ class LiveCluster implements Cluster {
    * timestamps into Dates, which would make applies lossy and diffs noisy, so objects go around
    * it. Errors are shaped like client-node's ApiException ({code, body}) so the mapping stays one.
    */
-  private async request<T>(method: string, path: string, query: Record<string, string | undefined>, body?: unknown, contentType?: string): Promise<T> {
+  private async request<T>(method: string, path: string, query: Record<string, string | undefined>, body?: unknown, contentType?: string, parse: (text: string) => T = JSON.parse): Promise<T> {
     if (this.refusesPlainHttp) throw new Error('plain-HTTP API server refused');
     const qs = Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
     const url = new URL(`${this.server.replace(/\/$/, '')}${path}${qs ? `?${qs}` : ''}`);
@@ -238,7 +239,7 @@ class LiveCluster implements Cluster {
           const status = res.statusCode ?? 0;
           if (status >= 200 && status < 300) {
             try {
-              resolve(JSON.parse(text) as T);
+              resolve(parse(text));
             } catch (err) {
               reject(err as Error);
             }
@@ -318,8 +319,8 @@ class LiveCluster implements Cluster {
   list(apiVersion: string, kind: string, opts: ListOptions = {}): Promise<KubeObject[]> {
     return this.call(`list ${kind}`, async () => {
       const path = await this.objectPath(apiVersion, kind, { namespace: opts.namespace }, 'list');
-      const res = await this.request<{ items?: KubeObject[] }>('GET', path, { fieldSelector: opts.fieldSelector, labelSelector: opts.labelSelector });
-      return (res.items ?? []).map((o) => ({ ...o, apiVersion, kind }));
+      const items = await listPages((page) => this.request('GET', path, { fieldSelector: opts.fieldSelector, labelSelector: opts.labelSelector, ...page }, undefined, undefined, (text) => text));
+      return items.map((o) => ({ ...o, apiVersion, kind }));
     });
   }
 

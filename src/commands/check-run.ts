@@ -75,7 +75,9 @@ const GATE_CATEGORY = 'kubernetes-api';
 async function runRound(catalog: readonly Check<LiveContext>[], opts: CheckOptions, ui: Ui, deps: CheckDeps, cluster: Cluster, session: CheckSession | undefined, stream?: CheckTableStream): Promise<RanCheck[]> {
   // The DNS lookup pod must finish inside the check's own budget, leaving time to read and clean up.
   const dnsPodTimeoutMs = Math.max(500, opts.timeoutMs - 2000);
-  const ctx = makeLiveContext(cluster, { dnsPodTimeoutMs, ...deps.live, version: VERSION, suppress: opts.suppress, namespace: opts.meshNamespace, dnsProbe: opts.dnsProbe, ...(session ? { session } : {}) });
+  // Kinds a check of the round lists whole are listed once; every narrower list of them is filtered from it.
+  const shared = catalog.flatMap((c) => c.lists ?? []);
+  const ctx = makeLiveContext(cluster, { dnsPodTimeoutMs, ...deps.live, version: VERSION, suppress: opts.suppress, namespace: opts.meshNamespace, dnsProbe: opts.dnsProbe, shared, ...(session ? { session } : {}) });
   const total = catalog.length;
   const progress = opts.output === 'table' && ui.interactive ? (await import('../ui/progress.js')).startProgress(ui.err, `running ${total} checks`, { interactive: true }) : undefined;
   const results: RanCheck[] = [];
@@ -115,6 +117,7 @@ async function runRound(catalog: readonly Check<LiveContext>[], opts: CheckOptio
     while (gate < total && catalog[gate]!.category === GATE_CATEGORY) gate++;
     await phase(0, gate);
     if (results.some((r) => r.result.reason === 'unreachable')) return results;
+    ctx.prefetch();
     await phase(gate, total);
     return results;
   } finally {

@@ -210,6 +210,25 @@ describe('kubectl against the test API server', { skip, timeout: 60_000 }, () =>
     assert.equal(throttled.length, 2);
   });
 
+  test('kubectl get --chunk-size pages through a list with limit and continue, every object once and in order', { timeout: 30_000 }, async () => {
+    // Names that differ by "-", "." and digits at the same position, in two namespaces: pages split inside and across them.
+    const names = ['a-1', 'a-10', 'a.1', 'a1', 'b', 'b-0', 'c'];
+    c.server.seed([
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'paging-a' } },
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'paging-b' } },
+      ...['paging-a', 'paging-b'].flatMap((namespace) => names.map((name) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace, labels: { paging: 'yes' } } }))),
+    ]);
+    const from = c.server.requests.length;
+    const r = await kubectl(['get', 'configmaps', '-A', '-l', 'paging=yes', '--chunk-size=2', '-o', 'name']);
+    assert.equal(r.code, 0, r.stderr);
+    const whole = await kubectl(['get', 'configmaps', '-A', '-l', 'paging=yes', '--chunk-size=0', '-o', 'name']);
+    assert.equal(r.stdout, whole.stdout);
+    assert.equal(r.stdout.trim().split('\n').length, 2 * names.length);
+    const pages = c.server.requests.slice(from).filter((x) => x.resource === 'configmaps' && /(^|&)limit=2(&|$)/.test(x.query));
+    assert.equal(pages.length, 7);
+    assert.equal(pages.filter((x) => x.query.includes('continue=')).length, 6);
+  });
+
   test('kubectl logs prints what the test registered for the container', { timeout: 30_000 }, async () => {
     c.server.seed([{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'talker', namespace: 'default' }, spec: { containers: [{ name: 'app', image: 'a' }, { name: 'proxy', image: 'p' }] } }]);
     c.server.setPodLogs('default', 'talker', 'proxy', 'line 1\nline 2\nline 3\n');

@@ -10,7 +10,7 @@ export const apiReachable: C = {
   severity: 'error',
   hintAnchor: 'kubernetes-api-reachable',
   async run(ctx) {
-    const v = await ctx.cluster.serverVersion();
+    const v = await ctx.serverVersion();
     return pass(`${ctx.cluster.server}, Kubernetes ${v.gitVersion}, context ${ctx.cluster.contextName}`);
   },
 };
@@ -23,7 +23,7 @@ export const apiVersion: C = {
   severity: 'error',
   hintAnchor: 'kubernetes-api-version',
   async run(ctx) {
-    const v = await ctx.cluster.serverVersion();
+    const v = await ctx.serverVersion();
     const minor = parseMinor(v.minor);
     if (v.major !== '1' || minor === undefined || minor < MIN_KUBE_MINOR) {
       return fail(`the cluster runs ${v.gitVersion || `${v.major}.${v.minor}`}`, `upgrade the cluster to Kubernetes 1.${MIN_KUBE_MINOR} or newer`);

@@ -26,6 +26,7 @@ export const policyAnalysis: C = {
   description: 'mesh configuration has no policy errors',
   severity: 'error',
   hintAnchor: 'policy-analysis',
+  lists: [...LIVE_KINDS, ...LIVE_OPTIONAL_KINDS].map(([apiVersion, kind]) => ({ apiVersion, kind })),
   async run(ctx) {
     const lists = await Promise.all([...LIVE_KINDS.map(([v, k]) => ctx.list(v, k)), ...LIVE_OPTIONAL_KINDS.map(([v, k]) => ctx.listOptional(v, k))]);
     const objects: SourcedObject[] = lists

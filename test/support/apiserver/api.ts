@@ -81,8 +81,8 @@ export class Api {
   list(def: ResourceDef, ns: string | undefined, q: ListQuery, version = def.versions[0]!): Obj {
     const lsel = labelSelector(q.labelSelector);
     const fsel = fieldSelector(q.fieldSelector);
-    let items = this.store.list(def, ns, (o) => lsel(o) && fsel(o)).map((o) => this.present(def, o, version));
     const listMeta: Obj = { resourceVersion: String(this.store.resourceVersion) };
+    let after: string | undefined;
     if (q.continue) {
       let tok: { rv: number; start: string };
       try {
@@ -93,14 +93,14 @@ export class Api {
       if (tok.rv < this.store.oldestResumable) {
         throw E.gone('The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.');
       }
-      items = items.filter((o) => `${o.metadata.namespace ?? ''}/${o.metadata.name}` > tok.start);
+      after = tok.start;
     }
-    if (q.limit && q.limit > 0 && items.length > q.limit) {
-      const rest = items.length - q.limit;
-      items = items.slice(0, q.limit);
+    const page = this.store.page(def, ns, (o) => lsel(o) && fsel(o), after, q.limit && q.limit > 0 ? q.limit : 0);
+    const items = page.items.map((o) => this.present(def, o, version));
+    if (page.remaining > 0) {
       const last = items[items.length - 1]!;
       listMeta.continue = Buffer.from(JSON.stringify({ rv: this.store.resourceVersion, start: `${last.metadata.namespace ?? ''}/${last.metadata.name}` })).toString('base64url');
-      listMeta.remainingItemCount = rest;
+      listMeta.remainingItemCount = page.remaining;
     }
     return {
       kind: `${def.kind}List`,

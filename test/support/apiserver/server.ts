@@ -1,5 +1,6 @@
 // The HTTPS front of the test API server: authentication, faults and latency, routing of
 // discovery / OpenAPI / resource paths, authorization, watch streams, tables and pod proxy.
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -78,6 +79,9 @@ export interface RequestRecord {
   contentType?: string;
   userAgent?: string;
   code: number;
+  /** When the request arrived and when its answer was sent (performance.now() ms): a bench finds the chain of requests one after another. */
+  startMs?: number;
+  endMs?: number;
 }
 
 /** Options of a test API server. */
@@ -111,8 +115,12 @@ export class ApiServer {
   readonly adminToken: string;
   /** Added to every request, in ms. */
   latencyMs = 0;
-  /** Recent requests, newest last (bounded). */
+  /** Recent requests, newest last (bounded by `requestHistory`). */
   readonly requests: RequestRecord[] = [];
+  /** How many requests `requests` keeps (default 1000; a bench that counts a large run raises it). */
+  requestHistory = 1000;
+  /** Every request handled since start, including those `requests` no longer keeps. */
+  requestCount = 0;
   /** Where webhook Services listen: "namespace/name" or "namespace/name:port" -> "https://127.0.0.1:PORT". */
   readonly webhookServices: WebhookServices = new Map();
   bookmarkIntervalMs: number;
@@ -376,6 +384,26 @@ export class ApiServer {
     });
   }
 
+  /**
+   * Put many objects straight into the store, as they would read after create and a status update
+   * (uid, creationTimestamp, generation 1, the status given), skipping validation, defaulting,
+   * admission and managedFields: for benches that need thousands of objects fast. Their kinds must
+   * already be served and their namespaces exist (seed Namespaces and CRDs first with `seed`).
+   */
+  load(objects: Obj[]): void {
+    const created = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    for (const o of objects) {
+      const [group, version] = String(o.apiVersion).includes('/') ? String(o.apiVersion).split('/') : ['', String(o.apiVersion)];
+      const def = this.registry.find(group!, version!, this.resource(group!, String(o.kind)).resource)!;
+      const m = { ...((o.metadata ?? {}) as KObj['metadata']), uid: randomUUID(), creationTimestamp: created, ...(def.generation ? { generation: 1 } : {}) };
+      if (def.namespaced) {
+        m.namespace ??= 'default';
+        if (!this.store.get(this.registry.find('', 'v1', 'namespaces')!, undefined, m.namespace)) throw new Error(`load: namespace ${m.namespace} of ${String(o.kind)} ${m.name} does not exist`);
+      } else delete m.namespace;
+      this.store.put(def, { ...o, metadata: m });
+    }
+  }
+
   /** `seed` from YAML text (one or more documents, `---` separated; empty documents skipped). */
   seedYaml(text: string): KObj[] {
     const docs = parseAllDocuments(text).map((d) => d.toJS() as unknown);
@@ -386,9 +414,10 @@ export class ApiServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://x');
-    const rec: RequestRecord = { method: req.method ?? 'GET', path: url.pathname, query: url.search.slice(1), contentType: req.headers['content-type'], userAgent: req.headers['user-agent'], code: 0 };
+    const rec: RequestRecord = { method: req.method ?? 'GET', path: url.pathname, query: url.search.slice(1), contentType: req.headers['content-type'], userAgent: req.headers['user-agent'], code: 0, startMs: performance.now() };
+    this.requestCount++;
     this.requests.push(rec);
-    if (this.requests.length > 1000) this.requests.splice(0, this.requests.length - 1000);
+    if (this.requests.length > this.requestHistory) this.requests.splice(0, this.requests.length - this.requestHistory);
     try {
       let body = await readBody(req);
       // kubectl's typed clients send protobuf; decode the kinds they send into JSON.
@@ -407,6 +436,7 @@ export class ApiServer {
       else res.end();
     }
     rec.code = res.statusCode;
+    rec.endMs = performance.now();
   }
 
   private authenticate(req: IncomingMessage): UserInfo {

@@ -19,6 +19,8 @@ export interface StoreEvent {
 /** Key of a resource in the store: its group and plural name (independent of the version). */
 export const resKey = (def: Pick<ResourceDef, 'group' | 'resource'>): string => `${def.group}/${def.resource}`;
 const objKey = (ns: string | undefined, name: string) => `${ns ?? ''}/${name}`;
+/** The order lists come in (String.prototype.localeCompare's, without its per-call cost; for valid object names the same as etcd's byte order). */
+const collator = new Intl.Collator();
 
 /** In-memory objects and their history. Callers get and give copies; nothing stored is shared. */
 export class Store {
@@ -46,11 +48,23 @@ export class Store {
 
   /** Objects of a resource (in one namespace, or all; only those `filter` keeps), sorted by namespace then name. `filter` sees the stored object and must not change it. */
   list(def: Pick<ResourceDef, 'group' | 'resource'>, ns?: string, filter?: (o: KObj) => boolean): KObj[] {
+    return this.page(def, ns, filter).items;
+  }
+
+  /**
+   * One page of {@link list}: the objects whose `namespace/name` key sorts after `after` (a
+   * continue token's start), at most `limit` of them (0: all), and how many matching objects are
+   * left after those. Only the page is copied, so paging through a large list costs one copy of it.
+   */
+  page(def: Pick<ResourceDef, 'group' | 'resource'>, ns?: string, filter?: (o: KObj) => boolean, after?: string, limit = 0): { items: KObj[]; remaining: number } {
     const m = this.data.get(resKey(def));
-    if (!m) return [];
-    // Filter before copying: selectors only read, and copies are the expensive part.
-    const out = [...m.values()].filter((o) => (ns === undefined || o.metadata.namespace === ns) && (!filter || filter(o))).map((o) => clone(o));
-    return out.sort((a, b) => objKey(a.metadata.namespace, a.metadata.name).localeCompare(objKey(b.metadata.namespace, b.metadata.name)));
+    if (!m) return { items: [], remaining: 0 };
+    // Filter and sort the stored objects by key; selectors only read, and copies are the expensive part.
+    let keyed = [...m.values()].filter((o) => (ns === undefined || o.metadata.namespace === ns) && (!filter || filter(o))).map((o) => ({ key: objKey(o.metadata.namespace, o.metadata.name), o }));
+    keyed.sort((a, b) => collator.compare(a.key, b.key));
+    if (after !== undefined) keyed = keyed.filter((k) => collator.compare(k.key, after) > 0);
+    const taken = limit > 0 ? keyed.slice(0, limit) : keyed;
+    return { items: taken.map((k) => clone(k.o)), remaining: keyed.length - taken.length };
   }
 
   /** Store an object (new or changed); assigns the next resourceVersion and returns the stored copy. */
