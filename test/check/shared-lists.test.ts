@@ -13,22 +13,13 @@ import { VERSION } from '../../src/version.ts';
 import { labelSelector } from '../support/apiserver/selectors.ts';
 import { startApiServer, type TestCluster } from '../support/kube.ts';
 import { healthy, ready, SYNCED, useRoots, type Obj } from './live-support.ts';
+import { seededRandom } from '../support/random.ts';
 
 useRoots();
 
-/** A small deterministic pseudo-random sequence (mulberry32), so a failing seed can be replayed. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('parseLabelSelector reads the equality-based forms exactly as the API server matches them, and leaves set-based ones to the server', () => {
-  const rnd = random(7);
+  const rnd = seededRandom(7);
   const keys = ['app', 'mesh.dev/proxy-version', 'tier', 'app.kubernetes.io/name'];
   const values = ['a', 'b', '0.1.0', ''];
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
@@ -54,7 +45,7 @@ test('parseLabelSelector reads the equality-based forms exactly as the API serve
 
 /** healthy() plus generated namespaces, workloads and pods: meshed or not, running or not, current or old proxies, a second controller pod. */
 function generated(seed: number): Obj[] {
-  const rnd = random(seed);
+  const rnd = seededRandom(seed);
   const out = healthy();
   if (rnd() < 0.5) out.push({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'mesh-controller-2', namespace: 'mesh-system', labels: { 'app.kubernetes.io/name': 'mesh-controller', 'app.kubernetes.io/version': rnd() < 0.5 ? VERSION : '0.0.9' } }, spec: { containers: [{ name: 'controller', image: 'mesh' }] }, status: rnd() < 0.5 ? ready : { phase: 'Pending' } });
   for (let n = 0; n < 4; n++) {

@@ -12,6 +12,7 @@ import { PROXY_SCRAPE_PATH } from '../../src/metrics/scrape.ts';
 import { prometheusPage } from '../support/envoy-stats.ts';
 import { envoyStats } from './support/envoy.ts';
 import { proxies } from './support/generated.ts';
+import { seededRandom } from '../support/random.ts';
 
 /** A reading as plain data with every Map's order kept. */
 const plain = (r: ProxyReading) => JSON.stringify({ in: [...r.inboundPorts], listener: r.inboundListener, out: [...r.outbound] });
@@ -41,16 +42,6 @@ test('Envoy-shaped pages, whole and filtered: the fast path reads every one, the
   }
 });
 
-/** A small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Ways to bend one line (or the page around it). */
 const BENDS: ((line: string, r: () => number) => string)[] = [
@@ -91,7 +82,7 @@ const BENDS: ((line: string, r: () => number) => string)[] = [
 ];
 
 test('bent pages: the same reading, or the same error, as the general reader', () => {
-  const r = rng(22);
+  const r = seededRandom(22);
   let fellBack = 0;
   for (let k = 0; k < 400; k++) {
     const lines = pages[Math.floor(r() * pages.length)]!.split('\n');
