@@ -132,6 +132,11 @@ function sotwProtocol(ctx: StreamContext, write: (res: DiscoveryResponse) => voi
   const sentSets = new Map<string, TypeView>();
   /** Per type, the nonce last ACKed or NACKed: a repeat of it records nothing again. */
   const settled = new Map<string, string>();
+  /**
+   * Per type, when the oldest source change held back behind an unanswered response was seen
+   * (see `snapshot` below): the response that finally carries it reports its latency from there.
+   */
+  const heldSince = new Map<string, number>();
 
   const send = (snap: Snapshot | undefined, typeUrl: string, st: TypeSync): void => {
     const t = ctx.view(snap, typeUrl);
@@ -143,7 +148,8 @@ function sotwProtocol(ctx: StreamContext, write: (res: DiscoveryResponse) => voi
     const nonce = ctx.nonce();
     sentSets.set(typeUrl, t);
     write({ version_info: t.version, resources: resources.map((r) => r.any), type_url: typeUrl, nonce, control_plane: { identifier: ctx.identifier } });
-    ctx.sent(typeUrl, st, t.version, nonce, resources.reduce((n, r) => n + r.any.value.length, 0), snap);
+    ctx.sent(typeUrl, st, t.version, nonce, resources.reduce((n, r) => n + r.any.value.length, 0), snap, heldSince.get(typeUrl));
+    heldSince.delete(typeUrl);
   };
 
   return {
@@ -177,7 +183,15 @@ function sotwProtocol(ctx: StreamContext, write: (res: DiscoveryResponse) => voi
     snapshot(snap) {
       for (const [typeUrl, st] of Object.entries(status.types)) {
         if (ctx.ownSecrets(typeUrl)) continue; // the session pushes its own changes
-        if (needsPush(sentSets.get(typeUrl), ctx.view(snap, typeUrl), st)) send(snap, typeUrl, st);
+        if (!needsPush(sentSets.get(typeUrl), ctx.view(snap, typeUrl), st)) continue;
+        // At most one response of a type in flight: while the last one is unanswered, changes wait
+        // for its ACK or NACK, whose request sends the then current set (needsPush above), so a
+        // burst of changes faster than the proxy answers becomes one response carrying them all.
+        if (st.sentNonce !== undefined && settled.get(typeUrl) !== st.sentNonce) {
+          if (!heldSince.has(typeUrl)) heldSince.set(typeUrl, snap.changedAt);
+          continue;
+        }
+        send(snap, typeUrl, st);
       }
     },
     secretsChanged() {
@@ -459,12 +473,12 @@ export class AdsServer extends EventEmitter<AdsEvents> {
       ownSecrets: (typeUrl) => typeUrl === TYPE.secret && session() !== undefined,
       wantSecrets: () => session()?.want(),
       nonce: () => String(++this.lastNonce),
-      sent: (typeUrl, st, version, nonce, bytes, snap) => {
+      sent: (typeUrl, st, version, nonce, bytes, snap, since) => {
         st.sentVersion = version;
         st.sentNonce = nonce;
         st.sentAt = isoNow();
         st.pushes++;
-        this.emit('push', { stream: status, typeUrl, version, bytes, latencyMs: snap && typeUrl !== TYPE.secret ? Date.now() - snap.changedAt : undefined });
+        this.emit('push', { stream: status, typeUrl, version, bytes, latencyMs: snap && typeUrl !== TYPE.secret ? Date.now() - Math.min(snap.changedAt, since ?? Infinity) : undefined });
       },
       ack: (typeUrl, st, version) => {
         answered();

@@ -80,6 +80,11 @@ interface DeltaState {
   pending: Map<string, string>;
   /** The set `held` was last reconciled with: a snapshot change then only looks at the names that differ. */
   synced?: TypeView;
+  /**
+   * When the oldest snapshot change held back behind an unanswered response was seen (undefined:
+   * none held): the answer's request reconciles with the then current set (see `snapshot`).
+   */
+  heldSince?: number;
 }
 
 const MAX_PENDING = 64;
@@ -122,7 +127,15 @@ export function deltaProtocol(ctx: StreamContext, write: (res: DeltaDiscoveryRes
     write({ system_version_info: t.version, resources, type_url: typeUrl, removed_resources: removed, nonce, control_plane: { identifier: ctx.identifier } });
     ds.pending.set(nonce, t.version);
     if (ds.pending.size > MAX_PENDING) ds.pending.delete(ds.pending.keys().next().value as string);
-    ctx.sent(typeUrl, st, t.version, nonce, resources.reduce((b, r) => b + r.resource.value.length, 0), snap);
+    ctx.sent(typeUrl, st, t.version, nonce, resources.reduce((b, r) => b + r.resource.value.length, 0), snap, ds.heldSince);
+    ds.heldSince = undefined;
+  };
+
+  /** The snapshot's changes of a type since the stream was last reconciled with it. */
+  const catchUp = (snap: Snapshot | undefined, typeUrl: string, st: TypeSync, ds: DeltaState): void => {
+    const next = snap && Object.hasOwn(snap.types, typeUrl) ? snap.types[typeUrl as keyof Snapshot['types']] : undefined;
+    if (!next || next === ds.synced) return;
+    reconcile(snap, typeUrl, st, ds, ds.synced ? changedNames(ds.synced, next) : undefined);
   };
 
   return {
@@ -162,15 +175,23 @@ export function deltaProtocol(ctx: StreamContext, write: (res: DeltaDiscoveryRes
       if (isNew) for (const [n, v] of Object.entries(req.initial_resource_versions ?? {})) if (st.wildcard || ds.explicit.has(n)) ds.held.set(n, v);
       st.names = [...ds.explicit].sort();
       if (typeUrl === TYPE.secret) ctx.wantSecrets();
-      // An ACK or NACK alone changes nothing the proxy should get: nothing is resent after a NACK.
+      // An ACK or NACK alone changes nothing the proxy should get (nothing is resent after a
+      // NACK), unless snapshot changes were held back behind the response it answers.
       if (isNew || subscribe.length || unsubscribe.length) reconcile(ctx.snapshot(), typeUrl, st, ds);
+      else if (ds.heldSince !== undefined && !ds.pending.size && !ctx.ownSecrets(typeUrl)) catchUp(ctx.snapshot(), typeUrl, st, ds);
     },
     snapshot(snap) {
       for (const [typeUrl, st] of Object.entries(status.types)) {
         const ds = states.get(typeUrl);
-        const next = Object.hasOwn(snap.types, typeUrl) ? snap.types[typeUrl as keyof Snapshot['types']] : undefined;
-        if (!ds || !next || ctx.ownSecrets(typeUrl) || next === ds.synced) continue;
-        reconcile(snap, typeUrl, st, ds, ds.synced ? changedNames(ds.synced, next) : undefined);
+        if (!ds || ctx.ownSecrets(typeUrl)) continue;
+        // At most one response of a type in flight, as on SotW streams: changes made while it is
+        // unanswered wait for the answer, and one response then carries every resource they changed.
+        if (ds.pending.size) {
+          const next = Object.hasOwn(snap.types, typeUrl) ? snap.types[typeUrl as keyof Snapshot['types']] : undefined;
+          if (next && next !== ds.synced) ds.heldSince ??= snap.changedAt;
+          continue;
+        }
+        catchUp(snap, typeUrl, st, ds);
       }
     },
     secretsChanged() {

@@ -63,8 +63,12 @@ export interface StreamContext {
   wantSecrets(): void;
   /** A fresh nonce, unique on this server. */
   nonce(): string;
-  /** Record a response just written (version = version_info or system_version_info) and emit 'push'. */
-  sent(typeUrl: string, st: TypeSync, version: string, nonce: string, bytes: number, snap: Snapshot | undefined): void;
+  /**
+   * Record a response just written (version = version_info or system_version_info) and emit
+   * 'push'; its latency runs from `since` when the response carries a change seen before the
+   * snapshot's own (one held back behind an unanswered response).
+   */
+  sent(typeUrl: string, st: TypeSync, version: string, nonce: string, bytes: number, snap: Snapshot | undefined, since?: number): void;
   /** Record an ACK: the proxy now holds `version`. */
   ack(typeUrl: string, st: TypeSync, version: string): void;
   /** Record a NACK of the response `nonce` (which carried `version`); nothing is resent. */

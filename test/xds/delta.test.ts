@@ -146,6 +146,8 @@ test('a wildcard CDS subscription gets every cluster with per-resource versions;
   const added = await s.next();
   assert.deepEqual([names(added), added.removed_resources], [['outbound|8080||d.shop.svc.cluster.local'], []]);
   assert.notEqual(added.system_version_info, r.system_version_info);
+  // One response in flight per type: the next change goes out once this one is answered.
+  await ack(s, added);
   objects.delete('Service/d');
   apply(true);
   assert.deepEqual((await s.next()).removed_resources, ['outbound|8080||d.shop.svc.cluster.local']);
@@ -199,6 +201,8 @@ test('deleting a Service sends removed_resources (to wildcard and named subscrib
   const nr = await n.next();
   assert.deepEqual([nr.type_url, nr.resources, nr.removed_resources], [TYPE.endpoint, [], [CB]]);
   assert.equal(syncOf('rm-named', TYPE.endpoint).pushes, nPushes + 1, 'one response for the removal');
+  await ack(w, wr);
+  await ack(n, nr);
 
   put(svc('b'));
   put(slice('b', ['10.1.0.2']));
