@@ -2,7 +2,8 @@
 // built dist/ (as `mesh controller` runs: no TypeScript loader in the process), so its CPU time
 // and resident memory are the control plane's alone; the client streams run in the parent. The
 // parent sends the mesh, then EndpointSlice changes, delivered as the Kubernetes source delivers
-// them: a shallow copy of every cached object, the changed slices new. Messages: see
+// an informer event: the set of its kept copies with the changed slice's new copy in place, and
+// that change (SourceChanges; MemorySource.change). Messages: see
 // ServerRequest and ServerReply in xds.scale.bench.ts.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -102,8 +103,9 @@ process.on('message', (m) => {
       third = m.third;
       lag[third - 1].push(Date.now() - m.sentAt);
     }
+    // As the Kubernetes source delivers an informer event: the set of kept copies, the changed one new, and that change.
     for (const { index, object } of m.change) cached[index] = object;
-    source.set(cached.map((o) => ({ ...o })));
+    source.change(m.change.map(({ object }) => ({ ...object })));
   } else if (m.stats) stats();
   else if (m.profile !== undefined) void profile(m.profile);
   else void cp.stop().then(() => process.exit(0));

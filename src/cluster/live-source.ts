@@ -1,6 +1,6 @@
 import { MESH_DOMAIN } from '../constants.js';
-import { listed, type Source, type SourceListOptions, type SourceObject, type SourceWatch } from './source.js';
-import type { Cluster, ConnectOptions, KubeObject } from './types.js';
+import { listed, type Source, type SourceListener, type SourceListOptions, type SourceObject, type SourceWatch } from './source.js';
+import type { Cluster, ConnectOptions } from './types.js';
 import type { WatchKind, WatchOptions } from './watch.js';
 
 /** What the model reads from a live cluster: what the controller watches and `list()` reads by default. */
@@ -68,7 +68,7 @@ export class KubernetesSource implements Source {
     return out;
   }
 
-  async watch(onChange: (objects: KubeObject[]) => void, onError: (err: Error) => void): Promise<SourceWatch> {
+  async watch(onChange: SourceListener, onError: (err: Error) => void): Promise<SourceWatch> {
     const { watchObjects } = await import('./watch.js');
     // Retries go to onError only (the control plane logs them): one line each.
     const watcher = await watchObjects(this.opts.connect ?? {}, [...(this.opts.kinds ?? WATCHED_KINDS)], onChange, onError, { ...this.opts.watch, ...(this.opts.log ? { log: this.opts.log } : {}) });

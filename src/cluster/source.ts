@@ -38,6 +38,21 @@ export interface SourceObject {
   location?: ObjectLocation;
 }
 
+/**
+ * What changed since a watch's previous delivery, when the source knows it (the live source: one
+ * informer event). The delivered set is the previous one with `set` put in place of the objects
+ * of the same API version, kind, namespace and name (or added) and `deleted` taken out; keys are
+ * unique within such a set. A watcher may apply these instead of comparing the whole set, so the
+ * work per event follows what changed, not how many objects there are.
+ */
+export interface SourceChanges {
+  readonly set: readonly KubeObject[];
+  readonly deleted: readonly KubeObject[];
+}
+
+/** What a watch's `onChange` is called with: the full set, and what changed when the source knows it. */
+export type SourceListener = (objects: KubeObject[], changes?: SourceChanges) => void;
+
 /** A running watch; `stop` ends its deliveries (idempotent). */
 export interface SourceWatch {
   stop(): Promise<void>;
@@ -45,17 +60,23 @@ export interface SourceWatch {
 
 /**
  * Where objects come from. `list` reads the current objects once. `watch` delivers the full
- * current set through `onChange` (state of the world, not deltas; the array is the caller's to
+ * current set through `onChange` (state of the world; the array is the caller's to
  * keep but its objects must not be altered) once before it resolves and again after every change,
- * until its handle is stopped. A failure after the first delivery goes to `onError` and the last
+ * until its handle is stopped; with a delivery after the first, a source may say what changed
+ * (SourceChanges), and a watcher may rely on it. A failure after the first delivery goes to `onError` and the last
  * delivered set stays valid; a failing first read rejects. `stop` ends every watch of the source.
  */
 export interface Source {
   /** For logs: `kubernetes`, `files a.yaml, k8s/`, `memory`. */
   readonly description: string;
   list(opts?: SourceListOptions): Promise<SourceObject[]>;
-  watch(onChange: (objects: KubeObject[]) => void, onError: (err: Error) => void): Promise<SourceWatch>;
+  watch(onChange: SourceListener, onError: (err: Error) => void): Promise<SourceWatch>;
   stop(): Promise<void>;
+}
+
+/** Identity of a source object: API version, kind, namespace and name (unique within a delivery with changes). */
+export function objectKey(o: KubeObject): string {
+  return `${o.apiVersion}|${o.kind}|${o.metadata.namespace ?? ''}|${o.metadata.name}`;
 }
 
 /** Whether an object is of one of `opts.kinds` and in `opts.namespace` (what list() keeps). */
@@ -66,11 +87,11 @@ export function listed(o: KubeObject, opts: SourceListOptions = {}): boolean {
 
 /** Fan-out of state-of-the-world deliveries to the watches of one source. */
 export class Watches {
-  private readonly listeners = new Set<(objects: KubeObject[]) => void>();
+  private readonly listeners = new Set<SourceListener>();
   private readonly errorListeners = new Set<(err: Error) => void>();
 
   /** Register a watch; its handle removes it. */
-  add(onChange: (objects: KubeObject[]) => void, onError: (err: Error) => void): SourceWatch {
+  add(onChange: SourceListener, onError: (err: Error) => void): SourceWatch {
     this.listeners.add(onChange);
     this.errorListeners.add(onError);
     return {
@@ -86,9 +107,9 @@ export class Watches {
     return this.listeners.size;
   }
 
-  /** Deliver a set to every watch. */
-  emit(objects: KubeObject[]): void {
-    for (const l of this.listeners) l(objects);
+  /** Deliver a set to every watch (with what changed since the previous delivery, when known). */
+  emit(objects: KubeObject[], changes?: SourceChanges): void {
+    for (const l of this.listeners) l(objects, changes);
   }
 
   /** Report an error to every watch. */
@@ -107,6 +128,8 @@ export class Watches {
 export class MemorySource implements Source {
   readonly description = 'memory';
   private objects: KubeObject[];
+  /** Index of each key in `objects`, for change() (made on first use, dropped by set()). */
+  private at: Map<string, number> | undefined;
   private readonly watches = new Watches();
 
   constructor(objects: KubeObject[] = []) {
@@ -116,14 +139,38 @@ export class MemorySource implements Source {
   /** Replace the whole set of objects (watches get it at once, synchronously). */
   set(objects: KubeObject[]): void {
     this.objects = objects;
+    this.at = undefined;
     this.watches.emit(objects);
+  }
+
+  /**
+   * Put objects in place of those of the same key (or add them) and drop `deleted`, as an
+   * informer event does: watches get the new set and these changes (see SourceChanges), at once.
+   * The set must hold each key once.
+   */
+  change(set: readonly KubeObject[], deleted: readonly KubeObject[] = []): void {
+    const at = (this.at ??= new Map(this.objects.map((o, i) => [objectKey(o), i])));
+    let next = this.objects.slice();
+    for (const o of set) {
+      const key = objectKey(o);
+      const i = at.get(key);
+      if (i === undefined) at.set(key, next.push(o) - 1);
+      else next[i] = o;
+    }
+    if (deleted.length) {
+      const gone = new Set(deleted.map(objectKey));
+      next = next.filter((o) => !gone.has(objectKey(o)));
+      this.at = undefined;
+    }
+    this.objects = next;
+    this.watches.emit(next, { set, deleted });
   }
 
   async list(opts?: SourceListOptions): Promise<SourceObject[]> {
     return this.objects.filter((o) => listed(o, opts)).map((object) => ({ object }));
   }
 
-  async watch(onChange: (objects: KubeObject[]) => void, onError: (err: Error) => void): Promise<SourceWatch> {
+  async watch(onChange: SourceListener, onError: (err: Error) => void): Promise<SourceWatch> {
     const w = this.watches.add(onChange, onError);
     onChange(this.objects);
     return w;

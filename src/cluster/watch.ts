@@ -1,5 +1,6 @@
 import * as k8s from '@kubernetes/client-node';
 import { loadKubeConfig } from './live.js';
+import type { SourceChanges, SourceListener } from './source.js';
 import type { ConnectOptions, KubeObject } from './types.js';
 
 /** A kind to watch. `plural` is its resource name in the API path. */
@@ -61,7 +62,8 @@ function pathOf(k: WatchKind): string {
 
 /**
  * List+watch every kind across all namespaces with client-node informers and call `onChange` with
- * the full current set of objects after the initial lists and after every event. A watch that
+ * the full current set of objects after the initial lists and after every event (with that event's
+ * change, SourceChanges, so a watcher need not compare the sets). A watch that
  * drops (API server gone, 410 Gone, a CRD not installed yet) is reported through `onError`, one
  * line per retry, and restarted with backoff: 1 s doubling to 30 s, back to 1 s only once a list
  * succeeds (client-node's start() resolves even when its list failed, so that cannot be the sign).
@@ -69,7 +71,7 @@ function pathOf(k: WatchKind): string {
  * `opts.log`. The last delivered set stays valid meanwhile, and the re-list on restart resyncs.
  * Resolves once every kind has been listed or has failed once.
  */
-export async function watchObjects(opts: ConnectOptions, kinds: WatchKind[], onChange: (objects: KubeObject[]) => void, onError: (err: Error) => void, wopts: WatchOptions = {}): Promise<Watcher> {
+export async function watchObjects(opts: ConnectOptions, kinds: WatchKind[], onChange: SourceListener, onError: (err: Error) => void, wopts: WatchOptions = {}): Promise<Watcher> {
   const kc = loadKubeConfig(opts, k8s.KubeConfig);
   const api = k8s.KubernetesObjectApi.makeApiClient(kc);
   const timer = wopts.timer ?? TIMER;
@@ -79,13 +81,36 @@ export async function watchObjects(opts: ConnectOptions, kinds: WatchKind[], onC
   const timers = new Set<unknown>();
   const informers: { kind: WatchKind; informer: k8s.Informer<k8s.KubernetesObject> & k8s.ObjectCache<k8s.KubernetesObject> }[] = [];
   let started = false;
+  /**
+   * Per kind, the delivered copy of each informer object by namespace/name (list items lack
+   * apiVersion and kind), kept between deliveries: an event copies the one object it carries, and
+   * the set is these copies, so its objects are the same from one delivery to the next.
+   */
+  const copies = new Map<WatchKind, Map<string, KubeObject>>();
+  const copy = (kind: WatchKind, o: k8s.KubernetesObject): KubeObject => ({ ...(o as unknown as KubeObject), apiVersion: kind.apiVersion, kind: kind.kind });
+  const idOf = (o: k8s.KubernetesObject): string => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+  const deliver = (changes?: SourceChanges): void => {
+    const all: KubeObject[] = [];
+    for (const byId of copies.values()) for (const o of byId.values()) all.push(o);
+    onChange(all, changes);
+  };
+  /** Everything again, from the informers' caches (the first delivery, and after a re-list). */
   const emit = (): void => {
     if (!started || stopped) return;
-    const all: KubeObject[] = [];
-    for (const { kind, informer } of informers) {
-      for (const o of informer.list()) all.push({ ...(o as unknown as KubeObject), apiVersion: kind.apiVersion, kind: kind.kind });
-    }
-    onChange(all);
+    copies.clear();
+    for (const { kind, informer } of informers) copies.set(kind, new Map(informer.list().map((o) => [idOf(o), copy(kind, o)])));
+    deliver();
+  };
+  /** One informer event: the set with this object put or taken out, and that change. */
+  const event = (kind: WatchKind, o: k8s.KubernetesObject, deleted: boolean): void => {
+    if (!started || stopped) return;
+    const byId = copies.get(kind);
+    if (!byId) return emit();
+    const id = idOf(o);
+    const c = (deleted ? byId.get(id) : undefined) ?? copy(kind, o);
+    if (deleted) byId.delete(id);
+    else byId.set(id, c);
+    deliver(deleted ? { set: [], deleted: [c] } : { set: [c], deleted: [] });
   };
   const firstRuns: Promise<void>[] = [];
   for (const kind of kinds) {
@@ -121,7 +146,7 @@ export async function watchObjects(opts: ConnectOptions, kinds: WatchKind[], onC
       timers.add(t);
       backoff = Math.min(backoff * 2, max);
     };
-    for (const verb of [k8s.ADD, k8s.UPDATE, k8s.DELETE] as const) informer.on(verb, () => emit());
+    for (const verb of [k8s.ADD, k8s.UPDATE, k8s.DELETE] as const) informer.on(verb, (o) => event(kind, o, verb === k8s.DELETE));
     informer.on(k8s.ERROR, restart);
     firstRuns.push(informer.start().catch(restart));
   }

@@ -1,10 +1,8 @@
 import type { KubeObject } from '../cluster/types.js';
+import { objectKey, type SourceChanges } from '../cluster/source.js';
 import { deepEqual } from '../util/object.js';
 
-/** Identity of a source object: API version, kind, namespace and name. */
-export function objectKey(o: KubeObject): string {
-  return `${o.apiVersion}|${o.kind}|${o.metadata.namespace ?? ''}|${o.metadata.name}`;
-}
+export { objectKey } from '../cluster/source.js';
 
 /** The last key made for a metadata object, with what it was made from. */
 interface KeyMemo {
@@ -137,5 +135,41 @@ export class SourceIndex {
       }
     }
     return { changed, duplicates };
+  }
+
+  /**
+   * Take a delivery by what changed (see SourceChanges): only those keys are looked at, so the work
+   * follows the change, not the objects held. Same result as {@link apply} of the full set when
+   * the changes are true to it (test/controller/changes.test.ts compares them).
+   */
+  applyChanges(changes: SourceChanges): Map<string, KubeObject | undefined> {
+    const changed = new Map<string, KubeObject | undefined>();
+    for (const o of changes.deleted) {
+      const key = heldKey(o);
+      const held = this.objects.get(key);
+      if (!held) continue;
+      if (!changed.has(key)) changed.set(key, held.object);
+      this.objects.delete(key);
+    }
+    for (const o of changes.set) {
+      const key = heldKey(o);
+      const held = this.objects.get(key);
+      if (!held) {
+        // Present before this delivery only if deleted above: its old object stays the "before".
+        if (!changed.has(key)) changed.set(key, undefined);
+        this.objects.set(key, { object: o, stamp: this.generation });
+        continue;
+      }
+      const old = held.object;
+      if (shallowSame(old, o)) continue;
+      if (!sameObject(old, o) && !changed.has(key)) changed.set(key, old);
+      held.object = o;
+    }
+    // A key deleted and set again to an equal object changed nothing.
+    for (const [key, before] of changed) {
+      const now = this.objects.get(key)?.object;
+      if (before && now && sameObject(before, now)) changed.delete(key);
+    }
+    return changed;
   }
 }

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Counter, Histogram } from 'prom-client';
-import type { Source, SourceWatch } from '../cluster/source.js';
+import type { Source, SourceChanges, SourceWatch } from '../cluster/source.js';
 import type { KubeObject } from '../cluster/types.js';
 import type { ModelOptions } from '../model/build.js';
 import type { MeshModel } from '../model/types.js';
@@ -183,7 +183,7 @@ export class ControlPlane {
     const port = listen === false ? 0 : await this.listen(listen);
     this.identities?.start();
     this.watch = await this.opts.source.watch(
-      (objects) => this.onSourceChange(objects),
+      (objects, changes) => this.onSourceChange(objects, changes),
       (err) => {
         this.lastError = err.message;
         this.log(`source error (serving the last snapshot): ${err.message}`);
@@ -224,8 +224,8 @@ export class ControlPlane {
    * else waits for the structural debounce and rebuilds everything. A delivery that changes
    * nothing is dropped (unless the last build failed: then it is retried).
    */
-  private onSourceChange(objects: KubeObject[]): void {
-    const change = this.builder.deliver(objects);
+  private onSourceChange(objects: KubeObject[], changes?: SourceChanges): void {
+    const change = this.builder.deliver(objects, changes);
     if (this.builder.model === undefined) {
       // The first state is applied at once: proxies connecting at start-up should not wait.
       this.scheduler.mark();

@@ -1,3 +1,4 @@
+import type { SourceChanges } from '../cluster/source.js';
 import type { KubeObject } from '../cluster/types.js';
 import { buildModel, isEndpointSlice, sliceService, updateEndpoints, type ModelOptions } from '../model/build.js';
 import type { MeshModel, MeshNamespace, MeshService } from '../model/types.js';
@@ -125,12 +126,15 @@ export class SnapshotBuilder {
   }
 
   /**
-   * Take a delivery: diff it against the last one. Changes to EndpointSlices (of a Service, by
+   * Take a delivery: diff it against the last one (or apply what changed, when the source says).
+   * Changes to EndpointSlices (of a Service, by
    * label, before and after) are held for the incremental path; anything else (or two objects of
    * one key) needs a full rebuild.
    */
-  deliver(objects: KubeObject[]): DeliveryChange {
-    const diff = this.latest.apply(objects);
+  deliver(objects: KubeObject[], changes?: SourceChanges): DeliveryChange {
+    // What changed, when the source says (keys then are unique), is applied as is: no full diff.
+    // After a delivery with repeated keys the index is not the delivery: compare in full.
+    const diff = changes && !this.delivered ? { changed: this.latest.applyChanges(changes), duplicates: false } : this.latest.apply(objects);
     this.delivered = diff.duplicates ? objects : undefined;
     if (diff.changed.size) this.list = undefined;
     let structural = diff.duplicates;

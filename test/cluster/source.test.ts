@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FilesSource } from '../../src/cluster/files-source.ts';
-import { MemorySource, type Source } from '../../src/cluster/source.ts';
+import { MemorySource, type Source, type SourceChanges } from '../../src/cluster/source.ts';
 import type { KubeObject } from '../../src/cluster/types.ts';
 
 const objects: KubeObject[] = [
@@ -77,4 +77,17 @@ test('a memory watch gets every set', async () => {
   await w.stop();
   source.set([]);
   assert.deepEqual(seen, [1, 4]);
+});
+
+test('a memory source change puts objects in place by key, adds and deletes, and tells the watches what changed', async () => {
+  const source = new MemorySource(objects.slice(0, 3));
+  const seen: { names: string[]; changes?: SourceChanges }[] = [];
+  const w = await source.watch((os, changes) => seen.push({ names: os.map((o) => `${o.kind}/${o.metadata.name}`), ...(changes ? { changes } : {}) }), () => undefined);
+  const [a, b, c] = objects as [KubeObject, KubeObject, KubeObject, KubeObject];
+  const a2 = { ...a, metadata: { ...a.metadata, labels: { v: '2' } } };
+  source.change([a2, objects[3]!], [b]);
+  await w.stop();
+  assert.deepEqual(seen[1]!.names, [a, c, objects[3]!].map((o) => `${o.kind}/${o.metadata.name}`), 'in place, added at the end, deleted');
+  assert.deepEqual(seen[1]!.changes, { set: [a2, objects[3]], deleted: [b] });
+  assert.equal((await source.list())[0]!.object, a2);
 });

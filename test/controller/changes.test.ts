@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { objectKey, SourceIndex } from '../../src/controller/changes.ts';
 import type { KubeObject } from '../../src/cluster/types.ts';
+import fc from 'fast-check';
 
 const cm = (name: string, data: Record<string, string>, ns = 'shop'): KubeObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns }, data });
 
@@ -56,4 +57,38 @@ test('SourceIndex: copies that share one metadata object are keyed by their own 
   const d = index.apply([{ ...svc }, { ...map }]);
   assert.deepEqual([...d.changed.keys()].sort(), ['v1|ConfigMap|shop|a', 'v1|ConfigMap|shop|b', 'v1|Service|shop|a', 'v1|Service|shop|b']);
   assert.deepEqual([...index.values()].map(objectKey).sort(), ['v1|ConfigMap|shop|b', 'v1|Service|shop|b']);
+});
+
+test('property: a delivery by its changes (SourceChanges) gives what comparing the whole set gives, step after step', () => {
+  // Keys a..e in two namespaces; each step sets some objects (new, equal copies, or other content) and deletes some.
+  const key = fc.record({ name: fc.constantFrom('a', 'b', 'c', 'd', 'e'), ns: fc.constantFrom('shop', 'web') });
+  const step = fc.record({
+    set: fc.uniqueArray(fc.record({ k: key, x: fc.constantFrom('1', '2'), copy: fc.boolean() }), { selector: (s) => `${s.k.ns}/${s.k.name}`, maxLength: 4 }),
+    deleted: fc.uniqueArray(key, { selector: (k) => `${k.ns}/${k.name}`, maxLength: 2 }),
+  });
+  fc.assert(fc.property(fc.array(step, { minLength: 1, maxLength: 12 }), (steps) => {
+    const full = new SourceIndex();
+    const byChanges = new SourceIndex();
+    /** The source's set, by key (as a live source holds it). */
+    const state = new Map<string, KubeObject>();
+    full.apply([]);
+    byChanges.apply([]);
+    for (const s of steps) {
+      const deleted = s.deleted.flatMap((k) => {
+        const o = state.get(objectKey(cm(k.name, {}, k.ns)));
+        return o && !s.set.some((x) => x.k.name === k.name && x.k.ns === k.ns) ? [o] : [];
+      });
+      for (const o of deleted) state.delete(objectKey(o));
+      const set = s.set.map(({ k, x, copy }) => {
+        const held = state.get(objectKey(cm(k.name, {}, k.ns)));
+        // A shallow copy of the held object (an informer's unchanged copy), or an object of its own.
+        return copy && held ? { ...held } : cm(k.name, { x }, k.ns);
+      });
+      for (const o of set) state.set(objectKey(o), o);
+      const want = full.apply([...state.values()]).changed;
+      const got = byChanges.applyChanges({ set, deleted });
+      assert.deepEqual(new Map([...got].sort()), new Map([...want].sort()), 'the same keys changed, with the same objects before');
+      assert.deepEqual(new Map([...byChanges.snapshot()].sort()), new Map([...full.snapshot()].sort()), 'the same objects held');
+    }
+  }), { numRuns: 300 });
 });

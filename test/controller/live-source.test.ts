@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { ControlPlane } from '../../src/controller/controlplane.ts';
 import { KubernetesSource } from '../../src/cluster/live-source.ts';
 import type { MeshModel } from '../../src/model/types.ts';
+import { objectKey, type SourceChanges } from '../../src/cluster/source.ts';
+import type { KubeObject } from '../../src/cluster/types.ts';
 import { startApiServer, type TestCluster } from '../support/kube.ts';
 
 let c: TestCluster;
@@ -68,6 +70,40 @@ test('an EndpointSlice change reaches the model', async () => {
   });
   assert.equal(r.status, 200, r.body);
   await nextModel((m) => addresses(m).join() === '10.1.0.2');
+});
+
+test('each delivery after an informer event says its change, true to the set: the previous set with it applied', async () => {
+  const deliveries: { objects: KubeObject[]; changes?: SourceChanges }[] = [];
+  let wake: (() => void) | undefined;
+  const source = new KubernetesSource({ connect: { kubeconfig: c.kubeconfigPath } });
+  const w = await source.watch((objects, changes) => {
+    deliveries.push({ objects, ...(changes ? { changes } : {}) });
+    wake?.();
+  }, () => undefined);
+  const until = async (pred: () => boolean): Promise<void> => {
+    while (!pred()) await new Promise<void>((r) => (wake = r));
+  };
+  try {
+    assert.equal(deliveries[0]!.changes, undefined, 'the first delivery is the whole set');
+    const svc = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'orders', namespace: 'shop' }, spec: { ports: [{ port: 80 }] } };
+    assert.equal((await c.request('POST', '/api/v1/namespaces/shop/services', { body: JSON.stringify(svc) })).status, 201);
+    await c.request('PATCH', '/api/v1/namespaces/shop/services/orders', { body: JSON.stringify({ metadata: { labels: { v: '2' } } }), headers: { 'content-type': 'application/merge-patch+json' } });
+    await c.request('DELETE', '/api/v1/namespaces/shop/services/orders');
+    await until(() => deliveries.some((d) => d.changes?.deleted.some((o) => o.metadata.name === 'orders')));
+  } finally {
+    await w.stop();
+  }
+  const keyed = (os: readonly KubeObject[]): Map<string, KubeObject> => new Map(os.map((o) => [objectKey(o), o]));
+  for (let i = 1; i < deliveries.length; i++) {
+    const { objects, changes } = deliveries[i]!;
+    assert.ok(changes, `delivery ${i} says what changed`);
+    const expected = keyed(deliveries[i - 1]!.objects);
+    for (const o of changes.deleted) expected.delete(objectKey(o));
+    for (const o of changes.set) expected.set(objectKey(o), o);
+    assert.deepEqual(keyed(objects), expected, `delivery ${i}`);
+  }
+  const kinds = deliveries.slice(1).map((d) => (d.changes!.set.length ? `set ${d.changes!.set[0]!.kind}/${d.changes!.set[0]!.metadata.labels?.v ?? ''}` : `deleted ${d.changes!.deleted[0]!.kind}`));
+  assert.deepEqual(kinds.filter((k) => k.includes('Service')), ['set Service/', 'set Service/2', 'deleted Service']);
 });
 
 test('the API server goes away: the last model stays; it comes back: the watch resyncs', async () => {
