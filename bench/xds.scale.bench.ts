@@ -323,7 +323,7 @@ async function scale(n: number): Promise<BenchResult[]> {
   out.push({
     name: `${at}: churn 10%/min (${perSecond.toFixed(0)} endpoint events/s, ${churnS} s), change sent -> pushed, p99 in the last third`, value: ends[2]!, unit: 'ms',
     target: { max: bound },
-    detail: `by third ${ends.map((x) => x.toFixed(0)).join(' / ')} ms (queue lag p99 ${churnStats.churn.lag.map((l) => pct(l, 99).toFixed(0)).join(' / ')}); controller CPU ${((churnCpu / churnWall) * 100).toFixed(0)}% of a core`,
+    detail: `by third ${ends.map((x) => x.toFixed(0)).join(' / ')} ms (queue lag p99 ${churnStats.churn.lag.map((l) => pct(l, 99).toFixed(0)).join(' / ')}); controller CPU ${((churnCpu / churnWall) * 100).toFixed(0)}% of a core, ${((churnCpu * 1000) / total).toFixed(1)} ms per event; ${churnStats.pushes} pushes (${(churnStats.pushes / total).toFixed(0)} per event)`,
   });
   const rssGoal = n >= 5000 ? 1024 : 300;
   out.push({ name: `${at}: controller resident memory, peak`, value: final.maxRssMiB, unit: 'MiB', target: { max: rssGoal }, detail: `now ${final.rssMiB.toFixed(0)} MiB, heap ${final.heapMiB.toFixed(0)} MiB` });
