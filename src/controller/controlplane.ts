@@ -37,8 +37,12 @@ export interface ControlPlaneOptions {
   clock?: Clock;
   /** Diagnostic lines (one per call, no trailing newline). */
   log?: (line: string) => void;
-  /** Called after each new model has been built and its snapshots set (tests and embedding). */
-  onModel?: (model: MeshModel, generation: number) => void;
+  /**
+   * Called after each new model has been built and its snapshots set (tests and embedding);
+   * `endpointsOnly` when only endpoints changed (the incremental EDS path: every other field of
+   * the model is the previous model's).
+   */
+  onModel?: (model: MeshModel, generation: number, endpointsOnly: boolean) => void;
   /** More gRPC services on the ADS server (the CA's CertificateService). */
   services?: { definition: grpc.ServiceDefinition; handlers: grpc.UntypedServiceImplementation }[];
   /**
@@ -257,7 +261,7 @@ export class ControlPlane {
     // A new model may have deleted pods or come with a new trust bundle: renew (or stop renewing) now.
     void this.identities?.sweep();
     this.gatewaySecrets?.refresh();
-    this.opts.onModel?.(built.model, built.generation);
+    this.opts.onModel?.(built.model, built.generation, false);
   }
 
   /** Pending EndpointSlice changes through the incremental path; a full rebuild when it cannot take them. */
@@ -276,7 +280,7 @@ export class ControlPlane {
       return;
     }
     this.metrics.generation.set(r.generation);
-    this.opts.onModel?.(r.model, r.generation);
+    this.opts.onModel?.(r.model, r.generation, true);
   }
 
   /** Where builds put snapshots: the cache (setting one notifies the node's streams at once). */

@@ -237,7 +237,12 @@ export async function runController(opts: ControllerOptions, ui: Ui, signals: No
     log,
     // SDS on the ADS stream: secrets only for TLS streams with a reviewed token (the files source cannot review one).
     identity: { ca: () => ca, ...(cluster ? {} : { disabled: (await import('./identity.js')).FILES_SOURCE_NO_SDS }) },
-    onModel: () => publish(),
+    // What publish() writes (trust bundles by injected namespace, route, policy and Gateway status,
+    // Gateway Deployments) does not read endpoints: an endpoint change, the frequent kind, skips
+    // it rather than scanning every object once more (its interval still retries writes).
+    onModel: (_model, _generation, endpointsOnly) => {
+      if (!endpointsOnly) publish();
+    },
   });
   // Only the leader writes (the trust bundle ConfigMaps, HTTPRoute status); every replica serves
   // ADS, the webhook and the CA.
