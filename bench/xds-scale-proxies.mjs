@@ -24,7 +24,8 @@
 // { counts: true } (answered, then reset), { close: true }. Answers: { ready: true };
 // { served: { times, at, cpuMs } } once every stream has its first CDS and EDS (times: per stream,
 // ms after t0; at: the last); { round: k, at } when every ns0 proxy here holds its k-th EDS push
-// (at: receipt of the last); { counts: { unaffected, affected, gc } }.
+// (at: receipt of the last); { counts: { unaffected, affected, gc, cpuMs } } (cpuMs: this process's
+// CPU since the last counts).
 import { Buffer } from 'node:buffer';
 import { performance, PerformanceObserver } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
@@ -170,6 +171,9 @@ function open({ port, proxies: list, connections, t0 }) {
   }
 }
 
+/** CPU since the last counts request (counts also report it). */
+let countsCpu = process.cpuUsage();
+
 process.on('message', (m) => {
   if (m.open) open(m.open);
   else if (m.counts) {
@@ -180,7 +184,9 @@ process.on('message', (m) => {
       else unaffected += p.responses;
       p.responses = 0;
     }
-    process.send({ counts: { unaffected, affected: affectedGot, gc: { ...gc } } });
+    const c = process.cpuUsage(countsCpu);
+    countsCpu = process.cpuUsage();
+    process.send({ counts: { unaffected, affected: affectedGot, gc: { ...gc }, cpuMs: (c.user + c.system) / 1000 } });
     gc.minor = gc.minorMs = gc.major = gc.majorMs = 0;
   } else if (m.close) {
     for (const c of clients) c.close();

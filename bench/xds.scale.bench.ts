@@ -57,7 +57,7 @@ interface ServerStats {
   /** Event-loop delay p99 since the last stats request, ms. */
   loopDelayP99: number;
   /** Per third of the churn: how late each change left the IPC queue (ms after it was sent), and push latencies (ms after the change was taken). */
-  churn: { lag: number[][]; pushLatencies: number[][] };
+  churn: { lag: number[][]; pushLatencies: number[][]; ns0: number[] };
   gc: GcCounts;
 }
 
@@ -144,7 +144,7 @@ type ProxiesReply =
   | { ready: true }
   | { served: Served }
   | { round: number; at: number }
-  | { counts: { unaffected: number; affected: number; gc: GcCounts } };
+  | { counts: { unaffected: number; affected: number; gc: GcCounts; cpuMs: number } };
 
 /** The proxies child process (its own heap and event loop: see bench/xds-scale-proxies.mjs) and its IPC. */
 class Proxies {
@@ -189,8 +189,8 @@ class Proxies {
     if (at !== undefined) return Promise.resolve(at);
     return new Promise((resolve) => (this.roundWaiter = { k, resolve }));
   }
-  /** Responses after the first CDS and EDS, and GCs, since the last call (then reset). */
-  async counts(): Promise<{ unaffected: number; affected: number; gc: GcCounts }> {
+  /** Responses after the first CDS and EDS, GCs and the process's CPU, since the last call (then reset). */
+  async counts(): Promise<{ unaffected: number; affected: number; gc: GcCounts; cpuMs: number }> {
     const r = this.next('counts');
     this.child.send({ counts: true });
     return (await r).counts;
@@ -214,12 +214,14 @@ async function scale(n: number): Promise<BenchResult[]> {
   // had a process of their own), apart from the rest (one connection per 50 streams).
   const namespaces = Array.from({ length: n }, (_, i) => namespaceOf(i));
   const groups = [Array.from({ length: AFFECTED }, (_, i): [number, number] => [i, 0]), namespaces.slice(AFFECTED).map((ns, k): [number, number] => [AFFECTED + k, ns])];
+  // BENCH_XDS_STREAMS_PER_CONNECTION: streams per HTTP/2 connection of the other proxies (default 50; a real proxy has one of its own).
+  const perConnection = Number(process.env.BENCH_XDS_STREAMS_PER_CONNECTION ?? 50);
   const procs = groups.map(() => new Proxies());
   await Promise.all(procs.map((p) => p.started()));
   const [measured] = procs as [Proxies, Proxies];
   // Storm: every stream opens at once.
   const t0 = now();
-  const served = await Promise.all(procs.map((p, k) => p.open(port, groups[k]!, k === 0 ? 20 : Math.max(1, Math.ceil(groups[k]!.length / 50)), t0)));
+  const served = await Promise.all(procs.map((p, k) => p.open(port, groups[k]!, k === 0 ? 20 : Math.max(1, Math.ceil(groups[k]!.length / perConnection)), t0)));
   const stormMs = Math.max(...served.map((x) => x.at)) - t0;
   const times = served.flatMap((x) => x.times);
   const clientCpuMs = served.reduce((a, x) => a + x.cpuMs, 0);
@@ -264,6 +266,7 @@ async function scale(n: number): Promise<BenchResult[]> {
   const churnS = Number(process.env.BENCH_XDS_CHURN_S ?? 20);
   const perSecond = (SERVICES * ENDPOINTS * 0.1) / 60;
   server.send({ profile: 'churn' });
+  await Promise.all(procs.map((p) => p.counts()));
   const churnStart = performance.now();
   let sent = 0;
   let seed = 1;
@@ -290,6 +293,8 @@ async function scale(n: number): Promise<BenchResult[]> {
   const churnStats = await server.stats();
   const churnCpu = churnStats.cpuMs / 1000;
   const churnWall = (performance.now() - churnStart) / 1000;
+  // The proxies' share: with one response in flight per stream, a proxy that answers late holds its next push back.
+  const churnProxies = await Promise.all(procs.map((p) => p.counts()));
   server.send({ profile: '' });
   const final = await server.stats();
   await Promise.all(procs.map((p) => p.close()));
@@ -323,7 +328,7 @@ async function scale(n: number): Promise<BenchResult[]> {
   out.push({
     name: `${at}: churn 10%/min (${perSecond.toFixed(0)} endpoint events/s, ${churnS} s), change sent -> pushed, p99 in the last third`, value: ends[2]!, unit: 'ms',
     target: { max: bound },
-    detail: `by third ${ends.map((x) => x.toFixed(0)).join(' / ')} ms (queue lag p99 ${churnStats.churn.lag.map((l) => pct(l, 99).toFixed(0)).join(' / ')}); controller CPU ${((churnCpu / churnWall) * 100).toFixed(0)}% of a core, ${((churnCpu * 1000) / total).toFixed(1)} ms per event; ${churnStats.pushes} pushes (${(churnStats.pushes / total).toFixed(0)} per event)`,
+    detail: `by third ${ends.map((x) => x.toFixed(0)).join(' / ')} ms (queue lag p99 ${churnStats.churn.lag.map((l) => pct(l, 99).toFixed(0)).join(' / ')}); controller CPU ${((churnCpu / churnWall) * 100).toFixed(0)}% of a core, ${((churnCpu * 1000) / total).toFixed(1)} ms per event; ${churnStats.pushes} pushes (${(churnStats.pushes / total).toFixed(0)} per event); proxies processes ${churnProxies.map((c) => ((c.cpuMs / 1000 / churnWall) * 100).toFixed(0)).join(' and ')}% of a core; push latency p99 to the ns0 proxies (their own process) ${pct(churnStats.churn.ns0, 99).toFixed(0)} ms, to the others ${pct(churnStats.churn.pushLatencies.flat(), 99).toFixed(0)} ms`,
   });
   const rssGoal = n >= 5000 ? 1024 : 300;
   out.push({ name: `${at}: controller resident memory, peak`, value: final.maxRssMiB, unit: 'MiB', target: { max: rssGoal }, detail: `now ${final.rssMiB.toFixed(0)} MiB, heap ${final.heapMiB.toFixed(0)} MiB` });
