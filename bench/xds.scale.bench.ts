@@ -241,7 +241,11 @@ async function scale(n: number): Promise<BenchResult[]> {
   let changesStart = 0;
   await Promise.all(procs.map((p) => p.counts()));
   const log = process.env.BENCH_XDS_GC_LOG ? (line: string) => process.stderr.write(`${line}\n`) : undefined;
+  // BENCH_XDS_CHANGE_GAP_MS: a quiet gap before each change (default 0: the next change follows the
+  // last receipt at once, while the affected proxies' ACKs of the previous one may still be on the way).
+  const gapMs = Number(process.env.BENCH_XDS_CHANGE_GAP_MS ?? 0);
   for (let round = -5; round < rounds; round++) {
+    if (gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
     if (round === 0) {
       await server.stats();
       changesStart = performance.now();
