@@ -15,6 +15,8 @@
 //   run (a growing queue shows as a growing latency), the controller's CPU share;
 // - the controller's resident memory (peak).
 // BENCH_XDS_MAX_OPENING sets the ADS server's maxOpening (streams opening at once).
+// BENCH_XDS_STREAMS_PER_CONNECTION: streams per HTTP/2 connection of the proxies outside ns0 (default 50).
+// BENCH_XDS_CHANGE_GAP_MS: a quiet gap before each measured endpoint change (default 0).
 // BENCH_XDS_PROF=DIR writes the controller's CPU profile of each phase into DIR/<time>/<phase>.cpuprofile.
 // BENCH_XDS_CONTROLLER_ARGS and BENCH_XDS_PROXIES_ARGS pass node flags to the controller process
 // and to the proxies processes (e.g. "--trace-gc").
