@@ -27,7 +27,8 @@
 // (at: receipt of the last); { counts: { unaffected, affected, gc, cpuMs } } (cpuMs: this process's
 // CPU since the last counts).
 import { Buffer } from 'node:buffer';
-import { performance, PerformanceObserver } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
+import { countGc } from './gc-count.mjs';
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import { TYPE } from '../dist/xds/protos.js';
@@ -35,21 +36,7 @@ import { TYPE } from '../dist/xds/protos.js';
 /** Milliseconds on the wall clock, with sub-millisecond resolution: comparable across processes. */
 const now = () => performance.timeOrigin + performance.now();
 
-const gc = { minor: 0, minorMs: 0, major: 0, majorMs: 0 };
-new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) {
-    // Kinds (perf_hooks constants): 1 scavenge, 4 mark-compact, 8 incremental marking, 16 weak callbacks.
-    const kind = e.detail?.kind;
-    if (kind === 1) {
-      gc.minor++;
-      gc.minorMs += e.duration;
-    } else {
-      if (kind === 4) gc.major++;
-      gc.majorMs += e.duration;
-    }
-    if (process.env.BENCH_XDS_GC_LOG) process.stderr.write(`gc proxies kind ${kind} at ${(performance.timeOrigin + e.startTime).toFixed(1)} ${e.duration.toFixed(1)} ms\n`);
-  }
-}).observe({ entryTypes: ['gc'] });
+const gc = countGc('proxies');
 
 /**
  * The fields an ACK needs of a (Delta)DiscoveryResponse, which both number alike: version_info or

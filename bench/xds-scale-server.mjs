@@ -8,7 +8,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
-import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { countGc } from './gc-count.mjs';
 import { ControlPlane } from '../dist/controller/controlplane.js';
 import { MemorySource } from '../dist/cluster/source.js';
 
@@ -28,21 +29,7 @@ const loop = monitorEventLoopDelay({ resolution: 5 });
 loop.enable();
 let cpu = process.cpuUsage();
 // Garbage collections since the last stats request (BENCH_XDS_GC_LOG: each one on stderr, on the wall clock).
-const gc = { minor: 0, minorMs: 0, major: 0, majorMs: 0 };
-new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) {
-    // Kinds (perf_hooks constants): 1 scavenge, 4 mark-compact, 8 incremental marking, 16 weak callbacks.
-    const kind = e.detail?.kind;
-    if (kind === 1) {
-      gc.minor++;
-      gc.minorMs += e.duration;
-    } else {
-      if (kind === 4) gc.major++;
-      gc.majorMs += e.duration;
-    }
-    if (process.env.BENCH_XDS_GC_LOG) process.stderr.write(`gc controller kind ${kind} at ${(performance.timeOrigin + e.startTime).toFixed(1)} ${e.duration.toFixed(1)} ms\n`);
-  }
-}).observe({ entryTypes: ['gc'] });
+const gc = countGc('controller');
 
 // BENCH_XDS_PROF=DIR: a CPU profile per phase (the parent names them), written as DIR/PHASE.cpuprofile.
 const profDir = process.env.BENCH_XDS_PROF;
