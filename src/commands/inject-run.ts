@@ -61,7 +61,7 @@ export interface InjectDeps {
   stdin?: NodeJS.ReadableStream;
   /** How --from-cluster connects (default src/cluster connect()). */
   connect?: (opts: ConnectOptions) => Promise<Cluster>;
-  /** Output characters held in memory before spilling to a temporary file (default 1 Mi). */
+  /** Output bytes held in memory before spilling to a temporary file (default SPOOL_LIMIT, 64 MiB). */
   spoolLimit?: number;
   /** Where the spill file goes (default the system temp dir). */
   spoolDir?: string;

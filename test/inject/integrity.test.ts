@@ -118,6 +118,27 @@ test('the spool holds at most its limit in memory and spills the rest to a 0600 
   assert.deepEqual(readdirSync(dir), []);
 });
 
+test('the spool writes UTF-8 text byte for byte, in memory below its limit (no file made) and spilled above it', async () => {
+  // Multibyte characters and surrogate pairs, in pieces of every size up to more than a chunk.
+  const pieces = Array.from({ length: 400 }, (_, i) => `${i}: é日本🙂`.repeat(1 + ((i * 37) % 90)) + (i % 50 === 0 ? 'x'.repeat(5000) : '') + '\n');
+  const want = Buffer.from(pieces.join(''), 'utf8');
+  for (const limit of [want.length * 2, 20_000]) {
+    const dir = tmp();
+    const s = new Spool(limit, dir);
+    let made = false;
+    for (const p of pieces) {
+      await s.write(p);
+      made ||= readdirSync(dir).length > 0;
+    }
+    assert.equal(made, limit < want.length, `limit ${limit}: a file only when the output outgrows the limit`);
+    assert.equal(s.spilled, limit < want.length);
+    const got: Buffer[] = [];
+    await s.commit(new Writable({ write(c: Buffer, _e, cb) { got.push(c); cb(); } }));
+    assert.ok(Buffer.concat(got).equals(want), `limit ${limit}: the same bytes`);
+    assert.deepEqual(readdirSync(dir), []);
+  }
+});
+
 test('mesh inject (YAML worker threads, 1.3 MB of output): a broken last document leaves stdout empty, exit 2', async () => {
   const many = Array.from({ length: 600 }, (_, i) => deploy(`web-${i}`)).join('---\n');
   const r = await runMesh(['inject', '-f', '-', '--kube-version', '1.30'], { input: `${many}---\nkind: List\napiVersion: v1\nitems: [null]\n`, env: { MESH_INJECT_WORKERS: '2' } });
