@@ -2,7 +2,6 @@ import { once } from 'node:events';
 import { open, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { MESH_CONFIG_KEY, MESH_CONFIG_NAME } from '../constants.js';
-import { editYamlDocument } from '../cluster/yaml-edit.js';
 import { parseRawDocument, readDocuments, readRawDocuments, type RawDocument, type SourceDocument } from '../cluster/files.js';
 import type { Cluster, ConnectOptions, KubeObject } from '../cluster/types.js';
 import { readStdin, readValuesFiles } from '../cluster/values-files.js';
@@ -187,6 +186,8 @@ class DocWriter {
      * indentation stay.
      */
     private readonly format: 'yaml' | 'json' | 'json-file' | 'yaml-edit',
+    /** yaml-edit's editor (src/cluster/yaml-edit.ts, loaded with the `yaml` package only for --in-place). */
+    private readonly edit?: (raw: string, o: KubeObject) => string,
   ) {}
   /** Whether a document was written (the next one is separated from it). */
   get started(): boolean {
@@ -204,7 +205,10 @@ class DocWriter {
   async object(doc: SourceDocument, o: KubeObject): Promise<void> {
     if (this.format === 'json') return this.json(o);
     if (this.format === 'json-file') return this.sink.write((this.count++ > 0 ? '\n' : '') + JSON.stringify(o, null, 2) + '\n');
-    if (this.format === 'yaml-edit') return this.sink.write((this.count++ > 0 ? '---\n' : '') + editYamlDocument(doc.raw, o));
+    if (this.format === 'yaml-edit') {
+      if (!this.edit) throw new Error('DocWriter: yaml-edit needs an editor');
+      return this.sink.write((this.count++ > 0 ? '---\n' : '') + this.edit(doc.raw, o));
+    }
     await this.sink.write((this.count++ > 0 ? '---\n' : '') + documentYaml(doc, o));
   }
   /** YAML documents written elsewhere (the worker threads), already separated, in order after this writer's. */
@@ -387,6 +391,7 @@ export async function runInject(o: InjectRunOptions, ui: Ui, deps: InjectDeps = 
     }
     await spool.commit(ui.out);
   } else {
+    const { editYamlDocument } = await import('../cluster/yaml-edit.js');
     const docs = readDocuments(o.files, { recursive: o.recursive, stdin: deps.stdin, expandLists: false });
     // Every file is transformed into a temporary file first; only when all succeeded are they renamed.
     const pending: { file: string; tmp: string }[] = [];
@@ -410,7 +415,7 @@ export async function runInject(o: InjectRunOptions, ui: Ui, deps: InjectDeps = 
         if (!current || current.file !== doc.source) {
           await finish();
           const sink = new Sink(null);
-          current = { file: doc.source, sink, writer: new DocWriter(sink, /\.json$/i.test(doc.source) ? 'json-file' : 'yaml-edit'), changed: false };
+          current = { file: doc.source, sink, writer: new DocWriter(sink, /\.json$/i.test(doc.source) ? 'json-file' : 'yaml-edit', editYamlDocument), changed: false };
         }
         const changed = doc.object ? transformDoc(doc, fn, reports) : undefined;
         if (changed) {

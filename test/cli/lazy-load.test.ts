@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { HEAVY_MODULES as HEAVY, runMesh, runMeshTraced } from '../support/cli.ts';
 import { startApiServer } from '../support/kube.ts';
 import { HTTPROUTE_CRD, service } from '../route/support.ts';
@@ -52,4 +55,19 @@ test('mesh route canary against an API server loads client-node\'s KubeConfig bu
   } finally {
     await kube.stop();
   }
+});
+
+test('mesh inject of plain manifests loads neither the yaml package nor semver (about 50 ms of its start); --values does load yaml', async () => {
+  const deploy = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: web, image: nginx}]\n';
+  const lean = await runMeshTraced(['inject', '-q', '-f', '-', '--kube-version', '1.30'], { input: deploy });
+  assert.equal(lean.code, 0, lean.stderr);
+  assert.match(lean.stdout, /name: mesh-proxy/);
+  assert.ok(lean.modules.some((u) => u.includes('/node_modules/js-yaml/')), 'the trace must see the YAML parser load');
+  for (const pkg of ['yaml', 'semver']) assert.equal(lean.modules.find((u) => u.includes(`/node_modules/${pkg}/`)), undefined, `${pkg} was loaded`);
+  // A values file is read with the yaml package, through require: the trace sees that too.
+  const dir = mkdtempSync(join(tmpdir(), 'mesh-lazy-'));
+  writeFileSync(join(dir, 'values.yaml'), 'proxy: {logLevel: debug}\n');
+  const withValues = await runMeshTraced(['inject', '-q', '-f', '-', '--kube-version', '1.30', '--values', join(dir, 'values.yaml')], { input: deploy });
+  assert.equal(withValues.code, 0, withValues.stderr);
+  assert.ok(withValues.modules.some((u) => u.includes('/node_modules/yaml/')), 'yaml not seen: the trace misses require()');
 });
