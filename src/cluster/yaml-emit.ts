@@ -21,7 +21,7 @@ const FALLBACK = Symbol('fallback');
  * heap of a 100,000-document inject stays level: names differ per document, the strings worth
  * remembering are the few that recur, soon remembered again).
  */
-const MAX_CACHED = 10_000;
+const MAX_CACHED = 5_000;
 /**
  * Strings longer than this are styled each time, not remembered: long texts (certificates, blobs)
  * rarely repeat, though some do (inject's status annotation is the same for pods with the same probes).
