@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, rmSync } from 'node:fs';
 import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +33,13 @@ export class Spool {
   /** The write to the file under way (at most one), and its size in bytes. */
   private writing: Promise<unknown> = Promise.resolve();
   private writingSize = 0;
+  /**
+   * Removes the temporary directory if the process exits before commit or discard do (the CLI
+   * exits at once when the reader of stdout goes away: `mesh inject ... | head`).
+   */
+  private readonly removeOnExit = (): void => {
+    if (this.file) rmSync(this.file.dir, { recursive: true, force: true });
+  };
   /** The most bytes held in memory at once (tests read it to see memory stays bounded). */
   maxBuffered = 0;
 
@@ -91,7 +98,14 @@ export class Spool {
     if (!this.file) {
       const dir = await mkdtemp(join(this.dir, 'mesh-output-'));
       const path = join(dir, 'output');
-      this.file = { dir, path, fh: await open(path, 'wx', 0o600) };
+      process.on('exit', this.removeOnExit);
+      try {
+        this.file = { dir, path, fh: await open(path, 'wx', 0o600) };
+      } catch (err) {
+        process.off('exit', this.removeOnExit);
+        await rm(dir, { recursive: true, force: true });
+        throw err;
+      }
     }
     const bufs = this.take();
     await this.writing;
@@ -148,5 +162,6 @@ export class Spool {
     this.writingSize = 0;
     await f.fh.close().catch(() => {});
     await rm(f.dir, { recursive: true, force: true });
+    process.off('exit', this.removeOnExit);
   }
 }

@@ -139,6 +139,20 @@ test('the spool writes UTF-8 text byte for byte, in memory below its limit (no f
   }
 });
 
+test('a spilled spool\'s temporary file is removed even when the process exits first (the CLI exits at once when `| head` closes stdout)', async () => {
+  const dir = tmp();
+  const before = process.listeners('exit');
+  const s = new Spool(4096, dir);
+  for (let i = 0; i < 100; i++) await s.write(`${'x'.repeat(99)}\n`);
+  assert.ok(s.spilled);
+  const added = process.listeners('exit').filter((l) => !before.includes(l));
+  assert.equal(added.length, 1, 'one exit hook while the file exists');
+  (added[0] as () => void)();
+  assert.deepEqual(readdirSync(dir), [], 'removed by the exit hook');
+  await s.discard();
+  assert.deepEqual(process.listeners('exit'), before, 'the hook is gone once the spool is done');
+});
+
 test('mesh inject (YAML worker threads, 1.3 MB of output): a broken last document leaves stdout empty, exit 2', async () => {
   const many = Array.from({ length: 600 }, (_, i) => deploy(`web-${i}`)).join('---\n');
   const r = await runMesh(['inject', '-f', '-', '--kube-version', '1.30'], { input: `${many}---\nkind: List\napiVersion: v1\nitems: [null]\n`, env: { MESH_INJECT_WORKERS: '2' } });
