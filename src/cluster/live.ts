@@ -428,9 +428,12 @@ class LiveCluster implements Cluster {
       // Many pods are scraped in parallel: reuse connections instead of a TLS handshake each. One
       // TLS context for all of them: given the CA, certificate and key, tls.connect would parse
       // them into a new context per connection (64 connections at once: about 40 ms of CPU).
+      // The socket's idle timeout is the request timeout: set once per connection, where
+      // req.setTimeout re-armed it (a timer and listeners) on every request.
+      const kept = { keepAlive: true, maxSockets: PROXY_MAX_SOCKETS, timeout: this.timeoutMs };
       const agent = https
-        ? new HttpsAgent({ keepAlive: true, maxSockets: PROXY_MAX_SOCKETS, secureContext: createSecureContext({ ca: opts.ca, cert: opts.cert, key: opts.key }), rejectUnauthorized: opts.rejectUnauthorized, servername: opts.servername })
-        : new HttpAgent({ keepAlive: true, maxSockets: PROXY_MAX_SOCKETS });
+        ? new HttpsAgent({ ...kept, secureContext: createSecureContext({ ca: opts.ca, cert: opts.cert, key: opts.key }), rejectUnauthorized: opts.rejectUnauthorized, servername: opts.servername })
+        : new HttpAgent(kept);
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(opts.headers ?? {})) if (typeof v === 'string') headers[k] = v;
       headers.Accept = 'text/plain, application/json, */*';
@@ -484,7 +487,8 @@ class LiveCluster implements Cluster {
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body: (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8') }));
         res.on('error', (err) => reject(toMeshError(err)));
       });
-      req.setTimeout(this.timeoutMs, () => req.destroy(Object.assign(new Error(`GET pods/${target.pod}:${target.port}/proxy${path} timed out after ${this.timeoutMs} ms`), { code: 'ETIMEDOUT' })));
+      // Emitted when the connection sat idle for the agent's timeout while this request was on it.
+      req.on('timeout', () => req.destroy(Object.assign(new Error(`GET pods/${target.pod}:${target.port}/proxy${path} timed out after ${this.timeoutMs} ms`), { code: 'ETIMEDOUT' })));
       req.on('error', (err) => reject(toMeshError(err)));
       req.end();
     });

@@ -79,6 +79,18 @@ test('live cluster: pod proxy GETs send the path a URL of the server makes, and 
       assert.deepEqual(bodies.map((b) => b.body), Array.from({ length: 8 }, (_, i) => `p-${i} /stats/prometheus`));
     }
     assert.ok(kube.server.connectionCount - before <= 8, `${kube.server.connectionCount - before} connections for 16 GETs, 8 at a time`);
+
+    // A pod that does not answer: the GET fails after the connection's timeout, and the next one works.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    kube.server.setPodProxy('shop', 'p-0', async () => {
+      await held;
+      return { status: 200, body: 'late' };
+    });
+    const quick = connectLive({ kubeconfig: kube.kubeconfigPath, timeoutMs: 100 });
+    await assert.rejects(quick.proxyGet!({ namespace: 'shop', pod: 'p-0', port: 15090 }, '/stats/prometheus'), /GET pods\/p-0:15090\/proxy\/stats\/prometheus timed out after 100 ms/);
+    assert.equal((await quick.proxyGet!({ namespace: 'shop', pod: 'p-1', port: 15090 }, '/stats/prometheus')).body, 'p-1 /stats/prometheus');
+    release();
   } finally {
     await kube.stop();
   }
