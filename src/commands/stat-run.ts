@@ -18,9 +18,9 @@ export async function runStat(options: StatOptions, ui: Ui, deps: StatDeps, sett
   const scope = (o: StatOptions): StatOptions => ({ ...o, namespace: o.allNamespaces ? undefined : (o.namespace ?? deps.cluster.defaultNamespace ?? 'default') });
   let opts = scope(options);
   let listed = settled ? listStat(opts, deps.source ?? new KubernetesSource({ cluster: deps.cluster })) : undefined;
-  // The table's modules load while the lists are in flight (the CPU waits on the network then),
+  // The printer's modules load while the lists are in flight (the CPU waits on the network then),
   // not after the last scrape, where their loading would add to the command's time.
-  if (opts.output === 'table' || opts.output === 'wide') void import('../ui/table.js').catch(() => undefined);
+  void (opts.output === 'table' || opts.output === 'wide' ? import('../ui/table.js') : import('../ui/output.js')).catch(() => undefined);
   if (settled) {
     // The options' error (a bad configured URL) comes first, as when they were settled before listing.
     listed!.catch(() => undefined);
