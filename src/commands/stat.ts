@@ -16,24 +16,25 @@ export function define(cmd: Command): void {
     .action(async (resource: string | undefined, opts: { window?: string; sampleInterval?: string; from?: string; to?: string; watch?: boolean; prometheusUrl?: string; concurrency?: string }, command: Command) => {
       const g = globalsOf(command);
       const ui = makeUi(g);
-      const { parseOutputFormat } = await import('../ui/format.js');
+      const [{ parseOutputFormat }, { validateStatOptions }, { runStat }, { withInterrupt }] = await Promise.all([import('../ui/format.js'), import('../status/stat.js'), import('./stat-run.js'), import('../util/interrupt.js')]);
       const output = parseOutputFormat(g.output, ['table', 'wide', 'json', 'yaml'] as const, 'table');
-      const { validateStatOptions } = await import('../status/stat.js');
-      const { runStat } = await import('./stat-run.js');
       const raw = {
         resource, namespace: g.namespace, allNamespaces: g.allNamespaces, window: opts.window, windowExplicit: command.getOptionValueSource('window') === 'cli',
         sampleInterval: opts.sampleInterval, from: opts.from, to: opts.to, watch: opts.watch === true, output, prometheusUrl: opts.prometheusUrl, concurrency: opts.concurrency,
       };
-      let options = validateStatOptions(raw);
+      const options = validateStatOptions(raw);
       const { connect } = await import('../cluster/index.js');
       const cluster = await connect({ kubeconfig: g.kubeconfig, context: g.context });
-      // No flag: the installed mesh's metrics.prometheusUrl, when it names one (docs/observability.md).
-      if (opts.prometheusUrl === undefined) {
-        const configured = await (await import('../metrics/configured.js')).configuredPrometheusUrl(cluster);
-        if (configured) options = validateStatOptions({ ...raw, prometheusUrl: configured });
-      }
-      const { withInterrupt } = await import('../util/interrupt.js');
+      // No flag: the installed mesh's metrics.prometheusUrl, when it names one (docs/observability.md),
+      // looked up while runStat lists the workloads (the lists do not depend on it).
+      const settled = opts.prometheusUrl === undefined
+        ? import('../metrics/configured.js').then(async ({ configuredPrometheusUrl }) => {
+            const configured = await configuredPrometheusUrl(cluster);
+            return configured ? validateStatOptions({ ...raw, prometheusUrl: configured }) : options;
+          })
+        : undefined;
+      // Nothing is awaited between here and runStat, which handles `settled`.
       // Only --watch stops cleanly on Ctrl-C; a one-shot read just ends.
-      process.exitCode = await withInterrupt((signal) => runStat(options, ui, { cluster, signal }), options.watch ? ['SIGINT'] : []);
+      process.exitCode = await withInterrupt((signal) => runStat(options, ui, { cluster, signal }, settled), options.watch ? ['SIGINT'] : []);
     });
 }

@@ -1,4 +1,3 @@
-import { parse } from 'yaml';
 import { DEFAULT_NAMESPACE, MESH_CONFIG_KEY, MESH_CONFIG_NAME } from '../constants.js';
 import type { Cluster } from '../cluster/types.js';
 
@@ -14,6 +13,8 @@ export async function configuredPrometheusUrl(cluster: Cluster, meshNamespace: s
     const cm = await cluster.get('v1', 'ConfigMap', MESH_CONFIG_NAME, meshNamespace);
     const text = (cm?.data as Record<string, string> | undefined)?.[MESH_CONFIG_KEY];
     if (!text) return undefined;
+    // Loaded only when there is a config to read: the yaml package is a third of a stat's start.
+    const { parse } = await import('yaml');
     const url = (parse(text) as { metrics?: { prometheusUrl?: unknown } } | null)?.metrics?.prometheusUrl;
     return typeof url === 'string' && url !== '' ? url : undefined;
   } catch {

@@ -36,6 +36,12 @@ export function share(part: number, whole: number): number | undefined {
  * is used whole. Buckets only in `after` count whole; buckets only in `before` are dropped.
  */
 export function histogramIncrease(before: readonly Bucket[], after: readonly Bucket[]): Bucket[] {
+  // The usual case, the same bounds in the same (rising) order: bucket i matches bucket i.
+  if (sameBounds(before, after)) {
+    let reset = false;
+    for (let i = 0; i < after.length && !reset; i++) reset = after[i]!.count < before[i]!.count;
+    return after.map((b, i) => ({ le: b.le, count: reset ? b.count : b.count - before[i]!.count }));
+  }
   const prev = new Map(before.map((b) => [b.le, b.count]));
   const reset = after.some((b) => b.count < (prev.get(b.le) ?? 0));
   return after.map((b) => ({ le: b.le, count: reset ? b.count : b.count - (prev.get(b.le) ?? 0) }));
@@ -43,9 +49,30 @@ export function histogramIncrease(before: readonly Bucket[], after: readonly Buc
 
 /** Add histograms bucket by bucket (like `sum by (le)`); the result is sorted by `le`. */
 export function sumHistograms(hs: readonly (readonly Bucket[])[]): Bucket[] {
+  // The usual case (every proxy has the same buckets): add by index, in the same order as below.
+  if (hs.length > 0 && hs.every((h) => sameBounds(hs[0]!, h))) {
+    return hs[0]!.map((b, i) => {
+      let count = 0;
+      for (const h of hs) count += h[i]!.count;
+      return { le: b.le, count };
+    });
+  }
   const m = new Map<number, number>();
   for (const h of hs) for (const b of h) m.set(b.le, (m.get(b.le) ?? 0) + b.count);
   return [...m].map(([le, count]) => ({ le, count })).sort((a, b) => a.le - b.le);
+}
+
+/**
+ * Whether two histograms have the same bounds at the same places, strictly rising (so no bound
+ * repeats and none is NaN): then matching buckets by index is matching them by `le`.
+ */
+function sameBounds(a: readonly Bucket[], b: readonly Bucket[]): boolean {
+  if (a.length !== b.length || a.length === 0) return false;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i]!.le !== b[i]!.le) return false;
+    if (i > 0 && !(a[i]!.le > a[i - 1]!.le)) return false;
+  }
+  return true;
 }
 
 /**

@@ -3,7 +3,7 @@ import type { Source } from '../cluster/source.js';
 import type { Cluster, KubeObject } from '../cluster/types.js';
 import { podKey, scrapePods, scrapePodsTwice, type PodRead, type TimedReading } from '../metrics/scrape.js';
 import { fmtSeconds, planRows, statReport, type StatMethod, type StatOptions, type StatReport } from './stat.js';
-import { KINDS, loadInventory } from './workloads.js';
+import { KINDS, loadInventory, type Inventory } from './workloads.js';
 
 /**
  * The fetching half of `mesh stat`: list the workloads, read the proxies (two pod scrapes through
@@ -44,16 +44,30 @@ export interface Collected {
   last: Map<string, PodRead | TimedReading>;
 }
 
-/** Plan the rows and take the readings of one refresh (`prev`: the last readings, reused as `before` by pod scrapes). */
-export async function collectStat(opts: StatOptions, deps: StatDeps, prev: Map<string, PodRead | TimedReading> | undefined): Promise<Collected> {
+/** What one refresh lists before it reads: the inventory and the --from/--to peers' workloads. */
+export interface Listed {
+  inv: Inventory;
+  peers: Map<string, KubeObject[]>;
+}
+
+/**
+ * List what the rows are planned from, every list in parallel (pods, Services, the targets' kind
+ * and the peers' kind). Depends only on the resource, namespace and --from/--to of `opts`.
+ */
+export async function listStat(opts: Pick<StatOptions, 'resource' | 'namespace' | 'from' | 'to'>, source: Source): Promise<Listed> {
+  const peerKinds = [...new Set([opts.from, opts.to].flatMap((ref) => (ref && ref.kind !== 'pod' && ref.kind !== 'svc' && ref.kind !== 'ns' ? [ref.kind] : [])))];
+  const [inv, ...lists] = await Promise.all([loadInventory(source, opts.resource, opts.namespace), ...peerKinds.map(async (k) => (await source.list({ kinds: [KINDS[k]], namespace: opts.namespace })).map((o) => o.object))]);
+  return { inv, peers: new Map(peerKinds.map((k, i) => [k, lists[i]!])) };
+}
+
+/**
+ * Plan the rows and take the readings of one refresh (`prev`: the last readings, reused as `before`
+ * by pod scrapes; `listed`: the lists when the caller already started them, else they are read).
+ */
+export async function collectStat(opts: StatOptions, deps: StatDeps, prev: Map<string, PodRead | TimedReading> | undefined, listed?: Promise<Listed>): Promise<Collected> {
   const { cluster } = deps;
-  const source = deps.source ?? new KubernetesSource({ cluster });
   const sleep = deps.sleep ?? defaultSleep;
-  const inv = await loadInventory(source, opts.resource, opts.namespace);
-  const peers = new Map<string, KubeObject[]>();
-  for (const ref of [opts.from, opts.to]) {
-    if (ref && ref.kind !== 'pod' && ref.kind !== 'svc' && ref.kind !== 'ns') peers.set(ref.kind, (await source.list({ kinds: [KINDS[ref.kind]], namespace: opts.namespace })).map((o) => o.object));
-  }
+  const { inv, peers } = await (listed ?? listStat(opts, deps.source ?? new KubernetesSource({ cluster })));
   const plans = planRows(opts, inv, peers);
   const sources = new Map<string, KubeObject>();
   for (const p of plans) for (const pod of p.sources) sources.set(podKey(pod), pod);

@@ -51,3 +51,47 @@ test('live cluster: a plain-HTTP server URL is refused with a typed unreachable 
     assert.match(err.message, /plain-HTTP API server/);
   }
 });
+
+test('live cluster: pod proxy GETs send the path a URL of the server makes, and keep connections alive (no more than were in flight)', async () => {
+  const pods = Array.from({ length: 8 }, (_, i) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `p-${i}`, namespace: 'shop' }, spec: { containers: [{ name: 'c', image: 'x' }] } }));
+  const kube = await startApiServer({ seed: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } }, ...pods] });
+  try {
+    kube.server.setPodProxy('*', '*', (req) => ({ status: 200, body: `${req.pod} ${req.path}` }));
+    const cluster = connectLive({ kubeconfig: kube.kubeconfigPath });
+    const targets = [
+      { namespace: 'shop', pod: 'web-0', port: 15090 },
+      { namespace: 'shop', pod: 'web-1', port: 15014, scheme: 'https' as const },
+      { namespace: 'kube-system', pod: "odd'(name)*!", port: 80 },
+    ];
+    // What the request path was before it was built from parts: the whole URL, parsed per request.
+    const paths = ['/stats/prometheus?filter=' + encodeURIComponent('^http\\.inbound_(\\d+)\\.(downstream_rq_\\d?xx|x)$'), 'debug/syncz', '/a b/ü?q=1 2&r="<>"', '/debug/./x/../syncz', '/../../../../version?x=1', '/', ''];
+    for (const path of paths) {
+      for (const t of targets) {
+        await cluster.proxyGet!(t, path);
+        const want = new URL(`${kube.url}/api/v1/namespaces/${encodeURIComponent(t.namespace)}/pods/${t.scheme ? 'https:' : ''}${encodeURIComponent(t.pod)}:${t.port}/proxy${path.startsWith('/') ? path : '/' + path}`);
+        assert.equal(kube.server.requests.at(-1)!.target, want.pathname + want.search, `${t.pod} ${path}`);
+      }
+    }
+    // Two rounds of 8 parallel GETs: the second reuses the first's connections.
+    const before = kube.server.connectionCount;
+    for (let round = 0; round < 2; round++) {
+      const bodies = await Promise.all(Array.from({ length: 8 }, (_, i) => cluster.proxyGet!({ namespace: 'shop', pod: `p-${i}`, port: 15090 }, '/stats/prometheus')));
+      assert.deepEqual(bodies.map((b) => b.body), Array.from({ length: 8 }, (_, i) => `p-${i} /stats/prometheus`));
+    }
+    assert.ok(kube.server.connectionCount - before <= 8, `${kube.server.connectionCount - before} connections for 16 GETs, 8 at a time`);
+
+    // A pod that does not answer: the GET fails after the connection's timeout, and the next one works.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    kube.server.setPodProxy('shop', 'p-0', async () => {
+      await held;
+      return { status: 200, body: 'late' };
+    });
+    const quick = connectLive({ kubeconfig: kube.kubeconfigPath, timeoutMs: 100 });
+    await assert.rejects(quick.proxyGet!({ namespace: 'shop', pod: 'p-0', port: 15090 }, '/stats/prometheus'), /GET pods\/p-0:15090\/proxy\/stats\/prometheus timed out after 100 ms/);
+    assert.equal((await quick.proxyGet!({ namespace: 'shop', pod: 'p-1', port: 15090 }, '/stats/prometheus')).body, 'p-1 /stats/prometheus');
+    release();
+  } finally {
+    await kube.stop();
+  }
+});

@@ -4,7 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { runMesh, runMeshInProcess } from '../support/cli.ts';
+import { loadedAny, runMesh, runMeshInProcess, runMeshTraced } from '../support/cli.ts';
 import { startApiServer, type TestCluster } from '../support/kube.ts';
 import { parsePrometheusText } from '../../src/metrics/prometheus.ts';
 import { envoyStatsFilter } from '../../src/metrics/stats-filter.ts';
@@ -87,11 +87,15 @@ test('mesh stat deploy/web --to svc/catalog through the CLI', async () => {
   assert.deepEqual([row.direction, row.requests, row.failures, row.latencyMs.p50, row.mtlsShare], ['outbound', 40, 2, 7.5, 1]);
 });
 
-test('RBAC forbids pods/proxy: exit 3, naming the permission', async () => {
+test('RBAC forbids pods/proxy: exit 3, naming the permission; up to the first scrape no YAML writer or whole client library is loaded', async () => {
   kube.server.auth.deny({ verbs: ['get'], apiGroups: [''], resources: ['pods/proxy'] });
   try {
-    const r = await runMesh(['stat', 'deploy', '-n', 'shop', '--sample-interval', '100ms', '--kubeconfig', kube.kubeconfigPath]);
+    const r = await runMeshTraced(['stat', 'deploy', '-n', 'shop', '--sample-interval', '100ms', '--kubeconfig', kube.kubeconfigPath]);
     assert.equal(r.code, 3, r.stderr);
+    // What `mesh stat` loads before it scrapes is its start-up time (docs/bench.md).
+    assert.ok(r.modules.some((u) => u.endsWith('/dist/metrics/scrape.js')), 'it got as far as scraping');
+    assert.equal(loadedAny(r.modules, ['@kubernetes/client-node/dist/index', 'yaml/', 'js-yaml/', '@grpc/']), undefined);
+    assert.equal(r.modules.find((u) => u.includes('/dist/manifests/')), undefined);
     assert.match(r.stderr, /error: not allowed to read proxy metrics through the API server: "get" on "pods\/proxy" in namespace shop is forbidden/);
     assert.match(r.stderr, /hint: ask for RBAC "get" on "pods\/proxy"/);
   } finally {

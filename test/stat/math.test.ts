@@ -68,3 +68,43 @@ test('histogram increase per bucket; a reset in any bucket uses the second readi
 test('summing histograms adds matching buckets (sum by le) and keeps them sorted', () => {
   assert.deepEqual(sumHistograms([b([[1, 1], [INF, 2]]), b([[INF, 5], [0.5, 1], [1, 3]])]), b([[0.5, 1], [1, 4], [INF, 7]]));
 });
+
+test('histogramIncrease and sumHistograms: matching buckets by index (same bounds, the usual case) gives what matching by le gives', async () => {
+  const { seededRandom } = await import('../support/random.ts');
+  // The definitions by `le`, as written before the by-index path existed.
+  const increaseByLe = (before: readonly Bucket[], after: readonly Bucket[]): Bucket[] => {
+    const prev = new Map(before.map((x) => [x.le, x.count]));
+    const reset = after.some((x) => x.count < (prev.get(x.le) ?? 0));
+    return after.map((x) => ({ le: x.le, count: reset ? x.count : x.count - (prev.get(x.le) ?? 0) }));
+  };
+  const sumByLe = (hs: readonly (readonly Bucket[])[]): Bucket[] => {
+    const m = new Map<number, number>();
+    for (const h of hs) for (const x of h) m.set(x.le, (m.get(x.le) ?? 0) + x.count);
+    return [...m].map(([le, count]) => ({ le, count })).sort((p, q) => p.le - q.le);
+  };
+  const rnd = seededRandom(22);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  const ENVOY = [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000, INF];
+  // Bounds: Envoy's, a prefix, shuffled, repeated, with NaN or -0 and 0, or none.
+  const bounds = (): number[] => {
+    const kind = pick(['envoy', 'envoy', 'prefix', 'shuffled', 'repeat', 'odd', 'empty']);
+    if (kind === 'envoy') return ENVOY;
+    if (kind === 'prefix') return ENVOY.slice(0, 1 + Math.floor(rnd() * ENVOY.length));
+    if (kind === 'shuffled') return [...ENVOY].sort(() => rnd() - 0.5);
+    if (kind === 'repeat') return [1, 5, 5, 10, INF];
+    if (kind === 'odd') return pick([[-0, 0, INF], [NaN, 1, INF], [0, -0, 1], [1, NaN]]);
+    return [];
+  };
+  const counts = (les: readonly number[], base?: readonly Bucket[]): Bucket[] => {
+    let c = 0;
+    return les.map((le, i) => ({ le, count: base && rnd() < 0.95 ? (base[i]?.count ?? 0) + Math.floor(rnd() * 3) : (c += Math.floor(rnd() * 50) + (rnd() < 0.05 ? 0.5 : 0)) }));
+  };
+  for (let i = 0; i < 1000; i++) {
+    const les = bounds();
+    const before = counts(les);
+    const after = rnd() < 0.7 ? counts(les, before) : counts(rnd() < 0.5 ? les : bounds());
+    assert.deepEqual(histogramIncrease(before, after), increaseByLe(before, after), `case ${i}: ${JSON.stringify([before, after])}`);
+    const hs = Array.from({ length: Math.floor(rnd() * 5) }, () => counts(rnd() < 0.85 ? les : bounds()));
+    assert.deepEqual(sumHistograms(hs), sumByLe(hs), `case ${i}: ${JSON.stringify(hs)}`);
+  }
+});

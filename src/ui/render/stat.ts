@@ -40,7 +40,7 @@ export function fmtLatency(v: number | null): string {
 
 /** Render rows as kubectl-style table text. */
 export async function renderStatTable(report: { rows: readonly StatTableRow[] }, opts: { wide: boolean; allNamespaces: boolean }): Promise<string> {
-  const { renderTable } = await import('../output.js');
+  const { renderTable } = await import('../table.js');
   type R = StatTableRow;
   const noData = (r: R) => r.meshedPods === 0;
   return renderTable<R>(report.rows, [

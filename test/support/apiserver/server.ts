@@ -70,6 +70,8 @@ export interface RequestRecord {
   method: string;
   path: string;
   query: string;
+  /** The request target as the client sent it (path and query, before any parsing). */
+  target?: string;
   verb?: string;
   resource?: string;
   namespace?: string;
@@ -121,6 +123,8 @@ export class ApiServer {
   requestHistory = 1000;
   /** Every request handled since start, including those `requests` no longer keeps. */
   requestCount = 0;
+  /** TLS connections accepted since start (a client that keeps connections alive opens few). */
+  connectionCount = 0;
   /** Where webhook Services listen: "namespace/name" or "namespace/name:port" -> "https://127.0.0.1:PORT". */
   readonly webhookServices: WebhookServices = new Map();
   bookmarkIntervalMs: number;
@@ -185,6 +189,7 @@ export class ApiServer {
       s.on('close', () => this.sockets.delete(s));
     });
     srv.on('secureConnection', (s: Socket) => {
+      this.connectionCount++;
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
     });
@@ -414,7 +419,7 @@ export class ApiServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://x');
-    const rec: RequestRecord = { method: req.method ?? 'GET', path: url.pathname, query: url.search.slice(1), contentType: req.headers['content-type'], userAgent: req.headers['user-agent'], code: 0, startMs: performance.now() };
+    const rec: RequestRecord = { method: req.method ?? 'GET', path: url.pathname, query: url.search.slice(1), target: req.url, contentType: req.headers['content-type'], userAgent: req.headers['user-agent'], code: 0, startMs: performance.now() };
     this.requestCount++;
     this.requests.push(rec);
     if (this.requests.length > this.requestHistory) this.requests.splice(0, this.requests.length - this.requestHistory);
