@@ -1,6 +1,6 @@
 import { MESH_DOMAIN } from '../constants.js';
 import { CODES } from './codes.js';
-import { buildModel, inboundPortAuthz, parsePrincipal, policyApplies, withTemplatePods, type AuthzPolicy } from '../model/index.js';
+import { buildModel, inboundPortAuthz, selectedIn, parsePrincipal, policyApplies, withTemplatePods, type AuthzPolicy } from '../model/index.js';
 import { isDns1123Label, isDns1123Subdomain } from '../names.js';
 import { refOf, where, type AnalysisIndex } from './lookup.js';
 import type { Analyzer, Finding, SourcedObject } from './types.js';
@@ -129,7 +129,7 @@ export const authorizationEffect: Analyzer<AnalysisIndex> = {
       const policy = modelPolicy(index, p);
       if (!policy) continue;
       const key = `${policy.namespace}/${policy.name}`;
-      const selected = model.workloads.filter((w) => policyApplies(policy, w.namespace, w.labels) && w.ports.length > 0);
+      const selected = selectedIn(model.workloads, policy.namespace, policy.selector).filter((w) => w.ports.length > 0);
       if (!selected.length) continue;
       const push = (message: string) => out.push({ code: c.code, severity: c.severity, message, resource: refOf(p.object), ...where(p) });
       if (policy.action === 'ALLOW') {

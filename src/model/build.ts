@@ -2,11 +2,11 @@ import type { KubeObject } from '../cluster/types.js';
 import { isObject } from '../util/object.js';
 import { isDns1123Subdomain } from '../names.js';
 import { formatSpiffeId } from '../pki/spiffe.js';
-import { policyApplies } from './authz.js';
 import { arr, byNsName, cmp, describe, durationField, jsonAnnotation, keyOf, num, str, strMap, type Obj, type Warn } from './objects.js';
 import { meshRoutes } from './routes.js';
 import { trafficPolicies } from './policy.js';
 import { gatewaysFrom } from './gateway.js';
+import { inNamespace, selecting } from './grouped.js';
 import {
   ANNOTATION_CIRCUIT_BREAKER,
   ANNOTATION_MTLS,
@@ -223,8 +223,8 @@ export function workloadsFrom(pods: readonly KubeObject[], services: readonly Me
     const sa = str(spec.serviceAccountName) ?? str(spec.serviceAccount) ?? 'default';
     const containerPorts = arr(spec.containers).flatMap((c) => arr(c.ports));
     const ports: Workload['ports'] = [];
-    for (const svc of services) {
-      if (svc.namespace !== ns || !selects(svc.selector, labels)) continue;
+    for (const svc of inNamespace(services, ns)) {
+      if (!selects(svc.selector, labels)) continue;
       for (const sp of svc.ports) {
         const target = typeof sp.targetPort === 'number' ? sp.targetPort : num(containerPorts.find((cp) => cp.name === sp.targetPort)?.containerPort);
         if (target === undefined) continue;
@@ -504,7 +504,7 @@ export function updateEndpoints(model: MeshModel, slices: ReadonlyMap<string, Ku
 
 /** The AuthorizationPolicies that apply to a workload: its namespace's, with a matching or no selector. */
 export function policiesFor(model: MeshModel, w: Workload): AuthzPolicy[] {
-  return model.authz.filter((p) => policyApplies(p, w.namespace, w.labels));
+  return selecting(model.authz, w.namespace, w.labels);
 }
 
 /**

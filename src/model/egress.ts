@@ -1,5 +1,5 @@
 import { routeOrder } from './routes.js';
-import type { ExternalPort, MeshModel } from './types.js';
+import type { ExternalPort, ExternalService, MeshModel, MeshService } from './types.js';
 
 // Egress as the sidecar enforces it, decided once: which ExternalService host and port gets a
 // cluster and filter chain (the xDS translation, src/xds/egress.ts, renders this plan) and what a
@@ -64,6 +64,22 @@ export function egressPlan(model: MeshModel): EgressPlan {
   return plan;
 }
 
+const NONE: readonly ExternalService[] = [];
+/** Plans by the model's ExternalService list (egressPlan reads nothing else). */
+const plans = new WeakMap<readonly ExternalService[], EgressPlan>();
+const nameIndex = new WeakMap<readonly MeshService[], Map<string, MeshService>>();
+
+/** Each Service by FQDN, NAME.NS and NAME.NS.svc (the first Service of the list keeps a name). */
+function serviceNames(services: readonly MeshService[]): Map<string, MeshService> {
+  let m = nameIndex.get(services);
+  if (!m) {
+    m = new Map();
+    for (const s of services) for (const n of [s.fqdn, `${s.name}.${s.namespace}`, `${s.name}.${s.namespace}.svc`]) if (!m.has(n)) m.set(n, s);
+    nameIndex.set(services, m);
+  }
+  return m;
+}
+
 /** What happens to a call from a sidecar to `host:port`. */
 export type EgressVerdict =
   | { verdict: 'service'; service: string }
@@ -78,9 +94,12 @@ export type EgressVerdict =
  */
 export function egressVerdict(model: MeshModel, namespace: string, host: string, port: number): EgressVerdict {
   const h = host.toLowerCase().replace(/\.$/, '');
-  const svc = model.services.find((s) => s.fqdn === h || h === `${s.name}.${s.namespace}` || h === `${s.name}.${s.namespace}.svc` || (h === s.name && s.namespace === namespace));
+  // A Service's names have 2 (NAME.NS), 3 (NAME.NS.svc) or more labels (the FQDN); NAME alone
+  // means NAME.NS in the caller's namespace.
+  const names = serviceNames(model.services);
+  const svc = names.get(h) ?? (h.includes('.') ? undefined : names.get(`${h}.${namespace}`));
   if (svc) return { verdict: 'service', service: `${svc.namespace}/${svc.name}` };
-  const plan = egressPlan(model);
+  const plan = plans.get(model.externalServices ?? NONE) ?? plans.set(model.externalServices ?? NONE, egressPlan(model)).get(model.externalServices ?? NONE)!;
   const claimed = plan.ports.find((p) => p.port === port);
   const entry = plan.entries.find((e) => e.port === port && (e.host === h || claimed?.protocol === 'tcp'));
   if (entry) return { verdict: 'external', service: entry.service, host: entry.host };

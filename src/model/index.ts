@@ -7,6 +7,7 @@ export type { ModelOptions } from './build.js';
 export { actionRules, decide, firstMatch, permissionMatches, portAuthz, requestDependentRules, sourceMatches } from './authz.js';
 export type { ActionRules, AuthzDecision, AuthzRequest, DroppedRule, IdMatch, PathMatch, PermissionMatch, PortAuthz, RuleMatch } from './authz.js';
 export { defaultDenies, inboundDecision, inboundPort, inboundPortAuthz } from './inbound-authz.js';
+export { byNamespace, inNamespace, selectedIn, selecting } from './grouped.js';
 export { egressPlan, egressVerdict, EGRESS_BLOCKED_CLUSTER } from './egress.js';
 export type { EgressConflict, EgressEntry, EgressPlan, EgressVerdict } from './egress.js';
 export { externalServicesFrom } from './build.js';

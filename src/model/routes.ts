@@ -510,9 +510,16 @@ function settleKinds(routes: MeshRoute[], conditions: RouteCondition[], warnings
   const meet = (a: MeshRoute, b: MeshRoute): boolean =>
     a.parent === b.parent && (a.port === undefined || b.port === undefined || a.port === b.port) && a.consumer === b.consumer && (!a.consumer || a.namespace === b.namespace);
   const refused = new Set<MeshRoute>();
+  // Routes meet only on the same parent: compare each with its parent's routes, not every route.
+  const byParent = new Map<string, MeshRoute[]>();
+  for (const r of routes) {
+    const g = byParent.get(r.parent);
+    if (g) g.push(r);
+    else byParent.set(r.parent, [r]);
+  }
   for (const r of routes) {
     // The kind of the oldest route the parent has decides, so a third route cannot revive a refused kind.
-    const winner = routes.filter((o) => o === r || meet(r, o)).sort(routeOrder)[0]!;
+    const winner = byParent.get(r.parent)!.filter((o) => o === r || meet(r, o)).sort(routeOrder)[0]!;
     if ((winner.kind ?? 'HTTPRoute') !== (r.kind ?? 'HTTPRoute')) {
       refused.add(r);
       const kind = r.kind ?? 'HTTPRoute';
