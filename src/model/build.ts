@@ -6,7 +6,7 @@ import { arr, byNsName, cmp, describe, durationField, jsonAnnotation, keyOf, num
 import { meshRoutes } from './routes.js';
 import { trafficPolicies } from './policy.js';
 import { gatewaysFrom } from './gateway.js';
-import { inNamespace, selecting } from './grouped.js';
+import { selecting } from './grouped.js';
 import {
   ANNOTATION_CIRCUIT_BREAKER,
   ANNOTATION_MTLS,
@@ -223,7 +223,8 @@ export function workloadsFrom(pods: readonly KubeObject[], services: readonly Me
     const sa = str(spec.serviceAccountName) ?? str(spec.serviceAccount) ?? 'default';
     const containerPorts = arr(spec.containers).flatMap((c) => arr(c.ports));
     const ports: Workload['ports'] = [];
-    for (const svc of inNamespace(services, ns)) {
+    // A Service without a selector selects no pod (selecting() would count it as selecting all).
+    for (const svc of selecting(services, ns, labels)) {
       if (!selects(svc.selector, labels)) continue;
       for (const sp of svc.ports) {
         const target = typeof sp.targetPort === 'number' ? sp.targetPort : num(containerPorts.find((cp) => cp.name === sp.targetPort)?.containerPort);
