@@ -2,6 +2,7 @@ import type { KubeObject } from '../cluster/types.js';
 import { ANNOTATION_INJECT, ANNOTATION_MTLS, LABEL_INJECT } from '../constants.js';
 import { buildModel, type MeshModel, type MtlsMode } from '../model/index.js';
 import type { ResourceRef, SourceLocation, SourcedObject } from './types.js';
+import { mapSelects } from '../util/labels.js';
 import { isObject } from '../util/object.js';
 
 /**
@@ -97,13 +98,6 @@ export function refOf(o: KubeObject): ResourceRef {
 /** Human form of a reference: `Service shop/catalog`. */
 export function describeRef(r: ResourceRef): string {
   return `${r.kind} ${r.namespace ? `${r.namespace}/` : ''}${r.name}`;
-}
-
-/** Whether a label selector (matchLabels form) selects these labels; an empty selector selects nothing. */
-export function selects(selector: Record<string, string> | undefined, labels: Record<string, string>): boolean {
-  if (!selector) return false;
-  const e = Object.entries(selector);
-  return e.length > 0 && e.every(([k, v]) => labels[k] === v);
 }
 
 function parseMtls(v: string | undefined): MtlsMode | undefined {
@@ -223,7 +217,7 @@ export function buildIndex(input: readonly SourcedObject[], opts: IndexOptions =
       if (!list) return [];
       if (!candidates || list.length < candidates.length) candidates = list;
     }
-    return candidates!.filter((w) => selects(selector, w.labels));
+    return candidates!.filter((w) => mapSelects(selector, w.labels));
   };
   return { objects, kinds, services, namespaceObjects, namespaces, workloads, workloadsIn, selectedBy, serviceAccounts, complete, model, proxyContainer };
 }

@@ -1,7 +1,8 @@
 import { CODES } from './codes.js';
 import { namesCaller, policyApplies, type MtlsMode } from '../model/index.js';
 import { authzPolicies, modelPolicy } from './authz.js';
-import { arr, describeRef, refOf, selects, str, where, type AnalysisIndex, type WorkloadInfo } from './lookup.js';
+import { arr, describeRef, refOf, str, where, type AnalysisIndex, type WorkloadInfo } from './lookup.js';
+import { mapSelects } from '../util/labels.js';
 import { isObject } from '../util/object.js';
 import type { Analyzer, Finding, SourcedObject } from './types.js';
 
@@ -143,7 +144,7 @@ export const strictMtls: Analyzer<AnalysisIndex> = {
       const policy = modelPolicy(index, p);
       if (!policy || policy.action === 'DENY') continue;
       const ns = policy.namespace;
-      const targets = [...strictServices.entries()].filter(([, s]) => s.object.metadata.namespace === ns && (!policy.selector || index.workloadsIn(ns).some((w) => policyApplies(policy, ns, w.labels) && selects(serviceSelector(s), w.labels))));
+      const targets = [...strictServices.entries()].filter(([, s]) => s.object.metadata.namespace === ns && (!policy.selector || index.workloadsIn(ns).some((w) => policyApplies(policy, ns, w.labels) && mapSelects(serviceSelector(s), w.labels))));
       if (targets.length === 0) continue;
       const sources = policy.rules.flatMap((r) => r.from);
       for (const w of uninjected) {

@@ -3,7 +3,8 @@ import { classifyClusterError } from '../cluster/errors.js';
 import { DEFAULT_NAMESPACE } from '../constants.js';
 import type { SuppressRule } from '../analyzers/index.js';
 import type { CheckSession } from './dns-pod.js';
-import { parseLabelSelector, selectorMatches } from './k8s.js';
+import { parseLabelSelector } from './k8s.js';
+import { labelSelectorMatches } from '../util/labels.js';
 import type { ListedKind } from './types.js';
 
 /** What live checks get: the cluster, settings, and memoised reads shared between checks. */
@@ -97,7 +98,7 @@ export function makeLiveContext(cluster: Cluster, opts: LiveContextOptions): Liv
       const filtered = (o.namespace === undefined) !== (o.labelSelector === undefined);
       const selector = o.labelSelector === undefined ? {} : parseLabelSelector(o.labelSelector);
       if (!filtered || o.fieldSelector !== undefined || selector === undefined || !shared.has(`${apiVersion}|${kind}`)) return once(key, own);
-      const within = (x: KubeObject) => (o.namespace === undefined || x.metadata.namespace === o.namespace) && selectorMatches(selector, x.metadata.labels ?? {});
+      const within = (x: KubeObject) => (o.namespace === undefined || x.metadata.namespace === o.namespace) && labelSelectorMatches(selector, x.metadata.labels ?? {});
       return once(key, () => ctx.list(apiVersion, kind).then((all) => all.filter(within), own));
     },
     listOptional: async (apiVersion, kind, o) => {

@@ -1,5 +1,6 @@
 import type { KubeObject } from '../cluster/types.js';
 import { isObject } from '../util/object.js';
+import type { LabelSelector } from '../util/labels.js';
 
 /** Small pure helpers over Kubernetes objects shared by the live checks. */
 
@@ -24,47 +25,13 @@ export function conditionStatus(o: KubeObject, type: string): string | undefined
   return typeof c?.status === 'string' ? c.status : undefined;
 }
 
-/** A Kubernetes LabelSelector (matchLabels + matchExpressions). */
-export interface LabelSelector {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: { key: string; operator: string; values?: string[] }[];
-}
-
-/** Evaluate a LabelSelector; an absent selector selects everything (admission webhook semantics). */
-export function selectorMatches(sel: unknown, labels: Record<string, string>): boolean {
-  if (!isObject(sel)) return true;
-  const s = sel as LabelSelector;
-  for (const [k, v] of Object.entries(s.matchLabels ?? {})) if (labels[k] !== v) return false;
-  for (const e of s.matchExpressions ?? []) {
-    const has = Object.prototype.hasOwnProperty.call(labels, e.key);
-    const vals = e.values ?? [];
-    switch (e.operator) {
-      case 'In':
-        if (!has || !vals.includes(labels[e.key]!)) return false;
-        break;
-      case 'NotIn':
-        if (has && vals.includes(labels[e.key]!)) return false;
-        break;
-      case 'Exists':
-        if (!has) return false;
-        break;
-      case 'DoesNotExist':
-        if (has) return false;
-        break;
-      default:
-        return false;
-    }
-  }
-  return true;
-}
-
 const LABEL_KEY = '[A-Za-z0-9][-A-Za-z0-9_./]*';
 /** One equality-based selector term: `!key`, or `key` with an optional `=`/`==`/`!=` value. */
 const SELECTOR_TERM = new RegExp(`^(?:(!)\\s*(${LABEL_KEY})|(${LABEL_KEY})\\s*(?:(==?|!=)\\s*([-A-Za-z0-9_.]*))?)$`);
 
 /**
  * A label selector string in its equality-based forms (`k`, `!k`, `k=v`, `k==v`, `k!=v`, joined
- * by commas) as a {@link LabelSelector} that {@link selectorMatches} evaluates the way the API
+ * by commas) as a {@link LabelSelector} that labelSelectorMatches (src/util/labels.ts) evaluates the way the API
  * server does; undefined for any other form (set-based `in`/`notin`), which callers leave to the server.
  */
 export function parseLabelSelector(text: string): LabelSelector | undefined {

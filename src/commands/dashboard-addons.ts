@@ -3,7 +3,8 @@ import { DEFAULT_NAMESPACE } from '../constants.js';
 import type { Cluster, KubeObject } from '../cluster/types.js';
 import { ExitCode, MeshError, usageError } from '../errors.js';
 import { ADDON_UI, checkAddonName, type AddonName } from '../manifests/addons.js';
-import { isRunning, podSelectorOf, selectorMatches } from '../status/workloads.js';
+import { isRunning, podSelectorOf } from '../status/workloads.js';
+import { labelSelectorMatches } from '../util/labels.js';
 import type { Ui } from '../ui/context.js';
 
 /**
@@ -60,7 +61,7 @@ export async function resolveAddonTarget(cluster: Cluster, namespace: string, ad
   const sp = ports.find((p) => p.port === ui.port);
   if (!sp) throw new MeshError(`Service ${namespace}/${ui.service} has no port ${ui.port}`, { hint: `it was changed by hand? re-apply it with mesh upgrade --addons ${addon}`, exitCode: ExitCode.Failed });
   const selector = podSelectorOf(svc);
-  const pods = selector ? (await cluster.list('v1', 'Pod', { namespace })).filter((p) => selectorMatches(selector, p.metadata.labels ?? {})) : [];
+  const pods = selector ? (await cluster.list('v1', 'Pod', { namespace })).filter((p) => labelSelectorMatches(selector, p.metadata.labels ?? {})) : [];
   const ready = pods.filter(isReady).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
   const pod = ready[0];
   if (!pod) throw new MeshError(`no ready pod of the ${addon} addon in ${namespace} (${pods.length} pod(s) selected by Service ${ui.service})`, { hint: `kubectl -n ${namespace} get pods -l ${Object.entries(selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',')}; mesh check`, exitCode: ExitCode.Failed });

@@ -7,7 +7,8 @@ import { formatSpiffeId } from '../pki/spiffe.js';
 import { DEFAULT_TRUST_DOMAIN, LABEL_PROXY_VERSION } from '../constants.js';
 import { effectivePhase } from '../route/rollout.js';
 import type { ProxyStatusReport } from '../status/proxy-status.js';
-import { isMeshed, isRunning, podSelectorOf, podsOf, selectorMatches, targetPortsOf } from '../status/workloads.js';
+import { isMeshed, isRunning, podSelectorOf, podsOf, targetPortsOf } from '../status/workloads.js';
+import { labelSelectorMatches } from '../util/labels.js';
 
 /**
  * The dashboard's data, computed from objects (and, live, proxy readings and the controllers'
@@ -303,8 +304,8 @@ export function buildDashboard(objects: readonly KubeObject[], opts: BuildOption
   for (const s of services) {
     const id = nodeId('svc', nsOf(s), s.metadata.name);
     const sel = podSelectorOf(s);
-    const selected = workloads.filter((w) => nsOf(w) === nsOf(s) && sel !== undefined && Object.keys(sel.matchLabels ?? {}).length + (sel.matchExpressions?.length ?? 0) > 0 && selectorMatches(sel, templateLabels(w)));
-    const svcPods = sel ? pods.filter((p) => nsOf(p) === nsOf(s) && selectorMatches(sel, labelsOf(p))) : [];
+    const selected = workloads.filter((w) => nsOf(w) === nsOf(s) && sel !== undefined && Object.keys(sel.matchLabels ?? {}).length + (sel.matchExpressions?.length ?? 0) > 0 && labelSelectorMatches(sel, templateLabels(w)));
+    const svcPods = sel ? pods.filter((p) => nsOf(p) === nsOf(s) && labelSelectorMatches(sel, labelsOf(p))) : [];
     withMetrics({ id, kind: 'svc', namespace: nsOf(s), name: s.metadata.name, health: 'unknown' }, r && svcPods.length ? inboundOf(svcPods, r, targetPortsOf(s, svcPods)) : undefined);
     for (const w of selected) {
       const wid = nodeId(WORKLOAD_KINDS[w.kind]!, nsOf(w), w.metadata.name);

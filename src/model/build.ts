@@ -7,6 +7,7 @@ import { meshRoutes } from './routes.js';
 import { trafficPolicies } from './policy.js';
 import { gatewaysFrom } from './gateway.js';
 import { selecting } from './grouped.js';
+import { mapSelects } from '../util/labels.js';
 import {
   ANNOTATION_CIRCUIT_BREAKER,
   ANNOTATION_MTLS,
@@ -143,12 +144,6 @@ function circuitBreakerFrom(v: Obj): CircuitBreakerPolicy {
   };
 }
 
-function selects(selector: Record<string, string> | undefined, labels: Record<string, string>): boolean {
-  if (!selector) return false;
-  const entries = Object.entries(selector);
-  return entries.length > 0 && entries.every(([k, v]) => labels[k] === v);
-}
-
 /** The objects of `kind` in API `group` (any version; "v1" is the core group). */
 function objectsOf(objects: readonly KubeObject[], kind: string, group: string): KubeObject[] {
   return objects.filter((o) => o.kind === kind && (o.apiVersion === group || o.apiVersion.startsWith(`${group}/`) || (group === 'v1' && o.apiVersion === 'v1')));
@@ -225,7 +220,7 @@ export function workloadsFrom(pods: readonly KubeObject[], services: readonly Me
     const ports: Workload['ports'] = [];
     // A Service without a selector selects no pod (selecting() would count it as selecting all).
     for (const svc of selecting(services, ns, labels)) {
-      if (!selects(svc.selector, labels)) continue;
+      if (!mapSelects(svc.selector, labels)) continue;
       for (const sp of svc.ports) {
         const target = typeof sp.targetPort === 'number' ? sp.targetPort : num(containerPorts.find((cp) => cp.name === sp.targetPort)?.containerPort);
         if (target === undefined) continue;
@@ -556,6 +551,5 @@ export function withTemplatePods(objects: readonly KubeObject[]): KubeObject[] {
 function selectsPod(w: KubeObject, pod: KubeObject): boolean {
   const spec = isObject(w.spec) ? w.spec : {};
   const sel = isObject(spec.selector) ? strMap(spec.selector.matchLabels) : undefined;
-  const labels = pod.metadata.labels ?? {};
-  return sel !== undefined && Object.keys(sel).length > 0 && Object.entries(sel).every(([k, v]) => labels[k] === v);
+  return mapSelects(sel, pod.metadata.labels ?? {});
 }

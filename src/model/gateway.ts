@@ -1,6 +1,7 @@
 import type { KubeObject } from '../cluster/types.js';
 import { GATEWAY_CLASS_CONTROLLER, GATEWAY_WORKLOAD_SUFFIX } from '../constants.js';
 import { formatSpiffeId } from '../pki/spiffe.js';
+import { labelSelectorMatches } from '../util/labels.js';
 import { isObject } from '../util/object.js';
 import { arr, byNsName, cmp, describe, keyOf, num, str, strMap, type Obj } from './objects.js';
 import { referenceGranted, translateRoute, type RouteContext } from './routes.js';
@@ -142,29 +143,6 @@ function namespaceLabels(objects: readonly KubeObject[]): Map<string, Record<str
   return out;
 }
 
-/** metav1.LabelSelector semantics (matchLabels and matchExpressions In/NotIn/Exists/DoesNotExist). */
-export function selectorMatches(selector: Obj, labels: Record<string, string>): boolean {
-  const ml = strMap(selector.matchLabels) ?? {};
-  if (!Object.entries(ml).every(([k, v]) => labels[k] === v)) return false;
-  return arr(selector.matchExpressions).every((e) => {
-    const key = str(e.key) ?? '';
-    const values = Array.isArray(e.values) ? e.values.filter((x): x is string => typeof x === 'string') : [];
-    const has = Object.hasOwn(labels, key);
-    switch (e.operator) {
-      case 'In':
-        return has && values.includes(labels[key]!);
-      case 'NotIn':
-        return !has || !values.includes(labels[key]!);
-      case 'Exists':
-        return has;
-      case 'DoesNotExist':
-        return !has;
-      default:
-        return false;
-    }
-  });
-}
-
 /** Lowest port an unprivileged Envoy may bind; Gateway ports below it are bound at PORT + 8000. */
 const PRIVILEGED_PORTS = 1024;
 
@@ -272,7 +250,7 @@ function namespaceAllowed(allowed: Obj, gwNs: string, routeNs: string, nsLabels:
   const from = str(namespaces.from) ?? 'Same';
   if (from === 'All') return true;
   if (from === 'Same') return routeNs === gwNs;
-  if (from === 'Selector' && isObject(namespaces.selector)) return selectorMatches(namespaces.selector, nsLabels.get(routeNs) ?? { 'kubernetes.io/metadata.name': routeNs });
+  if (from === 'Selector' && isObject(namespaces.selector)) return labelSelectorMatches(namespaces.selector, nsLabels.get(routeNs) ?? { 'kubernetes.io/metadata.name': routeNs });
   return false;
 }
 

@@ -18,7 +18,8 @@ import {
 } from '../model/index.js';
 import { renderData, renderTable, type Column } from '../ui/output.js';
 import type { Ui } from '../ui/context.js';
-import { KINDS, parseResourceRef, podsOf, selectorMatches, type ResourceKind } from './workloads.js';
+import { KINDS, parseResourceRef, podsOf, type ResourceKind } from './workloads.js';
+import { labelSelectorMatches } from '../util/labels.js';
 
 // `mesh authz check` and `mesh authz list`: who may call whom, answered by the same description of
 // authorization the xDS translation renders as Envoy RBAC (src/model/authz.ts, inbound-authz.ts).
@@ -192,7 +193,7 @@ export interface AuthzCheckResult {
 /** The workload port a `--port` means: one of the pod's ports, else a port of a Service selecting it (its targetPort). */
 function podPort(model: MeshModel, w: Workload, port: number): number {
   if (w.ports.some((p) => p.port === port)) return port;
-  for (const s of model.services.filter((x) => x.namespace === w.namespace && x.selector && selectorMatches({ matchLabels: x.selector }, w.labels))) {
+  for (const s of model.services.filter((x) => x.namespace === w.namespace && x.selector && labelSelectorMatches({ matchLabels: x.selector }, w.labels))) {
     const sp = s.ports.find((p) => p.port === port);
     if (!sp) continue;
     if (typeof sp.targetPort === 'number') return sp.targetPort;

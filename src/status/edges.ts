@@ -9,7 +9,8 @@ import { formatSpiffeId } from '../pki/spiffe.js';
 import { DEFAULT_CONCURRENCY, podKey, scrapePods, type PodRead } from '../metrics/scrape.js';
 import { parsePrometheusUrl } from '../metrics/prometheus-api.js';
 import { DEFAULT_CONTROLLER, syncAll, type ControllerLocation } from './controller-debug.js';
-import { isMeshed, isRunning, KINDS, loadInventory, parseResourceRef, podsOf, podSelectorOf, refText, selectorMatches, type ResourceRef } from './workloads.js';
+import { isMeshed, isRunning, KINDS, loadInventory, parseResourceRef, podsOf, podSelectorOf, refText, type ResourceRef } from './workloads.js';
+import { labelSelectorMatches } from '../util/labels.js';
 
 /** Validated options of `mesh edges`. */
 export interface EdgesOptions {
@@ -103,7 +104,7 @@ function ownerOf(pod: KubeObject, targets: readonly KubeObject[], kind: Resource
   if (kind === 'ns') return pod.metadata.namespace ?? '';
   const t = targets.find((x) => x.metadata.namespace === pod.metadata.namespace && (() => {
     const sel = podSelectorOf(x);
-    return sel !== undefined && selectorMatches(sel, pod.metadata.labels ?? {});
+    return sel !== undefined && labelSelectorMatches(sel, pod.metadata.labels ?? {});
   })());
   return t ? t.metadata.name : `pod/${pod.metadata.name}`;
 }

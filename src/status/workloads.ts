@@ -6,29 +6,11 @@ import { usageError } from '../errors.js';
 // The one kubectl TYPE/NAME parser lives in cluster/ so that route/ (below status/) reads it too.
 export { KINDS, parseResourceRef, type ResourceKind, type ResourceRef } from '../cluster/resource-ref.js';
 import { KINDS, type ResourceRef } from '../cluster/resource-ref.js';
+import { labelSelectorMatches, type LabelSelector } from '../util/labels.js';
 
 /** Short text of a reference: `deploy/web`. */
 export function refText(r: ResourceRef): string {
   return r.name ? `${r.kind}/${r.name}` : r.kind;
-}
-
-interface LabelSelector {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: { key: string; operator: string; values?: string[] }[];
-}
-
-/** Whether `labels` match a LabelSelector (matchLabels and matchExpressions). An empty selector matches all. */
-export function selectorMatches(selector: LabelSelector, labels: Readonly<Record<string, string>>): boolean {
-  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (labels[k] !== v) return false;
-  for (const e of selector.matchExpressions ?? []) {
-    const has = Object.prototype.hasOwnProperty.call(labels, e.key);
-    const inValues = has && (e.values ?? []).includes(labels[e.key]!);
-    if (e.operator === 'In' && !inValues) return false;
-    if (e.operator === 'NotIn' && inValues) return false;
-    if (e.operator === 'Exists' && !has) return false;
-    if (e.operator === 'DoesNotExist' && has) return false;
-  }
-  return true;
 }
 
 /** The pod selector of a workload or Service; undefined when it selects nothing (a Service without selector). */
@@ -47,7 +29,7 @@ export function podsOf(obj: KubeObject, pods: readonly KubeObject[]): KubeObject
   if (obj.kind === 'Pod') return pods.filter((p) => p.metadata.namespace === obj.metadata.namespace && p.metadata.name === obj.metadata.name);
   const sel = podSelectorOf(obj);
   if (!sel) return [];
-  return pods.filter((p) => p.metadata.namespace === obj.metadata.namespace && selectorMatches(sel, p.metadata.labels ?? {}));
+  return pods.filter((p) => p.metadata.namespace === obj.metadata.namespace && labelSelectorMatches(sel, p.metadata.labels ?? {}));
 }
 
 /** Whether a pod runs a mesh proxy: the injector's proxy-version label or its sidecar container. */
@@ -109,7 +91,7 @@ export function servicesOf(target: KubeObject, inv: Inventory): KubeObject[] {
   const pods = podsOf(target, inv.pods);
   return inNs.filter((s) => {
     const sel = podSelectorOf(s);
-    return sel !== undefined && pods.some((p) => selectorMatches(sel, p.metadata.labels ?? {}));
+    return sel !== undefined && pods.some((p) => labelSelectorMatches(sel, p.metadata.labels ?? {}));
   });
 }
 

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { connect } from '../../src/cluster/index.ts';
 import { makeLiveContext } from '../../src/checks/context.ts';
 import { postInstallCatalog, runChecks } from '../../src/checks/index.ts';
-import { parseLabelSelector, selectorMatches } from '../../src/checks/k8s.ts';
+import { parseLabelSelector } from '../../src/checks/k8s.ts';
+import { labelSelectorMatches } from '../../src/util/labels.ts';
 import type { Finding } from '../../src/analyzers/types.ts';
 import type { CheckResult } from '../../src/checks/types.ts';
 import { VERSION } from '../../src/version.ts';
@@ -35,7 +36,7 @@ test('parseLabelSelector reads the equality-based forms exactly as the API serve
     for (let j = 0; j < 10; j++) {
       const labels: Record<string, string> = {};
       for (const k of keys) if (rnd() < 0.6) labels[k] = pick(values);
-      assert.equal(selectorMatches(sel, labels), server({ metadata: { labels } }), `${text} on ${JSON.stringify(labels)}`);
+      assert.equal(labelSelectorMatches(sel, labels), server({ metadata: { labels } }), `${text} on ${JSON.stringify(labels)}`);
     }
   }
   assert.equal(parseLabelSelector('app in (a,b)'), undefined);

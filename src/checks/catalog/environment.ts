@@ -4,7 +4,8 @@
  */
 import { LABEL_INJECT, LABEL_VERSION, MESH_DOMAIN, WEBHOOK_NAME } from '../../constants.js';
 import type { KubeObject } from '../../cluster/types.js';
-import { namespaceLabels, few, selectorMatches } from '../k8s.js';
+import { namespaceLabels, few } from '../k8s.js';
+import { labelSelectorMatches } from '../../util/labels.js';
 import { type C, fail, type Obj, pass, SYSTEM_NAMESPACES, warn } from './shared.js';
 import { isObject } from '../../util/object.js';
 import semver from 'semver';
@@ -63,7 +64,7 @@ export const otherInjectors: C = {
         meshes.push(h.metadata.name);
         continue;
       }
-      const hit = ours.filter((ns) => podHooks.some((w) => selectorMatches(w.namespaceSelector, namespaceLabels(ns))));
+      const hit = ours.filter((ns) => podHooks.some((w) => labelSelectorMatches(w.namespaceSelector, namespaceLabels(ns))));
       if (hit.length) overlapping.push(`${h.metadata.name} also mutates pods in ${few(hit.map((n) => n.metadata.name))}`);
     }
     if (meshes.length) return fail(`another mesh's injector is installed: ${meshes.join(', ')}`, 'two sidecars in one pod break traffic capture; uninstall the other mesh or keep its namespaces apart from mesh.dev/inject=enabled ones', overlapping);

@@ -4,7 +4,8 @@ import { ANNOTATION_STATUS, CONTROLLER_NAME, LABEL_INJECT, LABEL_NAME, ROOT_CA_S
 import type { KubeObject } from '../../cluster/types.js';
 import { classifyClusterError } from '../../cluster/errors.js';
 import type { LiveContext } from '../context.js';
-import { readyAddresses, selectorMatches } from '../k8s.js';
+import { readyAddresses } from '../k8s.js';
+import { labelSelectorMatches } from '../../util/labels.js';
 import { certsIn, rootCert } from './identity.js';
 import { type C, fail, type Obj, pass, skip, warn } from './shared.js';
 import { isObject } from '../../util/object.js';
@@ -84,7 +85,7 @@ export const webhookDryRun: C = {
     if (!mwc) return skip(`MutatingWebhookConfiguration ${WEBHOOK_NAME} not found`, 'run "mesh install"');
     const hooks = webhookEntries(mwc);
     const namespaces = await ctx.list('v1', 'Namespace');
-    const target = namespaces.find((n) => n.metadata.name !== ctx.namespace && hooks.some((w) => selectorMatches(w.namespaceSelector, { ...(n.metadata.labels ?? {}), 'kubernetes.io/metadata.name': n.metadata.name })));
+    const target = namespaces.find((n) => n.metadata.name !== ctx.namespace && hooks.some((w) => labelSelectorMatches(w.namespaceSelector, { ...(n.metadata.labels ?? {}), 'kubernetes.io/metadata.name': n.metadata.name })));
     if (!target) return skip(`no namespace is labelled ${LABEL_INJECT}=enabled: no pod would reach the webhook`, `label one to mesh it: kubectl label namespace NS ${LABEL_INJECT}=enabled`);
     const ns = target.metadata.name;
     const timeoutSeconds = Math.max(...hooks.map((w) => (typeof w.timeoutSeconds === 'number' ? w.timeoutSeconds : 10)));

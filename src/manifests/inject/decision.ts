@@ -1,5 +1,5 @@
 import { ANNOTATION_INJECT, INIT_CONTAINER, LABEL_INJECT, PROXY_CONTAINER } from '../../constants.js';
-import { isObject } from '../../util/object.js';
+import { labelRequirements, requirementMet } from '../../util/labels.js';
 import { badAnnotation, isNewerVersion, readStatus } from './settings.js';
 import { OTHER_MESH_CONTAINERS, SKIP_REASONS, type InjectOptions, type InjectStatus, type PodTemplate, type SkipReason } from './types.js';
 
@@ -63,29 +63,15 @@ export function podDecision(template: PodTemplate, opts: InjectOptions, version:
   return { steps };
 }
 
-/** A Kubernetes LabelSelector as a webhook's namespaceSelector/objectSelector holds it. */
-export interface LabelSelector {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: { key: string; operator: string; values?: string[] }[];
-}
-
 /**
  * The requirements of `selector` that `labels` do not meet, in words (empty: it selects them).
  * An absent or empty selector selects everything, as for admission webhooks.
  */
 export function unmetRequirements(selector: unknown, labels: Readonly<Record<string, string>>): string[] {
-  if (!isObject(selector)) return [];
-  const s = selector as LabelSelector;
-  const unmet: string[] = [];
   const shown = (k: string) => (Object.hasOwn(labels, k) ? `${k}=${labels[k]}` : `no label ${k}`);
-  for (const [k, v] of Object.entries(s.matchLabels ?? {})) if (labels[k] !== v) unmet.push(`${k}=${v} wanted, ${shown(k)}`);
-  for (const e of s.matchExpressions ?? []) {
-    const has = Object.hasOwn(labels, e.key);
-    const vals = e.values ?? [];
-    const ok = e.operator === 'In' ? has && vals.includes(labels[e.key]!) : e.operator === 'NotIn' ? !(has && vals.includes(labels[e.key]!)) : e.operator === 'Exists' ? has : e.operator === 'DoesNotExist' ? !has : false;
-    if (!ok) unmet.push(`${e.key} ${e.operator}${vals.length ? ` [${vals.join(', ')}]` : ''} wanted, ${shown(e.key)}`);
-  }
-  return unmet;
+  return labelRequirements(selector)
+    .filter((r) => !requirementMet(r, labels))
+    .map((r) => (r.matchLabel ? `${r.key}=${r.values[0] ?? ''} wanted, ${shown(r.key)}` : `${r.key} ${r.operator}${r.values.length ? ` [${r.values.join(', ')}]` : ''} wanted, ${shown(r.key)}`));
 }
 
 /** What the API server tests before it calls the webhook: the installed webhook's selectors. */
