@@ -1,8 +1,7 @@
 import type { KubeObject } from '../cluster/types.js';
 import { ANNOTATION_INJECT, ANNOTATION_MTLS, LABEL_INJECT } from '../constants.js';
-import { buildModel, type MeshModel, type MtlsMode } from '../model/index.js';
+import { buildModel, inNamespace, selectedIn, type MeshModel, type MtlsMode } from '../model/index.js';
 import type { ResourceRef, SourceLocation, SourcedObject } from './types.js';
-import { mapSelects } from '../util/labels.js';
 import { isObject } from '../util/object.js';
 
 /**
@@ -182,43 +181,10 @@ export function buildIndex(input: readonly SourcedObject[], opts: IndexOptions =
     if (s.object.metadata.ownerReferences?.some((r) => r.controller)) continue;
     add(s, { metadata: s.object.metadata, spec: s.object.spec }, true);
   }
-  const byNs = new Map<string, WorkloadInfo[]>();
-  for (const w of workloads) {
-    const list = byNs.get(w.namespace);
-    if (list) list.push(w);
-    else byNs.set(w.namespace, [w]);
-  }
-  const workloadsIn = (ns: string): readonly WorkloadInfo[] => byNs.get(ns) ?? [];
-  /** Per namespace, `key\0value` of each pod label -> the workloads carrying it (built on first use). */
-  const byLabel = new Map<string, Map<string, WorkloadInfo[]>>();
-  const labelIndex = (ns: string): Map<string, WorkloadInfo[]> => {
-    let m = byLabel.get(ns);
-    if (m) return m;
-    m = new Map();
-    for (const w of workloadsIn(ns)) {
-      for (const [k, v] of Object.entries(w.labels)) {
-        const key = `${k}\0${v}`;
-        const list = m.get(key);
-        if (list) list.push(w);
-        else m.set(key, [w]);
-      }
-    }
-    byLabel.set(ns, m);
-    return m;
-  };
-  const selectedBy = (ns: string, selector: Record<string, string> | undefined): readonly WorkloadInfo[] => {
-    const entries = selector ? Object.entries(selector) : [];
-    if (entries.length === 0) return [];
-    const m = labelIndex(ns);
-    // The rarest of the selector's labels gives the fewest candidates to test.
-    let candidates: WorkloadInfo[] | undefined;
-    for (const [k, v] of entries) {
-      const list = m.get(`${k}\0${v}`);
-      if (!list) return [];
-      if (!candidates || list.length < candidates.length) candidates = list;
-    }
-    return candidates!.filter((w) => mapSelects(selector, w.labels));
-  };
+  const workloadsIn = (ns: string): readonly WorkloadInfo[] => inNamespace(workloads, ns);
+  // A plain selector: an empty or missing one selects nothing (selectedIn would take it as all).
+  const selectedBy = (ns: string, selector: Record<string, string> | undefined): readonly WorkloadInfo[] =>
+    selector && Object.keys(selector).length > 0 ? selectedIn(workloads, ns, selector) : [];
   return { objects, kinds, services, namespaceObjects, namespaces, workloads, workloadsIn, selectedBy, serviceAccounts, complete, model, proxyContainer };
 }
 

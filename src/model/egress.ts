@@ -69,6 +69,14 @@ const NONE: readonly ExternalService[] = [];
 const plans = new WeakMap<readonly ExternalService[], EgressPlan>();
 const nameIndex = new WeakMap<readonly MeshService[], Map<string, MeshService>>();
 
+/** The model's egress plan, made once per ExternalService list. */
+function cachedPlan(model: MeshModel): EgressPlan {
+  const key = model.externalServices ?? NONE;
+  let plan = plans.get(key);
+  if (!plan) plans.set(key, (plan = egressPlan(model)));
+  return plan;
+}
+
 /** Each Service by FQDN, NAME.NS and NAME.NS.svc (the first Service of the list keeps a name). */
 function serviceNames(services: readonly MeshService[]): Map<string, MeshService> {
   let m = nameIndex.get(services);
@@ -99,7 +107,7 @@ export function egressVerdict(model: MeshModel, namespace: string, host: string,
   const names = serviceNames(model.services);
   const svc = names.get(h) ?? (h.includes('.') ? undefined : names.get(`${h}.${namespace}`));
   if (svc) return { verdict: 'service', service: `${svc.namespace}/${svc.name}` };
-  const plan = plans.get(model.externalServices ?? NONE) ?? plans.set(model.externalServices ?? NONE, egressPlan(model)).get(model.externalServices ?? NONE)!;
+  const plan = cachedPlan(model);
   const claimed = plan.ports.find((p) => p.port === port);
   const entry = plan.entries.find((e) => e.port === port && (e.host === h || claimed?.protocol === 'tcp'));
   if (entry) return { verdict: 'external', service: entry.service, host: entry.host };

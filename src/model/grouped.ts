@@ -1,3 +1,5 @@
+import { mapSelects } from '../util/labels.js';
+
 // Per-namespace views of the model's lists, built once per list and remembered while the list
 // lives (a model's arrays are never changed after buildModel returns). Lookups that scanned every
 // service, workload or policy for each of thousands of others made `mesh check -f` quadratic.
@@ -28,8 +30,8 @@ const labelCache = new WeakMap<readonly object[], Map<string, readonly object[]>
 
 /**
  * The items of `namespace` whose labels carry every entry of `selector` (all of the namespace for
- * an empty or missing selector), in the list's order: looked up by the selector's first entry in
- * an index of `namespace\0key=value` built once per list.
+ * an empty or missing selector), in the list's order: the candidates are those carrying the
+ * selector's rarest entry, from an index of `namespace\0key=value` built once per list.
  */
 export function selectedIn<T extends { namespace: string; labels: Readonly<Record<string, string>> }>(items: readonly T[], namespace: string, selector: Readonly<Record<string, string>> | undefined): readonly T[] {
   const entries = Object.entries(selector ?? {});
@@ -47,8 +49,13 @@ export function selectedIn<T extends { namespace: string; labels: Readonly<Recor
     }
     labelCache.set(items, m);
   }
-  const [k0, v0] = entries[0]!;
-  return (m.get(`${namespace}\0${k0}=${v0}`) ?? []).filter((it) => entries.every(([k, v]) => it.labels[k] === v));
+  let candidates: readonly T[] | undefined;
+  for (const [k, v] of entries) {
+    const list = m.get(`${namespace}\0${k}=${v}`);
+    if (!list) return [];
+    if (!candidates || list.length < candidates.length) candidates = list;
+  }
+  return candidates!.filter((it) => mapSelects(selector, it.labels));
 }
 
 const policyCache = new WeakMap<readonly object[], Map<string, { all: readonly object[]; byLabel: Map<string, object[]>; order: Map<object, number> }>>();
