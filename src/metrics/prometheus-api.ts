@@ -100,13 +100,16 @@ export async function readingsAt(prometheus: PrometheusClient, time: number, nam
   const nsMatcher = namespaces ? `,${PROMETHEUS_POD_LABELS.namespace}=~"${namespaces.map(escapeRegex).join('|')}"` : '';
   const selector = `{__name__=~"${names}"${nsMatcher}}`;
   const { namespace: NS, pod: POD } = PROMETHEUS_POD_LABELS;
-  const [result, stamps] = await Promise.all([prometheus.query(selector, time), prometheus.query(`max by (${NS}, ${POD}) (timestamp(label_replace(${selector}, "mesh_metric", "$1", "__name__", "(.+)")))`, time)]);
-  // timestamp() drops the metric name; the name kept as a label keeps the series apart until max by.
+  // The scrape times: PromQL's timestamp() gives a sample's own time only when its argument is a
+  // plain selector (on any other expression, such as a label_replace, it gives the evaluation
+  // time), and every target's scrape writes `up` with the time of the Envoy samples it read.
+  const upSelector = `up{${nsMatcher.slice(1)}}`;
+  const [result, stamps] = await Promise.all([prometheus.query(selector, time), prometheus.query(`max by (${NS}, ${POD}) (timestamp(${upSelector}))`, time)]);
   const scrapedAt = new Map<string, number>();
   for (const r of stamps) {
     const t = Number(r.value[1]);
-    // Only the aggregate's own series (no metric name), and only a time this instant can have seen.
-    if (r.metric.__name__ === undefined && r.metric[NS] && r.metric[POD] && Number.isFinite(t) && t <= time + 1 && t > time - 3600) scrapedAt.set(`${r.metric[NS]}/${r.metric[POD]}`, t);
+    // Only a time this instant can have seen.
+    if (r.metric[NS] && r.metric[POD] && Number.isFinite(t) && t <= time + 1 && t > time - 3600) scrapedAt.set(`${r.metric[NS]}/${r.metric[POD]}`, t);
   }
   const byPod = new Map<string, Sample[]>();
   for (const r of result) {

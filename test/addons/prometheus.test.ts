@@ -13,7 +13,7 @@ import { stringify } from 'yaml';
 import { prometheusConfig, SCRAPE_JOBS } from '../../src/manifests/addons.ts';
 import { resolveValues } from '../../src/manifests/values.ts';
 import { ControllerMetrics } from '../../src/controller/metrics.ts';
-import { PrometheusClient } from '../../src/metrics/prometheus-api.ts';
+import { PrometheusClient, readingsAt } from '../../src/metrics/prometheus-api.ts';
 import { PrometheusMetrics } from '../../src/route/metrics.ts';
 import { validateStatOptions, type RawStatOptions, type StatReport } from '../../src/status/stat.ts';
 import { runStat } from '../../src/commands/stat-run.ts';
@@ -231,6 +231,19 @@ async function stat(raw: Partial<RawStatOptions>, now: () => number, sleep: (ms:
 function near(actual: number | null | undefined, expected: number, tol: number, what: string): void {
   assert.ok(typeof actual === 'number' && Math.abs(actual - expected) <= tol * Math.abs(expected), `${what}: got ${actual}, expected ${expected} within ${tol * 100}%`);
 }
+
+test('readings from Prometheus carry each pod\'s scrape time, not the query instant (their windows are exact whatever the scrape phase)', { skip }, async () => {
+  const client = new PrometheusClient(prom!.url);
+  const q = ready / 1000;
+  const up = await client.query('max by (namespace, pod) (timestamp(up{namespace="shop"}))', q);
+  const scrapes = new Map(up.map((r) => [`${r.metric.namespace}/${r.metric.pod}`, Number(r.value[1]) * 1000]));
+  const readings = await readingsAt(client, q, ['shop']);
+  assert.ok(readings.size >= 4, `${readings.size} pods read`);
+  for (const [pod, r] of readings) {
+    assert.equal(r.at, scrapes.get(pod), pod);
+    assert.ok(r.at < ready, `${pod}: read at the scrape before the instant, not at the instant`);
+  }
+});
 
 test('mesh stat --prometheus-url reports RPS (within 5%), success rate and p50/p95/p99 (within 1%) of the truth, and the same as the direct scrape', { skip }, async () => {
   const viaProm = await stat({ prometheusUrl: prom!.url, window: '4s', windowExplicit: true }, () => ready, async () => undefined);
