@@ -15,6 +15,16 @@ export function clone<T>(x: T): T {
   return out as T;
 }
 
+/**
+ * A copy of a plain object's own keys, in order (one level; the values are shared). Faster than
+ * `{ ...x }` on the many shapes parsed YAML has: V8's spread falls back to a slow path on them.
+ */
+export function shallow<T extends object>(x: T | undefined): T {
+  const out: Record<string, unknown> = {};
+  if (x) for (const k of Object.keys(x)) out[k] = (x as Record<string, unknown>)[k];
+  return out as T;
+}
+
 /** `x` with every object and array in it frozen (plain data), so it can be shared and its derived forms remembered. */
 export function deepFreeze<T>(x: T): T {
   if (typeof x !== 'object' || x === null || Object.isFrozen(x)) return x;

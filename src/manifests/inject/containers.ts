@@ -17,7 +17,7 @@ import {
 import { bootstrapArgs, bootstrapSettings, POD_ENV, type AppProbe } from '../bootstrap.js';
 import type { Values } from '../values.js';
 import { clone, deepFreeze } from '../../util/object.js';
-import type { PodSettings } from './settings.js';
+import { settings, SETTINGS_ANNOTATIONS, type PodSettings } from './settings.js';
 import type { Container } from './types.js';
 import { parseDuration } from '../../duration.js';
 import { imageFor } from '../images.js';
@@ -160,48 +160,82 @@ export function probePort(c: Container, port: number | string): number | undefin
 const MAX_SHARED = 1000;
 
 /**
- * The injected parts for a stream of pods injected with one Values (`mesh inject`): each distinct
- * proxy container, init container and volume is built once, deep-frozen and shared by every pod
- * whose inputs (pod settings, native mode, version, rewritten probes) are the same, and `onShared`
- * learns it (mesh inject has toYaml remember its text, so each is written once). The same objects
- * as proxyContainer, initContainer and volumes build.
+ * The injected parts for pods injected with one Values: each distinct pod settings, proxy
+ * container, init container and volume is built once, deep-frozen and shared by every pod whose
+ * inputs (annotations, native mode, version, rewritten probes) are the same, and `onShared` learns
+ * each part (mesh inject has toYaml remember its text, so each is written once). The same objects
+ * as settings, proxyContainer, initContainer and volumes build. Keys are built from the inputs
+ * directly, and the containers are remembered per settings object: `mesh inject` asks once per pod.
  */
 export class SharedParts {
-  private readonly proxies = new Map<string, Container>();
-  private readonly inits = new Map<string, Container>();
+  /** Settings by the values of the annotations they read. */
+  private readonly podSettings = new Map<string, PodSettings>();
+  /** Per settings object: proxy containers by [native, exitWithApp], init containers by version and probes. */
+  private readonly containers = new WeakMap<PodSettings, { proxies: (Container | undefined)[]; inits: Map<string, Container> }>();
   private shared: { name: string; [key: string]: unknown }[] | undefined;
+  private drain: number | undefined;
   constructor(
     private readonly values: Values,
     private readonly onShared: (part: object) => void = () => {},
   ) {}
 
-  private remember<T extends object>(memo: Map<string, T>, key: string, build: () => T): T {
+  /** settings(ann, values), shared (deep-frozen); throws on a bad annotation value as settings() does. */
+  settings(ann: Record<string, string>): PodSettings {
+    // Each value length-prefixed, so no two lists of values make the same key.
+    let key = '';
+    for (const k of SETTINGS_ANNOTATIONS) {
+      const v = ann[k];
+      key += v === undefined ? '-' : `${String(v).length}:${String(v)}`;
+    }
+    let s = this.podSettings.get(key);
+    if (s === undefined) {
+      s = deepFreeze(settings(ann, this.values));
+      if (this.podSettings.size >= MAX_SHARED) this.podSettings.clear();
+      this.podSettings.set(key, s);
+    }
+    return s;
+  }
+
+  private of(s: PodSettings): { proxies: (Container | undefined)[]; inits: Map<string, Container> } {
+    let c = this.containers.get(s);
+    if (!c) this.containers.set(s, (c = { proxies: [], inits: new Map() }));
+    return c;
+  }
+
+  private share<T extends object>(part: T): T {
+    deepFreeze(part);
+    this.onShared(part);
+    return part;
+  }
+
+  /** proxyContainer(values, s, native, exitWithApp), shared. */
+  proxy(s: PodSettings, native: boolean, exitWithApp: boolean): Container {
+    const memo = this.of(s).proxies;
+    const i = (native ? 2 : 0) + (exitWithApp ? 1 : 0);
+    return (memo[i] ??= this.share(proxyContainer(this.values, s, native, exitWithApp)));
+  }
+
+  /** initContainer(values, s, version, probes), shared. */
+  init(s: PodSettings, version: string, probes: AppProbe[]): Container {
+    const memo = this.of(s).inits;
+    const key = probes.length ? JSON.stringify([version, probes]) : version;
     let part = memo.get(key);
     if (part === undefined) {
-      part = deepFreeze(build());
-      this.onShared(part);
+      part = this.share(initContainer(this.values, s, version, probes));
       if (memo.size >= MAX_SHARED) memo.clear();
       memo.set(key, part);
     }
     return part;
   }
 
-  /** proxyContainer(values, s, native, exitWithApp), shared. */
-  proxy(s: PodSettings, native: boolean, exitWithApp: boolean): Container {
-    return this.remember(this.proxies, JSON.stringify([s, native, exitWithApp]), () => proxyContainer(this.values, s, native, exitWithApp));
-  }
-
-  /** initContainer(values, s, version, probes), shared. */
-  init(s: PodSettings, version: string, probes: AppProbe[]): Container {
-    return this.remember(this.inits, JSON.stringify([s, version, probes]), () => initContainer(this.values, s, version, probes));
-  }
-
   /** volumes(), each shared. */
   volumes(): { name: string; [key: string]: unknown }[] {
-    if (!this.shared) {
-      this.shared = volumes().map((v) => deepFreeze(v));
-      for (const v of this.shared) this.onShared(v);
-    }
+    if (!this.shared) this.shared = volumes().map((v) => this.share(v));
     return this.shared;
+  }
+
+  /** drainSeconds(values). */
+  drainSeconds(): number {
+    return (this.drain ??= drainSeconds(this.values));
   }
 }

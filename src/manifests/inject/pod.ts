@@ -12,9 +12,9 @@ import { VERSION } from '../../version.js';
 import type { AppProbe } from '../bootstrap.js';
 import type { Values } from '../values.js';
 import { pullSecrets } from '../images.js';
-import { drainSeconds, initContainer, PROBE_FIELDS, probePort, proxyContainer, volumes, type SharedParts } from './containers.js';
-import { clone, deepEqual } from '../../util/object.js';
-import { readStatus, settings } from './settings.js';
+import { PROBE_FIELDS, probePort, SharedParts } from './containers.js';
+import { clone, deepEqual, shallow } from '../../util/object.js';
+import { readStatus } from './settings.js';
 import { podDecision } from './decision.js';
 import { OTHER_MESH_CONTAINERS, SKIP_REASONS, type InjectOptions, type InjectReport, type InjectStatus, type PodTemplate, type Probe, type SkipReason } from './types.js';
 
@@ -93,25 +93,26 @@ export function injectPod(template: PodTemplate, values: Values, opts: InjectOpt
   return result;
 }
 
-function freshInject(template: PodTemplate, values: Values, version: string, native: boolean, parts: SharedParts | undefined): PodResult {
-  const t = clone(template);
+/**
+ * The injected template, copy-on-write: only the objects it changes are copied (the template, its
+ * metadata, labels, annotations and spec, the container list and the containers whose probes it
+ * rewrites); everything else is shared with the input, which is never changed.
+ */
+function freshInject(template: PodTemplate, values: Values, version: string, native: boolean, shared: SharedParts | undefined): PodResult {
+  const parts = shared ?? new SharedParts(values);
   const absent: string[] = [];
-  if (!t.metadata) {
-    absent.push('metadata');
-    t.metadata = {};
-  }
-  const md = t.metadata;
-  if (!md.annotations) {
-    absent.push('metadata.annotations');
-    md.annotations = {};
-  }
-  if (!md.labels) {
-    absent.push('metadata.labels');
-    md.labels = {};
-  }
-  const spec = t.spec;
-  if (!Array.isArray(spec.containers)) spec.containers = [];
-  const s = settings(md.annotations, values);
+  if (!template.metadata) absent.push('metadata');
+  const md = shallow(template.metadata);
+  if (!md.annotations) absent.push('metadata.annotations');
+  md.annotations = shallow(md.annotations);
+  if (!md.labels) absent.push('metadata.labels');
+  md.labels = shallow(md.labels);
+  const spec = shallow(template.spec);
+  spec.containers = Array.isArray(spec.containers) ? spec.containers.slice() : [];
+  const t = shallow(template);
+  t.metadata = md;
+  t.spec = spec;
+  const s = parts.settings(md.annotations);
   const changes: string[] = [];
   const notes: string[] = [];
 
@@ -123,7 +124,9 @@ function freshInject(template: PodTemplate, values: Values, version: string, nat
   const originals: Record<string, Record<string, Probe>> = {};
   let tcpProbes = 0;
   if (s.rewriteProbes) {
-    for (const c of spec.containers) {
+    for (let i = 0; i < spec.containers.length; i++) {
+      if (!PROBE_FIELDS.some(([field]) => spec.containers[i]![field])) continue;
+      const c = (spec.containers[i] = shallow(spec.containers[i]!));
       for (const [field, short] of PROBE_FIELDS) {
         const probe = c[field];
         const tcp = probe?.tcpSocket;
@@ -135,7 +138,7 @@ function freshInject(template: PodTemplate, values: Values, version: string, nat
           }
           const path = `${APP_HEALTH_PREFIX}/${c.name}/${short}`;
           probes.push({ path, port, originalPath: '', https: false, headers: [], tcp: true });
-          (originals[c.name] ??= {})[field] = clone(probe);
+          (originals[c.name] ??= {})[field] = probe;
           const { tcpSocket: _tcp, ...rest } = probe;
           c[field] = { ...rest, httpGet: { path, port: values.proxy.readinessPort, scheme: 'HTTP' } };
           tcpProbes++;
@@ -150,7 +153,7 @@ function freshInject(template: PodTemplate, values: Values, version: string, nat
         }
         const path = `${APP_HEALTH_PREFIX}/${c.name}/${short}`;
         probes.push({ path, port, originalPath: get.path ?? '/', https: (get.scheme ?? 'HTTP').toUpperCase() === 'HTTPS', headers: get.httpHeaders ?? [] });
-        (originals[c.name] ??= {})[field] = clone(probe);
+        (originals[c.name] ??= {})[field] = probe;
         c[field] = { ...probe, httpGet: { path, port: values.proxy.readinessPort, scheme: 'HTTP' } };
       }
     }
@@ -170,9 +173,9 @@ function freshInject(template: PodTemplate, values: Values, version: string, nat
     changes.push('shared the pod\'s PID namespace so the proxy exits when the app containers have');
   }
   const grace = typeof spec.terminationGracePeriodSeconds === 'number' ? spec.terminationGracePeriodSeconds : 30;
-  if (grace < drainSeconds(values)) notes.push(`terminationGracePeriodSeconds ${grace} is shorter than proxy.drainDuration ${values.proxy.drainDuration}: kubelet stops the proxy before its drain ends`);
-  const proxy = parts ? parts.proxy(s, native, exitWithApp) : proxyContainer(values, s, native, exitWithApp);
-  const init = parts ? parts.init(s, version, probes) : initContainer(values, s, version, probes);
+  if (grace < parts.drainSeconds()) notes.push(`terminationGracePeriodSeconds ${grace} is shorter than proxy.drainDuration ${values.proxy.drainDuration}: kubelet stops the proxy before its drain ends`);
+  const proxy = parts.proxy(s, native, exitWithApp);
+  const init = parts.init(s, version, probes);
   if (!spec.initContainers) absent.push('spec.initContainers');
   const userInits = spec.initContainers ?? [];
   if (native) {
@@ -195,7 +198,7 @@ function freshInject(template: PodTemplate, values: Values, version: string, nat
     addedSecrets.push(...wanted.map((x) => x.name));
   }
   if (!spec.volumes) absent.push('spec.volumes');
-  spec.volumes = [...(spec.volumes ?? []), ...(parts ? parts.volumes() : volumes())];
+  spec.volumes = [...(spec.volumes ?? []), ...parts.volumes()];
 
   const addedAnnotations: string[] = [];
   const addAnnotation = (k: string, v: string) => {

@@ -98,6 +98,20 @@ export interface PodSettings {
   includeOutboundIpRanges: string[];
 }
 
+/** The annotations settings() reads. */
+export const SETTINGS_ANNOTATIONS = [
+  ANNOTATION_PROXY_CPU,
+  ANNOTATION_PROXY_MEMORY,
+  ANNOTATION_PROXY_CPU_LIMIT,
+  ANNOTATION_PROXY_MEMORY_LIMIT,
+  ANNOTATION_HOLD_APPLICATION,
+  ANNOTATION_REWRITE_PROBES,
+  ANNOTATION_EXCLUDE_INBOUND_PORTS,
+  ANNOTATION_EXCLUDE_OUTBOUND_PORTS,
+  ANNOTATION_EXCLUDE_OUTBOUND_IP_RANGES,
+  ANNOTATION_INCLUDE_OUTBOUND_IP_RANGES,
+] as const;
+
 /** Resolve a pod's settings from values and its annotations; throws on a bad annotation value. */
 export function settings(ann: Record<string, string>, values: Values): PodSettings {
   const r = values.proxy.resources;
