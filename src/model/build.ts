@@ -536,16 +536,37 @@ const WORKLOAD_TYPES: readonly string[] = ['Deployment', 'StatefulSet', 'DaemonS
  * named after the workload): manifests usually hold Deployments, not Pods.
  */
 export function withTemplatePods(objects: readonly KubeObject[]): KubeObject[] {
-  const pods = objects.filter((o) => o.kind === 'Pod');
-  const out = [...objects];
+  return [...objects, ...templatePods(objects)];
+}
+
+/** The pods withTemplatePods adds: one per workload object none of whose own pods is among `objects`. */
+export function templatePods(objects: readonly KubeObject[]): KubeObject[] {
+  const podsByNs = new Map<string | undefined, KubeObject[]>();
+  for (const o of objects) {
+    if (o.kind !== 'Pod') continue;
+    const list = podsByNs.get(o.metadata.namespace);
+    if (list) list.push(o);
+    else podsByNs.set(o.metadata.namespace, [o]);
+  }
+  const out: KubeObject[] = [];
   for (const w of objects) {
-    if (!WORKLOAD_TYPES.includes(w.kind) || pods.some((p) => p.metadata.namespace === w.metadata.namespace && selectsPod(w, p))) continue;
+    if (!WORKLOAD_TYPES.includes(w.kind) || podsByNs.get(w.metadata.namespace)?.some((p) => selectsPod(w, p))) continue;
     const t = ((w.spec ?? {}) as { template?: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: unknown } }).template ?? {};
     out.push({ apiVersion: 'v1', kind: 'Pod', metadata: { name: w.metadata.name, namespace: w.metadata.namespace, labels: t.metadata?.labels ?? {}, annotations: t.metadata?.annotations ?? {} }, spec: t.spec ?? {}, status: { phase: 'Running' } });
   }
   return out;
 }
 
+/**
+ * `model` (built with `defaultMtls`) with the workloads of `pods` added, as buildModel makes them
+ * when the pods are among its objects: for offline views that stand workload templates in for pods
+ * without building the rest of the model again.
+ */
+export function withPods(model: MeshModel, pods: readonly KubeObject[], defaultMtls: MtlsMode = 'PERMISSIVE'): MeshModel {
+  if (!pods.length) return model;
+  const added = workloadsFrom(pods, model.services, new Map(model.namespaces.map((n) => [n.name, n.mtls])), model.trustDomain, defaultMtls);
+  return { ...model, workloads: [...model.workloads, ...added].sort(byNsName) };
+}
 
 /** Whether a workload object's matchLabels selector selects a pod (matchExpressions are not read: such workloads get a template pod). */
 function selectsPod(w: KubeObject, pod: KubeObject): boolean {

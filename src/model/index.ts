@@ -1,7 +1,7 @@
 /** The pure mesh model: Kubernetes objects in, the mesh's view out (see DESIGN.md). */
 export * from './types.js';
 export { namesCaller, parsePrincipal, policyApplies, principalId } from './authz.js';
-export { authzFrom, buildModel, withTemplatePods, isEndpointSlice, namespacesFrom, parseSamplingAnnotation, telemetryOverride, servicesFrom, workloadsFrom, isHttp, policiesFor, portProtocol, reachableServices, sameEndpoints, serviceKey, sliceService, updateEndpoints } from './build.js';
+export { authzFrom, buildModel, templatePods, withPods, withTemplatePods, isEndpointSlice, namespacesFrom, parseSamplingAnnotation, telemetryOverride, servicesFrom, workloadsFrom, isHttp, policiesFor, portProtocol, reachableServices, sameEndpoints, serviceKey, sliceService, updateEndpoints } from './build.js';
 export type { PodLookup } from './build.js';
 export type { ModelOptions } from './build.js';
 export { actionRules, decide, firstMatch, permissionMatches, portAuthz, requestDependentRules, sourceMatches } from './authz.js';
