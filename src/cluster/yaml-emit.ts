@@ -44,6 +44,16 @@ export function blankTail(s: string): boolean {
   return lines.slice(last + 1).some((l) => l.length > 0);
 }
 
+/**
+ * Strings js-yaml writes plain with a core-based schema such as yaml.ts's DUMP_SCHEMA (unless
+ * forceQuotes): a letter first, but not e/E (so no number, exponent or YAML 1.1 look-alike of that
+ * schema), then letters, digits, `-`,
+ * `_`, `.` and `/` (no indicator, no space, no colon). YAML_WORD lists those it still quotes: the
+ * core schema's booleans and nulls, and YAML 1.1's booleans (js-yaml's compatibility quoting).
+ */
+const PLAIN = /^[A-DF-Za-df-z][A-Za-z0-9_./-]*$/;
+const YAML_WORD = /^(?:[yYnN]|yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF|true|True|TRUE|false|False|FALSE|null|Null|NULL)$/;
+
 /** A YAML writer for one set of dump options (the cache belongs to those options). */
 export class YamlEmitter {
   private readonly scalars = new Map<string, string>();
@@ -56,7 +66,11 @@ export class YamlEmitter {
   private readonly shared = new WeakMap<object, Map<number, string>>();
   /** "\n" and the indentation of each level. */
   private readonly indents: string[] = [];
-  constructor(private readonly options: DumpOptions) {}
+  /** Whether PLAIN strings are written as they are (not when every string is quoted). */
+  private readonly plainAsIs: boolean;
+  constructor(private readonly options: DumpOptions) {
+    this.plainAsIs = options.forceQuotes !== true;
+  }
 
   /** `value` as js-yaml would dump it with this emitter's options, or undefined when only js-yaml can. */
   emit(value: unknown): string | undefined {
@@ -90,6 +104,8 @@ export class YamlEmitter {
 
   /** A one-line string as js-yaml styles it (plain, or quoted when it would read as something else). */
   private string(s: string): string {
+    // Most keys and names are plain as they are: no cache, no js-yaml.
+    if (this.plainAsIs && PLAIN.test(s) && !YAML_WORD.test(s)) return s;
     let text = this.scalars.get(s);
     if (text === undefined) {
       if (s.includes('\n') || s.includes('\r')) throw FALLBACK;

@@ -37,6 +37,25 @@ test('toYaml writes what js-yaml dump writes, for any JSON-like data (strings of
   );
 });
 
+test('the emitter writes name-like strings (letters, digits, - _ . /) exactly as js-yaml does: plain, or quoted when YAML would read a boolean, null or number', () => {
+  const emitter = new YamlEmitter(DUMP_OPTIONS);
+  const words = ['y', 'Y', 'n', 'N', 'yes', 'Yes', 'YES', 'yEs', 'no', 'No', 'on', 'On', 'ON', 'oN', 'off', 'OFF', 'true', 'True', 'tRue', 'false', 'FALSE', 'null', 'Null', 'NULL', 'nULL', 'e', 'E', 'e3', 'E3', 'e-3', 'inf', 'nan', 'Infinity', 'NaN', 'x', 'web-0', 'app.kubernetes.io/name'];
+  const nameLike = fc.oneof(
+    fc.constantFrom(...words),
+    fc.stringMatching(/^[A-Za-z0-9_./-]{1,12}$/),
+    fc.tuple(fc.constantFrom(...words), fc.stringMatching(/^[A-Za-z0-9_./-]{0,4}$/)).map(([w, t]) => w + t),
+  );
+  fc.assert(
+    fc.property(nameLike, nameLike, (k, v) => {
+      assert.equal(emitter.emit({ [k]: v, list: [v] }), reference({ [k]: v, list: [v] }));
+    }),
+    { numRuns: 3000 },
+  );
+  // Written as they are: no quoting, no cache.
+  assert.equal(emitter.emit({ name: 'web-0', image: 'ghcr.io/x/web' }), 'name: web-0\nimage: ghcr.io/x/web\n');
+  assert.equal(emitter.emit({ a: 'yes', b: 'e3', c: 'On' }), reference({ a: 'yes', b: 'e3', c: 'On' }));
+});
+
 test('toYaml: a multi-line string is a block scalar indented by its depth, the same text js-yaml writes at each depth', () => {
   const script = 'until ready; do\n  sleep 1\ndone\n';
   // The emitter itself, so a fall-back to js-yaml cannot hide a difference.
