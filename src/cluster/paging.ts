@@ -64,3 +64,34 @@ export async function listPages(get: (query: { limit?: string; continue?: string
   }
   return items;
 }
+
+/** A list answer as client-node's typed clients give it (`continue` is `_continue` there). */
+export interface ObjectList<T> {
+  items: T[];
+  metadata?: { _continue?: string; continue?: string; resourceVersion?: string };
+}
+
+/**
+ * Read a whole list through a typed client in pages of `pageSize`, as listPages does for raw
+ * text: for the controller's informers, whose first list (and every re-list) would otherwise ask
+ * the API server for every object of a kind in one response. The answer is the last page with the
+ * items of all pages and no continue token: every page of a paged list is read at the first page's
+ * resource version, which the watch then starts from. When a continue token has expired (410
+ * Gone), the list is read again whole, as client-go's pager does.
+ */
+export async function listObjectPages<T, L extends ObjectList<T>>(get: (limit: number | undefined, continueToken: string | undefined) => Promise<L>, pageSize = LIST_PAGE_SIZE): Promise<L> {
+  const items: T[] = [];
+  let token: string | undefined;
+  for (;;) {
+    let page: L;
+    try {
+      page = await get(pageSize, token);
+    } catch (err) {
+      if (token === undefined || (err as { code?: unknown } | undefined)?.code !== 410) throw err;
+      return get(undefined, undefined);
+    }
+    for (const o of page.items ?? []) items.push(o);
+    token = page.metadata?._continue || page.metadata?.continue || undefined;
+    if (!token) return { ...page, items, metadata: { ...page.metadata, _continue: undefined, continue: undefined } };
+  }
+}

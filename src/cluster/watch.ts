@@ -1,5 +1,6 @@
 import * as k8s from '@kubernetes/client-node';
 import { loadKubeConfig } from './live.js';
+import { listObjectPages } from './paging.js';
 import type { SourceChanges, SourceListener } from './source.js';
 import type { ConnectOptions, KubeObject } from './types.js';
 
@@ -118,7 +119,8 @@ export async function watchObjects(opts: ConnectOptions, kinds: WatchKind[], onC
     let missingSaid = false;
     let pending: unknown;
     const listFn = async (): Promise<k8s.KubernetesListObject<k8s.KubernetesObject>> => {
-      const res = await api.list(kind.apiVersion, kind.kind, undefined, undefined, undefined, undefined, kind.fieldSelector);
+      // In pages (limit/continue), as client-go's informers list: never every object of a kind in one answer.
+      const res = await listObjectPages((limit, token) => api.list(kind.apiVersion, kind.kind, undefined, undefined, undefined, undefined, kind.fieldSelector, undefined, limit, token));
       backoff = initial;
       if (missingSaid) wopts.log?.(`watch ${kind.kind}: the kind is served now; watching it`);
       missingSaid = false;

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connectLive } from '../../src/cluster/live.ts';
 import { KubernetesSource } from '../../src/cluster/live-source.ts';
-import { LIST_PAGE_SIZE, listPages, peekContinue } from '../../src/cluster/paging.ts';
+import { LIST_PAGE_SIZE, listObjectPages, listPages, peekContinue } from '../../src/cluster/paging.ts';
+import { watchObjects } from '../../src/cluster/watch.ts';
 import type { KubeObject } from '../../src/cluster/types.ts';
 import { startApiServer } from '../support/kube.ts';
 
@@ -79,4 +80,64 @@ test('listPages: the token is read from the head of a page when the server write
     ['{"items":[],"metadata":{"continue":"x"}}', undefined],
     ['{"metadata":{"continue":"a\\"b"},"items":[]}', undefined],
   ] as const) assert.equal(peekContinue(text), want, text);
+});
+
+test('the controller\'s watch lists in pages of 500 (limit, then continue), delivers every object once, and watches from the list\'s resource version', async () => {
+  const kube = await startApiServer({ seed: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'a' } }] });
+  try {
+    const n = 2 * LIST_PAGE_SIZE + 201;
+    kube.server.load(Array.from({ length: n }, (_, i) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i}`, namespace: 'a' }, data: { i: String(i) } })));
+    const from = kube.server.requests.length;
+    let latest: KubeObject[] = [];
+    let added: (() => void) | undefined;
+    const w = await watchObjects({ kubeconfig: kube.kubeconfigPath }, [{ apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps' }], (objs) => {
+      latest = objs;
+      if (objs.some((o) => o.metadata.name === 'late')) added?.();
+    }, (err) => assert.fail(err.message));
+    try {
+      const names = latest.map((o) => o.metadata.name);
+      assert.equal(names.length, n);
+      assert.equal(new Set(names).size, n, 'each object once');
+      const lists = kube.server.requests.slice(from).filter((r) => r.path === '/api/v1/configmaps' && !new URLSearchParams(r.query).has('watch'));
+      assert.deepEqual(lists.map((r) => new URLSearchParams(r.query).get('limit')), ['500', '500', '500']);
+      assert.deepEqual(lists.map((r) => new URLSearchParams(r.query).has('continue')), [false, true, true]);
+      // The watch starts from the list's resource version: an object created now arrives, nothing is listed again.
+      const arrived = new Promise<void>((resolve) => (added = resolve));
+      const created = await kube.request('POST', '/api/v1/namespaces/a/configmaps', { body: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'late', namespace: 'a' } }) });
+      assert.equal(created.status, 201);
+      await arrived;
+      assert.equal(latest.length, n + 1);
+      const watches = kube.server.requests.slice(from).filter((r) => r.path === '/api/v1/configmaps' && new URLSearchParams(r.query).get('watch') === 'true');
+      assert.ok(watches.length >= 1 && watches.every((r) => (new URLSearchParams(r.query).get('resourceVersion') ?? '') !== ''), JSON.stringify(watches.map((r) => r.query)));
+      assert.equal(kube.server.requests.slice(from).filter((r) => r.path === '/api/v1/configmaps' && !new URLSearchParams(r.query).has('watch')).length, 3);
+    } finally {
+      await w.stop();
+    }
+  } finally {
+    await kube.stop();
+  }
+});
+
+test('listObjectPages: pages joined into the last page\'s answer without a token; an expired token (410) reads the list again whole; other errors fail', async () => {
+  type L = { items: string[]; metadata?: { _continue?: string; resourceVersion?: string } };
+  const asked: [number | undefined, string | undefined][] = [];
+  const pages: Record<string, L> = { '': { items: ['a', 'b'], metadata: { _continue: 't1', resourceVersion: '7' } }, t1: { items: ['c', 'd'], metadata: { _continue: 't2', resourceVersion: '7' } }, t2: { items: ['e'], metadata: { resourceVersion: '7' } } };
+  const all = await listObjectPages<string, L>(async (limit, token) => {
+    asked.push([limit, token]);
+    return pages[token ?? '']!;
+  }, 2);
+  assert.deepEqual(all.items, ['a', 'b', 'c', 'd', 'e']);
+  assert.equal(all.metadata?.resourceVersion, '7');
+  assert.equal(all.metadata?._continue, undefined);
+  assert.deepEqual(asked, [[2, undefined], [2, 't1'], [2, 't2']]);
+  const again: [number | undefined, string | undefined][] = [];
+  const whole = await listObjectPages<string, L>(async (limit, token) => {
+    again.push([limit, token]);
+    if (token) throw Object.assign(new Error('Gone'), { code: 410 });
+    return limit ? pages['']! : { items: ['a', 'b', 'c'], metadata: { resourceVersion: '9' } };
+  }, 2);
+  assert.deepEqual(whole.items, ['a', 'b', 'c']);
+  assert.deepEqual(again, [[2, undefined], [2, 't1'], [undefined, undefined]]);
+  await assert.rejects(listObjectPages<string, L>(async () => { throw Object.assign(new Error('Gone'), { code: 410 }); }, 2), /Gone/, 'a 410 on the first page is the caller\'s');
+  await assert.rejects(listObjectPages<string, L>(async (_l, token) => { if (token) throw Object.assign(new Error('Forbidden'), { code: 403 }); return pages['']!; }, 2), /Forbidden/);
 });
