@@ -16,7 +16,7 @@ import { PROBE_FIELDS, probePort, SharedParts } from './containers.js';
 import { clone, deepEqual, shallow } from '../../util/object.js';
 import { readStatus } from './settings.js';
 import { podDecision } from './decision.js';
-import { OTHER_MESH_CONTAINERS, SKIP_REASONS, type InjectOptions, type InjectReport, type InjectStatus, type PodTemplate, type Probe, type SkipReason } from './types.js';
+import { OTHER_MESH_CONTAINERS, SKIP_REASONS, type Container, type InjectOptions, type InjectReport, type InjectStatus, type PodTemplate, type Probe, type SkipReason } from './types.js';
 
 /** The pod-template transformations: inject (fresh or upgrade) and uninject, each with its report. */
 
@@ -94,6 +94,58 @@ export function injectPod(template: PodTemplate, values: Values, opts: InjectOpt
 }
 
 /**
+ * Rewrite kubelet HTTP and TCP probes to go through the proxy's readiness port: kubelet has no mesh
+ * certificate (an HTTP probe would fail under STRICT mTLS), and a TCP connect would reach the
+ * proxy's inbound listener, which accepts whether or not the app listens. Exec probes run inside
+ * the app container and need nothing. `containers` is the template's copy of its list: a
+ * container whose probes are rewritten is replaced by a copy. Returns what mesh-init serves on the
+ * readiness port and the original probes (for the status annotation); says what it did, and what
+ * it could not, in `changes` and `notes`.
+ */
+function rewriteProbes(containers: Container[], readinessPort: number, changes: string[], notes: string[]): { probes: AppProbe[]; originals: Record<string, Record<string, Probe>> } {
+  const probes: AppProbe[] = [];
+  const originals: Record<string, Record<string, Probe>> = {};
+  let tcpProbes = 0;
+  for (let i = 0; i < containers.length; i++) {
+    if (!PROBE_FIELDS.some(([field]) => containers[i]![field])) continue;
+    const c = (containers[i] = shallow(containers[i]!));
+    for (const [field, short] of PROBE_FIELDS) {
+      const probe = c[field];
+      const tcp = probe?.tcpSocket;
+      if (probe && tcp && !probe.httpGet) {
+        const port = probePort(c, tcp.port);
+        if (port === undefined || tcp.host) {
+          notes.push(`${field} of container "${c.name}" not rewritten: ${tcp.host ? 'it targets another host' : `port "${tcp.port}" is not a port of the container`}`);
+          continue;
+        }
+        const path = `${APP_HEALTH_PREFIX}/${c.name}/${short}`;
+        probes.push({ path, port, originalPath: '', https: false, headers: [], tcp: true });
+        (originals[c.name] ??= {})[field] = probe;
+        const { tcpSocket: _tcp, ...rest } = probe;
+        c[field] = { ...rest, httpGet: { path, port: readinessPort, scheme: 'HTTP' } };
+        tcpProbes++;
+        continue;
+      }
+      const get = probe?.httpGet;
+      if (!probe || !get) continue;
+      const port = probePort(c, get.port);
+      if (port === undefined || get.host) {
+        notes.push(`${field} of container "${c.name}" not rewritten: ${get.host ? 'it targets another host' : `port "${get.port}" is not a port of the container`}`);
+        continue;
+      }
+      const path = `${APP_HEALTH_PREFIX}/${c.name}/${short}`;
+      probes.push({ path, port, originalPath: get.path ?? '/', https: (get.scheme ?? 'HTTP').toUpperCase() === 'HTTPS', headers: get.httpHeaders ?? [] });
+      (originals[c.name] ??= {})[field] = probe;
+      c[field] = { ...probe, httpGet: { path, port: readinessPort, scheme: 'HTTP' } };
+    }
+  }
+  const http = probes.length - tcpProbes;
+  if (http) changes.push(`rewrote ${http} HTTP probe${http > 1 ? 's' : ''} through port ${readinessPort}`);
+  if (tcpProbes) changes.push(`rewrote ${tcpProbes} TCP probe${tcpProbes > 1 ? 's' : ''} through port ${readinessPort}`);
+  return { probes, originals };
+}
+
+/**
  * The injected template, copy-on-write: only the objects it changes are copied (the template, its
  * metadata, labels, annotations and spec, the container list and the containers whose probes it
  * rewrites); everything else is shared with the input, which is never changed.
@@ -116,51 +168,7 @@ function freshInject(template: PodTemplate, values: Values, version: string, nat
   const changes: string[] = [];
   const notes: string[] = [];
 
-  // Rewrite kubelet HTTP and TCP probes to go through the proxy's readiness port: kubelet has no
-  // mesh certificate (an HTTP probe would fail under STRICT mTLS), and a TCP connect would reach
-  // the proxy's inbound listener, which accepts whether or not the app listens. Exec probes run
-  // inside the app container and need nothing.
-  const probes: AppProbe[] = [];
-  const originals: Record<string, Record<string, Probe>> = {};
-  let tcpProbes = 0;
-  if (s.rewriteProbes) {
-    for (let i = 0; i < spec.containers.length; i++) {
-      if (!PROBE_FIELDS.some(([field]) => spec.containers[i]![field])) continue;
-      const c = (spec.containers[i] = shallow(spec.containers[i]!));
-      for (const [field, short] of PROBE_FIELDS) {
-        const probe = c[field];
-        const tcp = probe?.tcpSocket;
-        if (probe && tcp && !probe.httpGet) {
-          const port = probePort(c, tcp.port);
-          if (port === undefined || tcp.host) {
-            notes.push(`${field} of container "${c.name}" not rewritten: ${tcp.host ? 'it targets another host' : `port "${tcp.port}" is not a port of the container`}`);
-            continue;
-          }
-          const path = `${APP_HEALTH_PREFIX}/${c.name}/${short}`;
-          probes.push({ path, port, originalPath: '', https: false, headers: [], tcp: true });
-          (originals[c.name] ??= {})[field] = probe;
-          const { tcpSocket: _tcp, ...rest } = probe;
-          c[field] = { ...rest, httpGet: { path, port: values.proxy.readinessPort, scheme: 'HTTP' } };
-          tcpProbes++;
-          continue;
-        }
-        const get = probe?.httpGet;
-        if (!probe || !get) continue;
-        const port = probePort(c, get.port);
-        if (port === undefined || get.host) {
-          notes.push(`${field} of container "${c.name}" not rewritten: ${get.host ? 'it targets another host' : `port "${get.port}" is not a port of the container`}`);
-          continue;
-        }
-        const path = `${APP_HEALTH_PREFIX}/${c.name}/${short}`;
-        probes.push({ path, port, originalPath: get.path ?? '/', https: (get.scheme ?? 'HTTP').toUpperCase() === 'HTTPS', headers: get.httpHeaders ?? [] });
-        (originals[c.name] ??= {})[field] = probe;
-        c[field] = { ...probe, httpGet: { path, port: values.proxy.readinessPort, scheme: 'HTTP' } };
-      }
-    }
-    const http = probes.length - tcpProbes;
-    if (http) changes.push(`rewrote ${http} HTTP probe${http > 1 ? 's' : ''} through port ${values.proxy.readinessPort}`);
-    if (tcpProbes) changes.push(`rewrote ${tcpProbes} TCP probe${tcpProbes > 1 ? 's' : ''} through port ${values.proxy.readinessPort}`);
-  }
+  const { probes, originals } = s.rewriteProbes ? rewriteProbes(spec.containers, values.proxy.readinessPort, changes, notes) : { probes: [], originals: {} };
 
   // A run-to-completion pod (a Job's) with a classic sidecar: the proxy watches the app containers
   // through a shared PID namespace and exits after them, or the pod would never complete.
