@@ -146,13 +146,11 @@ function rewriteProbes(containers: Container[], readinessPort: number, changes: 
 }
 
 /**
- * The injected template, copy-on-write: only the objects it changes are copied (the template, its
- * metadata, labels, annotations and spec, the container list and the containers whose probes it
- * rewrites); everything else is shared with the input, which is never changed.
+ * A copy of `template` for injection to change: only the objects injection changes are copied (the
+ * template, its metadata, labels, annotations and spec, and the container list); everything else
+ * is shared with the input, which is never changed. `absent` learns the fields it had to create.
  */
-function freshInject(template: PodTemplate, values: Values, version: string, native: boolean, shared: SharedParts | undefined): PodResult {
-  const parts = shared ?? new SharedParts(values);
-  const absent: string[] = [];
+function copyForInjection(template: PodTemplate, absent: string[]): PodTemplate & { metadata: { labels: Record<string, string>; annotations: Record<string, string> } } {
   if (!template.metadata) absent.push('metadata');
   const md = shallow(template.metadata);
   if (!md.annotations) absent.push('metadata.annotations');
@@ -164,6 +162,59 @@ function freshInject(template: PodTemplate, values: Values, version: string, nat
   const t = shallow(template);
   t.metadata = md;
   t.spec = spec;
+  return t as PodTemplate & { metadata: { labels: Record<string, string>; annotations: Record<string, string> } };
+}
+
+/** Put the proxy and mesh-init into `spec`: as native sidecar init containers, or the proxy as a container (first when it holds the app). */
+function placeSidecars(spec: PodTemplate['spec'], proxy: Container, init: Container, native: boolean, hold: boolean, absent: string[], changes: string[], notes: string[]): void {
+  if (!spec.initContainers) absent.push('spec.initContainers');
+  const userInits = spec.initContainers ?? [];
+  if (native) {
+    spec.initContainers = [init, proxy, ...userInits];
+    changes.push(`added native sidecar ${PROXY_CONTAINER}`);
+  } else {
+    spec.initContainers = [init, ...userInits];
+    spec.containers = hold ? [proxy, ...spec.containers] : [...spec.containers, proxy];
+    changes.push(`added container ${PROXY_CONTAINER}`);
+    if (userInits.length) notes.push(`init containers ${userInits.map((c) => `"${c.name}"`).join(', ')} run before the proxy: their traffic is redirected but not served (use --native-sidecar on, Kubernetes >= 1.29)`);
+  }
+  changes.push(`added init container ${INIT_CONTAINER}`);
+}
+
+/** Pods pull the proxy images from global.registry with global.imagePullSecrets (air-gapped installs): the secrets added to `spec`. */
+function addPullSecrets(spec: PodTemplate['spec'], values: Values, absent: string[]): string[] {
+  const have = new Set((Array.isArray(spec.imagePullSecrets) ? (spec.imagePullSecrets as { name?: string }[]) : []).map((x) => x.name));
+  const wanted = pullSecrets(values).filter((x) => !have.has(x.name));
+  if (!wanted.length) return [];
+  if (!Array.isArray(spec.imagePullSecrets)) absent.push('spec.imagePullSecrets');
+  spec.imagePullSecrets = [...((spec.imagePullSecrets as { name: string }[] | undefined) ?? []), ...wanted];
+  return wanted.map((x) => x.name);
+}
+
+/** The default-container and Prometheus scrape annotations, each only where the pod has none: the keys added. */
+function addAnnotations(annotations: Record<string, string>, containers: Container[], values: Values): string[] {
+  const wanted: [string, string][] = [];
+  const firstApp = containers.find((c) => c.name !== PROXY_CONTAINER);
+  if (firstApp) wanted.push(['kubectl.kubernetes.io/default-container', firstApp.name]);
+  if (!Object.keys(annotations).some((k) => k.startsWith('prometheus.io/'))) {
+    wanted.push(['prometheus.io/scrape', 'true'], ['prometheus.io/port', String(values.proxy.statsPort)], ['prometheus.io/path', '/stats/prometheus']);
+  }
+  const added: string[] = [];
+  for (const [k, v] of wanted) {
+    if (annotations[k] !== undefined) continue;
+    annotations[k] = v;
+    added.push(k);
+  }
+  return added;
+}
+
+/** Inject into a template not injected before (see injectPod), copy-on-write (see copyForInjection). */
+function freshInject(template: PodTemplate, values: Values, version: string, native: boolean, shared: SharedParts | undefined): PodResult {
+  const parts = shared ?? new SharedParts(values);
+  const absent: string[] = [];
+  const t = copyForInjection(template, absent);
+  const md = t.metadata;
+  const spec = t.spec;
   const s = parts.settings(md.annotations);
   const changes: string[] = [];
   const notes: string[] = [];
@@ -182,45 +233,11 @@ function freshInject(template: PodTemplate, values: Values, version: string, nat
   }
   const grace = typeof spec.terminationGracePeriodSeconds === 'number' ? spec.terminationGracePeriodSeconds : 30;
   if (grace < parts.drainSeconds()) notes.push(`terminationGracePeriodSeconds ${grace} is shorter than proxy.drainDuration ${values.proxy.drainDuration}: kubelet stops the proxy before its drain ends`);
-  const proxy = parts.proxy(s, native, exitWithApp);
-  const init = parts.init(s, version, probes);
-  if (!spec.initContainers) absent.push('spec.initContainers');
-  const userInits = spec.initContainers ?? [];
-  if (native) {
-    spec.initContainers = [init, proxy, ...userInits];
-    changes.push(`added native sidecar ${PROXY_CONTAINER}`);
-  } else {
-    spec.initContainers = [init, ...userInits];
-    spec.containers = s.hold ? [proxy, ...spec.containers] : [...spec.containers, proxy];
-    changes.push(`added container ${PROXY_CONTAINER}`);
-    if (userInits.length) notes.push(`init containers ${userInits.map((c) => `"${c.name}"`).join(', ')} run before the proxy: their traffic is redirected but not served (use --native-sidecar on, Kubernetes >= 1.29)`);
-  }
-  changes.push(`added init container ${INIT_CONTAINER}`);
-  // Pods pull the proxy images from global.registry with global.imagePullSecrets (air-gapped installs).
-  const addedSecrets: string[] = [];
-  const have = new Set((Array.isArray(spec.imagePullSecrets) ? (spec.imagePullSecrets as { name?: string }[]) : []).map((x) => x.name));
-  const wanted = pullSecrets(values).filter((x) => !have.has(x.name));
-  if (wanted.length) {
-    if (!Array.isArray(spec.imagePullSecrets)) absent.push('spec.imagePullSecrets');
-    spec.imagePullSecrets = [...((spec.imagePullSecrets as { name: string }[] | undefined) ?? []), ...wanted];
-    addedSecrets.push(...wanted.map((x) => x.name));
-  }
+  placeSidecars(spec, parts.proxy(s, native, exitWithApp), parts.init(s, version, probes), native, s.hold, absent, changes, notes);
+  const addedSecrets = addPullSecrets(spec, values, absent);
   if (!spec.volumes) absent.push('spec.volumes');
   spec.volumes = [...(spec.volumes ?? []), ...parts.volumes()];
-
-  const addedAnnotations: string[] = [];
-  const addAnnotation = (k: string, v: string) => {
-    if (md.annotations![k] !== undefined) return;
-    md.annotations![k] = v;
-    addedAnnotations.push(k);
-  };
-  const firstApp = spec.containers.find((c) => c.name !== PROXY_CONTAINER);
-  if (firstApp) addAnnotation('kubectl.kubernetes.io/default-container', firstApp.name);
-  if (!Object.keys(md.annotations).some((k) => k.startsWith('prometheus.io/'))) {
-    addAnnotation('prometheus.io/scrape', 'true');
-    addAnnotation('prometheus.io/port', String(values.proxy.statsPort));
-    addAnnotation('prometheus.io/path', '/stats/prometheus');
-  }
+  const addedAnnotations = addAnnotations(md.annotations, spec.containers, values);
   const addedLabels = md.labels[LABEL_PROXY_VERSION] === undefined ? [LABEL_PROXY_VERSION] : [];
   md.labels[LABEL_PROXY_VERSION] = version;
 
