@@ -20,7 +20,7 @@ import { clone, deepFreeze } from '../../util/object.js';
 import { settings, SETTINGS_ANNOTATIONS, type PodSettings } from './settings.js';
 import type { Container } from './types.js';
 import { parseDuration } from '../../duration.js';
-import { imageFor } from '../images.js';
+import { imageFor, pullSecrets } from '../images.js';
 import { drainArgs, drainPreStop, exitWithAppCommand } from './lifecycle.js';
 
 /** What the proxy gets: the sidecar and mesh-init containers, volumes, and the probe rewrite's port lookup. */
@@ -174,6 +174,7 @@ export class SharedParts {
   private readonly containers = new WeakMap<PodSettings, { proxies: (Container | undefined)[]; inits: Map<string, Container> }>();
   private shared: { name: string; [key: string]: unknown }[] | undefined;
   private drain: number | undefined;
+  private secrets: readonly { name: string }[] | undefined;
   constructor(
     private readonly values: Values,
     private readonly onShared: (part: object) => void = () => {},
@@ -237,5 +238,10 @@ export class SharedParts {
   /** drainSeconds(values). */
   drainSeconds(): number {
     return (this.drain ??= drainSeconds(this.values));
+  }
+
+  /** pullSecrets(values), shared. */
+  pullSecrets(): readonly { name: string }[] {
+    return (this.secrets ??= deepFreeze(pullSecrets(this.values)));
   }
 }

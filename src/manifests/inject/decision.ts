@@ -47,7 +47,8 @@ export function podDecision(template: PodTemplate, opts: InjectOptions, version:
   steps.push({ condition: 'namespace.label', outcome: 'pass', detail: opts.namespaceLabels === undefined ? 'namespace labels unknown' : nsLabel === undefined ? `namespace has no label ${LABEL_INJECT}` : `namespace label ${LABEL_INJECT}=${nsLabel}` });
   if (template.spec.hostNetwork === true) return stop('hostNetwork', 'pod.hostNetwork', 'the proxy cannot capture the node\'s traffic');
   steps.push({ condition: 'pod.hostNetwork', outcome: 'pass', detail: 'not hostNetwork' });
-  const others = [...(template.spec.containers ?? []), ...(template.spec.initContainers ?? [])].filter((c) => Object.hasOwn(OTHER_MESH_CONTAINERS, c.name));
+  const all = (template.spec.containers ?? []).concat(template.spec.initContainers ?? []);
+  const others = all.filter((c) => Object.hasOwn(OTHER_MESH_CONTAINERS, c.name));
   if (others.length && !opts.force) return stop('otherMesh', 'pod.otherMesh', others.map((c) => `${OTHER_MESH_CONTAINERS[c.name]}: ${c.name}`).join(', ') + '; --force injects anyway');
   steps.push({ condition: 'pod.otherMesh', outcome: 'pass', detail: others.length ? `another mesh's sidecar (${others.map((c) => c.name).join(', ')}), injected anyway (--force)` : "no other mesh's sidecar" });
   const prior = readStatus(ann);
@@ -57,8 +58,7 @@ export function podDecision(template: PodTemplate, opts: InjectOptions, version:
     return { prior, steps };
   }
   steps.push({ condition: 'pod.status', outcome: 'pass', detail: 'not injected yet' });
-  const names = [...(template.spec.containers ?? []), ...(template.spec.initContainers ?? [])].map((c) => c.name);
-  if (names.includes(PROXY_CONTAINER) || names.includes(INIT_CONTAINER)) return stop('nameConflict', 'pod.names');
+  if (all.some((c) => c.name === PROXY_CONTAINER || c.name === INIT_CONTAINER)) return stop('nameConflict', 'pod.names');
   steps.push({ condition: 'pod.names', outcome: 'pass', detail: `no container named ${PROXY_CONTAINER} or ${INIT_CONTAINER}` });
   return { steps };
 }

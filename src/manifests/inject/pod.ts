@@ -11,7 +11,6 @@ import {
 import { VERSION } from '../../version.js';
 import type { AppProbe } from '../bootstrap.js';
 import type { Values } from '../values.js';
-import { pullSecrets } from '../images.js';
 import { PROBE_FIELDS, probePort, SharedParts } from './containers.js';
 import { clone, deepEqual, shallow } from '../../util/object.js';
 import { readStatus } from './settings.js';
@@ -182,9 +181,10 @@ function placeSidecars(spec: PodTemplate['spec'], proxy: Container, init: Contai
 }
 
 /** Pods pull the proxy images from global.registry with global.imagePullSecrets (air-gapped installs): the secrets added to `spec`. */
-function addPullSecrets(spec: PodTemplate['spec'], values: Values, absent: string[]): string[] {
+function addPullSecrets(spec: PodTemplate['spec'], secrets: readonly { name: string }[], absent: string[]): string[] {
+  if (!secrets.length) return [];
   const have = new Set((Array.isArray(spec.imagePullSecrets) ? (spec.imagePullSecrets as { name?: string }[]) : []).map((x) => x.name));
-  const wanted = pullSecrets(values).filter((x) => !have.has(x.name));
+  const wanted = secrets.filter((x) => !have.has(x.name));
   if (!wanted.length) return [];
   if (!Array.isArray(spec.imagePullSecrets)) absent.push('spec.imagePullSecrets');
   spec.imagePullSecrets = [...((spec.imagePullSecrets as { name: string }[] | undefined) ?? []), ...wanted];
@@ -234,7 +234,7 @@ function freshInject(template: PodTemplate, values: Values, version: string, nat
   const grace = typeof spec.terminationGracePeriodSeconds === 'number' ? spec.terminationGracePeriodSeconds : 30;
   if (grace < parts.drainSeconds()) notes.push(`terminationGracePeriodSeconds ${grace} is shorter than proxy.drainDuration ${values.proxy.drainDuration}: kubelet stops the proxy before its drain ends`);
   placeSidecars(spec, parts.proxy(s, native, exitWithApp), parts.init(s, version, probes), native, s.hold, absent, changes, notes);
-  const addedSecrets = addPullSecrets(spec, values, absent);
+  const addedSecrets = addPullSecrets(spec, parts.pullSecrets(), absent);
   if (!spec.volumes) absent.push('spec.volumes');
   spec.volumes = [...(spec.volumes ?? []), ...parts.volumes()];
   const addedAnnotations = addAnnotations(md.annotations, spec.containers, values);
