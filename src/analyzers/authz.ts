@@ -109,7 +109,6 @@ export const authorizationIdentities: Analyzer<AnalysisIndex> = {
   },
 };
 
-/** API groups of objects that only shape routing and endpoints. */
 /**
  * Rules that never take effect (MSH0031): an ALLOW rule on methods or paths when every port of
  * every selected workload is opaque TCP (the RBAC translation drops it), and ALLOW policies on a

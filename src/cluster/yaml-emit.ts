@@ -47,9 +47,9 @@ export function blankTail(s: string): boolean {
 /**
  * Strings js-yaml writes plain with a core-based schema such as yaml.ts's DUMP_SCHEMA (unless
  * forceQuotes): a letter first, but not e/E (so no number, exponent or YAML 1.1 look-alike of that
- * schema), then letters, digits, `-`,
- * `_`, `.` and `/` (no indicator, no space, no colon). YAML_WORD lists those it still quotes: the
- * core schema's booleans and nulls, and YAML 1.1's booleans (js-yaml's compatibility quoting).
+ * schema), then letters, digits, `-`, `_`, `.` and `/` (no indicator, no space, no colon).
+ * YAML_WORD lists those it still quotes: the core schema's booleans and nulls, and YAML 1.1's
+ * booleans (js-yaml's compatibility quoting).
  */
 const PLAIN = /^[A-DF-Za-df-z][A-Za-z0-9_./-]*$/;
 const YAML_WORD = /^(?:[yYnN]|yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF|true|True|TRUE|false|False|FALSE|null|Null|NULL)$/;

@@ -186,7 +186,7 @@ export class SharedParts {
     let key = '';
     for (const k of SETTINGS_ANNOTATIONS) {
       const v = ann[k];
-      key += v === undefined ? '-' : `${String(v).length}:${String(v)}`;
+      key += v === undefined ? '-' : `${v.length}:${v}`;
     }
     let s = this.podSettings.get(key);
     if (s === undefined) {
