@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { open, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { MESH_CONFIG_KEY, MESH_CONFIG_NAME } from '../constants.js';
-import { parseRawDocument, readDocuments, readRawDocuments, type RawDocument, type SourceDocument } from '../cluster/files.js';
+import { parseRawDocument, readDocuments, readRawDocumentBatches, type RawDocument, type SourceDocument } from '../cluster/files.js';
 import type { Cluster, ConnectOptions, KubeObject } from '../cluster/types.js';
 import { readStdin, readValuesFiles } from '../cluster/values-files.js';
 import { ExitCode, inputError, MeshError, usageError } from '../errors.js';
@@ -121,7 +121,8 @@ async function settle(o: InjectRunOptions, deps: InjectDeps): Promise<{ values: 
 
 /** Where DocWriter writes: a Sink (a stream, or memory for --in-place) or a Spool (stdout, all or nothing). */
 interface TextSink {
-  write(s: string): Promise<void>;
+  /** A promise when the caller must wait (backpressure, a spill to disk) before writing more. */
+  write(s: string): Promise<void> | undefined;
   flush(): Promise<void>;
 }
 
@@ -136,13 +137,13 @@ class Sink implements TextSink {
     });
   }
   text = '';
-  async write(s: string): Promise<void> {
+  write(s: string): Promise<void> | undefined {
     if (!this.out) {
       this.text += s;
-      return;
+      return undefined;
     }
     this.buf += s;
-    if (this.buf.length >= 65536) await this.flush();
+    return this.buf.length >= 65536 ? this.flush() : undefined;
   }
   async flush(): Promise<void> {
     if (!this.out || this.buf === '' || this.closed) return;
@@ -193,32 +194,30 @@ class DocWriter {
   get started(): boolean {
     return this.count > 0;
   }
-  async raw(doc: SourceDocument): Promise<void> {
-    if (this.format === 'json') {
-      if (doc.object) await this.json(doc.object);
-      return;
-    }
+  // raw, object and text return the sink's promise, when it has one: most documents need no wait.
+  raw(doc: SourceDocument): Promise<void> | undefined {
+    if (this.format === 'json') return doc.object ? this.json(doc.object) : undefined;
     if (this.format === 'yaml') return this.sink.write((this.count++ > 0 ? '---\n' : '') + documentYaml(doc, undefined));
     const sep = this.count++ > 0 ? (this.format === 'json-file' ? '\n' : '---\n') : '';
-    await this.sink.write(sep + (doc.raw.endsWith('\n') ? doc.raw : doc.raw + '\n'));
+    return this.sink.write(sep + (doc.raw.endsWith('\n') ? doc.raw : doc.raw + '\n'));
   }
-  async object(doc: SourceDocument, o: KubeObject): Promise<void> {
+  object(doc: SourceDocument, o: KubeObject): Promise<void> | undefined {
     if (this.format === 'json') return this.json(o);
     if (this.format === 'json-file') return this.sink.write((this.count++ > 0 ? '\n' : '') + JSON.stringify(o, null, 2) + '\n');
     if (this.format === 'yaml-edit') {
       if (!this.edit) throw new Error('DocWriter: yaml-edit needs an editor');
       return this.sink.write((this.count++ > 0 ? '---\n' : '') + this.edit(doc.raw, o));
     }
-    await this.sink.write((this.count++ > 0 ? '---\n' : '') + documentYaml(doc, o));
+    return this.sink.write((this.count++ > 0 ? '---\n' : '') + documentYaml(doc, o));
   }
   /** YAML documents written elsewhere (the worker threads), already separated, in order after this writer's. */
   async text(s: string): Promise<void> {
     if (s !== '') this.count++;
     await this.sink.write(s);
   }
-  private async json(o: KubeObject): Promise<void> {
+  private json(o: KubeObject): Promise<void> | undefined {
     const body = JSON.stringify(o, null, 2).replace(/^/gm, '    ');
-    await this.sink.write((this.count++ === 0 ? '{\n  "apiVersion": "v1",\n  "kind": "List",\n  "items": [\n' : ',\n') + body);
+    return this.sink.write((this.count++ === 0 ? '{\n  "apiVersion": "v1",\n  "kind": "List",\n  "items": [\n' : ',\n') + body);
   }
   async end(): Promise<void> {
     if (this.format === 'json') await this.sink.write(this.count === 0 ? '{\n  "apiVersion": "v1",\n  "kind": "List",\n  "items": []\n}\n' : '\n  ]\n}\n');
@@ -334,10 +333,17 @@ export async function runInject(o: InjectRunOptions, ui: Ui, deps: InjectDeps = 
       else if (json) kept.push(r);
     }
   };
-  const report = async () => {
+  /** The reports of the last document: counted at once, a promise only when lines go to stderr. */
+  const report = (): Promise<void> | undefined => {
     const rs = reports;
     reports = [];
-    await reportAll(rs);
+    if (perResource) return reportAll(rs);
+    for (const r of rs) {
+      sum.add(r);
+      notes.add(r);
+      if (json) kept.push(r);
+    }
+    return undefined;
   };
 
   if (!o.inPlace) {
@@ -351,10 +357,10 @@ export async function runInject(o: InjectRunOptions, ui: Ui, deps: InjectDeps = 
     const namespaces: [string, Record<string, string>][] = [];
     let pipeline: InjectPipeline | undefined;
     let seen = 0;
-    const raws = readRawDocuments(o.files, { recursive: o.recursive, stdin: deps.stdin })[Symbol.asyncIterator]();
+    const raws = readRawDocumentBatches(o.files, { recursive: o.recursive, stdin: deps.stdin })[Symbol.asyncIterator]();
     try {
       for (;;) {
-        let next: IteratorResult<RawDocument>;
+        let next: IteratorResult<RawDocument[]>;
         try {
           next = await raws.next();
         } catch (err) {
@@ -363,21 +369,24 @@ export async function runInject(o: InjectRunOptions, ui: Ui, deps: InjectDeps = 
           throw err;
         }
         if (next.done) break;
-        const raw = next.value;
-        const found = o.mode === 'inject' && workers > 0 ? namespacesIn(raw) : [];
-        if (!pipeline && workers > 0 && ++seen > PIPELINE_AFTER) {
-          pipeline = new InjectPipeline(workers, init, { text: (t) => w.text(t), reports: reportAll }, !w.started, namespaces, { fn, namespaces: namespaceLabels });
+        for (const raw of next.value) {
+          const found = o.mode === 'inject' && workers > 0 ? namespacesIn(raw) : [];
+          if (!pipeline && workers > 0 && ++seen > PIPELINE_AFTER) {
+            pipeline = new InjectPipeline(workers, init, { text: (t) => w.text(t), reports: reportAll }, !w.started, namespaces, { fn, namespaces: namespaceLabels });
+          }
+          if (pipeline) {
+            await pipeline.add(raw, found);
+            continue;
+          }
+          namespaces.push(...found);
+          const doc = parseRawDocument(raw);
+          const changed = doc.object ? transformDoc(doc, fn, reports) : undefined;
+          // Awaited only when there is something to wait for: each await costs a turn of the event loop.
+          const written = changed ? w.object(doc, changed) : w.raw(doc);
+          if (written) await written;
+          const reported = report();
+          if (reported) await reported;
         }
-        if (pipeline) {
-          await pipeline.add(raw, found);
-          continue;
-        }
-        namespaces.push(...found);
-        const doc = parseRawDocument(raw);
-        const changed = doc.object ? transformDoc(doc, fn, reports) : undefined;
-        if (changed) await w.object(doc, changed);
-        else await w.raw(doc);
-        await report();
       }
       await pipeline?.end();
       await w.end();

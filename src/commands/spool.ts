@@ -57,15 +57,15 @@ export class Spool {
     return this.file !== undefined;
   }
 
-  /** Add text to the output. */
-  async write(s: string): Promise<void> {
-    if (s === '') return;
+  /** Add text to the output: a promise only when the output spills to the file (otherwise nothing to wait for). */
+  write(s: string): Promise<void> | undefined {
+    if (s === '') return undefined;
     this.text.push(s);
     this.textSize += s.length;
     if (this.textSize >= this.chunk) this.seal();
     const size = this.heldSize + this.textSize;
     this.maxBuffered = Math.max(this.maxBuffered, size + this.writingSize);
-    if (size >= (this.file ? this.limit / 2 : this.limit)) await this.spill();
+    return size >= (this.file ? this.limit / 2 : this.limit) ? this.spill() : undefined;
   }
 
   /** Nothing reaches the reader before commit(); present so the spool stands where a stream sink would. */
