@@ -192,15 +192,19 @@ export class YamlEmitter {
       return this.sequence(v, !inSequence && level > 0 ? level - 1 : level, compact);
     }
     if (Object.prototype.toString.call(v) !== '[object Object]') throw FALLBACK;
-    const keys = Object.keys(v);
-    if (keys.length === 0) return '{}';
-    return this.mapping(v as Record<string, unknown>, keys, level, compact);
+    // Plain data only: for-in (below) would also see what a prototype adds.
+    const proto = Object.getPrototypeOf(v);
+    if (proto !== Object.prototype && proto !== null) throw FALLBACK;
+    return this.mapping(v as Record<string, unknown>, level, compact);
   }
 
-  private mapping(o: Record<string, unknown>, keys: string[], level: number, compact: boolean): string {
+  /** A mapping's entries in Object.keys order; `{}` when it has none (or only undefined values). */
+  private mapping(o: Record<string, unknown>, level: number, compact: boolean): string {
     let out = '';
     const indent = (this.indents[level] ??= '\n' + '  '.repeat(level));
-    for (const k of keys) {
+    // for-in rather than Object.keys: no array per mapping, and V8 reads each value through the
+    // object's enum cache instead of a lookup by name.
+    for (const k in o) {
       const v = o[k];
       if (v === undefined) continue;
       const key = this.string(k);
