@@ -196,7 +196,9 @@ function addAnnotations(annotations: Record<string, string>, containers: Contain
   const wanted: [string, string][] = [];
   const firstApp = containers.find((c) => c.name !== PROXY_CONTAINER);
   if (firstApp) wanted.push(['kubectl.kubernetes.io/default-container', firstApp.name]);
-  if (!Object.keys(annotations).some((k) => k.startsWith('prometheus.io/'))) {
+  let scraped = false;
+  for (const k in annotations) if (k.startsWith('prometheus.io/')) scraped = true;
+  if (!scraped) {
     wanted.push(['prometheus.io/scrape', 'true'], ['prometheus.io/port', String(values.proxy.statsPort)], ['prometheus.io/path', '/stats/prometheus']);
   }
   const added: string[] = [];

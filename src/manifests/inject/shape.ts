@@ -26,7 +26,7 @@ function bad(path: string, x: unknown, expected: string): never {
 function stringMap(x: unknown, path: string): void {
   if (x === undefined) return;
   if (!isMap(x)) bad(path, x, 'a mapping of strings');
-  for (const [k, v] of Object.entries(x)) if (typeof v !== 'string') bad(`${path}[${JSON.stringify(k)}]`, v, 'a string (quote numbers and booleans)');
+  for (const k in x) if (typeof x[k] !== 'string') bad(`${path}[${JSON.stringify(k)}]`, x[k], 'a string (quote numbers and booleans)');
 }
 
 function named(x: unknown, path: string, what: string): void {
