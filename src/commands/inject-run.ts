@@ -325,25 +325,21 @@ export async function runInject(o: InjectRunOptions, ui: Ui, deps: InjectDeps = 
   const json = o.report === 'json';
   const perResource = !o.quiet && (o.report === 'text' || (o.report === undefined && o.verbose === true));
   const errSink = new Sink(ui.err);
-  const reportAll = async (rs: InjectReport[]) => {
+  /** Count reports (kept for --report json); with per-resource lines, each goes to stderr: a promise only then. */
+  const reportAll = (rs: InjectReport[]): Promise<void> | undefined => {
     for (const r of rs) {
       sum.add(r);
       notes.add(r);
-      if (perResource) await errSink.write(reportLine(r, ui));
-      else if (json) kept.push(r);
+      if (json && !perResource) kept.push(r);
     }
+    if (perResource) return (async () => { for (const r of rs) await errSink.write(reportLine(r, ui)); })();
+    return undefined;
   };
-  /** The reports of the last document: counted at once, a promise only when lines go to stderr. */
+  /** The reports of the last document. */
   const report = (): Promise<void> | undefined => {
     const rs = reports;
     reports = [];
-    if (perResource) return reportAll(rs);
-    for (const r of rs) {
-      sum.add(r);
-      notes.add(r);
-      if (json) kept.push(r);
-    }
-    return undefined;
+    return reportAll(rs);
   };
 
   if (!o.inPlace) {
@@ -372,7 +368,7 @@ export async function runInject(o: InjectRunOptions, ui: Ui, deps: InjectDeps = 
         for (const raw of next.value) {
           const found = o.mode === 'inject' && workers > 0 ? namespacesIn(raw) : [];
           if (!pipeline && workers > 0 && ++seen > PIPELINE_AFTER) {
-            pipeline = new InjectPipeline(workers, init, { text: (t) => w.text(t), reports: reportAll }, !w.started, namespaces, { fn, namespaces: namespaceLabels });
+            pipeline = new InjectPipeline(workers, init, { text: (t) => w.text(t), reports: async (rs) => reportAll(rs) }, !w.started, namespaces, { fn, namespaces: namespaceLabels });
           }
           if (pipeline) {
             await pipeline.add(raw, found);
