@@ -77,15 +77,26 @@ function latencies(id: string): number[] {
   return out;
 }
 
-test('state of the world: changes faster than the ACKs become one push carrying all of them, ending at the last version', async () => {
-  const s = new AdsClient(cp.ads.serviceDefinition(), port, 'sotw', { NAMESPACE: 'shop', PROXY_KIND: 'grpc' });
+/** ACK `r` on state-of-the-world stream `s` (node `id`) and wait until the control plane has recorded it. */
+async function ackSotw(s: AdsClient, id: string, r: DiscoveryResponse): Promise<void> {
+  const acked = recorded(cp, 'ack', id, TYPE.endpoint);
+  s.send({ type_url: TYPE.endpoint, resource_names: [], version_info: r.version_info, response_nonce: r.nonce });
+  await acked;
+}
+
+/** A state-of-the-world stream for node `id`, subscribed to endpoints, its first response ACKed. */
+async function subscribedSotw(id: string): Promise<{ s: AdsClient; first: DiscoveryResponse }> {
+  const s = new AdsClient(cp.ads.serviceDefinition(), port, id, { NAMESPACE: 'shop', PROXY_KIND: 'grpc' });
   open.push(s);
-  const lat = latencies('sotw');
   s.send({ type_url: TYPE.endpoint, resource_names: [] });
   const first = await s.next();
-  let acked = recorded(cp, 'ack', 'sotw', TYPE.endpoint);
-  s.send({ type_url: TYPE.endpoint, resource_names: [], version_info: first.version_info, response_nonce: first.nonce });
-  await acked;
+  await ackSotw(s, id, first);
+  return { s, first };
+}
+
+test('state of the world: changes faster than the ACKs become one push carrying all of them, ending at the last version', async () => {
+  const lat = latencies('sotw');
+  const { s } = await subscribedSotw('sotw');
 
   change('a');
   const r1: DiscoveryResponse = await s.next();
@@ -100,18 +111,14 @@ test('state of the world: changes faster than the ACKs become one push carrying 
   const version = cp.cache.get('sotw')!.types[TYPE.endpoint].version;
   assert.notEqual(version, r1.version_info, 'the snapshot moved on meanwhile');
 
-  acked = recorded(cp, 'ack', 'sotw', TYPE.endpoint);
-  s.send({ type_url: TYPE.endpoint, resource_names: [], version_info: r1.version_info, response_nonce: r1.nonce });
-  await acked;
+  await ackSotw(s, 'sotw', r1);
   const r2: DiscoveryResponse = await s.next();
   assert.equal(pushes('sotw'), 3, 'one push for the four held changes');
   assert.equal(r2.version_info, version, 'the proxy gets the last version');
   assert.deepEqual(new Map(r2.resources.map((r) => address(TYPE.endpoint, r.value))), expected(), 'every change is in it');
   assert.ok(lat.at(-1)! >= 3_600_000, `its latency runs from the oldest change it carries (got ${lat.at(-1)} ms)`);
 
-  acked = recorded(cp, 'ack', 'sotw', TYPE.endpoint);
-  s.send({ type_url: TYPE.endpoint, resource_names: [], version_info: r2.version_info, response_nonce: r2.nonce });
-  await acked;
+  await ackSotw(s, 'sotw', r2);
   assert.equal(pushes('sotw'), 3, 'up to date: the ACK gets nothing');
   change('c');
   const r3 = await s.next();
@@ -119,13 +126,7 @@ test('state of the world: changes faster than the ACKs become one push carrying 
 });
 
 test('a NACK also answers: the held changes follow it', async () => {
-  const s = new AdsClient(cp.ads.serviceDefinition(), port, 'nacker', { NAMESPACE: 'shop', PROXY_KIND: 'grpc' });
-  open.push(s);
-  s.send({ type_url: TYPE.endpoint, resource_names: [] });
-  const first = await s.next();
-  let acked = recorded(cp, 'ack', 'nacker', TYPE.endpoint);
-  s.send({ type_url: TYPE.endpoint, resource_names: [], version_info: first.version_info, response_nonce: first.nonce });
-  await acked;
+  const { s, first } = await subscribedSotw('nacker');
   change('a');
   const r1 = await s.next();
   change('b');
@@ -136,9 +137,7 @@ test('a NACK also answers: the held changes follow it', async () => {
   const r2 = await s.next();
   assert.equal(r2.version_info, cp.cache.get('nacker')!.types[TYPE.endpoint].version);
   assert.deepEqual(new Map(r2.resources.map((r) => address(TYPE.endpoint, r.value))), expected());
-  acked = recorded(cp, 'ack', 'nacker', TYPE.endpoint);
-  s.send({ type_url: TYPE.endpoint, resource_names: [], version_info: r2.version_info, response_nonce: r2.nonce });
-  await acked;
+  await ackSotw(s, 'nacker', r2);
 });
 
 test('delta: changes faster than the ACKs become one response with every changed resource, none lost', async () => {
